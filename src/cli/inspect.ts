@@ -1,0 +1,65 @@
+// tdc inspect: the criterion IR of one config, as text or JSON.
+import pc from 'picocolors';
+import { hasErrors } from '../diagnostics/index.js';
+import { tensorName, type StageIR } from '../compiler/ir.js';
+import { diagnosticJson, loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
+
+export function stageJson(s: StageIR): Record<string, unknown> {
+  return {
+    name: s.name,
+    schema: s.schema,
+    box: s.box,
+    trainable: s.trainable,
+    hooks: s.hooks,
+    criterion: s.criterionKey,
+    ...(s.modelTerm ? { model_term: { weight: s.modelTerm.weight, func2extract_model_loss: s.modelTerm.func2extract } } : {}),
+    terms: s.terms.map((t) => ({
+      name: t.name,
+      key: t.criterion.key,
+      level: t.criterion.level,
+      weight: t.weight,
+      kwargs: t.criterion.kwargs,
+      ...(t.wrapper ? { wrapper: { key: t.wrapper.key, kwargs: t.wrapper.kwargs } } : {}),
+      reads: t.reads.map(tensorName),
+    })),
+  };
+}
+
+export async function inspectCommand(file: string, opts: GlobalOptions): Promise<number> {
+  const specDiags = await loadUserSpecs(opts);
+  const { checkFile } = await import('../compiler/resolve/index.js');
+  const r = checkFile(file);
+  const ds = [...specDiags, ...r.diagnostics];
+  if (opts.json) {
+    const out = { file, stages: (r.ir?.stages ?? []).map(stageJson), diagnostics: ds.map(diagnosticJson) };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return hasErrors(ds) ? 1 : 0;
+  }
+  await printDiagnostics(ds.filter((d) => d.severity !== 'note'), opts);
+  const c = pc.createColors(useColor(opts));
+  const lines: string[] = [];
+  for (const s of r.ir?.stages ?? []) {
+    const tr = [s.trainable.student ? 'student' : '', s.trainable.teacher ? 'teacher' : ''].filter(Boolean).join(' + ') || 'nothing';
+    lines.push(`${c.bold(`stage ${s.name}`)}  ${c.gray(`${s.schema} schema, ${s.box} box, gradients for: ${tr}`)}`);
+    lines.push(`  criterion: ${s.criterionKey}`);
+    if (s.modelTerm) lines.push(`  model_term: ${JSON.stringify(s.modelTerm.weight)} × ${s.modelTerm.func2extract}(…)`);
+    for (const side of ['student', 'teacher'] as const) {
+      const h = s.hooks[side];
+      if (!h) continue;
+      const hooked = [...h.input.map((p) => `${p}/input`), ...h.output.map((p) => `${p}/output`)];
+      lines.push(`  ${side === 'student' && s.box === 'training' ? 'model' : side} hooks: ${hooked.length ? hooked.join(', ') : c.gray('(none; ./output always)')}`);
+    }
+    for (const t of s.terms) {
+      lines.push(`  ${c.cyan(t.name)} = ${t.weight} × ${c.bold(t.criterion.key)}${t.wrapper ? ` [${t.wrapper.key}]` : ''}`);
+      const kw = Object.entries(t.criterion.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+      if (kw.length) lines.push(`      kwargs: ${kw.join(', ')}`);
+      if (t.wrapper) {
+        const wk = Object.entries(t.wrapper.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+        if (wk.length) lines.push(`      wrapper: ${wk.join(', ')}`);
+      }
+      lines.push(`      reads: ${t.reads.map(tensorName).join(', ') || c.gray('(nothing)')}`);
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return hasErrors(ds) ? 1 : 0;
+}

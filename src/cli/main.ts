@@ -1,0 +1,89 @@
+// tdc command line. Each command loads its stages lazily so `tdc check` and `tdc compile` start fast.
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../version.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command();
+  program
+    .name('tdc')
+    .description('Compile torchdistill configs into fused WebGPU (WGSL) kernels with typed TypeScript glue.')
+    .version(VERSION, '-v, --version')
+    .option('--spec <file.tdl...>', 'register custom losses from spec files before running the command')
+    .option('--no-color', 'plain output')
+    .showHelpAfterError('(run `tdc --help` for usage)')
+    .exitOverride();
+
+  program
+    .command('check')
+    .description('load and resolve configs; print diagnostics; exit 1 if any error')
+    .argument('<paths...>', 'config files or directories (searched recursively for *.yaml / *.yml)')
+    .option('--json', 'print a JSON array, one object per file')
+    .option('--verbose', 'also print notes (e.g. legacy-schema mapping)')
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const { checkCommand } = await import('./check.js');
+      exitCode = await checkCommand(paths, { ...program.opts(), ...opts });
+    });
+
+  program
+    .command('inspect')
+    .description('print the criterion IR of a config: stages, terms, weights, kwargs, tensor reads')
+    .argument('<config>', 'config file')
+    .option('--json', 'print JSON')
+    .action(async (config: string, opts: { json?: boolean }) => {
+      const { inspectCommand } = await import('./inspect.js');
+      exitCode = await inspectCommand(config, { ...program.opts(), ...opts });
+    });
+
+  program
+    .command('list')
+    .description('print the loss registry with signatures')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { listCommand } = await import('./list.js');
+      exitCode = await listCommand({ ...program.opts(), ...opts });
+    });
+
+  program
+    .command('run')
+    .description("run a stage's criterion on tensors from a safetensors file; print the loss and terms")
+    .argument('<config>', 'config file')
+    .requiredOption('--inputs <file>', 'safetensors with student/<path>/<io>, teacher/..., targets, model_loss/<key>')
+    .option('--stage <name>', 'stage to run (train, stage1, …); required for multi-stage configs')
+    .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'gpu']).default('auto'))
+    .option('--json', 'print {"loss", "terms", "grads"} as JSON')
+    .option('--grads-out <file>', 'write gradients as grad/<input name> to a safetensors file')
+    .action(async (config: string, opts: Record<string, unknown>) => {
+      const { runCommand } = await import('./run.js');
+      exitCode = await runCommand(config, { ...program.opts(), ...opts } as never);
+    });
+
+  program
+    .command('compile')
+    .description('compile a config into out/: kernels/*.wgsl, <name>.ts glue, manifest.json')
+    .argument('<config>', 'config file')
+    .requiredOption('-o, --out <dir>', 'output directory (written atomically)')
+    .option('--stage <name>', 'compile only this stage')
+    .option('--name <name>', 'base name of the generated TypeScript module (default: from the config file name)')
+    .option('--workgroup-size <n>', 'threads per workgroup (default: 8, tuned for lavapipe; use 256 on real GPUs)')
+    .option('--shape <name=dims...>', 'pin an input shape, e.g. student/./output=Nx1000 (repeatable)')
+    .option('--no-glue', 'skip the TypeScript glue (no ts-morph)')
+    .option('--explain', 'print the kernel plan: kernels, what each fuses, bytes moved')
+    .action(async (config: string, opts: Record<string, unknown>) => {
+      const { compileCommand } = await import('./compile.js');
+      exitCode = await compileCommand(config, { ...program.opts(), ...opts } as never);
+    });
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const { reportInternalError } = await import('./output.js');
+    return reportInternalError(e);
+  }
+}

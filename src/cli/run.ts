@@ -1,0 +1,96 @@
+// tdc run: evaluate one stage's criterion on tensors from a safetensors file (CPU float64 or GPU float32).
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import type { StageIR } from '../compiler/ir.js';
+import { loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
+
+export interface RunOptions extends GlobalOptions {
+  inputs: string;
+  stage?: string;
+  device: 'auto' | 'cpu' | 'gpu';
+  gradsOut?: string;
+}
+
+export interface RunResult {
+  loss: number;
+  terms: Record<string, { weight: number; value: number }>;
+  grads: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
+  device: string;
+}
+
+export function pickStage(stages: StageIR[], name: string | undefined): StageIR | Diagnostic {
+  if (name !== undefined) {
+    const s = stages.find((x) => x.name === name);
+    return s ?? diag('error', 'TDC902', `no stage '${name}' in this config; it has: ${stages.map((x) => x.name).join(', ') || 'none'}`);
+  }
+  if (stages.length === 1) return stages[0]!;
+  if (stages.length === 0) return diag('error', 'TDC903', 'this config has no training stage with a criterion');
+  return diag('error', 'TDC904', `this config has ${stages.length} stages (${stages.map((x) => x.name).join(', ')}); pick one with --stage`);
+}
+
+export async function runCommand(config: string, opts: RunOptions): Promise<number> {
+  const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
+  const { checkFile } = await import('../compiler/resolve/index.js');
+  const r = checkFile(config);
+  ds.push(...r.diagnostics);
+  if (hasErrors(ds) || !r.ir) return fail(ds, opts);
+  const stage = pickStage(r.ir.stages, opts.stage);
+  if ('code' in stage) return fail([...ds, stage], opts);
+
+  const { readSafetensors } = await import('../runtime/safetensors.js');
+  let tensors;
+  try {
+    tensors = readSafetensors(new Uint8Array(readFileSync(opts.inputs))).tensors;
+  } catch (e) {
+    return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': ${e instanceof Error ? e.message : String(e)}`)], opts);
+  }
+
+  let result: RunResult | undefined;
+  if (opts.device !== 'cpu') {
+    const { runStageOnGpu, isNoAdapterError } = await import('../runtime/gpu/run-stage.js');
+    try {
+      const g = await runStageOnGpu(stage, tensors, { file: config });
+      ds.push(...g.diagnostics);
+      if (hasErrors(g.diagnostics)) return fail(ds, opts);
+      result = g.result;
+    } catch (e) {
+      if (!isNoAdapterError(e)) throw e;
+      if (opts.device === 'gpu') return fail([...ds, diag('error', 'TDC510', `--device gpu: ${e instanceof Error ? e.message : String(e)}`)], opts);
+      ds.push(diag('note', 'TDC511', `no WebGPU adapter (${e instanceof Error ? e.message : String(e)}); running on the CPU executor (float64)`));
+    }
+  }
+  if (!result) {
+    const { runStageOnCpu } = await import('../compiler/run-cpu.js');
+    const c = runStageOnCpu(stage, tensors);
+    ds.push(...c.diagnostics);
+    if (hasErrors(c.diagnostics) || !c.result) return fail(ds, opts);
+    result = { ...c.result, device: 'cpu' };
+  }
+
+  if (opts.gradsOut) {
+    const { writeSafetensors } = await import('../runtime/safetensors.js');
+    const entries: [string, { dtype: 'F64' | 'F32'; shape: number[]; data: Float64Array | Float32Array }][] = [...result.grads].map(([name, t]) => [
+      `grad/${name}`,
+      { dtype: t.data instanceof Float32Array ? 'F32' : 'F64', shape: t.shape, data: t.data },
+    ]);
+    const tmp = join(dirname(opts.gradsOut), `.${basename(opts.gradsOut)}.tmp-${process.pid}`);
+    writeFileSync(tmp, writeSafetensors(entries as never));
+    renameSync(tmp, opts.gradsOut);
+  }
+
+  await printDiagnostics(ds.filter((d) => d.severity !== 'note' || opts.device === 'auto'), opts);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()] }) + '\n');
+  } else {
+    process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
+    for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
+    if (result.grads.size) process.stdout.write(`gradients: ${[...result.grads.keys()].join(', ')}${opts.gradsOut ? ` → ${opts.gradsOut}` : ''}\n`);
+  }
+  return 0;
+}
+
+async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {
+  await printDiagnostics(ds, opts);
+  return 1;
+}

@@ -1,0 +1,77 @@
+// The config tree: YAML after loading, every node with its source span.
+// Aliases are resolved (an alias yields the anchored node itself, so its span is the anchor's definition);
+// `!join` is evaluated into a string scalar; every other torchdistill tag stays as an inert `tag` on the node.
+import type { Span } from '../../diagnostics/diagnostic.js';
+
+export type ScalarValue = null | boolean | number | string;
+
+interface NodeBase {
+  span: Span;
+  /** A torchdistill tag kept inert ('!import_call', '!getattr', …). Absent for plain nodes and evaluated `!join`. */
+  tag?: string;
+}
+
+export interface ScalarNode extends NodeBase {
+  kind: 'scalar';
+  /** Value as PyYAML (YAML 1.1, FullLoader) would construct it: `1e-7` is a string, `True` a boolean, empty null. */
+  value: ScalarValue;
+  /** The source text of the scalar (for messages). */
+  source: string;
+}
+
+export interface MapEntry {
+  key: ConfigNode;
+  value: ConfigNode;
+}
+
+export interface MapNode extends NodeBase {
+  kind: 'map';
+  /** In document order (torchdistill iterates sub_terms in insertion order). Merge keys are already applied. */
+  entries: MapEntry[];
+}
+
+export interface SeqNode extends NodeBase {
+  kind: 'seq';
+  items: ConfigNode[];
+}
+
+export type ConfigNode = ScalarNode | MapNode | SeqNode;
+
+export interface LoadedConfig {
+  file: string;
+  text: string;
+  /** null when the file is empty or only comments. */
+  root: ConfigNode | null;
+}
+
+/** Key of a map entry as a string, when it is a scalar (YAML allows any node as a key). */
+export function keyString(e: MapEntry): string | undefined {
+  return e.key.kind === 'scalar' && e.key.value !== null ? String(e.key.value) : undefined;
+}
+
+/** The entry under `key` in a map node (first match), or undefined. */
+export function getEntry(node: ConfigNode | undefined, key: string): MapEntry | undefined {
+  if (!node || node.kind !== 'map') return undefined;
+  return node.entries.find((e) => keyString(e) === key);
+}
+
+export function get(node: ConfigNode | undefined, key: string): ConfigNode | undefined {
+  return getEntry(node, key)?.value;
+}
+
+export const isNull = (n: ConfigNode | undefined): boolean => n === undefined || (n.kind === 'scalar' && n.value === null);
+
+/** Plain JS value of a node (tags dropped, maps as objects in order). For kwargs display and JSON output. */
+export function toPlain(n: ConfigNode): unknown {
+  switch (n.kind) {
+    case 'scalar':
+      return n.value;
+    case 'seq':
+      return n.items.map(toPlain);
+    case 'map': {
+      const o: Record<string, unknown> = {};
+      for (const e of n.entries) o[keyString(e) ?? '?'] = toPlain(e.value);
+      return o;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// tsc-style rendering: `file:line:col - error TDC201: message`, then a code frame with a caret underline.
+import pc from 'picocolors';
+import type { Diagnostic, Span } from './diagnostic.js';
+
+/** Source texts by file name, so a frame can be cut from any stage's span. */
+export type SourceLookup = (file: string) => string | undefined;
+
+export interface FormatOptions {
+  color?: boolean;
+  /** Lines of context before the offending line. */
+  context?: number;
+}
+
+export function formatDiagnostic(d: Diagnostic, sources: SourceLookup, opts: FormatOptions = {}): string {
+  const c = pc.createColors(opts.color ?? false);
+  const sev = d.severity === 'error' ? c.red('error') : d.severity === 'warning' ? c.yellow('warning') : c.cyan('note');
+  const where = d.span ? `${c.cyan(d.span.file)}:${c.yellow(String(d.span.start.line))}:${c.yellow(String(d.span.start.col))} - ` : '';
+  const lines = [`${where}${sev} ${c.gray(d.code + ':')} ${d.message}`];
+  if (d.span) {
+    const frame = codeFrame(d.span, sources, opts.context ?? 0, c);
+    if (frame) lines.push('', frame);
+  }
+  if (d.hint) lines.push(`  ${c.gray(d.hint)}`);
+  for (const r of d.related ?? []) {
+    const at = r.span ? `${r.span.file}:${r.span.start.line}:${r.span.start.col}: ` : '';
+    lines.push(`  ${c.gray('related:')} ${at}${r.message}`);
+    if (r.span) {
+      const f = codeFrame(r.span, sources, 0, c);
+      if (f) lines.push(f);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function codeFrame(span: Span, sources: SourceLookup, context: number, c = pc.createColors(false)): string | undefined {
+  const text = sources(span.file);
+  if (text === undefined) return undefined;
+  const all = text.split(/\r?\n/);
+  const line = span.start.line;
+  if (line < 1 || line > all.length) return undefined;
+  const first = Math.max(1, line - context);
+  const width = String(line).length;
+  const out: string[] = [];
+  for (let l = first; l <= line; l++) {
+    const src = (all[l - 1] ?? '').replace(/\t/g, ' ');
+    out.push(`${c.bgWhite(c.black(String(l).padStart(width)))} ${src.length > 200 ? src.slice(0, 200) + '…' : src}`);
+  }
+  const src = all[line - 1] ?? '';
+  const startCol = Math.max(1, span.start.col);
+  const endCol = span.end.line === line ? Math.max(startCol + 1, span.end.col) : src.length + 1;
+  const len = Math.max(1, Math.min(endCol, Math.min(src.length, 200) + 1) - startCol);
+  out.push(`${c.bgWhite(' '.repeat(width))} ${' '.repeat(startCol - 1)}${c.red('~'.repeat(len))}`);
+  return out.join('\n');
+}
+
+export function summarize(ds: readonly Diagnostic[]): string {
+  const e = ds.filter((d) => d.severity === 'error').length;
+  const w = ds.filter((d) => d.severity === 'warning').length;
+  return `${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,51 @@
+// The shape of one entry of the op table. Every primitive has: a shape/dtype rule (on symbolic dims), which
+// inputs gradients flow through, a VJP that emits graph nodes, and a float64 CPU kernel. The WGSL lowering
+// lives in src/codegen, keyed by the same OpName (see `WgslLowering` there); nothing GPU-specific is here.
+import type { Dim, DType, NodeOf, OpAttrs, OpName, Shape } from '../types.js';
+import type { GraphBuilder } from '../builder.js';
+import type { HostTensor } from '../../runtime/cpu/host-tensor.js';
+
+export interface TypedShape {
+  shape: Shape;
+  dtype: DType;
+}
+
+export interface Inferred extends TypedShape {
+  /** Canonicalised attributes (negative axes resolved, axes sorted…), used for CSE and stored on the node. */
+  attrs?: unknown;
+}
+
+export interface CpuCtx {
+  /** The node's output shape with symbols bound. */
+  outShape: number[];
+  outDtype: DType;
+  /** Evaluate a Dim appearing in the attributes. */
+  ev(d: Dim): number;
+}
+
+export interface OpDef<K extends OpName> {
+  /** Number of inputs, or 'variadic' (≥ 1). */
+  arity: number | 'variadic';
+  /** Output shape and dtype; throws ShapeRuleError with a message naming the op and the shapes. */
+  infer(ins: TypedShape[], attrs: OpAttrs[K]): Inferred;
+  /** Which inputs carry gradient (default: the float inputs). An int output never carries gradient. */
+  diffInputs?(node: NodeOf<K>, inDtypes: DType[]): boolean[];
+  /** Gradient per input given d loss/d output `g`; only inputs with needs[i] are required (others may be null). */
+  vjp(b: GraphBuilder, node: NodeOf<K>, g: number, needs: boolean[]): (number | null)[];
+  cpu(ins: HostTensor[], attrs: OpAttrs[K], ctx: CpuCtx): HostTensor;
+}
+
+export type OpTable = { [K in OpName]: OpDef<K> };
+
+/** Thrown by shape rules; the builder wraps it into a ShapeError carrying the node ids. */
+export class ShapeRuleError extends Error {}
+
+export function normAxis(op: string, axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeRuleError(`${op}: axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+export function promote(a: DType, b: DType): DType {
+  return a === 'int' && b === 'int' ? 'int' : 'float';
+}

@@ -1,0 +1,89 @@
+// The tensor graph: what instantiation produces, autodiff extends, the CPU executor interprets and the
+// scheduler fuses. Nodes are in topological order (inputs always have smaller ids).
+import type { Span } from '../diagnostics/diagnostic.js';
+
+// ---- symbolic dims ------------------------------------------------------------------------------------
+/** A dimension: a concrete size, or an expression over named symbols bound from input buffers at run time. */
+export type Dim = number | SymDim;
+export type SymDim =
+  | { sym: string }
+  | { op: 'add' | 'sub' | 'mul' | 'floordiv' | 'ceildiv' | 'min' | 'max'; a: Dim; b: Dim };
+export type Shape = Dim[];
+
+export type DType = 'float' | 'int';
+
+// ---- ops ----------------------------------------------------------------------------------------------
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'recip' | 'floor' | 'tanh' | 'log1p' | 'relu';
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'; // comparisons give 0/1 in the operands' dtype ('float' if mixed)
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Op name → attributes. One entry per primitive; the op table (src/graph/ops) gives each a shape rule,
+ *  a VJP, a float64 CPU kernel and (src/codegen) a WGSL lowering. */
+export interface OpAttrs {
+  input: { name: string };                       // a graph input (io tensor, targets, model loss, state)
+  const: { value: number };                      // scalar constant, shape []
+  unary: { fn: UnaryOp };
+  binary: { fn: BinaryOp };                      // numpy broadcasting
+  where: {};                                     // where(cond != 0, a, b), broadcasting
+  reduce: { fn: ReduceOp; axes: number[]; keepdim: boolean }; // max/min VJP: first index of the extremum
+  reshape: { shape: Shape };
+  permute: { perm: number[] };
+  broadcast: { shape: Shape };                   // expand size-1 / missing leading dims
+  slice: { axis: number; start: Dim; end: Dim; step: number };
+  concat: { axis: number };
+  matmul: {};                                    // [..., M, K] @ [..., K, N], batch dims broadcast
+  gather: { axis: number };                      // torch.gather(x, axis, index); index int, same rank as x
+  iota: { shape: Shape; axis: number; dtype: DType }; // values = index along axis
+  cast: { dtype: DType };
+  detach: {};                                    // identity forward, zero gradient
+  adaptive_pool2d: { fn: 'avg' | 'max'; out: [Dim, Dim] }; // over the last two dims, torch's overlapping bins
+  sort: { axis: number; descending: boolean; output: 'values' | 'indices' | 'ranks' };
+  cholesky: {};                                  // lower factor of SPD [..., n, n]
+  triangular_solve: { lower: boolean; transpose: boolean }; // solve op(A) X = B, A triangular, op = ᵀ if transpose
+  // ---- added by the op table (VJP building blocks; also usable by specs) ----
+  arg_reduce: { fn: 'max' | 'min'; axis: number; keepdim: boolean }; // int index of the first extremum
+  scatter_add: { axis: number; shape: Shape };   // inputs [index, src] (same shape): zeros(shape), out[.., index[i], ..] += src[i]
+  slice_scatter: { axis: number; start: Dim; end: Dim; step: number; size: Dim }; // zeros of axis size `size`, src at start:end:step
+  adaptive_pool2d_grad: { fn: 'avg' | 'max'; in: [Dim, Dim] }; // VJP of adaptive_pool2d: avg inputs [g], max inputs [x, g]
+}
+export type OpName = keyof OpAttrs;
+
+export interface NodeOf<K extends OpName> {
+  id: number;
+  op: K;
+  inputs: number[];
+  attrs: OpAttrs[K];
+  shape: Shape;
+  dtype: DType;
+  /** Where this node came from: the spec line and, when known, the config line that instantiated it. */
+  origin?: { spec?: Span; config?: Span };
+}
+export type Node = { [K in OpName]: NodeOf<K> }[OpName];
+
+export interface GraphInput {
+  /** golden/ naming: `student/<path>/<io>[/<i or key>]`, `teacher/...`, `targets`, `model_loss/<key>`. */
+  name: string;
+  node: number;
+  /** d loss / d input is an output of the graph. */
+  trainable: boolean;
+}
+
+export interface GraphTerm {
+  name: string;
+  weight: number;
+  /** Unweighted term value (what the sub-term module returns), a scalar node. */
+  node: number;
+}
+
+export interface Graph {
+  nodes: Node[];
+  inputs: GraphInput[];
+  loss: number;
+  terms: GraphTerm[];
+  /** The model term (WeightedSumLoss model_term), when present: weight · Σ model losses (or per-key weights). */
+  modelTerm?: { node: number; weight: number | Record<string, number> };
+  /** Filled by autodiff: input name → gradient node (same shape as the input). */
+  grads: { input: string; node: number }[];
+}
