@@ -1,25 +1,31 @@
 // The grammar of the loss-spec language as a chevrotain CstParser (syntax only; grammar/to-ast.ts builds the AST).
-// Precedence, low → high: `?:`, `??`, `or`, `and`, `not`, comparisons, `+ -`, `* / %`, unary `-`, `**`, postfix.
-import { CstParser, EMPTY_ALT, type IParserErrorMessageProvider } from 'chevrotain';
+import type { IParserErrorMessageProvider } from 'chevrotain';
+import { chevrotain } from './chevrotain.js';
 import * as T from './lexer.js';
 
-export class SpecCstParser extends CstParser {
-  constructor(messages: IParserErrorMessageProvider) {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', maxLookahead: 3, errorMessageProvider: messages });
+export class SpecCstParser extends chevrotain.CstParser {
+  /** `validate`: run chevrotain's grammar checks (ambiguities, left recursion). Costly at startup, so the
+   *  compiler skips them and test/grammar.test.ts runs them. */
+  constructor(messages: IParserErrorMessageProvider, validate = false, traceInitPerf: boolean | number = false) {
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      nodeLocationTracking: 'onlyOffset',
+      maxLookahead: 3,
+      errorMessageProvider: messages,
+      skipValidations: !validate,
+      traceInitPerf,
+    });
     this.performSelfAnalysis();
   }
 
   /** Name of the declaration being parsed, for error messages ("... of KDLoss"). */
   currentDecl: string | undefined;
 
-  specFile = this.RULE('specFile', () => {
-    this.MANY(() =>
-      this.OR([
-        { ALT: () => this.CONSUME(T.Newline) },
-        { ALT: () => this.CONSUME(T.Semi) },
-        { ALT: () => this.SUBRULE(this.decl) },
-      ]),
-    );
+  /** One declaration and the separators after it. grammar/parser.ts cuts the token stream before every
+   *  declaration keyword and parses each piece with this rule, so an error never spills into the next one. */
+  declUnit = this.RULE('declUnit', () => {
+    this.SUBRULE(this.decl);
+    this.MANY(() => this.OR([{ ALT: () => this.CONSUME(T.Newline) }, { ALT: () => this.CONSUME(T.Semi) }]));
   });
 
   decl = this.RULE('decl', () => {
@@ -255,7 +261,7 @@ export class SpecCstParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.Newline) },
       { ALT: () => this.CONSUME(T.Semi) },
-      { GATE: () => this.LA(1).tokenType === T.RCurly, ALT: EMPTY_ALT() },
+      { GATE: () => this.LA(1).tokenType === T.RCurly, ALT: chevrotain.EMPTY_ALT() },
     ]);
   });
 
@@ -304,8 +310,14 @@ export class SpecCstParser extends CstParser {
   });
 
   // ---- expressions --------------------------------------------------------------------------------------
+  /** Operators and operands stay a flat sequence here (a shallow CST is much cheaper to build); grammar/
+   *  to-ast.ts applies precedence and associativity (grammar/precedence.ts). */
   expr = this.RULE('expr', () => {
-    this.SUBRULE(this.coalesce, { LABEL: 'cond' });
+    this.SUBRULE(this.operand);
+    this.MANY(() => {
+      this.OR(T.BINARY_OPERATORS.map((tok) => ({ ALT: () => this.CONSUME(tok, { LABEL: 'op' }) })));
+      this.SUBRULE2(this.operand);
+    });
     this.OPTION(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expr, { LABEL: 'then' });
@@ -314,89 +326,12 @@ export class SpecCstParser extends CstParser {
     });
   });
 
-  coalesce = this.RULE('coalesce', () => {
-    this.SUBRULE(this.orExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.QQ, { LABEL: 'op' });
-      this.SUBRULE2(this.orExpr, { LABEL: 'operand' });
-    });
-  });
-
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.Or, { LABEL: 'op' });
-      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
-    });
-  });
-
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.And, { LABEL: 'op' });
-      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
-    });
-  });
-
-  notExpr = this.RULE('notExpr', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Not, { LABEL: 'op' });
-          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.comparison, { LABEL: 'operand' }) },
-    ]);
-  });
-
-  comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.additive, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([T.EqEq, T.NotEq, T.LessEq, T.GreaterEq, T.Less, T.Greater].map((tok) => ({ ALT: () => this.CONSUME(tok, { LABEL: 'op' }) })));
-      this.SUBRULE2(this.additive, { LABEL: 'operand' });
-    });
-  });
-
-  additive = this.RULE('additive', () => {
-    this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }]);
-      this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
-    });
-  });
-
-  multiplicative = this.RULE('multiplicative', () => {
-    this.SUBRULE(this.unary, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.Percent, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.unary, { LABEL: 'operand' });
-    });
-  });
-
-  unary = this.RULE('unary', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus, { LABEL: 'op' });
-          this.SUBRULE(this.unary, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.power, { LABEL: 'operand' }) },
-    ]);
-  });
-
-  /** `**` is right-associative and binds tighter than unary minus on its left: `-x ** 2` is `-(x ** 2)`. */
-  power = this.RULE('power', () => {
-    this.SUBRULE(this.postfix, { LABEL: 'base' });
-    this.OPTION(() => {
-      this.CONSUME(T.StarStar, { LABEL: 'op' });
-      this.SUBRULE(this.unary, { LABEL: 'exponent' });
-    });
+  /** Prefix operators (`-`, `not`) then a postfix expression. */
+  operand = this.RULE('operand', () => {
+    this.MANY(() =>
+      this.OR([{ ALT: () => this.CONSUME(T.Minus, { LABEL: 'prefix' }) }, { ALT: () => this.CONSUME(T.Not, { LABEL: 'prefix' }) }]),
+    );
+    this.SUBRULE(this.postfix);
   });
 
   postfix = this.RULE('postfix', () => {

@@ -1,5 +1,8 @@
 // Tokens of the loss-spec language (docs/spec-language.md, "Lexical").
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { Lexer as LexerT, TokenType } from 'chevrotain';
+import { chevrotain } from './chevrotain.js';
+
+const { createToken, Lexer } = chevrotain;
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED });
 export const Newline = createToken({ name: 'Newline', pattern: /\n/, line_breaks: true, label: 'a newline' });
@@ -61,6 +64,9 @@ export const RBracket = createToken({ name: 'RBracket', pattern: /\]/, label: "'
 export const LCurly = createToken({ name: 'LCurly', pattern: /\{/, label: "'{'" });
 export const RCurly = createToken({ name: 'RCurly', pattern: /\}/, label: "'}'" });
 
+/** Infix operators, in no particular order (precedence: grammar/precedence.ts). */
+export const BINARY_OPERATORS = [QQ, Or, And, EqEq, NotEq, LessEq, GreaterEq, Less, Greater, Plus, Minus, Star, Slash, Percent, StarStar];
+
 export const LEVEL_TOKENS = [Low, Mid, High, Wrapper, Extract];
 export const DECL_TOKENS = [...LEVEL_TOKENS, Struct, Def];
 
@@ -72,8 +78,13 @@ export const allTokens: TokenType[] = [
   QQ, Question, Colon, Semi, Comma, Dot, Pipe, LParen, RParen, LBracket, RBracket, LCurly, RCurly,
 ];
 
-let lexer: Lexer | undefined;
-/** Built once, lazily: Lexer construction validates and analyses all patterns. */
-export function specLexer(): Lexer {
-  return (lexer ??= new Lexer(allTokens, { ensureOptimizations: true, positionTracking: 'onlyOffset' }));
+/** `validate`: run chevrotain's token-pattern checks (costly at startup; test/grammar.test.ts runs them). */
+export function buildLexer(validate = false): LexerT {
+  return new Lexer(allTokens, { ensureOptimizations: true, positionTracking: 'onlyOffset', skipValidations: !validate });
+}
+
+let lexer: LexerT | undefined;
+/** Built once, lazily, and reused. */
+export function specLexer(): LexerT {
+  return (lexer ??= buildLexer());
 }

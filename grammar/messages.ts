@@ -1,6 +1,7 @@
 // Human syntax-error messages, replacing chevrotain's token dumps: "expected ',' or ')' to close the parameter
 // list of KDLoss, found 'b'".
-import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import { chevrotain } from './chevrotain.js';
 import * as T from './lexer.js';
 
 export function describeToken(tok: IToken): string {
@@ -8,6 +9,8 @@ export function describeToken(tok: IToken): string {
   if (tok.tokenType === T.Newline) return 'end of line';
   return `'${tok.image}'`;
 }
+
+const { EOF } = chevrotain;
 
 const tokenName = (t: TokenType): string => (t === EOF ? 'end of file' : (t.LABEL ?? t.name));
 
@@ -44,27 +47,30 @@ const RULE_WHAT: Record<string, string> = {
 };
 
 /** Token expected at the end of a rule: the error is about closing it. */
-const CLOSERS: Record<string, { tok: TokenType; what: string; sep?: string }> = {
-  paramList: { tok: T.RParen, what: 'the parameter list', sep: "','" },
-  callParamList: { tok: T.RParen, what: 'the call-argument names', sep: "','" },
-  funcDecl: { tok: T.RParen, what: 'the parameter list', sep: "','" },
-  callSuffix: { tok: T.RParen, what: 'the argument list', sep: "','" },
+const CLOSERS: Record<string, { tok: TokenType; what: string; sep?: string; item?: string }> = {
+  paramList: { tok: T.RParen, what: 'the parameter list', sep: "','", item: 'a parameter' },
+  callParamList: { tok: T.RParen, what: 'the call-argument names', sep: "','", item: 'a name' },
+  funcDecl: { tok: T.RParen, what: 'the parameter list', sep: "','", item: 'a parameter name' },
+  callSuffix: { tok: T.RParen, what: 'the argument list', sep: "','", item: 'an argument' },
   parenExpr: { tok: T.RParen, what: 'the parenthesized expression' },
   indexSuffix: { tok: T.RBracket, what: 'the index' },
-  listExpr: { tok: T.RBracket, what: 'the list', sep: "','" },
-  listLiteral: { tok: T.RBracket, what: 'the list', sep: "','" },
-  mapLiteral: { tok: T.RCurly, what: 'the mapping', sep: "','" },
+  listExpr: { tok: T.RBracket, what: 'the list', sep: "','", item: 'an element' },
+  listLiteral: { tok: T.RBracket, what: 'the list', sep: "','", item: 'an element' },
+  mapLiteral: { tok: T.RCurly, what: 'the mapping', sep: "','", item: 'an entry' },
   block: { tok: T.RCurly, what: 'the block' },
   structDecl: { tok: T.RCurly, what: 'the struct' },
   typeAtom: { tok: T.Greater, what: 'the type arguments' },
 };
 
+export const DECLARATION = 'a declaration (low, mid, high, wrapper, extract, struct or def)';
+
 const NO_VIABLE: Record<string, string> = {
-  decl: 'a declaration (low, mid, high, wrapper, extract, struct or def)',
+  decl: DECLARATION,
   lossDecl: 'a level (low, mid, high, wrapper, extract)',
   statement: 'a statement',
   statementEnd: "a newline or ';' after the statement",
   primary: 'an expression',
+  operand: 'an expression',
   literal: 'a literal default value (number, string, true, false, none, [...] or {...})',
   typeAtom: "a type (a name or a string literal like \"mean\")",
   paramItem: 'a parameter (`name: Type` or `**name`)',
@@ -84,17 +90,23 @@ export function messageProvider(ctx: { currentDecl: () => string | undefined }):
     if (!what) return d ? ` in ${d}` : '';
     return ` in the ${what}${d && !['structDecl', 'lossDecl', 'funcDecl'].includes(rule) ? ` of ${d}` : d ? ` ${d}` : ''}`;
   };
+  const unexpectedAfter = (tok: IToken): string => {
+    const d = ctx.currentDecl();
+    return d ? `unexpected ${describeToken(tok)} after the end of ${d}` : `expected ${NO_VIABLE['decl']}, found ${describeToken(tok)}`;
+  };
   return {
     buildMismatchTokenMessage({ expected, actual, ruleName }) {
+      if (expected === EOF) return unexpectedAfter(actual);
       const closer = CLOSERS[ruleName];
       if (closer && closer.tok === expected) {
-        const exp = closer.sep ? `${closer.sep} or ${tokenName(expected)}` : tokenName(expected);
+        const lead = actual.tokenType === T.Comma && closer.item ? closer.item : closer.sep;
+        const exp = lead ? `${lead} or ${tokenName(expected)}` : tokenName(expected);
         return `expected ${exp} to close ${closer.what}${of()}, found ${describeToken(actual)}`;
       }
       return `expected ${tokenName(expected)}${inWhat(ruleName)}, found ${describeToken(actual)}`;
     },
     buildNotAllInputParsedMessage({ firstRedundant }) {
-      return `unexpected ${describeToken(firstRedundant)}: expected a declaration`;
+      return unexpectedAfter(firstRedundant);
     },
     buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
       const what = NO_VIABLE[ruleName] ?? firstTokens(expectedPathsPerAlt.flat());

@@ -197,6 +197,7 @@ export class GraphBuilder {
 }
 
 function stable(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v); // keeps NaN/Infinity distinct
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
   const o = v as Record<string, unknown>;

@@ -26,9 +26,9 @@ function print(d: Dim, ctx: number): string {
       return p < ctx ? `(${s})` : s;
     }
     case 'floordiv':
-      return `floor(${print(d.a, 0)}/${print(d.b, 2)})`;
+      return `floor(${print(d.a, 2)}/${print(d.b, 3)})`;
     case 'ceildiv':
-      return `ceil(${print(d.a, 0)}/${print(d.b, 2)})`;
+      return `ceil(${print(d.a, 2)}/${print(d.b, 3)})`;
     case 'min':
     case 'max':
       return `${d.op}(${print(d.a, 0)}, ${print(d.b, 0)})`;

@@ -1,0 +1,296 @@
+// Static checks of a parsed spec file that need no registry: names, types of defaults, scoping in bodies.
+// Codes: TDC310 duplicate declaration, TDC311 duplicate parameter/field, TDC312 unknown type,
+// TDC313 default does not fit its type, TDC314 body may not return (warning), TDC315 undeclared name,
+// TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name.
+import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
+import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
+
+export interface CheckOptions {
+  /** Structs declared elsewhere (the prelude). */
+  knownStructs?: Set<string>;
+  /** Functions callable from bodies (primitives, prelude helpers) — they may also be used as values. */
+  knownFunctions?: Set<string>;
+}
+
+/** Names every body can read without declaring them. */
+export const BUILTIN_NAMES: readonly string[] = ['student', 'teacher', 'targets', 'model_loss', 'side', 'range', 'error', 'detach'];
+
+const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config'];
+
+export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const structs = new Map<string, Decl>();
+  for (const d of spec.decls) if (d.kind === 'struct') structs.set(d.name, d);
+  const knownStructs = new Set([...(opts.knownStructs ?? []), ...structs.keys()]);
+
+  // Duplicate declarations.
+  const seen = new Map<string, Decl>();
+  for (const d of spec.decls) {
+    const prev = seen.get(d.name);
+    if (prev) out.push(diag('error', 'TDC310', `'${d.name}' is already declared`, nameSpan(d), { related: [{ message: `first declared here`, span: nameSpan(prev) }] }));
+    else seen.set(d.name, d);
+  }
+
+  const globals = new Set<string>([...BUILTIN_NAMES, ...(opts.knownFunctions ?? [])]);
+  for (const d of spec.decls) if (d.kind !== 'struct') globals.add(d.name);
+
+  for (const d of spec.decls) {
+    if (d.kind === 'struct') {
+      dupNames(d.fields, `field of struct ${d.name}`, out);
+      for (const f of d.fields) checkTyped(f.name, f.type, f.default, knownStructs, structs, out);
+      continue;
+    }
+    const bound: { name: string; span: Span }[] = [];
+    if (d.kind === 'loss') {
+      bound.push(...d.params);
+      if (d.rest) bound.push(d.rest);
+      bound.push(...d.callParams);
+      for (const p of d.params) checkTyped(p.name, p.type, p.default, knownStructs, structs, out);
+    } else bound.push(...d.params);
+    dupNames(bound, `parameter of ${d.name}`, out);
+
+    new BodyChecker(globals, out).run(d.body, bound.map((b) => b.name));
+    if (!alwaysReturns(d.body)) {
+      const what = d.kind === 'loss' ? `the body of ${d.level} ${d.name}` : `the body of ${d.name}`;
+      out.push(diag('warning', 'TDC314', `${what} can end without a 'return'`, d.kind === 'loss' ? d.nameSpan : d.span));
+    }
+  }
+  return out;
+}
+
+const nameSpan = (d: Decl): Span => (d.kind === 'loss' ? d.nameSpan : d.span);
+
+function dupNames(items: readonly { name: string; span: Span }[], what: string, out: Diagnostic[]): void {
+  const seen = new Map<string, Span>();
+  for (const it of items) {
+    const prev = seen.get(it.name);
+    if (prev) out.push(diag('error', 'TDC311', `duplicate ${what}: '${it.name}'`, it.span, { related: [{ message: 'first declared here', span: prev }] }));
+    else seen.set(it.name, it.span);
+  }
+}
+
+// ---- types and defaults -----------------------------------------------------------------------------------
+function checkTyped(name: string, type: TypeExpr, dflt: Literal | undefined, knownStructs: Set<string>, structs: Map<string, Decl>, out: Diagnostic[]): void {
+  const before = out.length;
+  checkTypeNames(type, knownStructs, out);
+  if (dflt === undefined || out.length > before) return;
+  const why = misfit(dflt, type, structs);
+  if (why !== undefined) out.push(diag('error', 'TDC313', `default of '${name}' does not fit its type ${typeToString(type)}: ${why}`, dflt.span));
+}
+
+function checkTypeNames(t: TypeExpr, knownStructs: Set<string>, out: Diagnostic[]): void {
+  switch (t.kind) {
+    case 'optional':
+      return checkTypeNames(t.inner, knownStructs, out);
+    case 'list':
+      return checkTypeNames(t.elem, knownStructs, out);
+    case 'map':
+      return checkTypeNames(t.value, knownStructs, out);
+    case 'named':
+      if (!knownStructs.has(t.name)) {
+        const hint = didYouMean(t.name, [...PRIM_NAMES, 'list', 'map', ...knownStructs]);
+        out.push(diag('error', 'TDC312', `unknown type '${t.name}'`, t.span, hint ? { hint } : { hint: `types: ${PRIM_NAMES.join(', ')}, list<T>, map<T>, "a" | "b", T?, or a struct` }));
+      }
+  }
+}
+
+export function typeToString(t: TypeExpr): string {
+  switch (t.kind) {
+    case 'prim':
+      return t.name;
+    case 'named':
+      return t.name;
+    case 'literals':
+      return t.values.map((v) => JSON.stringify(v)).join(' | ');
+    case 'optional':
+      return t.inner.kind === 'literals' ? `(${typeToString(t.inner)})?` : `${typeToString(t.inner)}?`;
+    case 'list':
+      return `list<${typeToString(t.elem)}>`;
+    case 'map':
+      return `map<${typeToString(t.value)}>`;
+  }
+}
+
+function literalToString(l: Literal): string {
+  switch (l.kind) {
+    case 'none':
+      return 'none';
+    case 'bool':
+      return String(l.value);
+    case 'number':
+      return String(l.value);
+    case 'string':
+      return JSON.stringify(l.value);
+    case 'list':
+      return `[${l.items.map(literalToString).join(', ')}]`;
+    case 'map':
+      return `{${l.entries.map((e) => `${e.key}: ${literalToString(e.value)}`).join(', ')}}`;
+  }
+}
+
+/** Why literal `l` is not a value of type `t`, or undefined when it is. */
+function misfit(l: Literal, t: TypeExpr, structs: Map<string, Decl>): string | undefined {
+  const shown = literalToString(l);
+  if (t.kind === 'optional') return l.kind === 'none' ? undefined : misfit(l, t.inner, structs);
+  if (t.kind === 'prim' && t.name === 'any') return undefined;
+  if (l.kind === 'none') return `none is not allowed (write ${typeToString(t)}? to make it optional)`;
+  const not = (what: string): string => `${shown} is not ${what}`;
+  switch (t.kind) {
+    case 'literals':
+      return l.kind === 'string' && t.values.includes(l.value) ? undefined : not(`one of ${typeToString(t)}`);
+    case 'list': {
+      if (l.kind !== 'list') return not('a list');
+      for (const it of l.items) {
+        const why = misfit(it, t.elem, structs);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case 'map':
+      if (l.kind !== 'map') return not('a mapping');
+      for (const e of l.entries) {
+        const why = misfit(e.value, t.value, structs);
+        if (why) return why;
+      }
+      return undefined;
+    case 'named': {
+      if (l.kind !== 'map') return not(`a ${t.name} mapping`);
+      const s = structs.get(t.name);
+      if (s?.kind !== 'struct') return undefined; // a prelude struct: its fields are checked where it is declared
+      for (const e of l.entries) {
+        const f = s.fields.find((x) => x.name === e.key);
+        if (!f) return `${t.name} has no field '${e.key}'`;
+        const why = misfit(e.value, f.type, structs);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case 'prim':
+      switch (t.name) {
+        case 'float':
+          return l.kind === 'number' ? undefined : not('a number');
+        case 'int':
+          return l.kind === 'number' && l.isInt ? undefined : not('an int');
+        case 'bool':
+          return l.kind === 'bool' ? undefined : not('true or false');
+        case 'str':
+        case 'path':
+          return l.kind === 'string' ? undefined : not('a string');
+        case 'io':
+          return l.kind === 'string' && (l.value === 'input' || l.value === 'output') ? undefined : not('"input" or "output"');
+        case 'criterion':
+        case 'wrapper_config':
+          return l.kind === 'map' ? undefined : not(`a ${t.name} mapping`);
+        default:
+          return undefined;
+      }
+  }
+}
+
+// ---- bodies -------------------------------------------------------------------------------------------------
+/** Lexical scoping: a block sees its own `let`s and those of the blocks around it; params form the outermost block. */
+class BodyChecker {
+  private readonly scopes: Set<string>[] = [];
+
+  constructor(
+    private readonly globals: Set<string>,
+    private readonly out: Diagnostic[],
+  ) {}
+
+  run(body: Block, params: string[]): void {
+    this.scopes.push(new Set(params));
+    this.stmts(body.stmts); // the body block shares the params' scope: `let <param> = ...` is a re-binding
+    this.scopes.pop();
+  }
+
+  private bound(name: string): boolean {
+    return this.scopes.some((s) => s.has(name)) || this.globals.has(name);
+  }
+
+  private visible(): string[] {
+    return [...new Set([...this.scopes.flatMap((s) => [...s]), ...this.globals])];
+  }
+
+  private block(b: Block, extra: string[] = []): void {
+    this.scopes.push(new Set(extra));
+    this.stmts(b.stmts);
+    this.scopes.pop();
+  }
+
+  private stmts(stmts: Stmt[]): void {
+    const scope = this.scopes[this.scopes.length - 1]!;
+    for (const s of stmts) {
+      switch (s.kind) {
+        case 'let':
+          this.expr(s.value);
+          if (scope.has(s.name)) this.out.push(diag('error', 'TDC316', `'${s.name}' is already bound in this block; to change it write '${s.name} = ...' without 'let'`, s.span));
+          scope.add(s.name);
+          break;
+        case 'assign':
+          this.expr(s.value);
+          if (!this.scopes.some((sc) => sc.has(s.name))) {
+            this.out.push(diag('error', 'TDC317', `assignment to '${s.name}', which is not bound; declare it first with 'let ${s.name} = ...'`, s.span));
+            scope.add(s.name); // report once
+          }
+          break;
+        case 'if':
+          this.expr(s.cond);
+          this.block(s.then);
+          if (s.else) this.block(s.else);
+          break;
+        case 'for':
+          this.expr(s.iter);
+          this.block(s.body, s.vars);
+          break;
+        case 'return':
+        case 'expr':
+          this.expr(s.value);
+          break;
+      }
+    }
+  }
+
+  private expr(e: Expr): void {
+    switch (e.kind) {
+      case 'ident':
+        if (!this.bound(e.name)) {
+          const hint = didYouMean(e.name, this.visible());
+          this.out.push(diag('error', 'TDC315', `'${e.name}' is not defined`, e.span, hint ? { hint } : undefined));
+        }
+        return;
+      case 'list':
+        return e.items.forEach((x) => this.expr(x));
+      case 'unary':
+        return this.expr(e.arg);
+      case 'binary':
+        this.expr(e.left);
+        return this.expr(e.right);
+      case 'cond':
+        this.expr(e.cond);
+        this.expr(e.then);
+        return this.expr(e.else);
+      case 'call':
+        if (e.callee.kind !== 'ident') this.expr(e.callee); // unknown functions are the instantiator's to report
+        e.args.forEach((x) => this.expr(x));
+        e.kwargs.forEach((k) => this.expr(k.value));
+        return;
+      case 'member':
+        return this.expr(e.object);
+      case 'index':
+        this.expr(e.object);
+        return this.expr(e.index);
+      default:
+        return;
+    }
+  }
+}
+
+/** Whether every path through `b` ends in `return` (or `error(...)`, which aborts instantiation). */
+function alwaysReturns(b: Block): boolean {
+  const last = b.stmts[b.stmts.length - 1];
+  if (!last) return false;
+  if (last.kind === 'return') return true;
+  if (last.kind === 'expr') return last.value.kind === 'call' && last.value.callee.kind === 'ident' && last.value.callee.name === 'error';
+  if (last.kind === 'if') return last.else !== undefined && alwaysReturns(last.then) && alwaysReturns(last.else);
+  return false;
+}

@@ -1,0 +1,93 @@
+// Entry point: loss-spec source text → AST + diagnostics. Never throws for bad input.
+// Lexer and parser instances are built once (performSelfAnalysis is costly) and reused.
+import type { CstNode, IRecognitionException, IToken } from 'chevrotain';
+import { computeLineStarts, diag, posAt, type Diagnostic, type Span } from '../src/diagnostics/diagnostic.js';
+import type { SpecFile } from './ast.js';
+import { SpecCstParser } from './cst-parser.js';
+import * as T from './lexer.js';
+import { DECLARATION, describeToken, messageProvider } from './messages.js';
+import { significantNewlines } from './newlines.js';
+import { cstToAst } from './to-ast.js';
+
+/* Syntax codes: TDC301 unexpected character, TDC302 unterminated string, TDC303 expected a token,
+   TDC304 expected a construct (statement, expression, ...), TDC305 not a declaration, TDC306 misplaced `**`,
+   TDC307 malformed type, TDC308 positional after keyword argument, TDC309 internal. */
+
+let parser: SpecCstParser | undefined;
+function specParser(): SpecCstParser {
+  if (!parser) {
+    const p: SpecCstParser = new SpecCstParser(messageProvider({ currentDecl: () => p.currentDecl }));
+    parser = p;
+  }
+  return parser;
+}
+
+export function parseSpec(text: string, file: string): { spec: SpecFile; diagnostics: Diagnostic[] } {
+  const lineStarts = computeLineStarts(text);
+  const span = (start: number, end: number): Span => ({ file, start: posAt(lineStarts, start), end: posAt(lineStarts, Math.max(start, end)) });
+  const diagnostics: Diagnostic[] = [];
+
+  const lexed = T.specLexer().tokenize(text);
+  for (const e of lexed.errors) {
+    const chars = text.slice(e.offset, e.offset + e.length);
+    diagnostics.push(diag('error', 'TDC301', `unexpected character${[...chars].length > 1 ? 's' : ''} '${chars}'`, span(e.offset, e.offset + e.length)));
+  }
+  for (const t of lexed.tokens) {
+    t.endOffset = t.startOffset + t.image.length - 1; // the lexer tracks only start offsets (cheaper)
+    if (t.tokenType !== T.UnterminatedString) continue;
+    diagnostics.push(diag('error', 'TDC302', 'unterminated string: missing closing quote before the end of the line', span(t.startOffset, t.endOffset! + 1), { hint: `close it with ${t.image[0]}` }));
+    t.tokenType = T.StringLit;
+    t.tokenTypeIdx = T.StringLit.tokenTypeIdx!;
+  }
+
+  const p = specParser();
+  const { leading, units } = splitAtDeclarations(significantNewlines(lexed.tokens));
+  const stray = leading.find((t) => t.tokenType !== T.Newline && t.tokenType !== T.Semi);
+  if (stray) diagnostics.push(diag('error', 'TDC305', `expected ${DECLARATION}, found ${describeToken(stray)}`, span(stray.startOffset, stray.endOffset! + 1)));
+  const seenLines = new Set(diagnostics.map((d) => d.span!.start.line));
+  const unitCsts: CstNode[] = [];
+  for (const unit of units) {
+    p.currentDecl = undefined;
+    p.input = unit;
+    unitCsts.push(p.declUnit());
+    for (const [i, e] of p.errors.entries()) {
+      // Tokens left after the declaration (an error at the declUnit level): the rest of the piece is skipped,
+      // so report it once, and not at all when the declaration itself was broken (it is then an echo).
+      const trailing = e.context.ruleStack.length <= 1;
+      if (trailing && i > 0) break;
+      const d = syntaxDiagnostic(e, text, span);
+      const line = d.span!.start.line;
+      if (!seenLines.has(line)) diagnostics.push(d); // one error per line: the rest are usually echoes of it
+      seenLines.add(line);
+      if (trailing) break;
+    }
+  }
+
+  const comments = (lexed.groups['comments'] ?? []) as IToken[];
+  const ast = cstToAst(unitCsts, { file, text, lineStarts, comments, hadSyntaxErrors: diagnostics.length > 0 });
+  diagnostics.push(...ast.diagnostics);
+  diagnostics.sort((a, b) => (a.span?.start.offset ?? 0) - (b.span?.start.offset ?? 0));
+  return { spec: ast.spec, diagnostics };
+}
+
+const DECL_START = new Set(T.DECL_TOKENS);
+
+/** Declaration keywords appear nowhere else, so each one starts an independently parsed piece. */
+function splitAtDeclarations(tokens: IToken[]): { leading: IToken[]; units: IToken[][] } {
+  const leading: IToken[] = [];
+  const units: IToken[][] = [];
+  for (const t of tokens) {
+    if (DECL_START.has(t.tokenType)) units.push([t]);
+    else (units[units.length - 1] ?? leading).push(t);
+  }
+  return { leading, units };
+}
+
+function syntaxDiagnostic(e: IRecognitionException, text: string, span: (s: number, e: number) => Span): Diagnostic {
+  const t = e.token;
+  const atEnd = !Number.isFinite(t.startOffset);
+  const start = atEnd ? text.trimEnd().length : t.startOffset; // end of file: point just after the last token
+  const end = atEnd ? start : (t.endOffset ?? t.startOffset) + 1;
+  const code = e.name === 'MismatchedTokenException' ? 'TDC303' : e.name === 'NotAllInputParsedException' ? 'TDC305' : 'TDC304';
+  return diag('error', code, e.message, span(start, end));
+}

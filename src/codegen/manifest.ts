@@ -1,0 +1,105 @@
+// manifest.json: everything a host that is not TypeScript needs to drive the kernels of out/ — per stage the
+// symbols, inputs (symbolic shapes, dtypes), outputs, buffers and the ordered dispatches of one
+// forward+backward with their bindings. Deterministic: fixed key order, no timestamps or absolute paths.
+import { createHash } from 'node:crypto';
+import { dimToString } from '../graph/dims.js';
+import type { Dim } from '../graph/types.js';
+import type { KernelPlan, PlanBuffer } from '../compiler/schedule/plan.js';
+
+export interface StagePlan {
+  /** The torchdistill stage name, e.g. 'train' or 'stage1'. */
+  stage: string;
+  plan: KernelPlan;
+}
+
+export interface ManifestMeta {
+  /** The config path as the user gave it (relative paths stay relative, for reproducible output). */
+  configFile: string;
+  tdcVersion: string;
+}
+
+export const MANIFEST_FORMAT = 'tdc-manifest/1';
+
+/** A stage name usable in file names and identifiers' stems: [A-Za-z0-9_-], never empty. */
+export function safeStem(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_-]/g, '_');
+  return s === '' ? '_' : s;
+}
+
+/** Path of a kernel's WGSL inside out/: `kernels/<stage>.<kernel>.wgsl`. */
+export function kernelFile(stage: string, kernel: string): string {
+  return `kernels/${safeStem(stage)}.${safeStem(kernel)}.wgsl`;
+}
+
+/** A Dim for JSON: a number stays a number, an expression becomes a string ("N", "N*C", "ceil(N/8)"). */
+export function dimJson(d: Dim): number | string {
+  return typeof d === 'number' ? d : dimToString(d);
+}
+
+export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta): string {
+  const doc = {
+    format: MANIFEST_FORMAT,
+    tdc: meta.tdcVersion,
+    config: meta.configFile.split('\\').join('/'),
+    conventions: {
+      dims: 'a size is an integer, or a string over the stage symbols: + - *, floor(a/b), ceil(a/b), min(a, b), max(a, b)',
+      uniform: 'group 0 binding 0 of every kernel is the dims uniform: one u32 per stage symbol, in `symbols` order, padded to 16 bytes',
+      buffers: 'storage buffers of packed f32/i32 elements; `length` counts elements; kernels are dispatched in order in one compute pass',
+      scalars: 'outputs.scalars.buffer holds [loss, term…] as f32 at the given indices',
+    },
+    stages: stages.map(({ stage, plan }) => stageJson(stage, plan)),
+  };
+  return prettyJson(doc) + '\n';
+}
+
+function stageJson(stage: string, plan: KernelPlan) {
+  const byId = new Map<number, PlanBuffer>(plan.buffers.map((b) => [b.id, b]));
+  const nameOf = (id: number): string => {
+    const b = byId.get(id);
+    if (!b) throw new Error(`manifest: the plan of stage '${stage}' refers to undeclared buffer ${id}`);
+    return b.name;
+  };
+  return {
+    name: stage,
+    workgroupSize: plan.workgroupSize,
+    symbols: [...plan.symbols],
+    inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer) })),
+    outputs: {
+      scalars: {
+        buffer: nameOf(plan.outputs.scalars.buffer),
+        loss: plan.outputs.scalars.loss,
+        terms: plan.outputs.scalars.terms.map((t) => ({ name: t.name, weight: t.weight, index: t.index })),
+      },
+      grads: plan.outputs.grads.map((g) => ({ input: g.input, buffer: nameOf(g.buffer), shape: g.shape.map(dimJson) })),
+    },
+    buffers: plan.buffers.map((b) => ({ name: b.name, role: b.role, dtype: b.dtype, length: dimJson(b.length) })),
+    kernels: plan.kernels.map((k) => ({
+      name: k.name,
+      file: kernelFile(stage, k.name),
+      sha256: createHash('sha256').update(k.wgsl).digest('hex'),
+      summary: k.summary,
+      terms: [...k.terms],
+      dispatch: k.dispatch.map(dimJson),
+      bindings: [
+        { binding: 0, buffer: 'dims', access: 'uniform' },
+        ...[...k.bindings].sort((a, b) => a.binding - b.binding).map((b) => ({ binding: b.binding, buffer: nameOf(b.buffer), access: b.access })),
+      ],
+      bytesRead: dimJson(k.bytesRead),
+      bytesWritten: dimJson(k.bytesWritten),
+    })),
+  };
+}
+
+/** JSON with 2-space indentation; arrays of numbers/strings stay on one line. Key order is insertion order. */
+export function prettyJson(v: unknown, indent = ''): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const inner = indent + '  ';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    if (v.every((x) => x === null || typeof x !== 'object')) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
+    return `[\n${v.map((x) => inner + prettyJson(x, inner)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+  if (entries.length === 0) return '{}';
+  return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${prettyJson(x, inner)}`).join(',\n')}\n${indent}}`;
+}

@@ -1,0 +1,194 @@
+// u32 index arithmetic as WGSL text, with constant folding, and the index maps of the view ops
+// (broadcast, reshape, permute, slice): given the index a node is read at, the index its input is read at.
+// The same strings serve the scheduler's analysis (is a reduction read at the current row?) and the code.
+import { dimEq, mulDims } from '../../graph/dims.js';
+import type { Dim, Shape } from '../../graph/types.js';
+
+export type Ix = string;
+
+const LIT = /^(\d+)u$/;
+const litOf = (a: Ix): number | undefined => {
+  const m = LIT.exec(a);
+  return m ? Number(m[1]) : undefined;
+};
+
+export const ixLit = (n: number): Ix => `${n}u`;
+export const ZERO: Ix = '0u';
+
+export function ixAdd(a: Ix, b: Ix): Ix {
+  const x = litOf(a);
+  const y = litOf(b);
+  if (x !== undefined && y !== undefined) return ixLit(x + y);
+  if (x === 0) return b;
+  if (y === 0) return a;
+  return `(${a} + ${b})`;
+}
+
+export function ixSub(a: Ix, b: Ix): Ix {
+  const x = litOf(a);
+  const y = litOf(b);
+  if (x !== undefined && y !== undefined && x >= y) return ixLit(x - y);
+  if (y === 0) return a;
+  return `(${a} - ${b})`;
+}
+
+export function ixMul(a: Ix, b: Ix): Ix {
+  const x = litOf(a);
+  const y = litOf(b);
+  if (x !== undefined && y !== undefined) return ixLit(x * y);
+  if (x === 0 || y === 0) return ZERO;
+  if (x === 1) return b;
+  if (y === 1) return a;
+  return `(${a} * ${b})`;
+}
+
+export function ixDiv(a: Ix, b: Ix): Ix {
+  const x = litOf(a);
+  const y = litOf(b);
+  if (x !== undefined && y !== undefined && y !== 0) return ixLit(Math.floor(x / y));
+  if (y === 1 || x === 0) return a;
+  return `(${a} / ${b})`;
+}
+
+export function ixMod(a: Ix, b: Ix): Ix {
+  const x = litOf(a);
+  const y = litOf(b);
+  if (x !== undefined && y !== undefined && y !== 0) return ixLit(x % y);
+  if (y === 1 || x === 0) return ZERO;
+  return `(${a} % ${b})`;
+}
+
+export const isOne = (d: Dim): boolean => d === 1 || dimEq(d, 1) === true;
+
+/** WGSL text of a dim over the uniform `dims` struct (`field(sym)` names the member). */
+export function dimIx(d: Dim, field: (sym: string) => string): Ix {
+  if (typeof d === 'number') return ixLit(d);
+  if ('sym' in d) return `dims.${field(d.sym)}`;
+  const a = dimIx(d.a, field);
+  const b = dimIx(d.b, field);
+  switch (d.op) {
+    case 'add':
+      return ixAdd(a, b);
+    case 'sub':
+      return ixSub(a, b);
+    case 'mul':
+      return ixMul(a, b);
+    case 'floordiv':
+      return ixDiv(a, b);
+    case 'ceildiv':
+      return ixDiv(ixSub(ixAdd(a, b), '1u'), b);
+    case 'min':
+      return `min(${a}, ${b})`;
+    case 'max':
+      return `max(${a}, ${b})`;
+  }
+}
+
+/** Index arithmetic bound to one symbol naming. */
+export class IndexMath {
+  constructor(readonly field: (sym: string) => string) {}
+
+  dim(d: Dim): Ix {
+    return dimIx(d, this.field);
+  }
+
+  /** Row-major linear offset of `idx` in `shape` (size-1 dims skipped). */
+  offset(shape: Shape, idx: Ix[]): Ix {
+    let acc: Ix = ZERO;
+    shape.forEach((d, k) => {
+      if (isOne(d)) return;
+      acc = ixAdd(ixMul(acc, this.dim(d)), idx[k]!);
+    });
+    return acc;
+  }
+
+  /** Coordinates of linear index `lin` in `shape` (row-major); `lin` is assumed < numel(shape). */
+  unravel(lin: Ix, shape: Shape): Ix[] {
+    const out: Ix[] = new Array(shape.length).fill(ZERO);
+    const live = shape.map((d, k) => (isOne(d) ? -1 : k)).filter((k) => k >= 0);
+    let inner: Dim = 1;
+    for (let n = live.length - 1; n >= 0; n--) {
+      const k = live[n]!;
+      const q = ixDiv(lin, this.dim(inner));
+      out[k] = n === 0 ? q : ixMod(q, this.dim(shape[k]!));
+      inner = mulDims(inner, shape[k]!);
+    }
+    return out;
+  }
+
+  /** numpy broadcasting: index into `inShape` for index `idx` of `outShape` (right-aligned, size-1 dims read at 0). */
+  broadcast(inShape: Shape, outShape: Shape, idx: Ix[]): Ix[] {
+    const lead = outShape.length - inShape.length;
+    return inShape.map((d, k) => (isOne(d) ? ZERO : idx[lead + k]!));
+  }
+
+  permute(perm: number[], idx: Ix[]): Ix[] {
+    const out: Ix[] = new Array(perm.length);
+    perm.forEach((p, k) => (out[p] = idx[k]!));
+    return out;
+  }
+
+  slice(axis: number, start: Dim, step: number, idx: Ix[]): Ix[] {
+    const out = [...idx];
+    out[axis] = ixAdd(this.dim(start), ixMul(idx[axis]!, ixLit(step)));
+    return out;
+  }
+
+  /**
+   * Reshape: index into `inShape` for index `idx` of `outShape`. Dims are matched in groups of equal element
+   * count (size-1 dims dropped); a 1:1 group passes its index through, others go through a linear index.
+   */
+  reshape(inShape: Shape, outShape: Shape, idx: Ix[]): Ix[] {
+    const out: Ix[] = inShape.map(() => ZERO);
+    const ins = inShape.map((d, k) => ({ d, k })).filter((x) => !isOne(x.d));
+    const outs = outShape.map((d, k) => ({ d, k })).filter((x) => !isOne(x.d));
+    let i = 0;
+    let o = 0;
+    while (i < ins.length || o < outs.length) {
+      // grow a group until both sides have the same element count
+      const gi = [ins[i]];
+      const go = [outs[o]];
+      if (gi[0] === undefined || go[0] === undefined) return this.reshapeLinear(inShape, outShape, idx);
+      i++;
+      o++;
+      let pi: Dim = gi[0].d;
+      let po: Dim = go[0].d;
+      for (let guard = 0; dimEq(pi, po) !== true; guard++) {
+        if (guard > 64) return this.reshapeLinear(inShape, outShape, idx);
+        const vi = typeof pi === 'number' ? pi : undefined;
+        const vo = typeof po === 'number' ? po : undefined;
+        // extend the side that is (known to be) smaller, else the input side
+        const growOut = vi !== undefined && vo !== undefined ? vo < vi : i >= ins.length;
+        if (growOut) {
+          const n = outs[o++];
+          if (!n) return this.reshapeLinear(inShape, outShape, idx);
+          go.push(n);
+          po = mulDims(po, n.d);
+        } else {
+          const n = ins[i++];
+          if (!n) return this.reshapeLinear(inShape, outShape, idx);
+          gi.push(n);
+          pi = mulDims(pi, n.d);
+        }
+      }
+      if (gi.length === 1 && go.length === 1) {
+        out[gi[0]!.k] = idx[go[0]!.k]!;
+        continue;
+      }
+      let lin: Ix = ZERO;
+      for (const x of go) lin = ixAdd(ixMul(lin, this.dim(x!.d)), idx[x!.k]!);
+      const coords = this.unravel(lin, gi.map((x) => x!.d));
+      gi.forEach((x, n) => (out[x!.k] = coords[n]!));
+    }
+    return out;
+  }
+
+  private reshapeLinear(inShape: Shape, outShape: Shape, idx: Ix[]): Ix[] {
+    return this.unravel(this.offset(outShape, idx), inShape);
+  }
+}
+
+/** Identifiers (not keywords, not builtins) appearing in an index expression. */
+export function identifiersOf(e: string): string[] {
+  return e.match(/\b[A-Za-z_][A-Za-z0-9_]*\b/g) ?? [];
+}

@@ -1,0 +1,591 @@
+// The built-in functions of the spec language (docs/spec-language.md, "Built-in functions"): each maps onto
+// graph primitives (tensors) or computes a compile-time value. Arguments arrive bound to the parameter list
+// (missing ones are none). In reads-only mode tensor results are placeholders and shapes are unknown.
+import type { Span } from '../../diagnostics/diagnostic.js';
+import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
+import type { Dim, DType, Shape } from '../../graph/types.js';
+import { C } from './codes.js';
+import { fail } from './context.js';
+import { asDim, dimValue, numeric, type Interpreter } from './interpreter.js';
+import { makeLowLoss } from './losses.js';
+import { constant, describeValue, dtypeOf, op, PLACEHOLDER, shapeOf, toNode } from './tensors.js';
+import { bool, isTensorLike, kindName, list, NONE, num, show, str, tensor, UNKNOWN, type Value } from './values.js';
+
+export interface Builtin {
+  params: string[];
+  /** Extra positional arguments are appended; unknown keyword arguments are passed through in `kwargs`. */
+  rest?: boolean;
+  fn(ip: Interpreter, a: Value[], span: Span, kwargs: Map<string, Value>): Value;
+}
+
+/** Names usable in every body besides functions (for static checkers). */
+export const BUILTIN_VALUE_NAMES = ['student', 'teacher', 'targets', 'model_loss', 'model_loss_keys'];
+
+// ---- helpers ------------------------------------------------------------------------------------------------
+
+const T = (ip: Interpreter, v: Value, what = 'argument'): number => {
+  if (v.t === 'none') fail(ip.ctx, C.type, `expected a tensor for ${what}, got none`);
+  return toNode(ip.ctx, v);
+};
+
+function intArg(ip: Interpreter, v: Value, what: string): number {
+  const n = numeric(v);
+  if (n === undefined || !Number.isInteger(n.v)) fail(ip.ctx, C.type, `${what} must be an integer, got ${kindName(v)}`);
+  return n.v;
+}
+
+function axis(ip: Interpreter, v: Value, rank: number, what = 'dim'): number {
+  const a = intArg(ip, v, what);
+  const r = a < 0 ? a + rank : a;
+  if (r < 0 || r >= rank) fail(ip.ctx, C.shape, `${what} ${a} is out of range for a tensor of rank ${rank}`);
+  return r;
+}
+
+function axes(ip: Interpreter, v: Value, rank: number): number[] {
+  if (v.t === 'none') return [...Array(rank).keys()];
+  if (v.t === 'list') return v.items.map((x) => axis(ip, x, rank));
+  return [axis(ip, v, rank)];
+}
+
+function dimArg(ip: Interpreter, v: Value, what: string): Dim | undefined {
+  if (v.t === 'unknown') return undefined;
+  const d = asDim(v);
+  if (d === undefined) fail(ip.ctx, C.type, `${what} must be an integer size, got ${kindName(v)}`);
+  return d;
+}
+
+function dimList(ip: Interpreter, v: Value, what: string): Dim[] | undefined {
+  if (v.t === 'unknown') return undefined;
+  if (v.t !== 'list') fail(ip.ctx, C.type, `${what} must be a list of sizes, got ${kindName(v)}`);
+  const out: Dim[] = [];
+  for (const x of v.items) {
+    const d = dimArg(ip, x, what);
+    if (d === undefined) return undefined;
+    out.push(d);
+  }
+  return out;
+}
+
+const PH = tensor(PLACEHOLDER);
+
+/** Node and shape of a tensor argument; shape undefined in reads mode. */
+function ts(ip: Interpreter, v: Value, what?: string): { id: number; shape: Shape | undefined } {
+  const id = T(ip, v, what);
+  return { id, shape: shapeOf(ip.ctx, id) };
+}
+
+function unaryBuiltin(fn: 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'log1p' | 'relu' | 'floor', host: (x: number) => number): Builtin {
+  return {
+    params: ['x'],
+    fn(ip, [x]) {
+      const n = numeric(x!);
+      if (n !== undefined) return num(host(n.v), fn === 'abs' || fn === 'sign' || fn === 'floor' || fn === 'relu' ? n.int : false);
+      if (x!.t === 'unknown') return ip.ctx.mode === 'reads' ? UNKNOWN : fail(ip.ctx, C.notCompileTime, `${fn} of a value only known at run time`);
+      if (x!.t === 'dim') return tensor(op(ip.ctx, 'unary', [toNode(ip.ctx, x!)], { fn }));
+      return tensor(op(ip.ctx, 'unary', [T(ip, x!)], { fn }));
+    },
+  };
+}
+
+function reduceBuiltin(fn: 'sum' | 'max' | 'min'): Builtin {
+  return {
+    params: ['x', 'dims', 'keepdim'],
+    fn(ip, [x, dims, keepdim]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const kd = keepdim!.t === 'none' ? false : ip.truth(keepdim!, ip.ctx.curSpan!) === true;
+      return tensor(op(ip.ctx, 'reduce', [id], { fn, axes: axes(ip, dims!, shape.length), keepdim: kd }));
+    },
+  };
+}
+
+function poolBuiltin(fn: 'avg' | 'max'): Builtin {
+  return {
+    params: ['x', 'size'],
+    fn(ip, [x, size]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      if (shape.length < 2) fail(ip.ctx, C.shape, `adaptive_${fn}_pool2d needs a tensor of rank ≥ 2, got ${shapeToString(shape)}`);
+      const hw = size!.t === 'list' ? size!.items : [size!, size!];
+      if (hw.length !== 2) fail(ip.ctx, C.type, `adaptive_${fn}_pool2d: size must be an int or [h, w]`);
+      const out = hw.map((v, i) => (v.t === 'none' ? shape[shape.length - 2 + i]! : dimArg(ip, v, 'output size'))) as Dim[];
+      if (out.some((d) => d === undefined)) return PH;
+      return tensor(op(ip.ctx, 'adaptive_pool2d', [id], { fn, out: [out[0]!, out[1]!] }));
+    },
+  };
+}
+
+function sortBuiltin(output: 'values' | 'indices' | 'ranks'): Builtin {
+  return {
+    params: ['x', 'dim', 'descending'],
+    fn(ip, [x, dim, descending]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const a = dim!.t === 'none' ? shape.length - 1 : axis(ip, dim!, shape.length);
+      return tensor(op(ip.ctx, 'sort', [id], { axis: a, descending: ip.truth(descending!, ip.ctx.curSpan!) === true, output }));
+    },
+  };
+}
+
+function reshapeTo(ip: Interpreter, id: number, shape: Shape): number {
+  return op(ip.ctx, 'reshape', [id], { shape });
+}
+
+function castTo(ip: Interpreter, id: number, dtype: DType): number {
+  return op(ip.ctx, 'cast', [id], { dtype });
+}
+
+function tensorFromValue(ip: Interpreter, v: Value): number {
+  if (isTensorLike(v)) return T(ip, v);
+  const n = numeric(v);
+  if (n !== undefined) return constant(ip.ctx, n.v);
+  if (v.t === 'list') {
+    if (ip.ctx.mode === 'reads') return PLACEHOLDER;
+    const parts = v.items.map((x) => {
+      const k = numeric(x);
+      if (k === undefined) return fail(ip.ctx, C.type, `tensor(): expected a list of numbers, got an element that is ${kindName(x)}`);
+      return reshapeTo(ip, constant(ip.ctx, k.v), [1]);
+    });
+    if (parts.length === 0) return fail(ip.ctx, C.type, 'tensor(): empty list');
+    return op(ip.ctx, 'concat', parts, { axis: 0 });
+  }
+  return fail(ip.ctx, C.type, `tensor(): expected a list of numbers or a tensor, got ${kindName(v)}`);
+}
+
+function minMax(which: 'min' | 'max'): Builtin {
+  return {
+    params: ['a', 'b'],
+    fn(ip, [a, b]) {
+      const items = b!.t === 'none' && a!.t === 'list' ? a!.items : [a!, b!];
+      if (items.length === 0) fail(ip.ctx, C.type, `${which}() of an empty list`);
+      if (items.some((x) => x.t === 'unknown')) return UNKNOWN;
+      if (items.some(isTensorLike)) fail(ip.ctx, C.type, `${which}() is compile-time; use ${which === 'min' ? 'minimum' : 'maximum'}(a, b) or ${which === 'min' ? 'amin' : 'amax'}(x) on tensors`);
+      const ns = items.map(numeric);
+      if (ns.every((n) => n !== undefined)) {
+        const vs = ns.map((n) => n!.v);
+        const r = which === 'min' ? Math.min(...vs) : Math.max(...vs);
+        return num(r, ns.every((n) => n!.int));
+      }
+      const ds = items.map((x) => dimArg(ip, x, `${which}() argument`)!);
+      return dimValue(ds.reduce((p, q) => (which === 'min' ? minDims(p, q) : maxDims(p, q))));
+    },
+  };
+}
+
+function elementwise2(fn: 'maximum' | 'minimum'): Builtin {
+  return {
+    params: ['a', 'b'],
+    fn(ip, [a, b]) {
+      const x = numeric(a!);
+      const y = numeric(b!);
+      if (x !== undefined && y !== undefined) return num(fn === 'maximum' ? Math.max(x.v, y.v) : Math.min(x.v, y.v), x.int && y.int);
+      const na = isTensorLike(a!) ? T(ip, a!) : undefined;
+      const nb = isTensorLike(b!) ? T(ip, b!) : undefined;
+      const like = [na, nb].filter((n): n is number => n !== undefined).every((n) => dtypeOf(ip.ctx, n) === 'int') ? 'int' : 'float';
+      return tensor(op(ip.ctx, 'binary', [na ?? toNode(ip.ctx, a!, like), nb ?? toNode(ip.ctx, b!, like)], { fn }));
+    },
+  };
+}
+
+// ---- the table ----------------------------------------------------------------------------------------------
+
+export const BUILTINS: Record<string, Builtin> = {
+  // elementwise
+  exp: unaryBuiltin('exp', Math.exp),
+  log: unaryBuiltin('log', Math.log),
+  sqrt: unaryBuiltin('sqrt', Math.sqrt),
+  abs: unaryBuiltin('abs', Math.abs),
+  sign: unaryBuiltin('sign', Math.sign),
+  tanh: unaryBuiltin('tanh', Math.tanh),
+  log1p: unaryBuiltin('log1p', Math.log1p),
+  relu: unaryBuiltin('relu', (x) => Math.max(x, 0)),
+  floor: unaryBuiltin('floor', Math.floor),
+  maximum: elementwise2('maximum'),
+  minimum: elementwise2('minimum'),
+  where: {
+    params: ['cond', 'a', 'b'],
+    fn(ip, [c, a, b]) {
+      if (!isTensorLike(c!) && c!.t !== 'unknown') {
+        const t = ip.truth(c!, ip.ctx.curSpan!);
+        if (t === true) return a!;
+        if (t === false) return b!;
+      }
+      const nc = T(ip, c!, 'the condition');
+      const na = isTensorLike(a!) ? T(ip, a!) : undefined;
+      const nb = isTensorLike(b!) ? T(ip, b!) : undefined;
+      const like = [na, nb].filter((n): n is number => n !== undefined).every((n) => dtypeOf(ip.ctx, n) === 'int') && (na ?? nb) !== undefined ? 'int' : 'float';
+      return tensor(op(ip.ctx, 'where', [nc, na ?? toNode(ip.ctx, a!, like), nb ?? toNode(ip.ctx, b!, like)], {}));
+    },
+  },
+
+  // reductions
+  sum: reduceBuiltin('sum'),
+  amax: reduceBuiltin('max'),
+  amin: reduceBuiltin('min'),
+
+  // shape
+  reshape: {
+    params: ['x', 'shape'],
+    fn(ip, [x, shape]) {
+      const { id, shape: s } = ts(ip, x!);
+      const target = dimList(ip, shape!, 'reshape: the shape');
+      if (!s || !target) return PH;
+      return tensor(reshapeTo(ip, id, target));
+    },
+  },
+  flatten: {
+    params: ['x', 'start', 'end'],
+    fn(ip, [x, start, end]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const r = shape.length;
+      if (r === 0) return tensor(reshapeTo(ip, id, [1]));
+      const s = start!.t === 'none' ? 0 : axis(ip, start!, r, 'start');
+      const e = end!.t === 'none' ? r - 1 : axis(ip, end!, r, 'end');
+      if (e < s) fail(ip.ctx, C.shape, `flatten: start (${s}) comes after end (${e})`);
+      return tensor(reshapeTo(ip, id, [...shape.slice(0, s), mulDims(...shape.slice(s, e + 1)), ...shape.slice(e + 1)]));
+    },
+  },
+  permute: {
+    params: ['x', 'perm'],
+    fn(ip, [x, perm]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      if (perm!.t !== 'list') return fail(ip.ctx, C.type, `permute: expected a list of dims, got ${kindName(perm!)}`);
+      return tensor(op(ip.ctx, 'permute', [id], { perm: perm!.items.map((p) => axis(ip, p, shape.length)) }));
+    },
+  },
+  transpose: {
+    params: ['x', 'd0', 'd1'],
+    fn(ip, [x, d0, d1]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const a = axis(ip, d0!, shape.length);
+      const b = axis(ip, d1!, shape.length);
+      const perm = [...shape.keys()];
+      perm[a] = b;
+      perm[b] = a;
+      return tensor(op(ip.ctx, 'permute', [id], { perm }));
+    },
+  },
+  unsqueeze: {
+    params: ['x', 'd'],
+    fn(ip, [x, d]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const a = intArg(ip, d!, 'dim');
+      const at = a < 0 ? a + shape.length + 1 : a;
+      if (at < 0 || at > shape.length) fail(ip.ctx, C.shape, `unsqueeze: dim ${a} is out of range for a tensor of rank ${shape.length}`);
+      return tensor(reshapeTo(ip, id, [...shape.slice(0, at), 1, ...shape.slice(at)]));
+    },
+  },
+  squeeze: {
+    params: ['x', 'd'],
+    fn(ip, [x, d]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const drop = new Set(axes(ip, d!, shape.length).filter((a) => dimEq(shape[a]!, 1) === true));
+      return tensor(reshapeTo(ip, id, shape.filter((_, i) => !drop.has(i))));
+    },
+  },
+  expand: {
+    params: ['x', 'shape'],
+    fn(ip, [x, target]) {
+      const { id, shape } = ts(ip, x!);
+      const t = dimList(ip, target!, 'expand: the shape');
+      if (!shape || !t) return PH;
+      const lead = t.length - shape.length;
+      if (lead < 0) fail(ip.ctx, C.shape, `expand: the target ${shapeToString(t)} has fewer dims than the tensor ${shapeToString(shape)}`);
+      const full = t.map((d, i) => (d === -1 ? (i >= lead ? shape[i - lead]! : fail(ip.ctx, C.shape, 'expand: -1 is not allowed for a new leading dim')) : d));
+      return tensor(op(ip.ctx, 'broadcast', [id], { shape: full }));
+    },
+  },
+  slice: {
+    params: ['x', 'dim', 'start', 'end', 'step'],
+    fn(ip, [x, dim, start, end, step]) {
+      const { id, shape } = ts(ip, x!);
+      if (!shape) return PH;
+      const a = axis(ip, dim!, shape.length);
+      const s = start!.t === 'none' ? 0 : dimArg(ip, start!, 'slice start');
+      const e = end!.t === 'none' ? shape[a]! : dimArg(ip, end!, 'slice end');
+      const st = step!.t === 'none' ? 1 : intArg(ip, step!, 'slice step');
+      if (s === undefined || e === undefined) return PH;
+      if (st <= 0) fail(ip.ctx, C.type, 'slice step must be positive');
+      return tensor(op(ip.ctx, 'slice', [id], { axis: a, start: s, end: e, step: st }));
+    },
+  },
+  cat: {
+    params: ['tensors', 'dim'],
+    fn(ip, [xs, dim]) {
+      if (xs!.t !== 'list') return fail(ip.ctx, C.type, `cat: expected a list of tensors, got ${kindName(xs!)}`);
+      const ids = xs!.items.map((v) => T(ip, v));
+      if (ids.length === 0) fail(ip.ctx, C.type, 'cat: empty list');
+      const shape = shapeOf(ip.ctx, ids[0]!);
+      if (!shape) return PH;
+      return tensor(op(ip.ctx, 'concat', ids, { axis: dim!.t === 'none' ? 0 : axis(ip, dim!, shape.length) }));
+    },
+  },
+  shape: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const { shape } = ts(ip, x!);
+      return shape ? list(shape.map(dimValue)) : UNKNOWN;
+    },
+  },
+  size: {
+    params: ['x', 'd'],
+    fn(ip, [x, d]) {
+      const { shape } = ts(ip, x!);
+      if (!shape) return UNKNOWN;
+      if (d!.t === 'none') return list(shape.map(dimValue));
+      return dimValue(shape[axis(ip, d!, shape.length)]!);
+    },
+  },
+  numel: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const { shape } = ts(ip, x!);
+      return shape ? dimValue(mulDims(...shape)) : UNKNOWN;
+    },
+  },
+  ndim: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const { shape } = ts(ip, x!);
+      return shape ? num(shape.length, true) : UNKNOWN;
+    },
+  },
+
+  // linear algebra
+  matmul: {
+    params: ['a', 'b'],
+    fn(ip, [a, b]) {
+      const x = ts(ip, a!);
+      const y = ts(ip, b!);
+      if (!x.shape || !y.shape) return PH;
+      if (x.shape.length === 0 || y.shape.length === 0) fail(ip.ctx, C.shape, 'matmul: both arguments need at least one dim');
+      const va = x.shape.length === 1;
+      const vb = y.shape.length === 1;
+      const ia = va ? reshapeTo(ip, x.id, [1, x.shape[0]!]) : x.id;
+      const ib = vb ? reshapeTo(ip, y.id, [y.shape[0]!, 1]) : y.id;
+      let r = op(ip.ctx, 'matmul', [ia, ib], {});
+      const rs = shapeOf(ip.ctx, r)!;
+      if (va || vb) r = reshapeTo(ip, r, rs.filter((_, i) => !((va && i === rs.length - 2) || (vb && i === rs.length - 1))));
+      return tensor(r);
+    },
+  },
+  cholesky: {
+    params: ['a'],
+    fn: (ip, [a]) => tensor(op(ip.ctx, 'cholesky', [T(ip, a!)], {})),
+  },
+  triangular_solve: {
+    params: ['a', 'b', 'lower', 'transpose'],
+    fn(ip, [a, b, lower, transpose]) {
+      const lo = lower!.t === 'none' ? true : ip.truth(lower!, ip.ctx.curSpan!) === true;
+      const tr = transpose!.t === 'none' ? false : ip.truth(transpose!, ip.ctx.curSpan!) === true;
+      return tensor(op(ip.ctx, 'triangular_solve', [T(ip, a!), T(ip, b!)], { lower: lo, transpose: tr }));
+    },
+  },
+  eye: {
+    params: ['n'],
+    fn(ip, [n]) {
+      const d = dimArg(ip, n!, 'eye size');
+      if (d === undefined || ip.ctx.mode === 'reads') return PH;
+      const r = op(ip.ctx, 'iota', [], { shape: [d, d], axis: 0, dtype: 'int' });
+      const c = op(ip.ctx, 'iota', [], { shape: [d, d], axis: 1, dtype: 'int' });
+      return tensor(castTo(ip, op(ip.ctx, 'binary', [r, c], { fn: 'eq' }), 'float'));
+    },
+  },
+
+  // indexing
+  gather: {
+    params: ['x', 'dim', 'index'],
+    fn(ip, [x, dim, index]) {
+      const { id, shape } = ts(ip, x!);
+      const idx = T(ip, index!, 'the index');
+      if (!shape) return PH;
+      return tensor(op(ip.ctx, 'gather', [id, idx], { axis: axis(ip, dim!, shape.length) }));
+    },
+  },
+  one_hot: {
+    params: ['index', 'n'],
+    fn(ip, [index, n]) {
+      const { id, shape } = ts(ip, index!, 'the index');
+      const d = dimArg(ip, n!, 'one_hot: the class count');
+      if (!shape || d === undefined) return PH;
+      const pos = op(ip.ctx, 'iota', [], { shape: [...shape, d], axis: shape.length, dtype: 'int' });
+      const col = reshapeTo(ip, id, [...shape, 1]);
+      return tensor(castTo(ip, op(ip.ctx, 'binary', [col, pos], { fn: 'eq' }), 'float'));
+    },
+  },
+  arange: {
+    params: ['n'],
+    fn(ip, [n]) {
+      const d = dimArg(ip, n!, 'arange size');
+      if (d === undefined || ip.ctx.mode === 'reads') return PH;
+      return tensor(op(ip.ctx, 'iota', [], { shape: [d], axis: 0, dtype: 'int' }));
+    },
+  },
+
+  // pools and sorting
+  adaptive_avg_pool2d: poolBuiltin('avg'),
+  adaptive_max_pool2d: poolBuiltin('max'),
+  sort: sortBuiltin('values'),
+  argsort: sortBuiltin('indices'),
+  ranks: sortBuiltin('ranks'),
+
+  // types
+  float: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const n = numeric(x!);
+      if (n !== undefined) return num(n.v, false);
+      if (x!.t === 'str') {
+        const v = Number(x!.v);
+        return Number.isNaN(v) && x!.v.trim().toLowerCase() !== 'nan' ? fail(ip.ctx, C.type, `could not convert string to float: '${x!.v}'`) : num(v, false);
+      }
+      if (x!.t === 'unknown' || x!.t === 'dim') return ip.ctx.mode === 'reads' ? UNKNOWN : tensor(toNode(ip.ctx, x!));
+      return tensor(castTo(ip, T(ip, x!), 'float'));
+    },
+  },
+  long: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const n = numeric(x!);
+      if (n !== undefined) return num(Math.trunc(n.v), true);
+      if (x!.t === 'dim' || x!.t === 'unknown') return x!;
+      return tensor(castTo(ip, T(ip, x!), 'int'));
+    },
+  },
+  detach: {
+    params: ['x'],
+    fn(ip, [x]) {
+      if (!isTensorLike(x!)) return x!;
+      return tensor(op(ip.ctx, 'detach', [T(ip, x!)], {}));
+    },
+  },
+  dtype: {
+    params: ['x'],
+    fn(ip, [x]) {
+      const id = T(ip, x!);
+      const d = dtypeOf(ip.ctx, id);
+      return d === undefined ? UNKNOWN : str(d);
+    },
+  },
+  tensor: {
+    params: ['v'],
+    fn: (ip, [v]) => tensor(tensorFromValue(ip, v!)),
+  },
+
+  // compile-time
+  len: {
+    params: ['v'],
+    fn(ip, [v]) {
+      if (v!.t === 'list') return num(v!.items.length, true);
+      if (v!.t === 'map') return num(v!.entries.size, true);
+      if (v!.t === 'str') return num(v!.v.length, true);
+      if (v!.t === 'modelloss') return num(v!.keys.length, true);
+      if (v!.t === 'unknown') return UNKNOWN;
+      return fail(ip.ctx, C.type, `len() of ${kindName(v!)}`);
+    },
+  },
+  range: {
+    params: ['a', 'b', 'step'],
+    fn(ip, [a, b, step]) {
+      const lo = b!.t === 'none' ? num(0, true) : a!;
+      const hi = b!.t === 'none' ? a! : b!;
+      if (lo.t === 'unknown' || hi.t === 'unknown') return UNKNOWN;
+      const l = numeric(lo);
+      const h = numeric(hi);
+      if (l === undefined || h === undefined) {
+        if (lo.t === 'dim' || hi.t === 'dim')
+          return ip.ctx.mode === 'reads' ? UNKNOWN : fail(ip.ctx, C.notCompileTime, 'range() over a symbolic dim cannot be unrolled at compile time');
+        return fail(ip.ctx, C.type, 'range() takes integers');
+      }
+      const s = step!.t === 'none' ? 1 : intArg(ip, step!, 'range step');
+      if (s === 0) fail(ip.ctx, C.type, 'range() step must not be zero');
+      const out: Value[] = [];
+      for (let i = l.v; s > 0 ? i < h.v : i > h.v; i += s) out.push(num(i, true));
+      if (out.length > 100000) fail(ip.ctx, C.type, 'range() too long to unroll');
+      return list(out);
+    },
+  },
+  min: minMax('min'),
+  max: minMax('max'),
+  is_none: {
+    params: ['v'],
+    fn(ip, [v]) {
+      if (v!.t === 'none') return bool(true);
+      if (v!.t === 'unknown') return UNKNOWN;
+      if (v!.t === 'ref' && v!.ref.kind === 'targets') {
+        // the box passes targets=None when there are no labels (detection): no 'targets' input
+        if (ip.ctx.mode === 'reads') return UNKNOWN;
+        return bool(ip.ctx.inputs('targets') === undefined);
+      }
+      return bool(false);
+    },
+  },
+  is_map: {
+    params: ['v'],
+    fn: (_ip, [v]) => (v!.t === 'unknown' ? UNKNOWN : bool(v!.t === 'map')),
+  },
+  is_list: {
+    params: ['v'],
+    fn: (_ip, [v]) => (v!.t === 'unknown' ? UNKNOWN : bool(v!.t === 'list')),
+  },
+  to_list: {
+    params: ['v'],
+    fn: (_ip, [v]) => (v!.t === 'list' ? v! : v!.t === 'none' ? list([]) : list([v!])),
+  },
+  str: {
+    params: ['v'],
+    fn: (ip, [v]) => (isTensorLike(v!) ? str(describeValue(ip.ctx, v!)) : str(show(v!))),
+  },
+  side: {
+    params: ['is_from_teacher'],
+    fn(ip, [flag]) {
+      const t = ip.truth(flag!, ip.ctx.curSpan!);
+      return { t: 'iodict', side: t === true ? 'teacher' : 'student' };
+    },
+  },
+  error: {
+    params: ['message'],
+    rest: true,
+    fn(ip, [message, ...tensors], span) {
+      if (ip.ctx.mode === 'reads' && !ip.ctx.certain) return UNKNOWN;
+      const msg = message!.t === 'str' ? message!.v : show(message!);
+      const about = tensors.filter(isTensorLike).map((t) => describeValue(ip.ctx, t));
+      return fail(ip.ctx, C.specError, about.length ? `${msg} (got ${about.join(', ')})` : msg, span);
+    },
+  },
+  assert_shape: {
+    params: ['x', 'shape', 'message'],
+    fn(ip, [x, shape, message], span) {
+      const { shape: s } = ts(ip, x!);
+      const want = shape!.t === 'list' ? shape!.items.map((v) => (v.t === 'unknown' ? undefined : asDim(v))) : undefined;
+      if (!s || !want) return NONE;
+      const ok = s.length === want.length && want.every((d, i) => d === undefined || dimEq(d, s[i]!) !== false);
+      if (!ok) {
+        const msg = message!.t === 'str' ? message!.v : 'unexpected shape';
+        const wanted = `[${want.map((d) => (d === undefined ? '?' : dimToString(d))).join(', ')}]`;
+        fail(ip.ctx, C.shape, `${msg}: expected ${wanted}, got ${describeValue(ip.ctx, x!)}`, span);
+      }
+      return NONE;
+    },
+  },
+  low_loss: {
+    params: ['key', 'kwargs'],
+    rest: true,
+    fn(ip, [key, kwargs], span, overrides) {
+      if (key!.t !== 'str') return fail(ip.ctx, C.type, `low_loss: the key must be a string, got ${kindName(key!)}`);
+      const merged = new Map<string, Value>(kwargs!.t === 'map' ? kwargs!.entries : []);
+      if (kwargs!.t !== 'map' && kwargs!.t !== 'none') fail(ip.ctx, C.type, `low_loss: kwargs must be a mapping, got ${kindName(kwargs!)}`);
+      for (const [k, v] of overrides) {
+        if (k === 'key' || k === 'kwargs') continue;
+        if (merged.has(k)) fail(ip.ctx, C.args, `${key!.v}() got multiple values for keyword argument '${k}'`, span);
+        merged.set(k, v);
+      }
+      return makeLowLoss(ip.ctx, key!.v, merged, span);
+    },
+  },
+};

@@ -1,0 +1,149 @@
+// instantiateStage: a stage's criterion (its high-level loss, normally WeightedSumLoss, with the sub-terms and
+// model term of the IR) → a differentiated tensor graph. The high-level spec's body does the summing; every
+// sub-term call is recorded as a GraphTerm (its unweighted value).
+import { DiagnosticError, diag, type Diagnostic, type Span } from '../../diagnostics/diagnostic.js';
+import { differentiate } from '../../graph/autodiff.js';
+import { GraphBuilder } from '../../graph/builder.js';
+import { shapeToString } from '../../graph/dims.js';
+import type { Graph, GraphTerm } from '../../graph/types.js';
+import { getFunc2ExtractModelOutput, getHighLevelLoss, scopeOf } from '../../registry/registry.js';
+import type { StageIR, TermIR } from '../ir.js';
+import { C } from './codes.js';
+import { fail, newContext, warn, type EvalContext, type InputInfo } from './context.js';
+import { Interpreter } from './interpreter.js';
+import { termLoss, type LossValue } from './losses.js';
+import { constant, materialize, op, shapeOf, toNode } from './tensors.js';
+import { fromKw, kindName, NONE, num, type Value } from './values.js';
+
+export interface InstantiateOptions {
+  /** Model-loss keys present in the run (`model_loss/<key>` inputs), for extract_model_loss_dict. */
+  modelLossKeys?: string[];
+}
+
+export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions = {}): { graph?: Graph; diagnostics: Diagnostic[] } {
+  const b = new GraphBuilder();
+  const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [] });
+  const diagnostics: Diagnostic[] = [];
+  try {
+    if (stage.modelTerm) ctx.modelLossKeys = modelLossKeys(ctx, stage, opts);
+    const high = getHighLevelLoss(stage.criterionKey);
+    if (!high) fail(ctx, C.loss, `unknown high-level loss '${stage.criterionKey}'`, stage.span);
+
+    const terms: GraphTerm[] = [];
+    let termFailed = false;
+    const subTerms = new Map<string, Value>();
+    for (const t of stage.terms) {
+      const entries = new Map<string, Value>([
+        ['criterion', recordedTerm(ctx, t, terms, diagnostics, () => (termFailed = true))],
+        ['criterion_wrapper', NONE],
+        ['weight', num(t.weight)],
+      ]);
+      subTerms.set(t.name, { t: 'map', entries });
+    }
+    const kwargs = new Map<string, Value>([['sub_terms', { t: 'map', entries: subTerms }]]);
+    kwargs.set('model_term', stage.modelTerm ? { t: 'map', entries: new Map([['weight', fromKw(stage.modelTerm.weight)]]) } : NONE);
+
+    ctx.configSpan = stage.span;
+    const result = new Interpreter(ctx, scopeOf(high)).runLoss(high.decl, kwargs, [], undefined);
+    if (termFailed) return { diagnostics: [...diagnostics, ...ctx.diagnostics] };
+    const loss = scalarNode(ctx, result, `the criterion '${stage.criterionKey}'`, stage.span);
+
+    let modelTerm: Graph['modelTerm'];
+    if (stage.modelTerm && ctx.modelLossKeys.length) {
+      ctx.configSpan = stage.modelTerm.span;
+      ctx.curSpan = stage.modelTerm.span;
+      const w = stage.modelTerm.weight;
+      if (typeof w === 'number' && w !== 0) {
+        const node = ctx.modelLossKeys.map((k) => materialize(ctx, { kind: 'model_loss', key: k })).reduce((p, q) => op(ctx, 'binary', [p, q], { fn: 'add' }));
+        modelTerm = { node, weight: w };
+      } else if (w !== null && typeof w === 'object' && !Array.isArray(w)) {
+        const weights: Record<string, number> = {};
+        const parts = ctx.modelLossKeys.map((k) => {
+          const wk = (w as Record<string, unknown>)[k];
+          weights[k] = typeof wk === 'number' ? wk : 0;
+          return op(ctx, 'binary', [constant(ctx, weights[k]!), materialize(ctx, { kind: 'model_loss', key: k })], { fn: 'mul' });
+        });
+        modelTerm = { node: parts.reduce((p, q) => op(ctx, 'binary', [p, q], { fn: 'add' })), weight: weights };
+      }
+    }
+    const g = differentiate(b.finish({ loss, terms, ...(modelTerm ? { modelTerm } : {}) }));
+    return { graph: g, diagnostics: [...diagnostics, ...ctx.diagnostics] };
+  } catch (e) {
+    if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, ...ctx.diagnostics, e.diagnostic] };
+    return { diagnostics: [...diagnostics, ...ctx.diagnostics, internalError(e, stage.span)] };
+  }
+}
+
+/** The sub-term as the high-level body sees it: calling it builds the term once and records it. */
+function recordedTerm(ctx: EvalContext, t: TermIR, terms: GraphTerm[], diagnostics: Diagnostic[], onFail: () => void): LossValue {
+  let built: Value | undefined;
+  return {
+    t: 'loss',
+    name: t.name,
+    arity: 0,
+    call: (args, span) => {
+      if (built) return built;
+      const saved = { configSpan: ctx.configSpan, termName: ctx.termName, frames: ctx.frames };
+      ctx.configSpan = t.span;
+      ctx.termName = t.name;
+      ctx.frames = [];
+      try {
+        const v = termLoss(ctx, t).call(args, span);
+        const node = scalarNode(ctx, v, `sub-term '${t.name}' (${t.criterion.key})`, t.span);
+        terms.push({ name: t.name, weight: t.weight, node });
+        built = { t: 'tensor', id: node };
+      } catch (e) {
+        if (!(e instanceof DiagnosticError)) throw e;
+        diagnostics.push(e.diagnostic);
+        onFail();
+        built = { t: 'tensor', id: constant(ctx, 0) };
+      } finally {
+        ctx.configSpan = saved.configSpan;
+        if (saved.termName === undefined) delete ctx.termName;
+        else ctx.termName = saved.termName;
+        ctx.frames = saved.frames;
+      }
+      return built;
+    },
+  };
+}
+
+function scalarNode(ctx: EvalContext, v: Value, what: string, span: Span): number {
+  if (v.t === 'none') fail(ctx, C.notScalar, `${what} returned none`, span);
+  if (v.t !== 'tensor' && v.t !== 'ref' && v.t !== 'num' && v.t !== 'bool' && v.t !== 'dim')
+    fail(ctx, C.notScalar, `${what} returned ${kindName(v)}, not a loss`, span);
+  const id = toNode(ctx, v);
+  const shape = shapeOf(ctx, id)!;
+  if (shape.length !== 0)
+    fail(ctx, C.notScalar, `${what} returns a tensor of shape ${shapeToString(shape)}, but a loss term must be a scalar`, span, {
+      hint: "reduction 'none' keeps one value per element; use 'mean' or 'sum'",
+    });
+  return id;
+}
+
+/** The model-loss keys of a stage with a model term: the extract function's, or the run's. */
+function modelLossKeys(ctx: EvalContext, stage: StageIR, opts: InstantiateOptions): string[] {
+  const mt = stage.modelTerm!;
+  const reg = getFunc2ExtractModelOutput(mt.func2extract);
+  if (!reg) fail(ctx, C.loss, `unknown func2extract_model_loss '${mt.func2extract}'`, mt.span);
+  ctx.configSpan = mt.span;
+  const v = new Interpreter(ctx, scopeOf(reg)).runLoss(reg.decl, new Map(), [], mt.span);
+  if (v.t !== 'list' || v.items.some((x) => x.t !== 'str'))
+    fail(ctx, C.modelLoss, `${mt.func2extract} must return a list of model-loss keys, got ${kindName(v)}`, reg.decl.nameSpan);
+  const keys = v.items.map((x) => (x as { v: string }).v);
+  const w = mt.weight;
+  if (keys.length === 0 && w !== null && w !== 0)
+    warn(ctx, C.modelLoss, `model_term has weight ${JSON.stringify(w)} but ${mt.func2extract} finds no model losses (no 'model_loss/<key>' inputs); the model term adds nothing`, mt.span);
+  if (w !== null && typeof w === 'object' && !Array.isArray(w))
+    for (const k of keys)
+      if (!(k in w))
+        fail(ctx, C.modelLoss, `model_term.weight has no entry for the model loss '${k}' (torchdistill raises KeyError)`, mt.span, {
+          hint: `weights given for: ${Object.keys(w).join(', ') || 'none'}`,
+        });
+  void opts;
+  return keys;
+}
+
+export function internalError(e: unknown, span?: Span): Diagnostic {
+  return diag('error', C.internal, `internal error during instantiation: ${(e as Error)?.message ?? String(e)}`, span);
+}

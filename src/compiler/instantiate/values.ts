@@ -1,0 +1,101 @@
+// Values of the spec interpreter. Compile-time: none, bools, numbers, symbolic dims, strings, lists, maps
+// (kwargs records), loss values (callable). Run-time: tensors (graph node ids). In between: io_dict accesses
+// that become graph inputs only when used as tensors (so `student[p][io][0]` names one tuple element), and
+// `unknown` (reads-only mode: a compile-time value that depends on shapes).
+import type { Span } from '../../diagnostics/diagnostic.js';
+import type { KwValue, Side, TensorRef } from '../ir.js';
+import type { SymDim } from '../../graph/types.js';
+import { dimToString } from '../../graph/dims.js';
+
+export type Value =
+  | { t: 'none' }
+  | { t: 'bool'; v: boolean }
+  | { t: 'num'; v: number; int: boolean }
+  | { t: 'dim'; d: SymDim }
+  | { t: 'str'; v: string }
+  | { t: 'list'; items: Value[] }
+  | { t: 'map'; entries: Map<string, Value> }
+  /** A graph node; id -1 in reads-only mode. */
+  | { t: 'tensor'; id: number }
+  /** `student` / `teacher`, then `student[path]`. */
+  | { t: 'iodict'; side: Side; path?: string }
+  /** A complete tensor reference, materialized into a graph input on first tensor use. */
+  | { t: 'ref'; ref: TensorRef }
+  /** `model_loss`: the model-loss dict, keys known at instantiation. */
+  | { t: 'modelloss'; keys: string[] }
+  | { t: 'loss'; name: string; arity: number | undefined; call: (args: Value[], span: Span) => Value }
+  | { t: 'unknown' };
+
+export const NONE: Value = { t: 'none' };
+export const UNKNOWN: Value = { t: 'unknown' };
+export const bool = (v: boolean): Value => ({ t: 'bool', v });
+export const num = (v: number, int = Number.isInteger(v)): Value => ({ t: 'num', v, int });
+export const str = (v: string): Value => ({ t: 'str', v });
+export const list = (items: Value[]): Value => ({ t: 'list', items });
+export const tensor = (id: number): Value => ({ t: 'tensor', id });
+
+/** A kwarg value (plain YAML data) as an interpreter value. */
+export function fromKw(v: KwValue | undefined): Value {
+  if (v === undefined || v === null) return NONE;
+  if (typeof v === 'boolean') return bool(v);
+  if (typeof v === 'number') return num(v);
+  if (typeof v === 'string') return str(v);
+  if (Array.isArray(v)) return list(v.map(fromKw));
+  const entries = new Map<string, Value>();
+  for (const [k, x] of Object.entries(v)) entries.set(k, fromKw(x));
+  return { t: 'map', entries };
+}
+
+export function kindName(v: Value): string {
+  switch (v.t) {
+    case 'none':
+      return 'none';
+    case 'bool':
+      return 'a bool';
+    case 'num':
+      return v.int ? 'an int' : 'a float';
+    case 'dim':
+      return 'a dim';
+    case 'str':
+      return 'a string';
+    case 'list':
+      return 'a list';
+    case 'map':
+      return 'a mapping';
+    case 'tensor':
+    case 'ref':
+      return 'a tensor';
+    case 'iodict':
+      return v.path === undefined ? `the ${v.side} io_dict` : `io_dict['${v.side}']['${v.path}']`;
+    case 'modelloss':
+      return 'the model-loss dict';
+    case 'loss':
+      return `the loss ${v.name}`;
+    case 'unknown':
+      return 'a shape-dependent value';
+  }
+}
+
+/** Python-like rendering of a compile-time value (for messages and `str()`). */
+export function show(v: Value): string {
+  switch (v.t) {
+    case 'none':
+      return 'None';
+    case 'bool':
+      return v.v ? 'True' : 'False';
+    case 'num':
+      return String(v.v);
+    case 'dim':
+      return dimToString(v.d);
+    case 'str':
+      return v.v;
+    case 'list':
+      return `[${v.items.map((x) => (x.t === 'str' ? `'${x.v}'` : show(x))).join(', ')}]`;
+    case 'map':
+      return `{${[...v.entries].map(([k, x]) => `'${k}': ${x.t === 'str' ? `'${x.v}'` : show(x)}`).join(', ')}}`;
+    default:
+      return kindName(v);
+  }
+}
+
+export const isTensorLike = (v: Value): boolean => v.t === 'tensor' || v.t === 'ref';

@@ -1,0 +1,214 @@
+// Checks one config value against a declared spec type (docs/spec-language.md "Types") and converts it to a
+// KwValue with struct defaults applied. Problems are pushed as diagnostics at the offending node.
+import type { Literal, StructDecl, TypeExpr } from '../../../grammar/ast.js';
+import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
+import type { SpecScope } from '../../registry/registry.js';
+import { renderType } from '../../registry/signature.js';
+import { keyString, toPlain, type ConfigNode } from '../load/config-node.js';
+import type { KwValue } from '../ir.js';
+import { R } from './codes.js';
+import { describeNode, isIntScalar } from './nodes.js';
+import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
+
+export interface CheckContext {
+  scope: SpecScope;
+  diags: Diagnostic[];
+  /** Who owns the value, for messages: "KDLoss", "SimpleLossWrapper". */
+  owner: string;
+}
+
+/** A checked value; `ok` false when a diagnostic was reported for it (or inside it). */
+export interface Checked {
+  ok: boolean;
+  value: KwValue;
+}
+
+export function literalValue(l: Literal): KwValue {
+  switch (l.kind) {
+    case 'none':
+      return null;
+    case 'bool':
+    case 'number':
+    case 'string':
+      return l.value;
+    case 'list':
+      return l.items.map(literalValue);
+    case 'map': {
+      const o: Record<string, KwValue> = {};
+      for (const e of l.entries) o[e.key] = literalValue(e.value);
+      return o;
+    }
+  }
+}
+
+const plain = (n: ConfigNode): KwValue => toPlain(n) as KwValue;
+
+function typeWords(t: TypeExpr, scope: SpecScope): string {
+  switch (t.kind) {
+    case 'prim':
+      switch (t.name) {
+        case 'path':
+          return 'a module path (string)';
+        case 'io':
+          return `"input" or "output"`;
+        case 'str':
+          return 'a string';
+        case 'float':
+          return 'a number';
+        case 'int':
+          return 'an integer';
+        case 'bool':
+          return 'a boolean (True/False)';
+        default:
+          return renderType(t);
+      }
+    case 'literals':
+      return t.values.length === 1 ? JSON.stringify(t.values[0]) : `one of ${t.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'optional':
+      return `${typeWords(t.inner, scope)} or null`;
+    case 'list':
+      return `a list of ${renderType(t.elem)}`;
+    case 'map':
+      return `a mapping of names to ${renderType(t.value)}`;
+    case 'named': {
+      const s = scope.structs.get(t.name);
+      return s ? `a mapping {${s.fields.map((f) => f.name).join(', ')}} (${t.name})` : t.name;
+    }
+  }
+}
+
+function mismatch(ctx: CheckContext, where: string, t: TypeExpr, n: ConfigNode, hint?: string): Checked {
+  ctx.diags.push(diag('error', R.TYPE, `${ctx.owner}: ${where} expects ${typeWords(t, ctx.scope)}, got ${describeNode(n)}`, n.span, hint ? { hint } : undefined));
+  return { ok: false, value: plain(n) };
+}
+
+/** PyYAML (YAML 1.1) reads `1e-7` without a dot as a string. */
+function numberLikeStringHint(n: ConfigNode): string | undefined {
+  if (n.kind === 'scalar' && typeof n.value === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(n.value.trim())) {
+    return /e/i.test(n.value) && !n.value.includes('.')
+      ? `PyYAML reads '${n.value}' (an exponent without a dot) as a string; write ${n.value.replace(/^([-+]?\d+)/, '$1.0')}`
+      : 'the value is quoted, so YAML reads it as a string';
+  }
+  return undefined;
+}
+
+/**
+ * `where` names the value ("'temperature'", "at_pairs.layer3.student.path"); `keySpan` is the key that holds it,
+ * where a missing struct field is reported.
+ */
+export function checkValue(n: ConfigNode, t: TypeExpr, ctx: CheckContext, where: string, keySpan?: Span): Checked {
+  if (n.tag !== undefined && !(t.kind === 'prim' && t.name === 'any')) {
+    ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: ${where} is a ${n.tag} value; tdc needs a plain value here (${renderType(t)})`, n.span));
+    return { ok: false, value: plain(n) };
+  }
+  switch (t.kind) {
+    case 'optional':
+      if (n.kind === 'scalar' && n.value === null) return { ok: true, value: null };
+      return checkValue(n, t.inner, ctx, where, keySpan);
+    case 'prim':
+      return checkPrim(n, t, ctx, where);
+    case 'literals': {
+      if (n.kind === 'scalar' && typeof n.value === 'string' && t.values.includes(n.value)) return { ok: true, value: n.value };
+      const s = n.kind === 'scalar' && typeof n.value === 'string' ? suggestName(n.value, t.values) : undefined;
+      return mismatch(ctx, where, t, n, s !== undefined ? didYouMeanText(s) : undefined);
+    }
+    case 'list': {
+      if (n.kind !== 'seq') return mismatch(ctx, where, t, n);
+      let ok = true;
+      const value = n.items.map((item, i) => {
+        const c = checkValue(item, t.elem, ctx, `${where}[${i}]`);
+        ok &&= c.ok;
+        return c.value;
+      });
+      return { ok, value };
+    }
+    case 'map': {
+      if (n.kind !== 'map') return mismatch(ctx, where, t, n);
+      let ok = true;
+      const value: Record<string, KwValue> = {};
+      for (const e of n.entries) {
+        const k = keyString(e) ?? '?';
+        const c = checkValue(e.value, t.value, ctx, `${where}.${k}`, e.key.span);
+        ok &&= c.ok;
+        value[k] = c.value;
+      }
+      return { ok, value };
+    }
+    case 'named': {
+      const s = ctx.scope.structs.get(t.name);
+      if (!s) {
+        ctx.diags.push(diag('error', R.INTERNAL, `${ctx.owner}: the spec names an undeclared struct '${t.name}' (a bug in the loss spec)`, t.span));
+        return { ok: false, value: plain(n) };
+      }
+      return checkStruct(n, s, ctx, where, keySpan);
+    }
+  }
+}
+
+function checkPrim(n: ConfigNode, t: Extract<TypeExpr, { kind: 'prim' }>, ctx: CheckContext, where: string): Checked {
+  const v = n.kind === 'scalar' ? n.value : undefined;
+  switch (t.name) {
+    case 'any':
+    case 'criterion':
+    case 'wrapper_config':
+      return { ok: true, value: plain(n) };
+    case 'float':
+      if (typeof v === 'number') return { ok: true, value: v };
+      return mismatch(ctx, where, t, n, numberLikeStringHint(n));
+    case 'int':
+      if (n.kind === 'scalar' && isIntScalar(n)) return { ok: true, value: v as number };
+      return mismatch(ctx, where, t, n, typeof v === 'number' ? `${n.kind === 'scalar' ? n.source : v} is a float; torchdistill needs an int here` : numberLikeStringHint(n));
+    case 'bool':
+      if (typeof v === 'boolean') return { ok: true, value: v };
+      return mismatch(ctx, where, t, n);
+    case 'str':
+    case 'path':
+      if (typeof v === 'string') return { ok: true, value: v };
+      return mismatch(ctx, where, t, n);
+    case 'io':
+      if (v === 'input' || v === 'output') return { ok: true, value: v };
+      return mismatch(ctx, where, t, n, typeof v === 'string' ? (suggestName(v, ['input', 'output']) ? didYouMeanText(suggestName(v, ['input', 'output'])!) : undefined) : undefined);
+  }
+}
+
+function checkStruct(n: ConfigNode, s: StructDecl, ctx: CheckContext, where: string, keySpan?: Span): Checked {
+  if (n.kind !== 'map') return mismatch(ctx, where, { kind: 'named', name: s.name, span: s.span }, n);
+  let ok = true;
+  const value: Record<string, KwValue> = {};
+  const fields = new Map(s.fields.map((f) => [f.name, f]));
+  const given = new Set<string>();
+  const unknown: { name: string; node: ConfigNode }[] = [];
+  for (const e of n.entries) {
+    const k = keyString(e) ?? '?';
+    const f = fields.get(k);
+    if (!f) {
+      unknown.push({ name: k, node: e.key });
+      continue;
+    }
+    given.add(k);
+    const c = checkValue(e.value, f.type, ctx, `${where}.${k}`, e.key.span);
+    ok &&= c.ok;
+    value[k] = c.value;
+  }
+  const missing = s.fields.filter((f) => !given.has(f.name) && f.default === undefined).map((f) => f.name);
+  const pairs = pairTypos(
+    unknown.map((u) => u.name),
+    missing,
+  );
+  const fieldList = s.fields.map((f) => f.name).join(', ');
+  for (const u of unknown) {
+    ok = false;
+    const m = pairs.get(u.name) ?? suggestName(u.name, fields.keys());
+    ctx.diags.push(
+      diag('error', R.UNKNOWN_FIELD, `${ctx.owner}: ${where} has no field '${u.name}' (${s.name} fields: ${fieldList})`, u.node.span, m ? { hint: didYouMeanText(m) } : undefined),
+    );
+  }
+  const paired = new Set(pairs.values());
+  for (const m of missing) {
+    ok = false;
+    if (paired.has(m)) continue; // reported with the misspelled key
+    ctx.diags.push(diag('error', R.MISSING_KWARG, `${ctx.owner}: ${where} is missing required field '${m}' (${s.name} fields: ${fieldList})`, keySpan ?? n.span));
+  }
+  for (const f of s.fields) if (!given.has(f.name) && f.default !== undefined) value[f.name] = literalValue(f.default);
+  return { ok, value };
+}

@@ -1,0 +1,149 @@
+// Validates a kwargs mapping against a registered loss's declared parameters: unknown names (error, or a
+// warning when `**rest` swallows them), `**rest: Other` forwarding, missing required ones, types, defaults.
+import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
+import { getMidLevelLoss, scopeOf, type RegisteredLoss } from '../../registry/registry.js';
+import { renderSignature, renderType } from '../../registry/signature.js';
+import { keyString, toPlain, type ConfigNode, type MapEntry } from '../load/config-node.js';
+import type { KwValue } from '../ir.js';
+import { checkValue, literalValue, type CheckContext } from './check-value.js';
+import { R } from './codes.js';
+import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
+
+export interface KwargsResult {
+  ok: boolean;
+  kwargs: Record<string, KwValue>;
+  kwargNodes: Record<string, ConfigNode>;
+}
+
+export interface KwargsOptions {
+  /** Params handled by the caller (WeightedSumLoss's sub_terms/model_term): not checked here, not defaulted. */
+  skip?: ReadonlySet<string>;
+}
+
+function declaredHere(loss: RegisteredLoss): { related: { message: string; span: Span }[] } {
+  return { related: [{ message: `${loss.key} is declared here: ${renderSignature(loss.decl)}`, span: loss.decl.nameSpan }] };
+}
+
+/**
+ * `node` is the kwargs mapping (undefined or null: none given); `anchor` is where a missing required kwarg is
+ * reported (the `kwargs:` key, or the loss key when there is no kwargs mapping).
+ */
+export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefined, anchor: Span, diags: Diagnostic[], opts: KwargsOptions = {}): KwargsResult {
+  const decl = loss.decl;
+  const ctx: CheckContext = { scope: scopeOf(loss), diags, owner: loss.key };
+  const params = new Map(decl.params.map((p) => [p.name, p]));
+  const result: KwargsResult = { ok: true, kwargs: {}, kwargNodes: {} };
+  const entries: MapEntry[] = node && node.kind === 'map' ? node.entries : [];
+  const unknown: MapEntry[] = [];
+
+  for (const e of entries) {
+    const k = keyString(e);
+    if (k === undefined) {
+      diags.push(diag('error', R.TYPE, `${loss.key}: kwarg names must be strings, got ${e.key.kind}`, e.key.span));
+      result.ok = false;
+      continue;
+    }
+    if (opts.skip?.has(k)) continue;
+    const p = params.get(k);
+    if (!p) {
+      unknown.push(e);
+      continue;
+    }
+    const c = checkValue(e.value, p.type, ctx, `'${k}'`, e.key.span);
+    result.ok &&= c.ok;
+    result.kwargs[k] = c.value;
+    result.kwargNodes[k] = e.value;
+  }
+
+  const given = new Set(Object.keys(result.kwargs));
+  const missing = decl.params.filter((p) => p.default === undefined && !given.has(p.name) && !opts.skip?.has(p.name)).map((p) => p.name);
+  const pairs = pairTypos(
+    unknown.map((e) => keyString(e)!),
+    missing,
+  );
+
+  // `**rest: Other`: extra kwargs go to Other, validated against its parameters.
+  const forward = decl.rest?.forwardTo !== undefined ? getMidLevelLoss(decl.rest.forwardTo) : undefined;
+  if (decl.rest?.forwardTo !== undefined && !forward) {
+    diags.push(diag('error', R.INTERNAL, `${loss.key}: its spec forwards **${decl.rest.name} to '${decl.rest.forwardTo}', which is not registered (a bug in the loss spec)`, decl.rest.span));
+  }
+  const restValues: Record<string, KwValue> = {};
+
+  for (const e of unknown) {
+    const k = keyString(e)!;
+    const pairedWith = pairs.get(k);
+    if (pairedWith !== undefined) {
+      result.ok = false;
+      const how = decl.rest ? `torchdistill swallows '${k}' into **${decl.rest.name}, then raises TypeError` : 'torchdistill raises TypeError';
+      diags.push(
+        diag('error', R.UNKNOWN_KWARG, `${loss.key} has no parameter '${k}', and its required '${pairedWith}' is missing (${how})`, e.key.span, {
+          hint: didYouMeanText(pairedWith),
+          ...declaredHere(loss),
+        }),
+      );
+      continue;
+    }
+    if (!decl.rest) {
+      result.ok = false;
+      const s = suggestName(k, params.keys());
+      diags.push(
+        diag('error', R.UNKNOWN_KWARG, `${loss.key} has no parameter '${k}' (torchdistill raises TypeError)`, e.key.span, {
+          hint: s ? didYouMeanText(s) : `parameters: ${renderSignature(decl)}`,
+          ...declaredHere(loss),
+        }),
+      );
+      continue;
+    }
+    if (forward) {
+      const fp = forward.decl.params.find((p) => p.name === k);
+      if (fp) {
+        const c = checkValue(e.value, fp.type, { ...ctx, scope: scopeOf(forward), owner: `${loss.key} (forwarded to ${forward.key})` }, `'${k}'`, e.key.span);
+        result.ok &&= c.ok;
+        restValues[k] = c.value;
+        result.kwargNodes[k] = e.value;
+        continue;
+      }
+      result.ok = false;
+      const s = suggestName(k, [...params.keys(), ...forward.decl.params.map((p) => p.name)]);
+      diags.push(
+        diag(
+          'error',
+          R.UNKNOWN_KWARG,
+          `${loss.key} has no parameter '${k}', and ${forward.key} (which receives ${loss.key}'s extra kwargs) has none either (torchdistill raises TypeError)`,
+          e.key.span,
+          { hint: s ? didYouMeanText(s) : `parameters: ${renderSignature(decl)}; ${renderSignature(forward.decl)}`, ...declaredHere(loss) },
+        ),
+      );
+      continue;
+    }
+    // Swallowed by **kwargs: torchdistill ignores it.
+    const s = suggestName(k, params.keys());
+    const sp = s !== undefined ? params.get(s) : undefined;
+    const hint =
+      s !== undefined
+        ? `did you mean '${s}'? ${loss.key} reads '${s}'${sp?.default !== undefined ? ` (default ${JSON.stringify(literalValue(sp.default))} applies)` : ''}`
+        : `${loss.key}'s parameters: ${renderSignature(decl)}`;
+    diags.push(diag('warning', R.IGNORED_KWARG, `${loss.key} has no parameter '${k}'; torchdistill swallows it into **${decl.rest.name} and ignores it`, e.key.span, { hint }));
+    restValues[k] = toPlain(e.value) as KwValue;
+    result.kwargNodes[k] = e.value;
+  }
+
+  const pairedMissing = new Set(pairs.values());
+  for (const m of missing) {
+    result.ok = false;
+    if (pairedMissing.has(m)) continue;
+    const p = params.get(m)!;
+    diags.push(
+      diag('error', R.MISSING_KWARG, `${loss.key} is missing required kwarg '${m}' (${m}: ${renderType(p.type)}; torchdistill raises TypeError)`, anchor, {
+        hint: `signature: ${renderSignature(decl)}`,
+        ...declaredHere(loss),
+      }),
+    );
+  }
+
+  for (const p of decl.params) {
+    if (!(p.name in result.kwargs) && p.default !== undefined && !opts.skip?.has(p.name)) result.kwargs[p.name] = literalValue(p.default);
+  }
+  if (decl.rest) result.kwargs[decl.rest.name] = restValues;
+  return result;
+}

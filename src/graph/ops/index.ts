@@ -1,0 +1,45 @@
+// THE op table: one entry per primitive of OpAttrs (shape rule, gradient routing, VJP, float64 CPU kernel).
+// The WGSL lowering of each op lives in src/codegen and is keyed by the same names.
+import type { OpTable } from './op-def.js';
+import { binary } from './binary.js';
+import { cast, detach } from './cast.js';
+import { gather, scatter_add } from './gather.js';
+import { broadcast, concat, permute, reshape, slice, slice_scatter } from './layout.js';
+import { cholesky, triangular_solve } from './linalg.js';
+import { matmul } from './matmul.js';
+import { adaptive_pool2d, adaptive_pool2d_grad } from './pool.js';
+import { arg_reduce, reduce } from './reduce.js';
+import { sort } from './sort.js';
+import { constant, input, iota } from './source.js';
+import { unary } from './unary.js';
+import { where } from './where.js';
+
+export const OPS: OpTable = {
+  input,
+  const: constant,
+  unary,
+  binary,
+  where,
+  reduce,
+  reshape,
+  permute,
+  broadcast,
+  slice,
+  concat,
+  matmul,
+  gather,
+  iota,
+  cast,
+  detach,
+  adaptive_pool2d,
+  sort,
+  cholesky,
+  triangular_solve,
+  arg_reduce,
+  scatter_add,
+  slice_scatter,
+  adaptive_pool2d_grad,
+};
+
+export type { OpDef, OpTable, CpuCtx, TypedShape } from './op-def.js';
+export { ShapeRuleError } from './op-def.js';

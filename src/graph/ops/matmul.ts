@@ -1,0 +1,53 @@
+// Batched matmul: [..., M, K] @ [..., K, N] with broadcast batch dims.
+import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
+import { broadcastOffsets, hostTensor, numelOf } from '../../runtime/cpu/host-tensor.js';
+import { sumTo, transposeLast } from './grad-helpers.js';
+import { ShapeRuleError, type OpDef } from './op-def.js';
+
+export const matmul: OpDef<'matmul'> = {
+  arity: 2,
+  infer([a, b]) {
+    const sa = a!.shape;
+    const sb = b!.shape;
+    const msg = (why: string) => `matmul: shapes ${shapeToString(sa)} and ${shapeToString(sb)} ${why}`;
+    if (sa.length < 2 || sb.length < 2) throw new ShapeRuleError(msg('must both have rank ≥ 2'));
+    const k1 = sa[sa.length - 1]!;
+    const k2 = sb[sb.length - 2]!;
+    if (dimEq(k1, k2) === false) throw new ShapeRuleError(msg(`have inner sizes ${dimToString(k1)} and ${dimToString(k2)}`));
+    const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
+    if (!batch) throw new ShapeRuleError(msg('have batch dims that do not broadcast'));
+    return { shape: [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!], dtype: 'float' };
+  },
+  vjp(b, node, g, needs) {
+    const [x, y] = node.inputs as [number, number];
+    return [
+      needs[0] ? sumTo(b, b.op('matmul', [g, transposeLast(b, y)], {}), b.shape(x)) : null,
+      needs[1] ? sumTo(b, b.op('matmul', [transposeLast(b, x), g], {}), b.shape(y)) : null,
+    ];
+  },
+  cpu([a, b], _attrs, ctx) {
+    const os = ctx.outShape;
+    const r = os.length;
+    const M = os[r - 2]!;
+    const N = os[r - 1]!;
+    const K = a!.shape[a!.shape.length - 1]!;
+    const batch = os.slice(0, -2);
+    const oa = broadcastOffsets(a!.shape.slice(0, -2), batch);
+    const ob = broadcastOffsets(b!.shape.slice(0, -2), batch);
+    const out = new Float64Array(numelOf(os));
+    const A = a!.data;
+    const B = b!.data;
+    for (let t = 0; t < oa.length; t++) {
+      const ab = oa[t]! * M * K;
+      const bb = ob[t]! * K * N;
+      const obase = t * M * N;
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[ab + i * K + k]! * B[bb + k * N + j]!;
+          out[obase + i * N + j] = s;
+        }
+    }
+    return hostTensor(os, 'float', out);
+  },
+};

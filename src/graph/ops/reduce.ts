@@ -1,0 +1,108 @@
+// Reductions over a set of axes (sum/max/min), and arg_reduce (index of the first extremum along one axis).
+import { mulDims, shapeToString } from '../dims.js';
+import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../../runtime/cpu/host-tensor.js';
+import type { GraphBuilder } from '../builder.js';
+import type { Dim, Shape } from '../types.js';
+import { expandTo } from './grad-helpers.js';
+import { normAxis, ShapeRuleError, type OpDef } from './op-def.js';
+
+function keptShape<T extends Dim>(shape: readonly T[], axes: number[], keepdim: boolean): (T | 1)[] {
+  const out: (T | 1)[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepdim) out.push(1);
+  });
+  return out;
+}
+
+/** Reshape a reduced gradient back to keepdim form and expand to the input shape. */
+function expandReduced(b: GraphBuilder, g: number, inShape: Shape, axes: number[]): number {
+  const k = b.op('reshape', [g], { shape: keptShape(inShape, axes, true) });
+  return expandTo(b, k, inShape);
+}
+
+export const reduce: OpDef<'reduce'> = {
+  arity: 1,
+  infer([x], attrs) {
+    const r = x!.shape.length;
+    const axes = [...new Set(attrs.axes.map((a) => normAxis(`reduce ${attrs.fn}`, a, r)))].sort((a, b) => a - b);
+    if (axes.length === 0 && r > 0)
+      throw new ShapeRuleError(`reduce ${attrs.fn}: no axes given for shape ${shapeToString(x!.shape)} (list every axis to reduce all)`);
+    return { shape: keptShape(x!.shape, axes, attrs.keepdim), dtype: x!.dtype, attrs: { ...attrs, axes } };
+  },
+  vjp(b, node, g) {
+    const x = node.inputs[0]!;
+    const inShape = b.shape(x);
+    const { axes } = node.attrs;
+    const gx = expandReduced(b, g, inShape, axes);
+    if (node.attrs.fn === 'sum') return [gx];
+    // max/min: route to the first index (row-major over the reduced axes) of the extremum
+    const r = inShape.length;
+    const kept = [...Array(r).keys()].filter((i) => !axes.includes(i));
+    const perm = [...kept, ...axes];
+    const permuted = b.op('permute', [x], { perm });
+    const flatShape: Shape = [...kept.map((i) => inShape[i]!), mulDims(...axes.map((i) => inShape[i]!))];
+    const flat = b.op('reshape', [permuted], { shape: flatShape });
+    const last = flatShape.length - 1;
+    const idx = b.op('arg_reduce', [flat], { fn: node.attrs.fn, axis: last, keepdim: true });
+    const pos = b.op('iota', [], { shape: flatShape, axis: last, dtype: 'int' });
+    const maskFlat = b.binary('eq', pos, idx);
+    const maskPerm = b.op('reshape', [maskFlat], { shape: perm.map((i) => inShape[i]!) });
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    const mask = b.op('permute', [maskPerm], { perm: inv });
+    return [b.op('where', [mask, gx, b.constant(0)], {})];
+  },
+  cpu([x], attrs, ctx) {
+    const keep = keptShape(x!.shape, attrs.axes, true);
+    const off = broadcastOffsets(keep, x!.shape);
+    const n = numelOf(keep);
+    const out = new Float64Array(n);
+    const src = x!.data;
+    if (attrs.fn === 'sum') {
+      for (let i = 0; i < src.length; i++) out[off[i]!] += src[i]!;
+    } else {
+      const seen = new Uint8Array(n);
+      const better = attrs.fn === 'max' ? (v: number, m: number) => v > m : (v: number, m: number) => v < m;
+      for (let i = 0; i < src.length; i++) {
+        const o = off[i]!;
+        const v = src[i]!;
+        if (!seen[o]) {
+          seen[o] = 1;
+          out[o] = v;
+        } else if (!Number.isNaN(out[o]!) && (Number.isNaN(v) || better(v, out[o]!))) out[o] = v;
+      }
+    }
+    return hostTensor(ctx.outShape, ctx.outDtype, out);
+  },
+};
+
+export const arg_reduce: OpDef<'arg_reduce'> = {
+  arity: 1,
+  infer([x], attrs) {
+    const axis = normAxis(`arg_reduce ${attrs.fn}`, attrs.axis, x!.shape.length);
+    return { shape: keptShape(x!.shape, [axis], attrs.keepdim), dtype: 'int', attrs: { ...attrs, axis } };
+  },
+  vjp: () => [null],
+  cpu([x], attrs, ctx) {
+    const shape = x!.shape;
+    const axis = attrs.axis;
+    const len = shape[axis]!;
+    const st = stridesOf(shape);
+    const outer = walk(keptShape(shape, [axis], true), st.map((s, i) => (i === axis ? 0 : s)));
+    const out = new Float64Array(outer.length);
+    const better = attrs.fn === 'max' ? (v: number, m: number) => v > m : (v: number, m: number) => v < m;
+    for (let o = 0; o < outer.length; o++) {
+      let best = 0;
+      let m = x!.data[outer[o]!]!;
+      for (let k = 1; k < len && !Number.isNaN(m); k++) {
+        const v = x!.data[outer[o]! + k * st[axis]!]!;
+        if (Number.isNaN(v) || better(v, m)) {
+          m = v;
+          best = k;
+        }
+      }
+      out[o] = best;
+    }
+    return hostTensor(ctx.outShape, 'int', out);
+  },
+};

@@ -1,0 +1,2 @@
+export * from './registry.js';
+export { renderSignature, renderType } from './signature.js';

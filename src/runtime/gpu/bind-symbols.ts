@@ -1,0 +1,64 @@
+// Binding a plan's symbols (N, C, …) from the shapes of the tensors given, checking every dim.
+import { dimToString, evalDim } from '../../graph/dims.js';
+import type { Dim } from '../../graph/types.js';
+import type { PlanInput } from '../../compiler/schedule/plan.js';
+
+export type SymbolEnv = Record<string, number>;
+
+/**
+ * Symbol values from actual shapes (plan order: the first input that has a symbol as a whole dim binds it),
+ * or the list of every mismatch found. `shapes` holds an entry for each plan input.
+ */
+export function bindSymbols(
+  inputs: readonly PlanInput[],
+  shapes: ReadonlyMap<string, readonly number[]>,
+  symbols: readonly string[],
+): { env: SymbolEnv; problems: string[] } {
+  const env: SymbolEnv = {};
+  const source: Record<string, string> = {};
+  const problems: string[] = [];
+  const deferred: { input: string; axis: number; dim: Dim; actual: number }[] = [];
+
+  for (const input of inputs) {
+    const actual = shapes.get(input.name);
+    if (!actual) continue;
+    if (actual.length !== input.shape.length) {
+      problems.push(`'${input.name}' has rank ${actual.length} (shape [${actual.join(', ')}]), the plan expects rank ${input.shape.length}: ${fmtShape(input.shape)}`);
+      continue;
+    }
+    input.shape.forEach((dim, axis) => {
+      const v = actual[axis]!;
+      if (typeof dim === 'object' && 'sym' in dim) {
+        const prev = env[dim.sym];
+        if (prev === undefined) {
+          env[dim.sym] = v;
+          source[dim.sym] = `'${input.name}' dim ${axis}`;
+        } else if (prev !== v) {
+          problems.push(`'${input.name}' dim ${axis} is ${v}, but ${dim.sym} = ${prev} (from ${source[dim.sym]})`);
+        }
+      } else deferred.push({ input: input.name, axis, dim, actual: v });
+    });
+  }
+  for (const d of deferred) {
+    let want: number;
+    try {
+      want = evalDim(d.dim, env);
+    } catch {
+      problems.push(`'${d.input}' dim ${d.axis} is ${dimToString(d.dim)}, which no input binds as a plain dim`);
+      continue;
+    }
+    if (want !== d.actual) {
+      const expr = typeof d.dim === 'number' ? '' : ` = ${dimToString(d.dim)}`;
+      problems.push(`'${d.input}' dim ${d.axis} is ${d.actual}, the plan expects ${want}${expr}`);
+    }
+  }
+  for (const s of symbols) if (env[s] === undefined && !problems.length) problems.push(`symbol ${s} is not bound by any input shape`);
+  return { env, problems };
+}
+
+export function fmtShape(s: readonly Dim[]): string {
+  return `[${s.map(dimToString).join(', ')}]`;
+}
+
+/** Stable key of an environment over the plan's symbols (same key ⇔ same buffer sizes and dispatches). */
+export const envKey = (env: SymbolEnv, symbols: readonly string[]): string => symbols.map((s) => env[s]).join(',');

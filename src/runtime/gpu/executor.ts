@@ -1,0 +1,432 @@
+// Runs a KernelPlan on a WebGPU device: pipelines built once, buffers sized from the bound symbols and reused
+// while the shapes stay the same (steady state allocates nothing on the device), one command buffer per
+// forward+backward, readback only on request.
+//
+// Binding convention (the scheduler/codegen contract): group 0, binding 0 is the dims uniform — one u32 per
+// plan symbol, in plan.symbols order, packed, the buffer padded to a multiple of 16 bytes (so WGSL may read
+// it as a struct of u32 or as array<vec4<u32>, K>); every KernelBinding is a storage buffer at binding ≥ 1.
+// Each kernel's WGSL has exactly one compute entry point. Kernels fully write what they output: buffers are
+// not cleared between runs.
+/// <reference types="@webgpu/types" />
+import { didYouMean } from '../../diagnostics/index.js';
+import { dimSymbols, evalDim } from '../../graph/dims.js';
+import type { Dim } from '../../graph/types.js';
+import type { KernelPlan, PlanBuffer, PlanKernel } from '../../compiler/schedule/plan.js';
+import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
+import { GpuRuntime, messageOf } from './device.js';
+import { GpuInputError, GpuValidationError, PlanError } from './errors.js';
+import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
+
+// GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const STAGE_COMPUTE = 0x4;
+const MAP_READ = 0x1;
+
+/** false / 'none': nothing read back; 'scalars': loss and terms; true / 'all': also every gradient. */
+export type Readback = boolean | 'none' | 'scalars' | 'all';
+
+export interface DeviceOutputs {
+  /** [loss, term…] as f32; overwritten by the next run. */
+  scalars: GPUBuffer;
+  /** Input name → gradient buffer (packed f32, the input's shape); overwritten by the next run. */
+  grads: Map<string, GPUBuffer>;
+}
+
+export interface ScalarResult {
+  loss: number;
+  /** Unweighted value of each term, by term name. */
+  terms: Record<string, number>;
+  device: DeviceOutputs;
+}
+
+export interface HostResult extends ScalarResult {
+  grads: Map<string, Float32Array>;
+}
+
+/** What a run bound: symbol values, evaluated buffer lengths, bind groups and dispatch sizes. */
+interface Sizing {
+  env: SymbolEnv;
+  lengths: Map<number, number>;
+  bindGroups: GPUBindGroup[];
+  dispatch: [number, number, number][];
+}
+
+interface PreparedInput {
+  name: string;
+  buffer: number;
+  bytes: number;
+  host?: ArrayBufferView;
+  device?: GPUBuffer;
+}
+
+export class PlanExecutor {
+  private readonly buffers = new Map<number, { gpu: GPUBuffer; bytes: number }>();
+  private readonly sizings = new Map<string, Sizing>();
+  private readonly scratch = new Map<string, Float32Array | Int32Array>();
+  private dimsBuffer: GPUBuffer;
+  private dimsKey: string | undefined;
+  private staging: GPUBuffer | undefined;
+  private stagingBytes = 0;
+  private pending: Promise<unknown> = Promise.resolve();
+  private broken: Error | undefined;
+
+  private constructor(
+    readonly runtime: GpuRuntime,
+    readonly plan: KernelPlan,
+    private readonly layouts: GPUBindGroupLayout[],
+    private readonly pipelines: GPUComputePipeline[],
+  ) {
+    this.dimsBuffer = runtime.device.createBuffer({
+      label: 'tdc dims',
+      size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
+      usage: USAGE.UNIFORM | USAGE.COPY_DST,
+    });
+  }
+
+  /** Validates the plan and builds every pipeline (compile errors name the kernel). */
+  static async create(target: GpuRuntime | GPUDevice, plan: KernelPlan): Promise<PlanExecutor> {
+    const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
+    rt.check();
+    checkPlan(plan, rt.device.limits);
+    const device = rt.device;
+    device.pushErrorScope('validation');
+    const layouts = plan.kernels.map((k) =>
+      device.createBindGroupLayout({
+        label: k.name,
+        entries: [
+          { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
+          ...k.bindings.map((b) => ({
+            binding: b.binding,
+            visibility: STAGE_COMPUTE,
+            buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+          })),
+        ],
+      }),
+    );
+    const modules = plan.kernels.map((k) => device.createShaderModule({ label: k.name, code: k.wgsl }));
+    const setupError = await rt.wait(device.popErrorScope(), 'popErrorScope');
+    if (setupError) {
+      const infos = await Promise.all(modules.map((m) => rt.wait(m.getCompilationInfo(), 'getCompilationInfo')));
+      const msgs = infos.flatMap((info, i) =>
+        info.messages.filter((m) => m.type === 'error').map((m) => `  ${plan.kernels[i]!.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`),
+      );
+      const names = plan.kernels.filter((_, i) => infos[i]!.messages.some((m) => m.type === 'error')).map((k) => k.name);
+      throw new GpuValidationError(
+        names.length
+          ? `kernel${names.length > 1 ? 's' : ''} ${names.join(', ')} do${names.length > 1 ? '' : 'es'} not compile:\n${msgs.join('\n')}`
+          : `setting up the kernel plan: ${setupError.message}`,
+      );
+    }
+    const pipelines = await Promise.all(
+      plan.kernels.map(async (k, i) => {
+        try {
+          return await rt.wait(
+            device.createComputePipelineAsync({
+              label: k.name,
+              layout: device.createPipelineLayout({ bindGroupLayouts: [layouts[i]!] }),
+              compute: { module: modules[i]! },
+            }),
+            `compiling kernel ${k.name}`,
+          );
+        } catch (e) {
+          throw new GpuValidationError(`kernel ${k.name}: ${messageOf(e)}`);
+        }
+      }),
+    );
+    rt.check();
+    return new PlanExecutor(rt, plan, layouts, pipelines);
+  }
+
+  /** Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched. */
+  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback: true | 'all' }): Promise<HostResult>;
+  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback: 'scalars' }): Promise<ScalarResult>;
+  run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: false | 'none' }): Promise<DeviceOutputs>;
+  run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback }): Promise<DeviceOutputs | ScalarResult | HostResult>;
+  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
+    const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
+    // One run at a time: they share buffers and the staging buffer.
+    const next = this.pending.then(
+      () => this.runNow(inputs, mode),
+      () => this.runNow(inputs, mode),
+    );
+    this.pending = next.catch(() => {});
+    return next;
+  }
+
+  /** The device buffer of a gradient (valid after a run; overwritten by the next). */
+  gradBuffer(input: string): GPUBuffer | undefined {
+    const g = this.plan.outputs.grads.find((x) => x.input === input);
+    return g ? this.buffers.get(g.buffer)?.gpu : undefined;
+  }
+
+  /** Frees the executor's device buffers (the device itself belongs to the runtime). */
+  destroy(): void {
+    for (const b of this.buffers.values()) b.gpu.destroy();
+    this.buffers.clear();
+    this.sizings.clear();
+    this.staging?.destroy();
+    this.staging = undefined;
+    this.dimsBuffer.destroy();
+    this.broken = new GpuValidationError('this PlanExecutor was destroyed');
+  }
+
+  // ---- one run ----------------------------------------------------------------------------------------
+  private async runNow(inputs: ReadonlyMap<string, TensorInput>, mode: 'none' | 'scalars' | 'all'): Promise<DeviceOutputs | ScalarResult | HostResult> {
+    if (this.broken) throw this.broken;
+    this.runtime.check();
+    const { prepared, env } = this.prepareInputs(inputs);
+    const sizing = this.sizingFor(env);
+    const device = this.runtime.device;
+    const { scalars, grads } = this.plan.outputs;
+    const readList = mode === 'none' ? [] : mode === 'scalars' ? [scalars.buffer] : [scalars.buffer, ...grads.map((g) => g.buffer)];
+    const readBytes = readList.map((id) => 4 * sizing.lengths.get(id)!);
+    const totalRead = readBytes.reduce((a, b) => a + b, 0);
+    if (totalRead > this.stagingBytes) {
+      this.staging?.destroy();
+      this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+      this.stagingBytes = totalRead;
+    }
+
+    await this.runtime.scoped('running the kernel plan', () => {
+      const key = envKey(env, this.plan.symbols);
+      if (key !== this.dimsKey) {
+        device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
+        this.dimsKey = key;
+      }
+      for (const p of prepared)
+        if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
+      const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
+      for (const p of prepared) if (p.device && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
+      const pass = enc.beginComputePass();
+      this.plan.kernels.forEach((_, i) => {
+        const [x, y, z] = sizing.dispatch[i]!;
+        if (x * y * z === 0) return;
+        pass.setPipeline(this.pipelines[i]!);
+        pass.setBindGroup(0, sizing.bindGroups[i]!);
+        pass.dispatchWorkgroups(x, y, z);
+      });
+      pass.end();
+      let off = 0;
+      readList.forEach((id, i) => {
+        if (readBytes[i]) enc.copyBufferToBuffer(this.buffers.get(id)!.gpu, 0, this.staging!, off, readBytes[i]!);
+        off += readBytes[i]!;
+      });
+      device.queue.submit([enc.finish()]);
+    });
+
+    const deviceOut: DeviceOutputs = {
+      scalars: this.buffers.get(scalars.buffer)!.gpu,
+      grads: new Map(grads.map((g) => [g.input, this.buffers.get(g.buffer)!.gpu])),
+    };
+    if (mode === 'none') return deviceOut;
+
+    const staging = this.staging!;
+    try {
+      await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), 'reading results back (mapAsync)');
+    } catch (e) {
+      this.broken = e instanceof Error ? e : new Error(String(e)); // the staging buffer may still be mid-map
+      throw e;
+    }
+    const mapped = staging.getMappedRange(0, totalRead);
+    const views: Float32Array[] = [];
+    let off = 0;
+    for (const b of readBytes) {
+      views.push(new Float32Array(mapped, off, b / 4).slice());
+      off += b;
+    }
+    staging.unmap();
+    const sc = views[0]!;
+    const terms: Record<string, number> = {};
+    for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
+    const result: ScalarResult = { loss: sc[scalars.loss]!, terms, device: deviceOut };
+    if (mode === 'scalars') return result;
+    return { ...result, grads: new Map(grads.map((g, i) => [g.input, views[i + 1]!])) };
+  }
+
+  /** Checks names, ranks, dtypes, symbol values and device limits; converts host data. Throws GpuInputError. */
+  private prepareInputs(inputs: ReadonlyMap<string, TensorInput>): { prepared: PreparedInput[]; env: SymbolEnv } {
+    const plan = this.plan;
+    const problems: string[] = [];
+    const known = new Set(plan.inputs.map((i) => i.name));
+    for (const name of inputs.keys()) {
+      if (!known.has(name)) {
+        const dym = didYouMean(name, known);
+        problems.push(`unknown input '${name}'${dym ? ` (${dym})` : ''}`);
+      }
+    }
+    for (const i of plan.inputs) if (!inputs.has(i.name)) problems.push(`missing input '${i.name}'`);
+
+    const shapes = new Map<string, readonly number[]>();
+    for (const pi of plan.inputs) {
+      const t = inputs.get(pi.name);
+      if (!t) continue;
+      if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        problems.push(`'${pi.name}' has an invalid shape ${JSON.stringify(t.shape)}`);
+        continue;
+      }
+      shapes.set(pi.name, t.shape);
+      if (isDeviceInput(t)) continue;
+      const kind = kindOf(t);
+      if (kind === undefined) problems.push(`'${pi.name}' has unsupported dtype '${t.dtype}' (expected F32, F64, I32, I64, float or int)`);
+      else if (kind !== pi.dtype)
+        problems.push(`'${pi.name}' is ${describeDtype(t)} but the plan reads it as ${pi.dtype === 'int' ? 'integers (i32)' : 'floats (f32)'}`);
+      if (t.data.length !== numelOf(t.shape))
+        problems.push(`'${pi.name}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
+    }
+    const bound = bindSymbols(plan.inputs, shapes, plan.symbols);
+    problems.push(...bound.problems);
+    if (problems.length) throw inputError(problems);
+
+    const env = bound.env;
+    const prepared: PreparedInput[] = [];
+    for (const pi of plan.inputs) {
+      const t = inputs.get(pi.name)!;
+      const bytes = 4 * numelOf(t.shape);
+      if (isDeviceInput(t)) {
+        if (t.buffer.size < bytes) problems.push(`'${pi.name}': its GPUBuffer holds ${t.buffer.size} bytes, shape [${t.shape.join(', ')}] needs ${bytes}`);
+        if ((t.buffer.usage & USAGE.COPY_SRC) === 0) problems.push(`'${pi.name}': its GPUBuffer needs GPUBufferUsage.COPY_SRC`);
+        prepared.push({ name: pi.name, buffer: pi.buffer, bytes, device: t.buffer });
+        continue;
+      }
+      const host = this.convert(pi.name, pi.dtype, t as HostInput, problems);
+      prepared.push({ name: pi.name, buffer: pi.buffer, bytes, host });
+    }
+    this.checkLimits(env, problems);
+    if (problems.length) throw inputError(problems);
+    return { prepared, env };
+  }
+
+  private convert(name: string, dtype: 'float' | 'int', t: HostInput, problems: string[]): ArrayBufferView {
+    const n = t.data.length;
+    if (dtype === 'float') {
+      if (t.data instanceof Float32Array) return t.data;
+      const dst = this.scratchFor(name, n, Float32Array);
+      toF32(t.data as Float64Array | Int32Array | BigInt64Array, dst);
+      return dst;
+    }
+    if (t.data instanceof Int32Array) return t.data;
+    const dst = this.scratchFor(name, n, Int32Array);
+    const bad = toI32(t.data as Float32Array | Float64Array | BigInt64Array, dst);
+    if (bad >= 0) problems.push(`'${name}' element ${bad} is ${String(t.data[bad])}, not a 32-bit integer`);
+    return dst;
+  }
+
+  private scratchFor<T extends Float32Array | Int32Array>(name: string, n: number, ctor: { new (n: number): T }): T {
+    const cur = this.scratch.get(name);
+    if (cur instanceof ctor && cur.length >= n) return (cur.length === n ? cur : cur.subarray(0, n)) as T;
+    const fresh = new ctor(n);
+    this.scratch.set(name, fresh);
+    return fresh;
+  }
+
+  private checkLimits(env: SymbolEnv, problems: string[]): void {
+    const lim = this.runtime.device.limits;
+    for (const b of this.plan.buffers) {
+      const bytes = 4 * evalDim(b.length, env);
+      if (bytes > lim.maxStorageBufferBindingSize)
+        problems.push(`buffer ${b.name} would need ${bytes} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer`);
+    }
+    for (const k of this.plan.kernels) {
+      const d = k.dispatch.map((x) => evalDim(x, env));
+      if (d.some((x) => x > lim.maxComputeWorkgroupsPerDimension))
+        problems.push(`kernel ${k.name} would dispatch [${d.join(', ')}] workgroups; this device allows at most ${lim.maxComputeWorkgroupsPerDimension} per dimension`);
+    }
+  }
+
+  /** Buffer sizes, bind groups and dispatch sizes for `env`; grows buffers when needed. */
+  private sizingFor(env: SymbolEnv): Sizing {
+    const key = envKey(env, this.plan.symbols);
+    const cached = this.sizings.get(key);
+    if (cached) return cached;
+    const device = this.runtime.device;
+    const lengths = new Map<number, number>();
+    let reallocated = false;
+    for (const b of this.plan.buffers) {
+      const len = evalDim(b.length, env);
+      lengths.set(b.id, len);
+      const bytes = Math.max(16, 4 * len);
+      const cur = this.buffers.get(b.id);
+      if (cur && cur.bytes >= bytes) continue;
+      cur?.gpu.destroy();
+      this.buffers.set(b.id, {
+        gpu: device.createBuffer({ label: b.name, size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }),
+        bytes,
+      });
+      reallocated = true;
+    }
+    if (reallocated) this.sizings.clear(); // bind groups of other sizes point at destroyed buffers
+    const bindGroups = this.plan.kernels.map((k, i) =>
+      device.createBindGroup({
+        label: k.name,
+        layout: this.layouts[i]!,
+        entries: [
+          { binding: 0, resource: { buffer: this.dimsBuffer } },
+          ...k.bindings.map((bd) => ({
+            binding: bd.binding,
+            resource: { buffer: this.buffers.get(bd.buffer)!.gpu, offset: 0, size: Math.max(4, 4 * lengths.get(bd.buffer)!) },
+          })),
+        ],
+      }),
+    );
+    const dispatch = this.plan.kernels.map((k) => k.dispatch.map((d) => evalDim(d, env)) as [number, number, number]);
+    const sizing: Sizing = { env, lengths, bindGroups, dispatch };
+    if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
+    this.sizings.set(key, sizing);
+    return sizing;
+  }
+}
+
+function describeDtype(t: HostInput): string {
+  return t.dtype ? `${t.dtype}` : t.data.constructor.name;
+}
+
+function inputError(problems: string[]): GpuInputError {
+  return new GpuInputError(
+    problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
+}
+
+/** Structural checks of a plan against itself and the device; returns buffers by id. Throws PlanError. */
+export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<number, PlanBuffer> {
+  const byId = new Map<number, PlanBuffer>();
+  for (const b of plan.buffers) {
+    if (byId.has(b.id)) throw new PlanError(`buffer id ${b.id} is used twice`);
+    byId.set(b.id, b);
+  }
+  const need = (id: number, what: string): PlanBuffer => {
+    const b = byId.get(id);
+    if (!b) throw new PlanError(`${what} refers to buffer ${id}, which the plan does not declare`);
+    return b;
+  };
+  const syms = new Set(plan.symbols);
+  const checkDims = (ds: readonly Dim[], what: string): void => {
+    for (const d of ds) for (const s of dimSymbols(d)) if (!syms.has(s)) throw new PlanError(`${what} uses symbol ${s}, not in plan.symbols`);
+  };
+  for (const i of plan.inputs) {
+    const b = need(i.buffer, `input ${i.name}`);
+    if (b.dtype !== (i.dtype === 'int' ? 'i32' : 'f32')) throw new PlanError(`input ${i.name} (${i.dtype}) is bound to ${b.dtype} buffer ${b.name}`);
+    checkDims(i.shape, `input ${i.name}`);
+  }
+  for (const b of plan.buffers) checkDims([b.length], `buffer ${b.name}`);
+  plan.kernels.forEach((k: PlanKernel) => {
+    const seenBinding = new Set<number>();
+    const seenBuffer = new Set<number>();
+    for (const bd of k.bindings) {
+      if (bd.binding < 1) throw new PlanError(`kernel ${k.name} binds buffer ${bd.buffer} at binding ${bd.binding}; binding 0 is the dims uniform`);
+      if (seenBinding.has(bd.binding)) throw new PlanError(`kernel ${k.name} uses binding ${bd.binding} twice`);
+      if (seenBuffer.has(bd.buffer)) throw new PlanError(`kernel ${k.name} binds buffer ${bd.buffer} twice`);
+      seenBinding.add(bd.binding);
+      seenBuffer.add(bd.buffer);
+      need(bd.buffer, `kernel ${k.name} binding ${bd.binding}`);
+    }
+    if (limits && k.bindings.length > limits.maxStorageBuffersPerShaderStage)
+      throw new PlanError(`kernel ${k.name} binds ${k.bindings.length} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage}`);
+    checkDims(k.dispatch, `kernel ${k.name} dispatch`);
+  });
+  need(plan.outputs.scalars.buffer, 'outputs.scalars');
+  for (const g of plan.outputs.grads) {
+    need(g.buffer, `gradient of ${g.input}`);
+    if (!plan.inputs.some((i) => i.name === g.input)) throw new PlanError(`gradient of ${g.input}, which is not an input`);
+  }
+  return byId;
+}

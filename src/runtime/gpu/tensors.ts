@@ -1,0 +1,79 @@
+// Tensors a plan accepts as inputs, and their conversion to what a kernel reads (f32 / i32).
+// SafeTensor ({dtype:'F32'|'F64'|'I64'|'I32', shape, data}) and the CPU executor's HostTensor
+// ({dtype:'float'|'int', shape, data: Float64Array}) are both HostInput; a GPUBuffer already on the device
+// is a DeviceInput (copied into the plan's buffer inside the same command buffer).
+/// <reference types="@webgpu/types" />
+
+export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array;
+
+export interface HostInput {
+  shape: readonly number[];
+  data: HostData;
+  /** 'F32' | 'F64' | 'I32' | 'I64' | 'float' | 'int'; when absent, the array type decides. */
+  dtype?: string;
+}
+
+export interface DeviceInput {
+  shape: readonly number[];
+  /** Holds the tensor as packed f32 (float inputs) or i32 (int inputs); needs GPUBufferUsage.COPY_SRC. */
+  buffer: GPUBuffer;
+}
+
+export type TensorInput = HostInput | DeviceInput;
+
+/** A float input as generated glue types it (f32 on the device; F64 data is converted on upload). */
+export type FloatTensor =
+  | { shape: readonly number[]; data: Float32Array | Float64Array; dtype?: 'F32' | 'F64' | 'float' }
+  | DeviceInput;
+/** An integer input (class indices; -100 / 255 ignore_index values are fine): i32 on the device. */
+export type IntTensor = { shape: readonly number[]; data: Int32Array | BigInt64Array; dtype?: 'I32' | 'I64' | 'int' } | DeviceInput;
+
+export const isDeviceInput = (t: TensorInput): t is DeviceInput => 'buffer' in t && t.buffer !== undefined;
+
+/** 'float' / 'int' as the tensor declares it, or undefined for an unknown dtype string. */
+export function kindOf(t: HostInput): 'float' | 'int' | undefined {
+  switch (t.dtype) {
+    case 'F32':
+    case 'F64':
+    case 'float':
+      return 'float';
+    case 'I32':
+    case 'I64':
+    case 'int':
+      return 'int';
+    case undefined:
+      return t.data instanceof Float32Array || t.data instanceof Float64Array ? 'float' : 'int';
+    default:
+      return undefined;
+  }
+}
+
+/** Copies `src` into `dst` as f32 (dst.length === src.length). Float32Array sources need no copy: use them directly. */
+export function toF32(src: Float64Array | Int32Array | BigInt64Array, dst: Float32Array): void {
+  if (src instanceof BigInt64Array) for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]!);
+  else dst.set(src);
+}
+
+/** Copies integer data into `dst` as i32; returns the index of the first value that is not an i32, or -1. */
+export function toI32(src: Float32Array | Float64Array | BigInt64Array, dst: Int32Array): number {
+  if (src instanceof BigInt64Array) {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i]!;
+      if (v < -2147483648n || v > 2147483647n) return i;
+      dst[i] = Number(v);
+    }
+    return -1;
+  }
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i]!;
+    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) return i;
+    dst[i] = v;
+  }
+  return -1;
+}
+
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}

@@ -1,0 +1,141 @@
+// safetensors read/write: u64 LE header length, compact JSON header (`__metadata__` first, then tensors in
+// data order with dtype/shape/data_offsets), header padded with spaces to a multiple of 8, raw LE data.
+// Supported dtypes: F32, F64, I64, I32. The writer is deterministic (insertion order).
+import type { HostTensor } from './cpu/host-tensor.js';
+
+export type SafeDType = 'F32' | 'F64' | 'I64' | 'I32';
+export interface SafeTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array;
+}
+
+export class SafetensorsError extends Error {
+  override name = 'SafetensorsError';
+}
+
+const SIZE: Record<SafeDType, number> = { F32: 4, F64: 8, I64: 8, I32: 4 };
+const MAX_HEADER = 100 * 1024 * 1024;
+
+function isSafeDType(s: unknown): s is SafeDType {
+  return s === 'F32' || s === 'F64' || s === 'I64' || s === 'I32';
+}
+
+function view(dtype: SafeDType, bytes: Uint8Array): SafeTensor['data'] {
+  const copy = new Uint8Array(bytes.length); // aligned copy (Buffer.slice would alias the pool)
+  copy.set(bytes);
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(copy.buffer, 0, copy.length / 4);
+    case 'F64':
+      return new Float64Array(copy.buffer, 0, copy.length / 8);
+    case 'I64':
+      return new BigInt64Array(copy.buffer, 0, copy.length / 8);
+    case 'I32':
+      return new Int32Array(copy.buffer, 0, copy.length / 4);
+  }
+}
+
+export function readSafetensors(buf: Uint8Array): { tensors: Map<string, SafeTensor>; metadata?: Record<string, string> } {
+  if (buf.length < 8) throw new SafetensorsError(`file is ${buf.length} bytes, too short for a safetensors header`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n64 = dv.getBigUint64(0, true);
+  if (n64 > BigInt(Math.min(buf.length - 8, MAX_HEADER)))
+    throw new SafetensorsError(`header length ${n64} exceeds the file size (${buf.length} bytes)`);
+  const n = Number(n64);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
+  } catch (e) {
+    throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = buf.length - dataStart;
+  let metadata: Record<string, string> | undefined;
+  const entries: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))
+        throw new SafetensorsError('__metadata__ must be an object of strings');
+      metadata = { ...(v as Record<string, string>) };
+      continue;
+    }
+    const bad = (why: string) => new SafetensorsError(`tensor '${name}': ${why}`);
+    if (v === null || typeof v !== 'object') throw bad('entry is not an object');
+    const { dtype, shape, data_offsets } = v as Record<string, unknown>;
+    if (typeof dtype !== 'string') throw bad('missing dtype');
+    if (!isSafeDType(dtype)) throw bad(`unsupported dtype ${dtype} (tdc reads F32, F64, I64, I32)`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('shape must be a list of non-negative integers');
+    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw bad('data_offsets must be [begin, end]');
+    const [begin, end] = data_offsets as [number, number];
+    if (begin > end || end > dataLen) throw bad(`data_offsets [${begin}, ${end}] out of range (data is ${dataLen} bytes)`);
+    const want = (shape as number[]).reduce((a, b) => a * b, 1) * SIZE[dtype];
+    if (end - begin !== want) throw bad(`shape [${shape.join(', ')}] × ${SIZE[dtype]} bytes = ${want}, but data_offsets span ${end - begin} bytes`);
+    entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
+  }
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of byOffset) {
+    if (e.begin !== at) throw new SafetensorsError(`tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] are not contiguous (expected to start at ${at})`);
+    at = e.end;
+  }
+  if (at !== dataLen) throw new SafetensorsError(`data section is ${dataLen} bytes but the tensors cover ${at}`);
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries)
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: view(e.dtype, buf.subarray(dataStart + e.begin, dataStart + e.end)) });
+  return metadata ? { tensors, metadata } : { tensors };
+}
+
+export function writeSafetensors(tensors: Map<string, SafeTensor> | [string, SafeTensor][], metadata?: Record<string, string>): Uint8Array {
+  const list = tensors instanceof Map ? [...tensors] : tensors;
+  const header: Record<string, unknown> = {};
+  if (metadata) header['__metadata__'] = metadata;
+  let at = 0;
+  for (const [name, t] of list) {
+    if (name === '__metadata__') throw new SafetensorsError(`'__metadata__' cannot be a tensor name`);
+    if (name in header) throw new SafetensorsError(`tensor '${name}' given twice`);
+    if (!isSafeDType(t.dtype)) throw new SafetensorsError(`tensor '${name}': unsupported dtype ${String(t.dtype)}`);
+    const bytes = t.data.byteLength;
+    const want = t.shape.reduce((a, b) => a * b, 1) * SIZE[t.dtype];
+    if (bytes !== want) throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] needs ${want} bytes, data has ${bytes}`);
+    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [at, at + bytes] };
+    at += bytes;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const hdr = new Uint8Array(padded).fill(0x20);
+  hdr.set(json);
+  json = hdr;
+  const out = new Uint8Array(8 + padded + at);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  let off = 8 + padded;
+  for (const [, t] of list) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), off);
+    off += t.data.byteLength;
+  }
+  return out;
+}
+
+/** F32/F64 → float, I64/I32 → int (exact below 2^53). */
+export function toHost(t: SafeTensor): HostTensor {
+  const n = t.data.length;
+  const data = new Float64Array(n);
+  if (t.data instanceof BigInt64Array) {
+    for (let i = 0; i < n; i++) {
+      const v = t.data[i]!;
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
+        throw new SafetensorsError(`I64 value ${v} is not exactly representable`);
+      data[i] = Number(v);
+    }
+  } else data.set(t.data);
+  return { shape: [...t.shape], dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float', data };
+}
+
+/** float → F64, int → I64. */
+export function fromHost(t: HostTensor): SafeTensor {
+  if (t.dtype === 'float') return { dtype: 'F64', shape: [...t.shape], data: Float64Array.from(t.data) };
+  return { dtype: 'I64', shape: [...t.shape], data: BigInt64Array.from(t.data, (v) => BigInt(v)) };
+}

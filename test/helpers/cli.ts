@@ -1,0 +1,34 @@
+// Run the built CLI (bin/tdc.js) as a user would: a child process, captured output and exit code.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const SHARED = process.env.TDC_SHARED ?? join(ROOT, '..', 'shared');
+export const GOLDEN = join(SHARED, 'golden');
+export const CONFIGS = join(SHARED, 'torchdistill', 'configs');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function tdc(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'tdc.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 60_000,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: performance.now() - t0 };
+}
+
+/** True when the output looks like a Node/JS stack trace leaked to the user. */
+export function hasStackTrace(s: string): boolean {
+  return /\n\s+at .+\(.+:\d+:\d+\)/.test(s) || /^\s+at .+:\d+:\d+$/m.test(s) || /Error: .*\n\s+at /.test(s);
+}

@@ -1,0 +1,178 @@
+// Atomic output directory writes: content, replacement, refusal, failure and SIGKILL mid-write.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeOutDir } from '../src/codegen/out-writer.js';
+
+const WRITER_URL = new URL('../src/codegen/out-writer.js', import.meta.url).href;
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'tdc-outw-'));
+}
+
+/** Every file under `dir` (relative path → content), sorted. */
+function tree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) Object.assign(out, tree(p, `${prefix}${name}/`));
+    else out[`${prefix}${name}`] = readFileSync(p, 'utf8');
+  }
+  return out;
+}
+
+const strays = (parent: string): string[] => readdirSync(parent).filter((n) => n.startsWith('.tdc-tmp-'));
+
+const OLD = { 'manifest.json': '{"old":true}\n', 'kernels/a.wgsl': '// old a\n', 'kd.ts': '// old glue\n' };
+
+test('writes every file, nested directories, strings and bytes; the parent directory is created', async () => {
+  const root = scratch();
+  const out = join(root, 'deep', 'out');
+  const ds = await writeOutDir(out, new Map<string, string | Uint8Array>([
+    ['kernels/k1.wgsl', 'b'],
+    ['manifest.json', '{}\n'],
+    ['kernels/k0.wgsl', 'a'],
+    ['bin/blob', new Uint8Array([104, 105])],
+  ]));
+  assert.equal(ds, []);
+  assert.equal(tree(out), { 'bin/blob': 'hi', 'kernels/k0.wgsl': 'a', 'kernels/k1.wgsl': 'b', 'manifest.json': '{}\n' });
+  assert.equal(strays(join(root, 'deep')), []);
+  rmSync(root, { recursive: true });
+});
+
+test('files are written in sorted path order whatever the map order', async () => {
+  const root = scratch();
+  const order: string[] = [];
+  const files = { 'z.ts': '', 'a/b.wgsl': '', 'manifest.json': '', 'a/a.wgsl': '', 'B.txt': '' };
+  await writeOutDir(join(root, 'out'), files, { afterFile: (p) => void order.push(p) });
+  assert.equal(order, ['B.txt', 'a/a.wgsl', 'a/b.wgsl', 'manifest.json', 'z.ts']);
+  rmSync(root, { recursive: true });
+});
+
+test('replaces a previous output completely (stale files disappear)', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  assert.equal(await writeOutDir(out, OLD), []);
+  assert.equal(await writeOutDir(out, { 'manifest.json': '{"new":true}\n', 'kernels/b.wgsl': '// b\n' }), []);
+  assert.equal(tree(out), { 'kernels/b.wgsl': '// b\n', 'manifest.json': '{"new":true}\n' });
+  assert.equal(strays(root), []);
+  rmSync(root, { recursive: true });
+});
+
+test('refuses to replace a directory tdc did not write, a file, or paths outside out/', async () => {
+  const root = scratch();
+  const src = join(root, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'main.ts'), 'precious');
+  const ds = await writeOutDir(src, { 'manifest.json': '{}' });
+  assert.is(ds[0]?.code, 'TDC652');
+  assert.equal(tree(src), { 'main.ts': 'precious' });
+  assert.equal(await writeOutDir(src, { 'manifest.json': '{}' }, { force: true }), []);
+
+  writeFileSync(join(root, 'file'), 'x');
+  assert.is((await writeOutDir(join(root, 'file'), { a: 'b' }))[0]?.code, 'TDC651');
+
+  for (const bad of ['../escape', '/abs', 'a/./b', 'a//b', 'a\\b', ''])
+    assert.is((await writeOutDir(join(root, 'o2'), { [bad]: 'x' }))[0]?.code, 'TDC650', bad);
+  assert.is((await writeOutDir(join(root, 'o2'), { a: 'x', 'a/b': 'y' }))[0]?.code, 'TDC650');
+  assert.not.ok(existsSync(join(root, 'o2')));
+  assert.equal(strays(root), []);
+  rmSync(root, { recursive: true });
+});
+
+test('a write that fails midway leaves the old output as it was and no temp dir', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  await writeOutDir(out, OLD);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) files[`kernels/k${String(i).padStart(2, '0')}.wgsl`] = `// new ${i}\n`;
+  const ds = await writeOutDir(out, files, {
+    afterFile: (_, i) => {
+      if (i === 5) throw new Error('disk full (simulated)');
+    },
+  });
+  assert.is(ds[0]?.code, 'TDC653');
+  assert.match(ds[0]!.message, /disk full/);
+  assert.equal(tree(out), OLD);
+  assert.equal(strays(root), []);
+  rmSync(root, { recursive: true });
+});
+
+test('SIGKILL in the middle of a large write leaves the old output untouched; the next write cleans up', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  await writeOutDir(out, OLD);
+  const script = join(root, 'child.mjs');
+  writeFileSync(
+    script,
+    `import { writeOutDir } from ${JSON.stringify(WRITER_URL)};
+const files = {};
+for (let i = 0; i < 400; i++) files['kernels/k' + String(i).padStart(3, '0') + '.wgsl'] = 'x'.repeat(20000) + i;
+files['manifest.json'] = '{"new":true}';
+await writeOutDir(process.argv[2], files, {
+  afterFile: (_, i) => {
+    if (i === 100) {
+      process.stdout.write('midway\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000); // hold here until killed
+    }
+  },
+});
+process.stdout.write('finished\\n');
+`,
+  );
+  const child = spawn(process.execPath, [script, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let seen = '';
+  await new Promise<void>((resolveMid, reject) => {
+    child.stdout.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (seen.includes('midway')) resolveMid();
+    });
+    child.on('exit', () => reject(new Error(`child exited before midway: ${seen}`)));
+  });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_, sig) => r(sig)));
+  child.kill('SIGKILL');
+  assert.is(await exited, 'SIGKILL');
+  assert.not.match(seen, /finished/);
+
+  assert.equal(tree(out), OLD, 'old output untouched');
+  const left = strays(root);
+  assert.is(left.length, 1, 'one stray temp dir');
+  assert.match(left[0]!, /^\.tdc-tmp-out\.\d+\.[0-9a-f]+\.new$/);
+  assert.is(readdirSync(join(root, left[0]!, 'kernels')).length, 101, 'killed after 101 files');
+
+  assert.equal(await writeOutDir(out, { 'manifest.json': '{"v":2}' }), []);
+  assert.equal(tree(out), { 'manifest.json': '{"v":2}' });
+  assert.equal(strays(root), [], 'stale temp dir of the dead writer removed');
+  rmSync(root, { recursive: true });
+});
+
+test('a writer killed between its two renames: the next write restores the old output first', async () => {
+  const root = scratch();
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  const aside = join(root, `.tdc-tmp-out.${deadPid}.0badc0de.old`);
+  await writeOutDir(aside, OLD); // stands in for the renamed-aside old out/
+  assert.not.ok(existsSync(join(root, 'out')));
+  const ds = await writeOutDir(join(root, 'out'), { 'manifest.json': 'new' }, {
+    afterFile: () => {
+      throw new Error('fails after recovery');
+    },
+  });
+  assert.is(ds[0]?.code, 'TDC653');
+  assert.equal(tree(join(root, 'out')), OLD, 'the old output is back');
+  assert.equal(strays(root), []);
+  rmSync(root, { recursive: true });
+});
+
+test('temp dirs of a live writer are left alone', async () => {
+  const root = scratch();
+  const live = join(root, `.tdc-tmp-other.${process.ppid}.12345678.new`);
+  mkdirSync(live);
+  assert.equal(await writeOutDir(join(root, 'out'), { 'manifest.json': '{}' }), []);
+  assert.ok(existsSync(live));
+  rmSync(root, { recursive: true });
+});
+
+test.run();

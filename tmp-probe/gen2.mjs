@@ -1,0 +1,11 @@
+const t0 = performance.now();
+await import('ts-morph');
+const t1 = performance.now();
+const { emitGlue } = await import('/work/main/dist/src/codegen/glue/emit-glue.js');
+const { tinyPlan } = await import('/work/main/dist/test/fixtures/tiny-plan.js');
+const t2 = performance.now();
+const txt = await emitGlue([{ stage: 'train', plan: tinyPlan() }], { moduleName: 'tiny', configFile: 'cfg/tiny.yaml', tdcVersion: '0.1.0' });
+const t3 = performance.now();
+const txt2 = await emitGlue([{ stage: 'train', plan: tinyPlan() }], { moduleName: 'tiny', configFile: 'cfg/tiny.yaml', tdcVersion: '0.1.0' });
+const t4 = performance.now();
+console.log({ importTsMorph: t1 - t0, emitCold: t3 - t2, emitWarm: t4 - t3, same: txt === txt2 });
