@@ -85,9 +85,13 @@ function splitAtDeclarations(tokens: IToken[]): { leading: IToken[]; units: ITok
 
 function syntaxDiagnostic(e: IRecognitionException, text: string, span: (s: number, e: number) => Span): Diagnostic {
   const t = e.token;
-  const atEnd = !Number.isFinite(t.startOffset);
-  const start = atEnd ? text.trimEnd().length : t.startOffset; // end of file: point just after the last token
-  const end = atEnd ? start : (t.endOffset ?? t.startOffset) + 1;
-  const code = e.name === 'MismatchedTokenException' ? 'TDC303' : e.name === 'NotAllInputParsedException' ? 'TDC305' : 'TDC304';
+  const prev = (e as { previousToken?: IToken }).previousToken;
+  const prevEnd = prev && Number.isFinite(prev.startOffset) ? prev.startOffset + (prev.tokenType === T.Newline ? 0 : prev.image.length) : undefined;
+  let start: number;
+  let end: number;
+  if (!Number.isFinite(t.startOffset)) start = end = prevEnd ?? text.trimEnd().length; // end of file: just after the last token
+  else if (prevEnd !== undefined && text.slice(prevEnd, t.startOffset).includes('\n')) start = end = prevEnd; // something is missing at the end of the previous line
+  else [start, end] = [t.startOffset, t.startOffset + t.image.length];
+  const code = e.name === 'MismatchedTokenException' ? 'TDC303' : 'TDC304';
   return diag('error', code, e.message, span(start, end));
 }

@@ -11,6 +11,8 @@ import { messageProvider } from '../grammar/messages.js';
 import { parseSpec } from '../grammar/parser.js';
 import type { Diagnostic } from '../src/diagnostics/index.js';
 
+const SPEC_DIR = fileURLToPath(new URL('../../src/losses-spec/', import.meta.url));
+
 // ---- helpers -------------------------------------------------------------------------------------------------
 function parseOk(text: string): SpecFile {
   const r = parseSpec(text, 't.tdl');
@@ -354,6 +356,56 @@ def g(p) {
   assert.ok(r.spec.decls.some((d) => d.name === 'ok'));
 });
 
+test('errors stay inside their declaration; a missing token is reported at the end of its line', () => {
+  const text = `stray tokens here
+mid A(x: float) | "oops" | 3 {
+  return x
+}
+mid B(x: float) {
+  return x +
+}
+def c(x) = x)
+def d(x) = x
+`;
+  const r = parseSpec(text, 'e.tdl');
+  assert.equal(
+    r.diagnostics.map((d) => [d.code, d.span!.start.line, d.span!.start.col]),
+    [
+      ['TDC305', 1, 1],
+      ['TDC303', 2, 17],
+      ['TDC304', 6, 13],
+      ['TDC303', 8, 13],
+    ],
+    r.diagnostics.map((d) => d.message).join('\n'),
+  );
+  assert.match(r.diagnostics[0]!.message, /expected a declaration .*, found 'stray'/);
+  assert.match(r.diagnostics[2]!.message, /expected an expression in B, found '}'/);
+  assert.is(r.diagnostics[3]!.message, "unexpected ')' after the end of c");
+  assert.ok(r.spec.decls.some((d) => d.name === 'd'));
+});
+
+test('mutated specs never throw and every diagnostic has a span inside the file', () => {
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const junk = ['(', ')', '{', '}', '[', ']', ',', '\n', '=', '**', '"', '?', ':', 'let ', 'mid ', '$', '-', 'not ', '.', ';', ''];
+  const dir = existsSync(SPEC_DIR) ? readdirSync(SPEC_DIR).filter((f) => f.endsWith('.tdl')) : [];
+  const sources = [DOC_EXAMPLE, ...dir.map((f) => readFileSync(SPEC_DIR + f, 'utf8'))];
+  for (let i = 0; i < 400; i++) {
+    let t = sources[rnd(sources.length)]!;
+    for (let k = 1 + rnd(3); k > 0; k--) {
+      const at = rnd(t.length);
+      t = t.slice(0, at) + junk[rnd(junk.length)] + t.slice(at + rnd(4));
+    }
+    const r = parseSpec(t, 'm.tdl');
+    checkSpec(r.spec, {});
+    for (const d of r.diagnostics) {
+      assert.ok(d.span && d.span.start.offset >= 0 && d.span.end.offset <= t.length && d.span.start.offset <= d.span.end.offset, JSON.stringify(d));
+      assert.is.not(d.code, 'TDC309', d.message);
+      assert.not.match(d.message, /-->|<--|\bToken\b|tokenType/, 'raw chevrotain message');
+    }
+  }
+});
+
 test('syntax error messages name what was expected and what was found', () => {
   const msg = (src: string): string => {
     const r = parseSpec(src, 'e.tdl');
@@ -509,7 +561,6 @@ test('check TDC316 / TDC317: let re-binding and assignment to unbound names', ()
 });
 
 // ---- the shipped specs -----------------------------------------------------------------------------------------
-const SPEC_DIR = fileURLToPath(new URL('../../src/losses-spec/', import.meta.url));
 test('every src/losses-spec/*.tdl parses with zero diagnostics', () => {
   const files = existsSync(SPEC_DIR) ? readdirSync(SPEC_DIR).filter((f) => f.endsWith('.tdl')) : [];
   for (const f of files) {

@@ -144,6 +144,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
   for (const p of decl.params) {
     if (!(p.name in result.kwargs) && p.default !== undefined && !opts.skip?.has(p.name)) result.kwargs[p.name] = literalValue(p.default);
   }
-  if (decl.rest) result.kwargs[decl.rest.name] = restValues;
+  // Like Python's **kwargs: the extra names sit beside the declared ones (the spec's `**rest` collects them).
+  Object.assign(result.kwargs, restValues);
   return result;
 }

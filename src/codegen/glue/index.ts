@@ -1,0 +1,2 @@
+// Typed TypeScript glue for out/<name>.ts (ts-morph is imported only when emitGlue runs).
+export { emitGlue, GlueError, type GlueOptions } from './emit-glue.js';

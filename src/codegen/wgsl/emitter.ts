@@ -1,0 +1,468 @@
+// Expression lowering: the value of a graph node at an index, as WGSL. Elementwise and view ops inline into
+// whatever kernel reads them; reductions and matmuls are either registers of the current kernel (a row's
+// result) or loads from the buffer they were materialised in. One entry per op of the op table.
+import { addDims, dimEq, mulDims } from '../../graph/dims.js';
+import type { Dim, DType, Graph, Node, NodeOf, Shape } from '../../graph/types.js';
+import { IndexMath, isOne, ixAdd, ixLit, ixMul, ixSub, ixDiv, ZERO, type Ix } from './index-expr.js';
+import { f32Literal, f32Operand, i32Literal } from './literals.js';
+import { Scope, ScopeTree } from './scope.js';
+
+export type WgslType = 'f32' | 'i32';
+export const wgslType = (d: DType): WgslType => (d === 'int' ? 'i32' : 'f32');
+
+export interface Materialized {
+  /** WGSL variable of the storage buffer. */
+  name: string;
+  dtype: WgslType;
+  shape: Shape;
+}
+
+export interface EmitEnv {
+  graph: Graph;
+  math: IndexMath;
+  /** A node held in a register of this kernel (a reduction of the current row), read at `idx`. */
+  register?(node: number, idx: Ix[]): string | undefined;
+  /** The buffer a node was materialised in, if any. */
+  buffer(node: number): Materialized | undefined;
+  /** Nodes whose value is `scale · Π dims` (a sum over a broadcast constant). */
+  dimValue?(node: number): { scale: number; dims: Dim[] } | undefined;
+}
+
+/** Helper functions a body used; the prelude includes only these. */
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32';
+
+export class Emitter {
+  readonly helpers = new Set<Helper>();
+
+  constructor(
+    readonly env: EmitEnv,
+    readonly scopes: ScopeTree,
+  ) {}
+
+  private node(id: number): Node {
+    return this.env.graph.nodes[id]!;
+  }
+
+  /** WGSL expression for node `id` at `idx` (an identifier or literal; statements go to the right scope). */
+  value(id: number, idx: Ix[]): string {
+    const reg = this.env.register?.(id, idx);
+    if (reg !== undefined) return reg;
+    const buf = this.env.buffer(id);
+    if (buf) return this.load(buf, idx);
+    return this.compute(id, idx);
+  }
+
+  /** Like value(), but never reads the node's own buffer (the kernel that materialises it). */
+  compute(id: number, idx: Ix[]): string {
+    const n = this.node(id);
+    const scope = this.scopes.scopeOf(idx);
+    const key = `${id}@${idx.join(',')}`;
+    const hit = scope.memo.get(key);
+    if (hit !== undefined) return hit;
+    const expr = this.lower(n, idx, scope);
+    const simple = /^[A-Za-z_][A-Za-z0-9_]*$/.test(expr) || /^\(?-?[0-9.e+-]+[iu]?\)?$/.test(expr);
+    const name = simple ? expr : this.scopes.bind(scope, 'v', expr);
+    scope.memo.set(key, name);
+    return name;
+  }
+
+  /** Element `idx` of a materialised buffer. */
+  load(buf: Materialized, idx: Ix[]): string {
+    const scope = this.scopes.scopeOf(idx);
+    const key = `load:${buf.name}@${idx.join(',')}`;
+    const hit = scope.memo.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.scopes.bind(scope, 'v', `${buf.name}[${this.env.math.offset(buf.shape, idx)}]`);
+    scope.memo.set(key, name);
+    return name;
+  }
+
+  /** `x` converted to WGSL type `t`. */
+  as(x: string, from: WgslType, t: WgslType): string {
+    return from === t ? x : `${t}(${x})`;
+  }
+
+  private typed(id: number, idx: Ix[], t: WgslType): string {
+    const n = this.node(id);
+    return this.as(this.value(id, idx), wgslType(n.dtype), t);
+  }
+
+  private lower(n: Node, idx: Ix[], scope: Scope): string {
+    const m = this.env.math;
+    const t = wgslType(n.dtype);
+    switch (n.op) {
+      case 'const':
+        return t === 'f32' ? f32Operand(n.attrs.value) : i32Literal(n.attrs.value);
+      case 'iota':
+        return `${t}(${idx[n.attrs.axis]!})`;
+      case 'input':
+        throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
+      case 'detach':
+        return this.typed(n.inputs[0]!, idx, t);
+      case 'cast':
+        return this.typed(n.inputs[0]!, idx, t);
+      case 'broadcast':
+        return this.typed(n.inputs[0]!, m.broadcast(this.shape(n.inputs[0]!), n.shape, idx), t);
+      case 'reshape':
+        return this.typed(n.inputs[0]!, m.reshape(this.shape(n.inputs[0]!), n.shape, idx), t);
+      case 'permute':
+        return this.typed(n.inputs[0]!, m.permute(n.attrs.perm, idx), t);
+      case 'slice':
+        return this.typed(n.inputs[0]!, m.slice(n.attrs.axis, n.attrs.start, n.attrs.step, idx), t);
+      case 'unary':
+        return this.unary(n, idx);
+      case 'binary':
+        return this.binary(n, idx);
+      case 'where': {
+        const [c, a, b] = n.inputs as [number, number, number];
+        const cond = this.truthy(c, m.broadcast(this.shape(c), n.shape, idx));
+        const va = this.typed(a, m.broadcast(this.shape(a), n.shape, idx), t);
+        const vb = this.typed(b, m.broadcast(this.shape(b), n.shape, idx), t);
+        return `select(${vb}, ${va}, ${cond})`;
+      }
+      case 'gather': {
+        const [x, index] = n.inputs as [number, number];
+        const axis = n.attrs.axis;
+        const k = this.typed(index, idx, 'i32');
+        const size = m.dim(this.shape(x)[axis]!);
+        const xi = [...idx];
+        xi[axis] = this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`);
+        return this.typed(x, xi, t);
+      }
+      case 'scatter_add':
+        return this.scatterAdd(n, idx, scope);
+      case 'slice_scatter': {
+        const { axis, start, end, step } = n.attrs;
+        const src = n.inputs[0]!;
+        const i = idx[axis]!;
+        const s = m.dim(start);
+        const rel = ixSub(i, s);
+        const len = m.dim(this.shape(src)[axis]!);
+        const si = [...idx];
+        si[axis] = `min(${ixDiv(rel, ixLit(step))}, ${len} - 1u)`;
+        const v = this.typed(src, si, t);
+        const inRange = `${i} >= ${s} && ${i} < ${m.dim(end)}${step === 1 ? '' : ` && ${rel} % ${step}u == 0u`}`;
+        return `select(${this.zero(t)}, ${v}, ${inRange})`;
+      }
+      case 'concat': {
+        const axis = n.attrs.axis;
+        let at: Dim = 0;
+        const parts = n.inputs.map((x) => {
+          const len = this.shape(x)[axis]!;
+          const part = { x, start: at, len };
+          at = addDims(at, len);
+          return part;
+        });
+        let expr = '';
+        for (let k = parts.length - 1; k >= 0; k--) {
+          const p = parts[k]!;
+          const xi = [...idx];
+          xi[axis] = `min(${ixSub(idx[axis]!, m.dim(p.start))}, ${m.dim(p.len)} - 1u)`;
+          const v = this.typed(p.x, xi, t);
+          expr = k === parts.length - 1 ? v : `select(${expr}, ${v}, ${idx[axis]!} < ${m.dim(parts[k + 1]!.start)})`;
+        }
+        return expr;
+      }
+      case 'adaptive_pool2d':
+        return this.adaptivePool(n, idx, scope);
+      case 'adaptive_pool2d_grad':
+        return this.adaptivePoolGrad(n, idx, scope);
+      case 'reduce': {
+        const dv = this.env.dimValue?.(n.id);
+        if (dv) {
+          const dims = dv.dims.filter((d) => !isOne(d));
+          const prod = mulDims(...dims);
+          if (typeof prod === 'number') return t === 'f32' ? f32Operand(dv.scale * prod) : i32Literal(dv.scale * prod);
+          const c = `${t}(${m.dim(prod)})`;
+          return dv.scale === 1 ? c : t === 'f32' ? `(${f32Operand(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
+        }
+        throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
+      }
+      case 'arg_reduce':
+      case 'matmul':
+        throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
+      case 'sort':
+      case 'cholesky':
+      case 'triangular_solve':
+        throw new Error(`no WGSL lowering for '${n.op}'`);
+    }
+  }
+
+  private shape(id: number): Shape {
+    return this.node(id).shape;
+  }
+
+  private zero(t: WgslType): string {
+    return t === 'f32' ? '0.0' : '0i';
+  }
+
+  /** `x != 0` as a bool. */
+  truthy(id: number, idx: Ix[]): string {
+    const n = this.node(id);
+    // comparisons are emitted as select(0, 1, cond): use the condition directly
+    if (n.op === 'binary' && CMP[n.attrs.fn] && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
+      const [a, b] = n.inputs as [number, number];
+      const ct = this.operandType(a, b);
+      const va = this.typed(a, this.env.math.broadcast(this.shape(a), n.shape, idx), ct);
+      const vb = this.typed(b, this.env.math.broadcast(this.shape(b), n.shape, idx), ct);
+      return `(${va} ${CMP[n.attrs.fn]} ${vb})`;
+    }
+    const v = this.value(id, idx);
+    return `(${v} != ${this.zero(wgslType(n.dtype))})`;
+  }
+
+  private operandType(a: number, b: number): WgslType {
+    return this.node(a).dtype === 'int' && this.node(b).dtype === 'int' ? 'i32' : 'f32';
+  }
+
+  private unary(n: NodeOf<'unary'>, idx: Ix[]): string {
+    const t = wgslType(n.dtype);
+    const x = this.typed(n.inputs[0]!, idx, t);
+    if (t === 'i32') {
+      switch (n.attrs.fn) {
+        case 'neg':
+          return `(-${x})`;
+        case 'abs':
+          return `abs(${x})`;
+        case 'sign':
+          return `sign(${x})`;
+        case 'floor':
+          return x;
+        case 'relu':
+          return `max(${x}, 0i)`;
+        default:
+          throw new Error(`unary ${n.attrs.fn} on int`);
+      }
+    }
+    switch (n.attrs.fn) {
+      case 'neg':
+        return `(-${x})`;
+      case 'exp':
+        return `exp(${x})`;
+      case 'log':
+        return `log(${x})`;
+      case 'sqrt':
+        return `sqrt(${x})`;
+      case 'abs':
+        return `abs(${x})`;
+      case 'sign':
+        return `sign(${x})`;
+      case 'recip':
+        return `(1.0 / ${x})`;
+      case 'floor':
+        return `floor(${x})`;
+      case 'tanh':
+        this.helpers.add('tanh_f32');
+        return `tanh_f32(${x})`;
+      case 'log1p':
+        this.helpers.add('log1p_f32');
+        return `log1p_f32(${x})`;
+      case 'relu':
+        return `max(${x}, 0.0)`;
+    }
+  }
+
+  private binary(n: NodeOf<'binary'>, idx: Ix[]): string {
+    const [a, b] = n.inputs as [number, number];
+    const m = this.env.math;
+    const ia = m.broadcast(this.shape(a), n.shape, idx);
+    const ib = m.broadcast(this.shape(b), n.shape, idx);
+    const t = wgslType(n.dtype);
+    const fn = n.attrs.fn;
+    const cmp = CMP[fn];
+    if (cmp) {
+      const ct = this.operandType(a, b);
+      const va = this.typed(a, ia, ct);
+      const vb = this.typed(b, ib, ct);
+      return t === 'f32' ? `select(0.0, 1.0, ${va} ${cmp} ${vb})` : `select(0i, 1i, ${va} ${cmp} ${vb})`;
+    }
+    if (fn === 'pow') return this.pow(n, a, b, ia, ib, t);
+    const va = this.typed(a, ia, t);
+    const vb = this.typed(b, ib, t);
+    switch (fn) {
+      case 'add':
+        return `(${va} + ${vb})`;
+      case 'sub':
+        return `(${va} - ${vb})`;
+      case 'mul':
+        return `(${va} * ${vb})`;
+      case 'div':
+        return `(${va} / ${vb})`;
+      case 'maximum':
+        return `max(${va}, ${vb})`;
+      case 'minimum':
+        return `min(${va}, ${vb})`;
+    }
+    throw new Error(`binary ${fn}`);
+  }
+
+  /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */
+  private pow(n: Node, a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): string {
+    const bn = this.node(b);
+    if (t === 'f32' && bn.op === 'const') {
+      const c = bn.attrs.value;
+      const x = this.typed(a, ia, 'f32');
+      if (c === 0) return '1.0';
+      if (c === 1) return x;
+      if (c === 0.5) return `sqrt(${x})`;
+      if (c === -0.5) return `inverseSqrt(${x})`;
+      if (Number.isInteger(c) && Math.abs(c) <= 8) {
+        const prod = Array(Math.abs(c)).fill(x).join(' * ');
+        return c > 0 ? `(${prod})` : `(1.0 / (${prod}))`;
+      }
+    }
+    this.helpers.add('pow_f32');
+    const x = this.typed(a, ia, 'f32');
+    const y = this.typed(b, ib, 'f32');
+    const r = `pow_f32(${x}, ${y})`;
+    void n;
+    return t === 'i32' ? `i32(round(${r}))` : r;
+  }
+
+  /** out[idx] = Σ_j [index[idx/axis=j] == idx[axis]] · src[idx/axis=j] (a loop over the index axis). */
+  private scatterAdd(n: NodeOf<'scatter_add'>, idx: Ix[], scope: Scope): string {
+    const [index, src] = n.inputs as [number, number];
+    const axis = n.attrs.axis;
+    const is = this.shape(index);
+    const t = wgslType(n.dtype);
+    const acc = this.scopes.fresh('acc');
+    scope.lines.push(`var ${acc}: ${t} = ${this.zero(t)};`);
+    this.scopes.define(acc, scope);
+    const inner = this.scopes.open(scope);
+    const j = this.scopes.fresh('j');
+    this.scopes.define(j, inner);
+    const ji = [...idx];
+    ji[axis] = j;
+    const k = this.typed(index, ji, 'i32');
+    const v = this.typed(src, ji, t);
+    // index may be smaller than the output along the other axes: those outputs receive nothing
+    const bounds = is
+      .map((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? '' : `${idx[q]!} < ${this.env.math.dim(d)}`))
+      .filter(Boolean);
+    const cond = [`${k} == i32(${idx[axis]!})`, ...bounds].join(' && ');
+    inner.lines.push(`${acc} = ${acc} + select(${this.zero(t)}, ${v}, ${cond});`);
+    this.scopes.close(inner, `for (var ${j} = 0u; ${j} < ${this.env.math.dim(is[axis]!)}; ${j} = ${j} + 1u)`);
+    return acc;
+  }
+
+  /** torch adaptive pooling bins: [floor(i·H/k), ceil((i+1)·H/k)). */
+  private bin(i: Ix, size: Dim, k: Dim): [Ix, Ix] {
+    const m = this.env.math;
+    const S = m.dim(size);
+    const K = m.dim(k);
+    return [ixDiv(ixMul(i, S), K), ixDiv(ixSub(ixAdd(ixMul(ixAdd(i, '1u'), S), K), '1u'), K)];
+  }
+
+  private adaptivePool(n: NodeOf<'adaptive_pool2d'>, idx: Ix[], scope: Scope): string {
+    const x = n.inputs[0]!;
+    const xs = this.shape(x);
+    const r = xs.length;
+    const [H, W] = [xs[r - 2]!, xs[r - 1]!];
+    const [oh, ow] = n.attrs.out;
+    const [h0, h1] = this.bin(idx[r - 2]!, H, oh).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
+    const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
+    const acc = this.scopes.fresh('acc');
+    const max = n.attrs.fn === 'max';
+    scope.lines.push(`var ${acc}: f32 = ${max ? '-3.4028235e38' : '0.0'};`);
+    this.scopes.define(acc, scope);
+    const outer = this.scopes.open(scope);
+    const h = this.scopes.fresh('h');
+    this.scopes.define(h, outer);
+    const inner = this.scopes.open(outer);
+    const w = this.scopes.fresh('w');
+    this.scopes.define(w, inner);
+    const xi = [...idx];
+    xi[r - 2] = h;
+    xi[r - 1] = w;
+    const v = this.typed(x, xi, 'f32');
+    inner.lines.push(max ? `${acc} = max(${acc}, ${v});` : `${acc} = ${acc} + ${v};`);
+    this.scopes.close(inner, `for (var ${w} = ${w0}; ${w} < ${w1}; ${w} = ${w} + 1u)`);
+    this.scopes.close(outer, `for (var ${h} = ${h0}; ${h} < ${h1}; ${h} = ${h} + 1u)`);
+    return max ? acc : `(${acc} / f32((${h1} - ${h0}) * (${w1} - ${w0})))`;
+  }
+
+  /**
+   * VJP of adaptive pooling at input cell (h, w): Σ over output cells whose bin holds (h, w) of g / |bin| (avg),
+   * or of g where (h, w) is the bin's first maximum (max).
+   */
+  private adaptivePoolGrad(n: NodeOf<'adaptive_pool2d_grad'>, idx: Ix[], scope: Scope): string {
+    const max = n.attrs.fn === 'max';
+    const [x, g] = (max ? n.inputs : [undefined, n.inputs[0]]) as [number | undefined, number];
+    const gs = this.shape(g);
+    const r = gs.length;
+    const [oh, ow] = [gs[r - 2]!, gs[r - 1]!];
+    const [H, W] = n.attrs.in;
+    const m = this.env.math;
+    const acc = this.scopes.fresh('acc');
+    scope.lines.push(`var ${acc}: f32 = 0.0;`);
+    this.scopes.define(acc, scope);
+    const li = this.scopes.open(scope);
+    const i = this.scopes.fresh('i');
+    this.scopes.define(i, li);
+    const lj = this.scopes.open(li);
+    const j = this.scopes.fresh('j');
+    this.scopes.define(j, lj);
+    const [h0, h1] = this.bin(i, H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [string, string];
+    const [w0, w1] = this.bin(j, W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [string, string];
+    const hh = idx[r - 2]!;
+    const ww = idx[r - 1]!;
+    const gi = [...idx];
+    gi[r - 2] = i;
+    gi[r - 1] = j;
+    const gv = this.typed(g, gi, 'f32');
+    const inBin = `${hh} >= ${h0} && ${hh} < ${h1} && ${ww} >= ${w0} && ${ww} < ${w1}`;
+    if (!max) {
+      lj.lines.push(`${acc} = ${acc} + select(0.0, ${gv} / f32((${h1} - ${h0}) * (${w1} - ${w0})), ${inBin});`);
+    } else {
+      // first maximum of the bin (row-major), found by a scan of the bin
+      const best = this.scopes.fresh('bm');
+      const at = this.scopes.fresh('ba');
+      lj.lines.push(`var ${best}: f32 = -3.4028235e38;`, `var ${at}: u32 = 0u;`);
+      this.scopes.define(best, lj);
+      this.scopes.define(at, lj);
+      const lh = this.scopes.open(lj);
+      const p = this.scopes.fresh('p');
+      this.scopes.define(p, lh);
+      const lw = this.scopes.open(lh);
+      const q = this.scopes.fresh('q');
+      this.scopes.define(q, lw);
+      const xi = [...idx];
+      xi[r - 2] = p;
+      xi[r - 1] = q;
+      const xv = this.typed(x!, xi, 'f32');
+      lw.lines.push(`if (${xv} > ${best}) { ${best} = ${xv}; ${at} = ${p} * ${m.dim(W)} + ${q}; }`);
+      this.scopes.close(lw, `for (var ${q} = ${w0}; ${q} < ${w1}; ${q} = ${q} + 1u)`);
+      this.scopes.close(lh, `for (var ${p} = ${h0}; ${p} < ${h1}; ${p} = ${p} + 1u)`);
+      lj.lines.push(`${acc} = ${acc} + select(0.0, ${gv}, ${inBin} && ${at} == ${hh} * ${m.dim(W)} + ${ww});`);
+    }
+    this.scopes.close(lj, `for (var ${j} = 0u; ${j} < ${m.dim(ow)}; ${j} = ${j} + 1u)`);
+    this.scopes.close(li, `for (var ${i} = 0u; ${i} < ${m.dim(oh)}; ${i} = ${i} + 1u)`);
+    return acc;
+  }
+}
+
+const CMP: Partial<Record<string, string>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
+
+/** Helper function sources (included once per kernel when used). */
+export const HELPER_SOURCE: Record<Helper, string> = {
+  // torch pow: x^0 = 1, 1^y = 1, negative x only for integral y (sign from parity)
+  pow_f32: `fn pow_f32(x: f32, y: f32) -> f32 {
+  if (y == 0.0 || x == 1.0) { return 1.0; }
+  if (x == 0.0) { return select(0.0, 3.4028235e38, y < 0.0); }
+  let m = exp2(y * log2(abs(x)));
+  if (x > 0.0 || floor(y) != y) { return m; }
+  return select(m, -m, floor(y * 0.5) * 2.0 != y);
+}`,
+  // log(1 + x) without cancellation for small x
+  log1p_f32: `fn log1p_f32(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  return log(u) * (x / (u - 1.0));
+}`,
+  // tanh saturates at |x| = 15 in f32; clamping keeps exp() finite
+  tanh_f32: `fn tanh_f32(x: f32) -> f32 {
+  return tanh(clamp(x, -15.0, 15.0));
+}`,
+};
+
+export { ZERO };

@@ -1,0 +1,74 @@
+// What the scheduler hands to WGSL codegen for one kernel: the iteration domain, the reductions (row
+// kernels) and the values to store. Codegen decides nothing about fusion; it only lowers this.
+import type { Dim, Graph, Shape } from '../../graph/types.js';
+import type { WgslType } from './emitter.js';
+
+/** One non-size-1 dim of an iteration domain; `reduced` marks the dims a row kernel reduces over. */
+export interface DomainAxis {
+  dim: Dim;
+  reduced: boolean;
+}
+
+export interface BufferDecl {
+  binding: number;
+  /** WGSL identifier. */
+  name: string;
+  dtype: WgslType;
+  access: 'read' | 'read_write';
+  /** The plan buffer's name, for the declaration comment. */
+  label: string;
+  /** Logical shape of the values it holds (loads index it row-major). */
+  shape: Shape;
+}
+
+export interface StoreSpec {
+  node: number;
+  buffer: string;
+  /** Shape of the stored value (the node's shape): its non-1 dims line up with the domain (elem) or its kept dims (row). */
+  shape: Shape;
+  /** Element offset added to the store index (slots of the scalars buffer). */
+  base: number;
+  at: 'elem' | 'row';
+}
+
+export interface ReductionSpec {
+  /** A `reduce` or `arg_reduce` node; its input's non-1 dims line up with the domain's axes. */
+  node: number;
+  /** Sweep number: a reduction may read the results of earlier sweeps of the same row. */
+  phase: number;
+}
+
+interface KernelCommon {
+  name: string;
+  /** Comment lines for the header (what it computes, which config terms). */
+  header: string[];
+  graph: Graph;
+  symbols: string[];
+  workgroupSize: number;
+  buffers: BufferDecl[];
+  /** Node → buffer identifier, for nodes this kernel reads from memory (inputs, earlier kernels' results). */
+  loads: Map<number, string>;
+  /** Reductions computed as scale · Π dims (sums over broadcast constants). */
+  dimValues: Map<number, { scale: number; dims: Dim[] }>;
+}
+
+export interface RowKernelSpec extends KernelCommon {
+  kind: 'row';
+  axes: DomainAxis[];
+  reductions: ReductionSpec[];
+  stores: StoreSpec[];
+}
+
+export interface MapKernelSpec extends KernelCommon {
+  kind: 'map';
+  axes: DomainAxis[];
+  stores: StoreSpec[];
+}
+
+export interface MatmulKernelSpec extends KernelCommon {
+  kind: 'matmul';
+  node: number;
+  store: StoreSpec;
+}
+
+export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec;
