@@ -2,6 +2,7 @@
 // validation, readback modes, buffer reuse, device loss, and WGSL validation on Dawn's null backend.
 // No adapter is a FAILURE here, not a skip: CI must provide one (Mesa lavapipe).
 import { test } from 'uvu';
+import { spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 import {
@@ -128,7 +129,15 @@ test('buffers are reused across runs with the same shapes; readback modes', asyn
   const smaller = await exec.run(inputsOf(data(2, 33, 8), 2, 33), { readback: 'none' });
   assert.is(smaller.grads.get('student/./output'), first.grads.get('student/./output'), 'smaller shapes reuse the larger buffers');
   assert.is(exec.gradBuffer('student/./output'), first.grads.get('student/./output'));
+  assert.is(second.modelTerm, undefined);
   exec.destroy();
+
+  const withModelTerm = tinyPlan();
+  withModelTerm.outputs.scalars.modelTerm = { index: 2, weight: 1 };
+  const exec2 = await PlanExecutor.create(rt!, withModelTerm);
+  const r = await exec2.run(inputsOf(d, 4, 33), { readback: 'scalars' });
+  assert.is(r.modelTerm, r.terms['mean_row'], 'the model term is read from its scalar slot');
+  exec2.destroy();
 });
 
 test('GPUBuffer inputs are copied in the same command buffer', async () => {
@@ -216,6 +225,21 @@ test('waits time out instead of hanging; a lost device fails fast', async () => 
   own.destroy();
   await new Promise((r) => setTimeout(r, 10));
   await rejects(exec.run(inputsOf(d, 2, 5), { readback: true }), GpuDeviceLostError);
+});
+
+test("the create() object outlives a dropped GpuRuntime while its device is used (Dawn aborts otherwise)", async () => {
+  const script = `
+const { GpuRuntime } = await import(${JSON.stringify(new URL('../src/runtime/gpu/index.js', import.meta.url).href)});
+const { device } = await GpuRuntime.open();
+for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+const b = device.createBuffer({ size: 16, usage: 1 | 8 });
+await b.mapAsync(1);
+for (let i = 0; i < 3; i++) { globalThis.gc(); await device.queue.onSubmittedWorkDone(); }
+process.stdout.write('ok');
+`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, `child exited with ${r.status} / ${r.signal}: ${r.stderr}`);
+  assert.is(r.stdout, 'ok');
 });
 
 test('validateWgsl: generated kernels pass, a broken shader gets a positioned diagnostic', async () => {

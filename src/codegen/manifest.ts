@@ -45,7 +45,7 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
       dims: 'a size is an integer, or a string over the stage symbols: + - *, floor(a/b), ceil(a/b), min(a, b), max(a, b)',
       uniform: 'group 0 binding 0 of every kernel is the dims uniform: one u32 per stage symbol, in `symbols` order, padded to 16 bytes',
       buffers: 'storage buffers of packed f32/i32 elements; `length` counts elements; kernels are dispatched in order in one compute pass',
-      scalars: 'outputs.scalars.buffer holds [loss, term…] as f32 at the given indices',
+      scalars: 'outputs.scalars.buffer holds [loss, term…, model term?] as f32 at the given indices',
     },
     stages: stages.map(({ stage, plan }) => stageJson(stage, plan)),
   };
@@ -69,6 +69,7 @@ function stageJson(stage: string, plan: KernelPlan) {
         buffer: nameOf(plan.outputs.scalars.buffer),
         loss: plan.outputs.scalars.loss,
         terms: plan.outputs.scalars.terms.map((t) => ({ name: t.name, weight: t.weight, index: t.index })),
+        modelTerm: plan.outputs.scalars.modelTerm && { index: plan.outputs.scalars.modelTerm.index, weight: plan.outputs.scalars.modelTerm.weight },
       },
       grads: plan.outputs.grads.map((g) => ({ input: g.input, buffer: nameOf(g.buffer), shape: g.shape.map(dimJson) })),
     },

@@ -43,9 +43,9 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
     if (e instanceof InputBindingError) {
       const node = g.inputs.find((i) => i.name === e.tensor);
       const expected = node ? shapeToString(g.nodes[node.node]!.shape) : undefined;
-      diagnostics.push(diag('error', 'TDC510', e.message, stage.span, expected ? { hint: `'${e.tensor}' must have shape ${expected}` } : undefined));
+      diagnostics.push(diag('error', 'TDC520', e.message, stage.span, expected ? { hint: `'${e.tensor}' must have shape ${expected}` } : undefined));
     } else {
-      diagnostics.push(diag('error', 'TDC511', `the CPU executor failed: ${(e as Error).message}`, stage.span));
+      diagnostics.push(diag('error', 'TDC521', `the CPU executor failed: ${(e as Error).message}`, stage.span));
     }
     return { diagnostics };
   }

@@ -84,6 +84,8 @@ export interface Graph {
   terms: GraphTerm[];
   /** The model term (WeightedSumLoss model_term), when present: weight · Σ model losses (or per-key weights). */
   modelTerm?: { node: number; weight: number | Record<string, number> };
+  /** Stateful losses' updated buffers (CRD memory banks): output name `state_out/<term>/<buffer>` → node. */
+  stateOut?: { name: string; node: number }[];
   /** Filled by autodiff: input name → gradient node (same shape as the input). */
   grads: { input: string; node: number }[];
 }

@@ -72,6 +72,8 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
     const hasTargets = plan.inputs.some((i) => i.name === 'targets');
     const nestedInputs = plan.inputs.filter((i) => i.name !== 'targets').map((i) => ({ name: i.name, type: i.dtype === 'int' ? 'IntTensor' : 'FloatTensor' }));
     const grads = plan.outputs.grads.map((g) => ({ name: g.input, type: 'G' }));
+    const hasModelTerm = plan.outputs.scalars.modelTerm !== undefined;
+    const modelTerm = hasModelTerm ? ', modelTerm: r.modelTerm!' : '';
     const termWeights = plan.outputs.scalars.terms.map((t) => `${t.name} × ${t.weight}`).join(', ') || 'none';
 
     statements.push(
@@ -97,6 +99,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
           { name: 'loss', type: 'number', isReadonly: true },
           { name: 'terms', type: `${stem}Terms`, isReadonly: true },
           { name: 'grads', type: `${stem}Grads<G>`, isReadonly: true },
+          ...(hasModelTerm ? [{ name: 'modelTerm', type: 'number', isReadonly: true, docs: ['The weighted model term (WeightedSumLoss model_term).'] }] : []),
         ],
       },
     );
@@ -144,10 +147,10 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
             `const flat = ${flatten};`,
             'if (opts.readback) {',
             "  const r = await this.executor.run(flat, { readback: 'all' });",
-            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array> };`,
+            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm} };`,
             '}',
             "const r = await this.executor.run(flat, { readback: 'scalars' });",
-            `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer> };`,
+            `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm} };`,
           ],
         },
         {

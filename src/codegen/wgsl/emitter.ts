@@ -99,8 +99,11 @@ export class Emitter {
         throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
       case 'detach':
         return this.typed(n.inputs[0]!, idx, t);
-      case 'cast':
+      case 'cast': {
+        const x = this.node(n.inputs[0]!);
+        if (x.op === 'const' && t === 'i32') return i32Literal(Math.trunc(x.attrs.value));
         return this.typed(n.inputs[0]!, idx, t);
+      }
       case 'broadcast':
         return this.typed(n.inputs[0]!, m.broadcast(this.shape(n.inputs[0]!), n.shape, idx), t);
       case 'reshape':
@@ -363,7 +366,7 @@ export class Emitter {
     const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
     const acc = this.scopes.fresh('acc');
     const max = n.attrs.fn === 'max';
-    scope.lines.push(`var ${acc}: f32 = ${max ? '-3.4028235e38' : '0.0'};`);
+    scope.lines.push(`var ${acc}: f32 = ${max ? '-3.4028234663852886e38' : '0.0'};`);
     this.scopes.define(acc, scope);
     const outer = this.scopes.open(scope);
     const h = this.scopes.fresh('h');
@@ -417,7 +420,7 @@ export class Emitter {
       // first maximum of the bin (row-major), found by a scan of the bin
       const best = this.scopes.fresh('bm');
       const at = this.scopes.fresh('ba');
-      lj.lines.push(`var ${best}: f32 = -3.4028235e38;`, `var ${at}: u32 = 0u;`);
+      lj.lines.push(`var ${best}: f32 = -3.4028234663852886e38;`, `var ${at}: u32 = 0u;`);
       this.scopes.define(best, lj);
       this.scopes.define(at, lj);
       const lh = this.scopes.open(lj);
@@ -448,7 +451,7 @@ export const HELPER_SOURCE: Record<Helper, string> = {
   // torch pow: x^0 = 1, 1^y = 1, negative x only for integral y (sign from parity)
   pow_f32: `fn pow_f32(x: f32, y: f32) -> f32 {
   if (y == 0.0 || x == 1.0) { return 1.0; }
-  if (x == 0.0) { return select(0.0, 3.4028235e38, y < 0.0); }
+  if (x == 0.0) { return select(0.0, 3.4028234663852886e38, y < 0.0); }
   let m = exp2(y * log2(abs(x)));
   if (x > 0.0 || floor(y) != y) { return m; }
   return select(m, -m, floor(y * 0.5) * 2.0 != y);

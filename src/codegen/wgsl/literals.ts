@@ -1,11 +1,11 @@
 // WGSL literals that mean exactly what the float64 compile-time value rounds to in f32 / i32 / u32.
 
-/** Largest finite f32: stands in for ±inf (WGSL may assume finite math, so inf is never spelled). */
+/** Largest finite f32 (written 3.4028234663852886e38): stands in for ±inf (WGSL may assume finite math). */
 export const F32_MAX = 3.4028234663852886e38;
 
 /**
  * The shortest decimal that rounds to the same f32 as `v`, always with a `.` or an exponent so WGSL types it as
- * a float. ±Infinity become ±F32_MAX (written 3.4028235e38); NaN has no WGSL literal and is an error.
+ * a float. ±Infinity become ±F32_MAX; NaN has no WGSL literal and is an error.
  */
 export function f32Literal(v: number): string {
   if (Number.isNaN(v)) throw new Error('NaN has no WGSL literal');
@@ -17,6 +17,8 @@ export function f32Literal(v: number): string {
     s = f.toPrecision(p);
     if (Math.fround(Number(s)) === f) break;
   }
+  // the shortest round-trip form can exceed the f32 range (3.4028235e38 > max finite): Tint rejects those
+  if (Math.abs(Number(s)) > F32_MAX) s = f.toPrecision(17);
   s = normalizeNumber(s);
   if (!/[.e]/.test(s)) s += '.0';
   return s;

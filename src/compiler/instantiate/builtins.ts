@@ -573,6 +573,36 @@ export const BUILTINS: Record<string, Builtin> = {
       return NONE;
     },
   },
+  state: {
+    params: ['name', 'shape'],
+    fn(ip, [name, shape], span) {
+      // a stateful loss's buffer (CRD): graph input state_in/<term>/<name>, never trained
+      const ctx = ip.ctx;
+      if (name!.t !== 'str') return fail(ctx, C.type, `state: the name must be a string, got ${kindName(name!)}`);
+      const want = dimList(ip, shape!, 'state: the shape');
+      if (ctx.mode === 'reads') return PH;
+      const full = `state_in/${ctx.termName ?? 'term'}/${name!.v}`;
+      const known = ctx.inputNodes.get(full);
+      if (known !== undefined) return tensor(known);
+      const info = ctx.inputs(full);
+      if (!info) return fail(ctx, C.missingInput, `missing state tensor '${full}' (shape ${shapeToString(want ?? [])})`, span);
+      if (want && (info.shape.length !== want.length || want.some((d, i) => dimEq(d, info.shape[i]!) === false)))
+        fail(ctx, C.badInput, `state tensor '${full}' has shape ${shapeToString(info.shape)}, expected ${shapeToString(want)}`, span);
+      const id = ctx.builder!.input(full, info.shape, info.dtype, false, { ...(ctx.curSpan ? { spec: ctx.curSpan } : {}), ...(ctx.configSpan ? { config: ctx.configSpan } : {}) });
+      ctx.inputNodes.set(full, id);
+      return tensor(id);
+    },
+  },
+  state_out: {
+    params: ['name', 'value'],
+    fn(ip, [name, value]) {
+      const ctx = ip.ctx;
+      if (name!.t !== 'str') return fail(ctx, C.type, `state_out: the name must be a string, got ${kindName(name!)}`);
+      const id = T(ip, value!, 'the new state');
+      if (ctx.mode === 'graph') ctx.stateOut.push({ name: `state_out/${ctx.termName ?? 'term'}/${name!.v}`, node: id });
+      return NONE;
+    },
+  },
   low_loss: {
     params: ['key', 'kwargs'],
     rest: true,

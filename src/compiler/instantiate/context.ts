@@ -11,6 +11,8 @@ export type InputInfo = (name: string) => { shape: Shape; dtype: DType } | undef
 export interface Frame {
   /** The function or loss being evaluated. */
   name: string;
+  /** A loss body (low/mid/wrapper/high) or a `def` helper. */
+  kind: 'loss' | 'def';
   /** Where it was called from (absent for a term's top-level loss). */
   callSite?: Span;
 }
@@ -37,6 +39,8 @@ export interface EvalContext {
   /** Innermost expression being evaluated: the spec position of nodes built now. */
   curSpan?: Span;
   diagnostics: Diagnostic[];
+  /** Stateful losses' updated buffers (state_out/<term>/<name>). */
+  stateOut: { name: string; node: number }[];
 }
 
 export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & { inputs?: InputInfo }): EvalContext {
@@ -51,6 +55,7 @@ export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & 
     frames: [],
     certain: true,
     diagnostics: [],
+    stateOut: [],
     ...(o.builder ? { builder: o.builder } : {}),
     ...(o.configSpan ? { configSpan: o.configSpan } : {}),
   };
@@ -65,29 +70,46 @@ export function recordRead(ctx: EvalContext, ref: TensorRef): string {
   return name;
 }
 
-/** Related entries for a diagnostic raised at the current point: the call chain and the config term. */
-export function contextRelated(ctx: EvalContext): Related[] {
+/**
+ * Where a diagnostic raised at `at` should point, and its related entries. Inside a prelude/helper `def`, the
+ * primary position is the line of the innermost loss spec that called the helper (what the spec author wrote);
+ * the helper's own line follows as related, then the loss call chain and the config term.
+ */
+export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; related: Related[] } {
   const rel: Related[] = [];
-  for (let i = ctx.frames.length - 1; i >= 0; i--) {
-    const f = ctx.frames[i]!;
+  let span = at;
+  const frames = ctx.frames;
+  let top = frames.length - 1;
+  if (top >= 0 && frames[top]!.kind === 'def') {
+    let k = top;
+    while (k > 0 && frames[k - 1]!.kind === 'def') k--;
+    const entry = frames[k]!;
+    if (entry.callSite) {
+      if (at) rel.push({ message: `inside ${frames.slice(k, top + 1).map((f) => f.name).join(' → ')}`, span: at });
+      span = entry.callSite;
+      top = k - 1;
+    }
+  }
+  for (let i = top; i >= 0; i--) {
+    const f = frames[i]!;
     if (f.callSite) rel.push({ message: `in ${f.name}, called here`, span: f.callSite });
   }
   if (ctx.configSpan) rel.push({ message: ctx.termName ? `instantiating the config term '${ctx.termName}'` : 'instantiating this config term', span: ctx.configSpan });
-  return rel;
+  return { ...(span ? { span } : {}), related: rel };
 }
 
 /** Throw a diagnostic positioned at `span` (default: the current expression), with the call chain attached. */
 export function fail(ctx: EvalContext, code: string, message: string, span?: Span, extra?: { hint?: string; related?: Related[] }): never {
-  const at = span ?? ctx.curSpan;
+  const where = locate(ctx, span ?? ctx.curSpan);
   throw new DiagnosticError(
-    diag('error', code, message, at, {
+    diag('error', code, message, where.span, {
       ...(extra?.hint ? { hint: extra.hint } : {}),
-      related: [...(extra?.related ?? []), ...contextRelated(ctx)],
+      related: [...(extra?.related ?? []), ...where.related],
     }),
   );
 }
 
 export function warn(ctx: EvalContext, code: string, message: string, span?: Span): void {
-  const at = span ?? ctx.curSpan;
-  ctx.diagnostics.push(diag('warning', code, message, at, { related: contextRelated(ctx) }));
+  const where = locate(ctx, span ?? ctx.curSpan);
+  ctx.diagnostics.push(diag('warning', code, message, where.span, { related: where.related }));
 }

@@ -80,7 +80,7 @@ export class Interpreter {
         callSite,
       );
     decl.callParams.forEach((c, i) => env.define(c.name, callArgs[i]!));
-    return this.enter(decl.name, callSite, () => this.runBody(decl.body, env));
+    return this.enter(decl.name, 'loss', callSite, () => this.runBody(decl.body, env));
   }
 
   callFunc(f: FuncDecl, args: Value[], kwargs: Map<string, Value>, span: Span): Value {
@@ -95,14 +95,15 @@ export class Interpreter {
       if (i < args.length) fail(this.ctx, C.args, `${f.name}: got multiple values for argument '${k}'`, span);
       env.define(k, v);
     }
-    return this.enter(f.name, span, () => this.runBody(f.body, env));
+    return this.enter(f.name, 'def', span, () => this.runBody(f.body, env));
   }
 
-  private enter(name: string, callSite: Span | undefined, body: () => Value): Value {
+  private enter(name: string, kind: 'loss' | 'def', callSite: Span | undefined, body: () => Value): Value {
     const ctx = this.ctx;
+    if (ctx.frames.length >= MAX_DEPTH && ctx.mode === 'reads' && !ctx.certain) return UNKNOWN; // a recursion cut by a shape-dependent base case
     if (ctx.frames.length >= MAX_DEPTH) fail(ctx, C.recursion, `calls nested more than ${MAX_DEPTH} deep (recursive helper?)`, callSite);
     const savedCertain = ctx.certain;
-    ctx.frames.push({ name, ...(callSite ? { callSite } : {}) });
+    ctx.frames.push({ name, kind, ...(callSite ? { callSite } : {}) });
     try {
       return body();
     } finally {

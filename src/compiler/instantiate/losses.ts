@@ -24,7 +24,7 @@ export function lossValue(ctx: EvalContext, reg: RegisteredLoss, kwargs: Map<str
     t: 'loss',
     name,
     arity: reg.decl.callParams.length,
-    call: (args: Value[], span: Span) => new Interpreter(ctx, scopeOf(reg)).runLoss(reg.decl, kwargs, args, span),
+    call: (args: Value[], span?: Span) => new Interpreter(ctx, scopeOf(reg)).runLoss(reg.decl, kwargs, args, span),
   };
 }
 
@@ -69,6 +69,6 @@ export function termLoss(ctx: EvalContext, term: { criterion: LossInstance; wrap
     t: 'loss',
     name: `${w.key}(${crit.key})`,
     arity: 0,
-    call: (args: Value[], span: Span) => new Interpreter(ctx, scopeOf(wreg)).runLoss(wreg.decl, wkw, [base, ...args], span),
+    call: (args: Value[], span?: Span) => new Interpreter(ctx, scopeOf(wreg)).runLoss(wreg.decl, wkw, [base, ...args], span),
   };
 }

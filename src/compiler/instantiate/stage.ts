@@ -25,7 +25,7 @@ export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: Instan
   const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [] });
   const diagnostics: Diagnostic[] = [];
   try {
-    if (stage.modelTerm) ctx.modelLossKeys = modelLossKeys(ctx, stage, opts);
+    if (stage.modelTerm) ctx.modelLossKeys = modelLossKeys(ctx, stage);
     const high = getHighLevelLoss(stage.criterionKey);
     if (!high) fail(ctx, C.loss, `unknown high-level loss '${stage.criterionKey}'`, stage.span);
 
@@ -67,6 +67,7 @@ export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: Instan
       }
     }
     const g = differentiate(b.finish({ loss, terms, ...(modelTerm ? { modelTerm } : {}) }));
+    if (ctx.stateOut.length) g.stateOut = ctx.stateOut;
     return { graph: g, diagnostics: [...diagnostics, ...ctx.diagnostics] };
   } catch (e) {
     if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, ...ctx.diagnostics, e.diagnostic] };
@@ -81,14 +82,14 @@ function recordedTerm(ctx: EvalContext, t: TermIR, terms: GraphTerm[], diagnosti
     t: 'loss',
     name: t.name,
     arity: 0,
-    call: (args, span) => {
+    call: (args) => {
       if (built) return built;
       const saved = { configSpan: ctx.configSpan, termName: ctx.termName, frames: ctx.frames };
       ctx.configSpan = t.span;
       ctx.termName = t.name;
       ctx.frames = [];
       try {
-        const v = termLoss(ctx, t).call(args, span);
+        const v = termLoss(ctx, t).call(args); // the term's loss is the top of its call chain
         const node = scalarNode(ctx, v, `sub-term '${t.name}' (${t.criterion.key})`, t.span);
         terms.push({ name: t.name, weight: t.weight, node });
         built = { t: 'tensor', id: node };
@@ -122,7 +123,7 @@ function scalarNode(ctx: EvalContext, v: Value, what: string, span: Span): numbe
 }
 
 /** The model-loss keys of a stage with a model term: the extract function's, or the run's. */
-function modelLossKeys(ctx: EvalContext, stage: StageIR, opts: InstantiateOptions): string[] {
+function modelLossKeys(ctx: EvalContext, stage: StageIR): string[] {
   const mt = stage.modelTerm!;
   const reg = getFunc2ExtractModelOutput(mt.func2extract);
   if (!reg) fail(ctx, C.loss, `unknown func2extract_model_loss '${mt.func2extract}'`, mt.span);
@@ -140,7 +141,6 @@ function modelLossKeys(ctx: EvalContext, stage: StageIR, opts: InstantiateOption
         fail(ctx, C.modelLoss, `model_term.weight has no entry for the model loss '${k}' (torchdistill raises KeyError)`, mt.span, {
           hint: `weights given for: ${Object.keys(w).join(', ') || 'none'}`,
         });
-  void opts;
   return keys;
 }
 

@@ -6,7 +6,8 @@ import { dimToString, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, OpAttrs, OpName, Shape } from '../../graph/types.js';
 import { tensorName, type TensorRef } from '../ir.js';
 import { C } from './codes.js';
-import { fail, recordRead, type EvalContext } from './context.js';
+import { DiagnosticError, diag } from '../../diagnostics/diagnostic.js';
+import { fail, locate, recordRead, type EvalContext } from './context.js';
 import { kindName, type Value } from './values.js';
 
 export const PLACEHOLDER = -1;
@@ -19,12 +20,18 @@ export function materialize(ctx: EvalContext, ref: TensorRef): number {
   if (known !== undefined) return known;
   const info = ctx.inputs(name);
   if (!info) {
-    fail(ctx, C.missingInput, `missing input tensor '${name}' (${describeRef(ref)})`, undefined, {
-      hint:
-        ref.kind === 'io'
-          ? `the loss reads io_dict['${ref.side}']['${ref.path}']['${ref.io}']${ref.sub === undefined ? '' : `[${JSON.stringify(ref.sub)}]`}; provide it as '${name}'`
-          : `provide it as '${name}'`,
-    });
+    // reported at the config term (what asks for the tensor); the spec line that first uses it is related
+    const where = locate(ctx, ctx.curSpan);
+    const related = [...(where.span ? [{ message: 'first used here', span: where.span }] : []), ...where.related.filter((r) => r.span !== ctx.configSpan)];
+    throw new DiagnosticError(
+      diag('error', C.missingInput, `missing input tensor '${name}' (${describeRef(ref)})`, ctx.configSpan ?? where.span, {
+        hint:
+          ref.kind === 'io'
+            ? `the loss reads io_dict['${ref.side}']['${ref.path}']['${ref.io}']${ref.sub === undefined ? '' : `[${JSON.stringify(ref.sub)}]`}; provide it as '${name}'`
+            : `provide it as '${name}'`,
+        related,
+      }),
+    );
   }
   const trainable =
     info.dtype === 'float' &&

@@ -23,7 +23,7 @@ export type Value =
   | { t: 'ref'; ref: TensorRef }
   /** `model_loss`: the model-loss dict, keys known at instantiation. */
   | { t: 'modelloss'; keys: string[] }
-  | { t: 'loss'; name: string; arity: number | undefined; call: (args: Value[], span: Span) => Value }
+  | { t: 'loss'; name: string; arity: number | undefined; call: (args: Value[], span?: Span) => Value }
   | { t: 'unknown' };
 
 export const NONE: Value = { t: 'none' };

@@ -17,6 +17,8 @@ export interface ScalarNode extends NodeBase {
   value: ScalarValue;
   /** The source text of the scalar (for messages). */
   source: string;
+  /** For a number: whether Python holds an int or a float (`1.0` is a float; `str()` prints '1.0'). */
+  numberKind?: 'int' | 'float';
 }
 
 export interface MapEntry {

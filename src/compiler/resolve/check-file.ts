@@ -1,6 +1,5 @@
-// Load + resolve one config file (the `tdc check` unit).
-import type { Diagnostic } from '../../diagnostics/index.js';
-import { diag } from '../../diagnostics/index.js';
+// Load + resolve one config file (the `tdc check` unit). Never throws.
+import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import type { CriterionIR } from '../ir.js';
 import { loadConfigFile } from '../load/load.js';
 import { R } from './codes.js';
@@ -8,9 +7,9 @@ import { resolveConfig } from './index.js';
 
 export function checkFile(path: string): { ir?: CriterionIR; diagnostics: Diagnostic[]; text: string } {
   try {
-    const loaded = loadConfigFile(path) as unknown as { config?: import('../load/config-node.js').LoadedConfig; diagnostics: Diagnostic[]; text?: string };
-    const text = loaded.config?.text ?? loaded.text ?? '';
-    if (!loaded.config || loaded.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: loaded.diagnostics, text };
+    const loaded = loadConfigFile(path);
+    const text = loaded.config.text;
+    if (loaded.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: loaded.diagnostics, text };
     const r = resolveConfig(loaded.config);
     return { ir: r.ir, diagnostics: [...loaded.diagnostics, ...r.diagnostics], text };
   } catch (e) {

@@ -78,18 +78,17 @@ function typeWords(t: TypeExpr, scope: SpecScope): string {
 }
 
 function mismatch(ctx: CheckContext, where: string, t: TypeExpr, n: ConfigNode, hint?: string): Checked {
-  ctx.diags.push(diag('error', R.TYPE, `${ctx.owner}: ${where} expects ${typeWords(t, ctx.scope)}, got ${describeNode(n)}`, n.span, hint ? { hint } : undefined));
+  ctx.diags.push(diag('error', R.TYPE, `${ctx.owner}: '${where}' expects ${typeWords(t, ctx.scope)}, got ${describeNode(n)}`, n.span, hint ? { hint } : undefined));
   return { ok: false, value: plain(n) };
 }
 
-/** PyYAML (YAML 1.1) reads `1e-7` without a dot as a string. */
-function numberLikeStringHint(n: ConfigNode): string | undefined {
-  if (n.kind === 'scalar' && typeof n.value === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(n.value.trim())) {
-    return /e/i.test(n.value) && !n.value.includes('.')
-      ? `PyYAML reads '${n.value}' (an exponent without a dot) as a string; write ${n.value.replace(/^([-+]?\d+)/, '$1.0')}`
-      : 'the value is quoted, so YAML reads it as a string';
-  }
-  return undefined;
+/** Why a number-looking value is a string: quoted, or an exponent without a dot (PyYAML, YAML 1.1). */
+export function numberLikeStringHint(n: ConfigNode): string | undefined {
+  if (n.kind !== 'scalar' || typeof n.value !== 'string' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(n.value.trim())) return undefined;
+  const noDot = /e/i.test(n.value) && !n.value.includes('.');
+  const fixed = noDot ? n.value.replace(/^([-+]?\d+)/, '$1.0') : n.value;
+  if (/^['"]/.test(n.source.trim())) return `the value is quoted, so YAML reads it as a string; write ${fixed} without quotes`;
+  return noDot ? `PyYAML reads ${n.value} (an exponent without a dot) as a string; write ${fixed}` : undefined;
 }
 
 /**
@@ -98,7 +97,7 @@ function numberLikeStringHint(n: ConfigNode): string | undefined {
  */
 export function checkValue(n: ConfigNode, t: TypeExpr, ctx: CheckContext, where: string, keySpan?: Span): Checked {
   if (n.tag !== undefined && !(t.kind === 'prim' && t.name === 'any')) {
-    ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: ${where} is a ${n.tag} value; tdc needs a plain value here (${renderType(t)})`, n.span));
+    ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: '${where}' is a ${n.tag} value; tdc needs a plain value here (${renderType(t)})`, n.span));
     return { ok: false, value: plain(n) };
   }
   switch (t.kind) {
@@ -200,14 +199,14 @@ function checkStruct(n: ConfigNode, s: StructDecl, ctx: CheckContext, where: str
     ok = false;
     const m = pairs.get(u.name) ?? suggestName(u.name, fields.keys());
     ctx.diags.push(
-      diag('error', R.UNKNOWN_FIELD, `${ctx.owner}: ${where} has no field '${u.name}' (${s.name} fields: ${fieldList})`, u.node.span, m ? { hint: didYouMeanText(m) } : undefined),
+      diag('error', R.UNKNOWN_FIELD, `${ctx.owner}: '${where}' has no field '${u.name}' (${s.name} fields: ${fieldList})`, u.node.span, m ? { hint: didYouMeanText(m) } : undefined),
     );
   }
   const paired = new Set(pairs.values());
   for (const m of missing) {
     ok = false;
     if (paired.has(m)) continue; // reported with the misspelled key
-    ctx.diags.push(diag('error', R.MISSING_KWARG, `${ctx.owner}: ${where} is missing required field '${m}' (${s.name} fields: ${fieldList})`, keySpan ?? n.span));
+    ctx.diags.push(diag('error', R.MISSING_KWARG, `${ctx.owner}: '${where}' is missing required field '${m}' (${s.name} fields: ${fieldList})`, keySpan ?? n.span));
   }
   for (const f of s.fields) if (!given.has(f.name) && f.default !== undefined) value[f.name] = literalValue(f.default);
   return { ok, value };

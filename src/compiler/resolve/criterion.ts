@@ -9,6 +9,7 @@ import { R } from './codes.js';
 import type { StageContext } from './context.js';
 import { checkTermReads } from './hooks.js';
 import { validateKwargs } from './kwargs.js';
+import { numberLikeStringHint } from './check-value.js';
 import { describeNode, entryOf, isNullNode } from './nodes.js';
 import { computeReads } from './reads.js';
 import { didYouMeanText, suggestName } from './suggest.js';
@@ -109,7 +110,7 @@ function resolveFunc2Extract(ctx: StageContext, crit: ConfigNode, used: boolean)
       diag(
         'warning',
         R.UNKNOWN_EXTRACT,
-        `func2extract_model_loss '${name}' is not registered by torchdistill itself (a training script must register it${used ? '' : '; unused here: there is no model_term weight'})`,
+        `func2extract_model_loss '${name}' is not registered, so tdc cannot check it (torchdistill itself registers only extract_model_loss_dict; a training script registers the others)${used ? '' : '; unused here: there is no model_term weight'}`,
         e.value.span,
         { hint: s && s !== name ? didYouMeanText(s) : `tdc treats the model-loss dict it returns as an input; register a spec for it with registerFunc2ExtractModelOutput to check it` },
       ),
@@ -218,10 +219,7 @@ function resolveWeight(ctx: StageContext, node: ConfigNode, e: MapEntry, what: s
   }
   const n = w.value;
   if (n.kind === 'scalar' && typeof n.value === 'number') return n.value;
-  const hint =
-    n.kind === 'scalar' && typeof n.value === 'string' && /^[-+]?\d+([eE][-+]?\d+)$/.test(n.value)
-      ? `PyYAML reads '${n.value}' (an exponent without a dot) as a string; write ${n.value.replace(/^([-+]?\d+)/, '$1.0')}`
-      : undefined;
+  const hint = numberLikeStringHint(n);
   ctx.diags.push(diag('error', R.TYPE, `${what}: '${v.weight}' must be a number, got ${describeNode(n)}`, n.span, hint ? { hint } : undefined));
   return undefined;
 }

@@ -6,6 +6,7 @@ import { renderSignature, renderType } from '../../registry/signature.js';
 import { keyString, toPlain, type ConfigNode, type MapEntry } from '../load/config-node.js';
 import type { KwValue } from '../ir.js';
 import { checkValue, literalValue, type CheckContext } from './check-value.js';
+import type { TypeExpr } from '../../../grammar/ast.js';
 import { R } from './codes.js';
 import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
 
@@ -21,7 +22,19 @@ export interface KwargsOptions {
 }
 
 function declaredHere(loss: RegisteredLoss): { related: { message: string; span: Span }[] } {
-  return { related: [{ message: `${loss.key} is declared here: ${renderSignature(loss.decl)}`, span: loss.decl.nameSpan }] };
+  return { related: [{ message: `${loss.key} is declared here`, span: loss.decl.nameSpan }] };
+}
+
+/** For a value given under a misspelt name: its one unknown field against the one missing required field. */
+function fieldRenameHint(value: ConfigNode, t: TypeExpr, ctx: CheckContext): string {
+  const inner = t.kind === 'optional' ? t.inner : t;
+  if (inner.kind !== 'named' || value.kind !== 'map') return '';
+  const s = ctx.scope.structs.get(inner.name);
+  if (!s) return '';
+  const given = value.entries.map((e) => keyString(e) ?? '');
+  const unknown = given.filter((g) => !s.fields.some((f) => f.name === g));
+  const missing = s.fields.filter((f) => f.default === undefined && !given.includes(f.name)).map((f) => f.name);
+  return unknown.length === 1 && missing.length === 1 ? ` (and ${s.name} calls its '${unknown[0]}' field '${missing[0]}')` : '';
 }
 
 /**
@@ -49,7 +62,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
       unknown.push(e);
       continue;
     }
-    const c = checkValue(e.value, p.type, ctx, `'${k}'`, e.key.span);
+    const c = checkValue(e.value, p.type, ctx, k, e.key.span);
     result.ok &&= c.ok;
     result.kwargs[k] = c.value;
     result.kwargNodes[k] = e.value;
@@ -77,7 +90,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
       const how = decl.rest ? `torchdistill swallows '${k}' into **${decl.rest.name}, then raises TypeError` : 'torchdistill raises TypeError';
       diags.push(
         diag('error', R.UNKNOWN_KWARG, `${loss.key} has no parameter '${k}', and its required '${pairedWith}' is missing (${how})`, e.key.span, {
-          hint: didYouMeanText(pairedWith),
+          hint: didYouMeanText(pairedWith) + fieldRenameHint(e.value, params.get(pairedWith)!.type, ctx),
           ...declaredHere(loss),
         }),
       );
@@ -97,7 +110,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
     if (forward) {
       const fp = forward.decl.params.find((p) => p.name === k);
       if (fp) {
-        const c = checkValue(e.value, fp.type, { ...ctx, scope: scopeOf(forward), owner: `${loss.key} (forwarded to ${forward.key})` }, `'${k}'`, e.key.span);
+        const c = checkValue(e.value, fp.type, { ...ctx, scope: scopeOf(forward), owner: `${loss.key} (forwarded to ${forward.key})` }, k, e.key.span);
         result.ok &&= c.ok;
         restValues[k] = c.value;
         result.kwargNodes[k] = e.value;

@@ -6,7 +6,8 @@
 //   factor-only org_term → model_term.weight, func2extract_org_loss → func2extract_model_loss
 //     (extract_org_loss_dict → extract_model_loss_dict);
 //   KDLoss4Transformer (removed in v1.0) → KDLoss on '.' (see the note it emits);
-//   CCKDLoss kernel_params {key, ...} → kernel_config {type, ...} (renamed in v1.0).
+//   renamed parameters: CCKDLoss kernel_params {key, ...} → kernel_config {type, ...},
+//   HierarchicalContextLoss kernel_sizes → output_sizes, pair `factor` → `weight` (at/feature/fsp pairs).
 // Synthetic nodes carry the span of the legacy node they stand for, so diagnostics point into the file.
 import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
 import { getMidLevelLoss, scopeOf } from '../../registry/registry.js';
@@ -49,10 +50,22 @@ function translateLossConfig(e: MapEntry, what: string, diags: Diagnostic[], key
   if (paramsE) {
     let params = paramsE.value;
     if (type === 'CCKDLoss' && params.kind === 'map') params = renameCckdKernel(params, diags);
+    if (type === 'HierarchicalContextLoss' && params.kind === 'map') params = renameParam(params, 'kernel_sizes', 'output_sizes', type, diags);
     if (params.kind === 'map') params = renamePairFactors(type, params, diags);
     out.push({ key: synthScalar('kwargs', paramsE.key.span), value: params });
   }
   return { key: e.key, value: synthMap(out, c.span) };
+}
+
+/** A parameter v1.0 renamed (legacy HierarchicalContextLoss kernel_sizes: the adaptive-pool output sizes). */
+function renameParam(params: MapNode, from: string, to: string, loss: string, diags: Diagnostic[]): MapNode {
+  const e = entryOf(params, from);
+  if (!e || entryOf(params, to)) return params;
+  diags.push(diag('note', R.LEGACY, `legacy ${loss} '${from}' is v1.0's '${to}'; mapped`, e.key.span));
+  return synthMap(
+    params.entries.map((x) => (x === e ? { key: synthScalar(to, e.key.span), value: e.value } : x)),
+    params.span,
+  );
 }
 
 /** Legacy CCKDLoss took kernel_params {key: gaussian|bilinear, gamma, max_p}; v1.0 reads kernel_config {type, ...}. */

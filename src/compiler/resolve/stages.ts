@@ -110,7 +110,7 @@ export function resolveStage(entry: MapEntry, diags: Diagnostic[], opts: StageOp
     schema: legacy ? 'legacy' : 'modern',
     box,
     hooks: ctx.hooks,
-    trainable: { student: requiresGrad(student.node) !== false, teacher: teacher !== undefined && requiresGrad(teacher.node) === true },
+    trainable: { student: requiresGrad(student.node) !== false, teacher: teacher !== undefined && requiresGrad(teacher.node) !== false },
     criterionKey: '',
     terms: [],
     span: entry.key.span,

@@ -46,7 +46,13 @@ export interface PlanKernel {
 
 export interface PlanOutputs {
   /** Buffer holding the scalars: [loss, term_0, term_1, …, model_term?] in this order. */
-  scalars: { buffer: number; loss: number; terms: { name: string; weight: number; index: number }[] };
+  scalars: {
+    buffer: number;
+    loss: number;
+    terms: { name: string; weight: number; index: number }[];
+    /** Slot of the model term (WeightedSumLoss model_term: weight · Σ model losses), when the stage has one. */
+    modelTerm?: { index: number; weight: number | Record<string, number> };
+  };
   grads: { input: string; buffer: number; shape: Shape }[];
 }
 

@@ -87,8 +87,9 @@ export class GpuRuntime {
   private destroyed = false;
 
   private constructor(
-    /** The object create() returned: kept referenced for the device's whole life (absent for fromDevice). */
-    private readonly gpu: DawnGpu | undefined,
+    /** The object create() returned (navigator.gpu's equivalent), kept referenced for the device's whole
+     *  life; absent for fromDevice. Other WebGPU users in the process (tfjs) may share it. */
+    readonly gpu: DawnGpu | undefined,
     readonly adapter: GPUAdapter | undefined,
     readonly device: GPUDevice,
     readonly adapterInfo: AdapterDescription,

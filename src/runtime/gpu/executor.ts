@@ -36,6 +36,8 @@ export interface ScalarResult {
   loss: number;
   /** Unweighted value of each term, by term name. */
   terms: Record<string, number>;
+  /** Weighted model term (WeightedSumLoss model_term), when the plan has one. */
+  modelTerm?: number;
   device: DeviceOutputs;
 }
 
@@ -239,6 +241,7 @@ export class PlanExecutor {
     const terms: Record<string, number> = {};
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
     const result: ScalarResult = { loss: sc[scalars.loss]!, terms, device: deviceOut };
+    if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;
     if (mode === 'scalars') return result;
     return { ...result, grads: new Map(grads.map((g, i) => [g.input, views[i + 1]!])) };
   }

@@ -8,7 +8,7 @@ let validator: Promise<GpuRuntime> | undefined;
 
 /** The shared null-backend runtime (created on first use, kept for the process). */
 function validatorRuntime(): Promise<GpuRuntime> {
-  validator ??= GpuRuntime.open({ backend: 'null', adapter: undefined, env: {} }).catch((e: unknown) => {
+  validator ??= GpuRuntime.open({ backend: 'null', env: {} }).catch((e: unknown) => {
     validator = undefined;
     throw e;
   });

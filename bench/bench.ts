@@ -1,0 +1,143 @@
+// npm run bench: KD+CE forward + backward with readback of the loss and the full gradient, side by side in one
+// process on one adapter — tdc's compiled fused plan ('tdc'), the same graph scheduled one kernel per primitive
+// op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
+// reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
+//
+//   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
+//                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N]
+import { GpuRuntime } from '../src/runtime/gpu/index.js';
+import { defaultWorkgroupSize } from '../src/runtime/gpu/run-stage.js';
+import { DEFAULT_TIMING, QUICK_TIMING, median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
+import { PlanKd } from './impl-plan.js';
+import { loadTfWebGpu, TfjsKd } from './impl-tfjs.js';
+import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from './kd-data.js';
+import { compilerPlans } from './plan-source.js';
+import { referenceKdPlan } from './reference-kd-plan.js';
+
+const DEFAULT_SHAPES = ['128x1000', '256x1000', '64x32000'];
+const IMPLS = ['tdc', 'unfused', 'tfjs-webgpu'] as const;
+
+interface Args {
+  json: boolean;
+  reference: boolean;
+  strict: boolean;
+  shapes: string[];
+  impls: string[];
+  timing: TimingOptions;
+  /** Workgroup size the scheduler is asked for (threads per row in row kernels); 0: tdc's default for the adapter. */
+  wg: number;
+}
+
+export interface BenchResult {
+  shape: string;
+  impl: string;
+  median_ms: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--json') a.json = true;
+    else if (arg === '--quick') a.timing = { ...QUICK_TIMING };
+    else if (arg === '--reference') a.reference = true;
+    else if (arg === '--strict') a.strict = true;
+    else if (arg === '--shapes') a.shapes = value().split(',');
+    else if (arg === '--impls') a.impls = value().split(',');
+    else if (arg === '--rounds') a.timing.rounds = Number(value());
+    else if (arg === '--round-ms') a.timing.roundMs = Number(value());
+    else if (arg === '--wg') a.wg = Number(value());
+    else throw new Error(`unknown argument '${arg}'`);
+  }
+  for (const s of a.shapes) if (!/^\d+x\d+$/.test(s)) throw new Error(`--shapes: '${s}' is not NxC`);
+  for (const i of a.impls) if (!(IMPLS as readonly string[]).includes(i)) throw new Error(`--impls: unknown '${i}' (known: ${IMPLS.join(', ')})`);
+  return a;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string): void => void (args.json ? process.stderr : process.stdout).write(s + '\n');
+  const rt = await GpuRuntime.open();
+  log(`adapter: ${rt.describe()}`);
+  const wg = args.wg || defaultWorkgroupSize(rt);
+
+  const impls: BenchImpl[] = [];
+  const unavailable: Record<string, string> = {};
+  if (args.impls.includes('tdc') || args.impls.includes('unfused')) {
+    const plans = compilerPlans(wg);
+    for (const [impl, mode] of [
+      ['tdc', 'fused'],
+      ['unfused', 'unfused'],
+    ] as const) {
+      if (!args.impls.includes(impl)) continue;
+      const p = plans[mode];
+      if ('plan' in p) impls.push(new PlanKd(impl, rt, p.plan));
+      else unavailable[impl] = p.unavailable;
+    }
+  }
+  if (args.reference) impls.push(new PlanKd('reference-wgsl', rt, referenceKdPlan()));
+  log(`tdc plans scheduled with workgroupSize ${wg}${args.wg ? '' : " (tdc's default for this adapter)"}`);
+  if (args.impls.includes('tfjs-webgpu')) {
+    const { globals } = (await import('webgpu')) as { globals: object };
+    impls.push(new TfjsKd(await loadTfWebGpu(rt.gpu!, globals)));
+  }
+  for (const [impl, why] of Object.entries(unavailable)) log(`${impl}: unavailable — ${why}`);
+  for (const i of impls) if (i instanceof PlanKd) log(`${i.name}: ${i.dispatches} dispatch${i.dispatches === 1 ? '' : 'es'} per forward+backward`);
+
+  const results: BenchResult[] = [];
+  const errors: { shape: string; impl: string; message: string }[] = [];
+  for (const shape of args.shapes) {
+    const [n, c] = shape.split('x').map(Number) as [number, number];
+    const kcase = kdCase(n, c);
+    const ref = kdReference(kcase);
+    const ready: BenchImpl[] = [];
+    for (const impl of impls) {
+      try {
+        await impl.setup(kcase);
+        const r = await impl.step();
+        const e = kdErrors(ref, r.loss, r.grad);
+        if (!(e.lossRel <= KD_TOLERANCE.lossRel && e.gradRel <= KD_TOLERANCE.gradRel))
+          throw new Error(`wrong result: loss rel err ${e.lossRel.toExponential(2)}, grad err ${e.gradRel.toExponential(2)} (tolerance ${KD_TOLERANCE.lossRel}, ${KD_TOLERANCE.gradRel})`);
+        ready.push(impl);
+      } catch (e) {
+        errors.push({ shape, impl: impl.name, message: (e as Error).message });
+        log(`${shape} ${impl.name}: ${(e as Error).message}`);
+      }
+    }
+    const times = await timeImpls(ready, args.timing);
+    for (const impl of ready) results.push({ shape, impl: impl.name, median_ms: round3(median(times.get(impl.name)!)) });
+    log(table(shape, ready.map((i) => ({ impl: i.name, times: times.get(i.name)! }))));
+  }
+  for (const impl of impls) await impl.dispose();
+  rt.destroy();
+
+  if (args.json) process.stdout.write(JSON.stringify({ results, adapter: rt.describe(), workgroupSize: wg, unavailable, errors }) + '\n');
+  return errors.length || (args.strict && Object.keys(unavailable).length) ? 1 : 0;
+}
+
+function table(shape: string, rows: { impl: string; times: number[] }[]): string {
+  const base = rows.find((r) => r.impl === 'tdc') ?? rows.find((r) => r.impl === 'reference-wgsl');
+  const baseMed = base ? median(base.times) : NaN;
+  const lines = rows.map((r) => {
+    const med = median(r.times);
+    const ratio = base && r !== base ? `  ${(med / baseMed).toFixed(2)}× ${base.impl}` : '';
+    return `  ${r.impl.padEnd(15)} median ${fmt(med).padStart(9)} ms   min ${fmt(Math.min(...r.times)).padStart(9)} ms   n=${String(r.times.length).padEnd(4)}${ratio}`;
+  });
+  return `${shape}\n${lines.join('\n')}`;
+}
+
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms >= 10 ? ms.toFixed(2) : ms.toFixed(3));
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

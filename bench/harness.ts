@@ -1,0 +1,56 @@
+// The timing harness: implementations run side by side in one process, interleaved in rounds (so drift hits
+// all of them alike); every step is timed on its own; the median over all timed steps is reported.
+import type { KdCase } from './kd-data.js';
+
+export interface StepResult {
+  loss: number;
+  grad: Float32Array;
+}
+
+/** One way of computing the KD+CE forward + backward with readback. */
+export interface BenchImpl {
+  readonly name: string;
+  /** Uploads the case (inputs stay resident on the device between steps) and builds what it needs. */
+  setup(k: KdCase): Promise<void>;
+  /** One forward + backward, loss and full gradient read back to the host. */
+  step(): Promise<StepResult>;
+  /** Frees what setup made. */
+  dispose(): Promise<void> | void;
+}
+
+export interface TimingOptions {
+  /** Rounds; in each, every implementation runs for about `roundMs` (and at least `minSteps` steps). */
+  rounds: number;
+  roundMs: number;
+  minSteps: number;
+  /** Untimed steps before the first round. */
+  warmupSteps: number;
+}
+
+export const DEFAULT_TIMING: TimingOptions = { rounds: 7, roundMs: 120, minSteps: 3, warmupSteps: 3 };
+export const QUICK_TIMING: TimingOptions = { rounds: 2, roundMs: 30, minSteps: 2, warmupSteps: 1 };
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Per-step times (ms) of each implementation, interleaved in rounds. Implementations must be set up. */
+export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions, now: () => number = () => performance.now()): Promise<Map<string, number[]>> {
+  const times = new Map<string, number[]>(impls.map((i) => [i.name, []]));
+  for (const impl of impls) for (let i = 0; i < opts.warmupSteps; i++) await impl.step();
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const impl of impls) {
+      const ts = times.get(impl.name)!;
+      const start = now();
+      for (let steps = 0; steps < opts.minSteps || now() - start < opts.roundMs; steps++) {
+        const t0 = now();
+        await impl.step();
+        ts.push(now() - t0);
+      }
+    }
+  }
+  return times;
+}

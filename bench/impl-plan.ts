@@ -1,0 +1,66 @@
+// A KernelPlan run by tdc's own runtime (PlanExecutor): the compiled fused plan, the unfused plan, or the
+// hand-written reference anchor. Inputs are uploaded once to device buffers (resident, like tfjs's tensors);
+// each step copies them into the plan's buffers inside its one command buffer, dispatches, and reads back
+// the loss and the full gradient.
+/// <reference types="@webgpu/types" />
+import type { KernelPlan } from '../src/compiler/schedule/plan.js';
+import { PlanExecutor, type GpuRuntime, type TensorInput } from '../src/runtime/gpu/index.js';
+import type { BenchImpl, StepResult } from './harness.js';
+import type { KdCase } from './kd-data.js';
+
+const STUDENT = 'student/./output';
+const TEACHER = 'teacher/./output';
+const TARGETS = 'targets';
+
+export class PlanKd implements BenchImpl {
+  private exec: PlanExecutor | undefined;
+  private inputs = new Map<string, TensorInput>();
+  private resident: GPUBuffer[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly rt: GpuRuntime,
+    readonly plan: KernelPlan,
+  ) {
+    const names = plan.inputs.map((i) => i.name).sort();
+    const want = [STUDENT, TARGETS, TEACHER].sort();
+    if (names.join() !== want.join()) throw new Error(`${name}: the plan's inputs are ${names.join(', ')}; the KD+CE bench feeds ${want.join(', ')}`);
+    if (!plan.outputs.grads.some((g) => g.input === STUDENT)) throw new Error(`${name}: the plan computes no gradient for ${STUDENT}`);
+  }
+
+  get dispatches(): number {
+    return this.plan.kernels.length;
+  }
+
+  async setup(k: KdCase): Promise<void> {
+    this.exec ??= await PlanExecutor.create(this.rt, this.plan);
+    this.releaseInputs();
+    const upload = (data: Float32Array | Int32Array): GPUBuffer => {
+      const b = this.rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: 0x4 | 0x8 /* COPY_SRC | COPY_DST */ });
+      this.rt.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.resident.push(b);
+      return b;
+    };
+    this.inputs = new Map<string, TensorInput>([
+      [STUDENT, { shape: [k.n, k.c], buffer: upload(k.student) }],
+      [TEACHER, { shape: [k.n, k.c], buffer: upload(k.teacher) }],
+      [TARGETS, { shape: [k.n], buffer: upload(k.targets) }],
+    ]);
+  }
+
+  async step(): Promise<StepResult> {
+    const r = await this.exec!.run(this.inputs, { readback: true });
+    return { loss: r.loss, grad: r.grads.get(STUDENT)! };
+  }
+
+  private releaseInputs(): void {
+    for (const b of this.resident) b.destroy();
+    this.resident = [];
+  }
+
+  dispose(): void {
+    this.releaseInputs();
+    this.exec?.destroy();
+    this.exec = undefined;
+  }
+}

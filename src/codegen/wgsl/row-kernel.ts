@@ -1,0 +1,320 @@
+// Row kernels: one workgroup per row of an iteration domain. Each sweep walks the row with a stride of the
+// workgroup size, accumulating every reduction of that sweep in registers, then combines the per-thread
+// partials in workgroup memory (no atomics: the result is the same on every run). Later sweeps read earlier
+// results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
+// per-row outputs.
+import { mulDims } from '../../graph/dims.js';
+import type { Dim, Node, Shape } from '../../graph/types.js';
+import { Emitter, wgslType, type WgslType } from './emitter.js';
+import { IndexMath, isOne, ixLit, ZERO, type Ix } from './index-expr.js';
+import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from './kernel-spec.js';
+import { F32_MAX, f32Literal, i32Literal } from './literals.js';
+import { assembleModule, dimFields } from './prelude.js';
+import { ScopeTree, type Scope } from './scope.js';
+
+/** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
+export const coord = (k: number): string => `ix${k}`;
+
+/** Index of a tensor of `shape` whose non-1 dims line up, in order, with the coordinates `coords`. */
+export function alignedIndex(shape: Shape, coords: Ix[]): Ix[] {
+  let k = 0;
+  return shape.map((d) => (isOne(d) ? ZERO : coords[k++] ?? ZERO));
+}
+
+/** The index a reduction's input is read at inside its domain. */
+export function reductionInputIndex(g: { nodes: Node[] }, node: number): Ix[] {
+  const n = g.nodes[node]!;
+  const x = g.nodes[n.inputs[0]!]!;
+  let k = 0;
+  return x.shape.map((d) => (isOne(d) ? ZERO : coord(k++)));
+}
+
+/** Where a reduction's output reads as "the current row": its kept non-1 dims at their domain coordinates. */
+export function reductionRowIndex(g: { nodes: Node[] }, node: number): Ix[] {
+  const n = g.nodes[node]!;
+  const x = g.nodes[n.inputs[0]!]!;
+  const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];
+  const keepdim = n.op === 'reduce' || n.op === 'arg_reduce' ? n.attrs.keepdim : false;
+  const out: Ix[] = [];
+  let k = 0;
+  x.shape.forEach((d, p) => {
+    const c = isOne(d) ? ZERO : coord(k++);
+    if (!axes.includes(p)) out.push(c);
+    else if (keepdim) out.push(ZERO);
+  });
+  return out;
+}
+
+/** Does `idx` (a read of `node`'s output) address the current row? Size-1 output dims are ignored. */
+export function isRowIndex(g: { nodes: Node[] }, node: number, idx: readonly Ix[]): boolean {
+  const want = reductionRowIndex(g, node);
+  const shape = g.nodes[node]!.shape;
+  return want.length === idx.length && want.every((w, q) => isOne(shape[q]!) || w === idx[q]);
+}
+
+interface ReductionState {
+  node: number;
+  fn: 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+  type: WgslType;
+  acc: string;
+  accIdx?: string;
+  result: string;
+}
+
+const LOOP_FLOAT_IDENTITY = { max: -F32_MAX, min: F32_MAX };
+
+function identity(fn: ReductionState['fn'], t: WgslType): string {
+  if (fn === 'sum') return t === 'f32' ? '0.0' : '0i';
+  const big = fn === 'max' || fn === 'argmax' ? LOOP_FLOAT_IDENTITY.max : LOOP_FLOAT_IDENTITY.min;
+  if (t === 'f32') return f32Literal(big).startsWith('-') ? `(${f32Literal(big)})` : f32Literal(big);
+  return fn === 'max' || fn === 'argmax' ? i32Literal(-2147483648) : i32Literal(2147483647);
+}
+
+function combine(fn: ReductionState['fn'], a: string, b: string): string {
+  switch (fn) {
+    case 'sum':
+      return `${a} + ${b}`;
+    case 'max':
+      return `max(${a}, ${b})`;
+    case 'min':
+      return `min(${a}, ${b})`;
+    default:
+      throw new Error('arg reductions combine by pairs');
+  }
+}
+
+/** Workgroup coordinates shared by row and map kernels. */
+export const ENTRY_PARAMS = [
+  '@builtin(workgroup_id) wid: vec3<u32>',
+  '@builtin(num_workgroups) nwg: vec3<u32>',
+  '@builtin(local_invocation_index) lid: u32',
+];
+
+export function rowKernelWgsl(spec: RowKernelSpec): string {
+  const g = spec.graph;
+  const WG = spec.workgroupSize;
+  const fields = dimFields(spec.symbols);
+  const math = new IndexMath((s) => fields.get(s) ?? s);
+  const scopes = new ScopeTree();
+  const root = scopes.root;
+  const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
+  const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
+  const R = mulDims(...kept.map((x) => x.a.dim));
+  const L = mulDims(...red.map((x) => x.a.dim));
+  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
+
+  const states = new Map<number, ReductionState>();
+  const done = new Set<number>();
+  const emitter = new Emitter(
+    {
+      graph: g,
+      math,
+      register(node, idx) {
+        if (!states.has(node)) return undefined;
+        if (!done.has(node)) throw new Error(`kernel ${spec.name}: reduction ${node} is read before its sweep finished`);
+        if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
+        return states.get(node)!.result;
+      },
+      buffer(node) {
+        const name = spec.loads.get(node);
+        if (name === undefined) return undefined;
+        const b = buffers.get(name)!;
+        return { name, dtype: b.dtype, shape: b.shape };
+      },
+      dimValue: (node) => spec.dimValues.get(node),
+    },
+    scopes,
+  );
+
+  const body = root.lines;
+  body.push('let row = wid.x + wid.y * nwg.x;');
+  if (R !== 1) body.push(`if (row >= ${math.dim(R)}) { return; }`);
+  const keptCoords = math.unravel('row', kept.map((x) => x.a.dim));
+  kept.forEach((x, n) => {
+    body.push(`let ${coord(x.k)} = ${keptCoords[n]};`);
+    scopes.define(coord(x.k), root);
+  });
+
+  // ---- sweeps ----
+  const phases = [...new Set(spec.reductions.map((r) => r.phase))].sort((a, b) => a - b);
+  const serial = WG <= 16;
+  const shared = new Map<string, string>();
+  const slot = (t: WgslType | 'u32', k: number) => {
+    const name = `sh_${t}${k}`;
+    shared.set(name, `var<workgroup> ${name}: array<${t}, ${WG}>;`);
+    return name;
+  };
+  phases.forEach((phase, pi) => {
+    const rs = spec.reductions.filter((r) => r.phase === phase);
+    const loop = openSweep(scopes, math, red);
+    const list: ReductionState[] = [];
+    for (const r of rs) {
+      const n = g.nodes[r.node]!;
+      const st = reductionState(n, scopes);
+      states.set(r.node, st);
+      list.push(st);
+      const init = identity(st.fn, st.type);
+      root.lines.push(`var ${st.acc}: ${st.type} = ${init};`);
+      if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
+      const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
+      const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
+      if (st.accIdx) {
+        const better = st.fn === 'argmax' ? '>' : '<';
+        loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
+      } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
+    }
+    scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+    // combine the per-thread partials
+    const slots = list.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
+    for (const s of slots) {
+      body.push(`${s.v}[lid] = ${s.st.acc};`);
+      if (s.i) body.push(`${s.i}[lid] = ${s.st.accIdx};`);
+    }
+    body.push('workgroupBarrier();');
+    if (serial) {
+      // every thread folds the partials in the same order: identical results, one barrier
+      for (const s of slots) {
+        if (s.i) {
+          body.push(`var ${s.st.result}_v = ${s.v}[0];`, `var ${s.st.result}_i = ${s.i}[0];`);
+          const better = s.st.fn === 'argmax' ? '>' : '<';
+          body.push(
+            `for (var q = 1u; q < ${WG}u; q = q + 1u) {`,
+            `  let qv = ${s.v}[q];`,
+            `  let qi = ${s.i}[q];`,
+            `  if (qv ${better} ${s.st.result}_v || (qv == ${s.st.result}_v && qi < ${s.st.result}_i)) { ${s.st.result}_v = qv; ${s.st.result}_i = qi; }`,
+            '}',
+            `let ${s.st.result} = i32(${s.st.result}_i);`,
+          );
+        } else {
+          body.push(`var ${s.st.result}_f = ${s.v}[0];`);
+          body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${s.st.result}_f = ${combine(s.st.fn, `${s.st.result}_f`, `${s.v}[q]`)}; }`);
+          body.push(`let ${s.st.result} = ${s.st.result}_f;`);
+        }
+      }
+    } else {
+      let P = 1;
+      while (P < WG) P *= 2;
+      for (let s = P / 2; s >= 1; s /= 2) {
+        const guard = s * 2 > WG ? `lid < ${s}u && lid + ${s}u < ${WG}u` : `lid < ${s}u`;
+        const stmts: string[] = [];
+        for (const x of slots) {
+          if (x.i) {
+            const better = x.st.fn === 'argmax' ? '>' : '<';
+            stmts.push(
+              `let av${x.v} = ${x.v}[lid + ${s}u]; let ai${x.v} = ${x.i}[lid + ${s}u];`,
+              `if (av${x.v} ${better} ${x.v}[lid] || (av${x.v} == ${x.v}[lid] && ai${x.v} < ${x.i}[lid])) { ${x.v}[lid] = av${x.v}; ${x.i}[lid] = ai${x.v}; }`,
+            );
+          } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + ${s}u]`)};`);
+        }
+        body.push(`if (${guard}) {`, ...stmts.map((l) => `  ${l}`), '}', 'workgroupBarrier();');
+      }
+      for (const s of slots) body.push(s.i ? `let ${s.st.result} = i32(${s.i}[0]);` : `let ${s.st.result} = ${s.v}[0];`);
+    }
+    for (const s of slots) {
+      scopes.define(s.st.result, root);
+      done.add(s.st.node);
+    }
+    if (pi < phases.length - 1) body.push('workgroupBarrier();'); // the next sweep reuses the slots
+  });
+
+  // ---- outputs ----
+  const rowStores = spec.stores.filter((s) => s.at === 'row');
+  const elemStores = spec.stores.filter((s) => s.at === 'elem');
+  if (rowStores.length) {
+    const rowCoords = kept.map((x) => coord(x.k));
+    const writes = rowStores.map((s) => storeLine(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers));
+    body.push('if (lid == 0u) {', ...writes.map((l) => `  ${l}`), '}');
+  }
+  if (elemStores.length) {
+    const loop = openSweep(scopes, math, red);
+    const coords = spec.axes.map((_, k) => coord(k));
+    for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+    scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+  }
+
+  return assembleModule({
+    header: spec.header,
+    symbols: spec.symbols,
+    buffers: spec.buffers,
+    helpers: emitter.helpers,
+    shared: [...shared.values()],
+    workgroupSize: String(WG),
+    params: ENTRY_PARAMS,
+    body,
+  });
+}
+
+function reductionState(n: Node, scopes: ScopeTree): ReductionState {
+  const x = n.op === 'reduce' || n.op === 'arg_reduce' ? n : undefined;
+  if (!x) throw new Error(`node ${n.id} (${n.op}) is not a reduction`);
+  const acc = scopes.fresh('a');
+  const result = `r${n.id}`;
+  if (x.op === 'arg_reduce') {
+    return { node: n.id, fn: x.attrs.fn === 'max' ? 'argmax' : 'argmin', type: 'f32', acc, accIdx: `${acc}_i`, result };
+  }
+  return { node: n.id, fn: x.attrs.fn, type: wgslType(n.dtype), acc, result };
+}
+
+/** A sweep over the reduced coordinates: `for (j = lid; j < L; j += WG)` with the coordinates bound. */
+function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[]): Scope {
+  const loop = scopes.open(scopes.root);
+  scopes.define('j', loop);
+  const cs = math.unravel('j', red.map((x) => x.a.dim));
+  red.forEach((x, n) => {
+    loop.lines.push(`let ${coord(x.k)} = ${cs[n]};`);
+    scopes.define(coord(x.k), loop);
+  });
+  return loop;
+}
+
+function storeLine(s: StoreSpec, idx: Ix[], emitter: Emitter, math: IndexMath, buffers: Map<string, { dtype: WgslType }>): string {
+  const n = emitter.env.graph.nodes[s.node]!;
+  const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
+  const off = math.offset(s.shape, idx);
+  return `${s.buffer}[${s.base ? `${ixLit(s.base)} + ${off}` : off}] = ${v};`;
+}
+
+/** Map kernels: one invocation per element of the domain; writes the element outputs. */
+export function mapKernelWgsl(spec: MapKernelSpec): string {
+  const g = spec.graph;
+  const WG = spec.workgroupSize;
+  const fields = dimFields(spec.symbols);
+  const math = new IndexMath((s) => fields.get(s) ?? s);
+  const scopes = new ScopeTree();
+  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
+  const emitter = new Emitter(
+    {
+      graph: g,
+      math,
+      buffer(node) {
+        const name = spec.loads.get(node);
+        if (name === undefined) return undefined;
+        const b = buffers.get(name)!;
+        return { name, dtype: b.dtype, shape: b.shape };
+      },
+      dimValue: (node) => spec.dimValues.get(node),
+    },
+    scopes,
+  );
+  const body = scopes.root.lines;
+  const total: Dim = mulDims(...spec.axes.map((a) => a.dim));
+  body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG}u + lid;`);
+  body.push(`if (t >= ${math.dim(total)}) { return; }`);
+  const cs = math.unravel('t', spec.axes.map((a) => a.dim));
+  spec.axes.forEach((_, k) => {
+    body.push(`let ${coord(k)} = ${cs[k]};`);
+    scopes.define(coord(k), scopes.root);
+  });
+  const coords = spec.axes.map((_, k) => coord(k));
+  for (const s of spec.stores) body.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  return assembleModule({
+    header: spec.header,
+    symbols: spec.symbols,
+    buffers: spec.buffers,
+    helpers: emitter.helpers,
+    shared: [],
+    workgroupSize: String(WG),
+    params: ENTRY_PARAMS,
+    body,
+  });
+}

@@ -1,0 +1,236 @@
+// From a partition to a KernelPlan: buffers (inputs, gradients, the scalars slot buffer, scratch for
+// values that cross kernels), one KernelSpec per kernel lowered to WGSL, bindings and dispatch sizes.
+import { ceilDivDims, dimSymbols, dimToString, minDims, mulDims, numel, shapeToString } from '../../graph/dims.js';
+import type { Dim, Graph, Shape } from '../../graph/types.js';
+import { wgslType } from '../../codegen/wgsl/emitter.js';
+import { generateKernel } from '../../codegen/wgsl/index.js';
+import type { BufferDecl, KernelSpec, StoreSpec } from '../../codegen/wgsl/kernel-spec.js';
+import { MATMUL_TILE } from '../../codegen/wgsl/matmul-kernel.js';
+import type { KernelBinding, KernelPlan, PlanBuffer, PlanInput, PlanKernel } from './plan.js';
+import type { Group, Partition, Unit } from './partition.js';
+import type { Prepared } from './prepare.js';
+import { termsOfNodes } from './terms.js';
+
+const MAX_WORKGROUPS = 65535;
+
+interface BufferInfo extends PlanBuffer {
+  wgsl: string;
+  shape: Shape;
+}
+
+export interface BuildOptions {
+  workgroupSize: number;
+  mode: 'fused' | 'unfused';
+}
+
+export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): KernelPlan {
+  const g = prep.graph;
+  const symbols = planSymbols(g);
+  const buffers: BufferInfo[] = [];
+  const addBuffer = (b: Omit<BufferInfo, 'id'>): BufferInfo => {
+    const info = { ...b, id: buffers.length };
+    buffers.push(info);
+    return info;
+  };
+
+  // inputs
+  const inputBuf = new Map<number, BufferInfo>();
+  const inputs: PlanInput[] = g.inputs.map((inp, k) => {
+    const n = g.nodes[inp.node]!;
+    const b = addBuffer({ name: `in_${inp.name.replace(/\//g, '_')}`, role: 'input', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_in${k}`, shape: n.shape });
+    inputBuf.set(inp.node, b);
+    return { name: inp.name, shape: n.shape, dtype: n.dtype, buffer: b.id };
+  });
+  // outputs
+  const gradBuf = g.grads.map((x, k) => {
+    const n = g.nodes[x.node]!;
+    return addBuffer({ name: `grad_${x.input.replace(/\//g, '_')}`, role: 'output', dtype: 'f32', length: numel(n.shape), wgsl: `t_grad${k}`, shape: n.shape });
+  });
+  const nScalars = 1 + g.terms.length + (g.modelTerm ? 1 : 0);
+  const scalars = addBuffer({ name: 'out_scalars', role: 'output', dtype: 'f32', length: nScalars, wgsl: 't_out', shape: [nScalars] });
+
+  // scratch: values read by a kernel other than the one computing them
+  const computedIn = new Map<number, Group>();
+  for (const grp of part.groups) for (const u of grp.units) if (u.kind !== 'root') computedIn.set(u.node, grp);
+  const readElsewhere = new Set<number>();
+  for (const grp of part.groups)
+    for (const u of grp.units)
+      for (const v of u.refs.keys()) {
+        const h = computedIn.get(v);
+        if (h && h !== grp) readElsewhere.add(v);
+      }
+  const scratch = new Map<number, BufferInfo>();
+  let nScratch = 0;
+  for (const grp of part.groups)
+    for (const u of grp.units) {
+      if (u.kind === 'root' || !readElsewhere.has(u.node) || scratch.has(u.node)) continue;
+      const n = g.nodes[u.node]!;
+      const k = nScratch++;
+      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
+    }
+
+  const terms = termsOfNodes(g);
+  const kernels: PlanKernel[] = part.groups.map((grp, ki) => {
+    const kindName = grp.kind === 'row' ? (grp.axes.some((a) => !a.reduced) ? 'row' : 'reduce') : grp.kind;
+    const kTerms = [...new Set(grp.units.flatMap((u) => terms[u.node] ?? []))];
+    const name = kernelName(ki, kindName, kTerms);
+
+    // stores
+    const stores: (StoreSpec & { buf: BufferInfo })[] = [];
+    for (const u of grp.units) {
+      const n = g.nodes[u.node]!;
+      if (u.kind === 'root') {
+        const t = u.target!;
+        const buf = t.kind === 'grad' ? gradBuf[t.index]! : scalars;
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
+      } else if (scratch.has(u.node) && u.kind !== 'matmul') {
+        const buf = scratch.get(u.node)!;
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.kind === 'reduce' ? 'row' : 'elem', buf });
+      }
+    }
+    if (grp.kind === 'matmul') {
+      const u = grp.units[0]!;
+      const buf = scratch.get(u.node);
+      if (!buf) throw new Error(`matmul ${u.node} is never read`);
+      stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[u.node]!.shape, base: 0, at: 'elem', buf });
+    }
+    // loads: inputs and scratch values computed elsewhere
+    const loadable = new Map<number, BufferInfo>();
+    for (const [node, b] of inputBuf) loadable.set(node, b);
+    for (const [node, b] of scratch) if (computedIn.get(node) !== grp) loadable.set(node, b);
+
+    const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode);
+    const make = (used: Set<number> | undefined) => {
+      const declared: BufferInfo[] = [];
+      const storeBufs = new Set(stores.map((s) => s.buf.id));
+      for (const b of buffers) {
+        const isLoad = [...loadable.values()].includes(b) && (used === undefined || used.has(b.id));
+        if (isLoad || storeBufs.has(b.id)) declared.push(b);
+      }
+      const decls: BufferDecl[] = declared.map((b, k) => ({
+        binding: k + 1,
+        name: b.wgsl,
+        dtype: b.dtype,
+        access: storeBufs.has(b.id) ? 'read_write' : 'read',
+        label: b.name,
+        shape: b.shape,
+      }));
+      const loads = new Map<number, string>();
+      for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
+      const common = { name, header, graph: g, symbols, workgroupSize: opts.workgroupSize, buffers: decls, loads, dimValues: prep.dimValues };
+      const plain = stores.map(({ buf: _b, ...s }) => s);
+      let spec: KernelSpec;
+      if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]! };
+      else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain };
+      else
+        spec = {
+          ...common,
+          kind: 'row',
+          axes: grp.axes,
+          reductions: grp.units.filter((u) => u.kind === 'reduce').sort((a, b) => a.node - b.node).map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0 })),
+          stores: plain,
+        };
+      return { spec, declared };
+    };
+    // first pass finds the buffers the code reads; the second declares only those
+    const first = make(undefined);
+    const probe = generateKernel(first.spec);
+    const usedNames = probe.used;
+    const used = new Set(first.declared.filter((b) => usedNames.has(b.wgsl)).map((b) => b.id));
+    const { spec, declared } = make(used);
+    const { wgsl } = generateKernel(spec);
+
+    const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
+    const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id));
+    return {
+      name,
+      wgsl,
+      summary: header[0]!.replace(/^[^:]*: /, ''),
+      terms: kTerms,
+      bindings,
+      dispatch: dispatchOf(grp, g, opts.workgroupSize),
+      bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),
+      bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),
+    };
+  });
+
+  const plan: KernelPlan = {
+    workgroupSize: opts.workgroupSize,
+    symbols,
+    inputs,
+    buffers: buffers.map(({ wgsl: _w, shape: _s, ...b }) => b),
+    kernels,
+    outputs: {
+      scalars: {
+        buffer: scalars.id,
+        loss: 0,
+        terms: g.terms.map((t, k) => ({ name: t.name, weight: t.weight, index: 1 + k })),
+        ...(g.modelTerm ? { modelTerm: { index: 1 + g.terms.length, weight: g.modelTerm.weight } } : {}),
+      },
+      grads: g.grads.map((x, k) => ({ input: x.input, buffer: gradBuf[k]!.id, shape: g.nodes[x.node]!.shape })),
+    },
+  };
+  return plan;
+}
+
+function sumDims(ds: Dim[]): Dim {
+  return ds.reduce<Dim>((a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : { op: 'add', a, b }), 0);
+}
+
+/** Plan symbols: in order of first appearance in the inputs' shapes, then anywhere else. */
+export function planSymbols(g: Graph): string[] {
+  const out: string[] = [];
+  const add = (d: Dim) => {
+    for (const s of dimSymbols(d)) if (!out.includes(s)) out.push(s);
+  };
+  for (const i of g.inputs) for (const d of g.nodes[i.node]!.shape) add(d);
+  for (const n of g.nodes) for (const d of n.shape) add(d);
+  return out;
+}
+
+function kernelName(k: number, kind: string, terms: string[]): string {
+  const t = terms.slice(0, 3).map((x) => x.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').toLowerCase()).filter(Boolean);
+  return [`k${k}`, kind, ...t, ...(terms.length > 3 ? ['etc'] : [])].join('_');
+}
+
+/** Workgroup counts: rows (row kernels), ⌈elements / WG⌉ (map), output tiles × batch (matmul); x ≤ 65535, the rest in y. */
+function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
+  if (grp.kind === 'matmul') {
+    const s = g.nodes[grp.units[0]!.node]!.shape;
+    const r = s.length;
+    return [ceilDivDims(s[r - 1]!, MATMUL_TILE), ceilDivDims(s[r - 2]!, MATMUL_TILE), mulDims(...s.slice(0, -2))];
+  }
+  const count = grp.kind === 'row' ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim)) : ceilDivDims(mulDims(...grp.axes.map((a) => a.dim)), wg);
+  return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
+}
+
+function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes: string[], part: Partition, mode: string): string[] {
+  const dims = grp.axes.map((a) => dimToString(a.dim));
+  const reds = grp.units.filter((u) => u.kind === 'reduce');
+  const sweeps = new Set(reds.map((u) => part.phase.get(u.node) ?? 0)).size;
+  const writesText = `writes ${[...new Set(writes)].join(', ')}`;
+  let what: string;
+  if (grp.kind === 'matmul') {
+    const u = grp.units[0]!;
+    what = `tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_TILE}x${MATMUL_TILE} tiles); ${writesText}`;
+  } else if (grp.kind === 'map') {
+    what = `elementwise over [${dims.join(', ')}]; ${writesText}`;
+  } else {
+    const kept = grp.axes.filter((a) => !a.reduced).map((a) => dimToString(a.dim));
+    const red = grp.axes.filter((a) => a.reduced).map((a) => dimToString(a.dim));
+    const rows = kept.length ? `one workgroup per row of [${kept.join(', ')}]` : 'one workgroup';
+    what = `${kept.length ? 'row pass' : 'whole reduction'} over [${dims.join(', ')}] (${rows}, reducing [${red.join(', ')}]): ${reds.length} reduction${reds.length === 1 ? '' : 's'} in ${sweeps} sweep${sweeps === 1 ? '' : 's'}; ${writesText}`;
+  }
+  const ops = describeUnits(grp.units, g);
+  return [`${name}: ${what}`, `terms: ${terms.length ? terms.join(', ') : '(none)'}${mode === 'unfused' ? ` — unfused: ${ops}` : ''}`];
+}
+
+function describeUnits(units: Unit[], g: Graph): string {
+  return units
+    .filter((u) => u.kind !== 'root')
+    .map((u) => {
+      const n = g.nodes[u.node]!;
+      return n.op === 'unary' || n.op === 'binary' || n.op === 'reduce' ? `${n.op} ${'fn' in n.attrs ? n.attrs.fn : ''}`.trim() : n.op;
+    })
+    .join(', ');
+}

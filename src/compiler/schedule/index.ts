@@ -1,0 +1,134 @@
+// The scheduler: a differentiated tensor graph → a KernelPlan (kernels with their WGSL, buffers, bindings,
+// dispatch sizes). Pure and deterministic: the same graph and options give a byte-identical plan.
+//   fused (default): reductions grouped by iteration domain into row kernels, elementwise work inlined,
+//     gradients and scalars stored by the kernel that computes what they read (see partition.ts);
+//   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline).
+import { diag, DiagnosticError } from '../../diagnostics/index.js';
+import type { Graph, Node } from '../../graph/types.js';
+import { isOne } from '../../codegen/wgsl/index-expr.js';
+import { buildPlan } from './build.js';
+import { DependenceAnalysis, elementAxes, reductionAxes } from './domains.js';
+import { partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
+import type { KernelPlan } from './plan.js';
+import { prepare } from './prepare.js';
+
+export interface ScheduleOptions {
+  /** Threads per workgroup (row kernels: threads per row; map kernels: elements per workgroup). */
+  workgroupSize: number;
+  mode?: 'fused' | 'unfused';
+}
+
+/** Ops with no GPU lowering yet. */
+const UNSUPPORTED = new Set<Node['op']>(['sort', 'cholesky', 'triangular_solve']);
+
+/** A graph the scheduler cannot lower; carries a TDC6xx diagnostic. */
+export class ScheduleError extends DiagnosticError {}
+
+export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
+  const mode = opts.mode ?? 'fused';
+  const wg = opts.workgroupSize;
+  if (!Number.isInteger(wg) || wg < 1 || wg > 1024)
+    throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
+  const prep = prepare(graph, { splitReductions: true });
+  const g = prep.graph;
+  const bad = g.nodes.filter((n) => UNSUPPORTED.has(n.op));
+  if (bad.length) {
+    const ops = [...new Set(bad.map((n) => n.op))];
+    const first = bad[0]!;
+    throw new ScheduleError(
+      diag('error', 'TDC601', `the GPU backend cannot lower ${ops.map((o) => `'${o}'`).join(', ')} yet (${bad.length} node${bad.length === 1 ? '' : 's'})`, first.origin?.config ?? first.origin?.spec, {
+        hint: 'run this criterion on the CPU executor (tdc run --device cpu)',
+      }),
+    );
+  }
+
+  const roots = rootUnits(g);
+  let part: Partition;
+  if (mode === 'fused') {
+    const isUnit = (id: number) => {
+      const n = g.nodes[id]!;
+      return ((n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul');
+    };
+    const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+    const units: Unit[] = [];
+    for (const n of g.nodes) {
+      if (!isUnit(n.id)) continue;
+      units.push(
+        n.op === 'matmul'
+          ? { node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }
+          : { node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) },
+      );
+    }
+    const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, elementAxes(g.nodes[r.node]!.shape).map((_, k) => `ix${k}`)) }));
+    part = partition(g, an, units, rs, { fuse: true });
+  } else part = unfusedPartition(g, roots);
+  return buildPlan(prep, part, { workgroupSize: wg, mode });
+}
+
+/** The stored outputs: every gradient, then the loss, the terms and the model term (scalars buffer slots). */
+function rootUnits(g: Graph): Omit<Unit, 'refs'>[] {
+  const out: Omit<Unit, 'refs'>[] = [];
+  const root = (node: number, target: RootTarget) => out.push({ node, kind: 'root', axes: elementAxes(g.nodes[node]!.shape), target });
+  g.grads.forEach((x, k) => root(x.node, { kind: 'grad', input: x.input, index: k }));
+  root(g.loss, { kind: 'scalar', slot: 0, label: 'loss' });
+  g.terms.forEach((t, k) => root(t.node, { kind: 'scalar', slot: 1 + k, label: t.name }));
+  if (g.modelTerm) root(g.modelTerm.node, { kind: 'scalar', slot: 1 + g.terms.length, label: 'model_term' });
+  return out;
+}
+
+/** One kernel per op: every node but inputs and constants is computed by its own kernel and stored. */
+function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
+  const computed = (id: number) => g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const';
+  const an = new DependenceAnalysis(g, computed, new Map());
+  const groups: Group[] = [];
+  const groupOf = new Map<number, Group>();
+  const phase = new Map<number, number>();
+  for (const n of g.nodes) {
+    if (!computed(n.id)) continue;
+    let grp: Group;
+    if (n.op === 'reduce' || n.op === 'arg_reduce') {
+      grp = { id: groups.length, kind: 'row', axes: reductionAxes(g, n.id), units: [{ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) }] };
+      phase.set(n.id, 0);
+    } else if (n.op === 'matmul') {
+      grp = { id: groups.length, kind: 'matmul', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
+    } else {
+      const axes = elementAxes(n.shape);
+      const idx = axes.map((_, k) => `ix${k}`);
+      // the node's own value is computed here: its inputs are the dependences
+      const refs = new Map<number, Set<string>>();
+      for (const [u, s] of an.refsAt(n.id, alignedTo(n.shape, idx), n.id)) refs.set(u, s);
+      grp = { id: groups.length, kind: 'map', axes, units: [{ node: n.id, kind: 'elementwise', axes, refs }] };
+    }
+    groups.push(grp);
+    groupOf.set(n.id, grp);
+  }
+  // roots: stored by the kernel computing their node, or by a copy kernel (inputs, constants)
+  const extra = new Map<string, Group>();
+  for (const r of roots) {
+    const shape = g.nodes[r.node]!.shape;
+    const own = groupOf.get(r.node);
+    const idx = alignedTo(shape, elementAxes(shape).map((_, k) => `ix${k}`));
+    if (own && own.kind !== 'matmul') {
+      const at = own.kind === 'row' ? 'row' : 'elem';
+      const rowIdx = at === 'row' ? alignedTo(shape, own.axes.map((a, k) => (a.reduced ? '' : `ix${k}`)).filter(Boolean)) : idx;
+      own.units.push({ ...r, at, refs: an.refsAt(r.node, rowIdx, r.node) });
+      continue;
+    }
+    const key = elementAxes(shape).map((a) => JSON.stringify(a.dim)).join(',');
+    let grp = extra.get(key);
+    if (!grp) {
+      grp = { id: groups.length, kind: 'map', axes: elementAxes(shape), units: [] };
+      groups.push(grp);
+      extra.set(key, grp);
+    }
+    grp.units.push({ ...r, at: 'elem', refs: an.refsAt(r.node, idx) });
+  }
+  return { groups, phase, groupOf };
+}
+
+function alignedTo(shape: Node['shape'], coords: string[]): string[] {
+  let k = 0;
+  return shape.map((d) => (isOne(d) ? '0u' : coords[k++] ?? '0u'));
+}
+
+export type { KernelPlan } from './plan.js';

@@ -1,0 +1,213 @@
+// Fusion by iteration domain. Units are the nodes that need their own loop structure: reductions (a row
+// kernel: one workgroup per row), matmuls (a tiled kernel) and the stored roots (gradients, loss, terms).
+// Everything else inlines into whichever unit reads it. Units of the same domain merge into one kernel when
+// every read between them is of the current row and the kernel graph stays acyclic; the biggest domains
+// merge first, so forward and backward row statistics end up in one pass and whole-batch scalars in a
+// small dispatch after it. Roots then join the kernel that produces what they read (as element outputs over
+// the domain or per-row outputs), or get an elementwise kernel of their own.
+import type { Graph, Shape } from '../../graph/types.js';
+import { isOne } from '../../codegen/wgsl/index-expr.js';
+import type { DomainAxis } from '../../codegen/wgsl/kernel-spec.js';
+import { coord, isRowIndex } from '../../codegen/wgsl/row-kernel.js';
+import { DependenceAnalysis, domainWork, elementAxes, reductionAxes, sameDims, sameDomain, type Refs } from './domains.js';
+
+export type RootTarget = { kind: 'grad'; input: string; index: number } | { kind: 'scalar'; slot: number; label: string };
+
+export interface Unit {
+  node: number;
+  /** elementwise: a node computed and stored on its own (unfused mode only). */
+  kind: 'reduce' | 'matmul' | 'elementwise' | 'root';
+  axes: DomainAxis[];
+  /** Reads of other units; for roots, at the coordinates of their placement. */
+  refs: Refs;
+  target?: RootTarget;
+  /** Roots in a row kernel: element output over the domain, or one value per row. */
+  at?: 'elem' | 'row';
+}
+
+export interface Group {
+  id: number;
+  kind: 'row' | 'map' | 'matmul';
+  axes: DomainAxis[];
+  units: Unit[];
+}
+
+export interface Partition {
+  /** Kernels in execution order. */
+  groups: Group[];
+  /** Sweep of each reduction inside its row kernel. */
+  phase: Map<number, number>;
+  /** Unit node → its group. */
+  groupOf: Map<number, Group>;
+}
+
+export function nonOneDims(shape: Shape) {
+  return shape.filter((d) => !isOne(d));
+}
+
+export function partition(
+  g: Graph,
+  analysis: DependenceAnalysis,
+  units: Unit[],
+  roots: Unit[],
+  opts: { fuse: boolean },
+): Partition {
+  let groups: Group[] = [];
+  const groupOf = new Map<number, Group>();
+  let nextId = 0;
+  for (const u of units) {
+    const grp: Group = { id: nextId++, kind: u.kind === 'matmul' ? 'matmul' : 'row', axes: u.axes, units: [u] };
+    groups.push(grp);
+    groupOf.set(u.node, grp);
+  }
+
+  const depsOf = (grp: Group, alias?: Map<Group, Group>): Set<Group> => {
+    const out = new Set<Group>();
+    const self = alias?.get(grp) ?? grp;
+    for (const u of grp.units)
+      for (const v of u.refs.keys()) {
+        let h = groupOf.get(v);
+        if (!h) continue;
+        h = alias?.get(h) ?? h;
+        if (h !== self) out.add(h);
+      }
+    return out;
+  };
+
+  /** Is the group graph acyclic when `a` and `b` are one group? */
+  const acyclicMerged = (a: Group, b: Group): boolean => {
+    const alias = new Map<Group, Group>([[a, b]]);
+    const nodes = groups.filter((x) => x !== a);
+    const deps = new Map<Group, Set<Group>>();
+    for (const x of nodes) deps.set(x, new Set());
+    for (const x of groups) {
+      const target = alias.get(x) ?? x;
+      for (const d of depsOf(x, alias)) deps.get(target)!.add(d);
+    }
+    return !hasCycle(nodes, deps);
+  };
+
+  const rowLocal = (members: Unit[], axes: DomainAxis[]): boolean => {
+    const nodes = new Set(members.filter((u) => u.kind === 'reduce').map((u) => u.node));
+    void axes;
+    for (const u of members)
+      for (const [v, keys] of u.refs) {
+        if (!nodes.has(v)) continue;
+        for (const k of keys) if (!isRowIndex(g, v, k === '' ? [] : k.split('|'))) return false;
+      }
+    return true;
+  };
+
+  if (opts.fuse) {
+    // merge reductions of equal domains, biggest domains first
+    const order = [...units]
+      .filter((u) => u.kind === 'reduce')
+      .sort((a, b) => domainWork(b.axes) - domainWork(a.axes) || a.node - b.node);
+    for (let i = 0; i < order.length; i++)
+      for (let j = i + 1; j < order.length; j++) {
+        const a = groupOf.get(order[i]!.node)!;
+        const b = groupOf.get(order[j]!.node)!;
+        if (a === b || !sameDomain(a.axes, b.axes)) continue;
+        const members = [...a.units, ...b.units];
+        if (!rowLocal(members, a.axes) || !acyclicMerged(a, b)) continue;
+        // merge b into a
+        a.units.push(...b.units);
+        for (const u of b.units) groupOf.set(u.node, a);
+        groups = groups.filter((x) => x !== b);
+      }
+  }
+
+  // roots: join the row kernel that computes what they read, else an elementwise kernel
+  const reaches = (from: Group, to: Group): boolean => {
+    const succ = new Map<Group, Group[]>();
+    for (const x of groups) for (const d of depsOf(x)) succ.set(d, [...(succ.get(d) ?? []), x]);
+    const seen = new Set<Group>();
+    const stack = [from];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (x === to) return true;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      stack.push(...(succ.get(x) ?? []));
+    }
+    return false;
+  };
+  for (const r of roots) {
+    const shapeDims = nonOneDims(g.nodes[r.node]!.shape);
+    let best: { grp: Group; at: 'elem' | 'row'; refs: Refs; score: number } | undefined;
+    if (opts.fuse)
+      for (const grp of groups) {
+        if (grp.kind !== 'row' || !grp.units.some((u) => u.kind === 'reduce')) continue;
+        const all = grp.axes.map((a) => a.dim);
+        const keptK = grp.axes.map((a, k) => (a.reduced ? -1 : k)).filter((k) => k >= 0);
+        let at: 'elem' | 'row' | undefined;
+        let refs: Refs | undefined;
+        if (sameDims(shapeDims, all)) {
+          at = 'elem';
+          refs = r.refs;
+        } else if (sameDims(shapeDims, keptK.map((k) => grp.axes[k]!.dim))) {
+          at = 'row';
+          refs = analysis.storeRefs(r.node, keptK.map(coord));
+        }
+        if (!at || !refs) continue;
+        if (!rowLocal([...grp.units, { ...r, refs }], grp.axes)) continue;
+        const others = new Set([...refs.keys()].map((v) => groupOf.get(v)).filter((h): h is Group => h !== undefined && h !== grp));
+        if ([...others].some((h) => reaches(grp, h))) continue;
+        const score = [...refs.keys()].filter((v) => groupOf.get(v) === grp).length * 1e12 + domainWork(grp.axes);
+        if (!best || score > best.score) best = { grp, at, refs, score };
+      }
+    if (best) {
+      best.grp.units.push({ ...r, refs: best.refs, at: best.at });
+      continue;
+    }
+    const axes = elementAxes(g.nodes[r.node]!.shape);
+    let m = opts.fuse ? groups.find((x) => x.kind === 'map' && sameDomain(x.axes, axes)) : undefined;
+    if (!m) {
+      m = { id: nextId++, kind: 'map', axes, units: [] };
+      groups.push(m);
+    }
+    m.units.push({ ...r, at: 'elem' });
+  }
+
+  // execution order: topological, ties by the smallest node computed
+  const deps = new Map(groups.map((x) => [x, depsOf(x)]));
+  const minNode = (x: Group) => Math.min(...x.units.map((u) => u.node));
+  const ordered: Group[] = [];
+  const placed = new Set<Group>();
+  while (ordered.length < groups.length) {
+    const ready = groups.filter((x) => !placed.has(x) && [...deps.get(x)!].every((d) => placed.has(d)));
+    if (!ready.length) throw new Error('kernel graph has a cycle');
+    ready.sort((a, b) => minNode(a) - minNode(b) || a.id - b.id);
+    placed.add(ready[0]!);
+    ordered.push(ready[0]!);
+  }
+
+  // sweeps inside each row kernel
+  const phase = new Map<number, number>();
+  for (const grp of ordered) {
+    if (grp.kind !== 'row') continue;
+    const reds = grp.units.filter((u) => u.kind === 'reduce').sort((a, b) => a.node - b.node);
+    for (const u of reds) {
+      let p = 0;
+      for (const v of u.refs.keys()) if (groupOf.get(v) === grp && phase.has(v)) p = Math.max(p, phase.get(v)! + 1);
+      phase.set(u.node, p);
+    }
+  }
+  return { groups: ordered, phase, groupOf };
+}
+
+function hasCycle(nodes: Group[], deps: Map<Group, Set<Group>>): boolean {
+  const state = new Map<Group, 1 | 2>();
+  const visit = (x: Group): boolean => {
+    const s = state.get(x);
+    if (s === 2) return false;
+    if (s === 1) return true;
+    state.set(x, 1);
+    for (const d of deps.get(x) ?? []) if (visit(d)) return true;
+    state.set(x, 2);
+    return false;
+  };
+  return nodes.some(visit);
+}
+
+export { reductionAxes };

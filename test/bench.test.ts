@@ -1,0 +1,124 @@
+// The bench's pieces without timing anything real: the harness (median, interleaved rounds), the float64
+// KD+CE reference (against finite differences), and each implementation's numbers at small shapes — tfjs-webgpu
+// and the hand-written reference plan — on the adapter (lavapipe in CI; no adapter is a failure).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { median, timeImpls, type BenchImpl } from '../bench/harness.js';
+import { PlanKd } from '../bench/impl-plan.js';
+import { loadTfWebGpu, TfjsKd } from '../bench/impl-tfjs.js';
+import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js';
+import { benchGraph, compilerPlans } from '../bench/plan-source.js';
+import { referenceKdPlan } from '../bench/reference-kd-plan.js';
+import { GpuRuntime, validateWgsl } from '../src/runtime/gpu/index.js';
+
+test('median', () => {
+  assert.is(median([3, 1, 2]), 2);
+  assert.is(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+test('timeImpls interleaves rounds, warms up untimed, and respects minSteps / roundMs', async () => {
+  let clock = 0;
+  const order: string[] = [];
+  const fake = (name: string, cost: number): BenchImpl => ({
+    name,
+    setup: async () => {},
+    step: async () => {
+      clock += cost;
+      order.push(name);
+      return { loss: 0, grad: new Float32Array() };
+    },
+    dispose: () => {},
+  });
+  const times = await timeImpls([fake('a', 1), fake('b', 10)], { rounds: 2, roundMs: 5, minSteps: 2, warmupSteps: 1 }, () => clock);
+  assert.equal(times.get('a'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.equal(times.get('b'), [10, 10, 10, 10]);
+  assert.equal(order.slice(0, 2), ['a', 'b'], 'warm-up first');
+  assert.equal(order.slice(2, 8), ['a', 'a', 'a', 'a', 'a', 'b'], 'then round 1: a for ≥ 5 ms, b …');
+});
+
+test('the float64 KD+CE reference gradient matches finite differences', () => {
+  const k = kdCase(3, 7, 9);
+  const ref = kdReference(k);
+  const s64 = Float64Array.from(k.student);
+  for (const i of [0, 5, 11, 20]) {
+    const h = 1e-3;
+    const at = (d: number): number => {
+      const s = Float32Array.from(s64);
+      s[i] = s64[i]! + d;
+      return kdReference({ ...k, student: s }).loss;
+    };
+    // f32 storage of s ± h limits the accuracy: compare to 1e-5 absolute.
+    const fd = (at(h) - at(-h)) / (2 * h);
+    assert.ok(Math.abs(fd - ref.grad[i]!) < 1e-4, `element ${i}: fd ${fd} vs ${ref.grad[i]}`);
+  }
+});
+
+let rt: GpuRuntime | undefined;
+let openError: unknown;
+try {
+  rt = await GpuRuntime.open();
+} catch (e) {
+  openError = e;
+}
+
+test('a WebGPU adapter is available (required)', () => {
+  if (openError) assert.unreachable(`no WebGPU adapter: ${(openError as Error).message}. These tests fail, never skip, without one.`);
+});
+
+test('the reference plan validates and matches the float64 reference (C = 10, 1271, 1000)', async () => {
+  for (const k of referenceKdPlan().kernels) assert.equal(await validateWgsl(k.wgsl, { file: `${k.name}.wgsl` }), [], k.name);
+  const impl = new PlanKd('reference-wgsl', rt!, referenceKdPlan());
+  for (const [n, c] of [
+    [5, 10],
+    [3, 1271],
+    [16, 1000],
+  ] as const) {
+    const k = kdCase(n, c);
+    await impl.setup(k);
+    const r = await impl.step();
+    const e = kdErrors(kdReference(k), r.loss, r.grad);
+    assert.ok(e.lossRel <= KD_TOLERANCE.lossRel && e.gradRel <= KD_TOLERANCE.gradRel, `${n}x${c}: ${JSON.stringify(e)}`);
+  }
+  impl.dispose();
+});
+
+test('tfjs-webgpu runs on the WebGPU backend and matches the float64 reference', async () => {
+  const { globals } = (await import('webgpu')) as { globals: object };
+  const tf = await loadTfWebGpu(rt!.gpu!, globals);
+  assert.is(tf.getBackend(), 'webgpu');
+  const impl = new TfjsKd(tf);
+  for (const [n, c] of [
+    [5, 10],
+    [16, 1000],
+  ] as const) {
+    const k = kdCase(n, c);
+    await impl.setup(k);
+    const before = tf.memory().numTensors;
+    const r = await impl.step();
+    assert.is(tf.memory().numTensors, before, 'no tensors leak per step');
+    const e = kdErrors(kdReference(k), r.loss, r.grad);
+    assert.ok(e.lossRel <= KD_TOLERANCE.lossRel && e.gradRel <= KD_TOLERANCE.gradRel, `${n}x${c}: ${JSON.stringify(e)}`);
+  }
+  impl.dispose();
+});
+
+test("the bench config instantiates; the compiler's fused and unfused plans are correct", async () => {
+  const g = benchGraph();
+  assert.equal(g.grads.map((x) => x.input), ['student/./output'], 'only the student is trainable');
+  const plans = compilerPlans(64);
+  for (const [mode, p] of Object.entries(plans)) {
+    assert.ok('plan' in p, `${mode}: ${'unavailable' in p ? p.unavailable : ''}`);
+    if (!('plan' in p)) continue;
+    const impl = new PlanKd(mode, rt!, p.plan);
+    const k = kdCase(4, 100);
+    await impl.setup(k);
+    const r = await impl.step();
+    const e = kdErrors(kdReference(k), r.loss, r.grad);
+    assert.ok(e.lossRel <= KD_TOLERANCE.lossRel && e.gradRel <= KD_TOLERANCE.gradRel, `${mode}: ${JSON.stringify(e)}`);
+    impl.dispose();
+  }
+});
+
+test.after(() => rt?.destroy());
+test.run();
