@@ -4,6 +4,15 @@ import { hasErrors } from '../diagnostics/index.js';
 import { tensorName, type StageIR } from '../compiler/ir.js';
 import { diagnosticJson, loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 
+function bindingsJson(b: StageIR['terms'][number]['bindings']): Record<string, unknown> {
+  if (!b) return {};
+  return {
+    ...(b.input ? { input: tensorName(b.input) } : {}),
+    ...(b.target ? { target: b.target.kind === 'targets' ? 'targets (labels)' : tensorName(b.target) } : {}),
+    ...(b.weights ? { weights: b.weights } : {}),
+  };
+}
+
 export function stageJson(s: StageIR): Record<string, unknown> {
   return {
     name: s.name,
@@ -19,7 +28,7 @@ export function stageJson(s: StageIR): Record<string, unknown> {
       level: t.criterion.level,
       weight: t.weight,
       kwargs: t.criterion.kwargs,
-      ...(t.wrapper ? { wrapper: { key: t.wrapper.key, kwargs: t.wrapper.kwargs } } : {}),
+      ...(t.wrapper ? { wrapper: { key: t.wrapper.key, kwargs: t.wrapper.kwargs, ...bindingsJson(t.bindings) } } : {}),
       reads: t.reads.map(tensorName),
     })),
   };
@@ -53,9 +62,9 @@ export async function inspectCommand(file: string, opts: GlobalOptions): Promise
       lines.push(`  ${c.cyan(t.name)} = ${t.weight} × ${c.bold(t.criterion.key)}${t.wrapper ? ` [${t.wrapper.key}]` : ''}`);
       const kw = Object.entries(t.criterion.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
       if (kw.length) lines.push(`      kwargs: ${kw.join(', ')}`);
-      if (t.wrapper) {
-        const wk = Object.entries(t.wrapper.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-        if (wk.length) lines.push(`      wrapper: ${wk.join(', ')}`);
+      if (t.bindings) {
+        const b = bindingsJson(t.bindings);
+        lines.push(`      ${t.wrapper!.key}: ${Object.entries(b).map(([k, v]) => `${k} = ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}`);
       }
       lines.push(`      reads: ${t.reads.map(tensorName).join(', ') || c.gray('(nothing)')}`);
     }

@@ -52,6 +52,8 @@ export interface TermIR {
   weight: number;
   criterion: LossInstance;
   wrapper?: WrapperInstance;
+  /** What the wrapper binds its loss's (input, target) to; `target` is `{kind: 'targets'}` for the labels. */
+  bindings?: { input?: IoRef; target?: TensorRef; weights?: Record<string, number> };
   /** Every tensor the term reads, in first-read order. */
   reads: TensorRef[];
   span: Span;

@@ -149,7 +149,7 @@ function loadRoot(src: SourceText, lim: LoadLimits, out: Diagnostic[]): LoadedCo
 }
 
 function isEmptyScalar(n: unknown): boolean {
-  const s = n as { source?: unknown; type?: unknown; tag?: unknown; anchor?: unknown; range?: [number, number, number] };
+  const s = n as { source?: unknown; type?: unknown; tag?: unknown; anchor?: unknown };
   return s.type === 'PLAIN' && s.source === '' && !s.tag && !s.anchor;
 }
 

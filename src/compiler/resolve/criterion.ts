@@ -2,6 +2,7 @@
 // Mirrors torchdistill: get_high_level_loss → WeightedSumLoss(sub_terms, model_term); each sub-term is
 // get_mid_level_loss(criterion, criterion_wrapper) with a mandatory weight.
 import { diag, type Span } from '../../diagnostics/index.js';
+import { wrapperBindings } from './bindings.js';
 import { getFunc2ExtractModelOutput, getHighLevelLoss, getLossWrapper, getMidLevelLoss, registryKeys, type RegisteredLoss } from '../../registry/registry.js';
 import { keyString, type ConfigNode, type MapEntry } from '../load/config-node.js';
 import type { LossInstance, StageIR, TermIR, WrapperInstance } from '../ir.js';
@@ -197,7 +198,10 @@ function resolveSubTerm(ctx: StageContext, e: MapEntry): TermIR | undefined {
   if (!loss || weight === undefined) return undefined;
 
   const term: TermIR = { name, weight, criterion: loss.inst, reads: [], span: e.key.span };
-  if (wrapper) term.wrapper = wrapper.inst;
+  if (wrapper) {
+    term.wrapper = wrapper.inst;
+    if (wrapper.ok) term.bindings = wrapperBindings(wrapper.inst);
+  }
   if (loss.ok && !wrapperFailed && (!wrapper || wrapper.ok)) {
     term.reads = computeReads(term, ctx.diags);
     checkTermReads(ctx, term);
