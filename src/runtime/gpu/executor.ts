@@ -177,19 +177,22 @@ export class PlanExecutor {
     if (this.broken) throw this.broken;
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
-    const sizing = this.sizingFor(env);
     const device = this.runtime.device;
     const { scalars, grads } = this.plan.outputs;
     const readList = mode === 'none' ? [] : mode === 'scalars' ? [scalars.buffer] : [scalars.buffer, ...grads.map((g) => g.buffer)];
-    const readBytes = readList.map((id) => 4 * sizing.lengths.get(id)!);
-    const totalRead = readBytes.reduce((a, b) => a + b, 0);
-    if (totalRead > this.stagingBytes) {
-      this.staging?.destroy();
-      this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-      this.stagingBytes = totalRead;
-    }
+    let readBytes: number[] = [];
+    let totalRead = 0;
 
+    // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     await this.runtime.scoped('running the kernel plan', () => {
+      const sizing = this.sizingFor(env);
+      readBytes = readList.map((id) => 4 * sizing.lengths.get(id)!);
+      totalRead = readBytes.reduce((a, b) => a + b, 0);
+      if (totalRead > this.stagingBytes) {
+        this.staging?.destroy();
+        this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+        this.stagingBytes = totalRead;
+      }
       const key = envKey(env, this.plan.symbols);
       if (key !== this.dimsKey) {
         device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
