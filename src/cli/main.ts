@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--grads-out <file>', 'write gradients as grad/<input name> to a safetensors file')
     .action(async (config: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run.js');
-      exitCode = await runCommand(config, { ...program.opts(), ...opts } as never);
+      exitCode = await runCommand(config, Object.assign({}, program.opts(), opts) as never);
     });
 
   program
@@ -65,13 +65,14 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-o, --out <dir>', 'output directory (written atomically)')
     .option('--stage <name>', 'compile only this stage')
     .option('--name <name>', 'base name of the generated TypeScript module (default: from the config file name)')
-    .option('--workgroup-size <n>', 'threads per workgroup (default: 8, tuned for lavapipe; use 256 on real GPUs)')
-    .option('--shape <name=dims...>', 'pin an input shape, e.g. student/./output=Nx1000 (repeatable)')
+    .option('--workgroup-size <n>', 'threads per workgroup (default 8, best on lavapipe; 128–256 on hardware GPUs)')
+    .option('--shape <name=dims...>', 'pin input shapes, e.g. student/layer4/output=Nx512x7x7 (letters are symbols)')
+    .option('--like <io.safetensors>', 'take input ranks and sizes from a sample io_dict (batch dim kept symbolic)')
     .option('--no-glue', 'skip the TypeScript glue (no ts-morph)')
     .option('--explain', 'print the kernel plan: kernels, what each fuses, bytes moved')
     .action(async (config: string, opts: Record<string, unknown>) => {
       const { compileCommand } = await import('./compile.js');
-      exitCode = await compileCommand(config, { ...program.opts(), ...opts } as never);
+      exitCode = await compileCommand(config, Object.assign({}, program.opts(), opts) as never);
     });
 
   try {

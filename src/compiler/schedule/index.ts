@@ -29,7 +29,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const wg = opts.workgroupSize;
   if (!Number.isInteger(wg) || wg < 1 || wg > 1024)
     throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
-  const prep = prepare(graph, { splitReductions: true });
+  const prep = prepare(graph, { splitReductions: true, factorSums: mode === 'fused' });
   const g = prep.graph;
   const bad = g.nodes.filter((n) => UNSUPPORTED.has(n.op));
   if (bad.length) {

@@ -37,6 +37,10 @@ export interface Partition {
   groups: Group[];
   /** Sweep of each reduction inside its row kernel. */
   phase: Map<number, number>;
+  /** Σ exp(x − max) reductions computed online with their max: sum node → max node. */
+  online: Map<number, number>;
+  /** The sweep that writes a row kernel's element outputs (after its last sweep when absent from reductions). */
+  elemPhase: Map<Group, number>;
   /** Unit node → its group. */
   groupOf: Map<number, Group>;
 }
@@ -182,18 +186,70 @@ export function partition(
     ordered.push(ready[0]!);
   }
 
-  // sweeps inside each row kernel
+  const { phase, online, elemPhase } = assignSweeps(g, ordered, groupOf);
+  return { groups: ordered, phase, online, elemPhase, groupOf };
+}
+
+/**
+ * Sweeps of each row kernel. A reduction runs in the sweep after the last one whose results it reads;
+ * Σ exp(x − max x) runs in the same sweep as its max (online softmax: the partial sum is rescaled when the
+ * running max grows); reductions nothing in the kernel reads (results for other kernels) run as late as
+ * possible, sharing the sweep that writes the element outputs.
+ */
+function assignSweeps(g: Graph, groups: Group[], groupOf: Map<number, Group>) {
   const phase = new Map<number, number>();
-  for (const grp of ordered) {
+  const online = new Map<number, number>();
+  const elemPhase = new Map<Group, number>();
+  for (const grp of groups) {
     if (grp.kind !== 'row') continue;
     const reds = grp.units.filter((u) => u.kind === 'reduce').sort((a, b) => a.node - b.node);
+    const inGroup = (v: number) => groupOf.get(v) === grp && phase.has(v);
     for (const u of reds) {
+      const partner = onlinePartner(g, u.node, (v) => groupOf.get(v) === grp);
       let p = 0;
-      for (const v of u.refs.keys()) if (groupOf.get(v) === grp && phase.has(v)) p = Math.max(p, phase.get(v)! + 1);
+      for (const v of u.refs.keys()) if (inGroup(v) && v !== partner) p = Math.max(p, phase.get(v)! + 1);
+      if (partner !== undefined && phase.get(partner)! >= p) {
+        online.set(u.node, partner);
+        p = phase.get(partner)!;
+      } else if (partner !== undefined) p = Math.max(p, phase.get(partner)! + 1);
       phase.set(u.node, p);
     }
+    // who reads each reduction inside the kernel
+    const readers = new Map<number, number>();
+    for (const u of grp.units) {
+      if (u.kind === 'root' && u.at === 'row') continue;
+      for (const v of u.refs.keys()) if (groupOf.get(v) === grp && v !== u.node && online.get(u.node) !== v) readers.set(v, (readers.get(v) ?? 0) + 1);
+    }
+    for (const [z, m] of online) if (groupOf.get(z) === grp) readers.set(m, (readers.get(m) ?? 0) + (readers.has(z) ? 1 : 0));
+    const elems = grp.units.filter((u) => u.kind === 'root' && u.at === 'elem');
+    if (elems.length) {
+      let ep = 0;
+      for (const u of elems) for (const v of u.refs.keys()) if (inGroup(v)) ep = Math.max(ep, phase.get(v)! + 1);
+      elemPhase.set(grp, ep);
+    }
+    const last = elems.length ? elemPhase.get(grp)! : Math.max(0, ...reds.map((u) => phase.get(u.node)!));
+    for (const u of reds) {
+      if (readers.has(u.node) || online.has(u.node) || [...online.values()].includes(u.node)) continue;
+      phase.set(u.node, Math.max(phase.get(u.node)!, last));
+    }
   }
-  return { groups: ordered, phase, groupOf };
+  return { phase, online, elemPhase };
+}
+
+/** For Σ exp(x − max(x)) (through detach/broadcast/reshape of the max): the max reduction. */
+function onlinePartner(g: Graph, z: number, sameGroup: (v: number) => boolean): number | undefined {
+  const n = g.nodes[z]!;
+  if (n.op !== 'reduce' || n.attrs.fn !== 'sum' || n.dtype !== 'float') return undefined;
+  const e = g.nodes[n.inputs[0]!]!;
+  if (e.op !== 'unary' || e.attrs.fn !== 'exp') return undefined;
+  const d = g.nodes[e.inputs[0]!]!;
+  if (d.op !== 'binary' || d.attrs.fn !== 'sub') return undefined;
+  const [a, v] = d.inputs as [number, number];
+  let m = g.nodes[v]!;
+  while (m.op === 'detach' || m.op === 'broadcast' || m.op === 'reshape') m = g.nodes[m.inputs[0]!]!;
+  if (m.op !== 'reduce' || m.attrs.fn !== 'max' || m.inputs[0] !== a || !sameGroup(m.id)) return undefined;
+  if (!sameDims(g.nodes[a]!.shape, d.shape) || m.attrs.axes.join() !== n.attrs.axes.join()) return undefined;
+  return m.id;
 }
 
 function hasCycle(nodes: Group[], deps: Map<Group, Set<Group>>): boolean {

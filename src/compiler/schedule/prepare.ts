@@ -1,4 +1,5 @@
 // Rewrites before scheduling (pure: a new graph, the input is untouched):
+// - (fused) constant factors moved out of sums (factor.ts);
 // - dead nodes dropped (only what the loss, terms, model term and gradients need);
 // - whole-tensor reductions over several non-1 dims split into a row reduction (all but the first of those
 //   dims) followed by a reduction over the first: sum(x[N, C]) → sum_n(sum_c(x)). The inner one then shares
@@ -8,6 +9,7 @@
 //   the dims uniform wherever they are read.
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
+import { factorSums } from './factor.js';
 
 export interface DimValue {
   scale: number;
@@ -19,7 +21,8 @@ export interface Prepared {
   dimValues: Map<number, DimValue>;
 }
 
-export function prepare(g: Graph, opts: { splitReductions: boolean }): Prepared {
+export function prepare(input: Graph, opts: { splitReductions: boolean; factorSums: boolean }): Prepared {
+  const g = opts.factorSums ? factorSums(input) : input;
   const live = liveNodes(g);
   const remap = new Map<number, number>();
   const nodes: Node[] = [];

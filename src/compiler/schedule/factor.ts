@@ -1,0 +1,81 @@
+// Algebraic rewrite before scheduling: factors that do not vary along a sum's reduced axes move out of it,
+//   Σ_j (r · a_j / q) → r · (Σ_j a_j) / q      (r, q broadcast along j),
+// so the remaining sum reads fewer row statistics (it can run in an earlier sweep) and often is a sum the
+// graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed). Rebuilt through
+// GraphBuilder, whose hash-consing merges the new sums with existing ones. Exact in real arithmetic; in
+// float it only reorders a few roundings.
+import { GraphBuilder } from '../../graph/builder.js';
+import type { Graph, Node, Shape } from '../../graph/types.js';
+import { isOne } from '../../codegen/wgsl/index-expr.js';
+
+interface Factors {
+  mul: number[];
+  div: number[];
+  rest: number[];
+  negate: boolean;
+}
+
+export function factorSums(g: Graph): Graph {
+  const b = new GraphBuilder();
+  const map = new Map<number, number>();
+  const inputByNode = new Map(g.inputs.map((i) => [i.node, i]));
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((i) => map.get(i)!);
+    let id: number;
+    if (n.op === 'input') {
+      const gi = inputByNode.get(n.id);
+      id = b.input(n.attrs.name, n.shape, n.dtype, gi?.trainable ?? false, n.origin);
+    } else if (n.op === 'const') id = b.constant(n.attrs.value);
+    else if (n.op === 'reduce' && n.attrs.fn === 'sum' && n.dtype === 'float') id = factoredSum(b, n, ins[0]!);
+    else id = b.op(n.op, ins, n.attrs as never, n.origin);
+    map.set(n.id, id);
+  }
+  const m = (id: number) => map.get(id)!;
+  const out = b.finish({ loss: m(g.loss), terms: g.terms.map((t) => ({ ...t, node: m(t.node) })), ...(g.modelTerm ? { modelTerm: { ...g.modelTerm, node: m(g.modelTerm.node) } } : {}) });
+  out.grads = g.grads.map((x) => ({ ...x, node: m(x.node) }));
+  // inputs keep their order and trainable flags even when the builder saw them in another order
+  out.inputs = g.inputs.filter((i) => map.has(i.node)).map((i) => ({ ...i, node: m(i.node) }));
+  if (g.stateOut) out.stateOut = g.stateOut.map((x) => ({ ...x, node: m(x.node) }));
+  return out;
+}
+
+function factoredSum(b: GraphBuilder, n: Node & { op: 'reduce' }, x: number): number {
+  const S = b.shape(x);
+  const axes = n.attrs.axes;
+  const invariant = (shape: Shape): boolean => {
+    const lead = S.length - shape.length;
+    return axes.every((a) => a < lead || isOne(shape[a - lead]!));
+  };
+  const f = collect(b, x, invariant);
+  if (!f.mul.length && !f.div.length && !f.negate) return b.op('reduce', [x], n.attrs, n.origin);
+  let rest = f.rest.length ? f.rest.reduce((p, q) => b.binary('mul', p, q)) : b.constant(1);
+  const rs = b.shape(rest);
+  if (rs.length !== S.length || rs.some((d, k) => d !== S[k])) rest = b.op('broadcast', [rest], { shape: S });
+  let r = b.op('reduce', [rest], { fn: 'sum', axes, keepdim: true }, n.origin);
+  for (const k of f.mul) r = b.binary('mul', r, k);
+  for (const k of f.div) r = b.binary('div', r, k);
+  if (f.negate) r = b.unary('neg', r);
+  if (!n.attrs.keepdim) r = b.op('reshape', [r], { shape: n.shape });
+  return r;
+}
+
+function collect(b: GraphBuilder, id: number, invariant: (s: Shape) => boolean): Factors {
+  const node = b.node(id);
+  if (node.dtype === 'float' && invariant(node.shape)) return { mul: [id], div: [], rest: [], negate: false };
+  if (node.op === 'unary' && node.attrs.fn === 'neg') {
+    const f = collect(b, node.inputs[0]!, invariant);
+    return { ...f, negate: !f.negate };
+  }
+  if (node.op === 'broadcast' && node.dtype === 'float') return collect(b, node.inputs[0]!, invariant);
+  if (node.op === 'binary' && node.dtype === 'float' && (node.attrs.fn === 'mul' || node.attrs.fn === 'div')) {
+    const [p, q] = node.inputs as [number, number];
+    if (b.node(p).dtype !== 'float' || b.node(q).dtype !== 'float') return { mul: [], div: [], rest: [id], negate: false };
+    const fp = collect(b, p, invariant);
+    if (node.attrs.fn === 'mul') {
+      const fq = collect(b, q, invariant);
+      return { mul: [...fp.mul, ...fq.mul], div: [...fp.div, ...fq.div], rest: [...fp.rest, ...fq.rest], negate: fp.negate !== fq.negate };
+    }
+    if (invariant(b.shape(q))) return { ...fp, div: [...fp.div, q] };
+  }
+  return { mul: [], div: [], rest: [id], negate: false };
+}
