@@ -5,14 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import pc from 'picocolors';
-import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import type { StageIR } from '../compiler/ir.js';
-import { tensorName } from '../compiler/ir.js';
-import type { DType, Dim, Shape } from '../graph/types.js';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import type { InputShapes } from '../compiler/compile.js';
+import type { Dim, Shape } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
 import { readSafetensors } from '../runtime/safetensors.js';
-import { VERSION } from '../version.js';
 import { loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 import { pickStage } from './run.js';
 
@@ -26,8 +24,6 @@ export interface CompileOptions extends GlobalOptions {
   glue?: boolean;
   explain?: boolean;
 }
-
-type InputShapes = Map<string, { shape: Shape; dtype: DType }>;
 
 export async function compileCommand(config: string, opts: CompileOptions): Promise<number> {
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
@@ -53,36 +49,13 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
   const pinned = parseShapeOptions(opts, ds);
   if (hasErrors(ds)) return fail();
 
-  const { instantiateStage } = await import('../compiler/instantiate/index.js');
-  const { schedule } = await import('../compiler/schedule/index.js');
-  const plans: { stage: string; plan: KernelPlan }[] = [];
-  for (const stage of stages) {
-    const shapes = inputShapes(stage, pinned);
-    const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned) });
-    ds.push(...inst.diagnostics);
-    if (!inst.graph || hasErrors(inst.diagnostics)) {
-      ds.push(diag('note', 'TDC610', `stage '${stage.name}' was instantiated with input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {
-        hint: 'pin the real shapes with --shape name=NxCxHxW or --like io.safetensors',
-      }));
-      return fail();
-    }
-    try {
-      plans.push({ stage: stage.name, plan: schedule(inst.graph, { workgroupSize: wg }) });
-    } catch (e) {
-      if (e instanceof DiagnosticError) return fail([e.diagnostic]);
-      throw e;
-    }
-  }
-
-  const { buildManifest, kernelFile } = await import('../codegen/manifest.js');
-  const files = new Map<string, string>();
-  for (const { stage, plan } of plans) for (const k of plan.kernels) files.set(kernelFile(stage, k.name), k.wgsl);
-  files.set('manifest.json', buildManifest(plans, { configFile: config, tdcVersion: VERSION }));
   const moduleName = opts.name ?? moduleNameOf(config);
-  if (opts.glue !== false) {
-    const { emitGlue } = await import('../codegen/glue/index.js');
-    files.set(`${moduleName}.ts`, await emitGlue(plans, { moduleName, configFile: config, tdcVersion: VERSION }));
-  }
+  const { compileStages } = await import('../compiler/compile.js');
+  const c = await compileStages(stages, { configFile: config, moduleName, workgroupSize: wg, shapes: pinned, glue: opts.glue });
+  ds.push(...c.diagnostics);
+  if (!c.files || hasErrors(c.diagnostics)) return fail();
+  const plans = c.stages;
+  const files = c.files;
   const { writeOutDir } = await import('../codegen/out-writer.js');
   const wd = await writeOutDir(opts.out, files);
   ds.push(...wd);
@@ -98,10 +71,6 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
 function moduleNameOf(config: string): string {
   const stem = basename(config).replace(/\.ya?ml$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
   return /^[A-Za-z_]/.test(stem) ? stem : `config_${stem}`;
-}
-
-function shapeText(s: Shape): string {
-  return `[${s.map((d) => (typeof d === 'number' ? String(d) : 'sym' in d ? d.sym : '…')).join(', ')}]`;
 }
 
 function parseDims(text: string): Shape | undefined {
@@ -145,29 +114,6 @@ function parseShapeOptions(opts: CompileOptions, ds: Diagnostic[]): InputShapes 
     pinned.set(name, { shape: dims, dtype: name === 'targets' ? 'int' : pinned.get(name)?.dtype ?? 'float' });
   }
   return pinned;
-}
-
-/** The shape each input of the stage is compiled for: pinned, else the symbolic default. */
-function inputShapes(stage: StageIR, pinned: InputShapes): InputShapes {
-  const out: InputShapes = new Map(pinned);
-  for (const t of stage.terms)
-    for (const ref of t.reads) {
-      const name = tensorName(ref);
-      if (out.has(name)) continue;
-      if (ref.kind === 'targets') out.set(name, { shape: [{ sym: 'N' }], dtype: 'int' });
-      else if (ref.kind === 'model_loss') out.set(name, { shape: [], dtype: 'float' });
-      else out.set(name, { shape: [{ sym: 'N' }, { sym: 'C' }], dtype: 'float' });
-    }
-  if (!out.has('targets')) out.set('targets', { shape: [{ sym: 'N' }], dtype: 'int' });
-  return out;
-}
-
-function modelLossKeys(stage: StageIR, pinned: InputShapes): string[] {
-  if (!stage.modelTerm) return [];
-  const given = [...pinned.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
-  if (given.length) return given;
-  const w = stage.modelTerm.weight;
-  return typeof w === 'object' ? Object.keys(w) : ['loss'];
 }
 
 function explain(plans: { stage: string; plan: KernelPlan }[], color: boolean): string {

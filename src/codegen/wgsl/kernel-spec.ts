@@ -36,6 +36,8 @@ export interface ReductionSpec {
   node: number;
   /** Sweep number: a reduction may read the results of earlier sweeps of the same row. */
   phase: number;
+  /** Σ exp(x − M) computed online with the max reduction M of the same sweep (M's input is x). */
+  online?: number;
 }
 
 interface KernelCommon {
@@ -57,6 +59,8 @@ export interface RowKernelSpec extends KernelCommon {
   axes: DomainAxis[];
   reductions: ReductionSpec[];
   stores: StoreSpec[];
+  /** Sweep that also writes the element outputs (they read no reduction of that sweep); default: a sweep of their own after the last. */
+  elemPhase?: number;
 }
 
 export interface MapKernelSpec extends KernelCommon {

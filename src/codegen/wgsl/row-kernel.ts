@@ -136,7 +136,11 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
   });
 
   // ---- sweeps ----
-  const phases = [...new Set(spec.reductions.map((r) => r.phase))].sort((a, b) => a - b);
+  const elemStores = spec.stores.filter((s) => s.at === 'elem');
+  const rowStores = spec.stores.filter((s) => s.at === 'row');
+  const redPhases = spec.reductions.map((r) => r.phase);
+  const elemPhase = elemStores.length ? spec.elemPhase ?? Math.max(-1, ...redPhases) + 1 : undefined;
+  const phases = [...new Set([...redPhases, ...(elemPhase === undefined ? [] : [elemPhase])])].sort((a, b) => a - b);
   const serial = WG <= 16;
   const shared = new Map<string, string>();
   const slot = (t: WgslType | 'u32', k: number) => {
@@ -144,8 +148,11 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
     shared.set(name, `var<workgroup> ${name}: array<${t}, ${WG}>;`);
     return name;
   };
+  const coordsAll = spec.axes.map((_, k) => coord(k));
   phases.forEach((phase, pi) => {
-    const rs = spec.reductions.filter((r) => r.phase === phase);
+    const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
+    const partners = new Map<number, number[]>(); // max node → online sums
+    for (const r of rs) if (r.online !== undefined) partners.set(r.online, [...(partners.get(r.online) ?? []), r.node]);
     const loop = openSweep(scopes, math, red);
     const list: ReductionState[] = [];
     for (const r of rs) {
@@ -153,42 +160,64 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
       const st = reductionState(n, scopes);
       states.set(r.node, st);
       list.push(st);
-      const init = identity(st.fn, st.type);
-      root.lines.push(`var ${st.acc}: ${st.type} = ${init};`);
+      root.lines.push(`var ${st.acc}: ${st.type} = ${identity(st.fn, st.type)};`);
       if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
+    }
+    for (const r of rs) {
+      if (r.online !== undefined) continue; // accumulated with its max
+      const n = g.nodes[r.node]!;
+      const st = states.get(r.node)!;
       const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
       const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
-      if (st.accIdx) {
+      const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc);
+      if (zs.length) {
+        // online softmax: rescale the partial sums when the running max grows
+        const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - ${vt}, -88.0));`).join(' ');
+        loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
+        for (const z of zs) loop.lines.push(`${z} = ${z} + exp(${vt} - ${st.acc});`);
+      } else if (st.accIdx) {
         const better = st.fn === 'argmax' ? '>' : '<';
         loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
       } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
     }
+    if (phase === elemPhase) for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coordsAll), emitter, math, buffers));
     scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+    if (!list.length) return;
     // combine the per-thread partials
     const slots = list.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
-    for (const s of slots) {
-      body.push(`${s.v}[lid] = ${s.st.acc};`);
-      if (s.i) body.push(`${s.i}[lid] = ${s.st.accIdx};`);
+    const slotOf = new Map(slots.map((x) => [x.st.node, x]));
+    for (const x of slots) {
+      body.push(`${x.v}[lid] = ${x.st.acc};`);
+      if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
     }
     body.push('workgroupBarrier();');
+    const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
     if (serial) {
       // every thread folds the partials in the same order: identical results, one barrier
-      for (const s of slots) {
-        if (s.i) {
-          body.push(`var ${s.st.result}_v = ${s.v}[0];`, `var ${s.st.result}_i = ${s.i}[0];`);
-          const better = s.st.fn === 'argmax' ? '>' : '<';
+      for (const x of slots) {
+        const res = x.st.result;
+        const m = onlineOf.get(x.st.node);
+        if (m !== undefined) {
+          const ms = slotOf.get(m)!;
+          body.push(`var ${res}_f = 0.0;`);
+          body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) { ${res}_f = ${res}_f + ${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0)); }`);
+          body.push(`let ${res} = ${res}_f;`);
+        } else if (x.i) {
+          const better = x.st.fn === 'argmax' ? '>' : '<';
           body.push(
+            `var ${res}_v = ${x.v}[0];`,
+            `var ${res}_i = ${x.i}[0];`,
             `for (var q = 1u; q < ${WG}u; q = q + 1u) {`,
-            `  let qv = ${s.v}[q];`,
-            `  let qi = ${s.i}[q];`,
-            `  if (qv ${better} ${s.st.result}_v || (qv == ${s.st.result}_v && qi < ${s.st.result}_i)) { ${s.st.result}_v = qv; ${s.st.result}_i = qi; }`,
+            `  let qv = ${x.v}[q];`,
+            `  let qi = ${x.i}[q];`,
+            `  if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
             '}',
-            `let ${s.st.result} = i32(${s.st.result}_i);`,
+            `let ${res} = i32(${res}_i);`,
           );
         } else {
-          body.push(`var ${s.st.result}_f = ${s.v}[0];`);
-          body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${s.st.result}_f = ${combine(s.st.fn, `${s.st.result}_f`, `${s.v}[q]`)}; }`);
-          body.push(`let ${s.st.result} = ${s.st.result}_f;`);
+          body.push(`var ${res}_f = ${x.v}[0];`);
+          body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
+          body.push(`let ${res} = ${res}_f;`);
         }
       }
     } else {
@@ -197,39 +226,42 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
       for (let s = P / 2; s >= 1; s /= 2) {
         const guard = s * 2 > WG ? `lid < ${s}u && lid + ${s}u < ${WG}u` : `lid < ${s}u`;
         const stmts: string[] = [];
+        // online sums first: they need both maxima before the max slot is overwritten
         for (const x of slots) {
+          const m = onlineOf.get(x.st.node);
+          if (m === undefined) continue;
+          const ms = slotOf.get(m)!.v;
+          stmts.push(
+            `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + ${s}u]; let mm = max(m1, m2); ` +
+              `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + ${s}u] * exp(max(m2 - mm, -88.0)); }`,
+          );
+        }
+        for (const x of slots) {
+          if (onlineOf.has(x.st.node)) continue;
           if (x.i) {
             const better = x.st.fn === 'argmax' ? '>' : '<';
             stmts.push(
-              `let av${x.v} = ${x.v}[lid + ${s}u]; let ai${x.v} = ${x.i}[lid + ${s}u];`,
-              `if (av${x.v} ${better} ${x.v}[lid] || (av${x.v} == ${x.v}[lid] && ai${x.v} < ${x.i}[lid])) { ${x.v}[lid] = av${x.v}; ${x.i}[lid] = ai${x.v}; }`,
+              `{ let av = ${x.v}[lid + ${s}u]; let ai = ${x.i}[lid + ${s}u];`,
+              `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
             );
           } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + ${s}u]`)};`);
         }
         body.push(`if (${guard}) {`, ...stmts.map((l) => `  ${l}`), '}', 'workgroupBarrier();');
       }
-      for (const s of slots) body.push(s.i ? `let ${s.st.result} = i32(${s.i}[0]);` : `let ${s.st.result} = ${s.v}[0];`);
+      for (const x of slots) body.push(x.i ? `let ${x.st.result} = i32(${x.i}[0]);` : `let ${x.st.result} = ${x.v}[0];`);
     }
-    for (const s of slots) {
-      scopes.define(s.st.result, root);
-      done.add(s.st.node);
+    for (const x of slots) {
+      scopes.define(x.st.result, root);
+      done.add(x.st.node);
     }
     if (pi < phases.length - 1) body.push('workgroupBarrier();'); // the next sweep reuses the slots
   });
 
-  // ---- outputs ----
-  const rowStores = spec.stores.filter((s) => s.at === 'row');
-  const elemStores = spec.stores.filter((s) => s.at === 'elem');
+  // ---- per-row outputs ----
   if (rowStores.length) {
     const rowCoords = kept.map((x) => coord(x.k));
     const writes = rowStores.map((s) => storeLine(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers));
     body.push('if (lid == 0u) {', ...writes.map((l) => `  ${l}`), '}');
-  }
-  if (elemStores.length) {
-    const loop = openSweep(scopes, math, red);
-    const coords = spec.axes.map((_, k) => coord(k));
-    for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
-    scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
   }
 
   return assembleModule({

@@ -127,8 +127,12 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
           ...common,
           kind: 'row',
           axes: grp.axes,
-          reductions: grp.units.filter((u) => u.kind === 'reduce').sort((a, b) => a.node - b.node).map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0 })),
+          reductions: grp.units
+            .filter((u) => u.kind === 'reduce')
+            .sort((a, b) => a.node - b.node)
+            .map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0, ...(part.online.has(u.node) ? { online: part.online.get(u.node)! } : {}) })),
           stores: plain,
+          ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
         };
       return { spec, declared };
     };
@@ -207,7 +211,7 @@ function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
 function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes: string[], part: Partition, mode: string): string[] {
   const dims = grp.axes.map((a) => dimToString(a.dim));
   const reds = grp.units.filter((u) => u.kind === 'reduce');
-  const sweeps = new Set(reds.map((u) => part.phase.get(u.node) ?? 0)).size;
+  const sweeps = new Set([...reds.map((u) => part.phase.get(u.node) ?? 0), ...(part.elemPhase.has(grp) ? [part.elemPhase.get(grp)!] : [])]).size;
   const writesText = `writes ${[...new Set(writes)].join(', ')}`;
   let what: string;
   if (grp.kind === 'matmul') {

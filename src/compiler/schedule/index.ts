@@ -123,7 +123,7 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
     }
     grp.units.push({ ...r, at: 'elem', refs: an.refsAt(r.node, idx) });
   }
-  return { groups, phase, groupOf };
+  return { groups, phase, online: new Map(), elemPhase: new Map(), groupOf };
 }
 
 function alignedTo(shape: Node['shape'], coords: string[]): string[] {

@@ -220,7 +220,6 @@ function assignSweeps(g: Graph, groups: Group[], groupOf: Map<number, Group>) {
       if (u.kind === 'root' && u.at === 'row') continue;
       for (const v of u.refs.keys()) if (groupOf.get(v) === grp && v !== u.node && online.get(u.node) !== v) readers.set(v, (readers.get(v) ?? 0) + 1);
     }
-    for (const [z, m] of online) if (groupOf.get(z) === grp) readers.set(m, (readers.get(m) ?? 0) + (readers.has(z) ? 1 : 0));
     const elems = grp.units.filter((u) => u.kind === 'root' && u.at === 'elem');
     if (elems.length) {
       let ep = 0;

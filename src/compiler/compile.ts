@@ -1,0 +1,106 @@
+// compileConfig: the whole pipeline as a library call (the CLI's `tdc compile` and build steps use it).
+// A resolved config → per stage: instantiate with the chosen input shapes → schedule → WGSL, manifest, glue.
+// Returns the files of out/ (path → text); writing them (atomically) is the caller's step.
+import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import type { DType, Shape } from '../graph/types.js';
+import { VERSION } from '../version.js';
+import { tensorName, type CriterionIR, type StageIR } from './ir.js';
+import type { KernelPlan } from './schedule/plan.js';
+import { instantiateStage } from './instantiate/index.js';
+import { schedule } from './schedule/index.js';
+import { buildManifest, kernelFile } from '../codegen/manifest.js';
+
+export type InputShapes = Map<string, { shape: Shape; dtype: DType }>;
+
+export interface CompileOptions {
+  /** Path of the config as it should appear in the output (keep it relative for reproducible output). */
+  configFile: string;
+  /** Stem of the glue module: `<moduleName>.ts`. */
+  moduleName: string;
+  workgroupSize: number;
+  /** Pinned input shapes; the rest default to the symbolic shapes of `defaultInputShape`. */
+  shapes?: InputShapes;
+  /** Emit `<moduleName>.ts` (loads ts-morph). Default true. */
+  glue?: boolean;
+}
+
+export interface CompiledStage {
+  stage: string;
+  plan: KernelPlan;
+}
+
+export interface CompileResult {
+  files?: Map<string, string>;
+  stages: CompiledStage[];
+  diagnostics: Diagnostic[];
+}
+
+/** Symbolic default for an input the user did not pin: io tensors [N, C], targets [N] (int), model losses []. */
+export function defaultInputShape(name: string): { shape: Shape; dtype: DType } {
+  if (name === 'targets') return { shape: [{ sym: 'N' }], dtype: 'int' };
+  if (name.startsWith('model_loss/')) return { shape: [], dtype: 'float' };
+  return { shape: [{ sym: 'N' }, { sym: 'C' }], dtype: 'float' };
+}
+
+function stageInputShapes(stage: StageIR, pinned: InputShapes): InputShapes {
+  const out: InputShapes = new Map(pinned);
+  for (const t of stage.terms)
+    for (const ref of t.reads) {
+      const name = tensorName(ref);
+      if (!out.has(name)) out.set(name, defaultInputShape(name));
+    }
+  if (!out.has('targets')) out.set('targets', defaultInputShape('targets'));
+  return out;
+}
+
+/** model_loss keys: pinned inputs name them; else the per-key weights; else HF's single 'loss'. */
+function modelLossKeys(stage: StageIR, pinned: InputShapes): string[] {
+  if (!stage.modelTerm) return [];
+  const given = [...pinned.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+  if (given.length) return given;
+  const w = stage.modelTerm.weight;
+  return typeof w === 'object' ? Object.keys(w) : ['loss'];
+}
+
+const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? String(d) : 'sym' in d ? d.sym : '…')).join(', ')}]`;
+
+export async function compileStages(stages: readonly StageIR[], opts: CompileOptions): Promise<CompileResult> {
+  const diagnostics: Diagnostic[] = [];
+  const compiled: CompiledStage[] = [];
+  const pinned = opts.shapes ?? new Map();
+  for (const stage of stages) {
+    const shapes = stageInputShapes(stage, pinned);
+    const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned) });
+    diagnostics.push(...inst.diagnostics);
+    if (!inst.graph || hasErrors(inst.diagnostics)) {
+      diagnostics.push(
+        diag('note', 'TDC610', `stage '${stage.name}' was compiled for input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {
+          hint: 'pin the real shapes with --shape name=NxCxHxW or --like io.safetensors',
+        }),
+      );
+      return { stages: compiled, diagnostics };
+    }
+    try {
+      compiled.push({ stage: stage.name, plan: schedule(inst.graph, { workgroupSize: opts.workgroupSize }) });
+    } catch (e) {
+      if (e instanceof DiagnosticError) return { stages: compiled, diagnostics: [...diagnostics, e.diagnostic] };
+      throw e;
+    }
+  }
+  const files = new Map<string, string>();
+  for (const { stage, plan } of compiled) for (const k of plan.kernels) files.set(kernelFile(stage, k.name), k.wgsl);
+  files.set('manifest.json', buildManifest(compiled, { configFile: opts.configFile, tdcVersion: VERSION }));
+  if (opts.glue !== false) {
+    const { emitGlue } = await import('../codegen/glue/index.js');
+    files.set(`${opts.moduleName}.ts`, await emitGlue(compiled, { moduleName: opts.moduleName, configFile: opts.configFile, tdcVersion: VERSION }));
+  }
+  return { files, stages: compiled, diagnostics };
+}
+
+/** Every stage of a resolved config (or the one named). */
+export async function compileCriterion(ir: CriterionIR, opts: CompileOptions & { stage?: string }): Promise<CompileResult> {
+  const stages = opts.stage === undefined ? ir.stages : ir.stages.filter((s) => s.name === opts.stage);
+  if (!stages.length)
+    return { stages: [], diagnostics: [diag('error', 'TDC903', opts.stage === undefined ? 'this config has no training stage with a criterion' : `no stage '${opts.stage}' in this config; it has: ${ir.stages.map((s) => s.name).join(', ')}`)] };
+  return compileStages(stages, opts);
+}

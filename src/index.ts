@@ -1,0 +1,35 @@
+// tdc as a library (for build steps): every pipeline stage is a pure function, exported here.
+//   loadConfig → resolveConfig → (instantiateStage → differentiate → schedule) = compileCriterion → writeOutDir
+export { VERSION } from './version.js';
+export * from './diagnostics/index.js';
+export { loadConfig, loadConfigFile, DEFAULT_LOAD_LIMITS, type LoadLimits, type LoadResult } from './compiler/load/load.js';
+export type { ConfigNode, LoadedConfig } from './compiler/load/config-node.js';
+export { resolveConfig, checkFile, wrapperBindings } from './compiler/resolve/index.js';
+export * from './compiler/ir.js';
+export {
+  registerLowLevelLoss,
+  registerMidLevelLoss,
+  registerHighLevelLoss,
+  registerLossWrapper,
+  registerFunc2ExtractModelOutput,
+  registerSpecFile,
+  getLowLevelLoss,
+  getMidLevelLoss,
+  getHighLevelLoss,
+  getLossWrapper,
+  getFunc2ExtractModelOutput,
+  listRegistry,
+  type RegisteredLoss,
+} from './registry/registry.js';
+export { parseSpec } from '../grammar/parser.js';
+export { instantiateStage, termReads } from './compiler/instantiate/index.js';
+export type { Graph, Node, Dim, Shape, DType } from './graph/types.js';
+export { differentiate } from './graph/autodiff.js';
+export { schedule, ScheduleError, type ScheduleOptions } from './compiler/schedule/index.js';
+export type { KernelPlan } from './compiler/schedule/plan.js';
+export { compileCriterion, compileStages, defaultInputShape, type CompileOptions, type CompileResult, type InputShapes } from './compiler/compile.js';
+export { writeOutDir } from './codegen/out-writer.js';
+export { buildManifest } from './codegen/manifest.js';
+export { runStageOnCpu } from './compiler/run-cpu.js';
+export { execute as executeOnCpu, type HostTensor } from './runtime/cpu/executor.js';
+export { readSafetensors, writeSafetensors, type SafeTensor } from './runtime/safetensors.js';
