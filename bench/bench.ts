@@ -4,7 +4,7 @@
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
-//                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N]
+//                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
 import { GpuRuntime } from '../src/runtime/gpu/index.js';
 import { defaultWorkgroupSize } from '../src/runtime/gpu/run-stage.js';
 import { DEFAULT_TIMING, QUICK_TIMING, median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
@@ -26,6 +26,8 @@ interface Args {
   timing: TimingOptions;
   /** Workgroup size the scheduler is asked for (threads per row in row kernels); 0: tdc's default for the adapter. */
   wg: number;
+  /** Workgroup size of the unfused baseline (its map kernels: elements per workgroup). */
+  unfusedWg: number;
 }
 
 export interface BenchResult {
@@ -35,7 +37,7 @@ export interface BenchResult {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0 };
+  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0, unfusedWg: 64 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--rounds') a.timing.rounds = Number(value());
     else if (arg === '--round-ms') a.timing.roundMs = Number(value());
     else if (arg === '--wg') a.wg = Number(value());
+    else if (arg === '--unfused-wg') a.unfusedWg = Number(value());
     else throw new Error(`unknown argument '${arg}'`);
   }
   for (const s of a.shapes) if (!/^\d+x\d+$/.test(s)) throw new Error(`--shapes: '${s}' is not NxC`);
@@ -69,7 +72,7 @@ async function main(): Promise<number> {
   const impls: BenchImpl[] = [];
   const unavailable: Record<string, string> = {};
   if (args.impls.includes('tdc') || args.impls.includes('unfused')) {
-    const plans = compilerPlans(wg);
+    const plans = compilerPlans({ fused: wg, unfused: args.unfusedWg });
     for (const [impl, mode] of [
       ['tdc', 'fused'],
       ['unfused', 'unfused'],
@@ -81,7 +84,7 @@ async function main(): Promise<number> {
     }
   }
   if (args.reference) impls.push(new PlanKd('reference-wgsl', rt, referenceKdPlan()));
-  log(`tdc plans scheduled with workgroupSize ${wg}${args.wg ? '' : " (tdc's default for this adapter)"}`);
+  log(`workgroup size: tdc ${wg}${args.wg ? '' : " (tdc's default for this adapter)"}, unfused ${args.unfusedWg}`);
   if (args.impls.includes('tfjs-webgpu')) {
     const { globals } = (await import('webgpu')) as { globals: object };
     impls.push(new TfjsKd(await loadTfWebGpu(rt.gpu!, globals)));
@@ -116,7 +119,7 @@ async function main(): Promise<number> {
   for (const impl of impls) await impl.dispose();
   rt.destroy();
 
-  if (args.json) process.stdout.write(JSON.stringify({ results, adapter: rt.describe(), workgroupSize: wg, unavailable, errors }) + '\n');
+  if (args.json) process.stdout.write(JSON.stringify({ results, adapter: rt.describe(), workgroupSize: { tdc: wg, unfused: args.unfusedWg }, unavailable, errors }) + '\n');
   return errors.length || (args.strict && Object.keys(unavailable).length) ? 1 : 0;
 }
 

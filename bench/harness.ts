@@ -19,7 +19,8 @@ export interface BenchImpl {
 }
 
 export interface TimingOptions {
-  /** Rounds; in each, every implementation runs for about `roundMs` (and at least `minSteps` steps). */
+  /** Rounds; in each, every implementation runs for about `roundMs` (at least one step, and `minSteps` steps
+   *  when they fit in 4 × `roundMs`). */
   rounds: number;
   roundMs: number;
   minSteps: number;
@@ -45,7 +46,8 @@ export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions
     for (const impl of impls) {
       const ts = times.get(impl.name)!;
       const start = now();
-      for (let steps = 0; steps < opts.minSteps || now() - start < opts.roundMs; steps++) {
+      // About roundMs of steps, and at least minSteps unless they take over 4× roundMs (slow baselines).
+      for (let steps = 0; steps === 0 || now() - start < opts.roundMs || (steps < opts.minSteps && now() - start < 4 * opts.roundMs); steps++) {
         const t0 = now();
         await impl.step();
         ts.push(now() - t0);

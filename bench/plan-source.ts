@@ -25,11 +25,11 @@ export function benchGraph(config = BENCH_CONFIG): Graph {
 }
 
 /** The compiler's plan for the bench config in each mode, or why there is none. */
-export function compilerPlans(workgroupSize: number, config = BENCH_CONFIG): Record<ScheduleMode, PlanOrReason> {
+export function compilerPlans(workgroupSize: Record<ScheduleMode, number>, config = BENCH_CONFIG): Record<ScheduleMode, PlanOrReason> {
   const graph = benchGraph(config);
   const one = (mode: ScheduleMode): PlanOrReason => {
     try {
-      return { plan: schedule(graph, { workgroupSize, mode }) };
+      return { plan: schedule(graph, { workgroupSize: workgroupSize[mode], mode }) };
     } catch (e) {
       return { unavailable: `schedule(mode: ${mode}) failed: ${e instanceof DiagnosticError ? `${e.diagnostic.code} ${e.diagnostic.message}` : (e as Error).message}` };
     }

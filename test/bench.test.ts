@@ -106,7 +106,7 @@ test('tfjs-webgpu runs on the WebGPU backend and matches the float64 reference',
 test("the bench config instantiates; the compiler's fused and unfused plans are correct", async () => {
   const g = benchGraph();
   assert.equal(g.grads.map((x) => x.input), ['student/./output'], 'only the student is trainable');
-  const plans = compilerPlans(64);
+  const plans = compilerPlans({ fused: 64, unfused: 64 });
   for (const [mode, p] of Object.entries(plans)) {
     assert.ok('plan' in p, `${mode}: ${'unavailable' in p ? p.unavailable : ''}`);
     if (!('plan' in p)) continue;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import pc from 'picocolors';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import type { InputShapes } from '../compiler/compile.js';
+import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
 import type { Dim, Shape } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
@@ -92,13 +92,7 @@ function parseShapeOptions(opts: CompileOptions, ds: Diagnostic[]): InputShapes 
   if (opts.like) {
     try {
       const { tensors } = readSafetensors(new Uint8Array(readFileSync(opts.like)));
-      const batch = tensors.get('targets')?.shape[0];
-      for (const [name, t] of tensors) {
-        if (name.startsWith('grad/') || name.startsWith('state_out/')) continue;
-        const shape: Shape = [...t.shape];
-        if (batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = { sym: 'N' };
-        pinned.set(name, { shape, dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float' });
-      }
+      for (const [name, t] of sampleInputShapes(tensors)) pinned.set(name, t);
     } catch (e) {
       ds.push(diag('error', 'TDC501', `cannot read --like '${opts.like}': ${e instanceof Error ? e.message : String(e)}`));
     }

@@ -62,6 +62,20 @@ function modelLossKeys(stage: StageIR, pinned: InputShapes): string[] {
   return typeof w === 'object' ? Object.keys(w) : ['loss'];
 }
 
+/** Input shapes from a sample io_dict (e.g. a golden tensors file): ranks and sizes as given, except that dim 0
+ *  of every tensor with the targets' batch size becomes the symbol N (one plan serves every batch size). */
+export function sampleInputShapes(tensors: ReadonlyMap<string, { dtype: string; shape: number[] }>): InputShapes {
+  const out: InputShapes = new Map();
+  const batch = tensors.get('targets')?.shape[0];
+  for (const [name, t] of tensors) {
+    if (name.startsWith('grad/') || name.startsWith('state_out/')) continue;
+    const shape: Shape = [...t.shape];
+    if (batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = { sym: 'N' };
+    out.set(name, { shape, dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float' });
+  }
+  return out;
+}
+
 const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? String(d) : 'sym' in d ? d.sym : '…')).join(', ')}]`;
 
 export async function compileStages(stages: readonly StageIR[], opts: CompileOptions): Promise<CompileResult> {
@@ -70,6 +84,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
   const pinned = opts.shapes ?? new Map();
   for (const stage of stages) {
     const shapes = stageInputShapes(stage, pinned);
+    for (const k of modelLossKeys(stage, pinned)) if (!shapes.has(`model_loss/${k}`)) shapes.set(`model_loss/${k}`, defaultInputShape(`model_loss/${k}`));
     const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned) });
     diagnostics.push(...inst.diagnostics);
     if (!inst.graph || hasErrors(inst.diagnostics)) {

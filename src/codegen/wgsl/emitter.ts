@@ -61,7 +61,8 @@ export class Emitter {
     if (hit !== undefined) return hit;
     const expr = this.lower(n, idx, scope);
     const simple = /^[A-Za-z_][A-Za-z0-9_]*$/.test(expr) || /^\(?-?[0-9.e+-]+[iu]?\)?$/.test(expr);
-    const name = simple ? expr : this.scopes.bind(scope, 'v', expr);
+    // bound where everything it reads is defined: invariant work leaves the loops even when its index does not
+    const name = simple ? expr : this.scopes.bind(this.scopes.scopeOf([expr]), 'v', expr);
     scope.memo.set(key, name);
     return name;
   }
@@ -290,13 +291,37 @@ export class Emitter {
       case 'mul':
         return `(${va} * ${vb})`;
       case 'div':
-        return `(${va} / ${vb})`;
+        return t === 'f32' ? this.divide(va, vb, b) : `(${va} / ${vb})`;
       case 'maximum':
         return `max(${va}, ${vb})`;
       case 'minimum':
         return `min(${va}, ${vb})`;
     }
     throw new Error(`binary ${fn}`);
+  }
+
+  /**
+   * a / b, as a multiplication when b is invariant where a varies: by the exact reciprocal of a power-of-two
+   * constant, or by 1/b hoisted out of the loop (one division per row instead of one per element).
+   */
+  private divide(va: string, vb: string, b: number): string {
+    const bn = this.node(b);
+    if (bn.op === 'const') {
+      const c = bn.attrs.value;
+      const r = 1 / c;
+      if (Number.isFinite(r) && r !== 0 && Math.fround(r) === r && Math.log2(Math.abs(c)) % 1 === 0) return `(${va} * ${f32Operand(r)})`;
+      return `(${va} / ${vb})`;
+    }
+    const here = this.scopes.scopeOf([va]);
+    const there = this.scopes.scopeOf([vb]);
+    if (there.depth >= here.depth) return `(${va} / ${vb})`;
+    const key = `recip:${vb}`;
+    let inv = there.memo.get(key);
+    if (inv === undefined) {
+      inv = this.scopes.bind(there, 'v', `(1.0 / ${vb})`);
+      there.memo.set(key, inv);
+    }
+    return `(${va} * ${inv})`;
   }
 
   /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */
