@@ -51,8 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--inputs <file>', 'safetensors with student/<path>/<io>, teacher/..., targets, model_loss/<key>')
     .option('--stage <name>', 'stage to run (train, stage1, …); required for multi-stage configs')
     .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'gpu']).default('auto'))
-    .option('--json', 'print {"loss", "terms", "grads"} as JSON')
+    .option('--json', 'print {"loss", "terms", "grads"} (and "state" for stateful losses) as JSON')
     .option('--grads-out <file>', 'write gradients as grad/<input name> to a safetensors file')
+    .option('--state-out <file>', "write stateful losses' updated buffers as state_out/<term>/<buffer> (CRD memory banks); read state_in/... from --inputs")
     .action(async (config: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run.js');
       exitCode = await runCommand(config, Object.assign({}, program.opts(), opts) as never);

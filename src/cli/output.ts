@@ -46,7 +46,9 @@ export async function printDiagnostics(ds: readonly Diagnostic[], opts: GlobalOp
 export async function loadUserSpecs(opts: GlobalOptions): Promise<Diagnostic[]> {
   if (!opts.spec?.length) return [];
   const { registerSpecFile } = await import('../registry/registry.js');
-  return opts.spec.flatMap((f) => registerSpecFile(f));
+  const { BUILTINS, BUILTIN_VALUE_NAMES } = await import('../compiler/instantiate/index.js');
+  const knownFunctions = [...Object.keys(BUILTINS), ...BUILTIN_VALUE_NAMES];
+  return opts.spec.flatMap((f) => registerSpecFile(f, { knownFunctions }));
 }
 
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {

@@ -10,12 +10,16 @@ export interface RunOptions extends GlobalOptions {
   stage?: string;
   device: 'auto' | 'cpu' | 'gpu';
   gradsOut?: string;
+  /** Write stateful terms' updated buffers as state_out/<term>/<buffer> (CPU executor only). */
+  stateOut?: string;
 }
 
 export interface RunResult {
   loss: number;
   terms: Record<string, { weight: number; value: number }>;
   grads: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
+  /** Stateful terms' updated buffers (`state_out/<term>/<buffer>`), when any. */
+  state?: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
   device: string;
 }
 
@@ -31,6 +35,7 @@ export function pickStage(stages: StageIR[], name: string | undefined): StageIR 
 
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
+  if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
   const { checkFile } = await import('../compiler/resolve/index.js');
   const r = checkFile(config);
   ds.push(...r.diagnostics);
@@ -47,7 +52,9 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   }
 
   let result: RunResult | undefined;
-  if (opts.device !== 'cpu') {
+  if (opts.stateOut && opts.device === 'gpu')
+    return fail([...ds, diag('error', 'TDC512', '--state-out needs --device cpu: the GPU path does not compute the updated state yet')], opts);
+  if (opts.device !== 'cpu' && !opts.stateOut) {
     const { runStageOnGpu, isNoAdapterError } = await import('../runtime/gpu/run-stage.js');
     try {
       const g = await runStageOnGpu(stage, tensors, { file: config });
@@ -68,26 +75,32 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     result = { ...c.result, device: 'cpu' };
   }
 
-  if (opts.gradsOut) {
-    const { writeSafetensors } = await import('../runtime/safetensors.js');
-    const entries: [string, { dtype: 'F64' | 'F32'; shape: number[]; data: Float64Array | Float32Array }][] = [...result.grads].map(([name, t]) => [
-      `grad/${name}`,
-      { dtype: t.data instanceof Float32Array ? 'F32' : 'F64', shape: t.shape, data: t.data },
-    ]);
-    const tmp = join(dirname(opts.gradsOut), `.${basename(opts.gradsOut)}.tmp-${process.pid}`);
-    writeFileSync(tmp, writeSafetensors(entries as never));
-    renameSync(tmp, opts.gradsOut);
+  if (opts.gradsOut) await writeTensors(opts.gradsOut, [...result.grads].map(([name, t]) => [`grad/${name}`, t]));
+  if (opts.stateOut) {
+    if (!result.state?.size) ds.push(diag('warning', 'TDC513', `this stage has no stateful loss; '${opts.stateOut}' holds no tensors`));
+    await writeTensors(opts.stateOut, [...(result.state ?? [])]);
   }
 
   await printDiagnostics(ds.filter((d) => d.severity !== 'note' || opts.device === 'auto'), opts);
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()] }) + '\n');
+    const state = result.state?.size ? { state: [...result.state.keys()] } : {};
+    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state }) + '\n');
   } else {
     process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
     if (result.grads.size) process.stdout.write(`gradients: ${[...result.grads.keys()].join(', ')}${opts.gradsOut ? ` → ${opts.gradsOut}` : ''}\n`);
+    if (result.state?.size) process.stdout.write(`state: ${[...result.state.keys()].join(', ')}${opts.stateOut ? ` → ${opts.stateOut}` : ''}\n`);
   }
   return 0;
+}
+
+/** Write named tensors as a safetensors file atomically (temp file in the same directory, then rename). */
+async function writeTensors(file: string, tensors: [string, { shape: number[]; data: Float64Array | Float32Array }][]): Promise<void> {
+  const { writeSafetensors } = await import('../runtime/safetensors.js');
+  const entries = tensors.map(([name, t]) => [name, { dtype: t.data instanceof Float32Array ? 'F32' : 'F64', shape: t.shape, data: t.data }]);
+  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+  writeFileSync(tmp, writeSafetensors(entries as never));
+  renameSync(tmp, file);
 }
 
 async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {

@@ -1,11 +1,13 @@
 // `tdc run`: one stage's criterion on concrete tensors (safetensors, golden/ naming), instantiated with their
-// shapes and evaluated by the float64 CPU executor: loss, each sub-term, the model term and the gradients.
+// shapes and evaluated by the float64 CPU executor: loss, each sub-term, the model term, the gradients and, for
+// stateful losses (CRD), the updated buffers (inputs `state_in/<term>/<buffer>`, outputs `state_out/...`).
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { shapeToString } from '../graph/dims.js';
 import { execute, InputBindingError, type HostTensor } from '../runtime/cpu/executor.js';
 import { toHost, type SafeTensor } from '../runtime/safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
+import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 
 export interface CpuRunResult {
   loss: number;
@@ -15,28 +17,35 @@ export interface CpuRunResult {
   modelTerm?: { weight: number | Record<string, number>; value: number };
   /** d loss / d input for every trainable input the loss reaches. */
   grads: Map<string, HostTensor>;
+  /** Stateful terms' updated buffers, `state_out/<term>/<buffer>` → value; absent when no term has state. */
+  state?: Map<string, HostTensor>;
 }
 
 export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>): { result?: CpuRunResult; diagnostics: Diagnostic[] } {
   const host = new Map<string, HostTensor>();
   for (const [name, t] of tensors) host.set(name, toHost(t));
   const modelLossKeys = [...host.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+  const missing: string[] = [];
   const inst = instantiateStage(
     stage,
     (name) => {
       const t = host.get(name);
+      if (!t) missing.push(name);
       return t ? { shape: t.shape, dtype: t.dtype } : undefined;
     },
     { modelLossKeys },
   );
   const diagnostics = [...inst.diagnostics];
   const g = inst.graph;
-  if (!g) return { diagnostics };
+  if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
+  const typeErrors = intWhereFloatExpected(stage, host, g, modelLossKeys);
+  if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   try {
     const r = execute(g, host);
     const terms: CpuRunResult['terms'] = {};
     for (const t of g.terms) terms[t.name] = { weight: t.weight, value: r.terms[t.name]! };
     const result: CpuRunResult = { loss: r.loss, terms, grads: r.grads };
+    if (g.stateOut?.length) result.state = r.state;
     if (g.modelTerm) result.modelTerm = { weight: g.modelTerm.weight, value: r.values[g.modelTerm.node]!.data[0]! };
     return { result, diagnostics };
   } catch (e) {
@@ -49,4 +58,28 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
     }
     return { diagnostics };
   }
+}
+
+/** A missing-input error names the tensor; add the shape the loss expects for it, when the specs pin one. */
+function withExpectedShape(d: Diagnostic, stage: StageIR, host: Map<string, HostTensor>, missing: string[], modelLossKeys: string[]): Diagnostic {
+  const name = missing.find((m) => d.code === 'TDC401' && !m.startsWith('state_in/') && d.message.startsWith(`missing input tensor '${m}'`));
+  if (name === undefined) return d;
+  const shape = expectedShape(stage, host, name, modelLossKeys);
+  return shape ? { ...d, message: `${d.message}; expected shape ${probedShapeText(shape)}` } : d;
+}
+
+/** A shape error naming input tensors: for each, the shape the other inputs imply when it differs from the given one. */
+function withShapeHint(d: Diagnostic, stage: StageIR, host: Map<string, HostTensor>, modelLossKeys: string[]): Diagnostic {
+  if (d.code !== 'TDC403') return d;
+  const names = [...new Set([...d.message.matchAll(/'((?:student|teacher)\/[^']+|targets)'/g)].map((m) => m[1]!))].filter((n) => host.has(n));
+  const notes: string[] = [];
+  for (const name of names) {
+    const others = new Map(host);
+    others.delete(name);
+    const want = expectedShape(stage, others, name, modelLossKeys);
+    const got = host.get(name)!.shape;
+    if (want?.every((x) => typeof x === 'number') && (want.length !== got.length || want.some((x, i) => x !== got[i])))
+      notes.push(`'${name}' has shape [${got.join(', ')}]; the other inputs imply ${probedShapeText(want)}`);
+  }
+  return notes.length ? { ...d, hint: [d.hint, ...notes].filter(Boolean).join('; ') } : d;
 }

@@ -8,6 +8,7 @@ import type { FuncDecl, LossDecl, LossLevel, SpecFile, StructDecl } from '../../
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
+import { checkSpec } from '../../grammar/check.js';
 import { readFileSync } from 'node:fs';
 
 export interface RegisteredLoss {
@@ -251,8 +252,12 @@ export const registerHighLevelLoss = (spec: string, opts?: RegisterOptions): Dia
 export const registerLossWrapper = (spec: string, opts?: RegisterOptions): Diagnostic[] => registerAt('wrapper', spec, opts);
 export const registerFunc2ExtractModelOutput = (spec: string, opts?: RegisterOptions): Diagnostic[] => registerAt('extract', spec, opts);
 
-/** A user's .tdl file: every loss declaration is registered by its level, under its declared name. */
-export function registerSpecFile(path: string): Diagnostic[] {
+/**
+ * A user's .tdl file: statically checked (grammar/check.ts: default types, names), then every loss declaration is
+ * registered by its level, under its declared name. `knownFunctions`: the instantiator's built-in names; without
+ * them undeclared-name errors (TDC315) are not reported.
+ */
+export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
   const s = registry();
   let text: string;
   try {
@@ -263,6 +268,10 @@ export function registerSpecFile(path: string): Diagnostic[] {
   const parsed = parseSpecText(text, path);
   const ds = [...parsed.diagnostics];
   s.sources.set(path, text);
+  if (ds.some((d) => d.severity === 'error')) return ds;
+  const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
+  const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), knownFunctions: known });
+  ds.push(...checks.filter((d) => opts.knownFunctions !== undefined || d.code !== 'TDC315'));
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));

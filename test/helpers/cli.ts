@@ -1,5 +1,5 @@
 // Run the built CLI (bin/tdc.js) as a user would: a child process, captured output and exit code.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -26,6 +26,19 @@ export function tdc(args: string[], opts: { input?: string; timeoutMs?: number; 
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: performance.now() - t0 };
+}
+
+/** Like tdc(), without blocking: for running several CLI processes at once. */
+export function tdcAsync(args: string[]): Promise<CliResult> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'tdc.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+  });
 }
 
 /** True when the output looks like a Node/JS stack trace leaked to the user. */

@@ -2,6 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOLDEN } from './cli.js';
+import { readSafetensors, type SafeTensor } from '../../src/runtime/safetensors.js';
 
 export interface GoldenIndexCase {
   case: string;
@@ -20,6 +21,8 @@ export interface GoldenExpected {
   inputs: string[];
   grads: string[];
   trainable: { student: boolean; teacher: boolean };
+  /** Stateful terms' buffers before / after the forward (CRD), as tensor names. */
+  state?: { in: string[]; out: string[] };
 }
 
 /** Losses the CPU bar (issue 3) and GPU bar (issue 4) cover. */
@@ -31,6 +34,10 @@ export function goldenIndex(): GoldenIndexCase[] {
 
 export function coreCases(): GoldenIndexCase[] {
   return goldenIndex().filter((c) => c.losses.every((l) => CORE_LOSSES.has(l)));
+}
+
+export function nonCoreCases(): GoldenIndexCase[] {
+  return goldenIndex().filter((c) => !c.losses.every((l) => CORE_LOSSES.has(l)));
 }
 
 export function expected(caseId: string): GoldenExpected {
@@ -68,4 +75,75 @@ export function gradExcess(x: ArrayLike<number>, g: ArrayLike<number>, rtolGrad:
     worst = Math.max(worst, bound === 0 ? (err === 0 ? 0 : Infinity) : err / bound);
   }
   return worst;
+}
+
+/** What `tdc run --json` prints. */
+export interface RunJson {
+  loss: number;
+  terms: Record<string, { weight: number; value: number }>;
+  grads: string[];
+  state?: string[];
+}
+
+/**
+ * Compare one `tdc run --json --grads-out [--state-out]` against a golden case (float64 vs float64): loss and
+ * terms to `rtol` relative; every returned gradient must exist in golden and, like every state_out tensor,
+ * match to `rtol` of the golden tensor's max |value|; every gradient of a trainable side must be returned.
+ * Returns the failures and the worst errors seen.
+ */
+export function checkRun(
+  caseId: string,
+  out: RunJson,
+  files: { grads: string; state?: string },
+  rtol: number,
+): { failures: string[]; worstLoss: number; worstGrad: number; worstState: number } {
+  const e = expected(caseId);
+  const failures: string[] = [];
+  let worstLoss = 0;
+  let worstGrad = 0;
+  let worstState = 0;
+  const le = relErr(out.loss, e.loss);
+  worstLoss = Math.max(worstLoss, le);
+  if (!(le <= rtol)) failures.push(`${caseId}: loss ${out.loss} vs ${e.loss} (rel ${le.toExponential(2)})`);
+  for (const [name, t] of Object.entries(e.terms)) {
+    const got = out.terms[name];
+    if (!got) {
+      failures.push(`${caseId}: term '${name}' missing`);
+      continue;
+    }
+    if (got.weight !== t.weight) failures.push(`${caseId}: term '${name}' weight ${got.weight} vs ${t.weight}`);
+    const te = relErr(got.value, t.value);
+    worstLoss = Math.max(worstLoss, te);
+    if (!(te <= rtol)) failures.push(`${caseId}: term '${name}' ${got.value} vs ${t.value} (rel ${te.toExponential(2)})`);
+  }
+  const goldGrads = new Set(e.grads.map((g) => g.slice('grad/'.length)));
+  for (const name of requiredGrads(e)) if (!out.grads.includes(name)) failures.push(`${caseId}: no gradient for trainable input ${name}`);
+  for (const name of out.grads) if (!goldGrads.has(name)) failures.push(`${caseId}: gradient for ${name}, which torch leaves None`);
+
+  const gold = readSafetensors(new Uint8Array(readFileSync(casePath(caseId, 'tensors.safetensors')))).tensors;
+  const compare = (mine: Map<string, SafeTensor>, name: string): number | undefined => {
+    const x = mine.get(name);
+    const g = gold.get(name);
+    if (!x) return void failures.push(`${caseId}: ${name} not in tdc's output file`);
+    if (!g) return undefined;
+    if (JSON.stringify(x.shape) !== JSON.stringify(g.shape)) return void failures.push(`${caseId}: ${name} shape [${x.shape}] vs [${g.shape}]`);
+    const err = gradExcess(x.data as Float64Array, g.data as Float64Array, rtol, 0) * rtol;
+    if (!(err <= rtol)) failures.push(`${caseId}: ${name} error ${err.toExponential(2)} of max|value|`);
+    return err;
+  };
+  const grads = readSafetensors(new Uint8Array(readFileSync(files.grads))).tensors;
+  for (const name of out.grads) worstGrad = Math.max(worstGrad, compare(grads, `grad/${name}`) ?? 0);
+
+  const wantState = e.state?.out ?? [];
+  const gotState = out.state ?? [];
+  if (JSON.stringify([...gotState].sort()) !== JSON.stringify([...wantState].sort()))
+    failures.push(`${caseId}: state outputs [${gotState.join(', ')}] vs golden [${wantState.join(', ')}]`);
+  if (wantState.length) {
+    if (!files.state) failures.push(`${caseId}: stateful case run without --state-out`);
+    else {
+      const state = readSafetensors(new Uint8Array(readFileSync(files.state))).tensors;
+      for (const name of wantState) worstState = Math.max(worstState, compare(state, name) ?? 0);
+    }
+  }
+  return { failures, worstLoss, worstGrad, worstState };
 }

@@ -18,7 +18,9 @@ export interface GlueOptions {
 }
 
 /** A plan or name clash that makes typed glue impossible (a compiler bug). */
-export class GlueError extends Error {}
+export class GlueError extends Error {
+  override name = 'GlueError';
+}
 
 interface StageNames {
   stage: string;

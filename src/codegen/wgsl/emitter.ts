@@ -31,8 +31,29 @@ export interface EmitEnv {
 /** Helper functions a body used; the prelude includes only these. */
 export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32';
 
+/**
+ * Quad sweeps: each thread takes 4 consecutive elements of the row's last axis per iteration, and rows of a
+ * buffer whose last dim is that axis are read as one vec4 (lane `lane` of it).
+ */
+export interface QuadContext {
+  /** The coordinate that walks the quad axis (`4t + lane`). */
+  coord: string;
+  lane: number;
+  /** The size of the quad axis (a multiple of 4 whenever the quad path runs). */
+  dim: Dim;
+  /** The loop over quads (vec4 loads are bound there, once for the 4 lanes). */
+  loop: Scope;
+  /** Quad index variable. */
+  t: string;
+}
+
 export class Emitter {
   readonly helpers = new Set<Helper>();
+  /** Buffers this kernel declares as array<vec4<f32>> (scalar reads index them [i / 4][i % 4]). */
+  vec4 = new Set<string>();
+  /** Buffers read as vec4 in a quad sweep (they must be declared vec4). */
+  readonly quadLoads = new Set<string>();
+  quad: QuadContext | undefined;
 
   constructor(
     readonly env: EmitEnv,
@@ -73,9 +94,35 @@ export class Emitter {
     const key = `load:${buf.name}@${idx.join(',')}`;
     const hit = scope.memo.get(key);
     if (hit !== undefined) return hit;
-    const name = this.scopes.bind(scope, 'v', `${buf.name}[${this.env.math.offset(buf.shape, idx)}]`);
+    const q = this.quadLoad(buf, idx);
+    if (q !== undefined) {
+      scope.memo.set(key, q);
+      return q;
+    }
+    const off = this.env.math.offset(buf.shape, idx);
+    const at = this.vec4.has(buf.name) ? `${buf.name}[(${off}) / 4u][(${off}) % 4u]` : `${buf.name}[${off}]`;
+    const name = this.scopes.bind(scope, 'v', at);
     scope.memo.set(key, name);
     return name;
+  }
+
+  /** In a quad sweep: lane `lane` of the vec4 holding elements 4t…4t+3 of this buffer row, if it has that layout. */
+  private quadLoad(buf: Materialized, idx: Ix[]): string | undefined {
+    const q = this.quad;
+    const r = buf.shape.length;
+    if (!q || buf.dtype !== 'f32' || r === 0 || idx[r - 1] !== q.coord || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
+    const prefix = idx.slice(0, -1);
+    if (this.scopes.scopeOf(prefix).depth >= q.loop.depth) return undefined;
+    const m = this.env.math;
+    const key = `quad:${buf.name}@${prefix.join(',')}`;
+    let v = q.loop.memo.get(key);
+    if (v === undefined) {
+      const row = m.offset(buf.shape.slice(0, -1), prefix);
+      v = this.scopes.bind(q.loop, 'q', `${buf.name}[${ixAdd(ixMul(row, `(${m.dim(q.dim)} / 4u)`), q.t)}]`);
+      q.loop.memo.set(key, v);
+    }
+    this.quadLoads.add(buf.name);
+    return `${v}.${'xyzw'[q.lane]}`;
   }
 
   /** `x` converted to WGSL type `t`. */

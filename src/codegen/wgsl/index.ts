@@ -1,7 +1,7 @@
 // WGSL code generation: one deterministic module per kernel of the plan.
 import type { KernelSpec } from './kernel-spec.js';
 import { matmulKernelWgsl } from './matmul-kernel.js';
-import { mapKernelWgsl, rowKernelWgsl } from './row-kernel.js';
+import { mapKernelWgsl, rowKernel } from './row-kernel.js';
 
 /** A node → buffer map that remembers which buffers were actually read. */
 class RecordingLoads extends Map<number, string> {
@@ -13,12 +13,19 @@ class RecordingLoads extends Map<number, string> {
   }
 }
 
-/** The WGSL of one kernel, and the identifiers of the buffers its code reads. */
-export function generateKernel(spec: KernelSpec): { wgsl: string; used: Set<string> } {
+/**
+ * The WGSL of one kernel, the identifiers of the buffers its code reads, and those it reads as vec4 (their
+ * plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers every element).
+ */
+export function generateKernel(spec: KernelSpec): { wgsl: string; used: Set<string>; vec4: Set<string> } {
   const loads = new RecordingLoads(spec.loads);
   const s = { ...spec, loads } as KernelSpec;
-  const wgsl = s.kind === 'row' ? rowKernelWgsl(s) : s.kind === 'map' ? mapKernelWgsl(s) : matmulKernelWgsl(s);
-  return { wgsl, used: loads.used };
+  if (s.kind === 'row') {
+    const r = rowKernel(s);
+    return { wgsl: r.wgsl, used: loads.used, vec4: r.vec4 };
+  }
+  const wgsl = s.kind === 'map' ? mapKernelWgsl(s) : matmulKernelWgsl(s);
+  return { wgsl, used: loads.used, vec4: new Set() };
 }
 
 export type { KernelSpec } from './kernel-spec.js';

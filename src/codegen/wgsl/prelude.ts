@@ -36,6 +36,8 @@ export interface ModuleParts {
   /** Entry point parameters. */
   params: string[];
   body: string[];
+  /** Buffers declared array<vec4<f32>>. */
+  vec4?: ReadonlySet<string>;
 }
 
 export function assembleModule(p: ModuleParts): string {
@@ -51,7 +53,7 @@ export function assembleModule(p: ModuleParts): string {
   out.push('');
   out.push('@group(0) @binding(0) var<uniform> dims: Dims;');
   for (const b of p.buffers)
-    out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: array<${b.dtype}>; // ${b.label}`);
+    out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: array<${p.vec4?.has(b.name) ? `vec4<${b.dtype}>` : b.dtype}>; // ${b.label}`);
   const helpers = [...p.helpers].sort();
   if (helpers.length) out.push('');
   for (const h of helpers) out.push(HELPER_SOURCE[h], '');

@@ -91,6 +91,17 @@ export const ENTRY_PARAMS = [
 ];
 
 export function rowKernelWgsl(spec: RowKernelSpec): string {
+  return rowKernel(spec).wgsl;
+}
+
+/** The module, and the buffers it reads as vec4 (declared array<vec4<f32>>; their lengths must be multiples of 4). */
+export function rowKernel(spec: RowKernelSpec): { wgsl: string; vec4: Set<string> } {
+  const first = rowKernelPass(spec, new Set());
+  if (!first.vec4.size) return first;
+  return rowKernelPass(spec, first.vec4);
+}
+
+function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; vec4: Set<string> } {
   const g = spec.graph;
   const WG = spec.workgroupSize;
   const fields = dimFields(spec.symbols);
@@ -125,6 +136,44 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
     },
     scopes,
   );
+  emitter.vec4 = vec4;
+
+  // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
+  // consecutive elements per step (rows of buffers laid out along it are read as vec4) whenever its size is
+  // a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
+  const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
+  const sweep = (emitBody: (s: Scope) => void): void => {
+    const scalarLoop = (parent: Scope) => {
+      const loop = openSweep(scopes, math, red, parent);
+      emitBody(loop);
+      scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+    };
+    const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+      const loop = scopes.open(parent);
+      scopes.define('t', loop);
+      for (let lane = 0; lane < 4; lane++) {
+        const c = scopes.open(loop);
+        c.lines.push(`let j = t * 4u + ${lane}u;`, `let ${coord(q.k)} = j;`);
+        scopes.define('j', c);
+        scopes.define(coord(q.k), c);
+        emitter.quad = { coord: coord(q.k), lane, dim: q.a.dim, loop, t: 't' };
+        emitBody(c);
+        emitter.quad = undefined;
+        scopes.close(c, '');
+      }
+      scopes.close(loop, `for (var t = lid; t < ${math.dim(q.a.dim)} / 4u; t = t + ${WG}u)`);
+    };
+    const d = quadAxis?.a.dim;
+    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0)) return scalarLoop(root);
+    if (typeof d === 'number') return quadLoop(root, quadAxis);
+    // both branches are built before either is written: values they hoist must precede the `if`
+    const yes = scopes.open(root);
+    quadLoop(yes, quadAxis);
+    const no = scopes.open(root);
+    scalarLoop(no);
+    scopes.close(yes, `if (${math.dim(d)} % 4u == 0u)`);
+    scopes.close(no, 'else');
+  };
 
   const body = root.lines;
   body.push('let row = wid.x + wid.y * nwg.x;');
@@ -153,7 +202,6 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
     const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
     const partners = new Map<number, number[]>(); // max node → online sums
     for (const r of rs) if (r.online !== undefined) partners.set(r.online, [...(partners.get(r.online) ?? []), r.node]);
-    const loop = openSweep(scopes, math, red);
     const list: ReductionState[] = [];
     for (const r of rs) {
       const n = g.nodes[r.node]!;
@@ -163,6 +211,7 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
       root.lines.push(`var ${st.acc}: ${st.type} = ${identity(st.fn, st.type)};`);
       if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
     }
+    sweep((loop) => {
     for (const r of rs) {
       if (r.online !== undefined) continue; // accumulated with its max
       const n = g.nodes[r.node]!;
@@ -181,7 +230,7 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
       } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
     }
     if (phase === elemPhase) for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coordsAll), emitter, math, buffers));
-    scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+    });
     if (!list.length) return;
     // combine the per-thread partials
     const slots = list.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
@@ -264,7 +313,7 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
     body.push('if (lid == 0u) {', ...writes.map((l) => `  ${l}`), '}');
   }
 
-  return assembleModule({
+  const wgsl = assembleModule({
     header: spec.header,
     symbols: spec.symbols,
     buffers: spec.buffers,
@@ -273,7 +322,9 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
     workgroupSize: String(WG),
     params: ENTRY_PARAMS,
     body,
+    vec4,
   });
+  return { wgsl, vec4: emitter.quadLoads };
 }
 
 function reductionState(n: Node, scopes: ScopeTree): ReductionState {
@@ -288,8 +339,8 @@ function reductionState(n: Node, scopes: ScopeTree): ReductionState {
 }
 
 /** A sweep over the reduced coordinates: `for (j = lid; j < L; j += WG)` with the coordinates bound. */
-function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[]): Scope {
-  const loop = scopes.open(scopes.root);
+function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[], parent: Scope = scopes.root): Scope {
+  const loop = scopes.open(parent);
   scopes.define('j', loop);
   const cs = math.unravel('j', red.map((x) => x.a.dim));
   red.forEach((x, n) => {

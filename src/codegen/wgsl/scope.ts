@@ -45,7 +45,7 @@ export class ScopeTree {
   /** Append `header { …lines… }` to the parent's lines. */
   close(s: Scope, header: string, footer: string[] = []): void {
     const p = s.parent!;
-    p.lines.push(`${header} {`, ...s.lines.map((l) => `  ${l}`), ...footer.map((l) => `  ${l}`), '}');
+    p.lines.push(header ? `${header} {` : '{', ...s.lines.map((l) => `  ${l}`), ...footer.map((l) => `  ${l}`), '}');
   }
 
   /** `let name = expr;` in `scope`. */

@@ -585,7 +585,10 @@ export const BUILTINS: Record<string, Builtin> = {
       const known = ctx.inputNodes.get(full);
       if (known !== undefined) return tensor(known);
       const info = ctx.inputs(full);
-      if (!info) return fail(ctx, C.missingInput, `missing state tensor '${full}' (shape ${shapeToString(want ?? [])})`, span);
+      if (!info)
+        return fail(ctx, C.missingInput, `missing state tensor '${full}' (shape ${shapeToString(want ?? [])})`, span, {
+          hint: 'a stateful loss reads its buffers from the inputs (state_in/<term>/<buffer>); `tdc run --state-out` writes the updated ones',
+        });
       if (want && (info.shape.length !== want.length || want.some((d, i) => dimEq(d, info.shape[i]!) === false)))
         fail(ctx, C.badInput, `state tensor '${full}' has shape ${shapeToString(info.shape)}, expected ${shapeToString(want)}`, span);
       const id = ctx.builder!.input(full, info.shape, info.dtype, false, { ...(ctx.curSpan ? { spec: ctx.curSpan } : {}), ...(ctx.configSpan ? { config: ctx.configSpan } : {}) });

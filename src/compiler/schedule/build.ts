@@ -70,6 +70,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     }
 
   const terms = termsOfNodes(g);
+  const vec4Buffers = new Set<string>();
   const kernels: PlanKernel[] = part.groups.map((grp, ki) => {
     const kindName = grp.kind === 'row' ? (grp.axes.some((a) => !a.reduced) ? 'row' : 'reduce') : grp.kind;
     const kTerms = [...new Set(grp.units.flatMap((u) => terms[u.node] ?? []))];
@@ -142,7 +143,8 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     const usedNames = probe.used;
     const used = new Set(first.declared.filter((b) => usedNames.has(b.wgsl)).map((b) => b.id));
     const { spec, declared } = make(used);
-    const { wgsl } = generateKernel(spec);
+    const { wgsl, vec4 } = generateKernel(spec);
+    for (const v of vec4) vec4Buffers.add(v);
 
     const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
     const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id));
@@ -157,6 +159,13 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),
     };
   });
+
+  // buffers some kernel reads as vec4: whole vec4s, so the last partial one is inside the binding
+  for (const b of buffers) {
+    if (!vec4Buffers.has(b.wgsl)) continue;
+    if (b.role === 'output') throw new Error(`output buffer ${b.name} cannot be read as vec4`);
+    b.length = mulDims(4, ceilDivDims(b.length, 4));
+  }
 
   const plan: KernelPlan = {
     workgroupSize: opts.workgroupSize,

@@ -43,7 +43,7 @@ export function domainWork(axes: readonly DomainAxis[]): number {
   return evalDim(d, env);
 }
 
-/** Unit node → the index keys (`a|b|…`) it is read at. */
+/** Unit or input node → the index keys (`a|b|…`) it is read at. */
 export type Refs = Map<number, Set<string>>;
 
 export class DependenceAnalysis {
@@ -54,7 +54,7 @@ export class DependenceAnalysis {
     readonly dimValues: ReadonlyMap<number, DimValue>,
   ) {}
 
-  /** What evaluating `node` at `idx` reads of other units. `self` is not counted (a unit's own value). */
+  /** What evaluating `node` at `idx` reads of other units and of graph inputs. `self` is not counted (a unit's own value). */
   refsAt(node: number, idx: Ix[], self?: number): Refs {
     const refs: Refs = new Map();
     const inputs = new Set(this.graph.inputs.map((i) => i.node));
@@ -65,12 +65,13 @@ export class DependenceAnalysis {
         graph: this.graph,
         math: new IndexMath((s) => s),
         register: (n, at) => {
-          if (n === self || !this.isUnit(n)) return undefined;
+          const unit = this.isUnit(n);
+          if (n === self || !(unit || inputs.has(n))) return undefined;
           const key = at.join('|');
           let set = refs.get(n);
           if (!set) refs.set(n, (set = new Set()));
           set.add(key);
-          return `u${n}`;
+          return unit ? `u${n}` : undefined; // inputs are recorded (they need a binding) and loaded as usual
         },
         buffer: (n) => (inputs.has(n) ? { name: `in${n}`, dtype: this.graph.nodes[n]!.dtype === 'int' ? 'i32' : 'f32', shape: this.graph.nodes[n]!.shape } : undefined),
         dimValue: (n) => this.dimValues.get(n),

@@ -16,6 +16,8 @@ export interface ScheduleOptions {
   /** Threads per workgroup (row kernels: threads per row; map kernels: elements per workgroup). */
   workgroupSize: number;
   mode?: 'fused' | 'unfused';
+  /** Storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage; default 16). */
+  maxStorageBuffers?: number;
 }
 
 /** Ops with no GPU lowering yet. */
@@ -29,7 +31,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const wg = opts.workgroupSize;
   if (!Number.isInteger(wg) || wg < 1 || wg > 1024)
     throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
-  const prep = prepare(graph, { splitReductions: true, factorSums: mode === 'fused' });
+  const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused' });
   const g = prep.graph;
   const bad = g.nodes.filter((n) => UNSUPPORTED.has(n.op));
   if (bad.length) {
@@ -60,7 +62,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
       );
     }
     const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, elementAxes(g.nodes[r.node]!.shape).map((_, k) => `ix${k}`)) }));
-    part = partition(g, an, units, rs, { fuse: true });
+    part = partition(g, an, units, rs, { fuse: true, maxBindings: opts.maxStorageBuffers ?? 16 });
   } else part = unfusedPartition(g, roots);
   return buildPlan(prep, part, { workgroupSize: wg, mode });
 }

@@ -54,7 +54,7 @@ export function partition(
   analysis: DependenceAnalysis,
   units: Unit[],
   roots: Unit[],
-  opts: { fuse: boolean },
+  opts: { fuse: boolean; maxBindings: number },
 ): Partition {
   let groups: Group[] = [];
   const groupOf = new Map<number, Group>();
@@ -91,6 +91,17 @@ export function partition(
     return !hasCycle(nodes, deps);
   };
 
+  /** Upper bound of the storage buffers a kernel of these units binds: inputs and other kernels' results it
+   *  reads, one per reduction it might store, one per output buffer it writes. */
+  const bindings = (members: Unit[]): number => {
+    const own = new Set(members.filter((u) => u.kind !== 'root').map((u) => u.node));
+    const read = new Set<number>();
+    for (const u of members) for (const v of u.refs.keys()) if (!own.has(v)) read.add(v);
+    const targets = new Set(members.filter((u) => u.kind === 'root').map((u) => (u.target?.kind === 'grad' ? `g${u.target.index}` : 'scalars')));
+    return read.size + own.size + targets.size;
+  };
+  const fits = (members: Unit[]) => bindings(members) <= opts.maxBindings;
+
   const rowLocal = (members: Unit[], axes: DomainAxis[]): boolean => {
     const nodes = new Set(members.filter((u) => u.kind === 'reduce').map((u) => u.node));
     void axes;
@@ -113,7 +124,7 @@ export function partition(
         const b = groupOf.get(order[j]!.node)!;
         if (a === b || !sameDomain(a.axes, b.axes)) continue;
         const members = [...a.units, ...b.units];
-        if (!rowLocal(members, a.axes) || !acyclicMerged(a, b)) continue;
+        if (!fits(members) || !rowLocal(members, a.axes) || !acyclicMerged(a, b)) continue;
         // merge b into a
         a.units.push(...b.units);
         for (const u of b.units) groupOf.set(u.node, a);
@@ -154,7 +165,7 @@ export function partition(
           refs = analysis.storeRefs(r.node, keptK.map(coord));
         }
         if (!at || !refs) continue;
-        if (!rowLocal([...grp.units, { ...r, refs }], grp.axes)) continue;
+        if (!fits([...grp.units, { ...r, refs }]) || !rowLocal([...grp.units, { ...r, refs }], grp.axes)) continue;
         const others = new Set([...refs.keys()].map((v) => groupOf.get(v)).filter((h): h is Group => h !== undefined && h !== grp));
         if ([...others].some((h) => reaches(grp, h))) continue;
         const score = [...refs.keys()].filter((v) => groupOf.get(v) === grp).length * 1e12 + domainWork(grp.axes);
@@ -165,7 +176,7 @@ export function partition(
       continue;
     }
     const axes = elementAxes(g.nodes[r.node]!.shape);
-    let m = opts.fuse ? groups.find((x) => x.kind === 'map' && sameDomain(x.axes, axes)) : undefined;
+    let m = opts.fuse ? groups.find((x) => x.kind === 'map' && sameDomain(x.axes, axes) && fits([...x.units, r])) : undefined;
     if (!m) {
       m = { id: nextId++, kind: 'map', axes, units: [] };
       groups.push(m);

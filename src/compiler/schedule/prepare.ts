@@ -1,5 +1,5 @@
 // Rewrites before scheduling (pure: a new graph, the input is untouched):
-// - (fused) constant factors moved out of sums (factor.ts);
+// - (fused) algebraic simplifications (algebra.ts);
 // - dead nodes dropped (only what the loss, terms, model term and gradients need);
 // - whole-tensor reductions over several non-1 dims split into a row reduction (all but the first of those
 //   dims) followed by a reduction over the first: sum(x[N, C]) → sum_n(sum_c(x)). The inner one then shares
@@ -9,7 +9,7 @@
 //   the dims uniform wherever they are read.
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
-import { factorSums } from './factor.js';
+import { simplifyAlgebra } from './algebra.js';
 
 export interface DimValue {
   scale: number;
@@ -21,8 +21,8 @@ export interface Prepared {
   dimValues: Map<number, DimValue>;
 }
 
-export function prepare(input: Graph, opts: { splitReductions: boolean; factorSums: boolean }): Prepared {
-  const g = opts.factorSums ? factorSums(input) : input;
+export function prepare(input: Graph, opts: { splitReductions: boolean; algebra: boolean }): Prepared {
+  const g = opts.algebra ? simplifyAlgebra(input) : input;
   const live = liveNodes(g);
   const remap = new Map<number, number>();
   const nodes: Node[] = [];

@@ -1,5 +1,5 @@
 // The float64 reference executor: binds symbolic dims from the input tensors, then interprets every node
-// the outputs (loss, terms, model term, grads) depend on, in topological order.
+// the outputs (loss, terms, model term, grads, updated state) depend on, in topological order.
 import { dimSymbols, dimToString, evalDim, evalShape, shapeToString } from '../../graph/dims.js';
 import { OPS } from '../../graph/ops/index.js';
 import type { OpDef } from '../../graph/ops/op-def.js';
@@ -25,6 +25,8 @@ export interface ExecResult {
   loss: number;
   terms: Record<string, number>;
   grads: Map<string, HostTensor>;
+  /** Stateful losses' updated buffers: `state_out/<term>/<buffer>` → value (empty when the graph has none). */
+  state: Map<string, HostTensor>;
 }
 
 /** Bind every symbol of the graph inputs' shapes to the actual sizes. */
@@ -81,7 +83,7 @@ export function bindDims(g: Graph, inputs: Map<string, HostTensor>): Record<stri
 /** Nodes the outputs depend on. */
 export function liveNodes(g: Graph): boolean[] {
   const live = new Array<boolean>(g.nodes.length).fill(false);
-  const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node)];
+  const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.stateOut ?? []).map((s) => s.node)];
   if (g.modelTerm) roots.push(g.modelTerm.node);
   for (const r of roots) live[r] = true;
   for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;
@@ -121,5 +123,7 @@ export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
   for (const t of g.terms) terms[t.name] = scalarOf(t.node, `term '${t.name}'`);
   const grads = new Map<string, HostTensor>();
   for (const x of g.grads) grads.set(x.input, values[x.node]!);
-  return { values, loss: scalarOf(g.loss, 'the loss'), terms, grads };
+  const state = new Map<string, HostTensor>();
+  for (const s of g.stateOut ?? []) state.set(s.name, values[s.node]!);
+  return { values, loss: scalarOf(g.loss, 'the loss'), terms, grads, state };
 }

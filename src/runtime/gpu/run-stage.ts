@@ -44,7 +44,7 @@ export async function runStageOnGpu(
   meta: GpuRunOptions,
 ): Promise<{ result?: GpuRunResult; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
-  const graph = instantiate(stage, tensors, meta.symbolic ?? true, diagnostics);
+  const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
 
   const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
@@ -94,7 +94,7 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
  * The stage's graph. With `symbolic`, dim 0 of every tensor that shares the targets' batch size becomes the
  * symbol N (one plan serves every batch size); a spec that needs the concrete size falls back to it.
  */
-function instantiate(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
+export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
   const modelLossKeys = [...tensors.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
   const batch = batchSize(tensors);

@@ -1,9 +1,12 @@
-// Algebraic rewrite before scheduling: factors that do not vary along a sum's reduced axes move out of it,
-//   Σ_j (r · a_j / q) → r · (Σ_j a_j) / q      (r, q broadcast along j),
-// so the remaining sum reads fewer row statistics (it can run in an earlier sweep) and often is a sum the
-// graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed). Rebuilt through
-// GraphBuilder, whose hash-consing merges the new sums with existing ones. Exact in real arithmetic; in
-// float it only reorders a few roundings.
+// Algebraic rewrites before scheduling (exact in real arithmetic; in float they reorder a few roundings,
+// and the log rule is more accurate than what it replaces):
+// - factors that do not vary along a sum's reduced axes move out of it,
+//     Σ_j (r · a_j / q) → r · (Σ_j a_j) / q      (r, q broadcast along j),
+//   so the remaining sum reads fewer row statistics (it can run in an earlier sweep) and often is a sum the
+//   graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed);
+// - log of exp products: log(exp(u)·r) → u + log r, log(exp(u)/r) → u − log r, log(where(c, a, b)) →
+//   where(c, log a, log b) when that removes a log: xlogy(p, p) of a softmax p costs no per-element log.
+// Rebuilt through GraphBuilder, whose hash-consing merges the new nodes with existing ones.
 import { GraphBuilder } from '../../graph/builder.js';
 import type { Graph, Node, Shape } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
@@ -15,7 +18,7 @@ interface Factors {
   negate: boolean;
 }
 
-export function factorSums(g: Graph): Graph {
+export function simplifyAlgebra(g: Graph): Graph {
   const b = new GraphBuilder();
   const map = new Map<number, number>();
   const inputByNode = new Map(g.inputs.map((i) => [i.node, i]));
@@ -27,6 +30,7 @@ export function factorSums(g: Graph): Graph {
       id = b.input(n.attrs.name, n.shape, n.dtype, gi?.trainable ?? false, n.origin);
     } else if (n.op === 'const') id = b.constant(n.attrs.value);
     else if (n.op === 'reduce' && n.attrs.fn === 'sum' && n.dtype === 'float') id = factoredSum(b, n, ins[0]!);
+    else if (n.op === 'unary' && n.attrs.fn === 'log') id = simplerLog(b, ins[0]!, n.shape) ?? b.op(n.op, ins, n.attrs, n.origin);
     else id = b.op(n.op, ins, n.attrs as never, n.origin);
     map.set(n.id, id);
   }
@@ -78,4 +82,37 @@ function collect(b: GraphBuilder, id: number, invariant: (s: Shape) => boolean):
     if (invariant(b.shape(q))) return { ...fp, div: [...fp.div, q] };
   }
   return { mul: [], div: [], rest: [id], negate: false };
+}
+
+/** log(x) without a log of x itself, when x is built from exp / positive constants by ·, / and where; else undefined. */
+function pushLog(b: GraphBuilder, x: number): number | undefined {
+  const n = b.node(x);
+  if (n.dtype !== 'float') return undefined;
+  if (n.op === 'unary' && n.attrs.fn === 'exp') return n.inputs[0]!;
+  if (n.op === 'const') return n.attrs.value > 0 ? b.constant(Math.log(n.attrs.value)) : undefined;
+  if (n.op === 'binary' && (n.attrs.fn === 'mul' || n.attrs.fn === 'div')) {
+    const [p, q] = n.inputs as [number, number];
+    if (b.node(p).dtype !== 'float' || b.node(q).dtype !== 'float') return undefined;
+    const lp = pushLog(b, p);
+    const lq = pushLog(b, q);
+    if (lp === undefined && lq === undefined) return undefined;
+    return b.binary(n.attrs.fn === 'mul' ? 'add' : 'sub', lp ?? b.unary('log', p), lq ?? b.unary('log', q));
+  }
+  if (n.op === 'where') {
+    const [c, p, q] = n.inputs as [number, number, number];
+    if (b.node(p).dtype !== 'float' || b.node(q).dtype !== 'float') return undefined;
+    const lp = pushLog(b, p);
+    const lq = pushLog(b, q);
+    if (lp === undefined && lq === undefined) return undefined;
+    return b.op('where', [c, lp ?? b.unary('log', p), lq ?? b.unary('log', q)], {});
+  }
+  return undefined;
+}
+
+function simplerLog(b: GraphBuilder, x: number, shape: Shape): number | undefined {
+  const r = pushLog(b, x);
+  if (r === undefined) return undefined;
+  const rs = b.shape(r);
+  const same = rs.length === shape.length && rs.every((d, k) => d === shape[k]);
+  return same ? r : b.op('broadcast', [r], { shape });
 }

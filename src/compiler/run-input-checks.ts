@@ -1,0 +1,108 @@
+// Input checks of `tdc run` that need the specs: the shape a missing input should have (found by instantiating
+// with that input given fresh symbolic dims and reading off the concrete dims they meet), and int tensors the
+// loss treats as continuous data (they would be differentiated if they were float).
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { shapeToString } from '../graph/dims.js';
+import type { Dim, DType, Graph, Shape } from '../graph/types.js';
+import type { HostTensor } from '../runtime/cpu/host-tensor.js';
+import { instantiateStage, type InputInfo } from './instantiate/index.js';
+import type { StageIR } from './ir.js';
+
+const PROBE = '?';
+
+const hostInfo =
+  (host: Map<string, HostTensor>): InputInfo =>
+  (name) => {
+    const t = host.get(name);
+    return t ? { shape: t.shape, dtype: t.dtype } : undefined;
+  };
+
+/** The other side's tensor at the same module path and io (`student/…` ↔ `teacher/…`). */
+function counterpart(name: string): string | undefined {
+  if (name.startsWith('student/')) return `teacher/${name.slice('student/'.length)}`;
+  if (name.startsWith('teacher/')) return `student/${name.slice('teacher/'.length)}`;
+  return undefined;
+}
+
+/**
+ * A shape for the missing input `name` under which the stage instantiates, with the dims the loss pins given
+ * as numbers; undefined when no rank up to 5 works or no dim can be pinned.
+ */
+export function expectedShape(stage: StageIR, host: Map<string, HostTensor>, name: string, modelLossKeys: string[]): Shape | undefined {
+  if (name.startsWith('model_loss/')) return [];
+  const info = hostInfo(host);
+  const twin = counterpart(name);
+  const twinRank = twin !== undefined ? host.get(twin)?.shape.length : undefined;
+  const ranks = [...new Set([twinRank, name === 'targets' ? 1 : 2, 4, 1, 3, 0, 5].filter((r): r is number => r !== undefined))];
+  const dtypes: DType[] = name === 'targets' ? ['int', 'float'] : ['float'];
+  const instantiate = (shape: Shape, dtype: DType) =>
+    instantiateStage(stage, (n) => (n === name ? { shape, dtype } : info(n)), { modelLossKeys }).graph;
+  for (const dtype of dtypes)
+    for (const rank of ranks) {
+      const probe: Shape = Array.from({ length: rank }, (_, i) => ({ sym: `${PROBE}${i}` }));
+      const g = instantiate(probe, dtype);
+      if (!g) continue;
+      const pinned = pinnedDims(g);
+      const shape = probe.map((d) => pinned.get((d as { sym: string }).sym) ?? d);
+      if (rank > 0 && shape.every((d) => typeof d !== 'number')) return undefined;
+      if (shape.every((d) => typeof d === 'number') && !instantiate(shape, dtype)) return undefined;
+      return shape;
+    }
+  return undefined;
+}
+
+/** Probe symbols that meet a concrete dim (≠ 1) in an elementwise op, a matmul's inner dim or a concat. */
+function pinnedDims(g: Graph): Map<string, number> {
+  const out = new Map<string, number>();
+  const probeSym = (d: Dim | undefined): string | undefined =>
+    d !== undefined && typeof d === 'object' && 'sym' in d && d.sym.startsWith(PROBE) ? d.sym : undefined;
+  const meet = (a: Dim | undefined, b: Dim | undefined) => {
+    const s = probeSym(a);
+    if (s !== undefined && typeof b === 'number' && b !== 1 && !out.has(s)) out.set(s, b);
+  };
+  const aligned = (shape: Shape, rank: number, i: number): Dim | undefined => shape[i - (rank - shape.length)];
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((i) => g.nodes[i]!.shape);
+    if (n.op === 'binary' || n.op === 'where' || n.op === 'concat') {
+      const rank = n.shape.length;
+      for (let i = 0; i < rank; i++) {
+        if (n.op === 'concat' && i === n.attrs.axis) continue;
+        for (const s of ins) meet(aligned(s, rank, i), n.shape[i]);
+      }
+    } else if (n.op === 'matmul') {
+      const [a, b] = ins as [Shape, Shape];
+      meet(a[a.length - 1], b[b.length - 2]);
+      meet(b[b.length - 2], a[a.length - 1]);
+    }
+  }
+  return out;
+}
+
+/** Render a probed shape: pinned dims as numbers, free ones as `?`. */
+export function probedShapeText(shape: Shape): string {
+  return shapeToString(shape.map((d) => (typeof d === 'number' ? d : { sym: '?' })));
+}
+
+/**
+ * Int io tensors (student/…, teacher/…, model_loss/…) the loss differentiates when they are float: torch
+ * rejects integer tensors there (e.g. softmax of Long logits), so they must be float tensors.
+ */
+export function intWhereFloatExpected(stage: StageIR, host: Map<string, HostTensor>, g: Graph, modelLossKeys: string[]): Diagnostic[] {
+  const info = hostInfo(host);
+  const out: Diagnostic[] = [];
+  const both = { ...stage, trainable: { student: true, teacher: true } };
+  for (const inp of g.inputs) {
+    const node = g.nodes[inp.node]!;
+    if (node.dtype !== 'int' || !/^(student|teacher|model_loss)\//.test(inp.name)) continue;
+    const asFloat = instantiateStage(both, (n) => (n === inp.name ? { shape: node.shape, dtype: 'float' } : info(n)), { modelLossKeys }).graph;
+    if (!asFloat?.grads.some((x) => x.input === inp.name)) continue;
+    const spec = node.origin?.spec;
+    out.push(
+      diag('error', 'TDC502', `input '${inp.name}' is an integer tensor, but the loss uses it as continuous data: expected a float tensor (F32 or F64) of shape ${shapeToString(node.shape)}`, node.origin?.config ?? stage.span, {
+        hint: 'only index tensors (e.g. targets, CRD pos_idx/contrast_idx) may be integers',
+        ...(spec ? { related: [{ message: 'first used here', span: spec }] } : {}),
+      }),
+    );
+  }
+  return out;
+}

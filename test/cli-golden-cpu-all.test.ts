@@ -1,0 +1,58 @@
+// Every golden case outside the core set (the mid-level losses, CRD's memory banks included), checked the way a
+// user would: `tdc run <case>/config.yaml --inputs <case>/tensors.safetensors --device cpu --json --grads-out <f>
+// [--state-out <f>]` against torchdistill's float64 numbers: loss and terms to 1e-9 relative, gradients and
+// state_out tensors to 1e-9 of the golden tensor's max |value| (float64 vs float64: only summation order differs).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tdcAsync } from './helpers/cli.js';
+import { casePath, checkRun, coreCases, expected, goldenIndex, nonCoreCases, stageArg, type RunJson } from './helpers/golden.js';
+
+const RTOL = 1e-9;
+
+test('tdc run --device cpu matches every non-core golden case (state_out included)', async () => {
+  const cases = nonCoreCases();
+  assert.is(cases.length, goldenIndex().length - coreCases().length);
+  assert.is(cases.length, 51, 'golden has 210 cases, 159 of them core');
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-golden-cpu-all-'));
+  const failures: string[] = [];
+  const failed = new Set<string>();
+  let worstLoss = 0;
+  let worstGrad = 0;
+  let worstState = 0;
+  let stateful = 0;
+  const queue = [...cases];
+  const worker = async (): Promise<void> => {
+    for (let c = queue.shift(); c; c = queue.shift()) {
+      const e = expected(c.case);
+      const files = { grads: join(dir, `${c.case}.grads.safetensors`), ...(e.state?.out.length ? { state: join(dir, `${c.case}.state.safetensors`) } : {}) };
+      if (files.state) stateful++;
+      const args = ['run', casePath(c.case, 'config.yaml'), '--inputs', casePath(c.case, 'tensors.safetensors'), ...stageArg(e), '--device', 'cpu', '--json'];
+      args.push('--grads-out', files.grads, ...(files.state ? ['--state-out', files.state] : []));
+      const r = await tdcAsync(args);
+      if (r.code !== 0) {
+        failures.push(`${c.case}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(0, 4).join(' | ')}`);
+        failed.add(c.case);
+        continue;
+      }
+      const k = checkRun(c.case, JSON.parse(r.stdout) as RunJson, files, RTOL);
+      if (k.failures.length) failed.add(c.case);
+      failures.push(...k.failures);
+      worstLoss = Math.max(worstLoss, k.worstLoss);
+      worstGrad = Math.max(worstGrad, k.worstGrad);
+      worstState = Math.max(worstState, k.worstState);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `  non-core golden cases on CPU: ${cases.length - failed.size}/${cases.length} pass (${stateful} stateful); worst loss/term rel err ${worstLoss.toExponential(2)}, ` +
+      `worst grad err ${worstGrad.toExponential(2)} of max|g|, worst state err ${worstState.toExponential(2)} of max|value|`,
+  );
+  assert.is(stateful, 2, 'the two CRD cases carry state');
+  assert.equal(failures, [], failures.slice(0, 20).join('\n'));
+});
+
+test.run();
