@@ -43,12 +43,15 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const stage = pickStage(r.ir.stages, opts.stage);
   if ('code' in stage) return fail([...ds, stage], opts);
 
-  const { readSafetensors } = await import('../runtime/safetensors.js');
+  const { readSafetensors, SafetensorsError } = await import('../runtime/safetensors.js');
   let tensors;
   try {
     tensors = readSafetensors(new Uint8Array(readFileSync(opts.inputs))).tensors;
   } catch (e) {
-    return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': ${e instanceof Error ? e.message : String(e)}`)], opts);
+    const code = (e as NodeJS.ErrnoException).code;
+    const msg = e instanceof Error ? e.message : String(e);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : e instanceof SafetensorsError ? `not a valid safetensors file: ${msg}` : msg;
+    return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': ${why}`)], opts);
   }
 
   let result: RunResult | undefined;

@@ -99,10 +99,10 @@ export class DependenceAnalysis {
   }
 
   /** Dependences of a stored value whose non-1 dims line up with `coords`. */
-  storeRefs(node: number, coords: Ix[]): Refs {
+  storeRefs(node: number, coords: Ix[], self?: number): Refs {
     let k = 0;
     const idx = this.graph.nodes[node]!.shape.map((d) => (isOne(d) ? '0u' : coords[k++] ?? '0u'));
-    return this.refsAt(node, idx);
+    return this.refsAt(node, idx, self);
   }
 }
 

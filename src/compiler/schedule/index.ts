@@ -47,24 +47,68 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const roots = rootUnits(g);
   let part: Partition;
   if (mode === 'fused') {
-    const isUnit = (id: number) => {
-      const n = g.nodes[id]!;
-      return ((n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul');
-    };
-    const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
-    const units: Unit[] = [];
-    for (const n of g.nodes) {
-      if (!isUnit(n.id)) continue;
-      units.push(
-        n.op === 'matmul'
-          ? { node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }
-          : { node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) },
-      );
+    const limit = opts.maxStorageBuffers ?? 16;
+    // values promoted to kernels of their own when one unit alone would bind too many buffers
+    const promoted = new Set<number>();
+    for (;;) {
+      const isUnit = (id: number) => {
+        const n = g.nodes[id]!;
+        return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul';
+      };
+      const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+      const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
+      const units: Unit[] = [];
+      for (const n of g.nodes) {
+        if (!isUnit(n.id)) continue;
+        if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
+        else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+        else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
+      }
+      const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, coords(r.node)) }));
+      const over = [...units, ...rs].find((u) => u.refs.size + 1 > limit);
+      if (over) {
+        const pick = splitPoint(g, an, g.nodes[over.node]!.inputs, over.refs.size, isUnit);
+        if (pick === undefined || promoted.has(pick))
+          throw new ScheduleError(
+            diag('error', 'TDC603', `the kernel computing a ${describeNode(g, over.node)} would bind ${over.refs.size + 1} storage buffers; this target allows ${limit}`, originOf(g, over.node)),
+          );
+        promoted.add(pick);
+        continue;
+      }
+      part = partition(g, an, units, rs, { fuse: true, maxBindings: limit });
+      break;
     }
-    const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, elementAxes(g.nodes[r.node]!.shape).map((_, k) => `ix${k}`)) }));
-    part = partition(g, an, units, rs, { fuse: true, maxBindings: opts.maxStorageBuffers ?? 16 });
   } else part = unfusedPartition(g, roots);
   return buildPlan(prep, part, { workgroupSize: wg, mode });
+}
+
+/**
+ * A value inside a unit's expression worth computing in a kernel of its own: descending from the unit's
+ * operands, the one that reads the most buffers, once it reads fewer than the unit (else its operands).
+ */
+function splitPoint(g: Graph, an: DependenceAnalysis, operands: readonly number[], total: number, isUnit: (id: number) => boolean): number | undefined {
+  const reads = (id: number) => an.storeRefs(id, elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`)).size;
+  const inner = (id: number) => !isUnit(id) && g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const';
+  let candidates = operands.filter(inner);
+  for (let guard = 0; guard < g.nodes.length && candidates.length; guard++) {
+    const scored = candidates.map((id) => ({ id, r: reads(id) })).sort((a, b) => b.r - a.r || a.id - b.id);
+    const best = scored[0]!;
+    if (best.r < 2) return undefined;
+    if (best.r < total) return best.id;
+    candidates = g.nodes[best.id]!.inputs.filter(inner);
+  }
+  return undefined;
+}
+
+function describeNode(g: Graph, id: number): string {
+  const n = g.nodes[id]!;
+  const what = n.op === 'unary' || n.op === 'binary' || n.op === 'reduce' ? `${n.attrs.fn} ${n.op === 'reduce' ? 'reduction' : ''}`.trim() : n.op;
+  return `${what} of shape [${n.shape.map((d) => (typeof d === 'number' ? d : JSON.stringify(d))).join(', ')}]`;
+}
+
+function originOf(g: Graph, id: number) {
+  const o = g.nodes[id]!.origin;
+  return o?.config ?? o?.spec;
 }
 
 /** The stored outputs: every gradient, then the loss, the terms and the model term (scalars buffer slots). */

@@ -60,7 +60,7 @@ export function partition(
   const groupOf = new Map<number, Group>();
   let nextId = 0;
   for (const u of units) {
-    const grp: Group = { id: nextId++, kind: u.kind === 'matmul' ? 'matmul' : 'row', axes: u.axes, units: [u] };
+    const grp: Group = { id: nextId++, kind: u.kind === 'matmul' ? 'matmul' : u.kind === 'elementwise' ? 'map' : 'row', axes: u.axes, units: [u] };
     groups.push(grp);
     groupOf.set(u.node, grp);
   }
@@ -176,7 +176,16 @@ export function partition(
       continue;
     }
     const axes = elementAxes(g.nodes[r.node]!.shape);
-    let m = opts.fuse ? groups.find((x) => x.kind === 'map' && sameDomain(x.axes, axes) && fits([...x.units, r])) : undefined;
+    const joinable = (x: Group) => {
+      if (x.kind !== 'map' || !sameDomain(x.axes, axes) || !fits([...x.units, r])) return false;
+      // never read a value the same kernel computes; never depend on something that depends on it
+      if ([...r.refs.keys()].some((v) => groupOf.get(v) === x)) return false;
+      return ![...r.refs.keys()].some((v) => {
+        const h = groupOf.get(v);
+        return h !== undefined && reaches(x, h);
+      });
+    };
+    let m = opts.fuse ? groups.find(joinable) : undefined;
     if (!m) {
       m = { id: nextId++, kind: 'map', axes, units: [] };
       groups.push(m);

@@ -1,0 +1,230 @@
+// `tdc run` as a user meets it: bad inputs files, stage selection, stateful losses (--state-out), a custom loss
+// from --spec checked against a hand formula, and broken spec files. Every error: non-zero exit, a positioned
+// diagnostic, no stack trace.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIGS, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
+import { casePath, expected, gradExcess, relErr, type RunJson } from './helpers/golden.js';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../src/runtime/safetensors.js';
+
+const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // KDLoss on student/teacher logits [7, 37], targets [7]
+const CRD = 'sample__ilsvrc2012__crd__resnet18_from_resnet50';
+const MSE = 'edge__mse_teacher_target'; // student/teacher layer3 outputs [8, 16, 5, 5]
+const SSKD_CONFIG = join(CONFIGS, 'sample', 'ilsvrc2012', 'sskd', 'resnet18_from_resnet34.yaml'); // stage1, stage2
+
+const dir = mkdtempSync(join(tmpdir(), 'tdc-cli-run-'));
+const tensorsOf = (caseId: string): Map<string, SafeTensor> => readSafetensors(new Uint8Array(readFileSync(casePath(caseId, 'tensors.safetensors')))).tensors;
+
+/** A copy of a golden case's tensors with some entries changed (undefined = removed). */
+function inputsFile(caseId: string, name: string, change: Record<string, SafeTensor | undefined>): string {
+  const t = new Map(tensorsOf(caseId));
+  for (const [k, v] of Object.entries(change)) {
+    if (v) t.set(k, v);
+    else t.delete(k);
+  }
+  const file = join(dir, `${name}.safetensors`);
+  writeFileSync(file, writeSafetensors(t));
+  return file;
+}
+
+const f64 = (shape: number[]): SafeTensor => ({ dtype: 'F64', shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i)) });
+const i64 = (shape: number[]): SafeTensor => ({ dtype: 'I64', shape, data: new BigInt64Array(shape.reduce((a, b) => a * b, 1)) });
+
+function runCase(caseId: string, inputs: string, extra: string[] = []): CliResult {
+  return tdc(['run', casePath(caseId, 'config.yaml'), '--inputs', inputs, '--device', 'cpu', ...extra]);
+}
+
+/** Exit 1, no stack trace, and every pattern in stderr. */
+function fails(r: CliResult, ...patterns: (RegExp | string)[]): void {
+  assert.is(r.code, 1, `exit code ${r.code}\n${r.stderr}`);
+  assert.not.ok(hasStackTrace(r.stderr + r.stdout), r.stderr);
+  for (const p of patterns) assert.ok(typeof p === 'string' ? r.stderr.includes(p) : p.test(r.stderr), `expected ${p} in:\n${r.stderr}`);
+}
+
+// ---- inputs file ---------------------------------------------------------------------------------------------
+
+test('missing input tensor: names the tensor and the shape the loss expects, at the config term', () => {
+  const r = runCase(KD, inputsFile(KD, 'missing', { 'teacher/./output': undefined }));
+  fails(r, "missing input tensor 'teacher/./output'", 'expected shape [7, 37]', `${casePath(KD, 'config.yaml')}:17:9`);
+});
+
+test('mis-shaped input: names the tensor, its shape and the shape the other inputs imply', () => {
+  const r = runCase(KD, inputsFile(KD, 'misshaped', { 'teacher/./output': f64([7, 36]) }));
+  fails(r, /TDC403/, "'teacher/./output' has shape [7, 36]; the other inputs imply [7, 37]", /KDLoss\.tdl:\d+:\d+/, `${casePath(KD, 'config.yaml')}:17:9`);
+  const t = runCase(KD, inputsFile(KD, 'targets-batch', { targets: i64([6]) }));
+  fails(t, "expected [7], got 'targets' [6]");
+});
+
+test('wrong dtype: integer logits are rejected (torch has no softmax for Long)', () => {
+  const r = runCase(KD, inputsFile(KD, 'int-logits', { 'teacher/./output': i64([7, 37]) }));
+  fails(r, /TDC502/, "input 'teacher/./output' is an integer tensor", 'expected a float tensor', '[7, 37]', `${casePath(KD, 'config.yaml')}:17:9`);
+});
+
+test('integer index tensors stay valid (CRD pos_idx / contrast_idx)', () => {
+  const r = runCase(CRD, casePath(CRD, 'tensors.safetensors'), ['--json']);
+  assert.is(r.code, 0, r.stderr);
+});
+
+test('corrupt, truncated and nonexistent inputs files', () => {
+  const whole = readFileSync(casePath(KD, 'tensors.safetensors'));
+  const truncated = join(dir, 'truncated.safetensors');
+  writeFileSync(truncated, whole.subarray(0, 100));
+  fails(runCase(KD, truncated), /TDC501/, 'not a valid safetensors file', truncated);
+  const garbage = join(dir, 'garbage.safetensors');
+  writeFileSync(garbage, 'this is not a safetensors file');
+  fails(runCase(KD, garbage), /TDC501/, 'not a valid safetensors file');
+  const tiny = join(dir, 'tiny.safetensors');
+  writeFileSync(tiny, 'abc');
+  fails(runCase(KD, tiny), /TDC501/, 'too short');
+  const nowhere = join(dir, 'does-not-exist.safetensors');
+  fails(runCase(KD, nowhere), /TDC501/, `'${nowhere}': no such file`);
+});
+
+// ---- stages ---------------------------------------------------------------------------------------------------
+
+test('multi-stage config without --stage lists the stages; unknown --stage lists them too', () => {
+  const inputs = casePath('sample__ilsvrc2012__sskd__resnet18_from_resnet34__stage2', 'tensors.safetensors');
+  fails(tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu']), /TDC904/, 'stage1, stage2', '--stage');
+  fails(tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu', '--stage', 'stage9']), /TDC902/, "no stage 'stage9'", 'stage1, stage2');
+  const ok = tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu', '--stage', 'stage2', '--json']);
+  assert.is(ok.code, 0, ok.stderr);
+  const e = expected('sample__ilsvrc2012__sskd__resnet18_from_resnet34__stage2');
+  assert.ok(relErr((JSON.parse(ok.stdout) as RunJson).loss, e.loss) < 1e-9);
+});
+
+// ---- stateful losses ------------------------------------------------------------------------------------------
+
+test('CRD: --state-out writes state_out/<term>/<buffer> atomically; --json lists them', () => {
+  const sub = mkdtempSync(join(dir, 'state-'));
+  const out = join(sub, 'state.safetensors');
+  const r = runCase(CRD, casePath(CRD, 'tensors.safetensors'), ['--json', '--state-out', out]);
+  assert.is(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout) as RunJson;
+  assert.equal([...(json.state ?? [])].sort(), ['state_out/crd/memory_v1', 'state_out/crd/memory_v2', 'state_out/crd/params']);
+  assert.equal(readdirSync(sub), ['state.safetensors'], 'no temp file left behind');
+  const mine = readSafetensors(new Uint8Array(readFileSync(out))).tensors;
+  const gold = tensorsOf(CRD);
+  for (const name of json.state!) {
+    const x = mine.get(name)!;
+    const g = gold.get(name)!;
+    assert.equal(x.shape, g.shape, name);
+    assert.ok(gradExcess(x.data as Float64Array, g.data as Float64Array, 1e-9, 0) <= 1, name);
+  }
+  // the state really moves: the banks' rows at pos_idx change
+  const before = gold.get('state_in/crd/memory_v1')!.data as Float64Array;
+  const after = mine.get('state_out/crd/memory_v1')!.data as Float64Array;
+  assert.ok(before.some((v, i) => v !== after[i]));
+});
+
+test('CRD: a missing state tensor is a diagnostic naming it and its shape', () => {
+  const r = runCase(CRD, inputsFile(CRD, 'no-bank', { 'state_in/crd/memory_v1': undefined }), ['--state-out', join(dir, 'never.safetensors')]);
+  fails(r, /TDC401/, "missing state tensor 'state_in/crd/memory_v1' (shape [50, 16])", /CRDLoss\.tdl:\d+:\d+/, `${casePath(CRD, 'config.yaml')}:29:9`);
+  assert.not.ok(existsSync(join(dir, 'never.safetensors')));
+  const bad = runCase(CRD, inputsFile(CRD, 'bad-bank', { 'state_in/crd/memory_v2': f64([49, 16]) }));
+  fails(bad, "state tensor 'state_in/crd/memory_v2' has shape [49, 16], expected [50, 16]");
+});
+
+test('--state-out: needs the CPU executor; on a stateless loss it warns and writes an empty file', () => {
+  fails(tdc(['run', casePath(CRD, 'config.yaml'), '--inputs', casePath(CRD, 'tensors.safetensors'), '--device', 'gpu', '--state-out', join(dir, 'g.safetensors')]), /TDC512/);
+  const out = join(dir, 'empty-state.safetensors');
+  const r = runCase(KD, casePath(KD, 'tensors.safetensors'), ['--json', '--state-out', out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /TDC513/);
+  assert.is((JSON.parse(r.stdout) as RunJson).state, undefined);
+  assert.is(readSafetensors(new Uint8Array(readFileSync(out))).tensors.size, 0);
+});
+
+// ---- custom losses from --spec -------------------------------------------------------------------------------
+
+const MY_L1 = (body: string, scaleDefault = '2.0'): string => `# mean absolute difference of a student and a teacher tensor, scaled
+mid MyL1(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io,
+         scale: float = ${scaleDefault}) {
+  let s = student[student_module_path][student_module_io]
+  let t = teacher[teacher_module_path][teacher_module_io]
+${body}
+}
+`;
+
+const CONFIG = `train:
+  student:
+    forward_hook:
+      input: []
+      output: ['layer3']
+  teacher:
+    forward_hook:
+      input: []
+      output: ['layer3']
+  criterion:
+    key: 'WeightedSumLoss'
+    kwargs:
+      sub_terms:
+        my:
+          criterion:
+            key: 'MyL1'
+            kwargs:
+              student_module_path: 'layer3'
+              student_module_io: 'output'
+              teacher_module_path: 'layer3'
+              teacher_module_io: 'output'
+              scale: 3.0
+          weight: 0.5
+`;
+
+function specRun(name: string, spec: string, extra: string[] = []): { r: CliResult; specFile: string; config: string } {
+  const specFile = join(dir, `${name}.tdl`);
+  writeFileSync(specFile, spec);
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(config, CONFIG);
+  const r = tdc(['run', config, '--inputs', casePath(MSE, 'tensors.safetensors'), '--device', 'cpu', '--spec', specFile, ...extra]);
+  return { r, specFile, config };
+}
+
+test('a custom mid-level loss from --spec: loss, term and gradients match the hand formula', () => {
+  const grads = join(dir, 'my-grads.safetensors');
+  const { r } = specRun('myl1', MY_L1('  return scale * mean(abs(s - t))'), ['--json', '--grads-out', grads]);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as RunJson;
+  const t = tensorsOf(MSE);
+  const s = t.get('student/layer3/output')!.data as Float64Array;
+  const u = t.get('teacher/layer3/output')!.data as Float64Array;
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum += Math.abs(s[i]! - u[i]!);
+  const term = (3.0 * sum) / s.length;
+  assert.ok(relErr(out.terms['my']!.value, term) < 1e-12, `term ${out.terms['my']!.value} vs ${term}`);
+  assert.is(out.terms['my']!.weight, 0.5);
+  assert.ok(relErr(out.loss, 0.5 * term) < 1e-12, `loss ${out.loss} vs ${0.5 * term}`);
+  // d/ds = 0.5 · 3 · sign(s − t) / n; the teacher side gets the negative
+  const g = readSafetensors(new Uint8Array(readFileSync(grads))).tensors;
+  const gs = g.get('grad/student/layer3/output')!.data as Float64Array;
+  for (let i = 0; i < s.length; i++) assert.ok(Math.abs(gs[i]! - (1.5 * Math.sign(s[i]! - u[i]!)) / s.length) < 1e-15, `grad[${i}]`);
+  const gt = g.get('grad/teacher/layer3/output');
+  if (gt) for (let i = 0; i < s.length; i++) assert.ok(Math.abs((gt.data as Float64Array)[i]! + gs[i]!) < 1e-15);
+});
+
+test('spec with a syntax error: positioned in the .tdl, and its loss is not reported as unknown', () => {
+  const { r, specFile } = specRun('syntax', MY_L1('  return scale * mean(abs(s - t)'));
+  fails(r, /TDC30\d/, `${specFile}:6:`);
+  assert.not.match(r.stderr, /unknown loss 'MyL1'/);
+});
+
+test('spec with a type error in a default: positioned at the default', () => {
+  const { r, specFile } = specRun('default', MY_L1('  return scale * mean(abs(s - t))', '"two"'));
+  fails(r, /TDC313/, `${specFile}:3:25`, "default of 'scale'", 'float');
+});
+
+test('spec with an unknown function: positioned at the call, with the config term', () => {
+  const { r, specFile, config } = specRun('unknown-fn', MY_L1('  return scale * mean(absolute(s - t))'));
+  fails(r, /TDC404/, `${specFile}:6:23`, "unknown function 'absolute'", `${config}:14:9`);
+});
+
+test('spec with a shape mismatch: positioned in the .tdl and at the config term, naming both tensors', () => {
+  const { r, specFile, config } = specRun('shapes', MY_L1('  return scale * mean(abs(s - t.flatten(1)))'));
+  fails(r, /TDC403/, `${specFile}:6:27`, `${config}:14:9`, "'student/layer3/output' [8, 16, 5, 5]", "'teacher/layer3/output'", '[8, 400]');
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();

@@ -1,0 +1,226 @@
+// Hand-built differentiated graphs that exercise every primitive the WGSL backend lowers (the golden configs
+// use only some of them), with seeded inputs. Shared by the scheduler, WGSL and GPU-parity tests.
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { differentiate } from '../../src/graph/autodiff.js';
+import type { Dim, DType, Graph, Shape } from '../../src/graph/types.js';
+import type { HostTensor } from '../../src/runtime/cpu/host-tensor.js';
+
+export interface OpCase {
+  name: string;
+  graph: Graph;
+  /** Concrete inputs (several sets exercise one plan with different symbol values). */
+  inputs: Map<string, HostTensor>[];
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+function tensor(shape: number[], dtype: DType, seed: number, f?: (r: () => number, i: number) => number): HostTensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = f ? f(r, i) : r() * 2;
+  return { shape, dtype, data };
+}
+
+const N: Dim = { sym: 'N' };
+const C: Dim = { sym: 'C' };
+
+type Build = (b: GraphBuilder) => { loss: number; terms?: { name: string; weight: number; node: number }[] };
+
+function make(name: string, decl: { name: string; shape: Shape; dtype?: DType; trainable?: boolean }[], build: Build, inputs: Map<string, HostTensor>[]): OpCase {
+  const b = new GraphBuilder();
+  for (const d of decl) b.input(d.name, d.shape, d.dtype ?? 'float', d.trainable ?? d.dtype !== 'int');
+  const { loss, terms } = build(b);
+  return { name, graph: differentiate(b.finish({ loss, terms: terms ?? [] })), inputs };
+}
+
+const sumAll = (b: GraphBuilder, x: number) => b.op('reduce', [x], { fn: 'sum', axes: b.shape(x).map((_, k) => k), keepdim: false });
+const c = (b: GraphBuilder, v: number) => b.constant(v);
+
+function logSoftmax(b: GraphBuilder, x: number, axis: number): number {
+  const m = b.op('detach', [b.op('reduce', [x], { fn: 'max', axes: [axis], keepdim: true })], {});
+  const s = b.binary('sub', x, m);
+  return b.binary('sub', s, b.unary('log', b.op('reduce', [b.unary('exp', s)], { fn: 'sum', axes: [axis], keepdim: true })));
+}
+
+export function opCases(): OpCase[] {
+  const out: OpCase[] = [];
+
+  // log-softmax over a non-last axis + NLL through gather with an int index ([N, C, W] logits, [N, 1, W] labels)
+  out.push(
+    make(
+      'softmax-nonlast-axis',
+      [
+        { name: 'x', shape: [5, 37, 3] },
+        { name: 'y', shape: [5, 1, 3], dtype: 'int' },
+      ],
+      (b) => {
+        const lp = logSoftmax(b, b.input('x', [5, 37, 3], 'float', true), 1);
+        const picked = b.op('gather', [lp, b.input('y', [5, 1, 3], 'int', false)], { axis: 1 });
+        return { loss: b.binary('div', b.unary('neg', sumAll(b, picked)), c(b, 15)) };
+      },
+      [new Map([['x', tensor([5, 37, 3], 'float', 1)], ['y', tensor([5, 1, 3], 'int', 2, (r) => Math.floor((r() + 1) * 18.5))]])],
+    ),
+  );
+
+  // softmax cross-entropy with symbolic N and C: one plan for C = 1000 (vec4 sweeps) and C = 37 (scalar)
+  out.push(
+    make(
+      'kd-symbolic-rows',
+      [
+        { name: 's', shape: [N, C] },
+        { name: 't', shape: [N, C], trainable: false },
+      ],
+      (b) => {
+        const s = b.input('s', [N, C], 'float', true);
+        const t = b.input('t', [N, C], 'float', false);
+        const lps = logSoftmax(b, b.binary('div', s, c(b, 3)), 1);
+        const lpt = logSoftmax(b, b.binary('div', t, c(b, 3)), 1);
+        const pt = b.unary('exp', lpt);
+        const kl = sumAll(b, b.binary('mul', pt, b.binary('sub', lpt, lps)));
+        const n = b.op('reduce', [b.op('broadcast', [c(b, 1)], { shape: [N] })], { fn: 'sum', axes: [0], keepdim: false });
+        const term = b.binary('div', kl, n);
+        return { loss: b.binary('mul', term, c(b, 9)), terms: [{ name: 'kl', weight: 9, node: term }] };
+      },
+      [
+        new Map([['s', tensor([6, 1000], 'float', 3)], ['t', tensor([6, 1000], 'float', 4)]]),
+        new Map([['s', tensor([5, 37], 'float', 5)], ['t', tensor([5, 37], 'float', 6)]]),
+        new Map([['s', tensor([3, 1271], 'float', 7)], ['t', tensor([3, 1271], 'float', 8)]]),
+      ],
+    ),
+  );
+
+  // Gram matrices (matmul with a permuted operand) and a batched matmul with broadcast batch dims
+  out.push(
+    make(
+      'matmul',
+      [
+        { name: 'a', shape: [6, 10] },
+        { name: 'p', shape: [2, 5, 7] },
+        { name: 'q', shape: [7, 3] },
+      ],
+      (b) => {
+        const a = b.input('a', [6, 10], 'float', true);
+        const gram = b.op('matmul', [a, b.op('permute', [a], { perm: [1, 0] })], {});
+        const g2 = sumAll(b, b.binary('mul', gram, gram));
+        const pq = b.op('matmul', [b.input('p', [2, 5, 7], 'float', true), b.input('q', [7, 3], 'float', true)], {});
+        return { loss: b.binary('add', b.binary('div', g2, c(b, 36)), sumAll(b, b.unary('tanh', pq))) };
+      },
+      [new Map([['a', tensor([6, 10], 'float', 9)], ['p', tensor([2, 5, 7], 'float', 10)], ['q', tensor([7, 3], 'float', 11)]])],
+    ),
+  );
+
+  // adaptive average / max pooling with overlapping bins, and their VJPs
+  out.push(
+    make(
+      'adaptive-pools',
+      [{ name: 'x', shape: [2, 3, 7, 5] }],
+      (b) => {
+        const x = b.input('x', [2, 3, 7, 5], 'float', true);
+        const avg = b.op('adaptive_pool2d', [x], { fn: 'avg', out: [3, 2] });
+        const mx = b.op('adaptive_pool2d', [x], { fn: 'max', out: [4, 3] });
+        return { loss: b.binary('add', sumAll(b, b.binary('mul', avg, avg)), b.binary('mul', sumAll(b, mx), c(b, 0.5))) };
+      },
+      [new Map([['x', tensor([2, 3, 7, 5], 'float', 12)]])],
+    ),
+  );
+
+  // gather with several indices per row: its VJP is a scatter_add
+  out.push(
+    make(
+      'gather-scatter',
+      [
+        { name: 'x', shape: [4, 9] },
+        { name: 'i', shape: [4, 3], dtype: 'int' },
+        { name: 'w', shape: [4, 3], trainable: false },
+      ],
+      (b) => {
+        const g = b.op('gather', [b.input('x', [4, 9], 'float', true), b.input('i', [4, 3], 'int', false)], { axis: 1 });
+        return { loss: sumAll(b, b.binary('mul', g, b.input('w', [4, 3], 'float', false))) };
+      },
+      [new Map([['x', tensor([4, 9], 'float', 13)], ['i', tensor([4, 3], 'int', 14, (r) => Math.floor((r() + 1) * 4.5))], ['w', tensor([4, 3], 'float', 15)]])],
+    ),
+  );
+
+  // views: permute, a non-trivial reshape, strided slices (VJP: slice_scatter) and concat
+  out.push(
+    make(
+      'layout',
+      [{ name: 'x', shape: [3, 4, 5] }],
+      (b) => {
+        const x = b.input('x', [3, 4, 5], 'float', true);
+        const p = b.op('reshape', [b.op('permute', [x], { perm: [2, 0, 1] })], { shape: [5, 12] });
+        const s1 = b.op('slice', [p], { axis: 1, start: 2, end: 11, step: 3 });
+        const s2 = b.op('slice', [p], { axis: 1, start: 0, end: 4, step: 1 });
+        const cat = b.op('concat', [s1, s2, s1], { axis: 1 });
+        const r = b.op('reshape', [cat], { shape: [2, 25] });
+        return { loss: sumAll(b, b.binary('mul', b.unary('tanh', r), b.op('iota', [], { shape: [2, 25], axis: 1, dtype: 'float' }))) };
+      },
+      [new Map([['x', tensor([3, 4, 5], 'float', 16)]])],
+    ),
+  );
+
+  // elementwise ops, comparisons, where, casts, pow exponents
+  out.push(
+    make(
+      'elementwise',
+      [
+        { name: 'x', shape: [7, 13] },
+        { name: 'y', shape: [7, 13] },
+      ],
+      (b) => {
+        const x = b.input('x', [7, 13], 'float', true);
+        const y = b.input('y', [7, 13], 'float', true);
+        const ax = b.unary('abs', x);
+        const terms = [
+          b.unary('log1p', ax),
+          b.binary('mul', b.unary('sign', x), b.unary('floor', b.binary('mul', y, c(b, 3)))),
+          b.unary('relu', b.binary('sub', x, y)),
+          b.binary('maximum', x, y),
+          b.binary('minimum', b.binary('mul', x, c(b, 2)), y),
+          b.binary('pow', x, c(b, 2)),
+          b.binary('pow', x, c(b, 3)),
+          b.binary('pow', b.binary('add', ax, c(b, 0.5)), c(b, 0.7)),
+          b.binary('pow', b.binary('add', ax, c(b, 0.5)), b.binary('add', b.unary('abs', y), c(b, 0.25))),
+          b.unary('sqrt', b.binary('add', ax, c(b, 0.1))),
+          b.unary('recip', b.binary('add', b.binary('mul', x, x), c(b, 1))),
+          b.op('where', [b.binary('lt', x, y), b.unary('exp', x), b.binary('mul', y, y)], {}),
+          b.op('cast', [b.op('cast', [b.binary('mul', y, c(b, 4))], { dtype: 'int' })], { dtype: 'float' }),
+          b.unary('tanh', b.binary('mul', x, c(b, 30))),
+        ];
+        return { loss: sumAll(b, terms.reduce((p, q) => b.binary('add', p, q))) };
+      },
+      [new Map([['x', tensor([7, 13], 'float', 17)], ['y', tensor([7, 13], 'float', 18)]])],
+    ),
+  );
+
+  // max/min reductions with gradients (arg_reduce + one-hot), int reductions, a long whole-tensor mean
+  out.push(
+    make(
+      'extrema-and-ints',
+      [
+        { name: 'x', shape: [6, 11] },
+        { name: 'k', shape: [11], dtype: 'int' },
+        { name: 'z', shape: [3, 2000] },
+      ],
+      (b) => {
+        const x = b.input('x', [6, 11], 'float', true);
+        const mx = sumAll(b, b.op('reduce', [x], { fn: 'max', axes: [1], keepdim: false }));
+        const mn = b.op('reduce', [x], { fn: 'min', axes: [0, 1], keepdim: false });
+        const k = b.input('k', [11], 'int', false);
+        const ks = b.op('cast', [sumAll(b, k)], { dtype: 'float' });
+        const kmax = b.op('cast', [b.op('reduce', [k], { fn: 'max', axes: [0], keepdim: false })], { dtype: 'float' });
+        const kmin = b.op('cast', [b.op('reduce', [k], { fn: 'min', axes: [0], keepdim: false })], { dtype: 'float' });
+        const z = b.input('z', [3, 2000], 'float', true);
+        const mean = b.binary('div', sumAll(b, b.binary('mul', z, z)), c(b, 6000));
+        const ints = b.binary('mul', b.binary('add', ks, b.binary('sub', kmax, kmin)), c(b, 0.01));
+        return { loss: [mx, b.binary('mul', mn, c(b, 2)), ints, mean].reduce((p, q) => b.binary('add', p, q)) };
+      },
+      [new Map([['x', tensor([6, 11], 'float', 19)], ['k', tensor([11], 'int', 20, (r) => Math.round(r() * 50))], ['z', tensor([3, 2000], 'float', 21)]])],
+    ),
+  );
+  return out;
+}
