@@ -9,7 +9,7 @@ export async function main(argv: string[]): Promise<number> {
     .name('tdc')
     .description('Compile torchdistill configs into fused WebGPU (WGSL) kernels with typed TypeScript glue.')
     .version(VERSION, '-v, --version')
-    .option('--spec <file.tdl...>', 'register custom losses from spec files before running the command')
+    .option('--spec <file.tdl>', 'register custom losses from a spec file first (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-color', 'plain output')
     .showHelpAfterError('(run `tdc --help` for usage)')
     .exitOverride();

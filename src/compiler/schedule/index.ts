@@ -156,8 +156,8 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
     const idx = alignedTo(shape, elementAxes(shape).map((_, k) => `ix${k}`));
     if (own && own.kind !== 'matmul') {
       const at = own.kind === 'row' ? 'row' : 'elem';
-      const rowIdx = at === 'row' ? alignedTo(shape, own.axes.map((a, k) => (a.reduced ? '' : `ix${k}`)).filter(Boolean)) : idx;
-      own.units.push({ ...r, at, refs: an.refsAt(r.node, rowIdx, r.node) });
+      // the node's own unit already carries its dependences
+      own.units.push({ ...r, at, refs: new Map() });
       continue;
     }
     const key = elementAxes(shape).map((a) => JSON.stringify(a.dim)).join(',');
