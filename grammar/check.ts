@@ -2,6 +2,7 @@
 // Codes: TDC310 duplicate declaration, TDC311 duplicate parameter/field, TDC312 unknown type,
 // TDC313 default does not fit its type, TDC314 body may not return (warning), TDC315 undeclared name,
 // TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name.
+import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
 import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
 
@@ -75,7 +76,7 @@ function checkTyped(name: string, type: TypeExpr, dflt: Literal | undefined, kno
   checkTypeNames(type, knownStructs, out);
   if (dflt === undefined || out.length > before) return;
   const why = misfit(dflt, type, structs);
-  if (why !== undefined) out.push(diag('error', 'TDC313', `default of '${name}' does not fit its type ${typeToString(type)}: ${why}`, dflt.span));
+  if (why !== undefined) out.push(diag('error', 'TDC313', `default of '${name}' does not fit its type ${renderType(type)}: ${why}`, dflt.span));
 }
 
 function checkTypeNames(t: TypeExpr, knownStructs: Set<string>, out: Diagnostic[]): void {
@@ -94,50 +95,18 @@ function checkTypeNames(t: TypeExpr, knownStructs: Set<string>, out: Diagnostic[
   }
 }
 
-export function typeToString(t: TypeExpr): string {
-  switch (t.kind) {
-    case 'prim':
-      return t.name;
-    case 'named':
-      return t.name;
-    case 'literals':
-      return t.values.map((v) => JSON.stringify(v)).join(' | ');
-    case 'optional':
-      return t.inner.kind === 'literals' ? `(${typeToString(t.inner)})?` : `${typeToString(t.inner)}?`;
-    case 'list':
-      return `list<${typeToString(t.elem)}>`;
-    case 'map':
-      return `map<${typeToString(t.value)}>`;
-  }
-}
-
-function literalToString(l: Literal): string {
-  switch (l.kind) {
-    case 'none':
-      return 'none';
-    case 'bool':
-      return String(l.value);
-    case 'number':
-      return String(l.value);
-    case 'string':
-      return JSON.stringify(l.value);
-    case 'list':
-      return `[${l.items.map(literalToString).join(', ')}]`;
-    case 'map':
-      return `{${l.entries.map((e) => `${e.key}: ${literalToString(e.value)}`).join(', ')}}`;
-  }
-}
+export { renderType as typeToString } from './print.js';
 
 /** Why literal `l` is not a value of type `t`, or undefined when it is. */
 function misfit(l: Literal, t: TypeExpr, structs: Map<string, Decl>): string | undefined {
-  const shown = literalToString(l);
+  const shown = renderLiteral(l);
   if (t.kind === 'optional') return l.kind === 'none' ? undefined : misfit(l, t.inner, structs);
   if (t.kind === 'prim' && t.name === 'any') return undefined;
-  if (l.kind === 'none') return `none is not allowed (write ${typeToString(t)}? to make it optional)`;
+  if (l.kind === 'none') return `none is not allowed (write ${renderType(t)}? to make it optional)`;
   const not = (what: string): string => `${shown} is not ${what}`;
   switch (t.kind) {
     case 'literals':
-      return l.kind === 'string' && t.values.includes(l.value) ? undefined : not(`one of ${typeToString(t)}`);
+      return l.kind === 'string' && t.values.includes(l.value) ? undefined : not(`one of ${renderType(t)}`);
     case 'list': {
       if (l.kind !== 'list') return not('a list');
       for (const it of l.items) {

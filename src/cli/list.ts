@@ -1,41 +1,7 @@
 // tdc list: every registered loss, wrapper and extract function with its signature.
 import pc from 'picocolors';
-import type { Literal, TypeExpr } from '../../grammar/ast.js';
+import { renderLiteral, renderType } from '../../grammar/print.js';
 import { loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
-
-export function typeText(t: TypeExpr): string {
-  switch (t.kind) {
-    case 'prim':
-      return t.name;
-    case 'literals':
-      return t.values.map((v) => JSON.stringify(v)).join(' | ');
-    case 'optional':
-      return `${t.inner.kind === 'literals' ? `(${typeText(t.inner)})` : typeText(t.inner)}?`;
-    case 'list':
-      return `list<${typeText(t.elem)}>`;
-    case 'map':
-      return `map<${typeText(t.value)}>`;
-    case 'named':
-      return t.name;
-  }
-}
-
-export function literalText(l: Literal): string {
-  switch (l.kind) {
-    case 'none':
-      return 'none';
-    case 'bool':
-      return String(l.value);
-    case 'number':
-      return String(l.value);
-    case 'string':
-      return JSON.stringify(l.value);
-    case 'list':
-      return `[${l.items.map(literalText).join(', ')}]`;
-    case 'map':
-      return `{${l.entries.map((e) => `${e.key}: ${literalText(e.value)}`).join(', ')}}`;
-  }
-}
 
 export async function listCommand(opts: GlobalOptions): Promise<number> {
   const specDiags = await loadUserSpecs(opts);
@@ -48,7 +14,7 @@ export async function listCommand(opts: GlobalOptions): Promise<number> {
       level: e.level,
       builtin: e.builtin,
       file: e.source.file,
-      params: e.decl.params.map((p) => ({ name: p.name, type: typeText(p.type), required: p.default === undefined, ...(p.default ? { default: literalText(p.default) } : {}) })),
+      params: e.decl.params.map((p) => ({ name: p.name, type: renderType(p.type), required: p.default === undefined, ...(p.default ? { default: renderLiteral(p.default) } : {}) })),
       ...(e.decl.rest ? { rest: { name: e.decl.rest.name, forwardTo: e.decl.rest.forwardTo ?? null } } : {}),
       ...(e.decl.callParams.length ? { call: e.decl.callParams.map((p) => p.name) } : {}),
     }));
@@ -62,7 +28,7 @@ export async function listCommand(opts: GlobalOptions): Promise<number> {
       if (!group.length) continue;
       process.stdout.write(`${c.bold(title[level])} (${group.length})\n`);
       for (const e of group) {
-        const params = e.decl.params.map((p) => `${p.name}: ${typeText(p.type)}${p.default ? ` = ${literalText(p.default)}` : ''}`);
+        const params = e.decl.params.map((p) => `${p.name}: ${renderType(p.type)}${p.default ? ` = ${renderLiteral(p.default)}` : ''}`);
         if (e.decl.rest) params.push(`**${e.decl.rest.name}${e.decl.rest.forwardTo ? `: ${e.decl.rest.forwardTo}` : ''}`);
         const call = e.decl.callParams.length ? `(${e.decl.callParams.map((p) => p.name).join(', ')})` : '';
         process.stdout.write(`  ${c.cyan(e.key)}(${params.join(', ')})${call}${e.builtin ? '' : c.gray('  [custom]')}\n`);

@@ -1,0 +1,200 @@
+// The scheduler: kernel counts of the fused plans (the KD sample is at most 3 dispatches), what the fused row
+// pass contains, determinism, the unfused baseline (one kernel per primitive op), binding limits, workgroup
+// size and diagnostics for ops without a GPU lowering.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DiagnosticError } from '../src/diagnostics/index.js';
+import { GraphBuilder } from '../src/graph/builder.js';
+import { differentiate } from '../src/graph/autodiff.js';
+import type { Graph } from '../src/graph/types.js';
+import { schedule, ScheduleError } from '../src/compiler/schedule/index.js';
+import type { KernelPlan } from '../src/compiler/schedule/plan.js';
+import { readSafetensors } from '../src/runtime/safetensors.js';
+import { stageGraph } from '../src/runtime/gpu/run-stage.js';
+import { isOne } from '../src/codegen/wgsl/index-expr.js';
+import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
+import { opCases } from './helpers/op-graphs.js';
+
+/** A golden case's differentiated graph, instantiated as `tdc run --device gpu` does (batch dim symbolic). */
+async function goldenGraph(id: string, symbolic = true): Promise<Graph> {
+  const dir = join(GOLDEN_DIR, id);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { stage: string; trainable: { student: boolean | null; teacher: boolean | null } };
+  const { stage } = await loadGoldenStage(dir, expected.stage);
+  if (!stage) throw new Error(`${id}: no stage`);
+  stage.trainable = { student: expected.trainable.student !== false, teacher: expected.trainable.teacher === true };
+  const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dir, 'tensors.safetensors'))));
+  const ds: never[] = [];
+  const g = stageGraph(stage, new Map([...tensors].filter(([n]) => !n.startsWith('grad/'))), symbolic, ds);
+  if (!g) throw new Error(`${id}: instantiation failed: ${JSON.stringify(ds)}`);
+  return g;
+}
+
+const KD_SAMPLE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34';
+const describe = (p: KernelPlan) => p.kernels.map((k) => `${k.name}: ${k.summary}`).join('\n  ');
+
+test('KD sample (KDLoss α=0.5, T=1: KL + CE, forward + backward) is at most 3 kernels', async () => {
+  for (const symbolic of [true, false]) {
+    const plan = schedule(await goldenGraph(KD_SAMPLE, symbolic), { workgroupSize: 8 });
+    assert.ok(plan.kernels.length <= 3, `${plan.kernels.length} kernels:\n  ${describe(plan)}`);
+    assert.equal(plan.symbols, symbolic ? ['N'] : []);
+  }
+});
+
+test('KD with T ≠ 1, α ≠ 0.5, at C = 1000, and CE + KD on the same logits: at most 3 kernels each', async () => {
+  for (const id of ['edge__kd_alpha_targets', 'edge__kd_c1000_n8', 'edge__ce_kd_weighted_sum', 'sample__ilsvrc2012__tfkd__resnet18_from_resnet18']) {
+    const plan = schedule(await goldenGraph(id), { workgroupSize: 8 });
+    assert.ok(plan.kernels.length <= 3, `${id}: ${plan.kernels.length} kernels:\n  ${describe(plan)}`);
+  }
+});
+
+test('the KD row pass reads the logits once per sweep and writes the loss rows and the gradient rows together', async () => {
+  const plan = schedule(await goldenGraph('edge__kd_alpha_targets'), { workgroupSize: 8 });
+  const gradBuf = plan.outputs.grads.find((g) => g.input === 'student/./output')!.buffer;
+  const writers = plan.kernels.filter((k) => k.bindings.some((b) => b.buffer === gradBuf && b.access === 'read_write'));
+  assert.is(writers.length, 1);
+  const row = writers[0]!;
+  assert.match(row.summary, /one workgroup per row/);
+  // two sweeps: online max + Σexp (softmax statistics of s/T, t/T, s), then gradient + KL row
+  assert.match(row.summary, /in 2 sweeps/);
+  assert.ok(row.bindings.some((b) => b.access === 'read_write' && b.buffer !== gradBuf), 'the row pass also stores per-row values for the loss');
+  // the whole-batch scalars come after it, in a one-workgroup dispatch
+  const last = plan.kernels[plan.kernels.length - 1]!;
+  assert.equal(last.dispatch, [1, 1, 1]);
+  assert.ok(last.bindings.some((b) => b.buffer === plan.outputs.scalars.buffer && b.access === 'read_write'));
+});
+
+test('plans are deterministic: the same graph (or a re-instantiated one) gives a byte-identical plan', async () => {
+  for (const id of [KD_SAMPLE, 'edge__ce_ignore_index_spatial', 'sample__ilsvrc2012__kd_w_ls__resnet18_from_resnet34']) {
+    const g = await goldenGraph(id);
+    const a = JSON.stringify(schedule(g, { workgroupSize: 8 }));
+    assert.is(JSON.stringify(schedule(g, { workgroupSize: 8 })), a, `${id}: same graph`);
+    assert.is(JSON.stringify(schedule(await goldenGraph(id), { workgroupSize: 8 })), a, `${id}: re-instantiated`);
+  }
+  for (const c of opCases()) assert.is(JSON.stringify(schedule(c.graph, { workgroupSize: 64 })), JSON.stringify(schedule(c.graph, { workgroupSize: 64 })), c.name);
+});
+
+/** Ops the unfused plan must give one kernel each: live nodes other than inputs and constants, plus the
+ *  whole-tensor reductions over several dims (split into a row pass and a batch pass). */
+function expectedUnfusedKernels(g: Graph): number {
+  const live = new Array<boolean>(g.nodes.length).fill(false);
+  for (const r of [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.modelTerm ? [g.modelTerm.node] : [])]) live[r] = true;
+  for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;
+  let count = 0;
+  for (const n of g.nodes) {
+    if (!live[n.id] || n.op === 'input' || n.op === 'const') continue;
+    count++;
+    if (n.op === 'reduce') {
+      const x = g.nodes[n.inputs[0]!]!;
+      const nonOne = x.shape.map((d, k) => (isOne(d) ? -1 : k)).filter((k) => k >= 0);
+      let src = x;
+      while (src.op === 'broadcast' || src.op === 'reshape' || src.op === 'detach' || (src.op === 'cast' && src.dtype === 'float')) src = g.nodes[src.inputs[0]!]!;
+      const sumOfConst = src.op === 'const';
+      if (!sumOfConst && nonOne.length >= 2 && nonOne.every((k) => n.attrs.axes.includes(k))) count++;
+    }
+  }
+  return count;
+}
+
+test('unfused mode: one kernel per primitive op, each naming its op', async () => {
+  for (const [name, g] of [
+    [KD_SAMPLE, await goldenGraph(KD_SAMPLE)],
+    ['ce spatial', await goldenGraph('edge__ce_ignore_index_spatial')],
+    ...opCases().map((c) => [c.name, c.graph] as const),
+  ] as const) {
+    const plan = schedule(g, { workgroupSize: 64, mode: 'unfused' });
+    const ops = plan.kernels.map((k) => /— unfused: (.*)$/m.exec(k.wgsl)?.[1]);
+    assert.ok(ops.every((o) => o !== undefined), `${name}: every unfused kernel says what it computes`);
+    const copies = ops.filter((o) => o === '').length; // outputs that are inputs or constants
+    assert.is(plan.kernels.length - copies, expectedUnfusedKernels(g), `${name}`);
+    for (const [i, o] of ops.entries()) assert.not.match(o!, /,/, `${name}/${plan.kernels[i]!.name}: one op per kernel`);
+    const fused = schedule(g, { workgroupSize: 64 });
+    assert.ok(fused.kernels.length < plan.kernels.length, `${name}: fused ${fused.kernels.length} < unfused ${plan.kernels.length}`);
+  }
+});
+
+test('every golden case with core losses schedules; dims uniform, bindings and dispatches are consistent', async () => {
+  const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string; losses: string[] }[] };
+  const CORE = new Set(['CrossEntropyLoss', 'MSELoss', 'KDLoss', 'LogitStdKDLoss', 'KLDivLoss', 'L1Loss', 'SmoothL1Loss', 'model_term']);
+  const counts = new Map<number, number>();
+  for (const c of index.cases.filter((x) => x.losses.every((l) => CORE.has(l)))) {
+    const plan = schedule(await goldenGraph(c.case), { workgroupSize: 8 });
+    counts.set(plan.kernels.length, (counts.get(plan.kernels.length) ?? 0) + 1);
+    const ids = new Set(plan.buffers.map((b) => b.id));
+    for (const k of plan.kernels) {
+      assert.match(k.wgsl, /@group\(0\) @binding\(0\) var<uniform> dims: Dims;/);
+      assert.ok(k.bindings.length <= 16, `${c.case}/${k.name}: ${k.bindings.length} bindings`);
+      for (const b of k.bindings) {
+        assert.ok(ids.has(b.buffer));
+        assert.match(k.wgsl, new RegExp(`@binding\\(${b.binding}\\) var<storage, ${b.access}>`));
+      }
+      assert.match(k.wgsl, new RegExp(`^// ${k.name}: `), 'header names the kernel');
+      assert.match(k.wgsl, /\n\/\/ terms: /, 'header names the config terms');
+    }
+    for (const g of plan.outputs.grads) assert.ok(plan.kernels.some((k) => k.bindings.some((b) => b.buffer === g.buffer && b.access === 'read_write')), `${c.case}: ${g.input} is written`);
+  }
+  console.log(`kernel counts over the 159 core golden cases: ${[...counts].sort((a, b) => a[0] - b[0]).map(([k, n]) => `${n}×${k}`).join(', ')}`);
+});
+
+test('the binding limit is respected by splitting kernels (and values that read too much get a kernel of their own)', async () => {
+  for (const id of [KD_SAMPLE, 'sample__ilsvrc2012__kr__resnet18_from_resnet34', 'official__glue__yoshitomo-matsubara__nlp-oss2023__cola__kd__bert_base_uncased_from_bert_large_uncased']) {
+    const g = await goldenGraph(id);
+    for (const limit of [16, 8, 6]) {
+      const plan = schedule(g, { workgroupSize: 8, maxStorageBuffers: limit });
+      for (const k of plan.kernels) assert.ok(k.bindings.length <= limit, `${id} limit ${limit}: ${k.name} binds ${k.bindings.length}`);
+    }
+  }
+});
+
+test('the workgroup size is a plan parameter', async () => {
+  const g = await goldenGraph(KD_SAMPLE);
+  for (const wg of [1, 8, 24, 64, 256]) {
+    const plan = schedule(g, { workgroupSize: wg });
+    assert.is(plan.workgroupSize, wg);
+    for (const k of plan.kernels) assert.match(k.wgsl, new RegExp(`@workgroup_size\\(${wg}\\)`));
+  }
+  for (const bad of [0, 1025, 2.5]) {
+    try {
+      schedule(g, { workgroupSize: bad });
+      assert.unreachable(`workgroupSize ${bad} accepted`);
+    } catch (e) {
+      assert.instance(e, ScheduleError);
+      assert.is((e as DiagnosticError).diagnostic.code, 'TDC602');
+    }
+  }
+});
+
+test('ops without a GPU lowering are a TDC601 diagnostic naming the op, not wrong code', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 5], 'float', true);
+  const sorted = b.op('sort', [x], { axis: 1, descending: false, output: 'values' });
+  const loss = b.op('reduce', [b.binary('mul', sorted, b.op('iota', [], { shape: [4, 5], axis: 1, dtype: 'float' }))], { fn: 'sum', axes: [0, 1], keepdim: false });
+  const g = differentiate(b.finish({ loss, terms: [] }));
+  try {
+    schedule(g, { workgroupSize: 8 });
+    assert.unreachable('sort was scheduled');
+  } catch (e) {
+    assert.instance(e, ScheduleError);
+    const d = (e as DiagnosticError).diagnostic;
+    assert.is(d.code, 'TDC601');
+    assert.match(d.message, /'sort'/);
+  }
+});
+
+test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic rows get row kernels', () => {
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const mm = schedule(byName.get('matmul')!, { workgroupSize: 64 });
+  assert.ok(mm.kernels.some((k) => /tiled matmul/.test(k.summary) && /@workgroup_size\(8, 8\)/.test(k.wgsl)));
+  const nl = schedule(byName.get('softmax-nonlast-axis')!, { workgroupSize: 64 });
+  assert.ok(nl.kernels.some((k) => /row pass over \[5, 37, 3\] \(one workgroup per row of \[5, 3\], reducing \[37\]\)/.test(k.summary)), describe(nl));
+  const kd = schedule(byName.get('kd-symbolic-rows')!, { workgroupSize: 8 });
+  assert.equal(kd.symbols, ['N', 'C']);
+  assert.ok(kd.kernels.length <= 2, describe(kd));
+  // the row pass reads rows as vec4 when C is a multiple of 4 (a uniform branch), else element by element
+  const row = kd.kernels.find((k) => /row pass/.test(k.summary))!;
+  assert.match(row.wgsl, /if \(dims\.C % 4u == 0u\) \{/);
+  assert.match(row.wgsl, /array<vec4<f32>>/);
+});
+
+test.run();
