@@ -16,7 +16,8 @@ export interface ScheduleOptions {
   /** Threads per workgroup (row kernels: threads per row; map kernels: elements per workgroup). */
   workgroupSize: number;
   mode?: 'fused' | 'unfused';
-  /** Storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage; default 16). */
+  /** Storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage; default 8, WebGPU's
+   *  guaranteed minimum, so plans run everywhere; run-stage passes the adapter's own limit). */
   maxStorageBuffers?: number;
 }
 
@@ -47,7 +48,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const roots = rootUnits(g);
   let part: Partition;
   if (mode === 'fused') {
-    const limit = opts.maxStorageBuffers ?? 16;
+    const limit = opts.maxStorageBuffers ?? 8;
     // values promoted to kernels of their own when one unit alone would bind too many buffers
     const promoted = new Set<number>();
     for (;;) {

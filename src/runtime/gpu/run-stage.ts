@@ -53,7 +53,7 @@ export async function runStageOnGpu(
     const wg = meta.workgroupSize ?? defaultWorkgroupSize(rt);
     let plan: KernelPlan;
     try {
-      plan = schedule(graph, { workgroupSize: wg });
+      plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
