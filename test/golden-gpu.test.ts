@@ -2,6 +2,8 @@
 // specs, through the real GPU path (instantiate with a symbolic batch → fused schedule → WGSL → PlanExecutor).
 // float32 tolerances: loss, terms and model term to 1e-5 relative; each trained gradient per golden/README.md,
 // |x − g| ≤ atol + rtol·|g| with rtol = 1e-4 and atol = 1e-4 · max|g|. The worst errors are printed.
+// Also: a subset of the cases at workgroup sizes 64 and 24 (tree reductions, a non-power-of-two workgroup),
+// and the hand-built op graphs (every primitive the backend lowers) against the float64 CPU executor.
 // No adapter: a failure when TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +14,10 @@ import { readSafetensors } from '../src/runtime/safetensors.js';
 import { specSource } from '../src/registry/registry.js';
 import { GpuRuntime } from '../src/runtime/gpu/device.js';
 import { isNoAdapterError, runStageOnGpu } from '../src/runtime/gpu/run-stage.js';
+import { PlanExecutor } from '../src/runtime/gpu/executor.js';
+import { schedule } from '../src/compiler/schedule/index.js';
+import { execute } from '../src/runtime/cpu/executor.js';
+import { opCases } from './helpers/op-graphs.js';
 import { gradExcess, relErr } from './helpers/golden.js';
 import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
 
@@ -45,18 +51,24 @@ async function openRuntime(): Promise<GpuRuntime | undefined> {
   }
 }
 
+let runtime: GpuRuntime | undefined;
+let opened = false;
+async function gpu(): Promise<GpuRuntime | undefined> {
+  if (!opened) {
+    opened = true;
+    runtime = await openRuntime();
+  }
+  return runtime;
+}
+
 test(`golden cases with core losses on the GPU (${cases.length})`, async () => {
   assert.is(cases.length, 159, 'the selection covers 159 cases');
-  const rt = await openRuntime();
+  const rt = await gpu();
   if (!rt) return;
   const failures: string[] = [];
-  try {
-    for (const c of cases) {
-      const problems = await checkCase(c.case, rt);
-      if (problems.length) failures.push(`${c.case}:\n    ${problems.join('\n    ')}`);
-    }
-  } finally {
-    rt.destroy();
+  for (const c of cases) {
+    const problems = await checkCase(c.case, rt);
+    if (problems.length) failures.push(`${c.case}:\n    ${problems.join('\n    ')}`);
   }
   if (failures.length) console.log(failures.slice(0, 20).join('\n'));
   console.log(
@@ -68,7 +80,56 @@ test(`golden cases with core losses on the GPU (${cases.length})`, async () => {
   assert.is(failures.length, 0, `${failures.length} golden cases differ on the GPU`);
 });
 
-async function checkCase(id: string, rt: GpuRuntime): Promise<string[]> {
+test('every 5th core case with workgroups of 64 (tree reductions) and 24 (not a power of two)', async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  for (const wg of [64, 24])
+    for (const c of cases.filter((_, i) => i % 5 === 0)) {
+      const problems = await checkCase(c.case, rt, wg);
+      if (problems.length) failures.push(`${c.case} (wg ${wg}):\n    ${problems.join('\n    ')}`);
+    }
+  if (failures.length) console.log(failures.slice(0, 10).join('\n'));
+  assert.is(failures.length, 0, `${failures.length} cases differ`);
+});
+
+test('every lowered op (hand-built graphs) matches the float64 CPU executor, fused and unfused', async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  let worstLoss = 0;
+  let worstGrad = 0;
+  for (const c of opCases())
+    for (const [mode, wg] of [['fused', 8], ['fused', 64], ['fused', 24], ['unfused', 8]] as const) {
+      const plan = schedule(c.graph, { workgroupSize: wg, mode, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
+      const exec = await PlanExecutor.create(rt, plan);
+      try {
+        for (const inp of c.inputs) {
+          const want = execute(c.graph, inp);
+          const got = await exec.run(new Map(plan.inputs.map((i) => [i.name, inp.get(i.name)!])), { readback: 'all' });
+          const where = `${c.name} ${mode} wg ${wg} [${[...inp.values()][0]!.shape.join('x')}]`;
+          const le = relErr(got.loss, want.loss);
+          worstLoss = Math.max(worstLoss, le);
+          if (!(le <= LOSS_RTOL)) failures.push(`${where}: loss ${got.loss} vs ${want.loss}`);
+          for (const [name, g] of want.grads) {
+            const e = gradExcess(got.grads.get(name)!, g.data, GRAD_RTOL, GRAD_RTOL);
+            worstGrad = Math.max(worstGrad, e);
+            if (!(e <= 1)) failures.push(`${where}: grad ${name} ${e.toFixed(2)}× the bound`);
+          }
+        }
+      } finally {
+        exec.destroy();
+      }
+    }
+  console.log(`op graphs: worst loss rel err ${worstLoss.toExponential(2)}, worst grad excess ${worstGrad.toExponential(2)} of the bound`);
+  assert.is(failures.length, 0, failures.slice(0, 10).join('\n'));
+});
+
+test('release the device', () => {
+  runtime?.destroy();
+});
+
+async function checkCase(id: string, rt: GpuRuntime, workgroupSize?: number): Promise<string[]> {
   const dir = join(GOLDEN_DIR, id);
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
   const { stage, diagnostics: rd, text, file } = await loadGoldenStage(dir, expected.stage);
@@ -80,7 +141,7 @@ async function checkCase(id: string, rt: GpuRuntime): Promise<string[]> {
   const inputs = new Map([...tensors].filter(([n]) => !n.startsWith('grad/') && !n.startsWith('state_')));
   let run;
   try {
-    run = await runStageOnGpu(stage, inputs, { file, runtime: rt });
+    run = await runStageOnGpu(stage, inputs, { file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
   } catch (e) {
     return [`threw: ${(e as Error).stack ?? String(e)}`];
   }

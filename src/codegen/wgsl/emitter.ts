@@ -4,7 +4,7 @@
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, DType, Graph, Node, NodeOf, Shape } from '../../graph/types.js';
 import { IndexMath, isOne, ixAdd, ixLit, ixMul, ixSub, ixDiv, ZERO, type Ix } from './index-expr.js';
-import { f32Literal, f32Operand, i32Literal } from './literals.js';
+import { f32Operand, i32Literal } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 
 export type WgslType = 'f32' | 'i32';
@@ -327,7 +327,7 @@ export class Emitter {
       const vb = this.typed(b, ib, ct);
       return t === 'f32' ? `select(0.0, 1.0, ${va} ${cmp} ${vb})` : `select(0i, 1i, ${va} ${cmp} ${vb})`;
     }
-    if (fn === 'pow') return this.pow(n, a, b, ia, ib, t);
+    if (fn === 'pow') return this.pow(a, b, ia, ib, t);
     const va = this.typed(a, ia, t);
     const vb = this.typed(b, ib, t);
     switch (fn) {
@@ -372,7 +372,7 @@ export class Emitter {
   }
 
   /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */
-  private pow(n: Node, a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): string {
+  private pow(a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): string {
     const bn = this.node(b);
     if (t === 'f32' && bn.op === 'const') {
       const c = bn.attrs.value;
@@ -390,7 +390,6 @@ export class Emitter {
     const x = this.typed(a, ia, 'f32');
     const y = this.typed(b, ib, 'f32');
     const r = `pow_f32(${x}, ${y})`;
-    void n;
     return t === 'i32' ? `i32(round(${r}))` : r;
   }
 

@@ -1,13 +1,11 @@
 // Tiled matmul [..., M, K] @ [..., K, N]: an 8×8 workgroup computes an 8×8 output tile, staging 8×8 tiles
 // of both operands in workgroup memory. Operands are expressions (elementwise prologues fuse in); the
 // result is materialised for its consumers.
-import { isOne, ixAdd, ixMul, type Ix } from './index-expr.js';
 import { Emitter } from './emitter.js';
-import { IndexMath } from './index-expr.js';
+import { IndexMath, isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from './kernel-spec.js';
 import { assembleModule, dimFields } from './prelude.js';
 import { ScopeTree } from './scope.js';
-import { mulDims } from '../../graph/dims.js';
 
 export const MATMUL_TILE = 8;
 
@@ -77,9 +75,6 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const outIdx = [...batchIdx, 'row', 'col'];
   const off = math.offset(spec.store.shape, outIdx);
   body.push(`if (row < ${Mx} && col < ${Nx}) { ${spec.store.buffer}[${off}] = acc; }`);
-  void ixAdd;
-  void ixMul;
-  void mulDims;
   return assembleModule({
     header: spec.header,
     symbols: spec.symbols,

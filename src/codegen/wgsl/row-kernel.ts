@@ -212,97 +212,101 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
     }
     sweep((loop) => {
-    for (const r of rs) {
-      if (r.online !== undefined) continue; // accumulated with its max
-      const n = g.nodes[r.node]!;
-      const st = states.get(r.node)!;
-      const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
-      const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
-      const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc);
-      if (zs.length) {
-        // online softmax: rescale the partial sums when the running max grows
-        const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - ${vt}, -88.0));`).join(' ');
-        loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
-        for (const z of zs) loop.lines.push(`${z} = ${z} + exp(${vt} - ${st.acc});`);
-      } else if (st.accIdx) {
-        const better = st.fn === 'argmax' ? '>' : '<';
-        loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
-      } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
-    }
-    if (phase === elemPhase) for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coordsAll), emitter, math, buffers));
+      for (const r of rs) {
+        if (r.online !== undefined) continue; // accumulated with its max
+        const n = g.nodes[r.node]!;
+        const st = states.get(r.node)!;
+        const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
+        const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
+        const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc);
+        if (zs.length) {
+          // online softmax: rescale the partial sums when the running max grows
+          const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - ${vt}, -88.0));`).join(' ');
+          loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
+          for (const z of zs) loop.lines.push(`${z} = ${z} + exp(${vt} - ${st.acc});`);
+        } else if (st.accIdx) {
+          const better = st.fn === 'argmax' ? '>' : '<';
+          loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
+        } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
+      }
+      if (phase === elemPhase) for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coordsAll), emitter, math, buffers));
     });
     if (!list.length) return;
-    // combine the per-thread partials
-    const slots = list.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
-    const slotOf = new Map(slots.map((x) => [x.st.node, x]));
-    for (const x of slots) {
-      body.push(`${x.v}[lid] = ${x.st.acc};`);
-      if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
-    }
-    body.push('workgroupBarrier();');
+    // combine the per-thread partials, in chunks that fit the workgroup memory (an online sum with its max)
     const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
-    if (serial) {
-      // every thread folds the partials in the same order: identical results, one barrier
+    const chunks = packChunks(list, onlineOf, WG);
+    chunks.forEach((chunk, ci) => {
+      if (ci > 0) body.push('workgroupBarrier();'); // the previous chunk's slots are still being read
+      const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
+      const slotOf = new Map(slots.map((x) => [x.st.node, x]));
       for (const x of slots) {
-        const res = x.st.result;
-        const m = onlineOf.get(x.st.node);
-        if (m !== undefined) {
-          const ms = slotOf.get(m)!;
-          body.push(`var ${res}_f = 0.0;`);
-          body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) { ${res}_f = ${res}_f + ${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0)); }`);
-          body.push(`let ${res} = ${res}_f;`);
-        } else if (x.i) {
-          const better = x.st.fn === 'argmax' ? '>' : '<';
-          body.push(
-            `var ${res}_v = ${x.v}[0];`,
-            `var ${res}_i = ${x.i}[0];`,
-            `for (var q = 1u; q < ${WG}u; q = q + 1u) {`,
-            `  let qv = ${x.v}[q];`,
-            `  let qi = ${x.i}[q];`,
-            `  if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
-            '}',
-            `let ${res} = i32(${res}_i);`,
-          );
-        } else {
-          body.push(`var ${res}_f = ${x.v}[0];`);
-          body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
-          body.push(`let ${res} = ${res}_f;`);
-        }
+        body.push(`${x.v}[lid] = ${x.st.acc};`);
+        if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
       }
-    } else {
-      let P = 1;
-      while (P < WG) P *= 2;
-      for (let s = P / 2; s >= 1; s /= 2) {
-        const guard = s * 2 > WG ? `lid < ${s}u && lid + ${s}u < ${WG}u` : `lid < ${s}u`;
-        const stmts: string[] = [];
-        // online sums first: they need both maxima before the max slot is overwritten
+      body.push('workgroupBarrier();');
+      if (serial) {
+        // every thread folds the partials in the same order: identical results, one barrier
         for (const x of slots) {
+          const res = x.st.result;
           const m = onlineOf.get(x.st.node);
-          if (m === undefined) continue;
-          const ms = slotOf.get(m)!.v;
-          stmts.push(
-            `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + ${s}u]; let mm = max(m1, m2); ` +
-              `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + ${s}u] * exp(max(m2 - mm, -88.0)); }`,
-          );
-        }
-        for (const x of slots) {
-          if (onlineOf.has(x.st.node)) continue;
-          if (x.i) {
+          if (m !== undefined) {
+            const ms = slotOf.get(m)!;
+            body.push(`var ${res}_f = 0.0;`);
+            body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) { ${res}_f = ${res}_f + ${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0)); }`);
+            body.push(`let ${res} = ${res}_f;`);
+          } else if (x.i) {
             const better = x.st.fn === 'argmax' ? '>' : '<';
-            stmts.push(
-              `{ let av = ${x.v}[lid + ${s}u]; let ai = ${x.i}[lid + ${s}u];`,
-              `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
+            body.push(
+              `var ${res}_v = ${x.v}[0];`,
+              `var ${res}_i = ${x.i}[0];`,
+              `for (var q = 1u; q < ${WG}u; q = q + 1u) {`,
+              `  let qv = ${x.v}[q];`,
+              `  let qi = ${x.i}[q];`,
+              `  if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
+              '}',
+              `let ${res} = i32(${res}_i);`,
             );
-          } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + ${s}u]`)};`);
+          } else {
+            body.push(`var ${res}_f = ${x.v}[0];`);
+            body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
+            body.push(`let ${res} = ${res}_f;`);
+          }
         }
-        body.push(`if (${guard}) {`, ...stmts.map((l) => `  ${l}`), '}', 'workgroupBarrier();');
+      } else {
+        let P = 1;
+        while (P < WG) P *= 2;
+        for (let s = P / 2; s >= 1; s /= 2) {
+          const guard = s * 2 > WG ? `lid < ${s}u && lid + ${s}u < ${WG}u` : `lid < ${s}u`;
+          const stmts: string[] = [];
+          // online sums first: they need both maxima before the max slot is overwritten
+          for (const x of slots) {
+            const m = onlineOf.get(x.st.node);
+            if (m === undefined) continue;
+            const ms = slotOf.get(m)!.v;
+            stmts.push(
+              `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + ${s}u]; let mm = max(m1, m2); ` +
+                `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + ${s}u] * exp(max(m2 - mm, -88.0)); }`,
+            );
+          }
+          for (const x of slots) {
+            if (onlineOf.has(x.st.node)) continue;
+            if (x.i) {
+              const better = x.st.fn === 'argmax' ? '>' : '<';
+              stmts.push(
+                `{ let av = ${x.v}[lid + ${s}u]; let ai = ${x.i}[lid + ${s}u];`,
+                `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
+              );
+            } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + ${s}u]`)};`);
+          }
+          body.push(`if (${guard}) {`, ...stmts.map((l) => `  ${l}`), '}', 'workgroupBarrier();');
+        }
+        for (const x of slots) body.push(x.i ? `let ${x.st.result} = i32(${x.i}[0]);` : `let ${x.st.result} = ${x.v}[0];`);
       }
-      for (const x of slots) body.push(x.i ? `let ${x.st.result} = i32(${x.i}[0]);` : `let ${x.st.result} = ${x.v}[0];`);
-    }
-    for (const x of slots) {
-      scopes.define(x.st.result, root);
-      done.add(x.st.node);
-    }
+      for (const x of slots) {
+        scopes.define(x.st.result, root);
+        done.add(x.st.node);
+      }
+    });
     if (pi < phases.length - 1) body.push('workgroupBarrier();'); // the next sweep reuses the slots
   });
 
@@ -325,6 +329,26 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     vec4,
   });
   return { wgsl, vec4: emitter.quadLoads };
+}
+
+/** WebGPU's default maxComputeWorkgroupStorageSize. */
+const WORKGROUP_BYTES = 16384;
+
+/** Reductions grouped so each group's partials fit in workgroup memory; an online sum stays with its max. */
+function packChunks(list: ReductionState[], onlineOf: Map<number, number>, wg: number): ReductionState[][] {
+  const blocks: ReductionState[][] = [];
+  for (const st of list) {
+    if (onlineOf.has(st.node)) continue;
+    blocks.push([st, ...list.filter((z) => onlineOf.get(z.node) === st.node)]);
+  }
+  const bytes = (b: ReductionState[]) => b.reduce((n, st) => n + 4 * wg * (st.accIdx ? 2 : 1), 0);
+  const chunks: ReductionState[][] = [];
+  for (const b of blocks) {
+    const last = chunks[chunks.length - 1];
+    if (last && bytes(last) + bytes(b) <= WORKGROUP_BYTES) last.push(...b);
+    else chunks.push([...b]);
+  }
+  return chunks;
 }
 
 function reductionState(n: Node, scopes: ScopeTree): ReductionState {

@@ -1,16 +1,19 @@
 // The scheduler: a differentiated tensor graph → a KernelPlan (kernels with their WGSL, buffers, bindings,
 // dispatch sizes). Pure and deterministic: the same graph and options give a byte-identical plan.
+// Passes: prepare.ts (algebra.ts rewrites, dead code, reduction splitting, dim values) → domains.ts
+// (dependences between units, read off the generated index expressions) → partition.ts (fusion by iteration
+// domain, sweeps inside row kernels) → build.ts (buffers, bindings, WGSL via src/codegen/wgsl).
 //   fused (default): reductions grouped by iteration domain into row kernels, elementwise work inlined,
-//     gradients and scalars stored by the kernel that computes what they read (see partition.ts);
+//     gradients and scalars stored by the kernel that computes what they read;
 //   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline).
 import { diag, DiagnosticError } from '../../diagnostics/index.js';
 import type { Graph, Node } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
 import { buildPlan } from './build.js';
-import { DependenceAnalysis, elementAxes, reductionAxes } from './domains.js';
-import { partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
+import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
+import { nonOneDims, partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
 import type { KernelPlan } from './plan.js';
-import { prepare } from './prepare.js';
+import { prepare, type Prepared } from './prepare.js';
 
 export interface ScheduleOptions {
   /** Threads per workgroup (row kernels: threads per row; map kernels: elements per workgroup). */
@@ -46,41 +49,65 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   }
 
   const roots = rootUnits(g);
-  let part: Partition;
-  if (mode === 'fused') {
-    const limit = opts.maxStorageBuffers ?? 8;
-    // values promoted to kernels of their own when one unit alone would bind too many buffers
-    const promoted = new Set<number>();
-    for (;;) {
-      const isUnit = (id: number) => {
-        const n = g.nodes[id]!;
-        return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul';
-      };
-      const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
-      const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
-      const units: Unit[] = [];
-      for (const n of g.nodes) {
-        if (!isUnit(n.id)) continue;
-        if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
-        else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
-        else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
-      }
-      const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, coords(r.node)) }));
-      const over = [...units, ...rs].find((u) => u.refs.size + 1 > limit);
-      if (over) {
-        const pick = splitPoint(g, an, g.nodes[over.node]!.inputs, over.refs.size, isUnit);
-        if (pick === undefined || promoted.has(pick))
-          throw new ScheduleError(
-            diag('error', 'TDC603', `the kernel computing a ${describeNode(g, over.node)} would bind ${over.refs.size + 1} storage buffers; this target allows ${limit}`, originOf(g, over.node)),
-          );
-        promoted.add(pick);
-        continue;
-      }
-      part = partition(g, an, units, rs, { fuse: true, maxBindings: limit });
-      break;
+  if (mode === 'unfused') return buildPlan(prep, unfusedPartition(g, roots), { workgroupSize: wg, mode });
+  const limit = opts.maxStorageBuffers ?? 8;
+  // First with optimistic binding estimates (reads of same-domain reductions become registers, roots join
+  // the kernels that compute what they read); if a kernel still binds too many buffers, conservatively.
+  try {
+    const plan = fusedPlan(g, prep, roots, { limit, conservative: false, workgroupSize: wg });
+    if (plan.kernels.every((k) => k.bindings.length <= limit)) return plan;
+  } catch (e) {
+    if (!(e instanceof ScheduleError)) throw e;
+  }
+  const plan = fusedPlan(g, prep, roots, { limit, conservative: true, workgroupSize: wg });
+  const k = plan.kernels.find((x) => x.bindings.length > limit);
+  if (k) throw new ScheduleError(diag('error', 'TDC603', `kernel ${k.name} would bind ${k.bindings.length} storage buffers; this target allows ${limit}`));
+  return plan;
+}
+
+/** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
+function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; workgroupSize: number }): KernelPlan {
+  const { limit } = o;
+  const promoted = new Set<number>();
+  for (;;) {
+    const isUnit = (id: number) => {
+      const n = g.nodes[id]!;
+      return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul';
+    };
+    const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+    const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
+    const units: Unit[] = [];
+    for (const n of g.nodes) {
+      if (!isUnit(n.id)) continue;
+      if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
+      else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+      else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
     }
-  } else part = unfusedPartition(g, roots);
-  return buildPlan(prep, part, { workgroupSize: wg, mode });
+    const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, coords(r.node)) }));
+    // optimistic: reads of reductions over the unit's own rows can become registers of its kernel
+    const unitOf = new Map(units.map((u) => [u.node, u]));
+    const sameRows = (u: Unit, v: number): boolean => {
+      const w = unitOf.get(v);
+      if (o.conservative || !w || w.kind !== 'reduce') return false;
+      if (u.kind === 'reduce') return sameDomain(u.axes, w.axes);
+      const dims = nonOneDims(g.nodes[u.node]!.shape);
+      return u.kind === 'root' && (sameDims(dims, w.axes.map((a) => a.dim)) || sameDims(dims, w.axes.filter((a) => !a.reduced).map((a) => a.dim)));
+    };
+    const reads = (u: Unit) => [...u.refs.keys()].filter((v) => !sameRows(u, v)).length;
+    const over = [...units, ...rs].find((u) => reads(u) + 1 > limit);
+    if (over) {
+      const pick = splitPoint(g, an, g.nodes[over.node]!.inputs, reads(over), isUnit);
+      if (pick === undefined || promoted.has(pick))
+        throw new ScheduleError(
+          diag('error', 'TDC603', `the kernel computing a ${describeNode(g, over.node)} would bind ${reads(over) + 1} storage buffers; this target allows ${limit}`, originOf(g, over.node)),
+        );
+      promoted.add(pick);
+      continue;
+    }
+    const part = partition(g, an, units, rs, { fuse: true, maxBindings: limit, conservative: o.conservative });
+    return buildPlan(prep, part, { workgroupSize: o.workgroupSize, mode: 'fused' });
+  }
+
 }
 
 /**

@@ -9,13 +9,14 @@ import type { Graph, Shape } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
 import type { DomainAxis } from '../../codegen/wgsl/kernel-spec.js';
 import { coord, isRowIndex } from '../../codegen/wgsl/row-kernel.js';
-import { DependenceAnalysis, domainWork, elementAxes, reductionAxes, sameDims, sameDomain, type Refs } from './domains.js';
+import { DependenceAnalysis, domainWork, elementAxes, sameDims, sameDomain, type Refs } from './domains.js';
 
 export type RootTarget = { kind: 'grad'; input: string; index: number } | { kind: 'scalar'; slot: number; label: string };
 
 export interface Unit {
   node: number;
-  /** elementwise: a node computed and stored on its own (unfused mode only). */
+  /** elementwise: a value computed and stored by a kernel of its own (unfused mode, or promoted because a
+   *  unit reading it directly would bind too many buffers). */
   kind: 'reduce' | 'matmul' | 'elementwise' | 'root';
   axes: DomainAxis[];
   /** Reads of other units; for roots, at the coordinates of their placement. */
@@ -54,7 +55,7 @@ export function partition(
   analysis: DependenceAnalysis,
   units: Unit[],
   roots: Unit[],
-  opts: { fuse: boolean; maxBindings: number },
+  opts: { fuse: boolean; maxBindings: number; conservative?: boolean },
 ): Partition {
   let groups: Group[] = [];
   const groupOf = new Map<number, Group>();
@@ -91,20 +92,31 @@ export function partition(
     return !hasCycle(nodes, deps);
   };
 
-  /** Upper bound of the storage buffers a kernel of these units binds: inputs and other kernels' results it
-   *  reads, one per reduction it might store, one per output buffer it writes. */
+  /** Storage buffers a kernel of these units binds: inputs and other kernels' results it reads, its output
+   *  buffers, and the results it stores for others — every one of them (conservative), or only those other
+   *  reductions/matmuls read (optimistic: the roots that read the rest are expected to join the kernel). */
   const bindings = (members: Unit[]): number => {
     const own = new Set(members.filter((u) => u.kind !== 'root').map((u) => u.node));
     const read = new Set<number>();
     for (const u of members) for (const v of u.refs.keys()) if (!own.has(v)) read.add(v);
     const targets = new Set(members.filter((u) => u.kind === 'root').map((u) => (u.target?.kind === 'grad' ? `g${u.target.index}` : 'scalars')));
-    return read.size + own.size + targets.size;
+    let stored = own.size;
+    if (!opts.conservative) {
+      const mine = new Set(members);
+      const dom = members.find((u) => u.kind === 'reduce')?.axes;
+      // same-domain reductions are expected to merge in as well
+      const readers = [...new Set(groupOf.values())]
+        .flatMap((grp) => grp.units)
+        .filter((u) => u.kind !== 'root' && !mine.has(u) && !(u.kind === 'reduce' && dom && sameDomain(u.axes, dom)));
+      stored = [...own].filter((v) => readers.some((u) => u.refs.has(v))).length;
+    }
+    return read.size + stored + targets.size;
   };
   const fits = (members: Unit[]) => bindings(members) <= opts.maxBindings;
 
-  const rowLocal = (members: Unit[], axes: DomainAxis[]): boolean => {
+  /** Every read between these units of a reduction among them is a read of the current row. */
+  const rowLocal = (members: Unit[]): boolean => {
     const nodes = new Set(members.filter((u) => u.kind === 'reduce').map((u) => u.node));
-    void axes;
     for (const u of members)
       for (const [v, keys] of u.refs) {
         if (!nodes.has(v)) continue;
@@ -124,7 +136,7 @@ export function partition(
         const b = groupOf.get(order[j]!.node)!;
         if (a === b || !sameDomain(a.axes, b.axes)) continue;
         const members = [...a.units, ...b.units];
-        if (!fits(members) || !rowLocal(members, a.axes) || !acyclicMerged(a, b)) continue;
+        if (!fits(members) || !rowLocal(members) || !acyclicMerged(a, b)) continue;
         // merge b into a
         a.units.push(...b.units);
         for (const u of b.units) groupOf.set(u.node, a);
@@ -165,7 +177,7 @@ export function partition(
           refs = analysis.storeRefs(r.node, keptK.map(coord));
         }
         if (!at || !refs) continue;
-        if (!fits([...grp.units, { ...r, refs }]) || !rowLocal([...grp.units, { ...r, refs }], grp.axes)) continue;
+        if (!fits([...grp.units, { ...r, refs }]) || !rowLocal([...grp.units, { ...r, refs }])) continue;
         const others = new Set([...refs.keys()].map((v) => groupOf.get(v)).filter((h): h is Group => h !== undefined && h !== grp));
         if ([...others].some((h) => reaches(grp, h))) continue;
         const score = [...refs.keys()].filter((v) => groupOf.get(v) === grp).length * 1e12 + domainWork(grp.axes);
@@ -285,4 +297,3 @@ function hasCycle(nodes: Group[], deps: Map<Group, Set<Group>>): boolean {
   return nodes.some(visit);
 }
 
-export { reductionAxes };
