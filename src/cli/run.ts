@@ -57,13 +57,22 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   let result: RunResult | undefined;
   if (opts.stateOut && opts.device === 'gpu')
     return fail([...ds, diag('error', 'TDC512', '--state-out needs --device cpu: the GPU path does not compute the updated state yet')], opts);
-  if (opts.device !== 'cpu' && !opts.stateOut) {
+  const stateful = [...tensors.keys()].some((n) => n.startsWith('state_in/'));
+  if (stateful && opts.device === 'gpu')
+    return fail([...ds, diag('error', 'TDC512', 'this stage carries state (state_in/… inputs), which the GPU path does not update yet; use --device cpu')], opts);
+  if (opts.device !== 'cpu' && !opts.stateOut && !stateful) {
     const { runStageOnGpu, isNoAdapterError } = await import('../runtime/gpu/run-stage.js');
     try {
       const g = await runStageOnGpu(stage, tensors, { file: config });
-      ds.push(...g.diagnostics);
-      if (hasErrors(g.diagnostics)) return fail(ds, opts);
-      result = g.result;
+      const unlowered = g.diagnostics.filter((d) => d.code === 'TDC601');
+      if (opts.device === 'auto' && unlowered.length) {
+        // The GPU backend cannot lower an op of this criterion (e.g. a Cholesky): the CPU executor can.
+        ds.push(diag('note', 'TDC514', `${unlowered[0]!.message}; running on the CPU executor (float64)`));
+      } else {
+        ds.push(...g.diagnostics);
+        if (hasErrors(g.diagnostics)) return fail(ds, opts);
+        result = g.result;
+      }
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;
       if (opts.device === 'gpu') return fail([...ds, diag('error', 'TDC510', `--device gpu: ${e instanceof Error ? e.message : String(e)}`)], opts);
