@@ -1,7 +1,7 @@
 // A KernelPlan run by tdc's own runtime (PlanExecutor): the compiled fused plan, the unfused plan, or the
-// hand-written reference anchor. Inputs are uploaded once to device buffers (resident, like tfjs's tensors);
-// each step copies them into the plan's buffers inside its one command buffer, dispatches, and reads back
-// the loss and the full gradient.
+// hand-written reference anchor. Inputs are uploaded once to storage buffers (resident, like tfjs's tensors);
+// each step binds them in place (PlanExecutor binds STORAGE device inputs directly), dispatches, and reads
+// back the loss and the full gradient.
 /// <reference types="@webgpu/types" />
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { PlanExecutor, type GpuRuntime, type TensorInput } from '../src/runtime/gpu/index.js';
@@ -36,7 +36,7 @@ export class PlanKd implements BenchImpl {
     this.exec ??= await PlanExecutor.create(this.rt, this.plan);
     this.releaseInputs();
     const upload = (data: Float32Array | Int32Array): GPUBuffer => {
-      const b = this.rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: 0x4 | 0x8 /* COPY_SRC | COPY_DST */ });
+      const b = this.rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });
       this.rt.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
       this.resident.push(b);
       return b;

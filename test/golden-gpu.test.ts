@@ -9,35 +9,24 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatDiagnostic } from '../src/diagnostics/format.js';
-import { readSafetensors } from '../src/runtime/safetensors.js';
-import { specSource } from '../src/registry/registry.js';
 import { GpuRuntime } from '../src/runtime/gpu/device.js';
-import { isNoAdapterError, runStageOnGpu } from '../src/runtime/gpu/run-stage.js';
+import { isNoAdapterError } from '../src/runtime/gpu/run-stage.js';
 import { PlanExecutor } from '../src/runtime/gpu/executor.js';
 import { schedule } from '../src/compiler/schedule/index.js';
 import { execute } from '../src/runtime/cpu/executor.js';
 import { opCases } from './helpers/op-graphs.js';
 import { gradExcess, relErr } from './helpers/golden.js';
-import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
+import { GOLDEN_DIR } from './helpers/golden-stage.js';
+import { checkGpuCase, newWorst } from './helpers/golden-gpu.js';
 
 const CORE = new Set(['CrossEntropyLoss', 'MSELoss', 'KDLoss', 'LogitStdKDLoss', 'KLDivLoss', 'L1Loss', 'SmoothL1Loss', 'model_term']);
 const LOSS_RTOL = 1e-5;
 const GRAD_RTOL = 1e-4;
 const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
 
-interface Expected {
-  loss: number;
-  stage: string;
-  terms: Record<string, { weight: number; value: number }>;
-  model_term: { weight: unknown; value: number } | null;
-  grads: string[];
-  trainable: { student: boolean | null; teacher: boolean | null };
-}
-
 const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string; losses: string[] }[] };
 const cases = index.cases.filter((c) => c.losses.every((l) => CORE.has(l)));
-const worst = { loss: { err: 0, case: '' }, grad: { err: 0, case: '' }, gradMax: { err: 0, case: '' } };
+const worst = newWorst();
 
 async function openRuntime(): Promise<GpuRuntime | undefined> {
   try {
@@ -129,69 +118,8 @@ test('release the device', () => {
   runtime?.destroy();
 });
 
-async function checkCase(id: string, rt: GpuRuntime, workgroupSize?: number): Promise<string[]> {
-  const dir = join(GOLDEN_DIR, id);
-  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-  const { stage, diagnostics: rd, text, file } = await loadGoldenStage(dir, expected.stage);
-  const show = (ds: typeof rd) => ds.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, (f) => (f === file ? text : specSource(f))));
-  if (!stage) return [`no stage '${expected.stage}'`, ...show(rd)];
-  if (show(rd).length) return show(rd);
-  stage.trainable = { student: expected.trainable.student !== false, teacher: expected.trainable.teacher === true };
-  const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dir, 'tensors.safetensors'))));
-  const inputs = new Map([...tensors].filter(([n]) => !n.startsWith('grad/') && !n.startsWith('state_')));
-  let run;
-  try {
-    run = await runStageOnGpu(stage, inputs, { file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
-  } catch (e) {
-    return [`threw: ${(e as Error).stack ?? String(e)}`];
-  }
-  const { result, diagnostics } = run;
-  if (!result) return show(diagnostics).length ? show(diagnostics) : ['no result and no diagnostic'];
-  const problems: string[] = [];
-  const cmp = (what: string, x: number, g: number) => {
-    const e = relErr(x, g);
-    if (e > worst.loss.err) Object.assign(worst.loss, { err: e, case: `${id} ${what}` });
-    if (!(e <= LOSS_RTOL)) problems.push(`${what}: got ${x}, expected ${g} (rel ${e.toExponential(2)})`);
-  };
-  cmp('loss', result.loss, expected.loss);
-  for (const [name, t] of Object.entries(expected.terms)) {
-    const got = result.terms[name];
-    if (!got) problems.push(`term '${name}' missing`);
-    else cmp(`term ${name}`, got.value, t.value);
-  }
-  if (expected.model_term) {
-    if (!result.modelTerm) problems.push('model term missing');
-    else cmp('model term', result.modelTerm.value, expected.model_term.value);
-  }
-  const trained = (input: string) =>
-    input.startsWith('model_loss/') ? true : input.startsWith('teacher/') ? expected.trainable.teacher === true : input.startsWith('student/') ? expected.trainable.student === true : false;
-  for (const g of expected.grads) {
-    const input = g.slice('grad/'.length);
-    if (!trained(input)) continue;
-    const want = Float64Array.from(tensors.get(g)!.data as Float64Array);
-    const got = result.grads.get(input);
-    if (!got) {
-      problems.push(`no gradient for ${input}`);
-      continue;
-    }
-    if (got.data.length !== want.length) {
-      problems.push(`${g}: ${got.data.length} values, expected ${want.length}`);
-      continue;
-    }
-    const excess = gradExcess(got.data, want, GRAD_RTOL, GRAD_RTOL);
-    let maxAbs = 0;
-    let err = 0;
-    for (let i = 0; i < want.length; i++) {
-      maxAbs = Math.max(maxAbs, Math.abs(want[i]!));
-      err = Math.max(err, Math.abs(got.data[i]! - want[i]!));
-    }
-    const rel = maxAbs > 0 ? err / maxAbs : err;
-    if (excess > worst.grad.err) Object.assign(worst.grad, { err: excess, case: `${id} ${g}` });
-    if (rel > worst.gradMax.err) Object.assign(worst.gradMax, { err: rel, case: `${id} ${g}` });
-    if (!(excess <= 1)) problems.push(`${g}: max err ${err.toExponential(2)} over max|g| ${maxAbs.toExponential(2)} (${excess.toFixed(2)}× the bound)`);
-  }
-  for (const input of result.grads.keys()) if (!trained(input)) problems.push(`gradient emitted for the frozen input ${input}`);
-  return problems;
+function checkCase(id: string, rt: GpuRuntime, workgroupSize?: number): Promise<string[]> {
+  return checkGpuCase(id, rt, { loss: LOSS_RTOL, grad: GRAD_RTOL }, worst, workgroupSize);
 }
 
 test('golden dir present', () => {

@@ -76,7 +76,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;
       if (opts.device === 'gpu') return fail([...ds, diag('error', 'TDC510', `--device gpu: ${e instanceof Error ? e.message : String(e)}`)], opts);
-      ds.push(diag('note', 'TDC511', `no WebGPU adapter (${e instanceof Error ? e.message : String(e)}); running on the CPU executor (float64)`));
+      ds.push(diag('note', 'TDC511', `${e instanceof Error ? e.message : String(e)}; running on the CPU executor (float64)`));
     }
   }
   if (!result) {

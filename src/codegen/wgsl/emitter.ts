@@ -338,7 +338,7 @@ export class Emitter {
       case 'mul':
         return `(${va} * ${vb})`;
       case 'div':
-        return t === 'f32' ? this.divide(va, vb, b) : `(${va} / ${vb})`;
+        return t === 'f32' ? this.divide(va, vb, b, n.shape) : `(${va} / ${vb})`;
       case 'maximum':
         return `max(${va}, ${vb})`;
       case 'minimum':
@@ -348,10 +348,12 @@ export class Emitter {
   }
 
   /**
-   * a / b, as a multiplication when b is invariant where a varies: by the exact reciprocal of a power-of-two
-   * constant, or by 1/b hoisted out of the loop (one division per row instead of one per element).
+   * a / b, as a multiplication when b is broadcast along a dim of the quotient: by the exact reciprocal of a
+   * power-of-two constant, or by 1/b bound where b is (one division per row instead of one per element).
+   * The choice depends on the graph only, never on where the value is evaluated: the same node at the same
+   * index gives bit-identical results everywhere (comparisons such as a rank's `p > p[label]` rely on it).
    */
-  private divide(va: string, vb: string, b: number): string {
+  private divide(va: string, vb: string, b: number, out: Shape): string {
     const bn = this.node(b);
     if (bn.op === 'const') {
       const c = bn.attrs.value;
@@ -359,9 +361,8 @@ export class Emitter {
       if (Number.isFinite(r) && r !== 0 && Math.fround(r) === r && Math.log2(Math.abs(c)) % 1 === 0) return `(${va} * ${f32Operand(r)})`;
       return `(${va} / ${vb})`;
     }
-    const here = this.scopes.scopeOf([va]);
+    if (!this.broadcastAlong(b, out)) return `(${va} / ${vb})`;
     const there = this.scopes.scopeOf([vb]);
-    if (there.depth >= here.depth) return `(${va} / ${vb})`;
     const key = `recip:${vb}`;
     let inv = there.memo.get(key);
     if (inv === undefined) {
@@ -369,6 +370,17 @@ export class Emitter {
       there.memo.set(key, inv);
     }
     return `(${va} * ${inv})`;
+  }
+
+  /** Is node `b` (through explicit broadcasts) size 1 or absent along some non-1 dim of `out` (right-aligned)? */
+  private broadcastAlong(b: number, out: Shape): boolean {
+    let x = this.node(b);
+    while (x.op === 'broadcast' || x.op === 'detach') x = this.node(x.inputs[0]!);
+    const s = x.shape;
+    return out.some((d, k) => {
+      const q = k - (out.length - s.length);
+      return !isOne(d) && (q < 0 || isOne(s[q]!));
+    });
   }
 
   /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */

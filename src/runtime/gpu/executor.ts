@@ -2,6 +2,11 @@
 // while the shapes stay the same (steady state allocates nothing on the device), one command buffer per
 // forward+backward, readback only on request.
 //
+// Device inputs (DeviceInput) with GPUBufferUsage.STORAGE are bound directly (no copy) when the plan only
+// reads them and the buffer covers the plan's (vec4-padded) length; bind groups are cached per set of bound
+// buffers. Other device inputs are copied into the plan's buffers inside the run's command buffer (they then
+// need COPY_SRC); host inputs are written with queue.writeBuffer.
+//
 // Binding convention (the scheduler/codegen contract): group 0, binding 0 is the dims uniform — one u32 per
 // plan symbol, in plan.symbols order, packed, the buffer padded to a multiple of 16 bytes (so WGSL may read
 // it as a struct of u32 or as array<vec4<u32>, K>); every KernelBinding is a storage buffer at binding ≥ 1.
@@ -49,8 +54,14 @@ export interface HostResult extends ScalarResult {
 interface Sizing {
   env: SymbolEnv;
   lengths: Map<number, number>;
+  /** Bind groups over the executor's own buffers only. */
   bindGroups: GPUBindGroup[];
   dispatch: [number, number, number][];
+  /** Bind groups with caller buffers bound directly, keyed by their ids (plan.inputs order, 0: own buffer). */
+  directGroups: Map<string, GPUBindGroup[]>;
+  /** The last direct set used (fast path: no key built while the same buffers come back every step). */
+  lastDirect?: (GPUBuffer | undefined)[];
+  lastGroups?: GPUBindGroup[];
 }
 
 interface PreparedInput {
@@ -59,12 +70,28 @@ interface PreparedInput {
   bytes: number;
   host?: ArrayBufferView;
   device?: GPUBuffer;
+  /** `device` is bound in place of the plan's buffer (no copy). */
+  direct?: boolean;
+}
+
+/** Bind-group cache entries kept per sizing for directly bound caller buffers. */
+const DIRECT_CACHE = 8;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
 }
 
 export class PlanExecutor {
   private readonly buffers = new Map<number, { gpu: GPUBuffer; bytes: number }>();
   private readonly sizings = new Map<string, Sizing>();
   private readonly scratch = new Map<string, Float32Array | Int32Array>();
+  private readonly planBuffers: Map<number, PlanBuffer>;
+  /** Input buffers no kernel writes: a caller's buffer may stand in for them. */
+  private readonly readOnlyInputs = new Set<number>();
+  private deviceOut: DeviceOutputs | undefined;
   private dimsBuffer: GPUBuffer;
   private dimsKey: string | undefined;
   private staging: GPUBuffer | undefined;
@@ -83,6 +110,9 @@ export class PlanExecutor {
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
     });
+    this.planBuffers = new Map(plan.buffers.map((b) => [b.id, b]));
+    const written = new Set(plan.kernels.flatMap((k) => k.bindings.filter((b) => b.access !== 'read').map((b) => b.buffer)));
+    for (const i of plan.inputs) if (!written.has(i.buffer)) this.readOnlyInputs.add(i.buffer);
   }
 
   /** Validates the plan and builds every pipeline (compile errors name the kernel). */
@@ -166,6 +196,7 @@ export class PlanExecutor {
     for (const b of this.buffers.values()) b.gpu.destroy();
     this.buffers.clear();
     this.sizings.clear();
+    this.deviceOut = undefined;
     this.staging?.destroy();
     this.staging = undefined;
     this.dimsBuffer.destroy();
@@ -201,15 +232,16 @@ export class PlanExecutor {
       for (const p of prepared)
         if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
       const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
-      for (const p of prepared) if (p.device && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
+      for (const p of prepared) if (p.device && !p.direct && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
+      const bindGroups = this.bindGroupsFor(sizing, prepared);
       const pass = enc.beginComputePass();
-      this.plan.kernels.forEach((_, i) => {
+      for (let i = 0; i < this.pipelines.length; i++) {
         const [x, y, z] = sizing.dispatch[i]!;
-        if (x * y * z === 0) return;
+        if (x * y * z === 0) continue;
         pass.setPipeline(this.pipelines[i]!);
-        pass.setBindGroup(0, sizing.bindGroups[i]!);
+        pass.setBindGroup(0, bindGroups[i]!);
         pass.dispatchWorkgroups(x, y, z);
-      });
+      }
       pass.end();
       let off = 0;
       readList.forEach((id, i) => {
@@ -219,10 +251,10 @@ export class PlanExecutor {
       device.queue.submit([enc.finish()]);
     });
 
-    const deviceOut: DeviceOutputs = {
+    const deviceOut = (this.deviceOut ??= {
       scalars: this.buffers.get(scalars.buffer)!.gpu,
       grads: new Map(grads.map((g) => [g.input, this.buffers.get(g.buffer)!.gpu])),
-    };
+    });
     if (mode === 'none') return deviceOut;
 
     const staging = this.staging!;
@@ -232,21 +264,74 @@ export class PlanExecutor {
       this.broken = e instanceof Error ? e : new Error(String(e)); // the staging buffer may still be mid-map
       throw e;
     }
+    // The mapped range is detached by unmap(): scalars are read from it, gradients copied out into arrays the
+    // caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
     const mapped = staging.getMappedRange(0, totalRead);
-    const views: Float32Array[] = [];
-    let off = 0;
-    for (const b of readBytes) {
-      views.push(new Float32Array(mapped, off, b / 4).slice());
-      off += b;
-    }
-    staging.unmap();
-    const sc = views[0]!;
+    const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
     const terms: Record<string, number> = {};
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
     const result: ScalarResult = { loss: sc[scalars.loss]!, terms, device: deviceOut };
     if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;
-    if (mode === 'scalars') return result;
-    return { ...result, grads: new Map(grads.map((g, i) => [g.input, views[i + 1]!])) };
+    if (mode === 'scalars') {
+      staging.unmap();
+      return result;
+    }
+    const hostGrads = new Map<string, Float32Array>();
+    let off = readBytes[0]!;
+    grads.forEach((g, i) => {
+      const n = readBytes[i + 1]! / 4;
+      const out = new Float32Array(n);
+      out.set(new Float32Array(mapped, off, n));
+      hostGrads.set(g.input, out);
+      off += 4 * n;
+    });
+    staging.unmap();
+    return { ...result, grads: hostGrads };
+  }
+
+  /** The run's bind groups: the sizing's own, or ones with the directly bound caller buffers (cached). */
+  private bindGroupsFor(sizing: Sizing, prepared: readonly PreparedInput[]): GPUBindGroup[] {
+    let any = false;
+    let same = sizing.lastDirect !== undefined;
+    for (let k = 0; k < prepared.length; k++) {
+      const b = prepared[k]!.direct ? prepared[k]!.device : undefined;
+      if (b) any = true;
+      if (same && sizing.lastDirect![k] !== b) same = false;
+    }
+    if (!any) return sizing.bindGroups;
+    if (same) return sizing.lastGroups!;
+    const key = prepared.map((p) => (p.direct ? bufferId(p.device!) : 0)).join(',');
+    let groups = sizing.directGroups.get(key);
+    if (!groups) {
+      const over = new Map<number, GPUBuffer>();
+      for (const p of prepared) if (p.direct) over.set(p.buffer, p.device!);
+      groups = this.makeBindGroups(sizing.lengths, over);
+      if (sizing.directGroups.size >= DIRECT_CACHE) sizing.directGroups.delete(sizing.directGroups.keys().next().value!);
+      sizing.directGroups.set(key, groups);
+    }
+    sizing.lastDirect = prepared.map((p) => (p.direct ? p.device : undefined));
+    sizing.lastGroups = groups;
+    return groups;
+  }
+
+  private makeBindGroups(lengths: Map<number, number>, over?: ReadonlyMap<number, GPUBuffer>): GPUBindGroup[] {
+    return this.plan.kernels.map((k, i) =>
+      this.runtime.device.createBindGroup({
+        label: k.name,
+        layout: this.layouts[i]!,
+        entries: [
+          { binding: 0, resource: { buffer: this.dimsBuffer } },
+          ...k.bindings.map((bd) => ({
+            binding: bd.binding,
+            resource: {
+              buffer: over?.get(bd.buffer) ?? this.buffers.get(bd.buffer)!.gpu,
+              offset: 0,
+              size: Math.max(4, 4 * lengths.get(bd.buffer)!),
+            },
+          })),
+        ],
+      }),
+    );
   }
 
   /** Checks names, ranks, dtypes, symbol values and device limits; converts host data. Throws GpuInputError. */
@@ -289,9 +374,22 @@ export class PlanExecutor {
       const t = inputs.get(pi.name)!;
       const bytes = 4 * numelOf(t.shape);
       if (isDeviceInput(t)) {
-        if (t.buffer.size < bytes) problems.push(`'${pi.name}': its GPUBuffer holds ${t.buffer.size} bytes, shape [${t.shape.join(', ')}] needs ${bytes}`);
-        if ((t.buffer.usage & USAGE.COPY_SRC) === 0) problems.push(`'${pi.name}': its GPUBuffer needs GPUBufferUsage.COPY_SRC`);
-        prepared.push({ name: pi.name, buffer: pi.buffer, bytes, device: t.buffer });
+        const b = t.buffer;
+        if (b.size < bytes) problems.push(`'${pi.name}': its GPUBuffer holds ${b.size} bytes, shape [${t.shape.join(', ')}] needs ${bytes}`);
+        // bound in place when the plan only reads it and it covers the plan buffer (padded to vec4 rows)
+        const direct =
+          bytes > 0 &&
+          (b.usage & USAGE.STORAGE) !== 0 &&
+          this.readOnlyInputs.has(pi.buffer) &&
+          b.size >= Math.max(4, 4 * evalDim(this.planBuffers.get(pi.buffer)!.length, env)) &&
+          !this.owns(b);
+        if (!direct && (b.usage & USAGE.COPY_SRC) === 0)
+          problems.push(
+            `'${pi.name}': its GPUBuffer needs GPUBufferUsage.COPY_SRC (to be copied in)${
+              b.usage & USAGE.STORAGE ? '' : ' or GPUBufferUsage.STORAGE (to be bound in place)'
+            }`,
+          );
+        prepared.push({ name: pi.name, buffer: pi.buffer, bytes, device: b, direct });
         continue;
       }
       const host = this.convert(pi.name, pi.dtype, t as HostInput, problems);
@@ -300,6 +398,11 @@ export class PlanExecutor {
     this.checkLimits(env, problems);
     if (problems.length) throw inputError(problems);
     return { prepared, env };
+  }
+
+  private owns(b: GPUBuffer): boolean {
+    for (const x of this.buffers.values()) if (x.gpu === b) return true;
+    return false;
   }
 
   private convert(name: string, dtype: 'float' | 'int', t: HostInput, problems: string[]): ArrayBufferView {
@@ -360,22 +463,13 @@ export class PlanExecutor {
       });
       reallocated = true;
     }
-    if (reallocated) this.sizings.clear(); // bind groups of other sizes point at destroyed buffers
-    const bindGroups = this.plan.kernels.map((k, i) =>
-      device.createBindGroup({
-        label: k.name,
-        layout: this.layouts[i]!,
-        entries: [
-          { binding: 0, resource: { buffer: this.dimsBuffer } },
-          ...k.bindings.map((bd) => ({
-            binding: bd.binding,
-            resource: { buffer: this.buffers.get(bd.buffer)!.gpu, offset: 0, size: Math.max(4, 4 * lengths.get(bd.buffer)!) },
-          })),
-        ],
-      }),
-    );
+    if (reallocated) {
+      this.sizings.clear(); // bind groups of other sizes point at destroyed buffers
+      this.deviceOut = undefined;
+    }
+    const bindGroups = this.makeBindGroups(lengths);
     const dispatch = this.plan.kernels.map((k) => k.dispatch.map((d) => evalDim(d, env)) as [number, number, number]);
-    const sizing: Sizing = { env, lengths, bindGroups, dispatch };
+    const sizing: Sizing = { env, lengths, bindGroups, dispatch, directGroups: new Map() };
     if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
     this.sizings.set(key, sizing);
     return sizing;

@@ -22,6 +22,8 @@ export interface GpuRunResult {
   /** The model term (WeightedSumLoss model_term), when the stage has one. */
   modelTerm?: { weight: number | Record<string, number>; value: number };
   grads: Map<string, { shape: number[]; data: Float32Array }>;
+  /** Stateful terms' updated buffers (CRD memory banks), by golden name `state_out/<term>/<buffer>`. */
+  state?: Map<string, { shape: number[]; data: Float32Array }>;
   /** The adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (mesa/cpu)". */
   device: string;
 }

@@ -1,0 +1,107 @@
+// Numeric parity on a WebGPU adapter for the golden cases beyond the core set (every mid-level loss), through
+// the real GPU path, with golden/README.md's per-family float32 tolerances (its "Recommended tolerances"
+// table, read from the README: loss rtol, gradient rtol_grad; state outputs are held to rtol_grad too).
+// Also: the rank-based SSKD cases at workgroup sizes 64 and 24. No adapter: a failure when
+// TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GpuRuntime } from '../src/runtime/gpu/device.js';
+import { isNoAdapterError } from '../src/runtime/gpu/run-stage.js';
+import { nonCoreCases } from './helpers/golden.js';
+import { GOLDEN_DIR } from './helpers/golden-stage.js';
+import { checkGpuCase, newWorst, type Tolerance } from './helpers/golden-gpu.js';
+
+const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
+const cases = nonCoreCases();
+
+/** README table rows `| family | cases | … | loss rtol | grad rtol_grad |` → family → tolerance. */
+function toleranceTable(): Map<string, Tolerance> {
+  const text = readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8');
+  const out = new Map<string, Tolerance>();
+  for (const line of text.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length !== 9 || !/^\d+$/.test(cells[2]!)) continue;
+    const loss = Number(cells[6]);
+    const grad = Number(cells[7]);
+    if (Number.isFinite(loss) && Number.isFinite(grad)) out.set(cells[1]!, { loss, grad });
+  }
+  return out;
+}
+
+/** A case's family in the table: its losses without CrossEntropyLoss and the model term, sorted, joined by '+'. */
+const familyOf = (losses: string[]): string => losses.filter((l) => l !== 'CrossEntropyLoss' && l !== 'model_term').sort().join('+');
+
+const table = toleranceTable();
+
+async function openRuntime(): Promise<GpuRuntime | undefined> {
+  try {
+    return await GpuRuntime.open();
+  } catch (e) {
+    if (!isNoAdapterError(e)) throw e;
+    const msg = `no WebGPU adapter: ${(e as Error).message}`;
+    if (REQUIRE) throw new Error(`${msg} (TDC_REQUIRE_GPU=1)`);
+    console.log(`\n!!!!!!!! golden-gpu-all SKIPPED — ${msg}\n!!!!!!!! install Mesa lavapipe (mesa-vulkan-drivers) to run it; CI sets TDC_REQUIRE_GPU=1\n`);
+    return undefined;
+  }
+}
+
+let runtime: GpuRuntime | undefined;
+let opened = false;
+async function gpu(): Promise<GpuRuntime | undefined> {
+  if (!opened) {
+    opened = true;
+    runtime = await openRuntime();
+  }
+  return runtime;
+}
+
+test('every non-core case has a tolerance row in golden/README.md', () => {
+  assert.is(cases.length, 51, 'the selection covers 51 cases');
+  const missing = [...new Set(cases.map((c) => familyOf(c.losses)))].filter((f) => !table.has(f));
+  assert.equal(missing, []);
+});
+
+test(`golden cases with mid-level losses on the GPU (${cases.length})`, async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  const byFamily = new Map<string, { pass: number; total: number; worst: ReturnType<typeof newWorst> }>();
+  for (const c of cases) {
+    const fam = familyOf(c.losses);
+    const f = byFamily.get(fam) ?? { pass: 0, total: 0, worst: newWorst() };
+    byFamily.set(fam, f);
+    const problems = await checkGpuCase(c.case, rt, table.get(fam)!, f.worst);
+    f.total++;
+    if (problems.length) failures.push(`${c.case}:\n    ${problems.join('\n    ')}`);
+    else f.pass++;
+  }
+  for (const [fam, f] of [...byFamily].sort(([a], [b]) => a.localeCompare(b)))
+    console.log(
+      `  ${fam}: ${f.pass}/${f.total}; worst loss rel ${f.worst.loss.err.toExponential(1)}, grad ${f.worst.grad.err.toExponential(1)}× bound, ` +
+        `grad max|err|/max|g| ${f.worst.gradMax.err.toExponential(1)}`,
+    );
+  if (failures.length) console.log(failures.join('\n'));
+  console.log(`golden-gpu-all on ${rt.describe()}: ${cases.length - failures.length}/${cases.length} pass`);
+  assert.is(failures.length, 0, `${failures.length} golden cases differ on the GPU`);
+});
+
+test('SSKD cases (rank-based row selection) with workgroups of 64 and 24', async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  for (const wg of [64, 24])
+    for (const c of cases.filter((x) => x.losses.includes('SSKDLoss'))) {
+      const problems = await checkGpuCase(c.case, rt, table.get(familyOf(c.losses))!, newWorst(), wg);
+      if (problems.length) failures.push(`${c.case} (wg ${wg}):\n    ${problems.join('\n    ')}`);
+    }
+  if (failures.length) console.log(failures.join('\n'));
+  assert.is(failures.length, 0, `${failures.length} cases differ`);
+});
+
+test('release the device', () => {
+  runtime?.destroy();
+});
+
+test.run();

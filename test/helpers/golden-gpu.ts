@@ -1,0 +1,109 @@
+// One golden case through the real GPU path (instantiate with a symbolic batch → fused schedule → WGSL →
+// PlanExecutor), compared with golden/ under given float32 tolerances; shared by the golden-gpu tests.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatDiagnostic } from '../../src/diagnostics/format.js';
+import { readSafetensors } from '../../src/runtime/safetensors.js';
+import { specSource } from '../../src/registry/registry.js';
+import type { GpuRuntime } from '../../src/runtime/gpu/device.js';
+import { runStageOnGpu } from '../../src/runtime/gpu/run-stage.js';
+import { gradExcess, relErr } from './golden.js';
+import { loadGoldenStage, GOLDEN_DIR } from './golden-stage.js';
+
+interface Expected {
+  loss: number;
+  stage: string;
+  terms: Record<string, { weight: number; value: number }>;
+  model_term: { weight: unknown; value: number } | null;
+  grads: string[];
+  trainable: { student: boolean | null; teacher: boolean | null };
+  state?: { in: string[]; out: string[] };
+}
+
+export interface Tolerance {
+  /** Relative tolerance of loss, terms and model term. */
+  loss: number;
+  /** golden/README.md: |x − g| ≤ rtolGrad·max|g| + rtolGrad·|g| per gradient element (and state tensor). */
+  grad: number;
+}
+
+/** Worst errors seen, updated by checkGpuCase. */
+export interface Worst {
+  loss: { err: number; case: string };
+  /** Gradient error as a multiple of its bound. */
+  grad: { err: number; case: string };
+  /** Gradient max|err| / max|g|. */
+  gradMax: { err: number; case: string };
+}
+
+export const newWorst = (): Worst => ({ loss: { err: 0, case: '' }, grad: { err: 0, case: '' }, gradMax: { err: 0, case: '' } });
+
+/** The problems found (empty: the case passes). */
+export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
+  const dir = join(GOLDEN_DIR, id);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+  const { stage, diagnostics: rd, text, file } = await loadGoldenStage(dir, expected.stage);
+  const show = (ds: typeof rd) => ds.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, (f) => (f === file ? text : specSource(f))));
+  if (!stage) return [`no stage '${expected.stage}'`, ...show(rd)];
+  if (show(rd).length) return show(rd);
+  stage.trainable = { student: expected.trainable.student !== false, teacher: expected.trainable.teacher === true };
+  const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dir, 'tensors.safetensors'))));
+  const inputs = new Map([...tensors].filter(([n]) => !n.startsWith('grad/') && !n.startsWith('state_out/')));
+  let run;
+  try {
+    run = await runStageOnGpu(stage, inputs, { file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
+  } catch (e) {
+    return [`threw: ${(e as Error).stack ?? String(e)}`];
+  }
+  const { result, diagnostics } = run;
+  if (!result) return show(diagnostics).length ? show(diagnostics) : ['no result and no diagnostic'];
+  const problems: string[] = [];
+  const cmp = (what: string, x: number, g: number) => {
+    const e = relErr(x, g);
+    if (e > worst.loss.err) Object.assign(worst.loss, { err: e, case: `${id} ${what}` });
+    if (!(e <= tol.loss)) problems.push(`${what}: got ${x}, expected ${g} (rel ${e.toExponential(2)})`);
+  };
+  cmp('loss', result.loss, expected.loss);
+  for (const [name, t] of Object.entries(expected.terms)) {
+    const got = result.terms[name];
+    if (!got) problems.push(`term '${name}' missing`);
+    else cmp(`term ${name}`, got.value, t.value);
+  }
+  if (expected.model_term) {
+    if (!result.modelTerm) problems.push('model term missing');
+    else cmp('model term', result.modelTerm.value, expected.model_term.value);
+  }
+  const compare = (name: string, got: ArrayLike<number>, want: Float64Array) => {
+    if (got.length !== want.length) return void problems.push(`${name}: ${got.length} values, expected ${want.length}`);
+    const excess = gradExcess(got, want, tol.grad, tol.grad);
+    let maxAbs = 0;
+    let err = 0;
+    for (let i = 0; i < want.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(want[i]!));
+      err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    }
+    const rel = maxAbs > 0 ? err / maxAbs : err;
+    if (excess > worst.grad.err) Object.assign(worst.grad, { err: excess, case: `${id} ${name}` });
+    if (rel > worst.gradMax.err) Object.assign(worst.gradMax, { err: rel, case: `${id} ${name}` });
+    if (!(excess <= 1)) problems.push(`${name}: max err ${err.toExponential(2)} over max|g| ${maxAbs.toExponential(2)} (${excess.toFixed(2)}× the bound)`);
+  };
+  const trained = (input: string) =>
+    input.startsWith('model_loss/') ? true : input.startsWith('teacher/') ? expected.trainable.teacher === true : input.startsWith('student/') ? expected.trainable.student === true : false;
+  for (const g of expected.grads) {
+    const input = g.slice('grad/'.length);
+    if (!trained(input)) continue;
+    const got = result.grads.get(input);
+    if (!got) problems.push(`no gradient for ${input}`);
+    else compare(g, got.data, Float64Array.from(tensors.get(g)!.data as Float64Array));
+  }
+  for (const input of result.grads.keys()) if (!trained(input)) problems.push(`gradient emitted for the frozen input ${input}`);
+  const stateOut = expected.state?.out ?? [];
+  const gotState = result.state ?? new Map<string, { data: Float32Array }>();
+  for (const name of stateOut) {
+    const got = gotState.get(name);
+    if (!got) problems.push(`no state output ${name}`);
+    else compare(name, got.data, Float64Array.from(tensors.get(name)!.data as Float64Array));
+  }
+  for (const name of gotState.keys()) if (!stateOut.includes(name)) problems.push(`state output ${name} not in golden`);
+  return problems;
+}
