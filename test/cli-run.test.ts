@@ -127,8 +127,16 @@ test('CRD: a missing state tensor is a diagnostic naming it and its shape', () =
   fails(bad, "state tensor 'state_in/crd/memory_v2' has shape [49, 16], expected [50, 16]");
 });
 
-test('--state-out: needs the CPU executor; on a stateless loss it warns and writes an empty file', () => {
-  fails(tdc(['run', casePath(CRD, 'config.yaml'), '--inputs', casePath(CRD, 'tensors.safetensors'), '--device', 'gpu', '--state-out', join(dir, 'g.safetensors')]), /TDC512/);
+test('--state-out: on the GPU too (float32, or TDC510 without an adapter); on a stateless loss it warns and writes an empty file', () => {
+  const g = tdc(['run', casePath(CRD, 'config.yaml'), '--inputs', casePath(CRD, 'tensors.safetensors'), '--device', 'gpu', '--json', '--state-out', join(dir, 'g.safetensors')]);
+  if (g.code !== 0) fails(g, /TDC510/);
+  else {
+    const json = JSON.parse(g.stdout) as RunJson;
+    assert.equal([...(json.state ?? [])].sort(), ['state_out/crd/memory_v1', 'state_out/crd/memory_v2', 'state_out/crd/params']);
+    const mine = readSafetensors(new Uint8Array(readFileSync(join(dir, 'g.safetensors')))).tensors;
+    const gold = tensorsOf(CRD);
+    for (const name of json.state!) assert.ok(gradExcess(mine.get(name)!.data as Float32Array, gold.get(name)!.data as Float64Array, 1e-4, 1e-4) <= 1, name);
+  }
   const out = join(dir, 'empty-state.safetensors');
   const r = runCase(KD, casePath(KD, 'tensors.safetensors'), ['--json', '--state-out', out]);
   assert.is(r.code, 0, r.stderr);

@@ -140,22 +140,69 @@ test('buffers are reused across runs with the same shapes; readback modes', asyn
   exec2.destroy();
 });
 
-test('GPUBuffer inputs are copied in the same command buffer', async () => {
+test('GPUBuffer inputs: STORAGE buffers are bound in place, others copied; bind groups follow the buffers', async () => {
   const device = rt!.device;
   const exec = await PlanExecutor.create(rt!, tinyPlan());
   const d = data(5, 17, 3);
-  const a32 = Float32Array.from(d.a);
-  const buf = device.createBuffer({ size: a32.byteLength, usage: 0x4 | 0x8 /* COPY_SRC | COPY_DST */ });
-  device.queue.writeBuffer(buf, 0, a32);
+  const d2 = data(5, 17, 4);
+  const upload = (x: Float64Array, usage: number): GPUBuffer => {
+    const a32 = Float32Array.from(x);
+    const b = device.createBuffer({ size: a32.byteLength, usage });
+    device.queue.writeBuffer(b, 0, a32);
+    return b;
+  };
+  const STORAGE = 0x80;
+  const COPY_SRC = 0x4;
+  const COPY_DST = 0x8;
   const inputs = inputsOf(d, 5, 17);
-  inputs.set('student/./output', { shape: [5, 17], buffer: buf });
+  const check = async (want: ReturnType<typeof data>, what: string) => {
+    const r = await exec.run(inputs, { readback: 'all' });
+    assert.ok(Math.abs(r.loss - want.loss) <= 1e-5 * Math.abs(want.loss), `${what}: loss ${r.loss} vs ${want.loss}`);
+    assert.ok(maxAbsDiff(r.grads.get('student/./output')!, want.grad) <= 1e-6, `${what}: gradient`);
+    return r;
+  };
+  // copied (COPY_SRC only)
+  const copied = upload(d.a, COPY_SRC | COPY_DST);
+  inputs.set('student/./output', { shape: [5, 17], buffer: copied });
+  await check(d, 'copied');
+  // bound in place (STORAGE only: no copy is possible); writes to it between runs are seen by the next run
+  const inPlace = upload(d.a, STORAGE | COPY_DST);
+  inputs.set('student/./output', { shape: [5, 17], buffer: inPlace });
+  await check(d, 'in place');
+  device.queue.writeBuffer(inPlace, 0, Float32Array.from(d2.a));
+  const d2a = { ...d2, loss: 0, grad: new Float64Array(5 * 17) };
+  for (let r = 0; r < 5; r++)
+    for (let j = 0; j < 17; j++) {
+      const v = Math.fround(d2.a[r * 17 + j]!) + Math.fround(d.b[r * 17 + j]!);
+      d2a.grad[r * 17 + j] = v;
+      d2a.loss += 0.5 * v * v;
+    }
+  d2a.loss += d.loss - d.grad.reduce((acc, v) => acc + 0.5 * v * v, 0);
+  await check(d2a, 'in place, rewritten');
+  // alternating buffers: each run binds the buffer it is given (cached bind groups per buffer set)
+  const other = upload(d.a, STORAGE | COPY_DST);
+  inputs.set('student/./output', { shape: [5, 17], buffer: other });
+  await check(d, 'second in-place buffer');
+  inputs.set('student/./output', { shape: [5, 17], buffer: inPlace });
+  await check(d2a, 'first in-place buffer again');
+  // both float inputs in place, the teacher too
+  inputs.set('teacher/./output', { shape: [5, 17], buffer: upload(d.b, STORAGE | COPY_DST) });
+  inputs.set('student/./output', { shape: [5, 17], buffer: other });
+  await check(d, 'student and teacher in place');
+  // the executor's own gradient buffer as an input: it is written by the run, so it is copied in first
+  const own = exec.gradBuffer('student/./output')!;
+  inputs.set('student/./output', { shape: [5, 17], buffer: own });
   const r = await exec.run(inputs, { readback: 'all' });
-  assert.ok(Math.abs(r.loss - d.loss) <= 1e-5 * Math.abs(d.loss));
-  const noCopy = device.createBuffer({ size: a32.byteLength, usage: 0x80 /* STORAGE */ });
-  inputs.set('student/./output', { shape: [5, 17], buffer: noCopy });
-  await rejects(exec.run(inputs, { readback: 'all' }), GpuInputError, /COPY_SRC/);
-  buf.destroy();
-  noCopy.destroy();
+  const prev = Float32Array.from(d.grad);
+  assert.ok(maxAbsDiff(r.grads.get('student/./output')!, prev.map((v, i) => v + Math.fround(d.b[i]!))) <= 1e-5, 'own gradient buffer as input');
+  // neither STORAGE nor COPY_SRC; a STORAGE buffer too small is an input error
+  const unusable = device.createBuffer({ size: 5 * 17 * 4, usage: COPY_DST });
+  inputs.set('student/./output', { shape: [5, 17], buffer: unusable });
+  await rejects(exec.run(inputs, { readback: 'all' }), GpuInputError, /COPY_SRC.*STORAGE/);
+  const small = device.createBuffer({ size: 16, usage: STORAGE | COPY_SRC });
+  inputs.set('student/./output', { shape: [5, 17], buffer: small });
+  await rejects(exec.run(inputs, { readback: 'all' }), GpuInputError, /holds 16 bytes/);
+  for (const b of [copied, inPlace, other, unusable, small]) b.destroy();
   exec.destroy();
 });
 

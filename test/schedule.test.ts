@@ -165,21 +165,19 @@ test('the workgroup size is a plan parameter', async () => {
   }
 });
 
-test('ops without a GPU lowering are a TDC601 diagnostic naming the op, not wrong code', () => {
+test('sort, cholesky and triangular_solve get serial kernels of their own (one workgroup per row / matrix)', () => {
   const b = new GraphBuilder();
   const x = b.input('x', [4, 5], 'float', true);
   const sorted = b.op('sort', [x], { axis: 1, descending: false, output: 'values' });
   const loss = b.op('reduce', [b.binary('mul', sorted, b.op('iota', [], { shape: [4, 5], axis: 1, dtype: 'float' }))], { fn: 'sum', axes: [0, 1], keepdim: false });
   const g = differentiate(b.finish({ loss, terms: [] }));
-  try {
-    schedule(g, { workgroupSize: 8 });
-    assert.unreachable('sort was scheduled');
-  } catch (e) {
-    assert.instance(e, ScheduleError);
-    const d = (e as DiagnosticError).diagnostic;
-    assert.is(d.code, 'TDC601');
-    assert.match(d.message, /'sort'/);
-  }
+  const plan = schedule(g, { workgroupSize: 8 });
+  const sorts = plan.kernels.filter((k) => /^sort \[4, 5\] \(one workgroup per sorted row/.test(k.summary));
+  assert.equal(sorts.map((k) => k.dispatch), [[4, 1, 1], [4, 1, 1]], describe(plan)); // values forward, ranks for the VJP
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const ch = schedule(byName.get('cholesky-solve')!, { workgroupSize: 8 });
+  assert.ok(ch.kernels.some((k) => /^cholesky \[2, 6, 6\] \(one workgroup per matrix\)/.test(k.summary) && k.dispatch[0] === 2), describe(ch));
+  assert.ok(ch.kernels.some((k) => /^triangular_solve /.test(k.summary)), describe(ch));
 });
 
 test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic rows get row kernels', () => {

@@ -80,9 +80,8 @@ test('every golden config that the GPU backend lowers gives valid WGSL (fused; w
   }
   console.log(`validated ${kernels} kernels of ${index.cases.length - unsupported.size} golden cases; not lowered: ${[...unsupported].map(([id, m]) => `${id} (${m})`).join('; ') || 'none'}`);
   assert.is(problems.length, 0, problems.slice(0, 5).join('\n'));
-  // only the Cholesky-based SKD direction loss is out of reach of the GPU backend today
-  for (const m of unsupported.values()) assert.match(m, /'cholesky'|'triangular_solve'|'sort'/);
-  assert.ok(unsupported.size <= 2, `unexpectedly unsupported: ${[...unsupported.keys()].join(', ')}`);
+  // every golden case lowers (sort, cholesky and triangular_solve included)
+  assert.is(unsupported.size, 0, `unexpectedly unsupported: ${[...unsupported.keys()].join(', ')}`);
 });
 
 test('every op of the backend, fused and unfused, at workgroup sizes 1, 8, 24, 64 and 256', async () => {

@@ -10,7 +10,7 @@ export interface RunOptions extends GlobalOptions {
   stage?: string;
   device: 'auto' | 'cpu' | 'gpu';
   gradsOut?: string;
-  /** Write stateful terms' updated buffers as state_out/<term>/<buffer> (CPU executor only). */
+  /** Write stateful terms' updated buffers as state_out/<term>/<buffer>. */
   stateOut?: string;
 }
 
@@ -55,12 +55,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   }
 
   let result: RunResult | undefined;
-  if (opts.stateOut && opts.device === 'gpu')
-    return fail([...ds, diag('error', 'TDC512', '--state-out needs --device cpu: the GPU path does not compute the updated state yet')], opts);
-  const stateful = [...tensors.keys()].some((n) => n.startsWith('state_in/'));
-  if (stateful && opts.device === 'gpu')
-    return fail([...ds, diag('error', 'TDC512', 'this stage carries state (state_in/… inputs), which the GPU path does not update yet; use --device cpu')], opts);
-  if (opts.device !== 'cpu' && !opts.stateOut && !stateful) {
+  if (opts.device !== 'cpu') {
     const { runStageOnGpu, isNoAdapterError } = await import('../runtime/gpu/run-stage.js');
     try {
       const g = await runStageOnGpu(stage, tensors, { file: config });

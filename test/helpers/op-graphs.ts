@@ -222,5 +222,56 @@ export function opCases(): OpCase[] {
       [new Map([['x', tensor([6, 11], 'float', 19)], ['k', tensor([11], 'int', 20, (r) => Math.round(r() * 50))], ['z', tensor([3, 2000], 'float', 21)]])],
     ),
   );
+  // stable sorts (values with gradients, indices, ranks) along both axes, on rows with ties
+  const tied = (r: () => number) => Math.round(r() * 3) / 2;
+  out.push(
+    make(
+      'sort-stable',
+      [
+        { name: 'x', shape: [N, 9] },
+        { name: 'w', shape: [9], trainable: false },
+      ],
+      (b) => {
+        const x = b.input('x', [N, 9], 'float', true);
+        const w = b.input('w', [9], 'float', false);
+        const desc = b.op('sort', [x], { axis: 1, descending: true, output: 'values' });
+        const asc0 = b.op('sort', [x], { axis: 0, descending: false, output: 'values' });
+        const idx = b.op('cast', [b.op('sort', [x], { axis: 1, descending: false, output: 'indices' })], { dtype: 'float' });
+        const rk = b.op('cast', [b.op('sort', [x], { axis: 0, descending: true, output: 'ranks' })], { dtype: 'float' });
+        const pos = b.op('iota', [], { shape: [N, 9], axis: 1, dtype: 'float' });
+        const terms = [
+          sumAll(b, b.binary('mul', desc, w)),
+          sumAll(b, b.binary('mul', b.binary('mul', asc0, asc0), c(b, 0.25))),
+          b.binary('mul', sumAll(b, b.binary('mul', idx, pos)), c(b, 0.001)),
+          b.binary('mul', sumAll(b, b.binary('mul', rk, x)), c(b, 0.01)),
+        ];
+        return { loss: terms.reduce((p, q) => b.binary('add', p, q)) };
+      },
+      [5, 3].map((n, k) => new Map([['x', tensor([n, 9], 'float', 22 + k, tied)], ['w', tensor([9], 'float', 24)]])),
+    ),
+  );
+
+  // batched Cholesky of Gram matrices and triangular solves (both triangles, both orientations)
+  out.push(
+    make(
+      'cholesky-solve',
+      [
+        { name: 'x', shape: [2, N, 6] },
+        { name: 'r', shape: [6, 3] },
+      ],
+      (b) => {
+        const x = b.input('x', [2, N, 6], 'float', true);
+        const r = b.input('r', [6, 3], 'float', true);
+        const a = b.binary('add', b.op('matmul', [b.op('permute', [x], { perm: [0, 2, 1] }), x], {}), c(b, 0.5));
+        const l = b.op('cholesky', [a], {});
+        const y = b.op('triangular_solve', [l, r], { lower: true, transpose: false });
+        const z = b.op('triangular_solve', [l, y], { lower: true, transpose: true });
+        const u = b.op('triangular_solve', [b.op('permute', [l], { perm: [0, 2, 1] }), r], { lower: false, transpose: false });
+        const terms = [sumAll(b, b.binary('mul', z, z)), sumAll(b, b.binary('mul', u, r)), b.binary('mul', sumAll(b, l), c(b, 0.1))];
+        return { loss: terms.reduce((p, q) => b.binary('add', p, q)) };
+      },
+      [8, 11].map((n, k) => new Map([['x', tensor([2, n, 6], 'float', 25 + k)], ['r', tensor([6, 3], 'float', 27)]])),
+    ),
+  );
   return out;
 }

@@ -231,11 +231,10 @@ export class Emitter {
       }
       case 'arg_reduce':
       case 'matmul':
-        throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
       case 'sort':
       case 'cholesky':
       case 'triangular_solve':
-        throw new Error(`no WGSL lowering for '${n.op}'`);
+        throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
     }
   }
 

@@ -2,6 +2,7 @@
 import type { KernelSpec } from './kernel-spec.js';
 import { matmulKernelWgsl } from './matmul-kernel.js';
 import { mapKernelWgsl, rowKernel } from './row-kernel.js';
+import { serialKernelWgsl } from './serial-kernel.js';
 
 /** A node → buffer map that remembers which buffers were actually read. */
 class RecordingLoads extends Map<number, string> {
@@ -24,7 +25,7 @@ export function generateKernel(spec: KernelSpec): { wgsl: string; used: Set<stri
     const r = rowKernel(s);
     return { wgsl: r.wgsl, used: loads.used, vec4: r.vec4 };
   }
-  const wgsl = s.kind === 'map' ? mapKernelWgsl(s) : matmulKernelWgsl(s);
+  const wgsl = s.kind === 'map' ? mapKernelWgsl(s) : s.kind === 'serial' ? serialKernelWgsl(s) : matmulKernelWgsl(s);
   return { wgsl, used: loads.used, vec4: new Set() };
 }
 

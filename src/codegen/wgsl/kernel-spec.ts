@@ -75,4 +75,11 @@ export interface MatmulKernelSpec extends KernelCommon {
   store: StoreSpec;
 }
 
-export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec;
+/** One workgroup per matrix / sorted row of a sort, cholesky or triangular_solve node (serial-kernel.ts). */
+export interface SerialKernelSpec extends KernelCommon {
+  kind: 'serial';
+  node: number;
+  store: StoreSpec;
+}
+
+export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec | SerialKernelSpec;

@@ -3,10 +3,10 @@
 // partials in workgroup memory (no atomics: the result is the same on every run). Later sweeps read earlier
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs.
-import { mulDims } from '../../graph/dims.js';
+import { dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node, Shape } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
-import { IndexMath, isOne, ixLit, ZERO, type Ix } from './index-expr.js';
+import { IndexMath, isOne, ixAdd, ixLit, ixMul, ZERO, type Ix } from './index-expr.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from './kernel-spec.js';
 import { F32_MAX, f32Literal, i32Literal } from './literals.js';
 import { assembleModule, dimFields } from './prelude.js';
@@ -94,7 +94,7 @@ export function rowKernelWgsl(spec: RowKernelSpec): string {
   return rowKernel(spec).wgsl;
 }
 
-/** The module, and the buffers it reads as vec4 (declared array<vec4<f32>>; their lengths must be multiples of 4). */
+/** The module, and the buffers it reads or writes as vec4 (declared array<vec4<f32>>; their lengths must be multiples of 4). */
 export function rowKernel(spec: RowKernelSpec): { wgsl: string; vec4: Set<string> } {
   const first = rowKernelPass(spec, new Set());
   if (!first.vec4.size) return first;
@@ -139,9 +139,12 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   emitter.vec4 = vec4;
 
   // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
-  // consecutive elements per step (rows of buffers laid out along it are read as vec4) whenever its size is
-  // a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
+  // consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
+  // its size is a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
+  // Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
+  let lane: { lane: number; loop: Scope; tail: string[]; dim: Dim } | undefined;
+  const quadStores = new Set<string>();
   const sweep = (emitBody: (s: Scope) => void): void => {
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
@@ -151,16 +154,20 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
       const loop = scopes.open(parent);
       scopes.define('t', loop);
-      for (let lane = 0; lane < 4; lane++) {
+      const tail: string[] = [];
+      for (let ln = 0; ln < 4; ln++) {
         const c = scopes.open(loop);
-        c.lines.push(`let j = t * 4u + ${lane}u;`, `let ${coord(q.k)} = j;`);
+        c.lines.push(`let j = t * 4u + ${ln}u;`, `let ${coord(q.k)} = j;`);
         scopes.define('j', c);
         scopes.define(coord(q.k), c);
-        emitter.quad = { coord: coord(q.k), lane, dim: q.a.dim, loop, t: 't' };
+        emitter.quad = { coord: coord(q.k), lane: ln, dim: q.a.dim, loop, t: 't' };
+        lane = { lane: ln, loop, tail, dim: q.a.dim };
         emitBody(c);
+        lane = undefined;
         emitter.quad = undefined;
         scopes.close(c, '');
       }
+      loop.lines.push(...tail);
       scopes.close(loop, `for (var t = lid; t < ${math.dim(q.a.dim)} / 4u; t = t + ${WG}u)`);
     };
     const d = quadAxis?.a.dim;
@@ -198,6 +205,19 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     return name;
   };
   const coordsAll = spec.axes.map((_, k) => coord(k));
+  // an f32 element output whose rows lie along the quad axis, the only store to its buffer
+  const quadStorable = (s: StoreSpec, idx: Ix[], l: { loop: Scope; dim: Dim }): boolean => {
+    const r = s.shape.length;
+    return (
+      r > 0 &&
+      s.base === 0 &&
+      buffers.get(s.buffer)!.dtype === 'f32' &&
+      spec.stores.filter((x) => x.buffer === s.buffer).length === 1 &&
+      idx[r - 1] === emitter.quad?.coord &&
+      dimEq(s.shape[r - 1]!, l.dim) === true &&
+      scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
+    );
+  };
   phases.forEach((phase, pi) => {
     const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
     const partners = new Map<number, number[]>(); // max node → online sums
@@ -219,7 +239,17 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
         const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc);
-        if (zs.length) {
+        if (zs.length && lane && st.type === 'f32') {
+          // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
+          const o = `${st.acc}_q`;
+          if (lane.lane === 0) lane.loop.lines.push(`var ${o}: vec4<f32>;`);
+          loop.lines.push(`${o}.${'xyzw'[lane.lane]} = ${vt};`);
+          if (lane.lane === 3) {
+            const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - qm, -88.0));`).join(' ');
+            lane.tail.push(`{ let qm = max(max(${o}.x, ${o}.y), max(${o}.z, ${o}.w)); if (qm > ${st.acc}) { ${rescale} ${st.acc} = qm; } }`);
+            lane.tail.push(`{ let qe = exp(${o} - vec4<f32>(${st.acc})); ${zs.map((z) => `${z} = ${z} + ((qe.x + qe.y) + (qe.z + qe.w));`).join(' ')} }`);
+          }
+        } else if (zs.length) {
           // online softmax: rescale the partial sums when the running max grows
           const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - ${vt}, -88.0));`).join(' ');
           loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
@@ -229,7 +259,22 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
           loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
         } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
       }
-      if (phase === elemPhase) for (const s of elemStores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coordsAll), emitter, math, buffers));
+      if (phase === elemPhase)
+        for (const s of elemStores) {
+          const idx = alignedIndex(s.shape, coordsAll);
+          if (lane && quadStorable(s, idx, lane)) {
+            // a vec4 store of the 4 lanes' values, after the lanes
+            const w = `${s.buffer}_q`;
+            if (lane.lane === 0) lane.loop.lines.push(`var ${w}: vec4<f32>;`);
+            const n = g.nodes[s.node]!;
+            loop.lines.push(`${w}.${'xyzw'[lane.lane]} = ${emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')};`);
+            if (lane.lane === 3) {
+              const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
+              lane.tail.push(`${s.buffer}[${ixAdd(ixMul(row, `(${math.dim(lane.dim)} / 4u)`), 't')}] = ${w};`);
+            }
+            quadStores.add(s.buffer);
+          } else loop.lines.push(storeLine(s, idx, emitter, math, buffers, vec4));
+        }
     });
     if (!list.length) return;
     // combine the per-thread partials, in chunks that fit the workgroup memory (an online sum with its max)
@@ -313,7 +358,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   // ---- per-row outputs ----
   if (rowStores.length) {
     const rowCoords = kept.map((x) => coord(x.k));
-    const writes = rowStores.map((s) => storeLine(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers));
+    const writes = rowStores.map((s) => storeLine(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers, vec4));
     body.push('if (lid == 0u) {', ...writes.map((l) => `  ${l}`), '}');
   }
 
@@ -328,7 +373,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     body,
     vec4,
   });
-  return { wgsl, vec4: emitter.quadLoads };
+  return { wgsl, vec4: new Set([...emitter.quadLoads, ...quadStores]) };
 }
 
 /** WebGPU's default maxComputeWorkgroupStorageSize. */
@@ -374,11 +419,19 @@ function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: 
   return loop;
 }
 
-function storeLine(s: StoreSpec, idx: Ix[], emitter: Emitter, math: IndexMath, buffers: Map<string, { dtype: WgslType }>): string {
+function storeLine(
+  s: StoreSpec,
+  idx: Ix[],
+  emitter: Emitter,
+  math: IndexMath,
+  buffers: Map<string, { dtype: WgslType }>,
+  vec4?: ReadonlySet<string>,
+): string {
   const n = emitter.env.graph.nodes[s.node]!;
   const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
   const off = math.offset(s.shape, idx);
-  return `${s.buffer}[${s.base ? `${ixLit(s.base)} + ${off}` : off}] = ${v};`;
+  const at = s.base ? `${ixLit(s.base)} + ${off}` : off;
+  return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
 }
 
 /** Map kernels: one invocation per element of the domain; writes the element outputs. */

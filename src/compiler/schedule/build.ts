@@ -6,6 +6,7 @@ import { wgslType } from '../../codegen/wgsl/emitter.js';
 import { generateKernel } from '../../codegen/wgsl/index.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from '../../codegen/wgsl/kernel-spec.js';
 import { MATMUL_TILE } from '../../codegen/wgsl/matmul-kernel.js';
+import { serialWorkgroups } from '../../codegen/wgsl/serial-kernel.js';
 import type { KernelBinding, KernelPlan, PlanBuffer, PlanInput, PlanKernel } from './plan.js';
 import type { Group, Partition, Unit } from './partition.js';
 import type { Prepared } from './prepare.js';
@@ -46,6 +47,10 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     const n = g.nodes[x.node]!;
     return addBuffer({ name: `grad_${x.input.replace(/\//g, '_')}`, role: 'output', dtype: 'f32', length: numel(n.shape), wgsl: `t_grad${k}`, shape: n.shape });
   });
+  const stateBuf = (g.stateOut ?? []).map((x, k) => {
+    const n = g.nodes[x.node]!;
+    return addBuffer({ name: x.name.replace(/\//g, '_'), role: 'output', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_state${k}`, shape: n.shape });
+  });
   const nScalars = 1 + g.terms.length + (g.modelTerm ? 1 : 0);
   const scalars = addBuffer({ name: 'out_scalars', role: 'output', dtype: 'f32', length: nScalars, wgsl: 't_out', shape: [nScalars] });
 
@@ -66,7 +71,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       if (u.kind === 'root' || !readElsewhere.has(u.node) || scratch.has(u.node)) continue;
       const n = g.nodes[u.node]!;
       const k = nScratch++;
-      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
+      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
     }
 
   const terms = termsOfNodes(g);
@@ -82,17 +87,17 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       const n = g.nodes[u.node]!;
       if (u.kind === 'root') {
         const t = u.target!;
-        const buf = t.kind === 'grad' ? gradBuf[t.index]! : scalars;
+        const buf = t.kind === 'grad' ? gradBuf[t.index]! : t.kind === 'state' ? stateBuf[t.index]! : scalars;
         stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
-      } else if (scratch.has(u.node) && u.kind !== 'matmul') {
+      } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
         stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.kind === 'reduce' ? 'row' : 'elem', buf });
       }
     }
-    if (grp.kind === 'matmul') {
+    if (grp.kind === 'matmul' || grp.kind === 'serial') {
       const u = grp.units[0]!;
       const buf = scratch.get(u.node);
-      if (!buf) throw new Error(`matmul ${u.node} is never read`);
+      if (!buf) throw new Error(`${grp.kind} ${u.node} is never read`);
       stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[u.node]!.shape, base: 0, at: 'elem', buf });
     }
     // loads: inputs and scratch values computed elsewhere
@@ -122,6 +127,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       const plain = stores.map(({ buf: _b, ...s }) => s);
       let spec: KernelSpec;
       if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]! };
+      else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]! };
       else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain };
       else
         spec = {
@@ -160,10 +166,10 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     };
   });
 
-  // buffers some kernel reads as vec4: whole vec4s, so the last partial one is inside the binding
+  // buffers some kernel reads or writes as vec4: whole vec4s, so the last partial one is inside the binding
+  // (a gradient buffer may thus hold up to 3 elements past its shape; readback takes the shape's elements)
   for (const b of buffers) {
     if (!vec4Buffers.has(b.wgsl)) continue;
-    if (b.role === 'output') throw new Error(`output buffer ${b.name} cannot be read as vec4`);
     b.length = mulDims(4, ceilDivDims(b.length, 4));
   }
 
@@ -181,6 +187,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
         ...(g.modelTerm ? { modelTerm: { index: 1 + g.terms.length, weight: g.modelTerm.weight } } : {}),
       },
       grads: g.grads.map((x, k) => ({ input: x.input, buffer: gradBuf[k]!.id, shape: g.nodes[x.node]!.shape })),
+      ...(g.stateOut?.length ? { state: g.stateOut.map((x, k) => ({ name: x.name, buffer: stateBuf[k]!.id, shape: g.nodes[x.node]!.shape })) } : {}),
     },
   };
   return plan;
@@ -213,6 +220,10 @@ function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
     const r = s.length;
     return [ceilDivDims(s[r - 1]!, MATMUL_TILE), ceilDivDims(s[r - 2]!, MATMUL_TILE), mulDims(...s.slice(0, -2))];
   }
+  if (grp.kind === 'serial') {
+    const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
+    return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
+  }
   const count = grp.kind === 'row' ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim)) : ceilDivDims(mulDims(...grp.axes.map((a) => a.dim)), wg);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }
@@ -226,6 +237,10 @@ function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes
   if (grp.kind === 'matmul') {
     const u = grp.units[0]!;
     what = `tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_TILE}x${MATMUL_TILE} tiles); ${writesText}`;
+  } else if (grp.kind === 'serial') {
+    const n = g.nodes[grp.units[0]!.node]!;
+    const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : 'matrix';
+    what = `${n.op} ${shapeToString(n.shape)} (one workgroup per ${per}); ${writesText}`;
   } else if (grp.kind === 'map') {
     what = `elementwise over [${dims.join(', ')}]; ${writesText}`;
   } else {

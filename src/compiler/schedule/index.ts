@@ -9,6 +9,7 @@
 import { diag, DiagnosticError } from '../../diagnostics/index.js';
 import type { Graph, Node } from '../../graph/types.js';
 import { isOne } from '../../codegen/wgsl/index-expr.js';
+import { SERIAL_OPS } from '../../codegen/wgsl/serial-kernel.js';
 import { buildPlan } from './build.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
 import { nonOneDims, partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
@@ -22,10 +23,12 @@ export interface ScheduleOptions {
   /** Storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage; default 8, WebGPU's
    *  guaranteed minimum, so plans run everywhere; run-stage passes the adapter's own limit). */
   maxStorageBuffers?: number;
+  /** Also store stateful terms' updated buffers (graph.stateOut → plan.outputs.state); default false. */
+  state?: boolean;
 }
 
 /** Ops with no GPU lowering yet. */
-const UNSUPPORTED = new Set<Node['op']>(['sort', 'cholesky', 'triangular_solve']);
+const UNSUPPORTED = new Set<Node['op']>([]);
 
 /** A graph the scheduler cannot lower; carries a TDC6xx diagnostic. */
 export class ScheduleError extends DiagnosticError {}
@@ -35,7 +38,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const wg = opts.workgroupSize;
   if (!Number.isInteger(wg) || wg < 1 || wg > 1024)
     throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
-  const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused' });
+  const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const g = prep.graph;
   const bad = g.nodes.filter((n) => UNSUPPORTED.has(n.op));
   if (bad.length) {
@@ -72,7 +75,7 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
   for (;;) {
     const isUnit = (id: number) => {
       const n = g.nodes[id]!;
-      return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul';
+      return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
     };
     const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
     const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
@@ -81,6 +84,7 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
       if (!isUnit(n.id)) continue;
       if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
       else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+      else if (SERIAL_OPS.has(n.op)) units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
       else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
     }
     const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, coords(r.node)) }));
@@ -147,6 +151,7 @@ function rootUnits(g: Graph): Omit<Unit, 'refs'>[] {
   root(g.loss, { kind: 'scalar', slot: 0, label: 'loss' });
   g.terms.forEach((t, k) => root(t.node, { kind: 'scalar', slot: 1 + k, label: t.name }));
   if (g.modelTerm) root(g.modelTerm.node, { kind: 'scalar', slot: 1 + g.terms.length, label: 'model_term' });
+  (g.stateOut ?? []).forEach((x, k) => root(x.node, { kind: 'state', name: x.name, index: k }));
   return out;
 }
 
@@ -165,6 +170,8 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
       phase.set(n.id, 0);
     } else if (n.op === 'matmul') {
       grp = { id: groups.length, kind: 'matmul', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
+    } else if (SERIAL_OPS.has(n.op)) {
+      grp = { id: groups.length, kind: 'serial', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
     } else {
       const axes = elementAxes(n.shape);
       const idx = axes.map((_, k) => `ix${k}`);
@@ -182,7 +189,7 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
     const shape = g.nodes[r.node]!.shape;
     const own = groupOf.get(r.node);
     const idx = alignedTo(shape, elementAxes(shape).map((_, k) => `ix${k}`));
-    if (own && own.kind !== 'matmul') {
+    if (own && own.kind !== 'matmul' && own.kind !== 'serial') {
       const at = own.kind === 'row' ? 'row' : 'elem';
       // the node's own unit already carries its dependences
       own.units.push({ ...r, at, refs: new Map() });

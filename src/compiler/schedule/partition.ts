@@ -11,13 +11,17 @@ import type { DomainAxis } from '../../codegen/wgsl/kernel-spec.js';
 import { coord, isRowIndex } from '../../codegen/wgsl/row-kernel.js';
 import { DependenceAnalysis, domainWork, elementAxes, sameDims, sameDomain, type Refs } from './domains.js';
 
-export type RootTarget = { kind: 'grad'; input: string; index: number } | { kind: 'scalar'; slot: number; label: string };
+export type RootTarget =
+  | { kind: 'grad'; input: string; index: number }
+  | { kind: 'scalar'; slot: number; label: string }
+  | { kind: 'state'; name: string; index: number };
 
 export interface Unit {
   node: number;
   /** elementwise: a value computed and stored by a kernel of its own (unfused mode, or promoted because a
    *  unit reading it directly would bind too many buffers). */
-  kind: 'reduce' | 'matmul' | 'elementwise' | 'root';
+  /** serial: a sort / cholesky / triangular_solve (a kernel of its own, one workgroup per matrix or row). */
+  kind: 'reduce' | 'matmul' | 'elementwise' | 'serial' | 'root';
   axes: DomainAxis[];
   /** Reads of other units; for roots, at the coordinates of their placement. */
   refs: Refs;
@@ -28,7 +32,7 @@ export interface Unit {
 
 export interface Group {
   id: number;
-  kind: 'row' | 'map' | 'matmul';
+  kind: 'row' | 'map' | 'matmul' | 'serial';
   axes: DomainAxis[];
   units: Unit[];
 }
@@ -61,7 +65,7 @@ export function partition(
   const groupOf = new Map<number, Group>();
   let nextId = 0;
   for (const u of units) {
-    const grp: Group = { id: nextId++, kind: u.kind === 'matmul' ? 'matmul' : u.kind === 'elementwise' ? 'map' : 'row', axes: u.axes, units: [u] };
+    const grp: Group = { id: nextId++, kind: u.kind === 'matmul' || u.kind === 'serial' ? u.kind : u.kind === 'elementwise' ? 'map' : 'row', axes: u.axes, units: [u] };
     groups.push(grp);
     groupOf.set(u.node, grp);
   }
@@ -99,7 +103,7 @@ export function partition(
     const own = new Set(members.filter((u) => u.kind !== 'root').map((u) => u.node));
     const read = new Set<number>();
     for (const u of members) for (const v of u.refs.keys()) if (!own.has(v)) read.add(v);
-    const targets = new Set(members.filter((u) => u.kind === 'root').map((u) => (u.target?.kind === 'grad' ? `g${u.target.index}` : 'scalars')));
+    const targets = new Set(members.filter((u) => u.kind === 'root').map((u) => (u.target?.kind === 'grad' ? `g${u.target.index}` : u.target?.kind === 'state' ? `s${u.target.index}` : 'scalars')));
     let stored = own.size;
     if (!opts.conservative) {
       const mine = new Set(members);

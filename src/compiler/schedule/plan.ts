@@ -54,6 +54,8 @@ export interface PlanOutputs {
     modelTerm?: { index: number; weight: number | Record<string, number> };
   };
   grads: { input: string; buffer: number; shape: Shape }[];
+  /** Stateful terms' updated buffers (CRD memory banks), `state_out/<term>/<buffer>`; only when scheduled with `state`. */
+  state?: { name: string; buffer: number; shape: Shape }[];
 }
 
 export interface KernelPlan {

@@ -21,8 +21,9 @@ export interface Prepared {
   dimValues: Map<number, DimValue>;
 }
 
-export function prepare(input: Graph, opts: { splitReductions: boolean; algebra: boolean }): Prepared {
-  const g = opts.algebra ? simplifyAlgebra(input) : input;
+export function prepare(input: Graph, opts: { splitReductions: boolean; algebra: boolean; state?: boolean }): Prepared {
+  const g0 = opts.algebra ? simplifyAlgebra(input) : input;
+  const g: Graph = opts.state || !g0.stateOut ? g0 : { ...g0, stateOut: [] };
   const live = liveNodes(g);
   const remap = new Map<number, number>();
   const nodes: Node[] = [];
@@ -51,6 +52,7 @@ export function prepare(input: Graph, opts: { splitReductions: boolean; algebra:
     grads: g.grads.map((x) => ({ ...x, node: m(x.node) })),
   };
   if (g.modelTerm) graph.modelTerm = { ...g.modelTerm, node: m(g.modelTerm.node) };
+  if (g.stateOut?.length) graph.stateOut = g.stateOut.map((x) => ({ ...x, node: m(x.node) }));
   const dimValues = new Map<number, DimValue>();
   for (const n of nodes) {
     const dv = dimValueOf(nodes, n);
@@ -64,6 +66,7 @@ export function liveNodes(g: Graph): boolean[] {
   const live = new Array<boolean>(g.nodes.length).fill(false);
   const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node)];
   if (g.modelTerm) roots.push(g.modelTerm.node);
+  for (const x of g.stateOut ?? []) roots.push(x.node);
   for (const r of roots) live[r] = true;
   for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;
   return live;

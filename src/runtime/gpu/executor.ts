@@ -33,7 +33,8 @@ export type Readback = boolean | 'none' | 'scalars' | 'all';
 export interface DeviceOutputs {
   /** [loss, term…] as f32; overwritten by the next run. */
   scalars: GPUBuffer;
-  /** Input name → gradient buffer (packed f32, the input's shape); overwritten by the next run. */
+  /** Input name → gradient buffer (packed f32 in the input's shape, possibly followed by up to 3 padding
+   *  elements so kernels can write it as vec4); overwritten by the next run. */
   grads: Map<string, GPUBuffer>;
 }
 
@@ -57,6 +58,8 @@ interface Sizing {
   /** Bind groups over the executor's own buffers only. */
   bindGroups: GPUBindGroup[];
   dispatch: [number, number, number][];
+  /** Element count of each gradient (plan.outputs.grads order). */
+  gradElems: number[];
   /** Bind groups with caller buffers bound directly, keyed by their ids (plan.inputs order, 0: own buffer). */
   directGroups: Map<string, GPUBindGroup[]>;
   /** The last direct set used (fast path: no key built while the same buffers come back every step). */
@@ -191,6 +194,11 @@ export class PlanExecutor {
     return g ? this.buffers.get(g.buffer)?.gpu : undefined;
   }
 
+  /** The device buffer of plan buffer `id` (e.g. plan.outputs.state; valid after a run, overwritten by the next). */
+  planBuffer(id: number): GPUBuffer | undefined {
+    return this.buffers.get(id)?.gpu;
+  }
+
   /** Frees the executor's device buffers (the device itself belongs to the runtime). */
   destroy(): void {
     for (const b of this.buffers.values()) b.gpu.destroy();
@@ -217,7 +225,8 @@ export class PlanExecutor {
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     await this.runtime.scoped('running the kernel plan', () => {
       const sizing = this.sizingFor(env);
-      readBytes = readList.map((id) => 4 * sizing.lengths.get(id)!);
+      // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
+      readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
       totalRead = readBytes.reduce((a, b) => a + b, 0);
       if (totalRead > this.stagingBytes) {
         this.staging?.destroy();
@@ -469,7 +478,8 @@ export class PlanExecutor {
     }
     const bindGroups = this.makeBindGroups(lengths);
     const dispatch = this.plan.kernels.map((k) => k.dispatch.map((d) => evalDim(d, env)) as [number, number, number]);
-    const sizing: Sizing = { env, lengths, bindGroups, dispatch, directGroups: new Map() };
+    const gradElems = this.plan.outputs.grads.map((g) => g.shape.reduce<number>((n, d) => n * evalDim(d, env), 1));
+    const sizing: Sizing = { env, lengths, bindGroups, dispatch, gradElems, directGroups: new Map() };
     if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
     this.sizings.set(key, sizing);
     return sizing;

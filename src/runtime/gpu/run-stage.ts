@@ -3,7 +3,7 @@
 // emit) → schedule (fused kernels) → PlanExecutor on a WebGPU adapter → readback (float32 results).
 /// <reference types="@webgpu/types" />
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../../diagnostics/index.js';
-import { sym } from '../../graph/dims.js';
+import { evalDim, sym } from '../../graph/dims.js';
 import type { DType, Graph, Shape } from '../../graph/types.js';
 import { instantiateStage } from '../../compiler/instantiate/index.js';
 import type { StageIR } from '../../compiler/ir.js';
@@ -13,6 +13,7 @@ import type { SafeTensor } from '../safetensors.js';
 import { GpuRuntime, type GpuOptions } from './device.js';
 import { GpuError, NoWebGpuAdapterError } from './errors.js';
 import { PlanExecutor } from './executor.js';
+import { bindSymbols } from './bind-symbols.js';
 
 export { isNoAdapterError } from './errors.js';
 
@@ -55,7 +56,7 @@ export async function runStageOnGpu(
     const wg = meta.workgroupSize ?? defaultWorkgroupSize(rt);
     let plan: KernelPlan;
     try {
-      plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
+      plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
@@ -73,6 +74,15 @@ export async function runStageOnGpu(
     if (mt) {
       const all = await readScalars(rt, r.device.scalars, plan.outputs.scalars.terms.length + 2);
       result.modelTerm = { weight: mt.weight, value: all[mt.index]! };
+    }
+    if (plan.outputs.state?.length) {
+      const { env } = bindSymbols(plan.inputs, new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!.shape])), plan.symbols);
+      result.state = new Map();
+      for (const s of plan.outputs.state) {
+        const shape = s.shape.map((d) => evalDim(d, env));
+        const data = await readScalars(rt, exec.planBuffer(s.buffer)!, shape.reduce((a, b) => a * b, 1));
+        result.state.set(s.name, { shape, data });
+      }
     }
     return { result, diagnostics };
   } catch (e) {
@@ -143,7 +153,7 @@ async function readScalars(rt: GpuRuntime, src: GPUBuffer, n: number): Promise<F
     const enc = rt.device.createCommandEncoder();
     enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
     rt.device.queue.submit([enc.finish()]);
-    await rt.wait(dst.mapAsync(0x1), 'reading the model term back');
+    await rt.wait(dst.mapAsync(0x1), 'reading the model term or state back');
     return new Float32Array(dst.getMappedRange().slice(0));
   } finally {
     dst.destroy();

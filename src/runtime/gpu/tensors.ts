@@ -1,7 +1,8 @@
 // Tensors a plan accepts as inputs, and their conversion to what a kernel reads (f32 / i32).
 // SafeTensor ({dtype:'F32'|'F64'|'I64'|'I32', shape, data}) and the CPU executor's HostTensor
 // ({dtype:'float'|'int', shape, data: Float64Array}) are both HostInput; a GPUBuffer already on the device
-// is a DeviceInput (copied into the plan's buffer inside the same command buffer).
+// is a DeviceInput (bound in place when it has STORAGE usage, else copied into the plan's buffer inside the
+// same command buffer).
 /// <reference types="@webgpu/types" />
 
 export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -15,7 +16,8 @@ export interface HostInput {
 
 export interface DeviceInput {
   shape: readonly number[];
-  /** Holds the tensor as packed f32 (float inputs) or i32 (int inputs); needs GPUBufferUsage.COPY_SRC. */
+  /** Holds the tensor as packed f32 (float inputs) or i32 (int inputs). With GPUBufferUsage.STORAGE (and a size
+   *  covering the plan's buffer, rounded up to whole vec4s) it is bound in place; otherwise it needs COPY_SRC. */
   buffer: GPUBuffer;
 }
 
