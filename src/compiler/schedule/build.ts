@@ -71,7 +71,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       if (u.kind === 'root' || !readElsewhere.has(u.node) || scratch.has(u.node)) continue;
       const n = g.nodes[u.node]!;
       const k = nScratch++;
-      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
+      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
     }
 
   const terms = termsOfNodes(g);
@@ -91,7 +91,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
         stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
       } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
-        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.kind === 'reduce' ? 'row' : 'elem', buf });
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), buf });
       }
     }
     if (grp.kind === 'matmul' || grp.kind === 'serial') {

@@ -56,33 +56,38 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const limit = opts.maxStorageBuffers ?? 8;
   // First with optimistic binding estimates (reads of same-domain reductions become registers, roots join
   // the kernels that compute what they read); if a kernel still binds too many buffers, conservatively.
-  try {
-    const plan = fusedPlan(g, prep, roots, { limit, conservative: false, workgroupSize: wg });
-    if (plan.kernels.every((k) => k.bindings.length <= limit)) return plan;
-  } catch (e) {
-    if (!(e instanceof ScheduleError)) throw e;
+  // Then, still optimistic, with row values (below) stored in place of the row statistics they combine.
+  for (const rowValues of [false, true]) {
+    try {
+      const plan = fusedPlan(g, prep, roots, { limit, conservative: false, rowValues, workgroupSize: wg });
+      if (plan.kernels.every((k) => k.bindings.length <= limit)) return plan;
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+    }
   }
-  const plan = fusedPlan(g, prep, roots, { limit, conservative: true, workgroupSize: wg });
+  const plan = fusedPlan(g, prep, roots, { limit, conservative: true, rowValues: false, workgroupSize: wg });
   const k = plan.kernels.find((x) => x.bindings.length > limit);
   if (k) throw new ScheduleError(diag('error', 'TDC603', `kernel ${k.name} would bind ${k.bindings.length} storage buffers; this target allows ${limit}`));
   return plan;
 }
 
 /** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
-function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; workgroupSize: number }): KernelPlan {
+function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number }): KernelPlan {
   const { limit } = o;
   const promoted = new Set<number>();
+  const rowVals = o.rowValues ? rowValues(g, prep) : new Set<number>();
   for (;;) {
     const isUnit = (id: number) => {
       const n = g.nodes[id]!;
-      return promoted.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
+      return promoted.has(id) || rowVals.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
     };
     const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
     const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
     const units: Unit[] = [];
     for (const n of g.nodes) {
       if (!isUnit(n.id)) continue;
-      if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
+      if (rowVals.has(n.id) && !promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id), at: 'row' });
+      else if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
       else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
       else if (SERIAL_OPS.has(n.op)) units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
       else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
@@ -112,6 +117,35 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
     return buildPlan(prep, part, { workgroupSize: o.workgroupSize, mode: 'fused' });
   }
 
+}
+
+/**
+ * Row values: the input of a reduction that combines two or more statistics of the rows of another, finer
+ * domain (a whole-batch sum of per-row losses built from each row's max and Σexp). Stored as one value per
+ * row by the row kernel computing those statistics (partition.ts), the reduction reads one buffer instead of
+ * one per statistic, which can keep that row kernel within the binding limit.
+ */
+function rowValues(g: Graph, prep: Prepared): Set<number> {
+  const isRed = (id: number) => {
+    const n = g.nodes[id]!;
+    return (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce';
+  };
+  const isUnit = (id: number) => isRed(id) || g.nodes[id]!.op === 'matmul' || SERIAL_OPS.has(g.nodes[id]!.op);
+  const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+  const out = new Set<number>();
+  for (const n of g.nodes) {
+    if (!isRed(n.id)) continue;
+    const x = g.nodes[n.inputs[0]!]!;
+    if (x.op === 'input' || x.op === 'const' || isUnit(x.id)) continue;
+    const dims = nonOneDims(x.shape);
+    const stats = [...an.reductionRefs(n.id).keys()].filter((v) => {
+      if (!isRed(v)) return false;
+      const axes = reductionAxes(g, v);
+      return axes.some((a) => a.reduced) && sameDims(dims, axes.filter((a) => !a.reduced).map((a) => a.dim));
+    });
+    if (stats.length >= 2) out.add(x.id);
+  }
+  return out;
 }
 
 /**

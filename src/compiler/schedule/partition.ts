@@ -148,6 +148,29 @@ export function partition(
       }
   }
 
+  // row values (index.ts): join the row kernel over their rows that computes the statistics they read, and
+  // are stored there one per row
+  if (opts.fuse)
+    for (const u of units) {
+      if (u.kind !== 'elementwise' || u.at !== 'row') continue;
+      const own = groupOf.get(u.node)!;
+      const dims = nonOneDims(g.nodes[u.node]!.shape);
+      for (const grp of groups) {
+        if (grp === own || grp.kind !== 'row' || !grp.units.some((x) => x.kind === 'reduce')) continue;
+        const keptK = grp.axes.map((a, k) => (a.reduced ? -1 : k)).filter((k) => k >= 0);
+        if (keptK.length === grp.axes.length || !sameDims(dims, keptK.map((k) => grp.axes[k]!.dim))) continue;
+        const refs = analysis.storeRefs(u.node, keptK.map(coord), u.node);
+        if (![...refs.keys()].some((v) => groupOf.get(v) === grp)) continue;
+        const moved: Unit = { ...u, refs };
+        const members = [...grp.units, moved];
+        if (!fits(members) || !rowLocal(members) || !acyclicMerged(grp, own)) continue;
+        grp.units.push(moved);
+        groupOf.set(u.node, grp);
+        groups = groups.filter((x) => x !== own);
+        break;
+      }
+    }
+
   // roots: join the row kernel that computes what they read, else an elementwise kernel
   const reaches = (from: Group, to: Group): boolean => {
     const succ = new Map<Group, Group[]>();
@@ -253,7 +276,7 @@ function assignSweeps(g: Graph, groups: Group[], groupOf: Map<number, Group>) {
     // who reads each reduction inside the kernel
     const readers = new Map<number, number>();
     for (const u of grp.units) {
-      if (u.kind === 'root' && u.at === 'row') continue;
+      if (u.at === 'row') continue;
       for (const v of u.refs.keys()) if (groupOf.get(v) === grp && v !== u.node && online.get(u.node) !== v) readers.set(v, (readers.get(v) ?? 0) + 1);
     }
     const elems = grp.units.filter((u) => u.kind === 'root' && u.at === 'elem');
