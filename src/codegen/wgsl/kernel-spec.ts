@@ -40,7 +40,7 @@ export interface ReductionSpec {
   online?: number;
 }
 
-interface KernelCommon {
+export interface KernelCommon {
   name: string;
   /** Comment lines for the header (what it computes, which config terms). */
   header: string[];

@@ -1,11 +1,10 @@
 // Tiled matmul [..., M, K] @ [..., K, N]: an 8×8 workgroup computes an 8×8 output tile, staging 8×8 tiles
 // of both operands in workgroup memory. Operands are expressions (elementwise prologues fuse in); the
 // result is materialised for its consumers.
-import { Emitter } from './emitter.js';
-import { IndexMath, isOne, type Ix } from './index-expr.js';
+import { isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from './kernel-spec.js';
-import { assembleModule, dimFields } from './prelude.js';
-import { ScopeTree } from './scope.js';
+import { assembleModule } from './prelude.js';
+import { kernelEmitter } from './kernel-emitter.js';
 
 export const MATMUL_TILE = 8;
 
@@ -14,24 +13,7 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const n = g.nodes[spec.node]!;
   if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
   const T = MATMUL_TILE;
-  const fields = dimFields(spec.symbols);
-  const math = new IndexMath((s) => fields.get(s) ?? s);
-  const scopes = new ScopeTree();
-  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
-  const emitter = new Emitter(
-    {
-      graph: g,
-      math,
-      buffer(node) {
-        const name = spec.loads.get(node);
-        if (name === undefined) return undefined;
-        const b = buffers.get(name)!;
-        return { name, dtype: b.dtype, shape: b.shape };
-      },
-      dimValue: (node) => spec.dimValues.get(node),
-    },
-    scopes,
-  );
+  const { math, scopes, emitter } = kernelEmitter(spec);
   const [a, b] = n.inputs as [number, number];
   const sa = g.nodes[a]!.shape;
   const sb = g.nodes[b]!.shape;

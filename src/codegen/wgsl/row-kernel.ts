@@ -9,7 +9,8 @@ import { Emitter, wgslType, type WgslType } from './emitter.js';
 import { IndexMath, isOne, ixAdd, ixLit, ixMul, ZERO, type Ix } from './index-expr.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from './kernel-spec.js';
 import { F32_MAX, f32Literal, i32Literal } from './literals.js';
-import { assembleModule, dimFields } from './prelude.js';
+import { assembleModule } from './prelude.js';
+import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 
 /** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
@@ -104,38 +105,20 @@ export function rowKernel(spec: RowKernelSpec): { wgsl: string; vec4: Set<string
 function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; vec4: Set<string> } {
   const g = spec.graph;
   const WG = spec.workgroupSize;
-  const fields = dimFields(spec.symbols);
-  const math = new IndexMath((s) => fields.get(s) ?? s);
-  const scopes = new ScopeTree();
-  const root = scopes.root;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
   const R = mulDims(...kept.map((x) => x.a.dim));
   const L = mulDims(...red.map((x) => x.a.dim));
-  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
 
   const states = new Map<number, ReductionState>();
   const done = new Set<number>();
-  const emitter = new Emitter(
-    {
-      graph: g,
-      math,
-      register(node, idx) {
-        if (!states.has(node)) return undefined;
-        if (!done.has(node)) throw new Error(`kernel ${spec.name}: reduction ${node} is read before its sweep finished`);
-        if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
-        return states.get(node)!.result;
-      },
-      buffer(node) {
-        const name = spec.loads.get(node);
-        if (name === undefined) return undefined;
-        const b = buffers.get(name)!;
-        return { name, dtype: b.dtype, shape: b.shape };
-      },
-      dimValue: (node) => spec.dimValues.get(node),
-    },
-    scopes,
-  );
+  const { math, scopes, emitter, buffers } = kernelEmitter(spec, (node, idx) => {
+    if (!states.has(node)) return undefined;
+    if (!done.has(node)) throw new Error(`kernel ${spec.name}: reduction ${node} is read before its sweep finished`);
+    if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
+    return states.get(node)!.result;
+  });
+  const root = scopes.root;
   emitter.vec4 = vec4;
 
   // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
@@ -436,26 +419,8 @@ function storeLine(
 
 /** Map kernels: one invocation per element of the domain; writes the element outputs. */
 export function mapKernelWgsl(spec: MapKernelSpec): string {
-  const g = spec.graph;
   const WG = spec.workgroupSize;
-  const fields = dimFields(spec.symbols);
-  const math = new IndexMath((s) => fields.get(s) ?? s);
-  const scopes = new ScopeTree();
-  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
-  const emitter = new Emitter(
-    {
-      graph: g,
-      math,
-      buffer(node) {
-        const name = spec.loads.get(node);
-        if (name === undefined) return undefined;
-        const b = buffers.get(name)!;
-        return { name, dtype: b.dtype, shape: b.shape };
-      },
-      dimValue: (node) => spec.dimValues.get(node),
-    },
-    scopes,
-  );
+  const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
   const total: Dim = mulDims(...spec.axes.map((a) => a.dim));
   body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG}u + lid;`);

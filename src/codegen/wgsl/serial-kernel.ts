@@ -9,8 +9,9 @@ import type { Dim, Node, NodeOf } from '../../graph/types.js';
 import { Emitter, wgslType } from './emitter.js';
 import { IndexMath, isOne, type Ix } from './index-expr.js';
 import type { SerialKernelSpec } from './kernel-spec.js';
-import { assembleModule, dimFields } from './prelude.js';
+import { assembleModule } from './prelude.js';
 import { ENTRY_PARAMS } from './row-kernel.js';
+import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 
 export type SerialOp = 'sort' | 'cholesky' | 'triangular_solve';
@@ -25,24 +26,7 @@ export function serialWorkgroups(n: Node): Dim {
 export function serialKernelWgsl(spec: SerialKernelSpec): string {
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
-  const fields = dimFields(spec.symbols);
-  const math = new IndexMath((s) => fields.get(s) ?? s);
-  const scopes = new ScopeTree();
-  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
-  const emitter = new Emitter(
-    {
-      graph: g,
-      math,
-      buffer(node) {
-        const name = spec.loads.get(node);
-        if (name === undefined) return undefined;
-        const b = buffers.get(name)!;
-        return { name, dtype: b.dtype, shape: b.shape };
-      },
-      dimValue: (node) => spec.dimValues.get(node),
-    },
-    scopes,
-  );
+  const { math, scopes, emitter } = kernelEmitter(spec);
   const root = scopes.root;
   const count = serialWorkgroups(n);
   root.lines.push('let mtx = wid.x + wid.y * nwg.x;');

@@ -1,0 +1,27 @@
+// What every kernel template starts from: index math over the dims uniform, a scope tree for the body, and an
+// Emitter that reads the kernel's loaded nodes from their buffers. Templates add what is theirs (registers).
+import { Emitter, type EmitEnv } from './emitter.js';
+import { IndexMath } from './index-expr.js';
+import type { BufferDecl, KernelCommon } from './kernel-spec.js';
+import { dimFields } from './prelude.js';
+import { ScopeTree } from './scope.js';
+
+export function kernelEmitter(spec: KernelCommon, register?: EmitEnv['register']): { math: IndexMath; scopes: ScopeTree; emitter: Emitter; buffers: Map<string, BufferDecl> } {
+  const fields = dimFields(spec.symbols);
+  const math = new IndexMath((s) => fields.get(s) ?? s);
+  const scopes = new ScopeTree();
+  const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
+  const env: EmitEnv = {
+    graph: spec.graph,
+    math,
+    buffer(node) {
+      const name = spec.loads.get(node);
+      if (name === undefined) return undefined;
+      const b = buffers.get(name)!;
+      return { name, dtype: b.dtype, shape: b.shape };
+    },
+    dimValue: (node) => spec.dimValues.get(node),
+  };
+  if (register) env.register = register;
+  return { math, scopes, emitter: new Emitter(env, scopes), buffers };
+}
