@@ -2,10 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeOutDir } from '../src/codegen/out-writer.js';
+import { OUT_MARKER, checkReplaceable, guardOutDir, writeOutDir } from '../src/codegen/out-writer.js';
 
 const WRITER_URL = new URL('../src/codegen/out-writer.js', import.meta.url).href;
 
@@ -13,10 +13,11 @@ function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'tdc-outw-'));
 }
 
-/** Every file under `dir` (relative path → content), sorted. */
-function tree(dir: string, prefix = ''): Record<string, string> {
+/** Every file under `dir` (relative path → content), sorted; tdc's ownership marker left out unless `all`. */
+function tree(dir: string, prefix = '', all = false): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of readdirSync(dir).sort()) {
+    if (!all && prefix === '' && name === OUT_MARKER) continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) Object.assign(out, tree(p, `${prefix}${name}/`));
     else out[`${prefix}${name}`] = readFileSync(p, 'utf8');
@@ -78,6 +79,7 @@ test('refuses to replace a directory tdc did not write, a file, or paths outside
   for (const bad of ['../escape', '/abs', 'a/./b', 'a//b', 'a\\b', ''])
     assert.is((await writeOutDir(join(root, 'o2'), { [bad]: 'x' }))[0]?.code, 'TDC650', bad);
   assert.is((await writeOutDir(join(root, 'o2'), { a: 'x', 'a/b': 'y' }))[0]?.code, 'TDC650');
+  assert.is((await writeOutDir(join(root, 'o2'), { [OUT_MARKER]: '{}' }))[0]?.code, 'TDC650', 'the marker is tdc\'s');
   assert.not.ok(existsSync(join(root, 'o2')));
   assert.equal(strays(root), []);
   rmSync(root, { recursive: true });
@@ -172,6 +174,98 @@ test('temp dirs of a live writer are left alone', async () => {
   mkdirSync(live);
   assert.equal(await writeOutDir(join(root, 'out'), { 'manifest.json': '{}' }), []);
   assert.ok(existsSync(live));
+  rmSync(root, { recursive: true });
+});
+
+test('every output carries a marker listing exactly the files written', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  assert.equal(await writeOutDir(out, { 'manifest.json': '{}', 'kernels/a.wgsl': 'a' }), []);
+  assert.equal(JSON.parse(readFileSync(join(out, OUT_MARKER), 'utf8')), { format: 'tdc-output/1', files: ['kernels/a.wgsl', 'manifest.json'] });
+  rmSync(root, { recursive: true });
+});
+
+test('a project root with a manifest.json and .git (web app / extension) is refused, untouched, naming what is there', async () => {
+  const root = scratch();
+  const app = join(root, 'app');
+  mkdirSync(join(app, '.git', 'objects'), { recursive: true });
+  writeFileSync(join(app, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(app, 'manifest.json'), '{"manifest_version": 3, "name": "my extension"}');
+  writeFileSync(join(app, 'index.html'), '<html>');
+  const before = tree(app, '', true);
+  const ds = await writeOutDir(app, { 'manifest.json': '{}', 'kernels/a.wgsl': 'a' });
+  assert.is(ds.length, 1);
+  assert.is(ds[0]!.code, 'TDC652');
+  assert.match(ds[0]!.message, /no tdc output marker/);
+  assert.match(ds[0]!.message, /'\.git\/'/);
+  assert.match(ds[0]!.message, /'index\.html'/);
+  assert.equal(tree(app, '', true), before);
+  assert.ok(existsSync(join(app, '.git', 'objects')), 'empty dirs kept too');
+  assert.equal(strays(root), []);
+  rmSync(root, { recursive: true });
+});
+
+test('a tdc output with one extra user file (or a forged marker) is refused; the file is kept', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  assert.equal(await writeOutDir(out, OLD), []);
+  writeFileSync(join(out, 'notes.md'), 'mine');
+  const ds = await writeOutDir(out, { 'manifest.json': '{}' });
+  assert.is(ds[0]?.code, 'TDC652');
+  assert.match(ds[0]!.message, /did not write: 'notes\.md'/);
+  assert.is(readFileSync(join(out, 'notes.md'), 'utf8'), 'mine');
+  rmSync(join(out, 'notes.md'));
+  mkdirSync(join(out, 'empty'));
+  assert.match((await writeOutDir(out, { 'manifest.json': '{}' }))[0]?.message ?? '', /'empty\/'/);
+  rmSync(join(out, 'empty'), { recursive: true });
+  assert.equal(await writeOutDir(out, { 'manifest.json': '{}' }), [], 'exactly its own files: replaced');
+
+  // A marker of another format, or a listing with unsafe paths, proves nothing.
+  const forged = join(root, 'forged');
+  mkdirSync(forged);
+  writeFileSync(join(forged, OUT_MARKER), JSON.stringify({ format: 'other/1', files: ['x'] }));
+  writeFileSync(join(forged, 'x'), 'x');
+  assert.is((await checkReplaceable(forged))[0]?.code, 'TDC652');
+  writeFileSync(join(forged, OUT_MARKER), JSON.stringify({ format: 'tdc-output/1', files: ['x', '../y'] }));
+  assert.is((await checkReplaceable(forged))[0]?.code, 'TDC652');
+  writeFileSync(join(forged, OUT_MARKER), JSON.stringify({ format: 'tdc-output/1', files: ['x'] }));
+  assert.equal(await checkReplaceable(forged), []);
+  rmSync(root, { recursive: true });
+});
+
+test('outputs of tdc before the marker (tdc manifest + its kernels + generated glue) are replaceable; a symlink inside is not', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  mkdirSync(join(out, 'kernels'), { recursive: true });
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ format: 'tdc-manifest/1', stages: [{ kernels: [{ file: 'kernels/train.k0.wgsl' }] }] }));
+  writeFileSync(join(out, 'kernels', 'train.k0.wgsl'), '// k0');
+  writeFileSync(join(out, 'kd.ts'), '// kd.ts — generated by tdc 0.1.0 from kd.yaml. Do not edit\n');
+  assert.equal(await checkReplaceable(out), []);
+  writeFileSync(join(out, 'app.ts'), 'export const mine = 1;\n');
+  assert.match((await checkReplaceable(out))[0]?.message ?? '', /'app\.ts'/);
+  rmSync(join(out, 'app.ts'));
+  symlinkSync(root, join(out, 'link'));
+  assert.match((await checkReplaceable(out))[0]?.message ?? '', /link \(symbolic link\)/);
+  rmSync(root, { recursive: true });
+});
+
+test("'.', the cwd's ancestors, '/', the home directory and ancestors of protected paths are refused, even with force", async () => {
+  const root = scratch();
+  const proj = join(root, 'proj');
+  mkdirSync(join(proj, 'configs'), { recursive: true });
+  writeFileSync(join(proj, 'configs', 'kd.yaml'), 'x: 1');
+  const refused = (out: string, force = false) => guardOutDir(out, { cwd: proj, protect: ['configs/kd.yaml'] }).map((d) => d.code);
+  for (const out of ['.', './', proj, root, '..', '/', homedir(), 'configs', 'configs/kd.yaml', join(proj, 'configs', '..')]) assert.equal(refused(out), ['TDC654'], out);
+  assert.equal(refused('out'), []);
+  assert.equal(refused('configs/out'), []);
+  assert.equal(refused(join(root, 'elsewhere')), []);
+  // Through a symlink to the project.
+  symlinkSync(proj, join(root, 'alias'));
+  assert.equal(refused(join(root, 'alias')), ['TDC654']);
+  const ds = await writeOutDir(proj, { a: 'x' }, { force: true, cwd: proj });
+  assert.is(ds[0]?.code, 'TDC654');
+  assert.match(ds[0]!.message, /current directory/);
+  assert.ok(existsSync(join(proj, 'configs', 'kd.yaml')));
   rmSync(root, { recursive: true });
 });
 

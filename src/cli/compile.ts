@@ -34,6 +34,11 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
   const wg = opts.workgroupSize === undefined ? 8 : Number(opts.workgroupSize);
   if (!Number.isInteger(wg) || wg < 1 || wg > 1024) return fail([diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)]);
 
+  const { guardOutDir, checkReplaceable } = await import('../codegen/out-writer.js');
+  const refused = guardOutDir(opts.out, { protect: protectedPaths(config, opts) });
+  if (!refused.length) refused.push(...(await checkReplaceable(opts.out)));
+  if (refused.length) return fail(refused);
+
   const { checkFile } = await import('../compiler/resolve/index.js');
   const r = checkFile(config);
   ds.push(...r.diagnostics);
@@ -57,7 +62,7 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
   const plans = c.stages;
   const files = c.files;
   const { writeOutDir } = await import('../codegen/out-writer.js');
-  const wd = await writeOutDir(opts.out, files);
+  const wd = await writeOutDir(opts.out, files, { protect: protectedPaths(config, opts) });
   ds.push(...wd);
   await printDiagnostics(ds.filter((d) => d.severity !== 'note'), opts);
   if (hasErrors(wd)) return 1;
@@ -66,6 +71,11 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
   const nk = plans.reduce((a, p) => a + p.plan.kernels.length, 0);
   process.stdout.write(`wrote ${opts.out}: ${nk} kernel${nk === 1 ? '' : 's'} in ${plans.length} stage${plans.length === 1 ? '' : 's'}, manifest.json${opts.glue !== false ? `, ${moduleName}.ts` : ''}\n`);
   return 0;
+}
+
+/** Inputs of the compile that out/ must never replace (nor any directory holding them). */
+function protectedPaths(config: string, opts: CompileOptions): string[] {
+  return [config, ...(opts.spec ?? []), ...(opts.like ? [opts.like] : [])];
 }
 
 function moduleNameOf(config: string): string {

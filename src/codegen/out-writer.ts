@@ -1,4 +1,11 @@
-// Atomic replacement of an output directory.
+// Atomic replacement of an output directory that tdc owns.
+//
+// Ownership: every output tree carries a marker, `.tdc-output.json` = {"format": "tdc-output/1", "files": [...]},
+// listing every file tdc wrote. An existing directory is replaced only when its marker is tdc's and the tree
+// holds exactly the files it lists (no other files, no symlinks, no empty directories): anything else is refused
+// with a diagnostic naming what is there. Outputs of tdc before the marker (a tdc manifest.json, the kernel
+// files it lists and one generated glue .ts) count as owned too. Whatever the marker says, `-o .`, `/`, the
+// home directory and any ancestor of the cwd or of a protected path (the config file) are refused.
 //
 // Everything is written (sorted order, each file fsynced) into a sibling `.tdc-tmp-<out>.<pid>.<rand>.new`,
 // then swapped in: out/ → `.tdc-tmp-<out>.<pid>.<rand>.old`, new → out/, old removed. A compile that fails
@@ -6,18 +13,21 @@
 // one killed between the two renames leaves the old tree in the `.old` dir, which the next write puts back
 // before it starts. Stale temp dirs are those whose writer process is gone.
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, parse, relative, resolve } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 
 export type OutFiles = ReadonlyMap<string, string | Uint8Array> | Record<string, string | Uint8Array>;
 
 export interface WriteOptions {
-  /** A file whose presence marks an existing directory as tdc output that may be replaced. Default 'manifest.json'. */
-  marker?: string;
-  /** Replace an existing non-empty directory even without the marker. */
+  /** Replace an existing non-empty directory even without proof that tdc wrote it (never `.`, `/` or ancestors). */
   force?: boolean;
+  /** Paths (e.g. the config file) that out/ must not be, nor contain. The cwd is always protected. */
+  protect?: readonly string[];
+  /** Working directory the protection refers to. Default process.cwd(). */
+  cwd?: string;
   /** Test hook: called after each file is written and synced (index in sorted order). */
   afterFile?: (path: string, index: number) => void | Promise<void>;
 }
@@ -32,26 +42,18 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
   const base = basename(out);
   const entries = (files instanceof Map ? [...files.entries()] : Object.entries(files)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-  const bad = entries.map(([p]) => p).filter((p) => !isSafeRelative(p));
+  const bad = entries.map(([p]) => p).filter((p) => !isSafeRelative(p) || p === OUT_MARKER);
   if (bad.length) return [diag('error', 'TDC650', `refusing to write output paths outside '${outDir}': ${bad.map((p) => `'${p}'`).join(', ')}`)];
   const dup = firstFileDirConflict(entries.map(([p]) => p));
   if (dup) return [diag('error', 'TDC650', `output path '${dup}' is both a file and a directory`)];
 
+  const guarded = guardOutDir(outDir, opts);
+  if (guarded.length) return guarded;
   try {
     await mkdir(parent, { recursive: true });
     await recoverAndClean(parent, base);
-    const existing = await lstat(out).catch(() => undefined);
-    if (existing && !existing.isDirectory()) return [diag('error', 'TDC651', `'${outDir}' exists and is not a directory; not replacing it`)];
-    if (existing && !opts.force) {
-      const names = await readdir(out);
-      const marker = opts.marker ?? 'manifest.json';
-      if (names.length && !names.includes(marker))
-        return [
-          diag('error', 'TDC652', `'${outDir}' is a non-empty directory that tdc did not write (no ${marker}); not replacing it`, undefined, {
-            hint: 'pick an empty or new directory, or delete it first',
-          }),
-        ];
-    }
+    const refused = await checkReplaceable(outDir, opts);
+    if (refused.length) return refused;
   } catch (e) {
     return [ioError(`preparing '${outDir}'`, e)];
   }
@@ -69,6 +71,7 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
       await writeSynced(target, content);
       await opts.afterFile?.(rel, i++);
     }
+    await writeSynced(join(tmp, OUT_MARKER), markerText(entries.map(([p]) => p)));
     for (const d of [...made].sort().reverse()) await syncDir(d);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
@@ -94,6 +97,160 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
     return [ioError(`replacing '${outDir}'`, e)];
   }
   return [];
+}
+
+/** The marker file tdc writes into every output tree it owns. */
+export const OUT_MARKER = '.tdc-output.json';
+export const OUT_MARKER_FORMAT = 'tdc-output/1';
+
+function markerText(files: readonly string[]): string {
+  return JSON.stringify({ format: OUT_MARKER_FORMAT, files: [...files].sort() }, null, 2) + '\n';
+}
+
+/**
+ * Refusals that need no file system state beyond resolving paths: out/ is `/`, the home directory, the cwd or
+ * one of its ancestors, or a protected path or one of its ancestors. Symlinks in existing parts are resolved.
+ */
+export function guardOutDir(outDir: string, opts: Pick<WriteOptions, 'protect' | 'cwd'> = {}): Diagnostic[] {
+  const cwd = realish(opts.cwd ?? process.cwd());
+  const out = realish(resolve(cwd, outDir));
+  const refuse = (why: string): Diagnostic[] => [
+    diag('error', 'TDC654', `refusing to write output to '${outDir}': ${why}`, undefined, { hint: 'name a new or tdc-owned directory such as out/' }),
+  ];
+  if (out === parse(out).root) return refuse('it is the file system root');
+  if (out === realish(homedir())) return refuse('it is the home directory');
+  if (isSameOrAncestor(out, cwd)) return refuse(out === cwd ? 'it is the current directory' : 'it contains the current directory');
+  for (const p of opts.protect ?? []) {
+    const pr = realish(resolve(cwd, p));
+    if (isSameOrAncestor(out, pr)) return refuse(out === pr ? `it is '${p}'` : `it contains '${p}'`);
+  }
+  return [];
+}
+
+function isSameOrAncestor(a: string, b: string): boolean {
+  if (a === b) return true;
+  const rel = relative(a, b);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** realpath of the longest existing prefix of `p`, with the rest appended (p need not exist). */
+function realish(p: string): string {
+  const abs = resolve(p);
+  let head = abs;
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(head), ...tail.reverse());
+    } catch {
+      const up = dirname(head);
+      if (up === head) return abs;
+      tail.push(basename(head));
+      head = up;
+    }
+  }
+}
+
+/**
+ * [] when `outDir` is absent, an empty directory, or a tree tdc provably wrote (see the header); otherwise the
+ * diagnostic that refuses it, naming what is there. With `force`, any directory is replaceable.
+ */
+export async function checkReplaceable(outDir: string, opts: Pick<WriteOptions, 'force'> = {}): Promise<Diagnostic[]> {
+  const out = resolve(outDir);
+  const existing = await lstat(out).catch(() => undefined);
+  if (!existing) return [];
+  if (!existing.isDirectory())
+    return [diag('error', 'TDC651', `'${outDir}' exists and is not a directory${existing.isSymbolicLink() ? ' (a symbolic link)' : ''}; not replacing it`)];
+  if (opts.force) return [];
+  const found = await listTree(out);
+  if (found.files.length === 0 && found.dirs.length === 0 && found.other.length === 0) return [];
+  const owned = await ownedFiles(out, found.files);
+  const foreign = [
+    ...found.other,
+    ...found.files.filter((f) => !owned?.has(f)),
+    ...found.dirs.filter((d) => !owned || ![...owned].some((f) => f.startsWith(d + '/'))).map((d) => d + '/'),
+  ].sort();
+  if (owned && foreign.length === 0) return [];
+  const shown = foreign.slice(0, 5).map((f) => `'${f}'`).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+  const why = owned ? `it holds files tdc did not write: ${shown}` : `it has no tdc output marker (${OUT_MARKER}) and holds ${shown}`;
+  return [
+    diag('error', 'TDC652', `'${outDir}' is not a directory tdc wrote; not replacing it: ${why}`, undefined, {
+      hint: 'pick a new or empty directory (tdc replaces only its own output), or move those files away',
+    }),
+  ];
+}
+
+interface Tree {
+  /** Regular files, relative '/'-paths. */
+  files: string[];
+  /** Directories (not the root). */
+  dirs: string[];
+  /** Symlinks, sockets, devices... (with a note). */
+  other: string[];
+}
+
+const TREE_LIMIT = 100_000;
+
+async function listTree(root: string): Promise<Tree> {
+  const t: Tree = { files: [], dirs: [], other: [] };
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (t.files.length + t.dirs.length + t.other.length > TREE_LIMIT) return;
+      const rel = prefix + e.name;
+      if (e.isDirectory()) {
+        t.dirs.push(rel);
+        await walk(join(dir, e.name), rel + '/');
+      } else if (e.isFile()) t.files.push(rel);
+      else t.other.push(`${rel} (${e.isSymbolicLink() ? 'symbolic link' : 'not a regular file'})`);
+    }
+  };
+  await walk(root, '');
+  return t;
+}
+
+/** The set of files tdc's marker (or, for older outputs, its manifest) proves it wrote; undefined if none. */
+async function ownedFiles(root: string, files: readonly string[]): Promise<Set<string> | undefined> {
+  const readJson = async (name: string): Promise<unknown> => {
+    if (!files.includes(name)) return undefined;
+    try {
+      const fh = await open(join(root, name), fsc.O_RDONLY);
+      try {
+        if ((await fh.stat()).size > 64 * 1024 * 1024) return undefined;
+        return JSON.parse(await fh.readFile('utf8'));
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return undefined;
+    }
+  };
+  const marker = (await readJson(OUT_MARKER)) as { format?: unknown; files?: unknown } | undefined;
+  if (marker && marker.format === OUT_MARKER_FORMAT && Array.isArray(marker.files) && marker.files.every((f) => typeof f === 'string' && isSafeRelative(f)))
+    return new Set([OUT_MARKER, ...(marker.files as string[])]);
+  // Output of a tdc without the marker: its manifest, the kernels it lists, and top-level glue tdc generated.
+  const manifest = (await readJson('manifest.json')) as { format?: unknown; stages?: { kernels?: { file?: unknown }[] }[] } | undefined;
+  if (!manifest || manifest.format !== 'tdc-manifest/1' || !Array.isArray(manifest.stages)) return undefined;
+  const owned = new Set<string>(['manifest.json']);
+  for (const s of manifest.stages) for (const k of Array.isArray(s?.kernels) ? s.kernels : []) if (typeof k?.file === 'string') owned.add(k.file);
+  for (const f of files) if (/^[^/]+\.ts$/.test(f) && GLUE_HEADER.test(await head(join(root, f), 512))) owned.add(f);
+  return owned;
+}
+
+/** The first line of the glue modules tdc generates: `// <name>.ts — generated by tdc <version> from ...`. */
+const GLUE_HEADER = /^\/\/ [^\n]*\.ts — generated by tdc /;
+
+async function head(path: string, n: number): Promise<string> {
+  try {
+    const fh = await open(path, fsc.O_RDONLY);
+    try {
+      const buf = Buffer.alloc(n);
+      const { bytesRead } = await fh.read(buf, 0, n, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
 }
 
 /** Puts back an out/ lost between the two renames by a killed writer; removes temp dirs of dead writers. */

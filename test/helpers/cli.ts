@@ -15,10 +15,10 @@ export interface CliResult {
   ms: number;
 }
 
-export function tdc(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
+export function tdc(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): CliResult {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'tdc.js'), ...args], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     input: opts.input,
     timeout: opts.timeoutMs ?? 60_000,
