@@ -55,6 +55,8 @@ export async function compileCommand(config: string, opts: CompileOptions): Prom
   if (hasErrors(ds)) return fail();
 
   const moduleName = opts.name ?? moduleNameOf(config);
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/.test(moduleName))
+    return fail([diag('error', 'TDC612', `--name '${moduleName}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`)]);
   const { compileStages } = await import('../compiler/compile.js');
   const c = await compileStages(stages, { configFile: config, moduleName, workgroupSize: wg, shapes: pinned, glue: opts.glue });
   ds.push(...c.diagnostics);

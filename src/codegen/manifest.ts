@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { dimToString } from '../graph/dims.js';
 import type { Dim } from '../graph/types.js';
 import type { KernelPlan, PlanBuffer } from '../compiler/schedule/plan.js';
+import { fileStem } from './escape.js';
 
 export interface StagePlan {
   /** The torchdistill stage name, e.g. 'train' or 'stage1'. */
@@ -20,11 +21,8 @@ export interface ManifestMeta {
 
 export const MANIFEST_FORMAT = 'tdc-manifest/1';
 
-/** A stage name usable in file names and identifiers' stems: [A-Za-z0-9_-], never empty. */
-export function safeStem(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9_-]/g, '_');
-  return s === '' ? '_' : s;
-}
+/** A stage name usable in file names and identifiers' stems (see escape.ts `fileStem`). */
+export const safeStem = fileStem;
 
 /** Path of a kernel's WGSL inside out/: `kernels/<stage>.<kernel>.wgsl`. */
 export function kernelFile(stage: string, kernel: string): string {

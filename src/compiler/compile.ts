@@ -9,6 +9,7 @@ import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
 import { schedule } from './schedule/index.js';
 import { buildManifest, kernelFile } from '../codegen/manifest.js';
+import { fileStem, stemKey } from '../codegen/escape.js';
 
 export type InputShapes = Map<string, { shape: Shape; dtype: DType }>;
 
@@ -102,6 +103,8 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       throw e;
     }
   }
+  const clash = stemCollision(stages);
+  if (clash) return { stages: compiled, diagnostics: [...diagnostics, clash] };
   const files = new Map<string, string>();
   for (const { stage, plan } of compiled) for (const k of plan.kernels) files.set(kernelFile(stage, k.name), k.wgsl);
   files.set('manifest.json', buildManifest(compiled, { configFile: opts.configFile, tdcVersion: VERSION }));
@@ -110,6 +113,21 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
     files.set(`${opts.moduleName}.ts`, await emitGlue(compiled, { moduleName: opts.moduleName, configFile: opts.configFile, tdcVersion: VERSION }));
   }
   return { files, stages: compiled, diagnostics };
+}
+
+/** Two stages whose names become the same kernel file stem (also on case-insensitive file systems). */
+function stemCollision(stageIRs: readonly StageIR[]): Diagnostic | undefined {
+  const seen = new Map<string, string>();
+  for (const { name: stage, span } of stageIRs) {
+    const key = stemKey(fileStem(stage));
+    const other = seen.get(key);
+    if (other !== undefined)
+      return diag('error', 'TDC655', `stages '${other}' and '${stage}' would write the same kernel files (kernels/${fileStem(stage)}.*.wgsl)`, span, {
+        hint: 'rename one stage: file names keep only letters, digits, _ and -, and ignore case on some file systems',
+      });
+    seen.set(key, stage);
+  }
+  return undefined;
 }
 
 /** Every stage of a resolved config (or the one named). */

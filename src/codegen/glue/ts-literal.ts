@@ -1,4 +1,5 @@
 // Printing plain data as TypeScript source: object literals, property keys, template-literal strings.
+import { tsString } from '../escape.js';
 
 /** Source text placed verbatim inside a printed literal (e.g. a reference to a constant). */
 export class RawCode {
@@ -12,9 +13,8 @@ export function propKey(name: string): string {
   return IDENT.test(name) ? name : singleQuoted(name);
 }
 
-export function singleQuoted(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
-}
+/** A single-quoted string literal (escaping: ../escape.ts). */
+export const singleQuoted = tsString;
 
 /** A template literal holding `s` exactly. */
 export function templateLiteral(s: string): string {

@@ -1,0 +1,140 @@
+// Escaping of user-controlled strings for each target (TS string, TS comment, WGSL comment, file name), as
+// properties over arbitrary strings, and end to end: a config whose stage, term and module path hold `*/`,
+// newlines, quotes and line separators compiles to glue that imports without running anything and to WGSL that
+// Dawn validates; stages whose names sanitise to the same file stem are a diagnostic.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { fileStem, stemKey, tsComment, tsString, wgslComment } from '../src/codegen/escape.js';
+import { validateWgsl } from '../src/runtime/gpu/validate-wgsl.js';
+import { hasStackTrace, tdc, GOLDEN } from './helpers/cli.js';
+
+const SEED = 11;
+const anyString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: fc.constantFrom('*', '/', '\n', '\r', '\u2028', '\u2029', '\u0085', "'", '"', '`', '$', '{', '\\', '\u202e', '\ud800', 'a', ' '), maxLength: 30 }),
+);
+
+test('tsString: evaluates back to the same string, on one line', () => {
+  fc.assert(
+    fc.property(anyString, (s) => {
+      const lit = tsString(s);
+      assert.not.match(lit, /[\n\r\u2028\u2029]/);
+      assert.is(new Function(`return ${lit};`)(), s);
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
+});
+
+test('tsComment and wgslComment: one line, never `*/`; WGSL comments are printable ASCII without `/*`', () => {
+  fc.assert(
+    fc.property(anyString, (s) => {
+      const c = tsComment(s);
+      assert.not.match(c, /[\n\r\u2028\u2029\u0085]|\*\//);
+      // The comment really is a comment: code after it on the next line still runs, nothing inside it does.
+      assert.is(new Function(`/** ${c} */ // ${c}\nreturn 1;`)(), 1);
+      const w = wgslComment(s);
+      assert.ok(/^[\x20-\x7e]*$/.test(w), JSON.stringify(w));
+      assert.not.match(w, /\*\/|\/\*/);
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
+});
+
+test('fileStem: a safe file-name component of bounded length; stems of different long names differ', () => {
+  fc.assert(
+    fc.property(anyString, (s) => {
+      const f = fileStem(s);
+      assert.match(f, /^[A-Za-z0-9_][A-Za-z0-9_-]{0,79}$/);
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
+  assert.is.not(fileStem('a'.repeat(200) + 'x'), fileStem('a'.repeat(200) + 'y'));
+  assert.is(fileStem('stage_a'), fileStem('stage/a'));
+  assert.is(stemKey(fileStem('Train')), stemKey(fileStem('train')));
+  assert.is(fileStem('-rf'), '_-rf');
+  assert.is(fileStem(''), '_');
+});
+
+/** The KD+CE golden config, with `names` as stage keys under train. */
+function config(stages: string[], edit: (s: string) => string = (s) => s): string {
+  const base = readFileSync(join(GOLDEN, 'edge__ce_kd_weighted_sum', 'config.yaml'), 'utf8');
+  const body = base.split('train:\n')[1]!;
+  const indented = body.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');
+  return edit('train:\n' + stages.map((n) => `  ${n}:\n${indented}\n`).join(''));
+}
+
+const HOSTILE = '"stage*/ globalThis.PWNED = 1; /*\\n\'\\"`${globalThis.PWNED = 2}\\u2028\\u0085"';
+const HOSTILE_PATH = '"a*/\\nb\\u2028c\'\\"`"';
+
+test('a config with `*/`, newlines and quotes in names: glue imports without running anything, WGSL validates', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-escape-'));
+  const cfg = join(dir, 'evil\n*\u2028 name.yaml');
+  writeFileSync(
+    cfg,
+    config([HOSTILE], (s) =>
+      s
+        .replace('        ce:\n', '        "c*/e\\n// \'q\\"\\u2028z":\n')
+        .replaceAll('output: []', `output: [${HOSTILE_PATH}]`)
+        .replaceAll("module_path: '.'", `module_path: ${HOSTILE_PATH}`),
+    ),
+  );
+  const out = join(dir, 'out');
+  const r = tdc(['compile', cfg, '-o', out, '--name', 'glue']);
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(hasStackTrace(r.stderr));
+
+  const glue = readFileSync(join(out, 'glue.ts'), 'utf8');
+  const js = ts.transpileModule(glue, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  const stub = "data:text/javascript,export const PlanExecutor = {}, flattenInputs = () => {}, nestByName = () => {};";
+  const mod = join(dir, 'glue.mjs');
+  writeFileSync(mod, js.outputText.replace(/from '[^']*runtime[^']*'/, `from '${stub}'`));
+  const g = globalThis as { PWNED?: unknown };
+  const m = (await import(pathToFileURL(mod).href)) as Record<string, { stage?: string }>;
+  assert.is(g.PWNED, undefined, 'nothing in a name ran');
+  const cls = Object.values(m).find((v) => typeof v === 'function' && 'stage' in v) as { stage: string };
+  assert.is(cls.stage, "stage*/ globalThis.PWNED = 1; /*\n'\"`${globalThis.PWNED = 2}\u2028\u0085", 'the stage name survives exactly');
+  // TypeScript itself sees no syntax error in the glue.
+  assert.equal(js.diagnostics ?? [], []);
+  const parsed = ts.createSourceFile('glue.ts', glue, ts.ScriptTarget.ES2022, true);
+  assert.is((parsed as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics.length, 0);
+
+  const kernels = readdirSync(join(out, 'kernels'));
+  assert.ok(kernels.length > 0);
+  for (const k of kernels) {
+    assert.match(k, /^[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.wgsl$/);
+    const code = readFileSync(join(out, 'kernels', k), 'utf8');
+    assert.ok(/^[\x20-\x7e\n]*$/.test(code.split('\n').filter((l) => l.includes('//')).join('\n')), 'WGSL comments are ASCII');
+    assert.equal(await validateWgsl(code, { file: k }), [], k);
+  }
+  rmSync(dir, { recursive: true });
+});
+
+test('stages that sanitise to the same file stem are a diagnostic (also when they differ only in case)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-escape-'));
+  for (const [a, b] of [['stage_a', 'stage/a'], ['stageX', 'stagex']]) {
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, config([a!, b!]));
+    const r = tdc(['compile', cfg, '-o', join(dir, 'out'), '--no-glue']);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /TDC655/);
+    assert.match(r.stderr, new RegExp(`stages '${a}' and '${b!.replace('/', '\\/')}'`));
+    assert.match(r.stderr, /c\.yaml:\d+:\d+/);
+  }
+  rmSync(dir, { recursive: true });
+});
+
+test('--name must be a plain file stem', () => {
+  for (const bad of ['a*/b', '../x', 'a\nb', '']) {
+    const r = tdc(['compile', join(GOLDEN, 'edge__ce_kd_weighted_sum', 'config.yaml'), '-o', join(tmpdir(), 'tdc-never'), '--name', bad]);
+    assert.ok(r.code === 1 || r.code === 2, `${JSON.stringify(bad)}: ${r.code}`);
+    assert.match(r.stderr, /--name/);
+  }
+});
+
+test.run();
