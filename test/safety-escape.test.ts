@@ -97,7 +97,7 @@ test('a config with `*/`, newlines and quotes in names: glue imports without run
   const g = globalThis as { PWNED?: unknown };
   const m = (await import(pathToFileURL(mod).href)) as Record<string, { stage?: string }>;
   assert.is(g.PWNED, undefined, 'nothing in a name ran');
-  const cls = Object.values(m).find((v) => typeof v === 'function' && 'stage' in v) as { stage: string };
+  const cls = Object.values(m).find((v) => typeof v === 'function' && 'stage' in v) as unknown as { stage: string };
   assert.is(cls.stage, "stage*/ globalThis.PWNED = 1; /*\n'\"`${globalThis.PWNED = 2}\u2028\u0085", 'the stage name survives exactly');
   // TypeScript itself sees no syntax error in the glue.
   assert.equal(js.diagnostics ?? [], []);
