@@ -30,7 +30,7 @@ const specDir = (): string => builtinSpecDir() ?? join(process.cwd(), 'src', 'lo
 
 test('each spec file parses cleanly and declares one mid-level loss named after it', () => {
   for (const key of [...MID_KEYS, 'structs']) {
-    const file = join(specDir(), `${key}.tdl`);
+    const file = join(specDir(), key === 'structs' ? 'prelude' : 'distill', `${key}.tdl`);
     const { spec, diagnostics } = parseSpec(readFileSync(file, 'utf8'), file);
     assert.equal(diagnostics.map((d) => d.message), [], `${key}.tdl has parse diagnostics`);
     const losses = spec.decls.filter((d) => d.kind === 'loss');
@@ -164,7 +164,7 @@ for (const c of cases.filter((x) => isCrd(x.losses))) {
     console.log(`  ${c.case}: state built-ins missing; checking CRDLoss.tdl through a probe with state as io reads`);
     const dir = mkdtempSync(join(tmpdir(), 'tdc-crd-probe-'));
     try {
-      let src = readFileSync(join(specDir(), 'CRDLoss.tdl'), 'utf8').replace('mid CRDLoss(', 'mid CRDProbe(');
+      let src = readFileSync(join(specDir(), 'distill', 'CRDLoss.tdl'), 'utf8').replace('mid CRDLoss(', 'mid CRDProbe(');
       src = src.replace(/state\("(\w+)", \[[^\]]*\]\)/g, 'student["__state__"]["input"]["$1"]');
       src = src.replace(/ {2}state_out\("(\w+)", (.*)\)\n/g, '  let out_$1 = $2\n');
       src = src.replace('eps: float = 1e-7)', 'eps: float = 1e-7, probe_state: bool = false)');

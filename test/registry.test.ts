@@ -133,6 +133,18 @@ test('the built-in spec files load without problems', () => {
   );
 });
 
+test('src/losses-spec is grouped by level: every built-in entry lives in its level folder', () => {
+  const folder: Record<string, string> = { low: 'torch', mid: 'distill', high: 'wrappers', wrapper: 'wrappers', extract: 'extract' };
+  const entries = listRegistry().filter((e) => e.builtin);
+  assert.ok(entries.length >= 50, `only ${entries.length} built-in entries`);
+  for (const e of entries) {
+    const parts = e.source.file.split(/[\\/]/);
+    assert.is(parts.at(-2), folder[e.level], `${e.key} (${e.level}) lives in ${e.source.file}`);
+    assert.is(parts.at(-3), 'losses-spec', e.source.file);
+  }
+  assert.ok(scopeOf(getMidLevelLoss('KDLoss')!).funcs.size > 0, 'prelude/ helpers are shared');
+});
+
 test('all 25 mid-level losses, declared as torchdistill declares them', () => {
   assert.is(Object.keys(MID).length, 25);
   for (const [key, sig] of Object.entries(MID)) {

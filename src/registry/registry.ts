@@ -1,12 +1,12 @@
 // The loss registry, mirroring torchdistill.losses.registry: five registries (low, mid, high, wrapper, extract),
-// filled from spec files. Built-ins come from src/losses-spec/*.tdl; users add theirs with the register*
+// filled from spec files. Built-ins come from src/losses-spec/<level folder>/*.tdl (builtins.ts); users add theirs with the register*
 // functions or a .tdl file. Lookup order follows torchdistill (see getLowLevelLoss/getMidLevelLoss).
 //
 // Loading is lazy: the first use reads the spec folder and parses only the shared files (prelude, structs);
 // each loss file is indexed by its header line (`mid KDLoss(`) and parsed the first time its key is looked up.
 import type { FuncDecl, LossDecl, LossLevel, SpecFile, StructDecl } from '../../grammar/ast.js';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
-import { loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
+import { folderLevels, loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
 import { readFileSync } from 'node:fs';
@@ -78,20 +78,22 @@ function registry(): RegistryState {
     unparsed: new Set(),
   };
   state = s;
-  const { prelude, files, diagnostics } = loadBuiltinSpecs();
+  const { files, diagnostics } = loadBuiltinSpecs();
   s.diagnostics.push(...diagnostics);
-  const sharedFiles: BuiltinSpecFile[] = prelude ? [prelude] : [];
   for (const f of files) {
     s.sources.set(f.file, f.text);
+    if (f.folder === 'prelude') {
+      addShared(s, f);
+      continue;
+    }
     const headers = [...f.text.matchAll(HEADER)];
     if (headers.length === 0) {
-      sharedFiles.push(f);
+      s.diagnostics.push(diag('error', 'TDC391', `${f.file} declares no loss; shared structs and helpers belong in prelude/`));
       continue;
     }
     s.unparsed.add(f);
     for (const h of headers) tableFor(s, h[1] as LossLevel, true).set(h[2]!, { pending: f });
   }
-  for (const f of sharedFiles) addShared(s, f);
   builtinTables = snapshotTables(s);
   return s;
 }
@@ -107,7 +109,7 @@ function snapshotTables(s: RegistryState): NonNullable<typeof builtinTables> {
   };
 }
 
-/** The prelude and spec files without a loss: their structs and helpers are visible to every loss. */
+/** The files of prelude/: their structs and helpers are visible to every loss. */
 function addShared(s: RegistryState, f: BuiltinSpecFile): void {
   s.sources.set(f.file, f.text);
   const parsed = parseSpecText(f.text, f.file);
@@ -138,6 +140,10 @@ function parseBuiltin(s: RegistryState, f: BuiltinSpecFile): void {
   s.diagnostics.push(...parsed.diagnostics);
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   for (const d of losses) {
+    const allowed = folderLevels(f.folder);
+    if (!allowed.includes(d.level)) {
+      s.diagnostics.push(diag('error', 'TDC391', `'${d.name}' is ${LEVEL_WORD[d.level]} but lives in ${f.folder}/ (for ${allowed.join(', ')} entries)`, d.nameSpan));
+    }
     if (d.name !== f.stem) {
       s.diagnostics.push(diag('warning', 'TDC392', `'${d.name}' is declared in ${f.stem}.tdl; one loss per file, named after it`, d.nameSpan));
     }
@@ -320,7 +326,7 @@ export function scopeOf(loss: RegisteredLoss): SpecScope {
   return scopes.get(loss) ?? registry().shared;
 }
 
-/** The structs and helpers shared by every spec (prelude.tdl and the other loss-less files). */
+/** The structs and helpers shared by every spec (the files of prelude/). */
 export function sharedScope(): SpecScope {
   return registry().shared;
 }
