@@ -5,8 +5,8 @@
 //
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
-import { GpuRuntime } from '../src/runtime/gpu/index.js';
-import { defaultWorkgroupSize } from '../src/runtime/gpu/run-stage.js';
+import { GpuRuntime } from 'tdc-runtime/node';
+import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { DEFAULT_TIMING, QUICK_TIMING, median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
 import { PlanKd } from './impl-plan.js';
 import { loadTfWebGpu, TfjsKd } from './impl-tfjs.js';

@@ -4,7 +4,7 @@
 // back the loss and the full gradient.
 /// <reference types="@webgpu/types" />
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
-import { PlanExecutor, type GpuRuntime, type TensorInput } from '../src/runtime/gpu/index.js';
+import { PlanExecutor, type GpuRuntime, type TensorInput } from 'tdc-runtime/node';
 import type { BenchImpl, StepResult } from './harness.js';
 import type { KdCase } from './kd-data.js';
 

@@ -31,5 +31,5 @@ export { compileCriterion, compileStages, defaultInputShape, type CompileOptions
 export { writeOutDir } from './codegen/out-writer.js';
 export { buildManifest } from './codegen/manifest.js';
 export { runStageOnCpu } from './compiler/run-cpu.js';
-export { execute as executeOnCpu, type HostTensor } from './runtime/cpu/executor.js';
-export { readSafetensors, writeSafetensors, type SafeTensor } from './runtime/safetensors.js';
+export { execute as executeOnCpu, type HostTensor } from './cpu/executor.js';
+export { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';

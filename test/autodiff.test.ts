@@ -4,8 +4,9 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
-import { execute, type HostTensor } from '../src/runtime/cpu/executor.js';
-import { readSafetensors, toHost } from '../src/runtime/safetensors.js';
+import { execute, type HostTensor } from '../src/cpu/executor.js';
+import { readSafetensors } from 'tdc-runtime';
+import { toHost } from '../src/cpu/host-safetensors.js';
 import { casePath, expected, relErr } from './helpers/golden.js';
 import { fdCheck, randTensor, rng } from './helpers/fd.js';
 

@@ -9,7 +9,8 @@ import { loadTfWebGpu, TfjsKd } from '../bench/impl-tfjs.js';
 import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js';
 import { benchGraph, compilerPlans } from '../bench/plan-source.js';
 import { referenceKdPlan } from '../bench/reference-kd-plan.js';
-import { GpuRuntime, validateWgsl } from '../src/runtime/gpu/index.js';
+import { GpuRuntime } from 'tdc-runtime/node';
+import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 test('median', () => {
   assert.is(median([3, 1, 2]), 2);

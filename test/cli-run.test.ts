@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGS, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
 import { casePath, expected, gradExcess, relErr, type RunJson } from './helpers/golden.js';
-import { readSafetensors, writeSafetensors, type SafeTensor } from '../src/runtime/safetensors.js';
+import { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
 
 const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // KDLoss on student/teacher logits [7, 37], targets [7]
 const CRD = 'sample__ilsvrc2012__crd__resnet18_from_resnet50';

@@ -6,7 +6,7 @@ import {
 } from '../src/graph/dims.js';
 import { GraphBuilder, ShapeError } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
-import { execute, InputBindingError, type HostTensor } from '../src/runtime/cpu/executor.js';
+import { execute, InputBindingError, type HostTensor } from '../src/cpu/executor.js';
 
 const N = sym('N');
 const C = sym('C');

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../src/diagnostics/format.js';
 import { runStageOnCpu } from '../src/compiler/run-cpu.js';
-import { readSafetensors } from '../src/runtime/safetensors.js';
+import { readSafetensors } from 'tdc-runtime';
 import { specSource } from '../src/registry/registry.js';
 import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
 

@@ -15,10 +15,10 @@ import {
   PlanError,
   PlanExecutor,
   dawnOptions,
-  validateWgsl,
   withTimeout,
   type TensorInput,
-} from '../src/runtime/gpu/index.js';
+} from 'tdc-runtime/node';
+import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 /** Seeded data: a, b ∈ [-1, 1), y ∈ {-100, 0..9}. */
 function data(n: number, c: number, seed = 1) {
@@ -276,7 +276,7 @@ test('waits time out instead of hanging; a lost device fails fast', async () => 
 
 test("the create() object outlives a dropped GpuRuntime while its device is used (Dawn aborts otherwise)", async () => {
   const script = `
-const { GpuRuntime } = await import(${JSON.stringify(new URL('../src/runtime/gpu/index.js', import.meta.url).href)});
+const { GpuRuntime } = await import(${JSON.stringify(import.meta.resolve('tdc-runtime/node'))});
 const { device } = await GpuRuntime.open();
 for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
 const b = device.createBuffer({ size: 16, usage: 1 | 8 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Diagnostic, Span } from '../src/diagnostics/diagnostic.js';
 import { instantiateStage, termReads } from '../src/compiler/instantiate/index.js';
 import { tensorName, type KwValue, type LossInstance, type StageIR, type TermIR, type WrapperInstance } from '../src/compiler/ir.js';
-import { execute, hostTensor, type HostTensor } from '../src/runtime/cpu/executor.js';
+import { execute, hostTensor, type HostTensor } from '../src/cpu/executor.js';
 import { getLowLevelLoss, registerMidLevelLoss, registryKeys, resetToBuiltins } from '../src/registry/registry.js';
 import type { Literal } from '../grammar/ast.js';
 import { GOLDEN_DIR, loadGoldenStage } from './helpers/golden-stage.js';

@@ -13,8 +13,9 @@ import { builtinSpecDir } from '../src/registry/builtins.js';
 import { checkFile } from '../src/compiler/resolve/index.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import { tensorName, type StageIR } from '../src/compiler/ir.js';
-import { execute, type HostTensor } from '../src/runtime/cpu/executor.js';
-import { readSafetensors, toHost } from '../src/runtime/safetensors.js';
+import { execute, type HostTensor } from '../src/cpu/executor.js';
+import { readSafetensors } from 'tdc-runtime';
+import { toHost } from '../src/cpu/host-safetensors.js';
 import { casePath, expected, goldenIndex, gradExcess, hasGolden, relErr, requiredGrads, type GoldenExpected } from './helpers/golden.js';
 
 const MID_KEYS = [

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphBuilder, ShapeError } from '../src/graph/builder.js';
 import * as autodiffMod from '../src/graph/autodiff.js';
-import { execute, type HostTensor } from '../src/runtime/cpu/executor.js';
+import { execute, type HostTensor } from '../src/cpu/executor.js';
 import type { BinaryOp, UnaryOp } from '../src/graph/types.js';
 import { fdCheck, randTensor, rng, type FdInput } from './helpers/fd.js';
 

@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { readSafetensors, writeSafetensors, toHost, fromHost, SafetensorsError, type SafeTensor } from '../src/runtime/safetensors.js';
+import { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from 'tdc-runtime';
+import { toHost, fromHost } from '../src/cpu/host-safetensors.js';
 import { casePath, expected } from './helpers/golden.js';
 
 const CASE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34';
@@ -84,7 +85,7 @@ test('header validation errors', () => {
   err(big, /exceeds the file size/);
   err(file(null, [], '{"a": '), /not valid UTF-8 JSON/);
   err(file([1, 2]), /not a JSON object/);
-  err(file({ x: { dtype: 'BF16', shape: [1], data_offsets: [0, 2] } }, [0, 0]), /unsupported dtype BF16 \(tdc reads F32, F64, I64, I32\)/);
+  err(file({ x: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, [0]), /unsupported dtype F8_E4M3 \(tdc reads F32, F64, F16, BF16, I64, I32\)/);
   err(file({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, [0, 0, 0, 0]), /out of range/);
   err(file({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Array(8).fill(0)), /= 12, but data_offsets span 8/);
   err(
@@ -94,6 +95,39 @@ test('header validation errors', () => {
   err(file({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Array(8).fill(0)), /data section is 8 bytes but the tensors cover 4/);
   err(file({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, [0, 0, 0, 0]), /non-negative integers/);
   err(file({ __metadata__: { a: 1 } }), /__metadata__ must be an object of strings/);
+});
+
+test('F16 and BF16 tensors are read exactly into float32, and are not written', () => {
+  const u16 = (vs: number[]) => vs.flatMap((v) => [v & 0xff, v >> 8]);
+  // IEEE binary16: 1, -2, 65504 (max), 2^-24 (smallest subnormal), 1/3 rounded, +inf, -0
+  const half = [0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0x7c00, 0x8000];
+  // bfloat16 (top half of a float32): 1, 3.140625, -123.5, 2^-133 (subnormal)
+  const bf = [0x3f80, 0x4049, 0xc2f7, 0x0001];
+  const buf = file(
+    { h: { dtype: 'F16', shape: [7], data_offsets: [0, 14] }, b: { dtype: 'BF16', shape: [2, 2], data_offsets: [14, 22] } },
+    [...u16(half), ...u16(bf)],
+  );
+  const { tensors } = readSafetensors(buf);
+  const h = tensors.get('h')!;
+  assert.is(h.dtype, 'F16');
+  assert.instance(h.data, Float32Array);
+  assert.equal([...h.data], [1, -2, 65504, 2 ** -24, 0.333251953125, Infinity, -0]);
+  assert.ok(Object.is(h.data[6], -0), '-0 keeps its sign');
+  const b = tensors.get('b')!;
+  assert.is(b.dtype, 'BF16');
+  assert.equal(b.shape, [2, 2]);
+  assert.equal([...b.data], [1, 3.140625, -123.5, 2 ** -133]);
+  assert.ok(Number.isNaN(readSafetensors(file({ n: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, u16([0x7e00]))).tensors.get('n')!.data[0]));
+  const host = toHost(h);
+  assert.is(host.dtype, 'float');
+  assert.is(host.data[2], 65504);
+  try {
+    writeSafetensors([['h', h]]);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, SafetensorsError);
+    assert.match((e as Error).message, /cannot write dtype F16/);
+  }
 });
 
 test.run();

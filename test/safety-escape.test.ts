@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { fileStem, stemKey, tsComment, tsString, wgslComment } from '../src/codegen/escape.js';
-import { validateWgsl } from '../src/runtime/gpu/validate-wgsl.js';
+import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 import { hasStackTrace, tdc, GOLDEN } from './helpers/cli.js';
 
 const SEED = 11;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { ROOT, SHARED } from './helpers/cli.js';
 import { checkFile } from '../src/compiler/resolve/index.js';
 import { compileCriterion, sampleInputShapes } from '../src/compiler/compile.js';
-import { readSafetensors } from '../src/runtime/safetensors.js';
-import { validateWgsl } from '../src/runtime/gpu/validate-wgsl.js';
+import { readSafetensors } from 'tdc-runtime';
+import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 const SNAP_DIR = join(ROOT, 'test', 'snapshots');
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';

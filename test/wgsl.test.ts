@@ -11,10 +11,10 @@ import { DiagnosticError, hasErrors, type Diagnostic } from '../src/diagnostics/
 import { schedule } from '../src/compiler/schedule/index.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { f32Literal, i32Literal } from '../src/codegen/wgsl/literals.js';
-import { readSafetensors } from '../src/runtime/safetensors.js';
-import { stageGraph } from '../src/runtime/gpu/run-stage.js';
-import { validateWgsl } from '../src/runtime/gpu/validate-wgsl.js';
-import { isNoAdapterError } from '../src/runtime/gpu/errors.js';
+import { readSafetensors } from 'tdc-runtime';
+import { stageGraph } from '../src/compiler/run-gpu.js';
+import { validateWgsl } from '../src/codegen/validate-wgsl.js';
+import { isNoAdapterError } from 'tdc-runtime/node';
 import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
 import { opCases } from './helpers/op-graphs.js';
 

@@ -10,7 +10,7 @@ import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
 import type { Dim, Shape } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
-import { readSafetensors } from '../runtime/safetensors.js';
+import { readSafetensors } from 'tdc-runtime';
 import { loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 import { pickStage } from './run.js';
 

@@ -43,7 +43,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const stage = pickStage(r.ir.stages, opts.stage);
   if ('code' in stage) return fail([...ds, stage], opts);
 
-  const { readSafetensors, SafetensorsError } = await import('../runtime/safetensors.js');
+  const { readSafetensors, SafetensorsError } = await import('tdc-runtime');
   let tensors;
   try {
     tensors = readSafetensors(new Uint8Array(readFileSync(opts.inputs))).tensors;
@@ -56,7 +56,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
 
   let result: RunResult | undefined;
   if (opts.device !== 'cpu') {
-    const { runStageOnGpu, isNoAdapterError } = await import('../runtime/gpu/run-stage.js');
+    const { runStageOnGpu, isNoAdapterError } = await import('../compiler/run-gpu.js');
     try {
       const g = await runStageOnGpu(stage, tensors, { file: config });
       const unlowered = g.diagnostics.filter((d) => d.code === 'TDC601');
@@ -103,7 +103,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
 
 /** Write named tensors as a safetensors file atomically (temp file in the same directory, then rename). */
 async function writeTensors(file: string, tensors: [string, { shape: number[]; data: Float64Array | Float32Array }][]): Promise<void> {
-  const { writeSafetensors } = await import('../runtime/safetensors.js');
+  const { writeSafetensors } = await import('tdc-runtime');
   const entries = tensors.map(([name, t]) => [name, { dtype: t.data instanceof Float32Array ? 'F32' : 'F64', shape: t.shape, data: t.data }]);
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
   writeFileSync(tmp, writeSafetensors(entries as never));

@@ -3,8 +3,9 @@
 // stateful losses (CRD), the updated buffers (inputs `state_in/<term>/<buffer>`, outputs `state_out/...`).
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { shapeToString } from '../graph/dims.js';
-import { execute, InputBindingError, type HostTensor } from '../runtime/cpu/executor.js';
-import { toHost, type SafeTensor } from '../runtime/safetensors.js';
+import type { SafeTensor } from 'tdc-runtime';
+import { execute, InputBindingError, type HostTensor } from '../cpu/executor.js';
+import { toHost } from '../cpu/host-safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';

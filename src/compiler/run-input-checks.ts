@@ -4,7 +4,7 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { shapeToString } from '../graph/dims.js';
 import type { Dim, DType, Graph, Shape } from '../graph/types.js';
-import type { HostTensor } from '../runtime/cpu/host-tensor.js';
+import type { HostTensor } from '../graph/host-tensor.js';
 import { instantiateStage, type InputInfo } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 

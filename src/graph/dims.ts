@@ -1,43 +1,12 @@
 // Symbolic dimension algebra. A Dim is a concrete size or an expression over symbols bound at run time.
 // Sums and products are kept in a polynomial normal form (Σ coef·Π atoms, atoms sorted), so structurally
 // equal expressions print and compare equal; floordiv/ceildiv/min/max that cannot be folded are opaque atoms.
-import type { Dim, Shape, SymDim } from './types.js';
+import { dimToString, evalDim, type Dim, type Shape, type SymDim } from 'tdc-runtime';
+
+export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError } from 'tdc-runtime';
 
 type Term = { coef: number; atoms: Dim[] }; // atoms: symbols or opaque expressions, sorted by key
 type Poly = Map<string, Term>; // monomial key ('' = constant) → term
-
-// ---- printing -----------------------------------------------------------------------------------------
-const PREC = { add: 1, sub: 1, mul: 2 } as const;
-
-export function dimToString(d: Dim): string {
-  return print(d, 0);
-}
-
-function print(d: Dim, ctx: number): string {
-  if (typeof d === 'number') return d < 0 && ctx > 0 ? `(${d})` : String(d);
-  if ('sym' in d) return d.sym;
-  switch (d.op) {
-    case 'add':
-    case 'sub':
-    case 'mul': {
-      const p = PREC[d.op];
-      const sep = d.op === 'mul' ? '*' : d.op === 'add' ? ' + ' : ' - ';
-      const s = `${print(d.a, p)}${sep}${print(d.b, p + (d.op === 'mul' ? 0 : 1))}`;
-      return p < ctx ? `(${s})` : s;
-    }
-    case 'floordiv':
-      return `floor(${print(d.a, 2)}/${print(d.b, 3)})`;
-    case 'ceildiv':
-      return `ceil(${print(d.a, 2)}/${print(d.b, 3)})`;
-    case 'min':
-    case 'max':
-      return `${d.op}(${print(d.a, 0)}, ${print(d.b, 0)})`;
-  }
-}
-
-export function shapeToString(s: readonly Dim[]): string {
-  return `[${s.map(dimToString).join(', ')}]`;
-}
 
 // ---- normal form --------------------------------------------------------------------------------------
 function atomKey(d: Dim): string {
@@ -104,18 +73,7 @@ function toPoly(d: Dim): Poly {
 
 /** floordiv/ceildiv/min/max on simplified operands, or undefined when it stays symbolic. */
 function foldOpaque(op: 'floordiv' | 'ceildiv' | 'min' | 'max', a: Dim, b: Dim): Dim | undefined {
-  if (typeof a === 'number' && typeof b === 'number') {
-    switch (op) {
-      case 'floordiv':
-        return Math.floor(a / b);
-      case 'ceildiv':
-        return -Math.floor(-a / b);
-      case 'min':
-        return Math.min(a, b);
-      case 'max':
-        return Math.max(a, b);
-    }
-  }
+  if (typeof a === 'number' && typeof b === 'number') return evalDim({ op, a, b }, {});
   if (op === 'min' || op === 'max') return atomKey(a) === atomKey(b) ? a : undefined;
   if (b === 1) return a;
   if (typeof b === 'number' && b > 0) {
@@ -170,50 +128,6 @@ export function dimEq(a: Dim, b: Dim): boolean | undefined {
 
 export function shapeEq(a: readonly Dim[], b: readonly Dim[]): boolean {
   return a.length === b.length && a.every((d, i) => dimEq(d, b[i]!) === true);
-}
-
-export class UnboundDimError extends Error {}
-
-export function evalDim(d: Dim, env: Record<string, number>): number {
-  if (typeof d === 'number') return d;
-  if ('sym' in d) {
-    const v = env[d.sym];
-    if (v === undefined) throw new UnboundDimError(`symbolic dim '${d.sym}' is not bound`);
-    return v;
-  }
-  const a = evalDim(d.a, env);
-  const b = evalDim(d.b, env);
-  switch (d.op) {
-    case 'add':
-      return a + b;
-    case 'sub':
-      return a - b;
-    case 'mul':
-      return a * b;
-    case 'floordiv':
-      return Math.floor(a / b);
-    case 'ceildiv':
-      return -Math.floor(-a / b);
-    case 'min':
-      return Math.min(a, b);
-    case 'max':
-      return Math.max(a, b);
-  }
-}
-
-export function evalShape(s: readonly Dim[], env: Record<string, number>): number[] {
-  return s.map((d) => evalDim(d, env));
-}
-
-/** Symbols a dim mentions. */
-export function dimSymbols(d: Dim, out: Set<string> = new Set()): Set<string> {
-  if (typeof d === 'number') return out;
-  if ('sym' in d) out.add(d.sym);
-  else {
-    dimSymbols(d.a, out);
-    dimSymbols(d.b, out);
-  }
-  return out;
 }
 
 // ---- constructors (all simplify) ----------------------------------------------------------------------

@@ -2,13 +2,9 @@
 // scheduler fuses. Nodes are in topological order (inputs always have smaller ids).
 import type { Span } from '../diagnostics/diagnostic.js';
 
-// ---- symbolic dims ------------------------------------------------------------------------------------
-/** A dimension: a concrete size, or an expression over named symbols bound from input buffers at run time. */
-export type Dim = number | SymDim;
-export type SymDim =
-  | { sym: string }
-  | { op: 'add' | 'sub' | 'mul' | 'floordiv' | 'ceildiv' | 'min' | 'max'; a: Dim; b: Dim };
-export type Shape = Dim[];
+// ---- symbolic dims (defined by the plan contract in tdc-runtime) -------------------------------------
+import type { Dim, Shape, SymDim } from 'tdc-runtime';
+export type { Dim, SymDim, Shape };
 
 export type DType = 'float' | 'int';
 

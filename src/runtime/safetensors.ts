@@ -1,30 +1,54 @@
 // safetensors read/write: u64 LE header length, compact JSON header (`__metadata__` first, then tensors in
 // data order with dtype/shape/data_offsets), header padded with spaces to a multiple of 8, raw LE data.
-// Supported dtypes: F32, F64, I64, I32. The writer is deterministic (insertion order).
-import type { HostTensor } from './cpu/host-tensor.js';
+// Read dtypes: F32, F64, I64, I32, and F16 / BF16 (decoded exactly to float32: every half and bfloat16 value
+// is a float32). Written dtypes: F32, F64, I64, I32. The writer is deterministic (insertion order).
+// Works on bytes (Uint8Array) only, so it runs in browsers as well as in Node.
+import { SafetensorsError } from './errors.js';
 
-export type SafeDType = 'F32' | 'F64' | 'I64' | 'I32';
+export { SafetensorsError };
+
+/** dtypes of a tensor read or written; F16 and BF16 tensors are read into a Float32Array (never written). */
+export type SafeDType = 'F32' | 'F64' | 'I64' | 'I32' | 'F16' | 'BF16';
 export interface SafeTensor {
   dtype: SafeDType;
   shape: number[];
   data: Float32Array | Float64Array | BigInt64Array | Int32Array;
 }
 
-export class SafetensorsError extends Error {
-  override name = 'SafetensorsError';
-}
-
-const SIZE: Record<SafeDType, number> = { F32: 4, F64: 8, I64: 8, I32: 4 };
+const SIZE: Record<SafeDType, number> = { F32: 4, F64: 8, I64: 8, I32: 4, F16: 2, BF16: 2 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 function isSafeDType(s: unknown): s is SafeDType {
-  return s === 'F32' || s === 'F64' || s === 'I64' || s === 'I32';
+  return s === 'F32' || s === 'F64' || s === 'I64' || s === 'I32' || s === 'F16' || s === 'BF16';
+}
+
+/** IEEE binary16 bits → the same number (exact). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero / subnormal
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 function view(dtype: SafeDType, bytes: Uint8Array): SafeTensor['data'] {
   const copy = new Uint8Array(bytes.length); // aligned copy (Buffer.slice would alias the pool)
   copy.set(bytes);
   switch (dtype) {
+    case 'F16': {
+      const dv = new DataView(copy.buffer);
+      const out = new Float32Array(copy.length / 2);
+      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the top half of a float32
+      const dv = new DataView(copy.buffer);
+      const bits = new Uint32Array(copy.length / 2);
+      for (let i = 0; i < bits.length; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
+      return new Float32Array(bits.buffer);
+    }
     case 'F32':
       return new Float32Array(copy.buffer, 0, copy.length / 4);
     case 'F64':
@@ -65,7 +89,7 @@ export function readSafetensors(buf: Uint8Array): { tensors: Map<string, SafeTen
     if (v === null || typeof v !== 'object') throw bad('entry is not an object');
     const { dtype, shape, data_offsets } = v as Record<string, unknown>;
     if (typeof dtype !== 'string') throw bad('missing dtype');
-    if (!isSafeDType(dtype)) throw bad(`unsupported dtype ${dtype} (tdc reads F32, F64, I64, I32)`);
+    if (!isSafeDType(dtype)) throw bad(`unsupported dtype ${dtype} (tdc reads F32, F64, F16, BF16, I64, I32)`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('shape must be a list of non-negative integers');
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw bad('data_offsets must be [begin, end]');
@@ -96,7 +120,8 @@ export function writeSafetensors(tensors: Map<string, SafeTensor> | [string, Saf
   for (const [name, t] of list) {
     if (name === '__metadata__') throw new SafetensorsError(`'__metadata__' cannot be a tensor name`);
     if (name in header) throw new SafetensorsError(`tensor '${name}' given twice`);
-    if (!isSafeDType(t.dtype)) throw new SafetensorsError(`tensor '${name}': unsupported dtype ${String(t.dtype)}`);
+    if (!isSafeDType(t.dtype) || t.dtype === 'F16' || t.dtype === 'BF16')
+      throw new SafetensorsError(`tensor '${name}': cannot write dtype ${String(t.dtype)} (tdc writes F32, F64, I64, I32)`);
     const bytes = t.data.byteLength;
     const want = t.shape.reduce((a, b) => a * b, 1) * SIZE[t.dtype];
     if (bytes !== want) throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] needs ${want} bytes, data has ${bytes}`);
@@ -117,25 +142,4 @@ export function writeSafetensors(tensors: Map<string, SafeTensor> | [string, Saf
     off += t.data.byteLength;
   }
   return out;
-}
-
-/** F32/F64 → float, I64/I32 → int (exact below 2^53). */
-export function toHost(t: SafeTensor): HostTensor {
-  const n = t.data.length;
-  const data = new Float64Array(n);
-  if (t.data instanceof BigInt64Array) {
-    for (let i = 0; i < n; i++) {
-      const v = t.data[i]!;
-      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
-        throw new SafetensorsError(`I64 value ${v} is not exactly representable`);
-      data[i] = Number(v);
-    }
-  } else data.set(t.data);
-  return { shape: [...t.shape], dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float', data };
-}
-
-/** float → F64, int → I64. */
-export function fromHost(t: HostTensor): SafeTensor {
-  if (t.dtype === 'float') return { dtype: 'F64', shape: [...t.shape], data: Float64Array.from(t.data) };
-  return { dtype: 'I64', shape: [...t.shape], data: BigInt64Array.from(t.data, (v) => BigInt(v)) };
 }

@@ -2,7 +2,7 @@
 // The scalar checked is L = Σ y ⊙ w with a fixed random w, so every output component is exercised.
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { differentiate } from '../../src/graph/autodiff.js';
-import { execute, type HostTensor } from '../../src/runtime/cpu/executor.js';
+import { execute, type HostTensor } from '../../src/cpu/executor.js';
 import type { DType, Graph, Shape } from '../../src/graph/types.js';
 
 /** Deterministic PRNG (mulberry32) with a normal sampler. */

@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../../src/diagnostics/format.js';
-import { readSafetensors } from '../../src/runtime/safetensors.js';
+import { readSafetensors } from 'tdc-runtime';
 import { specSource } from '../../src/registry/registry.js';
-import type { GpuRuntime } from '../../src/runtime/gpu/device.js';
-import { runStageOnGpu } from '../../src/runtime/gpu/run-stage.js';
+import type { GpuRuntime } from 'tdc-runtime/node';
+import { runStageOnGpu } from '../../src/compiler/run-gpu.js';
 import { gradExcess, relErr } from './golden.js';
 import { loadGoldenStage, GOLDEN_DIR } from './golden-stage.js';
 

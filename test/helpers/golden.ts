@@ -2,7 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOLDEN } from './cli.js';
-import { readSafetensors, type SafeTensor } from '../../src/runtime/safetensors.js';
+import { readSafetensors, type SafeTensor } from 'tdc-runtime';
 
 export interface GoldenIndexCase {
   case: string;

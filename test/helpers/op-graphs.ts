@@ -3,7 +3,7 @@
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { differentiate } from '../../src/graph/autodiff.js';
 import type { Dim, DType, Graph, Shape } from '../../src/graph/types.js';
-import type { HostTensor } from '../../src/runtime/cpu/host-tensor.js';
+import type { HostTensor } from '../../src/graph/host-tensor.js';
 
 export interface OpCase {
   name: string;

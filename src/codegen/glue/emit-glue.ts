@@ -3,7 +3,7 @@
 //
 // The WGSL is inlined as template-literal constants (byte-identical to kernels/*.wgsl), with the kernel plan
 // as an object literal: the module reads no files, so it works wherever it is compiled or bundled to. Its only
-// import is the runtime (`tdc/runtime`: PlanExecutor and the input tensor types).
+// import is the runtime package (`tdc-runtime`: PlanExecutor and the input tensor types), browser-safe.
 import type { KernelPlan } from '../../compiler/schedule/plan.js';
 import { kernelFile, type StagePlan } from '../manifest.js';
 import { tsComment } from '../escape.js';
@@ -14,7 +14,7 @@ export interface GlueOptions {
   moduleName: string;
   configFile: string;
   tdcVersion: string;
-  /** Module specifier of the runtime. Default 'tdc/runtime'. */
+  /** Module specifier of the runtime. Default 'tdc-runtime'. */
   runtimeImport?: string;
 }
 
@@ -40,7 +40,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       '// The WGSL below is inlined (identical to kernels/*.wgsl) so this module reads no files at run time.',
     {
       kind: StructureKind.ImportDeclaration,
-      moduleSpecifier: opts.runtimeImport ?? 'tdc/runtime',
+      moduleSpecifier: opts.runtimeImport ?? 'tdc-runtime',
       namedImports: [
         'PlanExecutor',
         'flattenInputs',
@@ -117,14 +117,16 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       properties: [
         { name: 'stage', isStatic: true, isReadonly: true, initializer: singleQuoted(s.stage) },
         { name: 'plan', isStatic: true, isReadonly: true, type: 'KernelPlan', initializer: s.planConst },
+        { name: 'executor', scope: Scope.Private, isReadonly: true, type: 'PlanExecutor' },
       ],
-      ctors: [{ scope: Scope.Private, parameters: [{ name: 'executor', type: 'PlanExecutor', isReadonly: true, scope: Scope.Private }] }],
+      // A plain field + assignment, not a parameter property: the glue uses only erasable syntax (Node's type stripping).
+      ctors: [{ scope: Scope.Private, parameters: [{ name: 'executor', type: 'PlanExecutor' }], statements: 'this.executor = executor;' }],
       methods: [
         {
           name: 'create',
           isStatic: true,
           isAsync: true,
-          docs: ['Builds the pipelines on a runtime from `openGpu()` (or on a GPUDevice whose `create()` object you keep alive).'],
+          docs: ['Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share.'],
           parameters: [{ name: 'runtime', type: 'GpuRuntime | GPUDevice' }],
           returnType: `Promise<${stem}Criterion>`,
           statements: `return new ${stem}Criterion(await PlanExecutor.create(runtime, ${s.planConst}));`,

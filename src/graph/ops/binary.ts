@@ -1,6 +1,6 @@
 // Broadcasting binary ops (arithmetic, maximum/minimum, comparisons).
 import { broadcastShapes, shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor } from '../host-tensor.js';
 import { div, mul, neg, scale, sub, sumTo } from './grad-helpers.js';
 import { ShapeRuleError, promote, type OpDef } from './op-def.js';
 import { binaryFn, COMPARISONS, INT_PRESERVING_BINARY } from './scalar-fns.js';

@@ -1,5 +1,5 @@
 // dtype conversion (float → int truncates toward zero like Tensor.long()) and detach.
-import { hostTensor } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor } from '../host-tensor.js';
 import type { OpDef } from './op-def.js';
 
 export const cast: OpDef<'cast'> = {

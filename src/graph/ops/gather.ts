@@ -1,6 +1,6 @@
 // torch.gather along an axis, and its adjoint scatter_add.
 import { dimEq, shapeToString, simplifyDim } from '../dims.js';
-import { hostTensor, numelOf, stridesOf, walk, type HostTensor } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor, numelOf, stridesOf, walk, type HostTensor } from '../host-tensor.js';
 import type { Shape } from '../types.js';
 import { normAxis, ShapeRuleError, type OpDef, type TypedShape } from './op-def.js';
 

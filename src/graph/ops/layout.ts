@@ -2,7 +2,7 @@
 import {
   addDims, broadcastDim, ceilDivDims, dimEq, dimToString, divExactDims, mulDims, numel, shapeToString, simplifyDim, subDims,
 } from '../dims.js';
-import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
 import type { Dim } from '../types.js';
 import { sumTo } from './grad-helpers.js';
 import { normAxis, promote, ShapeRuleError, type OpDef } from './op-def.js';

@@ -2,7 +2,7 @@
 // leading dims. VJPs: Murray (2016) for Cholesky in torch's form; the standard solve adjoint for
 // triangular_solve, projected onto the triangle that is read.
 import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor, numelOf } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import { add, neg, scale, sumTo, transposeLast, triPart } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef } from './op-def.js';
 

@@ -1,6 +1,6 @@
 // Batched matmul: [..., M, K] @ [..., K, N] with broadcast batch dims.
 import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor, numelOf } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import { sumTo, transposeLast } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef } from './op-def.js';
 

@@ -3,7 +3,7 @@
 // lives in src/codegen, keyed by the same OpName (see `WgslLowering` there); nothing GPU-specific is here.
 import type { Dim, DType, NodeOf, OpAttrs, OpName, Shape } from '../types.js';
 import type { GraphBuilder } from '../builder.js';
-import type { HostTensor } from '../../runtime/cpu/host-tensor.js';
+import type { HostTensor } from '../host-tensor.js';
 
 export interface TypedShape {
   shape: Shape;

@@ -2,7 +2,7 @@
 // [floor(i·H/k), ceil((i+1)·H/k)), so bins overlap when k does not divide H. Max picks the first maximum
 // in row-major order of the bin (NaN wins, like torch). adaptive_pool2d_grad is the VJP (scatter into bins).
 import { dimEq, shapeToString, simplifyDim } from '../dims.js';
-import { hostTensor, numelOf } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor, numelOf } from '../host-tensor.js';
 import { zeros } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef } from './op-def.js';
 

@@ -1,6 +1,6 @@
 // Reductions over a set of axes (sum/max/min), and arg_reduce (index of the first extremum along one axis).
 import { mulDims, shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
 import type { GraphBuilder } from '../builder.js';
 import type { Dim, Shape } from '../types.js';
 import { expandTo } from './grad-helpers.js';

@@ -1,7 +1,7 @@
 // Stable sort along an axis. Outputs: sorted values, the source index of each sorted element (argsort),
 // or the rank of each element (its position in the sorted order = the inverse permutation). NaN sorts as
 // the largest value (torch). values VJP: gather the gradient back through the ranks.
-import { hostTensor, stridesOf, walk } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor, stridesOf, walk } from '../host-tensor.js';
 import { normAxis, type OpDef } from './op-def.js';
 
 function cmp(a: number, b: number): number {

@@ -1,6 +1,6 @@
 // Nodes without tensor inputs: graph inputs, scalar constants, iota.
-import { hostTensor } from '../../runtime/cpu/host-tensor.js';
-import { stridesOf, walk } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor } from '../host-tensor.js';
+import { stridesOf, walk } from '../host-tensor.js';
 import { normAxis, ShapeRuleError, type OpDef } from './op-def.js';
 
 export const input: OpDef<'input'> = {

@@ -1,5 +1,5 @@
 // Elementwise unary math.
-import { hostTensor } from '../../runtime/cpu/host-tensor.js';
+import { hostTensor } from '../host-tensor.js';
 import { div, mul, neg, scale, sub, zeros } from './grad-helpers.js';
 import type { OpDef } from './op-def.js';
 import { INT_PRESERVING_UNARY, unaryFn } from './scalar-fns.js';

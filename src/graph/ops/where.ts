@@ -1,6 +1,6 @@
 // where(cond != 0, a, b) with three-way broadcasting.
 import { broadcastShapes, shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor } from '../../runtime/cpu/host-tensor.js';
+import { broadcastOffsets, hostTensor } from '../host-tensor.js';
 import { sumTo } from './grad-helpers.js';
 import { ShapeRuleError, promote, type OpDef } from './op-def.js';
 

@@ -12,11 +12,10 @@
 // it as a struct of u32 or as array<vec4<u32>, K>); every KernelBinding is a storage buffer at binding ≥ 1.
 // Each kernel's WGSL has exactly one compute entry point. Kernels fully write what they output: buffers are
 // not cleared between runs.
-/// <reference types="@webgpu/types" />
-import { didYouMean } from '../../diagnostics/index.js';
-import { dimSymbols, evalDim } from '../../graph/dims.js';
-import type { Dim } from '../../graph/types.js';
-import type { KernelPlan, PlanBuffer, PlanKernel } from '../../compiler/schedule/plan.js';
+/// <reference types="@webgpu/types" preserve="true" />
+import { didYouMean } from './suggest.js';
+import { dimSymbols, evalDim, type Dim } from './dims.js';
+import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import { GpuInputError, GpuValidationError, PlanError } from './errors.js';

@@ -1,5 +1,5 @@
 // A tensor in host memory. Everything is float64; int tensors hold exact integers.
-import type { DType } from '../../graph/types.js';
+import type { DType } from './types.js';
 
 export interface HostTensor {
   shape: number[];

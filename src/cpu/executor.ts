@@ -1,13 +1,13 @@
 // The float64 reference executor: binds symbolic dims from the input tensors, then interprets every node
 // the outputs (loss, terms, model term, grads, updated state) depend on, in topological order.
-import { dimSymbols, dimToString, evalDim, evalShape, shapeToString } from '../../graph/dims.js';
-import { OPS } from '../../graph/ops/index.js';
-import type { OpDef } from '../../graph/ops/op-def.js';
-import type { Dim, Graph, OpName } from '../../graph/types.js';
-import type { HostTensor } from './host-tensor.js';
+import { dimSymbols, dimToString, evalDim, evalShape, shapeToString } from '../graph/dims.js';
+import { OPS } from '../graph/ops/index.js';
+import type { OpDef } from '../graph/ops/op-def.js';
+import type { Dim, Graph, OpName } from '../graph/types.js';
+import type { HostTensor } from '../graph/host-tensor.js';
 
-export type { HostTensor } from './host-tensor.js';
-export { hostTensor, scalar } from './host-tensor.js';
+export type { HostTensor } from '../graph/host-tensor.js';
+export { hostTensor, scalar } from '../graph/host-tensor.js';
 
 /** An input tensor is missing or does not fit the graph's (symbolic) input type. */
 export class InputBindingError extends Error {

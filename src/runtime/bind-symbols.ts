@@ -1,7 +1,6 @@
 // Binding a plan's symbols (N, C, …) from the shapes of the tensors given, checking every dim.
-import { dimToString, evalDim } from '../../graph/dims.js';
-import type { Dim } from '../../graph/types.js';
-import type { PlanInput } from '../../compiler/schedule/plan.js';
+import { dimToString, evalDim, type Dim } from './dims.js';
+import type { PlanInput } from './plan.js';
 
 export type SymbolEnv = Record<string, number>;
 

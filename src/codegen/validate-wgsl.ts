@@ -1,8 +1,8 @@
 // WGSL validation by Dawn's own compiler (Tint) on the `null` backend: no GPU or driver needed.
 // A shader is checked as a module (getCompilationInfo) and then as a compute pipeline with an
 // automatic layout (entry point, workgroup size against the adapter's limits, binding conflicts).
-import { diag, posAt, computeLineStarts, type Diagnostic, type Severity, type Span } from '../../diagnostics/index.js';
-import { GpuRuntime } from './device.js';
+import { GpuRuntime } from 'tdc-runtime/node';
+import { diag, posAt, computeLineStarts, type Diagnostic, type Severity, type Span } from '../diagnostics/index.js';
 
 let validator: Promise<GpuRuntime> | undefined;
 

@@ -1,21 +1,16 @@
 // `tdc run --device gpu`: one stage's criterion on concrete tensors, through the compiler's GPU path:
 // instantiate (batch dim symbolic where the specs allow it, so the plan is the one `tdc compile` would
 // emit) → schedule (fused kernels) → PlanExecutor on a WebGPU adapter → readback (float32 results).
-/// <reference types="@webgpu/types" />
-import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../../diagnostics/index.js';
-import { evalDim, sym } from '../../graph/dims.js';
-import type { DType, Graph, Shape } from '../../graph/types.js';
-import { instantiateStage } from '../../compiler/instantiate/index.js';
-import type { StageIR } from '../../compiler/ir.js';
-import { schedule } from '../../compiler/schedule/index.js';
-import type { KernelPlan } from '../../compiler/schedule/plan.js';
-import type { SafeTensor } from '../safetensors.js';
-import { GpuRuntime, type GpuOptions } from './device.js';
-import { GpuError, NoWebGpuAdapterError } from './errors.js';
-import { PlanExecutor } from './executor.js';
-import { bindSymbols } from './bind-symbols.js';
+import { GpuError, GpuRuntime, NoWebGpuAdapterError, PlanExecutor, bindSymbols, type NodeGpuOptions, type SafeTensor } from 'tdc-runtime/node';
+import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { evalDim, sym } from '../graph/dims.js';
+import type { DType, Graph, Shape } from '../graph/types.js';
+import { instantiateStage } from './instantiate/index.js';
+import type { StageIR } from './ir.js';
+import { schedule } from './schedule/index.js';
+import type { KernelPlan } from './schedule/plan.js';
 
-export { isNoAdapterError } from './errors.js';
+export { isNoAdapterError } from 'tdc-runtime';
 
 export interface GpuRunResult {
   loss: number;
@@ -37,7 +32,7 @@ export interface GpuRunOptions {
   workgroupSize?: number;
   /** Use this runtime instead of opening (and closing) one. */
   runtime?: GpuRuntime;
-  gpu?: GpuOptions;
+  gpu?: NodeGpuOptions;
 }
 
 /** Throws NoWebGpuAdapterError when there is no adapter (the CLI then falls back to the CPU); every other problem is a diagnostic. */

@@ -3,14 +3,14 @@
 // ({dtype:'float'|'int', shape, data: Float64Array}) are both HostInput; a GPUBuffer already on the device
 // is a DeviceInput (bound in place when it has STORAGE usage, else copied into the plan's buffer inside the
 // same command buffer).
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 
 export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array;
 
 export interface HostInput {
   shape: readonly number[];
   data: HostData;
-  /** 'F32' | 'F64' | 'I32' | 'I64' | 'float' | 'int'; when absent, the array type decides. */
+  /** 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'I64' | 'float' | 'int'; when absent, the array type decides. */
   dtype?: string;
 }
 
@@ -25,7 +25,7 @@ export type TensorInput = HostInput | DeviceInput;
 
 /** A float input as generated glue types it (f32 on the device; F64 data is converted on upload). */
 export type FloatTensor =
-  | { shape: readonly number[]; data: Float32Array | Float64Array; dtype?: 'F32' | 'F64' | 'float' }
+  | { shape: readonly number[]; data: Float32Array | Float64Array; dtype?: 'F32' | 'F64' | 'F16' | 'BF16' | 'float' }
   | DeviceInput;
 /** An integer input (class indices; -100 / 255 ignore_index values are fine): i32 on the device. */
 export type IntTensor = { shape: readonly number[]; data: Int32Array | BigInt64Array; dtype?: 'I32' | 'I64' | 'int' } | DeviceInput;
@@ -37,6 +37,8 @@ export function kindOf(t: HostInput): 'float' | 'int' | undefined {
   switch (t.dtype) {
     case 'F32':
     case 'F64':
+    case 'F16':
+    case 'BF16':
     case 'float':
       return 'float';
     case 'I32':

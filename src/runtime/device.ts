@@ -1,0 +1,236 @@
+// A WebGPU device and the discipline of waiting on it safely. Browser-safe: no Node built-ins, no `process`,
+// no Dawn. A device comes from `navigator.gpu` (GpuRuntime.open()), from any `GPU` object
+// (GpuRuntime.fromGpu(gpu), which tdc-runtime/node uses with Dawn's), or from the application
+// (GpuRuntime.fromDevice(device), to share one device with tfjs or a renderer).
+//
+// - the requested limits are raised to the adapter's maxima that generated kernels may need;
+// - device loss and uncaptured errors arrive asynchronously: both are recorded and rethrown by check(),
+//   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
+/// <reference types="@webgpu/types" preserve="true" />
+import { GpuDeviceLostError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+
+export interface GpuOptions {
+  /** The WebGPU entry point to use. Default: `navigator.gpu`. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Optional features requested when the adapter has them (e.g. 'shader-f16', 'subgroups'). */
+  features?: GPUFeatureName[];
+  /** Upper bound for any single wait on the GPU. Default 60 000. */
+  timeoutMs?: number;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  /** Dawn's create() options used, e.g. ['backend=vulkan'] (tdc-runtime/node); [] elsewhere. */
+  dawnOptions: string[];
+}
+
+/** Limits raised to the adapter's maximum: generated kernels may use large workgroups and buffers. */
+export const RAISED_LIMITS = [
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** An adapter and a device from `gpu`, with RAISED_LIMITS at the adapter's maxima. `described` is appended to messages. */
+export async function requestDevice(
+  gpu: GPU,
+  opts: GpuOptions,
+  timeoutMs: number,
+  described = '',
+): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  const adapter = await withTimeout(
+    gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined),
+    timeoutMs,
+    'requestAdapter',
+  ).catch((e: unknown) => {
+    if (e instanceof GpuTimeoutError) throw e;
+    throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e)}`);
+  });
+  if (!adapter) throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: requestAdapter() returned null`);
+  const requiredLimits: Record<string, number> = {};
+  for (const k of RAISED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const requiredFeatures = (opts.features ?? []).filter((f) => adapter.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await withTimeout(adapter.requestDevice({ requiredLimits, requiredFeatures }), timeoutMs, 'requestDevice');
+  } catch (e) {
+    if (e instanceof GpuTimeoutError) throw e;
+    throw new NoWebGpuAdapterError(`the WebGPU adapter refused a device${described}: ${messageOf(e)}`);
+  }
+  return { adapter, device };
+}
+
+/** The WebGPU entry point of this environment (`navigator.gpu`), or a NoWebGpuError saying why there is none. */
+export function navigatorGpu(): GPU {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  const gpu = nav?.gpu;
+  if (gpu) return gpu;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (isNode)
+    throw new NoWebGpuError(
+      'WebGPU is not available: this is Node, which has no navigator.gpu',
+      "in Node, import { GpuRuntime } from 'tdc-runtime/node' (it opens a device through Dawn, npm package 'webgpu')",
+    );
+  if (nav === undefined) throw new NoWebGpuError('WebGPU is not available: there is no navigator (not a browser window or worker)');
+  const secure = (globalThis as { isSecureContext?: boolean }).isSecureContext;
+  throw new NoWebGpuError(
+    'WebGPU is not available in this browser (navigator.gpu is undefined)',
+    secure === false
+      ? 'WebGPU needs a secure context: serve the page over https or from localhost'
+      : 'use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows), or share a device you created with GpuRuntime.fromDevice',
+  );
+}
+
+export function describeAdapter(info: GPUAdapterInfo | undefined, dawnOptions: string[]): AdapterDescription {
+  return {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    dawnOptions,
+  };
+}
+
+/** A device plus everything needed to use it without hangs or silent errors. */
+export class GpuRuntime {
+  private lostError: GpuDeviceLostError | undefined;
+  private uncaptured: string[] = [];
+  private readonly lostPromise: Promise<never>;
+  private destroyed = false;
+  /** The GPU object (navigator.gpu or Dawn's create() result) the device came from; absent for fromDevice.
+   *  Other WebGPU users (tfjs) may share it. Kept referenced for the device's whole life. */
+  readonly gpu: GPU | undefined;
+  readonly adapter: GPUAdapter | undefined;
+  readonly device: GPUDevice;
+  readonly adapterInfo: AdapterDescription;
+  readonly timeoutMs: number;
+
+  protected constructor(gpu: GPU | undefined, adapter: GPUAdapter | undefined, device: GPUDevice, adapterInfo: AdapterDescription, timeoutMs: number) {
+    this.gpu = gpu;
+    this.adapter = adapter;
+    this.device = device;
+    this.adapterInfo = adapterInfo;
+    this.timeoutMs = timeoutMs;
+    this.lostPromise = device.lost.then((info) => {
+      this.lostError = new GpuDeviceLostError(
+        info.reason === 'destroyed' && this.destroyed
+          ? 'the WebGPU device was destroyed'
+          : `the WebGPU device was lost (${info.reason}): ${info.message}`,
+      );
+      throw this.lostError;
+    });
+    this.lostPromise.catch(() => {}); // observed through check()/wait(), never an unhandled rejection
+    device.addEventListener('uncapturederror', (ev) => {
+      this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /**
+   * Opens an adapter and a device from `navigator.gpu` (or `opts.gpu`). Throws NoWebGpuError where WebGPU is
+   * absent and NoWebGpuAdapterError where it has no adapter. In Node use tdc-runtime/node's GpuRuntime.open (Dawn).
+   */
+  static async open(opts: GpuOptions = {}): Promise<GpuRuntime> {
+    return GpuRuntime.fromGpu(opts.gpu ?? navigatorGpu(), opts);
+  }
+
+  /** Opens an adapter and a device from a `GPU` object (navigator.gpu, Dawn's create() result, …). */
+  static async fromGpu(gpu: GPU, opts: GpuOptions = {}, dawnOptions: string[] = []): Promise<GpuRuntime> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const described = dawnOptions.length ? ` (Dawn options: ${dawnOptions.join(' ')})` : '';
+    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described);
+    return new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, dawnOptions), timeoutMs);
+  }
+
+  /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). */
+  static fromDevice(device: GPUDevice, opts: { timeoutMs?: number } = {}): GpuRuntime {
+    return new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  /** One line naming the adapter, e.g. "llvmpipe: Mesa 25.0.7 … (mesa/software)". */
+  describe(): string {
+    const i = this.adapterInfo;
+    const name = i.description || i.device || 'unknown adapter';
+    const arch = [i.vendor, i.architecture].filter(Boolean).join('/');
+    return arch ? `${name} (${arch})` : name;
+  }
+
+  get isLost(): boolean {
+    return this.lostError !== undefined;
+  }
+
+  /** Throws if the device is lost or an uncaptured error was reported since the last check. */
+  check(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.uncaptured.length) {
+      const msgs = this.uncaptured.splice(0);
+      throw new GpuValidationError(`WebGPU reported ${msgs.length === 1 ? 'an error' : `${msgs.length} errors`}: ${msgs.join('\n')}`);
+    }
+  }
+
+  /** Awaits `p`, failing instead with the device loss or a timeout — never hangs. */
+  wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
+    if (this.lostError) return Promise.reject(this.lostError);
+    return withTimeout(Promise.race([p, this.lostPromise]), timeoutMs, what);
+  }
+
+  /** Runs `body` inside validation/out-of-memory/internal error scopes; throws what they caught. */
+  async scoped<T>(what: string, body: () => T): Promise<T> {
+    const d = this.device;
+    d.pushErrorScope('internal');
+    d.pushErrorScope('out-of-memory');
+    d.pushErrorScope('validation');
+    let result: T;
+    try {
+      result = body();
+    } finally {
+      const errors = await this.wait(Promise.all([d.popErrorScope(), d.popErrorScope(), d.popErrorScope()]), `popErrorScope (${what})`);
+      const first = errors.find((e) => e !== null);
+      if (first) throw new GpuValidationError(`${what}: ${first.message}`);
+    }
+    return result;
+  }
+
+  /** Destroys the device; the runtime can no longer be used. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+    this.onDestroy();
+  }
+
+  /** Hook for subclasses (tdc-runtime/node releases Dawn's GPU object here). */
+  protected onDestroy(): void {}
+}
+
+/** `p`, or a GpuTimeoutError after `ms` (the timer is cleared as soon as `p` settles). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GpuTimeoutError(`${what} did not complete within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Convenience: `GpuRuntime.open` (navigator.gpu). */
+export const openGpu = (opts?: GpuOptions): Promise<GpuRuntime> => GpuRuntime.open(opts);

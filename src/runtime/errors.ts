@@ -1,0 +1,89 @@
+// Typed errors of the runtime. Each carries a stable code (TDC520–TDC529) and a `diagnostic` shaped like the
+// compiler's diagnostics, so a caller (the CLI) can print it like any other stage's output; applications
+// catch them by class (`instanceof NoWebGpuError`, `instanceof GpuInputError`, …) or by `code`.
+
+/** The diagnostic an error carries: the same fields the compiler's Diagnostic has (severity, code, message, hint). */
+export interface RuntimeDiagnostic {
+  severity: 'error';
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Base class of every error the runtime throws on purpose. */
+export class TdcRuntimeError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly diagnostic: RuntimeDiagnostic;
+  constructor(code: string, message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+    this.diagnostic = hint === undefined ? { severity: 'error', code, message } : { severity: 'error', code, message, hint };
+  }
+}
+
+/** An error of the WebGPU path (no adapter, device lost, validation, timeout, bad inputs, bad plan). */
+export class GpuError extends TdcRuntimeError {}
+
+/** No WebGPU adapter (no driver, an unknown backend or adapter name): callers may fall back to the CPU executor. */
+export class NoWebGpuAdapterError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC520', message, hint ?? NO_ADAPTER_HINT);
+  }
+}
+
+const NO_ADAPTER_HINT =
+  'on Linux without a GPU install Mesa lavapipe (Debian: mesa-vulkan-drivers libvulkan1); pick a Dawn backend/adapter with TDC_WEBGPU_BACKEND / TDC_WEBGPU_ADAPTER';
+
+/** WebGPU itself is missing: no `navigator.gpu` (a browser without WebGPU, or Node without `tdc-runtime/node`). */
+export class NoWebGpuError extends NoWebGpuAdapterError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+  }
+}
+
+/** The device was lost (driver reset, destroy()) — every later use fails with this. */
+export class GpuDeviceLostError extends GpuError {
+  constructor(message: string) {
+    super('TDC521', message);
+  }
+}
+
+/** A WebGPU validation / out-of-memory / internal error raised by work the runtime submitted. */
+export class GpuValidationError extends GpuError {
+  constructor(message: string) {
+    super('TDC522', message);
+  }
+}
+
+/** A wait on the GPU (mapAsync, onSubmittedWorkDone, popErrorScope) did not finish in time. */
+export class GpuTimeoutError extends GpuError {
+  constructor(message: string) {
+    super('TDC523', message, 'raise the timeout (GpuOptions.timeoutMs / TDC_WEBGPU_TIMEOUT_MS) if the workload is just slow');
+  }
+}
+
+/** Inputs given to a plan do not match it (names, ranks, dtypes, symbol values, device limits). */
+export class GpuInputError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC524', message, hint);
+  }
+}
+
+/** The kernel plan itself is malformed (a compiler bug, not a user error). */
+export class PlanError extends GpuError {
+  constructor(message: string) {
+    super('TDC525', `invalid kernel plan: ${message}`);
+  }
+}
+
+export const isNoAdapterError = (e: unknown): e is NoWebGpuAdapterError => e instanceof NoWebGpuAdapterError;
+
+/** A safetensors file that cannot be read (bad header, unsupported dtype, offsets out of range) or written. */
+export class SafetensorsError extends TdcRuntimeError {
+  constructor(message: string) {
+    super('TDC526', message);
+  }
+}

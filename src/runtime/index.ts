@@ -1,0 +1,37 @@
+// tdc-runtime — what an application needs at run time, browser-safe (no Node built-ins, no `process`, no Dawn,
+// no top-level await): run a compiled stage on a GPUDevice, read/write safetensors, typed errors.
+// In a browser: `const runtime = await GpuRuntime.open()` (navigator.gpu). In Node: import from
+// 'tdc-runtime/node', whose GpuRuntime.open() goes through Dawn (npm `webgpu`).
+export {
+  GpuRuntime,
+  openGpu,
+  navigatorGpu,
+  requestDevice,
+  withTimeout,
+  DEFAULT_TIMEOUT_MS,
+  RAISED_LIMITS,
+  type GpuOptions,
+  type AdapterDescription,
+} from './device.js';
+export { PlanExecutor, checkPlan, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
+export {
+  TdcRuntimeError,
+  GpuError,
+  NoWebGpuError,
+  NoWebGpuAdapterError,
+  GpuDeviceLostError,
+  GpuValidationError,
+  GpuTimeoutError,
+  GpuInputError,
+  PlanError,
+  SafetensorsError,
+  isNoAdapterError,
+  type RuntimeDiagnostic,
+} from './errors.js';
+export type { TensorInput, HostInput, DeviceInput, HostData, FloatTensor, IntTensor } from './tensors.js';
+export { flattenInputs, nestByName } from './nested.js';
+export { bindSymbols, type SymbolEnv } from './bind-symbols.js';
+export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type SafeDType } from './safetensors.js';
+export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, KernelBinding, PlanOutputs, GpuDType } from './plan.js';
+export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
+export { didYouMean, closest, editDistance } from './suggest.js';
