@@ -1,21 +1,22 @@
-// tdc compile: config → out/ (kernels/*.wgsl, <name>.ts glue, manifest.json), written atomically.
-// Input shapes: symbolic by default (batch N, class/channel C: rank-2 io tensors [N, C], targets [N],
-// model losses []); `--like io.safetensors` takes ranks and sizes from a sample (batch dim made symbolic);
-// `--shape name=NxCx7x7` pins one input (letters are symbols, numbers are sizes).
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+// tdc compile: configs → output directories (kernels/*.wgsl, <name>.ts glue, manifest.json), written atomically.
+//   tdc compile kd.yaml -o out/     one config
+//   tdc compile                     every config of ./tdc.config.{ts,mts,mjs,js,json} (or -p file)
+//   tdc compile kd.yaml             that config's entry of tdc.config
+// --check compares instead of writing (exit 1 and the list of stale files); --watch recompiles on change;
+// --json prints the results as JSON. Input shapes: symbolic by default (batch N, class/channel C: rank-2 io
+// tensors [N, C], targets [N], model losses []); `--like io.safetensors` takes ranks and sizes from a sample
+// (batch dim made symbolic); `--shape name=NxCx7x7` pins one input (letters are symbols, numbers are sizes).
+import { resolve } from 'node:path';
 import pc from 'picocolors';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
-import type { Dim, Shape } from '../graph/types.js';
+import type { Dim } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
-import { readSafetensors } from 'tdc-runtime';
-import { loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
-import { pickStage } from './run.js';
+import { diagnosticJson, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 
 export interface CompileOptions extends GlobalOptions {
-  out: string;
+  out?: string;
+  project?: string;
   stage?: string;
   name?: string;
   workgroupSize?: string;
@@ -23,106 +24,213 @@ export interface CompileOptions extends GlobalOptions {
   like?: string;
   glue?: boolean;
   explain?: boolean;
+  watch?: boolean;
+  check?: boolean;
 }
 
-export async function compileCommand(config: string, opts: CompileOptions): Promise<number> {
-  const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
-  const fail = async (more: Diagnostic[] = []): Promise<number> => {
-    await printDiagnostics([...ds, ...more], opts);
-    return 1;
+type Loaded = { project?: import('../project/load-project.js').Project; diagnostics: Diagnostic[]; usage?: boolean };
+
+/** Exit codes: 0 ok, 1 errors or (--check) stale output, 2 usage. */
+export async function compileCommand(config: string | undefined, opts: CompileOptions): Promise<number> {
+  const usage = (msg: string): number => {
+    process.stderr.write(`error: ${msg}\n(run \`tdc compile --help\` for usage)\n`);
+    return 2;
   };
-  const wg = opts.workgroupSize === undefined ? 8 : Number(opts.workgroupSize);
-  if (!Number.isInteger(wg) || wg < 1 || wg > 1024) return fail([diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)]);
+  if (opts.watch && opts.check) return usage('--watch and --check cannot be combined');
+  if (opts.watch && opts.json) return usage('--watch prints diagnostics as text; --json goes with a single compile or --check');
 
-  const { guardOutDir, checkReplaceable } = await import('../codegen/out-writer.js');
-  const refused = guardOutDir(opts.out, { protect: protectedPaths(config, opts) });
-  if (!refused.length) refused.push(...(await checkReplaceable(opts.out)));
-  if (refused.length) return fail(refused);
-
-  const { checkFile } = await import('../compiler/resolve/index.js');
-  const r = checkFile(config);
-  ds.push(...r.diagnostics);
-  if (hasErrors(ds) || !r.ir) return fail();
-  let stages = r.ir.stages;
-  if (opts.stage !== undefined) {
-    const s = pickStage(stages, opts.stage);
-    if ('code' in s) return fail([s]);
-    stages = [s];
+  const load = (): Promise<Loaded> => loadFor(config, opts);
+  if (opts.watch) {
+    const first = await load();
+    if (first.usage) return usage(first.diagnostics[0]!.message);
+    return watchCommand(load, first, opts);
   }
-  if (!stages.length) return fail([diag('error', 'TDC903', 'this config has no training stage with a criterion')]);
+  const loaded = await load();
+  if (loaded.usage) return usage(loaded.diagnostics[0]!.message);
+  if (!loaded.project) {
+    if (opts.json) process.stdout.write(JSON.stringify({ ok: false, configs: [], diagnostics: loaded.diagnostics.map(diagnosticJson) }, null, 2) + '\n');
+    else await printDiagnostics(loaded.diagnostics, opts);
+    return 1;
+  }
+  const { compileProject, entryFailed } = await import('../project/compile-project.js');
+  const results = await compileProject(loaded.project, opts.check ? 'check' : 'write');
+  const failed = results.some(entryFailed);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(await resultsJson(results, opts.check ? 'check' : 'write', loaded.diagnostics), null, 2) + '\n');
+    return failed ? 1 : 0;
+  }
+  await printDiagnostics(loaded.diagnostics, opts);
+  for (const r of results) await reportEntry(r, opts);
+  if (opts.check && results.length > 1) {
+    const stale = results.filter((r) => r.check && !r.check.upToDate).length;
+    process.stdout.write(stale ? `${stale} of ${results.length} outputs are stale: run tdc compile\n` : `all ${results.length} outputs are up to date\n`);
+  }
+  return failed ? 1 : 0;
+}
 
-  const pinned = parseShapeOptions(opts, ds);
-  if (hasErrors(ds)) return fail();
+/** Which configs to compile: the one on the command line (with -o), or tdc.config's (all, or the one named). */
+async function loadFor(config: string | undefined, opts: CompileOptions): Promise<Loaded> {
+  const { findProjectConfig, loadProject, displayPath } = await import('../project/load-project.js');
+  const wgText = opts.workgroupSize;
+  const wg = wgText === undefined ? undefined : Number(wgText);
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
+    return { diagnostics: [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${wgText}'`)] };
+  const perConfig = (['stage', 'name', 'shape', 'like'] as const).filter((k) => opts[k] !== undefined);
 
-  const moduleName = opts.name ?? moduleNameOf(config);
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/.test(moduleName))
-    return fail([diag('error', 'TDC612', `--name '${moduleName}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`)]);
-  const { compileStages } = await import('../compiler/compile.js');
-  const c = await compileStages(stages, { configFile: config, moduleName, workgroupSize: wg, shapes: pinned, glue: opts.glue });
-  ds.push(...c.diagnostics);
-  if (!c.files || hasErrors(c.diagnostics)) return fail();
-  const plans = c.stages;
-  const files = c.files;
-  const { writeOutDir } = await import('../codegen/out-writer.js');
-  const wd = await writeOutDir(opts.out, files, { protect: protectedPaths(config, opts) });
-  ds.push(...wd);
-  await printDiagnostics(ds.filter((d) => d.severity !== 'note'), opts);
-  if (hasErrors(wd)) return 1;
+  if (config !== undefined && opts.out !== undefined) {
+    if (opts.project !== undefined) return { usage: true, diagnostics: [diag('error', 'TDC902', '-p/--project and -o/--out cannot be combined: -o compiles the config given, -p the configs of a tdc.config')] };
+    const { moduleNameOf } = await import('../api/compile.js');
+    const entry = {
+      config: resolve(config),
+      name: opts.name ?? moduleNameOf(config),
+      out: resolve(opts.out),
+      ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
+      ...(opts.shape !== undefined ? { shapes: opts.shape } : {}),
+      ...(opts.like !== undefined ? { like: resolve(opts.like) } : {}),
+      workgroupSize: wg ?? 8,
+      specs: (opts.spec ?? []).map((s) => resolve(s)),
+      glue: opts.glue,
+    };
+    return { project: { file: '<command line>', root: process.cwd(), entries: [entry] }, diagnostics: [] };
+  }
+  if (opts.out !== undefined) return { usage: true, diagnostics: [diag('error', 'TDC902', '-o/--out needs a config: tdc compile <config> -o <dir>')] };
 
-  if (opts.explain) process.stdout.write(explain(plans, useColor(opts)));
+  const file = opts.project !== undefined ? resolve(opts.project) : findProjectConfig(process.cwd());
+  if (file === undefined) {
+    const what = config === undefined ? 'no config given' : `no -o/--out for ${config}`;
+    return { usage: true, diagnostics: [diag('error', 'TDC902', `${what}, and no tdc.config.{ts,mts,mjs,js,json} in ${process.cwd()}`)] };
+  }
+  const loaded = await loadProject(file);
+  if (!loaded.project) return loaded;
+  let entries = loaded.project.entries;
+  if (config !== undefined) {
+    entries = entries.filter((e) => e.config === resolve(config));
+    if (!entries.length)
+      return { usage: true, diagnostics: [diag('error', 'TDC902', `${config} is not one of the configs of ${displayPath(file)}; give -o <dir> to compile it on its own`)] };
+    if (opts.stage !== undefined || opts.name !== undefined || opts.shape !== undefined || opts.like !== undefined)
+      entries = entries.map((e) => ({
+        ...e,
+        ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
+        ...(opts.shape !== undefined ? { shapes: opts.shape } : {}),
+        ...(opts.like !== undefined ? { like: resolve(opts.like) } : {}),
+      }));
+  } else if (perConfig.length) {
+    return { usage: true, diagnostics: [diag('error', 'TDC902', `--${perConfig[0]} applies to one config: name it (tdc compile <config> --${perConfig[0]} ...) or set it in ${displayPath(file)}`)] };
+  }
+  entries = entries.map((e) => ({
+    ...e,
+    ...(wg !== undefined ? { workgroupSize: wg } : {}),
+    specs: [...e.specs, ...(opts.spec ?? []).map((s) => resolve(s))],
+    glue: opts.glue,
+  }));
+  return { project: { ...loaded.project, entries }, diagnostics: loaded.diagnostics };
+}
+
+type EntryResult = import('../project/compile-project.js').EntryResult;
+
+async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> {
+  const { displayPath } = await import('../project/load-project.js');
+  await printDiagnostics(
+    r.diagnostics.filter((d) => d.severity !== 'note'),
+    opts,
+  );
+  const out = displayPath(r.entry.out);
+  if (!r.result.ok) return;
+  if (r.check) {
+    if (r.check.upToDate) process.stdout.write(`up to date: ${out}\n`);
+    else {
+      process.stdout.write(`stale: ${out} (${r.check.differences.length} file${r.check.differences.length === 1 ? '' : 's'} differ; run tdc compile)\n`);
+      for (const d of r.check.differences) process.stdout.write(`  ${d.status.padEnd(7)} ${out}/${d.file}\n`);
+    }
+    return;
+  }
+  if (hasErrors(r.diagnostics)) return;
+  if (opts.explain) process.stdout.write(explain(r.result.stages, useColor(opts)));
+  const plans = r.result.stages;
   const nk = plans.reduce((a, p) => a + p.plan.kernels.length, 0);
-  process.stdout.write(`wrote ${opts.out}: ${nk} kernel${nk === 1 ? '' : 's'} in ${plans.length} stage${plans.length === 1 ? '' : 's'}, manifest.json${opts.glue !== false ? `, ${moduleName}.ts` : ''}\n`);
+  const what = `${nk} kernel${nk === 1 ? '' : 's'} in ${plans.length} stage${plans.length === 1 ? '' : 's'}, manifest.json${r.result.files.has(`${r.result.name}.ts`) ? `, ${r.result.name}.ts` : ''}`;
+  process.stdout.write(r.unchanged ? `unchanged ${out}: ${what}\n` : `wrote ${out}: ${what}\n`);
+}
+
+/** The --json document: per config its files, kernels, diagnostics and (--check) the differences. */
+export async function resultsJson(results: readonly EntryResult[], mode: 'write' | 'check', loadDiagnostics: readonly Diagnostic[] = []): Promise<unknown> {
+  const { displayPath } = await import('../project/load-project.js');
+  return {
+    ok: !results.some((r) => hasErrors(r.diagnostics) || (r.check !== undefined && !r.check.upToDate)) && !hasErrors(loadDiagnostics),
+    mode,
+    configs: results.map((r) => ({
+      config: r.result.config,
+      name: r.result.name,
+      out: displayPath(r.entry.out),
+      ok: r.result.ok && !hasErrors(r.diagnostics),
+      ...(mode === 'write' ? { written: r.written, unchanged: r.unchanged } : {}),
+      ...(r.check ? { upToDate: r.check.upToDate, differences: r.check.differences } : {}),
+      files: [...r.result.files.keys()],
+      kernels: r.result.kernels,
+      diagnostics: r.diagnostics.map(diagnosticJson),
+    })),
+    ...(loadDiagnostics.length ? { diagnostics: loadDiagnostics.map(diagnosticJson) } : {}),
+  };
+}
+
+async function watchCommand(load: () => Promise<Loaded>, first: Loaded, opts: CompileOptions): Promise<number> {
+  const { watchProject, clockStamp } = await import('../project/watch.js');
+  let firstLoad: Loaded | undefined = first;
+  const handle = watchProject(
+    {
+      load: async () => {
+        const l = firstLoad ?? (await load());
+        firstLoad = undefined;
+        return l;
+      },
+      projectFile: await projectFileOf(opts),
+    },
+    {
+      onStart: (changed) => {
+        process.stdout.write(
+          changed.length === 0 ? `${clockStamp()} Starting compilation in watch mode...\n\n` : `${clockStamp()} File change detected. Starting incremental compilation...\n\n`,
+        );
+      },
+      onDone: async (results, loadDiagnostics) => {
+        {
+          await printDiagnostics(loadDiagnostics, opts, process.stdout);
+          const ds = [...loadDiagnostics];
+          for (const r of results) {
+            await printDiagnostics(r.diagnostics.filter((d) => d.severity !== 'note'), opts, process.stdout);
+            ds.push(...r.diagnostics);
+            if (r.result.ok && !hasErrors(r.diagnostics)) {
+              const { displayPath } = await import('../project/load-project.js');
+              process.stdout.write(`${r.unchanged ? 'unchanged' : 'wrote'} ${displayPath(r.entry.out)}\n`);
+            } else if (!r.result.ok) {
+              const { displayPath } = await import('../project/load-project.js');
+              process.stdout.write(`kept the last good output in ${displayPath(r.entry.out)}\n`);
+            }
+          }
+          const n = ds.filter((d) => d.severity === 'error').length;
+          process.stdout.write(`\n${clockStamp()} Found ${n} error${n === 1 ? '' : 's'}. Watching for file changes.\n\n`);
+        }
+      },
+    },
+  );
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      handle.close();
+      done();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   return 0;
 }
 
-/** Inputs of the compile that out/ must never replace (nor any directory holding them). */
-function protectedPaths(config: string, opts: CompileOptions): string[] {
-  return [config, ...(opts.spec ?? []), ...(opts.like ? [opts.like] : [])];
+async function projectFileOf(opts: CompileOptions): Promise<string | undefined> {
+  if (opts.out !== undefined) return undefined;
+  if (opts.project !== undefined) return resolve(opts.project);
+  const { findProjectConfig } = await import('../project/load-project.js');
+  return findProjectConfig(process.cwd());
 }
 
-function moduleNameOf(config: string): string {
-  const stem = basename(config).replace(/\.ya?ml$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[A-Za-z_]/.test(stem) ? stem : `config_${stem}`;
-}
-
-function parseDims(text: string): Shape | undefined {
-  if (text.trim() === '' || text === '[]') return [];
-  const parts = text.split(/[x×,]/);
-  const out: Dim[] = [];
-  for (const p of parts) {
-    const t = p.trim();
-    if (/^\d+$/.test(t)) out.push(Number(t));
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) out.push({ sym: t });
-    else return undefined;
-  }
-  return out;
-}
-
-/** --like and --shape: name → pinned shape. */
-function parseShapeOptions(opts: CompileOptions, ds: Diagnostic[]): InputShapes {
-  const pinned: InputShapes = new Map();
-  if (opts.like) {
-    try {
-      const { tensors } = readSafetensors(new Uint8Array(readFileSync(opts.like)));
-      for (const [name, t] of sampleInputShapes(tensors)) pinned.set(name, t);
-    } catch (e) {
-      ds.push(diag('error', 'TDC501', `cannot read --like '${opts.like}': ${e instanceof Error ? e.message : String(e)}`));
-    }
-  }
-  for (const s of opts.shape ?? []) {
-    const eq = s.lastIndexOf('=');
-    const dims = eq > 0 ? parseDims(s.slice(eq + 1)) : undefined;
-    if (!dims) {
-      ds.push(diag('error', 'TDC611', `--shape '${s}': expected name=dims, e.g. student/layer4/output=Nx512x7x7`));
-      continue;
-    }
-    const name = s.slice(0, eq);
-    pinned.set(name, { shape: dims, dtype: name === 'targets' ? 'int' : pinned.get(name)?.dtype ?? 'float' });
-  }
-  return pinned;
-}
-
-function explain(plans: { stage: string; plan: KernelPlan }[], color: boolean): string {
+function explain(plans: readonly { stage: string; plan: KernelPlan }[], color: boolean): string {
   const c = pc.createColors(color);
   const dim = (d: Dim): string => (typeof d === 'number' ? String(d) : dimText(d));
   const lines: string[] = [];

@@ -61,9 +61,10 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('compile')
-    .description('compile a config into out/: kernels/*.wgsl, <name>.ts glue, manifest.json')
-    .argument('<config>', 'config file')
-    .requiredOption('-o, --out <dir>', 'output directory (written atomically)')
+    .description('compile configs into output directories: kernels/*.wgsl, <name>.ts glue, manifest.json (no config: every config of tdc.config)')
+    .argument('[config]', 'config file; without one, every config of ./tdc.config.{ts,mts,mjs,js,json}')
+    .option('-o, --out <dir>', 'output directory of the config given (written atomically)')
+    .option('-p, --project <file>', 'the tdc.config file to use (default: the one in the current directory)')
     .option('--stage <name>', 'compile only this stage')
     .option('--name <name>', 'base name of the generated TypeScript module (default: from the config file name)')
     .option('--workgroup-size <n>', 'threads per workgroup (default 8, best on lavapipe; 128–256 on hardware GPUs)')
@@ -71,7 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--like <io.safetensors>', 'take input ranks and sizes from a sample io_dict (batch dim kept symbolic)')
     .option('--no-glue', 'skip the TypeScript glue (no ts-morph)')
     .option('--explain', 'print the kernel plan: kernels, what each fuses, bytes moved')
-    .action(async (config: string, opts: Record<string, unknown>) => {
+    .option('--watch', 'recompile when a config, spec file or sample io_dict changes; keep the last good output on errors')
+    .option('--check', 'write nothing; exit 1 and list the files that differ when the output is stale (for CI)')
+    .option('--json', 'print the result as JSON: per config its files, kernels and diagnostics')
+    .action(async (config: string | undefined, opts: Record<string, unknown>) => {
       const { compileCommand } = await import('./compile.js');
       exitCode = await compileCommand(config, Object.assign({}, program.opts(), opts) as never);
     });

@@ -1,0 +1,45 @@
+// The shape of manifest.json (format 'tdc-manifest/1', written by src/codegen/manifest.ts), for API users who
+// read it as an object. Sizes are numbers, or strings over the stage symbols ("N", "N*C", "ceil(N/8)").
+
+export type ManifestDim = number | string;
+
+export interface ManifestKernel {
+  name: string;
+  /** Path of the WGSL inside the output directory. */
+  file: string;
+  sha256: string;
+  summary: string;
+  terms: string[];
+  dispatch: ManifestDim[];
+  bindings: { binding: number; buffer: string; access: 'uniform' | 'read' | 'read_write' }[];
+  bytesRead: ManifestDim;
+  bytesWritten: ManifestDim;
+}
+
+export interface ManifestStage {
+  name: string;
+  workgroupSize: number;
+  symbols: string[];
+  inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string }[];
+  outputs: {
+    scalars: {
+      buffer: string;
+      loss: number;
+      terms: { name: string; weight: number; index: number }[];
+      modelTerm?: { index: number; weight: number | Record<string, number> };
+    };
+    grads: { input: string; buffer: string; shape: ManifestDim[] }[];
+  };
+  buffers: { name: string; role: 'input' | 'output' | 'scratch'; dtype: 'f32' | 'i32'; length: ManifestDim }[];
+  kernels: ManifestKernel[];
+}
+
+export interface Manifest {
+  format: 'tdc-manifest/1';
+  /** tdc version that wrote it. */
+  tdc: string;
+  /** The config, relative to the project root. */
+  config: string;
+  conventions: Record<string, string>;
+  stages: ManifestStage[];
+}

@@ -1,0 +1,93 @@
+// Input shapes for a compile, as users write them: the `--shape name=NxCx7x7` syntax (letters are symbols,
+// numbers are sizes), shape arrays in tdc.config, and `--like io.safetensors` (a sample io_dict whose batch
+// dim becomes the symbol N). Pure functions; problems come back as diagnostics.
+import { readFileSync } from 'node:fs';
+import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
+import type { Dim, Shape } from '../graph/types.js';
+import { readSafetensors } from 'tdc-runtime';
+
+export type { InputShapes };
+
+/**
+ * One dim list in the `--shape` syntax: `Nx512x7x7`, `N×C`, `N,C`, `[]` or `` (a scalar).
+ * Numbers are fixed sizes, identifiers are symbols bound at run time. `undefined` when malformed.
+ */
+export function parseDims(text: string): Shape | undefined {
+  const t = text.trim();
+  if (t === '' || t === '[]') return [];
+  const out: Dim[] = [];
+  for (const p of t.replace(/^\[(.*)\]$/, '$1').split(/[x×,]/)) {
+    const s = p.trim();
+    if (/^\d+$/.test(s)) out.push(Number(s));
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out.push({ sym: s });
+    else return undefined;
+  }
+  return out;
+}
+
+/** A shape given as an array: numbers are sizes, strings symbols (`['N', 512, 7, 7]`). `undefined` when malformed. */
+export function dimsFromArray(dims: readonly unknown[]): Shape | undefined {
+  const out: Dim[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number' && Number.isInteger(d) && d >= 0) out.push(d);
+    else if (typeof d === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d)) out.push({ sym: d });
+    else if (typeof d === 'string' && /^\d+$/.test(d)) out.push(Number(d));
+    else return undefined;
+  }
+  return out;
+}
+
+/** What one pinned input may be written as: `'Nx512x7x7'` or `['N', 512, 7, 7]`. */
+export type ShapeText = string | readonly (number | string)[];
+
+/** One `--shape` argument: `name=dims`. */
+export function parseShapeArg(arg: string): { name: string; shape: Shape } | Diagnostic {
+  const eq = arg.lastIndexOf('=');
+  const shape = eq > 0 ? parseDims(arg.slice(eq + 1)) : undefined;
+  if (!shape) return diag('error', 'TDC611', `--shape '${arg}': expected name=dims, e.g. student/layer4/output=Nx512x7x7`);
+  return { name: arg.slice(0, eq), shape };
+}
+
+/** The dtype of a pinned input: `targets` are class indices (int), the rest float unless a sample said otherwise. */
+const dtypeFor = (name: string, prev: InputShapes): 'float' | 'int' => (name === 'targets' ? 'int' : (prev.get(name)?.dtype ?? 'float'));
+
+/**
+ * Pinned input shapes from a sample io_dict file (`--like`), then explicit shapes on top (`--shape` arguments, or a
+ * `{ name: dims }` record from tdc.config). Diagnostics for a sample that cannot be read and malformed shapes.
+ */
+export function parseInputShapes(
+  given: { like?: string; shapes?: readonly string[] | Readonly<Record<string, ShapeText>> },
+  ds: Diagnostic[],
+): InputShapes {
+  const pinned: InputShapes = given.like !== undefined ? shapesFromSample(given.like, ds) : new Map();
+  const shapes = given.shapes;
+  if (Array.isArray(shapes)) {
+    for (const s of shapes as readonly string[]) {
+      const r = parseShapeArg(s);
+      if ('code' in r) ds.push(r);
+      else pinned.set(r.name, { shape: r.shape, dtype: dtypeFor(r.name, pinned) });
+    }
+  } else if (shapes) {
+    for (const [name, text] of Object.entries(shapes as Readonly<Record<string, ShapeText>>)) {
+      const shape = typeof text === 'string' ? parseDims(text) : Array.isArray(text) ? dimsFromArray(text) : undefined;
+      if (!shape) {
+        ds.push(diag('error', 'TDC611', `shape of '${name}': expected dims like 'Nx512x7x7' or ['N', 512, 7, 7], got ${JSON.stringify(text)}`));
+        continue;
+      }
+      pinned.set(name, { shape, dtype: dtypeFor(name, pinned) });
+    }
+  }
+  return pinned;
+}
+
+/** `--like`: input ranks and sizes from a sample io_dict (safetensors), the batch dim made symbolic (N). */
+export function shapesFromSample(file: string | Uint8Array, ds: Diagnostic[], label = typeof file === 'string' ? file : 'the sample'): InputShapes {
+  try {
+    const bytes = typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file;
+    return sampleInputShapes(readSafetensors(bytes).tensors);
+  } catch (e) {
+    ds.push(diag('error', 'TDC501', `cannot read sample io_dict '${label}': ${e instanceof Error ? e.message : String(e)}`));
+    return new Map();
+  }
+}

@@ -1,0 +1,78 @@
+// Compiling the configs of a project (tdc.config, the bundler plugin, `tdc compile` with -o): each entry with the
+// registry reset to the built-ins plus its own spec files, then its output written (atomically, only when the
+// compile has no errors: the last good output stays), compared with disk (--check), or neither.
+import { hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { resetToBuiltins } from '../registry/registry.js';
+import { isAbsolute } from 'node:path';
+import { compile, projectRelative, type CompiledConfig } from '../api/compile.js';
+import { checkReplaceable, guardOutDir } from '../codegen/out-writer.js';
+import { check, writeOutput, type CheckResult } from '../api/output-dir.js';
+import { displayPath, type Project, type ProjectEntry } from './load-project.js';
+
+export type ProjectMode = 'write' | 'check' | 'memory';
+
+export interface EntryResult {
+  entry: ProjectEntry;
+  result: CompiledConfig;
+  /** `check` mode: how the output directory compares. */
+  check?: CheckResult;
+  /** `write` mode: the output directory was replaced. */
+  written: boolean;
+  /** `write` mode: the directory already held exactly these files, so it was left alone. */
+  unchanged: boolean;
+  /** The compile's diagnostics plus writing's or checking's. */
+  diagnostics: Diagnostic[];
+}
+
+/** Compiles one entry of a project and writes or checks its output. */
+export async function compileEntry(project: Project, entry: ProjectEntry, mode: ProjectMode): Promise<EntryResult> {
+  // The compile's inputs (and the tdc.config) must never be inside what an output replaces.
+  const protect = [entry.config, ...entry.specs, ...(entry.like !== undefined ? [entry.like] : []), ...(isAbsolute(project.file) ? [project.file] : [])];
+  if (mode === 'write') {
+    const refused = guardOutDir(entry.out, { protect });
+    if (!refused.length) refused.push(...(await checkReplaceable(entry.out)));
+    if (refused.length) return { entry, result: notCompiled(project, entry), written: false, unchanged: false, diagnostics: refused };
+  }
+  resetToBuiltins();
+  const result = await compile(displayPath(entry.config), {
+    root: project.root,
+    name: entry.name,
+    stage: entry.stage,
+    shapes: entry.shapes,
+    like: entry.like,
+    specs: entry.specs.map(displayPath),
+    workgroupSize: entry.workgroupSize,
+    glue: entry.glue,
+  });
+  const diagnostics = [...result.diagnostics];
+  const r: EntryResult = { entry, result, written: false, unchanged: false, diagnostics };
+  if (!result.ok) return r;
+  if (mode === 'write') {
+    // Identical output is not rewritten: watchers downstream (a dev server, tsc -w) see no change.
+    if ((await check(entry.out, result)).upToDate) {
+      r.unchanged = true;
+      return r;
+    }
+    const wd = await writeOutput(entry.out, result, { protect });
+    diagnostics.push(...wd);
+    r.written = !hasErrors(wd);
+  } else if (mode === 'check') {
+    r.check = await check(entry.out, result);
+    diagnostics.push(...r.check.diagnostics);
+  }
+  return r;
+}
+
+function notCompiled(project: Project, entry: ProjectEntry): CompiledConfig {
+  return { ok: false, config: projectRelative(project.root, entry.config), name: entry.name, files: new Map(), kernels: [], diagnostics: [], inputs: [entry.config, ...entry.specs, ...(entry.like !== undefined ? [entry.like] : [])], stages: [] };
+}
+
+/** Every entry (or those given), in order. */
+export async function compileProject(project: Project, mode: ProjectMode, entries: readonly ProjectEntry[] = project.entries): Promise<EntryResult[]> {
+  const out: EntryResult[] = [];
+  for (const e of entries) out.push(await compileEntry(project, e, mode));
+  return out;
+}
+
+/** A result is a failure when it has errors (compiling, writing) or, in check mode, stale output. */
+export const entryFailed = (r: EntryResult): boolean => hasErrors(r.diagnostics) || (r.check !== undefined && !r.check.upToDate);
