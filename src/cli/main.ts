@@ -80,6 +80,15 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await compileCommand(config, Object.assign({}, program.opts(), opts) as never);
     });
 
+  program
+    .command('schema')
+    .description('print the JSON Schema of torchdistill configs (every registered loss and its kwargs; --spec losses too)')
+    .option('-o, --out <file>', 'write it to a file instead')
+    .action(async (opts: { out?: string }) => {
+      const { schemaCommand } = await import('./schema.js');
+      exitCode = await schemaCommand({ ...program.opts(), ...opts });
+    });
+
   try {
     if (argv.length === 0) {
       program.outputHelp();
