@@ -33,3 +33,14 @@ export { buildManifest } from './codegen/manifest.js';
 export { runStageOnCpu } from './compiler/run-cpu.js';
 export { execute as executeOnCpu, type HostTensor } from './cpu/executor.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
+
+// Build integration (docs/integration.md): compile in memory, write or check an output directory, tdc.config.
+export { compile, moduleNameOf, projectRelative, type CompileConfigOptions, type CompiledConfig, type CompiledKernel } from './api/compile.js';
+export { writeOutput, check, type CheckResult, type OutputDifference, type OutputFiles } from './api/output-dir.js';
+export { parseDims, dimsFromArray, parseShapeArg, parseInputShapes, shapesFromSample, type ShapeText, type InputShapes as PinnedShapes } from './api/shapes.js';
+export type { Manifest, ManifestStage, ManifestKernel, ManifestDim } from './api/manifest-types.js';
+export { defineConfig, DEFAULT_OUT_DIR, PROJECT_CONFIG_NAMES, type TdcConfig, type TdcConfigEntry } from './project/define-config.js';
+export { loadProject, findProjectConfig, projectFromConfig, type Project, type ProjectEntry } from './project/load-project.js';
+export { compileProject, compileEntry, entryFailed, type EntryResult, type ProjectMode } from './project/compile-project.js';
+export { watchProject, type WatchHandle, type WatchOptions, type WatchCallbacks } from './project/watch.js';
+export { configSchema, type JsonSchema } from './schema/config-schema.js';

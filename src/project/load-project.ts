@@ -152,15 +152,25 @@ async function evaluate(abs: string, text: string): Promise<unknown> {
 async function loadError(abs: string, shown: string, text: string, e: unknown): Promise<Diagnostic> {
   const msg = e instanceof Error ? e.message : String(e);
   if (abs.endsWith('.json') && e instanceof SyntaxError) {
-    const m = /position (\d+)/.exec(msg);
-    if (m) {
-      const { spanFromOffsets } = await import('../diagnostics/index.js');
-      const off = Math.min(Number(m[1]), text.length);
-      return diag('error', 'TDC670', `${shown} is not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, spanFromOffsets(shown, text, off, off + 1));
-    }
+    const { spanFromOffsets } = await import('../diagnostics/index.js');
+    const off = Math.min(await jsonErrorOffset(text, msg), text.length);
+    return diag('error', 'TDC670', `${shown} is not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '')}`, spanFromOffsets(shown, text, off, off + 1));
   }
   const where = e instanceof Error && e.stack ? firstFrameIn(e.stack, abs) : '';
   return diag('error', 'TDC670', `cannot load ${shown}: ${msg}${where}`);
+}
+
+/** Where JSON.parse failed: from its message when it says, else from TypeScript's JSON parser. */
+async function jsonErrorOffset(text: string, msg: string): Promise<number> {
+  const m = /position (\d+)/.exec(msg);
+  if (m) return Number(m[1]);
+  try {
+    const { ts } = await import('ts-morph');
+    const sf = ts.parseJsonText('tdc.config.json', text) as unknown as { parseDiagnostics?: { start?: number }[] };
+    return sf.parseDiagnostics?.[0]?.start ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 function firstFrameIn(stack: string, abs: string): string {
