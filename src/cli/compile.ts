@@ -76,10 +76,12 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
   if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
     return { diagnostics: [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${wgText}'`)] };
   const perConfig = (['stage', 'name', 'shape', 'like'] as const).filter((k) => opts[k] !== undefined);
+  const { isModuleStem, moduleNameOf } = await import('../api/compile.js');
+  if (opts.name !== undefined && !isModuleStem(opts.name))
+    return { diagnostics: [diag('error', 'TDC612', `--name '${opts.name}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`)] };
 
   if (config !== undefined && opts.out !== undefined) {
     if (opts.project !== undefined) return { usage: true, diagnostics: [diag('error', 'TDC902', '-p/--project and -o/--out cannot be combined: -o compiles the config given, -p the configs of a tdc.config')] };
-    const { moduleNameOf } = await import('../api/compile.js');
     const entry = {
       config: resolve(config),
       name: opts.name ?? moduleNameOf(config),
@@ -107,7 +109,8 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
     entries = entries.filter((e) => e.config === resolve(config));
     if (!entries.length)
       return { usage: true, diagnostics: [diag('error', 'TDC902', `${config} is not one of the configs of ${displayPath(file)}; give -o <dir> to compile it on its own`)] };
-    if (opts.stage !== undefined || opts.name !== undefined || opts.shape !== undefined || opts.like !== undefined)
+    if (opts.name !== undefined) return { usage: true, diagnostics: [diag('error', 'TDC902', `--name: ${config} is compiled as configured in ${displayPath(file)}; set its 'name' there`)] };
+    if (opts.stage !== undefined || opts.shape !== undefined || opts.like !== undefined)
       entries = entries.map((e) => ({
         ...e,
         ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
