@@ -1,0 +1,124 @@
+// A long-lived build session over a project (the bundler plugin's state): each update() reloads tdc.config when
+// it changed and recompiles only the entries whose inputs (config, spec files, sample io_dict, options) changed
+// since they were last compiled, writing their output. Errors stay reported until their entry compiles again.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { compileEntry, type EntryResult } from './compile-project.js';
+import { findProjectConfig, loadProject, projectFromConfig, type Project, type ProjectEntry } from './load-project.js';
+import type { TdcConfig } from './define-config.js';
+
+export interface SessionOptions {
+  /** Directory where tdc.config is looked up and that relative paths of inline options are relative to. */
+  root: string;
+  /** An explicit tdc.config file (relative to `root`). */
+  configFile?: string;
+  /** Inline configuration instead of a tdc.config file. */
+  inline?: TdcConfig;
+}
+
+export interface SessionUpdate {
+  /** Entries compiled by this update (the others were unchanged). */
+  compiled: EntryResult[];
+  /** Every error now: loading tdc.config, and each entry's last compile. */
+  errors: Diagnostic[];
+  /** Warnings of the entries compiled by this update. */
+  warnings: Diagnostic[];
+}
+
+const hashFiles = (files: readonly string[], extra: string): string => {
+  const h = createHash('sha256').update(extra);
+  for (const f of files) {
+    h.update('\0' + f + '\0');
+    try {
+      h.update(readFileSync(f));
+    } catch {
+      h.update('(missing)');
+    }
+  }
+  return h.digest('hex');
+};
+
+const inputsOf = (e: ProjectEntry): string[] => [e.config, ...e.specs, ...(e.like !== undefined ? [e.like] : [])];
+
+export class ProjectSession {
+  private project: Project | undefined;
+  private projectHash: string | undefined;
+  private loadErrors: Diagnostic[] = [];
+  /** Per output directory: the fingerprint of the last compile and its errors. */
+  private last = new Map<string, { hash: string; errors: Diagnostic[] }>();
+  private readonly configFile: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: SessionOptions) {
+    this.configFile = opts.inline ? undefined : opts.configFile !== undefined ? resolve(opts.root, opts.configFile) : findProjectConfig(opts.root);
+  }
+
+  /** The files whose change calls for an update(): tdc.config and every entry's inputs (absolute). */
+  watchFiles(): string[] {
+    const files = new Set<string>(this.configFile ? [this.configFile] : []);
+    for (const e of this.project?.entries ?? []) for (const f of inputsOf(e)) files.add(f);
+    return [...files];
+  }
+
+  isInput(file: string): boolean {
+    return this.watchFiles().includes(resolve(file));
+  }
+
+  /** Output directories of the project (for hosts that should not treat their changes as source edits). */
+  outputs(): string[] {
+    return (this.project?.entries ?? []).map((e) => e.out);
+  }
+
+  /** Loads or reloads the project if needed and compiles what changed. Calls are serialized. */
+  update(): Promise<SessionUpdate> {
+    const run = this.queue.then(() => this.doUpdate());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doUpdate(): Promise<SessionUpdate> {
+    await this.reload();
+    const compiled: EntryResult[] = [];
+    const entries = this.project?.entries ?? [];
+    for (const e of entries) {
+      const hash = hashFiles(inputsOf(e), JSON.stringify(e));
+      if (this.last.get(e.out)?.hash === hash) continue;
+      const r = await compileEntry(this.project!, e, 'write');
+      compiled.push(r);
+      this.last.set(e.out, { hash, errors: r.diagnostics.filter((d) => d.severity === 'error') });
+    }
+    const live = new Set(entries.map((e) => e.out));
+    for (const k of this.last.keys()) if (!live.has(k)) this.last.delete(k);
+    return {
+      compiled,
+      errors: [...this.loadErrors, ...[...this.last.values()].flatMap((l) => l.errors)],
+      warnings: compiled.flatMap((r) => r.diagnostics.filter((d) => d.severity === 'warning')),
+    };
+  }
+
+  private async reload(): Promise<void> {
+    if (this.opts.inline) {
+      if (this.project || hasErrors(this.loadErrors)) return;
+      const r = await projectFromConfig(this.opts.inline, this.opts.root, '<tdc plugin options>');
+      this.project = r.project;
+      this.loadErrors = r.diagnostics.filter((d) => d.severity === 'error');
+      return;
+    }
+    if (this.configFile === undefined) {
+      this.loadErrors = [
+        diag('error', 'TDC670', `no tdc.config.{ts,mts,mjs,js,json} in ${this.opts.root}`, undefined, {
+          hint: "create one (export default defineConfig({ configs: ['kd.yaml'] })), or pass the configs to the plugin: tdc({ configs: ['kd.yaml'] })",
+        }),
+      ];
+      return;
+    }
+    const hash = hashFiles([this.configFile], '');
+    if (hash === this.projectHash) return;
+    this.projectHash = hash;
+    const r = await loadProject(this.configFile);
+    this.loadErrors = r.diagnostics.filter((d) => d.severity === 'error');
+    if (r.project) this.project = r.project; // entries whose options changed get a new fingerprint
+  }
+}
