@@ -6,7 +6,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
+
+// ajv is CommonJS: its class is the module's default export's `default` under NodeNext typing.
+const Ajv = AjvModule.default;
 import { checkFile } from '../src/compiler/resolve/index.js';
 import { loadConfig, loadConfigFile } from '../src/compiler/load/load.js';
 import { toPlain } from '../src/compiler/load/config-node.js';
