@@ -1,8 +1,7 @@
 // The error a bundler plugin fails a build with: tdc's diagnostics as text (tsc-style, with code frames), plus the
-// position of the first one in the fields Rollup and Vite show (`id`, `loc`, `frame`).
+// position of the first one in the fields Rollup and Vite show (`id`, `loc`; the frames are in the message).
 import type { Diagnostic } from '../diagnostics/index.js';
-import { codeFrame } from '../diagnostics/index.js';
-import { fileSourceLookup, formatDiagnostics } from '../api/format-diagnostics.js';
+import { formatDiagnostics } from '../api/format-diagnostics.js';
 
 export class TdcBuildError extends Error {
   override name = 'TdcBuildError';
@@ -10,7 +9,6 @@ export class TdcBuildError extends Error {
   readonly plugin = 'tdc';
   readonly id?: string;
   readonly loc?: { file: string; line: number; column: number };
-  readonly frame?: string;
 
   constructor(diagnostics: readonly Diagnostic[]) {
     const n = diagnostics.length;
@@ -19,8 +17,7 @@ export class TdcBuildError extends Error {
     const first = diagnostics.find((d) => d.span)?.span;
     if (first) {
       this.id = first.file;
-      this.loc = { file: first.file, line: first.start.line, column: first.start.col - 1 };
-      this.frame = codeFrame(first, fileSourceLookup(), 0);
+      this.loc = { file: first.file, line: first.start.line, column: first.start.col };
     }
     this.stack = `${this.name}: ${this.message}`; // the diagnostics are the story; a JS stack would only hide them
   }

@@ -75,7 +75,7 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
             if (u.errors.length) {
               const e = new TdcBuildError(u.errors);
               log.error(e.message, { timestamp: true });
-              server.ws.send({ type: 'error', err: { message: e.message, stack: '', plugin: 'tdc', id: e.id, loc: e.loc, frame: e.frame } });
+              server.ws.send({ type: 'error', err: { message: e.message, stack: '', plugin: 'tdc', id: e.id, loc: e.loc } });
               return;
             }
             for (const r of u.compiled) if (r.written) log.info(`tdc: regenerated ${r.entry.out}`, { timestamp: true });
@@ -92,8 +92,14 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
     esbuild: {
       setup(build) {
         setRoot(build.initialOptions.absWorkingDir);
-        // esbuild only takes watch files from resolve/load results: attach them to the entry points' resolution.
-        build.onResolve({ filter: /.*/ }, (args) => (args.kind === 'entry-point' && session ? { watchFiles: session.watchFiles() } : undefined));
+        // esbuild takes watch files only from resolve/load results: resolve each entry point as esbuild would
+        // (pluginData marks the nested call) and attach the configs, specs and samples to that result.
+        build.onResolve({ filter: /.*/ }, async (args) => {
+          if (args.kind !== 'entry-point' || (args.pluginData as { tdc?: boolean } | undefined)?.tdc || !session) return undefined;
+          const r = await build.resolve(args.path, { kind: 'entry-point', resolveDir: args.resolveDir, pluginData: { tdc: true } });
+          if (r.errors.length || !r.path) return undefined;
+          return { path: r.path, namespace: r.namespace, external: r.external, sideEffects: r.sideEffects, suffix: r.suffix, pluginData: r.pluginData, watchFiles: session.watchFiles() };
+        });
       },
     },
   };

@@ -120,10 +120,11 @@ const inside = (child: string, parent: string): boolean => {
   return r !== '' && !r.startsWith('..') && !isAbsolute(r);
 };
 
-/** A path for messages: relative to the working directory when it is below it. */
+/** A path for messages, as tsc prints them: relative to the working directory (up to two levels above it). */
 export function displayPath(abs: string): string {
   const r = relative(process.cwd(), abs);
-  return r && !r.startsWith('..') && !isAbsolute(r) ? r : abs;
+  const up = r.split(/[\\/]/).filter((s) => s === '..').length;
+  return r && !isAbsolute(r) && up <= 2 ? r : abs;
 }
 
 async function evaluate(abs: string, text: string): Promise<unknown> {
