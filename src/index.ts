@@ -44,3 +44,6 @@ export { loadProject, findProjectConfig, projectFromConfig, type Project, type P
 export { compileProject, compileEntry, entryFailed, type EntryResult, type ProjectMode } from './project/compile-project.js';
 export { watchProject, type WatchHandle, type WatchOptions, type WatchCallbacks } from './project/watch.js';
 export { configSchema, type JsonSchema } from './schema/config-schema.js';
+export { formatDiagnostics, fileSourceLookup } from './api/format-diagnostics.js';
+export { ProjectSession, type SessionOptions, type SessionUpdate } from './project/session.js';
+export type { TdcPluginOptions } from './plugin/options.js';
