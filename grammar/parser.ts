@@ -11,7 +11,11 @@ import { cstToAst } from './to-ast.js';
 
 /* Syntax codes: TDC301 unexpected character, TDC302 unterminated string, TDC303 expected a token,
    TDC304 expected a construct (statement, expression, ...), TDC305 not a declaration, TDC306 misplaced `**`,
-   TDC307 malformed type, TDC308 positional after keyword argument, TDC309 internal. */
+   TDC307 malformed type, TDC308 positional after keyword argument, TDC309 internal, TDC310 nested too deeply. */
+
+/** Deepest expression/statement nesting accepted (real specs stay below 40): deeper ASTs would overflow the
+ *  recursive checker, printer and interpreter, so such a declaration is reported and dropped. */
+export const MAX_AST_DEPTH = 256;
 
 let parser: SpecCstParser | undefined;
 function specParser(): SpecCstParser {
@@ -49,7 +53,15 @@ export function parseSpec(text: string, file: string): { spec: SpecFile; diagnos
   for (const unit of units) {
     p.currentDecl = undefined;
     p.input = unit;
-    unitCsts.push(p.declUnit());
+    let cst: CstNode;
+    try {
+      cst = p.declUnit();
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e; // the JS stack overflowed: brackets or prefix operators nested thousands deep
+      diagnostics.push(diag('error', 'TDC310', `this declaration nests too deeply to parse (more than ${MAX_AST_DEPTH} levels)`, span(unit[0]!.startOffset, unit[0]!.endOffset! + 1)));
+      continue;
+    }
+    unitCsts.push(cst);
     for (const [i, e] of p.errors.entries()) {
       // Tokens left after the declaration (an error at the declUnit level): the rest of the piece is skipped,
       // so report it once, and not at all when the declaration itself was broken (it is then an echo).
@@ -66,8 +78,27 @@ export function parseSpec(text: string, file: string): { spec: SpecFile; diagnos
   const comments = (lexed.groups['comments'] ?? []) as IToken[];
   const ast = cstToAst(unitCsts, { file, text, lineStarts, comments, hadSyntaxErrors: diagnostics.length > 0 });
   diagnostics.push(...ast.diagnostics);
+  ast.spec.decls = ast.spec.decls.filter((d) => {
+    const deep = deepestNode(d, MAX_AST_DEPTH);
+    if (deep) diagnostics.push(diag('error', 'TDC310', `expression nested more than ${MAX_AST_DEPTH} levels deep (e.g. a very long chain of operators); split it with \`let\``, deep.span));
+    return !deep;
+  });
   diagnostics.sort((a, b) => (a.span?.start.offset ?? 0) - (b.span?.start.offset ?? 0));
   return { spec: ast.spec, diagnostics };
+}
+
+/** The first AST node (an object with `kind`) deeper than `limit` below `root`, found without recursion. */
+function deepestNode(root: object, limit: number): { span?: Span } | undefined {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    const isNode = 'kind' in v;
+    const d = isNode ? depth + 1 : depth;
+    if (isNode && d > limit) return v as { span?: Span };
+    for (const [k, x] of Object.entries(v)) if (k !== 'span' && x !== null && typeof x === 'object') stack.push([x, d]);
+  }
+  return undefined;
 }
 
 const DECL_START = new Set(T.DECL_TOKENS);

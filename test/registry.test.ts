@@ -224,10 +224,14 @@ test('registerMidLevelLoss: bare (declared name) or with a key; a later registra
   assert.is(getMidLevelLoss('MyLoss'), undefined, 'resetToBuiltins drops custom registrations');
 });
 
-test("a custom mid-level loss under a built-in's name replaces it (mid-level registry first)", () => {
+test("a custom mid-level loss under a built-in's name is an error unless it says override; with it, it replaces the built-in", () => {
   resetToBuiltins();
   const spec = 'mid KDLoss(temperature: float) {\n  return temperature\n}\n';
-  assert.equal(registerMidLevelLoss(spec), []);
+  const ds = registerMidLevelLoss(spec);
+  assert.equal(ds.map((d) => [d.severity, d.code]), [['error', 'TDC398']]);
+  assert.match(ds[0]!.hint ?? '', /# tdc: override KDLoss/);
+  assert.is(getMidLevelLoss('KDLoss')!.builtin, true, 'the built-in stays');
+  assert.equal(registerMidLevelLoss(spec, { override: true }), []);
   assert.is(getMidLevelLoss('KDLoss')!.builtin, false);
   resetToBuiltins();
   assert.is(getMidLevelLoss('KDLoss')!.builtin, true);

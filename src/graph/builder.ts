@@ -17,9 +17,20 @@ export class ShapeError extends Error {
   }
 }
 
+/** A graph grew past GraphBuilderOptions.limits: the compiler turns it into a diagnostic. */
+export class GraphLimitError extends Error {
+  override name = 'GraphLimitError';
+}
+
+/** Bounds of a forward graph built from a spec: far above real losses (≤ 300 nodes, depth ≤ 80), far below what
+ *  the scheduler and code generators handle within seconds and the JS stack. */
+export const GRAPH_LIMITS = { nodes: 20_000, depth: 500 } as const;
+
 export interface GraphBuilderOptions {
   /** Disable CSE / folding / identities (tests of the raw op table). */
   raw?: boolean;
+  /** Maximum node count and longest input→node path; exceeding either throws GraphLimitError. */
+  limits?: { nodes: number; depth: number };
 }
 
 export class GraphBuilder {
@@ -27,9 +38,12 @@ export class GraphBuilder {
   private readonly inputList: GraphInput[] = [];
   private readonly byKey = new Map<string, number>();
   private readonly raw: boolean;
+  private readonly limits: { nodes: number; depth: number } | undefined;
+  private readonly depths: number[] = [];
 
   constructor(opts: GraphBuilderOptions = {}) {
     this.raw = opts.raw ?? false;
+    this.limits = opts.limits;
   }
 
   /** A builder that continues an existing graph (autodiff appends its backward nodes this way). */
@@ -129,6 +143,13 @@ export class GraphBuilder {
     const hit = this.raw ? undefined : this.byKey.get(key);
     if (hit !== undefined) return hit;
     const id = this.nodes.length;
+    if (this.limits) {
+      let depth = 1;
+      for (const i of n.inputs) depth = Math.max(depth, (this.depths[i] ?? 0) + 1);
+      if (id >= this.limits.nodes) throw new GraphLimitError(`the loss graph would have more than ${this.limits.nodes.toLocaleString('en-US')} operations`);
+      if (depth > this.limits.depth) throw new GraphLimitError(`the loss graph would chain more than ${this.limits.depth} operations one after another`);
+      this.depths[id] = depth;
+    }
     const node = { ...n, id } as Node;
     if (origin) node.origin = origin;
     this.nodes.push(node);

@@ -9,7 +9,7 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { folderLevels, loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 export interface RegisteredLoss {
   /** Registry key (defaults to the declared name). */
@@ -29,6 +29,8 @@ export interface SpecScope {
 export interface RegisterOptions {
   key?: string;
   file?: string;
+  /** Allow replacing tdc's built-in loss of the same key (otherwise an error, TDC398). */
+  override?: boolean;
 }
 
 /** A built-in spec file indexed by its header but not parsed yet. */
@@ -234,13 +236,33 @@ function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}):
       ds.push(diag('error', 'TDC395', `'${d.name}' is declared as ${LEVEL_WORD[d.level]}; register it with ${REGISTER_FN[d.level]}`, d.nameSpan));
       continue;
     }
-    ds.push(...registerDecl(s, parsed.spec, d, opts.key ?? d.name, file, spec));
+    ds.push(...registerDecl(s, parsed.spec, d, opts.key ?? d.name, file, spec, opts.override === true));
   }
   return ds;
 }
 
-function registerDecl(s: RegistryState, spec: SpecFile, d: LossDecl, key: string, file: string, text: string): Diagnostic[] {
+/** 1 MiB: the whole built-in library is ~60 KB. */
+const MAX_SPEC_BYTES = 1024 * 1024;
+
+/** `# tdc: override KDLoss, WeightedSumLoss` lines of a spec file: the built-ins it may replace. */
+function overridesOf(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^[ \t]*#[ \t]*tdc:[ \t]*override[ \t]+([A-Za-z_][A-Za-z0-9_]*(?:[ \t]*,[ \t]*[A-Za-z_][A-Za-z0-9_]*)*)[ \t]*$/gm))
+    for (const n of m[1]!.split(',')) names.add(n.trim());
+  return names;
+}
+
+function registerDecl(s: RegistryState, spec: SpecFile, d: LossDecl, key: string, file: string, text: string, override: boolean): Diagnostic[] {
   const ds: Diagnostic[] = [];
+  const existing = d.level === 'low' ? undefined : tableFor(s, d.level, false).get(key);
+  if (existing !== undefined && (isPending(existing) || existing.builtin) && !override) {
+    ds.push(
+      diag('error', 'TDC398', `'${key}' is tdc's built-in ${LEVEL_WORD[d.level].replace(/^an? /, '')}; a spec that replaces it must say so`, d.nameSpan, {
+        hint: `rename the loss, or add the line \`# tdc: override ${key}\` to the spec file to replace the built-in`,
+      }),
+    );
+    return ds;
+  }
   if (d.level === 'low' && s.torchLow.has(key)) {
     ds.push(
       diag('warning', 'TDC396', `low-level loss '${key}' is shadowed by torch's built-in of the same name (torchdistill looks up torch.nn's losses first)`, d.nameSpan, {
@@ -267,6 +289,9 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   const s = registry();
   let text: string;
   try {
+    const st = statSync(path);
+    if (!st.isFile()) return [diag('error', 'TDC501', `cannot read spec file ${path}: not a regular file`)];
+    if (st.size > MAX_SPEC_BYTES) return [diag('error', 'TDC501', `spec file ${path} is ${st.size} bytes; spec files are limited to ${MAX_SPEC_BYTES}`)];
     text = readFileSync(path, 'utf8');
   } catch (e) {
     return [diag('error', 'TDC501', `cannot read spec file ${path}: ${(e as Error).message}`)];
@@ -281,7 +306,8 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));
-  for (const d of losses) ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text));
+  const overrides = overridesOf(text);
+  for (const d of losses) ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text, overrides.has(d.name)));
   return ds;
 }
 

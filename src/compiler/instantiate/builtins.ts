@@ -6,6 +6,7 @@ import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '..
 import type { Dim, DType, Shape } from '../../graph/types.js';
 import { C } from './codes.js';
 import { fail } from './context.js';
+import { checkListLength } from './limits.js';
 import { asDim, dimValue, numeric, type Interpreter } from './interpreter.js';
 import { makeLowLoss } from './losses.js';
 import { constant, describeValue, dtypeOf, op, PLACEHOLDER, shapeOf, toNode } from './tensors.js';
@@ -504,9 +505,11 @@ export const BUILTINS: Record<string, Builtin> = {
       }
       const s = step!.t === 'none' ? 1 : intArg(ip, step!, 'range step');
       if (s === 0) fail(ip.ctx, C.type, 'range() step must not be zero');
+      if (!Number.isInteger(l.v) || !Number.isInteger(h.v)) fail(ip.ctx, C.type, `range() takes integers, got ${l.v} and ${h.v}`);
+      const n = Math.max(0, Math.ceil((h.v - l.v) / s));
+      checkListLength(ip.ctx, n, 'range()');
       const out: Value[] = [];
-      for (let i = l.v; s > 0 ? i < h.v : i > h.v; i += s) out.push(num(i, true));
-      if (out.length > 100000) fail(ip.ctx, C.type, 'range() too long to unroll');
+      for (let i = 0; i < n; i++) out.push(num(l.v + i * s, true));
       return list(out);
     },
   },

@@ -13,5 +13,6 @@ export const C = {
   notScalar: 'TDC411',
   modelLoss: 'TDC412',
   recursion: 'TDC413',
+  limit: 'TDC414',
   internal: 'TDC499',
 } as const;

@@ -41,6 +41,8 @@ export interface EvalContext {
   diagnostics: Diagnostic[];
   /** Stateful losses' updated buffers (state_out/<term>/<name>). */
   stateOut: { name: string; node: number }[];
+  /** Loop iterations and calls so far (bounded by limits.ts). */
+  steps: number;
 }
 
 export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & { inputs?: InputInfo }): EvalContext {
@@ -56,6 +58,7 @@ export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & 
     certain: true,
     diagnostics: [],
     stateOut: [],
+    steps: 0,
     ...(o.builder ? { builder: o.builder } : {}),
     ...(o.configSpan ? { configSpan: o.configSpan } : {}),
   };

@@ -11,6 +11,7 @@ import type { Side } from '../ir.js';
 import { BUILTINS } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
+import { checkListLength, checkStringLength, step } from './limits.js';
 import { dtypeOf, op, PLACEHOLDER, toNode } from './tensors.js';
 import { bool, isTensorLike, kindName, list, NONE, num, show, str, tensor, UNKNOWN, type Value } from './values.js';
 
@@ -102,6 +103,7 @@ export class Interpreter {
     const ctx = this.ctx;
     if (ctx.frames.length >= MAX_DEPTH && ctx.mode === 'reads' && !ctx.certain) return UNKNOWN; // a recursion cut by a shape-dependent base case
     if (ctx.frames.length >= MAX_DEPTH) fail(ctx, C.recursion, `calls nested more than ${MAX_DEPTH} deep (recursive helper?)`, callSite);
+    step(ctx);
     const savedCertain = ctx.certain;
     ctx.frames.push({ name, kind, ...(callSite ? { callSite } : {}) });
     try {
@@ -209,6 +211,7 @@ export class Interpreter {
         return fail(ctx, C.type, `cannot iterate over ${kindName(it)}`, s.iter.span);
     }
     for (const row of rows) {
+      step(ctx);
       const e = new Env(env);
       s.vars.forEach((v, i) => e.define(v, row[i]!));
       const flow = this.execBlock(s.body, e);
@@ -376,8 +379,14 @@ export class Interpreter {
       case '>=':
         return this.order(opName, a, b);
     }
-    if (a.t === 'str' && b.t === 'str' && opName === '+') return str(a.v + b.v);
-    if (a.t === 'list' && b.t === 'list' && opName === '+') return list([...a.items, ...b.items]);
+    if (a.t === 'str' && b.t === 'str' && opName === '+') {
+      checkStringLength(this.ctx, a.v.length + b.v.length, 'this string');
+      return str(a.v + b.v);
+    }
+    if (a.t === 'list' && b.t === 'list' && opName === '+') {
+      checkListLength(this.ctx, a.items.length + b.items.length, 'this list');
+      return list([...a.items, ...b.items]);
+    }
     const x = numeric(a);
     const y = numeric(b);
     if (x !== undefined && y !== undefined) return this.arith(opName, x, y);

@@ -3,7 +3,7 @@
 // sub-term call is recorded as a GraphTerm (its unweighted value).
 import { DiagnosticError, diag, type Diagnostic, type Span } from '../../diagnostics/diagnostic.js';
 import { differentiate } from '../../graph/autodiff.js';
-import { GraphBuilder } from '../../graph/builder.js';
+import { GRAPH_LIMITS, GraphBuilder, GraphLimitError } from '../../graph/builder.js';
 import { shapeToString } from '../../graph/dims.js';
 import type { Graph, GraphTerm } from '../../graph/types.js';
 import { getFunc2ExtractModelOutput, getHighLevelLoss, scopeOf } from '../../registry/registry.js';
@@ -21,7 +21,7 @@ export interface InstantiateOptions {
 }
 
 export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions = {}): { graph?: Graph; diagnostics: Diagnostic[] } {
-  const b = new GraphBuilder();
+  const b = new GraphBuilder({ limits: GRAPH_LIMITS });
   const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [] });
   const diagnostics: Diagnostic[] = [];
   try {
@@ -71,6 +71,7 @@ export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: Instan
     return { graph: g, diagnostics: [...diagnostics, ...ctx.diagnostics] };
   } catch (e) {
     if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, ...ctx.diagnostics, e.diagnostic] };
+    if (e instanceof GraphLimitError) return { diagnostics: [...diagnostics, ...ctx.diagnostics, diag('error', C.limit, e.message, stage.span)] };
     return { diagnostics: [...diagnostics, ...ctx.diagnostics, internalError(e, stage.span)] };
   }
 }

@@ -1,7 +1,7 @@
 // Tensor-level operations of the interpreter: turning values into graph nodes (materializing io_dict reads
 // into graph inputs), building ops with their spec/config origin, and converting the builder's shape errors
 // into diagnostics that name the tensors involved. In reads-only mode every tensor is the placeholder -1.
-import { ShapeError } from '../../graph/builder.js';
+import { GraphLimitError, ShapeError } from '../../graph/builder.js';
 import { dimToString, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, OpAttrs, OpName, Shape } from '../../graph/types.js';
 import { tensorName, type TensorRef } from '../ir.js';
@@ -71,13 +71,14 @@ export function op<K extends OpName>(ctx: EvalContext, kind: K, inputs: number[]
       const operands = e.nodes.length ? e.nodes : inputs;
       fail(ctx, C.shape, `${e.message}; operands: ${operands.map((n) => describeNode(ctx, n)).join(', ')}`);
     }
+    if (e instanceof GraphLimitError) fail(ctx, C.limit, e.message, undefined, { hint: 'a loop or sum this long cannot be compiled into kernels; is a config value (e.g. a count) far too large?' });
     throw e;
   }
 }
 
 export function constant(ctx: EvalContext, value: number, dtype: DType = 'float'): number {
   if (ctx.mode === 'reads') return PLACEHOLDER;
-  const c = ctx.builder!.constant(value);
+  const c = op(ctx, 'const', [], { value });
   return dtype === 'int' ? op(ctx, 'cast', [c], { dtype: 'int' }) : c;
 }
 

@@ -23,7 +23,7 @@ export interface LoadLimits {
 }
 
 export const DEFAULT_LOAD_LIMITS: Readonly<LoadLimits> = Object.freeze({
-  maxBytes: 16 * 1024 * 1024,
+  maxBytes: 1024 * 1024, // 100x the largest real config (10 KB); a 16 MB file of comments took 9-43 s
   maxDepth: 256,
   maxSourceNodes: 200_000,
   maxExpandedNodes: 1_000_000,
