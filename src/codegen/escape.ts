@@ -3,7 +3,7 @@
 //
 //   tsString     a single-quoted TypeScript string literal
 //   tsComment    text inside a TypeScript `//` or `/** */` comment
-//   wgslComment  text inside a WGSL `//` comment
+//   wgslComment  text inside a WGSL `//` comment (same rules as tsComment: WGSL's line breaks are a subset)
 //   fileStem     one file-name component
 //
 // Comment escapes keep the text readable: a character that could end the comment or the line (`*/`, any JS or
@@ -55,9 +55,10 @@ export function tsComment(s: string): string {
   return commentText(s, (cp) => cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) || cp === 0x2028 || cp === 0x2029);
 }
 
-/** Text that stays inside one WGSL `//` comment: printable ASCII only (WGSL's line breaks include U+0085, U+2028…). */
+/** Text that stays inside one WGSL `//` comment: no line break (WGSL's include VT, FF, U+0085, U+2028, U+2029),
+ *  control or bidi character; other non-ASCII text (WGSL source is UTF-8) is kept as is. */
 export function wgslComment(s: string): string {
-  return commentText(s, (cp) => cp < 0x20 || cp > 0x7e);
+  return commentText(s, (cp) => cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) || cp === 0x2028 || cp === 0x2029);
 }
 
 function commentText(s: string, unsafe: (cp: number) => boolean): string {
