@@ -74,13 +74,13 @@ export function loadConfigFile(path: string, limits?: Partial<LoadLimits>): Load
   try {
     const st = statSync(path);
     if (!st.isFile()) return fail(LoadCode.unreadable, `cannot read '${path}': not a regular file`);
-    if (st.size > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${st.size} bytes; configs are limited to ${lim.maxBytes}`);
+    if (st.size > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${st.size} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
     buf = readFileSync(path);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
     return fail(LoadCode.unreadable, `cannot read '${path}': ${why}`);
   }
-  if (buf.length > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${buf.length} bytes; configs are limited to ${lim.maxBytes}`);
+  if (buf.length > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${buf.length} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
   const bad = firstInvalidUtf8(buf);
   if (bad >= 0) {
     const prefix = buf.subarray(0, bad).toString('utf8');
