@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian bookworm machine for tdc: Mesa's software Vulkan (lavapipe) from bookworm-backports
-# (bookworm's own Mesa 22 is too old for Dawn), then the npm packages. Idempotent.
+# (bookworm's own Mesa 22 is too old for Dawn), Debian's chromium (browser test), then the npm packages. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +26,16 @@ if [ "$need_mesa" = 1 ]; then
   apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
+# Debian's Chromium: the browser test (test/consumer) drives it headless with WebGPU on SwiftShader. Never a downloaded browser.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: installing chromium needs root (apt-get); re-run as root or apt-get install chromium" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+
 npm ci --no-audit --no-fund
-echo "setup: done ($(node --version), $(dpkg-query -W -f='mesa-vulkan-drivers ${Version}' mesa-vulkan-drivers))"
+echo "setup: done ($(node --version), $(dpkg-query -W -f='mesa-vulkan-drivers ${Version}' mesa-vulkan-drivers), $(chromium --version 2>/dev/null | head -n 1))"

@@ -50,6 +50,7 @@ export async function requestDevice(
   opts: GpuOptions,
   timeoutMs: number,
   described = '',
+  hint?: string,
 ): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const adapter = await withTimeout(
     gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined),
@@ -57,9 +58,9 @@ export async function requestDevice(
     'requestAdapter',
   ).catch((e: unknown) => {
     if (e instanceof GpuTimeoutError) throw e;
-    throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e)}`);
+    throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e)}`, hint);
   });
-  if (!adapter) throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: requestAdapter() returned null`);
+  if (!adapter) throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: requestAdapter() returned null`, hint);
   const requiredLimits: Record<string, number> = {};
   for (const k of RAISED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
@@ -71,7 +72,7 @@ export async function requestDevice(
     device = await withTimeout(adapter.requestDevice({ requiredLimits, requiredFeatures }), timeoutMs, 'requestDevice');
   } catch (e) {
     if (e instanceof GpuTimeoutError) throw e;
-    throw new NoWebGpuAdapterError(`the WebGPU adapter refused a device${described}: ${messageOf(e)}`);
+    throw new NoWebGpuAdapterError(`the WebGPU adapter refused a device${described}: ${messageOf(e)}`, hint);
   }
   return { adapter, device };
 }

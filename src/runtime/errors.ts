@@ -30,12 +30,9 @@ export class GpuError extends TdcRuntimeError {}
 /** No WebGPU adapter (no driver, an unknown backend or adapter name): callers may fall back to the CPU executor. */
 export class NoWebGpuAdapterError extends GpuError {
   constructor(message: string, hint?: string) {
-    super('TDC520', message, hint ?? NO_ADAPTER_HINT);
+    super('TDC520', message, hint ?? 'WebGPU found no usable adapter: check that the GPU (or a software adapter) is enabled for this browser');
   }
 }
-
-const NO_ADAPTER_HINT =
-  'on Linux without a GPU install Mesa lavapipe (Debian: mesa-vulkan-drivers libvulkan1); pick a Dawn backend/adapter with TDC_WEBGPU_BACKEND / TDC_WEBGPU_ADAPTER';
 
 /** WebGPU itself is missing: no `navigator.gpu` (a browser without WebGPU, or Node without `tdc-runtime/node`). */
 export class NoWebGpuError extends NoWebGpuAdapterError {

@@ -29,6 +29,9 @@ export interface NodeGpuOptions extends GpuOptions {
 /** Node's process (declared here: the package builds without @types/node, so Node globals stay out of the browser entry). */
 declare const process: { env: Record<string, string | undefined> };
 
+const DAWN_HINT =
+  'on Linux without a GPU install Mesa lavapipe (Debian: mesa-vulkan-drivers libvulkan1); pick a Dawn backend/adapter with TDC_WEBGPU_BACKEND / TDC_WEBGPU_ADAPTER';
+
 /** create() results of live runtimes: never collected while their device may still be in use. */
 const liveGpus = new Set<GPU>();
 
@@ -74,10 +77,10 @@ export class GpuRuntime extends BrowserGpuRuntime {
     try {
       gpu = create(options);
     } catch (e) {
-      throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e).trim()}`);
+      throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e).trim()}`, DAWN_HINT);
     }
     const timeoutMs = timeoutFrom(opts);
-    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described);
+    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described, DAWN_HINT);
     liveGpus.add(gpu);
     return new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, options), timeoutMs);
   }
