@@ -3,6 +3,8 @@
 // op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
+//   npm run bench -- --losses [kd,at,…] [--torch] [--bindings 8] [--batch-scale 1] [--quick] [--json]
+//     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
 import { GpuRuntime } from 'tdc-runtime/node';
@@ -13,6 +15,7 @@ import { loadTfWebGpu, TfjsKd } from './impl-tfjs.js';
 import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from './kd-data.js';
 import { compilerPlans } from './plan-source.js';
 import { referenceKdPlan } from './reference-kd-plan.js';
+import { formatHeader, runLossBench, type LossBenchOptions } from './losses.js';
 
 const DEFAULT_SHAPES = ['128x1000', '256x1000', '64x32000'];
 const IMPLS = ['tdc', 'unfused', 'tfjs-webgpu'] as const;
@@ -63,6 +66,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--losses')) return lossesMain(process.argv.slice(2));
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string): void => void (args.json ? process.stderr : process.stdout).write(s + '\n');
   const rt = await GpuRuntime.open();
@@ -121,6 +125,34 @@ async function main(): Promise<number> {
 
   if (args.json) process.stdout.write(JSON.stringify({ results, adapter: rt.describe(), workgroupSize: { tdc: wg, unfused: args.unfusedWg }, unavailable, errors }) + '\n');
   return errors.length || (args.strict && Object.keys(unavailable).length) ? 1 : 0;
+}
+
+async function lossesMain(argv: string[]): Promise<number> {
+  const o: LossBenchOptions = { ids: [], timing: { rounds: 3, roundMs: 300, minSteps: 2, warmupSteps: 1 }, torch: false, batchScale: 1, bindings: 8, wg: 0, json: false, log: () => {} };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--losses') {
+      if (argv[i + 1] && !argv[i + 1]!.startsWith('--')) o.ids = value().split(',');
+    } else if (arg === '--torch') o.torch = true;
+    else if (arg === '--json') o.json = true;
+    else if (arg === '--quick') o.timing = { ...QUICK_TIMING };
+    else if (arg === '--rounds') o.timing.rounds = Number(value());
+    else if (arg === '--round-ms') o.timing.roundMs = Number(value());
+    else if (arg === '--batch-scale') o.batchScale = Number(value());
+    else if (arg === '--bindings') o.bindings = Number(value());
+    else if (arg === '--wg') o.wg = Number(value());
+    else throw new Error(`unknown argument '${arg}' (with --losses)`);
+  }
+  o.log = (s: string): void => void (o.json ? process.stderr : process.stdout).write(s + '\n');
+  o.log(formatHeader());
+  const rows = await runLossBench(o);
+  if (o.json) process.stdout.write(JSON.stringify({ losses: rows }) + '\n');
+  return rows.some((r) => r.error) ? 1 : 0;
 }
 
 function table(shape: string, rows: { impl: string; times: number[] }[]): string {

@@ -86,7 +86,16 @@ export function dimIx(d: Dim, field: (sym: string) => string): Ix {
 
 /** Index arithmetic bound to one symbol naming. */
 export class IndexMath {
+  /** Coordinates let-bound by a template to an unravelled index (`ix1` = `((j / 56u) % 56u)`), so offset() can ravel them back. */
+  private readonly defs = new Map<string, Ix>();
+
   constructor(readonly field: (sym: string) => string) {}
+
+  /** Record (or, with undefined, forget) the expression a coordinate variable is bound to from here on. */
+  bindCoord(name: string, expr: Ix | undefined): void {
+    if (expr === undefined) this.defs.delete(name);
+    else this.defs.set(name, expr);
+  }
 
   dim(d: Dim): Ix {
     return dimIx(d, this.field);
@@ -94,11 +103,26 @@ export class IndexMath {
 
   /** Row-major linear offset of `idx` in `shape` (size-1 dims skipped). */
   offset(shape: Shape, idx: Ix[]): Ix {
-    let acc: Ix = ZERO;
+    // Strength reduction: adjacent coordinates that unravel one linear index over the same dims
+    // ((q / D, q % D) over [·, D]) ravel back to q instead of dividing and multiplying again.
+    const dims: Dim[] = [];
+    const ix: { e: Ix; plain: Ix }[] = [];
     shape.forEach((d, k) => {
       if (isOne(d)) return;
-      acc = ixAdd(ixMul(acc, this.dim(d)), idx[k]!);
+      let cur = { e: this.defs.get(idx[k]!) ?? idx[k]!, plain: idx[k]! };
+      let dim: Dim = d;
+      while (ix.length) {
+        const merged = ravelPair(ix[ix.length - 1]!.e, cur.e, this.dim(dim), this.dim(dims[dims.length - 1]!));
+        if (merged === undefined) break;
+        cur = { e: merged, plain: merged };
+        dim = mulDims(dims.pop()!, dim);
+        ix.pop();
+      }
+      dims.push(dim);
+      ix.push(cur);
     });
+    let acc: Ix = ZERO;
+    dims.forEach((d, k) => (acc = ixAdd(ixMul(acc, this.dim(d)), ix[k]!.plain)));
     return acc;
   }
 
@@ -186,6 +210,32 @@ export class IndexMath {
   private reshapeLinear(inShape: Shape, outShape: Shape, idx: Ix[]): Ix[] {
     return this.unravel(this.offset(outShape, idx), inShape);
   }
+}
+
+/**
+ * The linear index whose coordinates over [Da, Db] are (a, b), when (a, b) is the unravelling of one index q:
+ * (q / Db, q % Db) → q; ((q / Db) % Da, q % Db) → q % (Da·Db) (literal dims only).
+ */
+function ravelPair(a: Ix, b: Ix, db: Ix, da: Ix): Ix | undefined {
+  const mod = ` % ${db})`;
+  if (!b.startsWith('(') || !b.endsWith(mod)) return undefined;
+  const q = b.slice(1, b.length - mod.length);
+  if (!balanced(q)) return undefined;
+  if (a === `(${q} / ${db})`) return q;
+  const x = litOf(da);
+  const y = litOf(db);
+  if (a === `((${q} / ${db}) % ${da})` && x !== undefined && y !== undefined) return `(${q} % ${ixLit(x * y)})`;
+  return undefined;
+}
+
+/** Parentheses balance and never close below depth 0 (q is one operand, not `x) op (y`). */
+function balanced(e: string): boolean {
+  let d = 0;
+  for (const ch of e) {
+    if (ch === '(') d++;
+    else if (ch === ')' && --d < 0) return false;
+  }
+  return d === 0;
 }
 
 /** Identifiers (not keywords, not builtins) appearing in an index expression. */

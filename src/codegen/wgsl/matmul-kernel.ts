@@ -1,18 +1,26 @@
-// Tiled matmul [..., M, K] @ [..., K, N]: an 8×8 workgroup computes an 8×8 output tile, staging 8×8 tiles
-// of both operands in workgroup memory. Operands are expressions (elementwise prologues fuse in); the
-// result is materialised for its consumers.
+// Register-tiled matmul [..., M, K] @ [..., K, N]: each invocation accumulates a MATMUL_REG × MATMUL_REG block
+// of the output in registers, reading its operands straight from memory (no workgroup memory, no barriers:
+// barriers cost a coroutine switch per invocation on software rasterisers, and on hardware GPUs the operand
+// rows stay in L1); an 8×8 workgroup covers a MATMUL_TILE × MATMUL_TILE output tile. Operands are expressions
+// (elementwise prologues fuse in), evaluated once per (row, k) and (k, column) and reused across the block.
+// Out-of-range rows/columns read a clamped (valid) index and are not stored. The result is materialised.
 import { isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from './kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
 
-export const MATMUL_TILE = 8;
+/** Output elements per invocation along each of the two matrix axes. */
+export const MATMUL_REG = 4;
+/** Invocations per workgroup along each matrix axis. */
+export const MATMUL_THREADS = 8;
+/** Output tile per workgroup along each matrix axis. */
+export const MATMUL_TILE = MATMUL_REG * MATMUL_THREADS;
 
 export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
   if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
-  const T = MATMUL_TILE;
+  const R = MATMUL_REG;
   const { math, scopes, emitter } = kernelEmitter(spec);
   const [a, b] = n.inputs as [number, number];
   const sa = g.nodes[a]!.shape;
@@ -25,45 +33,52 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const K = sa[sa.length - 1]!;
   const root = scopes.root;
   const body = root.lines;
-  body.push(`let col = wid.x * ${T}u + lid3.x;`, `let row = wid.y * ${T}u + lid3.y;`);
-  for (const v of ['col', 'row', 'lid3']) scopes.define(v, root);
+  const Mx = math.dim(M);
+  const Nx = math.dim(N);
+  const Kx = math.dim(K);
+  body.push(`let mm_col0 = (wid.x * ${MATMUL_THREADS}u + lid3.x) * ${R}u;`, `let mm_row0 = (wid.y * ${MATMUL_THREADS}u + lid3.y) * ${R}u;`);
+  // No barriers in this kernel: invocations past the output leave at once.
+  body.push(`if (mm_row0 >= ${Mx} || mm_col0 >= ${Nx}) { return; }`);
+  for (const v of ['mm_col0', 'mm_row0', 'lid3']) scopes.define(v, root);
+  const rows: Ix[] = [];
+  const cols: Ix[] = [];
+  for (let i = 0; i < R; i++) {
+    body.push(`let mm_r${i} = min(mm_row0 + ${i}u, ${Mx} - 1u);`, `let mm_c${i} = min(mm_col0 + ${i}u, ${Nx} - 1u);`);
+    scopes.define(`mm_r${i}`, root);
+    scopes.define(`mm_c${i}`, root);
+    rows.push(`mm_r${i}`);
+    cols.push(`mm_c${i}`);
+  }
   const bc = math.unravel('wid.z', batch);
   const batchIdx: Ix[] = bc.map((e, k) => {
     if (isOne(batch[k]!)) return e;
     body.push(`let bz${k} = ${e};`);
+    scopes.define(`bz${k}`, root);
     return `bz${k}`;
   });
-  body.push('var acc = 0.0;');
+  body.push(`var mm_acc: array<f32, ${R * R}>;`);
   const loop = scopes.open(root);
-  scopes.define('kt', loop);
-  loop.lines.push(`let ka = kt * ${T}u + lid3.x;`, `let kb = kt * ${T}u + lid3.y;`);
-  scopes.define('ka', loop);
-  scopes.define('kb', loop);
-  const ia = [...math.broadcast(sa.slice(0, -2), batch, batchIdx), 'row', 'ka'];
-  const ib = [...math.broadcast(sb.slice(0, -2), batch, batchIdx), 'kb', 'col'];
-  const va = emitter.as(emitter.value(a, ia), 'f32', 'f32');
-  const vb = emitter.as(emitter.value(b, ib), 'f32', 'f32');
-  const Mx = math.dim(M);
-  const Nx = math.dim(N);
-  const Kx = math.dim(K);
-  loop.lines.push(
-    `tile_a[lid3.y * ${T}u + lid3.x] = select(0.0, ${va}, row < ${Mx} && ka < ${Kx});`,
-    `tile_b[lid3.y * ${T}u + lid3.x] = select(0.0, ${vb}, kb < ${Kx} && col < ${Nx});`,
-    'workgroupBarrier();',
-    `for (var k = 0u; k < ${T}u; k = k + 1u) { acc = acc + tile_a[lid3.y * ${T}u + k] * tile_b[k * ${T}u + lid3.x]; }`,
-    'workgroupBarrier();',
-  );
-  scopes.close(loop, `for (var kt = 0u; kt < ${math.dim({ op: 'ceildiv', a: K, b: T })}; kt = kt + 1u)`);
-  const outIdx = [...batchIdx, 'row', 'col'];
-  const off = math.offset(spec.store.shape, outIdx);
-  body.push(`if (row < ${Mx} && col < ${Nx}) { ${spec.store.buffer}[${off}] = acc; }`);
+  scopes.define('mm_k', loop);
+  const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
+  const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
+  const va = rows.map((row) => emitter.as(emitter.value(a, [...pa, row, 'mm_k']), 'f32', 'f32'));
+  const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, 'mm_k', col]), 'f32', 'f32'));
+  for (let i = 0; i < R; i++) loop.lines.push(`let mm_a${i} = ${va[i]};`);
+  for (let j = 0; j < R; j++) loop.lines.push(`let mm_b${j} = ${vb[j]};`);
+  for (let i = 0; i < R; i++) for (let j = 0; j < R; j++) loop.lines.push(`mm_acc[${i * R + j}] = fma(mm_a${i}, mm_b${j}, mm_acc[${i * R + j}]);`);
+  scopes.close(loop, `for (var mm_k = 0u; mm_k < ${Kx}; mm_k = mm_k + 1u)`);
+  for (let i = 0; i < R; i++)
+    for (let j = 0; j < R; j++) {
+      const off = math.offset(spec.store.shape, [...batchIdx, `(mm_row0 + ${i}u)`, `(mm_col0 + ${j}u)`]);
+      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}]; }`);
+    }
   return assembleModule({
     header: spec.header,
     symbols: spec.symbols,
     buffers: spec.buffers,
     helpers: emitter.helpers,
-    shared: [`var<workgroup> tile_a: array<f32, ${T * T}>;`, `var<workgroup> tile_b: array<f32, ${T * T}>;`],
-    workgroupSize: `${T}, ${T}`,
+    shared: [],
+    workgroupSize: `${MATMUL_THREADS}, ${MATMUL_THREADS}`,
     params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(local_invocation_id) lid3: vec3<u32>'],
     body,
   });

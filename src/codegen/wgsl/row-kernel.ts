@@ -3,10 +3,10 @@
 // partials in workgroup memory (no atomics: the result is the same on every run). Later sweeps read earlier
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs.
-import { dimEq, mulDims } from '../../graph/dims.js';
+import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node, Shape } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
-import { IndexMath, isOne, ixAdd, ixLit, ixMul, ZERO, type Ix } from './index-expr.js';
+import { IndexMath, isOne, ixAdd, ixDiv, ixLit, ixMod, ixMul, ZERO, type Ix } from './index-expr.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from './kernel-spec.js';
 import { F32_MAX, f32Literal, i32Literal } from './literals.js';
 import { assembleModule } from './prelude.js';
@@ -141,6 +141,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       for (let ln = 0; ln < 4; ln++) {
         const c = scopes.open(loop);
         c.lines.push(`let j = t * 4u + ${ln}u;`, `let ${coord(q.k)} = j;`);
+        math.bindCoord(coord(q.k), undefined);
         scopes.define('j', c);
         scopes.define(coord(q.k), c);
         emitter.quad = { coord: coord(q.k), lane: ln, dim: q.a.dim, loop, t: 't' };
@@ -172,6 +173,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   kept.forEach((x, n) => {
     body.push(`let ${coord(x.k)} = ${keptCoords[n]};`);
     scopes.define(coord(x.k), root);
+    math.bindCoord(coord(x.k), keptCoords[n]);
   });
 
   // ---- sweeps ----
@@ -398,6 +400,7 @@ function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: 
   red.forEach((x, n) => {
     loop.lines.push(`let ${coord(x.k)} = ${cs[n]};`);
     scopes.define(coord(x.k), loop);
+    math.bindCoord(coord(x.k), cs[n]);
   });
   return loop;
 }
@@ -417,21 +420,43 @@ function storeLine(
   return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
 }
 
-/** Map kernels: one invocation per element of the domain; writes the element outputs. */
+/** Map kernels: invocations per workgroup (a size of its own: no barriers, so larger groups only cut per-group overhead). */
+export const MAP_WORKGROUP = 64;
+/** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
+export const MAP_ELEMS = 8;
+
+/** Map kernels: each invocation writes up to MAP_ELEMS consecutive elements of one line of the innermost axis. */
 export function mapKernelWgsl(spec: MapKernelSpec): string {
-  const WG = spec.workgroupSize;
+  const WG = MAP_WORKGROUP;
+  const E = MAP_ELEMS;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
-  const total: Dim = mulDims(...spec.axes.map((a) => a.dim));
+  const axes = spec.axes.map((a) => a.dim);
+  const last = axes.length ? axes[axes.length - 1]! : 1;
+  const outer = axes.slice(0, -1);
+  const chunks = ceilDivDims(last, E);
   body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG}u + lid;`);
-  body.push(`if (t >= ${math.dim(total)}) { return; }`);
-  const cs = math.unravel('t', spec.axes.map((a) => a.dim));
-  spec.axes.forEach((_, k) => {
+  body.push(`if (t >= ${math.dim(mulDims(...outer, chunks))}) { return; }`);
+  body.push(`let line = ${ixDiv('t', math.dim(chunks))};`, `let first = ${ixMul(ixMod('t', math.dim(chunks)), ixLit(E))};`);
+  scopes.define('line', scopes.root);
+  scopes.define('first', scopes.root);
+  const cs = math.unravel('line', outer);
+  outer.forEach((_, k) => {
     body.push(`let ${coord(k)} = ${cs[k]};`);
     scopes.define(coord(k), scopes.root);
+    math.bindCoord(coord(k), cs[k]);
   });
-  const coords = spec.axes.map((_, k) => coord(k));
-  for (const s of spec.stores) body.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  const loop = scopes.open(scopes.root);
+  const inner = coord(Math.max(0, axes.length - 1));
+  const coords = axes.map((_, k) => coord(k));
+  if (axes.length) {
+    loop.lines.push(`let ${inner} = first + e;`, `if (${inner} >= ${math.dim(last)}) { break; }`);
+    scopes.define(inner, loop);
+    scopes.define('e', loop);
+  }
+  for (const s of spec.stores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  scopes.close(loop, axes.length ? `for (var e = 0u; e < ${E}u; e = e + 1u)` : '');
+
   return assembleModule({
     header: spec.header,
     symbols: spec.symbols,

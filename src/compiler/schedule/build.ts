@@ -5,7 +5,8 @@ import type { Dim, Graph, Shape } from '../../graph/types.js';
 import { wgslType } from '../../codegen/wgsl/emitter.js';
 import { generateKernel } from '../../codegen/wgsl/index.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from '../../codegen/wgsl/kernel-spec.js';
-import { MATMUL_TILE } from '../../codegen/wgsl/matmul-kernel.js';
+import { MATMUL_REG, MATMUL_TILE } from '../../codegen/wgsl/matmul-kernel.js';
+import { MAP_ELEMS, MAP_WORKGROUP } from '../../codegen/wgsl/row-kernel.js';
 import { serialWorkgroups } from '../../codegen/wgsl/serial-kernel.js';
 import type { KernelBinding, KernelPlan, PlanBuffer, PlanInput, PlanKernel } from './plan.js';
 import type { Group, Partition, Unit } from './partition.js';
@@ -224,7 +225,11 @@ function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
     const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
     return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
   }
-  const count = grp.kind === 'row' ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim)) : ceilDivDims(mulDims(...grp.axes.map((a) => a.dim)), wg);
+  const dims = grp.axes.map((a) => a.dim);
+  const count =
+    grp.kind === 'row'
+      ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim))
+      : ceilDivDims(mulDims(...dims.slice(0, -1), ceilDivDims(dims[dims.length - 1] ?? 1, MAP_ELEMS)), MAP_WORKGROUP);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }
 
@@ -236,7 +241,7 @@ function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes
   let what: string;
   if (grp.kind === 'matmul') {
     const u = grp.units[0]!;
-    what = `tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_TILE}x${MATMUL_TILE} tiles); ${writesText}`;
+    what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_TILE}x${MATMUL_TILE} tiles, ${MATMUL_REG}x${MATMUL_REG} per invocation); ${writesText}`;
   } else if (grp.kind === 'serial') {
     const n = g.nodes[grp.units[0]!.node]!;
     const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : 'matrix';

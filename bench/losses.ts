@@ -1,0 +1,241 @@
+// `npm run bench -- --losses [ids]`: every loss of the suite (losses-suite.ts) compiled from its real sample
+// config the way `tdc compile` compiles it (symbolic batch, the WebGPU default storage-buffer limit unless
+// --bindings says otherwise), run by tdc's PlanExecutor on resident inputs, forward + backward with the
+// loss and every gradient read back. Per loss: kernels, median ms, bytes the kernels move against the minimum
+// (inputs read once, gradients and state written once), the fraction of the copy bandwidth measured in the
+// same run (a vec4 copy kernel), and with --torch the same loss in PyTorch eager on one CPU thread.
+/// <reference types="@webgpu/types" />
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasErrors, type Diagnostic } from '../src/diagnostics/index.js';
+import { checkFile } from '../src/compiler/resolve/index.js';
+import { instantiateStage } from '../src/compiler/instantiate/index.js';
+import { evalDim, sym } from '../src/graph/dims.js';
+import type { Graph, Shape } from '../src/graph/types.js';
+import type { KernelPlan } from '../src/compiler/schedule/plan.js';
+import { schedule } from '../src/compiler/schedule/index.js';
+import { GpuRuntime, PlanExecutor, type TensorInput } from '../src/runtime/gpu/index.js';
+import { defaultWorkgroupSize } from '../src/runtime/gpu/run-stage.js';
+import { median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
+import { configPath, LOSS_CASES, type LossCase } from './losses-suite.js';
+import { measureCopyBandwidth } from './copy-bandwidth.js';
+
+export interface LossBenchOptions {
+  ids: string[];
+  timing: TimingOptions;
+  torch: boolean;
+  /** Scale every case's batch (smoke tests): batch → max(1, round(batch · scale)). */
+  batchScale: number;
+  /** Storage buffers per kernel the plan may bind (default 8: WebGPU's guaranteed minimum, as `tdc compile`). */
+  bindings: number;
+  wg: number;
+  json: boolean;
+  log: (s: string) => void;
+}
+
+export interface LossRow {
+  id: string;
+  batch: number;
+  kernels: number;
+  tdc_ms?: number;
+  bytes_min: number;
+  bytes_moved: number;
+  /** (bytes_min / tdc time) / copy bandwidth. */
+  copy_fraction?: number;
+  torch_ms?: number;
+  error?: string;
+}
+
+/** The stage graph of a case: its config loaded (after `patch`), the batch dim symbolic (N). */
+export function lossGraph(c: LossCase, batch: number): { graph: Graph; names: Map<string, { shape: number[]; dtype: 'float' | 'int' }> } {
+  let file = configPath(c);
+  let tmp: string | undefined;
+  if (c.patch) {
+    let text = readFileSync(file, 'utf8');
+    for (const [re, to] of c.patch) {
+      if (!re.test(text)) throw new Error(`${c.id}: patch ${re} does not match ${c.config}`);
+      text = text.replace(re, to);
+    }
+    tmp = mkdtempSync(join(tmpdir(), 'tdc-bench-'));
+    file = join(tmp, 'config.yaml');
+    writeFileSync(file, text);
+  }
+  try {
+    const checked = checkFile(file);
+    const stage = checked.ir?.stages.find((s) => s.name === c.stage);
+    if (hasErrors(checked.diagnostics) || !stage) throw new Error(`${c.id}: cannot load ${c.config} (stage ${c.stage}):\n${describe(checked.diagnostics)}`);
+    const names = new Map<string, { shape: number[]; dtype: 'float' | 'int' }>();
+    const inst = instantiateStage(stage, (name) => {
+      const shape = stateShape(name) ?? c.shape(name, batch);
+      if (!shape) return undefined;
+      const dtype = isIntInput(name) ? 'int' : 'float';
+      names.set(name, { shape, dtype });
+      const s: Shape = [...shape];
+      if (!name.startsWith('state_in/') && s.length > 0 && s[0] === batch) s[0] = sym('N');
+      return { shape: s, dtype };
+    });
+    if (!inst.graph || hasErrors(inst.diagnostics)) throw new Error(`${c.id}: cannot instantiate:\n${describe(inst.diagnostics)}`);
+    return { graph: inst.graph, names };
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const isIntInput = (name: string): boolean => name === 'targets' || /(pos_idx|contrast_idx)$/.test(name);
+/** CRD's state buffers at the suite's shrunk bank (100 000 × 128). */
+const stateShape = (name: string): number[] | undefined =>
+  name.endsWith('/params') && name.startsWith('state_in/') ? [5] : /^state_in\/.*\/memory_v[12]$/.test(name) ? [100000, 128] : undefined;
+
+/** Seeded inputs: floats N(0, 1), integer ids in range, CRD params [K, T, Z_v1, Z_v2, momentum]. */
+function inputData(c: LossCase, name: string, shape: number[], dtype: 'float' | 'int', seed: number): Float32Array | Int32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  let s = seed >>> 0 || 1;
+  const rand = (): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  if (dtype === 'int') {
+    const hi = c.intRange?.(name) ?? 1000;
+    return Int32Array.from({ length: n }, () => Math.floor(rand() * hi));
+  }
+  if (name.startsWith('state_in/') && name.endsWith('/params')) return Float32Array.from([2048, 0.07, -1, -1, 0.5]);
+  if (name.startsWith('state_in/')) {
+    const stdv = 1 / Math.sqrt(shape[1]! / 3);
+    return Float32Array.from({ length: n }, () => (2 * rand() - 1) * stdv);
+  }
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(rand() + 1e-12));
+    const t = 2 * Math.PI * rand();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
+}
+
+/** The plan's minimum traffic: every input read once, every gradient and state output written once, the scalars. */
+export function minimumBytes(plan: KernelPlan, env: Record<string, number>): number {
+  const elems = (s: Shape): number => s.reduce<number>((a, d) => a * evalDim(d, env), 1);
+  let bytes = 0;
+  for (const i of plan.inputs) bytes += 4 * elems(i.shape);
+  for (const g of plan.outputs.grads) bytes += 4 * elems(g.shape);
+  for (const s of plan.outputs.state ?? []) bytes += 4 * elems(s.shape);
+  return bytes + 4 * (plan.outputs.scalars.terms.length + 1);
+}
+
+export const movedBytes = (plan: KernelPlan, env: Record<string, number>): number =>
+  plan.kernels.reduce((a, k) => a + evalDim(k.bytesRead, env) + evalDim(k.bytesWritten, env), 0);
+
+class PlanLoss implements BenchImpl {
+  private exec: PlanExecutor | undefined;
+  private resident: GPUBuffer[] = [];
+  private inputs = new Map<string, TensorInput>();
+  constructor(
+    readonly name: string,
+    private readonly rt: GpuRuntime,
+    readonly plan: KernelPlan,
+    private readonly data: Map<string, { shape: number[]; data: Float32Array | Int32Array }>,
+  ) {}
+  async setup(): Promise<void> {
+    this.exec = await PlanExecutor.create(this.rt, this.plan);
+    for (const i of this.plan.inputs) {
+      const d = this.data.get(i.name);
+      if (!d) throw new Error(`no data for input '${i.name}'`);
+      const b = this.rt.device.createBuffer({ size: Math.max(16, Math.ceil(d.data.byteLength / 16) * 16), usage: 0x80 | 0x4 | 0x8 });
+      this.rt.device.queue.writeBuffer(b, 0, d.data.buffer, d.data.byteOffset, d.data.byteLength);
+      this.resident.push(b);
+      this.inputs.set(i.name, { shape: d.shape, buffer: b });
+    }
+  }
+  async step(): Promise<{ loss: number; grad: Float32Array }> {
+    const r = await this.exec!.run(this.inputs, { readback: 'all' });
+    if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss}`);
+    const first = [...r.grads.values()][0] ?? new Float32Array();
+    return { loss: r.loss, grad: first };
+  }
+  dispose(): void {
+    for (const b of this.resident) b.destroy();
+    this.resident = [];
+    this.exec?.destroy();
+  }
+}
+
+export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
+  const cases = o.ids.length ? o.ids.map((id) => LOSS_CASES.find((c) => c.id === id) ?? fail(`--losses: unknown '${id}' (known: ${LOSS_CASES.map((c) => c.id).join(', ')})`)) : LOSS_CASES;
+  const rt = await GpuRuntime.open({ timeoutMs: 600_000 });
+  const rows: LossRow[] = [];
+  try {
+    const wg = o.wg || defaultWorkgroupSize(rt);
+    o.log(`adapter: ${rt.describe()}; workgroup size ${wg}; plans for ${o.bindings} storage buffers per kernel`);
+    const copy = await measureCopyBandwidth(rt);
+    o.log(`copy bandwidth (vec4 copy kernel, ${(copy.bytes / 2 ** 20).toFixed(0)} MiB each way): ${(copy.bytesPerMs / 1e6).toFixed(2)} GB/s`);
+    for (const [i, c] of cases.entries()) {
+      const batch = Math.max(1, Math.round(c.batch * o.batchScale));
+      const row: LossRow = { id: c.id, batch, kernels: 0, bytes_min: 0, bytes_moved: 0 };
+      rows.push(row);
+      let impl: PlanLoss | undefined;
+      try {
+        const { graph, names } = lossGraph(c, batch);
+        const plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings });
+        const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (i + 1) + k) }]));
+        const env: Record<string, number> = {};
+        for (const s of plan.symbols) env[s] = batch;
+        row.kernels = plan.kernels.length;
+        row.bytes_min = minimumBytes(plan, env);
+        row.bytes_moved = movedBytes(plan, env);
+        impl = new PlanLoss(c.id, rt, plan, data);
+        await impl.setup();
+        const times = await timeImpls([impl], o.timing);
+        row.tdc_ms = median(times.get(c.id)!);
+        row.copy_fraction = row.bytes_min / row.tdc_ms / copy.bytesPerMs;
+      } catch (e) {
+        row.error = (e as Error).message.split('\n')[0]!;
+      } finally {
+        impl?.dispose();
+      }
+      if (o.torch && c.torch) {
+        const t = torchTime(c, batch, o);
+        if (typeof t === 'number') row.torch_ms = t;
+        else row.error = [row.error, `torch: ${t.error}`].filter(Boolean).join('; ');
+      }
+      o.log(formatRow(row));
+    }
+  } finally {
+    rt.destroy();
+  }
+  return rows;
+}
+
+const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../bench/torch_losses.py');
+
+/** PyTorch eager, one thread: median ms of forward + backward at the case's shapes. */
+function torchTime(c: LossCase, batch: number, o: LossBenchOptions): number | { error: string } {
+  const python = process.env['TDC_PYTHON'] ?? '/usr/bin/python3';
+  const r = spawnSync(python, [TORCH_SCRIPT, c.torch!, String(batch), String(o.timing.rounds), String(o.timing.roundMs)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop()! };
+  const ms = Number(r.stdout.trim().split('\n').pop());
+  return Number.isFinite(ms) ? ms : { error: `unexpected output '${r.stdout.trim()}'` };
+}
+
+export function formatHeader(): string {
+  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${'tdc ms'.padStart(10)} ${'torch1 ms'.padStart(10)} ${'torch/tdc'.padStart(9)} ${'bytes/min'.padStart(9)} ${'% copy bw'.padStart(9)}`;
+}
+
+export function formatRow(r: LossRow): string {
+  const f = (x: number | undefined, d = 2): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
+  const ratio = r.tdc_ms !== undefined && r.torch_ms !== undefined ? `${(r.torch_ms / r.tdc_ms).toFixed(2)}×` : '—';
+  const moved = r.bytes_min ? `${(r.bytes_moved / r.bytes_min).toFixed(2)}×` : '—';
+  const bw = r.copy_fraction !== undefined ? `${(100 * r.copy_fraction).toFixed(1)}%` : '—';
+  const line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
+  return r.error ? `${line}   ! ${r.error}` : line;
+}
+
+const describe = (ds: readonly Diagnostic[]): string => ds.map((d) => `  ${d.severity} ${d.code}: ${d.message}`).join('\n');
+function fail(msg: string): never {
+  throw new Error(msg);
+}
