@@ -1,7 +1,7 @@
 // The copy roofline of the adapter, measured in the bench's own process: a vec4 copy kernel over a buffer of
 // `bytes` (read once, written once), timed kernel-only (submit + onSubmittedWorkDone), median of several runs.
 /// <reference types="@webgpu/types" />
-import type { GpuRuntime } from '../src/runtime/gpu/index.js';
+import type { GpuRuntime } from 'tdc-runtime';
 import { median } from './harness.js';
 
 const WGSL = /* wgsl */ `

@@ -5,7 +5,7 @@
 // bank is 655 MB, over WebGPU's 128 MiB binding limit).
 import { join } from 'node:path';
 
-export const CONFIG_ROOT = process.env['TDC_TORCHDISTILL_CONFIGS'] ?? '/work/shared/torchdistill/configs';
+export const CONFIG_ROOT = process.env['TDC_TORCHDISTILL_CONFIGS'] ?? join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs');
 
 export interface LossCase {
   /** Short name used on the command line (`--losses kd,at`). */

@@ -10,6 +10,9 @@ import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js
 import { benchGraph, compilerPlans } from '../bench/plan-source.js';
 import { referenceKdPlan } from '../bench/reference-kd-plan.js';
 import { GpuRuntime } from 'tdc-runtime/node';
+import { lossGraph, runLossBench } from '../bench/losses.js';
+import { LOSS_CASES } from '../bench/losses-suite.js';
+import { schedule } from '../src/compiler/schedule/index.js';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 test('median', () => {
@@ -118,6 +121,33 @@ test("the bench config instantiates; the compiler's fused and unfused plans are 
     const e = kdErrors(kdReference(k), r.loss, r.grad);
     assert.ok(e.lossRel <= KD_TOLERANCE.lossRel && e.gradRel <= KD_TOLERANCE.gradRel, `${mode}: ${JSON.stringify(e)}`);
     impl.dispose();
+  }
+});
+
+test('bench --losses: every suite loss compiles from its real sample config within the default binding limit', () => {
+  for (const c of LOSS_CASES) {
+    const { graph, names } = lossGraph(c, 2);
+    assert.ok(names.size > 0, c.id);
+    const plan = schedule(graph, { workgroupSize: 8, maxStorageBuffers: 8 });
+    assert.ok(plan.kernels.length > 0 && plan.kernels.every((k) => k.bindings.length <= 8), c.id);
+  }
+});
+
+test('bench --losses smoke: tiny batches run, with kernels, times and bytes reported', async () => {
+  const rows = await runLossBench({
+    ids: ['kd', 'at', 'pkt'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    batchScale: 1 / 32,
+    bindings: 8,
+    wg: 0,
+    json: true,
+    log: () => {},
+  });
+  assert.equal(rows.map((r) => r.id), ['kd', 'at', 'pkt']);
+  for (const r of rows) {
+    assert.is(r.error, undefined, `${r.id}: ${r.error}`);
+    assert.ok(r.kernels > 0 && Number.isFinite(r.tdc_ms) && r.bytes_min > 0 && r.bytes_moved >= r.bytes_min * 0.5, JSON.stringify(r));
   }
 });
 
