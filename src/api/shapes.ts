@@ -1,11 +1,11 @@
 // Input shapes for a compile, as users write them: the `--shape name=NxCx7x7` syntax (letters are symbols,
 // numbers are sizes), shape arrays in tdc.config, and `--like io.safetensors` (a sample io_dict whose batch
 // dim becomes the symbol N). Pure functions; problems come back as diagnostics.
-import { readFileSync } from 'node:fs';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
 import type { Dim, Shape } from '../graph/types.js';
 import { readSafetensors } from 'tdc-runtime';
+import { readSafetensorsHeader } from './safetensors-header.js';
 
 export type { InputShapes };
 
@@ -84,8 +84,8 @@ export function parseInputShapes(
 /** `--like`: input ranks and sizes from a sample io_dict (safetensors), the batch dim made symbolic (N). */
 export function shapesFromSample(file: string | Uint8Array, ds: Diagnostic[], label = typeof file === 'string' ? file : 'the sample'): InputShapes {
   try {
-    const bytes = typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file;
-    return sampleInputShapes(readSafetensors(bytes).tensors);
+    // a file: its header only (names, dtypes, shapes), never the data
+    return sampleInputShapes(typeof file === 'string' ? readSafetensorsHeader(file) : readSafetensors(file).tensors);
   } catch (e) {
     ds.push(diag('error', 'TDC501', `cannot read sample io_dict '${label}': ${e instanceof Error ? e.message : String(e)}`));
     return new Map();

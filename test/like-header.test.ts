@@ -1,0 +1,54 @@
+// `tdc compile --like` reads only the sample's safetensors header: names, dtypes and shapes agree with the full
+// reader, and a 2 GiB (sparse) sample is read without touching its data.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSafetensors, writeSafetensors } from 'tdc-runtime';
+import { readSafetensorsHeader } from '../src/api/safetensors-header.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tdc-like-'));
+
+test('header-only read agrees with the full reader', () => {
+  const bytes = writeSafetensors([
+    ['student/./output', { dtype: 'F32', shape: [3, 5], data: new Float32Array(15) }],
+    ['targets', { dtype: 'I64', shape: [3], data: new BigInt64Array(3) }],
+  ]);
+  const file = join(dir, 'small.safetensors');
+  writeFileSync(file, bytes);
+  const full = readSafetensors(bytes).tensors;
+  const head = readSafetensorsHeader(file);
+  assert.equal([...head.keys()], [...full.keys()]);
+  for (const [name, t] of full) assert.equal(head.get(name), { dtype: t.dtype, shape: t.shape });
+});
+
+test('a 2 GiB sample: only the header is read', () => {
+  const n = 2 ** 29; // F32 elements: 2 GiB of data
+  let header = JSON.stringify({ 'student/./output': { dtype: 'F32', shape: [2 ** 14, 2 ** 15], data_offsets: [0, 4 * n] } });
+  header += ' '.repeat((8 - (header.length % 8)) % 8);
+  const file = join(dir, 'big.safetensors');
+  const fd = openSync(file, 'w');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  writeSync(fd, len, 0, 8, 0);
+  writeSync(fd, Buffer.from(header), 0, header.length, 8);
+  ftruncateSync(fd, 8 + header.length + 4 * n);
+  closeSync(fd);
+  const rss0 = process.memoryUsage().rss;
+  const head = readSafetensorsHeader(file);
+  assert.equal(head.get('student/./output'), { dtype: 'F32', shape: [2 ** 14, 2 ** 15] });
+  assert.ok(process.memoryUsage().rss - rss0 < 64 * 2 ** 20, 'no data pages read into memory');
+});
+
+test('a header that claims more data than the file holds is an error', () => {
+  const header = JSON.stringify({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } });
+  const file = join(dir, 'short.safetensors');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(file, Buffer.concat([len, Buffer.from(header), Buffer.alloc(8)]));
+  assert.throws(() => readSafetensorsHeader(file), /out of range/);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
