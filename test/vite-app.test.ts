@@ -7,8 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT, hasStackTrace } from './helpers/cli.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import { GOLDEN, ROOT, hasStackTrace } from './helpers/cli.js';
 
 const SCRATCH = join(ROOT, 'dist', 'tmp', `vite-app-${process.pid}`);
 const APP = join(SCRATCH, 'vite-app');
@@ -48,6 +50,43 @@ test('vite build: the plugin writes the glue before the app imports it; the bund
   assert.ok(readdirSync(join(APP, 'dist', 'assets')).some((f) => f.endsWith('.safetensors')));
   const tsc = run([join(NODE_MODULES, 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
   assert.is(tsc.code, 0, tsc.out);
+});
+
+const CHROMIUM = process.env['TDC_CHROMIUM'] ?? '/usr/bin/chromium';
+const KD_CASE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // examples/kd: its config and io_dict
+
+test("the built app runs in headless Chromium (WebGPU on SwiftShader) and gives torchdistill's loss", async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.safetensors': 'application/octet-stream' };
+  const dist = join(APP, 'dist');
+  const server = createServer((req, res) => {
+    const path = join(dist, new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/$/, '/index.html'));
+    if (!path.startsWith(dist) || !existsSync(path)) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() => document.body.dataset['loss'] !== undefined || document.body.dataset['error'] !== undefined, null, { timeout: 120_000 });
+    const got = await page.evaluate(() => ({ ...document.body.dataset }));
+    assert.equal(errors, []);
+    assert.is(got['error'], undefined, got['error']);
+    const want = (JSON.parse(readFileSync(join(GOLDEN, KD_CASE, 'expected.json'), 'utf8')) as { loss: number }).loss;
+    const loss = Number(got['loss']);
+    assert.ok(Math.abs(loss - want) <= 1e-5 * Math.abs(want), `page loss ${loss} vs torchdistill's ${want}`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
 });
 
 test('esbuild build of the same app with tdc-compiler/esbuild', () => {
