@@ -24,7 +24,8 @@ export interface EntryResult {
   diagnostics: Diagnostic[];
 }
 
-/** Compiles one entry of a project and writes or checks its output. */
+/** Compiles one entry of a project and writes or checks its output. The loss registry is reset to the built-ins
+ *  first and the entry's spec files registered (custom registrations made earlier in the process are dropped). */
 export async function compileEntry(project: Project, entry: ProjectEntry, mode: ProjectMode): Promise<EntryResult> {
   // The compile's inputs (and the tdc.config) must never be inside what an output replaces.
   const protect = [entry.config, ...entry.specs, ...(entry.like !== undefined ? [entry.like] : []), ...(isAbsolute(project.file) ? [project.file] : [])];

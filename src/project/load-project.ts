@@ -21,10 +21,15 @@ export interface ProjectEntry {
   name: string;
   /** Its output directory. */
   out: string;
+  /** Only this training stage (default: every stage). */
   stage?: string;
+  /** Pinned input shapes (`{ name: 'NxC' }`, or `--shape` arguments). */
   shapes?: CompileConfigOptions['shapes'];
+  /** A sample io_dict (safetensors) to take input shapes from. */
   like?: string;
+  /** Threads per workgroup. */
   workgroupSize: number;
+  /** Spec files (.tdl) registered for this config (the project's, then its own). */
   specs: string[];
   /** Emit the TypeScript glue (default true). */
   glue?: boolean;

@@ -30,6 +30,7 @@ export interface WatchOptions {
   load(): Promise<{ project?: Project; diagnostics: Diagnostic[] }>;
   /** The tdc.config file (reloaded on change), if the project has one. */
   projectFile?: string;
+  /** Quiet time after the last file event before recompiling (one save often fires several events). Default 80 ms. */
   debounceMs?: number;
 }
 
