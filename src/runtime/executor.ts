@@ -99,6 +99,8 @@ export class PlanExecutor {
   private staging: GPUBuffer | undefined;
   private stagingBytes = 0;
   private pending: Promise<unknown> = Promise.resolve();
+  /** Runs started and not yet settled (submit() refuses to overtake one). */
+  private active = 0;
   private broken: Error | undefined;
 
   private constructor(
@@ -179,12 +181,45 @@ export class PlanExecutor {
   run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
     const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
     // One run at a time: they share buffers and the staging buffer.
+    this.active++;
     const next = this.pending.then(
       () => this.runNow(inputs, mode),
       () => this.runNow(inputs, mode),
     );
-    this.pending = next.catch(() => {});
+    this.pending = next.catch(() => {}).finally(() => this.active--);
     return next;
+  }
+
+  /**
+   * Encodes and submits forward+backward synchronously, reading nothing back — for hosts whose autodiff is
+   * synchronous (TensorFlow.js's tape calls a custom gradient's forward without awaiting). The outputs are
+   * valid in queue order (work submitted after this call sees them) until the next run or submit; `done`
+   * settles once WebGPU reports this submission's validation / out-of-memory errors (await it before
+   * trusting the results). Throws GpuInputError like run(), and refuses while a run() is still in flight.
+   */
+  submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
+    if (this.broken) throw this.broken;
+    if (this.active > 0) throw new GpuValidationError('submit() while a run() of this PlanExecutor is still in flight: await it first');
+    this.runtime.check();
+    const { prepared, env } = this.prepareInputs(inputs);
+    const device = this.runtime.device;
+    device.pushErrorScope('internal');
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const pop = () => Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
+    try {
+      this.encodeAndSubmit(prepared, env, []);
+    } catch (e) {
+      pop().catch(() => {});
+      throw e;
+    }
+    const popped = pop();
+    const done = this.runtime.wait(popped, 'popErrorScope (submitting the kernel plan)').then((errors) => {
+      const first = errors.find((e) => e !== null);
+      if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
+    });
+    done.catch(() => {}); // observed by the caller; never an unhandled rejection
+    return { outputs: this.deviceOutputs(), done };
   }
 
   /** The device buffer of a gradient (valid after a run; overwritten by the next). */
@@ -215,54 +250,16 @@ export class PlanExecutor {
     if (this.broken) throw this.broken;
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
-    const device = this.runtime.device;
     const { scalars, grads } = this.plan.outputs;
     const readList = mode === 'none' ? [] : mode === 'scalars' ? [scalars.buffer] : [scalars.buffer, ...grads.map((g) => g.buffer)];
-    let readBytes: number[] = [];
-    let totalRead = 0;
 
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
+    let readBytes: number[] = [];
+    let totalRead = 0;
     await this.runtime.scoped('running the kernel plan', () => {
-      const sizing = this.sizingFor(env);
-      // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
-      readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
-      totalRead = readBytes.reduce((a, b) => a + b, 0);
-      if (totalRead > this.stagingBytes) {
-        this.staging?.destroy();
-        this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-        this.stagingBytes = totalRead;
-      }
-      const key = envKey(env, this.plan.symbols);
-      if (key !== this.dimsKey) {
-        device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
-        this.dimsKey = key;
-      }
-      for (const p of prepared)
-        if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
-      const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
-      for (const p of prepared) if (p.device && !p.direct && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
-      const bindGroups = this.bindGroupsFor(sizing, prepared);
-      const pass = enc.beginComputePass();
-      for (let i = 0; i < this.pipelines.length; i++) {
-        const [x, y, z] = sizing.dispatch[i]!;
-        if (x * y * z === 0) continue;
-        pass.setPipeline(this.pipelines[i]!);
-        pass.setBindGroup(0, bindGroups[i]!);
-        pass.dispatchWorkgroups(x, y, z);
-      }
-      pass.end();
-      let off = 0;
-      readList.forEach((id, i) => {
-        if (readBytes[i]) enc.copyBufferToBuffer(this.buffers.get(id)!.gpu, 0, this.staging!, off, readBytes[i]!);
-        off += readBytes[i]!;
-      });
-      device.queue.submit([enc.finish()]);
+      ({ readBytes, totalRead } = this.encodeAndSubmit(prepared, env, readList));
     });
-
-    const deviceOut = (this.deviceOut ??= {
-      scalars: this.buffers.get(scalars.buffer)!.gpu,
-      grads: new Map(grads.map((g) => [g.input, this.buffers.get(g.buffer)!.gpu])),
-    });
+    const deviceOut = this.deviceOutputs();
     if (mode === 'none') return deviceOut;
 
     const staging = this.staging!;
@@ -295,6 +292,54 @@ export class PlanExecutor {
     });
     staging.unmap();
     return { ...result, grads: hostGrads };
+  }
+
+  /** Uploads, encodes the dispatches (and the copies of `readList` into the staging buffer) and submits. */
+  private encodeAndSubmit(prepared: readonly PreparedInput[], env: SymbolEnv, readList: readonly number[]): { readBytes: number[]; totalRead: number } {
+    const device = this.runtime.device;
+    const sizing = this.sizingFor(env);
+    // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
+    const readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
+    const totalRead = readBytes.reduce((a, b) => a + b, 0);
+    if (totalRead > this.stagingBytes) {
+      this.staging?.destroy();
+      this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+      this.stagingBytes = totalRead;
+    }
+    const key = envKey(env, this.plan.symbols);
+    if (key !== this.dimsKey) {
+      device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
+      this.dimsKey = key;
+    }
+    for (const p of prepared)
+      if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
+    const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
+    for (const p of prepared) if (p.device && !p.direct && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
+    const bindGroups = this.bindGroupsFor(sizing, prepared);
+    const pass = enc.beginComputePass();
+    for (let i = 0; i < this.pipelines.length; i++) {
+      const [x, y, z] = sizing.dispatch[i]!;
+      if (x * y * z === 0) continue;
+      pass.setPipeline(this.pipelines[i]!);
+      pass.setBindGroup(0, bindGroups[i]!);
+      pass.dispatchWorkgroups(x, y, z);
+    }
+    pass.end();
+    let off = 0;
+    readList.forEach((id, i) => {
+      if (readBytes[i]) enc.copyBufferToBuffer(this.buffers.get(id)!.gpu, 0, this.staging!, off, readBytes[i]!);
+      off += readBytes[i]!;
+    });
+    device.queue.submit([enc.finish()]);
+    return { readBytes, totalRead };
+  }
+
+  private deviceOutputs(): DeviceOutputs {
+    const { scalars, grads } = this.plan.outputs;
+    return (this.deviceOut ??= {
+      scalars: this.buffers.get(scalars.buffer)!.gpu,
+      grads: new Map(grads.map((g) => [g.input, this.buffers.get(g.buffer)!.gpu])),
+    });
   }
 
   /** The run's bind groups: the sizing's own, or ones with the directly bound caller buffers (cached). */
