@@ -18,6 +18,8 @@ export interface LossCase {
   shape(name: string, b: number): number[] | undefined;
   /** Integer inputs: exclusive upper bound of their values. */
   intRange?(name: string): number;
+  /** Float inputs that must be positive (VID's predicted variances): |N(0, 1)| + 0.1. */
+  positive?(name: string): boolean;
   /** Text substitutions applied to the config before loading (CRD's bank size). */
   patch?: [RegExp, string][];
   /** Torch implementation name in bench/torch_losses.py (omitted: no torch side). */
@@ -169,6 +171,7 @@ export const LOSS_CASES: LossCase[] = [
     config: 'sample/ilsvrc2012/vid/resnet18_from_resnet50.yaml',
     stage: 'train',
     batch: 32,
+    positive: (name) => /\/output\/1$/.test(name),
     shape: either(logits, targets, (name, b) => {
       const r = /^student\/regressor_dict\.regressor(\d)\/output\/(0|1)$/.exec(name);
       if (r) {

@@ -116,6 +116,7 @@ function inputData(c: LossCase, name: string, shape: number[], dtype: 'float' | 
     out[i] = r * Math.cos(t);
     if (i + 1 < n) out[i + 1] = r * Math.sin(t);
   }
+  if (c.positive?.(name)) for (let i = 0; i < n; i++) out[i] = Math.abs(out[i]!) + 0.1;
   return out;
 }
 
