@@ -6,6 +6,7 @@ import type { Dim, DType, Graph, Node, NodeOf, Shape } from '../../graph/types.j
 import { IndexMath, isOne, ixAdd, ixLit, ixMul, ixSub, ixDiv, ZERO, type Ix } from './index-expr.js';
 import { f32Operand, i32Literal } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
+import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 
 export type WgslType = 'f32' | 'i32';
 export const wgslType = (d: DType): WgslType => (d === 'int' ? 'i32' : 'f32');
@@ -411,7 +412,8 @@ export class Emitter {
     const is = this.shape(index);
     const t = wgslType(n.dtype);
     const acc = this.scopes.fresh('acc');
-    scope.lines.push(`var ${acc}: ${t} = ${this.zero(t)};`);
+    if (t === 'f32') scope.lines.push(...compensatedDecl(acc));
+    else scope.lines.push(`var ${acc}: ${t} = ${this.zero(t)};`);
     this.scopes.define(acc, scope);
     const inner = this.scopes.open(scope);
     const j = this.scopes.fresh('j');
@@ -425,9 +427,10 @@ export class Emitter {
       .map((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? '' : `${idx[q]!} < ${this.env.math.dim(d)}`))
       .filter(Boolean);
     const cond = [`${k} == i32(${idx[axis]!})`, ...bounds].join(' && ');
-    inner.lines.push(`${acc} = ${acc} + select(${this.zero(t)}, ${v}, ${cond});`);
+    const term = `select(${this.zero(t)}, ${v}, ${cond})`;
+    inner.lines.push(t === 'f32' ? compensatedAdd(acc, term) : `${acc} = ${acc} + ${term};`);
     this.scopes.close(inner, `for (var ${j} = 0u; ${j} < ${this.env.math.dim(is[axis]!)}; ${j} = ${j} + 1u)`);
-    return acc;
+    return t === 'f32' ? compensatedValue(acc) : acc;
   }
 
   /** torch adaptive pooling bins: [floor(i·H/k), ceil((i+1)·H/k)). */
@@ -448,7 +451,8 @@ export class Emitter {
     const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
     const acc = this.scopes.fresh('acc');
     const max = n.attrs.fn === 'max';
-    scope.lines.push(`var ${acc}: f32 = ${max ? '-3.4028234663852886e38' : '0.0'};`);
+    if (max) scope.lines.push(`var ${acc}: f32 = -3.4028234663852886e38;`);
+    else scope.lines.push(...compensatedDecl(acc));
     this.scopes.define(acc, scope);
     const outer = this.scopes.open(scope);
     const h = this.scopes.fresh('h');
@@ -460,10 +464,10 @@ export class Emitter {
     xi[r - 2] = h;
     xi[r - 1] = w;
     const v = this.typed(x, xi, 'f32');
-    inner.lines.push(max ? `${acc} = max(${acc}, ${v});` : `${acc} = ${acc} + ${v};`);
+    inner.lines.push(max ? `${acc} = max(${acc}, ${v});` : compensatedAdd(acc, v));
     this.scopes.close(inner, `for (var ${w} = ${w0}; ${w} < ${w1}; ${w} = ${w} + 1u)`);
     this.scopes.close(outer, `for (var ${h} = ${h0}; ${h} < ${h1}; ${h} = ${h} + 1u)`);
-    return max ? acc : `(${acc} / f32((${h1} - ${h0}) * (${w1} - ${w0})))`;
+    return max ? acc : `(${compensatedValue(acc)} / f32((${h1} - ${h0}) * (${w1} - ${w0})))`;
   }
 
   /**
@@ -479,7 +483,7 @@ export class Emitter {
     const [H, W] = n.attrs.in;
     const m = this.env.math;
     const acc = this.scopes.fresh('acc');
-    scope.lines.push(`var ${acc}: f32 = 0.0;`);
+    scope.lines.push(...compensatedDecl(acc));
     this.scopes.define(acc, scope);
     const li = this.scopes.open(scope);
     const i = this.scopes.fresh('i');
@@ -497,7 +501,7 @@ export class Emitter {
     const gv = this.typed(g, gi, 'f32');
     const inBin = `${hh} >= ${h0} && ${hh} < ${h1} && ${ww} >= ${w0} && ${ww} < ${w1}`;
     if (!max) {
-      lj.lines.push(`${acc} = ${acc} + select(0.0, ${gv} / f32((${h1} - ${h0}) * (${w1} - ${w0})), ${inBin});`);
+      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv} / f32((${h1} - ${h0}) * (${w1} - ${w0})), ${inBin})`));
     } else {
       // first maximum of the bin (row-major), found by a scan of the bin
       const best = this.scopes.fresh('bm');
@@ -518,11 +522,11 @@ export class Emitter {
       lw.lines.push(`if (${xv} > ${best}) { ${best} = ${xv}; ${at} = ${p} * ${m.dim(W)} + ${q}; }`);
       this.scopes.close(lw, `for (var ${q} = ${w0}; ${q} < ${w1}; ${q} = ${q} + 1u)`);
       this.scopes.close(lh, `for (var ${p} = ${h0}; ${p} < ${h1}; ${p} = ${p} + 1u)`);
-      lj.lines.push(`${acc} = ${acc} + select(0.0, ${gv}, ${inBin} && ${at} == ${hh} * ${m.dim(W)} + ${ww});`);
+      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv}, ${inBin} && ${at} == ${hh} * ${m.dim(W)} + ${ww})`));
     }
     this.scopes.close(lj, `for (var ${j} = 0u; ${j} < ${m.dim(ow)}; ${j} = ${j} + 1u)`);
     this.scopes.close(li, `for (var ${i} = 0u; ${i} < ${m.dim(oh)}; ${i} = ${i} + 1u)`);
-    return acc;
+    return compensatedValue(acc);
   }
 }
 

@@ -12,6 +12,7 @@ import { F32_MAX, f32Literal, i32Literal } from './literals.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
+import { compensatedAdd, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
 
 /** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
 export const coord = (k: number): string => `ix${k}`;
@@ -61,6 +62,9 @@ interface ReductionState {
   accIdx?: string;
   result: string;
 }
+
+/** f32 sums accumulate compensated (compensated.ts); integer sums and max/min are exact. */
+const compensated = (st: ReductionState): boolean => st.fn === 'sum' && st.type === 'f32';
 
 const LOOP_FLOAT_IDENTITY = { max: -F32_MAX, min: F32_MAX };
 
@@ -213,7 +217,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       const st = reductionState(n, scopes);
       states.set(r.node, st);
       list.push(st);
-      root.lines.push(`var ${st.acc}: ${st.type} = ${identity(st.fn, st.type)};`);
+      if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
+      else root.lines.push(`var ${st.acc}: ${st.type} = ${identity(st.fn, st.type)};`);
       if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
     }
     sweep((loop) => {
@@ -223,26 +228,27 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         const st = states.get(r.node)!;
         const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
-        const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc);
+        const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc); // online sums: f32, compensated
         if (zs.length && lane && st.type === 'f32') {
           // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
           const o = `${st.acc}_q`;
           if (lane.lane === 0) lane.loop.lines.push(`var ${o}: vec4<f32>;`);
           loop.lines.push(`${o}.${'xyzw'[lane.lane]} = ${vt};`);
           if (lane.lane === 3) {
-            const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - qm, -88.0));`).join(' ');
+            const rescale = zs.map((z) => compensatedScale(z, `exp(max(${st.acc} - qm, -88.0))`)).join(' ');
             lane.tail.push(`{ let qm = max(max(${o}.x, ${o}.y), max(${o}.z, ${o}.w)); if (qm > ${st.acc}) { ${rescale} ${st.acc} = qm; } }`);
-            lane.tail.push(`{ let qe = exp(${o} - vec4<f32>(${st.acc})); ${zs.map((z) => `${z} = ${z} + ((qe.x + qe.y) + (qe.z + qe.w));`).join(' ')} }`);
+            lane.tail.push(`{ let qe = exp(${o} - vec4<f32>(${st.acc})); ${zs.map((z) => compensatedAdd(z, '((qe.x + qe.y) + (qe.z + qe.w))')).join(' ')} }`);
           }
         } else if (zs.length) {
           // online softmax: rescale the partial sums when the running max grows
-          const rescale = zs.map((z) => `${z} = ${z} * exp(max(${st.acc} - ${vt}, -88.0));`).join(' ');
+          const rescale = zs.map((z) => compensatedScale(z, `exp(max(${st.acc} - ${vt}, -88.0))`)).join(' ');
           loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
-          for (const z of zs) loop.lines.push(`${z} = ${z} + exp(${vt} - ${st.acc});`);
+          for (const z of zs) loop.lines.push(compensatedAdd(z, `exp(${vt} - ${st.acc})`));
         } else if (st.accIdx) {
           const better = st.fn === 'argmax' ? '>' : '<';
           loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
-        } else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
+        } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
+        else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
@@ -270,7 +276,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
       const slotOf = new Map(slots.map((x) => [x.st.node, x]));
       for (const x of slots) {
-        body.push(`${x.v}[lid] = ${x.st.acc};`);
+        body.push(`${x.v}[lid] = ${compensated(x.st) ? compensatedValue(x.st.acc) : x.st.acc};`);
         if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
       }
       body.push('workgroupBarrier();');
@@ -281,9 +287,9 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
           const m = onlineOf.get(x.st.node);
           if (m !== undefined) {
             const ms = slotOf.get(m)!;
-            body.push(`var ${res}_f = 0.0;`);
-            body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) { ${res}_f = ${res}_f + ${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0)); }`);
-            body.push(`let ${res} = ${res}_f;`);
+            body.push(...compensatedDecl(`${res}_f`));
+            body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0))`)}`);
+            body.push(`let ${res} = ${compensatedValue(`${res}_f`)};`);
           } else if (x.i) {
             const better = x.st.fn === 'argmax' ? '>' : '<';
             body.push(
@@ -296,6 +302,10 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
               '}',
               `let ${res} = i32(${res}_i);`,
             );
+          } else if (compensated(x.st)) {
+            body.push(...compensatedDecl(`${res}_f`, `${x.v}[0]`));
+            body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q]`)}`);
+            body.push(`let ${res} = ${compensatedValue(`${res}_f`)};`);
           } else {
             body.push(`var ${res}_f = ${x.v}[0];`);
             body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);

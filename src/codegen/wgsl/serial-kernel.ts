@@ -13,6 +13,7 @@ import { assembleModule } from './prelude.js';
 import { ENTRY_PARAMS } from './row-kernel.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
+import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 
 export type SerialOp = 'sort' | 'cholesky' | 'triangular_solve';
 export const SERIAL_OPS: ReadonlySet<string> = new Set<SerialOp>(['sort', 'cholesky', 'triangular_solve']);
@@ -95,13 +96,13 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   const col = loop(c, root, 'j');
   const diag = scopes.open(col);
   const ajj = f32Value(c, a, [...b, 'j', 'j']);
-  diag.lines.push(`var d = ${ajj};`, `for (var k = 0u; k < j; k = k + 1u) { let l = ${at('j', 'k')}; d = d - l * l; }`, `${at('j', 'j')} = sqrt(d);`);
+  diag.lines.push(...compensatedDecl('d', ajj), `for (var k = 0u; k < j; k = k + 1u) { let l = ${at('j', 'k')}; ${compensatedAdd('d', '-(l * l)')} }`, `${at('j', 'j')} = sqrt(${compensatedValue('d')});`);
   scopes.close(diag, 'if (lid == 0u)');
   col.lines.push('storageBarrier();', `let ljj = ${at('j', 'j')};`);
   scopes.define('ljj', col);
   const rows = loop(c, col, 'i');
   const aij = f32Value(c, a, [...b, 'i', 'j']);
-  rows.lines.push(`var v = ${aij};`, `for (var k = 0u; k < j; k = k + 1u) { v = v - ${at('i', 'k')} * ${at('j', 'k')}; }`, `${at('i', 'j')} = v / ljj;`);
+  rows.lines.push(...compensatedDecl('v', aij), `for (var k = 0u; k < j; k = k + 1u) { ${compensatedAdd('v', `-(${at('i', 'k')} * ${at('j', 'k')})`)} }`, `${at('i', 'j')} = ${compensatedValue('v')} / ljj;`);
   scopes.close(rows, `for (var i = j + 1u + lid; i < ${N}; i = i + ${WG}u)`);
   col.lines.push('storageBarrier();');
   scopes.close(col, `for (var j = 0u; j < ${N}; j = j + 1u)`);
@@ -132,13 +133,13 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   steps.lines.push(`let i = ${forward ? 's' : `${N} - 1u - s`};`);
   scopes.define('i', steps);
   const bi = f32Value(c, B, [...bb, 'i', 'cc']);
-  steps.lines.push(`var v = ${bi};`);
+  steps.lines.push(...compensatedDecl('v', bi));
   const inner = loop(c, steps, 'k');
   const mik = m('i', 'k');
-  inner.lines.push(`v = v - ${mik} * ${x('k', 'cc')};`);
+  inner.lines.push(compensatedAdd('v', `-(${mik} * ${x('k', 'cc')})`));
   scopes.close(inner, forward ? 'for (var k = 0u; k < i; k = k + 1u)' : `for (var k = i + 1u; k < ${N}; k = k + 1u)`);
   const mii = m('i', 'i');
-  steps.lines.push(`${x('i', 'cc')} = v / ${mii};`);
+  steps.lines.push(`${x('i', 'cc')} = ${compensatedValue('v')} / ${mii};`);
   scopes.close(steps, `for (var s = 0u; s < ${N}; s = s + 1u)`);
   scopes.close(cols, `for (var cc = lid; cc < ${K}; cc = cc + ${WG}u)`);
 }
