@@ -16,7 +16,7 @@ export interface CheckOptions {
 /** Names every body can read without declaring them. */
 export const BUILTIN_NAMES: readonly string[] = ['student', 'teacher', 'targets', 'model_loss', 'side', 'range', 'error', 'detach'];
 
-const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config'];
+const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor'];
 
 export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tdcAsync } from './helpers/cli.js';
-import { casePath, checkRun, coreCases, expected, nonCoreCases, stageArg, type GoldenIndexCase, type RunJson } from './helpers/golden.js';
+import { casePath, checkRun, coreCases, expected, indexedCases, nonCoreCases, stageArg, torchIndex, type GoldenIndexCase, type RunJson } from './helpers/golden.js';
+import { GOLDEN, GOLDEN_TORCH } from './helpers/cli.js';
 
 const RTOL = 1e-9;
 
@@ -52,18 +53,30 @@ async function runCases(label: string, cases: GoldenIndexCase[]): Promise<{ fail
   return { failures, stateful };
 }
 
-test('tdc run --device cpu matches the 159 core golden cases (CE, MSE, KD, LogitStdKD, KLDiv, L1, SmoothL1, model_term)', async () => {
+test('the suites below cover every case of golden/index.json and golden-torch/index.json', () => {
+  assert.is(coreCases().length + nonCoreCases().length, indexedCases(GOLDEN).length);
+  assert.is(torchIndex().length, indexedCases(GOLDEN_TORCH).length);
+});
+
+test(`tdc run --device cpu matches the ${coreCases().length} core golden cases (CE, MSE, KD, LogitStdKD, KLDiv, L1, SmoothL1, model_term)`, async () => {
   const cases = coreCases();
-  assert.is(cases.length, 159, 'the issue names 159 core cases');
+  assert.ok(cases.length > 0);
   const { failures } = await runCases('core golden cases on CPU', cases);
   assert.equal(failures, [], failures.slice(0, 20).join('\n'));
 });
 
-test('tdc run --device cpu matches the 51 other golden cases (every mid-level loss, CRD state_out included)', async () => {
+test(`tdc run --device cpu matches the ${nonCoreCases().length} other golden cases (every mid-level loss, CRD state_out included)`, async () => {
   const cases = nonCoreCases();
-  assert.is(cases.length, 51, 'golden has 210 cases, 159 of them core');
+  assert.ok(cases.length > 0);
   const { failures, stateful } = await runCases('non-core golden cases on CPU', cases);
-  assert.is(stateful, 2, 'the two CRD cases carry state');
+  assert.is(stateful, cases.filter((c) => c.losses.includes('CRDLoss')).length, 'the CRD cases carry state');
+  assert.equal(failures, [], failures.slice(0, 20).join('\n'));
+});
+
+test(`tdc run --device cpu matches the ${torchIndex().length} golden-torch cases (every torch.nn loss a config can feed, every option)`, async () => {
+  const cases = torchIndex();
+  assert.ok(cases.length > 0);
+  const { failures } = await runCases('golden-torch cases on CPU', cases);
   assert.equal(failures, [], failures.slice(0, 20).join('\n'));
 });
 

@@ -33,7 +33,7 @@ const worst = { loss: { err: 0, case: '' }, grad: { err: 0, case: '' } };
 const failures: string[] = [];
 
 test(`golden cases with core losses (${cases.length})`, async () => {
-  assert.is(cases.length, 159, 'the selection covers 159 cases');
+  assert.ok(cases.length > 0, 'golden/index.json lists core cases');
   for (const c of cases) {
     const problems = checkCase(c.case);
     if (problems.length) failures.push(`${c.case}:\n    ${problems.join('\n    ')}`);

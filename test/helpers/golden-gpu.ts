@@ -8,7 +8,8 @@ import { specSource } from '../../src/registry/registry.js';
 import type { GpuRuntime } from 'tdc-runtime/node';
 import { runStageOnGpu } from '../../src/compiler/run-gpu.js';
 import { gradExcess, relErr } from './golden.js';
-import { loadGoldenStage, GOLDEN_DIR } from './golden-stage.js';
+import { loadGoldenStage } from './golden-stage.js';
+import { caseDir } from './golden.js';
 
 interface Expected {
   loss: number;
@@ -40,7 +41,7 @@ export const newWorst = (): Worst => ({ loss: { err: 0, case: '' }, grad: { err:
 
 /** The problems found (empty: the case passes). */
 export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
-  const dir = join(GOLDEN_DIR, id);
+  const dir = caseDir(id);
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
   const { stage, diagnostics: rd, text, file } = await loadGoldenStage(dir, expected.stage);
   const show = (ds: typeof rd) => ds.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, (f) => (f === file ? text : specSource(f))));

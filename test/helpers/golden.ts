@@ -1,7 +1,8 @@
-// Golden cases (../shared/golden): listing, expected values, and the comparison rules of golden/README.md.
+// Golden cases (../shared/golden and ../shared/golden-torch): listing, expected values, and the comparison rules of
+// golden/README.md. A case id names its folder: `torch__…` cases live in golden-torch/.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GOLDEN } from './cli.js';
+import { GOLDEN, GOLDEN_TORCH } from './cli.js';
 import { readSafetensors, type SafeTensor } from 'tdc-runtime';
 
 export interface GoldenIndexCase {
@@ -32,6 +33,26 @@ export function goldenIndex(): GoldenIndexCase[] {
   return JSON.parse(readFileSync(join(GOLDEN, 'index.json'), 'utf8')).cases;
 }
 
+/** golden-torch/index.json: one case per torch low-level loss option (CE, NLL, BCE, …). */
+export function torchIndex(): GoldenIndexCase[] {
+  return JSON.parse(readFileSync(join(GOLDEN_TORCH, 'index.json'), 'utf8')).cases;
+}
+
+/**
+ * The case list of an index file, checked against itself and the disk: `n_cases` (when present) equals the
+ * listed cases, and every listed case has its folder. Suites derive their counts from this, never a literal.
+ */
+export function indexedCases(dir: string): GoldenIndexCase[] {
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { n_cases?: number; cases: GoldenIndexCase[] };
+  if (index.n_cases !== undefined && index.n_cases !== index.cases.length) throw new Error(`${dir}/index.json: n_cases ${index.n_cases} but ${index.cases.length} cases listed`);
+  const missing = index.cases.filter((c) => !existsSync(join(dir, c.case, 'expected.json'))).map((c) => c.case);
+  if (missing.length) throw new Error(`${dir}/index.json lists cases without a folder: ${missing.slice(0, 5).join(', ')}`);
+  return index.cases;
+}
+
+/** The folder holding a case. */
+export const caseDir = (caseId: string): string => join(caseId.startsWith('torch__') ? GOLDEN_TORCH : GOLDEN, caseId);
+
 export function coreCases(): GoldenIndexCase[] {
   return goldenIndex().filter((c) => c.losses.every((l) => CORE_LOSSES.has(l)));
 }
@@ -41,10 +62,10 @@ export function nonCoreCases(): GoldenIndexCase[] {
 }
 
 export function expected(caseId: string): GoldenExpected {
-  return JSON.parse(readFileSync(join(GOLDEN, caseId, 'expected.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(caseDir(caseId), 'expected.json'), 'utf8'));
 }
 
-export const casePath = (caseId: string, file: string): string => join(GOLDEN, caseId, file);
+export const casePath = (caseId: string, file: string): string => join(caseDir(caseId), file);
 export const hasGolden = (): boolean => existsSync(join(GOLDEN, 'index.json'));
 
 /** The config's stage name for `--stage`: golden uses 'train' for single-stage cases. */

@@ -118,7 +118,10 @@ function scalarNode(ctx: EvalContext, v: Value, what: string, span: Span): numbe
   const shape = shapeOf(ctx, id)!;
   if (shape.length !== 0)
     fail(ctx, C.notScalar, `${what} returns a tensor of shape ${shapeToString(shape)}, but a loss term must be a scalar`, span, {
-      hint: "reduction 'none' keeps one value per element; use 'mean' or 'sum'",
+      hint:
+        "reduction 'none' keeps one value per element; torchdistill adds the weighted terms into the total loss and its " +
+        "training loop calls loss.backward(), which torch refuses for a non-scalar (\"RuntimeError: grad can be implicitly " +
+        "created only for scalar outputs\"); use 'mean' or 'sum'",
     });
   return id;
 }

@@ -1,6 +1,7 @@
 // yaml's composed nodes → our ConfigNode tree, with the semantics of PyYAML's FullLoader plus torchdistill's
 // tags: aliases yield the anchored node itself, merge keys are flattened, scalars are typed as YAML 1.1,
-// `!join` is evaluated, other tags stay inert. The expanded size and depth (through aliases) are bounded,
+// `!join` is evaluated, and so are `!import_call`/`!import_get` of pure tensor constructors and dtypes
+// (tensor-constant.ts); other tags stay inert. The expanded size and depth (through aliases) are bounded,
 // so a later recursive walk by any stage is safe.
 import { isAlias, isMap, isPair, isScalar, isSeq, type Alias, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { diag, DiagnosticError, posAt, type Diagnostic, type Related, type Severity, type Span } from '../../diagnostics/diagnostic.js';
@@ -20,6 +21,7 @@ import {
   type PyValue,
 } from './pyyaml-scalar.js';
 import { KIND_NAME, TORCHDISTILL_TAGS, YAML_TAG_PREFIX } from './torchdistill-tags.js';
+import { evaluateTag } from './tensor-constant.js';
 
 export interface TreeLimits {
   maxDepth: number;
@@ -330,7 +332,20 @@ class TreeBuilder {
       return this.finishCollection(node, tag);
     }
     this.checkTag(tag, node.kind, node.span);
+    if ((tag === '!import_call' || tag === '!import_get') && node.kind === 'map') this.evaluate(node, tag);
     return this.finishCollection(node, tag);
+  }
+
+  /** Pure tensor constructors and dtypes become constants (never executed); other keys stay inert with a reason. */
+  private evaluate(node: MapNode, tag: '!import_call' | '!import_get'): void {
+    const r = evaluateTag(node, tag);
+    if ('ok' in r) node.evaluated = r.ok;
+    else if ('inert' in r) node.inert = r.inert;
+    else {
+      // torchdistill evaluates every tag when it loads the file: torch would raise here
+      node.inert = r.error;
+      this.report('error', LoadCode.badConstant, `${tag} ${r.error}`, (r.at ?? node).span, r.at ? { related: [{ message: `in this ${tag}`, span: node.span }] } : undefined);
+    }
   }
 
   /** `''.join(str(x) for x in seq)`; the result is an untagged string scalar. */

@@ -42,6 +42,8 @@ export const LoadCode = {
   tagNodeKind: 'TDC119',
   /** An integer beyond 2^53: kept as the nearest double. */
   intPrecision: 'TDC120',
+  /** An `!import_call` of a tensor constructor with arguments torch rejects (ragged data, a bad size, …). */
+  badConstant: 'TDC121',
   /** A bug in the loader, reported instead of thrown. */
   internal: 'TDC199',
 } as const;

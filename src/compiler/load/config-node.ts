@@ -5,10 +5,21 @@ import type { Span } from '../../diagnostics/diagnostic.js';
 
 export type ScalarValue = null | boolean | number | string;
 
+export type TorchDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+/** What a statically evaluated `!import_call`/`!import_get` stands for (load/tensor-constant.ts). */
+export type EvaluatedTag =
+  | { kind: 'tensor'; call: string; dtype: TorchDType; shape: number[]; data: number[] }
+  | { kind: 'dtype'; dtype: TorchDType };
+
 interface NodeBase {
   span: Span;
   /** A torchdistill tag kept inert ('!import_call', '!getattr', …). Absent for plain nodes and evaluated `!join`. */
   tag?: string;
+  /** A tagged node tdc evaluated statically (a tensor constant or a dtype); the node keeps its tag and mapping. */
+  evaluated?: EvaluatedTag;
+  /** Why a tagged node stays inert (for the message where tdc needs its value). */
+  inert?: string;
 }
 
 export interface ScalarNode extends NodeBase {

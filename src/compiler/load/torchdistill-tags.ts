@@ -1,5 +1,6 @@
 // The YAML tags torchdistill registers on yaml.FullLoader (common/yaml_util.py), with the node kind each
-// constructor reads. tdc evaluates only `!join`; the rest stay on their nodes as inert tags.
+// constructor reads. tdc evaluates `!join`, and `!import_call`/`!import_get` of pure tensor constructors and
+// dtypes (tensor-constant.ts); the rest stay on their nodes as inert tags.
 import type { ConfigNode } from './config-node.js';
 
 export const TORCHDISTILL_TAGS: ReadonlyMap<string, ConfigNode['kind']> = new Map<string, ConfigNode['kind']>([

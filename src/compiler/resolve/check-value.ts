@@ -9,6 +9,7 @@ import type { KwValue } from '../ir.js';
 import { R } from './codes.js';
 import { describeNode, isIntScalar } from './nodes.js';
 import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
+import { isFloatDType, tensorValue, torchDTypeName } from '../load/tensor-constant.js';
 
 export interface CheckContext {
   scope: SpecScope;
@@ -96,8 +97,10 @@ export function numberLikeStringHint(n: ConfigNode): string | undefined {
  * where a missing struct field is reported.
  */
 export function checkValue(n: ConfigNode, t: TypeExpr, ctx: CheckContext, where: string, keySpan?: Span): Checked {
-  if (n.tag !== undefined && !(t.kind === 'prim' && t.name === 'any')) {
-    ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: '${where}' is a ${n.tag} value; tdc needs a plain value here (${renderType(t)})`, n.span));
+  const wantsTensor = (t.kind === 'optional' ? t.inner : t).kind === 'prim' && ((t.kind === 'optional' ? t.inner : t) as { name: string }).name === 'tensor';
+  if (n.tag !== undefined && !(t.kind === 'prim' && t.name === 'any') && !(wantsTensor && n.evaluated?.kind === 'tensor')) {
+    const why = n.inert ? ` (${n.inert})` : n.evaluated ? ` (it evaluates to a torch dtype)` : '';
+    ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: '${where}' is a ${n.tag} value tdc cannot evaluate${why}; tdc needs ${wantsTensor ? "a tensor constant here (!import_call {key: 'torch.tensor', init: {args: [[...]]}})" : `a plain value here (${renderType(t)})`}`, n.span));
     return { ok: false, value: plain(n) };
   }
   switch (t.kind) {
@@ -164,10 +167,43 @@ function checkPrim(n: ConfigNode, t: Extract<TypeExpr, { kind: 'prim' }>, ctx: C
     case 'path':
       if (typeof v === 'string') return { ok: true, value: v };
       return mismatch(ctx, where, t, n);
+    case 'tensor':
+      return checkTensor(n, ctx, where);
     case 'io':
       if (v === 'input' || v === 'output') return { ok: true, value: v };
       return mismatch(ctx, where, t, n, typeof v === 'string' ? (suggestName(v, ['input', 'output']) ? didYouMeanText(suggestName(v, ['input', 'output'])!) : undefined) : undefined);
   }
+}
+
+/** Python's type name of a plain YAML value, as torch.typename prints it. */
+function pyTypeName(n: ConfigNode): string {
+  if (n.kind === 'seq') return 'list';
+  if (n.kind === 'map') return 'dict';
+  const v = n.value;
+  return typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? (isIntScalar(n) ? 'int' : 'float') : typeof v === 'string' ? 'str' : 'NoneType';
+}
+
+/** A loss buffer (weight, pos_weight): an evaluated tensor constant of a floating dtype. */
+function checkTensor(n: ConfigNode, ctx: CheckContext, where: string): Checked {
+  const ev = n.evaluated;
+  if (ev?.kind === 'tensor') {
+    if (isFloatDType(ev.dtype)) return { ok: true, value: tensorValue(ev) as KwValue };
+    const found = ev.dtype === 'int64' ? 'Long' : ev.dtype === 'bool' ? 'Bool' : ev.dtype === 'int32' ? 'Int' : ev.dtype === 'int16' ? 'Short' : ev.dtype === 'int8' ? 'Char' : 'Byte';
+    ctx.diags.push(
+      diag('error', R.TYPE, `${ctx.owner}: '${where}' is a ${torchDTypeName(ev.dtype)} tensor (${ev.call} ${ev.dtype === 'bool' ? 'of booleans' : 'of Python ints infers int64'}); torch's loss kernels need a floating-point buffer ("RuntimeError: expected scalar type Float but found ${found}")`, n.span, {
+        hint: `write the values as floats (1.0 rather than 1), or pass init.kwargs.dtype: !import_get {key: 'torch.float32'}`,
+      }),
+    );
+    return { ok: false, value: tensorValue(ev) as KwValue };
+  }
+  const name = where.replace(/^.*\./, '');
+  const example = n.kind === 'seq' ? `[${n.items.map((i) => (i.kind === 'scalar' ? i.source : '...')).slice(0, 4).join(', ')}${n.items.length > 4 ? ', ...' : ''}]` : n.kind === 'scalar' ? `[${n.source}]` : '[...]';
+  ctx.diags.push(
+    diag('error', R.TYPE, `${ctx.owner}: '${where}' must be a tensor: torch registers it as a buffer and rejects ${describeNode(n)} ("TypeError: cannot assign '${pyTypeName(n)}' object to buffer '${name}' (torch Tensor or None required)")`, n.span, {
+      hint: `build the tensor in the config: ${name}: !import_call {key: 'torch.tensor', init: {args: [${example}]}}`,
+    }),
+  );
+  return { ok: false, value: plain(n) };
 }
 
 function checkStruct(n: ConfigNode, s: StructDecl, ctx: CheckContext, where: string, keySpan?: Span): Checked {
