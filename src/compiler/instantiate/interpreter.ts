@@ -79,6 +79,13 @@ export class Interpreter {
         C.args,
         `${decl.name} takes ${decl.callParams.length} tensor argument${decl.callParams.length === 1 ? '' : 's'}${decl.callParams.length ? ` (${decl.callParams.map((c) => c.name).join(', ')})` : ''}, got ${callArgs.length}`,
         callSite,
+        decl.level === 'low' && decl.callParams.length > 2 && callArgs.length === 2
+          ? {
+              hint:
+                "torchdistill's loss wrappers (SimpleLossWrapper, DictLossWrapper) call a low-level loss with two tensors (input, target), " +
+                `so no torchdistill config can feed ${decl.name}; call it from a custom spec (--spec) that passes all ${decl.callParams.length}`,
+            }
+          : undefined,
       );
     decl.callParams.forEach((c, i) => env.define(c.name, callArgs[i]!));
     return this.enter(decl.name, 'loss', callSite, () => this.runBody(decl.body, env));
