@@ -10,10 +10,9 @@ import { GraphBuilder } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
 import type { Graph } from '../src/graph/types.js';
 import { schedule } from '../src/compiler/schedule/index.js';
-import { GpuRuntime } from '../src/runtime/gpu/device.js';
-import { PlanExecutor } from '../src/runtime/gpu/executor.js';
-import { isNoAdapterError } from '../src/runtime/gpu/run-stage.js';
-import type { HostTensor } from '../src/runtime/cpu/host-tensor.js';
+import { GpuRuntime, PlanExecutor } from 'tdc-runtime/node';
+import { isNoAdapterError } from '../src/compiler/run-gpu.js';
+import type { HostTensor } from '../src/graph/host-tensor.js';
 
 const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
 /** A float32 result correctly rounded is within 6e-8 relative; a few roundings after the sum stay well below this. */
