@@ -60,6 +60,16 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('migrate')
+    .description('rewrite legacy-schema (pre-v1.0) configs to the modern schema, keeping comments, anchors and key order; prints a diff unless --write')
+    .argument('<configs...>', 'config files or directories')
+    .option('--write', 'rewrite the files in place')
+    .action(async (configs: string[], opts: Record<string, unknown>) => {
+      const { migrateCommand } = await import('./migrate.js');
+      exitCode = await migrateCommand(configs, opts as never);
+    });
+
+  program
     .command('compile')
     .description('compile configs into output directories: kernels/*.wgsl, <name>.ts glue, manifest.json (no config: every config of tdc.config)')
     .argument('[config]', 'config file; without one, every config of ./tdc.config.{ts,mts,mjs,js,json}')
