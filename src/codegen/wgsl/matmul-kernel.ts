@@ -8,7 +8,6 @@ import { isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from './kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
-import { compensatedAddInto } from './compensated.js';
 
 /** Output elements per invocation along each of the two matrix axes. */
 export const MATMUL_REG = 4;
@@ -16,8 +15,6 @@ export const MATMUL_REG = 4;
 export const MATMUL_THREADS = 8;
 /** Output tile per workgroup along each matrix axis. */
 export const MATMUL_TILE = MATMUL_REG * MATMUL_THREADS;
-/** Reduction steps summed plainly before a compensated add. */
-export const MATMUL_KCHUNK = 16;
 
 export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const g = spec.graph;
@@ -59,13 +56,8 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
     scopes.define(`bz${k}`, root);
     return `bz${k}`;
   });
-  // K is walked in chunks of MATMUL_KCHUNK: plain fma into mm_part inside a chunk, then each partial is added to
-  // mm_acc compensated (compensated.ts), so K in the hundreds of thousands stays at ~1 ulp
-  body.push(`var mm_acc: array<f32, ${R * R}>;`, `var mm_c: array<f32, ${R * R}>;`);
-  const chunk = scopes.open(root);
-  scopes.define('mm_kc', chunk);
-  chunk.lines.push(`var mm_part: array<f32, ${R * R}>;`);
-  const loop = scopes.open(chunk);
+  body.push(`var mm_acc: array<f32, ${R * R}>;`);
+  const loop = scopes.open(root);
   scopes.define('mm_k', loop);
   const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
   const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
@@ -73,14 +65,12 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, 'mm_k', col]), 'f32', 'f32'));
   for (let i = 0; i < R; i++) loop.lines.push(`let mm_a${i} = ${va[i]};`);
   for (let j = 0; j < R; j++) loop.lines.push(`let mm_b${j} = ${vb[j]};`);
-  for (let i = 0; i < R; i++) for (let j = 0; j < R; j++) loop.lines.push(`mm_part[${i * R + j}] = fma(mm_a${i}, mm_b${j}, mm_part[${i * R + j}]);`);
-  scopes.close(loop, `for (var mm_k = mm_kc; mm_k < min(mm_kc + ${MATMUL_KCHUNK}u, ${Kx}); mm_k = mm_k + 1u)`);
-  for (let q = 0; q < R * R; q++) chunk.lines.push(compensatedAddInto(`mm_acc[${q}]`, `mm_c[${q}]`, `mm_part[${q}]`));
-  scopes.close(chunk, `for (var mm_kc = 0u; mm_kc < ${Kx}; mm_kc = mm_kc + ${MATMUL_KCHUNK}u)`);
+  for (let i = 0; i < R; i++) for (let j = 0; j < R; j++) loop.lines.push(`mm_acc[${i * R + j}] = fma(mm_a${i}, mm_b${j}, mm_acc[${i * R + j}]);`);
+  scopes.close(loop, `for (var mm_k = 0u; mm_k < ${Kx}; mm_k = mm_k + 1u)`);
   for (let i = 0; i < R; i++)
     for (let j = 0; j < R; j++) {
       const off = math.offset(spec.store.shape, [...batchIdx, `(mm_row0 + ${i}u)`, `(mm_col0 + ${j}u)`]);
-      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}] + mm_c[${i * R + j}]; }`);
+      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}]; }`);
     }
   return assembleModule({
     header: spec.header,
