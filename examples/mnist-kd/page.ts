@@ -13,6 +13,8 @@ import { accuracy, bridgeStep, crossEntropyStep, trainLoop, type Curve } from '.
 const params = new URLSearchParams(location.search);
 const STEPS = Number(params.get('steps') ?? 200);
 const TEACHER_STEPS = Number(params.get('teacher-steps') ?? 150);
+/** Small evaluation batches: one long dispatch can trip the browser's GPU watchdog (SwiftShader). */
+const EVAL_BATCH = Number(params.get('eval-batch') ?? 50);
 const status = document.getElementById('status')!;
 const plot = document.getElementById('plot')!;
 const say = (s: string) => {
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     steps,
     batch: 64,
     evalEvery: 25,
+    evalBatch: EVAL_BATCH,
     seed,
     onPoint: (p: Curve['points'][number]) => {
       c.points.push(p);
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     const c: Curve = { name: 'teacher (CE)', points: [] };
     await trainLoop(tf, teacher, train, test, crossEntropyStep(tf, teacher, tf.train.adam(0.002)), live(c, TEACHER_STEPS, 10), c.name);
   }
-  result['teacher_acc'] = await accuracy(tf, teacher, test);
+  result['teacher_acc'] = await accuracy(tf, teacher, test, EVAL_BATCH);
 
   for (const kind of ['alone', 'kd'] as const) {
     const student = studentModel(tf);

@@ -28,6 +28,8 @@ export interface LoopOptions {
   seed: number;
   /** Called with each new point (live plots). */
   onPoint?: (p: CurvePoint) => void;
+  /** Test digits per forward pass when evaluating (default 500). */
+  evalBatch?: number;
 }
 
 /** One training step of some kind on a batch; returns the loss. */
@@ -56,7 +58,7 @@ export async function trainLoop(tf: Tf, model: tfjs.LayersModel, train: Digits, 
       x.dispose();
     }
     if (s % o.evalEvery === 0 || s === o.steps) {
-      const p = { step: s, loss: sum / count, acc: await accuracy(tf, model, test) };
+      const p = { step: s, loss: sum / count, acc: await accuracy(tf, model, test, o.evalBatch) };
       curve.points.push(p);
       o.onPoint?.(p);
       sum = 0;
