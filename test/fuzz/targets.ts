@@ -127,7 +127,7 @@ type ParamLike = { name: string; type: { kind: string; name?: string; values?: s
 let mids: { key: string; params: ParamLike[] }[] | undefined;
 const midLosses = (): { key: string; params: ParamLike[] }[] =>
   (mids ??= listRegistry()
-    .filter((e) => e.level === 'mid' || e.level === 'low')
+    .filter((e) => e.level === 'mid')
     .map((e) => ({ key: e.key, params: e.decl.params as unknown as ParamLike[] })));
 
 const yamlScalar = fc.oneof(
@@ -152,26 +152,29 @@ function valueFor(p: ParamLike): fc.Arbitrary<string> {
               : t.kind === 'prim' && t.name === 'str'
                 ? fc.constantFrom("'mean'", "'sum'", "'batchmean'", "'none'")
                 : yamlScalar;
-  return fc.oneof({ weight: 4, arbitrary: typed }, { weight: 1, arbitrary: yamlScalar });
+  return fc.oneof({ weight: 30, arbitrary: typed }, { weight: 1, arbitrary: yamlScalar });
 }
 
 export const generatedConfig: fc.Arbitrary<string> = fc
-  .tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.double({ min: -2, max: 2, noNaN: true }))
-  .chain(([which, seed, nTerms, wrap, weight]) => {
+  .tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 2 }), fc.double({ min: -2, max: 2, noNaN: true }))
+  .chain(([which, seed, nTerms, weight]) => {
     const all = midLosses();
     const terms = Array.from({ length: nTerms }, (_, i) => all[(which + i * 7 + seed) % all.length]!);
     return fc
       .tuple(
         ...terms.map((t) =>
-          fc.tuple(...t.params.map((p) => fc.tuple(fc.constant(p.name), fc.oneof({ weight: 6, arbitrary: valueFor(p) }, { weight: 1, arbitrary: fc.constant('<omit>') })))),
+          fc.tuple(
+            ...t.params.map((p) =>
+              fc.tuple(fc.constant(p.name), p.default === undefined ? valueFor(p) : fc.oneof({ weight: 2, arbitrary: valueFor(p) }, { weight: 1, arbitrary: fc.constant('<omit>') })),
+            ),
+          ),
         ),
       )
       .map((kwargsPerTerm) => {
         const sub = terms
           .map((t, i) => {
             const kw = (kwargsPerTerm[i] as [string, string][]).filter(([, v]) => v !== '<omit>').map(([k, v]) => `              ${k}: ${v}`);
-            const wrapper = wrap && t.params.length === 0 ? '' : '';
-            return `        t${i}:\n          criterion:\n            key: '${t.key}'\n            kwargs:${kw.length ? '\n' + kw.join('\n') : ' {}'}\n${wrapper}          weight: ${weight.toFixed(3)}\n`;
+            return `        t${i}:\n          criterion:\n            key: '${t.key}'\n            kwargs:${kw.length ? '\n' + kw.join('\n') : ' {}'}\n          weight: ${weight.toFixed(3)}\n`;
           })
           .join('');
         const hooks = "{input: ['layer1', 'layer2', 'fc'], output: ['.', 'layer1', 'layer2', 'fc']}";
