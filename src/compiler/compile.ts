@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { tensorName, type CriterionIR, type StageIR } from './ir.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
+import { indexInputChecks } from './index-checks.js';
 import { schedule } from './schedule/index.js';
 import { buildManifest, kernelFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
@@ -97,7 +98,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       return { stages: compiled, diagnostics };
     }
     try {
-      compiled.push({ stage: stage.name, plan: schedule(inst.graph, { workgroupSize: opts.workgroupSize }) });
+      const plan = schedule(inst.graph, { workgroupSize: opts.workgroupSize });
+      if (inst.graph.equalDims?.length) plan.equalDims = inst.graph.equalDims;
+      const idx = indexInputChecks(inst.graph);
+      if (idx.length) plan.indexInputs = idx;
+      compiled.push({ stage: stage.name, plan });
     } catch (e) {
       if (e instanceof DiagnosticError) return { stages: compiled, diagnostics: [...diagnostics, e.diagnostic] };
       throw e;

@@ -6,6 +6,7 @@ import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostic
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
+import { indexInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import { schedule } from './schedule/index.js';
 import type { KernelPlan } from './schedule/plan.js';
@@ -56,6 +57,9 @@ export async function runStageOnGpu(
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
     }
+    if (graph.equalDims?.length) plan.equalDims = graph.equalDims;
+    const idx = indexInputChecks(graph);
+    if (idx.length) plan.indexInputs = idx;
     exec = await PlanExecutor.create(rt, plan);
     const inputs = new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!]));
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);

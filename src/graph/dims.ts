@@ -170,12 +170,16 @@ export function divExactDims(a: Dim, b: Dim): Dim | undefined {
  * first, is kept; nothing is recorded — the executor re-checks with real sizes). Provably different
  * symbolic dims (e.g. N vs N+1) → error. Returns undefined on error.
  */
+/** While set, receives every pair of dims broadcastDim assumes equal (compileStages records them in the plan). */
+export const dimAssumptions: { sink?: (a: Dim, b: Dim) => void } = {};
+
 export function broadcastDim(a: Dim, b: Dim): Dim | undefined {
   const eq = dimEq(a, b);
   if (eq === true) return a;
   if (a === 1) return b;
   if (b === 1) return a;
   if (eq === false) return undefined;
+  dimAssumptions.sink?.(a, b);
   if (typeof b === 'number') return b;
   return a;
 }

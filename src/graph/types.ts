@@ -84,4 +84,6 @@ export interface Graph {
   stateOut?: { name: string; node: number }[];
   /** Filled by autodiff: input name → gradient node (same shape as the input). */
   grads: { input: string; node: number }[];
+  /** Dims the shape rules assumed equal without proof (see dims.ts broadcastDim); checked at run time. */
+  equalDims?: [Dim, Dim][];
 }

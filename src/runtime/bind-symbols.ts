@@ -12,6 +12,7 @@ export function bindSymbols(
   inputs: readonly PlanInput[],
   shapes: ReadonlyMap<string, readonly number[]>,
   symbols: readonly string[],
+  equalDims: readonly (readonly [Dim, Dim])[] = [],
 ): { env: SymbolEnv; problems: string[] } {
   const env: SymbolEnv = {};
   const source: Record<string, string> = {};
@@ -52,7 +53,35 @@ export function bindSymbols(
     }
   }
   for (const s of symbols) if (env[s] === undefined && !problems.length) problems.push(`symbol ${s} is not bound by any input shape`);
+  if (!problems.length) problems.push(...checkEqualDims(inputs, shapes, env, equalDims));
   return { env, problems };
+}
+
+/** Pairs of dims the compiler assumed equal: each mismatch names an input holding either dim, its shape and the symbol. */
+function checkEqualDims(inputs: readonly PlanInput[], shapes: ReadonlyMap<string, readonly number[]>, env: SymbolEnv, pairs: readonly (readonly [Dim, Dim])[]): string[] {
+  const problems: string[] = [];
+  const holder = (d: Dim): string => {
+    const text = dimToString(d);
+    for (const i of inputs) {
+      const axis = i.shape.findIndex((x) => dimToString(x) === text);
+      const actual = shapes.get(i.name);
+      if (axis >= 0 && actual) return `'${i.name}' [${actual.join(', ')}] (dim ${axis} = ${text})`;
+    }
+    return text;
+  };
+  for (const [a, b] of pairs) {
+    let va: number;
+    let vb: number;
+    try {
+      va = evalDim(a, env);
+      vb = evalDim(b, env);
+    } catch {
+      continue;
+    }
+    if (va !== vb)
+      problems.push(`${holder(a)} and ${holder(b)} do not match: the plan broadcasts ${typeof a === 'number' ? a : `${dimToString(a)} = ${va}`} against ${typeof b === 'number' ? b : `${dimToString(b)} = ${vb}`}`);
+  }
+  return problems;
 }
 
 export function fmtShape(s: readonly Dim[]): string {

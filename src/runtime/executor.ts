@@ -417,7 +417,7 @@ export class PlanExecutor {
       if (t.data.length !== numelOf(t.shape))
         problems.push(`'${pi.name}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
     }
-    const bound = bindSymbols(plan.inputs, shapes, plan.symbols);
+    const bound = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims);
     problems.push(...bound.problems);
     if (problems.length) throw inputError(problems);
 
@@ -449,6 +449,7 @@ export class PlanExecutor {
       prepared.push({ name: pi.name, buffer: pi.buffer, bytes, host });
     }
     this.checkLimits(env, problems);
+    this.checkIndices(inputs, env, problems);
     if (problems.length) throw inputError(problems);
     return { prepared, env };
   }
@@ -479,6 +480,24 @@ export class PlanExecutor {
     const fresh = new ctor(n);
     this.scratch.set(name, fresh);
     return fresh;
+  }
+
+  /** Class-index inputs given as host arrays: every value in [0, size) or the ignore value (torch raises otherwise). */
+  private checkIndices(inputs: ReadonlyMap<string, TensorInput>, env: SymbolEnv, problems: string[]): void {
+    for (const c of this.plan.indexInputs ?? []) {
+      const t = inputs.get(c.input);
+      if (!t || isDeviceInput(t)) continue;
+      const size = evalDim(c.size, env);
+      const data = (t as HostInput).data;
+      for (let i = 0; i < data.length; i++) {
+        const v = Number(data[i]);
+        if (v === c.ignore || (v >= 0 && v < size)) continue;
+        problems.push(
+          `'${c.input}' element ${i} is ${v}: a class index must lie in [0, ${size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''} (torch raises "Target ${v} is out of bounds")`,
+        );
+        break;
+      }
+    }
   }
 
   private checkLimits(env: SymbolEnv, problems: string[]): void {

@@ -66,4 +66,17 @@ export interface KernelPlan {
   buffers: PlanBuffer[];
   kernels: PlanKernel[];
   outputs: PlanOutputs;
+  /**
+   * Dims the compiler assumed equal without being able to prove it (a symbolic dim broadcast against a size or
+   * another symbol, e.g. N against a teacher batch pinned at 5): the runtime checks each pair before dispatch.
+   */
+  equalDims?: [Dim, Dim][];
+  /** Integer inputs used as class indices: each value must lie in [0, size) unless it is `ignore` (torch raises). */
+  indexInputs?: IndexInputCheck[];
+}
+
+export interface IndexInputCheck {
+  input: string;
+  size: Dim;
+  ignore?: number;
 }

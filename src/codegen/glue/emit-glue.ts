@@ -65,6 +65,8 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       buffers: s.plan.buffers,
       kernels: s.plan.kernels.map((k, i) => ({ ...k, wgsl: new RawCode(s.wgslConsts[i]!) })),
       outputs: s.plan.outputs,
+      ...(s.plan.equalDims ? { equalDims: s.plan.equalDims } : {}),
+      ...(s.plan.indexInputs ? { indexInputs: s.plan.indexInputs } : {}),
     };
     // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
     statements.push(`\nconst ${s.planConst}: KernelPlan = ${tsLiteral(planLiteral)};\n`);

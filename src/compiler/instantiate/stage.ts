@@ -4,8 +4,8 @@
 import { DiagnosticError, diag, type Diagnostic, type Span } from '../../diagnostics/diagnostic.js';
 import { differentiate } from '../../graph/autodiff.js';
 import { GRAPH_LIMITS, GraphBuilder, GraphLimitError } from '../../graph/builder.js';
-import { shapeToString } from '../../graph/dims.js';
-import type { Graph, GraphTerm } from '../../graph/types.js';
+import { dimAssumptions, dimToString, shapeToString } from '../../graph/dims.js';
+import type { Dim, Graph, GraphTerm } from '../../graph/types.js';
 import { getFunc2ExtractModelOutput, getHighLevelLoss, scopeOf } from '../../registry/registry.js';
 import type { StageIR, TermIR } from '../ir.js';
 import { C } from './codes.js';
@@ -22,6 +22,19 @@ export interface InstantiateOptions {
 
 export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions = {}): { graph?: Graph; diagnostics: Diagnostic[] } {
   const b = new GraphBuilder({ limits: GRAPH_LIMITS });
+  // Dims the shape rules assume equal (a symbol broadcast against a size): recorded for the runtime to check.
+  const assumed = new Map<string, [Dim, Dim]>();
+  dimAssumptions.sink = (x, y) => void assumed.set([dimToString(x), dimToString(y)].sort().join('='), [x, y]);
+  try {
+    const r = instantiate(stage, inputs, opts, b);
+    if (r.graph && assumed.size) r.graph.equalDims = [...assumed.values()];
+    return r;
+  } finally {
+    delete dimAssumptions.sink;
+  }
+}
+
+function instantiate(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions, b: GraphBuilder): { graph?: Graph; diagnostics: Diagnostic[] } {
   const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [] });
   const diagnostics: Diagnostic[] = [];
   try {

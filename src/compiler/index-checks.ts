@@ -1,0 +1,57 @@
+// Which integer inputs index a class axis (the gather of nll_loss / cross_entropy / KD's label picks), and how
+// large that axis is: torch raises "Target 5000 is out of bounds" for such values, while a WGSL gather would
+// read a clamped element. The plan lists them (KernelPlan.indexInputs) and the runtime checks host inputs
+// before dispatch. Traced through layout ops and `where(x != ignore_index, x, 0)` (the ignore value is exempt).
+import type { Dim, Graph, Node } from '../graph/types.js';
+import type { IndexInputCheck } from './schedule/plan.js';
+
+const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
+
+export function indexInputChecks(g: Graph): IndexInputCheck[] {
+  const out = new Map<string, IndexInputCheck>();
+  const node = (id: number): Node => g.nodes[id]!;
+  for (const n of g.nodes) {
+    if (n.op !== 'gather') continue;
+    const size: Dim = node(n.inputs[0]!).shape[(n.attrs as { axis: number }).axis]!;
+    let cur = node(n.inputs[1]!);
+    let ignore: number | undefined;
+    for (let hops = 0; hops < 32; hops++) {
+      if (cur.op === 'input') {
+        if (cur.dtype === 'int') {
+          const name = (cur.attrs as { name: string }).name;
+          const key = `${name}|${JSON.stringify(size)}|${ignore}`;
+          out.set(key, { input: name, size, ...(ignore !== undefined ? { ignore } : {}) });
+        }
+        break;
+      }
+      if (LAYOUT.has(cur.op)) {
+        cur = node(cur.inputs[0]!);
+        continue;
+      }
+      if (cur.op === 'where') {
+        const [cond, a, b] = cur.inputs.map(node) as [Node, Node, Node];
+        const k = constValue(b, node);
+        if (k === undefined) break;
+        // cond = (x != ignore) over the same x, with a constant in-range fallback
+        if (cond.op === 'binary' && (cond.attrs as { fn: string }).fn === 'ne') {
+          const c = cond.inputs.map((i) => constValue(node(i), node)).find((v) => v !== undefined);
+          if (c !== undefined) ignore = c;
+        }
+        cur = a;
+        continue;
+      }
+      break;
+    }
+  }
+  return [...out.values()];
+}
+
+/** The value of a constant, seen through casts, broadcasts and reshapes. */
+function constValue(n: Node, node: (id: number) => Node): number | undefined {
+  for (let hops = 0; hops < 8; hops++) {
+    if (n.op === 'const') return (n.attrs as { value: number }).value;
+    if (!LAYOUT.has(n.op)) return undefined;
+    n = node(n.inputs[0]!);
+  }
+  return undefined;
+}

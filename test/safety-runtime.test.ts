@@ -1,0 +1,84 @@
+// Validation before dispatch on the GPU path, with the KD example config: a teacher/student batch mismatch, a
+// target ≥ C and a target of -1 each fail — through `tdc run --device gpu` (a diagnostic naming the tensor,
+// exit 1, no number printed) and through the executor the generated glue drives (a plan from `tdc compile`'s
+// library call, symbolic in N) — instead of producing a loss from clamped or mismatched reads.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
+import { checkFile } from '../src/compiler/resolve/index.js';
+import { compileStages } from '../src/compiler/compile.js';
+import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+
+const CONFIG = join(ROOT, 'examples', 'kd', 'config.yaml');
+const IO = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'examples', 'kd', 'io.safetensors')))).tensors; // [7, 37], targets [7]
+const dir = mkdtempSync(join(tmpdir(), 'tdc-rtval-'));
+
+const firstRows = (t: SafeTensor, n: number): SafeTensor => {
+  const row = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { dtype: t.dtype, shape: [n, ...t.shape.slice(1)], data: t.data.slice(0, n * row) as SafeTensor['data'] };
+};
+const withTarget = (v: number): SafeTensor => {
+  const t = IO.get('targets')!;
+  const data = t.data.slice() as BigInt64Array;
+  data[0] = BigInt(v);
+  return { ...t, data };
+};
+
+const CASES: [string, Record<string, SafeTensor>, RegExp[]][] = [
+  ['teacher batch 5, student batch 7', { 'teacher/./output': firstRows(IO.get('teacher/./output')!, 5) }, [/'teacher\/\.\/output' \[5, 37\]/, /'student\/\.\/output' \[7, 37\]/, /N = 7/]],
+  ['a target of 5000 with 37 classes', { targets: withTarget(5000) }, [/'targets' element 0 is 5000/, /\[0, 37\)/]],
+  ['a target of -1', { targets: withTarget(-1) }, [/'targets' element 0 is -1/, /\[0, 37\)/]],
+];
+
+test('tdc run --device gpu: each bad input is a diagnostic naming the tensor, exit 1, no loss printed', () => {
+  for (const [what, change, patterns] of CASES) {
+    const file = join(dir, 'io.safetensors');
+    writeFileSync(file, writeSafetensors(new Map([...IO, ...Object.entries(change)])));
+    for (const json of [[], ['--json']]) {
+      const r = tdc(['run', CONFIG, '--inputs', file, '--device', 'gpu', ...json]);
+      assert.is(r.code, 1, `${what}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+      assert.is(r.stdout, '', `${what}: nothing on stdout`);
+      assert.not.match(r.stderr, /loss =/);
+      assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+      assert.match(r.stderr, /TDC524/);
+      for (const p of patterns) assert.match(r.stderr, p, what);
+    }
+  }
+  // The unchanged inputs still run.
+  const ok = tdc(['run', CONFIG, '--inputs', join(ROOT, 'examples', 'kd', 'io.safetensors'), '--device', 'gpu', '--json']);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.ok(Number.isFinite((JSON.parse(ok.stdout) as { loss: number }).loss));
+});
+
+test('the compiled plan (what the generated glue runs) rejects the same inputs before dispatch', async () => {
+  const ir = checkFile(CONFIG).ir!;
+  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
+  const plan = c.stages[0]!.plan;
+  assert.ok(plan.indexInputs?.some((i) => i.input === 'targets'), 'targets are declared class indices in the plan');
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, plan);
+  try {
+    const asInputs = (m: Map<string, SafeTensor>): Map<string, TensorInput> => new Map(plan.inputs.map((i) => [i.name, m.get(i.name)! as unknown as TensorInput]));
+    for (const [what, change, patterns] of CASES) {
+      let err: unknown;
+      try {
+        await exec.run(asInputs(new Map([...IO, ...Object.entries(change)])), { readback: 'scalars' });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof Error, `${what}: no error`);
+      for (const p of patterns.slice(0, 1)) assert.match((err as Error).message, p.source.includes('teacher') ? /'teacher\/\.\/output'/ : p, what);
+    }
+    const r = await exec.run(asInputs(IO), { readback: 'scalars' });
+    assert.ok(Number.isFinite(r.loss), 'good inputs still run on the same executor');
+  } finally {
+    exec.destroy();
+    rt.destroy?.();
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
