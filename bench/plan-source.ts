@@ -2,7 +2,7 @@
 // scheduler's default (fused) mode and its 'unfused' mode (one kernel per primitive op).
 import { fileURLToPath } from 'node:url';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../src/diagnostics/index.js';
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import type { Graph } from '../src/graph/types.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';

@@ -4,7 +4,9 @@ export { VERSION } from './version.js';
 export * from './diagnostics/index.js';
 export { loadConfig, loadConfigFile, DEFAULT_LOAD_LIMITS, type LoadLimits, type LoadResult } from './compiler/load/load.js';
 export type { ConfigNode, LoadedConfig } from './compiler/load/config-node.js';
-export { resolveConfig, checkFile, wrapperBindings } from './compiler/resolve/index.js';
+export { wrapperBindings } from './compiler/resolve/index.js';
+/** resolveConfig(loaded): the resolve stage with each term's reads listed through its spec (driver/check.ts). */
+export { checkConfig as resolveConfig, checkFile } from './compiler/driver/check.js';
 export * from './compiler/ir.js';
 export {
   registerLowLevelLoss,

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadConfigFile } from '../src/compiler/load/load.js';
 import type { LoadedConfig } from '../src/compiler/load/config-node.js';
-import { resolveConfig } from '../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig } from '../src/compiler/driver/check.js';
 import { tensorName, type CriterionIR, type HookSet, type StageIR } from '../src/compiler/ir.js';
 import type { Diagnostic } from '../src/diagnostics/index.js';
 

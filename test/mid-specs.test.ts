@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseSpec } from '../grammar/parser.js';
 import { builtinLoadDiagnostics, getMidLevelLoss, registerMidLevelLoss, resetToBuiltins } from '../src/registry/registry.js';
 import { builtinSpecDir } from '../src/registry/builtins.js';
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import { tensorName, type StageIR } from '../src/compiler/ir.js';
 import { execute, type HostTensor } from '../src/cpu/executor.js';

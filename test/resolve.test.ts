@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../src/compiler/load/load.js';
-import { checkFile, resolveConfig, wrapperBindings } from '../src/compiler/resolve/index.js';
+import { wrapperBindings } from '../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig, checkFile } from '../src/compiler/driver/check.js';
 import { tensorName, type CriterionIR } from '../src/compiler/ir.js';
 import type { Diagnostic } from '../src/diagnostics/index.js';
 

@@ -10,7 +10,7 @@ import AjvModule from 'ajv';
 
 // ajv is CommonJS: its class is the module's default export's `default` under NodeNext typing.
 const Ajv = AjvModule.default;
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { loadConfig, loadConfigFile } from '../src/compiler/load/load.js';
 import { toPlain } from '../src/compiler/load/config-node.js';
 import { expandConfigPaths } from '../src/cli/files.js';

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SHARED } from './helpers/cli.js';
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { compileCriterion, sampleInputShapes } from '../src/compiler/compile.js';
 import { readSafetensors } from 'tdc-runtime';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';

@@ -3,7 +3,7 @@
 // Nothing is written: writeOutput() writes a result, check() compares one with what is on disk.
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import { checkFile } from '../compiler/resolve/index.js';
+import { checkFile } from '../compiler/driver/check.js';
 import { compileStages, type CompiledStage } from '../compiler/compile.js';
 import type { StageIR } from '../compiler/ir.js';
 import { registerSpecFile } from '../registry/registry.js';

@@ -26,7 +26,7 @@ export function irSummaryJson(ir: CriterionIR | undefined): unknown[] {
 export async function checkCommand(paths: string[], opts: CheckOptions): Promise<number> {
   const specDiags = await loadUserSpecs(opts);
   const { files, missing } = expandConfigPaths(paths);
-  const { checkFile } = await import('../compiler/resolve/index.js');
+  const { checkFile } = await import('../compiler/driver/check.js');
   const results: { file: string; ir?: CriterionIR; diagnostics: Diagnostic[] }[] = [];
   for (const m of missing) results.push({ file: m, diagnostics: [diag('error', 'TDC901', `no such file or directory: ${m}`)] });
   for (const file of files) {

@@ -36,7 +36,7 @@ export function stageJson(s: StageIR): Record<string, unknown> {
 
 export async function inspectCommand(file: string, opts: GlobalOptions): Promise<number> {
   const specDiags = await loadUserSpecs(opts);
-  const { checkFile } = await import('../compiler/resolve/index.js');
+  const { checkFile } = await import('../compiler/driver/check.js');
   const r = checkFile(file);
   const ds = [...specDiags, ...r.diagnostics];
   if (opts.json) {

@@ -36,7 +36,7 @@ export function pickStage(stages: StageIR[], name: string | undefined): StageIR 
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
   if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
-  const { checkFile } = await import('../compiler/resolve/index.js');
+  const { checkFile } = await import('../compiler/driver/check.js');
   const r = checkFile(config);
   ds.push(...r.diagnostics);
   if (hasErrors(ds) || !r.ir) return fail(ds, opts);

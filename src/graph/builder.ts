@@ -3,7 +3,7 @@
 // identities (x*1, x+0, reshape/broadcast to the same shape, identity permute, …).
 import { shapeEq, shapeToString } from './dims.js';
 import { OPS } from './ops/index.js';
-import { ShapeRuleError, type TypedShape } from './ops/op-def.js';
+import { ShapeRuleError, type TypedShape, type VjpBuilder } from './ops/op-def.js';
 import { binaryFn, unaryFn } from './ops/scalar-fns.js';
 import type { BinaryOp, DType, Graph, GraphInput, GraphTerm, Node, OpAttrs, OpName, Shape, UnaryOp } from './types.js';
 
@@ -33,7 +33,7 @@ export interface GraphBuilderOptions {
   limits?: { nodes: number; depth: number };
 }
 
-export class GraphBuilder {
+export class GraphBuilder implements VjpBuilder {
   readonly nodes: Node[] = [];
   private readonly inputList: GraphInput[] = [];
   private readonly byKey = new Map<string, number>();

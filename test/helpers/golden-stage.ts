@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { StageIR } from '../../src/compiler/ir.js';
 import { loadConfigFile } from '../../src/compiler/load/load.js';
-import { resolveConfig } from '../../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig } from '../../src/compiler/driver/check.js';
 
 export const GOLDEN_DIR = process.env['TDC_GOLDEN_DIR'] ?? '/work/shared/golden';
 

@@ -5,18 +5,24 @@ import type { Span } from '../../diagnostics/diagnostic.js';
 import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, Shape } from '../../graph/types.js';
 import { C } from './codes.js';
-import { fail } from './context.js';
+import { fail, type EvalContext } from './context.js';
 import { checkListLength } from './limits.js';
-import { asDim, dimValue, numeric, type Interpreter } from './interpreter.js';
-import { makeLowLoss } from './losses.js';
 import { constant, describeValue, dtypeOf, op, PLACEHOLDER, shapeOf, toNode } from './tensors.js';
-import { bool, isTensorLike, kindName, list, NONE, num, show, str, tensor, UNKNOWN, type Value } from './values.js';
+import { asDim, bool, dimValue, isTensorLike, kindName, list, NONE, num, numeric, show, str, tensor, UNKNOWN, type Truth, type Value } from './values.js';
+
+/** What a built-in needs from the interpreter that calls it (the interpreter implements it; no import back). */
+export interface BuiltinHost {
+  readonly ctx: EvalContext;
+  truth(v: Value, span: Span): Truth;
+  /** A low-level loss with fixed kwargs, as a callable loss value. */
+  lowLoss(key: string, kwargs: Map<string, Value>, span: Span): Value;
+}
 
 export interface Builtin {
   params: string[];
   /** Extra positional arguments are appended; unknown keyword arguments are passed through in `kwargs`. */
   rest?: boolean;
-  fn(ip: Interpreter, a: Value[], span: Span, kwargs: Map<string, Value>): Value;
+  fn(ip: BuiltinHost, a: Value[], span: Span, kwargs: Map<string, Value>): Value;
 }
 
 /** Names usable in every body besides functions (for static checkers). */
@@ -24,38 +30,38 @@ export const BUILTIN_VALUE_NAMES = ['student', 'teacher', 'targets', 'model_loss
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-const T = (ip: Interpreter, v: Value, what = 'argument'): number => {
+const T = (ip: BuiltinHost, v: Value, what = 'argument'): number => {
   if (v.t === 'none') fail(ip.ctx, C.type, `expected a tensor for ${what}, got none`);
   return toNode(ip.ctx, v);
 };
 
-function intArg(ip: Interpreter, v: Value, what: string): number {
+function intArg(ip: BuiltinHost, v: Value, what: string): number {
   const n = numeric(v);
   if (n === undefined || !Number.isInteger(n.v)) fail(ip.ctx, C.type, `${what} must be an integer, got ${kindName(v)}`);
   return n.v;
 }
 
-function axis(ip: Interpreter, v: Value, rank: number, what = 'dim'): number {
+function axis(ip: BuiltinHost, v: Value, rank: number, what = 'dim'): number {
   const a = intArg(ip, v, what);
   const r = a < 0 ? a + rank : a;
   if (r < 0 || r >= rank) fail(ip.ctx, C.shape, `${what} ${a} is out of range for a tensor of rank ${rank}`);
   return r;
 }
 
-function axes(ip: Interpreter, v: Value, rank: number): number[] {
+function axes(ip: BuiltinHost, v: Value, rank: number): number[] {
   if (v.t === 'none') return [...Array(rank).keys()];
   if (v.t === 'list') return v.items.map((x) => axis(ip, x, rank));
   return [axis(ip, v, rank)];
 }
 
-function dimArg(ip: Interpreter, v: Value, what: string): Dim | undefined {
+function dimArg(ip: BuiltinHost, v: Value, what: string): Dim | undefined {
   if (v.t === 'unknown') return undefined;
   const d = asDim(v);
   if (d === undefined) fail(ip.ctx, C.type, `${what} must be an integer size, got ${kindName(v)}`);
   return d;
 }
 
-function dimList(ip: Interpreter, v: Value, what: string): Dim[] | undefined {
+function dimList(ip: BuiltinHost, v: Value, what: string): Dim[] | undefined {
   if (v.t === 'unknown') return undefined;
   if (v.t !== 'list') fail(ip.ctx, C.type, `${what} must be a list of sizes, got ${kindName(v)}`);
   const out: Dim[] = [];
@@ -70,7 +76,7 @@ function dimList(ip: Interpreter, v: Value, what: string): Dim[] | undefined {
 const PH = tensor(PLACEHOLDER);
 
 /** Node and shape of a tensor argument; shape undefined in reads mode. */
-function ts(ip: Interpreter, v: Value, what?: string): { id: number; shape: Shape | undefined } {
+function ts(ip: BuiltinHost, v: Value, what?: string): { id: number; shape: Shape | undefined } {
   const id = T(ip, v, what);
   return { id, shape: shapeOf(ip.ctx, id) };
 }
@@ -128,15 +134,15 @@ function sortBuiltin(output: 'values' | 'indices' | 'ranks'): Builtin {
   };
 }
 
-function reshapeTo(ip: Interpreter, id: number, shape: Shape): number {
+function reshapeTo(ip: BuiltinHost, id: number, shape: Shape): number {
   return op(ip.ctx, 'reshape', [id], { shape });
 }
 
-function castTo(ip: Interpreter, id: number, dtype: DType): number {
+function castTo(ip: BuiltinHost, id: number, dtype: DType): number {
   return op(ip.ctx, 'cast', [id], { dtype });
 }
 
-function tensorFromValue(ip: Interpreter, v: Value): number {
+function tensorFromValue(ip: BuiltinHost, v: Value): number {
   if (isTensorLike(v)) return T(ip, v);
   const n = numeric(v);
   if (n !== undefined) return constant(ip.ctx, n.v);
@@ -621,7 +627,7 @@ export const BUILTINS: Record<string, Builtin> = {
         if (merged.has(k)) fail(ip.ctx, C.args, `${key!.v}() got multiple values for keyword argument '${k}'`, span);
         merged.set(k, v);
       }
-      return makeLowLoss(ip.ctx, key!.v, merged, span);
+      return ip.lowLoss(key!.v, merged, span);
     },
   },
 };

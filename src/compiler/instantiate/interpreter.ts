@@ -6,14 +6,15 @@ import type { Span } from '../../diagnostics/diagnostic.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { addDims, dimEq, divExactDims, mulDims, subDims, evalDim } from '../../graph/dims.js';
 import type { BinaryOp as GraphBinaryOp, Dim } from '../../graph/types.js';
-import type { SpecScope } from '../../registry/registry.js';
+import { getLowLevelLoss, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
-import { BUILTINS } from './builtins.js';
+import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
 import { checkListLength, checkStringLength, step } from './limits.js';
 import { dtypeOf, op, PLACEHOLDER, toNode } from './tensors.js';
-import { bool, isTensorLike, kindName, list, NONE, num, show, str, tensor, UNKNOWN, type Value } from './values.js';
+import { asDim, bool, dimValue, isTensorLike, kindName, list, NONE, num, numeric, show, str, tensor, UNKNOWN, type Truth, type Value } from './values.js';
+export type { Truth } from './values.js';
 
 const MAX_DEPTH = 200;
 
@@ -40,10 +41,7 @@ export class Env {
 
 type Flow = { value: Value } | undefined;
 
-/** Truthiness of a compile-time value; 'unknown' when it depends on shapes. */
-export type Truth = boolean | 'unknown';
-
-export class Interpreter {
+export class Interpreter implements BuiltinHost {
   constructor(
     readonly ctx: EvalContext,
     readonly scope: SpecScope,
@@ -620,6 +618,16 @@ export class Interpreter {
     return fail(ctx, C.type, `${kindName(f)} is not callable`, e.callee.span);
   }
 
+  /** `low_loss(key, kwargs, ...)`: torch's built-in (or a custom) low-level loss as a callable value. */
+  lowLoss(key: string, kwargs: Map<string, Value>, span: Span): Value {
+    const reg = getLowLevelLoss(key);
+    if (!reg) {
+      const hint = didYouMean(key, registryKeys('low'));
+      fail(this.ctx, C.loss, `unknown low-level loss '${key}'`, span, hint ? { hint } : undefined);
+    }
+    return lossValue(this.ctx, reg, kwargs);
+  }
+
   callLoss(f: Extract<Value, { t: 'loss' }>, args: Value[], kwargs: Map<string, Value>, span: Span): Value {
     if (kwargs.size) fail(this.ctx, C.args, `${f.name} takes positional tensor arguments only`, span);
     return f.call(args, span);
@@ -639,6 +647,18 @@ export class Interpreter {
     const hint = didYouMean(name, [...this.scope.funcs.keys(), ...Object.keys(BUILTINS)]);
     return fail(ctx, C.unknownName, `unknown function '${name}'`, nameSpan, hint ? { hint } : undefined);
   }
+}
+
+export type LossValue = Extract<Value, { t: 'loss' }>;
+
+/** A registered loss with fixed kwargs, as a callable value: calling it runs the loss's spec in its own scope. */
+export function lossValue(ctx: EvalContext, reg: RegisteredLoss, kwargs: Map<string, Value>, name = reg.key): LossValue {
+  return {
+    t: 'loss',
+    name,
+    arity: reg.decl.callParams.length,
+    call: (args: Value[], span?: Span) => new Interpreter(ctx, scopeOf(reg)).runLoss(reg.decl, kwargs, args, span),
+  };
 }
 
 const TENSOR_OPS: Record<string, GraphBinaryOp> = {
@@ -682,30 +702,6 @@ function bindBuiltin(
 }
 
 // ---- value helpers ----------------------------------------------------------------------------------------
-
-export function numeric(v: Value): { v: number; int: boolean } | undefined {
-  if (v.t === 'num') return { v: v.v, int: v.int };
-  if (v.t === 'bool') return { v: v.v ? 1 : 0, int: true };
-  return undefined;
-}
-
-/** An integer-valued compile-time value as a Dim. */
-export function asDim(v: Value): Dim | undefined {
-  if (v.t === 'dim') return v.d;
-  if (v.t === 'num' && v.int) return v.v;
-  if (v.t === 'num' && Number.isInteger(v.v)) return v.v;
-  if (v.t === 'bool') return v.v ? 1 : 0;
-  return undefined;
-}
-
-export function dimValue(d: Dim): Value {
-  if (typeof d === 'number') return num(d, true);
-  try {
-    return num(evalDim(d, {}), true);
-  } catch {
-    return { t: 'dim', d };
-  }
-}
 
 export function literalValue(l: Literal): Value {
   switch (l.kind) {

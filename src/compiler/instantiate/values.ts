@@ -4,8 +4,8 @@
 // `unknown` (reads-only mode: a compile-time value that depends on shapes).
 import type { Span } from '../../diagnostics/diagnostic.js';
 import type { KwValue, Side, TensorRef } from '../ir.js';
-import type { SymDim } from '../../graph/types.js';
-import { dimToString } from '../../graph/dims.js';
+import type { Dim, SymDim } from '../../graph/types.js';
+import { dimToString, evalDim } from '../../graph/dims.js';
 
 export type Value =
   | { t: 'none' }
@@ -98,4 +98,33 @@ export function show(v: Value): string {
   }
 }
 
+/** Truthiness of a compile-time value; 'unknown' when it depends on shapes. */
+export type Truth = boolean | 'unknown';
+
 export const isTensorLike = (v: Value): boolean => v.t === 'tensor' || v.t === 'ref';
+
+// ---- numbers and sizes ------------------------------------------------------------------------------------
+
+export function numeric(v: Value): { v: number; int: boolean } | undefined {
+  if (v.t === 'num') return { v: v.v, int: v.int };
+  if (v.t === 'bool') return { v: v.v ? 1 : 0, int: true };
+  return undefined;
+}
+
+/** An integer-valued compile-time value as a Dim. */
+export function asDim(v: Value): Dim | undefined {
+  if (v.t === 'dim') return v.d;
+  if (v.t === 'num' && v.int) return v.v;
+  if (v.t === 'num' && Number.isInteger(v.v)) return v.v;
+  if (v.t === 'bool') return v.v ? 1 : 0;
+  return undefined;
+}
+
+export function dimValue(d: Dim): Value {
+  if (typeof d === 'number') return num(d, true);
+  try {
+    return num(evalDim(d, {}), true);
+  } catch {
+    return { t: 'dim', d };
+  }
+}

@@ -2,6 +2,7 @@
 import type { Diagnostic, Span } from '../../diagnostics/index.js';
 import type { ConfigNode } from '../load/config-node.js';
 import type { HookSet, Side } from '../ir.js';
+import type { TermReader } from './reads.js';
 
 /** The words a message uses for the config's own keys: the legacy schema says type/params/factor. */
 export interface Vocab {
@@ -33,6 +34,8 @@ export interface StageContext {
   span: Span;
   vocab: Vocab;
   diags: Diagnostic[];
+  /** Lists what a term reads (passed in: resolve does not import instantiate). */
+  termReads: TermReader;
 }
 
 export const sideSection = (ctx: StageContext, side: Side): string => (side === 'student' ? ctx.sides.student.section : 'teacher');

@@ -203,7 +203,7 @@ function resolveSubTerm(ctx: StageContext, e: MapEntry): TermIR | undefined {
     if (wrapper.ok) term.bindings = wrapperBindings(wrapper.inst);
   }
   if (loss.ok && !wrapperFailed && (!wrapper || wrapper.ok)) {
-    term.reads = computeReads(term, ctx.diags);
+    term.reads = computeReads(term, ctx.diags, ctx.termReads);
     checkTermReads(ctx, term);
   }
   return term;

@@ -1,10 +1,14 @@
-// The tensors a term reads, from its loss spec's body (evaluated by the instantiate stage's termReads).
+// The tensors a term reads, from its loss spec's body. Listing them means running the spec (the instantiate
+// stage's reads-only evaluation), which comes later in the pipeline: the caller passes it in as a TermReader,
+// so resolve never imports instantiate (src/compiler/driver wires the two).
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { termReads } from '../instantiate/index.js';
 import type { TensorRef, TermIR } from '../ir.js';
 import { R } from './codes.js';
 
-export function computeReads(term: TermIR, diags: Diagnostic[]): TensorRef[] {
+/** Lists what a term reads (instantiate's termReads). */
+export type TermReader = (term: TermIR) => { reads: TensorRef[]; diagnostics: Diagnostic[] };
+
+export function computeReads(term: TermIR, diags: Diagnostic[], termReads: TermReader): TensorRef[] {
   try {
     const r = termReads(term);
     diags.push(...r.diagnostics);

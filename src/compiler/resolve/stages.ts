@@ -6,6 +6,7 @@ import { keyString, type ConfigNode, type MapEntry } from '../load/config-node.j
 import type { HookSet, StageIR } from '../ir.js';
 import { R } from './codes.js';
 import { LEGACY, MODERN, type SideInfo, type StageContext } from './context.js';
+import type { TermReader } from './reads.js';
 import { resolveCriterion } from './criterion.js';
 import { isLegacyCriterion, translateLegacyCriterion } from './legacy.js';
 import { describeNode, entryOf, isNullNode } from './nodes.js';
@@ -76,11 +77,13 @@ function requiresGrad(n: ConfigNode | undefined): boolean | undefined {
 }
 
 export interface StageOptions {
+  /** Lists what a term reads (instantiate's termReads, wired by src/compiler/driver). */
+  termReads: TermReader;
   /** Called once per legacy criterion (the resolver emits the file-level note once). */
   onLegacy?: (typeSpan: Span) => void;
 }
 
-export function resolveStage(entry: MapEntry, diags: Diagnostic[], opts: StageOptions = {}): StageIR | undefined {
+export function resolveStage(entry: MapEntry, diags: Diagnostic[], opts: StageOptions): StageIR | undefined {
   const name = keyString(entry) ?? 'train';
   const stage = entry.value;
   if (stage.kind !== 'map') {
@@ -104,6 +107,7 @@ export function resolveStage(entry: MapEntry, diags: Diagnostic[], opts: StageOp
     span: entry.key.span,
     vocab: legacy ? LEGACY : MODERN,
     diags,
+    termReads: opts.termReads,
   };
   const ir: StageIR = {
     name,

@@ -1,8 +1,7 @@
 // The shape of one entry of the op table. Every primitive has: a shape/dtype rule (on symbolic dims), which
 // inputs gradients flow through, a VJP that emits graph nodes, and a float64 CPU kernel. The WGSL lowering
 // lives in src/codegen, keyed by the same OpName (see `WgslLowering` there); nothing GPU-specific is here.
-import type { Dim, DType, NodeOf, OpAttrs, OpName, Shape } from '../types.js';
-import type { GraphBuilder } from '../builder.js';
+import type { BinaryOp, Dim, DType, NodeOf, OpAttrs, OpName, Shape, UnaryOp } from '../types.js';
 import type { HostTensor } from '../host-tensor.js';
 
 export interface TypedShape {
@@ -23,6 +22,15 @@ export interface CpuCtx {
   ev(d: Dim): number;
 }
 
+/** What a VJP may do to the graph under construction. GraphBuilder implements it (the ops never import the builder). */
+export interface VjpBuilder {
+  op<K extends OpName>(op: K, inputs: number[], attrs: OpAttrs[K]): number;
+  constant(value: number): number;
+  unary(fn: UnaryOp, x: number): number;
+  binary(fn: BinaryOp, a: number, b: number): number;
+  shape(id: number): Shape;
+}
+
 export interface OpDef<K extends OpName> {
   /** Number of inputs, or 'variadic' (≥ 1). */
   arity: number | 'variadic';
@@ -31,7 +39,7 @@ export interface OpDef<K extends OpName> {
   /** Which inputs carry gradient (default: the float inputs). An int output never carries gradient. */
   diffInputs?(node: NodeOf<K>, inDtypes: DType[]): boolean[];
   /** Gradient per input given d loss/d output `g`; only inputs with needs[i] are required (others may be null). */
-  vjp(b: GraphBuilder, node: NodeOf<K>, g: number, needs: boolean[]): (number | null)[];
+  vjp(b: VjpBuilder, node: NodeOf<K>, g: number, needs: boolean[]): (number | null)[];
   cpu(ins: HostTensor[], attrs: OpAttrs[K], ctx: CpuCtx): HostTensor;
 }
 

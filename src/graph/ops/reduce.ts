@@ -1,10 +1,9 @@
 // Reductions over a set of axes (sum/max/min), and arg_reduce (index of the first extremum along one axis).
 import { mulDims, shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
-import type { GraphBuilder } from '../builder.js';
 import type { Dim, Shape } from '../types.js';
 import { expandTo } from './grad-helpers.js';
-import { normAxis, ShapeRuleError, type OpDef } from './op-def.js';
+import { normAxis, ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
 
 function keptShape<T extends Dim>(shape: readonly T[], axes: number[], keepdim: boolean): (T | 1)[] {
   const out: (T | 1)[] = [];
@@ -16,7 +15,7 @@ function keptShape<T extends Dim>(shape: readonly T[], axes: number[], keepdim: 
 }
 
 /** Reshape a reduced gradient back to keepdim form and expand to the input shape. */
-function expandReduced(b: GraphBuilder, g: number, inShape: Shape, axes: number[]): number {
+function expandReduced(b: VjpBuilder, g: number, inShape: Shape, axes: number[]): number {
   const k = b.op('reshape', [g], { shape: keptShape(inShape, axes, true) });
   return expandTo(b, k, inShape);
 }

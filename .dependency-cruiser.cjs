@@ -1,0 +1,70 @@
+// Import rules checked by test/imports.test.ts (dependency-cruiser, pinned in devDependencies):
+// imports point one way through the pipeline (docs/architecture.md), and there are no cycles.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'no import cycles, type-only imports included',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'resolve-not-instantiate',
+      severity: 'error',
+      comment: 'resolve comes before instantiate; the driver passes termReads in (src/compiler/driver/check.ts)',
+      from: { path: '^src/compiler/resolve/' },
+      to: { path: '^src/compiler/instantiate/' },
+    },
+    {
+      name: 'grammar-is-the-front',
+      severity: 'error',
+      comment: 'the spec language imports only diagnostics',
+      from: { path: '^grammar/' },
+      to: { path: '^src/', pathNot: '^src/diagnostics/' },
+    },
+    {
+      name: 'graph-not-compiler-codegen',
+      severity: 'error',
+      comment: 'the op table and builder sit below the compiler stages and codegen',
+      from: { path: '^src/graph/' },
+      to: { path: '^src/(compiler|codegen|cli|registry)/' },
+    },
+    {
+      name: 'registry-not-compiler',
+      severity: 'error',
+      comment: 'the registry holds specs; the stages that use it import it, never the reverse',
+      from: { path: '^src/registry/' },
+      to: { path: '^src/(compiler|codegen|runtime|cli)/' },
+    },
+    {
+      name: 'runtime-not-compiler',
+      severity: 'error',
+      comment: 'the tdc-runtime package imports only itself (the plan contract lives there)',
+      from: { path: '^src/runtime/' },
+      to: { path: '^(grammar/|src/(?!runtime/))' },
+    },
+    {
+      name: 'ops-not-executors',
+      severity: 'error',
+      comment: 'op files get what their CPU kernels need from src/graph (host-tensor.ts), never from an executor',
+      from: { path: '^src/graph/' },
+      to: { path: '^src/(cpu|runtime)/' },
+    },
+    {
+      name: 'stages-not-cli',
+      severity: 'error',
+      comment: 'nothing below the CLI imports it',
+      from: { path: '^(src|grammar)/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
