@@ -67,10 +67,17 @@ export interface LossDecl {
   nameSpan: Span;
 }
 
+/** A `def` parameter: `name` or `name=literal`. An argument left out takes the default, else none. */
+export interface FuncParam {
+  name: string;
+  default?: Literal;
+  span: Span;
+}
+
 export interface FuncDecl {
   kind: 'def';
   name: string;
-  params: { name: string; span: Span }[];
+  params: FuncParam[];
   /** `def f(x) = expr` is stored as a block with a single return. */
   body: Block;
   doc?: string;

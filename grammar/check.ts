@@ -1,7 +1,9 @@
 // Static checks of a parsed spec file that need no registry: names, types of defaults, scoping in bodies.
 // Codes: TDC310 duplicate declaration, TDC311 duplicate parameter/field, TDC312 unknown type,
 // TDC313 default does not fit its type, TDC314 body may not return (warning), TDC315 undeclared name,
-// TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name.
+// TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name, TDC318 a built-in
+// called with arguments its signature (grammar/builtins.ts) does not take.
+import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin } from './builtins.js';
 import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
 import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
@@ -13,8 +15,8 @@ export interface CheckOptions {
   knownFunctions?: Set<string>;
 }
 
-/** Names every body can read without declaring them. */
-export const BUILTIN_NAMES: readonly string[] = ['student', 'teacher', 'targets', 'model_loss', 'side', 'range', 'error', 'detach'];
+/** Names every body can read without declaring them: the built-in values and functions (grammar/builtins.ts). */
+export const BUILTIN_NAMES: readonly string[] = [...BUILTIN_VALUES, ...Object.keys(BUILTIN_FUNCTIONS)];
 
 const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor'];
 
@@ -33,7 +35,9 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
   }
 
   const globals = new Set<string>([...BUILTIN_NAMES, ...(opts.knownFunctions ?? [])]);
+  const declared = new Set<string>(opts.knownFunctions ?? []);
   for (const d of spec.decls) if (d.kind !== 'struct') globals.add(d.name);
+  for (const d of spec.decls) if (d.kind === 'def') declared.add(d.name);
 
   for (const d of spec.decls) {
     if (d.kind === 'struct') {
@@ -50,7 +54,7 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
     } else bound.push(...d.params);
     dupNames(bound, `parameter of ${d.name}`, out);
 
-    new BodyChecker(globals, out).run(d.body, bound.map((b) => b.name));
+    new BodyChecker(globals, declared, out).run(d.body, bound.map((b) => b.name));
     if (!alwaysReturns(d.body)) {
       const what = d.kind === 'loss' ? `the body of ${d.level} ${d.name}` : `the body of ${d.name}`;
       out.push(diag('warning', 'TDC314', `${what} can end without a 'return'`, d.kind === 'loss' ? d.nameSpan : d.span));
@@ -163,6 +167,8 @@ class BodyChecker {
 
   constructor(
     private readonly globals: Set<string>,
+    /** Helpers (`def`s) visible to the body: they shadow built-ins of the same name. */
+    private readonly defs: Set<string>,
     private readonly out: Diagnostic[],
   ) {}
 
@@ -178,6 +184,23 @@ class BodyChecker {
 
   private visible(): string[] {
     return [...new Set([...this.scopes.flatMap((s) => [...s]), ...this.globals])];
+  }
+
+  /** A direct call of a built-in (not shadowed by a local or a helper): its arguments against its signature. */
+  private builtinCall(name: string, e: Extract<Expr, { kind: 'call' }>): void {
+    if (this.scopes.some((s) => s.has(name)) || this.defs.has(name)) return;
+    const sig = builtinSignature(name);
+    if (!sig) return;
+    const what = renderBuiltin(name, sig);
+    if (!sig.rest && e.args.length > sig.params.length)
+      this.out.push(diag('error', 'TDC318', `${what} takes at most ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}, got ${e.args.length}`, e.span));
+    for (const k of e.kwargs) {
+      const i = sig.params.indexOf(k.name);
+      if (i < 0 && !sig.rest) {
+        const hint = didYouMean(k.name, sig.params);
+        this.out.push(diag('error', 'TDC318', `${what} has no parameter '${k.name}'`, k.span, hint ? { hint } : undefined));
+      } else if (i >= 0 && i < e.args.length) this.out.push(diag('error', 'TDC318', `${what}: '${k.name}' is given both by position and by keyword`, k.span));
+    }
   }
 
   private block(b: Block, extra: string[] = []): void {
@@ -240,6 +263,7 @@ class BodyChecker {
         return this.expr(e.else);
       case 'call':
         if (e.callee.kind !== 'ident') this.expr(e.callee); // unknown functions are the instantiator's to report
+        else this.builtinCall(e.callee.name, e);
         e.args.forEach((x) => this.expr(x));
         e.kwargs.forEach((k) => this.expr(k.value));
         return;

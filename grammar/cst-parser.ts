@@ -124,7 +124,7 @@ export class SpecCstParser extends chevrotain.CstParser {
     this.CONSUME(T.Def);
     this.declName();
     this.CONSUME(T.LParen);
-    this.OPTION(() => this.SUBRULE(this.nameList));
+    this.OPTION(() => this.SUBRULE(this.defParamList));
     this.CONSUME(T.RParen);
     this.OR([
       {
@@ -135,6 +135,27 @@ export class SpecCstParser extends chevrotain.CstParser {
       },
       { ALT: () => this.SUBRULE(this.block) },
     ]);
+  });
+
+  /** `def f(x, dim, keepdim=false)`: names, each with an optional literal default. */
+  defParamList = this.RULE('defParamList', () => {
+    this.SUBRULE(this.defParam);
+    this.MANY({
+      GATE: () => this.LA(2).tokenType !== T.RParen,
+      DEF: () => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.defParam);
+      },
+    });
+    this.OPTION(() => this.CONSUME2(T.Comma));
+  });
+
+  defParam = this.RULE('defParam', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.literal);
+    });
   });
 
   nameList = this.RULE('nameList', () => {

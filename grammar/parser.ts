@@ -10,7 +10,8 @@ import { significantNewlines } from './newlines.js';
 import { cstToAst } from './to-ast.js';
 
 /* Syntax codes: TDC301 unexpected character, TDC302 unterminated string, TDC303 expected a token,
-   TDC304 expected a construct (statement, expression, ...), TDC305 not a declaration, TDC306 misplaced `**`,
+   TDC304 expected a construct (statement, expression, ...), TDC305 not a declaration, TDC306 misplaced `**` or a parameter without a default
+   after one with a default,
    TDC307 malformed type, TDC308 positional after keyword argument, TDC309 internal, TDC310 nested too deeply. */
 
 /** Deepest expression/statement nesting accepted (real specs stay below 40): deeper ASTs would overflow the

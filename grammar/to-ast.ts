@@ -155,7 +155,19 @@ class AstBuilder {
       const e = this.expr(node(c, 'expr'));
       body = { stmts: [{ kind: 'return', value: e, span: e.span }], span: e.span };
     }
-    return { kind: 'def', name: tok(c, 'name').image, params: this.nameList(n), body, span: this.nodeSpan(n) };
+    const params: A.FuncParam[] = [];
+    let defaulted: A.FuncParam | undefined;
+    const list = nodesOf(c, 'defParamList')[0];
+    for (const p of list ? nodesOf(list.children, 'defParam') : []) {
+      const nameTok = tok(p.children, 'name');
+      if (nameTok.isInsertedInRecovery) continue;
+      const param: A.FuncParam = { name: nameTok.image, span: this.tokSpan(nameTok) };
+      if (p.children.literal) param.default = this.literal(node(p.children, 'literal'));
+      if (param.default) defaulted = param;
+      else if (defaulted) this.error('TDC306', `parameter '${param.name}' without a default follows '${defaulted.name}', which has one`, param.span);
+      params.push(param);
+    }
+    return { kind: 'def', name: tok(c, 'name').image, params, body, span: this.nodeSpan(n) };
   }
 
   // ---- types and literals ---------------------------------------------------------------------------------

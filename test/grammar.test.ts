@@ -1,9 +1,10 @@
 // The loss-spec language front end: parser (grammar/parser.ts) and static checker (grammar/check.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Block, Expr, FuncDecl, LossDecl, SpecFile, Stmt, StructDecl } from '../grammar/ast.js';
+import { BUILTIN_FUNCTIONS, renderBuiltinDocs } from '../grammar/builtins.js';
 import { checkSpec } from '../grammar/check.js';
 import { SpecCstParser } from '../grammar/cst-parser.js';
 import { buildLexer } from '../grammar/lexer.js';
@@ -546,8 +547,9 @@ test('check TDC315: names must be bound (params, let, for, call params, builtins
   assert.equal(checkCodes('low L(a: int)(input, target) { return detach(input) - target + targets.shape[0] + student[a]["output"] }'), []);
   assert.equal(checkCodes('mid A(**kw) { return kw }'), []);
   assert.equal(checkCodes('mid A(a: int) { return unknown_fn(a) + g(a) }\ndef g(x) = x'), [], 'callees are the instantiator’s business');
-  assert.equal(checkCodes('mid A(a: int) { return sum }'), ['TDC315']);
-  assert.equal(checkCodes('mid A(a: int) { return sum }', { knownFunctions: new Set(['sum']) }), []);
+  assert.equal(checkCodes('mid A(a: int) { return softmax }'), ['TDC315']);
+  assert.equal(checkCodes('mid A(a: int) { return softmax }', { knownFunctions: new Set(['softmax']) }), []);
+  assert.equal(checkCodes('mid A(a: int) { return sum }'), [], 'built-ins (grammar/builtins.ts) are always known');
   assert.equal(checkCodes('mid A(a: int) { return x.f(a) }'), ['TDC315'], 'the object of a method call is checked');
 });
 
@@ -561,6 +563,54 @@ test('check TDC316 / TDC317: let re-binding and assignment to unbound names', ()
   assert.equal(checkCodes('mid A(a: int) { y = 1\n return a }'), ['TDC317']);
   assert.equal(checkCodes('mid A(a: int) { student = 1\n return a }'), ['TDC317'], 'builtins cannot be assigned');
   assert.equal(checkCodes('mid A(a: int) { let t = 0\n for i in range(a) { t = t + i }\n return t }'), []);
+});
+
+test('def parameters take literal defaults; a required one may not follow a defaulted one (TDC306)', () => {
+  const r = parseSpec('def f(x, dims=none, keepdim=false, p=2) = x\n', 't.tdl');
+  assert.equal(r.diagnostics, []);
+  const f = r.spec.decls[0] as FuncDecl;
+  assert.equal(
+    f.params.map((p) => [p.name, p.default?.kind ?? '-']),
+    [['x', '-'], ['dims', 'none'], ['keepdim', 'bool'], ['p', 'number']],
+  );
+  const bad = parseSpec('def g(x, k=1, y) = x\n', 't.tdl').diagnostics;
+  assert.equal(bad.map((d) => d.code), ['TDC306']);
+  assert.match(bad[0]!.message, /'y' without a default follows 'k'/);
+});
+
+test('the shipped specs pass flags by keyword (no positional `none, false)`), the prelude writes no `x ?? default`', () => {
+  for (const f of specFiles()) {
+    const text = readFileSync(SPEC_DIR + f, 'utf8');
+    assert.not.match(text, /none, false\)/, `${f} passes flags positionally`);
+    assert.not.match(text, /\b(sum|mean|amax|amin|vector_norm|logsumexp|var|std)\([^()]*(\([^()]*\))*[^()]*, (true|false)\)/, `${f}: a positional keepdim flag`);
+  }
+  const prelude = readFileSync(SPEC_DIR + 'prelude/prelude.tdl', 'utf8');
+  const coalesced = [...prelude.matchAll(/(\w+) \?\? /g)].map((m) => m[1]);
+  assert.equal(coalesced, ['size_average', 'reduce_'], "only torch's legacy None-means-default arguments use ??");
+});
+
+test('the checker reads the built-in signature table: argument counts and keyword names (TDC318)', () => {
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keepdim=true) }'), []);
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keep_dim=true) }'), ['TDC318']);
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, false, 2) }'), ['TDC318']);
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, dims=2) }'), ['TDC318']);
+  assert.equal(checkCodes('mid A(a: int) { return error("x", student, teacher) }'), [], 'error takes extra arguments');
+  assert.equal(checkCodes('def sum(x, y, z, w) = x\nmid A(a: int) { return sum(1, 2, 3, 4) }'), [], 'a helper shadows the built-in');
+  assert.equal(checkCodes('mid A(a: int) { return exp }'), [], 'built-ins are known names without knownFunctions');
+});
+
+test("docs/spec-language.md lists every built-in as grammar/builtins.ts declares it (UPDATE_SNAPSHOTS=1 rewrites)", () => {
+  const file = fileURLToPath(new URL('../../docs/spec-language.md', import.meta.url));
+  const text = readFileSync(file, 'utf8');
+  const begin = '<!-- builtins:begin -->\n';
+  const end = '<!-- builtins:end -->';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  assert.ok(a >= 0 && b > a, 'docs/spec-language.md has the builtins markers');
+  const want = renderBuiltinDocs() + '\n';
+  if (process.env['UPDATE_SNAPSHOTS'] === '1') writeFileSync(file, text.slice(0, a + begin.length) + want + text.slice(b));
+  else assert.fixture(text.slice(a + begin.length, b), want);
+  for (const name of Object.keys(BUILTIN_FUNCTIONS)) assert.ok(want.includes(`\`${name}(`), name);
 });
 
 // ---- the shipped specs -----------------------------------------------------------------------------------------

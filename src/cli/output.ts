@@ -46,9 +46,7 @@ export async function printDiagnostics(ds: readonly Diagnostic[], opts: GlobalOp
 export async function loadUserSpecs(opts: GlobalOptions): Promise<Diagnostic[]> {
   if (!opts.spec?.length) return [];
   const { registerSpecFile } = await import('../registry/registry.js');
-  const { BUILTINS, BUILTIN_VALUE_NAMES } = await import('../compiler/instantiate/index.js');
-  const knownFunctions = [...Object.keys(BUILTINS), ...BUILTIN_VALUE_NAMES];
-  return opts.spec.flatMap((f) => registerSpecFile(f, { knownFunctions }));
+  return opts.spec.flatMap((f) => registerSpecFile(f)); // the checker knows the built-ins (grammar/builtins.ts)
 }
 
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {

@@ -281,9 +281,9 @@ export const registerLossWrapper = (spec: string, opts?: RegisterOptions): Diagn
 export const registerFunc2ExtractModelOutput = (spec: string, opts?: RegisterOptions): Diagnostic[] => registerAt('extract', spec, opts);
 
 /**
- * A user's .tdl file: statically checked (grammar/check.ts: default types, names), then every loss declaration is
- * registered by its level, under its declared name. `knownFunctions`: the instantiator's built-in names; without
- * them undeclared-name errors (TDC315) are not reported.
+ * A user's .tdl file: statically checked (grammar/check.ts: default types, names, built-in calls against
+ * grammar/builtins.ts), then every loss declaration is registered by its level, under its declared name.
+ * `knownFunctions`: extra function names the body may call besides the built-ins and the prelude's helpers.
  */
 export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
   const s = registry();
@@ -302,7 +302,7 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   if (ds.some((d) => d.severity === 'error')) return ds;
   const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
   const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), knownFunctions: known });
-  ds.push(...checks.filter((d) => opts.knownFunctions !== undefined || d.code !== 'TDC315'));
+  ds.push(...checks);
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));

@@ -1,6 +1,8 @@
-// The built-in functions of the spec language (docs/spec-language.md, "Built-in functions"): each maps onto
-// graph primitives (tensors) or computes a compile-time value. Arguments arrive bound to the parameter list
-// (missing ones are none). In reads-only mode tensor results are placeholders and shapes are unknown.
+// The implementations of the spec language's built-in functions, one per entry of grammar/builtins.ts (which
+// holds the signatures the checker, the interpreter's argument binding and the docs read). Each maps onto graph
+// primitives (tensors) or computes a compile-time value. Arguments arrive bound to the parameter list (missing
+// ones are none; the implementation applies the documented default). In reads-only mode tensor results are placeholders and shapes are unknown.
+import { BUILTIN_VALUES, type BuiltinName } from '../../../grammar/builtins.js';
 import type { Span } from '../../diagnostics/diagnostic.js';
 import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, Shape } from '../../graph/types.js';
@@ -18,15 +20,13 @@ export interface BuiltinHost {
   lowLoss(key: string, kwargs: Map<string, Value>, span: Span): Value;
 }
 
+/** The implementation of one entry of grammar/builtins.ts (which holds its parameter list). */
 export interface Builtin {
-  params: string[];
-  /** Extra positional arguments are appended; unknown keyword arguments are passed through in `kwargs`. */
-  rest?: boolean;
   fn(ip: BuiltinHost, a: Value[], span: Span, kwargs: Map<string, Value>): Value;
 }
 
 /** Names usable in every body besides functions (for static checkers). */
-export const BUILTIN_VALUE_NAMES = ['student', 'teacher', 'targets', 'model_loss', 'model_loss_keys'];
+export const BUILTIN_VALUE_NAMES: readonly string[] = BUILTIN_VALUES;
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
@@ -83,7 +83,6 @@ function ts(ip: BuiltinHost, v: Value, what?: string): { id: number; shape: Shap
 
 function unaryBuiltin(fn: 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'log1p' | 'relu' | 'floor', host: (x: number) => number): Builtin {
   return {
-    params: ['x'],
     fn(ip, [x]) {
       const n = numeric(x!);
       if (n !== undefined) return num(host(n.v), fn === 'abs' || fn === 'sign' || fn === 'floor' || fn === 'relu' ? n.int : false);
@@ -96,7 +95,6 @@ function unaryBuiltin(fn: 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'lo
 
 function reduceBuiltin(fn: 'sum' | 'max' | 'min'): Builtin {
   return {
-    params: ['x', 'dims', 'keepdim'],
     fn(ip, [x, dims, keepdim]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -108,7 +106,6 @@ function reduceBuiltin(fn: 'sum' | 'max' | 'min'): Builtin {
 
 function poolBuiltin(fn: 'avg' | 'max'): Builtin {
   return {
-    params: ['x', 'size'],
     fn(ip, [x, size]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -124,7 +121,6 @@ function poolBuiltin(fn: 'avg' | 'max'): Builtin {
 
 function sortBuiltin(output: 'values' | 'indices' | 'ranks'): Builtin {
   return {
-    params: ['x', 'dim', 'descending'],
     fn(ip, [x, dim, descending]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -161,7 +157,6 @@ function tensorFromValue(ip: BuiltinHost, v: Value): number {
 
 function minMax(which: 'min' | 'max'): Builtin {
   return {
-    params: ['a', 'b'],
     fn(ip, [a, b]) {
       const items = b!.t === 'none' && a!.t === 'list' ? a!.items : [a!, b!];
       if (items.length === 0) fail(ip.ctx, C.type, `${which}() of an empty list`);
@@ -181,7 +176,6 @@ function minMax(which: 'min' | 'max'): Builtin {
 
 function elementwise2(fn: 'maximum' | 'minimum'): Builtin {
   return {
-    params: ['a', 'b'],
     fn(ip, [a, b]) {
       const x = numeric(a!);
       const y = numeric(b!);
@@ -196,7 +190,8 @@ function elementwise2(fn: 'maximum' | 'minimum'): Builtin {
 
 // ---- the table ----------------------------------------------------------------------------------------------
 
-export const BUILTINS: Record<string, Builtin> = {
+/** One implementation per entry of the signature table (a missing or extra key is a type error). */
+export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
   // elementwise
   exp: unaryBuiltin('exp', Math.exp),
   log: unaryBuiltin('log', Math.log),
@@ -210,7 +205,6 @@ export const BUILTINS: Record<string, Builtin> = {
   maximum: elementwise2('maximum'),
   minimum: elementwise2('minimum'),
   where: {
-    params: ['cond', 'a', 'b'],
     fn(ip, [c, a, b]) {
       if (!isTensorLike(c!) && c!.t !== 'unknown') {
         const t = ip.truth(c!, ip.ctx.curSpan!);
@@ -232,7 +226,6 @@ export const BUILTINS: Record<string, Builtin> = {
 
   // shape
   reshape: {
-    params: ['x', 'shape'],
     fn(ip, [x, shape]) {
       const { id, shape: s } = ts(ip, x!);
       const target = dimList(ip, shape!, 'reshape: the shape');
@@ -241,7 +234,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   flatten: {
-    params: ['x', 'start', 'end'],
     fn(ip, [x, start, end]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -254,7 +246,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   permute: {
-    params: ['x', 'perm'],
     fn(ip, [x, perm]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -263,7 +254,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   transpose: {
-    params: ['x', 'd0', 'd1'],
     fn(ip, [x, d0, d1]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -276,7 +266,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   unsqueeze: {
-    params: ['x', 'd'],
     fn(ip, [x, d]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -287,7 +276,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   squeeze: {
-    params: ['x', 'd'],
     fn(ip, [x, d]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -296,7 +284,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   expand: {
-    params: ['x', 'shape'],
     fn(ip, [x, target]) {
       const { id, shape } = ts(ip, x!);
       const t = dimList(ip, target!, 'expand: the shape');
@@ -308,7 +295,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   slice: {
-    params: ['x', 'dim', 'start', 'end', 'step'],
     fn(ip, [x, dim, start, end, step]) {
       const { id, shape } = ts(ip, x!);
       if (!shape) return PH;
@@ -322,7 +308,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   cat: {
-    params: ['tensors', 'dim'],
     fn(ip, [xs, dim]) {
       if (xs!.t !== 'list') return fail(ip.ctx, C.type, `cat: expected a list of tensors, got ${kindName(xs!)}`);
       const ids = xs!.items.map((v) => T(ip, v));
@@ -333,14 +318,12 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   shape: {
-    params: ['x'],
     fn(ip, [x]) {
       const { shape } = ts(ip, x!);
       return shape ? list(shape.map(dimValue)) : UNKNOWN;
     },
   },
   size: {
-    params: ['x', 'd'],
     fn(ip, [x, d]) {
       const { shape } = ts(ip, x!);
       if (!shape) return UNKNOWN;
@@ -349,14 +332,12 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   numel: {
-    params: ['x'],
     fn(ip, [x]) {
       const { shape } = ts(ip, x!);
       return shape ? dimValue(mulDims(...shape)) : UNKNOWN;
     },
   },
   ndim: {
-    params: ['x'],
     fn(ip, [x]) {
       const { shape } = ts(ip, x!);
       return shape ? num(shape.length, true) : UNKNOWN;
@@ -365,7 +346,6 @@ export const BUILTINS: Record<string, Builtin> = {
 
   // linear algebra
   matmul: {
-    params: ['a', 'b'],
     fn(ip, [a, b]) {
       const x = ts(ip, a!);
       const y = ts(ip, b!);
@@ -382,11 +362,9 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   cholesky: {
-    params: ['a'],
     fn: (ip, [a]) => tensor(op(ip.ctx, 'cholesky', [T(ip, a!)], {})),
   },
   triangular_solve: {
-    params: ['a', 'b', 'lower', 'transpose'],
     fn(ip, [a, b, lower, transpose]) {
       const lo = lower!.t === 'none' ? true : ip.truth(lower!, ip.ctx.curSpan!) === true;
       const tr = transpose!.t === 'none' ? false : ip.truth(transpose!, ip.ctx.curSpan!) === true;
@@ -394,7 +372,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   eye: {
-    params: ['n'],
     fn(ip, [n]) {
       const d = dimArg(ip, n!, 'eye size');
       if (d === undefined || ip.ctx.mode === 'reads') return PH;
@@ -406,7 +383,6 @@ export const BUILTINS: Record<string, Builtin> = {
 
   // indexing
   gather: {
-    params: ['x', 'dim', 'index'],
     fn(ip, [x, dim, index]) {
       const { id, shape } = ts(ip, x!);
       const idx = T(ip, index!, 'the index');
@@ -415,7 +391,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   one_hot: {
-    params: ['index', 'n'],
     fn(ip, [index, n]) {
       const { id, shape } = ts(ip, index!, 'the index');
       const d = dimArg(ip, n!, 'one_hot: the class count');
@@ -426,7 +401,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   arange: {
-    params: ['n'],
     fn(ip, [n]) {
       const d = dimArg(ip, n!, 'arange size');
       if (d === undefined || ip.ctx.mode === 'reads') return PH;
@@ -443,7 +417,6 @@ export const BUILTINS: Record<string, Builtin> = {
 
   // types
   float: {
-    params: ['x'],
     fn(ip, [x]) {
       const n = numeric(x!);
       if (n !== undefined) return num(n.v, false);
@@ -456,7 +429,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   long: {
-    params: ['x'],
     fn(ip, [x]) {
       const n = numeric(x!);
       if (n !== undefined) return num(Math.trunc(n.v), true);
@@ -465,14 +437,12 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   detach: {
-    params: ['x'],
     fn(ip, [x]) {
       if (!isTensorLike(x!)) return x!;
       return tensor(op(ip.ctx, 'detach', [T(ip, x!)], {}));
     },
   },
   dtype: {
-    params: ['x'],
     fn(ip, [x]) {
       const id = T(ip, x!);
       const d = dtypeOf(ip.ctx, id);
@@ -480,13 +450,11 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   tensor: {
-    params: ['v'],
     fn: (ip, [v]) => tensor(tensorFromValue(ip, v!)),
   },
 
   // compile-time
   len: {
-    params: ['v'],
     fn(ip, [v]) {
       if (v!.t === 'list') return num(v!.items.length, true);
       if (v!.t === 'map') return num(v!.entries.size, true);
@@ -497,7 +465,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   range: {
-    params: ['a', 'b', 'step'],
     fn(ip, [a, b, step]) {
       const lo = b!.t === 'none' ? num(0, true) : a!;
       const hi = b!.t === 'none' ? a! : b!;
@@ -522,7 +489,6 @@ export const BUILTINS: Record<string, Builtin> = {
   min: minMax('min'),
   max: minMax('max'),
   is_none: {
-    params: ['v'],
     fn(ip, [v]) {
       if (v!.t === 'none') return bool(true);
       if (v!.t === 'unknown') return UNKNOWN;
@@ -535,31 +501,24 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   is_map: {
-    params: ['v'],
     fn: (_ip, [v]) => (v!.t === 'unknown' ? UNKNOWN : bool(v!.t === 'map')),
   },
   is_list: {
-    params: ['v'],
     fn: (_ip, [v]) => (v!.t === 'unknown' ? UNKNOWN : bool(v!.t === 'list')),
   },
   to_list: {
-    params: ['v'],
     fn: (_ip, [v]) => (v!.t === 'list' ? v! : v!.t === 'none' ? list([]) : list([v!])),
   },
   str: {
-    params: ['v'],
     fn: (ip, [v]) => (isTensorLike(v!) ? str(describeValue(ip.ctx, v!)) : str(show(v!))),
   },
   side: {
-    params: ['is_from_teacher'],
     fn(ip, [flag]) {
       const t = ip.truth(flag!, ip.ctx.curSpan!);
       return { t: 'iodict', side: t === true ? 'teacher' : 'student' };
     },
   },
   error: {
-    params: ['message'],
-    rest: true,
     fn(ip, [message, ...tensors], span) {
       if (ip.ctx.mode === 'reads' && !ip.ctx.certain) return UNKNOWN;
       const msg = message!.t === 'str' ? message!.v : show(message!);
@@ -568,7 +527,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   assert_shape: {
-    params: ['x', 'shape', 'message'],
     fn(ip, [x, shape, message], span) {
       const { shape: s } = ts(ip, x!);
       const want = shape!.t === 'list' ? shape!.items.map((v) => (v.t === 'unknown' ? undefined : asDim(v))) : undefined;
@@ -583,7 +541,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   state: {
-    params: ['name', 'shape'],
     fn(ip, [name, shape], span) {
       // a stateful loss's buffer (CRD): graph input state_in/<term>/<name>, never trained
       const ctx = ip.ctx;
@@ -606,7 +563,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   state_out: {
-    params: ['name', 'value'],
     fn(ip, [name, value]) {
       const ctx = ip.ctx;
       if (name!.t !== 'str') return fail(ctx, C.type, `state_out: the name must be a string, got ${kindName(name!)}`);
@@ -616,8 +572,6 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
   low_loss: {
-    params: ['key', 'kwargs'],
-    rest: true,
     fn(ip, [key, kwargs], span, overrides) {
       if (key!.t !== 'str') return fail(ip.ctx, C.type, `low_loss: the key must be a string, got ${kindName(key!)}`);
       const merged = new Map<string, Value>(kwargs!.t === 'map' ? kwargs!.entries : []);

@@ -8,6 +8,7 @@ import { addDims, dimEq, divExactDims, mulDims, subDims, evalDim } from '../../g
 import type { BinaryOp as GraphBinaryOp, Dim } from '../../graph/types.js';
 import { getLowLevelLoss, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
+import { builtinSignature, type BuiltinName } from '../../../grammar/builtins.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -94,7 +95,7 @@ export class Interpreter implements BuiltinHost {
     if (args.length > f.params.length)
       fail(this.ctx, C.args, `${f.name} takes at most ${f.params.length} argument${f.params.length === 1 ? '' : 's'}, got ${args.length}`, span);
     const names = f.params.map((p) => p.name);
-    f.params.forEach((p, i) => env.define(p.name, args[i] ?? NONE));
+    f.params.forEach((p, i) => env.define(p.name, args[i] ?? (p.default ? literalValue(p.default) : NONE)));
     for (const [k, v] of kwargs) {
       const i = names.indexOf(k);
       if (i < 0) fail(this.ctx, C.args, `${f.name}: unexpected keyword argument '${k}'`, span, didYouMean(k, names) ? { hint: didYouMean(k, names)! } : undefined);
@@ -244,7 +245,7 @@ export class Interpreter implements BuiltinHost {
         const v = env.get(e.name);
         if (v !== undefined) return v;
         const f = this.scope.funcs.get(e.name);
-        if (f || BUILTINS[e.name]) fail(ctx, C.type, `'${e.name}' is a function; call it`, e.span);
+        if (f || builtinSignature(e.name)) fail(ctx, C.type, `'${e.name}' is a function; call it`, e.span);
         const candidates = [...env.names(), ...this.scope.funcs.keys(), ...Object.keys(BUILTINS)];
         const hint = didYouMean(e.name, candidates);
         return fail(ctx, C.unknownName, `unknown name '${e.name}'`, e.span, hint ? { hint } : undefined);
@@ -514,7 +515,7 @@ export class Interpreter implements BuiltinHost {
     if (o.t === 'map') return o.entries.get(name) ?? NONE;
     if (isTensorLike(o)) {
       if (name === 'shape') return BUILTINS['shape']!.fn(this, [o], span, new Map());
-      if (BUILTINS[name] || this.scope.funcs.has(name)) return fail(ctx, C.type, `'${name}' is a function; call it as x.${name}(...)`, span);
+      if (builtinSignature(name) || this.scope.funcs.has(name)) return fail(ctx, C.type, `'${name}' is a function; call it as x.${name}(...)`, span);
       return fail(ctx, C.unknownName, `a tensor has no field '${name}'`, span, didYouMean(name, ['shape']) ? { hint: didYouMean(name, ['shape'])! } : undefined);
     }
     if (o.t === 'unknown') return UNKNOWN;
@@ -637,9 +638,10 @@ export class Interpreter implements BuiltinHost {
     const ctx = this.ctx;
     const f = this.scope.funcs.get(name);
     if (f) return this.callFunc(f, args, kwargs, span);
-    const b = BUILTINS[name];
-    if (b) {
-      const bound = bindBuiltin(ctx, name, b.params, b.rest ?? false, args, kwargs, span);
+    const sig = builtinSignature(name);
+    if (sig) {
+      const b = BUILTINS[name as BuiltinName];
+      const bound = bindBuiltin(ctx, name, sig.params, sig.rest ?? false, args, kwargs, span);
       ctx.curSpan = span;
       return b.fn(this, bound, span, kwargs);
     }
@@ -678,7 +680,7 @@ const TENSOR_OPS: Record<string, GraphBinaryOp> = {
 function bindBuiltin(
   ctx: EvalContext,
   name: string,
-  params: string[],
+  params: readonly string[],
   rest: boolean,
   args: Value[],
   kwargs: Map<string, Value>,
