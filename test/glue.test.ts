@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { emitGlue, GlueError, startGlueWorker } from '../src/codegen/glue/index.js';
+import { emitGlue, GlueError } from '../src/codegen/glue/index.js';
 import { GpuRuntime, PlanExecutor, type TensorInput } from 'tdc-runtime/node';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 
@@ -83,24 +83,6 @@ test('glue is deterministic and names stages, WGSL constants and plans', async (
     assert.match(a, new RegExp(`\\b${name}\\b`), name);
   assert.ok(a.includes(tinyPlan().kernels[0]!.wgsl), 'WGSL inlined verbatim');
   assert.ok(a.includes("'layer4.1'"));
-});
-
-test('the glue worker emits the same text, and reports GlueErrors as such', async () => {
-  const stages = [{ stage: 'train', plan: tinyPlan() }];
-  const w = startGlueWorker();
-  try {
-    assert.is(await w.emit(stages, OPTS), await emitGlue(stages, OPTS));
-    const p = tinyPlan();
-    p.inputs.push({ name: 'student/./output/0', shape: [], dtype: 'float', buffer: 1 });
-    try {
-      await w.emit([{ stage: 'train', plan: p }], OPTS);
-      assert.unreachable('should throw');
-    } catch (e) {
-      assert.instance(e, GlueError);
-    }
-  } finally {
-    await w.close();
-  }
 });
 
 test('clashing tensor names are a GlueError', async () => {

@@ -14,15 +14,6 @@ export interface RunOptions extends GlobalOptions {
   stateOut?: string;
 }
 
-export interface RunResult {
-  loss: number;
-  terms: Record<string, { weight: number; value: number }>;
-  grads: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
-  /** Stateful terms' updated buffers (`state_out/<term>/<buffer>`), when any. */
-  state?: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
-  device: string;
-}
-
 export function pickStage(stages: StageIR[], name: string | undefined): StageIR | Diagnostic {
   if (name !== undefined) {
     const s = stages.find((x) => x.name === name);
@@ -54,33 +45,11 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': ${why}`)], opts);
   }
 
-  let result: RunResult | undefined;
-  if (opts.device !== 'cpu') {
-    const { runStageOnGpu, isNoAdapterError } = await import('../compiler/run-gpu.js');
-    try {
-      const g = await runStageOnGpu(stage, tensors, { file: config });
-      const unlowered = g.diagnostics.filter((d) => d.code === 'TDC601');
-      if (opts.device === 'auto' && unlowered.length) {
-        // The GPU backend cannot lower an op of this criterion (e.g. a Cholesky): the CPU executor can.
-        ds.push(diag('note', 'TDC514', `${unlowered[0]!.message}; running on the CPU executor (float64)`));
-      } else {
-        ds.push(...g.diagnostics);
-        if (hasErrors(g.diagnostics)) return fail(ds, opts);
-        result = g.result;
-      }
-    } catch (e) {
-      if (!isNoAdapterError(e)) throw e;
-      if (opts.device === 'gpu') return fail([...ds, diag('error', 'TDC510', `--device gpu: ${e instanceof Error ? e.message : String(e)}`)], opts);
-      ds.push(diag('note', 'TDC511', `${e instanceof Error ? e.message : String(e)}; running on the CPU executor (float64)`));
-    }
-  }
-  if (!result) {
-    const { runStageOnCpu } = await import('../compiler/run-cpu.js');
-    const c = runStageOnCpu(stage, tensors);
-    ds.push(...c.diagnostics);
-    if (hasErrors(c.diagnostics) || !c.result) return fail(ds, opts);
-    result = { ...c.result, device: 'cpu' };
-  }
+  const { runStage } = await import('../compiler/driver/run.js'); // device choice and GPU→CPU fallback live there
+  const run = await runStage(stage, tensors, { device: opts.device, file: config });
+  ds.push(...run.diagnostics);
+  const result = run.result;
+  if (hasErrors(run.diagnostics) || !result) return fail(ds, opts);
 
   if (opts.gradsOut) await writeTensors(opts.gradsOut, [...result.grads].map(([name, t]) => [`grad/${name}`, t]));
   if (opts.stateOut) {

@@ -8,19 +8,11 @@ import { execute, InputBindingError, type HostTensor } from '../cpu/executor.js'
 import { toHost } from '../cpu/host-safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
+import type { RunResult } from './driver/run-result.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 
-export interface CpuRunResult {
-  loss: number;
-  /** Each sub-term: its weight and unweighted value. */
-  terms: Record<string, { weight: number; value: number }>;
-  /** The model term (WeightedSumLoss model_term), when present: Σ model losses (number weight) or Σ weight·loss (dict). */
-  modelTerm?: { weight: number | Record<string, number>; value: number };
-  /** d loss / d input for every trainable input the loss reaches. */
-  grads: Map<string, HostTensor>;
-  /** Stateful terms' updated buffers, `state_out/<term>/<buffer>` → value; absent when no term has state. */
-  state?: Map<string, HostTensor>;
-}
+/** The CPU result: the driver's RunResult with host tensors (float64). */
+export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
 
 export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>): { result?: CpuRunResult; diagnostics: Diagnostic[] } {
   const host = new Map<string, HostTensor>();
@@ -45,7 +37,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
     const r = execute(g, host);
     const terms: CpuRunResult['terms'] = {};
     for (const t of g.terms) terms[t.name] = { weight: t.weight, value: r.terms[t.name]! };
-    const result: CpuRunResult = { loss: r.loss, terms, grads: r.grads };
+    const result: CpuRunResult = { loss: r.loss, terms, grads: r.grads, device: 'cpu' };
     if (g.stateOut?.length) result.state = r.state;
     if (g.modelTerm) result.modelTerm = { weight: g.modelTerm.weight, value: r.values[g.modelTerm.node]!.data[0]! };
     return { result, diagnostics };

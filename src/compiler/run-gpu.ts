@@ -8,22 +8,17 @@ import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
 import { indexInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
+import type { RunResult } from './driver/run-result.js';
 import { schedule } from './schedule/index.js';
 import type { KernelPlan } from './schedule/plan.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
 
-export interface GpuRunResult {
-  loss: number;
-  terms: Record<string, { weight: number; value: number }>;
-  /** The model term (WeightedSumLoss model_term), when the stage has one. */
-  modelTerm?: { weight: number | Record<string, number>; value: number };
+/** The GPU result: the driver's RunResult with float32 read-backs. */
+export type GpuRunResult = RunResult & {
   grads: Map<string, { shape: number[]; data: Float32Array }>;
-  /** Stateful terms' updated buffers (CRD memory banks), by golden name `state_out/<term>/<buffer>`. */
   state?: Map<string, { shape: number[]; data: Float32Array }>;
-  /** The adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (mesa/cpu)". */
-  device: string;
-}
+};
 
 export interface GpuRunOptions {
   file: string;

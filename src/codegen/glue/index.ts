@@ -1,3 +1,2 @@
 // Typed TypeScript glue for out/<name>.ts (ts-morph is imported only when glue is emitted).
 export { emitGlue, GlueError, type GlueOptions } from './emit-glue.js';
-export { startGlueWorker, type GlueWorker } from './glue-worker.js';

@@ -27,9 +27,6 @@ export interface ScheduleOptions {
   state?: boolean;
 }
 
-/** Ops with no GPU lowering yet. */
-const UNSUPPORTED = new Set<Node['op']>([]);
-
 /** A graph the scheduler cannot lower; carries a TDC6xx diagnostic. */
 export class ScheduleError extends DiagnosticError {}
 
@@ -40,16 +37,6 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
     throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const g = prep.graph;
-  const bad = g.nodes.filter((n) => UNSUPPORTED.has(n.op));
-  if (bad.length) {
-    const ops = [...new Set(bad.map((n) => n.op))];
-    const first = bad[0]!;
-    throw new ScheduleError(
-      diag('error', 'TDC601', `the GPU backend cannot lower ${ops.map((o) => `'${o}'`).join(', ')} yet (${bad.length} node${bad.length === 1 ? '' : 's'})`, first.origin?.config ?? first.origin?.spec, {
-        hint: 'run this criterion on the CPU executor (tdc run --device cpu)',
-      }),
-    );
-  }
 
   const roots = rootUnits(g);
   if (mode === 'unfused') return buildPlan(prep, unfusedPartition(g, roots), { workgroupSize: wg, mode });

@@ -1,0 +1,41 @@
+// The run driver (`tdc run`, library callers): one stage's criterion on concrete tensors, on the GPU or the
+// float64 CPU executor, with ONE result type and the GPU→CPU fallback policy:
+//   device 'cpu'  → the CPU executor;
+//   device 'gpu'  → the GPU path (compile-equivalent plan on a WebGPU adapter); no adapter is an error (TDC510);
+//   device 'auto' → the GPU path when there is an adapter; without one a note (TDC511) and the CPU executor.
+// Every other GPU problem is reported, never hidden behind a silent CPU run.
+import { diag, hasErrors, type Diagnostic } from '../../diagnostics/index.js';
+import type { SafeTensor } from 'tdc-runtime';
+import type { StageIR } from '../ir.js';
+import type { RunResult } from './run-result.js';
+
+export type RunDevice = 'auto' | 'cpu' | 'gpu';
+
+export type { RunResult } from './run-result.js';
+
+export interface RunStageOptions {
+  device: RunDevice;
+  /** The config file (for messages). */
+  file: string;
+}
+
+export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>, opts: RunStageOptions): Promise<{ result?: RunResult; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  if (opts.device !== 'cpu') {
+    const { runStageOnGpu, isNoAdapterError } = await import('../run-gpu.js');
+    try {
+      const g = await runStageOnGpu(stage, tensors, { file: opts.file });
+      return { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] };
+    } catch (e) {
+      if (!isNoAdapterError(e)) throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      if (opts.device === 'gpu') return { diagnostics: [...diagnostics, diag('error', 'TDC510', `--device gpu: ${why}`)] };
+      diagnostics.push(diag('note', 'TDC511', `${why}; running on the CPU executor (float64)`));
+    }
+  }
+  const { runStageOnCpu } = await import('../run-cpu.js');
+  const c = runStageOnCpu(stage, tensors);
+  diagnostics.push(...c.diagnostics);
+  if (hasErrors(c.diagnostics) || !c.result) return { diagnostics };
+  return { result: c.result, diagnostics };
+}
