@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasErrors, type Diagnostic } from '../src/diagnostics/index.js';
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import { evalDim, sym } from '../src/graph/dims.js';
 import type { Graph, Shape } from '../src/graph/types.js';
