@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { CONFIGS, tdc } from './helpers/cli.js';
 import { expandConfigPaths } from '../src/cli/files.js';
 import { loadConfig } from '../src/compiler/load/load.js';
-import { resolveConfig } from '../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig } from '../src/compiler/driver/check.js';
 
 const LEGACY = join(CONFIGS, 'legacy');
 const irText = (text: string, file: string) => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
-import { checkFile } from '../src/compiler/resolve/index.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 import { compileStages } from '../src/compiler/compile.js';
 import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
 

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/compiler/load/load.js';
-import { resolveConfig } from '../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig } from '../src/compiler/driver/check.js';
 import type { ConfigNode } from '../src/compiler/load/config-node.js';
 import { get } from '../src/compiler/load/config-node.js';
 

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/compiler/load/load.js';
-import { resolveConfig } from '../../src/compiler/resolve/index.js';
+import { checkConfig as resolveConfig } from '../../src/compiler/driver/check.js';
 import { instantiateStage } from '../../src/compiler/instantiate/index.js';
 import { defaultInputShape } from '../../src/compiler/compile.js';
 import { parseSpecText } from '../../src/registry/parse.js';
