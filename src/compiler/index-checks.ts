@@ -33,10 +33,12 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
         const k = constValue(b, node);
         if (k === undefined) break;
         // cond = (x != ignore) over the same x, with a constant in-range fallback
-        if (cond.op === 'binary' && (cond.attrs as { fn: string }).fn === 'ne') {
-          const c = cond.inputs.map((i) => constValue(node(i), node)).find((v) => v !== undefined);
-          if (c !== undefined) ignore = c;
-        }
+        // Any other mask (e.g. MultiLabelMarginLoss's `pos < first -1`) exempts values the host cannot tell apart
+        // statically: the input is not listed rather than checked wrongly.
+        if (cond.op !== 'binary' || (cond.attrs as { fn: string }).fn !== 'ne') break;
+        const c = cond.inputs.map((i) => constValue(node(i), node)).find((v) => v !== undefined);
+        if (c === undefined) break;
+        ignore = c;
         cur = a;
         continue;
       }
