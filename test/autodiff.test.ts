@@ -87,6 +87,24 @@ test('FD: a composed softmax cross-entropy-like chain', () => {
   assert.ok(rep.worst < 1e-6, rep.where);
 });
 
+test('FD: Gram matrices x·xᵀ (plain and batched, x also used elsewhere); the backward has one matmul per Gram', () => {
+  const r = rng(5);
+  const gramOf = (b: GraphBuilder, x: number): number => {
+    const rk = b.shape(x).length;
+    const perm = [...Array(rk).keys()];
+    [perm[rk - 2], perm[rk - 1]] = [perm[rk - 1]!, perm[rk - 2]!];
+    return b.op('matmul', [x, b.op('permute', [x], { perm })], {});
+  };
+  for (const shape of [[4, 6], [2, 3, 5]]) {
+    const rep = fdCheck([{ name: 'x', value: randTensor(r, shape) }], (b, [x]) => b.binary('mul', gramOf(b, x!), b.op('reduce', [x!], { fn: 'sum', axes: [shape.length - 1], keepdim: true })));
+    assert.ok(rep.worst < 1e-6, `${shape}: ${rep.where}`);
+  }
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 6], 'float', true);
+  const g = differentiate(b.finish({ loss: sum(b, gramOf(b, x)), terms: [] }));
+  assert.is(g.nodes.filter((n) => n.op === 'matmul').length, 2, 'forward Gram + one backward matmul');
+});
+
 // ---- KD by hand on golden sample__ilsvrc2012__kd__resnet18_from_resnet34 ----------------------------------
 function logSoftmax(b: GraphBuilder, x: number, axis: number): number {
   const m = b.op('detach', [b.op('reduce', [x], { fn: 'max', axes: [axis], keepdim: true })], {});

@@ -61,7 +61,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
 /** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
 function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number }): KernelPlan {
   const { limit } = o;
-  const promoted = new Set<number>();
+  const promoted = costlyMatmulOperands(g, prep);
   const rowVals = o.rowValues ? rowValues(g, prep) : new Set<number>();
   for (;;) {
     const isUnit = (id: number) => {
@@ -104,6 +104,47 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
     return buildPlan(prep, part, { workgroupSize: o.workgroupSize, mode: 'fused' });
   }
 
+}
+
+/** Arithmetic ops (not layout, loads or constants) in a value's inlined expression, up to units and inputs. */
+const LAYOUT_OPS = new Set(['input', 'const', 'reshape', 'permute', 'broadcast', 'slice', 'iota', 'detach', 'cast']);
+
+/**
+ * Matmul operands worth computing once into memory: a matmul kernel evaluates its operand expressions per
+ * (row, k) and (k, column) in every invocation that covers them, so an operand of [M, K] is recomputed
+ * ⌈N / MATMUL_REG⌉ times (SPKD's normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand
+ * with more than two arithmetic ops, whose other output extent is not a small constant, becomes a unit of
+ * its own (stored once, read by the matmul).
+ */
+function costlyMatmulOperands(g: Graph, prep: Prepared): Set<number> {
+  const stop = (id: number) => {
+    const n = g.nodes[id]!;
+    return (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
+  };
+  const cost = (root: number): number => {
+    const seen = new Set<number>();
+    let ops = 0;
+    const visit = (id: number): void => {
+      if (seen.has(id) || (id !== root && stop(id))) return;
+      seen.add(id);
+      const n = g.nodes[id]!;
+      if (!LAYOUT_OPS.has(n.op)) ops++;
+      if (ops <= 2) for (const i of n.inputs) visit(i);
+    };
+    visit(root);
+    return ops;
+  };
+  const out = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.op !== 'matmul') continue;
+    const r = n.shape.length;
+    n.inputs.forEach((x, k) => {
+      const other = n.shape[k === 0 ? r - 1 : r - 2]!; // the output extent the operand is recomputed across
+      if (typeof other === 'number' && other <= 8) return;
+      if (!stop(x) && g.nodes[x]!.op !== 'input' && cost(x) > 2) out.add(x);
+    });
+  }
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import { sumTo, transposeLast } from './grad-helpers.js';
-import { ShapeRuleError, type OpDef } from './op-def.js';
+import { ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
 
 export const matmul: OpDef<'matmul'> = {
   arity: 2,
@@ -20,6 +20,9 @@ export const matmul: OpDef<'matmul'> = {
   },
   vjp(b, node, g, needs) {
     const [x, y] = node.inputs as [number, number];
+    // Gram matrix x·xᵀ: both operands are x, so dx = g·x + (xᵀ·g)ᵀ = (g + gᵀ)·x — one matmul instead of two
+    // (the transposed operand's share is routed straight to x, the permute node gets none from here).
+    if (needs[0] && isTransposeOf(b, y, x)) return [sumTo(b, b.op('matmul', [b.binary('add', g, transposeLast(b, g)), x], {}), b.shape(x)), null];
     return [
       needs[0] ? sumTo(b, b.op('matmul', [g, transposeLast(b, y)], {}), b.shape(x)) : null,
       needs[1] ? sumTo(b, b.op('matmul', [transposeLast(b, x), g], {}), b.shape(y)) : null,
@@ -51,3 +54,12 @@ export const matmul: OpDef<'matmul'> = {
     return hostTensor(os, 'float', out);
   },
 };
+
+/** Is node `y` x with its last two axes swapped (and nothing else)? */
+function isTransposeOf(b: VjpBuilder, y: number, x: number): boolean {
+  const n = b.node(y);
+  if (n.op !== 'permute' || n.inputs[0] !== x) return false;
+  const perm = n.attrs.perm;
+  const r = perm.length;
+  return r >= 2 && perm[r - 2] === r - 1 && perm[r - 1] === r - 2 && perm.slice(0, -2).every((p, i) => p === i);
+}

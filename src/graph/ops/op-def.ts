@@ -1,7 +1,7 @@
 // The shape of one entry of the op table. Every primitive has: a shape/dtype rule (on symbolic dims), which
 // inputs gradients flow through, a VJP that emits graph nodes, and a float64 CPU kernel. The WGSL lowering
 // lives in src/codegen, keyed by the same OpName (see `WgslLowering` there); nothing GPU-specific is here.
-import type { BinaryOp, Dim, DType, NodeOf, OpAttrs, OpName, Shape, UnaryOp } from '../types.js';
+import type { BinaryOp, Dim, DType, Node, NodeOf, OpAttrs, OpName, Shape, UnaryOp } from '../types.js';
 import type { HostTensor } from '../host-tensor.js';
 
 export interface TypedShape {
@@ -29,6 +29,8 @@ export interface VjpBuilder {
   unary(fn: UnaryOp, x: number): number;
   binary(fn: BinaryOp, a: number, b: number): number;
   shape(id: number): Shape;
+  /** A node of the graph under construction (VJPs that recognise their operands, e.g. matmul's x·xᵀ). */
+  node(id: number): Node;
 }
 
 export interface OpDef<K extends OpName> {
