@@ -30,7 +30,7 @@ export interface EmitEnv {
 }
 
 /** Helper functions a body used; the prelude includes only these. */
-export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32';
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
 
 /**
  * Quad sweeps: each thread takes 4 consecutive elements of the row's last axis per iteration, and rows of a
@@ -126,6 +126,34 @@ export class Emitter {
     return `${v}.${'xyzw'[q.lane]}`;
   }
 
+  /**
+   * An f32 constant. NaN and ±inf (also finite values that round to ±inf in f32) have no WGSL literal, and a
+   * const-expression producing one is a shader-creation error: they are built from their IEEE-754 bits by a
+   * helper function, which keeps them out of constant evaluation — torch's NaN/inf semantics, not F32_MAX.
+   */
+  f32Const(v: number): string {
+    const f = Math.fround(v);
+    if (Number.isFinite(f)) return f32Operand(v);
+    this.helpers.add('f32_bits');
+    return `f32_bits(${Number.isNaN(f) ? '0x7fc00000u' : f > 0 ? '0x7f800000u' : '0xff800000u'})`;
+  }
+
+  private isConst(id: number): boolean {
+    return this.node(id).op === 'const';
+  }
+
+  private isZeroConst(id: number): boolean {
+    const n = this.node(id);
+    return n.op === 'const' && Math.fround(n.attrs.value) === 0;
+  }
+
+  /** x · ±0 with IEEE semantics (NaN where x is ±inf or NaN): drivers may fold `x * 0.0` to 0 (WGSL allows finite math). */
+  private mulZero(x: string, zero: string): string {
+    this.helpers.add('mul_zero_f32');
+    this.helpers.add('f32_bits');
+    return `mul_zero_f32(${x}, ${zero})`;
+  }
+
   /** `x` converted to WGSL type `t`. */
   as(x: string, from: WgslType, t: WgslType): string {
     return from === t ? x : `${t}(${x})`;
@@ -141,7 +169,7 @@ export class Emitter {
     const t = wgslType(n.dtype);
     switch (n.op) {
       case 'const':
-        return t === 'f32' ? f32Operand(n.attrs.value) : i32Literal(n.attrs.value);
+        return t === 'f32' ? this.f32Const(n.attrs.value) : i32Literal(n.attrs.value);
       case 'iota':
         return `${t}(${idx[n.attrs.axis]!})`;
       case 'input':
@@ -224,9 +252,9 @@ export class Emitter {
         if (dv) {
           const dims = dv.dims.filter((d) => !isOne(d));
           const prod = mulDims(...dims);
-          if (typeof prod === 'number') return t === 'f32' ? f32Operand(dv.scale * prod) : i32Literal(dv.scale * prod);
+          if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32Literal(dv.scale * prod);
           const c = `${t}(${m.dim(prod)})`;
-          return dv.scale === 1 ? c : t === 'f32' ? `(${f32Operand(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
+          return dv.scale === 1 ? c : t === 'f32' ? `(${this.f32Const(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
         }
         throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
       }
@@ -336,6 +364,8 @@ export class Emitter {
       case 'sub':
         return `(${va} - ${vb})`;
       case 'mul':
+        if (t === 'f32' && this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
+        if (t === 'f32' && this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
         return `(${va} * ${vb})`;
       case 'div':
         return t === 'f32' ? this.divide(va, vb, b, n.shape) : `(${va} / ${vb})`;
@@ -359,6 +389,10 @@ export class Emitter {
       const c = bn.attrs.value;
       const r = 1 / c;
       if (Number.isFinite(r) && r !== 0 && Math.fround(r) === r && Math.log2(Math.abs(c)) % 1 === 0) return `(${va} * ${f32Operand(r)})`;
+      // x / ±0 as x · ±inf (the same IEEE result, 0/0 and NaN included): drivers fold `x / 0.0` to 0
+      if (Math.fround(c) === 0) return `(${va} * ${this.f32Const(r)})`;
+      // x / ±inf as x · ±0 (NaN for x = ±inf or NaN)
+      if (!Number.isFinite(Math.fround(c)) && !Number.isNaN(c)) return this.mulZero(va, r === 0 && Object.is(r, -0) ? '-0.0' : '0.0');
       return `(${va} / ${vb})`;
     }
     if (!this.broadcastAlong(b, out)) return `(${va} / ${vb})`;
@@ -541,6 +575,14 @@ export const HELPER_SOURCE: Record<Helper, string> = {
   let m = exp2(y * log2(abs(x)));
   if (x > 0.0 || floor(y) != y) { return m; }
   return select(m, -m, floor(y * 0.5) * 2.0 != y);
+}`,
+  // a float from its IEEE-754 bits (NaN, ±inf): a function call is not a const-expression, so no shader-creation error
+  f32_bits: `fn f32_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}`,
+  // x · ±0 as IEEE has it: NaN where x is ±inf or NaN, tested on the bits (float tests may be folded away)
+  mul_zero_f32: `fn mul_zero_f32(x: f32, z: f32) -> f32 {
+  return select(x * z, f32_bits(0x7fc00000u), (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
 }`,
   // log(1 + x) without cancellation for small x
   log1p_f32: `fn log1p_f32(x: f32) -> f32 {

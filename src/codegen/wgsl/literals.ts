@@ -5,7 +5,8 @@ export const F32_MAX = 3.4028234663852886e38;
 
 /**
  * The shortest decimal that rounds to the same f32 as `v`, always with a `.` or an exponent so WGSL types it as
- * a float. ±Infinity become ±F32_MAX; NaN has no WGSL literal and is an error.
+ * a float. ±Infinity become ±F32_MAX; NaN has no WGSL literal and is an error (graph constants that are NaN or
+ * ±inf are emitted by Emitter.f32Const as f32_bits(…), never through here).
  */
 export function f32Literal(v: number): string {
   if (Number.isNaN(v)) throw new Error('NaN has no WGSL literal');
