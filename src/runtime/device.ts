@@ -109,12 +109,47 @@ export function describeAdapter(info: GPUAdapterInfo | undefined, dawnOptions: s
   };
 }
 
+/**
+ * What a device reports asynchronously — its loss and uncaptured errors — recorded once per GPUDevice, however
+ * many GpuRuntimes wrap it (fromDevice on a shared device, tdc-runtime/node's pooled devices): listeners are
+ * attached once, so wrapping a device again and again accumulates nothing.
+ */
+export class DeviceWatch {
+  lostError: GpuDeviceLostError | undefined;
+  readonly uncaptured: string[] = [];
+  /** Rejects with the GpuDeviceLostError when the device is lost; never resolves. */
+  readonly lost: Promise<never>;
+  /** Set by whoever destroys the device on purpose (the loss message then says so). */
+  destroyedOnPurpose = false;
+  private static readonly byDevice = new WeakMap<GPUDevice, DeviceWatch>();
+
+  static of(device: GPUDevice): DeviceWatch {
+    let w = DeviceWatch.byDevice.get(device);
+    if (!w) DeviceWatch.byDevice.set(device, (w = new DeviceWatch(device)));
+    return w;
+  }
+
+  private constructor(device: GPUDevice) {
+    this.lost = device.lost.then((info) => {
+      this.lostError = new GpuDeviceLostError(
+        info.reason === 'destroyed' && this.destroyedOnPurpose
+          ? 'the WebGPU device was destroyed'
+          : `the WebGPU device was lost (${info.reason}): ${info.message}`,
+      );
+      throw this.lostError;
+    });
+    this.lost.catch(() => {}); // observed through check()/wait(), never an unhandled rejection
+    device.addEventListener('uncapturederror', (ev) => {
+      this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+}
+
 /** A device plus everything needed to use it without hangs or silent errors. */
 export class GpuRuntime {
-  private lostError: GpuDeviceLostError | undefined;
-  private uncaptured: string[] = [];
-  private readonly lostPromise: Promise<never>;
-  private destroyed = false;
+  private readonly watch: DeviceWatch;
+  /** Set by destroy(): every later use of this runtime fails with it (the device may live on for others). */
+  private destroyedError: GpuDeviceLostError | undefined;
   /** The GPU object (navigator.gpu or Dawn's create() result) the device came from; absent for fromDevice.
    *  Other WebGPU users (tfjs) may share it. Kept referenced for the device's whole life. */
   readonly gpu: GPU | undefined;
@@ -129,18 +164,7 @@ export class GpuRuntime {
     this.device = device;
     this.adapterInfo = adapterInfo;
     this.timeoutMs = timeoutMs;
-    this.lostPromise = device.lost.then((info) => {
-      this.lostError = new GpuDeviceLostError(
-        info.reason === 'destroyed' && this.destroyed
-          ? 'the WebGPU device was destroyed'
-          : `the WebGPU device was lost (${info.reason}): ${info.message}`,
-      );
-      throw this.lostError;
-    });
-    this.lostPromise.catch(() => {}); // observed through check()/wait(), never an unhandled rejection
-    device.addEventListener('uncapturederror', (ev) => {
-      this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
-    });
+    this.watch = DeviceWatch.of(device);
   }
 
   /**
@@ -172,15 +196,20 @@ export class GpuRuntime {
     return arch ? `${name} (${arch})` : name;
   }
 
+  /** The device is lost or this runtime was destroyed: every use fails with a GpuDeviceLostError. */
   get isLost(): boolean {
     return this.lostError !== undefined;
   }
 
-  /** Throws if the device is lost or an uncaptured error was reported since the last check. */
+  private get lostError(): GpuDeviceLostError | undefined {
+    return this.destroyedError ?? this.watch.lostError;
+  }
+
+  /** Throws if the device is lost (or this runtime destroyed) or an uncaptured error was reported since the last check. */
   check(): void {
     if (this.lostError) throw this.lostError;
-    if (this.uncaptured.length) {
-      const msgs = this.uncaptured.splice(0);
+    if (this.watch.uncaptured.length) {
+      const msgs = this.watch.uncaptured.splice(0);
       throw new GpuValidationError(`WebGPU reported ${msgs.length === 1 ? 'an error' : `${msgs.length} errors`}: ${msgs.join('\n')}`);
     }
   }
@@ -188,7 +217,7 @@ export class GpuRuntime {
   /** Awaits `p`, failing instead with the device loss or a timeout — never hangs. */
   wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.lostError) return Promise.reject(this.lostError);
-    return withTimeout(Promise.race([p, this.lostPromise]), timeoutMs, what);
+    return withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what);
   }
 
   /** Runs `body` inside validation/out-of-memory/internal error scopes; throws what they caught. */
@@ -208,16 +237,18 @@ export class GpuRuntime {
     return result;
   }
 
-  /** Destroys the device; the runtime can no longer be used. */
+  /** Ends this runtime: every later use fails with a GpuDeviceLostError. Releases the device (releaseDevice). */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.device.destroy();
-    this.onDestroy();
+    if (this.destroyedError) return;
+    this.destroyedError = new GpuDeviceLostError('this GpuRuntime was destroyed');
+    this.releaseDevice();
   }
 
-  /** Hook for subclasses (tdc-runtime/node releases Dawn's GPU object here). */
-  protected onDestroy(): void {}
+  /** Destroys the device (tdc-runtime/node instead returns a pooled device to its pool). */
+  protected releaseDevice(): void {
+    this.watch.destroyedOnPurpose = true;
+    this.device.destroy();
+  }
 }
 
 /** `p`, or a GpuTimeoutError after `ms` (the timer is cleared as soon as `p` settles). */

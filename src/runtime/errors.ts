@@ -69,6 +69,13 @@ export class GpuInputError extends GpuError {
   }
 }
 
+/** A PlanExecutor (a compiled stage) used after its destroy(), or after a failed readback left it unusable. */
+export class GpuStageDestroyedError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC527', message, hint);
+  }
+}
+
 /** The kernel plan itself is malformed (a compiler bug, not a user error). */
 export class PlanError extends GpuError {
   constructor(message: string) {

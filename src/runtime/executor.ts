@@ -18,7 +18,7 @@ import { dimSymbols, evalDim, type Dim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
-import { GpuInputError, GpuValidationError, PlanError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
@@ -76,6 +76,15 @@ interface PreparedInput {
   direct?: boolean;
 }
 
+/** Compiled pipelines by device and pipelineKey (most recent PIPELINE_CACHE per device). */
+const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline }>>();
+const PIPELINE_CACHE = 256;
+
+/** What a pipeline depends on: the WGSL and the binding layout (add pipeline-overridable constants here). */
+function pipelineKey(k: PlanKernel): string {
+  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${k.wgsl}`;
+}
+
 /** Bind-group cache entries kept per sizing for directly bound caller buffers. */
 const DIRECT_CACHE = 8;
 const bufferIds = new WeakMap<GPUBuffer, number>();
@@ -119,58 +128,81 @@ export class PlanExecutor {
     for (const i of plan.inputs) if (!written.has(i.buffer)) this.readOnlyInputs.add(i.buffer);
   }
 
-  /** Validates the plan and builds every pipeline (compile errors name the kernel). */
+  /**
+   * Validates the plan and builds every pipeline (compile errors name the kernel). Pipelines are cached per
+   * device and kernel source: an executor created again for the same stage (tdc-runtime/node reuses devices)
+   * compiles nothing, and the native code of a pipeline is made once (Dawn frees it only when V8 collects it).
+   */
   static async create(target: GpuRuntime | GPUDevice, plan: KernelPlan): Promise<PlanExecutor> {
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
     checkPlan(plan, rt.device.limits);
     const device = rt.device;
+    let cache = pipelineCache.get(device);
+    if (!cache) pipelineCache.set(device, (cache = new Map()));
+    const keys = plan.kernels.map(pipelineKey);
+    const missing = plan.kernels.map((_, i) => i).filter((i) => !cache.has(keys[i]!));
     device.pushErrorScope('validation');
-    const layouts = plan.kernels.map((k) =>
-      device.createBindGroupLayout({
-        label: k.name,
-        entries: [
-          { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
-          ...k.bindings.map((b) => ({
-            binding: b.binding,
-            visibility: STAGE_COMPUTE,
-            buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
-          })),
-        ],
+    const layouts = new Map(
+      missing.map((i) => {
+        const k = plan.kernels[i]!;
+        return [
+          i,
+          device.createBindGroupLayout({
+            label: k.name,
+            entries: [
+              { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
+              ...k.bindings.map((b) => ({
+                binding: b.binding,
+                visibility: STAGE_COMPUTE,
+                buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+              })),
+            ],
+          }),
+        ] as const;
       }),
     );
-    const modules = plan.kernels.map((k) => device.createShaderModule({ label: k.name, code: k.wgsl }));
+    const modules = new Map(missing.map((i) => [i, device.createShaderModule({ label: plan.kernels[i]!.name, code: plan.kernels[i]!.wgsl })] as const));
     const setupError = await rt.wait(device.popErrorScope(), 'popErrorScope');
     if (setupError) {
-      const infos = await Promise.all(modules.map((m) => rt.wait(m.getCompilationInfo(), 'getCompilationInfo')));
-      const msgs = infos.flatMap((info, i) =>
-        info.messages.filter((m) => m.type === 'error').map((m) => `  ${plan.kernels[i]!.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`),
+      const infos = await Promise.all(missing.map((i) => rt.wait(modules.get(i)!.getCompilationInfo(), 'getCompilationInfo')));
+      const msgs = infos.flatMap((info, j) =>
+        info.messages.filter((m) => m.type === 'error').map((m) => `  ${plan.kernels[missing[j]!]!.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`),
       );
-      const names = plan.kernels.filter((_, i) => infos[i]!.messages.some((m) => m.type === 'error')).map((k) => k.name);
+      const names = missing.filter((_, j) => infos[j]!.messages.some((m) => m.type === 'error')).map((i) => plan.kernels[i]!.name);
       throw new GpuValidationError(
         names.length
           ? `kernel${names.length > 1 ? 's' : ''} ${names.join(', ')} do${names.length > 1 ? '' : 'es'} not compile:\n${msgs.join('\n')}`
           : `setting up the kernel plan: ${setupError.message}`,
       );
     }
-    const pipelines = await Promise.all(
-      plan.kernels.map(async (k, i) => {
+    await Promise.all(
+      missing.map(async (i) => {
+        const k = plan.kernels[i]!;
         try {
-          return await rt.wait(
+          const pipeline = await rt.wait(
             device.createComputePipelineAsync({
               label: k.name,
-              layout: device.createPipelineLayout({ bindGroupLayouts: [layouts[i]!] }),
-              compute: { module: modules[i]! },
+              layout: device.createPipelineLayout({ bindGroupLayouts: [layouts.get(i)!] }),
+              compute: { module: modules.get(i)! },
             }),
             `compiling kernel ${k.name}`,
           );
+          if (cache.size >= PIPELINE_CACHE) cache.delete(cache.keys().next().value!);
+          cache.set(keys[i]!, { layout: layouts.get(i)!, pipeline });
         } catch (e) {
           throw new GpuValidationError(`kernel ${k.name}: ${messageOf(e)}`);
         }
       }),
     );
     rt.check();
-    return new PlanExecutor(rt, plan, layouts, pipelines);
+    const built = keys.map((key) => cache.get(key)!);
+    return new PlanExecutor(
+      rt,
+      plan,
+      built.map((b) => b.layout),
+      built.map((b) => b.pipeline),
+    );
   }
 
   /** Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched. */
@@ -242,7 +274,7 @@ export class PlanExecutor {
     this.staging?.destroy();
     this.staging = undefined;
     this.dimsBuffer.destroy();
-    this.broken = new GpuValidationError('this PlanExecutor was destroyed');
+    this.broken ??= new GpuStageDestroyedError('this PlanExecutor was destroyed: create a new one to run the stage again');
   }
 
   // ---- one run ----------------------------------------------------------------------------------------
@@ -264,9 +296,14 @@ export class PlanExecutor {
 
     const staging = this.staging!;
     try {
-      await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), 'reading results back (mapAsync)');
+      await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), `running ${this.describeWork(env)}`);
     } catch (e) {
-      this.broken = e instanceof Error ? e : new Error(String(e)); // the staging buffer may still be mid-map
+      // the staging buffer may still be mid-map, the kernels still running: this executor is done for
+      const why = e instanceof Error ? e.message : String(e);
+      this.broken = new GpuStageDestroyedError(
+        `this PlanExecutor is unusable after an earlier failure (${why})`,
+        e instanceof GpuTimeoutError ? 'the timed-out work may still be running: open a new GpuRuntime (or end the process)' : undefined,
+      );
       throw e;
     }
     // The mapped range is detached by unmap(): scalars are read from it, gradients copied out into arrays the
@@ -332,6 +369,14 @@ export class PlanExecutor {
     });
     device.queue.submit([enc.finish()]);
     return { readBytes, totalRead };
+  }
+
+  /** "kernels k0_row_kd, k1_reduce_kd (workload N = 7, C = 37)": what a run dispatches, for timeouts. */
+  private describeWork(env: SymbolEnv): string {
+    const names = this.plan.kernels.map((k) => k.name);
+    const shown = names.length > 6 ? [...names.slice(0, 6), `… ${names.length - 6} more`] : names;
+    const work = this.plan.symbols.map((s) => `${s} = ${env[s]}`).join(', ');
+    return `kernel${names.length === 1 ? '' : 's'} ${shown.join(', ')}${work ? ` (workload ${work})` : ''}`;
   }
 
   private deviceOutputs(): DeviceOutputs {
@@ -500,12 +545,17 @@ export class PlanExecutor {
     }
   }
 
+  /** Every buffer the shapes imply fits the device (named by the tensor for inputs), before anything is allocated. */
   private checkLimits(env: SymbolEnv, problems: string[]): void {
     const lim = this.runtime.device.limits;
+    const inputOf = new Map(this.plan.inputs.map((i) => [i.buffer, i]));
     for (const b of this.plan.buffers) {
       const bytes = 4 * evalDim(b.length, env);
+      const i = inputOf.get(b.id);
+      const what = i ? `'${i.name}' [${i.shape.map((d) => evalDim(d, env)).join(', ')}]` : `buffer ${b.name}`;
       if (bytes > lim.maxStorageBufferBindingSize)
-        problems.push(`buffer ${b.name} would need ${bytes} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer`);
+        problems.push(`${what} would need ${bytes} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer (maxStorageBufferBindingSize)`);
+      else if (bytes > lim.maxBufferSize) problems.push(`${what} would need ${bytes} bytes; this device allocates at most ${lim.maxBufferSize} per buffer (maxBufferSize)`);
     }
     for (const k of this.plan.kernels) {
       const d = k.dispatch.map((x) => evalDim(x, env));

@@ -4,6 +4,7 @@
 // 'tdc-runtime/node', whose GpuRuntime.open() goes through Dawn (npm `webgpu`).
 export {
   GpuRuntime,
+  DeviceWatch,
   openGpu,
   navigatorGpu,
   requestDevice,
@@ -23,6 +24,7 @@ export {
   GpuValidationError,
   GpuTimeoutError,
   GpuInputError,
+  GpuStageDestroyedError,
   PlanError,
   SafetensorsError,
   isNoAdapterError,

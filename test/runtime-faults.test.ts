@@ -1,0 +1,195 @@
+// Faults of the GPU runtime, on a real adapter (lavapipe in CI): device loss gives a typed error on the next call
+// and the runtime can be reopened; a destroyed stage (PlanExecutor) or runtime fails clearly; concurrent forwards
+// on one stage are serialized, never interleaved on its shared buffers; a GPU timeout names the kernels and the
+// workload and neither blocks on the running kernel nor keeps the process from exiting; 1000 open/destroy cycles
+// leave the thread count and RSS flat (one Dawn instance per option set, idle devices reused).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { tinyPlan } from './fixtures/tiny-plan.js';
+import {
+  GpuDeviceLostError,
+  GpuRuntime,
+  GpuStageDestroyedError,
+  GpuTimeoutError,
+  GpuValidationError,
+  PlanExecutor,
+  type TensorInput,
+} from 'tdc-runtime/node';
+
+/** Inputs of the tiny plan (loss = Σ ½(a+b)² + Σ y) with a seeded pattern; `k` makes each set distinct. */
+function inputs(n: number, c: number, k: number): { map: Map<string, TensorInput>; loss: number } {
+  const a = Float32Array.from({ length: n * c }, (_, i) => (((i * 7 + k * 13) % 17) - 8) / 8);
+  const b = Float32Array.from({ length: n * c }, (_, i) => (((i * 5 + k * 3) % 11) - 5) / 10);
+  const y = Int32Array.from({ length: n }, (_, i) => (i + k) % 10);
+  let loss = 0;
+  for (let i = 0; i < n * c; i++) loss += 0.5 * (a[i]! + b[i]!) ** 2;
+  for (const v of y) loss += v;
+  return {
+    map: new Map<string, TensorInput>([
+      ['student/./output', { dtype: 'F32', shape: [n, c], data: a }],
+      ['teacher/./output', { dtype: 'F32', shape: [n, c], data: b }],
+      ['targets', { dtype: 'I32', shape: [n], data: y }],
+    ]),
+    loss,
+  };
+}
+
+async function rejects(p: Promise<unknown> | (() => unknown), cls: Function, match?: RegExp): Promise<Error> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.instance(e, cls, `expected ${cls.name}, got ${String(e)}`);
+    if (match) assert.match((e as Error).message, match);
+    return e as Error;
+  }
+  assert.unreachable(`expected a ${cls.name}`);
+  throw new Error('unreachable');
+}
+
+const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
+
+test('device loss: the next call is a GpuDeviceLostError; a reopened runtime works (and is not the lost device)', async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const x = inputs(3, 10, 1);
+  assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss));
+  const lost = rt.device;
+  lost.destroy(); // the device goes away under the runtime (as on a driver reset)
+  await rejects(exec.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /lost|destroyed/);
+  await rejects(() => rt.check(), GpuDeviceLostError);
+  await rejects(PlanExecutor.create(rt, tinyPlan()), GpuDeviceLostError);
+  rt.destroy();
+
+  const again = await GpuRuntime.open();
+  assert.ok(again.device !== lost, 'a lost device is never handed out again');
+  const exec2 = await PlanExecutor.create(again, tinyPlan());
+  assert.ok(close((await exec2.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the reopened runtime computes');
+  exec2.destroy();
+  again.destroy();
+});
+
+test('a destroyed stage or runtime fails clearly; other runtimes are unaffected', async () => {
+  const rt = await GpuRuntime.open();
+  const other = await GpuRuntime.open();
+  assert.ok(rt.device !== other.device, 'two live runtimes never share a pooled device');
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const x = inputs(2, 7, 2);
+  await exec.run(x.map, { readback: 'scalars' });
+  exec.destroy();
+  const e = await rejects(exec.run(x.map, { readback: 'scalars' }), GpuStageDestroyedError, /PlanExecutor was destroyed/);
+  assert.is((e as GpuStageDestroyedError).code, 'TDC527');
+  await rejects(() => exec.submit(x.map), GpuStageDestroyedError);
+
+  const exec2 = await PlanExecutor.create(rt, tinyPlan());
+  rt.destroy();
+  await rejects(exec2.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /GpuRuntime was destroyed/);
+  await rejects(PlanExecutor.create(rt, tinyPlan()), GpuDeviceLostError, /GpuRuntime was destroyed/);
+
+  const exec3 = await PlanExecutor.create(other, tinyPlan());
+  assert.ok(close((await exec3.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the other runtime still computes');
+  exec3.destroy();
+  other.destroy();
+});
+
+test('concurrent forwards on one stage are serialized: each gets its own inputs’ results', async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const sets = Array.from({ length: 8 }, (_, k) => inputs(k % 2 ? 5 : 3, k % 3 ? 33 : 64, k));
+  // sequential reference on the same executor
+  const seq: { loss: number; grad: Float32Array }[] = [];
+  for (const s of sets) {
+    const r = await exec.run(s.map, { readback: 'all' });
+    seq.push({ loss: r.loss, grad: r.grads.get('student/./output')! });
+  }
+  // all at once, shapes changing from one to the next (buffers resized under the queue)
+  const results = await Promise.all(sets.map((s) => exec.run(s.map, { readback: 'all' })));
+  results.forEach((r, k) => {
+    assert.ok(close(r.loss, sets[k]!.loss), `run ${k}: loss ${r.loss} vs ${sets[k]!.loss}`);
+    assert.is(r.loss, seq[k]!.loss, `run ${k}: bit-identical to the sequential run`);
+    assert.equal(r.grads.get('student/./output'), seq[k]!.grad, `run ${k}: gradient`);
+  });
+  // submit() cannot overtake a run in flight
+  const pending = exec.run(sets[0]!.map, { readback: 'scalars' });
+  await rejects(() => exec.submit(sets[1]!.map), GpuValidationError, /still in flight/);
+  await pending;
+  exec.destroy();
+  rt.destroy();
+});
+
+test('a GPU timeout names the kernels and the workload, does not block, and the process can exit', () => {
+  // An endless kernel (2·10⁹ iterations per invocation that the compiler cannot remove), a 1.5 s timeout.
+  const script = `
+const { GpuRuntime, PlanExecutor, GpuTimeoutError } = await import(${JSON.stringify(import.meta.resolve('tdc-runtime/node'))});
+const { tinyPlan } = await import(${JSON.stringify(import.meta.resolve('./fixtures/tiny-plan.js'))});
+const plan = tinyPlan();
+plan.kernels[0].wgsl = plan.kernels[0].wgsl.replace('let row = wg.x;',
+  'let row = wg.x;\\n  var spin = 0u;\\n  for (var i = 0u; i < dims.C * 2000000u; i++) { spin = spin * 1664525u + i; }\\n  if (spin == 7u) { ga[0] = 1.0; }');
+const rt = await GpuRuntime.open({ timeoutMs: 1500 });
+const exec = await PlanExecutor.create(rt, plan);
+const inputs = new Map([
+  ['student/./output', { dtype: 'F32', shape: [2, 1000], data: new Float32Array(2000) }],
+  ['teacher/./output', { dtype: 'F32', shape: [2, 1000], data: new Float32Array(2000) }],
+  ['targets', { dtype: 'I32', shape: [2], data: new Int32Array(2) }],
+]);
+const out = {};
+try { await exec.run(inputs, { readback: 'scalars' }); out.ran = true; } catch (e) { out.first = { name: e.name, code: e.code, message: e.message }; }
+try { await exec.run(inputs, { readback: 'scalars' }); } catch (e) { out.second = { name: e.name, code: e.code, message: e.message }; }
+const t = performance.now();
+exec.destroy();
+rt.destroy();
+out.destroyMs = performance.now() - t;
+process.stdout.write(JSON.stringify(out));
+process.exit(0);
+`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.signal, null, `the child did not exit by itself (killed: ${r.signal}): ${r.stderr}`);
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ran?: boolean; first?: { name: string; code: string; message: string }; second?: { name: string; message: string }; destroyMs: number };
+  assert.not.ok(out.ran, 'the endless kernel did not finish');
+  assert.is(out.first?.name, 'GpuTimeoutError');
+  assert.is(out.first?.code, 'TDC523');
+  assert.match(out.first!.message, /kernels k0_row, k1_sum \(workload N = 2, C = 1000\) did not complete within 1500 ms/);
+  assert.is(out.second?.name, 'GpuStageDestroyedError', 'the stage is unusable after the timeout (its work may still run)');
+  assert.match(out.second!.message, /unusable after an earlier failure .*did not complete within 1500 ms/);
+  assert.ok(out.destroyMs < 5000, `destroy() returned after ${out.destroyMs} ms: it must not wait for the kernel`);
+  assert.ok(GpuTimeoutError);
+});
+
+test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {
+  const script = `
+import { readFileSync } from 'node:fs';
+const { GpuRuntime, PlanExecutor } = await import(${JSON.stringify(import.meta.resolve('tdc-runtime/node'))});
+const { tinyPlan } = await import(${JSON.stringify(import.meta.resolve('./fixtures/tiny-plan.js'))});
+const status = () => { const s = readFileSync('/proc/self/status', 'utf8'); return { threads: Number(/Threads:\\s+(\\d+)/.exec(s)[1]), rssKb: Number(/VmRSS:\\s+(\\d+)/.exec(s)[1]) }; };
+const inputs = new Map([
+  ['student/./output', { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) }],
+  ['teacher/./output', { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) }],
+  ['targets', { dtype: 'I32', shape: [2], data: new Int32Array(2) }],
+]);
+const marks = {};
+for (let i = 1; i <= 1000; i++) {
+  const rt = await GpuRuntime.open();
+  if (i % 10 === 0) {
+    const exec = await PlanExecutor.create(rt, tinyPlan());
+    await exec.run(inputs, { readback: 'scalars' });
+    exec.destroy();
+  } else {
+    await rt.wait(rt.device.queue.onSubmittedWorkDone(), 'a round trip');
+  }
+  rt.destroy();
+  if (i === 100 || i === 1000) marks[i] = status();
+}
+process.stdout.write(JSON.stringify(marks));
+process.exit(0);
+`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 300_000 });
+  assert.is(r.status, 0, `child: ${r.status} ${r.signal} ${r.stderr}`);
+  const m = JSON.parse(r.stdout) as Record<string, { threads: number; rssKb: number }>;
+  const [a, b] = [m['100']!, m['1000']!];
+  console.log(`  cycles 100 → 1000: threads ${a.threads} → ${b.threads}, RSS ${(a.rssKb / 1024).toFixed(1)} → ${(b.rssKb / 1024).toFixed(1)} MB`);
+  assert.ok(b.threads <= a.threads + 2, `threads grew from ${a.threads} to ${b.threads}`);
+  assert.ok(b.rssKb - a.rssKb <= 32 * 1024, `RSS grew by ${((b.rssKb - a.rssKb) / 1024).toFixed(1)} MB over 900 cycles`);
+});
+
+test.run();
