@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
+import { GpuInputError, GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
 import { checkFile } from '../src/compiler/driver/check.js';
 import { compileStages } from '../src/compiler/compile.js';
 import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
@@ -77,6 +77,74 @@ test('the compiled plan (what the generated glue runs) rejects the same inputs b
   } finally {
     exec.destroy();
     rt.destroy?.();
+  }
+});
+
+test('class indices in a GPUBuffer (the host cannot look) are checked on the device, read back with the scalars', async () => {
+  const ir = checkFile(CONFIG).ir!;
+  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
+  const plan = c.stages[0]!.plan;
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, plan);
+  const STORAGE = 0x80;
+  const COPY_SRC = 0x4;
+  const COPY_DST = 0x8;
+  const made: GPUBuffer[] = [];
+  const targetsBuffer = (values: number[], usage: number): GPUBuffer => {
+    const b = rt.device.createBuffer({ size: Math.max(16, 4 * values.length), usage: usage | COPY_DST });
+    rt.device.queue.writeBuffer(b, 0, Int32Array.from(values));
+    made.push(b);
+    return b;
+  };
+  const y = Array.from(IO.get('targets')!.data as BigInt64Array, Number); // 7 targets in [0, 37)
+  const withDeviceTargets = (values: number[], usage: number): Map<string, TensorInput> =>
+    new Map(plan.inputs.map((i) => [i.name, i.name === 'targets' ? { shape: [values.length], buffer: targetsBuffer(values, usage) } : (IO.get(i.name)! as unknown as TensorInput)]));
+  try {
+    const good = await exec.run(new Map(plan.inputs.map((i) => [i.name, IO.get(i.name)! as unknown as TensorInput])), { readback: 'scalars' });
+    for (const usage of [STORAGE, COPY_SRC]) {
+      const how = usage === STORAGE ? 'bound in place' : 'copied in';
+      const ok = await exec.run(withDeviceTargets(y, usage), { readback: 'scalars' });
+      assert.is(ok.loss, good.loss, `${how}: valid device targets give the host-input loss`);
+      for (const [bad, at] of [
+        [5000, 0],
+        [-1, 3],
+        [37, 6],
+      ] as const) {
+        const v = y.slice();
+        v[at] = bad;
+        let err: unknown;
+        try {
+          await exec.run(withDeviceTargets(v, usage), { readback: 'scalars' });
+        } catch (e) {
+          err = e;
+        }
+        assert.instance(err, GpuInputError, `${how}: target ${bad} at ${at} is an error, not a loss`);
+        assert.match((err as Error).message, new RegExp(`'targets' element ${at} is not a class index: on the device it lies outside \\[0, 37\\) and is not ignore_index -100`));
+      }
+      // ignore_index is legal
+      const ign = y.slice();
+      ign[2] = -100;
+      const r = await exec.run(withDeviceTargets(ign, usage), { readback: 'scalars' });
+      assert.ok(Number.isFinite(r.loss), `${how}: ignore_index -100 is accepted`);
+    }
+    // a run without readback is reported by the next run that reads back; that run's results are discarded too
+    const v = y.slice();
+    v[1] = 99;
+    await exec.run(withDeviceTargets(v, STORAGE), { readback: 'none' });
+    let err: unknown;
+    try {
+      await exec.run(withDeviceTargets(y, STORAGE), { readback: 'scalars' });
+    } catch (e) {
+      err = e;
+    }
+    assert.instance(err, GpuInputError, 'the earlier bad dispatch is reported at the next readback');
+    assert.match((err as Error).message, /'targets' element 1 is not a class index/);
+    const after = await exec.run(withDeviceTargets(y, STORAGE), { readback: 'scalars' });
+    assert.is(after.loss, good.loss, 'the flag is cleared once reported');
+  } finally {
+    exec.destroy();
+    for (const b of made) b.destroy();
+    rt.destroy();
   }
 });
 

@@ -18,6 +18,7 @@ import { dimSymbols, evalDim, type Dim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
+import { NO_ERROR, INDEX_CHECK_WGSL, checkDispatch, checkParams, indexCheckProblem, type DeviceIndexCheck } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 
@@ -79,6 +80,7 @@ interface PreparedInput {
 /** Compiled pipelines by device and pipelineKey (most recent PIPELINE_CACHE per device). */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline }>>();
 const PIPELINE_CACHE = 256;
+const INDEX_CHECK_KEY = 'tdc-runtime index check';
 
 /** What a pipeline depends on: the WGSL and the binding layout (add pipeline-overridable constants here). */
 function pipelineKey(k: PlanKernel): string {
@@ -111,18 +113,29 @@ export class PlanExecutor {
   /** Runs started and not yet settled (submit() refuses to overtake one). */
   private active = 0;
   private broken: Error | undefined;
+  /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, read back after the scalars. */
+  private readonly flags: GPUBuffer | undefined;
+  private readonly checkParams: GPUBuffer[] = [];
+  private flagsNeedReset = true;
 
   private constructor(
     readonly runtime: GpuRuntime,
     readonly plan: KernelPlan,
     private readonly layouts: GPUBindGroupLayout[],
     private readonly pipelines: GPUComputePipeline[],
+    private readonly indexCheck?: { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline },
   ) {
     this.dimsBuffer = runtime.device.createBuffer({
       label: 'tdc dims',
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
     });
+    const nChecks = plan.indexInputs?.length ?? 0;
+    if (nChecks && indexCheck) {
+      this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 4 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+      for (let i = 0; i < nChecks; i++)
+        this.checkParams.push(runtime.device.createBuffer({ label: `tdc index check ${i}`, size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST }));
+    }
     this.planBuffers = new Map(plan.buffers.map((b) => [b.id, b]));
     const written = new Set(plan.kernels.flatMap((k) => k.bindings.filter((b) => b.access !== 'read').map((b) => b.buffer)));
     for (const i of plan.inputs) if (!written.has(i.buffer)) this.readOnlyInputs.add(i.buffer);
@@ -195,6 +208,29 @@ export class PlanExecutor {
         }
       }),
     );
+    let indexCheck: { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline } | undefined;
+    if (plan.indexInputs?.length) {
+      indexCheck = cache.get(INDEX_CHECK_KEY);
+      if (!indexCheck) {
+        const layout = device.createBindGroupLayout({
+          label: 'tdc index check',
+          entries: [
+            { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
+            { binding: 1, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' } },
+            { binding: 2, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
+          ],
+        });
+        const pipeline = await rt.wait(
+          device.createComputePipelineAsync({
+            label: 'tdc index check',
+            layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+            compute: { module: device.createShaderModule({ label: 'tdc index check', code: INDEX_CHECK_WGSL }) },
+          }),
+          'compiling the index check kernel',
+        );
+        cache.set(INDEX_CHECK_KEY, (indexCheck = { layout, pipeline }));
+      }
+    }
     rt.check();
     const built = keys.map((key) => cache.get(key)!);
     return new PlanExecutor(
@@ -202,6 +238,7 @@ export class PlanExecutor {
       plan,
       built.map((b) => b.layout),
       built.map((b) => b.pipeline),
+      indexCheck,
     );
   }
 
@@ -274,6 +311,8 @@ export class PlanExecutor {
     this.staging?.destroy();
     this.staging = undefined;
     this.dimsBuffer.destroy();
+    this.flags?.destroy();
+    for (const b of this.checkParams) b.destroy();
     this.broken ??= new GpuStageDestroyedError('this PlanExecutor was destroyed: create a new one to run the stage again');
   }
 
@@ -288,8 +327,9 @@ export class PlanExecutor {
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     let readBytes: number[] = [];
     let totalRead = 0;
+    let flagsAt = -1;
     await this.runtime.scoped('running the kernel plan', () => {
-      ({ readBytes, totalRead } = this.encodeAndSubmit(prepared, env, readList));
+      ({ readBytes, totalRead, flagsAt } = this.encodeAndSubmit(prepared, env, readList));
     });
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') return deviceOut;
@@ -309,6 +349,20 @@ export class PlanExecutor {
     // The mapped range is detached by unmap(): scalars are read from it, gradients copied out into arrays the
     // caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
     const mapped = staging.getMappedRange(0, totalRead);
+    if (flagsAt >= 0) {
+      const flags = new Uint32Array(mapped, flagsAt, this.plan.indexInputs!.length);
+      const problems: string[] = [];
+      flags.forEach((f, i) => {
+        if (f === NO_ERROR) return;
+        const c = this.plan.indexInputs![i]!;
+        problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f));
+      });
+      this.flagsNeedReset = true;
+      if (problems.length) {
+        staging.unmap();
+        throw inputError(problems);
+      }
+    }
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
     const terms: Record<string, number> = {};
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
@@ -332,12 +386,19 @@ export class PlanExecutor {
   }
 
   /** Uploads, encodes the dispatches (and the copies of `readList` into the staging buffer) and submits. */
-  private encodeAndSubmit(prepared: readonly PreparedInput[], env: SymbolEnv, readList: readonly number[]): { readBytes: number[]; totalRead: number } {
+  private encodeAndSubmit(
+    prepared: readonly PreparedInput[],
+    env: SymbolEnv,
+    readList: readonly number[],
+  ): { readBytes: number[]; totalRead: number; flagsAt: number } {
     const device = this.runtime.device;
     const sizing = this.sizingFor(env);
     // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
     const readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
-    const totalRead = readBytes.reduce((a, b) => a + b, 0);
+    let totalRead = readBytes.reduce((a, b) => a + b, 0);
+    // the error flags travel with the scalars (after them and the gradients)
+    const flagsAt = this.flags && readList.length ? totalRead : -1;
+    if (flagsAt >= 0) totalRead += this.flags!.size;
     if (totalRead > this.stagingBytes) {
       this.staging?.destroy();
       this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
@@ -353,7 +414,30 @@ export class PlanExecutor {
     const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
     for (const p of prepared) if (p.device && !p.direct && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
     const bindGroups = this.bindGroupsFor(sizing, prepared);
+    const checks = this.deviceIndexChecks(prepared, env);
+    if (this.flags && this.flagsNeedReset) {
+      device.queue.writeBuffer(this.flags, 0, new Uint32Array(this.flags.size / 4).fill(NO_ERROR));
+      this.flagsNeedReset = false;
+    }
     const pass = enc.beginComputePass();
+    for (const [slot, c] of checks) {
+      device.queue.writeBuffer(this.checkParams[slot]!, 0, checkParams(c, slot));
+      pass.setPipeline(this.indexCheck!.pipeline);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          label: `tdc index check ${c.input}`,
+          layout: this.indexCheck!.layout,
+          entries: [
+            { binding: 0, resource: { buffer: this.checkParams[slot]! } },
+            { binding: 1, resource: { buffer: c.buffer, offset: 0, size: 4 * c.n } },
+            { binding: 2, resource: { buffer: this.flags! } },
+          ],
+        }),
+      );
+      const { x, y } = checkDispatch(c.n);
+      pass.dispatchWorkgroups(x, y);
+    }
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
       if (x * y * z === 0) continue;
@@ -367,8 +451,22 @@ export class PlanExecutor {
       if (readBytes[i]) enc.copyBufferToBuffer(this.buffers.get(id)!.gpu, 0, this.staging!, off, readBytes[i]!);
       off += readBytes[i]!;
     });
+    if (flagsAt >= 0) enc.copyBufferToBuffer(this.flags!, 0, this.staging!, flagsAt, this.flags!.size);
     device.queue.submit([enc.finish()]);
-    return { readBytes, totalRead };
+    return { readBytes, totalRead, flagsAt };
+  }
+
+  /** The class-index inputs given as GPUBuffers, to check on the device (host arrays were checked already). */
+  private deviceIndexChecks(prepared: readonly PreparedInput[], env: SymbolEnv): [number, DeviceIndexCheck][] {
+    const out: [number, DeviceIndexCheck][] = [];
+    if (!this.flags) return out;
+    this.plan.indexInputs!.forEach((c, slot) => {
+      const p = prepared.find((x) => x.name === c.input);
+      if (!p?.device || p.bytes === 0) return;
+      const buffer = p.direct ? p.device : this.buffers.get(p.buffer)!.gpu;
+      out.push([slot, { input: c.input, buffer, n: p.bytes / 4, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }]);
+    });
+    return out;
   }
 
   /** "kernels k0_row_kd, k1_reduce_kd (workload N = 7, C = 37)": what a run dispatches, for timeouts. */

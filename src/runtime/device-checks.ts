@@ -1,0 +1,65 @@
+// Data-dependent checks on the device, for inputs the host cannot look at (GPUBuffers): each class-index input
+// (plan.indexInputs) of a run is scanned by a small runtime-owned kernel in the run's own command buffer, which
+// records the first element outside [0, size) (other than ignore_index) in an error-flag buffer. The flags are
+// copied into the readback buffer right after the scalars, so they come back with them: no extra
+// synchronisation. Host inputs are checked on the host before dispatch instead (executor.checkIndices).
+//
+// Flags: one u32 per check, the first offending element's index (atomicMin), 0xffffffff when none. They are
+// reset after each readback that reported them, so a run without readback is reported by the next one that reads.
+/// <reference types="@webgpu/types" preserve="true" />
+
+export const NO_ERROR = 0xffffffff;
+const WG = 64;
+const MAX_GROUPS = 65535;
+
+export const INDEX_CHECK_WGSL = /* wgsl */ `
+// tdc-runtime: class indices in [0, size) or equal to ignore (when has_ignore); the first bad element → flags[slot]
+struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * params.row;
+  if (i >= params.n) { return; }
+  let v = idx[i];
+  let ok = (v >= 0i && u32(v) < params.size) || (params.has_ignore != 0u && v == params.ignore);
+  if (!ok) { atomicMin(&flags[params.slot], i); }
+}`;
+
+/** One index check of one run: the buffer holding the indices (i32), how many, and the valid range. */
+export interface DeviceIndexCheck {
+  input: string;
+  buffer: GPUBuffer;
+  n: number;
+  size: number;
+  ignore?: number;
+}
+
+/** Workgroup counts covering n invocations of WG threads, 2-D beyond the per-dimension limit. */
+export function checkDispatch(n: number): { x: number; y: number; row: number } {
+  const groups = Math.max(1, Math.ceil(n / WG));
+  const x = Math.min(groups, MAX_GROUPS);
+  return { x, y: Math.ceil(groups / x), row: x * WG };
+}
+
+/** The uniform contents of a check (Params above), 32 bytes. */
+export function checkParams(c: DeviceIndexCheck, slot: number): ArrayBuffer {
+  const buf = new ArrayBuffer(32);
+  const u = new Uint32Array(buf);
+  const i = new Int32Array(buf);
+  u[0] = c.n;
+  u[1] = c.size;
+  i[2] = c.ignore ?? 0;
+  u[3] = c.ignore === undefined ? 0 : 1;
+  u[4] = slot;
+  u[5] = checkDispatch(c.n).row;
+  return buf;
+}
+
+/** The message for a flagged check (element index known; its value is on the device). */
+export function indexCheckProblem(c: { input: string; size: number; ignore?: number }, element: number): string {
+  return `'${c.input}' element ${element} is not a class index: on the device it lies outside [0, ${c.size})${
+    c.ignore !== undefined ? ` and is not ignore_index ${c.ignore}` : ''
+  } (torch raises "Target … is out of bounds"); the results of this run were discarded`;
+}
