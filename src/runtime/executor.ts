@@ -154,7 +154,9 @@ export class PlanExecutor {
     let cache = pipelineCache.get(device);
     if (!cache) pipelineCache.set(device, (cache = new Map()));
     const keys = plan.kernels.map(pipelineKey);
-    const missing = plan.kernels.map((_, i) => i).filter((i) => !cache.has(keys[i]!));
+    // this plan's pipelines, held here: building the missing ones may evict cached ones it also uses
+    const found = keys.map((key) => cache.get(key));
+    const missing = plan.kernels.map((_, i) => i).filter((i) => !found[i]);
     device.pushErrorScope('validation');
     const layouts = new Map(
       missing.map((i) => {
@@ -201,8 +203,9 @@ export class PlanExecutor {
             }),
             `compiling kernel ${k.name}`,
           );
+          found[i] = { layout: layouts.get(i)!, pipeline };
           if (cache.size >= PIPELINE_CACHE) cache.delete(cache.keys().next().value!);
-          cache.set(keys[i]!, { layout: layouts.get(i)!, pipeline });
+          cache.set(keys[i]!, found[i]!);
         } catch (e) {
           throw new GpuValidationError(`kernel ${k.name}: ${messageOf(e)}`);
         }
@@ -232,7 +235,7 @@ export class PlanExecutor {
       }
     }
     rt.check();
-    const built = keys.map((key) => cache.get(key)!);
+    const built = found.map((b) => b!);
     return new PlanExecutor(
       rt,
       plan,
