@@ -516,6 +516,25 @@ export class Emitter {
     const [oh, ow] = [gs[r - 2]!, gs[r - 1]!];
     const [H, W] = n.attrs.in;
     const m = this.env.math;
+    const hh = idx[r - 2]!;
+    const ww = idx[r - 1]!;
+    if (!max && [H, oh, W, ow].every((d) => typeof d === 'number') && (H as number) % (oh as number) === 0 && (W as number) % (ow as number) === 0) {
+      // equal, disjoint bins of sh × sw cells: (h, w) lies in exactly one, (⌊h/sh⌋, ⌊w/sw⌋)
+      const [sh, sw] = [(H as number) / (oh as number), (W as number) / (ow as number)];
+      const gi = [...idx];
+      gi[r - 2] = ixDiv(hh, `${sh}u`);
+      gi[r - 1] = ixDiv(ww, `${sw}u`);
+      return `(${this.typed(g, gi, 'f32')} / f32(${sh * sw}u))`;
+    }
+    // only the output cells whose bins can hold (h, w): i in [⌊h·oh/H⌋, ⌈(h+1)·oh/H⌉) (1–2 cells, not oh·ow)
+    const range = (c: Ix, size: Dim, k: Dim): [string, string] => {
+      const [S, K] = [m.dim(size), m.dim(k)];
+      const lo = this.scopes.bind(scope, 'b', ixDiv(ixMul(c, K), S));
+      const hi = this.scopes.bind(scope, 'b', `min(${ixDiv(ixSub(ixAdd(ixMul(ixAdd(c, '1u'), K), S), '1u'), S)}, ${K})`);
+      return [lo, hi];
+    };
+    const [i0, i1] = range(hh, H, oh);
+    const [j0, j1] = range(ww, W, ow);
     const acc = this.scopes.fresh('acc');
     scope.lines.push(...compensatedDecl(acc));
     this.scopes.define(acc, scope);
@@ -527,8 +546,6 @@ export class Emitter {
     this.scopes.define(j, lj);
     const [h0, h1] = this.bin(i, H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [string, string];
     const [w0, w1] = this.bin(j, W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [string, string];
-    const hh = idx[r - 2]!;
-    const ww = idx[r - 1]!;
     const gi = [...idx];
     gi[r - 2] = i;
     gi[r - 1] = j;
@@ -558,8 +575,8 @@ export class Emitter {
       this.scopes.close(lh, `for (var ${p} = ${h0}; ${p} < ${h1}; ${p} = ${p} + 1u)`);
       lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv}, ${inBin} && ${at} == ${hh} * ${m.dim(W)} + ${ww})`));
     }
-    this.scopes.close(lj, `for (var ${j} = 0u; ${j} < ${m.dim(ow)}; ${j} = ${j} + 1u)`);
-    this.scopes.close(li, `for (var ${i} = 0u; ${i} < ${m.dim(oh)}; ${i} = ${i} + 1u)`);
+    this.scopes.close(lj, `for (var ${j} = ${j0}; ${j} < ${j1}; ${j} = ${j} + 1u)`);
+    this.scopes.close(li, `for (var ${i} = ${i0}; ${i} < ${i1}; ${i} = ${i} + 1u)`);
     return compensatedValue(acc);
   }
 }

@@ -61,7 +61,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
 /** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
 function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number }): KernelPlan {
   const { limit } = o;
-  const promoted = costlyMatmulOperands(g, prep);
+  const promoted = storedOnce(g, prep);
   const rowVals = o.rowValues ? rowValues(g, prep) : new Set<number>();
   for (;;) {
     const isUnit = (id: number) => {
@@ -110,13 +110,16 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
 const LAYOUT_OPS = new Set(['input', 'const', 'reshape', 'permute', 'broadcast', 'slice', 'iota', 'detach', 'cast']);
 
 /**
- * Matmul operands worth computing once into memory: a matmul kernel evaluates its operand expressions per
- * (row, k) and (k, column) in every invocation that covers them, so an operand of [M, K] is recomputed
- * ⌈N / MATMUL_REG⌉ times (SPKD's normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand
- * with more than two arithmetic ops, whose other output extent is not a small constant, becomes a unit of
- * its own (stored once, read by the matmul).
+ * Values worth computing once into memory rather than inline in every expression that reads them:
+ * - matmul operands: a matmul kernel evaluates its operand expressions per (row, k) and (k, column) in every
+ *   invocation that covers them, so an operand of [M, K] is recomputed ⌈N / MATMUL_REG⌉ times (SPKD's
+ *   normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand with more than two arithmetic
+ *   ops, whose other output extent is not a small constant, is stored;
+ * - the gradient read by an adaptive-pooling VJP: it is read at every pooled cell from each input cell, and
+ *   when it holds pooled values (MSE of pooled maps: KR's HCL pyramid) each of those sums a bin, so inlined
+ *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow.
  */
-function costlyMatmulOperands(g: Graph, prep: Prepared): Set<number> {
+function storedOnce(g: Graph, prep: Prepared): Set<number> {
   const stop = (id: number) => {
     const n = g.nodes[id]!;
     return (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
@@ -136,6 +139,10 @@ function costlyMatmulOperands(g: Graph, prep: Prepared): Set<number> {
   };
   const out = new Set<number>();
   for (const n of g.nodes) {
+    if (n.op === 'adaptive_pool2d_grad') {
+      const gi = n.inputs[n.inputs.length - 1]!;
+      if (!stop(gi) && g.nodes[gi]!.op !== 'input' && cost(gi) > 0) out.add(gi);
+    }
     if (n.op !== 'matmul') continue;
     const r = n.shape.length;
     n.inputs.forEach((x, k) => {
