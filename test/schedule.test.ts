@@ -157,13 +157,20 @@ test('the binding limit is respected by splitting kernels (and values that read 
   }
 });
 
-test('the workgroup size is a plan parameter', async () => {
+test('the workgroup size is an override constant: pinned, it is the row kernels\' default; never a literal in the WGSL', async () => {
   const g = await goldenGraph(KD_SAMPLE);
   for (const wg of [1, 8, 24, 64, 256]) {
     const plan = schedule(g, { workgroupSize: wg });
     assert.is(plan.workgroupSize, wg);
-    for (const k of plan.kernels) assert.match(k.wgsl, new RegExp(`@workgroup_size\\(${wg}\\)`));
+    for (const k of plan.kernels) {
+      assert.match(k.wgsl, /@workgroup_size\(wg_size\)/);
+      assert.equal(k.overrides, [{ name: 'wg_size', role: 'workgroupSize', class: 'row', default: { software: wg, hardware: wg }, max: Math.max(256, wg) }]);
+    }
   }
+  const free = schedule(g, {});
+  assert.is(free.workgroupSize, undefined);
+  for (const k of free.kernels) assert.equal(k.overrides![0]!.default, { software: 8, hardware: 128 });
+  assert.equal(JSON.stringify(free.kernels.map((k) => k.wgsl)), JSON.stringify(schedule(g, { workgroupSize: 64 }).kernels.map((k) => k.wgsl)), 'the WGSL does not depend on the size');
   for (const bad of [0, 1025, 2.5]) {
     try {
       schedule(g, { workgroupSize: bad });
@@ -193,7 +200,7 @@ test('sort, cholesky and triangular_solve get serial kernels of their own (one w
 test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic rows get row kernels', () => {
   const byName = new Map(opCases().map((c) => [c.name, c.graph]));
   const mm = schedule(byName.get('matmul')!, { workgroupSize: 64 });
-  assert.ok(mm.kernels.some((k) => /tiled matmul/.test(k.summary) && /@workgroup_size\(8, 8\)/.test(k.wgsl)));
+  assert.ok(mm.kernels.some((k) => /tiled matmul/.test(k.summary) && /@workgroup_size\(wg_size, wg_size\)/.test(k.wgsl) && k.overrides![0]!.class === 'matmul'));
   const nl = schedule(byName.get('softmax-nonlast-axis')!, { workgroupSize: 64 });
   assert.ok(nl.kernels.some((k) => /row pass over \[5, 37, 3\] \(one workgroup per row of \[5, 3\], reducing \[37\]\)/.test(k.summary)), describe(nl));
   const kd = schedule(byName.get('kd-symbolic-rows')!, { workgroupSize: 8 });

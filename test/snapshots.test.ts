@@ -51,7 +51,7 @@ async function compileCase(c: SnapCase): Promise<Map<string, string>> {
   const r = checkFile(join(SHARED, c.config));
   assert.ok(r.ir, `${c.name}: does not resolve`);
   const shapes = c.like ? sampleInputShapes(readSafetensors(new Uint8Array(readFileSync(join(SHARED, c.like)))).tensors) : undefined;
-  const out = await compileCriterion(r.ir!, { configFile: c.config, moduleName: 'criterion', workgroupSize: c.workgroupSize ?? 8, shapes, stage: c.stage });
+  const out = await compileCriterion(r.ir!, { configFile: c.config, moduleName: 'criterion', ...(c.workgroupSize !== undefined ? { workgroupSize: c.workgroupSize } : {}), shapes, stage: c.stage });
   const errors = out.diagnostics.filter((d) => d.severity === 'error');
   assert.equal(errors, [], `${c.name}: ${errors.map((d) => d.message).join('; ')}`);
   return out.files!;
@@ -63,10 +63,18 @@ for (const c of CASES) {
     const text = render(files);
     const again = render(await compileCase(c));
     assert.is(again, text, 'two compiles of the same config differ');
+    // each kernel as a pipeline at both of its workgroup size defaults (the manifest's overrides)
+    const manifest = JSON.parse(files.get('manifest.json')!) as { stages: { kernels: { file: string; overrides: { name: string; default: { software: number; hardware: number } }[] }[] }[] };
+    const kernels = new Map(manifest.stages.flatMap((s) => s.kernels.map((k) => [k.file, k.overrides] as const)));
     for (const [path, code] of files) {
       if (!path.endsWith('.wgsl')) continue;
-      const ds = await validateWgsl(code, { file: path });
-      assert.equal(ds.filter((d) => d.severity === 'error').map((d) => `${path}:${d.span?.start.line ?? 0}: ${d.message}`), [], `Dawn rejects ${path}`);
+      const overrides = kernels.get(path);
+      assert.ok(overrides, `${path} is not in the manifest`);
+      for (const adapter of ['software', 'hardware'] as const) {
+        const constants = Object.fromEntries(overrides.map((o) => [o.name, o.default[adapter]]));
+        const ds = await validateWgsl(code, { file: path, constants });
+        assert.equal(ds.filter((d) => d.severity === 'error').map((d) => `${path}:${d.span?.start.line ?? 0}: ${d.message}`), [], `Dawn rejects ${path} (${adapter} default)`);
+      }
     }
     const file = join(SNAP_DIR, `${c.name}.snap`);
     if (UPDATE || !existsSync(file)) {

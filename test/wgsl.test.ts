@@ -22,7 +22,9 @@ import { opCases } from './helpers/op-graphs.js';
 async function check(plan: KernelPlan, where: string): Promise<string[]> {
   const problems: string[] = [];
   for (const k of plan.kernels) {
-    const ds: Diagnostic[] = await validateWgsl(k.wgsl, { file: `${k.name}.wgsl` });
+    // the pipeline is built with the kernel's workgroup size override at its (software) default
+    const constants = Object.fromEntries((k.overrides ?? []).map((o) => [o.name, o.default.software]));
+    const ds: Diagnostic[] = await validateWgsl(k.wgsl, { file: `${k.name}.wgsl`, constants });
     if (hasErrors(ds)) problems.push(`${where}/${k.name}:\n${ds.map((d) => formatDiagnostic(d, () => k.wgsl)).join('\n')}`);
     if (/\binf\b|Infinity|NaN/.test(k.wgsl)) problems.push(`${where}/${k.name}: spells an infinity or NaN`);
   }

@@ -21,7 +21,7 @@ export interface CompileConfigOptions {
   stage?: string;
   /** Stem of the generated TypeScript module, `<name>.ts`. Default: from the config file name (`kd.yaml` → `kd`). */
   name?: string;
-  /** Threads per workgroup, 1..1024. Default 8 (best on software Vulkan); 128–256 on hardware GPUs. */
+  /** Pins the workgroup size of row and serial kernels, 1..1024. Default: none — the kernels' `wg_size` override is chosen by the runtime at pipeline creation (8 on software Vulkan, 128 on hardware GPUs). */
   workgroupSize?: number;
   /**
    * Pinned input shapes, by io_dict name: `{ 'student/layer4/output': 'Nx512x7x7' }` or `['N', 512, 7, 7]`, or
@@ -129,8 +129,8 @@ export async function compile(config: string, options: CompileConfigOptions = {}
     return result;
   };
 
-  const wg = options.workgroupSize ?? 8;
-  if (!Number.isInteger(wg) || wg < 1 || wg > 1024) ds.push(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${JSON.stringify(options.workgroupSize)}`));
+  const wg = options.workgroupSize;
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024)) ds.push(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${JSON.stringify(options.workgroupSize)}`));
   if (!isModuleStem(name)) ds.push(diag('error', 'TDC612', `name '${name}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`));
   ds.push(...registerSpecFiles(options.specs ?? []));
   if (hasErrors(ds)) return done();
@@ -154,7 +154,7 @@ export async function compile(config: string, options: CompileConfigOptions = {}
   const pinned = parseInputShapes({ like: options.like, shapes: options.shapes }, ds);
   if (hasErrors(ds)) return done();
 
-  const c = await compileStages(stages, { configFile: result.config, moduleName: name, workgroupSize: wg, shapes: pinned, glue: options.glue });
+  const c = await compileStages(stages, { configFile: result.config, moduleName: name, ...(wg !== undefined ? { workgroupSize: wg } : {}), shapes: pinned, glue: options.glue });
   ds.push(...c.diagnostics);
   result.stages = c.stages;
   if (!c.files || hasErrors(c.diagnostics)) return done();

@@ -10,15 +10,30 @@ export interface ManifestKernel {
   sha256: string;
   summary: string;
   terms: string[];
+  /** Workgroup counts; may mention the kernel's override names (e.g. ceil(N*C/wg_size)). */
   dispatch: ManifestDim[];
+  /** WGSL `override` constants to set at pipeline creation (GPUProgrammableStage.constants). */
+  overrides: ManifestOverride[];
   bindings: { binding: number; buffer: string; access: 'uniform' | 'read' | 'read_write' }[];
   bytesRead: ManifestDim;
   bytesWritten: ManifestDim;
 }
 
+export interface ManifestOverride {
+  /** The WGSL identifier, also used by the dispatch sizes. */
+  name: string;
+  role: 'workgroupSize';
+  /** Kernel class: row, map and serial sizes are invocations per workgroup; matmul, invocations per tile axis. */
+  class: 'row' | 'map' | 'serial' | 'matmul';
+  /** For software rasterisers (lavapipe, SwiftShader) and for other adapters. */
+  default: { software: number; hardware: number };
+  max: number;
+}
+
 export interface ManifestStage {
   name: string;
-  workgroupSize: number;
+  /** The row/serial workgroup size pinned at compile time (--workgroup-size), when one was. */
+  workgroupSize?: number;
   symbols: string[];
   inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string }[];
   outputs: {

@@ -89,7 +89,7 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
       ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
       ...(opts.shape !== undefined ? { shapes: opts.shape } : {}),
       ...(opts.like !== undefined ? { like: resolve(opts.like) } : {}),
-      workgroupSize: wg ?? 8,
+      ...(wg !== undefined ? { workgroupSize: wg } : {}),
       specs: (opts.spec ?? []).map((s) => resolve(s)),
       glue: opts.glue,
     };
@@ -238,7 +238,7 @@ function explain(plans: readonly { stage: string; plan: KernelPlan }[], color: b
   const dim = (d: Dim): string => (typeof d === 'number' ? String(d) : dimText(d));
   const lines: string[] = [];
   for (const { stage, plan } of plans) {
-    lines.push(c.bold(`stage ${stage}`) + c.gray(`  workgroup size ${plan.workgroupSize}; symbols ${plan.symbols.join(', ') || '(none)'}`));
+    lines.push(c.bold(`stage ${stage}`) + c.gray(`  workgroup size ${plan.workgroupSize ?? 'chosen at run time'}; symbols ${plan.symbols.join(', ') || '(none)'}`));
     lines.push(`  inputs: ${plan.inputs.map((i) => `${i.name} ${dtypeText(i.dtype)}[${i.shape.map(dim).join(', ')}]`).join(', ')}`);
     plan.kernels.forEach((k, i) => {
       lines.push(`  ${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B`);

@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print {"loss", "terms", "grads"} (and "state" for stateful losses) as JSON')
     .option('--grads-out <file>', 'write gradients as grad/<input name> to a safetensors file')
     .option('--state-out <file>', "write stateful losses' updated buffers as state_out/<term>/<buffer> (CRD memory banks); read state_in/... from --inputs")
+    .option('--workgroup-size <n>', 'GPU: threads per workgroup of row kernels, chosen at pipeline creation (default: from the adapter: 8 on software rasterisers, 128 on hardware GPUs)')
     .action(async (config: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run.js');
       exitCode = await runCommand(config, Object.assign({}, program.opts(), opts) as never);
@@ -77,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-p, --project <file>', 'the tdc.config file to use (default: the one in the current directory)')
     .option('--stage <name>', 'compile only this stage')
     .option('--name <name>', 'base name of the generated TypeScript module (default: from the config file name)')
-    .option('--workgroup-size <n>', 'threads per workgroup (default 8, best on lavapipe; 128–256 on hardware GPUs)')
+    .option('--workgroup-size <n>', 'pin the row kernels\' threads per workgroup (default: chosen by the runtime per adapter: 8 on lavapipe, 128 on hardware GPUs)')
     .option('--shape <name=dims...>', 'pin input shapes, e.g. student/layer4/output=Nx512x7x7 (letters are symbols)')
     .option('--like <io.safetensors>', 'take input ranks and sizes from a sample io_dict (batch dim kept symbolic)')
     .option('--no-glue', 'skip the TypeScript glue (no ts-morph)')

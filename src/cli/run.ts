@@ -12,6 +12,8 @@ export interface RunOptions extends GlobalOptions {
   gradsOut?: string;
   /** Write stateful terms' updated buffers as state_out/<term>/<buffer>. */
   stateOut?: string;
+  /** GPU: row/serial kernels' workgroup size, set at pipeline creation (text from the command line). */
+  workgroupSize?: string;
 }
 
 export function pickStage(stages: StageIR[], name: string | undefined): StageIR | Diagnostic {
@@ -34,6 +36,10 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const stage = pickStage(r.ir.stages, opts.stage);
   if ('code' in stage) return fail([...ds, stage], opts);
 
+  const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
+    return fail([...ds, diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)], opts);
+
   const { readSafetensors, SafetensorsError } = await import('tdc-runtime');
   let tensors;
   try {
@@ -46,7 +52,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   }
 
   const { runStage } = await import('../compiler/driver/run.js'); // device choice and GPU→CPU fallback live there
-  const run = await runStage(stage, tensors, { device: opts.device, file: config });
+  const run = await runStage(stage, tensors, { device: opts.device, file: config, ...(wg !== undefined ? { workgroupSize: wg } : {}) });
   ds.push(...run.diagnostics);
   const result = run.result;
   if (hasErrors(run.diagnostics) || !result) return fail(ds, opts);

@@ -44,6 +44,9 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
       uniform: 'group 0 binding 0 of every kernel is the dims uniform: one u32 per stage symbol, in `symbols` order, padded to 16 bytes',
       buffers: 'storage buffers of packed f32/i32 elements; `length` counts elements; kernels are dispatched in order in one compute pass',
       scalars: 'outputs.scalars.buffer holds [loss, term…, model term?] as f32 at the given indices',
+      overrides:
+        'each kernel declares its workgroup size as a WGSL override constant (no default in the WGSL): set every entry of `overrides` in the pipeline (GPUProgrammableStage.constants), ' +
+        'choosing `default.software` on software rasterisers (lavapipe, SwiftShader) and `default.hardware` elsewhere, or any value up to `max`; dispatch sizes mention it by name',
     },
     stages: stages.map(({ stage, plan }) => stageJson(stage, plan)),
   };
@@ -59,7 +62,7 @@ function stageJson(stage: string, plan: KernelPlan) {
   };
   return {
     name: stage,
-    workgroupSize: plan.workgroupSize,
+    ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
     symbols: [...plan.symbols],
     inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer) })),
     outputs: {
@@ -79,6 +82,7 @@ function stageJson(stage: string, plan: KernelPlan) {
       summary: k.summary,
       terms: [...k.terms],
       dispatch: k.dispatch.map(dimJson),
+      overrides: (k.overrides ?? []).map((o) => ({ name: o.name, role: o.role, class: o.class, default: { software: o.default.software, hardware: o.default.hardware }, max: o.max })),
       bindings: [
         { binding: 0, buffer: 'dims', access: 'uniform' },
         ...[...k.bindings].sort((a, b) => a.binding - b.binding).map((b) => ({ binding: b.binding, buffer: nameOf(b.buffer), access: b.access })),

@@ -20,6 +20,8 @@ export interface ValidateOptions {
   file?: string;
   /** Entry point to build a pipeline for; default: the module's only compute entry point. */
   entryPoint?: string;
+  /** Values of the module's `override` constants (e.g. a kernel's `wg_size`) for the pipeline. */
+  constants?: Record<string, number>;
 }
 
 const SEVERITY: Record<GPUCompilationMessageType, Severity> = { error: 'error', warning: 'warning', info: 'note' };
@@ -42,7 +44,8 @@ export async function validateWgsl(code: string, opts: ValidateOptions = {}): Pr
   if (moduleError) return [...out, diag('error', 'TDC660', moduleError.message, undefined)];
 
   device.pushErrorScope('validation');
-  device.createComputePipeline({ layout: 'auto', compute: opts.entryPoint ? { module, entryPoint: opts.entryPoint } : { module } });
+  const constants = opts.constants && Object.keys(opts.constants).length ? { constants: opts.constants } : {};
+  device.createComputePipeline({ layout: 'auto', compute: { module, ...(opts.entryPoint ? { entryPoint: opts.entryPoint } : {}), ...constants } });
   const pipelineError = await rt.wait(device.popErrorScope(), 'popErrorScope');
   if (pipelineError) out.push(diag('error', 'TDC662', `compute pipeline: ${pipelineError.message.trim()}`, { file, start: posAt(lineStarts, 0), end: posAt(lineStarts, 0) }));
   return out;

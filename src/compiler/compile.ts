@@ -19,7 +19,8 @@ export interface CompileOptions {
   configFile: string;
   /** Stem of the glue module: `<moduleName>.ts`. */
   moduleName: string;
-  workgroupSize: number;
+  /** Pins the row/serial kernels' workgroup size; default: chosen by the runtime per adapter. */
+  workgroupSize?: number;
   /** Pinned input shapes; the rest default to the symbolic shapes of `defaultInputShape`. */
   shapes?: InputShapes;
   /** Emit `<moduleName>.ts` (loads ts-morph). Default true. */
@@ -98,7 +99,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       return { stages: compiled, diagnostics };
     }
     try {
-      const plan = schedule(inst.graph, { workgroupSize: opts.workgroupSize });
+      const plan = schedule(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
       if (inst.graph.equalDims?.length) plan.equalDims = inst.graph.equalDims;
       const idx = indexInputChecks(inst.graph);
       if (idx.length) plan.indexInputs = idx;

@@ -1,7 +1,7 @@
 // `tdc run --device gpu`: one stage's criterion on concrete tensors, through the compiler's GPU path:
 // instantiate (batch dim symbolic where the specs allow it, so the plan is the one `tdc compile` would
 // emit) → schedule (fused kernels) → PlanExecutor on a WebGPU adapter → readback (float32 results).
-import { GpuError, GpuRuntime, NoWebGpuAdapterError, PlanExecutor, bindSymbols, type NodeGpuOptions, type SafeTensor } from 'tdc-runtime/node';
+import { GpuError, GpuRuntime, NoWebGpuAdapterError, PlanExecutor, bindSymbols, isSoftwareAdapter, type NodeGpuOptions, type SafeTensor, type WorkgroupSizeOption } from 'tdc-runtime/node';
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
@@ -10,6 +10,7 @@ import { indexInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { schedule } from './schedule/index.js';
+import { WORKGROUP_DEFAULTS } from '../codegen/wgsl/workgroup.js';
 import type { KernelPlan } from './schedule/plan.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
@@ -24,8 +25,11 @@ export interface GpuRunOptions {
   file: string;
   /** Instantiate with a symbolic batch dim (default true; falls back to concrete shapes when a spec needs them). */
   symbolic?: boolean;
-  /** Threads per workgroup; default: 8 on software adapters (lavapipe/llvmpipe), 128 otherwise. */
-  workgroupSize?: number;
+  /**
+   * Workgroup sizes, set at pipeline creation (a number: row and serial kernels); default: each kernel's
+   * default for the adapter (8 threads per row on software adapters such as lavapipe, 128 otherwise).
+   */
+  workgroupSize?: WorkgroupSizeOption;
   /** Use this runtime instead of opening (and closing) one. */
   runtime?: GpuRuntime;
   gpu?: NodeGpuOptions;
@@ -44,10 +48,9 @@ export async function runStageOnGpu(
   const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
   let exec: PlanExecutor | undefined;
   try {
-    const wg = meta.workgroupSize ?? defaultWorkgroupSize(rt);
     let plan: KernelPlan;
     try {
-      plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
+      plan = schedule(graph, { maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
@@ -55,7 +58,7 @@ export async function runStageOnGpu(
     if (graph.equalDims?.length) plan.equalDims = graph.equalDims;
     const idx = indexInputChecks(graph);
     if (idx.length) plan.indexInputs = idx;
-    exec = await PlanExecutor.create(rt, plan);
+    exec = await PlanExecutor.create(rt, plan, meta.workgroupSize !== undefined ? { workgroupSize: meta.workgroupSize } : {});
     const inputs = new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!]));
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);
     if (missing.length) return { diagnostics: [...diagnostics, diag('error', 'TDC501', `missing input tensor${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, stage.span)] };
@@ -89,11 +92,11 @@ export async function runStageOnGpu(
   }
 }
 
-/** Software rasterisers run a workgroup as SIMD lanes of one CPU thread: 8 lanes beat 256 by 3–5× on lavapipe. */
+/** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a
+ *  workgroup as SIMD lanes of one CPU thread: 8 lanes beat 256 by 3–5× on lavapipe). */
 export function defaultWorkgroupSize(rt: GpuRuntime): number {
-  const i = rt.adapterInfo;
-  const text = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
-  return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/.test(text) ? 8 : 128;
+  const d = WORKGROUP_DEFAULTS.row;
+  return isSoftwareAdapter(rt.adapterInfo) ? d.software : d.hardware;
 }
 
 /**

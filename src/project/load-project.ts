@@ -27,8 +27,8 @@ export interface ProjectEntry {
   shapes?: CompileConfigOptions['shapes'];
   /** A sample io_dict (safetensors) to take input shapes from. */
   like?: string;
-  /** Threads per workgroup. */
-  workgroupSize: number;
+  /** Pins the row/serial kernels' workgroup size (else the runtime chooses per adapter). */
+  workgroupSize?: number;
   /** Spec files (.tdl) registered for this config (the project's, then its own). */
   specs: string[];
   /** Emit the TypeScript glue (default true). */
@@ -101,7 +101,7 @@ export async function projectFromConfig(
       ...(e.stage !== undefined ? { stage: e.stage } : {}),
       ...(e.shapes !== undefined ? { shapes: e.shapes } : {}),
       ...(e.like !== undefined ? { like: at(e.like) } : {}),
-      workgroupSize: e.workgroupSize ?? valid.workgroupSize ?? 8,
+      ...((e.workgroupSize ?? valid.workgroupSize) !== undefined ? { workgroupSize: (e.workgroupSize ?? valid.workgroupSize)! } : {}),
       specs: [...(valid.specs ?? []), ...(e.specs ?? [])].map(at),
     };
   });

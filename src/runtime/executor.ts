@@ -21,6 +21,15 @@ import { GpuRuntime, messageOf } from './device.js';
 import { NO_ERROR, INDEX_CHECK_WGSL, checkDispatch, checkParams, indexCheckProblem, type DeviceIndexCheck } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
+import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
+
+export interface ExecutorOptions {
+  /**
+   * Workgroup sizes (the kernels' WGSL `override` constants, set at pipeline creation). Default: each
+   * kernel's PlanOverride.default for this adapter (software rasterisers: small; hardware GPUs: large).
+   */
+  workgroupSize?: WorkgroupSizeOption;
+}
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
@@ -82,9 +91,13 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupL
 const PIPELINE_CACHE = 256;
 const INDEX_CHECK_KEY = 'tdc-runtime index check';
 
-/** What a pipeline depends on: the WGSL and the binding layout (add pipeline-overridable constants here). */
-function pipelineKey(k: PlanKernel): string {
-  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${k.wgsl}`;
+/** What a pipeline depends on: the WGSL, the binding layout and the pipeline-overridable constants. */
+function pipelineKey(k: PlanKernel, constants: Readonly<Record<string, number>>): string {
+  const c = Object.keys(constants)
+    .sort()
+    .map((n) => `${n}=${constants[n]}`)
+    .join(',');
+  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${c}\n${k.wgsl}`;
 }
 
 /** Bind-group cache entries kept per sizing for directly bound caller buffers. */
@@ -123,6 +136,8 @@ export class PlanExecutor {
     readonly plan: KernelPlan,
     private readonly layouts: GPUBindGroupLayout[],
     private readonly pipelines: GPUComputePipeline[],
+    /** The override constants each kernel's pipeline was created with (plan.kernels order). */
+    readonly constants: readonly Readonly<Record<string, number>>[],
     private readonly indexCheck?: { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline },
   ) {
     this.dimsBuffer = runtime.device.createBuffer({
@@ -142,18 +157,21 @@ export class PlanExecutor {
   }
 
   /**
-   * Validates the plan and builds every pipeline (compile errors name the kernel). Pipelines are cached per
-   * device and kernel source: an executor created again for the same stage (tdc-runtime/node reuses devices)
-   * compiles nothing, and the native code of a pipeline is made once (Dawn frees it only when V8 collects it).
+   * Validates the plan and builds every pipeline (compile errors name the kernel), with the kernels' override
+   * constants (workgroup sizes: ExecutorOptions.workgroupSize, else each kernel's default for this adapter).
+   * Pipelines are cached per device, kernel source and constants: an executor created again for the same
+   * stage (tdc-runtime/node reuses devices) compiles nothing, and the native code of a pipeline is made once
+   * (Dawn frees it only when V8 collects it).
    */
-  static async create(target: GpuRuntime | GPUDevice, plan: KernelPlan): Promise<PlanExecutor> {
+  static async create(target: GpuRuntime | GPUDevice, plan: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
     checkPlan(plan, rt.device.limits);
     const device = rt.device;
+    const constants = overrideConstants(plan.kernels, isSoftwareAdapter(rt.adapterInfo), device.limits, opts.workgroupSize);
     let cache = pipelineCache.get(device);
     if (!cache) pipelineCache.set(device, (cache = new Map()));
-    const keys = plan.kernels.map(pipelineKey);
+    const keys = plan.kernels.map((k, i) => pipelineKey(k, constants[i]!));
     // this plan's pipelines, held here: building the missing ones may evict cached ones it also uses
     const found = keys.map((key) => cache.get(key));
     const missing = plan.kernels.map((_, i) => i).filter((i) => !found[i]);
@@ -199,7 +217,7 @@ export class PlanExecutor {
             device.createComputePipelineAsync({
               label: k.name,
               layout: device.createPipelineLayout({ bindGroupLayouts: [layouts.get(i)!] }),
-              compute: { module: modules.get(i)! },
+              compute: Object.keys(constants[i]!).length ? { module: modules.get(i)!, constants: constants[i]! } : { module: modules.get(i)! },
             }),
             `compiling kernel ${k.name}`,
           );
@@ -241,6 +259,7 @@ export class PlanExecutor {
       plan,
       built.map((b) => b.layout),
       built.map((b) => b.pipeline),
+      constants,
       indexCheck,
     );
   }
@@ -659,10 +678,17 @@ export class PlanExecutor {
       else if (bytes > lim.maxBufferSize) problems.push(`${what} would need ${bytes} bytes; this device allocates at most ${lim.maxBufferSize} per buffer (maxBufferSize)`);
     }
     for (const k of this.plan.kernels) {
-      const d = k.dispatch.map((x) => evalDim(x, env));
+      const d = this.dispatchOf(k, env);
       if (d.some((x) => x > lim.maxComputeWorkgroupsPerDimension))
         problems.push(`kernel ${k.name} would dispatch [${d.join(', ')}] workgroups; this device allows at most ${lim.maxComputeWorkgroupsPerDimension} per dimension`);
     }
+  }
+
+  /** Workgroup counts of kernel `k`: its dispatch dims over the symbols and its override constants. */
+  private dispatchOf(k: PlanKernel, env: SymbolEnv): [number, number, number] {
+    const c = this.constants[this.plan.kernels.indexOf(k)];
+    const all = c && Object.keys(c).length ? { ...env, ...c } : env;
+    return k.dispatch.map((d) => evalDim(d, all)) as [number, number, number];
   }
 
   /** Buffer sizes, bind groups and dispatch sizes for `env`; grows buffers when needed. */
@@ -691,7 +717,7 @@ export class PlanExecutor {
       this.deviceOut = undefined;
     }
     const bindGroups = this.makeBindGroups(lengths);
-    const dispatch = this.plan.kernels.map((k) => k.dispatch.map((d) => evalDim(d, env)) as [number, number, number]);
+    const dispatch = this.plan.kernels.map((k) => this.dispatchOf(k, env));
     const gradElems = this.plan.outputs.grads.map((g) => g.shape.reduce<number>((n, d) => n * evalDim(d, env), 1));
     const sizing: Sizing = { env, lengths, bindGroups, dispatch, gradElems, directGroups: new Map() };
     if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
@@ -723,8 +749,8 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
     return b;
   };
   const syms = new Set(plan.symbols);
-  const checkDims = (ds: readonly Dim[], what: string): void => {
-    for (const d of ds) for (const s of dimSymbols(d)) if (!syms.has(s)) throw new PlanError(`${what} uses symbol ${s}, not in plan.symbols`);
+  const checkDims = (ds: readonly Dim[], what: string, extra: ReadonlySet<string> = new Set()): void => {
+    for (const d of ds) for (const s of dimSymbols(d)) if (!syms.has(s) && !extra.has(s)) throw new PlanError(`${what} uses symbol ${s}, not in plan.symbols`);
   };
   for (const i of plan.inputs) {
     const b = need(i.buffer, `input ${i.name}`);
@@ -745,7 +771,14 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
     }
     if (limits && k.bindings.length > limits.maxStorageBuffersPerShaderStage)
       throw new PlanError(`kernel ${k.name} binds ${k.bindings.length} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage}`);
-    checkDims(k.dispatch, `kernel ${k.name} dispatch`);
+    const overrides = new Set<string>();
+    for (const o of k.overrides ?? []) {
+      if (syms.has(o.name)) throw new PlanError(`kernel ${k.name}: override ${o.name} has the name of a plan symbol`);
+      if (overrides.has(o.name)) throw new PlanError(`kernel ${k.name} declares override ${o.name} twice`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.name)) throw new PlanError(`kernel ${k.name}: override name '${o.name}' is not a WGSL identifier`);
+      overrides.add(o.name);
+    }
+    checkDims(k.dispatch, `kernel ${k.name} dispatch`, overrides);
   });
   need(plan.outputs.scalars.buffer, 'outputs.scalars');
   for (const g of plan.outputs.grads) {

@@ -38,10 +38,35 @@ export interface PlanKernel {
   summary: string;
   terms: string[];
   bindings: KernelBinding[];
-  /** Workgroup counts (x, y, z) as Dims over the symbols. */
+  /**
+   * Workgroup counts (x, y, z) as Dims over the symbols and this kernel's override constants (a dim may
+   * mention an override's `name`, e.g. ceil(N*C/wg_size)): the runtime evaluates them with the values it
+   * chose at pipeline creation.
+   */
   dispatch: [Dim, Dim, Dim];
+  /** Pipeline-overridable constants of the WGSL (`override` declarations), set at pipeline creation. */
+  overrides?: PlanOverride[];
   bytesRead: Dim;
   bytesWritten: Dim;
+}
+
+/** Kernel classes whose workgroup size is chosen separately (each suits a different size). */
+export type WorkgroupClass = 'row' | 'map' | 'serial' | 'matmul';
+
+/**
+ * A WGSL `override` constant the runtime sets at pipeline creation (GPUProgrammableStage.constants). Today
+ * every one is a workgroup size: invocations per workgroup (row, map, serial kernels: `@workgroup_size(name)`),
+ * or invocations along each of the two tile axes (matmul: `@workgroup_size(name, name)`).
+ */
+export interface PlanOverride {
+  /** The WGSL identifier (also the symbol the kernel's dispatch dims use for it). */
+  name: string;
+  role: 'workgroupSize';
+  class: WorkgroupClass;
+  /** The value for software rasterisers (lavapipe, llvmpipe, SwiftShader) and for other adapters. */
+  default: { software: number; hardware: number };
+  /** Largest value the kernel supports (its workgroup memory is budgeted for it). */
+  max: number;
 }
 
 export interface PlanOutputs {
@@ -59,7 +84,9 @@ export interface PlanOutputs {
 }
 
 export interface KernelPlan {
-  workgroupSize: number;
+  /** The workgroup size pinned at compile time (`tdc compile --workgroup-size`), already each row and serial
+   *  kernel's override default; absent: the runtime chooses per adapter (PlanOverride.default). */
+  workgroupSize?: number;
   /** Symbol order in the dims uniform (binding 0 of group 0 in every kernel: array<u32> or a struct of u32). */
   symbols: string[];
   inputs: PlanInput[];

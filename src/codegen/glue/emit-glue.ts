@@ -47,6 +47,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
         'nestByName',
         { name: 'GpuRuntime', isTypeOnly: true },
         { name: 'KernelPlan', isTypeOnly: true },
+        { name: 'ExecutorOptions', isTypeOnly: true },
         { name: 'TensorInput', isTypeOnly: true },
         { name: 'FloatTensor', isTypeOnly: true },
         { name: 'IntTensor', isTypeOnly: true },
@@ -59,7 +60,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       statements.push(`\n// ${tsComment(kernelFile(s.stage, k.name))}: ${tsComment(oneLine(k.summary))}\nconst ${s.wgslConsts[i]!} = ${templateLiteral(k.wgsl)};`);
     });
     const planLiteral = {
-      workgroupSize: s.plan.workgroupSize,
+      ...(s.plan.workgroupSize !== undefined ? { workgroupSize: s.plan.workgroupSize } : {}),
       symbols: s.plan.symbols,
       inputs: s.plan.inputs,
       buffers: s.plan.buffers,
@@ -128,10 +129,16 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
           name: 'create',
           isStatic: true,
           isAsync: true,
-          docs: ['Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share.'],
-          parameters: [{ name: 'runtime', type: 'GpuRuntime | GPUDevice' }],
+          docs: [
+            'Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share. ' +
+              '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter.',
+          ],
+          parameters: [
+            { name: 'runtime', type: 'GpuRuntime | GPUDevice' },
+            { name: 'options', type: 'ExecutorOptions', initializer: '{}' },
+          ],
           returnType: `Promise<${stem}Criterion>`,
-          statements: `return new ${stem}Criterion(await PlanExecutor.create(runtime, ${s.planConst}));`,
+          statements: `return new ${stem}Criterion(await PlanExecutor.create(runtime, ${s.planConst}, options));`,
         },
         {
           name: 'forward',

@@ -46,7 +46,9 @@ export interface KernelCommon {
   header: string[];
   graph: Graph;
   symbols: string[];
-  workgroupSize: number;
+  /** The largest workgroup size the kernel must support (workgroup memory is budgeted for it); the size
+   *  itself is the `wg_size` override, set at pipeline creation. */
+  maxWorkgroupSize: number;
   buffers: BufferDecl[];
   /** Node → buffer identifier, for nodes this kernel reads from memory (inputs, earlier kernels' results). */
   loads: Map<number, string>;

@@ -1,20 +1,18 @@
 // Register-tiled matmul [..., M, K] @ [..., K, N]: each invocation accumulates a MATMUL_REG × MATMUL_REG block
 // of the output in registers, reading its operands straight from memory (no workgroup memory, no barriers:
 // barriers cost a coroutine switch per invocation on software rasterisers, and on hardware GPUs the operand
-// rows stay in L1); an 8×8 workgroup covers a MATMUL_TILE × MATMUL_TILE output tile. Operands are expressions
+// rows stay in L1); a wg_size × wg_size workgroup (an override constant, 8 by default) covers a
+// (MATMUL_REG·wg_size)² output tile. Operands are expressions
 // (elementwise prologues fuse in), evaluated once per (row, k) and (k, column) and reused across the block.
 // Out-of-range rows/columns read a clamped (valid) index and are not stored. The result is materialised.
 import { isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from './kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
+import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
 
 /** Output elements per invocation along each of the two matrix axes. */
 export const MATMUL_REG = 4;
-/** Invocations per workgroup along each matrix axis. */
-export const MATMUL_THREADS = 8;
-/** Output tile per workgroup along each matrix axis. */
-export const MATMUL_TILE = MATMUL_REG * MATMUL_THREADS;
 
 export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const g = spec.graph;
@@ -36,7 +34,7 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const Mx = math.dim(M);
   const Nx = math.dim(N);
   const Kx = math.dim(K);
-  body.push(`let mm_col0 = (wid.x * ${MATMUL_THREADS}u + lid3.x) * ${R}u;`, `let mm_row0 = (wid.y * ${MATMUL_THREADS}u + lid3.y) * ${R}u;`);
+  body.push(`let mm_col0 = (wid.x * ${WG_SIZE} + lid3.x) * ${R}u;`, `let mm_row0 = (wid.y * ${WG_SIZE} + lid3.y) * ${R}u;`);
   // No barriers in this kernel: invocations past the output leave at once.
   body.push(`if (mm_row0 >= ${Mx} || mm_col0 >= ${Nx}) { return; }`);
   for (const v of ['mm_col0', 'mm_row0', 'lid3']) scopes.define(v, root);
@@ -78,7 +76,8 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    workgroupSize: `${MATMUL_THREADS}, ${MATMUL_THREADS}`,
+    overrides: [WG_SIZE_DECL],
+    workgroupSize: `${WG_SIZE}, ${WG_SIZE}`,
     params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(local_invocation_id) lid3: vec3<u32>'],
     body,
   });

@@ -32,7 +32,9 @@ export interface ModuleParts {
   helpers: ReadonlySet<Helper>;
   /** `var<workgroup> …;` declarations. */
   shared: string[];
-  /** `@workgroup_size(…)` arguments. */
+  /** `override …;` declarations (pipeline-overridable constants, e.g. the workgroup size). */
+  overrides: string[];
+  /** `@workgroup_size(…)` arguments: override identifiers, never literals. */
   workgroupSize: string;
   /** Entry point parameters. */
   params: string[];
@@ -59,6 +61,8 @@ export function assembleModule(p: ModuleParts): string {
   if (helpers.length) out.push('');
   for (const h of helpers) out.push(HELPER_SOURCE[h], '');
   if (!helpers.length) out.push('');
+  for (const o of p.overrides) out.push(o);
+  if (p.overrides.length) out.push('');
   for (const s of p.shared) out.push(s);
   if (p.shared.length) out.push('');
   out.push(`@compute @workgroup_size(${p.workgroupSize})`);

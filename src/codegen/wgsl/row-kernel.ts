@@ -13,6 +13,7 @@ import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
+import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
 
 /** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
 export const coord = (k: number): string => `ix${k}`;
@@ -108,7 +109,7 @@ export function rowKernel(spec: RowKernelSpec): { wgsl: string; vec4: Set<string
 
 function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; vec4: Set<string> } {
   const g = spec.graph;
-  const WG = spec.workgroupSize;
+  const WG = WG_SIZE;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
   const R = mulDims(...kept.map((x) => x.a.dim));
@@ -136,7 +137,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
       emitBody(loop);
-      scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG}u)`);
+      scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG})`);
     };
     const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
       const loop = scopes.open(parent);
@@ -156,7 +157,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         scopes.close(c, '');
       }
       loop.lines.push(...tail);
-      scopes.close(loop, `for (var t = lid; t < ${math.dim(q.a.dim)} / 4u; t = t + ${WG}u)`);
+      scopes.close(loop, `for (var t = lid; t < ${math.dim(q.a.dim)} / 4u; t = t + ${WG})`);
     };
     const d = quadAxis?.a.dim;
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0)) return scalarLoop(root);
@@ -186,7 +187,6 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   const redPhases = spec.reductions.map((r) => r.phase);
   const elemPhase = elemStores.length ? spec.elemPhase ?? Math.max(-1, ...redPhases) + 1 : undefined;
   const phases = [...new Set([...redPhases, ...(elemPhase === undefined ? [] : [elemPhase])])].sort((a, b) => a - b);
-  const serial = WG <= 16;
   const shared = new Map<string, string>();
   const slot = (t: WgslType | 'u32', k: number) => {
     const name = `sh_${t}${k}`;
@@ -270,7 +270,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     if (!list.length) return;
     // combine the per-thread partials, in chunks that fit the workgroup memory (an online sum with its max)
     const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
-    const chunks = packChunks(list, onlineOf, WG);
+    const chunks = packChunks(list, onlineOf, spec.maxWorkgroupSize);
     chunks.forEach((chunk, ci) => {
       if (ci > 0) body.push('workgroupBarrier();'); // the previous chunk's slots are still being read
       const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
@@ -280,68 +280,80 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
       }
       body.push('workgroupBarrier();');
-      if (serial) {
-        // every thread folds the partials in the same order: identical results, one barrier
-        for (const x of slots) {
-          const res = x.st.result;
-          const m = onlineOf.get(x.st.node);
-          if (m !== undefined) {
-            const ms = slotOf.get(m)!;
-            body.push(...compensatedDecl(`${res}_f`));
-            body.push(`for (var q = 0u; q < ${WG}u; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0))`)}`);
-            body.push(`let ${res} = ${compensatedValue(`${res}_f`)};`);
-          } else if (x.i) {
-            const better = x.st.fn === 'argmax' ? '>' : '<';
-            body.push(
-              `var ${res}_v = ${x.v}[0];`,
-              `var ${res}_i = ${x.i}[0];`,
-              `for (var q = 1u; q < ${WG}u; q = q + 1u) {`,
-              `  let qv = ${x.v}[q];`,
-              `  let qi = ${x.i}[q];`,
-              `  if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
-              '}',
-              `let ${res} = i32(${res}_i);`,
-            );
-          } else if (compensated(x.st)) {
-            body.push(...compensatedDecl(`${res}_f`, `${x.v}[0]`));
-            body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q]`)}`);
-            body.push(`let ${res} = ${compensatedValue(`${res}_f`)};`);
-          } else {
-            body.push(`var ${res}_f = ${x.v}[0];`);
-            body.push(`for (var q = 1u; q < ${WG}u; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
-            body.push(`let ${res} = ${res}_f;`);
-          }
+      // results are declared here and assigned by whichever combine the workgroup size selects
+      for (const x of slots) body.push(`var ${x.st.result}: ${x.i ? 'i32' : x.st.type};`);
+      // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
+      // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
+      const folds: string[] = [];
+      for (const x of slots) {
+        const res = x.st.result;
+        const m = onlineOf.get(x.st.node);
+        if (m !== undefined) {
+          const ms = slotOf.get(m)!;
+          folds.push(`{`, ...compensatedDecl(`${res}_f`).map((l) => `  ${l}`));
+          folds.push(`  for (var q = 0u; q < ${WG}; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0))`)}`);
+          folds.push(`  ${res} = ${compensatedValue(`${res}_f`)};`, '}');
+        } else if (x.i) {
+          const better = x.st.fn === 'argmax' ? '>' : '<';
+          folds.push(
+            '{',
+            `  var ${res}_v = ${x.v}[0];`,
+            `  var ${res}_i = ${x.i}[0];`,
+            `  for (var q = 1u; q < ${WG}; q = q + 1u) {`,
+            `    let qv = ${x.v}[q];`,
+            `    let qi = ${x.i}[q];`,
+            `    if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
+            '  }',
+            `  ${res} = i32(${res}_i);`,
+            '}',
+          );
+        } else if (compensated(x.st)) {
+          folds.push('{', ...compensatedDecl(`${res}_f`, `${x.v}[0]`).map((l) => `  ${l}`));
+          folds.push(`  for (var q = 1u; q < ${WG}; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q]`)}`);
+          folds.push(`  ${res} = ${compensatedValue(`${res}_f`)};`, '}');
+        } else {
+          folds.push('{', `  var ${res}_f = ${x.v}[0];`);
+          folds.push(`  for (var q = 1u; q < ${WG}; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
+          folds.push(`  ${res} = ${res}_f;`, '}');
         }
-      } else {
-        let P = 1;
-        while (P < WG) P *= 2;
-        for (let s = P / 2; s >= 1; s /= 2) {
-          const guard = s * 2 > WG ? `lid < ${s}u && lid + ${s}u < ${WG}u` : `lid < ${s}u`;
-          const stmts: string[] = [];
-          // online sums first: they need both maxima before the max slot is overwritten
-          for (const x of slots) {
-            const m = onlineOf.get(x.st.node);
-            if (m === undefined) continue;
-            const ms = slotOf.get(m)!.v;
-            stmts.push(
-              `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + ${s}u]; let mm = max(m1, m2); ` +
-                `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + ${s}u] * exp(max(m2 - mm, -88.0)); }`,
-            );
-          }
-          for (const x of slots) {
-            if (onlineOf.has(x.st.node)) continue;
-            if (x.i) {
-              const better = x.st.fn === 'argmax' ? '>' : '<';
-              stmts.push(
-                `{ let av = ${x.v}[lid + ${s}u]; let ai = ${x.i}[lid + ${s}u];`,
-                `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
-              );
-            } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + ${s}u]`)};`);
-          }
-          body.push(`if (${guard}) {`, ...stmts.map((l) => `  ${l}`), '}', 'workgroupBarrier();');
-        }
-        for (const x of slots) body.push(x.i ? `let ${x.st.result} = i32(${x.i}[0]);` : `let ${x.st.result} = ${x.v}[0];`);
       }
+      const stmts: string[] = [];
+      // online sums first: they need both maxima before the max slot is overwritten
+      for (const x of slots) {
+        const m = onlineOf.get(x.st.node);
+        if (m === undefined) continue;
+        const ms = slotOf.get(m)!.v;
+        stmts.push(
+          `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + wg_s]; let mm = max(m1, m2); ` +
+            `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + wg_s] * exp(max(m2 - mm, -88.0)); }`,
+        );
+      }
+      for (const x of slots) {
+        if (onlineOf.has(x.st.node)) continue;
+        if (x.i) {
+          const better = x.st.fn === 'argmax' ? '>' : '<';
+          stmts.push(
+            `{ let av = ${x.v}[lid + wg_s]; let ai = ${x.i}[lid + wg_s];`,
+            `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
+          );
+        } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + wg_s]`)};`);
+      }
+      const tree = [
+        // half the smallest power of two ≥ the workgroup size, halved each step
+        'var wg_s = 1u;',
+        `loop { if (wg_s >= ${WG}) { break; } wg_s = wg_s * 2u; }`,
+        'wg_s = wg_s / 2u;',
+        'loop {',
+        '  if (wg_s == 0u) { break; }',
+        `  if (lid < wg_s && lid + wg_s < ${WG}) {`,
+        ...stmts.map((l) => `    ${l}`),
+        '  }',
+        '  workgroupBarrier();',
+        '  wg_s = wg_s / 2u;',
+        '}',
+        ...slots.map((x) => (x.i ? `${x.st.result} = i32(${x.i}[0]);` : `${x.st.result} = ${x.v}[0];`)),
+      ];
+      body.push(`if (${WG} <= ${SERIAL_COMBINE_MAX}u) {`, ...folds.map((l) => `  ${l}`), '} else {', ...tree.map((l) => `  ${l}`), '}');
       for (const x of slots) {
         scopes.define(x.st.result, root);
         done.add(x.st.node);
@@ -363,13 +375,17 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [...shared.values()],
-    workgroupSize: String(WG),
+    overrides: [WG_SIZE_DECL],
+    workgroupSize: WG,
     params: ENTRY_PARAMS,
     body,
     vec4,
   });
   return { wgsl, vec4: new Set([...emitter.quadLoads, ...quadStores]) };
 }
+
+/** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */
+const SERIAL_COMBINE_MAX = 16;
 
 /** WebGPU's default maxComputeWorkgroupStorageSize. */
 const WORKGROUP_BYTES = 16384;
@@ -430,14 +446,12 @@ function storeLine(
   return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
 }
 
-/** Map kernels: invocations per workgroup (a size of its own: no barriers, so larger groups only cut per-group overhead). */
-export const MAP_WORKGROUP = 64;
 /** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
 export const MAP_ELEMS = 8;
 
 /** Map kernels: each invocation writes up to MAP_ELEMS consecutive elements of one line of the innermost axis. */
 export function mapKernelWgsl(spec: MapKernelSpec): string {
-  const WG = MAP_WORKGROUP;
+  const WG = WG_SIZE;
   const E = MAP_ELEMS;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
@@ -445,7 +459,7 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
   const last = axes.length ? axes[axes.length - 1]! : 1;
   const outer = axes.slice(0, -1);
   const chunks = ceilDivDims(last, E);
-  body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG}u + lid;`);
+  body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG} + lid;`);
   body.push(`if (t >= ${math.dim(mulDims(...outer, chunks))}) { return; }`);
   body.push(`let line = ${ixDiv('t', math.dim(chunks))};`, `let first = ${ixMul(ixMod('t', math.dim(chunks)), ixLit(E))};`);
   scopes.define('line', scopes.root);
@@ -473,7 +487,8 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    workgroupSize: String(WG),
+    overrides: [WG_SIZE_DECL],
+    workgroupSize: WG,
     params: ENTRY_PARAMS,
     body,
   });

@@ -14,6 +14,7 @@ import { ENTRY_PARAMS } from './row-kernel.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
+import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
 
 export type SerialOp = 'sort' | 'cholesky' | 'triangular_solve';
 export const SERIAL_OPS: ReadonlySet<string> = new Set<SerialOp>(['sort', 'cholesky', 'triangular_solve']);
@@ -43,7 +44,8 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    workgroupSize: String(spec.workgroupSize),
+    overrides: [WG_SIZE_DECL],
+    workgroupSize: WG_SIZE,
     params: ENTRY_PARAMS,
     body: root.lines,
   });
@@ -81,7 +83,7 @@ function f32Value(c: Ctx, node: number, idx: Ix[]): string {
 /** Lower factor, left-looking: L[j][j] = √(A[j][j] − Σ_k L[j][k]²) by thread 0, then rows i > j in parallel. */
 function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   const { math, scopes } = c;
-  const WG = c.spec.workgroupSize;
+  const WG = WG_SIZE;
   const s = n.shape;
   const r = s.length;
   const N = math.dim(s[r - 1]!);
@@ -92,7 +94,7 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   // the strict upper triangle is zero
   const z = loop(c, root, 'e');
   z.lines.push(`let zi = e / ${N};`, `let zj = e % ${N};`, `if (zj > zi) { ${at('zi', 'zj')} = 0.0; }`);
-  scopes.close(z, `for (var e = lid; e < ${N} * ${N}; e = e + ${WG}u)`);
+  scopes.close(z, `for (var e = lid; e < ${N} * ${N}; e = e + ${WG})`);
   const col = loop(c, root, 'j');
   const diag = scopes.open(col);
   const ajj = f32Value(c, a, [...b, 'j', 'j']);
@@ -103,7 +105,7 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   const rows = loop(c, col, 'i');
   const aij = f32Value(c, a, [...b, 'i', 'j']);
   rows.lines.push(...compensatedDecl('v', aij), `for (var k = 0u; k < j; k = k + 1u) { ${compensatedAdd('v', `-(${at('i', 'k')} * ${at('j', 'k')})`)} }`, `${at('i', 'j')} = ${compensatedValue('v')} / ljj;`);
-  scopes.close(rows, `for (var i = j + 1u + lid; i < ${N}; i = i + ${WG}u)`);
+  scopes.close(rows, `for (var i = j + 1u + lid; i < ${N}; i = i + ${WG})`);
   col.lines.push('storageBarrier();');
   scopes.close(col, `for (var j = 0u; j < ${N}; j = j + 1u)`);
 }
@@ -112,7 +114,7 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
 function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   const { math, scopes } = c;
   const g = c.spec.graph;
-  const WG = c.spec.workgroupSize;
+  const WG = WG_SIZE;
   const os = n.shape;
   const r = os.length;
   const [A, B] = n.inputs as [number, number];
@@ -141,7 +143,7 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   const mii = m('i', 'i');
   steps.lines.push(`${x('i', 'cc')} = ${compensatedValue('v')} / ${mii};`);
   scopes.close(steps, `for (var s = 0u; s < ${N}; s = s + 1u)`);
-  scopes.close(cols, `for (var cc = lid; cc < ${K}; cc = cc + ${WG}u)`);
+  scopes.close(cols, `for (var cc = lid; cc < ${K}; cc = cc + ${WG})`);
 }
 
 /**
@@ -151,7 +153,7 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
  */
 function sort(c: Ctx, n: NodeOf<'sort'>): void {
   const { math, scopes } = c;
-  const WG = c.spec.workgroupSize;
+  const WG = WG_SIZE;
   const s = n.shape;
   const axis = n.attrs.axis;
   const x = n.inputs[0]!;
@@ -171,5 +173,5 @@ function sort(c: Ctx, n: NodeOf<'sort'>): void {
   if (n.attrs.output === 'values') elems.lines.push(`${outAt('pos')} = ${xe};`);
   else if (n.attrs.output === 'indices') elems.lines.push(`${outAt('pos')} = i32(e);`);
   else elems.lines.push(`${outAt('e')} = i32(pos);`);
-  scopes.close(elems, `for (var e = lid; e < ${L}; e = e + ${WG}u)`);
+  scopes.close(elems, `for (var e = lid; e < ${L}; e = e + ${WG})`);
 }

@@ -17,6 +17,8 @@ export interface RunStageOptions {
   device: RunDevice;
   /** The config file (for messages). */
   file: string;
+  /** GPU: workgroup size of row/serial kernels, set at pipeline creation (default: chosen from the adapter). */
+  workgroupSize?: number;
 }
 
 export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>, opts: RunStageOptions): Promise<{ result?: RunResult; diagnostics: Diagnostic[] }> {
@@ -24,7 +26,7 @@ export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>,
   if (opts.device !== 'cpu') {
     const { runStageOnGpu, isNoAdapterError } = await import('../run-gpu.js');
     try {
-      const g = await runStageOnGpu(stage, tensors, { file: opts.file });
+      const g = await runStageOnGpu(stage, tensors, { file: opts.file, ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}) });
       return { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] };
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;

@@ -5,8 +5,9 @@ import type { Dim, Graph, Shape } from '../../graph/types.js';
 import { wgslType } from '../../codegen/wgsl/emitter.js';
 import { generateKernel } from '../../codegen/wgsl/index.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from '../../codegen/wgsl/kernel-spec.js';
-import { MATMUL_REG, MATMUL_TILE } from '../../codegen/wgsl/matmul-kernel.js';
-import { MAP_ELEMS, MAP_WORKGROUP } from '../../codegen/wgsl/row-kernel.js';
+import { MATMUL_REG } from '../../codegen/wgsl/matmul-kernel.js';
+import { MAP_ELEMS } from '../../codegen/wgsl/row-kernel.js';
+import { WG_SIZE_DIM, workgroupOverride } from '../../codegen/wgsl/workgroup.js';
 import { serialWorkgroups } from '../../codegen/wgsl/serial-kernel.js';
 import type { KernelBinding, KernelPlan, PlanBuffer, PlanInput, PlanKernel } from './plan.js';
 import type { Group, Partition, Unit } from './partition.js';
@@ -21,7 +22,8 @@ interface BufferInfo extends PlanBuffer {
 }
 
 export interface BuildOptions {
-  workgroupSize: number;
+  /** Pinned row/serial workgroup size (else chosen at pipeline creation). */
+  workgroupSize: number | undefined;
   mode: 'fused' | 'unfused';
 }
 
@@ -107,6 +109,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     for (const [node, b] of scratch) if (computedIn.get(node) !== grp) loadable.set(node, b);
 
     const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode);
+    const override = workgroupOverride(grp.kind, opts.workgroupSize);
     const make = (used: Set<number> | undefined) => {
       const declared: BufferInfo[] = [];
       const storeBufs = new Set(stores.map((s) => s.buf.id));
@@ -124,7 +127,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       }));
       const loads = new Map<number, string>();
       for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
-      const common = { name, header, graph: g, symbols, workgroupSize: opts.workgroupSize, buffers: decls, loads, dimValues: prep.dimValues };
+      const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
       const plain = stores.map(({ buf: _b, ...s }) => s);
       let spec: KernelSpec;
       if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]! };
@@ -161,7 +164,8 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       summary: header[0]!.replace(/^[^:]*: /, ''),
       terms: kTerms,
       bindings,
-      dispatch: dispatchOf(grp, g, opts.workgroupSize),
+      dispatch: dispatchOf(grp, g),
+      overrides: [override],
       bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),
       bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),
     };
@@ -175,7 +179,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
   }
 
   const plan: KernelPlan = {
-    workgroupSize: opts.workgroupSize,
+    ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
     symbols,
     inputs,
     buffers: buffers.map(({ wgsl: _w, shape: _s, ...b }) => b),
@@ -214,12 +218,17 @@ function kernelName(k: number, kind: string, terms: string[]): string {
   return [`k${k}`, kind, ...t, ...(terms.length > 3 ? ['etc'] : [])].join('_');
 }
 
-/** Workgroup counts: rows (row kernels), ⌈elements / WG⌉ (map), output tiles × batch (matmul); x ≤ 65535, the rest in y. */
-function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
+/**
+ * Workgroup counts: rows (row kernels), ⌈lines·⌈last/MAP_ELEMS⌉ / wg_size⌉ (map), output tiles × batch
+ * (matmul: tiles of MATMUL_REG·wg_size); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
+ * constant: the runtime evaluates these with the value it chose.
+ */
+function dispatchOf(grp: Group, g: Graph): [Dim, Dim, Dim] {
   if (grp.kind === 'matmul') {
     const s = g.nodes[grp.units[0]!.node]!.shape;
     const r = s.length;
-    return [ceilDivDims(s[r - 1]!, MATMUL_TILE), ceilDivDims(s[r - 2]!, MATMUL_TILE), mulDims(...s.slice(0, -2))];
+    const tile = mulDims(MATMUL_REG, WG_SIZE_DIM);
+    return [ceilDivDims(s[r - 1]!, tile), ceilDivDims(s[r - 2]!, tile), mulDims(...s.slice(0, -2))];
   }
   if (grp.kind === 'serial') {
     const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
@@ -229,7 +238,7 @@ function dispatchOf(grp: Group, g: Graph, wg: number): [Dim, Dim, Dim] {
   const count =
     grp.kind === 'row'
       ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim))
-      : ceilDivDims(mulDims(...dims.slice(0, -1), ceilDivDims(dims[dims.length - 1] ?? 1, MAP_ELEMS)), MAP_WORKGROUP);
+      : ceilDivDims(mulDims(...dims.slice(0, -1), ceilDivDims(dims[dims.length - 1] ?? 1, MAP_ELEMS)), WG_SIZE_DIM);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }
 
@@ -241,7 +250,7 @@ function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes
   let what: string;
   if (grp.kind === 'matmul') {
     const u = grp.units[0]!;
-    what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_TILE}x${MATMUL_TILE} tiles, ${MATMUL_REG}x${MATMUL_REG} per invocation); ${writesText}`;
+    what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_REG}x${MATMUL_REG} per invocation, wg_size x wg_size invocations per tile); ${writesText}`;
   } else if (grp.kind === 'serial') {
     const n = g.nodes[grp.units[0]!.node]!;
     const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : 'matrix';

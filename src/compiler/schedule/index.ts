@@ -17,8 +17,11 @@ import type { KernelPlan } from './plan.js';
 import { prepare, type Prepared } from './prepare.js';
 
 export interface ScheduleOptions {
-  /** Threads per workgroup (row kernels: threads per row; map kernels: elements per workgroup). */
-  workgroupSize: number;
+  /**
+   * Pins the workgroup size of row and serial kernels (threads per row) to this default; without it the
+   * runtime chooses each kernel's size from the adapter at pipeline creation (WGSL `override wg_size`).
+   */
+  workgroupSize?: number;
   mode?: 'fused' | 'unfused';
   /** Storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage; default 8, WebGPU's
    *  guaranteed minimum, so plans run everywhere; run-stage passes the adapter's own limit). */
@@ -33,7 +36,7 @@ export class ScheduleError extends DiagnosticError {}
 export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const mode = opts.mode ?? 'fused';
   const wg = opts.workgroupSize;
-  if (!Number.isInteger(wg) || wg < 1 || wg > 1024)
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
     throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const g = prep.graph;
@@ -59,7 +62,7 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
 }
 
 /** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
-function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number }): KernelPlan {
+function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number | undefined }): KernelPlan {
   const { limit } = o;
   const promoted = storedOnce(g, prep);
   const rowVals = o.rowValues ? rowValues(g, prep) : new Set<number>();

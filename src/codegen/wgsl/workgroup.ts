@@ -1,0 +1,33 @@
+// Workgroup sizes are WGSL `override` constants, set by the runtime at pipeline creation from the adapter (or
+// the application): no kernel bakes one in. Each kernel class has its own defaults, for software
+// rasterisers (a workgroup runs as SIMD lanes of one CPU thread: few lanes win) and for hardware GPUs.
+import type { Dim } from '../../graph/types.js';
+import type { PlanOverride, WorkgroupClass } from '../../compiler/schedule/plan.js';
+
+/** The WGSL identifier of a kernel's workgroup size (and the symbol its dispatch dims use for it). */
+export const WG_SIZE = 'wg_size';
+
+/** The workgroup size as a dim of the dispatch formula. */
+export const WG_SIZE_DIM: Dim = { sym: WG_SIZE };
+
+/** Defaults per kernel class, and the largest size each template supports. */
+export const WORKGROUP_DEFAULTS: Record<WorkgroupClass, { software: number; hardware: number; max: number }> = {
+  /** Threads per row: partials combined in workgroup memory (`array<T, wg_size>`, budgeted for `max`). */
+  row: { software: 8, hardware: 128, max: 256 },
+  /** Invocations per workgroup; no barriers, so larger groups only cut per-group overhead. */
+  map: { software: 64, hardware: 256, max: 256 },
+  /** Threads sharing one matrix or sorted row. */
+  serial: { software: 8, hardware: 128, max: 256 },
+  /** Threads along each tile axis (wg_size × wg_size invocations, each a register block of the output). */
+  matmul: { software: 8, hardware: 8, max: 16 },
+};
+
+/** The override a kernel of `cls` declares; `pinned` (tdc compile --workgroup-size) replaces both defaults. */
+export function workgroupOverride(cls: WorkgroupClass, pinned?: number): PlanOverride {
+  const d = WORKGROUP_DEFAULTS[cls];
+  const v = pinned !== undefined && (cls === 'row' || cls === 'serial') ? { software: pinned, hardware: pinned } : { software: d.software, hardware: d.hardware };
+  return { name: WG_SIZE, role: 'workgroupSize', class: cls, default: v, max: Math.max(d.max, pinned ?? 0) };
+}
+
+/** The module-scope declaration (no default: the pipeline always sets it). */
+export const WG_SIZE_DECL = `override ${WG_SIZE}: u32;`;
