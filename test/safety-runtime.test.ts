@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { GpuInputError, GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
 import { checkFile } from '../src/compiler/driver/check.js';
 import { compileStages } from '../src/compiler/compile.js';
-import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+import { GOLDEN, hasStackTrace, ROOT, tdc } from './helpers/cli.js';
 
 const CONFIG = join(ROOT, 'examples', 'kd', 'config.yaml');
 const IO = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'examples', 'kd', 'io.safetensors')))).tensors; // [7, 37], targets [7]
@@ -146,6 +146,26 @@ test('class indices in a GPUBuffer (the host cannot look) are checked on the dev
     for (const b of made) b.destroy();
     rt.destroy();
   }
+});
+
+test('SKD: a covariance that is not positive-definite fails on the GPU as in torch (checked on the device)', () => {
+  // torch.linalg.cholesky raises "the leading minor of order 1 is not positive-definite" for Σ = cov − 10·I
+  const G = join(GOLDEN, 'sample__ilsvrc2012__skd__resnet18_from_resnet34');
+  const text = readFileSync(join(G, 'config.yaml'), 'utf8');
+  assert.match(text, /tikhonov: 0\.1/);
+  const cfg = join(dir, 'skd.yaml');
+  writeFileSync(cfg, text.replace('tikhonov: 0.1', 'tikhonov: -10.0'));
+  for (const json of [[], ['--json']]) {
+    const r = tdc(['run', cfg, '--inputs', join(G, 'tensors.safetensors'), '--device', 'gpu', ...json]);
+    assert.is(r.code, 1, `exit ${r.code}\n${r.stdout}${r.stderr}`);
+    assert.is(r.stdout, '', 'no loss printed');
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.match(r.stderr, /TDC524/);
+    assert.match(r.stderr, /term 'direction': cholesky of matrix 0 \(8 × 8\).*not positive-definite \(the leading minor of order 1/);
+  }
+  const cpu = tdc(['run', cfg, '--inputs', join(G, 'tensors.safetensors'), '--device', 'cpu']);
+  assert.is(cpu.code, 1, 'the CPU executor refuses it too');
+  assert.match(cpu.stderr, /not positive-definite/);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

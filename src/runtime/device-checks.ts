@@ -1,10 +1,14 @@
-// Data-dependent checks on the device, for inputs the host cannot look at (GPUBuffers): each class-index input
-// (plan.indexInputs) of a run is scanned by a small runtime-owned kernel in the run's own command buffer, which
-// records the first element outside [0, size) (other than ignore_index) in an error-flag buffer. The flags are
+// Data-dependent checks on the device, by small runtime-owned kernels in the run's own command buffer:
+// - class-index inputs (plan.indexInputs) given as GPUBuffers (the host cannot look): the first element outside
+//   [0, size) other than ignore_index;
+// - Cholesky factors the plan computes (plan.factorChecks), after the plan's kernels: the first diagonal entry
+//   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises).
+// Each records into an error-flag buffer. The flags are
 // copied into the readback buffer right after the scalars, so they come back with them: no extra
 // synchronisation. Host inputs are checked on the host before dispatch instead (executor.checkIndices).
 //
-// Flags: one u32 per check, the first offending element's index (atomicMin), 0xffffffff when none. They are
+// Flags: one u32 per check, the first offending element's index (atomicMin; for factors matrix · size + j),
+// 0xffffffff when none. They are
 // reset after each readback that reported them, so a run without readback is reported by the next one that reads.
 /// <reference types="@webgpu/types" preserve="true" />
 
@@ -26,6 +30,47 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ok = (v >= 0i && u32(v) < params.size) || (params.has_ignore != 0u && v == params.ignore);
   if (!ok) { atomicMin(&flags[params.slot], i); }
 }`;
+
+export const FACTOR_CHECK_WGSL = /* wgsl */ `
+// tdc-runtime: diagonal entries of count lower factors (size × size) positive and finite, tested on the bits
+// (float comparisons may be folded under finite-math assumptions); the first bad (matrix · size + j) → flags[slot]
+struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> factor: array<u32>;
+@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * params.row;
+  if (i >= params.n) { return; }
+  let j = i % params.size;
+  let bits = factor[i * params.size + j];
+  let ok = bits != 0u && (bits >> 31u) == 0u && (bits & 0x7f800000u) != 0x7f800000u;
+  if (!ok) { atomicMin(&flags[params.slot], i); }
+}`;
+
+/** One factor check of one run: n = count · size diagonal entries of the factors in `buffer`. */
+export interface DeviceFactorCheck {
+  buffer: GPUBuffer;
+  n: number;
+  size: number;
+  terms: string[];
+}
+
+export function factorParams(c: DeviceFactorCheck, slot: number): ArrayBuffer {
+  const buf = new ArrayBuffer(32);
+  const u = new Uint32Array(buf);
+  u[0] = c.n;
+  u[1] = c.size;
+  u[4] = slot;
+  u[5] = checkDispatch(c.n).row;
+  return buf;
+}
+
+export function factorCheckProblem(c: { size: number; terms: string[] }, flagged: number): string {
+  const m = Math.floor(flagged / c.size);
+  const j = flagged % c.size;
+  return `${c.terms.length ? `term ${c.terms.map((t) => `'${t}'`).join(', ')}: ` : ''}cholesky of matrix ${m} (${c.size} × ${c.size}): the factorization could not be completed because the input is not positive-definite (the leading minor of order ${j + 1} is not positive-definite; torch raises); the results of this run were discarded`;
+}
 
 /** One index check of one run: the buffer holding the indices (i32), how many, and the valid range. */
 export interface DeviceIndexCheck {

@@ -18,7 +18,17 @@ import { dimSymbols, evalDim, type Dim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
-import { NO_ERROR, INDEX_CHECK_WGSL, checkDispatch, checkParams, indexCheckProblem, type DeviceIndexCheck } from './device-checks.js';
+import {
+  NO_ERROR,
+  FACTOR_CHECK_WGSL,
+  INDEX_CHECK_WGSL,
+  checkDispatch,
+  checkParams,
+  factorCheckProblem,
+  factorParams,
+  indexCheckProblem,
+  type DeviceIndexCheck,
+} from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
@@ -89,7 +99,35 @@ interface PreparedInput {
 /** Compiled pipelines by device and pipelineKey (most recent PIPELINE_CACHE per device). */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline }>>();
 const PIPELINE_CACHE = 256;
-const INDEX_CHECK_KEY = 'tdc-runtime index check';
+
+type CheckPipeline = { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline };
+
+/** A device-check pipeline (device-checks.ts): uniform params, one read-only buffer, the flags. Cached per device. */
+async function checkPipeline(rt: GpuRuntime, cache: Map<string, CheckPipeline>, what: string, code: string): Promise<CheckPipeline> {
+  const key = `tdc-runtime ${what} check\n${code}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const device = rt.device;
+  const layout = device.createBindGroupLayout({
+    label: `tdc ${what} check`,
+    entries: [
+      { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
+      { binding: 1, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 2, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
+    ],
+  });
+  const pipeline = await rt.wait(
+    device.createComputePipelineAsync({
+      label: `tdc ${what} check`,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module: device.createShaderModule({ label: `tdc ${what} check`, code }) },
+    }),
+    `compiling the ${what} check kernel`,
+  );
+  const built = { layout, pipeline };
+  cache.set(key, built);
+  return built;
+}
 
 /** What a pipeline depends on: the WGSL, the binding layout and the pipeline-overridable constants. */
 function pipelineKey(k: PlanKernel, constants: Readonly<Record<string, number>>): string {
@@ -126,7 +164,8 @@ export class PlanExecutor {
   /** Runs started and not yet settled (submit() refuses to overtake one). */
   private active = 0;
   private broken: Error | undefined;
-  /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, read back after the scalars. */
+  /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, then one per plan.factorChecks
+   *  entry, read back after the scalars. */
   private readonly flags: GPUBuffer | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
@@ -138,15 +177,15 @@ export class PlanExecutor {
     private readonly pipelines: GPUComputePipeline[],
     /** The override constants each kernel's pipeline was created with (plan.kernels order). */
     readonly constants: readonly Readonly<Record<string, number>>[],
-    private readonly indexCheck?: { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline },
+    private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline } = {},
   ) {
     this.dimsBuffer = runtime.device.createBuffer({
       label: 'tdc dims',
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
     });
-    const nChecks = plan.indexInputs?.length ?? 0;
-    if (nChecks && indexCheck) {
+    const nChecks = (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0);
+    if (nChecks) {
       this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 4 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
       for (let i = 0; i < nChecks; i++)
         this.checkParams.push(runtime.device.createBuffer({ label: `tdc index check ${i}`, size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST }));
@@ -229,29 +268,10 @@ export class PlanExecutor {
         }
       }),
     );
-    let indexCheck: { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline } | undefined;
-    if (plan.indexInputs?.length) {
-      indexCheck = cache.get(INDEX_CHECK_KEY);
-      if (!indexCheck) {
-        const layout = device.createBindGroupLayout({
-          label: 'tdc index check',
-          entries: [
-            { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } },
-            { binding: 1, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' } },
-            { binding: 2, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
-          ],
-        });
-        const pipeline = await rt.wait(
-          device.createComputePipelineAsync({
-            label: 'tdc index check',
-            layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-            compute: { module: device.createShaderModule({ label: 'tdc index check', code: INDEX_CHECK_WGSL }) },
-          }),
-          'compiling the index check kernel',
-        );
-        cache.set(INDEX_CHECK_KEY, (indexCheck = { layout, pipeline }));
-      }
-    }
+    const checkPipelines = {
+      ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', INDEX_CHECK_WGSL) } : {}),
+      ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', FACTOR_CHECK_WGSL) } : {}),
+    };
     rt.check();
     const built = found.map((b) => b!);
     return new PlanExecutor(
@@ -260,7 +280,7 @@ export class PlanExecutor {
       built.map((b) => b.layout),
       built.map((b) => b.pipeline),
       constants,
-      indexCheck,
+      checkPipelines,
     );
   }
 
@@ -372,17 +392,24 @@ export class PlanExecutor {
     // caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
     const mapped = staging.getMappedRange(0, totalRead);
     if (flagsAt >= 0) {
-      const flags = new Uint32Array(mapped, flagsAt, this.plan.indexInputs!.length);
+      const index = this.plan.indexInputs ?? [];
+      const flags = new Uint32Array(mapped, flagsAt, this.flags!.size / 4);
       const problems: string[] = [];
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
-        const c = this.plan.indexInputs![i]!;
-        problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f));
+        const c = index[i];
+        if (c) problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f));
+        else {
+          const fc = this.plan.factorChecks![i - index.length]!;
+          problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f));
+        }
       });
       this.flagsNeedReset = true;
       if (problems.length) {
         staging.unmap();
-        throw inputError(problems);
+        throw new GpuInputError(
+          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+        );
       }
     }
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
@@ -442,24 +469,7 @@ export class PlanExecutor {
       this.flagsNeedReset = false;
     }
     const pass = enc.beginComputePass();
-    for (const [slot, c] of checks) {
-      device.queue.writeBuffer(this.checkParams[slot]!, 0, checkParams(c, slot));
-      pass.setPipeline(this.indexCheck!.pipeline);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          label: `tdc index check ${c.input}`,
-          layout: this.indexCheck!.layout,
-          entries: [
-            { binding: 0, resource: { buffer: this.checkParams[slot]! } },
-            { binding: 1, resource: { buffer: c.buffer, offset: 0, size: 4 * c.n } },
-            { binding: 2, resource: { buffer: this.flags! } },
-          ],
-        }),
-      );
-      const { x, y } = checkDispatch(c.n);
-      pass.dispatchWorkgroups(x, y);
-    }
+    for (const [slot, c] of checks) this.dispatchCheck(pass, this.checkPipelines.index!, slot, c.buffer, c.n, checkParams(c, slot));
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
       if (x * y * z === 0) continue;
@@ -467,6 +477,15 @@ export class PlanExecutor {
       pass.setBindGroup(0, bindGroups[i]!);
       pass.dispatchWorkgroups(x, y, z);
     }
+    // factors are checked after the kernels that compute them (dispatches in a pass are ordered)
+    const index = this.plan.indexInputs?.length ?? 0;
+    this.plan.factorChecks?.forEach((fc, k) => {
+      const size = evalDim(fc.size, env);
+      const n = evalDim(fc.count, env) * size;
+      if (n === 0) return;
+      const c = { buffer: this.buffers.get(fc.buffer)!.gpu, n, size, terms: fc.terms };
+      this.dispatchCheck(pass, this.checkPipelines.factor!, index + k, c.buffer, n * size, factorParams(c, index + k));
+    });
     pass.end();
     let off = 0;
     readList.forEach((id, i) => {
@@ -478,11 +497,32 @@ export class PlanExecutor {
     return { readBytes, totalRead, flagsAt };
   }
 
+  /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */
+  private dispatchCheck(pass: GPUComputePassEncoder, p: CheckPipeline, slot: number, buffer: GPUBuffer, elems: number, params: ArrayBuffer): void {
+    const device = this.runtime.device;
+    device.queue.writeBuffer(this.checkParams[slot]!, 0, params);
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: p.layout,
+        entries: [
+          { binding: 0, resource: { buffer: this.checkParams[slot]! } },
+          { binding: 1, resource: { buffer, offset: 0, size: 4 * elems } },
+          { binding: 2, resource: { buffer: this.flags! } },
+        ],
+      }),
+    );
+    const n = new Uint32Array(params, 0, 1)[0]!;
+    const { x, y } = checkDispatch(n);
+    pass.dispatchWorkgroups(x, y);
+  }
+
   /** The class-index inputs given as GPUBuffers, to check on the device (host arrays were checked already). */
   private deviceIndexChecks(prepared: readonly PreparedInput[], env: SymbolEnv): [number, DeviceIndexCheck][] {
     const out: [number, DeviceIndexCheck][] = [];
     if (!this.flags) return out;
-    this.plan.indexInputs!.forEach((c, slot) => {
+    (this.plan.indexInputs ?? []).forEach((c, slot) => {
       const p = prepared.find((x) => x.name === c.input);
       if (!p?.device || p.bytes === 0) return;
       const buffer = p.direct ? p.device : this.buffers.get(p.buffer)!.gpu;

@@ -100,6 +100,19 @@ export interface KernelPlan {
   equalDims?: [Dim, Dim][];
   /** Integer inputs used as class indices: each value must lie in [0, size) unless it is `ignore` (torch raises). */
   indexInputs?: IndexInputCheck[];
+  /**
+   * Cholesky factors the kernels compute (buffer of `count` lower factors of size × size): the runtime checks on
+   * the device that each diagonal entry is positive and finite (torch raises "not positive-definite" otherwise).
+   */
+  factorChecks?: FactorCheck[];
+}
+
+export interface FactorCheck {
+  buffer: number;
+  size: Dim;
+  count: Dim;
+  /** Which terms compute it (for the message). */
+  terms: string[];
 }
 
 export interface IndexInputCheck {

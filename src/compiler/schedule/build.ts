@@ -178,6 +178,13 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     b.length = mulDims(4, ceilDivDims(b.length, 4));
   }
 
+  // Cholesky factors, checked on the device by the runtime (positive, finite diagonal: torch raises otherwise)
+  const factorChecks = [...scratch]
+    .filter(([node]) => g.nodes[node]!.op === 'cholesky')
+    .map(([node, b]) => {
+      const s = g.nodes[node]!.shape;
+      return { buffer: b.id, size: s[s.length - 1]!, count: mulDims(...s.slice(0, -2)), terms: terms[node] ?? [] };
+    });
   const plan: KernelPlan = {
     ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
     symbols,
@@ -194,6 +201,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       grads: g.grads.map((x, k) => ({ input: x.input, buffer: gradBuf[k]!.id, shape: g.nodes[x.node]!.shape })),
       ...(g.stateOut?.length ? { state: g.stateOut.map((x, k) => ({ name: x.name, buffer: stateBuf[k]!.id, shape: g.nodes[x.node]!.shape })) } : {}),
     },
+    ...(factorChecks.length ? { factorChecks } : {}),
   };
   return plan;
 }
