@@ -111,6 +111,7 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
 
 /** Arithmetic ops (not layout, loads or constants) in a value's inlined expression, up to units and inputs. */
 const LAYOUT_OPS = new Set(['input', 'const', 'reshape', 'permute', 'broadcast', 'slice', 'iota', 'detach', 'cast']);
+const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach']);
 
 /**
  * Values worth computing once into memory rather than inline in every expression that reads them:
@@ -151,7 +152,10 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
     n.inputs.forEach((x, k) => {
       const other = n.shape[k === 0 ? r - 1 : r - 2]!; // the output extent the operand is recomputed across
       if (typeof other === 'number' && other <= 8) return;
-      if (!stop(x) && g.nodes[x]!.op !== 'input' && cost(x) > 2) out.add(x);
+      // below layout ops (xᵀ in x·xᵀ): store the value itself once, not each view of it
+      let v = x;
+      while (VIEW_OPS.has(g.nodes[v]!.op) && !stop(v)) v = g.nodes[v]!.inputs[0]!;
+      if (!stop(v) && g.nodes[v]!.op !== 'input' && g.nodes[v]!.op !== 'const' && cost(v) > 2) out.add(v);
     });
   }
   return out;
