@@ -5,8 +5,10 @@
 //   `tsc --strict` with moduleResolution node16 and bundler, skipLibCheck false, no `types` entry;
 // - it runs under Node (tdc-runtime/node) and matches torchdistill's float64 numbers (golden/) at the GPU tolerances;
 // - `esbuild --bundle --platform=browser` of browser.ts (no --external) succeeds, and the page in headless Chromium
-//   (Debian's /usr/bin/chromium, WebGPU on SwiftShader) gives the same loss and gradients; without navigator.gpu
-//   it reports the runtime's typed NoWebGpuError;
+//   (Debian's /usr/bin/chromium, WebGPU on SwiftShader) gives the same loss and gradients, and rejects a
+//   teacher/student batch mismatch, a target ≥ C and a target of -1 (host arrays) and a target ≥ C in a GPUBuffer
+//   (checked on the device) with a GpuInputError naming the tensor and no loss; without navigator.gpu it
+//   reports the runtime's typed NoWebGpuError;
 // - a consumer that installs only tdc-runtime gets no compiler dependency (`npm ls --all`).
 // Tarballs are packed with --ignore-scripts from the dist/ that `npm test` has just built (prepack would rebuild it).
 import { test } from 'uvu';
@@ -194,6 +196,24 @@ test('headless Chromium (WebGPU on SwiftShader): the bundled page matches the or
     assert.ok(r['ok'], `the page failed: ${JSON.stringify(r)}`);
     console.log(`  chromium: ${String(r['device'])}, loss ${String(r['loss'])}`);
     checkKd(r as unknown as { loss: number; kd: number; grad: number[] }, 'chromium');
+    // the runtime's validation in the browser: each bad input is a typed error naming the tensor, with no loss
+    const rejections = r['rejections'] as { case: string; loss?: number; error?: string; code?: string; message?: string }[];
+    assert.equal(
+      rejections.map((x) => x.case),
+      ['teacher batch 5, student batch 7', 'target 5000', 'target -1', 'target 5000 in a GPUBuffer'],
+    );
+    const names: RegExp[][] = [
+      [/'teacher\/\.\/output' dim 0 is 5, but N = 7 \(from 'student\/\.\/output' dim 0\)/],
+      [/'targets' element 0 is 5000/],
+      [/'targets' element 0 is -1/],
+      [/'targets' element 0 is not a class index: on the device it lies outside \[0, 37\)/],
+    ];
+    rejections.forEach((x, i) => {
+      assert.is(x.loss, undefined, `${x.case}: no loss (got ${x.loss})`);
+      assert.is(x.error, 'GpuInputError', `${x.case}: ${x.error} ${x.message}`);
+      assert.is(x.code, 'TDC524');
+      for (const p of names[i]!) assert.match(x.message!, p, `${x.case}: ${x.message}`);
+    });
     const none = await resultOf(true);
     assert.is(none['ok'], false);
     assert.is(none['error'], 'NoWebGpuError');

@@ -1,6 +1,6 @@
 // The browser consumer: the same KD step from navigator.gpu (the README's two-line setup), bundled by esbuild.
 import { GpuRuntime, TdcRuntimeError } from 'tdc-runtime';
-import { runKd } from './kd.js';
+import { kdRejections, runKd } from './kd.js';
 import { IoDict } from './tensors.js';
 
 declare global {
@@ -14,7 +14,8 @@ async function main(): Promise<unknown> {
     const runtime = await GpuRuntime.open();
     try {
       const bytes = new Uint8Array(await (await fetch('./kd-io.safetensors')).arrayBuffer());
-      return { ok: true, device: runtime.describe(), ...(await runKd(runtime, new IoDict(bytes))) };
+      const io = new IoDict(bytes);
+      return { ok: true, device: runtime.describe(), ...(await runKd(runtime, io)), rejections: await kdRejections(runtime, io) };
     } finally {
       runtime.destroy();
     }
