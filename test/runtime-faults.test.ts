@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 import {
   GpuDeviceLostError,
+  GpuInputError,
   GpuRuntime,
   GpuStageDestroyedError,
   GpuTimeoutError,
@@ -154,6 +155,34 @@ process.exit(0);
   assert.match(out.second!.message, /unusable after an earlier failure .*did not complete within 1500 ms/);
   assert.ok(out.destroyMs < 5000, `destroy() returned after ${out.destroyMs} ms: it must not wait for the kernel`);
   assert.ok(GpuTimeoutError);
+});
+
+test('GPUBuffer inputs are checked against the shapes the caller declares: size, and the device limits by name', async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const lim = rt.device.limits;
+  const x = inputs(2, 3, 5);
+  const buffer = rt.device.createBuffer({ size: 64, usage: 0x80 | 0x4 | 0x8 });
+  try {
+    const small = new Map(x.map);
+    small.set('student/./output', { shape: [4, 5], buffer });
+    small.set('teacher/./output', { dtype: 'F32', shape: [4, 5], data: new Float32Array(20) });
+    small.set('targets', { dtype: 'I32', shape: [4], data: new Int32Array(4) });
+    await rejects(exec.run(small, { readback: 'scalars' }), GpuInputError, /'student\/\.\/output': its GPUBuffer holds 64 bytes, shape \[4, 5\] needs 80/);
+    // a declared shape past maxStorageBufferBindingSize: named by the tensor and the limit, before any allocation
+    const rows = Math.ceil(lim.maxStorageBufferBindingSize / 4 / 1000) + 1;
+    const huge = new Map(x.map);
+    huge.set('student/./output', { shape: [rows, 1000], buffer });
+    huge.set('teacher/./output', { shape: [rows, 1000], buffer });
+    huge.set('targets', { shape: [rows], buffer });
+    const e = await rejects(exec.run(huge, { readback: 'scalars' }), GpuInputError);
+    assert.match(e.message, new RegExp(`'student/\\./output' \\[${rows}, 1000\\] would need ${rows * 4000} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer \\(maxStorageBufferBindingSize\\)`));
+    assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the stage still runs afterwards');
+  } finally {
+    buffer.destroy();
+    exec.destroy();
+    rt.destroy();
+  }
 });
 
 test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {
