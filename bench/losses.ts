@@ -16,7 +16,7 @@ import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import { evalDim, sym } from '../src/graph/dims.js';
 import type { Graph, Shape } from '../src/graph/types.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { PlanExecutor, type TensorInput } from 'tdc-runtime';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
@@ -183,7 +183,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       let impl: PlanLoss | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
-        const plan = schedule(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings });
+        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings });
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (i + 1) + k) }]));
         const env: Record<string, number> = {};
         for (const s of plan.symbols) env[s] = batch;

@@ -6,7 +6,7 @@ import { checkFile } from '../src/compiler/driver/check.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
 import type { Graph } from '../src/graph/types.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 
 export const BENCH_CONFIG = fileURLToPath(new URL('../../bench/kd-ce.yaml', import.meta.url));
 
@@ -29,7 +29,7 @@ export function compilerPlans(workgroupSize: Record<ScheduleMode, number>, confi
   const graph = benchGraph(config);
   const one = (mode: ScheduleMode): PlanOrReason => {
     try {
-      return { plan: schedule(graph, { workgroupSize: workgroupSize[mode], mode }) };
+      return { plan: kernelPlan(graph, { workgroupSize: workgroupSize[mode], mode }) };
     } catch (e) {
       return { unavailable: `schedule(mode: ${mode}) failed: ${e instanceof DiagnosticError ? `${e.diagnostic.code} ${e.diagnostic.message}` : (e as Error).message}` };
     }

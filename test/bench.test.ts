@@ -12,7 +12,7 @@ import { referenceKdPlan } from '../bench/reference-kd-plan.js';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { lossGraph, runLossBench } from '../bench/losses.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 test('median', () => {
@@ -128,7 +128,7 @@ test('bench --losses: every suite loss compiles from its real sample config with
   for (const c of LOSS_CASES) {
     const { graph, names } = lossGraph(c, 2);
     assert.ok(names.size > 0, c.id);
-    const plan = schedule(graph, { workgroupSize: 8, maxStorageBuffers: 8 });
+    const plan = kernelPlan(graph, { workgroupSize: 8, maxStorageBuffers: 8 });
     assert.ok(plan.kernels.length > 0 && plan.kernels.every((k) => k.bindings.length <= 8), c.id);
   }
 });

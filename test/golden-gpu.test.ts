@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
 import { PlanExecutor } from 'tdc-runtime/node';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { execute } from '../src/cpu/executor.js';
 import { opCases } from './helpers/op-graphs.js';
 import { gradExcess, relErr } from './helpers/golden.js';
@@ -90,7 +90,7 @@ test('every lowered op (hand-built graphs) matches the float64 CPU executor, fus
   let worstGrad = 0;
   for (const c of opCases())
     for (const [mode, wg] of [['fused', 8], ['fused', 64], ['fused', 24], ['unfused', 8]] as const) {
-      const plan = schedule(c.graph, { workgroupSize: wg, mode, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
+      const plan = kernelPlan(c.graph, { workgroupSize: wg, mode, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
       const exec = await PlanExecutor.create(rt, plan);
       try {
         for (const inp of c.inputs) {

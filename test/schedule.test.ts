@@ -9,7 +9,10 @@ import { DiagnosticError } from '../src/diagnostics/index.js';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
 import type { Graph } from '../src/graph/types.js';
-import { schedule, ScheduleError } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
+import { schedule, storageBindings, ScheduleError, type Schedule } from '../src/compiler/schedule/index.js';
+import { generateKernel } from '../src/codegen/wgsl/generate-kernel.js';
+import { generatePlan } from '../src/codegen/wgsl/generate-plan.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { readSafetensors } from 'tdc-runtime';
 import { stageGraph } from '../src/compiler/run-gpu.js';
@@ -36,7 +39,7 @@ const describe = (p: KernelPlan) => p.kernels.map((k) => `${k.name}: ${k.summary
 
 test('KD sample (KDLoss α=0.5, T=1: KL + CE, forward + backward) is at most 3 kernels', async () => {
   for (const symbolic of [true, false]) {
-    const plan = schedule(await goldenGraph(KD_SAMPLE, symbolic), { workgroupSize: 8 });
+    const plan = kernelPlan(await goldenGraph(KD_SAMPLE, symbolic), { workgroupSize: 8 });
     assert.ok(plan.kernels.length <= 3, `${plan.kernels.length} kernels:\n  ${describe(plan)}`);
     assert.equal(plan.symbols, symbolic ? ['N'] : []);
   }
@@ -46,7 +49,7 @@ test('KD sample with the teacher logits trainable too (gradients for both) is at
   for (const symbolic of [true, false]) {
     const g = await goldenGraph(KD_SAMPLE, symbolic, { teacher: true });
     assert.equal(g.grads.map((x) => x.input).sort(), ['student/./output', 'teacher/./output']);
-    const plan = schedule(g, { workgroupSize: 8 });
+    const plan = kernelPlan(g, { workgroupSize: 8 });
     assert.ok(plan.kernels.length <= 3, `${plan.kernels.length} kernels:\n  ${describe(plan)}`);
     assert.ok(plan.kernels.every((k) => k.bindings.length <= 8), describe(plan));
   }
@@ -54,13 +57,13 @@ test('KD sample with the teacher logits trainable too (gradients for both) is at
 
 test('KD with T ≠ 1, α ≠ 0.5, at C = 1000, and CE + KD on the same logits: at most 3 kernels each', async () => {
   for (const id of ['edge__kd_alpha_targets', 'edge__kd_c1000_n8', 'edge__ce_kd_weighted_sum', 'sample__ilsvrc2012__tfkd__resnet18_from_resnet18']) {
-    const plan = schedule(await goldenGraph(id), { workgroupSize: 8 });
+    const plan = kernelPlan(await goldenGraph(id), { workgroupSize: 8 });
     assert.ok(plan.kernels.length <= 3, `${id}: ${plan.kernels.length} kernels:\n  ${describe(plan)}`);
   }
 });
 
 test('the KD row pass reads the logits once per sweep and writes the loss rows and the gradient rows together', async () => {
-  const plan = schedule(await goldenGraph('edge__kd_alpha_targets'), { workgroupSize: 8 });
+  const plan = kernelPlan(await goldenGraph('edge__kd_alpha_targets'), { workgroupSize: 8 });
   const gradBuf = plan.outputs.grads.find((g) => g.input === 'student/./output')!.buffer;
   const writers = plan.kernels.filter((k) => k.bindings.some((b) => b.buffer === gradBuf && b.access === 'read_write'));
   assert.is(writers.length, 1);
@@ -78,11 +81,11 @@ test('the KD row pass reads the logits once per sweep and writes the loss rows a
 test('plans are deterministic: the same graph (or a re-instantiated one) gives a byte-identical plan', async () => {
   for (const id of [KD_SAMPLE, 'edge__ce_ignore_index_spatial', 'sample__ilsvrc2012__kd_w_ls__resnet18_from_resnet34']) {
     const g = await goldenGraph(id);
-    const a = JSON.stringify(schedule(g, { workgroupSize: 8 }));
-    assert.is(JSON.stringify(schedule(g, { workgroupSize: 8 })), a, `${id}: same graph`);
-    assert.is(JSON.stringify(schedule(await goldenGraph(id), { workgroupSize: 8 })), a, `${id}: re-instantiated`);
+    const a = JSON.stringify(kernelPlan(g, { workgroupSize: 8 }));
+    assert.is(JSON.stringify(kernelPlan(g, { workgroupSize: 8 })), a, `${id}: same graph`);
+    assert.is(JSON.stringify(kernelPlan(await goldenGraph(id), { workgroupSize: 8 })), a, `${id}: re-instantiated`);
   }
-  for (const c of opCases()) assert.is(JSON.stringify(schedule(c.graph, { workgroupSize: 64 })), JSON.stringify(schedule(c.graph, { workgroupSize: 64 })), c.name);
+  for (const c of opCases()) assert.is(JSON.stringify(kernelPlan(c.graph, { workgroupSize: 64 })), JSON.stringify(kernelPlan(c.graph, { workgroupSize: 64 })), c.name);
 });
 
 /** Ops the unfused plan must give one kernel each: live nodes other than inputs and constants, plus the
@@ -113,15 +116,60 @@ test('unfused mode: one kernel per primitive op, each naming its op', async () =
     ['ce spatial', await goldenGraph('edge__ce_ignore_index_spatial')],
     ...opCases().map((c) => [c.name, c.graph] as const),
   ] as const) {
-    const plan = schedule(g, { workgroupSize: 64, mode: 'unfused' });
-    const ops = plan.kernels.map((k) => /— unfused: (.*)$/m.exec(k.wgsl)?.[1]);
-    assert.ok(ops.every((o) => o !== undefined), `${name}: every unfused kernel says what it computes`);
-    const copies = ops.filter((o) => o === '').length; // outputs that are inputs or constants
-    assert.is(plan.kernels.length - copies, expectedUnfusedKernels(g), `${name}`);
-    for (const [i, o] of ops.entries()) assert.not.match(o!, /,/, `${name}/${plan.kernels[i]!.name}: one op per kernel`);
+    // what each kernel computes, read off its spec (data), not its WGSL
+    const sched = schedule(g, { workgroupSize: 64, mode: 'unfused' });
+    const ops = sched.kernels.map((k) => {
+      const sp = k.spec;
+      const nodes = sp.kind === 'row' ? sp.reductions.map((r) => r.node) : sp.kind === 'map' ? [...new Set(sp.stores.map((x) => x.node))] : [sp.node];
+      // a stored value the kernel loads (an input, another kernel's result) or a constant is a copy
+      return nodes.filter((n) => !sp.loads.has(n) && sp.graph.nodes[n]!.op !== 'const');
+    });
+    const copies = ops.filter((o) => o.length === 0).length; // outputs that are inputs, constants or other kernels' results
+    assert.is(sched.kernels.length - copies, expectedUnfusedKernels(g), `${name}`);
+    for (const [i, o] of ops.entries()) assert.ok(o.length <= 1, `${name}/${sched.kernels[i]!.name}: one op per kernel, got ${o.length}`);
+    const plan = generatePlan(sched);
+    for (const k of plan.kernels) assert.match(k.wgsl, /— unfused: /, `${name}/${k.name}: the header says what it computes`);
     const fused = schedule(g, { workgroupSize: 64 });
-    assert.ok(fused.kernels.length < plan.kernels.length, `${name}: fused ${fused.kernels.length} < unfused ${plan.kernels.length}`);
+    assert.ok(fused.kernels.length < sched.kernels.length, `${name}: fused ${fused.kernels.length} < unfused ${sched.kernels.length}`);
   }
+});
+
+/** Kernels whose read-only bindings differ from the buffers their generated code reads. */
+function bindingMismatches(s: Schedule, where: string): string[] {
+  const out: string[] = [];
+  for (const k of s.kernels) {
+    const declared = k.spec.buffers.filter((b) => b.access === 'read').map((b) => b.name).sort();
+    const used = [...generateKernel(k.spec).used].sort();
+    if (declared.join() !== used.join()) out.push(`${where}/${k.name}: binds [${declared.join(', ')}] for reading, its code reads [${used.join(', ')}]`);
+    if (storageBindings(k) !== k.spec.buffers.length) out.push(`${where}/${k.name}: ${storageBindings(k)} bindings, ${k.spec.buffers.length} declarations`);
+  }
+  return out;
+}
+
+test('the schedule is data: each kernel binds for reading exactly the buffers its generated code reads (every golden case, every op graph)', async () => {
+  const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string }[] };
+  const problems: string[] = [];
+  let kernels = 0;
+  for (const c of index.cases) {
+    let s: Schedule;
+    try {
+      s = schedule(await goldenGraph(c.case), {});
+    } catch (e) {
+      problems.push(`${c.case}: ${(e as Error).message}`);
+      continue;
+    }
+    kernels += s.kernels.length;
+    for (const k of s.kernels) assert.not.ok('wgsl' in k, 'a scheduled kernel carries no WGSL');
+    problems.push(...bindingMismatches(s, c.case));
+  }
+  for (const c of opCases())
+    for (const mode of ['fused', 'unfused'] as const) {
+      const s = schedule(c.graph, { mode });
+      kernels += s.kernels.length;
+      problems.push(...bindingMismatches(s, `${c.name} ${mode}`));
+    }
+  console.log(`bindings of ${kernels} scheduled kernels checked against their code`);
+  assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
 });
 
 test('every golden case with core losses schedules; dims uniform, bindings and dispatches are consistent', async () => {
@@ -129,7 +177,7 @@ test('every golden case with core losses schedules; dims uniform, bindings and d
   const CORE = new Set(['CrossEntropyLoss', 'MSELoss', 'KDLoss', 'LogitStdKDLoss', 'KLDivLoss', 'L1Loss', 'SmoothL1Loss', 'model_term']);
   const counts = new Map<number, number>();
   for (const c of index.cases.filter((x) => x.losses.every((l) => CORE.has(l)))) {
-    const plan = schedule(await goldenGraph(c.case), { workgroupSize: 8 });
+    const plan = kernelPlan(await goldenGraph(c.case), { workgroupSize: 8 });
     counts.set(plan.kernels.length, (counts.get(plan.kernels.length) ?? 0) + 1);
     const ids = new Set(plan.buffers.map((b) => b.id));
     for (const k of plan.kernels) {
@@ -151,7 +199,7 @@ test('the binding limit is respected by splitting kernels (and values that read 
   for (const id of [KD_SAMPLE, 'sample__ilsvrc2012__kr__resnet18_from_resnet34', 'official__glue__yoshitomo-matsubara__nlp-oss2023__cola__kd__bert_base_uncased_from_bert_large_uncased']) {
     const g = await goldenGraph(id);
     for (const limit of [16, 10, 8]) {
-      const plan = schedule(g, { workgroupSize: 8, maxStorageBuffers: limit });
+      const plan = kernelPlan(g, { workgroupSize: 8, maxStorageBuffers: limit });
       for (const k of plan.kernels) assert.ok(k.bindings.length <= limit, `${id} limit ${limit}: ${k.name} binds ${k.bindings.length}`);
     }
   }
@@ -160,20 +208,20 @@ test('the binding limit is respected by splitting kernels (and values that read 
 test('the workgroup size is an override constant: pinned, it is the row kernels\' default; never a literal in the WGSL', async () => {
   const g = await goldenGraph(KD_SAMPLE);
   for (const wg of [1, 8, 24, 64, 256]) {
-    const plan = schedule(g, { workgroupSize: wg });
+    const plan = kernelPlan(g, { workgroupSize: wg });
     assert.is(plan.workgroupSize, wg);
     for (const k of plan.kernels) {
       assert.match(k.wgsl, /@workgroup_size\(wg_size\)/);
       assert.equal(k.overrides, [{ name: 'wg_size', role: 'workgroupSize', class: 'row', default: { software: wg, hardware: wg }, max: Math.max(256, wg) }]);
     }
   }
-  const free = schedule(g, {});
+  const free = kernelPlan(g, {});
   assert.is(free.workgroupSize, undefined);
   for (const k of free.kernels) assert.equal(k.overrides![0]!.default, { software: 8, hardware: 128 });
-  assert.equal(JSON.stringify(free.kernels.map((k) => k.wgsl)), JSON.stringify(schedule(g, { workgroupSize: 64 }).kernels.map((k) => k.wgsl)), 'the WGSL does not depend on the size');
+  assert.equal(JSON.stringify(free.kernels.map((k) => k.wgsl)), JSON.stringify(kernelPlan(g, { workgroupSize: 64 }).kernels.map((k) => k.wgsl)), 'the WGSL does not depend on the size');
   for (const bad of [0, 1025, 2.5]) {
     try {
-      schedule(g, { workgroupSize: bad });
+      kernelPlan(g, { workgroupSize: bad });
       assert.unreachable(`workgroupSize ${bad} accepted`);
     } catch (e) {
       assert.instance(e, ScheduleError);
@@ -188,22 +236,22 @@ test('sort, cholesky and triangular_solve get serial kernels of their own (one w
   const sorted = b.op('sort', [x], { axis: 1, descending: false, output: 'values' });
   const loss = b.op('reduce', [b.binary('mul', sorted, b.op('iota', [], { shape: [4, 5], axis: 1, dtype: 'float' }))], { fn: 'sum', axes: [0, 1], keepdim: false });
   const g = differentiate(b.finish({ loss, terms: [] }));
-  const plan = schedule(g, { workgroupSize: 8 });
+  const plan = kernelPlan(g, { workgroupSize: 8 });
   const sorts = plan.kernels.filter((k) => /^sort \[4, 5\] \(one workgroup per sorted row/.test(k.summary));
   assert.equal(sorts.map((k) => k.dispatch), [[4, 1, 1], [4, 1, 1]], describe(plan)); // values forward, ranks for the VJP
   const byName = new Map(opCases().map((c) => [c.name, c.graph]));
-  const ch = schedule(byName.get('cholesky-solve')!, { workgroupSize: 8 });
+  const ch = kernelPlan(byName.get('cholesky-solve')!, { workgroupSize: 8 });
   assert.ok(ch.kernels.some((k) => /^cholesky \[2, 6, 6\] \(one workgroup per matrix\)/.test(k.summary) && k.dispatch[0] === 2), describe(ch));
   assert.ok(ch.kernels.some((k) => /^triangular_solve /.test(k.summary)), describe(ch));
 });
 
 test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic rows get row kernels', () => {
   const byName = new Map(opCases().map((c) => [c.name, c.graph]));
-  const mm = schedule(byName.get('matmul')!, { workgroupSize: 64 });
+  const mm = kernelPlan(byName.get('matmul')!, { workgroupSize: 64 });
   assert.ok(mm.kernels.some((k) => /tiled matmul/.test(k.summary) && /@workgroup_size\(wg_size, wg_size\)/.test(k.wgsl) && k.overrides![0]!.class === 'matmul'));
-  const nl = schedule(byName.get('softmax-nonlast-axis')!, { workgroupSize: 64 });
+  const nl = kernelPlan(byName.get('softmax-nonlast-axis')!, { workgroupSize: 64 });
   assert.ok(nl.kernels.some((k) => /row pass over \[5, 37, 3\] \(one workgroup per row of \[5, 3\], reducing \[37\]\)/.test(k.summary)), describe(nl));
-  const kd = schedule(byName.get('kd-symbolic-rows')!, { workgroupSize: 8 });
+  const kd = kernelPlan(byName.get('kd-symbolic-rows')!, { workgroupSize: 8 });
   assert.equal(kd.symbols, ['N', 'C']);
   assert.ok(kd.kernels.length <= 2, describe(kd));
   // the row pass reads rows as vec4 when C is a multiple of 4 (a uniform branch), else element by element

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
 import type { Graph } from '../src/graph/types.js';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { GpuRuntime, PlanExecutor } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
 import type { HostTensor } from '../src/graph/host-tensor.js';
@@ -48,7 +48,7 @@ function activations(n: number, seed: number): Float64Array {
 
 async function gpuLoss(g: Graph, inputs: Map<string, HostTensor>, wg: number): Promise<number> {
   const rt = runtime!;
-  const plan = schedule(g, { workgroupSize: wg, mode: 'fused', maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
+  const plan = kernelPlan(g, { workgroupSize: wg, mode: 'fused', maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
   const exec = await PlanExecutor.create(rt, plan);
   try {
     return (await exec.run(inputs, { readback: 'scalars' })).loss;

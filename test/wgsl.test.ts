@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../src/diagnostics/format.js';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../src/diagnostics/index.js';
-import { schedule } from '../src/compiler/schedule/index.js';
+import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { f32Literal, i32Literal } from '../src/codegen/wgsl/literals.js';
 import { readSafetensors } from 'tdc-runtime';
@@ -67,7 +67,7 @@ test('every golden config that the GPU backend lowers gives valid WGSL (fused; w
     for (const wg of [8, 64]) {
       let plan: KernelPlan;
       try {
-        plan = schedule(g, { workgroupSize: wg });
+        plan = kernelPlan(g, { workgroupSize: wg });
       } catch (e) {
         if (e instanceof DiagnosticError && e.diagnostic.code === 'TDC601') {
           unsupported.set(id, e.diagnostic.message);
@@ -93,7 +93,7 @@ test('every op of the backend, fused and unfused, at workgroup sizes 1, 8, 24, 6
   for (const c of opCases())
     for (const mode of ['fused', 'unfused'] as const)
       for (const wg of [1, 8, 24, 64, 256]) {
-        const plan = schedule(c.graph, { workgroupSize: wg, mode });
+        const plan = kernelPlan(c.graph, { workgroupSize: wg, mode });
         kernels += plan.kernels.length;
         problems.push(...(await check(plan, `${c.name} ${mode} wg ${wg}`)));
       }
@@ -118,12 +118,12 @@ test('f32 literals round-trip exactly, always read as floats, and never leave th
 
 test('shapes come from the dims uniform: one module serves every batch size; modules are deterministic', () => {
   const kd = opCases().find((c) => c.name === 'kd-symbolic-rows')!;
-  const plan = schedule(kd.graph, { workgroupSize: 8 });
+  const plan = kernelPlan(kd.graph, { workgroupSize: 8 });
   for (const k of plan.kernels) {
     assert.match(k.wgsl, /struct Dims \{\n {2}N: u32,\n {2}C: u32,\n\}/);
     assert.not.match(k.wgsl, /\b(1000|37)u\b/, 'no baked-in sizes');
   }
-  assert.is(JSON.stringify(schedule(kd.graph, { workgroupSize: 8 })), JSON.stringify(plan));
+  assert.is(JSON.stringify(kernelPlan(kd.graph, { workgroupSize: 8 })), JSON.stringify(plan));
   // hyperparameters are baked in as f32 constants (T = 3 → ÷3, and the weight 9 of the term)
   assert.ok(plan.kernels.some((k) => /\/ 3\.0\b/.test(k.wgsl) || /\* 0\.33333334\b/.test(k.wgsl)));
 });

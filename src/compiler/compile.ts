@@ -8,7 +8,7 @@ import { tensorName, type CriterionIR, type StageIR } from './ir.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
 import { indexInputChecks } from './index-checks.js';
-import { schedule } from './schedule/index.js';
+import { kernelPlan } from './kernel-plan.js';
 import { buildManifest, kernelFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
 
@@ -99,7 +99,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       return { stages: compiled, diagnostics };
     }
     try {
-      const plan = schedule(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
+      const plan = kernelPlan(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
       if (inst.graph.equalDims?.length) plan.equalDims = inst.graph.equalDims;
       const idx = indexInputChecks(inst.graph);
       if (idx.length) plan.indexInputs = idx;

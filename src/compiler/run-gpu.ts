@@ -9,8 +9,8 @@ import { instantiateStage } from './instantiate/index.js';
 import { indexInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
-import { schedule } from './schedule/index.js';
-import { WORKGROUP_DEFAULTS } from '../codegen/wgsl/workgroup.js';
+import { kernelPlan } from './kernel-plan.js';
+import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
 import type { KernelPlan } from './schedule/plan.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
@@ -50,7 +50,7 @@ export async function runStageOnGpu(
   try {
     let plan: KernelPlan;
     try {
-      plan = schedule(graph, { maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
+      plan = kernelPlan(graph, { maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };

@@ -126,6 +126,9 @@ export function dimEq(a: Dim, b: Dim): boolean | undefined {
   return undefined;
 }
 
+/** A dim known to be 1 (size-1 dims broadcast and drop out of iteration domains). */
+export const isOneDim = (d: Dim): boolean => d === 1 || dimEq(d, 1) === true;
+
 export function shapeEq(a: readonly Dim[], b: readonly Dim[]): boolean {
   return a.length === b.length && a.every((d, i) => dimEq(d, b[i]!) === true);
 }

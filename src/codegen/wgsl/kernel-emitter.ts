@@ -2,7 +2,7 @@
 // Emitter that reads the kernel's loaded nodes from their buffers. Templates add what is theirs (registers).
 import { Emitter, type EmitEnv } from './emitter.js';
 import { IndexMath } from './index-expr.js';
-import type { BufferDecl, KernelCommon } from './kernel-spec.js';
+import type { BufferDecl, KernelCommon } from '../../compiler/schedule/kernel-spec.js';
 import { dimFields } from './prelude.js';
 import { ScopeTree } from './scope.js';
 

@@ -1,24 +1,22 @@
-// Register-tiled matmul [..., M, K] @ [..., K, N]: each invocation accumulates a MATMUL_REG × MATMUL_REG block
+// Register-tiled matmul [..., M, K] @ [..., K, N]: each invocation accumulates a reg × reg block (spec.reg)
 // of the output in registers, reading its operands straight from memory (no workgroup memory, no barriers:
 // barriers cost a coroutine switch per invocation on software rasterisers, and on hardware GPUs the operand
 // rows stay in L1); a wg_size × wg_size workgroup (an override constant, 8 by default) covers a
-// (MATMUL_REG·wg_size)² output tile. Operands are expressions
+// (reg·wg_size)² output tile. Operands are expressions
 // (elementwise prologues fuse in), evaluated once per (row, k) and (k, column) and reused across the block.
 // Out-of-range rows/columns read a clamped (valid) index and are not stored. The result is materialised.
 import { isOne, type Ix } from './index-expr.js';
-import type { MatmulKernelSpec } from './kernel-spec.js';
+import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
-import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
-/** Output elements per invocation along each of the two matrix axes. */
-export const MATMUL_REG = 4;
 
 export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
   if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
-  const R = MATMUL_REG;
+  const R = spec.reg;
   const { math, scopes, emitter } = kernelEmitter(spec);
   const [a, b] = n.inputs as [number, number];
   const sa = g.nodes[a]!.shape;
@@ -76,7 +74,7 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    overrides: [WG_SIZE_DECL],
+    overrides: [`override ${WG_SIZE}: u32;`],
     workgroupSize: `${WG_SIZE}, ${WG_SIZE}`,
     params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(local_invocation_id) lid3: vec3<u32>'],
     body,

@@ -4,7 +4,7 @@
 import { VERSION } from '../../version.js';
 import { wgslComment } from '../escape.js';
 import { HELPER_SOURCE, type Helper } from './emitter.js';
-import type { BufferDecl } from './kernel-spec.js';
+import type { BufferDecl } from '../../compiler/schedule/kernel-spec.js';
 
 const WGSL_RESERVED = new Set([
   'alias', 'break', 'case', 'const', 'const_assert', 'continue', 'continuing', 'default', 'diagnostic', 'discard', 'else',

@@ -7,13 +7,13 @@ import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node, Shape } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
 import { IndexMath, isOne, ixAdd, ixDiv, ixLit, ixMod, ixMul, ZERO, type Ix } from './index-expr.js';
-import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from './kernel-spec.js';
+import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { F32_MAX, f32Literal, i32Literal } from './literals.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
-import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
 /** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
 export const coord = (k: number): string => `ix${k}`;
@@ -375,7 +375,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [...shared.values()],
-    overrides: [WG_SIZE_DECL],
+    overrides: [`override ${WG_SIZE}: u32;`],
     workgroupSize: WG,
     params: ENTRY_PARAMS,
     body,
@@ -446,13 +446,10 @@ function storeLine(
   return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
 }
 
-/** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
-export const MAP_ELEMS = 8;
-
-/** Map kernels: each invocation writes up to MAP_ELEMS consecutive elements of one line of the innermost axis. */
+/** Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements of one line of the innermost axis. */
 export function mapKernelWgsl(spec: MapKernelSpec): string {
   const WG = WG_SIZE;
-  const E = MAP_ELEMS;
+  const E = spec.elemsPerInvocation;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
@@ -487,7 +484,7 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    overrides: [WG_SIZE_DECL],
+    overrides: [`override ${WG_SIZE}: u32;`],
     workgroupSize: WG,
     params: ENTRY_PARAMS,
     body,

@@ -8,22 +8,15 @@ import { mulDims } from '../../graph/dims.js';
 import type { Dim, Node, NodeOf } from '../../graph/types.js';
 import { Emitter, wgslType } from './emitter.js';
 import { IndexMath, isOne, type Ix } from './index-expr.js';
-import type { SerialKernelSpec } from './kernel-spec.js';
+import type { SerialKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { ENTRY_PARAMS } from './row-kernel.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { WG_SIZE, WG_SIZE_DECL } from './workgroup.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import { serialWorkgroups } from '../../compiler/schedule/geometry.js';
 
-export type SerialOp = 'sort' | 'cholesky' | 'triangular_solve';
-export const SERIAL_OPS: ReadonlySet<string> = new Set<SerialOp>(['sort', 'cholesky', 'triangular_solve']);
-
-/** Workgroups a serial kernel needs: one per matrix (batch dims of the output) or per sorted row. */
-export function serialWorkgroups(n: Node): Dim {
-  if (n.op === 'sort') return mulDims(...n.shape.filter((_, k) => k !== n.attrs.axis));
-  return mulDims(...n.shape.slice(0, -2));
-}
 
 export function serialKernelWgsl(spec: SerialKernelSpec): string {
   const g = spec.graph;
@@ -44,7 +37,7 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [],
-    overrides: [WG_SIZE_DECL],
+    overrides: [`override ${WG_SIZE}: u32;`],
     workgroupSize: WG_SIZE,
     params: ENTRY_PARAMS,
     body: root.lines,

@@ -8,8 +8,8 @@
 //   where(c, log a, log b) when that removes a log: xlogy(p, p) of a softmax p costs no per-element log.
 // Rebuilt through GraphBuilder, whose hash-consing merges the new nodes with existing ones.
 import { GraphBuilder } from '../../graph/builder.js';
+import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph, Node, Shape } from '../../graph/types.js';
-import { isOne } from '../../codegen/wgsl/index-expr.js';
 
 interface Factors {
   mul: number[];

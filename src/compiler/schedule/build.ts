@@ -1,15 +1,15 @@
-// From a partition to a KernelPlan: buffers (inputs, gradients, the scalars slot buffer, scratch for
-// values that cross kernels), one KernelSpec per kernel lowered to WGSL, bindings and dispatch sizes.
+// From a partition to a Schedule: buffers (inputs, gradients, the scalars slot buffer, scratch for values
+// that cross kernels) and per kernel its KernelSpec, bindings (the buffers its units read, found by the
+// dependence analysis, and those it stores), dispatch formula and workgroup override. No WGSL here: the
+// codegen stage lowers the specs.
 import { ceilDivDims, dimSymbols, dimToString, minDims, mulDims, numel, shapeToString } from '../../graph/dims.js';
 import type { Dim, Graph, Shape } from '../../graph/types.js';
-import { wgslType } from '../../codegen/wgsl/emitter.js';
-import { generateKernel } from '../../codegen/wgsl/index.js';
-import type { BufferDecl, KernelSpec, StoreSpec } from '../../codegen/wgsl/kernel-spec.js';
-import { MATMUL_REG } from '../../codegen/wgsl/matmul-kernel.js';
-import { MAP_ELEMS } from '../../codegen/wgsl/row-kernel.js';
-import { WG_SIZE_DIM, workgroupOverride } from '../../codegen/wgsl/workgroup.js';
-import { serialWorkgroups } from '../../codegen/wgsl/serial-kernel.js';
-import type { KernelBinding, KernelPlan, PlanBuffer, PlanInput, PlanKernel } from './plan.js';
+import type { DType } from '../../graph/types.js';
+import { MAP_ELEMS, MATMUL_REG, serialWorkgroups } from './geometry.js';
+import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
+import type { GpuDType, KernelBinding, PlanBuffer, PlanInput } from './plan.js';
+import type { Schedule, ScheduledKernel } from './schedule.js';
+import { WG_SIZE_DIM, workgroupOverride } from './workgroup.js';
 import type { Group, Partition, Unit } from './partition.js';
 import type { Prepared } from './prepare.js';
 import { termsOfNodes } from './terms.js';
@@ -27,7 +27,9 @@ export interface BuildOptions {
   mode: 'fused' | 'unfused';
 }
 
-export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): KernelPlan {
+const gpuDType = (d: DType): GpuDType => (d === 'int' ? 'i32' : 'f32');
+
+export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOptions): Schedule {
   const g = prep.graph;
   const symbols = planSymbols(g);
   const buffers: BufferInfo[] = [];
@@ -41,7 +43,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
   const inputBuf = new Map<number, BufferInfo>();
   const inputs: PlanInput[] = g.inputs.map((inp, k) => {
     const n = g.nodes[inp.node]!;
-    const b = addBuffer({ name: `in_${inp.name.replace(/\//g, '_')}`, role: 'input', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_in${k}`, shape: n.shape });
+    const b = addBuffer({ name: `in_${inp.name.replace(/\//g, '_')}`, role: 'input', dtype: gpuDType(n.dtype), length: numel(n.shape), wgsl: `t_in${k}`, shape: n.shape });
     inputBuf.set(inp.node, b);
     return { name: inp.name, shape: n.shape, dtype: n.dtype, buffer: b.id };
   });
@@ -52,7 +54,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
   });
   const stateBuf = (g.stateOut ?? []).map((x, k) => {
     const n = g.nodes[x.node]!;
-    return addBuffer({ name: x.name.replace(/\//g, '_'), role: 'output', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_state${k}`, shape: n.shape });
+    return addBuffer({ name: x.name.replace(/\//g, '_'), role: 'output', dtype: gpuDType(n.dtype), length: numel(n.shape), wgsl: `t_state${k}`, shape: n.shape });
   });
   const nScalars = 1 + g.terms.length + (g.modelTerm ? 1 : 0);
   const scalars = addBuffer({ name: 'out_scalars', role: 'output', dtype: 'f32', length: nScalars, wgsl: 't_out', shape: [nScalars] });
@@ -74,12 +76,11 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       if (u.kind === 'root' || !readElsewhere.has(u.node) || scratch.has(u.node)) continue;
       const n = g.nodes[u.node]!;
       const k = nScratch++;
-      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp'}_${k}`, role: 'scratch', dtype: wgslType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
+      scratch.set(u.node, addBuffer({ name: `${u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp'}_${k}`, role: 'scratch', dtype: gpuDType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
     }
 
   const terms = termsOfNodes(g);
-  const vec4Buffers = new Set<string>();
-  const kernels: PlanKernel[] = part.groups.map((grp, ki) => {
+  const kernels: ScheduledKernel[] = part.groups.map((grp, ki) => {
     const kindName = grp.kind === 'row' ? (grp.axes.some((a) => !a.reduced) ? 'row' : 'reduce') : grp.kind;
     const kTerms = [...new Set(grp.units.flatMap((u) => terms[u.node] ?? []))];
     const name = kernelName(ki, kindName, kTerms);
@@ -110,57 +111,49 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
 
     const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode);
     const override = workgroupOverride(grp.kind, opts.workgroupSize);
-    const make = (used: Set<number> | undefined) => {
-      const declared: BufferInfo[] = [];
-      const storeBufs = new Set(stores.map((s) => s.buf.id));
-      for (const b of buffers) {
-        const isLoad = [...loadable.values()].includes(b) && (used === undefined || used.has(b.id));
-        if (isLoad || storeBufs.has(b.id)) declared.push(b);
+    // the buffers its units read: what the dependence analysis found they read, where it is loadable
+    const used = new Set<number>();
+    for (const u of grp.units)
+      for (const v of u.refs.keys()) {
+        const b = loadable.get(v);
+        if (b) used.add(b.id);
       }
-      const decls: BufferDecl[] = declared.map((b, k) => ({
-        binding: k + 1,
-        name: b.wgsl,
-        dtype: b.dtype,
-        access: storeBufs.has(b.id) ? 'read_write' : 'read',
-        label: b.name,
-        shape: b.shape,
-      }));
-      const loads = new Map<number, string>();
-      for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
-      const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
-      const plain = stores.map(({ buf: _b, ...s }) => s);
-      let spec: KernelSpec;
-      if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]! };
-      else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]! };
-      else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain };
-      else
-        spec = {
-          ...common,
-          kind: 'row',
-          axes: grp.axes,
-          reductions: grp.units
-            .filter((u) => u.kind === 'reduce')
-            .sort((a, b) => a.node - b.node)
-            .map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0, ...(part.online.has(u.node) ? { online: part.online.get(u.node)! } : {}) })),
-          stores: plain,
-          ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
-        };
-      return { spec, declared };
-    };
-    // first pass finds the buffers the code reads; the second declares only those
-    const first = make(undefined);
-    const probe = generateKernel(first.spec);
-    const usedNames = probe.used;
-    const used = new Set(first.declared.filter((b) => usedNames.has(b.wgsl)).map((b) => b.id));
-    const { spec, declared } = make(used);
-    const { wgsl, vec4 } = generateKernel(spec);
-    for (const v of vec4) vec4Buffers.add(v);
-
+    const declared: BufferInfo[] = [];
+    const storeBufs = new Set(stores.map((s) => s.buf.id));
+    for (const b of buffers) if (used.has(b.id) || storeBufs.has(b.id)) declared.push(b);
+    const decls: BufferDecl[] = declared.map((b, k) => ({
+      binding: k + 1,
+      name: b.wgsl,
+      dtype: b.dtype,
+      access: storeBufs.has(b.id) ? 'read_write' : 'read',
+      label: b.name,
+      shape: b.shape,
+    }));
+    const loads = new Map<number, string>();
+    for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
+    const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
+    const plain = stores.map(({ buf: _b, ...s }) => s);
+    let spec: KernelSpec;
+    if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG };
+    else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]! };
+    else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: MAP_ELEMS };
+    else
+      spec = {
+        ...common,
+        kind: 'row',
+        axes: grp.axes,
+        reductions: grp.units
+          .filter((u) => u.kind === 'reduce')
+          .sort((a, b) => a.node - b.node)
+          .map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0, ...(part.online.has(u.node) ? { online: part.online.get(u.node)! } : {}) })),
+        stores: plain,
+        ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
+      };
     const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
     const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id));
     return {
       name,
-      wgsl,
+      spec,
       summary: header[0]!.replace(/^[^:]*: /, ''),
       terms: kTerms,
       bindings,
@@ -171,13 +164,6 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     };
   });
 
-  // buffers some kernel reads or writes as vec4: whole vec4s, so the last partial one is inside the binding
-  // (a gradient buffer may thus hold up to 3 elements past its shape; readback takes the shape's elements)
-  for (const b of buffers) {
-    if (!vec4Buffers.has(b.wgsl)) continue;
-    b.length = mulDims(4, ceilDivDims(b.length, 4));
-  }
-
   // Cholesky factors, checked on the device by the runtime (positive, finite diagonal: torch raises otherwise)
   const factorChecks = [...scratch]
     .filter(([node]) => g.nodes[node]!.op === 'cholesky')
@@ -185,7 +171,7 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
       const s = g.nodes[node]!.shape;
       return { buffer: b.id, size: s[s.length - 1]!, count: mulDims(...s.slice(0, -2)), terms: terms[node] ?? [] };
     });
-  const plan: KernelPlan = {
+  return {
     ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
     symbols,
     inputs,
@@ -203,7 +189,6 @@ export function buildPlan(prep: Prepared, part: Partition, opts: BuildOptions): 
     },
     ...(factorChecks.length ? { factorChecks } : {}),
   };
-  return plan;
 }
 
 function sumDims(ds: Dim[]): Dim {

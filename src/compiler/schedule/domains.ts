@@ -5,7 +5,7 @@ import { dimEq, mulDims, evalDim, dimSymbols } from '../../graph/dims.js';
 import type { Dim, Graph, Shape } from '../../graph/types.js';
 import { Emitter } from '../../codegen/wgsl/emitter.js';
 import { IndexMath, isOne, type Ix } from '../../codegen/wgsl/index-expr.js';
-import type { DomainAxis } from '../../codegen/wgsl/kernel-spec.js';
+import type { DomainAxis } from './kernel-spec.js';
 import { coord, reductionInputIndex } from '../../codegen/wgsl/row-kernel.js';
 import { ScopeTree } from '../../codegen/wgsl/scope.js';
 import type { DimValue } from './prepare.js';

@@ -1,20 +1,21 @@
-// The scheduler: a differentiated tensor graph → a KernelPlan (kernels with their WGSL, buffers, bindings,
-// dispatch sizes). Pure and deterministic: the same graph and options give a byte-identical plan.
+// The scheduler: a differentiated tensor graph → a Schedule (buffers, and per kernel a structured spec,
+// bindings, dispatch formula and workgroup override; no WGSL — src/codegen/wgsl/generate-plan.ts lowers it to
+// the runtime's KernelPlan). Pure and deterministic: the same graph and options give an identical schedule.
 // Passes: prepare.ts (algebra.ts rewrites, dead code, reduction splitting, dim values) → domains.ts
-// (dependences between units, read off the generated index expressions) → partition.ts (fusion by iteration
-// domain, sweeps inside row kernels) → build.ts (buffers, bindings, WGSL via src/codegen/wgsl).
+// (dependences between units, read off the index expressions) → partition.ts (fusion by iteration domain,
+// sweeps inside row kernels) → build.ts (buffers, bindings, kernel specs) → the binding policy (below).
 //   fused (default): reductions grouped by iteration domain into row kernels, elementwise work inlined,
 //     gradients and scalars stored by the kernel that computes what they read;
 //   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline).
-import { diag, DiagnosticError } from '../../diagnostics/index.js';
+import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.js';
+import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph, Node } from '../../graph/types.js';
-import { isOne } from '../../codegen/wgsl/index-expr.js';
-import { SERIAL_OPS } from '../../codegen/wgsl/serial-kernel.js';
-import { buildPlan } from './build.js';
+import { buildSchedule } from './build.js';
+import { SERIAL_OPS } from './geometry.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
 import { nonOneDims, partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
-import type { KernelPlan } from './plan.js';
 import { prepare, type Prepared } from './prepare.js';
+import type { Schedule, ScheduledKernel } from './schedule.js';
 
 export interface ScheduleOptions {
   /**
@@ -33,7 +34,19 @@ export interface ScheduleOptions {
 /** A graph the scheduler cannot lower; carries a TDC6xx diagnostic. */
 export class ScheduleError extends DiagnosticError {}
 
-export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
+/** Storage buffers a scheduled kernel binds (every binding but the dims uniform): what the binding budget limits. */
+export function storageBindings(k: ScheduledKernel): number {
+  return k.bindings.length;
+}
+
+/** Fusion strategies in the order the policy tries them (see schedule()). */
+const STRATEGIES = [
+  { conservative: false, rowValues: false },
+  { conservative: false, rowValues: true },
+  { conservative: true, rowValues: false },
+] as const;
+
+export function schedule(graph: Graph, opts: ScheduleOptions): Schedule {
   const mode = opts.mode ?? 'fused';
   const wg = opts.workgroupSize;
   if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
@@ -42,27 +55,36 @@ export function schedule(graph: Graph, opts: ScheduleOptions): KernelPlan {
   const g = prep.graph;
 
   const roots = rootUnits(g);
-  if (mode === 'unfused') return buildPlan(prep, unfusedPartition(g, roots), { workgroupSize: wg, mode });
+  if (mode === 'unfused') return buildSchedule(prep, unfusedPartition(g, roots), { workgroupSize: wg, mode });
   const limit = opts.maxStorageBuffers ?? 8;
+  // The binding policy: the first strategy whose every kernel binds at most `limit` storage buffers.
   // First with optimistic binding estimates (reads of same-domain reductions become registers, roots join
-  // the kernels that compute what they read); if a kernel still binds too many buffers, conservatively.
-  // Then, still optimistic, with row values (below) stored in place of the row statistics they combine.
-  for (const rowValues of [false, true]) {
-    try {
-      const plan = fusedPlan(g, prep, roots, { limit, conservative: false, rowValues, workgroupSize: wg });
-      if (plan.kernels.every((k) => k.bindings.length <= limit)) return plan;
-    } catch (e) {
-      if (!(e instanceof ScheduleError)) throw e;
+  // the kernels that compute what they read); then, still optimistic, with row values (below) stored in
+  // place of the row statistics they combine; then conservatively. The last one's failure is reported.
+  let failure: Diagnostic | undefined;
+  for (const s of STRATEGIES) {
+    const r = fusedSchedule(g, prep, roots, { limit, ...s, workgroupSize: wg });
+    if ('failure' in r) {
+      failure = r.failure;
+      continue;
     }
+    const over = r.schedule.kernels.find((k) => storageBindings(k) > limit);
+    if (!over) return r.schedule;
+    failure = diag('error', 'TDC603', `kernel ${over.name} would bind ${storageBindings(over)} storage buffers; this target allows ${limit}`);
   }
-  const plan = fusedPlan(g, prep, roots, { limit, conservative: true, rowValues: false, workgroupSize: wg });
-  const k = plan.kernels.find((x) => x.bindings.length > limit);
-  if (k) throw new ScheduleError(diag('error', 'TDC603', `kernel ${k.name} would bind ${k.bindings.length} storage buffers; this target allows ${limit}`));
-  return plan;
+  throw new ScheduleError(failure!);
 }
 
-/** The fused plan; values that read too many buffers on their own are promoted to kernels of their own. */
-function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number | undefined }): KernelPlan {
+/**
+ * The fused schedule of one strategy; values that read too many buffers on their own are promoted to
+ * kernels of their own. A value that cannot be split that way is this strategy's failure (data, not a throw).
+ */
+function fusedSchedule(
+  g: Graph,
+  prep: Prepared,
+  roots: Omit<Unit, 'refs'>[],
+  o: { limit: number; conservative: boolean; rowValues: boolean; workgroupSize: number | undefined },
+): { schedule: Schedule } | { failure: Diagnostic } {
   const { limit } = o;
   const promoted = storedOnce(g, prep);
   const rowVals = o.rowValues ? rowValues(g, prep) : new Set<number>();
@@ -97,14 +119,12 @@ function fusedPlan(g: Graph, prep: Prepared, roots: Omit<Unit, 'refs'>[], o: { l
     if (over) {
       const pick = splitPoint(g, an, g.nodes[over.node]!.inputs, reads(over), isUnit);
       if (pick === undefined || promoted.has(pick))
-        throw new ScheduleError(
-          diag('error', 'TDC603', `the kernel computing a ${describeNode(g, over.node)} would bind ${reads(over) + 1} storage buffers; this target allows ${limit}`, originOf(g, over.node)),
-        );
+        return { failure: diag('error', 'TDC603', `the kernel computing a ${describeNode(g, over.node)} would bind ${reads(over) + 1} storage buffers; this target allows ${limit}`, originOf(g, over.node)) };
       promoted.add(pick);
       continue;
     }
     const part = partition(g, an, units, rs, { fuse: true, maxBindings: limit, conservative: o.conservative });
-    return buildPlan(prep, part, { workgroupSize: o.workgroupSize, mode: 'fused' });
+    return { schedule: buildSchedule(prep, part, { workgroupSize: o.workgroupSize, mode: 'fused' }) };
   }
 
 }
@@ -289,3 +309,4 @@ function alignedTo(shape: Node['shape'], coords: string[]): string[] {
 }
 
 export type { KernelPlan } from './plan.js';
+export type { Schedule, ScheduledKernel } from './schedule.js';

@@ -5,9 +5,9 @@
 // merge first, so forward and backward row statistics end up in one pass and whole-batch scalars in a
 // small dispatch after it. Roots then join the kernel that produces what they read (as element outputs over
 // the domain or per-row outputs), or get an elementwise kernel of their own.
+import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph, Shape } from '../../graph/types.js';
-import { isOne } from '../../codegen/wgsl/index-expr.js';
-import type { DomainAxis } from '../../codegen/wgsl/kernel-spec.js';
+import type { DomainAxis } from './kernel-spec.js';
 import { coord, isRowIndex } from '../../codegen/wgsl/row-kernel.js';
 import { DependenceAnalysis, domainWork, elementAxes, sameDims, sameDomain, type Refs } from './domains.js';
 

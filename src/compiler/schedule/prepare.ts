@@ -7,8 +7,8 @@
 //   small whole-batch dispatch;
 // - sums over broadcast constants (a symbolic dim used as a number: N = Σ 1) become dim values, computed from
 //   the dims uniform wherever they are read.
+import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
-import { isOne } from '../../codegen/wgsl/index-expr.js';
 import { simplifyAlgebra } from './algebra.js';
 
 export interface DimValue {

@@ -1,10 +1,11 @@
-// Workgroup sizes are WGSL `override` constants, set by the runtime at pipeline creation from the adapter (or
-// the application): no kernel bakes one in. Each kernel class has its own defaults, for software
-// rasterisers (a workgroup runs as SIMD lanes of one CPU thread: few lanes win) and for hardware GPUs.
+// Workgroup sizes are pipeline-overridable constants (WGSL `override`), set by the runtime at pipeline
+// creation from the adapter (or the application): no kernel bakes one in. Each kernel class has its own
+// defaults, for software rasterisers (a workgroup runs as SIMD lanes of one CPU thread: few lanes win) and
+// for hardware GPUs; the scheduler records them in PlanKernel.overrides.
 import type { Dim } from '../../graph/types.js';
-import type { PlanOverride, WorkgroupClass } from '../../compiler/schedule/plan.js';
+import type { PlanOverride, WorkgroupClass } from './plan.js';
 
-/** The WGSL identifier of a kernel's workgroup size (and the symbol its dispatch dims use for it). */
+/** The name of a kernel's workgroup size override (the WGSL identifier, and the symbol its dispatch dims use). */
 export const WG_SIZE = 'wg_size';
 
 /** The workgroup size as a dim of the dispatch formula. */
@@ -28,6 +29,3 @@ export function workgroupOverride(cls: WorkgroupClass, pinned?: number): PlanOve
   const v = pinned !== undefined && (cls === 'row' || cls === 'serial') ? { software: pinned, hardware: pinned } : { software: d.software, hardware: d.hardware };
   return { name: WG_SIZE, role: 'workgroupSize', class: cls, default: v, max: Math.max(d.max, pinned ?? 0) };
 }
-
-/** The module-scope declaration (no default: the pipeline always sets it). */
-export const WG_SIZE_DECL = `override ${WG_SIZE}: u32;`;

@@ -1,7 +1,8 @@
-// What the scheduler hands to WGSL codegen for one kernel: the iteration domain, the reductions (row
-// kernels) and the values to store. Codegen decides nothing about fusion; it only lowers this.
+// The scheduler's decision for one kernel, as data: the iteration domain, the reductions (row kernels), the
+// values to store, the buffers it binds and the geometry of its work (elements per invocation, register
+// tiles). Codegen (src/codegen/wgsl) decides nothing about fusion; it only lowers this to WGSL.
 import type { Dim, Graph, Shape } from '../../graph/types.js';
-import type { WgslType } from './emitter.js';
+import type { GpuDType } from './plan.js';
 
 /** One non-size-1 dim of an iteration domain; `reduced` marks the dims a row kernel reduces over. */
 export interface DomainAxis {
@@ -11,9 +12,9 @@ export interface DomainAxis {
 
 export interface BufferDecl {
   binding: number;
-  /** WGSL identifier. */
+  /** The buffer's identifier inside the kernel (a WGSL identifier such as `t_in0`). */
   name: string;
-  dtype: WgslType;
+  dtype: GpuDType;
   access: 'read' | 'read_write';
   /** The plan buffer's name, for the declaration comment. */
   label: string;
@@ -69,12 +70,16 @@ export interface MapKernelSpec extends KernelCommon {
   kind: 'map';
   axes: DomainAxis[];
   stores: StoreSpec[];
+  /** Consecutive elements of the innermost axis each invocation computes (outer coordinates computed once). */
+  elemsPerInvocation: number;
 }
 
 export interface MatmulKernelSpec extends KernelCommon {
   kind: 'matmul';
   node: number;
   store: StoreSpec;
+  /** Output elements per invocation along each of the two matrix axes (a register block). */
+  reg: number;
 }
 
 /** One workgroup per matrix / sorted row of a sort, cholesky or triangular_solve node (serial-kernel.ts). */

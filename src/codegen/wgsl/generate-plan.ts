@@ -1,0 +1,43 @@
+// The WGSL codegen stage: a Schedule (src/compiler/schedule) → the runtime's KernelPlan. Each kernel's spec
+// is lowered to one WGSL module; buffers some kernel reads or writes as vec4 get whole vec4s (their length
+// rounded up to a multiple of 4 elements, so the last partial vec4 is inside the binding; a gradient buffer
+// may thus hold up to 3 elements past its shape, and readback takes the shape's elements).
+import { ceilDivDims, mulDims } from '../../graph/dims.js';
+import type { KernelPlan, PlanKernel } from '../../compiler/schedule/plan.js';
+import type { Schedule } from '../../compiler/schedule/schedule.js';
+import { generateKernel } from './generate-kernel.js';
+
+export function generatePlan(s: Schedule): KernelPlan {
+  const vec4 = new Set<number>();
+  const kernels = s.kernels.map((k): PlanKernel => {
+    const code = generateKernel(k.spec);
+    for (const name of code.vec4) {
+      const decl = k.spec.buffers.find((b) => b.name === name);
+      const binding = decl && k.bindings.find((b) => b.binding === decl.binding);
+      if (!binding) throw new Error(`kernel ${k.name}: vec4 access to undeclared buffer ${name}`);
+      vec4.add(binding.buffer);
+    }
+    return {
+      name: k.name,
+      wgsl: code.wgsl,
+      summary: k.summary,
+      terms: k.terms,
+      bindings: k.bindings,
+      dispatch: k.dispatch,
+      ...(k.overrides ? { overrides: k.overrides } : {}),
+      bytesRead: k.bytesRead,
+      bytesWritten: k.bytesWritten,
+    };
+  });
+  return {
+    ...(s.workgroupSize !== undefined ? { workgroupSize: s.workgroupSize } : {}),
+    symbols: s.symbols,
+    inputs: s.inputs,
+    buffers: s.buffers.map((b) => (vec4.has(b.id) ? { ...b, length: mulDims(4, ceilDivDims(b.length, 4)) } : b)),
+    kernels,
+    outputs: s.outputs,
+    ...(s.equalDims ? { equalDims: s.equalDims } : {}),
+    ...(s.indexInputs ? { indexInputs: s.indexInputs } : {}),
+    ...(s.factorChecks ? { factorChecks: s.factorChecks } : {}),
+  };
+}
