@@ -9,10 +9,6 @@ export const MAP_ELEMS = 8;
 /** Matmul kernels: output elements per invocation along each of the two matrix axes. */
 export const MATMUL_REG = 4;
 
-/** Ops with sequential dependences inside one matrix or row: a serial kernel of their own, one workgroup each. */
-export type SerialOp = 'sort' | 'cholesky' | 'triangular_solve';
-export const SERIAL_OPS: ReadonlySet<string> = new Set<SerialOp>(['sort', 'cholesky', 'triangular_solve']);
-
 /** Workgroups a serial kernel needs: one per matrix (batch dims of the output) or per sorted row. */
 export function serialWorkgroups(n: Node): Dim {
   if (n.op === 'sort') return mulDims(...n.shape.filter((_, k) => k !== n.attrs.axis));

@@ -11,7 +11,7 @@ import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.
 import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph, Node } from '../../graph/types.js';
 import { buildSchedule } from './build.js';
-import { SERIAL_OPS } from './geometry.js';
+import { opKind } from '../../graph/ops/index.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
 import { nonOneDims, partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
 import { prepare, type Prepared } from './prepare.js';
@@ -91,7 +91,7 @@ function fusedSchedule(
   for (;;) {
     const isUnit = (id: number) => {
       const n = g.nodes[id]!;
-      return promoted.has(id) || rowVals.has(id) || (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
+      return promoted.has(id) || rowVals.has(id) || ownsLoop(n, prep);
     };
     const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
     const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
@@ -100,8 +100,8 @@ function fusedSchedule(
       if (!isUnit(n.id)) continue;
       if (rowVals.has(n.id) && !promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id), at: 'row' });
       else if (promoted.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, coords(n.id), n.id) });
-      else if (n.op === 'matmul') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
-      else if (SERIAL_OPS.has(n.op)) units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+      else if (opKind(n.op) === 'contraction') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+      else if (opKind(n.op) === 'serial') units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
       else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
     }
     const rs = roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, coords(r.node)) }));
@@ -130,8 +130,19 @@ function fusedSchedule(
 }
 
 /** Arithmetic ops (not layout, loads or constants) in a value's inlined expression, up to units and inputs. */
-const LAYOUT_OPS = new Set(['input', 'const', 'reshape', 'permute', 'broadcast', 'slice', 'iota', 'detach', 'cast']);
+/** Ops with no arithmetic (the op table's source and layout kinds): free to re-evaluate. */
+const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op) === 'layout';
+/** Views of a value (layout ops that keep its dtype): storedOnce stores the value below them. */
 const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach']);
+
+/**
+ * Nodes computed by a kernel structure of their own (the op table's kind column): reductions (unless prepare
+ * folded them to a dim value), contractions (matmul) and serial ops; everything else is inlined where read.
+ */
+function ownsLoop(n: Node, prep: Prepared): boolean {
+  const k = opKind(n.op);
+  return (k === 'reduction' && !prep.dimValues.has(n.id)) || k === 'contraction' || k === 'serial';
+}
 
 /**
  * Values worth computing once into memory rather than inline in every expression that reads them:
@@ -144,10 +155,7 @@ const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach'])
  *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow.
  */
 function storedOnce(g: Graph, prep: Prepared): Set<number> {
-  const stop = (id: number) => {
-    const n = g.nodes[id]!;
-    return (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce' || n.op === 'matmul' || SERIAL_OPS.has(n.op);
-  };
+  const stop = (id: number) => ownsLoop(g.nodes[id]!, prep);
   const cost = (root: number): number => {
     const seen = new Set<number>();
     let ops = 0;
@@ -155,7 +163,7 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
       if (seen.has(id) || (id !== root && stop(id))) return;
       seen.add(id);
       const n = g.nodes[id]!;
-      if (!LAYOUT_OPS.has(n.op)) ops++;
+      if (!isFree(n.op)) ops++;
       if (ops <= 2) for (const i of n.inputs) visit(i);
     };
     visit(root);
@@ -167,7 +175,7 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
       const gi = n.inputs[n.inputs.length - 1]!;
       if (!stop(gi) && g.nodes[gi]!.op !== 'input' && cost(gi) > 0) out.add(gi);
     }
-    if (n.op !== 'matmul') continue;
+    if (opKind(n.op) !== 'contraction') continue;
     const r = n.shape.length;
     n.inputs.forEach((x, k) => {
       const other = n.shape[k === 0 ? r - 1 : r - 2]!; // the output extent the operand is recomputed across
@@ -188,11 +196,8 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
  * one per statistic, which can keep that row kernel within the binding limit.
  */
 function rowValues(g: Graph, prep: Prepared): Set<number> {
-  const isRed = (id: number) => {
-    const n = g.nodes[id]!;
-    return (n.op === 'reduce' && !prep.dimValues.has(id)) || n.op === 'arg_reduce';
-  };
-  const isUnit = (id: number) => isRed(id) || g.nodes[id]!.op === 'matmul' || SERIAL_OPS.has(g.nodes[id]!.op);
+  const isRed = (id: number) => opKind(g.nodes[id]!.op) === 'reduction' && !prep.dimValues.has(id);
+  const isUnit = (id: number) => ownsLoop(g.nodes[id]!, prep);
   const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
   const out = new Set<number>();
   for (const n of g.nodes) {
@@ -261,12 +266,13 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
   for (const n of g.nodes) {
     if (!computed(n.id)) continue;
     let grp: Group;
-    if (n.op === 'reduce' || n.op === 'arg_reduce') {
+    const kind = opKind(n.op);
+    if (kind === 'reduction') {
       grp = { id: groups.length, kind: 'row', axes: reductionAxes(g, n.id), units: [{ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) }] };
       phase.set(n.id, 0);
-    } else if (n.op === 'matmul') {
+    } else if (kind === 'contraction') {
       grp = { id: groups.length, kind: 'matmul', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
-    } else if (SERIAL_OPS.has(n.op)) {
+    } else if (kind === 'serial') {
       grp = { id: groups.length, kind: 'serial', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
     } else {
       const axes = elementAxes(n.shape);

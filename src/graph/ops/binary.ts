@@ -6,6 +6,7 @@ import { ShapeRuleError, promote, type OpDef } from './op-def.js';
 import { binaryFn, COMPARISONS, INT_PRESERVING_BINARY } from './scalar-fns.js';
 
 export const binary: OpDef<'binary'> = {
+  kind: 'elementwise',
   arity: 2,
   infer([a, b], attrs) {
     const shape = broadcastShapes(a!.shape, b!.shape);

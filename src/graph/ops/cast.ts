@@ -3,6 +3,7 @@ import { hostTensor } from '../host-tensor.js';
 import type { OpDef } from './op-def.js';
 
 export const cast: OpDef<'cast'> = {
+  kind: 'layout',
   arity: 1,
   infer: ([x], attrs) => ({ shape: [...x!.shape], dtype: attrs.dtype }),
   // float → float is the identity (folded by the builder); anything touching int carries no gradient
@@ -15,6 +16,7 @@ export const cast: OpDef<'cast'> = {
 };
 
 export const detach: OpDef<'detach'> = {
+  kind: 'layout',
   arity: 1,
   infer: ([x]) => ({ shape: [...x!.shape], dtype: x!.dtype }),
   diffInputs: () => [false],

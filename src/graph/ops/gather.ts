@@ -27,6 +27,7 @@ function checkedIndex(op: string, v: number, size: number): number {
 }
 
 export const gather: OpDef<'gather'> = {
+  kind: 'indexed',
   arity: 2,
   infer([x, index], attrs) {
     const axis = normAxis('gather', attrs.axis, x!.shape.length);
@@ -57,6 +58,7 @@ export const gather: OpDef<'gather'> = {
 };
 
 export const scatter_add: OpDef<'scatter_add'> = {
+  kind: 'indexed',
   arity: 2,
   infer([index, src], attrs) {
     const shape = attrs.shape.map(simplifyDim);

@@ -1,6 +1,7 @@
 // THE op table: one entry per primitive of OpAttrs (shape rule, gradient routing, VJP, float64 CPU kernel).
 // The WGSL lowering of each op lives in src/codegen and is keyed by the same names.
-import type { OpTable } from './op-def.js';
+import type { OpName } from '../types.js';
+import type { OpKind, OpTable } from './op-def.js';
 import { binary } from './binary.js';
 import { cast, detach } from './cast.js';
 import { gather, scatter_add } from './gather.js';
@@ -41,5 +42,8 @@ export const OPS: OpTable = {
   adaptive_pool2d_grad,
 };
 
-export type { OpDef, OpTable, CpuCtx, TypedShape } from './op-def.js';
+/** The op table's kind column for an op (what the scheduler reads instead of op names). */
+export const opKind = (op: OpName): OpKind => OPS[op].kind;
+
+export type { OpDef, OpKind, OpTable, CpuCtx, TypedShape } from './op-def.js';
 export { ShapeRuleError } from './op-def.js';

@@ -8,6 +8,7 @@ import { sumTo } from './grad-helpers.js';
 import { normAxis, promote, ShapeRuleError, type OpDef } from './op-def.js';
 
 export const reshape: OpDef<'reshape'> = {
+  kind: 'layout',
   arity: 1,
   infer([x], attrs) {
     const total = numel(x!.shape);
@@ -34,6 +35,7 @@ export const reshape: OpDef<'reshape'> = {
 };
 
 export const permute: OpDef<'permute'> = {
+  kind: 'layout',
   arity: 1,
   infer([x], attrs) {
     const r = x!.shape.length;
@@ -54,6 +56,7 @@ export const permute: OpDef<'permute'> = {
 };
 
 export const broadcast: OpDef<'broadcast'> = {
+  kind: 'layout',
   arity: 1,
   infer([x], attrs) {
     const s = x!.shape;
@@ -88,6 +91,7 @@ function sliceLen(start: Dim, end: Dim, step: number): Dim {
 }
 
 export const slice: OpDef<'slice'> = {
+  kind: 'layout',
   arity: 1,
   infer([x], attrs) {
     const axis = normAxis('slice', attrs.axis, x!.shape.length);
@@ -113,6 +117,7 @@ export const slice: OpDef<'slice'> = {
 };
 
 export const slice_scatter: OpDef<'slice_scatter'> = {
+  kind: 'indexed',
   arity: 1,
   infer([x], attrs) {
     const axis = normAxis('slice_scatter', attrs.axis, x!.shape.length);
@@ -144,6 +149,7 @@ export const slice_scatter: OpDef<'slice_scatter'> = {
 };
 
 export const concat: OpDef<'concat'> = {
+  kind: 'indexed',
   arity: 'variadic',
   infer(ins, attrs) {
     const first = ins[0]!;

@@ -7,6 +7,7 @@ import { add, neg, scale, sumTo, transposeLast, triPart } from './grad-helpers.j
 import { ShapeRuleError, type OpDef } from './op-def.js';
 
 export const cholesky: OpDef<'cholesky'> = {
+  kind: 'serial',
   arity: 1,
   infer([a]) {
     const s = a!.shape;
@@ -47,6 +48,7 @@ export const cholesky: OpDef<'cholesky'> = {
 };
 
 export const triangular_solve: OpDef<'triangular_solve'> = {
+  kind: 'serial',
   arity: 2,
   infer([a, b], attrs) {
     const sa = a!.shape;

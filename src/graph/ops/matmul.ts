@@ -5,6 +5,7 @@ import { sumTo, transposeLast } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
 
 export const matmul: OpDef<'matmul'> = {
+  kind: 'contraction',
   arity: 2,
   infer([a, b]) {
     const sa = a!.shape;

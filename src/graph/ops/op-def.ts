@@ -33,7 +33,23 @@ export interface VjpBuilder {
   node(id: number): Node;
 }
 
+/**
+ * How the scheduler treats an op (it reads this column, never op names):
+ * - source: inputs, constants, iota — no work;
+ * - layout: no arithmetic — an index remap (reshape, permute, broadcast, slice) or a dtype/gradient boundary
+ *   (cast, detach); free wherever it is inlined;
+ * - elementwise: arithmetic on the inputs at the same (broadcast) index, inlined into whatever reads it;
+ * - indexed: inlined too, but reading its inputs at data- or window-dependent indices (gather, scatters,
+ *   concat, pooling);
+ * - reduction: a reduction over axes — a unit of a row kernel (one workgroup per row);
+ * - contraction: a matmul — a register-tiled kernel of its own;
+ * - serial: sequential dependences inside a matrix or row (sort, Cholesky, triangular solve) — a serial kernel.
+ */
+export type OpKind = 'source' | 'layout' | 'elementwise' | 'indexed' | 'reduction' | 'contraction' | 'serial';
+
 export interface OpDef<K extends OpName> {
+  /** What the scheduler does with it (see OpKind). */
+  kind: OpKind;
   /** Number of inputs, or 'variadic' (≥ 1). */
   arity: number | 'variadic';
   /** Output shape and dtype; throws ShapeRuleError with a message naming the op and the shapes. */

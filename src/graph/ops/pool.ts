@@ -44,6 +44,7 @@ function argmaxInBin(x: Float64Array, base: number, W: number, h0: number, h1: n
 }
 
 export const adaptive_pool2d: OpDef<'adaptive_pool2d'> = {
+  kind: 'indexed',
   arity: 1,
   infer([x], attrs) {
     const s = x!.shape;
@@ -80,6 +81,7 @@ export const adaptive_pool2d: OpDef<'adaptive_pool2d'> = {
 };
 
 export const adaptive_pool2d_grad: OpDef<'adaptive_pool2d_grad'> = {
+  kind: 'indexed',
   arity: 'variadic',
   infer(ins, attrs) {
     const max = attrs.fn === 'max';

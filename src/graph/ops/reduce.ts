@@ -21,6 +21,7 @@ function expandReduced(b: VjpBuilder, g: number, inShape: Shape, axes: number[])
 }
 
 export const reduce: OpDef<'reduce'> = {
+  kind: 'reduction',
   arity: 1,
   infer([x], attrs) {
     const r = x!.shape.length;
@@ -76,6 +77,7 @@ export const reduce: OpDef<'reduce'> = {
 };
 
 export const arg_reduce: OpDef<'arg_reduce'> = {
+  kind: 'reduction',
   arity: 1,
   infer([x], attrs) {
     const axis = normAxis(`arg_reduce ${attrs.fn}`, attrs.axis, x!.shape.length);

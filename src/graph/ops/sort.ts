@@ -12,6 +12,7 @@ function cmp(a: number, b: number): number {
 }
 
 export const sort: OpDef<'sort'> = {
+  kind: 'serial',
   arity: 1,
   infer([x], attrs) {
     const axis = normAxis('sort', attrs.axis, x!.shape.length);

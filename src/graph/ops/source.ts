@@ -4,6 +4,7 @@ import { stridesOf, walk } from '../host-tensor.js';
 import { normAxis, ShapeRuleError, type OpDef } from './op-def.js';
 
 export const input: OpDef<'input'> = {
+  kind: 'source',
   arity: 0,
   infer() {
     throw new ShapeRuleError('input: use GraphBuilder.input()');
@@ -15,6 +16,7 @@ export const input: OpDef<'input'> = {
 };
 
 export const constant: OpDef<'const'> = {
+  kind: 'source',
   arity: 0,
   infer: () => ({ shape: [], dtype: 'float' }),
   vjp: () => [],
@@ -22,6 +24,7 @@ export const constant: OpDef<'const'> = {
 };
 
 export const iota: OpDef<'iota'> = {
+  kind: 'source',
   arity: 0,
   infer(_ins, attrs) {
     const axis = normAxis('iota', attrs.axis, attrs.shape.length);

@@ -5,6 +5,7 @@ import type { OpDef } from './op-def.js';
 import { INT_PRESERVING_UNARY, unaryFn } from './scalar-fns.js';
 
 export const unary: OpDef<'unary'> = {
+  kind: 'elementwise',
   arity: 1,
   infer([x], attrs) {
     return { shape: [...x!.shape], dtype: x!.dtype === 'int' && INT_PRESERVING_UNARY.has(attrs.fn) ? 'int' : 'float' };

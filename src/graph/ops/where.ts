@@ -5,6 +5,7 @@ import { sumTo } from './grad-helpers.js';
 import { ShapeRuleError, promote, type OpDef } from './op-def.js';
 
 export const where: OpDef<'where'> = {
+  kind: 'elementwise',
   arity: 3,
   infer([c, a, b]) {
     const ab = broadcastShapes(a!.shape, b!.shape);
