@@ -33,6 +33,7 @@ export { compileCriterion, compileStages, defaultInputShape, type CompileOptions
 export { writeOutDir } from './codegen/out-writer.js';
 export { buildManifest } from './codegen/manifest.js';
 export { runStageOnCpu } from './compiler/run-cpu.js';
+export { runStage, type RunResult, type NonFinite, type RunDevice, type RunStageOptions } from './compiler/driver/run.js';
 export { execute as executeOnCpu, type HostTensor } from './cpu/executor.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
 

@@ -4,6 +4,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { checkFile } from '../compiler/driver/check.js';
+import { unknownStage } from '../compiler/driver/pick-stage.js';
 import { compileStages, type CompiledStage } from '../compiler/compile.js';
 import type { StageIR } from '../compiler/ir.js';
 import { registerSpecFile } from '../registry/registry.js';
@@ -142,7 +143,7 @@ export async function compile(config: string, options: CompileConfigOptions = {}
   if (options.stage !== undefined) {
     stages = stages.filter((s) => s.name === options.stage);
     if (!stages.length) {
-      ds.push(diag('error', 'TDC903', `no stage '${options.stage}' in ${config}; it has: ${checked.ir.stages.map((s) => s.name).join(', ') || '(none)'}`));
+      ds.push(unknownStage(options.stage, checked.ir.stages, config));
       return done();
     }
   }

@@ -1,6 +1,7 @@
 // tdc check: load + resolve every config; tsc-style diagnostics; exit 1 when any error.
 import type { Diagnostic } from '../diagnostics/index.js';
-import { diag, hasErrors } from '../diagnostics/index.js';
+import { diag, hasErrors, isInternalError } from '../diagnostics/index.js';
+import { exitCodeFor } from './exit-code.js';
 import { expandConfigPaths } from './files.js';
 import { diagnosticJson, loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
 import { tensorName, type CriterionIR } from '../compiler/ir.js';
@@ -25,10 +26,13 @@ export function irSummaryJson(ir: CriterionIR | undefined): unknown[] {
 
 export async function checkCommand(paths: string[], opts: CheckOptions): Promise<number> {
   const specDiags = await loadUserSpecs(opts);
-  const { files, missing } = expandConfigPaths(paths);
+  const { files, missing, problems } = expandConfigPaths(paths);
   const { checkFile } = await import('../compiler/driver/check.js');
   const results: { file: string; ir?: CriterionIR; diagnostics: Diagnostic[] }[] = [];
   for (const m of missing) results.push({ file: m, diagnostics: [diag('error', 'TDC901', `no such file or directory: ${m}`)] });
+  for (const p of problems) results.push({ file: p.path, diagnostics: [p.diagnostic] });
+  if (files.length + missing.length + problems.length === 0)
+    results.push({ file: paths.join(' '), diagnostics: [diag('error', 'TDC908', `no config files (*.yaml, *.yml) in ${paths.map((p) => `'${p}'`).join(', ')}`)] });
   for (const file of files) {
     const r = checkFile(file);
     results.push({ file, ir: r.ir, diagnostics: r.diagnostics });
@@ -37,10 +41,10 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
   if (opts.json) {
     const out = results.map((r) => ({ file: r.file, stages: irSummaryJson(r.ir), diagnostics: r.diagnostics.map(diagnosticJson) }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    if (specDiags.length) await printDiagnostics(specDiags, opts);
+    await printDiagnostics([...specDiags, ...all.filter(isInternalError)], opts); // the rest is in the JSON
   } else {
     const shown = all.filter((d) => opts.verbose || d.severity !== 'note');
-    await printDiagnostics(shown, opts, process.stdout);
+    await printDiagnostics(shown, opts); // diagnostics on stderr, the summary line on stdout
     const errs = all.filter((d) => d.severity === 'error').length;
     const warns = all.filter((d) => d.severity === 'warning').length;
     const notes = all.filter((d) => d.severity === 'note').length;
@@ -50,5 +54,5 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
       `Checked ${files.length} file${files.length === 1 ? '' : 's'}: ${errs} error${errs === 1 ? '' : 's'}${bad ? ` in ${bad} file${bad === 1 ? '' : 's'}` : ''}, ${warns} warning${warns === 1 ? '' : 's'}${tail}.\n`,
     );
   }
-  return hasErrors(all) || files.length + missing.length === 0 ? 1 : 0;
+  return exitCodeFor(all);
 }

@@ -8,11 +8,14 @@
 // (batch dim made symbolic); `--shape name=NxCx7x7` pins one input (letters are symbols, numbers are sizes).
 import { resolve } from 'node:path';
 import pc from 'picocolors';
-import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { diag, hasErrors, isInternalError, type Diagnostic } from '../diagnostics/index.js';
+import { parseShapeArg } from '../api/shapes.js';
+import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
+import { ExitCode, exitCodeFor } from './exit-code.js';
 import type { Dim } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
-import { diagnosticJson, printDiagnostics, useColor, type GlobalOptions } from './output.js';
+import { diagnosticJson, forgetPrintedDiagnostics, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
 
 export interface CompileOptions extends GlobalOptions {
   out?: string;
@@ -30,42 +33,45 @@ export interface CompileOptions extends GlobalOptions {
 
 type Loaded = { project?: import('../project/load-project.js').Project; diagnostics: Diagnostic[]; usage?: boolean };
 
-/** Exit codes: 0 ok, 1 errors or (--check) stale output, 2 usage. */
+/** Exit codes (exit-code.ts): 0 ok, 1 errors or (--check) stale output, 2 usage, 70 internal error. */
 export async function compileCommand(config: string | undefined, opts: CompileOptions): Promise<number> {
-  const usage = (msg: string): number => {
-    process.stderr.write(`error: ${msg}\n(run \`tdc compile --help\` for usage)\n`);
-    return 2;
-  };
+  const usage = (msg: string): Promise<number> => usageError('compile', [diag('error', 'TDC902', msg)], opts);
   if (opts.watch && opts.check) return usage('--watch and --check cannot be combined');
   if (opts.watch && opts.json) return usage('--watch prints diagnostics as text; --json goes with a single compile or --check');
 
   const load = (): Promise<Loaded> => loadFor(config, opts);
   if (opts.watch) {
     const first = await load();
-    if (first.usage) return usage(first.diagnostics[0]!.message);
+    if (first.usage) return usageError('compile', first.diagnostics, opts);
     return watchCommand(load, first, opts);
   }
   const loaded = await load();
-  if (loaded.usage) return usage(loaded.diagnostics[0]!.message);
+  if (loaded.usage) return usageError('compile', loaded.diagnostics, opts);
   if (!loaded.project) {
     if (opts.json) process.stdout.write(JSON.stringify({ ok: false, configs: [], diagnostics: loaded.diagnostics.map(diagnosticJson) }, null, 2) + '\n');
-    else await printDiagnostics(loaded.diagnostics, opts);
-    return 1;
+    await printDiagnostics(opts.json ? loaded.diagnostics.filter(isInternalError) : loaded.diagnostics, opts);
+    return exitCodeFor(loaded.diagnostics.length ? loaded.diagnostics : [diag('error', 'TDC902', 'nothing to compile')]);
   }
   const { compileProject, entryFailed } = await import('../project/compile-project.js');
   const results = await compileProject(loaded.project, opts.check ? 'check' : 'write');
-  const failed = results.some(entryFailed);
+  const all = [...loaded.diagnostics, ...results.flatMap((r) => r.diagnostics)];
+  // --stage names a stage the config lacks: a usage error, as with `tdc run --stage`
+  const badStage = opts.stage !== undefined && all.some((d) => d.code === UNKNOWN_STAGE);
+  const code = exitCodeFor(all, badStage);
+  const failed = code !== ExitCode.ok || results.some(entryFailed);
   if (opts.json) {
     process.stdout.write(JSON.stringify(await resultsJson(results, opts.check ? 'check' : 'write', loaded.diagnostics), null, 2) + '\n');
-    return failed ? 1 : 0;
+    await printDiagnostics(all.filter(isInternalError), opts);
+  } else {
+    await printDiagnostics(loaded.diagnostics, opts);
+    for (const r of results) await reportEntry(r, opts);
+    if (opts.check && results.length > 1) {
+      const stale = results.filter((r) => r.check && !r.check.upToDate).length;
+      process.stdout.write(stale ? `${stale} of ${results.length} outputs are stale: run tdc compile\n` : `all ${results.length} outputs are up to date\n`);
+    }
+    if (badStage) process.stderr.write('(run `tdc compile --help` for usage)\n');
   }
-  await printDiagnostics(loaded.diagnostics, opts);
-  for (const r of results) await reportEntry(r, opts);
-  if (opts.check && results.length > 1) {
-    const stale = results.filter((r) => r.check && !r.check.upToDate).length;
-    process.stdout.write(stale ? `${stale} of ${results.length} outputs are stale: run tdc compile\n` : `all ${results.length} outputs are up to date\n`);
-  }
-  return failed ? 1 : 0;
+  return code !== ExitCode.ok ? code : failed ? ExitCode.failed : ExitCode.ok;
 }
 
 /** Which configs to compile: the one on the command line (with -o), or tdc.config's (all, or the one named). */
@@ -73,12 +79,14 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
   const { findProjectConfig, loadProject, displayPath } = await import('../project/load-project.js');
   const wgText = opts.workgroupSize;
   const wg = wgText === undefined ? undefined : Number(wgText);
-  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
-    return { diagnostics: [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${wgText}'`)] };
+  if (wg !== undefined && (!/^\s*\d+\s*$/.test(wgText!) || !Number.isInteger(wg) || wg < 1 || wg > 1024))
+    return { usage: true, diagnostics: [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${wgText}'`)] };
+  const badShapes = (opts.shape ?? []).map(parseShapeArg).filter((r): r is Diagnostic => 'code' in r);
+  if (badShapes.length) return { usage: true, diagnostics: badShapes };
   const perConfig = (['stage', 'name', 'shape', 'like'] as const).filter((k) => opts[k] !== undefined);
   const { isModuleStem, moduleNameOf } = await import('../api/compile.js');
   if (opts.name !== undefined && !isModuleStem(opts.name))
-    return { diagnostics: [diag('error', 'TDC612', `--name '${opts.name}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`)] };
+    return { usage: true, diagnostics: [diag('error', 'TDC612', `--name '${opts.name}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`)] };
 
   if (config !== undefined && opts.out !== undefined) {
     if (opts.project !== undefined) return { usage: true, diagnostics: [diag('error', 'TDC902', '-p/--project and -o/--out cannot be combined: -o compiles the config given, -p the configs of a tdc.config')] };
@@ -190,16 +198,17 @@ async function watchCommand(load: () => Promise<Loaded>, first: Loaded, opts: Co
     },
     {
       onStart: (changed) => {
+        forgetPrintedDiagnostics();
         process.stdout.write(
           changed.length === 0 ? `${clockStamp()} Starting compilation in watch mode...\n\n` : `${clockStamp()} File change detected. Starting incremental compilation...\n\n`,
         );
       },
       onDone: async (results, loadDiagnostics) => {
         {
-          await printDiagnostics(loadDiagnostics, opts, process.stdout);
+          await printDiagnostics(loadDiagnostics, opts);
           const ds = [...loadDiagnostics];
           for (const r of results) {
-            await printDiagnostics(r.diagnostics.filter((d) => d.severity !== 'note'), opts, process.stdout);
+            await printDiagnostics(r.diagnostics.filter((d) => d.severity !== 'note'), opts);
             ds.push(...r.diagnostics);
             if (r.result.ok && !hasErrors(r.diagnostics)) {
               const { displayPath } = await import('../project/load-project.js');

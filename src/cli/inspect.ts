@@ -1,6 +1,7 @@
 // tdc inspect: the criterion IR of one config, as text or JSON.
 import pc from 'picocolors';
-import { hasErrors } from '../diagnostics/index.js';
+import { isInternalError } from '../diagnostics/index.js';
+import { exitCodeFor } from './exit-code.js';
 import { tensorName, type StageIR } from '../compiler/ir.js';
 import { diagnosticJson, loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 
@@ -42,7 +43,8 @@ export async function inspectCommand(file: string, opts: GlobalOptions): Promise
   if (opts.json) {
     const out = { file, stages: (r.ir?.stages ?? []).map(stageJson), diagnostics: ds.map(diagnosticJson) };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    return hasErrors(ds) ? 1 : 0;
+    await printDiagnostics(ds.filter(isInternalError), opts); // the rest is in the JSON
+    return exitCodeFor(ds);
   }
   await printDiagnostics(ds.filter((d) => d.severity !== 'note'), opts);
   const c = pc.createColors(useColor(opts));
@@ -69,6 +71,6 @@ export async function inspectCommand(file: string, opts: GlobalOptions): Promise
       lines.push(`      reads: ${t.reads.map(tensorName).join(', ') || c.gray('(nothing)')}`);
     }
   }
-  process.stdout.write(lines.join('\n') + '\n');
-  return hasErrors(ds) ? 1 : 0;
+  if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+  return exitCodeFor(ds);
 }

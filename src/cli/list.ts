@@ -1,6 +1,7 @@
 // tdc list: every registered loss, wrapper and extract function with its signature.
 import pc from 'picocolors';
 import { renderLiteral, renderType } from '../../grammar/print.js';
+import { exitCodeFor } from './exit-code.js';
 import { loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
 
 export async function listCommand(opts: GlobalOptions): Promise<number> {
@@ -37,5 +38,5 @@ export async function listCommand(opts: GlobalOptions): Promise<number> {
     }
   }
   await printDiagnostics(ds, opts);
-  return ds.some((d) => d.severity === 'error') ? 1 : 0;
+  return exitCodeFor(ds);
 }

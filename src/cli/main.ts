@@ -1,6 +1,8 @@
 // tdc command line. Each command loads its stages lazily so `tdc check` and `tdc compile` start fast.
+// Exit codes (exit-code.ts): 0 ok, 1 diagnostics, 2 usage, 70 internal error; diagnostics on stderr, results on stdout.
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
+import { ExitCode } from './exit-code.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -100,6 +102,15 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await schemaCommand({ ...program.opts(), ...opts });
     });
 
+  program
+    .command('doctor')
+    .description('check what the GPU path needs: Node, the webgpu (Dawn) package, the adapter, its limits and features')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { doctorCommand } = await import('./doctor.js');
+      exitCode = await doctorCommand({ ...program.opts(), ...opts });
+    });
+
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -108,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    // commander already printed the message (unknown command/option, missing or invalid argument)
+    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     const { reportInternalError } = await import('./output.js');
     return reportInternalError(e);
   }

@@ -1,7 +1,11 @@
-// Shared CLI output: diagnostics with code frames (configs and spec files), and the last-resort handler.
+// Shared CLI output. Streams: diagnostics (and usage errors, internal errors) go to stderr, results to stdout,
+// for every command. Each diagnostic is printed at most once per process, with a code frame when its source is
+// known (configs and spec files). Colour follows color.ts.
 import { readFileSync } from 'node:fs';
 import type { Diagnostic, SourceLookup } from '../diagnostics/index.js';
-import { formatDiagnostic } from '../diagnostics/index.js';
+import { formatDiagnostic, isInternalError } from '../diagnostics/index.js';
+import { colorEnabled } from './color.js';
+import { ExitCode } from './exit-code.js';
 
 export interface GlobalOptions {
   color?: boolean;
@@ -31,15 +35,51 @@ export async function sourceLookup(): Promise<SourceLookup> {
   };
 }
 
+/** Colour for results written to stdout. */
 export function useColor(opts: GlobalOptions): boolean {
-  return opts.color !== false && !!process.stdout.isTTY && !process.env.NO_COLOR;
+  return colorEnabled(process.stdout, opts);
 }
 
-export async function printDiagnostics(ds: readonly Diagnostic[], opts: GlobalOptions, stream: NodeJS.WriteStream = process.stderr): Promise<void> {
-  if (ds.length === 0) return;
+const printed = new Set<string>();
+let reportNoteShown = false;
+
+const diagnosticKey = (d: Diagnostic): string =>
+  `${d.severity} ${d.code} ${d.span ? `${d.span.file}:${d.span.start.offset}-${d.span.end.offset}` : ''} ${d.message}`;
+
+/** Watch mode: a new compilation shows its diagnostics again. */
+export function forgetPrintedDiagnostics(): void {
+  printed.clear();
+}
+
+/** Prints diagnostics to stderr, each one once per process (a diagnostic reached by two paths is not repeated). */
+export async function printDiagnostics(ds: readonly Diagnostic[], opts: GlobalOptions): Promise<void> {
+  const fresh = ds.filter((d) => {
+    const k = diagnosticKey(d);
+    if (printed.has(k)) return false;
+    printed.add(k);
+    return true;
+  });
+  if (fresh.length === 0) return;
+  const stream = process.stderr;
   const lookup = await sourceLookup();
-  const color = opts.color !== false && !!stream.isTTY && !process.env.NO_COLOR;
-  for (const d of ds) stream.write(formatDiagnostic(d, lookup, { color }) + '\n\n');
+  const color = colorEnabled(stream, opts);
+  for (const d of fresh) stream.write(formatDiagnostic(d, lookup, { color }) + '\n\n');
+  if (fresh.some(isInternalError)) writeReportNote();
+}
+
+/** A usage error (exit 2): the message(s) as diagnostics, then where help is. */
+export async function usageError(command: string, ds: readonly Diagnostic[], opts: GlobalOptions): Promise<number> {
+  await printDiagnostics(ds, opts);
+  process.stderr.write(`(run \`tdc ${command} --help\` for usage)\n`);
+  return ExitCode.usage;
+}
+
+const REPORT_NOTE = 'this is a bug in tdc, not in your input: please report it with the command line and the files it read';
+
+function writeReportNote(): void {
+  if (reportNoteShown) return;
+  reportNoteShown = true;
+  process.stderr.write(`${REPORT_NOTE}${process.env.TDC_DEBUG ? '' : ' (set TDC_DEBUG=1 for a stack trace)'}\n`);
 }
 
 /** Load user spec files named with --spec. Returns diagnostics (errors stop the command). */
@@ -61,10 +101,13 @@ export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
   };
 }
 
-/** A bug in tdc, not in the user's input: say so plainly, with a one-line cause, and exit 70. */
+/** A bug in tdc, not in the user's input: say so plainly, with a one-line cause, and exit 70. The stack trace
+ *  only with TDC_DEBUG set (to anything but '' or '0'). */
 export function reportInternalError(e: unknown): number {
   const msg = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`tdc: internal error: ${msg}\n(this is a bug in tdc; set TDC_DEBUG=1 for a stack trace)\n`);
-  if (process.env.TDC_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  return 70;
+  process.stderr.write(`tdc: internal error: ${msg.split('\n')[0]}\n`);
+  writeReportNote();
+  const debug = process.env.TDC_DEBUG;
+  if (debug && debug !== '0' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return ExitCode.internal;
 }

@@ -1,9 +1,14 @@
 // tdc run: evaluate one stage's criterion on tensors from a safetensors file (CPU float64 or GPU float32).
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+// Results on stdout (text, or --json), diagnostics on stderr. Non-finite results are printed as they are
+// (NaN, Infinity; null in JSON) and named: a TDC504 warning, and "nonfinite" in the JSON.
+import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import type { StageIR } from '../compiler/ir.js';
-import { loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
+import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
+import { ExitCode, exitCodeFor } from './exit-code.js';
+import { loadUserSpecs, printDiagnostics, usageError, type GlobalOptions } from './output.js';
+import { writeFileAtomic } from './write-file.js';
+
+export { pickStage } from '../compiler/driver/pick-stage.js';
 
 export interface RunOptions extends GlobalOptions {
   inputs: string;
@@ -16,16 +21,6 @@ export interface RunOptions extends GlobalOptions {
   workgroupSize?: string;
 }
 
-export function pickStage(stages: StageIR[], name: string | undefined): StageIR | Diagnostic {
-  if (name !== undefined) {
-    const s = stages.find((x) => x.name === name);
-    return s ?? diag('error', 'TDC902', `no stage '${name}' in this config; it has: ${stages.map((x) => x.name).join(', ') || 'none'}`);
-  }
-  if (stages.length === 1) return stages[0]!;
-  if (stages.length === 0) return diag('error', 'TDC903', 'this config has no training stage with a criterion');
-  return diag('error', 'TDC904', `this config has ${stages.length} stages (${stages.map((x) => x.name).join(', ')}); pick one with --stage`);
-}
-
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
   if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
@@ -34,7 +29,11 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   ds.push(...r.diagnostics);
   if (hasErrors(ds) || !r.ir) return fail(ds, opts);
   const stage = pickStage(r.ir.stages, opts.stage);
-  if ('code' in stage) return fail([...ds, stage], opts);
+  if ('code' in stage) {
+    // --stage naming no stage, or no --stage where one is needed: the command line is wrong (exit 2)
+    if (stage.code === UNKNOWN_STAGE || stage.code === STAGE_NEEDED) return usageError('run', [...ds, stage], opts);
+    return fail([...ds, stage], opts);
+  }
 
   const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
   if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
@@ -57,35 +56,40 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const result = run.result;
   if (hasErrors(run.diagnostics) || !result) return fail(ds, opts);
 
-  if (opts.gradsOut) await writeTensors(opts.gradsOut, [...result.grads].map(([name, t]) => [`grad/${name}`, t]));
+  if (opts.gradsOut) {
+    const w = await writeTensors(opts.gradsOut, 'gradients', [...result.grads].map(([name, t]) => [`grad/${name}`, t]));
+    if (w) return fail([...ds, w], opts);
+  }
   if (opts.stateOut) {
     if (!result.state?.size) ds.push(diag('warning', 'TDC513', `this stage has no stateful loss; '${opts.stateOut}' holds no tensors`));
-    await writeTensors(opts.stateOut, [...(result.state ?? [])]);
+    const w = await writeTensors(opts.stateOut, 'state', [...(result.state ?? [])]);
+    if (w) return fail([...ds, w], opts);
   }
 
   await printDiagnostics(ds.filter((d) => d.severity !== 'note' || opts.device === 'auto'), opts);
   if (opts.json) {
     const state = result.state?.size ? { state: [...result.state.keys()] } : {};
-    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state }) + '\n');
+    const nonfinite = result.nonfinite.length ? { nonfinite: result.nonfinite } : {};
+    // NaN and ±Inf are null in JSON; "nonfinite" says which parts and what they were
+    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite }) + '\n');
   } else {
     process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
     if (result.grads.size) process.stdout.write(`gradients: ${[...result.grads.keys()].join(', ')}${opts.gradsOut ? ` → ${opts.gradsOut}` : ''}\n`);
     if (result.state?.size) process.stdout.write(`state: ${[...result.state.keys()].join(', ')}${opts.stateOut ? ` → ${opts.stateOut}` : ''}\n`);
   }
-  return 0;
+  return exitCodeFor(ds);
 }
 
-/** Write named tensors as a safetensors file atomically (temp file in the same directory, then rename). */
-async function writeTensors(file: string, tensors: [string, { shape: number[]; data: Float64Array | Float32Array }][]): Promise<void> {
+/** Named tensors as one safetensors file, written atomically; a diagnostic when the file cannot be written. */
+async function writeTensors(file: string, what: string, tensors: [string, { shape: number[]; data: Float64Array | Float32Array }][]): Promise<Diagnostic | undefined> {
   const { writeSafetensors } = await import('tdc-runtime');
   const entries = tensors.map(([name, t]) => [name, { dtype: t.data instanceof Float32Array ? 'F32' : 'F64', shape: t.shape, data: t.data }]);
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-  writeFileSync(tmp, writeSafetensors(entries as never));
-  renameSync(tmp, file);
+  return writeFileAtomic(file, writeSafetensors(entries as never), what);
 }
 
 async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {
   await printDiagnostics(ds, opts);
-  return 1;
+  const code = exitCodeFor(ds);
+  return code === ExitCode.ok ? ExitCode.failed : code;
 }

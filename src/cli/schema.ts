@@ -1,8 +1,9 @@
 // tdc schema: the JSON Schema of torchdistill configs from the loss registry (custom --spec losses included),
 // printed or written with -o, for the YAML language server: `# yaml-language-server: $schema=<file>`.
-import { writeFile } from 'node:fs/promises';
-import { diag, hasErrors } from '../diagnostics/index.js';
+import { hasErrors } from '../diagnostics/index.js';
+import { exitCodeFor } from './exit-code.js';
 import { loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
+import { writeFileAtomic } from './write-file.js';
 
 export interface SchemaOptions extends GlobalOptions {
   out?: string;
@@ -12,7 +13,7 @@ export async function schemaCommand(opts: SchemaOptions): Promise<number> {
   const ds = await loadUserSpecs(opts);
   if (hasErrors(ds)) {
     await printDiagnostics(ds, opts);
-    return 1;
+    return exitCodeFor(ds);
   }
   const { configSchema } = await import('../schema/config-schema.js');
   const text = JSON.stringify(configSchema(), null, 2) + '\n';
@@ -21,11 +22,10 @@ export async function schemaCommand(opts: SchemaOptions): Promise<number> {
     process.stdout.write(text);
     return 0;
   }
-  try {
-    await writeFile(opts.out, text);
-  } catch (e) {
-    await printDiagnostics([diag('error', 'TDC501', `cannot write ${opts.out}: ${(e as Error).message}`)], opts);
-    return 1;
+  const w = writeFileAtomic(opts.out, text, 'the schema');
+  if (w) {
+    await printDiagnostics([w], opts);
+    return exitCodeFor([w]);
   }
   process.stdout.write(`wrote ${opts.out}\n`);
   return 0;

@@ -9,6 +9,7 @@ import { toHost } from '../cpu/host-safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
+import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
@@ -35,11 +36,13 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   try {
     const r = execute(g, host);
-    const terms: CpuRunResult['terms'] = {};
-    for (const t of g.terms) terms[t.name] = { weight: t.weight, value: r.terms[t.name]! };
-    const result: CpuRunResult = { loss: r.loss, terms, grads: r.grads, device: 'cpu' };
+    // terms keyed by user-chosen names: no prototype, so a sub-term called '__proto__' is an ordinary key
+    const terms: CpuRunResult['terms'] = Object.create(null) as CpuRunResult['terms'];
+    for (const t of g.terms) terms[t.name] = { weight: t.weight, value: termValue(r.terms, t.name) };
+    const result: CpuRunResult = { loss: r.loss, terms, grads: r.grads, nonfinite: [], device: 'cpu' };
     if (g.stateOut?.length) result.state = r.state;
     if (g.modelTerm) result.modelTerm = { weight: g.modelTerm.weight, value: r.values[g.modelTerm.node]!.data[0]! };
+    result.nonfinite = nonFiniteParts(result);
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof InputBindingError) {
@@ -51,6 +54,11 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
     }
     return { diagnostics };
   }
+}
+
+/** An executor's term value by name, as an own property only (never one inherited from Object.prototype). */
+export function termValue(terms: Record<string, number>, name: string): number {
+  return Object.prototype.hasOwnProperty.call(terms, name) ? terms[name]! : NaN;
 }
 
 /** A missing-input error names the tensor; add the shape the loss expects for it, when the specs pin one. */

@@ -11,6 +11,7 @@ import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { kernelPlan } from './kernel-plan.js';
 import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
+import { nonFiniteParts } from './driver/nonfinite.js';
 import type { KernelPlan } from './schedule/plan.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
@@ -63,10 +64,10 @@ export async function runStageOnGpu(
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);
     if (missing.length) return { diagnostics: [...diagnostics, diag('error', 'TDC501', `missing input tensor${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, stage.span)] };
     const r = await exec.run(inputs, { readback: 'all' });
-    const terms: GpuRunResult['terms'] = {};
-    for (const t of plan.outputs.scalars.terms) terms[t.name] = { weight: t.weight, value: r.terms[t.name]! };
+    const terms: GpuRunResult['terms'] = Object.create(null) as GpuRunResult['terms']; // user names: '__proto__' is a key
+    for (const t of plan.outputs.scalars.terms) terms[t.name] = { weight: t.weight, value: (Object.prototype.hasOwnProperty.call(r.terms, t.name) ? r.terms[t.name]! : NaN) };
     const grads = new Map(plan.outputs.grads.map((g) => [g.input, { shape: tensors.get(g.input)?.shape ?? [], data: r.grads.get(g.input)! }]));
-    const result: GpuRunResult = { loss: r.loss, terms, grads, device: rt.describe() };
+    const result: GpuRunResult = { loss: r.loss, terms, grads, nonfinite: [], device: rt.describe() };
     const mt = plan.outputs.scalars.modelTerm;
     if (mt) {
       const all = await readScalars(rt, r.device.scalars, plan.outputs.scalars.terms.length + 2);
@@ -81,6 +82,7 @@ export async function runStageOnGpu(
         result.state.set(s.name, { shape, data });
       }
     }
+    result.nonfinite = nonFiniteParts(result);
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;

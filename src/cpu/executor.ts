@@ -119,7 +119,7 @@ export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
     if (t.data.length !== 1) throw new Error(`${what} is not a scalar: [${t.shape.join(', ')}]`);
     return t.data[0]!;
   };
-  const terms: Record<string, number> = {};
+  const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
   for (const t of g.terms) terms[t.name] = scalarOf(t.node, `term '${t.name}'`);
   const grads = new Map<string, HostTensor>();
   for (const x of g.grads) grads.set(x.input, values[x.node]!);

@@ -413,7 +413,7 @@ export class PlanExecutor {
       }
     }
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
-    const terms: Record<string, number> = {};
+    const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
     const result: ScalarResult = { loss: sc[scalars.loss]!, terms, device: deviceOut };
     if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;

@@ -10,7 +10,8 @@ export function flattenInputs<T>(nested: unknown, names: readonly string[], targ
       continue;
     }
     let cur: unknown = nested;
-    for (const seg of name.split('/')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    // own properties only: a module path '__proto__' must not find Object.prototype
+    for (const seg of name.split('/')) cur = cur !== null && typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, seg) ? (cur as Record<string, unknown>)[seg] : undefined;
     if (cur !== undefined) out.set(name, cur as T);
   }
   return out;
@@ -18,11 +19,12 @@ export function flattenInputs<T>(nested: unknown, names: readonly string[], targ
 
 /** The nested object of a flat name → value map (names split at '/'). */
 export function nestByName<T>(flat: ReadonlyMap<string, T>): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+  // objects without a prototype: a module path '__proto__' is an ordinary key, never a way to Object.prototype
+  const root = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of flat) {
     const segs = name.split('/');
     let cur = root;
-    for (const seg of segs.slice(0, -1)) cur = (cur[seg] ??= {}) as Record<string, unknown>;
+    for (const seg of segs.slice(0, -1)) cur = (cur[seg] ??= Object.create(null)) as Record<string, unknown>;
     cur[segs[segs.length - 1]!] = value;
   }
   return root;

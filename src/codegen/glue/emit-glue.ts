@@ -196,7 +196,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
 type Tree = { [k: string]: Tree | string };
 
 function nest(leaves: { name: string; type: string }[], what: string): Tree {
-  const root: Tree = {};
+  const root = Object.create(null) as Tree; // no prototype: a module path '__proto__' is an ordinary key
   for (const { name, type } of leaves) {
     const segs = name.split('/');
     let cur = root;
@@ -208,7 +208,7 @@ function nest(leaves: { name: string; type: string }[], what: string): Tree {
         cur[seg] = type;
       } else {
         if (typeof have === 'string') throw new GlueError(`${what}: '${name}' nests under the tensor '${segs.slice(0, i + 1).join('/')}'`);
-        cur = (cur[seg] ??= {}) as Tree;
+        cur = (cur[seg] ??= Object.create(null) as Tree) as Tree;
       }
     });
   }

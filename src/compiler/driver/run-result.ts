@@ -11,6 +11,21 @@ export interface RunResult {
   grads: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
   /** Stateful terms' updated buffers, `state_out/<term>/<buffer>` → value; absent when no term has state. */
   state?: Map<string, { shape: number[]; data: Float64Array | Float32Array }>;
+  /** The parts that are NaN or ±Inf ([] when all are finite): NaN propagates as in torch and is named here. */
+  nonfinite: NonFinite[];
   /** 'cpu', or the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (mesa/cpu)". */
   device: string;
+}
+
+/** One non-finite part of a result. Scalars carry their value as text ('NaN', 'Infinity', '-Infinity'). */
+export interface NonFinite {
+  kind: 'loss' | 'term' | 'model_term' | 'grad' | 'state';
+  /** The term's name, the gradient's input, the state buffer (absent for loss and model term). */
+  name?: string;
+  nan: number;
+  posInf: number;
+  negInf: number;
+  /** Elements in the part (1 for scalars). */
+  size: number;
+  value?: string;
 }

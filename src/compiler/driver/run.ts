@@ -8,10 +8,11 @@ import { diag, hasErrors, type Diagnostic } from '../../diagnostics/index.js';
 import type { SafeTensor } from 'tdc-runtime';
 import type { StageIR } from '../ir.js';
 import type { RunResult } from './run-result.js';
+import { nonFiniteWarning } from './nonfinite.js';
 
 export type RunDevice = 'auto' | 'cpu' | 'gpu';
 
-export type { RunResult } from './run-result.js';
+export type { NonFinite, RunResult } from './run-result.js';
 
 export interface RunStageOptions {
   device: RunDevice;
@@ -27,7 +28,7 @@ export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>,
     const { runStageOnGpu, isNoAdapterError } = await import('../run-gpu.js');
     try {
       const g = await runStageOnGpu(stage, tensors, { file: opts.file, ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}) });
-      return { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] };
+      return withNonFiniteWarning(stage, { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] });
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;
       const why = e instanceof Error ? e.message : String(e);
@@ -39,5 +40,11 @@ export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>,
   const c = runStageOnCpu(stage, tensors);
   diagnostics.push(...c.diagnostics);
   if (hasErrors(c.diagnostics) || !c.result) return { diagnostics };
-  return { result: c.result, diagnostics };
+  return withNonFiniteWarning(stage, { result: c.result, diagnostics });
+}
+
+/** A result with NaN/Inf parts carries a warning naming them (TDC504); the parts are in `result.nonfinite`. */
+function withNonFiniteWarning(stage: StageIR, r: { result?: RunResult; diagnostics: Diagnostic[] }): { result?: RunResult; diagnostics: Diagnostic[] } {
+  const w = r.result ? nonFiniteWarning(r.result.nonfinite, stage.span) : undefined;
+  return w ? { ...r, diagnostics: [...r.diagnostics, w] } : r;
 }

@@ -1,0 +1,63 @@
+// One output file written atomically (`tdc run --grads-out/--state-out`, `tdc schema -o`): a temp file beside it,
+// then a rename, so the file is either the old one or the new one. Every way this can fail on the user's side
+// (missing directory, a directory in the way, no permission, read-only or full file system) is a diagnostic
+// naming the path, and the temp file is removed. `fs` is the seam the tests use to inject ENOSPC and EACCES.
+import * as nodeFs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { diag, type Diagnostic } from '../diagnostics/index.js';
+
+/** The file-system calls used (node:fs by default). */
+export type WriteFs = Pick<typeof nodeFs, 'writeFileSync' | 'renameSync' | 'rmSync' | 'statSync'>;
+
+export const WRITE_FAILED = 'TDC503';
+
+/** Writes `data` to `file` atomically; a diagnostic instead of a throw when it cannot. */
+export function writeFileAtomic(file: string, data: string | Uint8Array, what: string, fs: WriteFs = nodeFs): Diagnostic | undefined {
+  const fail = (why: string): Diagnostic => diag('error', WRITE_FAILED, `cannot write ${what} '${file}': ${why}`);
+  const dir = dirname(file);
+  const target = statOf(fs, file);
+  if (target?.isDirectory()) return fail('it is a directory');
+  const parent = statOf(fs, dir);
+  if (parent === undefined) return fail(`the directory '${dir}' does not exist`);
+  if (!parent.isDirectory()) return fail(`'${dir}' is not a directory`);
+  const tmp = join(dir, `.${basename(file)}.tdc-tmp-${process.pid}`);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+    return undefined;
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to do: the write already failed and is reported
+    }
+    return fail(writeErrorText(e));
+  }
+}
+
+function statOf(fs: WriteFs, p: string): nodeFs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file-system error in words, errno code kept for searching. */
+export function writeErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a component of the path is not a directory',
+    ENOENT: 'the directory does not exist',
+    ENAMETOOLONG: 'the file name is too long',
+    EIO: 'input/output error',
+  };
+  if (code && words[code]) return `${words[code]} (${code})`;
+  return e instanceof Error ? e.message : String(e);
+}
