@@ -37,9 +37,13 @@ function runCase(caseId: string, inputs: string, extra: string[] = []): CliResul
   return tdc(['run', casePath(caseId, 'config.yaml'), '--inputs', inputs, '--device', 'cpu', ...extra]);
 }
 
-/** Exit 1, no stack trace, and every pattern in stderr. */
+/** Exit 1 (2 with usage()), no stack trace, and every pattern in stderr. */
 function fails(r: CliResult, ...patterns: (RegExp | string)[]): void {
-  assert.is(r.code, 1, `exit code ${r.code}\n${r.stderr}`);
+  failsWith(1, r, ...patterns);
+}
+
+function failsWith(code: number, r: CliResult, ...patterns: (RegExp | string)[]): void {
+  assert.is(r.code, code, `exit code ${r.code}\n${r.stderr}`);
   assert.not.ok(hasStackTrace(r.stderr + r.stdout), r.stderr);
   for (const p of patterns) assert.ok(typeof p === 'string' ? r.stderr.includes(p) : p.test(r.stderr), `expected ${p} in:\n${r.stderr}`);
 }
@@ -85,10 +89,10 @@ test('corrupt, truncated and nonexistent inputs files', () => {
 
 // ---- stages ---------------------------------------------------------------------------------------------------
 
-test('multi-stage config without --stage lists the stages; unknown --stage lists them too', () => {
+test('multi-stage config without --stage lists the stages; unknown --stage lists them too (usage errors: exit 2)', () => {
   const inputs = casePath('sample__ilsvrc2012__sskd__resnet18_from_resnet34__stage2', 'tensors.safetensors');
-  fails(tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu']), /TDC904/, 'stage1, stage2', '--stage');
-  fails(tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu', '--stage', 'stage9']), /TDC902/, "no stage 'stage9'", 'stage1, stage2');
+  failsWith(2, tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu']), /TDC904/, 'stage1, stage2', '--stage');
+  failsWith(2, tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu', '--stage', 'stage9']), /TDC905/, "no stage 'stage9'", 'stage1, stage2', 'tdc run --help');
   const ok = tdc(['run', SSKD_CONFIG, '--inputs', inputs, '--device', 'cpu', '--stage', 'stage2', '--json']);
   assert.is(ok.code, 0, ok.stderr);
   const e = expected('sample__ilsvrc2012__sskd__resnet18_from_resnet34__stage2');

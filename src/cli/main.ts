@@ -14,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--spec <file.tdl>', 'register custom losses from a spec file first (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-color', 'plain output')
     .showHelpAfterError('(run `tdc --help` for usage)')
+    .allowExcessArguments(false)
     .exitOverride();
 
   program

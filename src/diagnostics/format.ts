@@ -32,6 +32,11 @@ export function formatDiagnostic(d: Diagnostic, sources: SourceLookup, opts: For
   return lines.join('\n');
 }
 
+/** Characters of a source line shown in a frame; longer lines are cut to a window around the column. */
+const FRAME_WIDTH = 200;
+/** How many characters before the column a window keeps. */
+const FRAME_LEAD = 60;
+
 export function codeFrame(span: Span, sources: SourceLookup, context: number, c = pc.createColors(false)): string | undefined {
   const text = sources(span.file);
   if (text === undefined) return undefined;
@@ -40,16 +45,18 @@ export function codeFrame(span: Span, sources: SourceLookup, context: number, c 
   if (line < 1 || line > all.length) return undefined;
   const first = Math.max(1, line - context);
   const width = String(line).length;
-  const out: string[] = [];
-  for (let l = first; l <= line; l++) {
-    const src = (all[l - 1] ?? '').replace(/\t/g, ' ');
-    out.push(`${c.bgWhite(c.black(String(l).padStart(width)))} ${src.length > 200 ? src.slice(0, 200) + '…' : src}`);
-  }
-  const src = all[line - 1] ?? '';
   const startCol = Math.max(1, span.start.col);
+  // a column far into a long line (a minified spec, a 10 000-term sum): show a window around it, marked with '…'
+  const from = startCol - 1 > FRAME_WIDTH - FRAME_LEAD ? startCol - 1 - FRAME_LEAD : 0;
+  const cut = (src: string): string => (from > 0 ? '…' : '') + src.slice(from, from + FRAME_WIDTH) + (src.length > from + FRAME_WIDTH ? '…' : '');
+  const out: string[] = [];
+  for (let l = first; l <= line; l++) out.push(`${c.bgWhite(c.black(String(l).padStart(width)))} ${cut((all[l - 1] ?? '').replace(/\t/g, ' '))}`);
+  const src = all[line - 1] ?? '';
   const endCol = span.end.line === line ? Math.max(startCol + 1, span.end.col) : src.length + 1;
-  const len = Math.max(1, Math.min(endCol, Math.min(src.length, 200) + 1) - startCol);
-  out.push(`${c.bgWhite(' '.repeat(width))} ${' '.repeat(startCol - 1)}${c.red('~'.repeat(len))}`);
+  const shownEnd = Math.min(endCol, Math.min(src.length, from + FRAME_WIDTH) + 1);
+  const len = Math.max(1, shownEnd - startCol);
+  const indent = startCol - 1 - from + (from > 0 ? 1 : 0);
+  out.push(`${c.bgWhite(' '.repeat(width))} ${' '.repeat(indent)}${c.red('~'.repeat(len))}`);
   return out.join('\n');
 }
 

@@ -1,0 +1,219 @@
+// User errors that used to be reported as internal errors (exit 70), each now a diagnostic (exit 1) naming what
+// is wrong, with no temp file left behind: --grads-out into a missing directory, onto a directory, into a
+// read-only or a full file system; a symbolic-link loop under `tdc check DIR`; a module path or sub-term named
+// `__proto__`; a 10 000-term sum in a spec (its code frame stays short). Full and read-only file systems are real
+// (a 16 KiB / read-only tmpfs in a private mount namespace, `unshare -rm`) where the kernel allows it, and always
+// through the write seam (writeFileAtomic's `fs`).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSafetensors, writeSafetensors, nestByName, flattenInputs, type SafeTensor } from 'tdc-runtime';
+import { writeFileAtomic } from '../src/cli/write-file.js';
+import { hasStackTrace, ROOT, tdc, type CliResult } from './helpers/cli.js';
+
+const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
+const IO = join(ROOT, 'examples', 'kd', 'io.safetensors');
+const dir = mkdtempSync(join(tmpdir(), 'tdc-user-errors-'));
+
+function diagnoses(r: CliResult, ...patterns: RegExp[]): void {
+  const all = r.stdout + r.stderr;
+  assert.is(r.code, 1, `exit ${r.code}: ${all.slice(0, 2000)}`);
+  assert.not.ok(hasStackTrace(all), all);
+  assert.not.match(all, /internal error/);
+  assert.is(r.stdout, '', 'no result printed');
+  for (const p of patterns) assert.match(r.stderr, p);
+}
+
+const noTempFiles = (d: string): void => assert.equal(readdirSync(d).filter((f) => f.includes('tmp')), [], `temp files left in ${d}`);
+
+test('--grads-out into a missing directory, onto a directory: TDC503 naming the path, no temp file', () => {
+  const missing = join(dir, 'no-such-dir', 'g.safetensors');
+  diagnoses(tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', missing]), /TDC503: cannot write gradients '.*no-such-dir\/g\.safetensors': the directory '.*no-such-dir' does not exist/);
+  const onDir = join(dir, 'a-dir');
+  mkdirSync(join(onDir, 'g.safetensors'), { recursive: true });
+  diagnoses(tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', join(onDir, 'g.safetensors')]), /TDC503: .*g\.safetensors': it is a directory/);
+  noTempFiles(onDir);
+  const underFile = join(dir, 'a-file');
+  writeFileSync(underFile, 'x');
+  diagnoses(tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--state-out', join(underFile, 's.safetensors')]), /TDC503: cannot write state .*is not a directory/);
+  diagnoses(tdc(['schema', '-o', join(dir, 'no-such-dir', 's.json')]), /TDC503: cannot write the schema/);
+});
+
+test('write seam: ENOSPC mid-write and EACCES are diagnostics; the partial temp file is removed; the old file kept', () => {
+  const d = join(dir, 'seam');
+  mkdirSync(d);
+  const target = join(d, 'g.safetensors');
+  writeFileSync(target, 'old');
+  const full: typeof fs = {
+    ...fs,
+    writeFileSync: ((p: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView) => {
+      fs.writeFileSync(p, (data as Uint8Array).subarray(0, 7)); // the disk fills after 7 bytes
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as typeof fs.writeFileSync,
+  };
+  const e = writeFileAtomic(target, new Uint8Array(4096), 'gradients', full);
+  assert.ok(e);
+  assert.is(e.code, 'TDC503');
+  assert.match(e.message, /no space left on the device \(ENOSPC\)/);
+  noTempFiles(d);
+  assert.is(readFileSync(target, 'utf8'), 'old', 'the previous file is untouched');
+  const denied: typeof fs = { ...fs, writeFileSync: (() => { throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); }) as typeof fs.writeFileSync };
+  assert.match(writeFileAtomic(target, 'x', 'gradients', denied)!.message, /permission denied \(EACCES\)/);
+  const renameFails: typeof fs = { ...fs, renameSync: (() => { throw Object.assign(new Error('EXDEV'), { code: 'EXDEV' }); }) as typeof fs.renameSync };
+  assert.ok(writeFileAtomic(target, 'new', 'gradients', renameFails));
+  noTempFiles(d);
+  assert.is(readFileSync(target, 'utf8'), 'old');
+  assert.is(writeFileAtomic(target, 'new', 'gradients'), undefined);
+  assert.is(readFileSync(target, 'utf8'), 'new');
+});
+
+/** `tdc <args>` inside a private mount namespace where `mnt` is a tmpfs mounted with `opts`; undefined when not permitted. */
+function inTmpfs(mnt: string, opts: string, args: string[]): CliResult | undefined {
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = `mount -t tmpfs -o ${opts} tmpfs ${q(mnt)} || exit 99; ${q(process.execPath)} ${q(join(ROOT, 'bin', 'tdc.js'))} ${args.map(q).join(' ')}; code=$?; echo "TEMP LEFT: $(ls -A ${q(mnt)} | grep tmp)" >&2; exit $code`;
+  const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: 0 };
+}
+
+test('--grads-out on a full and on a read-only file system (real tmpfs where unshare is permitted)', () => {
+  if (spawnSync('unshare', ['-rm', 'true']).status !== 0) {
+    console.log('  (not run here: unshare -rm is not permitted; the write seam test covers ENOSPC/EACCES)');
+    return;
+  }
+  const mnt = join(dir, 'mnt');
+  mkdirSync(mnt);
+  // inputs whose gradients (4096 × 37, float64, student and teacher: 2.4 MB) cannot fit a 64 KiB tmpfs
+  const bigInputs = join(dir, 'big.safetensors');
+  const t = readSafetensors(new Uint8Array(readFileSync(IO))).tensors;
+  const n = 4096;
+  const rows = (x: SafeTensor): SafeTensor => ({ dtype: x.dtype, shape: [n, ...x.shape.slice(1)], data: repeatRows(x, n) });
+  writeFileSync(bigInputs, writeSafetensors(new Map(['student/./output', 'teacher/./output', 'targets'].map((k) => [k, rows(t.get(k)!)]))));
+  const r = inTmpfs(mnt, 'size=64k', ['run', KD, '--inputs', bigInputs, '--device', 'cpu', '--grads-out', join(mnt, 'g.safetensors')])!;
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /TDC503: cannot write gradients '.*g\.safetensors': no space left on the device \(ENOSPC\)/);
+  assert.not.ok(hasStackTrace(r.stderr));
+  assert.match(r.stderr, /^TEMP LEFT: $/m, 'no temp file left on the full file system');
+  const ro = inTmpfs(mnt, 'ro', ['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', join(mnt, 'g.safetensors')])!;
+  assert.is(ro.code, 1, ro.stdout + ro.stderr);
+  assert.match(ro.stderr, /TDC503: cannot write gradients '.*g\.safetensors': read-only file system \(EROFS\)/);
+});
+
+function repeatRows(x: SafeTensor, n: number): SafeTensor['data'] {
+  const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const src = x.data as unknown as ArrayLike<number | bigint> & { constructor: new (k: number) => SafeTensor['data'] };
+  const out = new src.constructor(n * row) as unknown as (number | bigint)[];
+  for (let i = 0; i < n * row; i++) out[i] = src[i % (x.shape[0]! * row)]!;
+  return out as unknown as SafeTensor['data'];
+}
+
+test('tdc check DIR with a loop of symbolic links and a link back to an ancestor: diagnostics, exit 1, no hang', () => {
+  const root = join(dir, 'links');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  writeFileSync(join(root, 'sub', 'kd.yaml'), readFileSync(KD));
+  symlinkSync('..', join(root, 'sub', 'up'));
+  symlinkSync('loop2', join(root, 'loop1'));
+  symlinkSync('loop1', join(root, 'loop2'));
+  const r = tdc(['check', root], { timeoutMs: 60_000 });
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+  assert.match(r.stderr, /error TDC906: cannot search '.*loop1': a loop of symbolic links \(ELOOP\)/);
+  assert.match(r.stderr, /warning TDC907: '.*sub\/up' is a link to '.*links', which is searched already: skipped/);
+  assert.match(r.stdout, /Checked 1 file: 2 errors in 2 files, 1 warning/);
+  const j = tdc(['check', '--json', root]);
+  assert.is(j.code, 1);
+  const files = JSON.parse(j.stdout) as { file: string; diagnostics: { code: string }[] }[];
+  assert.ok(files.some((f) => f.file.endsWith('loop1') && f.diagnostics[0]!.code === 'TDC906'));
+});
+
+const PROTO_CONFIG = `train:
+  teacher:
+    forward_hook: {input: [], output: ['__proto__']}
+  student:
+    forward_hook: {input: [], output: ['__proto__']}
+  criterion:
+    key: 'WeightedSumLoss'
+    kwargs:
+      sub_terms:
+        __proto__:
+          criterion:
+            key: 'KDLoss'
+            kwargs: {student_module_path: '__proto__', student_module_io: 'output', teacher_module_path: '__proto__', teacher_module_io: 'output', temperature: 2.0, alpha: 0.5}
+          weight: 1.0
+        kd:
+          criterion:
+            key: 'KDLoss'
+            kwargs: {student_module_path: '.', student_module_io: 'output', teacher_module_path: '.', teacher_module_io: 'output', temperature: 1.0, alpha: 0.5}
+          weight: 0.5
+`;
+
+test("module path and sub-term '__proto__': a term like any other in run --json (CPU and GPU), compile works", () => {
+  const cfg = join(dir, 'proto.yaml');
+  writeFileSync(cfg, PROTO_CONFIG);
+  const t = readSafetensors(new Uint8Array(readFileSync(IO))).tensors;
+  const inputs = join(dir, 'proto.safetensors');
+  writeFileSync(
+    inputs,
+    writeSafetensors(
+      new Map<string, SafeTensor>([
+        ...[...t].filter(([k]) => !k.startsWith('grad/')),
+        ['student/__proto__/output', t.get('student/./output')!],
+        ['teacher/__proto__/output', t.get('teacher/./output')!],
+      ]),
+    ),
+  );
+  const cpu = tdc(['run', cfg, '--inputs', inputs, '--device', 'cpu', '--json']);
+  assert.is(cpu.code, 0, cpu.stderr);
+  const c = JSON.parse(cpu.stdout) as { loss: number; terms: Record<string, { weight: number; value: number }>; grads: string[] };
+  assert.equal(Object.keys(c.terms), ['__proto__', 'kd']);
+  assert.ok(Object.prototype.hasOwnProperty.call(c.terms, '__proto__'));
+  const proto = c.terms['__proto__']!;
+  assert.ok(Math.abs(c.loss - (proto.value + 0.5 * c.terms['kd']!.value)) < 1e-12, 'the loss is the weighted sum of both terms');
+  assert.ok(c.grads.includes('student/__proto__/output'));
+  const gpu = tdc(['run', cfg, '--inputs', inputs, '--device', 'auto', '--json'], { timeoutMs: 120_000 });
+  assert.is(gpu.code, 0, gpu.stderr);
+  const g = JSON.parse(gpu.stdout) as typeof c;
+  assert.equal(Object.keys(g.terms), ['__proto__', 'kd']);
+  assert.ok(Math.abs(g.terms['__proto__']!.value - proto.value) < 1e-5 * Math.abs(proto.value));
+  const out = join(dir, 'proto-out');
+  const k = tdc(['compile', cfg, '-o', out]);
+  assert.is(k.code, 0, k.stderr);
+  assert.match(readFileSync(join(out, 'proto.ts'), 'utf8'), /'?__proto__'?: \{ output: /);
+});
+
+test("runtime nesting: '__proto__' segments are own keys and never reach Object.prototype", () => {
+  const nested = nestByName(new Map([['student/__proto__/output', 1], ['student/./output', 2]]));
+  assert.is(({} as Record<string, unknown>)['output'], undefined, 'Object.prototype not polluted');
+  const student = nested['student'] as Record<string, Record<string, number>>;
+  assert.ok(Object.prototype.hasOwnProperty.call(student, '__proto__'));
+  assert.is(student['__proto__']!['output'], 1);
+  // lookups find only own keys: a missing '__proto__' entry is missing, not Object.prototype
+  const flat = flattenInputs<number>({ student: { '.': { output: 2 } } }, ['student/__proto__/output', 'student/./output']);
+  assert.equal([...flat], [['student/./output', 2]]);
+  const back = flattenInputs<number>(nested, ['student/__proto__/output', 'student/./output']);
+  assert.equal([...back], [['student/__proto__/output', 1], ['student/./output', 2]]);
+});
+
+test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
+  const spec = join(dir, 'chain.tdl');
+  writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);
+  const r = tdc(['--spec', spec, 'check', KD]);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /chain\.tdl:2:\d+ - error TDC310: expression nested more than 256 levels deep/);
+  const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));
+  assert.ok(longest < 400, `code frame lines stay short (longest ${longest})`);
+  const frame = r.stderr.split('\n').filter((l) => /^2 /.test(l) || /^\s+~+$/.test(l));
+  assert.is(frame.length, 2, r.stderr);
+  assert.match(frame[0]!, /^2 …/);
+  const col = Number(/chain\.tdl:2:(\d+)/.exec(r.stderr)![1]);
+  const line = readFileSync(spec, 'utf8').split('\n')[1]!;
+  const shownAt = frame[1]!.indexOf('~') - 2; // '2 ' prefix
+  assert.is(frame[0]!.slice(2)[shownAt], line[col - 1], 'the underline sits under the reported column');
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
