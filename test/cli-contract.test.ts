@@ -113,6 +113,17 @@ test('diagnostics: exit 1, on stderr for every command, each printed once', () =
   diagnoses(tdc(['run', KD, '--inputs', join(dir, 'nope.safetensors'), '--device', 'cpu']), 'run missing inputs', /TDC501/);
 });
 
+test('a YAML error inside an anchor aliased twice: printed once, listed once in JSON, both uses as related', () => {
+  const f = join(dir, 'alias-twice.yaml');
+  writeFileSync(f, "datasets:\n  a:\n    _name: &dataset_name 'x'\n    _root: &root_dir !joindatasets/', *dataset_name]\n    root: !join [*root_dir, '/train']\n  b:\n    root: !join [*root_dir, '/val']\n");
+  const r = tdc(['check', f]);
+  diagnoses(r, 'alias twice', /alias-twice\.yaml:4:37 - error TDC113/);
+  assert.match(r.stderr, /related: .*alias-twice\.yaml:5:17: in this !join/);
+  assert.match(r.stderr, /related: .*alias-twice\.yaml:7:17: in this !join/);
+  const j = JSON.parse(tdc(['check', '--json', f]).stdout) as { diagnostics: { code: string }[] }[];
+  assert.is(j[0]!.diagnostics.filter((d) => d.code === 'TDC113').length, 1);
+});
+
 test('--json: the document alone on stdout (diagnostics inside it), exit code as in text mode', () => {
   const c = tdc(['check', '--json', TABS_YAML]);
   assert.is(c.code, 1);

@@ -3,7 +3,7 @@
 // known (configs and spec files). Colour follows color.ts.
 import { readFileSync } from 'node:fs';
 import type { Diagnostic, SourceLookup } from '../diagnostics/index.js';
-import { formatDiagnostic, isInternalError } from '../diagnostics/index.js';
+import { diagnosticKey, formatDiagnostic, isInternalError } from '../diagnostics/index.js';
 import { colorEnabled } from './color.js';
 import { ExitCode } from './exit-code.js';
 
@@ -42,9 +42,6 @@ export function useColor(opts: GlobalOptions): boolean {
 
 const printed = new Set<string>();
 let reportNoteShown = false;
-
-const diagnosticKey = (d: Diagnostic): string =>
-  `${d.severity} ${d.code} ${d.span ? `${d.span.file}:${d.span.start.offset}-${d.span.end.offset}` : ''} ${d.message}`;
 
 /** Watch mode: a new compilation shows its diagnostics again. */
 export function forgetPrintedDiagnostics(): void {

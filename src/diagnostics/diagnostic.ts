@@ -71,3 +71,24 @@ export function posAt(lineStarts: number[], offset: number): Pos {
   }
   return { line: lo + 1, col: offset - lineStarts[lo]! + 1, offset };
 }
+
+/** Identity of a diagnostic: severity, code, span and message (the same problem reached twice has the same key). */
+export const diagnosticKey = (d: Diagnostic): string =>
+  `${d.severity} ${d.code} ${d.span ? `${d.span.file}:${d.span.start.offset}-${d.span.end.offset}` : '-'} ${d.message}`;
+
+/** The diagnostics with repeats removed, first occurrence kept (e.g. an error inside an anchor aliased twice);
+ *  a repeat's `related` entries (each alias's use) are added to the one kept. */
+export function uniqueDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  const kept = new Map<string, Diagnostic>();
+  for (const d of ds) {
+    const k = diagnosticKey(d);
+    const first = kept.get(k);
+    if (!first) {
+      kept.set(k, d);
+      continue;
+    }
+    const more = (d.related ?? []).filter((r) => !(first.related ?? []).some((f) => f.message === r.message && f.span?.start.offset === r.span?.start.offset && f.span?.file === r.span?.file));
+    if (more.length) kept.set(k, { ...first, related: [...(first.related ?? []), ...more] });
+  }
+  return [...kept.values()];
+}
