@@ -50,6 +50,8 @@ const USAGE: [string, string[], RegExp][] = [
   ['run: extra argument', ['run', KD, 'extra', '--inputs', IO], /too many arguments for 'run'/],
   ['run: --inputs without a value', ['run', KD, '--inputs'], /option '--inputs <file>' argument missing/],
   ['run: --device tpu', ['run', KD, '--inputs', IO, '--device', 'tpu'], /argument 'tpu' is invalid/],
+  ['run: --workgroup-size 2000', ['run', KD, '--inputs', IO, '--workgroup-size', '2000'], /TDC602: --workgroup-size must be an integer in 1\.\.1024, got '2000'/],
+  ['run: --workgroup-size abc', ['run', KD, '--inputs', IO, '--workgroup-size', 'abc'], /TDC602/],
   ['run: --stage trian', ['run', KD, '--inputs', IO, '--device', 'cpu', '--stage', 'trian'], /TDC905: no stage 'trian'.*it has: train/],
   ['compile: --stage trian', ['compile', KD, '-o', out, '--stage', 'trian'], /TDC905: no stage 'trian'.*it has: train/],
   ['compile: malformed --shape', ['compile', KD, '-o', out, '--shape', 'student/./output'], /TDC611: --shape 'student\/\.\/output': expected name=dims/],

@@ -22,6 +22,9 @@ export interface RunOptions extends GlobalOptions {
 }
 
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
+  const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
+  if (wg !== undefined && (!/^\s*\d+\s*$/.test(opts.workgroupSize!) || wg < 1 || wg > 1024))
+    return usageError('run', [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)], opts);
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
   if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
   const { checkFile } = await import('../compiler/driver/check.js');
@@ -35,9 +38,6 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     return fail([...ds, stage], opts);
   }
 
-  const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
-  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
-    return fail([...ds, diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)], opts);
 
   const { readSafetensors, SafetensorsError } = await import('tdc-runtime');
   let tensors;
