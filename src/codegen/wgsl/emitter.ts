@@ -2,7 +2,7 @@
 // whatever kernel reads them; reductions and matmuls are either registers of the current kernel (a row's
 // result) or loads from the buffer they were materialised in. One entry per op of the op table.
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
-import type { Dim, DType, Graph, Node, NodeOf, Shape } from '../../graph/types.js';
+import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph/types.js';
 import { IndexMath, isOne, ixAdd, ixLit, ixMul, ixSub, ixDiv, ZERO, type Ix } from './index-expr.js';
 import { f32Operand, i32Literal } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
@@ -165,106 +165,139 @@ export class Emitter {
   }
 
   private lower(n: Node, idx: Ix[], scope: Scope): string {
-    const m = this.env.math;
-    const t = wgslType(n.dtype);
-    switch (n.op) {
-      case 'const':
-        return t === 'f32' ? this.f32Const(n.attrs.value) : i32Literal(n.attrs.value);
-      case 'iota':
-        return `${t}(${idx[n.attrs.axis]!})`;
-      case 'input':
-        throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
-      case 'detach':
-        return this.typed(n.inputs[0]!, idx, t);
-      case 'cast': {
-        const x = this.node(n.inputs[0]!);
-        if (x.op === 'const' && t === 'i32') return i32Literal(Math.trunc(x.attrs.value));
-        return this.typed(n.inputs[0]!, idx, t);
-      }
-      case 'broadcast':
-        return this.typed(n.inputs[0]!, m.broadcast(this.shape(n.inputs[0]!), n.shape, idx), t);
-      case 'reshape':
-        return this.typed(n.inputs[0]!, m.reshape(this.shape(n.inputs[0]!), n.shape, idx), t);
-      case 'permute':
-        return this.typed(n.inputs[0]!, m.permute(n.attrs.perm, idx), t);
-      case 'slice':
-        return this.typed(n.inputs[0]!, m.slice(n.attrs.axis, n.attrs.start, n.attrs.step, idx), t);
-      case 'unary':
-        return this.unary(n, idx);
-      case 'binary':
-        return this.binary(n, idx);
-      case 'where': {
-        const [c, a, b] = n.inputs as [number, number, number];
-        const cond = this.truthy(c, m.broadcast(this.shape(c), n.shape, idx));
-        const va = this.typed(a, m.broadcast(this.shape(a), n.shape, idx), t);
-        const vb = this.typed(b, m.broadcast(this.shape(b), n.shape, idx), t);
-        return `select(${vb}, ${va}, ${cond})`;
-      }
-      case 'gather': {
-        const [x, index] = n.inputs as [number, number];
-        const axis = n.attrs.axis;
-        const k = this.typed(index, idx, 'i32');
-        const size = m.dim(this.shape(x)[axis]!);
+    return (this.lowering[n.op] as (n: Node, idx: Ix[], scope: Scope) => string)(n, idx, scope);
+  }
+
+  /**
+   * The WGSL lowering of every op of the op table (src/graph/ops), keyed by op name: the table's fourth column.
+   * Exhaustive by type — a primitive added without its lowering does not compile.
+   */
+  private readonly lowering: { [K in OpName]: (n: NodeOf<K>, idx: Ix[], scope: Scope) => string } = {
+    const: (n) => {
+      const t = wgslType(n.dtype);
+      return t === 'f32' ? this.f32Const(n.attrs.value) : i32Literal(n.attrs.value);
+    },
+    iota: (n, idx) => {
+      const t = wgslType(n.dtype);
+      return `${t}(${idx[n.attrs.axis]!})`;
+    },
+    input: (n) => {
+      throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
+    },
+    detach: (n, idx) => {
+      const t = wgslType(n.dtype);
+      return this.typed(n.inputs[0]!, idx, t);
+    },
+    cast: (n, idx) => {
+      const t = wgslType(n.dtype);
+      const x = this.node(n.inputs[0]!);
+      if (x.op === 'const' && t === 'i32') return i32Literal(Math.trunc(x.attrs.value));
+      return this.typed(n.inputs[0]!, idx, t);
+    },
+    broadcast: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      return this.typed(n.inputs[0]!, m.broadcast(this.shape(n.inputs[0]!), n.shape, idx), t);
+    },
+    reshape: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      return this.typed(n.inputs[0]!, m.reshape(this.shape(n.inputs[0]!), n.shape, idx), t);
+    },
+    permute: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      return this.typed(n.inputs[0]!, m.permute(n.attrs.perm, idx), t);
+    },
+    slice: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      return this.typed(n.inputs[0]!, m.slice(n.attrs.axis, n.attrs.start, n.attrs.step, idx), t);
+    },
+    unary: (n, idx) => this.unary(n, idx),
+    binary: (n, idx) => this.binary(n, idx),
+    where: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      const [c, a, b] = n.inputs as [number, number, number];
+      const cond = this.truthy(c, m.broadcast(this.shape(c), n.shape, idx));
+      const va = this.typed(a, m.broadcast(this.shape(a), n.shape, idx), t);
+      const vb = this.typed(b, m.broadcast(this.shape(b), n.shape, idx), t);
+      return `select(${vb}, ${va}, ${cond})`;
+    },
+    gather: (n, idx, scope) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      const [x, index] = n.inputs as [number, number];
+      const axis = n.attrs.axis;
+      const k = this.typed(index, idx, 'i32');
+      const size = m.dim(this.shape(x)[axis]!);
+      const xi = [...idx];
+      xi[axis] = this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`);
+      return this.typed(x, xi, t);
+    },
+    scatter_add: (n, idx, scope) => this.scatterAdd(n, idx, scope),
+    slice_scatter: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      const { axis, start, end, step } = n.attrs;
+      const src = n.inputs[0]!;
+      const i = idx[axis]!;
+      const s = m.dim(start);
+      const rel = ixSub(i, s);
+      const len = m.dim(this.shape(src)[axis]!);
+      const si = [...idx];
+      si[axis] = `min(${ixDiv(rel, ixLit(step))}, ${len} - 1u)`;
+      const v = this.typed(src, si, t);
+      const inRange = `${i} >= ${s} && ${i} < ${m.dim(end)}${step === 1 ? '' : ` && ${rel} % ${step}u == 0u`}`;
+      return `select(${this.zero(t)}, ${v}, ${inRange})`;
+    },
+    concat: (n, idx) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      const axis = n.attrs.axis;
+      let at: Dim = 0;
+      const parts = n.inputs.map((x) => {
+        const len = this.shape(x)[axis]!;
+        const part = { x, start: at, len };
+        at = addDims(at, len);
+        return part;
+      });
+      let expr = '';
+      for (let k = parts.length - 1; k >= 0; k--) {
+        const p = parts[k]!;
         const xi = [...idx];
-        xi[axis] = this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`);
-        return this.typed(x, xi, t);
+        xi[axis] = `min(${ixSub(idx[axis]!, m.dim(p.start))}, ${m.dim(p.len)} - 1u)`;
+        const v = this.typed(p.x, xi, t);
+        expr = k === parts.length - 1 ? v : `select(${expr}, ${v}, ${idx[axis]!} < ${m.dim(parts[k + 1]!.start)})`;
       }
-      case 'scatter_add':
-        return this.scatterAdd(n, idx, scope);
-      case 'slice_scatter': {
-        const { axis, start, end, step } = n.attrs;
-        const src = n.inputs[0]!;
-        const i = idx[axis]!;
-        const s = m.dim(start);
-        const rel = ixSub(i, s);
-        const len = m.dim(this.shape(src)[axis]!);
-        const si = [...idx];
-        si[axis] = `min(${ixDiv(rel, ixLit(step))}, ${len} - 1u)`;
-        const v = this.typed(src, si, t);
-        const inRange = `${i} >= ${s} && ${i} < ${m.dim(end)}${step === 1 ? '' : ` && ${rel} % ${step}u == 0u`}`;
-        return `select(${this.zero(t)}, ${v}, ${inRange})`;
+      return expr;
+    },
+    adaptive_pool2d: (n, idx, scope) => this.adaptivePool(n, idx, scope),
+    adaptive_pool2d_grad: (n, idx, scope) => this.adaptivePoolGrad(n, idx, scope),
+    reduce: (n) => {
+      const m = this.env.math;
+      const t = wgslType(n.dtype);
+      const dv = this.env.dimValue?.(n.id);
+      if (dv) {
+        const dims = dv.dims.filter((d) => !isOne(d));
+        const prod = mulDims(...dims);
+        if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32Literal(dv.scale * prod);
+        const c = `${t}(${m.dim(prod)})`;
+        return dv.scale === 1 ? c : t === 'f32' ? `(${this.f32Const(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
       }
-      case 'concat': {
-        const axis = n.attrs.axis;
-        let at: Dim = 0;
-        const parts = n.inputs.map((x) => {
-          const len = this.shape(x)[axis]!;
-          const part = { x, start: at, len };
-          at = addDims(at, len);
-          return part;
-        });
-        let expr = '';
-        for (let k = parts.length - 1; k >= 0; k--) {
-          const p = parts[k]!;
-          const xi = [...idx];
-          xi[axis] = `min(${ixSub(idx[axis]!, m.dim(p.start))}, ${m.dim(p.len)} - 1u)`;
-          const v = this.typed(p.x, xi, t);
-          expr = k === parts.length - 1 ? v : `select(${expr}, ${v}, ${idx[axis]!} < ${m.dim(parts[k + 1]!.start)})`;
-        }
-        return expr;
-      }
-      case 'adaptive_pool2d':
-        return this.adaptivePool(n, idx, scope);
-      case 'adaptive_pool2d_grad':
-        return this.adaptivePoolGrad(n, idx, scope);
-      case 'reduce': {
-        const dv = this.env.dimValue?.(n.id);
-        if (dv) {
-          const dims = dv.dims.filter((d) => !isOne(d));
-          const prod = mulDims(...dims);
-          if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32Literal(dv.scale * prod);
-          const c = `${t}(${m.dim(prod)})`;
-          return dv.scale === 1 ? c : t === 'f32' ? `(${this.f32Const(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
-        }
-        throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
-      }
-      case 'arg_reduce':
-      case 'matmul':
-      case 'sort':
-      case 'cholesky':
-      case 'triangular_solve':
-        throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
-    }
+      throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
+    },
+    arg_reduce: (n) => this.notInline(n),
+    matmul: (n) => this.notInline(n),
+    sort: (n) => this.notInline(n),
+    cholesky: (n) => this.notInline(n),
+    triangular_solve: (n) => this.notInline(n),
+  };
+
+  /** Ops computed by a kernel structure of their own are read from a register or a buffer, never inlined. */
+  private notInline(n: Node): never {
+    throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
   }
 
   private shape(id: number): Shape {

@@ -1,5 +1,6 @@
-// THE op table: one entry per primitive of OpAttrs (shape rule, gradient routing, VJP, float64 CPU kernel).
-// The WGSL lowering of each op lives in src/codegen and is keyed by the same names.
+// THE op table: one entry per primitive of OpAttrs (kind, shape rule, gradient routing, VJP, float64 CPU
+// kernel). The WGSL lowering of each op — the fourth column — is `Emitter.lowering` in
+// src/codegen/wgsl/emitter.ts, keyed by the same names and exhaustive by type.
 import type { OpName } from '../types.js';
 import type { OpKind, OpTable } from './op-def.js';
 import { binary } from './binary.js';

@@ -1,6 +1,7 @@
 // The shape of one entry of the op table. Every primitive has: a shape/dtype rule (on symbolic dims), which
 // inputs gradients flow through, a VJP that emits graph nodes, and a float64 CPU kernel. The WGSL lowering
-// lives in src/codegen, keyed by the same OpName (see `WgslLowering` there); nothing GPU-specific is here.
+// lives in src/codegen, keyed by the same OpName (`Emitter.lowering` in src/codegen/wgsl/emitter.ts, exhaustive
+// by type); `kind` tells the scheduler how to treat the op. Nothing GPU-specific is here.
 import type { BinaryOp, Dim, DType, Node, NodeOf, OpAttrs, OpName, Shape, UnaryOp } from '../types.js';
 import type { HostTensor } from '../host-tensor.js';
 
