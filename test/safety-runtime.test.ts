@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { GpuInputError, GpuRuntime, PlanExecutor, readSafetensors, writeSafetensors, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
 import { checkFile } from '../src/compiler/driver/check.js';
 import { compileStages } from '../src/compiler/compile.js';
-import { GOLDEN, hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+import { GOLDEN, GOLDEN_TORCH, hasStackTrace, ROOT, tdc } from './helpers/cli.js';
 
 const CONFIG = join(ROOT, 'examples', 'kd', 'config.yaml');
 const IO = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'examples', 'kd', 'io.safetensors')))).tensors; // [7, 37], targets [7]
@@ -166,6 +166,75 @@ test('SKD: a covariance that is not positive-definite fails on the GPU as in tor
   const cpu = tdc(['run', cfg, '--inputs', join(G, 'tensors.safetensors'), '--device', 'cpu']);
   assert.is(cpu.code, 1, 'the CPU executor refuses it too');
   assert.match(cpu.stderr, /not positive-definite/);
+});
+
+test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU as torch raises, host arrays and GPUBuffers alike', async () => {
+  // torch 1.13: F.binary_cross_entropy(tensor([1.5, 0.3]), …) and a NaN input raise "all elements of input should be
+  // between 0 and 1"; targets are not checked (a target of 1.5 gives a loss)
+  const G = join(GOLDEN_TORCH, 'torch__BCELoss__mean');
+  const io = readSafetensors(new Uint8Array(readFileSync(join(G, 'tensors.safetensors')))).tensors;
+  const x = io.get('student/sigmoid/output')!;
+  const bad = (v: number): Map<string, SafeTensor> => {
+    const data = (x.data as Float32Array | Float64Array).slice();
+    data[1] = v;
+    return new Map([...io, ['student/sigmoid/output', { ...x, data }]]);
+  };
+  const file = join(dir, 'bce.safetensors');
+  for (const [v, shown] of [
+    [1.5, '1.5'],
+    [Number.NaN, 'NaN'],
+    [-0.25, '-0.25'],
+  ] as const) {
+    writeFileSync(file, writeSafetensors(bad(v)));
+    const r = tdc(['run', join(G, 'config.yaml'), '--inputs', file, '--device', 'gpu', '--json']);
+    assert.is(r.code, 1, `input ${shown}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    assert.is(r.stdout, '', 'no loss printed');
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.match(r.stderr, new RegExp(`'student/sigmoid/output' element 1 is ${shown}, outside \\[0, 1\\] \\(torch raises "binary_cross_entropy: all elements of input should be between 0 and 1"\\)`));
+  }
+  const ok = tdc(['run', join(G, 'config.yaml'), '--inputs', join(G, 'tensors.safetensors'), '--device', 'gpu', '--json']);
+  assert.is(ok.code, 0, ok.stderr);
+
+  // the same input as a GPUBuffer: checked on the device, read back with the scalars
+  const ir = checkFile(join(G, 'config.yaml')).ir!;
+  const pinned = new Map(['student/sigmoid/output', 'targets'].map((n) => [n, { shape: [7, 28], dtype: 'float' as const }]));
+  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'bce', glue: false, shapes: pinned });
+  assert.ok(c.stages[0], c.diagnostics.map((d) => d.message).join('\n'));
+  const plan = c.stages[0]!.plan;
+  assert.equal(plan.unitInputs?.map((u) => u.input), ['student/sigmoid/output']);
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, plan);
+  const buffers: GPUBuffer[] = [];
+  const withDevice = (m: Map<string, SafeTensor>): Map<string, TensorInput> =>
+    new Map(
+      plan.inputs.map((i) => {
+        const t = m.get(i.name)!;
+        if (i.name !== 'student/sigmoid/output') return [i.name, t as unknown as TensorInput];
+        const f = Float32Array.from(t.data as Float32Array | Float64Array);
+        const b = rt.device.createBuffer({ size: Math.max(16, f.byteLength), usage: 0x80 | 0x8 });
+        rt.device.queue.writeBuffer(b, 0, f);
+        buffers.push(b);
+        return [i.name, { shape: t.shape, buffer: b }];
+      }),
+    );
+  try {
+    const good = await exec.run(withDevice(io), { readback: 'scalars' });
+    assert.ok(Number.isFinite(good.loss));
+    for (const v of [1.5, Number.NaN]) {
+      let err: unknown;
+      try {
+        await exec.run(withDevice(bad(v)), { readback: 'scalars' });
+      } catch (e) {
+        err = e;
+      }
+      assert.instance(err, GpuInputError, `device input ${v}`);
+      assert.match((err as Error).message, /'student\/sigmoid\/output' element 1 lies outside \[0, 1\] on the device \(torch raises "binary_cross_entropy/);
+    }
+  } finally {
+    exec.destroy();
+    for (const b of buffers) b.destroy();
+    rt.destroy();
+  }
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

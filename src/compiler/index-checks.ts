@@ -3,7 +3,7 @@
 // read a clamped element. The plan lists them (KernelPlan.indexInputs) and the runtime checks host inputs
 // before dispatch. Traced through layout ops and `where(x != ignore_index, x, 0)` (the ignore value is exempt).
 import type { Dim, Graph, Node } from '../graph/types.js';
-import type { IndexInputCheck } from './schedule/plan.js';
+import type { IndexInputCheck, UnitInputCheck } from './schedule/plan.js';
 
 const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
 
@@ -44,6 +44,28 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
       }
       break;
     }
+  }
+  return [...out.values()];
+}
+
+/**
+ * Float inputs read as probabilities by binary_cross_entropy (the prelude's `maximum(log(x), -100)` over
+ * x = detach(input)): torch raises "all elements of input should be between 0 and 1" (NaN included) for them.
+ * An input computed in the graph (a sigmoid) is not listed: only what the caller hands in can be checked.
+ */
+export function unitInputChecks(g: Graph): UnitInputCheck[] {
+  const out = new Map<string, UnitInputCheck>();
+  const node = (id: number): Node => g.nodes[id]!;
+  for (const n of g.nodes) {
+    if (n.op !== 'binary' || (n.attrs as { fn: string }).fn !== 'maximum') continue;
+    const [a, b] = n.inputs.map(node) as [Node, Node];
+    const [log, bound] = a.op === 'unary' ? [a, b] : [b, a];
+    if (log.op !== 'unary' || (log.attrs as { fn: string }).fn !== 'log' || constValue(bound, node) !== -100) continue;
+    let cur = node(log.inputs[0]!);
+    for (let hops = 0; hops < 8 && LAYOUT.has(cur.op); hops++) cur = node(cur.inputs[0]!);
+    if (cur.op !== 'input' || cur.dtype !== 'float') continue;
+    const name = (cur.attrs as { name: string }).name;
+    out.set(name, { input: name, message: 'binary_cross_entropy: all elements of input should be between 0 and 1' });
   }
   return [...out.values()];
 }

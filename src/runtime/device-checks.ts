@@ -48,6 +48,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (!ok) { atomicMin(&flags[params.slot], i); }
 }`;
 
+export const UNIT_CHECK_WGSL = /* wgsl */ `
+// tdc-runtime: every element in [0, 1] (NaN refused), tested on the bits: +0 … 1.0 are 0 … 0x3f800000, -0 is
+// 0x80000000 (float comparisons may be folded under finite-math assumptions); the first bad element → flags[slot]
+struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * params.row;
+  if (i >= params.n) { return; }
+  let bits = x[i];
+  if (!(bits <= 0x3f800000u || bits == 0x80000000u)) { atomicMin(&flags[params.slot], i); }
+}`;
+
+export function unitParams(n: number, slot: number): ArrayBuffer {
+  const buf = new ArrayBuffer(32);
+  const u = new Uint32Array(buf);
+  u[0] = n;
+  u[4] = slot;
+  u[5] = checkDispatch(n).row;
+  return buf;
+}
+
+export function unitCheckProblem(c: { input: string; message: string }, element: number, onDevice: boolean, value?: number): string {
+  return `'${c.input}' element ${element} ${onDevice ? 'lies outside [0, 1] on the device' : `is ${value}, outside [0, 1]`} (torch raises "${c.message}")${onDevice ? '; the results of this run were discarded' : ''}`;
+}
+
 /** One factor check of one run: n = count · size diagonal entries of the factors in `buffer`. */
 export interface DeviceFactorCheck {
   buffer: GPUBuffer;

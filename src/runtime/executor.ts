@@ -22,6 +22,9 @@ import {
   NO_ERROR,
   FACTOR_CHECK_WGSL,
   INDEX_CHECK_WGSL,
+  UNIT_CHECK_WGSL,
+  unitCheckProblem,
+  unitParams,
   checkDispatch,
   checkParams,
   factorCheckProblem,
@@ -165,7 +168,7 @@ export class PlanExecutor {
   private active = 0;
   private broken: Error | undefined;
   /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, then one per plan.factorChecks
-   *  entry, read back after the scalars. */
+   *  entry, then one per plan.unitInputs entry, read back after the scalars. */
   private readonly flags: GPUBuffer | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
@@ -177,14 +180,14 @@ export class PlanExecutor {
     private readonly pipelines: GPUComputePipeline[],
     /** The override constants each kernel's pipeline was created with (plan.kernels order). */
     readonly constants: readonly Readonly<Record<string, number>>[],
-    private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline } = {},
+    private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline; unit?: CheckPipeline } = {},
   ) {
     this.dimsBuffer = runtime.device.createBuffer({
       label: 'tdc dims',
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
     });
-    const nChecks = (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0);
+    const nChecks = (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0) + (plan.unitInputs?.length ?? 0);
     if (nChecks) {
       this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 4 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
       for (let i = 0; i < nChecks; i++)
@@ -271,6 +274,7 @@ export class PlanExecutor {
     const checkPipelines = {
       ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', INDEX_CHECK_WGSL) } : {}),
       ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', FACTOR_CHECK_WGSL) } : {}),
+      ...(plan.unitInputs?.length ? { unit: await checkPipeline(rt, cache, 'unit', UNIT_CHECK_WGSL) } : {}),
     };
     rt.check();
     const built = found.map((b) => b!);
@@ -398,11 +402,12 @@ export class PlanExecutor {
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
+        const nFactor = this.plan.factorChecks?.length ?? 0;
         if (c) problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f));
-        else {
+        else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f));
-        }
+        } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, true));
       });
       this.flagsNeedReset = true;
       if (problems.length) {
@@ -470,6 +475,13 @@ export class PlanExecutor {
     }
     const pass = enc.beginComputePass();
     for (const [slot, c] of checks) this.dispatchCheck(pass, this.checkPipelines.index!, slot, c.buffer, c.n, checkParams(c, slot));
+    const unitBase = (this.plan.indexInputs?.length ?? 0) + (this.plan.factorChecks?.length ?? 0);
+    this.plan.unitInputs?.forEach((u, k) => {
+      const p = prepared.find((x) => x.name === u.input);
+      if (!p?.device || p.bytes === 0) return; // host arrays were checked before dispatch
+      const buffer = p.direct ? p.device : this.buffers.get(p.buffer)!.gpu;
+      this.dispatchCheck(pass, this.checkPipelines.unit!, unitBase + k, buffer, p.bytes / 4, unitParams(p.bytes / 4, unitBase + k));
+    });
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
       if (x * y * z === 0) continue;
@@ -655,6 +667,7 @@ export class PlanExecutor {
     }
     this.checkLimits(env, problems);
     this.checkIndices(inputs, env, problems);
+    this.checkUnitInputs(inputs, problems);
     if (problems.length) throw inputError(problems);
     return { prepared, env };
   }
@@ -700,6 +713,21 @@ export class PlanExecutor {
         problems.push(
           `'${c.input}' element ${i} is ${v}: a class index must lie in [0, ${size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''} (torch raises "Target ${v} is out of bounds")`,
         );
+        break;
+      }
+    }
+  }
+
+  /** Probabilities given as host arrays (binary_cross_entropy's input): every value in [0, 1] (torch raises otherwise). */
+  private checkUnitInputs(inputs: ReadonlyMap<string, TensorInput>, problems: string[]): void {
+    for (const c of this.plan.unitInputs ?? []) {
+      const t = inputs.get(c.input);
+      if (!t || isDeviceInput(t)) continue;
+      const data = (t as HostInput).data;
+      for (let i = 0; i < data.length; i++) {
+        const v = Math.fround(Number(data[i]));
+        if (v >= 0 && v <= 1) continue;
+        problems.push(unitCheckProblem(c, i, false, v));
         break;
       }
     }

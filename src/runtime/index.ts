@@ -35,6 +35,6 @@ export type { TensorInput, HostInput, DeviceInput, HostData, FloatTensor, IntTen
 export { flattenInputs, nestByName } from './nested.js';
 export { bindSymbols, type SymbolEnv } from './bind-symbols.js';
 export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type SafeDType } from './safetensors.js';
-export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck } from './plan.js';
+export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck, UnitInputCheck } from './plan.js';
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
 export { didYouMean, closest, editDistance } from './suggest.js';

@@ -105,6 +105,14 @@ export interface KernelPlan {
    * the device that each diagonal entry is positive and finite (torch raises "not positive-definite" otherwise).
    */
   factorChecks?: FactorCheck[];
+  /** Float inputs whose values torch checks (binary_cross_entropy: every element in [0, 1], NaN refused). */
+  unitInputs?: UnitInputCheck[];
+}
+
+export interface UnitInputCheck {
+  input: string;
+  /** torch's message, e.g. 'binary_cross_entropy: all elements of input should be between 0 and 1'. */
+  message: string;
 }
 
 export interface FactorCheck {

@@ -69,6 +69,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       ...(s.plan.equalDims ? { equalDims: s.plan.equalDims } : {}),
       ...(s.plan.indexInputs ? { indexInputs: s.plan.indexInputs } : {}),
       ...(s.plan.factorChecks ? { factorChecks: s.plan.factorChecks } : {}),
+      ...(s.plan.unitInputs ? { unitInputs: s.plan.unitInputs } : {}),
     };
     // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
     statements.push(`\nconst ${s.planConst}: KernelPlan = ${tsLiteral(planLiteral)};\n`);
