@@ -78,14 +78,19 @@ test('text output: the NaN is printed as NaN, with the warning on stderr; finite
   assert.is((JSON.parse(ok.stdout) as RunJson).nonfinite, undefined, 'no "nonfinite" key when all is finite');
 });
 
-test('a config constant that makes the loss non-finite (temperature .inf, CPU executor: NaN as torch gives)', () => {
-  const cfg = join(dir, 'inf-temperature.yaml');
-  writeFileSync(cfg, readFileSync(KD, 'utf8').replace('temperature: 1.0', 'temperature: .inf'));
-  const r = tdc(['run', cfg, '--inputs', IO, '--device', 'cpu', '--json']);
-  assert.is(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as RunJson;
-  assert.is(j.loss, null);
-  assert.ok(j.nonfinite?.some((p) => p.kind === 'loss'), r.stdout);
+test('config constants that make the loss non-finite (temperature .inf and 0): reported on the CPU and the GPU path', () => {
+  for (const t of ['.inf', '0.0']) {
+    const cfg = join(dir, `temperature-${t}.yaml`);
+    writeFileSync(cfg, readFileSync(KD, 'utf8').replace('temperature: 1.0', `temperature: ${t}`));
+    for (const device of ['cpu', 'auto']) {
+      const r = tdc(['run', cfg, '--inputs', IO, '--device', device, '--json'], { timeoutMs: 120_000 });
+      assert.is(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout) as RunJson;
+      assert.is(j.loss, null, `temperature ${t} on ${device}: ${r.stdout}`);
+      assert.ok(j.nonfinite?.some((p) => p.kind === 'loss' && p.value === 'NaN'), r.stdout);
+      assert.match(r.stderr, /TDC504: non-finite result: the loss \(NaN\)/);
+    }
+  }
 });
 
 test('the RunResult API: runStage(...).result.nonfinite and the TDC504 warning', async () => {
