@@ -107,12 +107,17 @@ test('a config with `*/`, newlines and quotes in names: glue imports without run
 
   const kernels = readdirSync(join(out, 'kernels'));
   assert.ok(kernels.length > 0);
+  // each kernel's pipeline-overridable constants (the workgroup size) at their software defaults, as the manifest lists them
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { stages: { kernels: { file: string; overrides?: { name: string; default: { software: number } }[] }[] }[] };
+  const overrides = new Map(manifest.stages.flatMap((s) => s.kernels.map((k) => [k.file.replace(/^kernels\//, ''), k.overrides ?? []] as const)));
   for (const k of kernels) {
     assert.match(k, /^[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.wgsl$/);
     const code = readFileSync(join(out, 'kernels', k), 'utf8');
     assert.not.match(code, /[\u2028\u2029\u0085\x0b\x0c]/, 'no WGSL line break other than \\n');
     assert.not.match(code, /globalThis\.PWNED = 1; \/\*/, 'no comment opener from a name');
-    assert.equal(await validateWgsl(code, { file: k }), [], k);
+    const constants = Object.fromEntries((overrides.get(k) ?? []).map((o) => [o.name, o.default.software]));
+    assert.ok(overrides.has(k), `${k} is not in the manifest`);
+    assert.equal(await validateWgsl(code, { file: k, constants }), [], k);
   }
   rmSync(dir, { recursive: true });
 });
