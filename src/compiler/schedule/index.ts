@@ -8,8 +8,9 @@
 //     gradients and scalars stored by the kernel that computes what they read;
 //   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline).
 import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.js';
-import { isOneDim as isOne } from '../../graph/dims.js';
-import type { Graph, Node } from '../../graph/types.js';
+import { dimSymbols, evalDim, isOneDim as isOne } from '../../graph/dims.js';
+import type { Dim, Graph, Node } from '../../graph/types.js';
+import { MATMUL_REG } from './geometry.js';
 import { buildSchedule } from './build.js';
 import { opKind } from '../../graph/ops/index.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
@@ -134,6 +135,9 @@ function fusedSchedule(
 const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op) === 'layout';
 /** Views of a value (layout ops that keep its dtype): storedOnce stores the value below them. */
 const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach']);
+/** Operand ops re-evaluated by a matmul above which the operand is stored (2^24: SPKD's backward, ~10^9, is; PKT's, ~10^7, is not). */
+const RECOMPUTE_LIMIT = 2 ** 24;
+const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) => a * evalDim(d, Object.fromEntries([...dimSymbols(d)].map((x) => [x, 64]))), 1);
 
 /**
  * Nodes computed by a kernel structure of their own (the op table's kind column): reductions (unless prepare
@@ -149,7 +153,7 @@ function ownsLoop(n: Node, prep: Prepared): boolean {
  * - matmul operands: a matmul kernel evaluates its operand expressions per (row, k) and (k, column) in every
  *   invocation that covers them, so an operand of [M, K] is recomputed ⌈N / MATMUL_REG⌉ times (SPKD's
  *   normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand with more than two arithmetic
- *   ops, whose other output extent is not a small constant, is stored;
+ *   ops whose recomputation costs more than RECOMPUTE_LIMIT ops is stored;
  * - the gradient read by an adaptive-pooling VJP: it is read at every pooled cell from each input cell, and
  *   when it holds pooled values (MSE of pooled maps: KR's HCL pyramid) each of those sums a bin, so inlined
  *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow.
@@ -164,7 +168,7 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
       seen.add(id);
       const n = g.nodes[id]!;
       if (!isFree(n.op)) ops++;
-      if (ops <= 2) for (const i of n.inputs) visit(i);
+      if (ops <= 64) for (const i of n.inputs) visit(i);
     };
     visit(root);
     return ops;
@@ -179,11 +183,13 @@ function storedOnce(g: Graph, prep: Prepared): Set<number> {
     const r = n.shape.length;
     n.inputs.forEach((x, k) => {
       const other = n.shape[k === 0 ? r - 1 : r - 2]!; // the output extent the operand is recomputed across
-      if (typeof other === 'number' && other <= 8) return;
       // below layout ops (xᵀ in x·xᵀ): store the value itself once, not each view of it
       let v = x;
       while (VIEW_OPS.has(g.nodes[v]!.op) && !stop(v)) v = g.nodes[v]!.inputs[0]!;
-      if (!stop(v) && g.nodes[v]!.op !== 'input' && g.nodes[v]!.op !== 'const' && cost(v) > 2) out.add(v);
+      if (stop(v) || g.nodes[v]!.op === 'input' || g.nodes[v]!.op === 'const') return;
+      const ops = cost(v);
+      // recomputed work (symbols taken as 64) against an extra kernel launch: small operands stay inline
+      if (ops > 2 && sizeOf(g.nodes[v]!.shape) * Math.ceil(sizeOf([other]) / MATMUL_REG) * ops >= RECOMPUTE_LIMIT) out.add(v);
     });
   }
   return out;
