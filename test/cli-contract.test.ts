@@ -213,7 +213,7 @@ test('tdc doctor: Node, the webgpu package, the adapter with its limits and feat
     ok: boolean;
     node: { version: string; ok: boolean };
     webgpu: { version: string | null; loaded: boolean };
-    adapter: null | { vendor: string; description: string; limits: Record<string, number>; features: string[] };
+    adapter: null | { vendor: string; description: string; software: boolean; limits: Record<string, number>; features: string[] };
     device: { ok: boolean };
     hints: string[];
   };
@@ -228,12 +228,14 @@ test('tdc doctor: Node, the webgpu package, the adapter with its limits and feat
     assert.ok(rep.adapter.limits['maxStorageBufferBindingSize']! > 0);
     assert.ok(rep.adapter.limits['maxComputeInvocationsPerWorkgroup']! >= 256);
     assert.ok(Array.isArray(rep.adapter.features));
+    assert.is(typeof rep.adapter.software, 'boolean');
   } else assert.ok(rep.hints.length > 0, 'no device: hints');
   const t = tdc(['doctor'], { timeoutMs: 120_000 });
   assert.is(t.code, j.code);
   assert.match(t.stdout, new RegExp(`node +${process.versions.node.replace(/\./g, '\\.')}`));
   assert.match(t.stdout, /webgpu +webgpu@0\.6\.2, loads/);
   if (rep.ok) assert.match(t.stdout, /maxStorageBufferBindingSize +\d+/);
+  if (rep.ok) assert.match(t.stdout, rep.adapter!.software ? /software rasteriser: kernels run with small workgroups/ : /hardware GPU/);
 });
 
 test('tdc doctor without a usable Vulkan driver: exit 1, adapter null, hints naming the cause', () => {

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import pc from 'picocolors';
 import { VERSION } from '../version.js';
+import { WORKGROUP_DEFAULTS } from '../compiler/schedule/workgroup.js';
 import { ExitCode } from './exit-code.js';
 import { useColor, type GlobalOptions } from './output.js';
 
@@ -24,6 +25,8 @@ export interface DoctorReport {
     device: string;
     description: string;
     isFallbackAdapter: boolean;
+    /** A CPU implementation of the GPU (lavapipe, SwiftShader, WARP): the runtime picks small workgroups for it. */
+    software: boolean;
     limits: Record<string, number>;
     features: string[];
   };
@@ -117,9 +120,12 @@ export async function diagnose(): Promise<DoctorReport> {
     device: info?.device ?? '',
     description: info?.description ?? '',
     isFallbackAdapter: Boolean(info?.isFallbackAdapter),
+    software: false,
     limits: limitsOf(adapter.limits),
     features: [...adapter.features].map(String).sort(),
   };
+  const { isSoftwareAdapter } = await import('tdc-runtime');
+  report.adapter.software = isSoftwareAdapter({ ...report.adapter, dawnOptions: report.dawnOptions });
   try {
     const device = await withTimeout(adapter.requestDevice(), ADAPTER_TIMEOUT_MS, 'requestDevice()');
     report.device.ok = true;
@@ -212,6 +218,8 @@ export function doctorText(r: DoctorReport, color: boolean): string {
   if (r.adapter) {
     const a = r.adapter;
     lines.push(`adapter   ${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || '(no info)'}${a.isFallbackAdapter ? ' (fallback adapter)' : ''} ${ok(true)}`);
+    const row = WORKGROUP_DEFAULTS.row;
+    lines.push(`          ${a.software ? `software rasteriser: kernels run with small workgroups (${row.software} threads per row)` : `hardware GPU: kernels run with large workgroups (${row.hardware} threads per row)`}`);
     lines.push(`device    ${r.device.ok ? 'obtained' : `refused: ${r.device.error}`} ${ok(r.device.ok)}`);
     lines.push('limits');
     for (const [k, v] of Object.entries(a.limits)) lines.push(`  ${k.padEnd(42)} ${v}`);
