@@ -5,7 +5,7 @@ import type { Span } from '../src/diagnostics/diagnostic.js';
 export type LossLevel = 'low' | 'mid' | 'high' | 'wrapper' | 'extract';
 
 // ---- types -------------------------------------------------------------------------------------------
-export type PrimTypeName = 'float' | 'int' | 'bool' | 'str' | 'path' | 'io' | 'any' | 'criterion' | 'wrapper_config' | 'tensor';
+export type PrimTypeName = 'float' | 'int' | 'bool' | 'str' | 'path' | 'io' | 'any' | 'criterion' | 'wrapper_config' | 'tensor' | 'scale_tensor' | 'numeric_tensor';
 
 export type TypeExpr =
   | { kind: 'prim'; name: PrimTypeName; span: Span }

@@ -15,7 +15,7 @@ export interface BuiltinSignature {
   doc: string;
 }
 
-export type BuiltinGroup = 'elementwise' | 'reduction' | 'shape' | 'linalg' | 'indexing' | 'pool' | 'sort' | 'type' | 'compile-time' | 'loss' | 'state';
+export type BuiltinGroup = 'elementwise' | 'reduction' | 'shape' | 'linalg' | 'indexing' | 'pool' | 'sort' | 'type' | 'compile-time' | 'loss' | 'state' | 'check';
 
 const unary = (doc: string): BuiltinSignature => ({ params: ['x'], group: 'elementwise', doc });
 const reduction = (doc: string): BuiltinSignature => ({ params: ['x', 'dims', 'keepdim'], defaults: { dims: 'none', keepdim: 'false' }, group: 'reduction', doc });
@@ -81,6 +81,7 @@ export const BUILTIN_FUNCTIONS = {
   assert_shape: { params: ['x', 'shape', 'message'], group: 'compile-time', doc: 'a positioned diagnostic naming the tensor unless x has shape' },
   state: { params: ['name', 'shape'], group: 'state', doc: 'a stateful loss’s buffer: graph input state_in/<term>/<name>' },
   state_out: { params: ['name', 'value'], group: 'state', doc: 'its updated value: graph output state_out/<term>/<name>' },
+  warn_rows: { params: ['mask', 'message'], group: 'check', doc: 'a run-time warning: `tdc run` prints message and the indices where the 1-D mask is nonzero (a graph side output, not part of compiled plans)' },
   low_loss: { params: ['key', 'kwargs'], rest: true, group: 'loss', doc: "torch's Loss(**overrides, **kwargs) as a loss value, called as f(input, target)" },
 } as const satisfies Record<string, BuiltinSignature>;
 
@@ -112,6 +113,7 @@ const GROUP_TITLE: Record<BuiltinGroup, string> = {
   'compile-time': 'Compile-time',
   loss: 'Losses',
   state: 'State (stateful losses)',
+  check: 'Run-time checks',
 };
 
 /** The docs block (docs/spec-language.md between the builtins markers). */

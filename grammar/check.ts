@@ -18,7 +18,7 @@ export interface CheckOptions {
 /** Names every body can read without declaring them: the built-in values and functions (grammar/builtins.ts). */
 export const BUILTIN_NAMES: readonly string[] = [...BUILTIN_VALUES, ...Object.keys(BUILTIN_FUNCTIONS)];
 
-const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor'];
+const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor', 'scale_tensor', 'numeric_tensor'];
 
 export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];

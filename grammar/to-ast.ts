@@ -6,7 +6,7 @@ import type * as A from './ast.js';
 import { docComments } from './doc-comments.js';
 import { climb } from './precedence.js';
 
-const PRIMS = new Set<string>(['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor']);
+const PRIMS = new Set<string>(['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor', 'scale_tensor', 'numeric_tensor']);
 
 /** A required CST piece is missing: only happens in trees chevrotain recovered from a syntax error. */
 class Incomplete extends Error {}

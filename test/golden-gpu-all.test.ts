@@ -5,40 +5,13 @@
 // TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
 import { nonCoreCases, torchIndex } from './helpers/golden.js';
-import { GOLDEN_DIR } from './helpers/golden-stage.js';
-import { checkGpuCase, newWorst, type Tolerance } from './helpers/golden-gpu.js';
+import { checkGpuCase, defaultTolerance, familyOf, newWorst, toleranceTable } from './helpers/golden-gpu.js';
 
 const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
 const cases = nonCoreCases();
-
-/** README table rows `| family | cases | … | loss rtol | grad rtol_grad |` → family → tolerance. */
-function toleranceTable(): Map<string, Tolerance> {
-  const text = readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8');
-  const out = new Map<string, Tolerance>();
-  for (const line of text.split('\n')) {
-    const cells = line.split('|').map((c) => c.trim());
-    if (cells.length !== 9 || !/^\d+$/.test(cells[2]!)) continue;
-    const loss = Number(cells[6]);
-    const grad = Number(cells[7]);
-    if (Number.isFinite(loss) && Number.isFinite(grad)) out.set(cells[1]!, { loss, grad });
-  }
-  return out;
-}
-
-/** A case's family in the table: its losses without CrossEntropyLoss and the model term, sorted, joined by '+'. */
-const familyOf = (losses: string[]): string => losses.filter((l) => l !== 'CrossEntropyLoss' && l !== 'model_term').sort().join('+');
-
-/** README's "Default: **loss rtol = 1e-4; gradients rtol_grad = 1e-4" (families without a row). */
-function defaultTolerance(): Tolerance {
-  const m = /Default: \*\*loss rtol = ([0-9.e-]+); gradients rtol_grad = ([0-9.e-]+)/.exec(readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8'));
-  if (!m) throw new Error('golden/README.md: no "Default:" tolerance line');
-  return { loss: Number(m[1]), grad: Number(m[2]) };
-}
 
 const table = toleranceTable();
 const torchCases = torchIndex();

@@ -133,6 +133,34 @@ test('Gram matrix of flattened layer4 maps at batch 32 (SPKD: K = 512·7·7) and
   }
 });
 
+test('tiled matmul with K = 262 144 ([4, K] @ [K, 4]): each register accumulator compensated across K', async () => {
+  if (!(await gpu())) return;
+  // A plain f32 accumulator per output (main's kernel before compensation) is off by 3.8e-6 here, exactly as a
+  // sequential float32 sum; the sum of the 16 outputs is itself a compensated reduce.
+  const [M, K, N] = [4, 262144, 4];
+  const b = new GraphBuilder();
+  const a = b.input('a', [M, K], 'float', true);
+  const c = b.input('c', [K, N], 'float', true);
+  const g = differentiate(b.finish({ loss: b.op('reduce', [b.op('matmul', [a, c], {})], { fn: 'sum', axes: [0, 1], keepdim: false }), terms: [] }));
+  const ad = activations(M * K, 5);
+  const cd = activations(K * N, 6);
+  let ref = 0;
+  for (let k = 0; k < K; k++) {
+    let colA = 0;
+    let rowC = 0;
+    for (let i = 0; i < M; i++) colA += ad[i * K + k]!;
+    for (let j = 0; j < N; j++) rowC += cd[k * N + j]!;
+    ref += colA * rowC;
+  }
+  const inputs = new Map<string, HostTensor>([
+    ['a', { shape: [M, K], dtype: 'float', data: ad }],
+    ['c', { shape: [K, N], dtype: 'float', data: cd }],
+  ]);
+  const got = await gpuLoss(g, inputs, 8);
+  console.log(`  matmul [4,262144]@[262144,4]: rel err ${relErr(got, ref).toExponential(2)}`);
+  assert.ok(relErr(got, ref) <= RTOL, `matmul: ${got} vs ${ref} (rel ${relErr(got, ref).toExponential(2)})`);
+});
+
 test('release the device', () => {
   runtime?.destroy();
 });

@@ -11,6 +11,7 @@ import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
+import { runWarnings } from './run-warnings.js';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
 export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
@@ -43,6 +44,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
     if (g.stateOut?.length) result.state = r.state;
     if (g.modelTerm) result.modelTerm = { weight: g.modelTerm.weight, value: r.values[g.modelTerm.node]!.data[0]! };
     result.nonfinite = nonFiniteParts(result);
+    diagnostics.push(...runWarnings(g, host, stage.span));
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof InputBindingError) {

@@ -12,6 +12,8 @@ import type { RunResult } from './driver/run-result.js';
 import { kernelPlan } from './kernel-plan.js';
 import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
+import { runWarnings } from './run-warnings.js';
+import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
@@ -85,6 +87,7 @@ export async function runStageOnGpu(
       }
     }
     result.nonfinite = nonFiniteParts(result);
+    if (graph.warnings?.length) diagnostics.push(...runWarnings(graph, new Map([...tensors].map(([n, t]) => [n, toHost(t)])), stage.span));
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;

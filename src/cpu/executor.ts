@@ -81,18 +81,40 @@ export function bindDims(g: Graph, inputs: Map<string, HostTensor>): Record<stri
 }
 
 /** Nodes the outputs depend on. */
-export function liveNodes(g: Graph): boolean[] {
+export function liveNodes(g: Graph, roots: readonly number[] = outputNodes(g)): boolean[] {
   const live = new Array<boolean>(g.nodes.length).fill(false);
-  const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.stateOut ?? []).map((s) => s.node)];
-  if (g.modelTerm) roots.push(g.modelTerm.node);
   for (const r of roots) live[r] = true;
   for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;
   return live;
 }
 
+/** The nodes execute() returns: loss, terms, gradients, state outputs, model term. */
+function outputNodes(g: Graph): number[] {
+  const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.stateOut ?? []).map((s) => s.node)];
+  if (g.modelTerm) roots.push(g.modelTerm.node);
+  return roots;
+}
+
 export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
+  const values = evaluateNodes(g, inputs, outputNodes(g));
+  const scalarOf = (id: number, what: string) => {
+    const t = values[id]!;
+    if (t.data.length !== 1) throw new Error(`${what} is not a scalar: [${t.shape.join(', ')}]`);
+    return t.data[0]!;
+  };
+  const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
+  for (const t of g.terms) terms[t.name] = scalarOf(t.node, `term '${t.name}'`);
+  const grads = new Map<string, HostTensor>();
+  for (const x of g.grads) grads.set(x.input, values[x.node]!);
+  const state = new Map<string, HostTensor>();
+  for (const s of g.stateOut ?? []) state.set(s.name, values[s.node]!);
+  return { values, loss: scalarOf(g.loss, 'the loss'), terms, grads, state };
+}
+
+/** Values of `roots` and every node they depend on (others stay undefined). */
+export function evaluateNodes(g: Graph, inputs: Map<string, HostTensor>, roots: readonly number[]): (HostTensor | undefined)[] {
   const env = bindDims(g, inputs);
-  const live = liveNodes(g);
+  const live = liveNodes(g, roots);
   const values: (HostTensor | undefined)[] = new Array(g.nodes.length).fill(undefined);
   const byNode = new Map(g.inputs.map((i) => [i.node, i.name]));
   const ev = (d: Dim) => evalDim(d, env);
@@ -114,16 +136,5 @@ export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
       throw new Error(`node ${n.id} (${n.op}): kernel produced [${v.shape.join(', ')}], expected [${outShape.join(', ')}]`);
     values[n.id] = v;
   }
-  const scalarOf = (id: number, what: string) => {
-    const t = values[id]!;
-    if (t.data.length !== 1) throw new Error(`${what} is not a scalar: [${t.shape.join(', ')}]`);
-    return t.data[0]!;
-  };
-  const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
-  for (const t of g.terms) terms[t.name] = scalarOf(t.node, `term '${t.name}'`);
-  const grads = new Map<string, HostTensor>();
-  for (const x of g.grads) grads.set(x.input, values[x.node]!);
-  const state = new Map<string, HostTensor>();
-  for (const s of g.stateOut ?? []) state.set(s.name, values[s.node]!);
-  return { values, loss: scalarOf(g.loss, 'the loss'), terms, grads, state };
+  return values;
 }

@@ -82,6 +82,11 @@ export interface Graph {
   modelTerm?: { node: number; weight: number | Record<string, number> };
   /** Stateful losses' updated buffers (CRD memory banks): output name `state_out/<term>/<buffer>` → node. */
   stateOut?: { name: string; node: number }[];
+  /**
+   * Data-dependent warnings (the spec's warn_rows): a 1-D 0/1 mask node not on any output's path; `tdc run`
+   * evaluates it on the host and warns with `message` and the nonzero indices when there are any.
+   */
+  warnings?: { term: string; node: number; message: string }[];
   /** Filled by autodiff: input name → gradient node (same shape as the input). */
   grads: { input: string; node: number }[];
   /** Dims the shape rules assumed equal without proof (see dims.ts broadcastDim); checked at run time. */

@@ -9,6 +9,8 @@ export const GOLDEN = join(SHARED, 'golden');
 /** torch's low-level losses, `torch__<Loss>__<variant>` (same format as golden/). */
 export const GOLDEN_TORCH = join(SHARED, 'golden-torch');
 export const CONFIGS = join(SHARED, 'torchdistill', 'configs');
+/** Regression cases in the golden format, `regress__<Loss>__<variant>`, checked in (scripts/gen-golden-regress.py). */
+export const GOLDEN_REGRESS = join(ROOT, 'test', 'fixtures', 'golden-regress');
 
 export interface CliResult {
   code: number | null;

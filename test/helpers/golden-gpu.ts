@@ -8,7 +8,7 @@ import { specSource } from '../../src/registry/registry.js';
 import type { GpuRuntime } from 'tdc-runtime/node';
 import { runStageOnGpu } from '../../src/compiler/run-gpu.js';
 import { gradExcess, relErr } from './golden.js';
-import { loadGoldenStage } from './golden-stage.js';
+import { GOLDEN_DIR, loadGoldenStage } from './golden-stage.js';
 import { caseDir } from './golden.js';
 
 interface Expected {
@@ -107,4 +107,28 @@ export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, w
   }
   for (const name of gotState.keys()) if (!stateOut.includes(name)) problems.push(`state output ${name} not in golden`);
   return problems;
+}
+
+/** README table rows `| family | cases | … | loss rtol | grad rtol_grad |` → family → tolerance. */
+export function toleranceTable(): Map<string, Tolerance> {
+  const text = readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8');
+  const out = new Map<string, Tolerance>();
+  for (const line of text.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length !== 9 || !/^\d+$/.test(cells[2]!)) continue;
+    const loss = Number(cells[6]);
+    const grad = Number(cells[7]);
+    if (Number.isFinite(loss) && Number.isFinite(grad)) out.set(cells[1]!, { loss, grad });
+  }
+  return out;
+}
+
+/** A case's family in the table: its losses without CrossEntropyLoss and the model term, sorted, joined by '+'. */
+export const familyOf = (losses: string[]): string => losses.filter((l) => l !== 'CrossEntropyLoss' && l !== 'model_term').sort().join('+');
+
+/** README's "Default: **loss rtol = 1e-4; gradients rtol_grad = 1e-4" (families without a row). */
+export function defaultTolerance(): Tolerance {
+  const m = /Default: \*\*loss rtol = ([0-9.e-]+); gradients rtol_grad = ([0-9.e-]+)/.exec(readFileSync(join(GOLDEN_DIR, 'README.md'), 'utf8'));
+  if (!m) throw new Error('golden/README.md: no "Default:" tolerance line');
+  return { loss: Number(m[1]), grad: Number(m[2]) };
 }

@@ -1,8 +1,9 @@
-// Golden cases (../shared/golden and ../shared/golden-torch): listing, expected values, and the comparison rules of
-// golden/README.md. A case id names its folder: `torch__…` cases live in golden-torch/.
+// Golden cases (../shared/golden, ../shared/golden-torch, the checked-in test/fixtures/golden-regress): listing,
+// expected values, and the comparison rules of golden/README.md. A case id names its folder: `torch__…` cases
+// live in golden-torch/, `regress__…` cases in test/fixtures/golden-regress/.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GOLDEN, GOLDEN_TORCH } from './cli.js';
+import { GOLDEN, GOLDEN_REGRESS, GOLDEN_TORCH } from './cli.js';
 import { readSafetensors, type SafeTensor } from 'tdc-runtime';
 
 export interface GoldenIndexCase {
@@ -51,7 +52,7 @@ export function indexedCases(dir: string): GoldenIndexCase[] {
 }
 
 /** The folder holding a case. */
-export const caseDir = (caseId: string): string => join(caseId.startsWith('torch__') ? GOLDEN_TORCH : GOLDEN, caseId);
+export const caseDir = (caseId: string): string => join(caseId.startsWith('torch__') ? GOLDEN_TORCH : caseId.startsWith('regress__') ? GOLDEN_REGRESS : GOLDEN, caseId);
 
 export function coreCases(): GoldenIndexCase[] {
   return goldenIndex().filter((c) => c.losses.every((l) => CORE_LOSSES.has(l)));

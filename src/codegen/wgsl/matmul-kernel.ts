@@ -5,11 +5,15 @@
 // (reg·wg_size)² output tile. Operands are expressions
 // (elementwise prologues fuse in), evaluated once per (row, k) and (k, column) and reused across the block.
 // Out-of-range rows/columns read a clamped (valid) index and are not stored. The result is materialised.
+// Each register accumulator is compensated across the K steps (Neumaier, compensated.ts): mm_acc[i] carries the
+// running sum, mm_cmp[i] the rounding errors of its additions, folded in at the store. A Gram/FSP matmul sums
+// tens of thousands of products per output; without compensation its error grows with K.
 import { isOne, type Ix } from './index-expr.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import { compensatedAddInto } from './compensated.js';
 
 
 export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
@@ -52,7 +56,7 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
     scopes.define(`bz${k}`, root);
     return `bz${k}`;
   });
-  body.push(`var mm_acc: array<f32, ${R * R}>;`);
+  body.push(`var mm_acc: array<f32, ${R * R}>;`, `var mm_cmp: array<f32, ${R * R}>;`);
   const loop = scopes.open(root);
   scopes.define('mm_k', loop);
   const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
@@ -61,12 +65,13 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, 'mm_k', col]), 'f32', 'f32'));
   for (let i = 0; i < R; i++) loop.lines.push(`let mm_a${i} = ${va[i]};`);
   for (let j = 0; j < R; j++) loop.lines.push(`let mm_b${j} = ${vb[j]};`);
-  for (let i = 0; i < R; i++) for (let j = 0; j < R; j++) loop.lines.push(`mm_acc[${i * R + j}] = fma(mm_a${i}, mm_b${j}, mm_acc[${i * R + j}]);`);
+  for (let i = 0; i < R; i++)
+    for (let j = 0; j < R; j++) loop.lines.push(compensatedAddInto(`mm_acc[${i * R + j}]`, `mm_cmp[${i * R + j}]`, `mm_a${i} * mm_b${j}`));
   scopes.close(loop, `for (var mm_k = 0u; mm_k < ${Kx}; mm_k = mm_k + 1u)`);
   for (let i = 0; i < R; i++)
     for (let j = 0; j < R; j++) {
       const off = math.offset(spec.store.shape, [...batchIdx, `(mm_row0 + ${i}u)`, `(mm_col0 + ${j}u)`]);
-      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}]; }`);
+      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}] + mm_cmp[${i * R + j}]; }`);
     }
   return assembleModule({
     header: spec.header,

@@ -571,6 +571,18 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       return NONE;
     },
   },
+  warn_rows: {
+    fn(ip, [mask, message]) {
+      const ctx = ip.ctx;
+      if (message!.t !== 'str') return fail(ctx, C.type, `warn_rows: the message must be a string, got ${kindName(message!)}`);
+      const id = T(ip, mask!, 'the mask');
+      if (ctx.mode === 'graph') {
+        if (ctx.builder!.nodes[id]!.shape.length !== 1) return fail(ctx, C.type, 'warn_rows: the mask must be 1-D');
+        ctx.warnings.push({ term: ctx.termName ?? 'term', node: id, message: message!.v });
+      }
+      return NONE;
+    },
+  },
   low_loss: {
     fn(ip, [key, kwargs], span, overrides) {
       if (key!.t !== 'str') return fail(ip.ctx, C.type, `low_loss: the key must be a string, got ${kindName(key!)}`);

@@ -41,6 +41,8 @@ export interface EvalContext {
   diagnostics: Diagnostic[];
   /** Stateful losses' updated buffers (state_out/<term>/<name>). */
   stateOut: { name: string; node: number }[];
+  /** Data-dependent warnings (warn_rows). */
+  warnings: { term: string; node: number; message: string }[];
   /** Loop iterations and calls so far (bounded by limits.ts). */
   steps: number;
 }
@@ -58,6 +60,7 @@ export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & 
     certain: true,
     diagnostics: [],
     stateOut: [],
+    warnings: [],
     steps: 0,
     ...(o.builder ? { builder: o.builder } : {}),
     ...(o.configSpan ? { configSpan: o.configSpan } : {}),

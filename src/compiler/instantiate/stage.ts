@@ -81,6 +81,7 @@ function instantiate(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions
     }
     const g = differentiate(b.finish({ loss, terms, ...(modelTerm ? { modelTerm } : {}) }));
     if (ctx.stateOut.length) g.stateOut = ctx.stateOut;
+    if (ctx.warnings.length) g.warnings = ctx.warnings;
     return { graph: g, diagnostics: [...diagnostics, ...ctx.diagnostics] };
   } catch (e) {
     if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, ...ctx.diagnostics, e.diagnostic] };

@@ -97,7 +97,8 @@ export function numberLikeStringHint(n: ConfigNode): string | undefined {
  * where a missing struct field is reported.
  */
 export function checkValue(n: ConfigNode, t: TypeExpr, ctx: CheckContext, where: string, keySpan?: Span): Checked {
-  const wantsTensor = (t.kind === 'optional' ? t.inner : t).kind === 'prim' && ((t.kind === 'optional' ? t.inner : t) as { name: string }).name === 'tensor';
+  const inner = t.kind === 'optional' ? t.inner : t;
+  const wantsTensor = inner.kind === 'prim' && TENSOR_TYPES.has(inner.name);
   if (n.tag !== undefined && !(t.kind === 'prim' && t.name === 'any') && !(wantsTensor && n.evaluated?.kind === 'tensor')) {
     const why = n.inert ? ` (${n.inert})` : n.evaluated ? ` (it evaluates to a torch dtype)` : '';
     ctx.diags.push(diag('error', R.TAGGED, `${ctx.owner}: '${where}' is a ${n.tag} value tdc cannot evaluate${why}; tdc needs ${wantsTensor ? "a tensor constant here (!import_call {key: 'torch.tensor', init: {args: [[...]]}})" : `a plain value here (${renderType(t)})`}`, n.span));
@@ -168,7 +169,9 @@ function checkPrim(n: ConfigNode, t: Extract<TypeExpr, { kind: 'prim' }>, ctx: C
       if (typeof v === 'string') return { ok: true, value: v };
       return mismatch(ctx, where, t, n);
     case 'tensor':
-      return checkTensor(n, ctx, where);
+    case 'scale_tensor':
+    case 'numeric_tensor':
+      return checkTensor(n, t.name, ctx, where);
     case 'io':
       if (v === 'input' || v === 'output') return { ok: true, value: v };
       return mismatch(ctx, where, t, n, typeof v === 'string' ? (suggestName(v, ['input', 'output']) ? didYouMeanText(suggestName(v, ['input', 'output'])!) : undefined) : undefined);
@@ -183,11 +186,28 @@ function pyTypeName(n: ConfigNode): string {
   return typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? (isIntScalar(n) ? 'int' : 'float') : typeof v === 'string' ? 'str' : 'NoneType';
 }
 
-/** A loss buffer (weight, pos_weight): an evaluated tensor constant of a floating dtype. */
-function checkTensor(n: ConfigNode, ctx: CheckContext, where: string): Checked {
+const TENSOR_TYPES = new Set(['tensor', 'scale_tensor', 'numeric_tensor']);
+
+/**
+ * A loss buffer (weight, pos_weight): an evaluated tensor constant. Which dtypes torch 1.13 accepts depends on
+ * how the loss uses the buffer (checked against torch): `tensor` goes to a kernel that checks its scalar type
+ * (cross_entropy, nll_loss, multi_margin_loss: floating only); `scale_tensor` is multiplied into the loss
+ * (binary_cross_entropy[_with_logits] weight, MultiLabelSoftMarginLoss weight: any dtype, promoted — bool is
+ * 0/1); `numeric_tensor` also takes part in a subtraction (BCEWithLogitsLoss pos_weight: `pos_weight - 1`, so
+ * integers are promoted and bool is refused).
+ */
+function checkTensor(n: ConfigNode, type: string, ctx: CheckContext, where: string): Checked {
   const ev = n.evaluated;
   if (ev?.kind === 'tensor') {
-    if (isFloatDType(ev.dtype)) return { ok: true, value: tensorValue(ev) as KwValue };
+    if (isFloatDType(ev.dtype) || type === 'scale_tensor' || (type === 'numeric_tensor' && ev.dtype !== 'bool')) return { ok: true, value: tensorValue(ev) as KwValue };
+    if (type === 'numeric_tensor') {
+      ctx.diags.push(
+        diag('error', R.TYPE, `${ctx.owner}: '${where}' is a torch.bool tensor; torch computes '${where.replace(/^.*\./, '')} - 1' with it and raises ("RuntimeError: Subtraction, the \`-\` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the \`~\` or \`logical_not()\` operator instead.")`, n.span, {
+          hint: `write the values as numbers (1.0 and 0.0 rather than true and false), or pass init.kwargs.dtype: !import_get {key: 'torch.float32'}`,
+        }),
+      );
+      return { ok: false, value: tensorValue(ev) as KwValue };
+    }
     const found = ev.dtype === 'int64' ? 'Long' : ev.dtype === 'bool' ? 'Bool' : ev.dtype === 'int32' ? 'Int' : ev.dtype === 'int16' ? 'Short' : ev.dtype === 'int8' ? 'Char' : 'Byte';
     ctx.diags.push(
       diag('error', R.TYPE, `${ctx.owner}: '${where}' is a ${torchDTypeName(ev.dtype)} tensor (${ev.call} ${ev.dtype === 'bool' ? 'of booleans' : 'of Python ints infers int64'}); torch's loss kernels need a floating-point buffer ("RuntimeError: expected scalar type Float but found ${found}")`, n.span, {
