@@ -89,4 +89,19 @@ test("a loss buffer: the !import_call torch.tensor form resolves; a plain list g
   assert.match(n!.message, /TDC219|!import_call value tdc cannot evaluate.*'numpy.array'/);
 });
 
+const bceConfig = (key: string, kwargs: string) => ceConfig('none').replace("{key: 'CrossEntropyLoss', kwargs: {weight: none}}", `{key: '${key}', kwargs: {${kwargs}}}`);
+
+test('BCE-family buffers take int and bool tensors as torch 1.13 does; pos_weight refuses bool with its RuntimeError', () => {
+  const ints = "!import_call {key: 'torch.tensor', init: {args: [[1, 2]]}}";
+  const bools = "!import_call {key: 'torch.tensor', init: {args: [[true, false]]}}";
+  assert.equal(resolveErrors(bceConfig('BCELoss', `weight: ${ints}`)), []);
+  assert.equal(resolveErrors(bceConfig('BCELoss', `weight: ${bools}`)), []);
+  assert.equal(resolveErrors(bceConfig('MultiLabelSoftMarginLoss', `weight: ${bools}`)), []);
+  assert.equal(resolveErrors(bceConfig('BCEWithLogitsLoss', `weight: ${bools}, pos_weight: ${ints}`)), []);
+  const [e] = resolveErrors(bceConfig('BCEWithLogitsLoss', `pos_weight: ${bools}`));
+  assert.match(e!.message, /'.*pos_weight' is a torch.bool tensor; torch computes 'pos_weight - 1' with it and raises \("RuntimeError: Subtraction, the `-` operator, with a bool tensor is not supported/);
+  // the kernels that check their scalar type still refuse them (CrossEntropyLoss, NLLLoss, MultiMarginLoss)
+  assert.match(resolveErrors(bceConfig('NLLLoss', `weight: ${bools}`))[0]!.message, /torch.bool tensor.*expected scalar type Float but found Bool/);
+});
+
 test.run();
