@@ -168,7 +168,7 @@ test('SKD: a covariance that is not positive-definite fails on the GPU as in tor
   assert.match(cpu.stderr, /not positive-definite/);
 });
 
-test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU as torch raises, host arrays and GPUBuffers alike', async () => {
+test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU and the CPU as torch raises, host arrays and GPUBuffers alike', async () => {
   // torch 1.13: F.binary_cross_entropy(tensor([1.5, 0.3]), …) and a NaN input raise "all elements of input should be
   // between 0 and 1"; targets are not checked (a target of 1.5 gives a loss)
   const G = join(GOLDEN_TORCH, 'torch__BCELoss__mean');
@@ -191,6 +191,11 @@ test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU as torch raises
     assert.is(r.stdout, '', 'no loss printed');
     assert.not.ok(hasStackTrace(r.stderr), r.stderr);
     assert.match(r.stderr, new RegExp(`'student/sigmoid/output' element 1 is ${shown}, outside \\[0, 1\\] \\(torch raises "binary_cross_entropy: all elements of input should be between 0 and 1"\\)`));
+    // the CPU executor refuses the same input with the same message
+    const cpu = tdc(['run', join(G, 'config.yaml'), '--inputs', file, '--device', 'cpu', '--json']);
+    assert.is(cpu.code, 1, `cpu, input ${shown}: exit ${cpu.code}\n${cpu.stdout}${cpu.stderr}`);
+    assert.is(cpu.stdout, '', 'no loss printed on the CPU either');
+    assert.match(cpu.stderr, new RegExp(`'student/sigmoid/output' element 1 is ${shown}, outside \\[0, 1\\]`));
   }
   const ok = tdc(['run', join(G, 'config.yaml'), '--inputs', join(G, 'tensors.safetensors'), '--device', 'gpu', '--json']);
   assert.is(ok.code, 0, ok.stderr);

@@ -12,6 +12,7 @@ import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
+import { unitInputChecks } from './index-checks.js';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
 export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
@@ -35,6 +36,8 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
   const typeErrors = intWhereFloatExpected(stage, host, g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
+  const rangeErrors = unitInputProblems(g, host, stage);
+  if (rangeErrors.length) return { diagnostics: [...diagnostics, ...rangeErrors] };
   try {
     const r = execute(g, host);
     // terms keyed by user-chosen names: no prototype, so a sub-term called '__proto__' is an ordinary key
@@ -85,4 +88,22 @@ function withShapeHint(d: Diagnostic, stage: StageIR, host: Map<string, HostTens
       notes.push(`'${name}' has shape [${got.join(', ')}]; the other inputs imply ${probedShapeText(want)}`);
   }
   return notes.length ? { ...d, hint: [d.hint, ...notes].filter(Boolean).join('; ') } : d;
+}
+
+/** Probabilities handed to binary_cross_entropy: every value in [0, 1] (torch raises otherwise, NaN included) — the
+ *  same rule and message as the GPU runtime's check (src/runtime/executor.ts), so `--device cpu` never prints a number
+ *  torch would have refused. */
+function unitInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['graph']>, host: Map<string, HostTensor>, stage: StageIR): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const c of unitInputChecks(g)) {
+    const data = host.get(c.input)?.data;
+    if (!data) continue;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v >= 0 && v <= 1) continue;
+      out.push(diag('error', 'TDC524', `'${c.input}' element ${i} is ${v}, outside [0, 1] (torch raises "${c.message}")`, stage.span));
+      break;
+    }
+  }
+  return out;
 }
