@@ -25,6 +25,7 @@ for (const t of TARGETS) {
   const n = Math.max(1, Math.round(runs / t.weight));
   const started = performance.now();
   const r = await fc.check(t.property() as fc.IProperty<[unknown]>, { seed, numRuns: n, endOnFailure: true });
+  await t.dispose?.();
   total += r.numRuns;
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   if (r.failed) {

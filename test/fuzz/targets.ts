@@ -10,6 +10,8 @@
 //                      → parse → static checks
 //   safetensors        safetensors headers (random and mutated JSON, lengths, offsets) → readSafetensors:
 //                      a SafetensorsError or a result whose tensors match their declared sizes
+//   differential-spec  small random well-typed spec programs on random inputs: CPU executor vs central finite
+//                      differences (float64) vs the GPU path (float32, golden tolerances); see differential-spec.ts
 import fc from 'fast-check';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ import { listRegistry } from '../../src/registry/registry.js';
 import { readSafetensors, SafetensorsError } from 'tdc-runtime';
 import { CONFIGS, ROOT } from '../helpers/cli.js';
 import type { Diagnostic } from '../../src/diagnostics/index.js';
+import { differentialCase, differentialContract, disposeDifferential } from './differential-spec.js';
 
 /** Per-input time bound: far above any real input (≤ 0.2 s); past it the input counts as a hang. */
 export const INPUT_MS = 10_000;
@@ -260,6 +263,8 @@ export interface FuzzTarget {
   property: () => fc.IPropertyWithHooks<[unknown]> | fc.IProperty<[unknown]>;
   /** Relative cost: the share of a run's inputs it gets is inversely proportional. */
   weight: number;
+  /** Releases what the target's runs shared (a GPU runtime); called once after them. */
+  dispose?: () => Promise<void>;
 }
 
 export const TARGETS: FuzzTarget[] = [
@@ -267,4 +272,6 @@ export const TARGETS: FuzzTarget[] = [
   { name: 'configs-generated', property: () => fc.property(generatedConfig, pipeline) as never, weight: 3 },
   { name: 'specs', property: () => fc.property(specProgram, specContract) as never, weight: 2 },
   { name: 'safetensors', property: () => fc.property(safetensorsFile, safetensorsContract) as never, weight: 1 },
+  // each input is a GPU run (≈ 1 s on lavapipe): the default 2000-input campaign gives it 100
+  { name: 'differential-spec', property: () => fc.asyncProperty(differentialCase, differentialContract) as never, weight: 20, dispose: disposeDifferential },
 ];
