@@ -13,6 +13,7 @@ import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
 import { unitInputChecks } from './index-checks.js';
+import { unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
 export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
@@ -101,7 +102,7 @@ function unitInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['g
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
       if (v >= 0 && v <= 1) continue;
-      out.push(diag('error', 'TDC524', `'${c.input}' element ${i} is ${v}, outside [0, 1] (torch raises "${c.message}")`, stage.span));
+      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, false, v), stage.span));
       break;
     }
   }

@@ -16,60 +16,51 @@ export const NO_ERROR = 0xffffffff;
 const WG = 64;
 const MAX_GROUPS = 65535;
 
-export const INDEX_CHECK_WGSL = /* wgsl */ `
-// tdc-runtime: class indices in [0, size) or equal to ignore (when has_ignore); the first bad element → flags[slot]
+/** A check kernel: the shared prelude (Params, the checked buffer as `x`, the flags, the index guard) around a body
+ *  that tests element i and records the first failure with `atomicMin(&flags[params.slot], i)`. */
+function checkKernel(comment: string, element: 'i32' | 'u32', body: string): string {
+  return `
+// tdc-runtime: ${comment}
 struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(1) var<storage, read> x: array<${element}>;
 @group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row;
   if (i >= params.n) { return; }
-  let v = idx[i];
+${body}
+}`;
+}
+
+export const INDEX_CHECK_WGSL = checkKernel(
+  'class indices in [0, size) or equal to ignore (when has_ignore); the first bad element → flags[slot]',
+  'i32',
+  /* wgsl */ `  let v = x[i];
   let ok = (v >= 0i && u32(v) < params.size) || (params.has_ignore != 0u && v == params.ignore);
-  if (!ok) { atomicMin(&flags[params.slot], i); }
-}`;
+  if (!ok) { atomicMin(&flags[params.slot], i); }`,
+);
 
-export const FACTOR_CHECK_WGSL = /* wgsl */ `
-// tdc-runtime: diagonal entries of count lower factors (size × size) positive and finite, tested on the bits
-// (float comparisons may be folded under finite-math assumptions); the first bad (matrix · size + j) → flags[slot]
-struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> factor: array<u32>;
-@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * params.row;
-  if (i >= params.n) { return; }
-  let j = i % params.size;
-  let bits = factor[i * params.size + j];
+export const FACTOR_CHECK_WGSL = checkKernel(
+  `diagonal entries of count lower factors (size × size) positive and finite, tested on the bits
+// (float comparisons may be folded under finite-math assumptions); the first bad (matrix · size + j) → flags[slot]`,
+  'u32',
+  /* wgsl */ `  let j = i % params.size;
+  let bits = x[i * params.size + j];
   let ok = bits != 0u && (bits >> 31u) == 0u && (bits & 0x7f800000u) != 0x7f800000u;
-  if (!ok) { atomicMin(&flags[params.slot], i); }
-}`;
+  if (!ok) { atomicMin(&flags[params.slot], i); }`,
+);
 
-export const UNIT_CHECK_WGSL = /* wgsl */ `
-// tdc-runtime: every element in [0, 1] (NaN refused), tested on the bits: +0 … 1.0 are 0 … 0x3f800000, -0 is
-// 0x80000000 (float comparisons may be folded under finite-math assumptions); the first bad element → flags[slot]
-struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * params.row;
-  if (i >= params.n) { return; }
-  let bits = x[i];
-  if (!(bits <= 0x3f800000u || bits == 0x80000000u)) { atomicMin(&flags[params.slot], i); }
-}`;
+export const UNIT_CHECK_WGSL = checkKernel(
+  `every element in [0, 1] (NaN refused), tested on the bits: +0 … 1.0 are 0 … 0x3f800000, -0 is
+// 0x80000000 (float comparisons may be folded under finite-math assumptions); the first bad element → flags[slot]`,
+  'u32',
+  /* wgsl */ `  let bits = x[i];
+  if (!(bits <= 0x3f800000u || bits == 0x80000000u)) { atomicMin(&flags[params.slot], i); }`,
+);
 
 export function unitParams(n: number, slot: number): ArrayBuffer {
-  const buf = new ArrayBuffer(32);
-  const u = new Uint32Array(buf);
-  u[0] = n;
-  u[4] = slot;
-  u[5] = checkDispatch(n).row;
-  return buf;
+  return checkParams({ n, size: 0 }, slot);
 }
 
 export function unitCheckProblem(c: { input: string; message: string }, element: number, onDevice: boolean, value?: number): string {
@@ -85,13 +76,7 @@ export interface DeviceFactorCheck {
 }
 
 export function factorParams(c: DeviceFactorCheck, slot: number): ArrayBuffer {
-  const buf = new ArrayBuffer(32);
-  const u = new Uint32Array(buf);
-  u[0] = c.n;
-  u[1] = c.size;
-  u[4] = slot;
-  u[5] = checkDispatch(c.n).row;
-  return buf;
+  return checkParams(c, slot);
 }
 
 export function factorCheckProblem(c: { size: number; terms: string[] }, flagged: number): string {
@@ -117,7 +102,7 @@ export function checkDispatch(n: number): { x: number; y: number; row: number } 
 }
 
 /** The uniform contents of a check (Params above), 32 bytes. */
-export function checkParams(c: DeviceIndexCheck, slot: number): ArrayBuffer {
+export function checkParams(c: { n: number; size: number; ignore?: number }, slot: number): ArrayBuffer {
   const buf = new ArrayBuffer(32);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);

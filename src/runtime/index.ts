@@ -38,3 +38,4 @@ export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type S
 export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck, UnitInputCheck } from './plan.js';
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
 export { didYouMean, closest, editDistance } from './suggest.js';
+export { unitCheckProblem } from './device-checks.js';
