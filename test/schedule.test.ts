@@ -16,9 +16,15 @@ import { generatePlan } from '../src/codegen/wgsl/generate-plan.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { readSafetensors } from 'tdc-runtime';
 import { stageGraph } from '../src/compiler/run-gpu.js';
-import { isOne } from '../src/codegen/wgsl/index-expr.js';
+import { isOneDim as isOne } from '../src/graph/dims.js';
 import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
 import { opCases } from './helpers/op-graphs.js';
+import { DependenceAnalysis, addRef, type Refs } from '../src/compiler/schedule/domains.js';
+import { ixKey, ixVars, type Ix } from '../src/compiler/schedule/index-expr.js';
+import { IndexMath } from '../src/compiler/schedule/index-math.js';
+import { alignedIndex, coord, reductionInputIndex } from '../src/compiler/schedule/coords.js';
+import { Emitter } from '../src/codegen/wgsl/emitter.js';
+import { ScopeTree } from '../src/codegen/wgsl/scope.js';
 
 /** A golden case's differentiated graph, instantiated as `tdc run --device gpu` does (batch dim symbolic). */
 async function goldenGraph(id: string, symbolic = true, trainable?: { teacher?: boolean }): Promise<Graph> {
@@ -169,6 +175,72 @@ test('the schedule is data: each kernel binds for reading exactly the buffers it
       problems.push(...bindingMismatches(s, `${c.name} ${mode}`));
     }
   console.log(`bindings of ${kernels} scheduled kernels checked against their code`);
+  assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
+});
+
+/** An index expression with every variable that is not a domain coordinate as `?` (names bound inside a kernel differ). */
+function indexShape(a: Ix): string {
+  if (a.kind === 'var') return /^ix\d+$/.test(a.name) ? a.name : '?';
+  if (a.kind === 'op') return `(${indexShape(a.a)} ${a.op} ${indexShape(a.b)})`;
+  return ixKey(a);
+}
+
+function refShapes(refs: Refs): string[] {
+  return [...refs].flatMap(([n, list]) => [...new Set(list.map((idx) => `${n}@${idx.map(indexShape).join(',')}`))]).sort();
+}
+
+/** The reads the WGSL Emitter makes evaluating `node` at `idx`, recorded through its environment. */
+function emitterReads(g: Graph, isUnit: (n: number) => boolean, node: number, idx: Ix[]): Refs {
+  const refs: Refs = new Map();
+  const inputs = new Set(g.inputs.map((i) => i.node));
+  const scopes = new ScopeTree();
+  for (const k of idx) for (const v of ixVars(k)) scopes.define(v, scopes.root);
+  const em = new Emitter(
+    {
+      graph: g,
+      math: new IndexMath((s) => s),
+      register: (n, at) => {
+        if (!(isUnit(n) || inputs.has(n))) return undefined;
+        addRef(refs, n, at);
+        return isUnit(n) ? `u${n}` : undefined;
+      },
+      buffer: (n) => (inputs.has(n) ? { name: `in${n}`, dtype: g.nodes[n]!.dtype === 'int' ? 'i32' : 'f32', shape: g.nodes[n]!.shape } : undefined),
+    },
+    scopes,
+  );
+  em.value(node, idx);
+  return refs;
+}
+
+test('the dependence analysis (index maps, no codegen) finds the reads the WGSL Emitter makes, at the same indices (every golden case, every op graph)', async () => {
+  const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string }[] };
+  const graphs: [string, Graph][] = [];
+  for (const c of index.cases) graphs.push([c.case, await goldenGraph(c.case)]);
+  for (const c of opCases()) graphs.push([c.name, c.graph]);
+  const problems: string[] = [];
+  let compared = 0;
+  const UNIT_OPS = new Set(['reduce', 'arg_reduce', 'matmul', 'sort', 'cholesky', 'triangular_solve']);
+  for (const [where, g] of graphs) {
+    const isUnit = (n: number) => UNIT_OPS.has(g.nodes[n]!.op);
+    const an = new DependenceAnalysis(g, isUnit, new Map());
+    const check = (what: string, mine: Refs, theirs: Refs) => {
+      compared++;
+      const [a, b] = [refShapes(mine), refShapes(theirs)];
+      if (a.join(' ') !== b.join(' ')) problems.push(`${where} ${what}: analysis [${a.join(' ')}], emitter [${b.join(' ')}]`);
+    };
+    for (const n of g.nodes) {
+      if (n.op !== 'reduce' && n.op !== 'arg_reduce') continue;
+      check(`reduction ${n.id}`, an.reductionRefs(n.id), emitterReads(g, isUnit, n.inputs[0]!, reductionInputIndex(g, n.id)));
+    }
+    for (const r of [...g.grads.map((x) => x.node), g.loss, ...g.terms.map((t) => t.node)]) {
+      const shape = g.nodes[r]!.shape;
+      const cs = shape.filter((d) => !isOne(d)).map((_, k) => coord(k));
+      if (isUnit(r)) continue;
+      check(`root ${r}`, an.storeRefs(r, cs), emitterReads(g, isUnit, r, alignedIndex(shape, cs)));
+    }
+  }
+  console.log(`${compared} read sets compared`);
+  assert.ok(compared > 1000);
   assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
 });
 

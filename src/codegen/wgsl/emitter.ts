@@ -3,7 +3,10 @@
 // result) or loads from the buffer they were materialised in. One entry per op of the op table.
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph/types.js';
-import { IndexMath, isOne, ixAdd, ixLit, ixMul, ixSub, ixDiv, ZERO, type Ix } from './index-expr.js';
+import { ixAdd, ixDiv, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
+import { INDEX_MAPS, type Read } from '../../compiler/schedule/reads.js';
+import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
+import { ixWgsl } from './print-ix.js';
 import { f32Operand, i32Literal } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
@@ -78,7 +81,7 @@ export class Emitter {
   compute(id: number, idx: Ix[]): string {
     const n = this.node(id);
     const scope = this.scopes.scopeOf(idx);
-    const key = `${id}@${idx.join(',')}`;
+    const key = `${id}@${ixListKey(idx)}`;
     const hit = scope.memo.get(key);
     if (hit !== undefined) return hit;
     const expr = this.lower(n, idx, scope);
@@ -92,7 +95,7 @@ export class Emitter {
   /** Element `idx` of a materialised buffer. */
   load(buf: Materialized, idx: Ix[]): string {
     const scope = this.scopes.scopeOf(idx);
-    const key = `load:${buf.name}@${idx.join(',')}`;
+    const key = `load:${buf.name}@${ixListKey(idx)}`;
     const hit = scope.memo.get(key);
     if (hit !== undefined) return hit;
     const q = this.quadLoad(buf, idx);
@@ -100,7 +103,7 @@ export class Emitter {
       scope.memo.set(key, q);
       return q;
     }
-    const off = this.env.math.offset(buf.shape, idx);
+    const off = ixWgsl(this.env.math.offset(buf.shape, idx));
     const at = this.vec4.has(buf.name) ? `${buf.name}[(${off}) / 4u][(${off}) % 4u]` : `${buf.name}[${off}]`;
     const name = this.scopes.bind(scope, 'v', at);
     scope.memo.set(key, name);
@@ -111,15 +114,15 @@ export class Emitter {
   private quadLoad(buf: Materialized, idx: Ix[]): string | undefined {
     const q = this.quad;
     const r = buf.shape.length;
-    if (!q || buf.dtype !== 'f32' || r === 0 || idx[r - 1] !== q.coord || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
+    if (!q || buf.dtype !== 'f32' || r === 0 || !isVar(idx[r - 1], q.coord) || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
     const prefix = idx.slice(0, -1);
     if (this.scopes.scopeOf(prefix).depth >= q.loop.depth) return undefined;
     const m = this.env.math;
-    const key = `quad:${buf.name}@${prefix.join(',')}`;
+    const key = `quad:${buf.name}@${ixListKey(prefix)}`;
     let v = q.loop.memo.get(key);
     if (v === undefined) {
       const row = m.offset(buf.shape.slice(0, -1), prefix);
-      v = this.scopes.bind(q.loop, 'q', `${buf.name}[${ixAdd(ixMul(row, `(${m.dim(q.dim)} / 4u)`), q.t)}]`);
+      v = this.scopes.bind(q.loop, 'q', `${buf.name}[${ixWgsl(ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t)))}]`);
       q.loop.memo.set(key, v);
     }
     this.quadLoads.add(buf.name);
@@ -179,7 +182,7 @@ export class Emitter {
     },
     iota: (n, idx) => {
       const t = wgslType(n.dtype);
-      return `${t}(${idx[n.attrs.axis]!})`;
+      return `${t}(${ixWgsl(idx[n.attrs.axis]!)})`;
     },
     input: (n) => {
       throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
@@ -194,26 +197,11 @@ export class Emitter {
       if (x.op === 'const' && t === 'i32') return i32Literal(Math.trunc(x.attrs.value));
       return this.typed(n.inputs[0]!, idx, t);
     },
-    broadcast: (n, idx) => {
-      const m = this.env.math;
-      const t = wgslType(n.dtype);
-      return this.typed(n.inputs[0]!, m.broadcast(this.shape(n.inputs[0]!), n.shape, idx), t);
-    },
-    reshape: (n, idx) => {
-      const m = this.env.math;
-      const t = wgslType(n.dtype);
-      return this.typed(n.inputs[0]!, m.reshape(this.shape(n.inputs[0]!), n.shape, idx), t);
-    },
-    permute: (n, idx) => {
-      const m = this.env.math;
-      const t = wgslType(n.dtype);
-      return this.typed(n.inputs[0]!, m.permute(n.attrs.perm, idx), t);
-    },
-    slice: (n, idx) => {
-      const m = this.env.math;
-      const t = wgslType(n.dtype);
-      return this.typed(n.inputs[0]!, m.slice(n.attrs.axis, n.attrs.start, n.attrs.step, idx), t);
-    },
+    // views read their input where the op table's index map says (the scheduler's analysis follows the same maps)
+    broadcast: (n, idx) => this.view(n, INDEX_MAPS.broadcast(n, idx, this.env.math, this.env.graph)),
+    reshape: (n, idx) => this.view(n, INDEX_MAPS.reshape(n, idx, this.env.math, this.env.graph)),
+    permute: (n, idx) => this.view(n, INDEX_MAPS.permute(n, idx, this.env.math, this.env.graph)),
+    slice: (n, idx) => this.view(n, INDEX_MAPS.slice(n, idx, this.env.math, this.env.graph)),
     unary: (n, idx) => this.unary(n, idx),
     binary: (n, idx) => this.binary(n, idx),
     where: (n, idx) => {
@@ -231,9 +219,9 @@ export class Emitter {
       const [x, index] = n.inputs as [number, number];
       const axis = n.attrs.axis;
       const k = this.typed(index, idx, 'i32');
-      const size = m.dim(this.shape(x)[axis]!);
+      const size = ixWgsl(m.dim(this.shape(x)[axis]!));
       const xi = [...idx];
-      xi[axis] = this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`);
+      xi[axis] = ixVar(this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`));
       return this.typed(x, xi, t);
     },
     scatter_add: (n, idx, scope) => this.scatterAdd(n, idx, scope),
@@ -241,15 +229,13 @@ export class Emitter {
       const m = this.env.math;
       const t = wgslType(n.dtype);
       const { axis, start, end, step } = n.attrs;
-      const src = n.inputs[0]!;
       const i = idx[axis]!;
       const s = m.dim(start);
       const rel = ixSub(i, s);
-      const len = m.dim(this.shape(src)[axis]!);
-      const si = [...idx];
-      si[axis] = `min(${ixDiv(rel, ixLit(step))}, ${len} - 1u)`;
-      const v = this.typed(src, si, t);
-      const inRange = `${i} >= ${s} && ${i} < ${m.dim(end)}${step === 1 ? '' : ` && ${rel} % ${step}u == 0u`}`;
+      const [src] = INDEX_MAPS.slice_scatter(n, idx, m, this.env.graph) as [Read];
+      const v = this.typed(src.node, src.idx, t);
+      const [pi, ps] = [ixWgsl(i), ixWgsl(s)];
+      const inRange = `${pi} >= ${ps} && ${pi} < ${ixWgsl(m.dim(end))}${step === 1 ? '' : ` && ${ixWgsl(rel)} % ${step}u == 0u`}`;
       return `select(${this.zero(t)}, ${v}, ${inRange})`;
     },
     concat: (n, idx) => {
@@ -257,19 +243,16 @@ export class Emitter {
       const t = wgslType(n.dtype);
       const axis = n.attrs.axis;
       let at: Dim = 0;
-      const parts = n.inputs.map((x) => {
-        const len = this.shape(x)[axis]!;
-        const part = { x, start: at, len };
-        at = addDims(at, len);
-        return part;
+      const starts = n.inputs.map((x) => {
+        const start = at;
+        at = addDims(at, this.shape(x)[axis]!);
+        return start;
       });
+      const reads = INDEX_MAPS.concat(n, idx, m, this.env.graph);
       let expr = '';
-      for (let k = parts.length - 1; k >= 0; k--) {
-        const p = parts[k]!;
-        const xi = [...idx];
-        xi[axis] = `min(${ixSub(idx[axis]!, m.dim(p.start))}, ${m.dim(p.len)} - 1u)`;
-        const v = this.typed(p.x, xi, t);
-        expr = k === parts.length - 1 ? v : `select(${expr}, ${v}, ${idx[axis]!} < ${m.dim(parts[k + 1]!.start)})`;
+      for (let k = reads.length - 1; k >= 0; k--) {
+        const v = this.typed(reads[k]!.node, reads[k]!.idx, t);
+        expr = k === reads.length - 1 ? v : `select(${expr}, ${v}, ${ixWgsl(idx[axis]!)} < ${ixWgsl(m.dim(starts[k + 1]!))})`;
       }
       return expr;
     },
@@ -283,7 +266,7 @@ export class Emitter {
         const dims = dv.dims.filter((d) => !isOne(d));
         const prod = mulDims(...dims);
         if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32Literal(dv.scale * prod);
-        const c = `${t}(${m.dim(prod)})`;
+        const c = `${t}(${ixWgsl(m.dim(prod))})`;
         return dv.scale === 1 ? c : t === 'f32' ? `(${this.f32Const(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
       }
       throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
@@ -294,6 +277,11 @@ export class Emitter {
     cholesky: (n) => this.notInline(n),
     triangular_solve: (n) => this.notInline(n),
   };
+
+  /** A view: its one input read at the index the op table's index map gives. */
+  private view(n: Node, [r]: Read[]): string {
+    return this.typed(r!.node, r!.idx, wgslType(n.dtype));
+  }
 
   /** Ops computed by a kernel structure of their own are read from a register or a buffer, never inlined. */
   private notInline(n: Node): never {
@@ -486,26 +474,26 @@ export class Emitter {
     const j = this.scopes.fresh('j');
     this.scopes.define(j, inner);
     const ji = [...idx];
-    ji[axis] = j;
+    ji[axis] = ixVar(j);
     const k = this.typed(index, ji, 'i32');
     const v = this.typed(src, ji, t);
     // index may be smaller than the output along the other axes: those outputs receive nothing
     const bounds = is
-      .map((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? '' : `${idx[q]!} < ${this.env.math.dim(d)}`))
+      .map((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? '' : `${ixWgsl(idx[q]!)} < ${ixWgsl(this.env.math.dim(d))}`))
       .filter(Boolean);
-    const cond = [`${k} == i32(${idx[axis]!})`, ...bounds].join(' && ');
+    const cond = [`${k} == i32(${ixWgsl(idx[axis]!)})`, ...bounds].join(' && ');
     const term = `select(${this.zero(t)}, ${v}, ${cond})`;
     inner.lines.push(t === 'f32' ? compensatedAdd(acc, term) : `${acc} = ${acc} + ${term};`);
-    this.scopes.close(inner, `for (var ${j} = 0u; ${j} < ${this.env.math.dim(is[axis]!)}; ${j} = ${j} + 1u)`);
+    this.scopes.close(inner, `for (var ${j} = 0u; ${j} < ${ixWgsl(this.env.math.dim(is[axis]!))}; ${j} = ${j} + 1u)`);
     return t === 'f32' ? compensatedValue(acc) : acc;
   }
 
   /** torch adaptive pooling bins: [floor(i·H/k), ceil((i+1)·H/k)). */
-  private bin(i: Ix, size: Dim, k: Dim): [Ix, Ix] {
+  private bin(i: Ix, size: Dim, k: Dim): [string, string] {
     const m = this.env.math;
     const S = m.dim(size);
     const K = m.dim(k);
-    return [ixDiv(ixMul(i, S), K), ixDiv(ixSub(ixAdd(ixMul(ixAdd(i, '1u'), S), K), '1u'), K)];
+    return [ixWgsl(ixDiv(ixMul(i, S), K)), ixWgsl(ixDiv(ixSub(ixAdd(ixMul(ixAdd(i, ONE), S), K), ONE), K))];
   }
 
   private adaptivePool(n: NodeOf<'adaptive_pool2d'>, idx: Ix[], scope: Scope): string {
@@ -528,8 +516,8 @@ export class Emitter {
     const w = this.scopes.fresh('w');
     this.scopes.define(w, inner);
     const xi = [...idx];
-    xi[r - 2] = h;
-    xi[r - 1] = w;
+    xi[r - 2] = ixVar(h);
+    xi[r - 1] = ixVar(w);
     const v = this.typed(x, xi, 'f32');
     inner.lines.push(max ? `${acc} = max(${acc}, ${v});` : compensatedAdd(acc, v));
     this.scopes.close(inner, `for (var ${w} = ${w0}; ${w} < ${w1}; ${w} = ${w} + 1u)`);
@@ -555,15 +543,15 @@ export class Emitter {
       // equal, disjoint bins of sh × sw cells: (h, w) lies in exactly one, (⌊h/sh⌋, ⌊w/sw⌋)
       const [sh, sw] = [(H as number) / (oh as number), (W as number) / (ow as number)];
       const gi = [...idx];
-      gi[r - 2] = ixDiv(hh, `${sh}u`);
-      gi[r - 1] = ixDiv(ww, `${sw}u`);
+      gi[r - 2] = ixDiv(hh, ixLit(sh));
+      gi[r - 1] = ixDiv(ww, ixLit(sw));
       return `(${this.typed(g, gi, 'f32')} / f32(${sh * sw}u))`;
     }
     // only the output cells whose bins can hold (h, w): i in [⌊h·oh/H⌋, ⌈(h+1)·oh/H⌉) (1–2 cells, not oh·ow)
     const range = (c: Ix, size: Dim, k: Dim): [string, string] => {
       const [S, K] = [m.dim(size), m.dim(k)];
-      const lo = this.scopes.bind(scope, 'b', ixDiv(ixMul(c, K), S));
-      const hi = this.scopes.bind(scope, 'b', `min(${ixDiv(ixSub(ixAdd(ixMul(ixAdd(c, '1u'), K), S), '1u'), S)}, ${K})`);
+      const lo = this.scopes.bind(scope, 'b', ixWgsl(ixDiv(ixMul(c, K), S)));
+      const hi = this.scopes.bind(scope, 'b', `min(${ixWgsl(ixDiv(ixSub(ixAdd(ixMul(ixAdd(c, ONE), K), S), ONE), S))}, ${ixWgsl(K)})`);
       return [lo, hi];
     };
     const [i0, i1] = range(hh, H, oh);
@@ -577,13 +565,14 @@ export class Emitter {
     const lj = this.scopes.open(li);
     const j = this.scopes.fresh('j');
     this.scopes.define(j, lj);
-    const [h0, h1] = this.bin(i, H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [string, string];
-    const [w0, w1] = this.bin(j, W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [string, string];
+    const [h0, h1] = this.bin(ixVar(i), H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [string, string];
+    const [w0, w1] = this.bin(ixVar(j), W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [string, string];
     const gi = [...idx];
-    gi[r - 2] = i;
-    gi[r - 1] = j;
+    gi[r - 2] = ixVar(i);
+    gi[r - 1] = ixVar(j);
     const gv = this.typed(g, gi, 'f32');
-    const inBin = `${hh} >= ${h0} && ${hh} < ${h1} && ${ww} >= ${w0} && ${ww} < ${w1}`;
+    const [ph, pw] = [ixWgsl(hh), ixWgsl(ww)];
+    const inBin = `${ph} >= ${h0} && ${ph} < ${h1} && ${pw} >= ${w0} && ${pw} < ${w1}`;
     if (!max) {
       lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv} / f32((${h1} - ${h0}) * (${w1} - ${w0})), ${inBin})`));
     } else {
@@ -600,13 +589,13 @@ export class Emitter {
       const q = this.scopes.fresh('q');
       this.scopes.define(q, lw);
       const xi = [...idx];
-      xi[r - 2] = p;
-      xi[r - 1] = q;
+      xi[r - 2] = ixVar(p);
+      xi[r - 1] = ixVar(q);
       const xv = this.typed(x!, xi, 'f32');
-      lw.lines.push(`if (${xv} > ${best}) { ${best} = ${xv}; ${at} = ${p} * ${m.dim(W)} + ${q}; }`);
+      lw.lines.push(`if (${xv} > ${best}) { ${best} = ${xv}; ${at} = ${p} * ${ixWgsl(m.dim(W))} + ${q}; }`);
       this.scopes.close(lw, `for (var ${q} = ${w0}; ${q} < ${w1}; ${q} = ${q} + 1u)`);
       this.scopes.close(lh, `for (var ${p} = ${h0}; ${p} < ${h1}; ${p} = ${p} + 1u)`);
-      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv}, ${inBin} && ${at} == ${hh} * ${m.dim(W)} + ${ww})`));
+      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv}, ${inBin} && ${at} == ${ph} * ${ixWgsl(m.dim(W))} + ${pw})`));
     }
     this.scopes.close(lj, `for (var ${j} = ${j0}; ${j} < ${j1}; ${j} = ${j} + 1u)`);
     this.scopes.close(li, `for (var ${i} = ${i0}; ${i} < ${i1}; ${i} = ${i} + 1u)`);
@@ -646,4 +635,4 @@ export const HELPER_SOURCE: Record<Helper, string> = {
 }`,
 };
 
-export { ZERO };
+

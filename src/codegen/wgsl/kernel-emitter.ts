@@ -1,7 +1,7 @@
 // What every kernel template starts from: index math over the dims uniform, a scope tree for the body, and an
 // Emitter that reads the kernel's loaded nodes from their buffers. Templates add what is theirs (registers).
 import { Emitter, type EmitEnv } from './emitter.js';
-import { IndexMath } from './index-expr.js';
+import { IndexMath } from '../../compiler/schedule/index-math.js';
 import type { BufferDecl, KernelCommon } from '../../compiler/schedule/kernel-spec.js';
 import { dimFields } from './prelude.js';
 import { ScopeTree } from './scope.js';

@@ -8,7 +8,9 @@
 // Each register accumulator is compensated across the K steps (Neumaier, compensated.ts): mm_acc[i] carries the
 // running sum, mm_cmp[i] the rounding errors of its additions, folded in at the store. A Gram/FSP matmul sums
 // tens of thousands of products per output; without compensation its error grows with K.
-import { isOne, type Ix } from './index-expr.js';
+import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-expr.js';
+import { isOne } from '../../compiler/schedule/index-math.js';
+import { ixWgsl } from './print-ix.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { kernelEmitter } from './kernel-emitter.js';
@@ -33,9 +35,9 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const K = sa[sa.length - 1]!;
   const root = scopes.root;
   const body = root.lines;
-  const Mx = math.dim(M);
-  const Nx = math.dim(N);
-  const Kx = math.dim(K);
+  const Mx = ixWgsl(math.dim(M));
+  const Nx = ixWgsl(math.dim(N));
+  const Kx = ixWgsl(math.dim(K));
   body.push(`let mm_col0 = (wid.x * ${WG_SIZE} + lid3.x) * ${R}u;`, `let mm_row0 = (wid.y * ${WG_SIZE} + lid3.y) * ${R}u;`);
   // No barriers in this kernel: invocations past the output leave at once.
   body.push(`if (mm_row0 >= ${Mx} || mm_col0 >= ${Nx}) { return; }`);
@@ -46,23 +48,23 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
     body.push(`let mm_r${i} = min(mm_row0 + ${i}u, ${Mx} - 1u);`, `let mm_c${i} = min(mm_col0 + ${i}u, ${Nx} - 1u);`);
     scopes.define(`mm_r${i}`, root);
     scopes.define(`mm_c${i}`, root);
-    rows.push(`mm_r${i}`);
-    cols.push(`mm_c${i}`);
+    rows.push(ixVar(`mm_r${i}`));
+    cols.push(ixVar(`mm_c${i}`));
   }
-  const bc = math.unravel('wid.z', batch);
+  const bc = math.unravel(ixVar('wid.z'), batch);
   const batchIdx: Ix[] = bc.map((e, k) => {
     if (isOne(batch[k]!)) return e;
-    body.push(`let bz${k} = ${e};`);
+    body.push(`let bz${k} = ${ixWgsl(e)};`);
     scopes.define(`bz${k}`, root);
-    return `bz${k}`;
+    return ixVar(`bz${k}`);
   });
   body.push(`var mm_acc: array<f32, ${R * R}>;`, `var mm_cmp: array<f32, ${R * R}>;`);
   const loop = scopes.open(root);
   scopes.define('mm_k', loop);
   const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
   const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
-  const va = rows.map((row) => emitter.as(emitter.value(a, [...pa, row, 'mm_k']), 'f32', 'f32'));
-  const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, 'mm_k', col]), 'f32', 'f32'));
+  const va = rows.map((row) => emitter.as(emitter.value(a, [...pa, row, ixVar('mm_k')]), 'f32', 'f32'));
+  const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, ixVar('mm_k'), col]), 'f32', 'f32'));
   for (let i = 0; i < R; i++) loop.lines.push(`let mm_a${i} = ${va[i]};`);
   for (let j = 0; j < R; j++) loop.lines.push(`let mm_b${j} = ${vb[j]};`);
   for (let i = 0; i < R; i++)
@@ -70,7 +72,7 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   scopes.close(loop, `for (var mm_k = 0u; mm_k < ${Kx}; mm_k = mm_k + 1u)`);
   for (let i = 0; i < R; i++)
     for (let j = 0; j < R; j++) {
-      const off = math.offset(spec.store.shape, [...batchIdx, `(mm_row0 + ${i}u)`, `(mm_col0 + ${j}u)`]);
+      const off = ixWgsl(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixLit(i)), ixNode('+', ixVar('mm_col0'), ixLit(j))]));
       body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * R + j}] + mm_cmp[${i * R + j}]; }`);
     }
   return assembleModule({

@@ -4,9 +4,12 @@
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs.
 import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
-import type { Dim, Node, Shape } from '../../graph/types.js';
+import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
-import { IndexMath, isOne, ixAdd, ixDiv, ixLit, ixMod, ixMul, ZERO, type Ix } from './index-expr.js';
+import { ixAdd, ixDiv, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
+import type { IndexMath } from '../../compiler/schedule/index-math.js';
+import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from '../../compiler/schedule/coords.js';
+import { ixWgsl } from './print-ix.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { F32_MAX, f32Literal, i32Literal } from './literals.js';
 import { assembleModule } from './prelude.js';
@@ -14,46 +17,6 @@ import { kernelEmitter } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
-
-/** Canonical name of domain coordinate k (the scheduler's analysis uses the same names). */
-export const coord = (k: number): string => `ix${k}`;
-
-/** Index of a tensor of `shape` whose non-1 dims line up, in order, with the coordinates `coords`. */
-export function alignedIndex(shape: Shape, coords: Ix[]): Ix[] {
-  let k = 0;
-  return shape.map((d) => (isOne(d) ? ZERO : coords[k++] ?? ZERO));
-}
-
-/** The index a reduction's input is read at inside its domain. */
-export function reductionInputIndex(g: { nodes: Node[] }, node: number): Ix[] {
-  const n = g.nodes[node]!;
-  const x = g.nodes[n.inputs[0]!]!;
-  let k = 0;
-  return x.shape.map((d) => (isOne(d) ? ZERO : coord(k++)));
-}
-
-/** Where a reduction's output reads as "the current row": its kept non-1 dims at their domain coordinates. */
-export function reductionRowIndex(g: { nodes: Node[] }, node: number): Ix[] {
-  const n = g.nodes[node]!;
-  const x = g.nodes[n.inputs[0]!]!;
-  const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];
-  const keepdim = n.op === 'reduce' || n.op === 'arg_reduce' ? n.attrs.keepdim : false;
-  const out: Ix[] = [];
-  let k = 0;
-  x.shape.forEach((d, p) => {
-    const c = isOne(d) ? ZERO : coord(k++);
-    if (!axes.includes(p)) out.push(c);
-    else if (keepdim) out.push(ZERO);
-  });
-  return out;
-}
-
-/** Does `idx` (a read of `node`'s output) address the current row? Size-1 output dims are ignored. */
-export function isRowIndex(g: { nodes: Node[] }, node: number, idx: readonly Ix[]): boolean {
-  const want = reductionRowIndex(g, node);
-  const shape = g.nodes[node]!.shape;
-  return want.length === idx.length && want.every((w, q) => isOne(shape[q]!) || w === idx[q]);
-}
 
 interface ReductionState {
   node: number;
@@ -137,7 +100,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
       emitBody(loop);
-      scopes.close(loop, `for (var j = lid; j < ${math.dim(L)}; j = j + ${WG})`);
+      scopes.close(loop, `for (var j = lid; j < ${ixWgsl(math.dim(L))}; j = j + ${WG})`);
     };
     const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
       const loop = scopes.open(parent);
@@ -145,11 +108,11 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       const tail: string[] = [];
       for (let ln = 0; ln < 4; ln++) {
         const c = scopes.open(loop);
-        c.lines.push(`let j = t * 4u + ${ln}u;`, `let ${coord(q.k)} = j;`);
-        math.bindCoord(coord(q.k), undefined);
+        c.lines.push(`let j = t * 4u + ${ln}u;`, `let ${coordName(q.k)} = j;`);
+        math.bindCoord(coordName(q.k), undefined);
         scopes.define('j', c);
-        scopes.define(coord(q.k), c);
-        emitter.quad = { coord: coord(q.k), lane: ln, dim: q.a.dim, loop, t: 't' };
+        scopes.define(coordName(q.k), c);
+        emitter.quad = { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't' };
         lane = { lane: ln, loop, tail, dim: q.a.dim };
         emitBody(c);
         lane = undefined;
@@ -157,7 +120,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         scopes.close(c, '');
       }
       loop.lines.push(...tail);
-      scopes.close(loop, `for (var t = lid; t < ${math.dim(q.a.dim)} / 4u; t = t + ${WG})`);
+      scopes.close(loop, `for (var t = lid; t < ${ixWgsl(math.dim(q.a.dim))} / 4u; t = t + ${WG})`);
     };
     const d = quadAxis?.a.dim;
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0)) return scalarLoop(root);
@@ -167,18 +130,18 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
     scalarLoop(no);
-    scopes.close(yes, `if (${math.dim(d)} % 4u == 0u)`);
+    scopes.close(yes, `if (${ixWgsl(math.dim(d))} % 4u == 0u)`);
     scopes.close(no, 'else');
   };
 
   const body = root.lines;
   body.push('let row = wid.x + wid.y * nwg.x;');
-  if (R !== 1) body.push(`if (row >= ${math.dim(R)}) { return; }`);
-  const keptCoords = math.unravel('row', kept.map((x) => x.a.dim));
+  if (R !== 1) body.push(`if (row >= ${ixWgsl(math.dim(R))}) { return; }`);
+  const keptCoords = math.unravel(ixVar('row'), kept.map((x) => x.a.dim));
   kept.forEach((x, n) => {
-    body.push(`let ${coord(x.k)} = ${keptCoords[n]};`);
-    scopes.define(coord(x.k), root);
-    math.bindCoord(coord(x.k), keptCoords[n]);
+    body.push(`let ${coordName(x.k)} = ${ixWgsl(keptCoords[n]!)};`);
+    scopes.define(coordName(x.k), root);
+    math.bindCoord(coordName(x.k), keptCoords[n]);
   });
 
   // ---- sweeps ----
@@ -202,7 +165,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       s.base === 0 &&
       buffers.get(s.buffer)!.dtype === 'f32' &&
       spec.stores.filter((x) => x.buffer === s.buffer).length === 1 &&
-      idx[r - 1] === emitter.quad?.coord &&
+      emitter.quad !== undefined &&
+      isVar(idx[r - 1], emitter.quad.coord) &&
       dimEq(s.shape[r - 1]!, l.dim) === true &&
       scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
     );
@@ -261,7 +225,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
             loop.lines.push(`${w}.${'xyzw'[lane.lane]} = ${emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')};`);
             if (lane.lane === 3) {
               const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
-              lane.tail.push(`${s.buffer}[${ixAdd(ixMul(row, `(${math.dim(lane.dim)} / 4u)`), 't')}] = ${w};`);
+              lane.tail.push(`${s.buffer}[${ixWgsl(ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t')))}] = ${w};`);
             }
             quadStores.add(s.buffer);
           } else loop.lines.push(storeLine(s, idx, emitter, math, buffers, vec4));
@@ -422,11 +386,11 @@ function reductionState(n: Node, scopes: ScopeTree): ReductionState {
 function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[], parent: Scope = scopes.root): Scope {
   const loop = scopes.open(parent);
   scopes.define('j', loop);
-  const cs = math.unravel('j', red.map((x) => x.a.dim));
+  const cs = math.unravel(ixVar('j'), red.map((x) => x.a.dim));
   red.forEach((x, n) => {
-    loop.lines.push(`let ${coord(x.k)} = ${cs[n]};`);
-    scopes.define(coord(x.k), loop);
-    math.bindCoord(coord(x.k), cs[n]);
+    loop.lines.push(`let ${coordName(x.k)} = ${ixWgsl(cs[n]!)};`);
+    scopes.define(coordName(x.k), loop);
+    math.bindCoord(coordName(x.k), cs[n]);
   });
   return loop;
 }
@@ -441,8 +405,8 @@ function storeLine(
 ): string {
   const n = emitter.env.graph.nodes[s.node]!;
   const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
-  const off = math.offset(s.shape, idx);
-  const at = s.base ? `${ixLit(s.base)} + ${off}` : off;
+  const off = ixWgsl(math.offset(s.shape, idx));
+  const at = s.base ? `${s.base}u + ${off}` : off;
   return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
 }
 
@@ -457,21 +421,22 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
   const outer = axes.slice(0, -1);
   const chunks = ceilDivDims(last, E);
   body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG} + lid;`);
-  body.push(`if (t >= ${math.dim(mulDims(...outer, chunks))}) { return; }`);
-  body.push(`let line = ${ixDiv('t', math.dim(chunks))};`, `let first = ${ixMul(ixMod('t', math.dim(chunks)), ixLit(E))};`);
+  body.push(`if (t >= ${ixWgsl(math.dim(mulDims(...outer, chunks)))}) { return; }`);
+  const t = ixVar('t');
+  body.push(`let line = ${ixWgsl(ixDiv(t, math.dim(chunks)))};`, `let first = ${ixWgsl(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))};`);
   scopes.define('line', scopes.root);
   scopes.define('first', scopes.root);
-  const cs = math.unravel('line', outer);
+  const cs = math.unravel(ixVar('line'), outer);
   outer.forEach((_, k) => {
-    body.push(`let ${coord(k)} = ${cs[k]};`);
-    scopes.define(coord(k), scopes.root);
-    math.bindCoord(coord(k), cs[k]);
+    body.push(`let ${coordName(k)} = ${ixWgsl(cs[k]!)};`);
+    scopes.define(coordName(k), scopes.root);
+    math.bindCoord(coordName(k), cs[k]);
   });
   const loop = scopes.open(scopes.root);
-  const inner = coord(Math.max(0, axes.length - 1));
+  const inner = coordName(Math.max(0, axes.length - 1));
   const coords = axes.map((_, k) => coord(k));
   if (axes.length) {
-    loop.lines.push(`let ${inner} = first + e;`, `if (${inner} >= ${math.dim(last)}) { break; }`);
+    loop.lines.push(`let ${inner} = first + e;`, `if (${inner} >= ${ixWgsl(math.dim(last))}) { break; }`);
     scopes.define(inner, loop);
     scopes.define('e', loop);
   }

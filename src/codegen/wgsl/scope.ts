@@ -1,6 +1,6 @@
 // Statement scopes of a kernel body: each value is `let`-bound once in the outermost scope where every
 // variable it reads is defined (loop-invariant code is hoisted out of sweeps for free), and memoised there.
-import { identifiersOf } from './index-expr.js';
+import { ixVars, type Ix } from '../../compiler/schedule/index-expr.js';
 
 export class Scope {
   readonly lines: string[] = [];
@@ -10,6 +10,11 @@ export class Scope {
   constructor(readonly parent?: Scope) {
     this.depth = parent ? parent.depth + 1 : 0;
   }
+}
+
+/** Identifiers (not keywords, not builtins) appearing in WGSL expression text. */
+function identifiersOf(e: string): string[] {
+  return e.match(/\b[A-Za-z_][A-Za-z0-9_]*\b/g) ?? [];
 }
 
 export class ScopeTree {
@@ -27,11 +32,11 @@ export class ScopeTree {
     this.varScope.set(name, scope);
   }
 
-  /** The deepest scope any identifier in `exprs` belongs to (root when none is local). */
-  scopeOf(exprs: readonly string[]): Scope {
+  /** The deepest scope any variable of `exprs` (index expressions or WGSL text) belongs to (root when none is local). */
+  scopeOf(exprs: readonly (string | Ix)[]): Scope {
     let best = this.root;
     for (const e of exprs)
-      for (const id of identifiersOf(e)) {
+      for (const id of typeof e === 'string' ? identifiersOf(e) : ixVars(e)) {
         const s = this.varScope.get(id);
         if (s && s.depth > best.depth) best = s;
       }

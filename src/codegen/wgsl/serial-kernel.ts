@@ -7,7 +7,9 @@
 import { mulDims } from '../../graph/dims.js';
 import type { Dim, Node, NodeOf } from '../../graph/types.js';
 import { Emitter, wgslType } from './emitter.js';
-import { IndexMath, isOne, type Ix } from './index-expr.js';
+import { ixVar as v, type Ix } from '../../compiler/schedule/index-expr.js';
+import { type IndexMath, isOne } from '../../compiler/schedule/index-math.js';
+import { ixWgsl } from './print-ix.js';
 import type { SerialKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { ENTRY_PARAMS } from './row-kernel.js';
@@ -25,7 +27,7 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
   const root = scopes.root;
   const count = serialWorkgroups(n);
   root.lines.push('let mtx = wid.x + wid.y * nwg.x;');
-  if (count !== 1) root.lines.push(`if (mtx >= ${math.dim(count)}) { return; }`);
+  if (count !== 1) root.lines.push(`if (mtx >= ${ixWgsl(math.dim(count))}) { return; }`);
   const ctx: Ctx = { spec, math, scopes, emitter, out: spec.store.buffer };
   if (n.op === 'cholesky') cholesky(ctx, n);
   else if (n.op === 'triangular_solve') triangularSolve(ctx, n);
@@ -55,9 +57,9 @@ interface Ctx {
 
 /** Coordinates of the matrix this workgroup handles, bound in the root scope. */
 function batchCoords(c: Ctx, batch: Dim[]): Ix[] {
-  return c.math.unravel('mtx', batch).map((e, k) => {
+  return c.math.unravel(v('mtx'), batch).map((e, k) => {
     if (isOne(batch[k]!)) return e;
-    return c.scopes.bind(c.scopes.root, 'bz', e);
+    return v(c.scopes.bind(c.scopes.root, 'bz', ixWgsl(e)));
   });
 }
 
@@ -79,10 +81,10 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   const WG = WG_SIZE;
   const s = n.shape;
   const r = s.length;
-  const N = math.dim(s[r - 1]!);
+  const N = ixWgsl(math.dim(s[r - 1]!));
   const b = batchCoords(c, s.slice(0, -2));
   const a = n.inputs[0]!;
-  const at = (i: Ix, j: Ix) => `${c.out}[${math.offset(s, [...b, i, j])}]`;
+  const at = (i: string, j: string) => `${c.out}[${ixWgsl(math.offset(s, [...b, v(i), v(j)]))}]`;
   const root = scopes.root;
   // the strict upper triangle is zero
   const z = loop(c, root, 'e');
@@ -90,13 +92,13 @@ function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   scopes.close(z, `for (var e = lid; e < ${N} * ${N}; e = e + ${WG})`);
   const col = loop(c, root, 'j');
   const diag = scopes.open(col);
-  const ajj = f32Value(c, a, [...b, 'j', 'j']);
+  const ajj = f32Value(c, a, [...b, v('j'), v('j')]);
   diag.lines.push(...compensatedDecl('d', ajj), `for (var k = 0u; k < j; k = k + 1u) { let l = ${at('j', 'k')}; ${compensatedAdd('d', '-(l * l)')} }`, `${at('j', 'j')} = sqrt(${compensatedValue('d')});`);
   scopes.close(diag, 'if (lid == 0u)');
   col.lines.push('storageBarrier();', `let ljj = ${at('j', 'j')};`);
   scopes.define('ljj', col);
   const rows = loop(c, col, 'i');
-  const aij = f32Value(c, a, [...b, 'i', 'j']);
+  const aij = f32Value(c, a, [...b, v('i'), v('j')]);
   rows.lines.push(...compensatedDecl('v', aij), `for (var k = 0u; k < j; k = k + 1u) { ${compensatedAdd('v', `-(${at('i', 'k')} * ${at('j', 'k')})`)} }`, `${at('i', 'j')} = ${compensatedValue('v')} / ljj;`);
   scopes.close(rows, `for (var i = j + 1u + lid; i < ${N}; i = i + ${WG})`);
   col.lines.push('storageBarrier();');
@@ -117,17 +119,17 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   const bz = batchCoords(c, batch);
   const ba = math.broadcast(sa.slice(0, -2), batch, bz);
   const bb = math.broadcast(sb.slice(0, -2), batch, bz);
-  const N = math.dim(os[r - 2]!);
-  const K = math.dim(os[r - 1]!);
-  const x = (i: Ix, col: Ix) => `${c.out}[${math.offset(os, [...bz, i, col])}]`;
+  const N = ixWgsl(math.dim(os[r - 2]!));
+  const K = ixWgsl(math.dim(os[r - 1]!));
+  const x = (i: string, col: string) => `${c.out}[${ixWgsl(math.offset(os, [...bz, v(i), v(col)]))}]`;
   const { lower, transpose } = n.attrs;
   const forward = lower !== transpose; // op(A) is lower triangular
-  const m = (i: Ix, j: Ix) => f32Value(c, A, transpose ? [...ba, j, i] : [...ba, i, j]);
+  const m = (i: string, j: string) => f32Value(c, A, transpose ? [...ba, v(j), v(i)] : [...ba, v(i), v(j)]);
   const cols = loop(c, scopes.root, 'cc');
   const steps = loop(c, cols, 's');
   steps.lines.push(`let i = ${forward ? 's' : `${N} - 1u - s`};`);
   scopes.define('i', steps);
-  const bi = f32Value(c, B, [...bb, 'i', 'cc']);
+  const bi = f32Value(c, B, [...bb, v('i'), v('cc')]);
   steps.lines.push(...compensatedDecl('v', bi));
   const inner = loop(c, steps, 'k');
   const mik = m('i', 'k');
@@ -151,9 +153,9 @@ function sort(c: Ctx, n: NodeOf<'sort'>): void {
   const axis = n.attrs.axis;
   const x = n.inputs[0]!;
   const others = s.map((d, k) => (k === axis ? 1 : d));
-  const lane = math.unravel('mtx', others).map((e, k) => (k === axis || isOne(others[k]!) ? e : scopes.bind(scopes.root, 'bz', e)));
-  const L = math.dim(s[axis]!);
-  const at = (e: Ix) => lane.map((v, k) => (k === axis ? e : v));
+  const lane = math.unravel(v('mtx'), others).map((e, k) => (k === axis || isOne(others[k]!) ? e : v(scopes.bind(scopes.root, 'bz', ixWgsl(e)))));
+  const L = ixWgsl(math.dim(s[axis]!));
+  const at = (e: string) => lane.map((x, k) => (k === axis ? v(e) : x));
   const elems = loop(c, scopes.root, 'e');
   const xe = c.emitter.value(x, at('e'));
   elems.lines.push('var pos = 0u;');
@@ -162,7 +164,7 @@ function sort(c: Ctx, n: NodeOf<'sort'>): void {
   const before = n.attrs.descending ? '>' : '<';
   q.lines.push(`pos = pos + select(0u, 1u, ${xq} ${before} ${xe} || (${xq} == ${xe} && q < e));`);
   scopes.close(q, `for (var q = 0u; q < ${L}; q = q + 1u)`);
-  const outAt = (e: Ix) => `${c.out}[${math.offset(s, at(e))}]`;
+  const outAt = (e: string) => `${c.out}[${ixWgsl(math.offset(s, at(e)))}]`;
   if (n.attrs.output === 'values') elems.lines.push(`${outAt('pos')} = ${xe};`);
   else if (n.attrs.output === 'indices') elems.lines.push(`${outAt('pos')} = i32(e);`);
   else elems.lines.push(`${outAt('e')} = i32(pos);`);

@@ -1,13 +1,12 @@
-// Iteration domains and the data dependences between scheduling units, found by lowering each unit's
-// expression with a recording environment: the index strings a unit reads another at are exactly the ones
-// the generated code will use, so "is this read the current row?" is answered by the code itself.
-import { dimEq, mulDims, evalDim, dimSymbols } from '../../graph/dims.js';
+// Iteration domains and the data dependences between scheduling units: the reads of each unit's expression
+// (reads.ts: the op table's index maps) of other units and of graph inputs, with the indices they are read at.
+import { dimEq, mulDims, evalDim, dimSymbols, isOneDim as isOne } from '../../graph/dims.js';
 import type { Dim, Graph, Shape } from '../../graph/types.js';
-import { Emitter } from '../../codegen/wgsl/emitter.js';
-import { IndexMath, isOne, type Ix } from '../../codegen/wgsl/index-expr.js';
+import { ixListEq, ixVar, ZERO, type Ix } from './index-expr.js';
+import { IndexMath } from './index-math.js';
 import type { DomainAxis } from './kernel-spec.js';
-import { coord, reductionInputIndex } from '../../codegen/wgsl/row-kernel.js';
-import { ScopeTree } from '../../codegen/wgsl/scope.js';
+import { coord, reductionInputIndex } from './coords.js';
+import { readsAt } from './reads.js';
 import type { DimValue } from './prepare.js';
 
 /** The domain a reduction iterates: its input's non-1 dims, flagged where reduced. */
@@ -43,42 +42,34 @@ export function domainWork(axes: readonly DomainAxis[]): number {
   return evalDim(d, env);
 }
 
-/** Unit or input node → the index keys (`a|b|…`) it is read at. */
-export type Refs = Map<number, Set<string>>;
+/** Unit or input node → the indices it is read at (structurally distinct). */
+export type Refs = Map<number, Ix[][]>;
+
+/** Add `idx` to the indices `node` is read at, unless an equal one is there. */
+export function addRef(refs: Refs, node: number, idx: Ix[]): void {
+  const list = refs.get(node);
+  if (!list) refs.set(node, [idx]);
+  else if (!list.some((x) => ixListEq(x, idx))) list.push(idx);
+}
 
 export class DependenceAnalysis {
+  private readonly math = new IndexMath((s) => s);
+  private readonly inputs: Set<number>;
+
   constructor(
     readonly graph: Graph,
     /** Nodes computed by their own unit (reductions, matmuls): reads of them are the dependences. */
     readonly isUnit: (node: number) => boolean,
     readonly dimValues: ReadonlyMap<number, DimValue>,
-  ) {}
+  ) {
+    this.inputs = new Set(graph.inputs.map((i) => i.node));
+  }
 
   /** What evaluating `node` at `idx` reads of other units and of graph inputs. `self` is not counted (a unit's own value). */
   refsAt(node: number, idx: Ix[], self?: number): Refs {
     const refs: Refs = new Map();
-    const inputs = new Set(this.graph.inputs.map((i) => i.node));
-    const scopes = new ScopeTree();
-    for (const k of idx) for (const id of k.match(/\b[A-Za-z_][A-Za-z0-9_]*\b/g) ?? []) scopes.define(id, scopes.root);
-    const em = new Emitter(
-      {
-        graph: this.graph,
-        math: new IndexMath((s) => s),
-        register: (n, at) => {
-          const unit = this.isUnit(n);
-          if (n === self || !(unit || inputs.has(n))) return undefined;
-          const key = at.join('|');
-          let set = refs.get(n);
-          if (!set) refs.set(n, (set = new Set()));
-          set.add(key);
-          return unit ? `u${n}` : undefined; // inputs are recorded (they need a binding) and loaded as usual
-        },
-        buffer: (n) => (inputs.has(n) ? { name: `in${n}`, dtype: this.graph.nodes[n]!.dtype === 'int' ? 'i32' : 'f32', shape: this.graph.nodes[n]!.shape } : undefined),
-        dimValue: (n) => this.dimValues.get(n),
-      },
-      scopes,
-    );
-    em.value(node, idx);
+    const stop = (n: number) => this.isUnit(n) || this.inputs.has(n);
+    for (const r of readsAt(this.graph, this.math, node, idx, stop, self, (n) => this.dimValues.has(n))) addRef(refs, r.node, r.idx);
     return refs;
   }
 
@@ -92,8 +83,8 @@ export class DependenceAnalysis {
     const n = this.graph.nodes[node]!;
     const out: Refs = new Map();
     n.inputs.forEach((x, k) => {
-      const idx = this.graph.nodes[x]!.shape.map((_, q) => `mm${k}_${q}`);
-      for (const [u, s] of this.refsAt(x, idx)) out.set(u, new Set([...(out.get(u) ?? []), ...s]));
+      const idx = this.graph.nodes[x]!.shape.map((_, q) => ixVar(`mm${k}_${q}`));
+      for (const [u, s] of this.refsAt(x, idx)) for (const i of s) addRef(out, u, i);
     });
     return out;
   }
@@ -101,10 +92,10 @@ export class DependenceAnalysis {
   /** Dependences of a stored value whose non-1 dims line up with `coords`. */
   storeRefs(node: number, coords: Ix[], self?: number): Refs {
     let k = 0;
-    const idx = this.graph.nodes[node]!.shape.map((d) => (isOne(d) ? '0u' : coords[k++] ?? '0u'));
+    const idx = this.graph.nodes[node]!.shape.map((d) => (isOne(d) ? ZERO : coords[k++] ?? ZERO));
     return this.refsAt(node, idx, self);
   }
 }
 
-/** Coordinates of the first `n` domain axes, or of the listed ones. */
+/** Coordinates of the listed domain axes. */
 export const coords = (ks: number[]): Ix[] => ks.map(coord);

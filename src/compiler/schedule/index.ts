@@ -8,12 +8,13 @@
 //     gradients and scalars stored by the kernel that computes what they read;
 //   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline).
 import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.js';
-import { dimSymbols, evalDim, isOneDim as isOne } from '../../graph/dims.js';
+import { dimSymbols, evalDim } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { MATMUL_REG } from './geometry.js';
 import { buildSchedule } from './build.js';
 import { opKind } from '../../graph/ops/index.js';
-import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain } from './domains.js';
+import { DependenceAnalysis, elementAxes, reductionAxes, sameDims, sameDomain, type Refs } from './domains.js';
+import { alignedIndex, coord } from './coords.js';
 import { nonOneDims, partition, type Group, type Partition, type RootTarget, type Unit } from './partition.js';
 import { prepare, type Prepared } from './prepare.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -95,7 +96,7 @@ function fusedSchedule(
       return promoted.has(id) || rowVals.has(id) || ownsLoop(n, prep);
     };
     const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
-    const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`);
+    const coords = (id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => coord(k));
     const units: Unit[] = [];
     for (const n of g.nodes) {
       if (!isUnit(n.id)) continue;
@@ -226,7 +227,7 @@ function rowValues(g: Graph, prep: Prepared): Set<number> {
  * operands, the one that reads the most buffers, once it reads fewer than the unit (else its operands).
  */
 function splitPoint(g: Graph, an: DependenceAnalysis, operands: readonly number[], total: number, isUnit: (id: number) => boolean): number | undefined {
-  const reads = (id: number) => an.storeRefs(id, elementAxes(g.nodes[id]!.shape).map((_, k) => `ix${k}`)).size;
+  const reads = (id: number) => an.storeRefs(id, elementAxes(g.nodes[id]!.shape).map((_, k) => coord(k))).size;
   const inner = (id: number) => !isUnit(id) && g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const';
   let candidates = operands.filter(inner);
   for (let guard = 0; guard < g.nodes.length && candidates.length; guard++) {
@@ -282,10 +283,10 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
       grp = { id: groups.length, kind: 'serial', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
     } else {
       const axes = elementAxes(n.shape);
-      const idx = axes.map((_, k) => `ix${k}`);
+      const idx = axes.map((_, k) => coord(k));
       // the node's own value is computed here: its inputs are the dependences
-      const refs = new Map<number, Set<string>>();
-      for (const [u, s] of an.refsAt(n.id, alignedTo(n.shape, idx), n.id)) refs.set(u, s);
+      const refs: Refs = new Map();
+      for (const [u, s] of an.refsAt(n.id, alignedIndex(n.shape, idx), n.id)) refs.set(u, s);
       grp = { id: groups.length, kind: 'map', axes, units: [{ node: n.id, kind: 'elementwise', axes, refs }] };
     }
     groups.push(grp);
@@ -296,7 +297,7 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
   for (const r of roots) {
     const shape = g.nodes[r.node]!.shape;
     const own = groupOf.get(r.node);
-    const idx = alignedTo(shape, elementAxes(shape).map((_, k) => `ix${k}`));
+    const idx = alignedIndex(shape, elementAxes(shape).map((_, k) => coord(k)));
     if (own && own.kind !== 'matmul' && own.kind !== 'serial') {
       const at = own.kind === 'row' ? 'row' : 'elem';
       // the node's own unit already carries its dependences
@@ -315,10 +316,6 @@ function unfusedPartition(g: Graph, roots: Omit<Unit, 'refs'>[]): Partition {
   return { groups, phase, online: new Map(), elemPhase: new Map(), groupOf };
 }
 
-function alignedTo(shape: Node['shape'], coords: string[]): string[] {
-  let k = 0;
-  return shape.map((d) => (isOne(d) ? '0u' : coords[k++] ?? '0u'));
-}
 
 export type { KernelPlan } from './plan.js';
 export type { Schedule, ScheduledKernel } from './schedule.js';

@@ -8,7 +8,7 @@
 import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph, Shape } from '../../graph/types.js';
 import type { DomainAxis } from './kernel-spec.js';
-import { coord, isRowIndex } from '../../codegen/wgsl/row-kernel.js';
+import { coord, isRowIndex } from './coords.js';
 import { DependenceAnalysis, domainWork, elementAxes, sameDims, sameDomain, type Refs } from './domains.js';
 
 export type RootTarget =
@@ -118,13 +118,13 @@ export function partition(
   };
   const fits = (members: Unit[]) => bindings(members) <= opts.maxBindings;
 
-  /** Every read between these units of a reduction among them is a read of the current row. */
+  /** Every read between these units of a reduction among them is a read of the current row (structurally). */
   const rowLocal = (members: Unit[]): boolean => {
     const nodes = new Set(members.filter((u) => u.kind === 'reduce').map((u) => u.node));
     for (const u of members)
       for (const [v, keys] of u.refs) {
         if (!nodes.has(v)) continue;
-        for (const k of keys) if (!isRowIndex(g, v, k === '' ? [] : k.split('|'))) return false;
+        for (const idx of keys) if (!isRowIndex(g, v, idx)) return false;
       }
     return true;
   };

@@ -1,88 +1,12 @@
-// u32 index arithmetic as WGSL text, with constant folding, and the index maps of the view ops
-// (broadcast, reshape, permute, slice): given the index a node is read at, the index its input is read at.
-// The same strings serve the scheduler's analysis (is a reduction read at the current row?) and the code.
-import { dimEq, mulDims } from '../../graph/dims.js';
+// The index maps of kernels over the dims uniform: row-major offsets and unravelling (with strength
+// reduction: coordinates unravelled from one linear index ravel back to it), and the index maps of the view
+// ops (broadcast, reshape, permute, slice): given the index a node is read at, the index its input is read at.
+// Shared by the scheduler's dependence analysis and codegen, so both see the same index expressions.
+import { dimEq, isOneDim as isOne, mulDims } from '../../graph/dims.js';
 import type { Dim, Shape } from '../../graph/types.js';
+import { dimIx, ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ZERO, type Ix } from './index-expr.js';
 
-export type Ix = string;
-
-const LIT = /^(\d+)u$/;
-const litOf = (a: Ix): number | undefined => {
-  const m = LIT.exec(a);
-  return m ? Number(m[1]) : undefined;
-};
-
-export const ixLit = (n: number): Ix => `${n}u`;
-export const ZERO: Ix = '0u';
-
-export function ixAdd(a: Ix, b: Ix): Ix {
-  const x = litOf(a);
-  const y = litOf(b);
-  if (x !== undefined && y !== undefined) return ixLit(x + y);
-  if (x === 0) return b;
-  if (y === 0) return a;
-  return `(${a} + ${b})`;
-}
-
-export function ixSub(a: Ix, b: Ix): Ix {
-  const x = litOf(a);
-  const y = litOf(b);
-  if (x !== undefined && y !== undefined && x >= y) return ixLit(x - y);
-  if (y === 0) return a;
-  return `(${a} - ${b})`;
-}
-
-export function ixMul(a: Ix, b: Ix): Ix {
-  const x = litOf(a);
-  const y = litOf(b);
-  if (x !== undefined && y !== undefined) return ixLit(x * y);
-  if (x === 0 || y === 0) return ZERO;
-  if (x === 1) return b;
-  if (y === 1) return a;
-  return `(${a} * ${b})`;
-}
-
-export function ixDiv(a: Ix, b: Ix): Ix {
-  const x = litOf(a);
-  const y = litOf(b);
-  if (x !== undefined && y !== undefined && y !== 0) return ixLit(Math.floor(x / y));
-  if (y === 1 || x === 0) return a;
-  return `(${a} / ${b})`;
-}
-
-export function ixMod(a: Ix, b: Ix): Ix {
-  const x = litOf(a);
-  const y = litOf(b);
-  if (x !== undefined && y !== undefined && y !== 0) return ixLit(x % y);
-  if (y === 1 || x === 0) return ZERO;
-  return `(${a} % ${b})`;
-}
-
-export const isOne = (d: Dim): boolean => d === 1 || dimEq(d, 1) === true;
-
-/** WGSL text of a dim over the uniform `dims` struct (`field(sym)` names the member). */
-export function dimIx(d: Dim, field: (sym: string) => string): Ix {
-  if (typeof d === 'number') return ixLit(d);
-  if ('sym' in d) return `dims.${field(d.sym)}`;
-  const a = dimIx(d.a, field);
-  const b = dimIx(d.b, field);
-  switch (d.op) {
-    case 'add':
-      return ixAdd(a, b);
-    case 'sub':
-      return ixSub(a, b);
-    case 'mul':
-      return ixMul(a, b);
-    case 'floordiv':
-      return ixDiv(a, b);
-    case 'ceildiv':
-      return ixDiv(ixSub(ixAdd(a, b), '1u'), b);
-    case 'min':
-      return `min(${a}, ${b})`;
-    case 'max':
-      return `max(${a}, ${b})`;
-  }
-}
+export { isOne };
 
 /** Index arithmetic bound to one symbol naming. */
 export class IndexMath {
@@ -109,7 +33,8 @@ export class IndexMath {
     const ix: { e: Ix; plain: Ix }[] = [];
     shape.forEach((d, k) => {
       if (isOne(d)) return;
-      let cur = { e: this.defs.get(idx[k]!) ?? idx[k]!, plain: idx[k]! };
+      const at = idx[k]!;
+      let cur = { e: (at.kind === 'var' ? this.defs.get(at.name) : undefined) ?? at, plain: at };
       let dim: Dim = d;
       while (ix.length) {
         const merged = ravelPair(ix[ix.length - 1]!.e, cur.e, this.dim(dim), this.dim(dims[dims.length - 1]!));
@@ -217,28 +142,10 @@ export class IndexMath {
  * (q / Db, q % Db) → q; ((q / Db) % Da, q % Db) → q % (Da·Db) (literal dims only).
  */
 function ravelPair(a: Ix, b: Ix, db: Ix, da: Ix): Ix | undefined {
-  const mod = ` % ${db})`;
-  if (!b.startsWith('(') || !b.endsWith(mod)) return undefined;
-  const q = b.slice(1, b.length - mod.length);
-  if (!balanced(q)) return undefined;
-  if (a === `(${q} / ${db})`) return q;
-  const x = litOf(da);
-  const y = litOf(db);
-  if (a === `((${q} / ${db}) % ${da})` && x !== undefined && y !== undefined) return `(${q} % ${ixLit(x * y)})`;
+  if (b.kind !== 'op' || b.op !== '%' || !ixEq(b.b, db)) return undefined;
+  const q = b.a;
+  const over = ixNode('/', q, db);
+  if (ixEq(a, over)) return q;
+  if (a.kind === 'op' && a.op === '%' && ixEq(a.a, over) && ixEq(a.b, da) && da.kind === 'lit' && db.kind === 'lit') return ixNode('%', q, ixLit(da.value * db.value));
   return undefined;
-}
-
-/** Parentheses balance and never close below depth 0 (q is one operand, not `x) op (y`). */
-function balanced(e: string): boolean {
-  let d = 0;
-  for (const ch of e) {
-    if (ch === '(') d++;
-    else if (ch === ')' && --d < 0) return false;
-  }
-  return d === 0;
-}
-
-/** Identifiers (not keywords, not builtins) appearing in an index expression. */
-export function identifiersOf(e: string): string[] {
-  return e.match(/\b[A-Za-z_][A-Za-z0-9_]*\b/g) ?? [];
 }
