@@ -82,6 +82,7 @@ export const BUILTIN_FUNCTIONS = {
   state: { params: ['name', 'shape'], group: 'state', doc: 'a stateful loss’s buffer: graph input state_in/<term>/<name>' },
   state_out: { params: ['name', 'value'], group: 'state', doc: 'its updated value: graph output state_out/<term>/<name>' },
   warn_rows: { params: ['mask', 'message'], group: 'check', doc: 'a run-time warning: `tdc run` prints message and the indices where the 1-D mask is nonzero (a graph side output, not part of compiled plans)' },
+  ctc_nll: { params: ['log_probs', 'targets', 'input_lengths', 'target_lengths', 'blank'], defaults: { blank: '0' }, group: 'loss', doc: "CTC negative log-likelihood per sample [N] of log_probs [T, N, C], padded int targets [N, S] and int lengths [N] (torch's alpha recursion, any T; +inf where no alignment fits; gradient: torch's ctc_loss backward)" },
   low_loss: { params: ['key', 'kwargs'], rest: true, group: 'loss', doc: "torch's Loss(**overrides, **kwargs) as a loss value, called as f(input, target)" },
 } as const satisfies Record<string, BuiltinSignature>;
 

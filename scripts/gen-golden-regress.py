@@ -208,6 +208,15 @@ def main():
     cases.append(ctc_case('regress__CTCLoss__none_logits', 11, 3, 7, 3, [11, 10, 8], [3, 2, 3], reduction='none', logits=True,
                           notes="reduction='none' (the spec weights sample b by b + 1); log_softmax applied in the spec to logits (the leaf)"))
     cases.append(ctc_case('regress__CTCLoss__unbatched', 8, 1, 5, 3, [8], [3], notes='unbatched: log_probs [T, C], targets [S], 0-d lengths', unbatched=True))
+    # realistic lengths (T in the hundreds is what CTC is used with; tdc's ctc_nll primitive has no limit on T)
+    cases.append(ctc_case('regress__CTCLoss__T50_mean', 50, 4, 20, 12, [50, 47, 40, 33], [12, 10, 6, 9],
+                          notes='T = 50, N = 4, C = 20, S = 12'))
+    cases.append(ctc_case('regress__CTCLoss__T200_sum_repeats', 200, 4, 28, 30, [200, 180, 151, 120], [30, 25, 17, 30], reduction='sum', repeats=True,
+                          notes='T = 200, N = 4, C = 28, S = 30 (a doubled label in every target)'))
+    cases.append(ctc_case('regress__CTCLoss__T200_concatenated_zero_infinity', 200, 4, 30, 30, [200, 190, 30, 160], [30, 28, 30, 20], zero_infinity=True,
+                          concat=True, repeats=True, notes='T = 200, C = 30, 1-D concatenated targets of up to 30 labels; sample 2 (30 steps for 30 labels with a doubled one) cannot be aligned: loss and gradient 0'))
+    cases.append(ctc_case('regress__CTCLoss__T120_none_logits_blank_last', 120, 4, 24, 20, [120, 119, 90, 64], [20, 1, 15, 0], blank=23, reduction='none', logits=True,
+                          notes="T = 120, C = 24, blank = C - 1, reduction='none' (sample b weighted by b + 1), log_softmax in the spec; an empty and a one-label target"))
     # BCE family with integer / bool buffers (torch promotes them; bool is a 0/1 mask)
     w_int = [1, 2, 0, 3, 1]
     w_bool = [True, False, True, True, False]

@@ -38,11 +38,13 @@ export interface OpAttrs {
   sort: { axis: number; descending: boolean; output: 'values' | 'indices' | 'ranks' };
   cholesky: {};                                  // lower factor of SPD [..., n, n]
   triangular_solve: { lower: boolean; transpose: boolean }; // solve op(A) X = B, A triangular, op = ᵀ if transpose
+  ctc_nll: { blank: number };                    // [log_probs [T,N,C], targets [N,S] int, input_lengths [N] int, target_lengths [N] int] → CTC NLL [N]
   // ---- added by the op table (VJP building blocks; also usable by specs) ----
   arg_reduce: { fn: 'max' | 'min'; axis: number; keepdim: boolean }; // int index of the first extremum
   scatter_add: { axis: number; shape: Shape };   // inputs [index, src] (same shape): zeros(shape), out[.., index[i], ..] += src[i]
   slice_scatter: { axis: number; start: Dim; end: Dim; step: number; size: Dim }; // zeros of axis size `size`, src at start:end:step
   adaptive_pool2d_grad: { fn: 'avg' | 'max'; in: [Dim, Dim] }; // VJP of adaptive_pool2d: avg inputs [g], max inputs [x, g]
+  ctc_nll_grad: { blank: number };               // VJP of ctc_nll (torch's formula): [log_probs, targets, input_lengths, target_lengths, nll, g] → [T,N,C]
 }
 export type OpName = keyof OpAttrs;
 

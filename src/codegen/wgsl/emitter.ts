@@ -276,6 +276,8 @@ export class Emitter {
     sort: (n) => this.notInline(n),
     cholesky: (n) => this.notInline(n),
     triangular_solve: (n) => this.notInline(n),
+    ctc_nll: (n) => this.notInline(n),
+    ctc_nll_grad: (n) => this.notInline(n),
   };
 
   /** A view: its one input read at the index the op table's index map gives. */

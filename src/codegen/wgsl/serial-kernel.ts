@@ -1,9 +1,9 @@
 // Kernels for ops with sequential dependences inside one matrix or row, one workgroup each: Cholesky
 // (column by column, a barrier per column), triangular solves (each thread substitutes its own right-hand
-// side columns) and stable sorts (each element's rank by counting, O(n²) per row). Operands are expressions
-// (elementwise prologues fuse in); the result is materialised in the store buffer, which the kernel also
-// reads back (Cholesky's earlier columns, a solve's earlier unknowns). Arithmetic follows the float64 CPU
-// kernels of src/graph/ops (same loops, same summation order).
+// side columns), stable sorts (each element's rank by counting, O(n²) per row) and CTC (ctc-kernel.ts, one
+// workgroup per sample). Operands are expressions (elementwise prologues fuse in); the result is materialised
+// in the store buffer, which the kernel also reads back (Cholesky's earlier columns, a solve's earlier
+// unknowns). Arithmetic follows the float64 CPU kernels of src/graph/ops (same loops, same summation order).
 import { mulDims } from '../../graph/dims.js';
 import type { Dim, Node, NodeOf } from '../../graph/types.js';
 import { Emitter, wgslType } from './emitter.js';
@@ -18,6 +18,7 @@ import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { serialWorkgroups } from '../../compiler/schedule/geometry.js';
+import { ctcNll, ctcNllGrad } from './ctc-kernel.js';
 
 
 export function serialKernelWgsl(spec: SerialKernelSpec): string {
@@ -28,10 +29,12 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
   const count = serialWorkgroups(n);
   root.lines.push('let mtx = wid.x + wid.y * nwg.x;');
   if (count !== 1) root.lines.push(`if (mtx >= ${ixWgsl(math.dim(count))}) { return; }`);
-  const ctx: Ctx = { spec, math, scopes, emitter, out: spec.store.buffer };
+  const ctx: Ctx = { spec, math, scopes, emitter, out: spec.store.buffer, ...(spec.workspace ? { workspace: spec.workspace } : {}) };
   if (n.op === 'cholesky') cholesky(ctx, n);
   else if (n.op === 'triangular_solve') triangularSolve(ctx, n);
   else if (n.op === 'sort') sort(ctx, n);
+  else if (n.op === 'ctc_nll') ctcNll(ctx, n);
+  else if (n.op === 'ctc_nll_grad') ctcNllGrad(ctx, n);
   else throw new Error(`node ${spec.node} (${n.op}) has no serial kernel`);
   return assembleModule({
     header: spec.header,
@@ -46,13 +49,15 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
   });
 }
 
-interface Ctx {
+export interface Ctx {
   spec: SerialKernelSpec;
   math: IndexMath;
   scopes: ScopeTree;
   emitter: Emitter;
   /** The store buffer (also read back). */
   out: string;
+  /** The kernel's own f32 scratch buffer, when the scheduler gave it one (spec.workspace). */
+  workspace?: string;
 }
 
 /** Coordinates of the matrix this workgroup handles, bound in the root scope. */

@@ -371,6 +371,12 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       return tensor(op(ip.ctx, 'triangular_solve', [T(ip, a!), T(ip, b!)], { lower: lo, transpose: tr }));
     },
   },
+  ctc_nll: {
+    fn(ip, [lp, tg, il, tl, blank]) {
+      const ids = [T(ip, lp!, 'log_probs'), T(ip, tg!, 'targets'), T(ip, il!, 'input_lengths'), T(ip, tl!, 'target_lengths')];
+      return tensor(op(ip.ctx, 'ctc_nll', ids, { blank: blank!.t === 'none' ? 0 : intArg(ip, blank!, 'ctc_nll: blank') }));
+    },
+  },
   eye: {
     fn(ip, [n]) {
       const d = dimArg(ip, n!, 'eye size');

@@ -5,7 +5,7 @@
 import { ceilDivDims, dimSymbols, dimToString, minDims, mulDims, numel, shapeToString } from '../../graph/dims.js';
 import type { Dim, Graph, Shape } from '../../graph/types.js';
 import type { DType } from '../../graph/types.js';
-import { MAP_ELEMS, MATMUL_REG, serialWorkgroups } from './geometry.js';
+import { MAP_ELEMS, MATMUL_REG, serialWorkgroups, serialWorkspace } from './geometry.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
 import type { GpuDType, KernelBinding, PlanBuffer, PlanInput } from './plan.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -109,6 +109,9 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     for (const [node, b] of inputBuf) loadable.set(node, b);
     for (const [node, b] of scratch) if (computedIn.get(node) !== grp) loadable.set(node, b);
 
+    // a serial kernel's own scratch memory (CTC's α/β rows): written and read by this kernel only
+    const wsLength = grp.kind === 'serial' ? serialWorkspace(g.nodes[grp.units[0]!.node]!, (v) => g.nodes[v]!.shape) : undefined;
+    const workspace = wsLength === undefined ? undefined : addBuffer({ name: `${g.nodes[grp.units[0]!.node]!.op}_ws_${ki}`, role: 'scratch', dtype: 'f32', length: wsLength, wgsl: `t_w${ki}`, shape: [wsLength] });
     const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode);
     const override = workgroupOverride(grp.kind, opts.workgroupSize);
     // the buffers its units read: what the dependence analysis found they read, where it is loadable
@@ -120,6 +123,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       }
     const declared: BufferInfo[] = [];
     const storeBufs = new Set(stores.map((s) => s.buf.id));
+    if (workspace) storeBufs.add(workspace.id);
     for (const b of buffers) if (used.has(b.id) || storeBufs.has(b.id)) declared.push(b);
     const decls: BufferDecl[] = declared.map((b, k) => ({
       binding: k + 1,
@@ -135,7 +139,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     const plain = stores.map(({ buf: _b, ...s }) => s);
     let spec: KernelSpec;
     if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG };
-    else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]! };
+    else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
     else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: MAP_ELEMS };
     else
       spec = {
@@ -150,7 +154,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
       };
     const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
-    const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id));
+    const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id) && b !== workspace);
     return {
       name,
       spec,
@@ -246,7 +250,7 @@ function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes
     what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_REG}x${MATMUL_REG} per invocation, wg_size x wg_size invocations per tile); ${writesText}`;
   } else if (grp.kind === 'serial') {
     const n = g.nodes[grp.units[0]!.node]!;
-    const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : 'matrix';
+    const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : n.op === 'ctc_nll' || n.op === 'ctc_nll_grad' ? 'sample' : 'matrix';
     what = `${n.op} ${shapeToString(n.shape)} (one workgroup per ${per}); ${writesText}`;
   } else if (grp.kind === 'map') {
     what = `elementwise over [${dims.join(', ')}]; ${writesText}`;

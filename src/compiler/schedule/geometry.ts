@@ -1,6 +1,6 @@
 // The shape of each kernel kind's work, decided by the scheduler (the dispatch formulas depend on it) and
 // carried in the kernel specs for codegen to follow.
-import { mulDims } from '../../graph/dims.js';
+import { addDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 
 /** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
@@ -9,8 +9,22 @@ export const MAP_ELEMS = 8;
 /** Matmul kernels: output elements per invocation along each of the two matrix axes. */
 export const MATMUL_REG = 4;
 
-/** Workgroups a serial kernel needs: one per matrix (batch dims of the output) or per sorted row. */
+/** Workgroups a serial kernel needs: one per matrix (batch dims of the output), per sorted row or per CTC sample. */
 export function serialWorkgroups(n: Node): Dim {
   if (n.op === 'sort') return mulDims(...n.shape.filter((_, k) => k !== n.attrs.axis));
+  if (n.op === 'ctc_nll') return n.shape[0]!;
+  if (n.op === 'ctc_nll_grad') return n.shape[1]!;
   return mulDims(...n.shape.slice(0, -2));
+}
+
+/**
+ * f32 elements of device memory a serial kernel needs besides its output (none for most): a CTC sample's
+ * α rows — the last two of them for ctc_nll, all T of them plus two β rows for ctc_nll_grad — of 2S + 1 states
+ * each, per sample. `shapeOf` gives the operands' shapes.
+ */
+export function serialWorkspace(n: Node, shapeOf: (node: number) => readonly Dim[]): Dim | undefined {
+  if (n.op !== 'ctc_nll' && n.op !== 'ctc_nll_grad') return undefined;
+  const [T, N] = shapeOf(n.inputs[0]!) as [Dim, Dim];
+  const states = addDims(mulDims(2, shapeOf(n.inputs[1]!)[1]!), 1);
+  return mulDims(N, n.op === 'ctc_nll' ? 2 : addDims(T, 2), states);
 }

@@ -82,11 +82,13 @@ export interface MatmulKernelSpec extends KernelCommon {
   reg: number;
 }
 
-/** One workgroup per matrix / sorted row of a sort, cholesky or triangular_solve node (serial-kernel.ts). */
+/** One workgroup per matrix / sorted row / sample of a sort, cholesky, triangular_solve or CTC node (serial-kernel.ts). */
 export interface SerialKernelSpec extends KernelCommon {
   kind: 'serial';
   node: number;
   store: StoreSpec;
+  /** A read_write f32 scratch buffer of its own (geometry.ts serialWorkspace: CTC's α/β rows), when it needs one. */
+  workspace?: string;
 }
 
 export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec | SerialKernelSpec;

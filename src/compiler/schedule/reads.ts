@@ -118,6 +118,8 @@ export const INDEX_MAPS: { [K in OpName]: IndexMap<K> } = {
   sort: unitOnly,
   cholesky: unitOnly,
   triangular_solve: unitOnly,
+  ctc_nll: unitOnly,
+  ctc_nll_grad: unitOnly,
 };
 
 /**

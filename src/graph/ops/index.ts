@@ -5,6 +5,7 @@ import type { OpName } from '../types.js';
 import type { OpKind, OpTable } from './op-def.js';
 import { binary } from './binary.js';
 import { cast, detach } from './cast.js';
+import { ctc_nll, ctc_nll_grad } from './ctc.js';
 import { gather, scatter_add } from './gather.js';
 import { broadcast, concat, permute, reshape, slice, slice_scatter } from './layout.js';
 import { cholesky, triangular_solve } from './linalg.js';
@@ -37,10 +38,12 @@ export const OPS: OpTable = {
   sort,
   cholesky,
   triangular_solve,
+  ctc_nll,
   arg_reduce,
   scatter_add,
   slice_scatter,
   adaptive_pool2d_grad,
+  ctc_nll_grad,
 };
 
 /** The op table's kind column for an op (what the scheduler reads instead of op names). */
