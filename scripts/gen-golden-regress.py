@@ -209,6 +209,8 @@ def main():
                           notes="reduction='none' (the spec weights sample b by b + 1); log_softmax applied in the spec to logits (the leaf)"))
     cases.append(ctc_case('regress__CTCLoss__unbatched', 8, 1, 5, 3, [8], [3], notes='unbatched: log_probs [T, C], targets [S], 0-d lengths', unbatched=True))
     # realistic lengths (T in the hundreds is what CTC is used with; tdc's ctc_nll primitive has no limit on T)
+    cases.append(ctc_case('regress__CTCLoss__T34_mean', 34, 4, 20, 12, [34, 30, 27, 21], [12, 8, 10, 5],
+                          notes='T = 34 (the largest T of the unrolled implementation before the ctc_nll primitive), N = 4, C = 20, S = 12'))
     cases.append(ctc_case('regress__CTCLoss__T50_mean', 50, 4, 20, 12, [50, 47, 40, 33], [12, 10, 6, 9],
                           notes='T = 50, N = 4, C = 20, S = 12'))
     cases.append(ctc_case('regress__CTCLoss__T200_sum_repeats', 200, 4, 28, 30, [200, 180, 151, 120], [30, 25, 17, 30], reduction='sum', repeats=True,
