@@ -18,7 +18,7 @@ import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated
 import { ixDiv, ixLit, ixNode, ixSub, ixVar as v, type Ix } from '../../compiler/schedule/index-expr.js';
 import { ixWgsl } from './print-ix.js';
 import type { Scope } from './scope.js';
-import type { Ctx } from './serial-kernel.js';
+import type { SerialCtx as Ctx } from './serial-context.js';
 
 const NEG = '-1e30';
 const NEG_HALF = '-5e29';

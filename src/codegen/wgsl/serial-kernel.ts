@@ -6,19 +6,20 @@
 // unknowns). Arithmetic follows the float64 CPU kernels of src/graph/ops (same loops, same summation order).
 import { mulDims } from '../../graph/dims.js';
 import type { Dim, Node, NodeOf } from '../../graph/types.js';
-import { Emitter, wgslType } from './emitter.js';
+import { wgslType } from './emitter.js';
 import { ixVar as v, type Ix } from '../../compiler/schedule/index-expr.js';
-import { type IndexMath, isOne } from '../../compiler/schedule/index-math.js';
+import { isOne } from '../../compiler/schedule/index-math.js';
 import { ixWgsl } from './print-ix.js';
 import type { SerialKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { assembleModule } from './prelude.js';
 import { ENTRY_PARAMS } from './row-kernel.js';
 import { kernelEmitter } from './kernel-emitter.js';
-import { ScopeTree, type Scope } from './scope.js';
+import type { Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { serialWorkgroups } from '../../compiler/schedule/geometry.js';
 import { ctcNll, ctcNllGrad } from './ctc-kernel.js';
+import type { SerialCtx } from './serial-context.js';
 
 
 export function serialKernelWgsl(spec: SerialKernelSpec): string {
@@ -49,16 +50,7 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
   });
 }
 
-export interface Ctx {
-  spec: SerialKernelSpec;
-  math: IndexMath;
-  scopes: ScopeTree;
-  emitter: Emitter;
-  /** The store buffer (also read back). */
-  out: string;
-  /** The kernel's own f32 scratch buffer, when the scheduler gave it one (spec.workspace). */
-  workspace?: string;
-}
+type Ctx = SerialCtx;
 
 /** Coordinates of the matrix this workgroup handles, bound in the root scope. */
 function batchCoords(c: Ctx, batch: Dim[]): Ix[] {
