@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { emitGlue, GlueError } from '../src/codegen/glue/index.js';
-import { GpuRuntime, PlanExecutor, type TensorInput } from 'tdc-runtime/node';
+import { GpuRuntime, PlanExecutor, type NonFinite, type TensorInput } from 'tdc-runtime/node';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,6 +34,9 @@ export async function demo(): Promise<number> {
   const b = await c.forward(inputs, targets, { readback: true });
   const g2: Float32Array = b.grads.student['.'].output;
   const t: number = b.loss + b.terms.half_sq + b.terms.mean_row;
+  const bad: 'loss' | 'term' | 'model_term' | 'grad' | 'state' | undefined = a.nonfinite[0]?.kind;
+  // @ts-expect-error: the non-finite list is read-only
+  b.nonfinite.push({ kind: 'loss', nan: 1, posInf: 0, negInf: 0, size: 1 });
   const d = await c.dispatch(inputs, targets);
   const s: GPUBuffer = d.scalars;
   // @ts-expect-error: no such io
@@ -53,7 +56,7 @@ export async function demo(): Promise<number> {
   // @ts-expect-error: stage 'train' has no model term
   void b.modelTerm;
   c.destroy();
-  return g2.length + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
+  return (bad ? 1 : 0) + g2.length + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
 }
 `;
 
@@ -139,7 +142,7 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
     const glue = (await import(pathToFileURL(join(dir, 'tiny.mjs')).href)) as {
       TrainCriterion: {
         create(rt: GpuRuntime): Promise<{
-          forward(i: unknown, t: unknown, o?: { readback: boolean }): Promise<{ loss: number; terms: Record<string, number>; grads: any }>;
+          forward(i: unknown, t: unknown, o?: { readback: boolean }): Promise<{ loss: number; terms: Record<string, number>; grads: any; nonfinite: NonFinite[] }>;
           destroy(): void;
         }>;
       };
@@ -159,6 +162,28 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
     const onDevice = await crit.forward({ student: { '.': { output: s } }, teacher: { '.': { output: t } } }, y);
     assert.is(onDevice.loss, direct.loss);
     assert.ok(typeof onDevice.grads.student['.'].output.mapAsync === 'function', 'gradient is a GPUBuffer');
+    assert.equal(viaGlue.nonfinite, []);
+    assert.equal(onDevice.nonfinite, []);
+
+    // a NaN in the student's output propagates as in torch and is named (the CLI's "nonfinite" list, same shape)
+    const sNaN = { shape: [n, c], data: Float32Array.from(s.data) };
+    sNaN.data[c + 2] = NaN;
+    const inputsNaN = { student: { '.': { output: sNaN } }, teacher: { '.': { output: t } } };
+    const withNaN = await crit.forward(inputsNaN, y, { readback: true });
+    assert.ok(Number.isNaN(withNaN.loss), `loss ${withNaN.loss}`);
+    const g = withNaN.grads.student['.'].output as Float32Array;
+    const gNaN = g.filter((v) => Number.isNaN(v)).length;
+    assert.ok(gNaN > 0, 'the gradient has NaNs');
+    const termsNaN = Object.entries(withNaN.terms).filter(([, v]) => Number.isNaN(v)).map(([k]) => k);
+    assert.ok(termsNaN.length > 0, JSON.stringify(withNaN.terms));
+    assert.equal(withNaN.nonfinite, [
+      { kind: 'loss', nan: 1, posInf: 0, negInf: 0, size: 1, value: 'NaN' },
+      ...termsNaN.map((name) => ({ kind: 'term', name, nan: 1, posInf: 0, negInf: 0, size: 1, value: 'NaN' })),
+      { kind: 'grad', name: 'student/./output', nan: gNaN, posInf: 0, negInf: 0, size: n * c },
+    ]);
+    // gradients left on the device are not looked at: only the scalars are listed
+    const scalarsOnly = await crit.forward(inputsNaN, y);
+    assert.equal(scalarsOnly.nonfinite, withNaN.nonfinite.filter((p) => p.kind !== 'grad'));
     crit.destroy();
     exec.destroy();
   } finally {

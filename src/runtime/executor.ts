@@ -33,6 +33,7 @@ import {
   type DeviceIndexCheck,
 } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
+import { nonFiniteParts, type NonFinite } from './nonfinite.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 
@@ -66,6 +67,11 @@ export interface ScalarResult {
   terms: Record<string, number>;
   /** Weighted model term (WeightedSumLoss model_term), when the plan has one. */
   modelTerm?: number;
+  /**
+   * The parts read back that are NaN or ±Inf ([] when all are finite): NaN propagates as in torch and is named here.
+   * Covers loss, terms and model term, and the gradients when they were read back (readback 'all').
+   */
+  nonfinite: NonFinite[];
   device: DeviceOutputs;
 }
 
@@ -420,10 +426,11 @@ export class PlanExecutor {
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
     const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
-    const result: ScalarResult = { loss: sc[scalars.loss]!, terms, device: deviceOut };
+    const result: ScalarResult = { loss: sc[scalars.loss]!, terms, nonfinite: [], device: deviceOut };
     if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;
     if (mode === 'scalars') {
       staging.unmap();
+      result.nonfinite = nonFiniteParts(result);
       return result;
     }
     const hostGrads = new Map<string, Float32Array>();
@@ -436,7 +443,7 @@ export class PlanExecutor {
       off += 4 * n;
     });
     staging.unmap();
-    return { ...result, grads: hostGrads };
+    return { ...result, grads: hostGrads, nonfinite: nonFiniteParts({ ...result, grads: hostGrads }) };
   }
 
   /** Uploads, encodes the dispatches (and the copies of `readList` into the staging buffer) and submits. */

@@ -39,3 +39,4 @@ export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, PlanOverride, Workg
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
 export { didYouMean, closest, editDistance } from './suggest.js';
 export { unitCheckProblem } from './device-checks.js';
+export { nonFiniteParts, type NonFinite, type ResultValues } from './nonfinite.js';

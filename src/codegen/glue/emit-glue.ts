@@ -51,6 +51,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
         { name: 'TensorInput', isTypeOnly: true },
         { name: 'FloatTensor', isTypeOnly: true },
         { name: 'IntTensor', isTypeOnly: true },
+        { name: 'NonFinite', isTypeOnly: true },
       ],
     },
   ];
@@ -108,6 +109,15 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
           { name: 'terms', type: `${stem}Terms`, isReadonly: true },
           { name: 'grads', type: `${stem}Grads<G>`, isReadonly: true },
           ...(hasModelTerm ? [{ name: 'modelTerm', type: 'number', isReadonly: true, docs: ['The weighted model term (WeightedSumLoss model_term).'] }] : []),
+          {
+            name: 'nonfinite',
+            type: 'readonly NonFinite[]',
+            isReadonly: true,
+            docs: [
+              'The parts that are NaN or ±Inf, [] when all are finite (NaN propagates as in torch and is named here): ' +
+                'loss, terms and model term, and the gradients when they were read back (`readback: true`).',
+            ],
+          },
         ],
       },
     );
@@ -163,10 +173,10 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
             `const flat = ${flatten};`,
             'if (opts.readback) {',
             "  const r = await this.executor.run(flat, { readback: 'all' });",
-            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm} };`,
+            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}, nonfinite: r.nonfinite };`,
             '}',
             "const r = await this.executor.run(flat, { readback: 'scalars' });",
-            `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm} };`,
+            `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm}, nonfinite: r.nonfinite };`,
           ],
         },
         {

@@ -1,38 +1,18 @@
-// Which parts of a run's result are not finite (NaN, +Inf, -Inf). tdc follows torch: NaN and Inf propagate and
-// are never hidden, but they are named — JSON cannot hold them (`"loss": null`), and a user reading "loss = NaN"
-// wants to know whether a term or only a gradient went bad.
+// A run's non-finite parts (NaN, ±Inf: the list itself is tdc-runtime's nonFiniteParts, shared with the executor and
+// the generated glue) and how the CLI reports them: a TDC504 warning naming each part.
 import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
-import type { NonFinite, RunResult } from './run-result.js';
+import { nonFiniteParts as partsOf, type NonFinite } from 'tdc-runtime';
+import type { RunResult } from './run-result.js';
 
 export const NONFINITE_RESULT = 'TDC504';
 
-function count(values: ArrayLike<number>): { nan: number; posInf: number; negInf: number } {
-  let nan = 0;
-  let posInf = 0;
-  let negInf = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v !== v) nan++;
-    else if (v === Infinity) posInf++;
-    else if (v === -Infinity) negInf++;
-  }
-  return { nan, posInf, negInf };
-}
-
 /** The non-finite parts of a result, in order: loss, terms, model term, gradients, state. [] when all are finite. */
 export function nonFiniteParts(r: Omit<RunResult, 'nonfinite'>): NonFinite[] {
-  const out: NonFinite[] = [];
-  const add = (kind: NonFinite['kind'], name: string | undefined, values: ArrayLike<number>, scalar: boolean): void => {
-    const c = count(values);
-    if (c.nan + c.posInf + c.negInf === 0) return;
-    out.push({ kind, ...(name !== undefined ? { name } : {}), ...c, size: values.length, ...(scalar ? { value: String(values[0]) } : {}) });
-  };
-  add('loss', undefined, [r.loss], true);
-  for (const [name, t] of Object.entries(r.terms)) add('term', name, [t.value], true);
-  if (r.modelTerm) add('model_term', undefined, [r.modelTerm.value], true);
-  for (const [name, g] of r.grads) add('grad', name, g.data, false);
-  for (const [name, s] of r.state ?? []) add('state', name, s.data, false);
-  return out;
+  const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
+  for (const [name, t] of Object.entries(r.terms)) terms[name] = t.value;
+  const data = (m: RunResult['grads'] | undefined) => (m ? new Map([...m].map(([k, v]) => [k, v.data])) : undefined);
+  const state = data(r.state);
+  return partsOf({ loss: r.loss, terms, ...(r.modelTerm ? { modelTerm: r.modelTerm.value } : {}), grads: data(r.grads)!, ...(state ? { state } : {}) });
 }
 
 /** How a part reads in a message: "the loss (NaN)", "term 'kd' (Infinity)", "gradient 'x' (3 NaN of 259)". */

@@ -1,4 +1,5 @@
 // The one result of running a stage (src/compiler/driver/run.ts), whichever executor produced it.
+import type { NonFinite } from 'tdc-runtime';
 
 /** One evaluation of a stage: float64 on the CPU, float32 on the GPU. */
 export interface RunResult {
@@ -17,15 +18,4 @@ export interface RunResult {
   device: string;
 }
 
-/** One non-finite part of a result. Scalars carry their value as text ('NaN', 'Infinity', '-Infinity'). */
-export interface NonFinite {
-  kind: 'loss' | 'term' | 'model_term' | 'grad' | 'state';
-  /** The term's name, the gradient's input, the state buffer (absent for loss and model term). */
-  name?: string;
-  nan: number;
-  posInf: number;
-  negInf: number;
-  /** Elements in the part (1 for scalars). */
-  size: number;
-  value?: string;
-}
+export type { NonFinite } from 'tdc-runtime';

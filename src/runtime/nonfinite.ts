@@ -1,0 +1,51 @@
+// Which parts of a result are not finite (NaN, +Inf, -Inf). tdc follows torch: NaN and Inf propagate and are never
+// hidden, but they are named — JSON cannot hold them (`"loss": null`), and a user reading "loss = NaN" wants to know
+// whether a term or only a gradient went bad. The executor's results carry this list (ScalarResult.nonfinite), the
+// generated glue's results pass it on, and the CLI prints it (`"nonfinite"` in JSON, a TDC504 warning in text).
+
+/** One non-finite part of a result. Scalars carry their value as text ('NaN', 'Infinity', '-Infinity'). */
+export interface NonFinite {
+  kind: 'loss' | 'term' | 'model_term' | 'grad' | 'state';
+  /** The term's name, the gradient's input, the state buffer (absent for loss and model term). */
+  name?: string;
+  nan: number;
+  posInf: number;
+  negInf: number;
+  /** Elements in the part (1 for scalars). */
+  size: number;
+  value?: string;
+}
+
+/** The values of a result to look through; parts that were not read back are simply absent. */
+export interface ResultValues {
+  loss: number;
+  /** Unweighted term values by name. */
+  terms: Record<string, number>;
+  modelTerm?: number;
+  grads?: ReadonlyMap<string, ArrayLike<number>>;
+  state?: ReadonlyMap<string, ArrayLike<number>>;
+}
+
+/** The non-finite parts, in order: loss, terms, model term, gradients, state. [] when all are finite. */
+export function nonFiniteParts(r: ResultValues): NonFinite[] {
+  const out: NonFinite[] = [];
+  const add = (kind: NonFinite['kind'], name: string | undefined, values: ArrayLike<number>, scalar: boolean): void => {
+    let nan = 0;
+    let posInf = 0;
+    let negInf = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity) posInf++;
+      else if (v === -Infinity) negInf++;
+    }
+    if (nan + posInf + negInf === 0) return;
+    out.push({ kind, ...(name !== undefined ? { name } : {}), nan, posInf, negInf, size: values.length, ...(scalar ? { value: String(values[0]) } : {}) });
+  };
+  add('loss', undefined, [r.loss], true);
+  for (const [name, v] of Object.entries(r.terms)) add('term', name, [v], true);
+  if (r.modelTerm !== undefined) add('model_term', undefined, [r.modelTerm], true);
+  for (const [name, g] of r.grads ?? []) add('grad', name, g, false);
+  for (const [name, s] of r.state ?? []) add('state', name, s, false);
+  return out;
+}
