@@ -119,7 +119,11 @@ test('class indices in a GPUBuffer (the host cannot look) are checked on the dev
           err = e;
         }
         assert.instance(err, GpuInputError, `${how}: target ${bad} at ${at} is an error, not a loss`);
-        assert.match((err as Error).message, new RegExp(`'targets' element ${at} is not a class index: on the device it lies outside \\[0, 37\\) and is not ignore_index -100`));
+        // the message names the offending value, read back with the flag (no extra synchronisation)
+        assert.match(
+          (err as Error).message,
+          new RegExp(`'targets' element ${at} is ${bad}: a class index must lie in \\[0, 37\\) or be ignore_index -100 \\(torch raises "Target ${bad} is out of bounds"\\); the results of this run were discarded`),
+        );
       }
       // ignore_index is legal
       const ign = y.slice();
@@ -138,7 +142,7 @@ test('class indices in a GPUBuffer (the host cannot look) are checked on the dev
       err = e;
     }
     assert.instance(err, GpuInputError, 'the earlier bad dispatch is reported at the next readback');
-    assert.match((err as Error).message, /'targets' element 1 is not a class index/);
+    assert.match((err as Error).message, /'targets' element 1 is 99: a class index/);
     const after = await exec.run(withDeviceTargets(y, STORAGE), { readback: 'scalars' });
     assert.is(after.loss, good.loss, 'the flag is cleared once reported');
   } finally {
@@ -162,6 +166,8 @@ test('SKD: a covariance that is not positive-definite fails on the GPU as in tor
     assert.not.ok(hasStackTrace(r.stderr), r.stderr);
     assert.match(r.stderr, /TDC524/);
     assert.match(r.stderr, /term 'direction': cholesky of matrix 0 \(8 × 8\).*not positive-definite \(the leading minor of order 1/);
+    // the offending diagonal entry, read back with the flag: sqrt of a negative pivot
+    assert.match(r.stderr, /the factor's diagonal entry 0 came out NaN/);
   }
   const cpu = tdc(['run', cfg, '--inputs', join(G, 'tensors.safetensors'), '--device', 'cpu']);
   assert.is(cpu.code, 1, 'the CPU executor refuses it too');
@@ -233,7 +239,10 @@ test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU and the CPU as 
         err = e;
       }
       assert.instance(err, GpuInputError, `device input ${v}`);
-      assert.match((err as Error).message, /'student\/sigmoid\/output' element 1 lies outside \[0, 1\] on the device \(torch raises "binary_cross_entropy/);
+      assert.match(
+        (err as Error).message,
+        new RegExp(`'student/sigmoid/output' element 1 is ${v}, outside \\[0, 1\\] \\(torch raises "binary_cross_entropy: all elements of input should be between 0 and 1"\\); the results of this run were discarded`),
+      );
     }
   } finally {
     exec.destroy();

@@ -102,7 +102,7 @@ function unitInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['g
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
       if (v >= 0 && v <= 1) continue;
-      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, false, v), stage.span));
+      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, v, false), stage.span));
       break;
     }
   }

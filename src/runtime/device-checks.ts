@@ -2,14 +2,20 @@
 // - class-index inputs (plan.indexInputs) given as GPUBuffers (the host cannot look): the first element outside
 //   [0, size) other than ignore_index;
 // - Cholesky factors the plan computes (plan.factorChecks), after the plan's kernels: the first diagonal entry
-//   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises).
-// Each records into an error-flag buffer. The flags are
-// copied into the readback buffer right after the scalars, so they come back with them: no extra
-// synchronisation. Host inputs are checked on the host before dispatch instead (executor.checkIndices).
+//   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises);
+// - probabilities (plan.unitInputs) given as GPUBuffers: the first element outside [0, 1] or NaN.
+// Each records into an error-flag buffer. The flags are copied into the readback buffer right after the scalars,
+// so they come back with them: no extra synchronisation.
+// Host inputs are checked on the host before dispatch instead (executor.checkIndices / checkUnitInputs), with the
+// same messages (indexCheckProblem, unitCheckProblem).
 //
-// Flags: one u32 per check, the first offending element's index (atomicMin; for factors matrix · size + j),
-// 0xffffffff when none. They are
-// reset after each readback that reported them, so a run without readback is reported by the next one that reads.
+// Flags: 3 · checks u32. flags[slot]: the first offending element's index (atomicMin; for factors
+// matrix · size + j), 0xffffffff when none. flags[checks + slot]: the bits of that element's value, stored by the
+// kernel's second entry point `offending_value` (one invocation, dispatched right after `main` in the same pass:
+// dispatches in a pass are ordered), so a message names the value as well as the index; flags[2 · checks + slot]:
+// the index whose value that is (a later run without a new, earlier failure keeps the value of the run that
+// failed). They are reset after each readback that reported them, so a run without readback is reported by the
+// next one that reads.
 /// <reference types="@webgpu/types" preserve="true" />
 
 export const NO_ERROR = 0xffffffff;
@@ -17,11 +23,12 @@ const WG = 64;
 const MAX_GROUPS = 65535;
 
 /** A check kernel: the shared prelude (Params, the checked buffer as `x`, the flags, the index guard) around a body
- *  that tests element i and records the first failure with `atomicMin(&flags[params.slot], i)`. */
-function checkKernel(comment: string, element: 'i32' | 'u32', body: string): string {
+ *  that tests element i and records the first failure with `atomicMin(&flags[params.slot], i)`; and the entry point
+ *  `offending_value` storing the bits of the flagged element (`at`: where flagged index f's value lies in x). */
+function checkKernel(comment: string, element: 'i32' | 'u32', body: string, at = 'f'): string {
   return `
 // tdc-runtime: ${comment}
-struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32 }
+struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32, values_at: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<${element}>;
 @group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
@@ -30,6 +37,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * params.row;
   if (i >= params.n) { return; }
 ${body}
+}
+@compute @workgroup_size(1)
+fn offending_value() {
+  let f = atomicLoad(&flags[params.slot]);
+  let owner = params.values_at * 2u + params.slot;
+  if (f == ${NO_ERROR}u || atomicLoad(&flags[owner]) == f) { return; }
+  atomicStore(&flags[params.values_at + params.slot], bitcast<u32>(x[${at}]));
+  atomicStore(&flags[owner], f);
 }`;
 }
 
@@ -49,6 +64,7 @@ export const FACTOR_CHECK_WGSL = checkKernel(
   let bits = x[i * params.size + j];
   let ok = bits != 0u && (bits >> 31u) == 0u && (bits & 0x7f800000u) != 0x7f800000u;
   if (!ok) { atomicMin(&flags[params.slot], i); }`,
+  'f * params.size + f % params.size',
 );
 
 export const UNIT_CHECK_WGSL = checkKernel(
@@ -59,12 +75,16 @@ export const UNIT_CHECK_WGSL = checkKernel(
   if (!(bits <= 0x3f800000u || bits == 0x80000000u)) { atomicMin(&flags[params.slot], i); }`,
 );
 
-export function unitParams(n: number, slot: number): ArrayBuffer {
-  return checkParams({ n, size: 0 }, slot);
+export function unitParams(n: number, slot: number, valuesAt: number): ArrayBuffer {
+  return checkParams({ n, size: 0 }, slot, valuesAt);
 }
 
-export function unitCheckProblem(c: { input: string; message: string }, element: number, onDevice: boolean, value?: number): string {
-  return `'${c.input}' element ${element} ${onDevice ? 'lies outside [0, 1] on the device' : `is ${value}, outside [0, 1]`} (torch raises "${c.message}")${onDevice ? '; the results of this run were discarded' : ''}`;
+/** Said after a problem found on the device: the run went ahead (the check runs with it), its results did not. */
+const ON_DEVICE = '; the results of this run were discarded';
+
+/** A probability outside [0, 1] (or NaN): `value` as float32 holds it (host and device alike). */
+export function unitCheckProblem(c: { input: string; message: string }, element: number, value: number, onDevice: boolean): string {
+  return `'${c.input}' element ${element} is ${value}, outside [0, 1] (torch raises "${c.message}")${onDevice ? ON_DEVICE : ''}`;
 }
 
 /** One factor check of one run: n = count · size diagonal entries of the factors in `buffer`. */
@@ -75,14 +95,15 @@ export interface DeviceFactorCheck {
   terms: string[];
 }
 
-export function factorParams(c: DeviceFactorCheck, slot: number): ArrayBuffer {
-  return checkParams(c, slot);
+export function factorParams(c: DeviceFactorCheck, slot: number, valuesAt: number): ArrayBuffer {
+  return checkParams(c, slot, valuesAt);
 }
 
-export function factorCheckProblem(c: { size: number; terms: string[] }, flagged: number): string {
+/** A Cholesky factor with a diagonal entry `value` (float32) that is not positive and finite at flagged = matrix · size + j. */
+export function factorCheckProblem(c: { size: number; terms: string[] }, flagged: number, value: number): string {
   const m = Math.floor(flagged / c.size);
   const j = flagged % c.size;
-  return `${c.terms.length ? `term ${c.terms.map((t) => `'${t}'`).join(', ')}: ` : ''}cholesky of matrix ${m} (${c.size} × ${c.size}): the factorization could not be completed because the input is not positive-definite (the leading minor of order ${j + 1} is not positive-definite; torch raises); the results of this run were discarded`;
+  return `${c.terms.length ? `term ${c.terms.map((t) => `'${t}'`).join(', ')}: ` : ''}cholesky of matrix ${m} (${c.size} × ${c.size}): the factorization could not be completed because the input is not positive-definite (the leading minor of order ${j + 1} is not positive-definite: the factor's diagonal entry ${j} came out ${value}; torch raises)${ON_DEVICE}`;
 }
 
 /** One index check of one run: the buffer holding the indices (i32), how many, and the valid range. */
@@ -101,8 +122,8 @@ export function checkDispatch(n: number): { x: number; y: number; row: number } 
   return { x, y: Math.ceil(groups / x), row: x * WG };
 }
 
-/** The uniform contents of a check (Params above), 32 bytes. */
-export function checkParams(c: { n: number; size: number; ignore?: number }, slot: number): ArrayBuffer {
+/** The uniform contents of a check (Params above), 32 bytes; `valuesAt`: where the values start in flags (the check count). */
+export function checkParams(c: { n: number; size: number; ignore?: number }, slot: number, valuesAt: number): ArrayBuffer {
   const buf = new ArrayBuffer(32);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);
@@ -112,12 +133,11 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
   u[3] = c.ignore === undefined ? 0 : 1;
   u[4] = slot;
   u[5] = checkDispatch(c.n).row;
+  u[6] = valuesAt;
   return buf;
 }
 
-/** The message for a flagged check (element index known; its value is on the device). */
-export function indexCheckProblem(c: { input: string; size: number; ignore?: number }, element: number): string {
-  return `'${c.input}' element ${element} is not a class index: on the device it lies outside [0, ${c.size})${
-    c.ignore !== undefined ? ` and is not ignore_index ${c.ignore}` : ''
-  } (torch raises "Target … is out of bounds"); the results of this run were discarded`;
+/** A class index outside [0, size) that is not the ignore value (host and device alike). */
+export function indexCheckProblem(c: { input: string; size: number; ignore?: number }, element: number, value: number, onDevice: boolean): string {
+  return `'${c.input}' element ${element} is ${value}: a class index must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''} (torch raises "Target ${value} is out of bounds")${onDevice ? ON_DEVICE : ''}`;
 }

@@ -106,16 +106,17 @@ interface PreparedInput {
 }
 
 /** Compiled pipelines by device and pipelineKey (most recent PIPELINE_CACHE per device). */
-const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline }>>();
+const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline; value?: GPUComputePipeline }>>();
 const PIPELINE_CACHE = 256;
 
-type CheckPipeline = { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline };
+/** A check's two entry points over one layout: `main` flags the first bad element, `offending_value` stores its value. */
+type CheckPipeline = { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline; value: GPUComputePipeline };
 
 /** A device-check pipeline (device-checks.ts): uniform params, one read-only buffer, the flags. Cached per device. */
-async function checkPipeline(rt: GpuRuntime, cache: Map<string, CheckPipeline>, what: string, code: string): Promise<CheckPipeline> {
+async function checkPipeline(rt: GpuRuntime, cache: Map<string, { value?: GPUComputePipeline }>, what: string, code: string): Promise<CheckPipeline> {
   const key = `tdc-runtime ${what} check\n${code}`;
   const hit = cache.get(key);
-  if (hit) return hit;
+  if (hit?.value) return hit as CheckPipeline;
   const device = rt.device;
   const layout = device.createBindGroupLayout({
     label: `tdc ${what} check`,
@@ -125,15 +126,17 @@ async function checkPipeline(rt: GpuRuntime, cache: Map<string, CheckPipeline>, 
       { binding: 2, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
     ],
   });
-  const pipeline = await rt.wait(
-    device.createComputePipelineAsync({
-      label: `tdc ${what} check`,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: device.createShaderModule({ label: `tdc ${what} check`, code }) },
-    }),
+  const module = device.createShaderModule({ label: `tdc ${what} check`, code });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const [pipeline, value] = await rt.wait(
+    Promise.all(
+      ['main', 'offending_value'].map((entryPoint) =>
+        device.createComputePipelineAsync({ label: `tdc ${what} check (${entryPoint})`, layout: pipelineLayout, compute: { module, entryPoint } }),
+      ),
+    ),
     `compiling the ${what} check kernel`,
   );
-  const built = { layout, pipeline };
+  const built = { layout, pipeline: pipeline!, value: value! };
   cache.set(key, built);
   return built;
 }
@@ -174,7 +177,8 @@ export class PlanExecutor {
   private active = 0;
   private broken: Error | undefined;
   /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, then one per plan.factorChecks
-   *  entry, then one per plan.unitInputs entry, read back after the scalars. */
+   *  entry, then one per plan.unitInputs entry, then as many offending values (bits) and the indices they belong
+   *  to, in the same order; read back after the scalars. */
   private readonly flags: GPUBuffer | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
@@ -195,7 +199,7 @@ export class PlanExecutor {
     });
     const nChecks = (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0) + (plan.unitInputs?.length ?? 0);
     if (nChecks) {
-      this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 4 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+      this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 12 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
       for (let i = 0; i < nChecks; i++)
         this.checkParams.push(runtime.device.createBuffer({ label: `tdc index check ${i}`, size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST }));
     }
@@ -403,17 +407,21 @@ export class PlanExecutor {
     const mapped = staging.getMappedRange(0, totalRead);
     if (flagsAt >= 0) {
       const index = this.plan.indexInputs ?? [];
-      const flags = new Uint32Array(mapped, flagsAt, this.flags!.size / 4);
+      const nChecks = this.flags!.size / 12;
+      const flags = new Uint32Array(mapped, flagsAt, nChecks);
+      // the offending values' bits, read as i32 (class indices) or f32 (factor entries, probabilities)
+      const asInt = new Int32Array(mapped, flagsAt + 4 * nChecks, nChecks);
+      const asFloat = new Float32Array(mapped, flagsAt + 4 * nChecks, nChecks);
       const problems: string[] = [];
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
         const nFactor = this.plan.factorChecks?.length ?? 0;
-        if (c) problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f));
+        if (c) problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f, asInt[i]!, true));
         else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
-          problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f));
-        } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, true));
+          problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
+        } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, asFloat[i]!, true));
       });
       this.flagsNeedReset = true;
       if (problems.length) {
@@ -481,13 +489,13 @@ export class PlanExecutor {
       this.flagsNeedReset = false;
     }
     const pass = enc.beginComputePass();
-    for (const [slot, c] of checks) this.dispatchCheck(pass, this.checkPipelines.index!, slot, c.buffer, c.n, checkParams(c, slot));
+    for (const [slot, c] of checks) this.dispatchCheck(pass, this.checkPipelines.index!, slot, c.buffer, c.n, checkParams(c, slot, this.flags!.size / 12));
     const unitBase = (this.plan.indexInputs?.length ?? 0) + (this.plan.factorChecks?.length ?? 0);
     this.plan.unitInputs?.forEach((u, k) => {
       const p = prepared.find((x) => x.name === u.input);
       if (!p?.device || p.bytes === 0) return; // host arrays were checked before dispatch
       const buffer = p.direct ? p.device : this.buffers.get(p.buffer)!.gpu;
-      this.dispatchCheck(pass, this.checkPipelines.unit!, unitBase + k, buffer, p.bytes / 4, unitParams(p.bytes / 4, unitBase + k));
+      this.dispatchCheck(pass, this.checkPipelines.unit!, unitBase + k, buffer, p.bytes / 4, unitParams(p.bytes / 4, unitBase + k, this.flags!.size / 12));
     });
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
@@ -503,7 +511,7 @@ export class PlanExecutor {
       const n = evalDim(fc.count, env) * size;
       if (n === 0) return;
       const c = { buffer: this.buffers.get(fc.buffer)!.gpu, n, size, terms: fc.terms };
-      this.dispatchCheck(pass, this.checkPipelines.factor!, index + k, c.buffer, n * size, factorParams(c, index + k));
+      this.dispatchCheck(pass, this.checkPipelines.factor!, index + k, c.buffer, n * size, factorParams(c, index + k, this.flags!.size / 12));
     });
     pass.end();
     let off = 0;
@@ -535,6 +543,9 @@ export class PlanExecutor {
     const n = new Uint32Array(params, 0, 1)[0]!;
     const { x, y } = checkDispatch(n);
     pass.dispatchWorkgroups(x, y);
+    // then the flagged element's value (same bind group; dispatches in a pass are ordered)
+    pass.setPipeline(p.value);
+    pass.dispatchWorkgroups(1);
   }
 
   /** The class-index inputs given as GPUBuffers, to check on the device (host arrays were checked already). */
@@ -717,9 +728,7 @@ export class PlanExecutor {
       for (let i = 0; i < data.length; i++) {
         const v = Number(data[i]);
         if (v === c.ignore || (v >= 0 && v < size)) continue;
-        problems.push(
-          `'${c.input}' element ${i} is ${v}: a class index must lie in [0, ${size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''} (torch raises "Target ${v} is out of bounds")`,
-        );
+        problems.push(indexCheckProblem({ input: c.input, size, ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, i, v, false));
         break;
       }
     }
@@ -734,7 +743,7 @@ export class PlanExecutor {
       for (let i = 0; i < data.length; i++) {
         const v = Math.fround(Number(data[i]));
         if (v >= 0 && v <= 1) continue;
-        problems.push(unitCheckProblem(c, i, false, v));
+        problems.push(unitCheckProblem(c, i, v, false));
         break;
       }
     }
