@@ -436,6 +436,14 @@ def skd_direction(x, k, y):
     return torch.sqrt(m).mean()
 
 
+def mse_wrapped(x, k, y, wrapper):
+    """torch.nn.MSELoss behind torchdistill's SimpleLossWrapper (input and target from the io_dict)."""
+    def get(spec):
+        side = 'teacher' if spec.get('is_from_teacher', False) else 'student'
+        return x[f"{side}/{spec['module_path']}/{spec['io']}"]
+    return F.mse_loss(get(wrapper['input']), get(wrapper['target']), reduction=k.get('reduction', 'mean'))
+
+
 FORMULAS = {
     'KDLoss': kd, 'LogitStdKDLoss': logit_std_kd, 'FSPLoss': fsp, 'ATLoss': at, 'PKTLoss': pkt, 'FTLoss': ft,
     'AltActTransferLoss': dab, 'RKDLoss': rkd, 'VIDLoss': vid, 'CCKDLoss': cckd, 'SPKDLoss': spkd, 'CRDLoss': crd,
@@ -445,6 +453,7 @@ FORMULAS = {
     'SKDDirectionLoss': skd_direction,
 }
 assert sorted(FORMULAS) == sorted(MID_LEVEL)
+LOW_LEVEL = {'MSELoss': mse_wrapped}  # only behind SimpleLossWrapper (input and target from the io_dict)
 
 
 def stage_criterion(config_path, stage=None):
@@ -452,7 +461,7 @@ def stage_criterion(config_path, stage=None):
     with open(config_path) as f:
         train = yaml.safe_load(f)['train']
     st = train if 'criterion' in train else train[stage or sorted(train)[0]]
-    return {name: (t['criterion']['key'], t['criterion'].get('kwargs') or {}, t.get('weight', 1))
+    return {name: (t['criterion']['key'], t['criterion'].get('kwargs') or {}, t.get('weight', 1), t.get('criterion_wrapper'))
             for name, t in st['criterion']['kwargs']['sub_terms'].items()}
 
 
@@ -460,8 +469,14 @@ def term_values(config_path, x, stage=None, only=None):
     """Every mid-level term of the stage's criterion on tensors x (a dict of torch tensors, golden names)."""
     y = x.get('targets')
     out = {}
-    for name, (key, kw, _w) in stage_criterion(config_path, stage).items():
-        if key not in FORMULAS or (only and name not in only):
+    for name, (key, kw, _w, wrapper) in stage_criterion(config_path, stage).items():
+        if only and name not in only:
+            continue
+        if key in LOW_LEVEL:
+            if wrapper and wrapper['key'] == 'SimpleLossWrapper':
+                out[name] = (key, LOW_LEVEL[key](x, kw, y, wrapper['kwargs']))
+            continue
+        if key not in FORMULAS:
             continue
         if key == 'CRDLoss':
             state = {b: x[f'state_in/{name}/{b}'] for b in ('params', 'memory_v1', 'memory_v2')}
@@ -494,7 +509,7 @@ def verify_golden(rtol=1e-9, verbose=False):
         index = json.load(f)
     checked, failures = [], []
     for c in index['cases']:
-        if not any(l in FORMULAS for l in c['losses']):
+        if not any(l in FORMULAS or l in LOW_LEVEL for l in c['losses']):
             continue
         d = os.path.join(GOLDEN, c['case'])
         with open(os.path.join(d, 'expected.json')) as f:
@@ -516,7 +531,7 @@ if __name__ == '__main__':
     torch.set_num_threads(1)
     checked, failures = verify_golden(verbose=True)
     keys = sorted({k for k, *_ in checked})
-    print(f'{len(checked)} golden terms checked, {len(keys)} mid-level losses: {", ".join(keys)}')
+    print(f'{len(checked)} golden terms checked, {len(set(keys) & set(MID_LEVEL))} mid-level losses (+ {", ".join(sorted(set(keys) - set(MID_LEVEL)))}): {", ".join(keys)}')
     missing = sorted(set(MID_LEVEL) - set(keys))
     print('not covered by a golden term:', missing or 'none')
     print('\n'.join(failures) or 'all within 1e-9')
@@ -691,6 +706,10 @@ CASES = {
               'recipe': [N('student/model.fc/output', (4 * B, CLASSES), 2.0), N('student/ss_module/output', (4 * B, 512)),
                          NEAR('teacher/model.fc/output', 'student/model.fc/output', 1.0), N('teacher/ss_module/output', (4 * B, 512)),
                          Y('targets', (B,))]},
+    'fitnet': {'case': 'sample__ilsvrc2012__fitnet__resnet18_from_resnet152__stage1', 'stage': 'stage1',
+               'terms': {'layer1': 'MSELoss (FitNet hint, ResNet-152 layer1 [32,256,56,56], sum)'},
+               'recipe': [R('teacher/layer1/output', (B, 256, 56, 56)), NEAR('student/+convreg/output', 'teacher/layer1/output', 0.5),
+                          Y('targets', (B,))]},
     'vid': {'case': 'sample__ilsvrc2012__vid__resnet18_from_resnet50', 'terms': {'vid': 'VIDLoss (4 pairs, ResNet-34 widths)'},
             'recipe': _vid(R18)},
     'vid_r50': {'case': 'sample__ilsvrc2012__vid__resnet18_from_resnet50', 'terms': {'vid': "VIDLoss (4 pairs, the config's ResNet-50 widths)"},
