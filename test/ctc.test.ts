@@ -14,7 +14,8 @@ import { sym } from '../src/graph/dims.js';
 import { execute, type HostTensor } from '../src/cpu/executor.js';
 import type { Graph } from '../src/graph/types.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
-import { GpuRuntime, PlanExecutor } from 'tdc-runtime/node';
+import { indexInputChecks } from '../src/compiler/index-checks.js';
+import { GpuInputError, GpuRuntime, PlanExecutor } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
 import { fdCheck, rng } from './helpers/fd.js';
 
@@ -189,8 +190,28 @@ test('GPU: one plan with symbolic T, N, S serves T = 40…300; loss and gradient
       const serial = plan.kernels.filter((k) => /ctc_nll(_grad)? \[/.test(k.summary));
       assert.is(serial.length, 2, plan.kernels.map((k) => k.summary).join('\n'));
       assert.ok(serial.every((k) => /one workgroup per sample/.test(k.summary)));
+      plan.indexInputs = indexInputChecks(g); // as run-gpu.ts and compile.ts attach them
       const exec = await PlanExecutor.create(rt, plan);
       try {
+        // lengths torch rejects are rejected before any dispatch (the kernels would clamp them)
+        const bad = (il: number[], tl: number[]) =>
+          exec.run(
+            new Map<string, HostTensor>([
+              ['lp', logProbs(rng(5), 6, 2, C)],
+              ['tg', ints([2, 2], [1, 2, 3, 1])],
+              ['il', ints([2], il)],
+              ['tl', ints([2], tl)],
+              ['w', { shape: [2], dtype: 'float', data: Float64Array.of(1, 1) }],
+            ]),
+          );
+        await bad([6, 7], [2, 2]).then(
+          () => assert.unreachable('input length 7 > T = 6 accepted'),
+          (e: unknown) => assert.ok(e instanceof GpuInputError && /'il' element 1 is 7: a CTC input length must lie in \[0, 7\) \(torch raises "Expected input_lengths to have value at most 6, but got value 7"\)/.test((e as Error).message), String(e)),
+        );
+        await bad([6, 6], [-1, 2]).then(
+          () => assert.unreachable('target length -1 accepted'),
+          (e: unknown) => assert.ok(e instanceof GpuInputError && /'tl' element 0 is -1: a CTC target length must lie in \[0, 3\)/.test((e as Error).message), String(e)),
+        );
         for (const [T, N, S, seed] of [[40, 3, 9, 1], [300, 4, 30, 2], [123, 2, 0, 3]] as const) {
           const r = rng(100 * wg + seed);
           const lp = logProbs(r, T, N, C);

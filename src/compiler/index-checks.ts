@@ -2,6 +2,8 @@
 // large that axis is: torch raises "Target 5000 is out of bounds" for such values, while a WGSL gather would
 // read a clamped element. The plan lists them (KernelPlan.indexInputs) and the runtime checks host inputs
 // before dispatch. Traced through layout ops and `where(x != ignore_index, x, 0)` (the ignore value is exempt).
+// CTC's input and target lengths are checked the same way (ctcLengthChecks).
+import { addDims } from '../graph/dims.js';
 import type { Dim, Graph, Node } from '../graph/types.js';
 import type { IndexInputCheck, UnitInputCheck } from './schedule/plan.js';
 
@@ -43,6 +45,39 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
         continue;
       }
       break;
+    }
+  }
+  return [...out.values(), ...ctcLengthChecks(g)];
+}
+
+/**
+ * CTC's length inputs (ctc_nll's input_lengths and target_lengths, when they are graph inputs seen through layout
+ * ops): torch raises for an input length above T or a target length above the padded targets' S; the GPU kernels
+ * would clamp them. Listed as index checks of size T + 1 and S + 1.
+ */
+function ctcLengthChecks(g: Graph): IndexInputCheck[] {
+  const out = new Map<string, IndexInputCheck>();
+  const node = (id: number): Node => g.nodes[id]!;
+  const traced = (x: Node): Node => {
+    let cur = x;
+    for (let hops = 0; hops < 8 && LAYOUT.has(cur.op); hops++) cur = node(cur.inputs[0]!);
+    return cur;
+  };
+  for (const n of g.nodes) {
+    if (n.op !== 'ctc_nll') continue;
+    const [lp, tg, il, tl] = n.inputs.map(node) as [Node, Node, Node, Node];
+    // torch's target-length message is the padded layout's (concatenated targets are checked against their sum)
+    const padded = traced(tg).op === 'input';
+    const lengths: [Node, Dim, string, string | undefined][] = [
+      [il, lp.shape[0]!, 'a CTC input length', 'Expected input_lengths to have value at most {max}, but got value {value}'],
+      [tl, tg.shape[1]!, 'a CTC target length', padded ? 'Expected tensor to have size at least {value} at dimension 1, but got size {max}' : undefined],
+    ];
+    for (const [x, bound, what, torch] of lengths) {
+      const cur = traced(x);
+      if (cur.op !== 'input' || cur.dtype !== 'int') continue;
+      const name = (cur.attrs as { name: string }).name;
+      const size = addDims(bound, 1);
+      out.set(`${name}|${JSON.stringify(size)}`, { input: name, size, what, ...(torch ? { torch } : {}) });
     }
   }
   return [...out.values()];

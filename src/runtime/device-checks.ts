@@ -137,7 +137,8 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
   return buf;
 }
 
-/** A class index outside [0, size) that is not the ignore value (host and device alike). */
-export function indexCheckProblem(c: { input: string; size: number; ignore?: number }, element: number, value: number, onDevice: boolean): string {
-  return `'${c.input}' element ${element} is ${value}: a class index must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''} (torch raises "Target ${value} is out of bounds")${onDevice ? ON_DEVICE : ''}`;
+/** A class index (or a length: `what`) outside [0, size) that is not the ignore value (host and device alike). */
+export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
+  const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch?.replaceAll('{max}', String(c.size - 1)).replaceAll('{value}', String(value));
+  return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
 }

@@ -417,7 +417,7 @@ export class PlanExecutor {
         if (f === NO_ERROR) return;
         const c = index[i];
         const nFactor = this.plan.factorChecks?.length ?? 0;
-        if (c) problems.push(indexCheckProblem({ input: c.input, size: evalDim(c.size, env), ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, f, asInt[i]!, true));
+        if (c) problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
         else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
@@ -728,7 +728,7 @@ export class PlanExecutor {
       for (let i = 0; i < data.length; i++) {
         const v = Number(data[i]);
         if (v === c.ignore || (v >= 0 && v < size)) continue;
-        problems.push(indexCheckProblem({ input: c.input, size, ...(c.ignore !== undefined ? { ignore: c.ignore } : {}) }, i, v, false));
+        problems.push(indexCheckProblem({ ...c, size }, i, v, false));
         break;
       }
     }

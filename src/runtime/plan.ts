@@ -127,4 +127,8 @@ export interface IndexInputCheck {
   input: string;
   size: Dim;
   ignore?: number;
+  /** What the values are when they are not class indices ('a CTC input length'), and torch's message for a bad one
+   *  ({max} stands for size − 1, {value} for the value); without `what`, torch's "Target … is out of bounds". */
+  what?: string;
+  torch?: string;
 }
