@@ -3,7 +3,7 @@
 // op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
-//   npm run bench -- --losses [kd,at,…] [--torch] [--bindings 8] [--batch-scale 1] [--quick] [--json]
+//   npm run bench -- --losses [kd,at,…] [--torch] [--profile] [--bindings 8] [--batch-scale 1] [--quick] [--json]
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
@@ -128,7 +128,7 @@ async function main(): Promise<number> {
 }
 
 async function lossesMain(argv: string[]): Promise<number> {
-  const o: LossBenchOptions = { ids: [], timing: { rounds: 3, roundMs: 300, minSteps: 2, warmupSteps: 1 }, torch: false, batchScale: 1, bindings: 8, wg: 0, json: false, log: () => {} };
+  const o: LossBenchOptions = { ids: [], timing: { rounds: 3, roundMs: 300, minSteps: 2, warmupSteps: 1 }, torch: false, batchScale: 1, bindings: 8, wg: 0, profile: false, json: false, log: () => {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -140,6 +140,7 @@ async function lossesMain(argv: string[]): Promise<number> {
       if (argv[i + 1] && !argv[i + 1]!.startsWith('--')) o.ids = value().split(',');
     } else if (arg === '--torch') o.torch = true;
     else if (arg === '--json') o.json = true;
+    else if (arg === '--profile') o.profile = true;
     else if (arg === '--quick') o.timing = { ...QUICK_TIMING };
     else if (arg === '--rounds') o.timing.rounds = Number(value());
     else if (arg === '--round-ms') o.timing.roundMs = Number(value());

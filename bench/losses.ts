@@ -23,6 +23,7 @@ import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
 import { configPath, LOSS_CASES, type LossCase } from './losses-suite.js';
 import { measureCopyBandwidth } from './copy-bandwidth.js';
+import { formatProfile, profileKernels } from './profile-kernels.js';
 
 export interface LossBenchOptions {
   ids: string[];
@@ -33,6 +34,8 @@ export interface LossBenchOptions {
   /** Storage buffers per kernel the plan may bind (default 8: WebGPU's guaranteed minimum, as `tdc compile`). */
   bindings: number;
   wg: number;
+  /** Also time each kernel of the plan on its own (profile-kernels.ts). */
+  profile?: boolean;
   json: boolean;
   log: (s: string) => void;
 }
@@ -136,7 +139,7 @@ export const movedBytes = (plan: KernelPlan, env: Record<string, number>): numbe
 class PlanLoss implements BenchImpl {
   private exec: PlanExecutor | undefined;
   private resident: GPUBuffer[] = [];
-  private inputs = new Map<string, TensorInput>();
+  readonly inputs = new Map<string, TensorInput>();
   constructor(
     readonly name: string,
     private readonly rt: GpuRuntime,
@@ -195,6 +198,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         const times = await timeImpls([impl], o.timing);
         row.tdc_ms = median(times.get(c.id)!);
         row.copy_fraction = row.bytes_min / row.tdc_ms / copy.bytesPerMs;
+        if (o.profile) o.log(`${c.id}:\n${formatProfile(await profileKernels(rt, plan, impl.inputs, env))}`);
       } catch (e) {
         row.error = (e as Error).message.split('\n')[0]!;
       } finally {

@@ -23,7 +23,7 @@ export interface ManifestOverride {
   /** The WGSL identifier, also used by the dispatch sizes. */
   name: string;
   role: 'workgroupSize';
-  /** Kernel class: row, map and serial sizes are invocations per workgroup; matmul, invocations per tile axis. */
+  /** Kernel class (each class's size is invocations per workgroup). */
   class: 'row' | 'map' | 'serial' | 'matmul';
   /** For software rasterisers (lavapipe, SwiftShader) and for other adapters. */
   default: { software: number; hardware: number };

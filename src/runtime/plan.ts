@@ -55,8 +55,7 @@ export type WorkgroupClass = 'row' | 'map' | 'serial' | 'matmul';
 
 /**
  * A WGSL `override` constant the runtime sets at pipeline creation (GPUProgrammableStage.constants). Today
- * every one is a workgroup size: invocations per workgroup (row, map, serial kernels: `@workgroup_size(name)`),
- * or invocations along each of the two tile axes (matmul: `@workgroup_size(name, name)`).
+ * every one is a workgroup size: invocations per workgroup (`@workgroup_size(name)`).
  */
 export interface PlanOverride {
   /** The WGSL identifier (also the symbol the kernel's dispatch dims use for it). */

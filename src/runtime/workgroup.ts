@@ -8,8 +8,8 @@ import type { PlanKernel, PlanOverride, WorkgroupClass } from './plan.js';
 
 /**
  * The application's choice: a number sets the workgroup size of row and serial kernels (threads per row, the
- * meaning `tdc compile --workgroup-size` has always had); an object sets any class, matmul as threads along
- * each tile axis. Classes left out keep the plan's default for the adapter.
+ * meaning `tdc compile --workgroup-size` has always had); an object sets any class (every class: invocations
+ * per workgroup). Classes left out keep the plan's default for the adapter.
  */
 export type WorkgroupSizeOption = number | Partial<Record<WorkgroupClass, number>>;
 
@@ -62,7 +62,6 @@ export function overrideConstants(
 }
 
 function deviceMax(o: PlanOverride, l: DeviceWorkgroupLimits): number {
-  if (o.class === 'matmul') return Math.min(l.maxComputeWorkgroupSizeX, l.maxComputeWorkgroupSizeY, Math.floor(Math.sqrt(l.maxComputeInvocationsPerWorkgroup)));
   return Math.min(l.maxComputeWorkgroupSizeX, l.maxComputeInvocationsPerWorkgroup);
 }
 

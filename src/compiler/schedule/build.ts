@@ -6,6 +6,7 @@ import { ceilDivDims, dimSymbols, dimToString, minDims, mulDims, numel, shapeToS
 import type { Dim, Graph, Shape } from '../../graph/types.js';
 import type { DType } from '../../graph/types.js';
 import { MAP_ELEMS, MATMUL_REG, serialWorkgroups, serialWorkspace } from './geometry.js';
+import { matmulLayout, type MatmulLayout } from './matmul-layout.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
 import type { GpuDType, KernelBinding, PlanBuffer, PlanInput } from './plan.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -112,7 +113,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     // a serial kernel's own scratch memory (CTC's α/β rows): written and read by this kernel only
     const wsLength = grp.kind === 'serial' ? serialWorkspace(g.nodes[grp.units[0]!.node]!, (v) => g.nodes[v]!.shape) : undefined;
     const workspace = wsLength === undefined ? undefined : addBuffer({ name: `${g.nodes[grp.units[0]!.node]!.op}_ws_${ki}`, role: 'scratch', dtype: 'f32', length: wsLength, wgsl: `t_w${ki}`, shape: [wsLength] });
-    const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode);
+    const layout = grp.kind === 'matmul' ? matmulLayout(g, grp.units[0]!.node, (id) => loadable.has(id)) : undefined;
+    const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode, layout);
     const override = workgroupOverride(grp.kind, opts.workgroupSize);
     // the buffers its units read: what the dependence analysis found they read, where it is loadable
     const used = new Set<number>();
@@ -138,7 +140,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
     const plain = stores.map(({ buf: _b, ...s }) => s);
     let spec: KernelSpec;
-    if (grp.kind === 'matmul') spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG };
+    if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG, ...layout };
     else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
     else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: MAP_ELEMS };
     else
@@ -161,7 +163,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       summary: header[0]!.replace(/^[^:]*: /, ''),
       terms: kTerms,
       bindings,
-      dispatch: dispatchOf(grp, g),
+      dispatch: dispatchOf(grp, g, layout),
       overrides: [override],
       bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),
       bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),
@@ -217,15 +219,15 @@ function kernelName(k: number, kind: string, terms: string[]): string {
 
 /**
  * Workgroup counts: rows (row kernels), ⌈lines·⌈last/MAP_ELEMS⌉ / wg_size⌉ (map), output tiles × batch
- * (matmul: tiles of MATMUL_REG·wg_size); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
+ * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
  * constant: the runtime evaluates these with the value it chose.
  */
-function dispatchOf(grp: Group, g: Graph): [Dim, Dim, Dim] {
-  if (grp.kind === 'matmul') {
+function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined): [Dim, Dim, Dim] {
+  if (layout) {
     const s = g.nodes[grp.units[0]!.node]!.shape;
     const r = s.length;
-    const tile = mulDims(MATMUL_REG, WG_SIZE_DIM);
-    return [ceilDivDims(s[r - 1]!, tile), ceilDivDims(s[r - 2]!, tile), mulDims(...s.slice(0, -2))];
+    const [lane, uniform] = layout.swap ? [s[r - 2]!, s[r - 1]!] : [s[r - 1]!, s[r - 2]!];
+    return [ceilDivDims(lane, mulDims(MATMUL_REG, WG_SIZE_DIM)), ceilDivDims(uniform, layout.uniform), mulDims(...s.slice(0, -2))];
   }
   if (grp.kind === 'serial') {
     const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
@@ -239,15 +241,16 @@ function dispatchOf(grp: Group, g: Graph): [Dim, Dim, Dim] {
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }
 
-function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes: string[], part: Partition, mode: string): string[] {
+function headerLines(name: string, grp: Group, g: Graph, terms: string[], writes: string[], part: Partition, mode: string, layout?: MatmulLayout): string[] {
   const dims = grp.axes.map((a) => dimToString(a.dim));
   const reds = grp.units.filter((u) => u.kind === 'reduce');
   const sweeps = new Set([...reds.map((u) => part.phase.get(u.node) ?? 0), ...(part.elemPhase.has(grp) ? [part.elemPhase.get(grp)!] : [])]).size;
   const writesText = `writes ${[...new Set(writes)].join(', ')}`;
   let what: string;
-  if (grp.kind === 'matmul') {
+  if (layout) {
     const u = grp.units[0]!;
-    what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_REG}x${MATMUL_REG} per invocation, wg_size x wg_size invocations per tile); ${writesText}`;
+    const [lane, uni] = layout.swap ? ['rows', 'columns'] : ['columns', 'rows'];
+    what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_REG} ${lane} x ${layout.uniform} ${uni} per invocation, the ${uni} shared by the wg_size invocations of a workgroup); ${writesText}`;
   } else if (grp.kind === 'serial') {
     const n = g.nodes[grp.units[0]!.node]!;
     const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : n.op === 'ctc_nll' || n.op === 'ctc_nll_grad' ? 'sample' : 'matrix';

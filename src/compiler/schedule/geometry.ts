@@ -6,8 +6,11 @@ import type { Dim, Node } from '../../graph/types.js';
 /** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
 export const MAP_ELEMS = 8;
 
-/** Matmul kernels: output elements per invocation along each of the two matrix axes. */
+/** Matmul kernels: output indices per invocation along the lane axis (matmul-layout.ts). */
 export const MATMUL_REG = 4;
+
+/** Matmul kernels: output indices per workgroup along the uniform axis, shared by its invocations (matmul-layout.ts). */
+export const MATMUL_ROWS = 16;
 
 /** Workgroups a serial kernel needs: one per matrix (batch dims of the output), per sorted row or per CTC sample. */
 export function serialWorkgroups(n: Node): Dim {

@@ -78,8 +78,12 @@ export interface MatmulKernelSpec extends KernelCommon {
   kind: 'matmul';
   node: number;
   store: StoreSpec;
-  /** Output elements per invocation along each of the two matrix axes (a register block). */
+  /** Output indices per invocation along the lane axis (a register block of reg × uniform). */
   reg: number;
+  /** Output indices per workgroup along the uniform axis, shared by all its invocations (matmul-layout.ts). */
+  uniform: number;
+  /** The uniform axis is the columns (else the rows). */
+  swap: boolean;
 }
 
 /** One workgroup per matrix / sorted row / sample of a sort, cholesky, triangular_solve or CTC node (serial-kernel.ts). */

@@ -19,8 +19,8 @@ export const WORKGROUP_DEFAULTS: Record<WorkgroupClass, { software: number; hard
   map: { software: 64, hardware: 256, max: 256 },
   /** Threads sharing one matrix or sorted row. */
   serial: { software: 8, hardware: 128, max: 256 },
-  /** Threads along each tile axis (wg_size × wg_size invocations, each a register block of the output). */
-  matmul: { software: 8, hardware: 8, max: 16 },
+  /** Invocations per output tile (each a register block of the tile's rows; matmul-kernel.ts). */
+  matmul: { software: 8, hardware: 64, max: 256 },
 };
 
 /** The override a kernel of `cls` declares; `pinned` (tdc compile --workgroup-size) replaces both defaults. */
