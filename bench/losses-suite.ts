@@ -22,7 +22,8 @@ export interface LossCase {
   positive?(name: string): boolean;
   /** Text substitutions applied to the config before loading (CRD's bank size). */
   patch?: [RegExp, string][];
-  /** Torch implementation name in bench/torch_losses.py (omitted: no torch side). */
+  /** Torch implementation name in bench/torch_losses.py (omitted: no torch side); kr, crd, sskd and vid read
+   *  the plan's inputs (shapes, dtypes, which are differentiated) from the bench. */
   torch?: string;
 }
 
@@ -130,6 +131,7 @@ export const LOSS_CASES: LossCase[] = [
       if (t) return stage(Number(t[1]), b);
       return name === 'teacher/avgpool/output' ? [b, 512, 1, 1] : undefined;
     }),
+    torch: 'kr',
   },
   {
     id: 'crd',
@@ -151,6 +153,7 @@ export const LOSS_CASES: LossCase[] = [
       }),
     ),
     intRange: (name) => (name === 'targets' ? CLASSES : 100000),
+    torch: 'crd',
   },
   {
     id: 'sskd',
@@ -165,6 +168,7 @@ export const LOSS_CASES: LossCase[] = [
           : /\/ss_module\/output$/.test(name)
             ? [4 * b, 128]
             : undefined,
+    torch: 'sskd',
   },
   {
     id: 'vid',
@@ -181,6 +185,7 @@ export const LOSS_CASES: LossCase[] = [
       const t = /^teacher\/layer(\d)\/output$/.exec(name);
       return t ? stage(Number(t[1]), b, 4) : undefined;
     }),
+    torch: 'vid',
   },
 ];
 

@@ -184,9 +184,13 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       const row: LossRow = { id: c.id, batch, kernels: 0, bytes_min: 0, bytes_moved: 0 };
       rows.push(row);
       let impl: PlanLoss | undefined;
+      let plan0: KernelPlan | undefined;
+      let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
         const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings });
+        plan0 = plan;
+        names0 = names;
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (i + 1) + k) }]));
         const env: Record<string, number> = {};
         for (const s of plan.symbols) env[s] = batch;
@@ -205,7 +209,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         impl?.dispose();
       }
       if (o.torch && c.torch) {
-        const t = torchTime(c, batch, o);
+        const t = torchTime(c, batch, o, torchInputs(c, names0 ?? new Map(), plan0));
         if (typeof t === 'number') row.torch_ms = t;
         else row.error = [row.error, `torch: ${t.error}`].filter(Boolean).join('; ');
       }
@@ -219,10 +223,19 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
 
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../bench/torch_losses.py');
 
+/** What torch_losses.py's named losses read: every input of tdc's plan (shape, dtype, id range, positivity) and the
+ *  inputs tdc differentiates. */
+function torchInputs(c: LossCase, names: Map<string, { shape: number[]; dtype: 'float' | 'int' }>, plan: KernelPlan | undefined): string {
+  const inputs = Object.fromEntries(
+    [...names].map(([name, v]) => [name, { shape: v.shape, dtype: v.dtype, ...(v.dtype === 'int' ? { hi: c.intRange?.(name) ?? 1000 } : {}), ...(c.positive?.(name) ? { positive: true } : {}) }]),
+  );
+  return JSON.stringify({ inputs, grads: plan?.outputs.grads.map((g) => g.input) ?? [] });
+}
+
 /** PyTorch eager, one thread: median ms of forward + backward at the case's shapes. */
-function torchTime(c: LossCase, batch: number, o: LossBenchOptions): number | { error: string } {
+function torchTime(c: LossCase, batch: number, o: LossBenchOptions, inputs: string): number | { error: string } {
   const python = process.env['TDC_PYTHON'] ?? '/usr/bin/python3';
-  const r = spawnSync(python, [TORCH_SCRIPT, c.torch!, String(batch), String(o.timing.rounds), String(o.timing.roundMs)], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(python, [TORCH_SCRIPT, c.torch!, String(batch), String(o.timing.rounds), String(o.timing.roundMs), inputs], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 24 });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop()! };
   const ms = Number(r.stdout.trim().split('\n').pop());
   return Number.isFinite(ms) ? ms : { error: `unexpected output '${r.stdout.trim()}'` };

@@ -14,6 +14,9 @@ import { lossGraph, runLossBench } from '../bench/losses.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, SHARED } from './helpers/cli.js';
 
 test('median', () => {
   assert.is(median([3, 1, 2]), 2);
@@ -149,6 +152,38 @@ test('bench --losses smoke: tiny batches run, with kernels, times and bytes repo
     assert.is(r.error, undefined, `${r.id}: ${r.error}`);
     assert.ok(r.kernels > 0 && Number.isFinite(r.tdc_ms) && r.bytes_min > 0 && r.bytes_moved >= r.bytes_min * 0.5, JSON.stringify(r));
   }
+});
+
+test('bench --losses --profile: one device time per kernel of the plan', async () => {
+  const lines: string[] = [];
+  const rows = await runLossBench({
+    ids: ['pkt'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    batchScale: 1 / 32,
+    bindings: 8,
+    wg: 0,
+    profile: true,
+    json: true,
+    log: (s) => void lines.push(s),
+  });
+  assert.is(rows[0]!.error, undefined, rows[0]!.error);
+  const kernelLines = lines.filter((l) => / ms .*% .* wg  k\d+_/.test(l));
+  assert.is(kernelLines.length, rows[0]!.kernels, lines.join('\n'));
+});
+
+// torch_losses.py's losses on named inputs (KR, CRD, SSKD, VID) against torchdistill's float64 values in the
+// golden cases (loss, every gradient, CRD's bank update). Needs python3 with torch (Debian python3-torch).
+test('bench torch losses on named inputs match the golden cases', () => {
+  const python = process.env['TDC_PYTHON'] ?? '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log(`\n!!!!!!!! torch golden check SKIPPED — no torch for ${python}\n`);
+    return;
+  }
+  const r = spawnSync(python, [join(ROOT, 'bench', 'torch_losses.py'), '--check-golden', join(SHARED, 'golden')], { encoding: 'utf8', timeout: 300_000 });
+  assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.is(r.stdout.trim().split('\n').length, 4, r.stdout);
 });
 
 test.after(() => rt?.destroy());

@@ -10,7 +10,7 @@ export const MAP_ELEMS = 8;
 export const MATMUL_REG = 4;
 
 /** Matmul kernels: output indices per workgroup along the uniform axis, shared by its invocations (matmul-layout.ts). */
-export const MATMUL_ROWS = 16;
+export const MATMUL_ROWS = 8;
 
 /** Workgroups a serial kernel needs: one per matrix (batch dims of the output), per sorted row or per CTC sample. */
 export function serialWorkgroups(n: Node): Dim {
