@@ -168,7 +168,7 @@ test('bench --losses --profile: one device time per kernel of the plan', async (
     log: (s) => void lines.push(s),
   });
   assert.is(rows[0]!.error, undefined, rows[0]!.error);
-  const kernelLines = lines.filter((l) => / ms .*% .* wg  k\d+_/.test(l));
+  const kernelLines = lines.flatMap((l) => l.split('\n')).filter((l) => / ms .*% .* wg  k\d+_/.test(l));
   assert.is(kernelLines.length, rows[0]!.kernels, lines.join('\n'));
 });
 
