@@ -151,6 +151,22 @@ test('ctc_nll_grad is torch\'s formula: exp(lp) − posterior up to each input l
   }
 });
 
+test('log-probabilities of −inf (log 0) close the paths through them: finite loss, gradient without NaN (torch: NaN there)', () => {
+  const r = rng(15);
+  const lp = logProbs(r, 5, 1, 4);
+  // class 3 impossible everywhere, the blank impossible at step 2
+  for (let t = 0; t < 5; t++) lp.data[t * 4 + 3] = -Infinity;
+  lp.data[2 * 4 + 0] = -Infinity;
+  const tg = ints([1, 2], [1, 2]);
+  const want = bruteNll(lp, 0, 5, [1, 2], 0);
+  const [got] = cpuNll(lp, tg, [5], [2], 0);
+  assert.ok(Number.isFinite(want) && Math.abs(got! - want) <= 1e-12 * want, `${got} vs ${want}`);
+  const g = differentiate(nllGraph({ T: 5, N: 1, C: 4, S: 2 }, 0));
+  const grad = execute(g, new Map([['lp', lp], ['tg', tg], ['il', ints([1], [5])], ['tl', ints([1], [2])]])).grads.get('lp')!.data;
+  assert.ok(grad.every((v) => Number.isFinite(v)));
+  for (let t = 0; t < 5; t++) assert.is(grad[t * 4 + 3], 0);
+});
+
 test('lengths and labels out of range are errors naming the sample; shape rules name the operands', () => {
   const lp = logProbs(rng(14), 4, 2, 3);
   const tg = ints([2, 2], [1, 2, 1, 1]);
@@ -165,7 +181,7 @@ test('lengths and labels out of range are errors naming the sample; shape rules 
   assert.throws(() => b.op('ctc_nll', [x, b.input('tg2', [2, 2], 'int', false), n, n], { blank: 3 }), /blank 3 must be in label range \[0, 3\)/);
 });
 
-test('GPU: one plan with symbolic T, N, S serves T = 40…300; loss and gradient match the float64 CPU kernels', async () => {
+test('GPU: one plan with symbolic T, N, S serves T = 40…300 (a −inf log-probability included); loss and gradient match the float64 CPU kernels', async () => {
   let rt: GpuRuntime;
   try {
     rt = await GpuRuntime.open({ timeoutMs: 600_000 });
@@ -215,6 +231,7 @@ test('GPU: one plan with symbolic T, N, S serves T = 40…300; loss and gradient
         for (const [T, N, S, seed] of [[40, 3, 9, 1], [300, 4, 30, 2], [123, 2, 0, 3]] as const) {
           const r = rng(100 * wg + seed);
           const lp = logProbs(r, T, N, C);
+          lp.data[(3 * N + 0) * C + (S > 0 ? blank : blank + 1)] = -Infinity; // log 0: the paths through it close
           const tl = Array.from({ length: N }, (_, b) => (b === N - 1 ? Math.floor(S / 2) : S));
           const il = Array.from({ length: N }, (_, b) => T - 7 * b);
           const labels = Array.from({ length: N * S }, () => {
