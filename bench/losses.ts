@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasErrors, type Diagnostic } from '../src/diagnostics/index.js';
 import { checkFile } from '../src/compiler/driver/check.js';
 import { instantiateStage } from '../src/compiler/instantiate/index.js';
@@ -36,6 +36,9 @@ export interface LossBenchOptions {
   wg: number;
   /** Also time each kernel of the plan on its own (profile-kernels.ts). */
   profile?: boolean;
+  /** Another checkout of tdc (built: its dist/): each loss is also planned by that checkout's compiler and both plans
+   *  run interleaved in this process on the same inputs (baseline_ms, a before/after ratio under the same load). */
+  baseline?: string;
   json: boolean;
   log: (s: string) => void;
 }
@@ -50,6 +53,9 @@ export interface LossRow {
   /** (bytes_min / tdc time) / copy bandwidth. */
   copy_fraction?: number;
   torch_ms?: number;
+  /** The baseline checkout's plan (--baseline), timed interleaved with tdc's. */
+  baseline_ms?: number;
+  baseline_kernels?: number;
   error?: string;
 }
 
@@ -184,6 +190,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       const row: LossRow = { id: c.id, batch, kernels: 0, bytes_min: 0, bytes_moved: 0 };
       rows.push(row);
       let impl: PlanLoss | undefined;
+      let base: PlanLoss | undefined;
       let plan0: KernelPlan | undefined;
       let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
@@ -199,14 +206,24 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         row.bytes_moved = movedBytes(plan, env);
         impl = new PlanLoss(c.id, rt, plan, data);
         await impl.setup();
-        const times = await timeImpls([impl], o.timing);
+        const impls = [impl];
+        if (o.baseline) {
+          const basePlan = await baselinePlan(o.baseline, c, batch, wg, o.bindings);
+          row.baseline_kernels = basePlan.kernels.length;
+          base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
+          await base.setup();
+          impls.push(base);
+        }
+        const times = await timeImpls(impls, o.timing);
         row.tdc_ms = median(times.get(c.id)!);
+        if (base) row.baseline_ms = median(times.get(base.name)!);
         row.copy_fraction = row.bytes_min / row.tdc_ms / copy.bytesPerMs;
         if (o.profile) o.log(`${c.id}:\n${formatProfile(await profileKernels(rt, plan, impl.inputs, env))}`);
       } catch (e) {
         row.error = (e as Error).message.split('\n')[0]!;
       } finally {
         impl?.dispose();
+        base?.dispose();
       }
       if (o.torch && c.torch) {
         const t = torchTime(c, batch, o, torchInputs(c, names0 ?? new Map(), plan0));
@@ -219,6 +236,14 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
     rt.destroy();
   }
   return rows;
+}
+
+/** The plan another checkout's compiler makes for the case (its own graph builder and scheduler, same inputs). */
+async function baselinePlan(root: string, c: LossCase, batch: number, wg: number, bindings: number): Promise<KernelPlan> {
+  const dist = resolve(root, 'dist');
+  const lossesMod = (await import(pathToFileURL(join(dist, 'bench/losses.js')).href)) as { lossGraph: typeof lossGraph };
+  const planMod = (await import(pathToFileURL(join(dist, 'src/compiler/kernel-plan.js')).href)) as { kernelPlan: typeof kernelPlan };
+  return planMod.kernelPlan(lossesMod.lossGraph(c, batch).graph, { workgroupSize: wg, maxStorageBuffers: bindings });
 }
 
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../bench/torch_losses.py');
@@ -251,7 +276,8 @@ export function formatRow(r: LossRow): string {
   const moved = r.bytes_min ? `${(r.bytes_moved / r.bytes_min).toFixed(2)}×` : '—';
   const bw = r.copy_fraction !== undefined ? `${(100 * r.copy_fraction).toFixed(1)}%` : '—';
   const line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
-  return r.error ? `${line}   ! ${r.error}` : line;
+  const withBase = r.baseline_ms !== undefined && r.tdc_ms !== undefined ? `${line}   baseline ${f(r.baseline_ms)} ms (${r.baseline_kernels} kernels): ${(r.baseline_ms / r.tdc_ms).toFixed(2)}× faster now` : line;
+  return r.error ? `${withBase}   ! ${r.error}` : withBase;
 }
 
 const describe = (ds: readonly Diagnostic[]): string => ds.map((d) => `  ${d.severity} ${d.code}: ${d.message}`).join('\n');

@@ -172,6 +172,24 @@ test('bench --losses --profile: one device time per kernel of the plan', async (
   assert.is(kernelLines.length, rows[0]!.kernels, lines.join('\n'));
 });
 
+test('bench --losses --baseline: another checkout plans the loss too and both run interleaved (this one as its own baseline)', async () => {
+  const rows = await runLossBench({
+    ids: ['pkt'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    batchScale: 1 / 32,
+    bindings: 8,
+    wg: 0,
+    baseline: ROOT,
+    json: true,
+    log: () => {},
+  });
+  const r = rows[0]!;
+  assert.is(r.error, undefined, r.error);
+  assert.is(r.baseline_kernels, r.kernels);
+  assert.ok(Number.isFinite(r.baseline_ms) && Number.isFinite(r.tdc_ms), JSON.stringify(r));
+});
+
 // torch_losses.py's losses on named inputs (KR, CRD, SSKD, VID) against torchdistill's float64 values in the
 // golden cases (loss, every gradient, CRD's bank update). Needs python3 with torch (Debian python3-torch).
 test('bench torch losses on named inputs match the golden cases', () => {
