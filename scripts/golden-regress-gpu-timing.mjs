@@ -1,7 +1,7 @@
 // Per regression case (test/fixtures/golden-regress, or the cases named on the command line): the number of GPU
 // kernels of its fused plan and the wall time of one GPU run through the real path (schedule, WGSL, pipeline
 // creation, dispatch, readback: runStageOnGpu, as test/golden-regress.test.ts runs it), after `npm run build`.
-//   node scripts/golden-regress-gpu-timing.mjs [filter]
+//   node scripts/golden-regress-gpu-timing.mjs [regex over case names]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from 'tdc-runtime';
@@ -12,11 +12,11 @@ import { registerSpecFile } from '../dist/src/registry/registry.js';
 import { loadGoldenStage } from '../dist/test/helpers/golden-stage.js';
 
 const ROOT = join(import.meta.dirname, '..', 'test', 'fixtures', 'golden-regress');
-const filter = process.argv[2] ?? '';
+const filter = new RegExp(process.argv[2] ?? '');
 const index = JSON.parse(readFileSync(join(ROOT, 'index.json'), 'utf8'));
 const rt = await GpuRuntime.open({ timeoutMs: 600_000 });
 try {
-  for (const c of index.cases.filter((x) => x.case.includes(filter))) {
+  for (const c of index.cases.filter((x) => filter.test(x.case))) {
     const dir = join(ROOT, c.case);
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
     if (expected.spec) registerSpecFile(join(dir, expected.spec));

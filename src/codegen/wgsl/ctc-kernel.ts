@@ -7,8 +7,8 @@
 // stored relative to the largest entry of the row before it (every thread takes that max over the whole
 // previous row, in the same order, so all agree), entries stay O(|log_probs|), ctc_nll adds the offsets up
 // in a compensated sum, and the gradient normalises each step by its own Σ_s α_t(s)β_t(s)/y_t(l'_s) — equal
-// to the likelihood at every t < I (the identity behind torch's formula), so the offsets cancel and nll is
-// not needed. log 0 is NEG = −1e30 (at most NEG_HALF counts as log 0; sums are clamped to NEG, so −inf
+// to the likelihood at every t < I (the identity behind torch's formula), so the offsets cancel (nll only
+// decides whether a sample has a gradient: 0 when it is infinite). log 0 is NEG = −1e30 (at most NEG_HALF counts as log 0; sums are clamped to NEG, so −inf
 // log-probabilities never meet −inf − (−inf)); lengths and labels are clamped into range (the CPU path
 // rejects them).
 import { addDims, mulDims } from '../../graph/dims.js';
@@ -71,13 +71,12 @@ function loop(c: Ctx, parent: Scope, v: string): Scope {
   return s;
 }
 
-function block(c: Ctx, parent: Scope, names: string[]): Scope {
-  const s = c.scopes.open(parent);
-  for (const v of names) c.scopes.define(v, s);
-  return s;
+/** A `{ … }` child scope (an if block once closed). */
+function block(c: Ctx, parent: Scope): Scope {
+  return c.scopes.open(parent);
 }
 
-/** `var name = max of the row at offset `row` over the sample's states, or 0 when all are log 0;` */
+/** Declares `name`: the max of the workspace row at offset `row` over the sample's states, or 0 when all are log 0. */
 function rowMax(ws: string, row: string, name: string): string[] {
   return [
     `var ${name}: f32 = ${NEG};`,
@@ -104,7 +103,7 @@ function alphaSteps(c: Ctx, k: Sample, row: (t: string) => string, offsets: bool
   const steps = loop(c, root, 't');
   steps.lines.push(`let c_prv = ${row('(t - 1u)')};`, `let c_cur = ${row('t')};`);
   for (const v of ['c_prv', 'c_cur']) scopes.define(v, steps);
-  const live = block(c, steps, []);
+  const live = block(c, steps);
   live.lines.push(...rowMax(ws, 'c_prv', 'c_mp'));
   if (offsets) live.lines.push(compensatedAdd('c_off', 'c_mp'));
   const st = loop(c, live, 's');
@@ -136,7 +135,7 @@ export function ctcNll(c: Ctx, n: NodeOf<'ctc_nll'>): void {
   scopes.define('c_w', root);
   alphaSteps(c, k, (t) => `c_w + (${t} & 1u) * ${k.LM}`, true);
   const inf = emitter.f32Const(Infinity);
-  const fin = block(c, root, []);
+  const fin = block(c, root);
   fin.lines.push(
     `var c_nll: f32 = ${inf};`,
     `if (c_il == 0u) { c_nll = select(${inf}, 0.0, c_tl == 0u); } else {`,
@@ -174,7 +173,7 @@ export function ctcNllGrad(c: Ctx, n: NodeOf<'ctc_nll_grad'>): void {
   steps.lines.push(`let tb = ${k.T} - 1u - q;`, `let c_nxt = c_w + (${k.T} + ((tb + 1u) & 1u)) * ${k.LM};`, `let c_cur = c_w + (${k.T} + (tb & 1u)) * ${k.LM};`);
   for (const v of ['tb', 'c_nxt', 'c_cur']) scopes.define(v, steps);
   // β of step tb
-  const live = block(c, steps, []);
+  const live = block(c, steps);
   live.lines.push(...rowMax(ws, 'c_nxt', 'c_mn'));
   const st = loop(c, live, 'sb');
   const e = k.ext(st, v('sb'), 'c_e');
@@ -197,7 +196,7 @@ export function ctcNllGrad(c: Ctx, n: NodeOf<'ctc_nll_grad'>): void {
   const cls = loop(c, steps, 'cc');
   const lpc = k.lp(v('tb'), 'cc');
   cls.lines.push('var c_o: f32 = 0.0;');
-  const on = block(c, cls, []);
+  const on = block(c, cls);
   on.lines.push(`var c_zm: f32 = ${NEG};`, 'var c_z: f32 = 0.0;', `var c_pm: f32 = ${NEG};`, 'var c_p: f32 = 0.0;');
   const sp = loop(c, on, 'sp');
   const ep = k.ext(sp, v('sp'), 'c_ep');
