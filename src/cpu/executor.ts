@@ -95,8 +95,20 @@ function outputNodes(g: Graph): number[] {
   return roots;
 }
 
-export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
-  const values = evaluateNodes(g, inputs, outputNodes(g));
+/**
+ * A hook called with each computed (non-input) node's value, its inputs' values and `rerun` (the node's own kernel
+ * on other inputs of the same shapes); what it returns replaces the value. Used by error analysis (the differential
+ * fuzz target models float32 rounding with it); absent, the float64 evaluation is exact op by op.
+ */
+export type ValueHook = (
+  node: Graph['nodes'][number],
+  value: HostTensor,
+  inputs: readonly HostTensor[],
+  rerun: (inputs: HostTensor[]) => HostTensor,
+) => HostTensor;
+
+export function execute(g: Graph, inputs: Map<string, HostTensor>, hook?: ValueHook): ExecResult {
+  const values = evaluateNodes(g, inputs, outputNodes(g), hook);
   const scalarOf = (id: number, what: string) => {
     const t = values[id]!;
     if (t.data.length !== 1) throw new Error(`${what} is not a scalar: [${t.shape.join(', ')}]`);
@@ -112,7 +124,7 @@ export function execute(g: Graph, inputs: Map<string, HostTensor>): ExecResult {
 }
 
 /** Values of `roots` and every node they depend on (others stay undefined). */
-export function evaluateNodes(g: Graph, inputs: Map<string, HostTensor>, roots: readonly number[]): (HostTensor | undefined)[] {
+export function evaluateNodes(g: Graph, inputs: Map<string, HostTensor>, roots: readonly number[], hook?: ValueHook): (HostTensor | undefined)[] {
   const env = bindDims(g, inputs);
   const live = liveNodes(g, roots);
   const values: (HostTensor | undefined)[] = new Array(g.nodes.length).fill(undefined);
@@ -134,7 +146,7 @@ export function evaluateNodes(g: Graph, inputs: Map<string, HostTensor>, roots: 
     }
     if (v.shape.length !== outShape.length || v.shape.some((d, i) => d !== outShape[i]))
       throw new Error(`node ${n.id} (${n.op}): kernel produced [${v.shape.join(', ')}], expected [${outShape.join(', ')}]`);
-    values[n.id] = v;
+    values[n.id] = hook ? hook(n, v, ins, (other) => (OPS[n.op] as OpDef<OpName>).cpu(other, n.attrs as never, { outShape, outDtype: n.dtype, ev })) : v;
   }
   return values;
 }

@@ -4,7 +4,9 @@
 //   1. the float64 CPU executor (runStageOnCpu: loss and gradients);
 //   2. central finite differences of the CPU loss (float64) against the CPU gradients;
 //   3. the GPU path (runStageOnGpu: fused WGSL kernels on the WebGPU adapter, float32), compared with the CPU
-//      result at golden/README.md's default tolerance (test/helpers/golden-gpu.ts), as the golden GPU suites do.
+//      result at golden/README.md's default tolerance (test/helpers/golden-gpu.ts), as the golden GPU suites do —
+//      or, where the program itself is ill-conditioned, within SAFETY× the error of a model float32 evaluation of
+//      the same graph (see `float32Model` below for the rule and why).
 // Programs use add/sub/mul, division by a strictly positive value, exp of a bounded value (exp∘tanh), log of a
 // strictly positive value, tanh, softmax/log_softmax over the last dim, sum/mean reductions (whole and along
 // dim 1 with keepdim) and sometimes a matmul; the final loss is a sum or mean of non-negative terms so that the
@@ -17,13 +19,16 @@ import { checkConfig as resolveConfig } from '../../src/compiler/driver/check.js
 import { instantiateStage } from '../../src/compiler/instantiate/index.js';
 import { runStageOnCpu } from '../../src/compiler/run-cpu.js';
 import { isNoAdapterError, runStageOnGpu } from '../../src/compiler/run-gpu.js';
-import { execute, type HostTensor } from '../../src/cpu/executor.js';
+import { execute, type ExecResult, type HostTensor } from '../../src/cpu/executor.js';
+import { OPS } from '../../src/graph/ops/index.js';
+import type { Graph } from '../../src/graph/types.js';
 import { formatDiagnostic } from '../../src/diagnostics/format.js';
 import { registerMidLevelLoss, specSource } from '../../src/registry/registry.js';
 import type { StageIR } from '../../src/compiler/ir.js';
 import type { Diagnostic } from '../../src/diagnostics/index.js';
 import { gradExcess, relErr } from '../helpers/golden.js';
 import { defaultTolerance } from '../helpers/golden-gpu.js';
+import { rng } from '../helpers/fd.js';
 
 class DifferentialMismatch extends Error {
   override name = 'DifferentialMismatch';
@@ -167,7 +172,8 @@ const FD_H = 1e-6;
 const FD_RTOL = 1e-6;
 const FD_ATOL = 1e-7;
 
-function checkFiniteDifferences(c: DiffCase, stage: StageIR, grads: Map<string, HostTensor>): void {
+/** Returns the instantiated graph and its float64 inputs (the float32 model runs on them). */
+function checkFiniteDifferences(c: DiffCase, stage: StageIR, grads: Map<string, HostTensor>): { g: Graph; host: Map<string, HostTensor> } {
   const host = new Map<string, HostTensor>(INPUTS.map((name, i) => [name, { shape: [c.b, c.d], dtype: 'float', data: Float64Array.from(i === 0 ? c.s : c.t) }]));
   const inst = instantiateStage(stage, (name) => host.get(name), { modelLossKeys: [] });
   if (!inst.graph) fail('instantiate failed for the FD check', c, inst.diagnostics);
@@ -189,7 +195,71 @@ function checkFiniteDifferences(c: DiffCase, stage: StageIR, grads: Map<string, 
       if (!(err <= bound)) fail(`CPU gradient vs central differences: ${name}[${j}] analytic ${an.data[j]} fd ${fd} (err ${err.toExponential(2)}, bound ${bound.toExponential(2)})`, c);
     }
   }
+  return { g, host };
 }
+
+/**
+ * The conditioning-aware GPU bound. A fixed tolerance (golden/README.md: 1e-4) is right for the golden cases, whose
+ * programs are the real, well-conditioned losses. Random programs are often ill-conditioned — tanh of a
+ * log_softmax product saturates, exp amplifies, a difference cancels — and there float32 cannot meet 1e-4 at all:
+ * on seed 20261205's input 29, PyTorch 1.13's own float32 gradient is 2.4e-4 off. Failing such a case says nothing
+ * about tdc; dropping it would hide real bugs. So the bound follows the program's conditioning, measured:
+ *
+ *   float32 model: the same graph on the float64 executor with the inputs rounded to float32 and every arithmetic
+ *   node's result perturbed by a uniform random δ ∈ [−F32_ULPS·u, F32_ULPS·u] (u = 2⁻²⁴) times its magnitude, then
+ *   rounded to float32 — |v| for elementwise ops, the same op on |inputs| (Σ|x|, Σ|a||b|) for sums, means and
+ *   matmuls (accumulation error scales with the terms, not the result: the cancellation a GPU reduction suffers).
+ *   Ops that only move values (layout, gather, max/min) are exact. F32_ULPS = 4: WGSL's accuracy budget for exp/log
+ *   is 3 ulp + a few, tdc's tanh is within 2 (test/tanh-accuracy-gpu.test.ts), and a fused kernel's few-term sums add
+ *   a rounding or two per term. MODEL_SAMPLES runs; the model error is the worst of them.
+ *
+ *   A quantity (loss; each gradient tensor, as golden/README.md measures it) passes when
+ *     GPU error ≤ max(default bound, SAFETY × model error),  SAFETY = 4,
+ *   i.e. the default tolerance wherever a float32 evaluation with 4-ulp ops could meet it, and otherwise the GPU
+ *   within 4× of what such an evaluation shows on this program (the model's worst of 6 random samples can sit below
+ *   the worst rounding pattern). Measured with TDC_FUZZ_DIFF_STATS=1 (model computed for every case) on lavapipe,
+ *   267 cases (seeds 20261205 and 7): GPU error / model error over 372 non-zero gradient tensors has median 0.17, 99th
+ *   percentile 0.5 and maximum 0.6
+ *   — the model is the more pessimistic of the two, and SAFETY leaves ≥ 6× headroom above the worst seen.
+ *
+ * What this does not judge: the conditioning of tdc's graph itself (the model perturbs the VJP tdc built, so a
+ * needlessly ill-conditioned VJP would excuse itself). That is the op table's job — tanh's VJP is sech²(x), not
+ * torch's 1 − y² (src/graph/ops/unary.ts), FD-checked in test/ops.test.ts — and the golden cases compare with torch.
+ * Nor does it excuse a kernel much worse than 4 ulp per op: the model credits 4, not more (where the old lavapipe
+ * tanh was 3 600 ulp off, the bound for its result would still be ~16 ulp-equivalent, not 3 600). The rule is used
+ * only where the default tolerance fails, so every case that passed before is judged exactly as before.
+ */
+const F32_ULPS = 4;
+const U = 2 ** -24;
+const MODEL_SAMPLES = 6;
+const SAFETY = 4;
+
+/** The case's seed for the model's PRNG (test/helpers/fd.ts rng), so a failure replays exactly. */
+function caseSeed(c: DiffCase): number {
+  let h = 2166136261;
+  for (const ch of c.spec + c.s.join(',') + c.t.join(',')) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return h >>> 0;
+}
+
+/** One model float32 evaluation (see above) of the stage's graph. */
+function float32Model(g: Graph, host: Map<string, HostTensor>, rand: () => number): ExecResult {
+  const f32 = new Map([...host].map(([k, t]) => [k, t.dtype === 'float' ? { ...t, data: Float64Array.from(t.data, Math.fround) } : t]));
+  return execute(g, f32, (node, v, ins, rerun) => {
+    if (v.dtype !== 'float') return v;
+    const kind = OPS[node.op].kind;
+    const exact = kind === 'layout' || kind === 'indexed' || (node.op === 'reduce' && (node.attrs as { fn: string }).fn !== 'sum');
+    if (exact) return v;
+    if (kind === 'source') return { ...v, data: Float64Array.from(v.data, Math.fround) };
+    const accumulates = node.op === 'reduce' || kind === 'contraction';
+    const mag = accumulates ? rerun(ins.map((t) => ({ ...t, data: Float64Array.from(t.data, Math.abs) }))).data : v.data;
+    const data = new Float64Array(v.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = Math.fround(v.data[i]! + (2 * rand() - 1) * F32_ULPS * U * Math.abs(mag[i]!));
+    return { ...v, data };
+  });
+}
+
+/** Per-case numbers for tuning and reporting (TDC_FUZZ_DIFF_STATS=1 computes the model for every case and prints them). */
+const STATS = process.env['TDC_FUZZ_DIFF_STATS'] === '1';
 
 let runtime: Promise<GpuRuntime | undefined> | undefined;
 /** Cases the GPU part ran (a fuzz slice reports it: with no adapter it stays 0). */
@@ -221,22 +291,44 @@ export async function differentialContract(c: DiffCase): Promise<void> {
   const cpu = runStageOnCpu(stage, tensors);
   if (!cpu.result) fail('the CPU run failed', c, cpu.diagnostics);
   if (!Number.isFinite(cpu.result.loss)) fail(`CPU loss is ${cpu.result.loss}`, c);
-  checkFiniteDifferences(c, stage, cpu.result.grads);
+  const graph = checkFiniteDifferences(c, stage, cpu.result.grads);
 
   const rt = await gpuRuntime();
   if (!rt) return;
   const gpu = await runStageOnGpu(stage, tensors, { file: 'fuzz-diff.yaml', runtime: rt });
   if (!gpu.result) fail('the GPU run failed', c, gpu.diagnostics);
   differentialStats.gpuCases++;
+  const cpuR = cpu.result;
+  const gpuR = gpu.result;
   const tol = defaultTolerance();
   const problems: string[] = [];
-  const le = relErr(gpu.result.loss, cpu.result.loss);
-  if (!(le <= tol.loss)) problems.push(`loss: GPU ${gpu.result.loss}, CPU ${cpu.result.loss} (rel ${le.toExponential(2)} > ${tol.loss})`);
-  for (const name of INPUTS) {
-    const want = gradOr0(c, cpu.result.grads.get(name));
-    const got = gradOr0(c, gpu.result.grads.get(name));
-    const excess = gradExcess(got, want, tol.grad, tol.grad);
-    if (!(excess <= 1)) problems.push(`grad ${name}: ${excess.toFixed(2)}× the bound (rtol_grad ${tol.grad}); GPU [${Array.from(got, (v) => v.toPrecision(6))}] CPU [${Array.from(want, (v) => v.toPrecision(6))}]`);
+  const le = relErr(gpuR.loss, cpuR.loss);
+  const gradErr = (got: ArrayLike<number>, name: string) => gradExcess(got, gradOr0(c, cpuR.grads.get(name)), tol.grad, tol.grad);
+  const gpuErr = INPUTS.map((name) => gradErr(gradOr0(c, gpuR.grads.get(name)), name));
+  // the float32 model's errors, computed only where the default tolerance is not met (most cases meet it)
+  let model: { loss: number; grads: number[] } | undefined;
+  if (STATS || !(le <= tol.loss) || gpuErr.some((e) => !(e <= 1))) {
+    const rand = rng(caseSeed(c)).u;
+    model = { loss: 0, grads: INPUTS.map(() => 0) };
+    for (let k = 0; k < MODEL_SAMPLES; k++) {
+      const m = float32Model(graph.g, graph.host, rand);
+      model.loss = Math.max(model.loss, relErr(m.loss, cpuR.loss));
+      INPUTS.forEach((name, i) => (model!.grads[i] = Math.max(model!.grads[i]!, gradErr(gradOr0(c, m.grads.get(name)), name))));
+    }
   }
-  if (problems.length) fail(`CPU vs GPU (golden/README.md default tolerance):\n  ${problems.join('\n  ')}`, c);
+  const lossBound = Math.max(tol.loss, SAFETY * (model?.loss ?? 0));
+  if (!(le <= lossBound)) problems.push(`loss: GPU ${gpuR.loss}, CPU ${cpuR.loss} (rel ${le.toExponential(2)} > ${lossBound.toExponential(2)}; float32 model ${model!.loss.toExponential(2)})`);
+  INPUTS.forEach((name, i) => {
+    const bound = Math.max(1, SAFETY * (model?.grads[i] ?? 0));
+    if (STATS && model) console.log(`differential-spec stats: ${name} GPU ${gpuErr[i]!.toFixed(3)}× default bound, float32 model ${model.grads[i]!.toFixed(3)}×`);
+    if (!(gpuErr[i]! <= bound)) {
+      const want = gradOr0(c, cpuR.grads.get(name));
+      const got = gradOr0(c, gpuR.grads.get(name));
+      problems.push(
+        `grad ${name}: ${gpuErr[i]!.toFixed(2)}× the default bound (rtol_grad ${tol.grad}), allowed ${bound.toFixed(2)}× (float32 model ${(model?.grads[i] ?? 0).toFixed(2)}×); GPU [${Array.from(got, (v) => v.toPrecision(6))}] CPU [${Array.from(want, (v) => v.toPrecision(6))}]`,
+      );
+    }
+  });
+  if (STATS && model) console.log(`differential-spec stats: loss GPU ${le.toExponential(2)}, float32 model ${model.loss.toExponential(2)}`);
+  if (problems.length) fail(`CPU vs GPU (golden/README.md default tolerance, or ${SAFETY}× a float32 model evaluation's error):\n  ${problems.join('\n  ')}`, c);
 }
