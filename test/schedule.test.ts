@@ -25,6 +25,7 @@ import { IndexMath } from '../src/compiler/schedule/index-math.js';
 import { alignedIndex, coord, reductionInputIndex } from '../src/compiler/schedule/coords.js';
 import { Emitter } from '../src/codegen/wgsl/emitter.js';
 import { ScopeTree } from '../src/codegen/wgsl/scope.js';
+import { ref } from '../src/codegen/kernel-ir/ir.js';
 
 /** A golden case's differentiated graph, instantiated as `tdc run --device gpu` does (batch dim symbolic). */
 async function goldenGraph(id: string, symbolic = true, trainable?: { teacher?: boolean }): Promise<Graph> {
@@ -202,7 +203,7 @@ function emitterReads(g: Graph, isUnit: (n: number) => boolean, node: number, id
       register: (n, at) => {
         if (!(isUnit(n) || inputs.has(n))) return undefined;
         addRef(refs, n, at);
-        return isUnit(n) ? `u${n}` : undefined;
+        return isUnit(n) ? ref(`u${n}`) : undefined;
       },
       buffer: (n) => (inputs.has(n) ? { name: `in${n}`, dtype: g.nodes[n]!.dtype === 'int' ? 'i32' : 'f32', shape: g.nodes[n]!.shape } : undefined),
     },

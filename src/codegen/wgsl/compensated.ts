@@ -6,31 +6,40 @@
 //
 // The correction term is `(a - t) + v` (or `(v - t) + a`): it must not be algebraically simplified. WGSL has
 // no fast-math flags, Tint emits no reassociation, and the test suite checks the effect on lavapipe.
+import { assign, bare, bin, block, call, f32, letS, ref, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 
 /** Declarations of a compensated f32 accumulator `acc` starting at `init` (its compensation is `acc_c`). */
-export function compensatedDecl(acc: string, init = '0.0'): string[] {
-  return [`var ${acc}: f32 = ${init};`, `var ${acc}_c: f32 = 0.0;`];
+export function compensatedDecl(acc: string, init: Expr = f32(0)): Stmt[] {
+  return [varS(acc, 'f32', init), varS(`${acc}_c`, 'f32', f32(0))];
 }
 
 /** `acc += v` with the rounding error added to `acc_c` (one statement block). */
-export function compensatedAdd(acc: string, v: string): string {
-  return compensatedAddInto(acc, `${acc}_c`, v);
+export function compensatedAdd(acc: string, v: Expr): Stmt {
+  return block(compensatedAddStmts(ref(acc), ref(`${acc}_c`), v));
 }
 
-/** `acc += v` with the rounding error added to `comp` (any lvalues, e.g. array elements). */
-export function compensatedAddInto(acc: string, comp: string, v: string): string {
-  return (
-    `{ let cs_v = ${v}; let cs_t = ${acc} + cs_v; ` +
-    `${comp} = ${comp} + select((cs_v - cs_t) + ${acc}, (${acc} - cs_t) + cs_v, abs(${acc}) >= abs(cs_v)); ${acc} = cs_t; }`
-  );
+/** `acc += v` with the rounding error added to `comp` (any lvalues, e.g. array elements), as one block. */
+export function compensatedAddInto(acc: Expr, comp: Expr, v: Expr): Stmt {
+  return block(compensatedAddStmts(acc, comp, v));
+}
+
+/** The statements of a compensated `acc += v` (they bind cs_v and cs_t: a block or a loop body of their own). */
+export function compensatedAddStmts(acc: Expr, comp: Expr, v: Expr): Stmt[] {
+  const [cv, ct] = [ref('cs_v'), ref('cs_t')];
+  return [
+    letS('cs_v', v),
+    letS('cs_t', bare('+', acc, cv)),
+    assign(comp, bare('+', comp, call('select', bare('+', bin('-', cv, ct), acc), bare('+', bin('-', acc, ct), cv), bare('>=', call('abs', acc), call('abs', cv))))),
+    assign(acc, ct),
+  ];
 }
 
 /** `acc *= f` for a compensated accumulator (online softmax rescaling): both parts scale. */
-export function compensatedScale(acc: string, f: string): string {
-  return `${acc} = ${acc} * ${f}; ${acc}_c = ${acc}_c * ${f};`;
+export function compensatedScale(acc: string, f: Expr): Stmt[] {
+  return [assign(ref(acc), bare('*', ref(acc), f)), assign(ref(`${acc}_c`), bare('*', ref(`${acc}_c`), f))];
 }
 
 /** The accumulated value: sum plus its compensation. */
-export function compensatedValue(acc: string): string {
-  return `(${acc} + ${acc}_c)`;
+export function compensatedValue(acc: string): Expr {
+  return bin('+', ref(acc), ref(`${acc}_c`));
 }

@@ -6,10 +6,10 @@ import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph
 import { ixAdd, ixDiv, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
 import { INDEX_MAPS, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
-import { ixWgsl } from './print-ix.js';
-import { f32Operand, i32Literal } from './literals.js';
+import { F32_MAX } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
+import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, neg, ref, u32, varS, type BinOp, type Expr, type Helper, type Stmt } from '../kernel-ir/ir.js';
 
 export type WgslType = 'f32' | 'i32';
 export const wgslType = (d: DType): WgslType => (d === 'int' ? 'i32' : 'f32');
@@ -25,15 +25,13 @@ export interface EmitEnv {
   graph: Graph;
   math: IndexMath;
   /** A node held in a register of this kernel (a reduction of the current row), read at `idx`. */
-  register?(node: number, idx: Ix[]): string | undefined;
+  register?(node: number, idx: Ix[]): Expr | undefined;
   /** The buffer a node was materialised in, if any. */
   buffer(node: number): Materialized | undefined;
   /** Nodes whose value is `scale · Π dims` (a sum over a broadcast constant). */
   dimValue?(node: number): { scale: number; dims: Dim[] } | undefined;
 }
 
-/** Helper functions a body used; the prelude includes only these. */
-export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
 
 /**
  * Quad sweeps: each thread takes 4 consecutive elements of the row's last axis per iteration, and rows of a
@@ -68,8 +66,8 @@ export class Emitter {
     return this.env.graph.nodes[id]!;
   }
 
-  /** WGSL expression for node `id` at `idx` (an identifier or literal; statements go to the right scope). */
-  value(id: number, idx: Ix[]): string {
+  /** The value of node `id` at `idx` (a variable or literal; statements go to the right scope). */
+  value(id: number, idx: Ix[]): Expr {
     const reg = this.env.register?.(id, idx);
     if (reg !== undefined) return reg;
     const buf = this.env.buffer(id);
@@ -78,22 +76,21 @@ export class Emitter {
   }
 
   /** Like value(), but never reads the node's own buffer (the kernel that materialises it). */
-  compute(id: number, idx: Ix[]): string {
+  compute(id: number, idx: Ix[]): Expr {
     const n = this.node(id);
     const scope = this.scopes.scopeOf(idx);
     const key = `${id}@${ixListKey(idx)}`;
     const hit = scope.memo.get(key);
     if (hit !== undefined) return hit;
     const expr = this.lower(n, idx, scope);
-    const simple = /^[A-Za-z_][A-Za-z0-9_]*$/.test(expr) || /^\(?-?[0-9.e+-]+[iu]?\)?$/.test(expr);
     // bound where everything it reads is defined: invariant work leaves the loops even when its index does not
-    const name = simple ? expr : this.scopes.bind(this.scopes.scopeOf([expr]), 'v', expr);
+    const name = isAtom(expr) ? expr : this.scopes.bind(this.scopes.scopeOf([expr]), 'v', expr);
     scope.memo.set(key, name);
     return name;
   }
 
   /** Element `idx` of a materialised buffer. */
-  load(buf: Materialized, idx: Ix[]): string {
+  load(buf: Materialized, idx: Ix[]): Expr {
     const scope = this.scopes.scopeOf(idx);
     const key = `load:${buf.name}@${ixListKey(idx)}`;
     const hit = scope.memo.get(key);
@@ -103,15 +100,14 @@ export class Emitter {
       scope.memo.set(key, q);
       return q;
     }
-    const off = ixWgsl(this.env.math.offset(buf.shape, idx));
-    const at = this.vec4.has(buf.name) ? `${buf.name}[(${off}) / 4u][(${off}) % 4u]` : `${buf.name}[${off}]`;
-    const name = this.scopes.bind(scope, 'v', at);
+    const off = ixE(this.env.math.offset(buf.shape, idx));
+    const name = this.scopes.bind(scope, 'v', this.vec4.has(buf.name) ? at4s(buf.name, off) : at(buf.name, off));
     scope.memo.set(key, name);
     return name;
   }
 
   /** In a quad sweep: lane `lane` of the vec4 holding elements 4t…4t+3 of this buffer row, if it has that layout. */
-  private quadLoad(buf: Materialized, idx: Ix[]): string | undefined {
+  private quadLoad(buf: Materialized, idx: Ix[]): Expr | undefined {
     const q = this.quad;
     const r = buf.shape.length;
     if (!q || buf.dtype !== 'f32' || r === 0 || !isVar(idx[r - 1], q.coord) || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
@@ -122,11 +118,11 @@ export class Emitter {
     let v = q.loop.memo.get(key);
     if (v === undefined) {
       const row = m.offset(buf.shape.slice(0, -1), prefix);
-      v = this.scopes.bind(q.loop, 'q', `${buf.name}[${ixWgsl(ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t)))}]`);
+      v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t)))));
       q.loop.memo.set(key, v);
     }
     this.quadLoads.add(buf.name);
-    return `${v}.${'xyzw'[q.lane]}`;
+    return lane(v, q.lane);
   }
 
   /**
@@ -134,11 +130,11 @@ export class Emitter {
    * const-expression producing one is a shader-creation error: they are built from their IEEE-754 bits by a
    * helper function, which keeps them out of constant evaluation — torch's NaN/inf semantics, not F32_MAX.
    */
-  f32Const(v: number): string {
+  f32Const(v: number): Expr {
     const f = Math.fround(v);
-    if (Number.isFinite(f)) return f32Operand(v);
+    if (Number.isFinite(f)) return f32(v);
     this.helpers.add('f32_bits');
-    return `f32_bits(${Number.isNaN(f) ? '0x7fc00000u' : f > 0 ? '0x7f800000u' : '0xff800000u'})`;
+    return call('f32_bits', hex(Number.isNaN(f) ? 0x7fc00000 : f > 0 ? 0x7f800000 : 0xff800000));
   }
 
   private isConst(id: number): boolean {
@@ -151,38 +147,38 @@ export class Emitter {
   }
 
   /** x · ±0 with IEEE semantics (NaN where x is ±inf or NaN): drivers may fold `x * 0.0` to 0 (WGSL allows finite math). */
-  private mulZero(x: string, zero: string): string {
+  private mulZero(x: Expr, zero: Expr): Expr {
     this.helpers.add('mul_zero_f32');
     this.helpers.add('f32_bits');
-    return `mul_zero_f32(${x}, ${zero})`;
+    return call('mul_zero_f32', x, zero);
   }
 
-  /** `x` converted to WGSL type `t`. */
-  as(x: string, from: WgslType, t: WgslType): string {
-    return from === t ? x : `${t}(${x})`;
+  /** `x` converted to type `t`. */
+  as(x: Expr, from: WgslType, t: WgslType): Expr {
+    return from === t ? x : call(t, x);
   }
 
-  private typed(id: number, idx: Ix[], t: WgslType): string {
+  private typed(id: number, idx: Ix[], t: WgslType): Expr {
     const n = this.node(id);
     return this.as(this.value(id, idx), wgslType(n.dtype), t);
   }
 
-  private lower(n: Node, idx: Ix[], scope: Scope): string {
-    return (this.lowering[n.op] as (n: Node, idx: Ix[], scope: Scope) => string)(n, idx, scope);
+  private lower(n: Node, idx: Ix[], scope: Scope): Expr {
+    return (this.lowering[n.op] as (n: Node, idx: Ix[], scope: Scope) => Expr)(n, idx, scope);
   }
 
   /**
-   * The WGSL lowering of every op of the op table (src/graph/ops), keyed by op name: the table's fourth column.
-   * Exhaustive by type — a primitive added without its lowering does not compile.
+   * The lowering of every op of the op table (src/graph/ops) to kernel IR, keyed by op name: the table's fourth
+   * column. Exhaustive by type — a primitive added without its lowering does not compile.
    */
-  private readonly lowering: { [K in OpName]: (n: NodeOf<K>, idx: Ix[], scope: Scope) => string } = {
+  private readonly lowering: { [K in OpName]: (n: NodeOf<K>, idx: Ix[], scope: Scope) => Expr } = {
     const: (n) => {
       const t = wgslType(n.dtype);
-      return t === 'f32' ? this.f32Const(n.attrs.value) : i32Literal(n.attrs.value);
+      return t === 'f32' ? this.f32Const(n.attrs.value) : i32(n.attrs.value);
     },
     iota: (n, idx) => {
       const t = wgslType(n.dtype);
-      return `${t}(${ixWgsl(idx[n.attrs.axis]!)})`;
+      return call(t, ixE(idx[n.attrs.axis]!));
     },
     input: (n) => {
       throw new Error(`input '${n.attrs.name}' has no buffer in this kernel`);
@@ -194,7 +190,7 @@ export class Emitter {
     cast: (n, idx) => {
       const t = wgslType(n.dtype);
       const x = this.node(n.inputs[0]!);
-      if (x.op === 'const' && t === 'i32') return i32Literal(Math.trunc(x.attrs.value));
+      if (x.op === 'const' && t === 'i32') return i32(Math.trunc(x.attrs.value));
       return this.typed(n.inputs[0]!, idx, t);
     },
     // views read their input where the op table's index map says (the scheduler's analysis follows the same maps)
@@ -211,7 +207,7 @@ export class Emitter {
       const cond = this.truthy(c, m.broadcast(this.shape(c), n.shape, idx));
       const va = this.typed(a, m.broadcast(this.shape(a), n.shape, idx), t);
       const vb = this.typed(b, m.broadcast(this.shape(b), n.shape, idx), t);
-      return `select(${vb}, ${va}, ${cond})`;
+      return call('select', vb, va, cond);
     },
     gather: (n, idx, scope) => {
       const m = this.env.math;
@@ -219,9 +215,9 @@ export class Emitter {
       const [x, index] = n.inputs as [number, number];
       const axis = n.attrs.axis;
       const k = this.typed(index, idx, 'i32');
-      const size = ixWgsl(m.dim(this.shape(x)[axis]!));
+      const size = ixE(m.dim(this.shape(x)[axis]!));
       const xi = [...idx];
-      xi[axis] = ixVar(this.scopes.bind(scope, 'g', `min(u32(max(${k}, 0i)), ${size} - 1u)`));
+      xi[axis] = ixVar(this.scopes.bindName(scope, 'g', call('min', call('u32', call('max', k, i32(0))), bare('-', size, u32(1)))));
       return this.typed(x, xi, t);
     },
     scatter_add: (n, idx, scope) => this.scatterAdd(n, idx, scope),
@@ -229,14 +225,14 @@ export class Emitter {
       const m = this.env.math;
       const t = wgslType(n.dtype);
       const { axis, start, end, step } = n.attrs;
-      const i = idx[axis]!;
-      const s = m.dim(start);
-      const rel = ixSub(i, s);
+      const i = ixE(idx[axis]!);
+      const s = ixE(m.dim(start));
+      const rel = ixE(ixSub(idx[axis]!, m.dim(start)));
       const [src] = INDEX_MAPS.slice_scatter(n, idx, m, this.env.graph) as [Read];
       const v = this.typed(src.node, src.idx, t);
-      const [pi, ps] = [ixWgsl(i), ixWgsl(s)];
-      const inRange = `${pi} >= ${ps} && ${pi} < ${ixWgsl(m.dim(end))}${step === 1 ? '' : ` && ${ixWgsl(rel)} % ${step}u == 0u`}`;
-      return `select(${this.zero(t)}, ${v}, ${inRange})`;
+      const bounds = [bare('>=', i, s), bare('<', i, ixE(m.dim(end)))];
+      const inRange = all(...bounds, ...(step === 1 ? [] : [bare('==', bare('%', rel, u32(step)), u32(0))]));
+      return call('select', this.zero(t), v, inRange);
     },
     concat: (n, idx) => {
       const m = this.env.math;
@@ -249,12 +245,12 @@ export class Emitter {
         return start;
       });
       const reads = INDEX_MAPS.concat(n, idx, m, this.env.graph);
-      let expr = '';
+      let expr: Expr | undefined;
       for (let k = reads.length - 1; k >= 0; k--) {
         const v = this.typed(reads[k]!.node, reads[k]!.idx, t);
-        expr = k === reads.length - 1 ? v : `select(${expr}, ${v}, ${ixWgsl(idx[axis]!)} < ${ixWgsl(m.dim(starts[k + 1]!))})`;
+        expr = expr === undefined ? v : call('select', expr, v, bare('<', ixE(idx[axis]!), ixE(m.dim(starts[k + 1]!))));
       }
-      return expr;
+      return expr!;
     },
     adaptive_pool2d: (n, idx, scope) => this.adaptivePool(n, idx, scope),
     adaptive_pool2d_grad: (n, idx, scope) => this.adaptivePoolGrad(n, idx, scope),
@@ -265,9 +261,9 @@ export class Emitter {
       if (dv) {
         const dims = dv.dims.filter((d) => !isOne(d));
         const prod = mulDims(...dims);
-        if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32Literal(dv.scale * prod);
-        const c = `${t}(${ixWgsl(m.dim(prod))})`;
-        return dv.scale === 1 ? c : t === 'f32' ? `(${this.f32Const(dv.scale)} * ${c})` : `(${i32Literal(dv.scale)} * ${c})`;
+        if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32(dv.scale * prod);
+        const c = call(t, ixE(m.dim(prod)));
+        return dv.scale === 1 ? c : bin('*', t === 'f32' ? this.f32Const(dv.scale) : i32(dv.scale), c);
       }
       throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
     },
@@ -281,7 +277,7 @@ export class Emitter {
   };
 
   /** A view: its one input read at the index the op table's index map gives. */
-  private view(n: Node, [r]: Read[]): string {
+  private view(n: Node, [r]: Read[]): Expr {
     return this.typed(r!.node, r!.idx, wgslType(n.dtype));
   }
 
@@ -294,12 +290,12 @@ export class Emitter {
     return this.node(id).shape;
   }
 
-  private zero(t: WgslType): string {
-    return t === 'f32' ? '0.0' : '0i';
+  private zero(t: WgslType): Expr {
+    return t === 'f32' ? f32(0) : i32(0);
   }
 
   /** `x != 0` as a bool. */
-  truthy(id: number, idx: Ix[]): string {
+  truthy(id: number, idx: Ix[]): Expr {
     const n = this.node(id);
     // comparisons are emitted as select(0, 1, cond): use the condition directly
     if (n.op === 'binary' && CMP[n.attrs.fn] && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
@@ -307,64 +303,67 @@ export class Emitter {
       const ct = this.operandType(a, b);
       const va = this.typed(a, this.env.math.broadcast(this.shape(a), n.shape, idx), ct);
       const vb = this.typed(b, this.env.math.broadcast(this.shape(b), n.shape, idx), ct);
-      return `(${va} ${CMP[n.attrs.fn]} ${vb})`;
+      return bin(CMP[n.attrs.fn]!, va, vb);
     }
     const v = this.value(id, idx);
-    return `(${v} != ${this.zero(wgslType(n.dtype))})`;
+    return bin('!=', v, this.zero(wgslType(n.dtype)));
   }
 
   private operandType(a: number, b: number): WgslType {
     return this.node(a).dtype === 'int' && this.node(b).dtype === 'int' ? 'i32' : 'f32';
   }
 
-  private unary(n: NodeOf<'unary'>, idx: Ix[]): string {
+  private unary(n: NodeOf<'unary'>, idx: Ix[]): Expr {
     const t = wgslType(n.dtype);
     const x = this.typed(n.inputs[0]!, idx, t);
+    // a negated literal is a literal (used in place, like any constant)
+    if (n.attrs.fn === 'neg' && x.k === 'f32') return f32(-x.v);
+    if (n.attrs.fn === 'neg' && x.k === 'i32' && x.v > -2147483648) return i32(-x.v);
     if (t === 'i32') {
       switch (n.attrs.fn) {
         case 'neg':
-          return `(-${x})`;
+          return neg(x);
         case 'abs':
-          return `abs(${x})`;
+          return call('abs', x);
         case 'sign':
-          return `sign(${x})`;
+          return call('sign', x);
         case 'floor':
           return x;
         case 'relu':
-          return `max(${x}, 0i)`;
+          return call('max', x, i32(0));
         default:
           throw new Error(`unary ${n.attrs.fn} on int`);
       }
     }
     switch (n.attrs.fn) {
       case 'neg':
-        return `(-${x})`;
+        return neg(x);
       case 'exp':
-        return `exp(${x})`;
+        return call('exp', x);
       case 'log':
-        return `log(${x})`;
+        return call('log', x);
       case 'sqrt':
-        return `sqrt(${x})`;
+        return call('sqrt', x);
       case 'abs':
-        return `abs(${x})`;
+        return call('abs', x);
       case 'sign':
-        return `sign(${x})`;
+        return call('sign', x);
       case 'recip':
-        return `(1.0 / ${x})`;
+        return bin('/', f32(1), x);
       case 'floor':
-        return `floor(${x})`;
+        return call('floor', x);
       case 'tanh':
         this.helpers.add('tanh_f32');
-        return `tanh_f32(${x})`;
+        return call('tanh_f32', x);
       case 'log1p':
         this.helpers.add('log1p_f32');
-        return `log1p_f32(${x})`;
+        return call('log1p_f32', x);
       case 'relu':
-        return `max(${x}, 0.0)`;
+        return call('max', x, f32(0));
     }
   }
 
-  private binary(n: NodeOf<'binary'>, idx: Ix[]): string {
+  private binary(n: NodeOf<'binary'>, idx: Ix[]): Expr {
     const [a, b] = n.inputs as [number, number];
     const m = this.env.math;
     const ia = m.broadcast(this.shape(a), n.shape, idx);
@@ -376,26 +375,26 @@ export class Emitter {
       const ct = this.operandType(a, b);
       const va = this.typed(a, ia, ct);
       const vb = this.typed(b, ib, ct);
-      return t === 'f32' ? `select(0.0, 1.0, ${va} ${cmp} ${vb})` : `select(0i, 1i, ${va} ${cmp} ${vb})`;
+      return t === 'f32' ? call('select', f32(0), f32(1), bare(cmp, va, vb)) : call('select', i32(0), i32(1), bare(cmp, va, vb));
     }
     if (fn === 'pow') return this.pow(a, b, ia, ib, t);
     const va = this.typed(a, ia, t);
     const vb = this.typed(b, ib, t);
     switch (fn) {
       case 'add':
-        return `(${va} + ${vb})`;
+        return bin('+', va, vb);
       case 'sub':
-        return `(${va} - ${vb})`;
+        return bin('-', va, vb);
       case 'mul':
         if (t === 'f32' && this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
         if (t === 'f32' && this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
-        return `(${va} * ${vb})`;
+        return bin('*', va, vb);
       case 'div':
-        return t === 'f32' ? this.divide(va, vb, b, n.shape) : `(${va} / ${vb})`;
+        return t === 'f32' ? this.divide(va, vb, b, n.shape) : bin('/', va, vb);
       case 'maximum':
-        return `max(${va}, ${vb})`;
+        return call('max', va, vb);
       case 'minimum':
-        return `min(${va}, ${vb})`;
+        return call('min', va, vb);
     }
     throw new Error(`binary ${fn}`);
   }
@@ -406,27 +405,27 @@ export class Emitter {
    * The choice depends on the graph only, never on where the value is evaluated: the same node at the same
    * index gives bit-identical results everywhere (comparisons such as a rank's `p > p[label]` rely on it).
    */
-  private divide(va: string, vb: string, b: number, out: Shape): string {
+  private divide(va: Expr, vb: Expr, b: number, out: Shape): Expr {
     const bn = this.node(b);
     if (bn.op === 'const') {
       const c = bn.attrs.value;
       const r = 1 / c;
-      if (Number.isFinite(r) && r !== 0 && Math.fround(r) === r && Math.log2(Math.abs(c)) % 1 === 0) return `(${va} * ${f32Operand(r)})`;
+      if (Number.isFinite(r) && r !== 0 && Math.fround(r) === r && Math.log2(Math.abs(c)) % 1 === 0) return bin('*', va, f32(r));
       // x / ±0 as x · ±inf (the same IEEE result, 0/0 and NaN included): drivers fold `x / 0.0` to 0
-      if (Math.fround(c) === 0) return `(${va} * ${this.f32Const(r)})`;
+      if (Math.fround(c) === 0) return bin('*', va, this.f32Const(r));
       // x / ±inf as x · ±0 (NaN for x = ±inf or NaN)
-      if (!Number.isFinite(Math.fround(c)) && !Number.isNaN(c)) return this.mulZero(va, r === 0 && Object.is(r, -0) ? '-0.0' : '0.0');
-      return `(${va} / ${vb})`;
+      if (!Number.isFinite(Math.fround(c)) && !Number.isNaN(c)) return this.mulZero(va, f32(r === 0 && Object.is(r, -0) ? -0 : 0));
+      return bin('/', va, vb);
     }
-    if (!this.broadcastAlong(b, out)) return `(${va} / ${vb})`;
+    if (!this.broadcastAlong(b, out)) return bin('/', va, vb);
     const there = this.scopes.scopeOf([vb]);
-    const key = `recip:${vb}`;
+    const key = `recip:${JSON.stringify(vb)}`;
     let inv = there.memo.get(key);
     if (inv === undefined) {
-      inv = this.scopes.bind(there, 'v', `(1.0 / ${vb})`);
+      inv = this.scopes.bind(there, 'v', bin('/', f32(1), vb));
       there.memo.set(key, inv);
     }
-    return `(${va} * ${inv})`;
+    return bin('*', va, inv);
   }
 
   /** Is node `b` (through explicit broadcasts) size 1 or absent along some non-1 dim of `out` (right-aligned)? */
@@ -441,36 +440,38 @@ export class Emitter {
   }
 
   /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */
-  private pow(a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): string {
+  private pow(a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): Expr {
     const bn = this.node(b);
     if (t === 'f32' && bn.op === 'const') {
       const c = bn.attrs.value;
       const x = this.typed(a, ia, 'f32');
-      if (c === 0) return '1.0';
+      if (c === 0) return f32(1);
       if (c === 1) return x;
-      if (c === 0.5) return `sqrt(${x})`;
-      if (c === -0.5) return `inverseSqrt(${x})`;
+      if (c === 0.5) return call('sqrt', x);
+      if (c === -0.5) return call('inverseSqrt', x);
       if (Number.isInteger(c) && Math.abs(c) <= 8) {
-        const prod = Array(Math.abs(c)).fill(x).join(' * ');
-        return c > 0 ? `(${prod})` : `(1.0 / (${prod}))`;
+        // x * x * … * x, parenthesised as a whole
+        let prod = x;
+        for (let k = 1; k < Math.abs(c); k++) prod = k === Math.abs(c) - 1 ? bin('*', prod, x) : bare('*', prod, x);
+        return c > 0 ? prod : bin('/', f32(1), prod);
       }
     }
     this.helpers.add('pow_f32');
     const x = this.typed(a, ia, 'f32');
     const y = this.typed(b, ib, 'f32');
-    const r = `pow_f32(${x}, ${y})`;
-    return t === 'i32' ? `i32(round(${r}))` : r;
+    const r = call('pow_f32', x, y);
+    return t === 'i32' ? call('i32', call('round', r)) : r;
   }
 
   /** out[idx] = Σ_j [index[idx/axis=j] == idx[axis]] · src[idx/axis=j] (a loop over the index axis). */
-  private scatterAdd(n: NodeOf<'scatter_add'>, idx: Ix[], scope: Scope): string {
+  private scatterAdd(n: NodeOf<'scatter_add'>, idx: Ix[], scope: Scope): Expr {
     const [index, src] = n.inputs as [number, number];
     const axis = n.attrs.axis;
     const is = this.shape(index);
     const t = wgslType(n.dtype);
     const acc = this.scopes.fresh('acc');
     if (t === 'f32') scope.lines.push(...compensatedDecl(acc));
-    else scope.lines.push(`var ${acc}: ${t} = ${this.zero(t)};`);
+    else scope.lines.push(varS(acc, t, this.zero(t)));
     this.scopes.define(acc, scope);
     const inner = this.scopes.open(scope);
     const j = this.scopes.fresh('j');
@@ -480,35 +481,38 @@ export class Emitter {
     const k = this.typed(index, ji, 'i32');
     const v = this.typed(src, ji, t);
     // index may be smaller than the output along the other axes: those outputs receive nothing
-    const bounds = is
-      .map((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? '' : `${ixWgsl(idx[q]!)} < ${ixWgsl(this.env.math.dim(d))}`))
-      .filter(Boolean);
-    const cond = [`${k} == i32(${ixWgsl(idx[axis]!)})`, ...bounds].join(' && ');
-    const term = `select(${this.zero(t)}, ${v}, ${cond})`;
-    inner.lines.push(t === 'f32' ? compensatedAdd(acc, term) : `${acc} = ${acc} + ${term};`);
-    this.scopes.close(inner, `for (var ${j} = 0u; ${j} < ${ixWgsl(this.env.math.dim(is[axis]!))}; ${j} = ${j} + 1u)`);
-    return t === 'f32' ? compensatedValue(acc) : acc;
+    const bounds = is.flatMap((d, q) => (q === axis || dimEq(d, n.shape[q]!) === true ? [] : [bare('<', ixE(idx[q]!), ixE(this.env.math.dim(d)))]));
+    const cond = all(bare('==', k, call('i32', ixE(idx[axis]!))), ...bounds);
+    const term = call('select', this.zero(t), v, cond);
+    inner.lines.push(t === 'f32' ? compensatedAdd(acc, term) : assign(ref(acc), bare('+', ref(acc), term)));
+    this.scopes.close(inner, (body) => forS(j, u32(0), bare('<', ref(j), ixE(this.env.math.dim(is[axis]!))), u32(1), body));
+    return t === 'f32' ? compensatedValue(acc) : ref(acc);
   }
 
   /** torch adaptive pooling bins: [floor(i·H/k), ceil((i+1)·H/k)). */
-  private bin(i: Ix, size: Dim, k: Dim): [string, string] {
+  private bin(i: Ix, size: Dim, k: Dim): [Expr, Expr] {
     const m = this.env.math;
     const S = m.dim(size);
     const K = m.dim(k);
-    return [ixWgsl(ixDiv(ixMul(i, S), K)), ixWgsl(ixDiv(ixSub(ixAdd(ixMul(ixAdd(i, ONE), S), K), ONE), K))];
+    return [ixE(ixDiv(ixMul(i, S), K)), ixE(ixDiv(ixSub(ixAdd(ixMul(ixAdd(i, ONE), S), K), ONE), K))];
   }
 
-  private adaptivePool(n: NodeOf<'adaptive_pool2d'>, idx: Ix[], scope: Scope): string {
+  /** `for (var v = from; v < to; v = v + 1u)` over a scope's statements. */
+  private static upTo(v: string, from: Expr, to: Expr): (body: Stmt[]) => Stmt {
+    return (body) => forS(v, from, bare('<', ref(v), to), u32(1), body);
+  }
+
+  private adaptivePool(n: NodeOf<'adaptive_pool2d'>, idx: Ix[], scope: Scope): Expr {
     const x = n.inputs[0]!;
     const xs = this.shape(x);
     const r = xs.length;
     const [H, W] = [xs[r - 2]!, xs[r - 1]!];
     const [oh, ow] = n.attrs.out;
-    const [h0, h1] = this.bin(idx[r - 2]!, H, oh).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
-    const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [string, string];
+    const [h0, h1] = this.bin(idx[r - 2]!, H, oh).map((e) => this.scopes.bind(scope, 'b', e)) as [Expr, Expr];
+    const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [Expr, Expr];
     const acc = this.scopes.fresh('acc');
     const max = n.attrs.fn === 'max';
-    if (max) scope.lines.push(`var ${acc}: f32 = -3.4028234663852886e38;`);
+    if (max) scope.lines.push(varS(acc, 'f32', f32(-F32_MAX)));
     else scope.lines.push(...compensatedDecl(acc));
     this.scopes.define(acc, scope);
     const outer = this.scopes.open(scope);
@@ -521,17 +525,17 @@ export class Emitter {
     xi[r - 2] = ixVar(h);
     xi[r - 1] = ixVar(w);
     const v = this.typed(x, xi, 'f32');
-    inner.lines.push(max ? `${acc} = max(${acc}, ${v});` : compensatedAdd(acc, v));
-    this.scopes.close(inner, `for (var ${w} = ${w0}; ${w} < ${w1}; ${w} = ${w} + 1u)`);
-    this.scopes.close(outer, `for (var ${h} = ${h0}; ${h} < ${h1}; ${h} = ${h} + 1u)`);
-    return max ? acc : `(${compensatedValue(acc)} / f32((${h1} - ${h0}) * (${w1} - ${w0})))`;
+    inner.lines.push(max ? assign(ref(acc), call('max', ref(acc), v)) : compensatedAdd(acc, v));
+    this.scopes.close(inner, Emitter.upTo(w, w0, w1));
+    this.scopes.close(outer, Emitter.upTo(h, h0, h1));
+    return max ? ref(acc) : bin('/', compensatedValue(acc), call('f32', bare('*', bin('-', h1, h0), bin('-', w1, w0))));
   }
 
   /**
    * VJP of adaptive pooling at input cell (h, w): Σ over output cells whose bin holds (h, w) of g / |bin| (avg),
    * or of g where (h, w) is the bin's first maximum (max).
    */
-  private adaptivePoolGrad(n: NodeOf<'adaptive_pool2d_grad'>, idx: Ix[], scope: Scope): string {
+  private adaptivePoolGrad(n: NodeOf<'adaptive_pool2d_grad'>, idx: Ix[], scope: Scope): Expr {
     const max = n.attrs.fn === 'max';
     const [x, g] = (max ? n.inputs : [undefined, n.inputs[0]]) as [number | undefined, number];
     const gs = this.shape(g);
@@ -547,13 +551,13 @@ export class Emitter {
       const gi = [...idx];
       gi[r - 2] = ixDiv(hh, ixLit(sh));
       gi[r - 1] = ixDiv(ww, ixLit(sw));
-      return `(${this.typed(g, gi, 'f32')} / f32(${sh * sw}u))`;
+      return bin('/', this.typed(g, gi, 'f32'), call('f32', u32(sh * sw)));
     }
     // only the output cells whose bins can hold (h, w): i in [⌊h·oh/H⌋, ⌈(h+1)·oh/H⌉) (1–2 cells, not oh·ow)
-    const range = (c: Ix, size: Dim, k: Dim): [string, string] => {
+    const range = (c: Ix, size: Dim, k: Dim): [Expr, Expr] => {
       const [S, K] = [m.dim(size), m.dim(k)];
-      const lo = this.scopes.bind(scope, 'b', ixWgsl(ixDiv(ixMul(c, K), S)));
-      const hi = this.scopes.bind(scope, 'b', `min(${ixWgsl(ixDiv(ixSub(ixAdd(ixMul(ixAdd(c, ONE), K), S), ONE), S))}, ${ixWgsl(K)})`);
+      const lo = this.scopes.bind(scope, 'b', ixE(ixDiv(ixMul(c, K), S)));
+      const hi = this.scopes.bind(scope, 'b', call('min', ixE(ixDiv(ixSub(ixAdd(ixMul(ixAdd(c, ONE), K), S), ONE), S)), ixE(K)));
       return [lo, hi];
     };
     const [i0, i1] = range(hh, H, oh);
@@ -567,21 +571,22 @@ export class Emitter {
     const lj = this.scopes.open(li);
     const j = this.scopes.fresh('j');
     this.scopes.define(j, lj);
-    const [h0, h1] = this.bin(ixVar(i), H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [string, string];
-    const [w0, w1] = this.bin(ixVar(j), W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [string, string];
+    const [h0, h1] = this.bin(ixVar(i), H, oh).map((e) => this.scopes.bind(li, 'b', e)) as [Expr, Expr];
+    const [w0, w1] = this.bin(ixVar(j), W, ow).map((e) => this.scopes.bind(lj, 'b', e)) as [Expr, Expr];
     const gi = [...idx];
     gi[r - 2] = ixVar(i);
     gi[r - 1] = ixVar(j);
     const gv = this.typed(g, gi, 'f32');
-    const [ph, pw] = [ixWgsl(hh), ixWgsl(ww)];
-    const inBin = `${ph} >= ${h0} && ${ph} < ${h1} && ${pw} >= ${w0} && ${pw} < ${w1}`;
+    const [ph, pw] = [ixE(hh), ixE(ww)];
+    const inBin = [bare('>=', ph, h0), bare('<', ph, h1), bare('>=', pw, w0), bare('<', pw, w1)];
+    const Wx = ixE(m.dim(W));
     if (!max) {
-      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv} / f32((${h1} - ${h0}) * (${w1} - ${w0})), ${inBin})`));
+      lj.lines.push(compensatedAdd(acc, call('select', f32(0), bare('/', gv, call('f32', bare('*', bin('-', h1, h0), bin('-', w1, w0)))), all(...inBin))));
     } else {
       // first maximum of the bin (row-major), found by a scan of the bin
       const best = this.scopes.fresh('bm');
       const at = this.scopes.fresh('ba');
-      lj.lines.push(`var ${best}: f32 = -3.4028234663852886e38;`, `var ${at}: u32 = 0u;`);
+      lj.lines.push(varS(best, 'f32', f32(-F32_MAX)), varS(at, 'u32', u32(0)));
       this.scopes.define(best, lj);
       this.scopes.define(at, lj);
       const lh = this.scopes.open(lj);
@@ -594,56 +599,15 @@ export class Emitter {
       xi[r - 2] = ixVar(p);
       xi[r - 1] = ixVar(q);
       const xv = this.typed(x!, xi, 'f32');
-      lw.lines.push(`if (${xv} > ${best}) { ${best} = ${xv}; ${at} = ${p} * ${ixWgsl(m.dim(W))} + ${q}; }`);
-      this.scopes.close(lw, `for (var ${q} = ${w0}; ${q} < ${w1}; ${q} = ${q} + 1u)`);
-      this.scopes.close(lh, `for (var ${p} = ${h0}; ${p} < ${h1}; ${p} = ${p} + 1u)`);
-      lj.lines.push(compensatedAdd(acc, `select(0.0, ${gv}, ${inBin} && ${at} == ${ph} * ${ixWgsl(m.dim(W))} + ${pw})`));
+      lw.lines.push(ifS(bare('>', xv, ref(best)), [assign(ref(best), xv), assign(ref(at), bare('+', bare('*', ref(p), Wx), ref(q)))]));
+      this.scopes.close(lw, Emitter.upTo(q, w0, w1));
+      this.scopes.close(lh, Emitter.upTo(p, h0, h1));
+      lj.lines.push(compensatedAdd(acc, call('select', f32(0), gv, all(...inBin, bare('==', ref(at), bare('+', bare('*', ph, Wx), pw))))));
     }
-    this.scopes.close(lj, `for (var ${j} = ${j0}; ${j} < ${j1}; ${j} = ${j} + 1u)`);
-    this.scopes.close(li, `for (var ${i} = ${i0}; ${i} < ${i1}; ${i} = ${i} + 1u)`);
+    this.scopes.close(lj, Emitter.upTo(j, j0, j1));
+    this.scopes.close(li, Emitter.upTo(i, i0, i1));
     return compensatedValue(acc);
   }
 }
 
-const CMP: Partial<Record<string, string>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
-
-/** Helper function sources (included once per kernel when used). */
-export const HELPER_SOURCE: Record<Helper, string> = {
-  // torch pow: x^0 = 1, 1^y = 1, negative x only for integral y (sign from parity)
-  pow_f32: `fn pow_f32(x: f32, y: f32) -> f32 {
-  if (y == 0.0 || x == 1.0) { return 1.0; }
-  if (x == 0.0) { return select(0.0, 3.4028234663852886e38, y < 0.0); }
-  let m = exp2(y * log2(abs(x)));
-  if (x > 0.0 || floor(y) != y) { return m; }
-  return select(m, -m, floor(y * 0.5) * 2.0 != y);
-}`,
-  // a float from its IEEE-754 bits (NaN, ±inf): a function call is not a const-expression, so no shader-creation error
-  f32_bits: `fn f32_bits(b: u32) -> f32 {
-  return bitcast<f32>(b);
-}`,
-  // x · ±0 as IEEE has it: NaN where x is ±inf or NaN, tested on the bits (float tests may be folded away)
-  mul_zero_f32: `fn mul_zero_f32(x: f32, z: f32) -> f32 {
-  return select(x * z, f32_bits(0x7fc00000u), (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
-}`,
-  // log(1 + x) without cancellation for small x
-  log1p_f32: `fn log1p_f32(x: f32) -> f32 {
-  let u = 1.0 + x;
-  if (u == 1.0) { return x; }
-  return log(u) * (x / (u - 1.0));
-}`,
-  // tanh within 2 ulp everywhere (the builtin on Mesa lavapipe is (e^2x − 1)/(e^2x + 1): 3600 ulp near 0,
-  // tanh(1e-30) = 3e-8, tanh(NaN) = −1). |x| < 0.55: x + x·z·Q(z), z = x², Q a degree-4 fit of (tanh(x)/x − 1)/z
-  // (relative truncation error 1e-9); else 1 − 2/(e^2|x| + 1) (≥ 0.5, no cancellation; e^2|x| = inf gives 1).
-  // NaN propagates; −0 stays −0. Measured on lavapipe against float64: ≤ 0.5 ulp below 0.55, ≤ 2 ulp above.
-  tanh_f32: `fn tanh_f32(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.55) {
-    let z = x * x;
-    return x + x * z * (-0.33333316 + z * (0.13332586 + z * (-0.05385231 + z * (0.021071674 + z * -0.006274233))));
-  }
-  let t = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
-  return select(-t, t, x > 0.0);
-}`,
-};
-
-
+const CMP: Partial<Record<string, BinOp>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };

@@ -1,8 +1,11 @@
-// One kernel spec → its WGSL module (the template of its kind), and what the code reads.
+// One kernel spec → its kernel IR module (the template of its kind), and what the code reads; the WGSL printer
+// makes its text.
 import type { KernelSpec } from '../../compiler/schedule/kernel-spec.js';
-import { matmulKernelWgsl } from './matmul-kernel.js';
-import { mapKernelWgsl, rowKernel } from './row-kernel.js';
-import { serialKernelWgsl } from './serial-kernel.js';
+import type { KernelModule } from '../kernel-ir/ir.js';
+import { matmulKernel } from './matmul-kernel.js';
+import { mapKernel, rowKernel } from './row-kernel.js';
+import { serialKernel } from './serial-kernel.js';
+import { printModule } from './print-module.js';
 
 /** A node → buffer map that remembers which buffers were actually read. */
 class RecordingLoads extends Map<number, string> {
@@ -15,16 +18,22 @@ class RecordingLoads extends Map<number, string> {
 }
 
 /**
- * The WGSL of one kernel, the identifiers of the buffers its code reads, and those it reads as vec4 (their
+ * The kernel IR of one kernel, the identifiers of the buffers its code reads, and those it reads as vec4 (their
  * plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers every element).
  */
-export function generateKernel(spec: KernelSpec): { wgsl: string; used: Set<string>; vec4: Set<string> } {
+export function lowerKernel(spec: KernelSpec): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
   const loads = new RecordingLoads(spec.loads);
   const s = { ...spec, loads } as KernelSpec;
   if (s.kind === 'row') {
     const r = rowKernel(s);
-    return { wgsl: r.wgsl, used: loads.used, vec4: r.vec4 };
+    return { module: r.module, used: loads.used, vec4: r.vec4 };
   }
-  const wgsl = s.kind === 'map' ? mapKernelWgsl(s) : s.kind === 'serial' ? serialKernelWgsl(s) : matmulKernelWgsl(s);
-  return { wgsl, used: loads.used, vec4: new Set() };
+  const module = s.kind === 'map' ? mapKernel(s) : s.kind === 'serial' ? serialKernel(s) : matmulKernel(s);
+  return { module, used: loads.used, vec4: new Set() };
+}
+
+/** lowerKernel, printed: the WGSL of one kernel. */
+export function generateKernel(spec: KernelSpec): { wgsl: string; used: Set<string>; vec4: Set<string>; module: KernelModule } {
+  const k = lowerKernel(spec);
+  return { ...k, wgsl: printModule(k.module) };
 }

@@ -3,8 +3,22 @@
 import { Emitter, type EmitEnv } from './emitter.js';
 import { IndexMath } from '../../compiler/schedule/index-math.js';
 import type { BufferDecl, KernelCommon } from '../../compiler/schedule/kernel-spec.js';
-import { dimFields } from './prelude.js';
+import { dimFields } from './print-module.js';
 import { ScopeTree } from './scope.js';
+import { bare, forS, ref, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+
+/** The invocation's index in its workgroup. */
+export const LID = ref('lid');
+/** The workgroup size (an override constant). */
+export const WG = ref(WG_SIZE);
+/** The linear workgroup index of a 2-D dispatch grid. */
+export const WORKGROUP_INDEX = bare('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x')));
+/** `for (var v = from; v < to; v = v + step)` over a scope's statements. */
+export const upTo =
+  (v: string, from: Expr, to: Expr, step: Expr) =>
+  (body: Stmt[]): Stmt =>
+    forS(v, from, bare('<', ref(v), to), step, body);
 
 export function kernelEmitter(spec: KernelCommon, register?: EmitEnv['register']): { math: IndexMath; scopes: ScopeTree; emitter: Emitter; buffers: Map<string, BufferDecl> } {
   const fields = dimFields(spec.symbols);

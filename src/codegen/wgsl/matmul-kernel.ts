@@ -16,17 +16,15 @@
 // cost of compensating every product.
 import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import { isOne } from '../../compiler/schedule/index-math.js';
-import { ixWgsl } from './print-ix.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
-import { assembleModule } from './prelude.js';
-import { kernelEmitter } from './kernel-emitter.js';
-import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import { kernelEmitter, WG } from './kernel-emitter.js';
 import { compensatedAddInto } from './compensated.js';
+import { all, assign, at, bare, bin, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule } from '../kernel-ir/ir.js';
 
 /** Products summed plainly before each compensated fold. */
 const MM_CHUNK = 16;
 
-export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
+export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
   if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
@@ -42,42 +40,44 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const K = sa[sa.length - 1]!;
   const root = scopes.root;
   const body = root.lines;
-  const Mx = ixWgsl(math.dim(M));
-  const Nx = ixWgsl(math.dim(N));
-  const Kx = ixWgsl(math.dim(K));
+  const Mx = ixE(math.dim(M));
+  const Nx = ixE(math.dim(N));
+  const Kx = ixE(math.dim(K));
   // rows × cols registers per invocation: the lane axis gets spec.reg, the uniform axis spec.uniform
   const RM = spec.swap ? spec.reg : spec.uniform;
   const RN = spec.swap ? spec.uniform : spec.reg;
-  const lane0 = `(wid.x * ${WG_SIZE} + lid3.x) * ${spec.reg}u`;
-  const uniform0 = `wid.y * ${spec.uniform}u`;
-  body.push(`let mm_row0 = ${spec.swap ? lane0 : uniform0};`, `let mm_col0 = ${spec.swap ? uniform0 : lane0};`);
+  const [row0, col0] = [ref('mm_row0'), ref('mm_col0')];
+  const lane0 = bare('*', bin('+', bare('*', ref('wid.x'), WG), ref('lid3.x')), u32(spec.reg));
+  const uniform0 = bare('*', ref('wid.y'), u32(spec.uniform));
+  body.push(letS('mm_row0', spec.swap ? lane0 : uniform0), letS('mm_col0', spec.swap ? uniform0 : lane0));
   // No barriers in this kernel: invocations past the output leave at once (every dispatched wid.y starts inside it).
-  body.push(spec.swap ? `if (mm_row0 >= ${Mx}) { return; }` : `if (mm_col0 >= ${Nx}) { return; }`);
+  body.push(spec.swap ? ifS(bare('>=', row0, Mx), [RETURN]) : ifS(bare('>=', col0, Nx), [RETURN]));
   for (const v of ['mm_col0', 'mm_row0', 'lid3']) scopes.define(v, root);
   const rows: Ix[] = [];
   const cols: Ix[] = [];
+  const clamp = (first: Expr, i: number, size: Expr) => call('min', bare('+', first, u32(i)), bare('-', size, u32(1)));
   for (let i = 0; i < RM; i++) {
-    body.push(`let mm_r${i} = min(mm_row0 + ${i}u, ${Mx} - 1u);`);
+    body.push(letS(`mm_r${i}`, clamp(row0, i, Mx)));
     scopes.define(`mm_r${i}`, root);
     rows.push(ixVar(`mm_r${i}`));
   }
   for (let j = 0; j < RN; j++) {
-    body.push(`let mm_c${j} = min(mm_col0 + ${j}u, ${Nx} - 1u);`);
+    body.push(letS(`mm_c${j}`, clamp(col0, j, Nx)));
     scopes.define(`mm_c${j}`, root);
     cols.push(ixVar(`mm_c${j}`));
   }
   const bc = math.unravel(ixVar('wid.z'), batch);
   const batchIdx: Ix[] = bc.map((e, k) => {
     if (isOne(batch[k]!)) return e;
-    body.push(`let bz${k} = ${ixWgsl(e)};`);
+    body.push(letS(`bz${k}`, ixE(e)));
     scopes.define(`bz${k}`, root);
     return ixVar(`bz${k}`);
   });
   const acc = RM * RN;
-  body.push(`var mm_acc: array<f32, ${acc}>;`, `var mm_cmp: array<f32, ${acc}>;`, `var mm_part: array<f32, ${acc}>;`);
+  body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }), varS('mm_part', { array: 'f32', length: acc }));
   const chunk = scopes.open(root);
   scopes.define('mm_k0', chunk);
-  chunk.lines.push(`let mm_k1 = min(mm_k0 + ${MM_CHUNK}u, ${Kx});`);
+  chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), u32(MM_CHUNK)), Kx)));
   scopes.define('mm_k1', chunk);
   const loop = scopes.open(chunk);
   scopes.define('mm_k', loop);
@@ -85,27 +85,19 @@ export function matmulKernelWgsl(spec: MatmulKernelSpec): string {
   const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
   const va = rows.map((row) => emitter.as(emitter.value(a, [...pa, row, ixVar('mm_k')]), 'f32', 'f32'));
   const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, ixVar('mm_k'), col]), 'f32', 'f32'));
-  for (let i = 0; i < RM; i++) loop.lines.push(`let mm_a${i} = ${va[i]};`);
-  for (let j = 0; j < RN; j++) loop.lines.push(`let mm_b${j} = ${vb[j]};`);
+  for (let i = 0; i < RM; i++) loop.lines.push(letS(`mm_a${i}`, va[i]!));
+  for (let j = 0; j < RN; j++) loop.lines.push(letS(`mm_b${j}`, vb[j]!));
+  const part = (q: number) => at('mm_part', u32(q));
   for (let i = 0; i < RM; i++)
-    for (let j = 0; j < RN; j++) loop.lines.push(`mm_part[${i * RN + j}] = fma(mm_a${i}, mm_b${j}, mm_part[${i * RN + j}]);`);
-  scopes.close(loop, `for (var mm_k = mm_k0; mm_k < mm_k1; mm_k = mm_k + 1u)`);
-  for (let q = 0; q < acc; q++) chunk.lines.push(`${compensatedAddInto(`mm_acc[${q}]`, `mm_cmp[${q}]`, `mm_part[${q}]`)} mm_part[${q}] = 0.0;`);
-  scopes.close(chunk, `for (var mm_k0 = 0u; mm_k0 < ${Kx}; mm_k0 = mm_k0 + ${MM_CHUNK}u)`);
+    for (let j = 0; j < RN; j++) loop.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
+  scopes.close(loop, (s) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), s));
+  for (let q = 0; q < acc; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+  scopes.close(chunk, (s) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), s));
   for (let i = 0; i < RM; i++)
     for (let j = 0; j < RN; j++) {
-      const off = ixWgsl(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixLit(i)), ixNode('+', ixVar('mm_col0'), ixLit(j))]));
-      body.push(`if (mm_row0 + ${i}u < ${Mx} && mm_col0 + ${j}u < ${Nx}) { ${spec.store.buffer}[${off}] = mm_acc[${i * RN + j}] + mm_cmp[${i * RN + j}]; }`);
+      const off = ixE(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixLit(i)), ixNode('+', ixVar('mm_col0'), ixLit(j))]));
+      const inside = all(bare('<', bare('+', row0, u32(i)), Mx), bare('<', bare('+', col0, u32(j)), Nx));
+      body.push(ifS(inside, [assign(at(spec.store.buffer, off), bare('+', at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
     }
-  return assembleModule({
-    header: spec.header,
-    symbols: spec.symbols,
-    buffers: spec.buffers,
-    helpers: emitter.helpers,
-    shared: [],
-    overrides: [`override ${WG_SIZE}: u32;`],
-    workgroupSize: WG_SIZE,
-    params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(local_invocation_id) lid3: vec3<u32>'],
-    body,
-  });
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'tile', body, vec4: new Set() };
 }

@@ -9,13 +9,15 @@ import { Emitter, wgslType, type WgslType } from './emitter.js';
 import { ixAdd, ixDiv, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from '../../compiler/schedule/coords.js';
-import { ixWgsl } from './print-ix.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
-import { F32_MAX, f32Literal, i32Literal } from './literals.js';
-import { assembleModule } from './prelude.js';
-import { kernelEmitter } from './kernel-emitter.js';
+import { F32_MAX } from './literals.js';
+import { kernelEmitter, LID, upTo, WG, WORKGROUP_INDEX } from './kernel-emitter.js';
 import { ScopeTree, type Scope } from './scope.js';
-import { compensatedAdd, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
+import { compensatedAdd, compensatedAddStmts, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
+import {
+  all, assign, at, at4, at4s, bare, barrier, bin, block, BREAK, call, f32, hex, i32, ifS, ixE, lane as laneOf, letS, loop, ref, RETURN, u32, varS,
+  type Expr, type KernelModule, type SharedArray, type Stmt,
+} from '../kernel-ir/ir.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
 interface ReductionState {
@@ -32,47 +34,35 @@ const compensated = (st: ReductionState): boolean => st.fn === 'sum' && st.type 
 
 const LOOP_FLOAT_IDENTITY = { max: -F32_MAX, min: F32_MAX };
 
-function identity(fn: ReductionState['fn'], t: WgslType): string {
-  if (fn === 'sum') return t === 'f32' ? '0.0' : '0i';
+function identity(fn: ReductionState['fn'], t: WgslType): Expr {
+  if (fn === 'sum') return t === 'f32' ? f32(0) : i32(0);
   const big = fn === 'max' || fn === 'argmax' ? LOOP_FLOAT_IDENTITY.max : LOOP_FLOAT_IDENTITY.min;
-  if (t === 'f32') return f32Literal(big).startsWith('-') ? `(${f32Literal(big)})` : f32Literal(big);
-  return fn === 'max' || fn === 'argmax' ? i32Literal(-2147483648) : i32Literal(2147483647);
+  if (t === 'f32') return f32(big);
+  return fn === 'max' || fn === 'argmax' ? i32(-2147483648) : i32(2147483647);
 }
 
-function combine(fn: ReductionState['fn'], a: string, b: string): string {
+function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
   switch (fn) {
     case 'sum':
-      return `${a} + ${b}`;
+      return bare('+', a, b);
     case 'max':
-      return `max(${a}, ${b})`;
+      return call('max', a, b);
     case 'min':
-      return `min(${a}, ${b})`;
+      return call('min', a, b);
     default:
       throw new Error('arg reductions combine by pairs');
   }
 }
 
-/** Workgroup coordinates shared by row and map kernels. */
-export const ENTRY_PARAMS = [
-  '@builtin(workgroup_id) wid: vec3<u32>',
-  '@builtin(num_workgroups) nwg: vec3<u32>',
-  '@builtin(local_invocation_index) lid: u32',
-];
-
-export function rowKernelWgsl(spec: RowKernelSpec): string {
-  return rowKernel(spec).wgsl;
-}
-
 /** The module, and the buffers it reads or writes as vec4 (declared array<vec4<f32>>; their lengths must be multiples of 4). */
-export function rowKernel(spec: RowKernelSpec): { wgsl: string; vec4: Set<string> } {
+export function rowKernel(spec: RowKernelSpec): { module: KernelModule; vec4: Set<string> } {
   const first = rowKernelPass(spec, new Set());
   if (!first.vec4.size) return first;
   return rowKernelPass(spec, first.vec4);
 }
 
-function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; vec4: Set<string> } {
+function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { module: KernelModule; vec4: Set<string> } {
   const g = spec.graph;
-  const WG = WG_SIZE;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
   const R = mulDims(...kept.map((x) => x.a.dim));
@@ -84,7 +74,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     if (!states.has(node)) return undefined;
     if (!done.has(node)) throw new Error(`kernel ${spec.name}: reduction ${node} is read before its sweep finished`);
     if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
-    return states.get(node)!.result;
+    return ref(states.get(node)!.result);
   });
   const root = scopes.root;
   emitter.vec4 = vec4;
@@ -94,21 +84,21 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   // its size is a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
   // Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
-  let lane: { lane: number; loop: Scope; tail: string[]; dim: Dim } | undefined;
+  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim } | undefined;
   const quadStores = new Set<string>();
   const sweep = (emitBody: (s: Scope) => void): void => {
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
       emitBody(loop);
-      scopes.close(loop, `for (var j = lid; j < ${ixWgsl(math.dim(L))}; j = j + ${WG})`);
+      scopes.close(loop, upTo('j', LID, ixE(math.dim(L)), WG));
     };
     const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
       const loop = scopes.open(parent);
       scopes.define('t', loop);
-      const tail: string[] = [];
+      const tail: Stmt[] = [];
       for (let ln = 0; ln < 4; ln++) {
         const c = scopes.open(loop);
-        c.lines.push(`let j = t * 4u + ${ln}u;`, `let ${coordName(q.k)} = j;`);
+        c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))), letS(coordName(q.k), ref('j')));
         math.bindCoord(coordName(q.k), undefined);
         scopes.define('j', c);
         scopes.define(coordName(q.k), c);
@@ -117,10 +107,10 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
         emitBody(c);
         lane = undefined;
         emitter.quad = undefined;
-        scopes.close(c, '');
+        scopes.close(c, block);
       }
       loop.lines.push(...tail);
-      scopes.close(loop, `for (var t = lid; t < ${ixWgsl(math.dim(q.a.dim))} / 4u; t = t + ${WG})`);
+      scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
     };
     const d = quadAxis?.a.dim;
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0)) return scalarLoop(root);
@@ -130,16 +120,15 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
     scalarLoop(no);
-    scopes.close(yes, `if (${ixWgsl(math.dim(d))} % 4u == 0u)`);
-    scopes.close(no, 'else');
+    root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
   };
 
   const body = root.lines;
-  body.push('let row = wid.x + wid.y * nwg.x;');
-  if (R !== 1) body.push(`if (row >= ${ixWgsl(math.dim(R))}) { return; }`);
+  body.push(letS('row', WORKGROUP_INDEX));
+  if (R !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(R))), [RETURN]));
   const keptCoords = math.unravel(ixVar('row'), kept.map((x) => x.a.dim));
   kept.forEach((x, n) => {
-    body.push(`let ${coordName(x.k)} = ${ixWgsl(keptCoords[n]!)};`);
+    body.push(letS(coordName(x.k), ixE(keptCoords[n]!)));
     scopes.define(coordName(x.k), root);
     math.bindCoord(coordName(x.k), keptCoords[n]);
   });
@@ -150,10 +139,10 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
   const redPhases = spec.reductions.map((r) => r.phase);
   const elemPhase = elemStores.length ? spec.elemPhase ?? Math.max(-1, ...redPhases) + 1 : undefined;
   const phases = [...new Set([...redPhases, ...(elemPhase === undefined ? [] : [elemPhase])])].sort((a, b) => a - b);
-  const shared = new Map<string, string>();
+  const shared = new Map<string, SharedArray>();
   const slot = (t: WgslType | 'u32', k: number) => {
     const name = `sh_${t}${k}`;
-    shared.set(name, `var<workgroup> ${name}: array<${t}, ${WG}>;`);
+    shared.set(name, { name, elem: t, length: WG_SIZE });
     return name;
   };
   const coordsAll = spec.axes.map((_, k) => coord(k));
@@ -171,6 +160,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
     );
   };
+  const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
   phases.forEach((phase, pi) => {
     const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
     const partners = new Map<number, number[]>(); // max node → online sums
@@ -182,37 +172,39 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
       states.set(r.node, st);
       list.push(st);
       if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
-      else root.lines.push(`var ${st.acc}: ${st.type} = ${identity(st.fn, st.type)};`);
-      if (st.accIdx) root.lines.push(`var ${st.accIdx}: u32 = 0xffffffffu;`);
+      else root.lines.push(varS(st.acc, st.type, identity(st.fn, st.type)));
+      if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
     }
     sweep((loop) => {
       for (const r of rs) {
         if (r.online !== undefined) continue; // accumulated with its max
         const n = g.nodes[r.node]!;
         const st = states.get(r.node)!;
+        const acc = ref(st.acc);
         const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
         const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc); // online sums: f32, compensated
         if (zs.length && lane && st.type === 'f32') {
           // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
-          const o = `${st.acc}_q`;
-          if (lane.lane === 0) lane.loop.lines.push(`var ${o}: vec4<f32>;`);
-          loop.lines.push(`${o}.${'xyzw'[lane.lane]} = ${vt};`);
+          const o = ref(`${st.acc}_q`);
+          if (lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_q`, 'vec4<f32>'));
+          loop.lines.push(assign(laneOf(o, lane.lane), vt));
           if (lane.lane === 3) {
-            const rescale = zs.map((z) => compensatedScale(z, `exp(max(${st.acc} - qm, -88.0))`)).join(' ');
-            lane.tail.push(`{ let qm = max(max(${o}.x, ${o}.y), max(${o}.z, ${o}.w)); if (qm > ${st.acc}) { ${rescale} ${st.acc} = qm; } }`);
-            lane.tail.push(`{ let qe = exp(${o} - vec4<f32>(${st.acc})); ${zs.map((z) => compensatedAdd(z, '((qe.x + qe.y) + (qe.z + qe.w))')).join(' ')} }`);
+            const [qm, qe] = [ref('qm'), ref('qe')];
+            const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, qm))));
+            lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, assign(acc, qm)])]));
+            const quadSum = bin('+', bin('+', laneOf(qe, 0), laneOf(qe, 1)), bin('+', laneOf(qe, 2), laneOf(qe, 3)));
+            lane.tail.push(block([letS('qe', call('exp', bare('-', o, call('vec4<f32>', acc)))), ...zs.map((z) => compensatedAdd(z, quadSum))]));
           }
         } else if (zs.length) {
           // online softmax: rescale the partial sums when the running max grows
-          const rescale = zs.map((z) => compensatedScale(z, `exp(max(${st.acc} - ${vt}, -88.0))`)).join(' ');
-          loop.lines.push(`if (${vt} > ${st.acc}) { ${rescale} ${st.acc} = ${vt}; }`);
-          for (const z of zs) loop.lines.push(compensatedAdd(z, `exp(${vt} - ${st.acc})`));
+          const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, vt))));
+          loop.lines.push(ifS(bare('>', vt, acc), [...rescale, assign(acc, vt)]));
+          for (const z of zs) loop.lines.push(compensatedAdd(z, call('exp', bare('-', vt, acc))));
         } else if (st.accIdx) {
-          const better = st.fn === 'argmax' ? '>' : '<';
-          loop.lines.push(`if (${vt} ${better} ${st.acc}) { ${st.acc} = ${vt}; ${st.accIdx} = j; }`);
+          loop.lines.push(ifS(bare(st.fn === 'argmax' ? '>' : '<', vt, acc), [assign(acc, vt), assign(ref(st.accIdx), ref('j'))]));
         } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
-        else loop.lines.push(`${st.acc} = ${combine(st.fn, st.acc, vt)};`);
+        else loop.lines.push(assign(acc, combine(st.fn, acc, vt)));
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
@@ -220,15 +212,15 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
           if (lane && quadStorable(s, idx, lane)) {
             // a vec4 store of the 4 lanes' values, after the lanes
             const w = `${s.buffer}_q`;
-            if (lane.lane === 0) lane.loop.lines.push(`var ${w}: vec4<f32>;`);
+            if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
             const n = g.nodes[s.node]!;
-            loop.lines.push(`${w}.${'xyzw'[lane.lane]} = ${emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')};`);
+            loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
             if (lane.lane === 3) {
               const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
-              lane.tail.push(`${s.buffer}[${ixWgsl(ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t')))}] = ${w};`);
+              lane.tail.push(assign(at4(s.buffer, ixE(ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t')))), ref(w)));
             }
             quadStores.add(s.buffer);
-          } else loop.lines.push(storeLine(s, idx, emitter, math, buffers, vec4));
+          } else loop.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
         }
     });
     if (!list.length) return;
@@ -236,116 +228,107 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { wgsl: string; 
     const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
     const chunks = packChunks(list, onlineOf, spec.maxWorkgroupSize);
     chunks.forEach((chunk, ci) => {
-      if (ci > 0) body.push('workgroupBarrier();'); // the previous chunk's slots are still being read
+      if (ci > 0) body.push(barrier()); // the previous chunk's slots are still being read
       const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
       const slotOf = new Map(slots.map((x) => [x.st.node, x]));
       for (const x of slots) {
-        body.push(`${x.v}[lid] = ${compensated(x.st) ? compensatedValue(x.st.acc) : x.st.acc};`);
-        if (x.i) body.push(`${x.i}[lid] = ${x.st.accIdx};`);
+        body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
+        if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
       }
-      body.push('workgroupBarrier();');
+      body.push(barrier());
       // results are declared here and assigned by whichever combine the workgroup size selects
-      for (const x of slots) body.push(`var ${x.st.result}: ${x.i ? 'i32' : x.st.type};`);
+      for (const x of slots) body.push(varS(x.st.result, x.i ? 'i32' : x.st.type));
       // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
       // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
-      const folds: string[] = [];
+      const q = ref('q');
+      const folds: Stmt[] = [];
       for (const x of slots) {
-        const res = x.st.result;
+        const res = ref(x.st.result);
         const m = onlineOf.get(x.st.node);
+        const fold = ref(`${x.st.result}_f`);
         if (m !== undefined) {
           const ms = slotOf.get(m)!;
-          folds.push(`{`, ...compensatedDecl(`${res}_f`).map((l) => `  ${l}`));
-          folds.push(`  for (var q = 0u; q < ${WG}; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q] * exp(max(${ms.v}[q] - ${ms.st.result}, -88.0))`)}`);
-          folds.push(`  ${res} = ${compensatedValue(`${res}_f`)};`, '}');
+          const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
+          folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), WG, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
         } else if (x.i) {
-          const better = x.st.fn === 'argmax' ? '>' : '<';
+          const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
+          const [qv, qi] = [ref('qv'), ref('qi')];
+          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
           folds.push(
-            '{',
-            `  var ${res}_v = ${x.v}[0];`,
-            `  var ${res}_i = ${x.i}[0];`,
-            `  for (var q = 1u; q < ${WG}; q = q + 1u) {`,
-            `    let qv = ${x.v}[q];`,
-            `    let qi = ${x.i}[q];`,
-            `    if (qv ${better} ${res}_v || (qv == ${res}_v && qi < ${res}_i)) { ${res}_v = qv; ${res}_i = qi; }`,
-            '  }',
-            `  ${res} = i32(${res}_i);`,
-            '}',
+            block([
+              varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
+              varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
+              upTo('q', u32(1), WG, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
+              assign(res, call('i32', bi)),
+            ]),
           );
         } else if (compensated(x.st)) {
-          folds.push('{', ...compensatedDecl(`${res}_f`, `${x.v}[0]`).map((l) => `  ${l}`));
-          folds.push(`  for (var q = 1u; q < ${WG}; q = q + 1u) ${compensatedAdd(`${res}_f`, `${x.v}[q]`)}`);
-          folds.push(`  ${res} = ${compensatedValue(`${res}_f`)};`, '}');
+          folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), WG, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
         } else {
-          folds.push('{', `  var ${res}_f = ${x.v}[0];`);
-          folds.push(`  for (var q = 1u; q < ${WG}; q = q + 1u) { ${res}_f = ${combine(x.st.fn, `${res}_f`, `${x.v}[q]`)}; }`);
-          folds.push(`  ${res} = ${res}_f;`, '}');
+          folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), WG, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
         }
       }
-      const stmts: string[] = [];
+      const ws = ref('wg_s');
+      const other = bare('+', LID, ws);
+      const stmts: Stmt[] = [];
       // online sums first: they need both maxima before the max slot is overwritten
       for (const x of slots) {
         const m = onlineOf.get(x.st.node);
         if (m === undefined) continue;
         const ms = slotOf.get(m)!.v;
+        const [m1, m2, mm] = [ref('m1'), ref('m2'), ref('mm')];
         stmts.push(
-          `{ let m1 = ${ms}[lid]; let m2 = ${ms}[lid + wg_s]; let mm = max(m1, m2); ` +
-            `${x.v}[lid] = ${x.v}[lid] * exp(max(m1 - mm, -88.0)) + ${x.v}[lid + wg_s] * exp(max(m2 - mm, -88.0)); }`,
+          block([
+            letS('m1', at(ms, LID)),
+            letS('m2', at(ms, other)),
+            letS('mm', call('max', m1, m2)),
+            assign(at(x.v, LID), bare('+', bare('*', at(x.v, LID), clampExp(bare('-', m1, mm))), bare('*', at(x.v, other), clampExp(bare('-', m2, mm))))),
+          ]),
         );
       }
       for (const x of slots) {
         if (onlineOf.has(x.st.node)) continue;
         if (x.i) {
-          const better = x.st.fn === 'argmax' ? '>' : '<';
-          stmts.push(
-            `{ let av = ${x.v}[lid + wg_s]; let ai = ${x.i}[lid + wg_s];`,
-            `  if (av ${better} ${x.v}[lid] || (av == ${x.v}[lid] && ai < ${x.i}[lid])) { ${x.v}[lid] = av; ${x.i}[lid] = ai; } }`,
-          );
-        } else stmts.push(`${x.v}[lid] = ${combine(x.st.fn, `${x.v}[lid]`, `${x.v}[lid + wg_s]`)};`);
+          const [av, ai] = [ref('av'), ref('ai')];
+          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', av, at(x.v, LID)), bin('&&', bare('==', av, at(x.v, LID)), bare('<', ai, at(x.i, LID))));
+          stmts.push(block([letS('av', at(x.v, other)), letS('ai', at(x.i, other)), ifS(better, [assign(at(x.v, LID), av), assign(at(x.i, LID), ai)])]));
+        } else stmts.push(assign(at(x.v, LID), combine(x.st.fn, at(x.v, LID), at(x.v, other))));
       }
-      const tree = [
+      const tree: Stmt[] = [
         // half the smallest power of two ≥ the workgroup size, halved each step
-        'var wg_s = 1u;',
-        `loop { if (wg_s >= ${WG}) { break; } wg_s = wg_s * 2u; }`,
-        'wg_s = wg_s / 2u;',
-        'loop {',
-        '  if (wg_s == 0u) { break; }',
-        `  if (lid < wg_s && lid + wg_s < ${WG}) {`,
-        ...stmts.map((l) => `    ${l}`),
-        '  }',
-        '  workgroupBarrier();',
-        '  wg_s = wg_s / 2u;',
-        '}',
-        ...slots.map((x) => (x.i ? `${x.st.result} = i32(${x.i}[0]);` : `${x.st.result} = ${x.v}[0];`)),
+        varS('wg_s', undefined, u32(1)),
+        loop([ifS(bare('>=', ws, WG), [BREAK]), assign(ws, bare('*', ws, u32(2)))]),
+        assign(ws, bare('/', ws, u32(2))),
+        loop([ifS(bare('==', ws, u32(0)), [BREAK]), ifS(all(bare('<', LID, ws), bare('<', other, WG)), stmts), barrier(), assign(ws, bare('/', ws, u32(2)))]),
+        ...slots.map((x) => (x.i ? assign(ref(x.st.result), call('i32', at(x.i, u32(0)))) : assign(ref(x.st.result), at(x.v, u32(0))))),
       ];
-      body.push(`if (${WG} <= ${SERIAL_COMBINE_MAX}u) {`, ...folds.map((l) => `  ${l}`), '} else {', ...tree.map((l) => `  ${l}`), '}');
+      body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), folds, tree));
       for (const x of slots) {
         scopes.define(x.st.result, root);
         done.add(x.st.node);
       }
     });
-    if (pi < phases.length - 1) body.push('workgroupBarrier();'); // the next sweep reuses the slots
+    if (pi < phases.length - 1) body.push(barrier()); // the next sweep reuses the slots
   });
 
   // ---- per-row outputs ----
   if (rowStores.length) {
     const rowCoords = kept.map((x) => coord(x.k));
-    const writes = rowStores.map((s) => storeLine(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers, vec4));
-    body.push('if (lid == 0u) {', ...writes.map((l) => `  ${l}`), '}');
+    const writes = rowStores.map((s) => storeStmt(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers, vec4));
+    body.push(ifS(bare('==', LID, u32(0)), writes));
   }
 
-  const wgsl = assembleModule({
+  const module: KernelModule = {
     header: spec.header,
     symbols: spec.symbols,
     buffers: spec.buffers,
     helpers: emitter.helpers,
     shared: [...shared.values()],
-    overrides: [`override ${WG_SIZE}: u32;`],
-    workgroupSize: WG,
-    params: ENTRY_PARAMS,
+    entry: 'linear',
     body,
     vec4,
-  });
-  return { wgsl, vec4: new Set([...emitter.quadLoads, ...quadStores]) };
+  };
+  return { module, vec4: new Set([...emitter.quadLoads, ...quadStores]) };
 }
 
 /** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */
@@ -388,31 +371,30 @@ function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: 
   scopes.define('j', loop);
   const cs = math.unravel(ixVar('j'), red.map((x) => x.a.dim));
   red.forEach((x, n) => {
-    loop.lines.push(`let ${coordName(x.k)} = ${ixWgsl(cs[n]!)};`);
+    loop.lines.push(letS(coordName(x.k), ixE(cs[n]!)));
     scopes.define(coordName(x.k), loop);
     math.bindCoord(coordName(x.k), cs[n]);
   });
   return loop;
 }
 
-function storeLine(
+function storeStmt(
   s: StoreSpec,
   idx: Ix[],
   emitter: Emitter,
   math: IndexMath,
   buffers: Map<string, { dtype: WgslType }>,
   vec4?: ReadonlySet<string>,
-): string {
+): Stmt {
   const n = emitter.env.graph.nodes[s.node]!;
   const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
-  const off = ixWgsl(math.offset(s.shape, idx));
-  const at = s.base ? `${s.base}u + ${off}` : off;
-  return vec4?.has(s.buffer) ? `${s.buffer}[(${at}) / 4u][(${at}) % 4u] = ${v};` : `${s.buffer}[${at}] = ${v};`;
+  const off = ixE(math.offset(s.shape, idx));
+  const i = s.base ? bare('+', u32(s.base), off) : off;
+  return assign(vec4?.has(s.buffer) ? at4s(s.buffer, i) : at(s.buffer, i), v);
 }
 
 /** Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements of one line of the innermost axis. */
-export function mapKernelWgsl(spec: MapKernelSpec): string {
-  const WG = WG_SIZE;
+export function mapKernel(spec: MapKernelSpec): KernelModule {
   const E = spec.elemsPerInvocation;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
@@ -420,15 +402,15 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
   const last = axes.length ? axes[axes.length - 1]! : 1;
   const outer = axes.slice(0, -1);
   const chunks = ceilDivDims(last, E);
-  body.push(`let t = (wid.x + wid.y * nwg.x) * ${WG} + lid;`);
-  body.push(`if (t >= ${ixWgsl(math.dim(mulDims(...outer, chunks)))}) { return; }`);
+  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
+  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...outer, chunks)))), [RETURN]));
   const t = ixVar('t');
-  body.push(`let line = ${ixWgsl(ixDiv(t, math.dim(chunks)))};`, `let first = ${ixWgsl(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))};`);
+  body.push(letS('line', ixE(ixDiv(t, math.dim(chunks)))), letS('first', ixE(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))));
   scopes.define('line', scopes.root);
   scopes.define('first', scopes.root);
   const cs = math.unravel(ixVar('line'), outer);
   outer.forEach((_, k) => {
-    body.push(`let ${coordName(k)} = ${ixWgsl(cs[k]!)};`);
+    body.push(letS(coordName(k), ixE(cs[k]!)));
     scopes.define(coordName(k), scopes.root);
     math.bindCoord(coordName(k), cs[k]);
   });
@@ -436,22 +418,12 @@ export function mapKernelWgsl(spec: MapKernelSpec): string {
   const inner = coordName(Math.max(0, axes.length - 1));
   const coords = axes.map((_, k) => coord(k));
   if (axes.length) {
-    loop.lines.push(`let ${inner} = first + e;`, `if (${inner} >= ${ixWgsl(math.dim(last))}) { break; }`);
+    loop.lines.push(letS(inner, bare('+', ref('first'), ref('e'))), ifS(bare('>=', ref(inner), ixE(math.dim(last))), [BREAK]));
     scopes.define(inner, loop);
     scopes.define('e', loop);
   }
-  for (const s of spec.stores) loop.lines.push(storeLine(s, alignedIndex(s.shape, coords), emitter, math, buffers));
-  scopes.close(loop, axes.length ? `for (var e = 0u; e < ${E}u; e = e + 1u)` : '');
+  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  scopes.close(loop, axes.length ? upTo('e', u32(0), u32(E), u32(1)) : block);
 
-  return assembleModule({
-    header: spec.header,
-    symbols: spec.symbols,
-    buffers: spec.buffers,
-    helpers: emitter.helpers,
-    shared: [],
-    overrides: [`override ${WG_SIZE}: u32;`],
-    workgroupSize: WG,
-    params: ENTRY_PARAMS,
-    body,
-  });
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'linear', body, vec4: new Set() };
 }

@@ -1,20 +1,16 @@
 // Statement scopes of a kernel body: each value is `let`-bound once in the outermost scope where every
 // variable it reads is defined (loop-invariant code is hoisted out of sweeps for free), and memoised there.
 import { ixVars, type Ix } from '../../compiler/schedule/index-expr.js';
+import { exprVars, letS, ref, type Expr, type Stmt } from '../kernel-ir/ir.js';
 
 export class Scope {
-  readonly lines: string[] = [];
-  readonly memo = new Map<string, string>();
+  readonly lines: Stmt[] = [];
+  readonly memo = new Map<string, Expr>();
   readonly depth: number;
 
   constructor(readonly parent?: Scope) {
     this.depth = parent ? parent.depth + 1 : 0;
   }
-}
-
-/** Identifiers (not keywords, not builtins) appearing in WGSL expression text. */
-function identifiersOf(e: string): string[] {
-  return e.match(/\b[A-Za-z_][A-Za-z0-9_]*\b/g) ?? [];
 }
 
 export class ScopeTree {
@@ -32,11 +28,11 @@ export class ScopeTree {
     this.varScope.set(name, scope);
   }
 
-  /** The deepest scope any variable of `exprs` (index expressions or WGSL text) belongs to (root when none is local). */
-  scopeOf(exprs: readonly (string | Ix)[]): Scope {
+  /** The deepest scope any variable of `exprs` (IR or index expressions) belongs to (root when none is local). */
+  scopeOf(exprs: readonly (Expr | Ix)[]): Scope {
     let best = this.root;
     for (const e of exprs)
-      for (const id of typeof e === 'string' ? identifiersOf(e) : ixVars(e)) {
+      for (const id of 'k' in e ? exprVars(e) : ixVars(e)) {
         const s = this.varScope.get(id);
         if (s && s.depth > best.depth) best = s;
       }
@@ -47,17 +43,21 @@ export class ScopeTree {
     return new Scope(parent);
   }
 
-  /** Append `header { …lines… }` to the parent's lines. */
-  close(s: Scope, header: string, footer: string[] = []): void {
-    const p = s.parent!;
-    p.lines.push(header ? `${header} {` : '{', ...s.lines.map((l) => `  ${l}`), ...footer.map((l) => `  ${l}`), '}');
+  /** Append the statement `wrap` makes of the scope's statements (a loop, an if, a block) to the parent. */
+  close(s: Scope, wrap: (body: Stmt[]) => Stmt): void {
+    s.parent!.lines.push(wrap(s.lines));
   }
 
-  /** `let name = expr;` in `scope`. */
-  bind(scope: Scope, prefix: string, expr: string, type?: string): string {
+  /** `let name = expr;` in `scope`; the name. */
+  bindName(scope: Scope, prefix: string, expr: Expr, type?: 'f32' | 'i32' | 'u32'): string {
     const name = this.fresh(prefix);
-    scope.lines.push(`let ${name}${type ? `: ${type}` : ''} = ${expr};`);
+    scope.lines.push(letS(name, expr, type));
     this.define(name, scope);
     return name;
+  }
+
+  /** `let name = expr;` in `scope`; the name's reference. */
+  bind(scope: Scope, prefix: string, expr: Expr, type?: 'f32' | 'i32' | 'u32'): Expr {
+    return ref(this.bindName(scope, prefix, expr, type));
   }
 }

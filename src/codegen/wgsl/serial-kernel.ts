@@ -9,27 +9,24 @@ import type { Dim, Node, NodeOf } from '../../graph/types.js';
 import { wgslType } from './emitter.js';
 import { ixVar as v, type Ix } from '../../compiler/schedule/index-expr.js';
 import { isOne } from '../../compiler/schedule/index-math.js';
-import { ixWgsl } from './print-ix.js';
 import type { SerialKernelSpec } from '../../compiler/schedule/kernel-spec.js';
-import { assembleModule } from './prelude.js';
-import { ENTRY_PARAMS } from './row-kernel.js';
-import { kernelEmitter } from './kernel-emitter.js';
+import { kernelEmitter, LID, upTo, WG, WORKGROUP_INDEX } from './kernel-emitter.js';
+import { assign, at, bare, barrier, bin, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule } from '../kernel-ir/ir.js';
 import type { Scope } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { serialWorkgroups } from '../../compiler/schedule/geometry.js';
 import { ctcNll, ctcNllGrad } from './ctc-kernel.js';
 import type { SerialCtx } from './serial-context.js';
 
 
-export function serialKernelWgsl(spec: SerialKernelSpec): string {
+export function serialKernel(spec: SerialKernelSpec): KernelModule {
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
   const { math, scopes, emitter } = kernelEmitter(spec);
   const root = scopes.root;
   const count = serialWorkgroups(n);
-  root.lines.push('let mtx = wid.x + wid.y * nwg.x;');
-  if (count !== 1) root.lines.push(`if (mtx >= ${ixWgsl(math.dim(count))}) { return; }`);
+  root.lines.push(letS('mtx', WORKGROUP_INDEX));
+  if (count !== 1) root.lines.push(ifS(bare('>=', ref('mtx'), ixE(math.dim(count))), [RETURN]));
   const ctx: Ctx = { spec, math, scopes, emitter, out: spec.store.buffer, ...(spec.workspace ? { workspace: spec.workspace } : {}) };
   if (n.op === 'cholesky') cholesky(ctx, n);
   else if (n.op === 'triangular_solve') triangularSolve(ctx, n);
@@ -37,17 +34,7 @@ export function serialKernelWgsl(spec: SerialKernelSpec): string {
   else if (n.op === 'ctc_nll') ctcNll(ctx, n);
   else if (n.op === 'ctc_nll_grad') ctcNllGrad(ctx, n);
   else throw new Error(`node ${spec.node} (${n.op}) has no serial kernel`);
-  return assembleModule({
-    header: spec.header,
-    symbols: spec.symbols,
-    buffers: spec.buffers,
-    helpers: emitter.helpers,
-    shared: [],
-    overrides: [`override ${WG_SIZE}: u32;`],
-    workgroupSize: WG_SIZE,
-    params: ENTRY_PARAMS,
-    body: root.lines,
-  });
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'linear', body: root.lines, vec4: new Set() };
 }
 
 type Ctx = SerialCtx;
@@ -56,57 +43,68 @@ type Ctx = SerialCtx;
 function batchCoords(c: Ctx, batch: Dim[]): Ix[] {
   return c.math.unravel(v('mtx'), batch).map((e, k) => {
     if (isOne(batch[k]!)) return e;
-    return v(c.scopes.bind(c.scopes.root, 'bz', ixWgsl(e)));
+    return v(c.scopes.bindName(c.scopes.root, 'bz', ixE(e)));
   });
 }
 
-/** `for (var v = from; v < to; v = v + step) { … }` as a child scope of `parent`, with `v` defined. */
-function loop(c: Ctx, parent: Scope, v: string): Scope {
+/** A child scope of `parent` with the loop variable `name` defined (closed by an upTo loop). */
+function loop(c: Ctx, parent: Scope, name: string): Scope {
   const s = c.scopes.open(parent);
-  c.scopes.define(v, s);
+  c.scopes.define(name, s);
   return s;
 }
 
-function f32Value(c: Ctx, node: number, idx: Ix[]): string {
+function f32Value(c: Ctx, node: number, idx: Ix[]): Expr {
   const t = wgslType(c.spec.graph.nodes[node]!.dtype);
   return c.emitter.as(c.emitter.value(node, idx), t, 'f32');
 }
 
+/** `-(e)`. */
+const minus = (e: Expr): Expr => ({ k: 'neg', a: e, bare: true });
+const ONE = u32(1);
+
 /** Lower factor, left-looking: L[j][j] = √(A[j][j] − Σ_k L[j][k]²) by thread 0, then rows i > j in parallel. */
 function cholesky(c: Ctx, n: NodeOf<'cholesky'>): void {
   const { math, scopes } = c;
-  const WG = WG_SIZE;
   const s = n.shape;
   const r = s.length;
-  const N = ixWgsl(math.dim(s[r - 1]!));
+  const N = ixE(math.dim(s[r - 1]!));
   const b = batchCoords(c, s.slice(0, -2));
   const a = n.inputs[0]!;
-  const at = (i: string, j: string) => `${c.out}[${ixWgsl(math.offset(s, [...b, v(i), v(j)]))}]`;
+  const el = (i: string, j: string) => at(c.out, ixE(math.offset(s, [...b, v(i), v(j)])));
   const root = scopes.root;
   // the strict upper triangle is zero
   const z = loop(c, root, 'e');
-  z.lines.push(`let zi = e / ${N};`, `let zj = e % ${N};`, `if (zj > zi) { ${at('zi', 'zj')} = 0.0; }`);
-  scopes.close(z, `for (var e = lid; e < ${N} * ${N}; e = e + ${WG})`);
+  z.lines.push(letS('zi', bare('/', ref('e'), N)), letS('zj', bare('%', ref('e'), N)), ifS(bare('>', ref('zj'), ref('zi')), [assign(el('zi', 'zj'), f32(0))]));
+  scopes.close(z, upTo('e', LID, bare('*', N, N), WG));
   const col = loop(c, root, 'j');
   const diag = scopes.open(col);
   const ajj = f32Value(c, a, [...b, v('j'), v('j')]);
-  diag.lines.push(...compensatedDecl('d', ajj), `for (var k = 0u; k < j; k = k + 1u) { let l = ${at('j', 'k')}; ${compensatedAdd('d', '-(l * l)')} }`, `${at('j', 'j')} = sqrt(${compensatedValue('d')});`);
-  scopes.close(diag, 'if (lid == 0u)');
-  col.lines.push('storageBarrier();', `let ljj = ${at('j', 'j')};`);
+  const l = ref('l');
+  diag.lines.push(
+    ...compensatedDecl('d', ajj),
+    forS('k', u32(0), bare('<', ref('k'), ref('j')), ONE, [letS('l', el('j', 'k')), compensatedAdd('d', minus(bin('*', l, l)))]),
+    assign(el('j', 'j'), call('sqrt', compensatedValue('d'))),
+  );
+  scopes.close(diag, (body) => ifS(bare('==', LID, u32(0)), body));
+  col.lines.push(barrier('storage'), letS('ljj', el('j', 'j')));
   scopes.define('ljj', col);
   const rows = loop(c, col, 'i');
   const aij = f32Value(c, a, [...b, v('i'), v('j')]);
-  rows.lines.push(...compensatedDecl('v', aij), `for (var k = 0u; k < j; k = k + 1u) { ${compensatedAdd('v', `-(${at('i', 'k')} * ${at('j', 'k')})`)} }`, `${at('i', 'j')} = ${compensatedValue('v')} / ljj;`);
-  scopes.close(rows, `for (var i = j + 1u + lid; i < ${N}; i = i + ${WG})`);
-  col.lines.push('storageBarrier();');
-  scopes.close(col, `for (var j = 0u; j < ${N}; j = j + 1u)`);
+  rows.lines.push(
+    ...compensatedDecl('v', aij),
+    forS('k', u32(0), bare('<', ref('k'), ref('j')), ONE, [compensatedAdd('v', minus(bin('*', el('i', 'k'), el('j', 'k'))))]),
+    assign(el('i', 'j'), bare('/', compensatedValue('v'), ref('ljj'))),
+  );
+  scopes.close(rows, upTo('i', bare('+', bare('+', ref('j'), ONE), LID), N, WG));
+  col.lines.push(barrier('storage'));
+  scopes.close(col, upTo('j', u32(0), N, ONE));
 }
 
 /** op(A) X = B by substitution; each thread solves whole columns of X (no barriers). */
 function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   const { math, scopes } = c;
   const g = c.spec.graph;
-  const WG = WG_SIZE;
   const os = n.shape;
   const r = os.length;
   const [A, B] = n.inputs as [number, number];
@@ -116,26 +114,26 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
   const bz = batchCoords(c, batch);
   const ba = math.broadcast(sa.slice(0, -2), batch, bz);
   const bb = math.broadcast(sb.slice(0, -2), batch, bz);
-  const N = ixWgsl(math.dim(os[r - 2]!));
-  const K = ixWgsl(math.dim(os[r - 1]!));
-  const x = (i: string, col: string) => `${c.out}[${ixWgsl(math.offset(os, [...bz, v(i), v(col)]))}]`;
+  const N = ixE(math.dim(os[r - 2]!));
+  const K = ixE(math.dim(os[r - 1]!));
+  const x = (i: string, col: string) => at(c.out, ixE(math.offset(os, [...bz, v(i), v(col)])));
   const { lower, transpose } = n.attrs;
   const forward = lower !== transpose; // op(A) is lower triangular
   const m = (i: string, j: string) => f32Value(c, A, transpose ? [...ba, v(j), v(i)] : [...ba, v(i), v(j)]);
   const cols = loop(c, scopes.root, 'cc');
   const steps = loop(c, cols, 's');
-  steps.lines.push(`let i = ${forward ? 's' : `${N} - 1u - s`};`);
+  steps.lines.push(letS('i', forward ? ref('s') : bare('-', bare('-', N, ONE), ref('s'))));
   scopes.define('i', steps);
   const bi = f32Value(c, B, [...bb, v('i'), v('cc')]);
   steps.lines.push(...compensatedDecl('v', bi));
   const inner = loop(c, steps, 'k');
   const mik = m('i', 'k');
-  inner.lines.push(compensatedAdd('v', `-(${mik} * ${x('k', 'cc')})`));
-  scopes.close(inner, forward ? 'for (var k = 0u; k < i; k = k + 1u)' : `for (var k = i + 1u; k < ${N}; k = k + 1u)`);
+  inner.lines.push(compensatedAdd('v', minus(bin('*', mik, x('k', 'cc')))));
+  scopes.close(inner, forward ? upTo('k', u32(0), ref('i'), ONE) : upTo('k', bare('+', ref('i'), ONE), N, ONE));
   const mii = m('i', 'i');
-  steps.lines.push(`${x('i', 'cc')} = ${compensatedValue('v')} / ${mii};`);
-  scopes.close(steps, `for (var s = 0u; s < ${N}; s = s + 1u)`);
-  scopes.close(cols, `for (var cc = lid; cc < ${K}; cc = cc + ${WG})`);
+  steps.lines.push(assign(x('i', 'cc'), bare('/', compensatedValue('v'), mii)));
+  scopes.close(steps, upTo('s', u32(0), N, ONE));
+  scopes.close(cols, upTo('cc', LID, K, WG));
 }
 
 /**
@@ -145,25 +143,24 @@ function triangularSolve(c: Ctx, n: NodeOf<'triangular_solve'>): void {
  */
 function sort(c: Ctx, n: NodeOf<'sort'>): void {
   const { math, scopes } = c;
-  const WG = WG_SIZE;
   const s = n.shape;
   const axis = n.attrs.axis;
   const x = n.inputs[0]!;
   const others = s.map((d, k) => (k === axis ? 1 : d));
-  const lane = math.unravel(v('mtx'), others).map((e, k) => (k === axis || isOne(others[k]!) ? e : v(scopes.bind(scopes.root, 'bz', ixWgsl(e)))));
-  const L = ixWgsl(math.dim(s[axis]!));
-  const at = (e: string) => lane.map((x, k) => (k === axis ? v(e) : x));
+  const lane = math.unravel(v('mtx'), others).map((e, k) => (k === axis || isOne(others[k]!) ? e : v(scopes.bindName(scopes.root, 'bz', ixE(e)))));
+  const L = ixE(math.dim(s[axis]!));
+  const idxAt = (e: string) => lane.map((y, k) => (k === axis ? v(e) : y));
   const elems = loop(c, scopes.root, 'e');
-  const xe = c.emitter.value(x, at('e'));
-  elems.lines.push('var pos = 0u;');
+  const xe = c.emitter.value(x, idxAt('e'));
+  elems.lines.push(varS('pos', undefined, u32(0)));
   const q = loop(c, elems, 'q');
-  const xq = c.emitter.value(x, at('q'));
-  const before = n.attrs.descending ? '>' : '<';
-  q.lines.push(`pos = pos + select(0u, 1u, ${xq} ${before} ${xe} || (${xq} == ${xe} && q < e));`);
-  scopes.close(q, `for (var q = 0u; q < ${L}; q = q + 1u)`);
-  const outAt = (e: string) => `${c.out}[${ixWgsl(math.offset(s, at(e)))}]`;
-  if (n.attrs.output === 'values') elems.lines.push(`${outAt('pos')} = ${xe};`);
-  else if (n.attrs.output === 'indices') elems.lines.push(`${outAt('pos')} = i32(e);`);
-  else elems.lines.push(`${outAt('e')} = i32(pos);`);
-  scopes.close(elems, `for (var e = lid; e < ${L}; e = e + ${WG})`);
+  const xq = c.emitter.value(x, idxAt('q'));
+  const before = bare('||', bare(n.attrs.descending ? '>' : '<', xq, xe), bin('&&', bare('==', xq, xe), bare('<', ref('q'), ref('e'))));
+  q.lines.push(assign(ref('pos'), bare('+', ref('pos'), call('select', u32(0), ONE, before))));
+  scopes.close(q, upTo('q', u32(0), L, ONE));
+  const outAt = (e: string) => at(c.out, ixE(math.offset(s, idxAt(e))));
+  if (n.attrs.output === 'values') elems.lines.push(assign(outAt('pos'), xe));
+  else if (n.attrs.output === 'indices') elems.lines.push(assign(outAt('pos'), call('i32', ref('e'))));
+  else elems.lines.push(assign(outAt('e'), call('i32', ref('pos'))));
+  scopes.close(elems, upTo('e', LID, L, WG));
 }

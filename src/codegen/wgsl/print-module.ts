@@ -1,10 +1,20 @@
-// The parts of every kernel that are not its math: header comment, the dims uniform (binding 0: one u32 per
-// plan symbol, in the plan's order), storage bindings, helper functions, workgroup memory and the entry point.
-// A kernel generator supplies only the body; this assembles the module around it.
+// The WGSL printer for whole modules: a kernel IR module (ir.ts KernelModule) → its text: header comment, the
+// dims uniform (binding 0: one u32 per plan symbol, in the plan's order), storage bindings, helper functions,
+// the workgroup-size override, workgroup memory and the entry point around the printed body.
 import { VERSION } from '../../version.js';
 import { wgslComment } from '../escape.js';
-import { HELPER_SOURCE, type Helper } from './emitter.js';
-import type { BufferDecl } from '../../compiler/schedule/kernel-spec.js';
+import { HELPER_SOURCE } from './helpers.js';
+import type { KernelModule } from '../kernel-ir/ir.js';
+import { printStmts } from './print.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+
+const ENTRY: Record<KernelModule['entry'], { size: string; params: string[] }> = {
+  linear: {
+    size: WG_SIZE,
+    params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(num_workgroups) nwg: vec3<u32>', '@builtin(local_invocation_index) lid: u32'],
+  },
+  tile: { size: WG_SIZE, params: ['@builtin(workgroup_id) wid: vec3<u32>', '@builtin(local_invocation_id) lid3: vec3<u32>'] },
+};
 
 const WGSL_RESERVED = new Set([
   'alias', 'break', 'case', 'const', 'const_assert', 'continue', 'continuing', 'default', 'diagnostic', 'discard', 'else',
@@ -25,25 +35,7 @@ export function dimFields(symbols: readonly string[]): Map<string, string> {
   return out;
 }
 
-export interface ModuleParts {
-  header: string[];
-  symbols: readonly string[];
-  buffers: readonly BufferDecl[];
-  helpers: ReadonlySet<Helper>;
-  /** `var<workgroup> …;` declarations. */
-  shared: string[];
-  /** `override …;` declarations (pipeline-overridable constants, e.g. the workgroup size). */
-  overrides: string[];
-  /** `@workgroup_size(…)` arguments: override identifiers, never literals. */
-  workgroupSize: string;
-  /** Entry point parameters. */
-  params: string[];
-  body: string[];
-  /** Buffers declared array<vec4<f32>>. */
-  vec4?: ReadonlySet<string>;
-}
-
-export function assembleModule(p: ModuleParts): string {
+export function printModule(p: KernelModule): string {
   const fields = dimFields(p.symbols);
   const out: string[] = [];
   for (const h of p.header) out.push(`// ${wgslComment(h)}`);
@@ -56,21 +48,20 @@ export function assembleModule(p: ModuleParts): string {
   out.push('');
   out.push('@group(0) @binding(0) var<uniform> dims: Dims;');
   for (const b of p.buffers)
-    out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: array<${p.vec4?.has(b.name) ? `vec4<${b.dtype}>` : b.dtype}>; // ${wgslComment(b.label)}`);
+    out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: array<${p.vec4.has(b.name) ? `vec4<${b.dtype}>` : b.dtype}>; // ${wgslComment(b.label)}`);
   const helpers = [...p.helpers].sort();
   if (helpers.length) out.push('');
   for (const h of helpers) out.push(HELPER_SOURCE[h], '');
   if (!helpers.length) out.push('');
-  for (const o of p.overrides) out.push(o);
-  if (p.overrides.length) out.push('');
-  for (const s of p.shared) out.push(s);
+  out.push(`override ${WG_SIZE}: u32;`, '');
+  for (const s of p.shared) out.push(`var<workgroup> ${s.name}: array<${s.elem}, ${s.length}>;`);
   if (p.shared.length) out.push('');
-  out.push(`@compute @workgroup_size(${p.workgroupSize})`);
-  out.push(`fn main(${p.params.join(', ')}) {`);
+  out.push(`@compute @workgroup_size(${ENTRY[p.entry].size})`);
+  out.push(`fn main(${ENTRY[p.entry].params.join(', ')}) {`);
   // every binding is referenced, so layout: 'auto' keeps all of them
   out.push('  _ = &dims;');
   for (const b of p.buffers) out.push(`  _ = &${b.name};`);
-  for (const l of p.body) out.push(`  ${l}`);
+  printStmts(p.body, 1, out);
   out.push('}');
   return out.join('\n') + '\n';
 }

@@ -1,0 +1,150 @@
+// The kernel IR: what a kernel template builds — typed scalar expressions (f32 / i32 / u32 / bool, vec4<f32>
+// lanes), loads and stores of storage buffers, workgroup (shared) and private arrays, let/var bindings,
+// structured control flow (for, loop/break, if, return) and barriers. Index arithmetic is the scheduler's index
+// expressions (src/compiler/schedule/index-expr.ts), embedded as they are. The WGSL printer
+// (src/codegen/wgsl/print.ts) makes the text; the interpreter (interpret.ts) runs it on the CPU.
+import type { Ix } from '../../compiler/schedule/index-expr.js';
+import type { BufferDecl } from '../../compiler/schedule/kernel-spec.js';
+
+export type BinOp = '+' | '-' | '*' | '/' | '%' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||' | '&';
+
+/** Builtin functions (WGSL's), conversions, and the kernel helper functions (helpers.ts). */
+export type Fn =
+  | 'exp' | 'exp2' | 'log' | 'log2' | 'sqrt' | 'inverseSqrt' | 'abs' | 'sign' | 'floor' | 'round' | 'tanh' | 'clamp' | 'min' | 'max' | 'select' | 'fma'
+  | 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'bitcast<f32>' | 'bitcast<u32>'
+  | 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
+
+export type Expr =
+  | { readonly k: 'f32'; readonly v: number }
+  | { readonly k: 'i32'; readonly v: number }
+  /** `hex`: printed in hexadecimal (IEEE-754 bit patterns). */
+  | { readonly k: 'u32'; readonly v: number; readonly hex?: true }
+  | { readonly k: 'bool'; readonly v: boolean }
+  | { readonly k: 'var'; readonly name: string }
+  | { readonly k: 'ix'; readonly ix: Ix }
+  /** `bare`: printed without parentheses (operands of select, conditions, right-hand sides). */
+  | { readonly k: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr; readonly bare?: true }
+  | { readonly k: 'neg'; readonly a: Expr; readonly bare?: true }
+  | { readonly k: 'call'; readonly fn: Fn; readonly args: readonly Expr[] }
+  /** Element `i` of a storage buffer, workgroup array or private array. */
+  | { readonly k: 'at'; readonly array: string; readonly i: Expr }
+  /** Scalar element `i` of a storage buffer declared as vec4s (element i / 4, lane i % 4). */
+  | { readonly k: 'at4s'; readonly array: string; readonly i: Expr }
+  /** The vec4 `i` (scalar elements 4i … 4i + 3) of a storage buffer declared as vec4s. */
+  | { readonly k: 'at4'; readonly array: string; readonly i: Expr }
+  /** Lane of a vec4<f32>. */
+  | { readonly k: 'lane'; readonly a: Expr; readonly lane: 0 | 1 | 2 | 3 };
+
+/** Types of declared variables. */
+export type VarType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | { readonly array: 'f32' | 'i32' | 'u32'; readonly length: number };
+
+export type Stmt =
+  | { readonly k: 'let'; readonly name: string; readonly e: Expr; readonly ty?: 'f32' | 'i32' | 'u32' }
+  /** `var name[: ty][ = init];` (the type is inferred from `init` when absent). */
+  | { readonly k: 'var'; readonly name: string; readonly ty?: VarType; readonly init?: Expr }
+  | { readonly k: 'assign'; readonly to: Expr; readonly e: Expr }
+  | { readonly k: 'block'; readonly body: Stmt[] }
+  | { readonly k: 'if'; readonly cond: Expr; readonly then: Stmt[]; readonly else?: Stmt[] }
+  /** for (var v = from; cond; v = v + step) — `step` is added each iteration. */
+  | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly cond: Expr; readonly step: Expr; readonly body: Stmt[] }
+  | { readonly k: 'loop'; readonly body: Stmt[] }
+  | { readonly k: 'break' }
+  | { readonly k: 'return' }
+  | { readonly k: 'barrier'; readonly scope: 'workgroup' | 'storage' };
+
+/** Helper functions of the kernels (torch semantics where WGSL's builtins differ; helpers.ts prints them). */
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
+
+/** A workgroup-memory array of `length` elements (an override constant: the workgroup size). */
+export interface SharedArray {
+  name: string;
+  elem: 'f32' | 'i32' | 'u32';
+  length: string;
+}
+
+/**
+ * One kernel: its storage buffers (binding 0 is always the dims uniform, one u32 per plan symbol), helpers,
+ * workgroup arrays and entry body. A 1-D workgroup of wg_size invocations; builtins: `linear` wid, nwg, lid;
+ * `tile` (matmul) wid, lid3.
+ */
+export interface KernelModule {
+  header: string[];
+  symbols: readonly string[];
+  buffers: readonly BufferDecl[];
+  helpers: ReadonlySet<Helper>;
+  shared: SharedArray[];
+  entry: 'linear' | 'tile';
+  body: Stmt[];
+  /** Buffers declared as vec4s. */
+  vec4: ReadonlySet<string>;
+}
+
+// ---- builders ----
+export const f32 = (v: number): Expr => ({ k: 'f32', v });
+export const i32 = (v: number): Expr => ({ k: 'i32', v });
+export const u32 = (v: number): Expr => ({ k: 'u32', v });
+export const ref = (name: string): Expr => ({ k: 'var', name });
+export const ixE = (ix: Ix): Expr => (ix.kind === 'var' ? ref(ix.name) : { k: 'ix', ix });
+export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({ k: 'bin', op, a, b });
+export const bare = (op: BinOp, a: Expr, b: Expr): Expr => ({ k: 'bin', op, a, b, bare: true });
+export const neg = (a: Expr): Expr => ({ k: 'neg', a });
+export const call = (fn: Fn, ...args: Expr[]): Expr => ({ k: 'call', fn, args });
+export const at = (array: string, i: Expr): Expr => ({ k: 'at', array, i });
+export const at4s = (array: string, i: Expr): Expr => ({ k: 'at4s', array, i });
+export const at4 = (array: string, i: Expr): Expr => ({ k: 'at4', array, i });
+export const hex = (v: number): Expr => ({ k: 'u32', v, hex: true });
+export const lane = (a: Expr, l: number): Expr => ({ k: 'lane', a, lane: l as 0 | 1 | 2 | 3 });
+/** `a && b && …` (bare), left-associated. */
+export const all = (...cs: Expr[]): Expr => cs.reduce((x, y) => bare('&&', x, y));
+
+export const letS = (name: string, e: Expr, ty?: 'f32' | 'i32' | 'u32'): Stmt => (ty ? { k: 'let', name, e, ty } : { k: 'let', name, e });
+export const varS = (name: string, ty: VarType | undefined, init?: Expr): Stmt => ({ k: 'var', name, ...(ty ? { ty } : {}), ...(init ? { init } : {}) });
+export const loop = (body: Stmt[]): Stmt => ({ k: 'loop', body });
+export const assign = (to: Expr, e: Expr): Stmt => ({ k: 'assign', to, e });
+export const block = (body: Stmt[]): Stmt => ({ k: 'block', body });
+export const ifS = (cond: Expr, then: Stmt[], otherwise?: Stmt[]): Stmt => (otherwise ? { k: 'if', cond, then, else: otherwise } : { k: 'if', cond, then });
+export const forS = (v: string, from: Expr, cond: Expr, step: Expr, body: Stmt[]): Stmt => ({ k: 'for', v, from, cond, step, body });
+export const BREAK: Stmt = { k: 'break' };
+export const RETURN: Stmt = { k: 'return' };
+export const barrier = (scope: 'workgroup' | 'storage' = 'workgroup'): Stmt => ({ k: 'barrier', scope });
+
+/** Variables an expression reads (index expressions included). */
+export function exprVars(e: Expr, out: string[] = []): string[] {
+  switch (e.k) {
+    case 'var':
+      out.push(e.name);
+      break;
+    case 'ix':
+      ixVarsInto(e.ix, out);
+      break;
+    case 'bin':
+      exprVars(e.a, out);
+      exprVars(e.b, out);
+      break;
+    case 'neg':
+    case 'lane':
+      exprVars(e.a, out);
+      break;
+    case 'call':
+      for (const a of e.args) exprVars(a, out);
+      break;
+    case 'at':
+    case 'at4s':
+    case 'at4':
+      out.push(e.array);
+      exprVars(e.i, out);
+      break;
+  }
+  return out;
+}
+
+function ixVarsInto(a: Ix, out: string[]): void {
+  if (a.kind === 'var') out.push(a.name);
+  else if (a.kind === 'op') {
+    ixVarsInto(a.a, out);
+    ixVarsInto(a.b, out);
+  }
+}
+
+/** A literal or a variable: used as is, never let-bound. */
+export const isAtom = (e: Expr): boolean => e.k === 'var' || e.k === 'f32' || e.k === 'i32' || e.k === 'u32' || e.k === 'bool';
