@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../../src/diagnostics/format.js';
-import { readSafetensors } from 'tdc-runtime';
+import { readSafetensors, type SafeTensor } from 'tdc-runtime';
+import type { StageIR } from '../../src/compiler/ir.js';
+import type { Diagnostic } from '../../src/diagnostics/index.js';
 import { specSource } from '../../src/registry/registry.js';
 import type { GpuRuntime } from 'tdc-runtime/node';
 import { runStageOnGpu } from '../../src/compiler/run-gpu.js';
@@ -39,25 +41,59 @@ export interface Worst {
 
 export const newWorst = (): Worst => ({ loss: { err: 0, case: '' }, grad: { err: 0, case: '' }, gradMax: { err: 0, case: '' } });
 
-/** The problems found (empty: the case passes). */
-export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
+/** A golden case loaded for a run: its expectations, its stage and its tensors (or why it cannot run). */
+export interface LoadedCase {
+  id: string;
+  expected: Expected;
+  stage: StageIR;
+  file: string;
+  tensors: Map<string, SafeTensor>;
+  /** The tensors a run reads (gradients and state outputs left out). */
+  inputs: Map<string, SafeTensor>;
+  /** Error diagnostics, printed with their code frames. */
+  show(ds: Diagnostic[]): string[];
+}
+
+export async function loadCase(id: string): Promise<LoadedCase | { problems: string[] }> {
   const dir = caseDir(id);
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
   const { stage, diagnostics: rd, text, file } = await loadGoldenStage(dir, expected.stage);
   const show = (ds: typeof rd) => ds.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, (f) => (f === file ? text : specSource(f))));
-  if (!stage) return [`no stage '${expected.stage}'`, ...show(rd)];
-  if (show(rd).length) return show(rd);
+  if (!stage) return { problems: [`no stage '${expected.stage}'`, ...show(rd)] };
+  if (show(rd).length) return { problems: show(rd) };
   stage.trainable = { student: expected.trainable.student !== false, teacher: expected.trainable.teacher === true };
   const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dir, 'tensors.safetensors'))));
   const inputs = new Map([...tensors].filter(([n]) => !n.startsWith('grad/') && !n.startsWith('state_out/')));
+  return { id, expected, stage, file, tensors, inputs, show };
+}
+
+/** What a float32 run returned, as compared with the case. */
+export interface CaseResult {
+  loss: number;
+  terms: Record<string, { value: number }>;
+  modelTerm?: { value: number };
+  grads: Map<string, { data: ArrayLike<number> }>;
+  state?: Map<string, { data: ArrayLike<number> }>;
+}
+
+/** The problems found (empty: the case passes). */
+export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
+  const c = await loadCase(id);
+  if ('problems' in c) return c.problems;
   let run;
   try {
-    run = await runStageOnGpu(stage, inputs, { file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
+    run = await runStageOnGpu(c.stage, c.inputs, { file: c.file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
   } catch (e) {
     return [`threw: ${(e as Error).stack ?? String(e)}`];
   }
   const { result, diagnostics } = run;
-  if (!result) return show(diagnostics).length ? show(diagnostics) : ['no result and no diagnostic'];
+  if (!result) return c.show(diagnostics).length ? c.show(diagnostics) : ['no result and no diagnostic'];
+  return compareCase(c, result, tol, worst);
+}
+
+/** A run's results against the case under float32 tolerances; updates `worst`. */
+export function compareCase(c: LoadedCase, result: CaseResult, tol: Tolerance, worst: Worst): string[] {
+  const { id, expected, tensors } = c;
   const problems: string[] = [];
   const cmp = (what: string, x: number, g: number) => {
     const e = relErr(x, g);
@@ -99,7 +135,7 @@ export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, w
   }
   for (const input of result.grads.keys()) if (!trained(input)) problems.push(`gradient emitted for the frozen input ${input}`);
   const stateOut = expected.state?.out ?? [];
-  const gotState = result.state ?? new Map<string, { data: Float32Array }>();
+  const gotState = result.state ?? new Map<string, { data: ArrayLike<number> }>();
   for (const name of stateOut) {
     const got = gotState.get(name);
     if (!got) problems.push(`no state output ${name}`);

@@ -6,11 +6,19 @@ import { ceilDivDims, mulDims } from '../../graph/dims.js';
 import type { KernelPlan, PlanKernel } from '../../compiler/schedule/plan.js';
 import type { Schedule } from '../../compiler/schedule/schedule.js';
 import { generateKernel } from './generate-kernel.js';
+import type { KernelModule } from '../kernel-ir/ir.js';
 
 export function generatePlan(s: Schedule): KernelPlan {
+  return generatePlanModules(s).plan;
+}
+
+/** The plan and each kernel's IR module (plan order): what the IR interpreter runs. */
+export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: KernelModule[] } {
   const vec4 = new Set<number>();
+  const modules: KernelModule[] = [];
   const kernels = s.kernels.map((k): PlanKernel => {
     const code = generateKernel(k.spec);
+    modules.push(code.module);
     for (const name of code.vec4) {
       const decl = k.spec.buffers.find((b) => b.name === name);
       const binding = decl && k.bindings.find((b) => b.binding === decl.binding);
@@ -29,7 +37,7 @@ export function generatePlan(s: Schedule): KernelPlan {
       bytesWritten: k.bytesWritten,
     };
   });
-  return {
+  const plan: KernelPlan = {
     ...(s.workgroupSize !== undefined ? { workgroupSize: s.workgroupSize } : {}),
     symbols: s.symbols,
     inputs: s.inputs,
@@ -40,4 +48,5 @@ export function generatePlan(s: Schedule): KernelPlan {
     ...(s.indexInputs ? { indexInputs: s.indexInputs } : {}),
     ...(s.factorChecks ? { factorChecks: s.factorChecks } : {}),
   };
+  return { plan, modules };
 }

@@ -1,0 +1,552 @@
+// The kernel IR interpreter: runs one dispatch of a KernelModule on the CPU, with WGSL's semantics where the
+// kernels depend on them — f32 arithmetic rounded after every operation (Math.fround), wrapping u32/i32
+// integers, workgroup memory shared by the invocations of a workgroup, and barriers. The invocations of a
+// workgroup run as phases between barriers: each is a generator that yields at a barrier, and the workgroup
+// advances all of them to the next one before any goes past it. The IR is compiled once per dispatch into
+// closures (typed at compile time, variables resolved to frame slots); statements that contain no barrier run
+// as plain functions. Out-of-bounds accesses are errors (the generated code never relies on robust access).
+import type { BinOp, Expr, Fn, KernelModule, Stmt, VarType } from './ir.js';
+import type { Ix } from '../../compiler/schedule/index-expr.js';
+import { helperFunctions } from './scalar-helpers.js';
+
+type Ty = 'f32' | 'i32' | 'u32' | 'bool' | 'vec4';
+type Value = number | boolean | Float32Array | Int32Array | Uint32Array;
+type Arr = Float32Array | Int32Array | Uint32Array;
+/** One invocation's variables. */
+type Frame = Value[];
+type Ev = (f: Frame) => Value;
+
+/** What a statement did: continue with the next one, leave the innermost loop, or leave the kernel. */
+const NEXT = 0;
+const BREAK = 1;
+const RETURN = 2;
+type Ctl = 0 | 1 | 2;
+
+export interface Dispatch {
+  /** Storage buffers by their name in the module. */
+  buffers: ReadonlyMap<string, Arr>;
+  /** The dims uniform: member name → value. */
+  dims: Readonly<Record<string, number>>;
+  /** The workgroup size override. */
+  wgSize: number;
+  /** Workgroup counts. */
+  grid: readonly [number, number, number];
+}
+
+class Compiler {
+  private readonly slots: Map<string, { slot: number; ty: Ty | { array: Ty } }>[] = [new Map()];
+  nslots = 0;
+  /** Workgroup arrays and storage buffers, looked up at run time (the workgroup arrays change per workgroup). */
+  readonly arrays: Record<string, Arr> = Object.create(null) as Record<string, Arr>;
+  readonly arrayTypes = new Map<string, Ty>();
+
+  constructor(private readonly dims: Readonly<Record<string, number>>) {}
+
+  declare(name: string, ty: Ty | { array: Ty }): number {
+    const slot = this.nslots++;
+    this.slots[this.slots.length - 1]!.set(name, { slot, ty });
+    return slot;
+  }
+
+  lookup(name: string): { slot: number; ty: Ty | { array: Ty } } | undefined {
+    for (let k = this.slots.length - 1; k >= 0; k--) {
+      const v = this.slots[k]!.get(name);
+      if (v) return v;
+    }
+    return undefined;
+  }
+
+  scoped<T>(fn: () => T): T {
+    this.slots.push(new Map());
+    try {
+      return fn();
+    } finally {
+      this.slots.pop();
+    }
+  }
+
+  // ---- expressions ----
+  expr(e: Expr): [Ev, Ty] {
+    switch (e.k) {
+      case 'f32': {
+        const v = Math.fround(e.v);
+        return [() => v, 'f32'];
+      }
+      case 'i32': {
+        const v = e.v | 0;
+        return [() => v, 'i32'];
+      }
+      case 'u32': {
+        const v = e.v >>> 0;
+        return [() => v, 'u32'];
+      }
+      case 'bool': {
+        const v = e.v;
+        return [() => v, 'bool'];
+      }
+      case 'var': {
+        const s = this.lookup(e.name);
+        if (!s) throw new Error(`interpreter: unknown variable ${e.name}`);
+        if (typeof s.ty !== 'string') throw new Error(`interpreter: array ${e.name} used as a value`);
+        const slot = s.slot;
+        return [(f) => f[slot]!, s.ty];
+      }
+      case 'ix':
+        return [this.ix(e.ix), 'u32'];
+      case 'bin':
+        return this.bin(e.op, this.expr(e.a), this.expr(e.b));
+      case 'neg': {
+        const [a, t] = this.expr(e.a);
+        if (t === 'f32') return [(f) => -(a(f) as number), 'f32'];
+        if (t === 'i32') return [(f) => -(a(f) as number) | 0, 'i32'];
+        if (t === 'vec4') return [(f) => (a(f) as Float32Array).map((x) => -x), 'vec4'];
+        throw new Error(`interpreter: negation of ${t}`);
+      }
+      case 'call':
+        return this.call(e.fn, e.args.map((a) => this.expr(a)));
+      case 'at': {
+        const [i] = this.expr(e.i);
+        const local = this.lookup(e.array);
+        if (local) {
+          if (typeof local.ty === 'string') throw new Error(`interpreter: ${e.array} is not an array`);
+          const slot = local.slot;
+          return [(f) => checked(f[slot] as Arr, i(f) as number, e.array), local.ty.array];
+        }
+        const arrays = this.arrays;
+        const name = e.array;
+        return [(f) => checked(arrays[name]!, i(f) as number, name), this.arrayType(name)];
+      }
+      case 'at4s': {
+        const [i] = this.expr(e.i);
+        const arrays = this.arrays;
+        const name = e.array;
+        return [(f) => checked(arrays[name]!, i(f) as number, name), this.arrayType(name)];
+      }
+      case 'at4': {
+        const [i] = this.expr(e.i);
+        const arrays = this.arrays;
+        const name = e.array;
+        return [
+          (f) => {
+            const a = arrays[name]!;
+            const k = (i(f) as number) * 4;
+            if (k + 4 > a.length) throw new Error(`interpreter: vec4 ${name}[${k / 4}] out of bounds (${a.length} elements)`);
+            return Float32Array.from(a.subarray(k, k + 4));
+          },
+          'vec4',
+        ];
+      }
+      case 'lane': {
+        const [a] = this.expr(e.a);
+        const l = e.lane;
+        return [(f) => (a(f) as Float32Array)[l]!, 'f32'];
+      }
+    }
+  }
+
+  private arrayType(name: string): Ty {
+    const t = this.arrayTypes.get(name);
+    if (!t) throw new Error(`interpreter: unknown array ${name}`);
+    return t;
+  }
+
+  ix(a: Ix): Ev {
+    switch (a.kind) {
+      case 'lit': {
+        const v = a.value >>> 0;
+        return () => v;
+      }
+      case 'var':
+        return this.expr({ k: 'var', name: a.name })[0];
+      case 'dim': {
+        const v = this.dims[a.field];
+        if (v === undefined) throw new Error(`interpreter: dims.${a.field} unbound`);
+        return () => v;
+      }
+      case 'op': {
+        const x = this.ix(a.a);
+        const y = this.ix(a.b);
+        if (a.op === 'min') return (f) => Math.min(x(f) as number, y(f) as number);
+        if (a.op === 'max') return (f) => Math.max(x(f) as number, y(f) as number);
+        return this.bin(a.op, [x, 'u32'], [y, 'u32'])[0];
+      }
+    }
+  }
+
+  private bin(op: BinOp, [a, ta]: [Ev, Ty], [b, tb]: [Ev, Ty]): [Ev, Ty] {
+    const t: Ty = ta === 'vec4' || tb === 'vec4' ? 'vec4' : ta;
+    switch (op) {
+      case '<':
+        return [(f) => (a(f) as number) < (b(f) as number), 'bool'];
+      case '<=':
+        return [(f) => (a(f) as number) <= (b(f) as number), 'bool'];
+      case '>':
+        return [(f) => (a(f) as number) > (b(f) as number), 'bool'];
+      case '>=':
+        return [(f) => (a(f) as number) >= (b(f) as number), 'bool'];
+      case '==':
+        return [(f) => a(f) === b(f), 'bool'];
+      case '!=':
+        return [(f) => a(f) !== b(f), 'bool'];
+      case '&&':
+        return [(f) => (a(f) as boolean) && (b(f) as boolean), 'bool'];
+      case '||':
+        return [(f) => (a(f) as boolean) || (b(f) as boolean), 'bool'];
+      case '&':
+        return t === 'u32' ? [(f) => ((a(f) as number) & (b(f) as number)) >>> 0, 'u32'] : [(f) => (a(f) as number) & (b(f) as number), 'i32'];
+    }
+    const arith = ARITH[t]?.[op];
+    if (!arith) throw new Error(`interpreter: ${t} ${op}`);
+    if (t === 'vec4') {
+      const fa = ta === 'vec4' ? a : (x: Frame) => Float32Array.of(a(x) as number, a(x) as number, a(x) as number, a(x) as number);
+      const fb = tb === 'vec4' ? b : (x: Frame) => Float32Array.of(b(x) as number, b(x) as number, b(x) as number, b(x) as number);
+      return [(f) => (fa(f) as Float32Array).map((x, k) => arith(x, (fb(f) as Float32Array)[k]!)), 'vec4'];
+    }
+    return [(f) => arith(a(f) as number, b(f) as number), t];
+  }
+
+  private call(fn: Fn, args: [Ev, Ty][]): [Ev, Ty] {
+    const [a, ta] = args[0] ?? [() => 0, 'f32' as Ty];
+    switch (fn) {
+      case 'f32':
+        return [(f) => Math.fround(a(f) as number), 'f32'];
+      case 'i32':
+        return ta === 'f32' ? [(f) => f32ToI32(a(f) as number), 'i32'] : [(f) => (a(f) as number) | 0, 'i32'];
+      case 'u32':
+        return ta === 'f32' ? [(f) => f32ToU32(a(f) as number), 'u32'] : [(f) => (a(f) as number) >>> 0, 'u32'];
+      case 'vec4<f32>':
+        return [(f) => Float32Array.of(a(f) as number, a(f) as number, a(f) as number, a(f) as number), 'vec4'];
+      case 'bitcast<f32>':
+        return [(f) => bitsToF32(a(f) as number), 'f32'];
+      case 'bitcast<u32>':
+        return [(f) => f32ToBits(a(f) as number), 'u32'];
+      case 'select': {
+        const [b] = args[1]!;
+        const [c] = args[2]!;
+        return [(f) => (c(f) ? b(f) : a(f)), ta];
+      }
+      case 'min':
+      case 'max': {
+        const [b] = args[1]!;
+        const m = fn === 'min' ? Math.min : Math.max;
+        return [(f) => m(a(f) as number, b(f) as number), ta];
+      }
+      case 'clamp': {
+        const [lo] = args[1]!;
+        const [hi] = args[2]!;
+        return [(f) => Math.min(Math.max(a(f) as number, lo(f) as number), hi(f) as number), ta];
+      }
+      case 'abs':
+        return ta === 'i32' ? [(f) => Math.abs(a(f) as number) | 0, 'i32'] : [(f) => Math.abs(a(f) as number), ta];
+      case 'sign':
+        return [(f) => Math.sign(a(f) as number), ta];
+      default: {
+        const h = UNARY_F32[fn] ?? (helperFunctions as Record<string, ((...x: number[]) => number) | undefined>)[fn];
+        if (!h) throw new Error(`interpreter: function ${fn}`);
+        if (ta === 'vec4' && args.length === 1) return [(f) => (a(f) as Float32Array).map((x) => h(x)), 'vec4'];
+        const evs = args.map((x) => x[0]);
+        if (evs.length === 1) return [(f) => Math.fround(h(a(f) as number)), 'f32'];
+        return [(f) => Math.fround(h(...evs.map((e) => e(f) as number))), 'f32'];
+      }
+    }
+  }
+
+  // ---- statements ----
+  /** A statement list: a plain function when it has no barrier, else a generator function. */
+  stmts(body: readonly Stmt[]): Runner {
+    return this.scoped(() => seq(body.map((s) => this.stmt(s))));
+  }
+
+  private stmt(s: Stmt): Runner {
+    switch (s.k) {
+      case 'let': {
+        const [e, t] = this.expr(s.e);
+        const slot = this.declare(s.name, t);
+        return plain((f) => {
+          f[slot] = copy(e(f));
+          return NEXT;
+        });
+      }
+      case 'var': {
+        const init = s.init ? this.expr(s.init) : undefined;
+        const ty = s.ty ? varTy(s.ty) : init![1];
+        const slot = this.declare(s.name, ty);
+        const make = typeof ty === 'string' ? undefined : s.ty && typeof s.ty !== 'string' ? s.ty : undefined;
+        if (make) return plain((f) => ((f[slot] = newArray(make.array, make.length)), NEXT));
+        const zero: Value = ty === 'vec4' ? new Float32Array(4) : ty === 'bool' ? false : 0;
+        const e = init?.[0];
+        return plain((f) => {
+          f[slot] = e ? copy(e(f)) : copy(zero);
+          return NEXT;
+        });
+      }
+      case 'assign':
+        return plain(this.assign(s.to, s.e));
+      case 'block':
+        return this.stmts(s.body);
+      case 'if': {
+        const [c] = this.expr(s.cond);
+        const then = this.stmts(s.then);
+        const other = s.else ? this.stmts(s.else) : undefined;
+        if (!then.gen && !other?.gen) {
+          const t = then.run!;
+          const o = other?.run;
+          return plain((f) => (c(f) ? t(f) : o ? o(f) : NEXT));
+        }
+        return gen(function* (f) {
+          if (c(f)) return yield* runGen(then, f);
+          return other ? yield* runGen(other, f) : NEXT;
+        });
+      }
+      case 'for':
+        return this.scoped(() => {
+          const [from, t] = this.expr(s.from);
+          const slot = this.declare(s.v, t);
+          const [cond] = this.expr(s.cond);
+          const [step] = this.expr(s.step);
+          const add = ARITH[t]!['+']!;
+          const body = this.stmts(s.body);
+          if (!body.gen) {
+            const run = body.run!;
+            return plain((f) => {
+              for (f[slot] = from(f); cond(f); f[slot] = add(f[slot] as number, step(f) as number)) {
+                const r = run(f);
+                if (r === BREAK) break;
+                if (r === RETURN) return RETURN;
+              }
+              return NEXT;
+            });
+          }
+          return gen(function* (f) {
+            for (f[slot] = from(f); cond(f); f[slot] = add(f[slot] as number, step(f) as number)) {
+              const r = yield* runGen(body, f);
+              if (r === BREAK) break;
+              if (r === RETURN) return RETURN;
+            }
+            return NEXT;
+          });
+        });
+      case 'loop': {
+        const body = this.stmts(s.body);
+        if (!body.gen) {
+          const run = body.run!;
+          return plain((f) => {
+            for (let guard = 0; ; guard++) {
+              if (guard > 1e8) throw new Error('interpreter: loop does not terminate');
+              const r = run(f);
+              if (r === BREAK) return NEXT;
+              if (r === RETURN) return RETURN;
+            }
+          });
+        }
+        return gen(function* (f) {
+          for (;;) {
+            const r = yield* runGen(body, f);
+            if (r === BREAK) return NEXT;
+            if (r === RETURN) return RETURN;
+          }
+        });
+      }
+      case 'break':
+        return plain(() => BREAK);
+      case 'return':
+        return plain(() => RETURN);
+      case 'barrier':
+        return gen(function* () {
+          yield;
+          return NEXT;
+        });
+    }
+  }
+
+  private assign(to: Expr, e: Expr): (f: Frame) => Ctl {
+    const [v] = this.expr(e);
+    switch (to.k) {
+      case 'var': {
+        const s = this.lookup(to.name);
+        if (!s) throw new Error(`interpreter: assignment to unknown ${to.name}`);
+        const slot = s.slot;
+        const round = s.ty === 'f32';
+        return (f) => {
+          f[slot] = round ? Math.fround(v(f) as number) : copy(v(f));
+          return NEXT;
+        };
+      }
+      case 'at':
+      case 'at4s': {
+        const [i] = this.expr(to.i);
+        const local = this.lookup(to.array);
+        const arrays = this.arrays;
+        const name = to.array;
+        const arr = local ? (f: Frame) => f[local.slot] as Arr : () => arrays[name]!;
+        return (f) => {
+          const a = arr(f);
+          const k = i(f) as number;
+          if (!(k >= 0 && k < a.length)) throw new Error(`interpreter: store ${name}[${k}] out of bounds (${a.length} elements)`);
+          a[k] = v(f) as number;
+          return NEXT;
+        };
+      }
+      case 'at4': {
+        const [i] = this.expr(to.i);
+        const arrays = this.arrays;
+        const name = to.array;
+        return (f) => {
+          const a = arrays[name]!;
+          const k = (i(f) as number) * 4;
+          if (k + 4 > a.length) throw new Error(`interpreter: vec4 store ${name}[${k / 4}] out of bounds`);
+          a.set(v(f) as Float32Array, k);
+          return NEXT;
+        };
+      }
+      case 'lane': {
+        if (to.a.k !== 'var') throw new Error('interpreter: lane of a non-variable');
+        const s = this.lookup(to.a.name)!;
+        const l = to.lane;
+        return (f) => {
+          (f[s.slot] as Float32Array)[l] = v(f) as number;
+          return NEXT;
+        };
+      }
+      default:
+        throw new Error(`interpreter: cannot assign to ${to.k}`);
+    }
+  }
+}
+
+interface Runner {
+  run?: (f: Frame) => Ctl;
+  gen?: (f: Frame) => Generator<void, Ctl>;
+}
+
+const plain = (run: (f: Frame) => Ctl): Runner => ({ run });
+const gen = (g: (f: Frame) => Generator<void, Ctl>): Runner => ({ gen: g });
+
+function* runGen(r: Runner, f: Frame): Generator<void, Ctl> {
+  if (r.gen) return yield* r.gen(f);
+  return r.run!(f);
+}
+
+function seq(rs: Runner[]): Runner {
+  if (rs.every((r) => !r.gen)) {
+    const runs = rs.map((r) => r.run!);
+    return plain((f) => {
+      for (const r of runs) {
+        const c = r(f);
+        if (c !== NEXT) return c;
+      }
+      return NEXT;
+    });
+  }
+  return gen(function* (f) {
+    for (const r of rs) {
+      const c = r.gen ? yield* r.gen(f) : r.run!(f);
+      if (c !== NEXT) return c;
+    }
+    return NEXT;
+  });
+}
+
+const copy = (v: Value): Value => (v instanceof Float32Array ? Float32Array.from(v) : v);
+
+function checked(a: Arr, k: number, name: string): number {
+  if (!(k >= 0 && k < a.length)) throw new Error(`interpreter: ${name}[${k}] out of bounds (${a.length} elements)`);
+  return a[k]!;
+}
+
+function varTy(t: VarType): Ty | { array: Ty } {
+  if (typeof t !== 'string') return { array: t.array };
+  return t === 'vec4<f32>' ? 'vec4' : t;
+}
+
+function newArray(t: 'f32' | 'i32' | 'u32', n: number): Arr {
+  return t === 'f32' ? new Float32Array(n) : t === 'i32' ? new Int32Array(n) : new Uint32Array(n);
+}
+
+const F = Math.fround;
+const ARITH: Partial<Record<Ty, Partial<Record<BinOp, (a: number, b: number) => number>>>> = {
+  f32: { '+': (a, b) => F(a + b), '-': (a, b) => F(a - b), '*': (a, b) => F(a * b), '/': (a, b) => F(a / b), '%': (a, b) => F(a % b) },
+  vec4: { '+': (a, b) => F(a + b), '-': (a, b) => F(a - b), '*': (a, b) => F(a * b), '/': (a, b) => F(a / b) },
+  i32: {
+    '+': (a, b) => (a + b) | 0,
+    '-': (a, b) => (a - b) | 0,
+    '*': (a, b) => Math.imul(a, b),
+    // WGSL: division by zero gives the dividend; the most negative value divided by -1 gives itself
+    '/': (a, b) => (b === 0 ? a : (a / b) | 0),
+    '%': (a, b) => (b === 0 ? 0 : a % b | 0),
+  },
+  u32: {
+    '+': (a, b) => (a + b) >>> 0,
+    '-': (a, b) => (a - b) >>> 0,
+    '*': (a, b) => Math.imul(a, b) >>> 0,
+    '/': (a, b) => (b === 0 ? a : Math.floor(a / b)),
+    '%': (a, b) => (b === 0 ? 0 : a % b),
+  },
+};
+
+/** f32 builtins of one argument (results rounded by the caller). */
+const UNARY_F32: Partial<Record<Fn, (x: number) => number>> = {
+  exp: Math.exp,
+  exp2: (x) => 2 ** x,
+  log: Math.log,
+  log2: Math.log2,
+  sqrt: Math.sqrt,
+  inverseSqrt: (x) => 1 / Math.sqrt(x),
+  floor: Math.floor,
+  // WGSL round: halfway cases to even
+  round: (x) => {
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
+  tanh: Math.tanh,
+};
+
+const buf = new DataView(new ArrayBuffer(4));
+const bitsToF32 = (b: number): number => (buf.setUint32(0, b >>> 0), buf.getFloat32(0));
+const f32ToBits = (x: number): number => (buf.setFloat32(0, x), buf.getUint32(0));
+/** WGSL f32 → i32: truncation, saturating at the i32 range (NaN → 0). */
+const f32ToI32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(-2147483648, Math.min(2147483520, Math.trunc(x))) | 0);
+const f32ToU32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(0, Math.min(4294967040, Math.trunc(x))) >>> 0);
+
+/** Run one dispatch of `m` over the grid, reading and writing `d.buffers` in place. */
+export function interpretDispatch(m: KernelModule, d: Dispatch): void {
+  const c = new Compiler(d.dims);
+  for (const b of m.buffers) {
+    const a = d.buffers.get(b.name);
+    if (!a) throw new Error(`interpreter: no buffer bound to ${b.name}`);
+    c.arrays[b.name] = a;
+    c.arrayTypes.set(b.name, b.dtype);
+  }
+  for (const s of m.shared) c.arrayTypes.set(s.name, s.elem);
+  const builtins = m.entry === 'linear' ? ['wid.x', 'wid.y', 'wid.z', 'nwg.x', 'nwg.y', 'nwg.z', 'lid', 'wg_size'] : ['wid.x', 'wid.y', 'wid.z', 'lid3.x', 'lid3.y', 'lid3.z', 'wg_size'];
+  const slots = builtins.map((b) => c.declare(b, 'u32'));
+  const body = c.stmts(m.body);
+  const [gx, gy, gz] = d.grid;
+  const wg = d.wgSize;
+  const count = m.entry === 'linear' ? wg : wg * wg;
+  for (let z = 0; z < gz; z++)
+    for (let y = 0; y < gy; y++)
+      for (let x = 0; x < gx; x++) {
+        for (const s of m.shared) c.arrays[s.name] = newArray(s.elem, wg);
+        const frames: Frame[] = [];
+        for (let i = 0; i < count; i++) {
+          const f: Frame = new Array(c.nslots);
+          const vals = m.entry === 'linear' ? [x, y, z, gx, gy, gz, i, wg] : [x, y, z, i % wg, Math.floor(i / wg), 0, wg];
+          slots.forEach((s, k) => (f[s] = vals[k]!));
+          frames.push(f);
+        }
+        if (!body.gen) {
+          for (const f of frames) body.run!(f);
+          continue;
+        }
+        // phases between barriers: every live invocation runs to its next barrier (or its end) in turn
+        let live = frames.map((f) => body.gen!(f));
+        while (live.length) {
+          const next: Generator<void, Ctl>[] = [];
+          for (const g of live) if (!g.next().done) next.push(g);
+          // some invocations finished while others wait at a barrier: non-uniform control flow
+          if (next.length && next.length !== live.length) throw new Error('interpreter: a barrier is not reached by every invocation of the workgroup');
+          live = next;
+        }
+      }
+}

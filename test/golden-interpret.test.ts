@@ -1,0 +1,53 @@
+// The kernel IR interpreter against the float64 oracle, with no GPU: every golden case (golden/ and
+// golden-torch/) through the real compile path — symbolic batch, fused schedule, kernel IR — run by the
+// interpreter (src/codegen/kernel-ir/interpret.ts: invocations of a workgroup as phases between barriers,
+// workgroup memory, f32 rounding after every operation), compared at the GPU tolerances of golden/README.md
+// (core cases 1e-5 / 1e-4 as in golden-gpu; the other families their row of the table; golden-torch cases
+// their loss's row, else the default). Workgroups of 8 (the software default, serial folds of the partials)
+// for all cases; every 5th case also at 64 (tree reductions) and 24 (not a power of two).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CORE_LOSSES, goldenIndex, torchIndex, type GoldenIndexCase } from './helpers/golden.js';
+import { defaultTolerance, familyOf, newWorst, toleranceTable, type Tolerance } from './helpers/golden-gpu.js';
+import { checkInterpretedCase } from './helpers/golden-interpret.js';
+
+const table = toleranceTable();
+const cases = [...goldenIndex(), ...torchIndex()];
+
+function tolerance(c: GoldenIndexCase): Tolerance {
+  if (c.case.startsWith('torch__')) return table.get(c.losses[0]!) ?? defaultTolerance();
+  if (c.losses.every((l) => CORE_LOSSES.has(l))) return { loss: 1e-5, grad: 1e-4 };
+  const t = table.get(familyOf(c.losses));
+  if (!t) throw new Error(`${c.case}: no tolerance row for ${familyOf(c.losses)} in golden/README.md`);
+  return t;
+}
+
+async function run(list: GoldenIndexCase[], workgroupSize?: number): Promise<void> {
+  const failures: string[] = [];
+  const worst = newWorst();
+  for (const c of list) {
+    const problems = await checkInterpretedCase(c.case, tolerance(c), worst, workgroupSize);
+    if (problems.length) failures.push(`${c.case}:\n    ${problems.slice(0, 4).join('\n    ')}`);
+  }
+  if (failures.length) console.log(failures.slice(0, 20).join('\n'));
+  console.log(
+    `interpreter${workgroupSize ? ` (workgroup ${workgroupSize})` : ''}: ${list.length - failures.length}/${list.length} golden cases pass; ` +
+      `worst loss/term rel err ${worst.loss.err.toExponential(2)} (${worst.loss.case}); worst grad ${worst.grad.err.toExponential(2)} of the bound (${worst.grad.case})`,
+  );
+  assert.is(failures.length, 0, `${failures.length} golden cases differ under the interpreter`);
+}
+
+test(`every golden case (${cases.length}) through the kernel IR interpreter, workgroups of 8`, async () => {
+  assert.ok(cases.length > 200, 'golden/ and golden-torch/ index files list the cases');
+  await run(cases);
+});
+
+for (const wg of [64, 24])
+  test(`every 5th golden case with workgroups of ${wg}`, async () => {
+    await run(
+      cases.filter((_, i) => i % 5 === 0),
+      wg,
+    );
+  });
+
+test.run();
