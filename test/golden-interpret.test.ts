@@ -1,21 +1,32 @@
-// The kernel IR interpreter against the float64 oracle, with no GPU: every golden case (golden/ and
-// golden-torch/) through the real compile path — symbolic batch, fused schedule, kernel IR — run by the
+// The kernel IR interpreter against the float64 oracle, with no GPU: every golden case (golden/, golden-torch/
+// and the checked-in regression cases of test/fixtures/golden-regress: CTC, BCE int/bool weights, their
+// custom specs registered as golden-regress.test.ts does) through the real compile path — symbolic batch, fused schedule, kernel IR — run by the
 // interpreter (src/codegen/kernel-ir/interpret.ts: invocations of a workgroup as phases between barriers,
 // workgroup memory, f32 rounding after every operation), compared at the GPU tolerances of golden/README.md
-// (core cases 1e-5 / 1e-4 as in golden-gpu; the other families their row of the table; golden-torch cases
-// their loss's row, else the default). Workgroups of 8 (the software default, serial folds of the partials)
+// (core cases 1e-5 / 1e-4 as in golden-gpu; the other families their row of the table; golden-torch and
+// regression cases their loss's row, else the default). Workgroups of 8 (the software default, serial folds of the partials)
 // for all cases; every 5th case also at 64 (tree reductions) and 24 (not a power of two).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CORE_LOSSES, goldenIndex, torchIndex, type GoldenIndexCase } from './helpers/golden.js';
+import { existsSync } from 'node:fs';
+import { CORE_LOSSES, casePath, goldenIndex, indexedCases, torchIndex, type GoldenIndexCase } from './helpers/golden.js';
+import { GOLDEN_REGRESS } from './helpers/cli.js';
+import { registerSpecFile } from '../src/registry/registry.js';
 import { defaultTolerance, familyOf, newWorst, toleranceTable, type Tolerance } from './helpers/golden-gpu.js';
-import { checkInterpretedCase } from './helpers/golden-interpret.js';
+import { checkInterpretedCase, widened } from './helpers/golden-interpret.js';
 
 const table = toleranceTable();
-const cases = [...goldenIndex(), ...torchIndex()];
+const regress = indexedCases(GOLDEN_REGRESS);
+const cases = [...goldenIndex(), ...torchIndex(), ...regress];
+
+// the regression cases' custom specs (a file may serve several cases: registered once)
+for (const spec of new Set(regress.map((c) => casePath(c.case, 'spec.tdl')).filter((f) => existsSync(f)))) {
+  const errors = registerSpecFile(spec).filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`${spec}: ${errors.map((d) => d.message).join('; ')}`);
+}
 
 function tolerance(c: GoldenIndexCase): Tolerance {
-  if (c.case.startsWith('torch__')) return table.get(c.losses[0]!) ?? defaultTolerance();
+  if (c.case.startsWith('torch__') || c.case.startsWith('regress__')) return table.get(c.losses[0]!) ?? defaultTolerance();
   if (c.losses.every((l) => CORE_LOSSES.has(l))) return { loss: 1e-5, grad: 1e-4 };
   const t = table.get(familyOf(c.losses));
   if (!t) throw new Error(`${c.case}: no tolerance row for ${familyOf(c.losses)} in golden/README.md`);
@@ -30,6 +41,7 @@ async function run(list: GoldenIndexCase[], workgroupSize?: number): Promise<voi
     if (problems.length) failures.push(`${c.case}:\n    ${problems.slice(0, 4).join('\n    ')}`);
   }
   if (failures.length) console.log(failures.slice(0, 20).join('\n'));
+  if (widened.length) console.log(`planned for 16 storage buffers (they need more than 8): ${[...new Set(widened)].join(', ')}`);
   console.log(
     `interpreter${workgroupSize ? ` (workgroup ${workgroupSize})` : ''}: ${list.length - failures.length}/${list.length} golden cases pass; ` +
       `worst loss/term rel err ${worst.loss.err.toExponential(2)} (${worst.loss.case}); worst grad ${worst.grad.err.toExponential(2)} of the bound (${worst.grad.case})`,
@@ -38,7 +50,7 @@ async function run(list: GoldenIndexCase[], workgroupSize?: number): Promise<voi
 }
 
 test(`every golden case (${cases.length}) through the kernel IR interpreter, workgroups of 8`, async () => {
-  assert.ok(cases.length > 200, 'golden/ and golden-torch/ index files list the cases');
+  assert.ok(cases.length > 200 && regress.length > 0, 'the golden/, golden-torch/ and golden-regress index files list the cases');
   await run(cases);
 });
 
