@@ -231,6 +231,11 @@ class Compiler {
         const m = fn === 'min' ? Math.min : Math.max;
         return [(f) => m(a(f) as number, b(f) as number), ta];
       }
+      case 'fma': {
+        const [b] = args[1]!;
+        const [cc] = args[2]!;
+        return [(f) => Math.fround((a(f) as number) * (b(f) as number) + (cc(f) as number)), 'f32'];
+      }
       case 'clamp': {
         const [lo] = args[1]!;
         const [hi] = args[2]!;
@@ -523,7 +528,7 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
   const body = c.stmts(m.body);
   const [gx, gy, gz] = d.grid;
   const wg = d.wgSize;
-  const count = m.entry === 'linear' ? wg : wg * wg;
+  const count = wg;
   for (let z = 0; z < gz; z++)
     for (let y = 0; y < gy; y++)
       for (let x = 0; x < gx; x++) {
@@ -531,7 +536,7 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
         const frames: Frame[] = [];
         for (let i = 0; i < count; i++) {
           const f: Frame = new Array(c.nslots);
-          const vals = m.entry === 'linear' ? [x, y, z, gx, gy, gz, i, wg] : [x, y, z, i % wg, Math.floor(i / wg), 0, wg];
+          const vals = m.entry === 'linear' ? [x, y, z, gx, gy, gz, i, wg] : [x, y, z, i, 0, 0, wg];
           slots.forEach((s, k) => (f[s] = vals[k]!));
           frames.push(f);
         }
