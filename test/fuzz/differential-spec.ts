@@ -258,6 +258,28 @@ function float32Model(g: Graph, host: Map<string, HostTensor>, rand: () => numbe
   });
 }
 
+/** The float32 model's errors against the float64 result `cpu`: loss (relative) and each input's gradient (as a
+ *  multiple of the default bound), the worst of MODEL_SAMPLES seeded samples. */
+function modelErrors(c: DiffCase, graph: { g: Graph; host: Map<string, HostTensor> }, cpu: { loss: number; grads: Map<string, { data: ArrayLike<number> }> }): { loss: number; grads: number[] } {
+  const tol = defaultTolerance();
+  const rand = rng(caseSeed(c)).u;
+  const out = { loss: 0, grads: INPUTS.map(() => 0) };
+  for (let k = 0; k < MODEL_SAMPLES; k++) {
+    const m = float32Model(graph.g, graph.host, rand);
+    out.loss = Math.max(out.loss, relErr(m.loss, cpu.loss));
+    INPUTS.forEach((name, i) => (out.grads[i] = Math.max(out.grads[i]!, gradExcess(gradOr0(c, m.grads.get(name)), gradOr0(c, cpu.grads.get(name)), tol.grad, tol.grad))));
+  }
+  return out;
+}
+
+/** The float32 model's errors for a case on its own (tests of the rule). */
+export function float32ModelErrors(c: DiffCase): { loss: number; grads: number[] } {
+  const stage = stageOf(c);
+  const cpu = runStageOnCpu(stage, tensorsOf(c));
+  if (!cpu.result) fail('the CPU run failed', c, cpu.diagnostics);
+  return modelErrors(c, checkFiniteDifferences(c, stage, cpu.result.grads), cpu.result);
+}
+
 /** Per-case numbers for tuning and reporting (TDC_FUZZ_DIFF_STATS=1 computes the model for every case and prints them). */
 const STATS = process.env['TDC_FUZZ_DIFF_STATS'] === '1';
 
@@ -306,16 +328,7 @@ export async function differentialContract(c: DiffCase): Promise<void> {
   const gradErr = (got: ArrayLike<number>, name: string) => gradExcess(got, gradOr0(c, cpuR.grads.get(name)), tol.grad, tol.grad);
   const gpuErr = INPUTS.map((name) => gradErr(gradOr0(c, gpuR.grads.get(name)), name));
   // the float32 model's errors, computed only where the default tolerance is not met (most cases meet it)
-  let model: { loss: number; grads: number[] } | undefined;
-  if (STATS || !(le <= tol.loss) || gpuErr.some((e) => !(e <= 1))) {
-    const rand = rng(caseSeed(c)).u;
-    model = { loss: 0, grads: INPUTS.map(() => 0) };
-    for (let k = 0; k < MODEL_SAMPLES; k++) {
-      const m = float32Model(graph.g, graph.host, rand);
-      model.loss = Math.max(model.loss, relErr(m.loss, cpuR.loss));
-      INPUTS.forEach((name, i) => (model!.grads[i] = Math.max(model!.grads[i]!, gradErr(gradOr0(c, m.grads.get(name)), name))));
-    }
-  }
+  const model = STATS || !(le <= tol.loss) || gpuErr.some((e) => !(e <= 1)) ? modelErrors(c, graph, cpuR) : undefined;
   const lossBound = Math.max(tol.loss, SAFETY * (model?.loss ?? 0));
   if (!(le <= lossBound)) problems.push(`loss: GPU ${gpuR.loss}, CPU ${cpuR.loss} (rel ${le.toExponential(2)} > ${lossBound.toExponential(2)}; float32 model ${model!.loss.toExponential(2)})`);
   INPUTS.forEach((name, i) => {
