@@ -53,8 +53,6 @@ export class Emitter {
   readonly helpers = new Set<Helper>();
   /** Buffers this kernel declares as array<vec4<f32>> (scalar reads index them [i / 4][i % 4]). */
   vec4 = new Set<string>();
-  /** Buffers read as vec4 in a quad sweep (they must be declared vec4). */
-  readonly quadLoads = new Set<string>();
   quad: QuadContext | undefined;
 
   constructor(
@@ -121,7 +119,6 @@ export class Emitter {
       v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t)))));
       q.loop.memo.set(key, v);
     }
-    this.quadLoads.add(buf.name);
     return lane(v, q.lane);
   }
 

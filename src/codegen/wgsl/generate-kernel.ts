@@ -6,30 +6,33 @@ import { matmulKernel } from './matmul-kernel.js';
 import { mapKernel, rowKernel } from './row-kernel.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
+import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';
+import type { Stmt } from '../kernel-ir/ir.js';
 
-/** A node → buffer map that remembers which buffers were actually read. */
-class RecordingLoads extends Map<number, string> {
-  readonly used = new Set<string>();
-  override get(k: number): string | undefined {
-    const v = super.get(k);
-    if (v !== undefined) this.used.add(v);
-    return v;
+/** Names of the private arrays the statements declare (`var a: array<…>`). */
+function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
+  for (const s of body) {
+    if (s.k === 'var' && s.ty && typeof s.ty !== 'string') out.push(s.name);
+    if (s.k === 'block' || s.k === 'loop' || s.k === 'for') privateArrays(s.body, out);
+    if (s.k === 'if') {
+      privateArrays(s.then, out);
+      if (s.else) privateArrays(s.else, out);
+    }
   }
+  return out;
 }
 
 /**
- * The kernel IR of one kernel, the identifiers of the buffers its code reads, and those it reads as vec4 (their
- * plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers every element).
+ * The kernel IR of one kernel, the storage buffers its code reads (read-only bindings), and those it reads or
+ * writes as vec4 (their plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers
+ * every element) — both read off the IR.
  */
 export function lowerKernel(spec: KernelSpec): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
-  const loads = new RecordingLoads(spec.loads);
-  const s = { ...spec, loads } as KernelSpec;
-  if (s.kind === 'row') {
-    const r = rowKernel(s);
-    return { module: r.module, used: loads.used, vec4: r.vec4 };
-  }
-  const module = s.kind === 'map' ? mapKernel(s) : s.kind === 'serial' ? serialKernel(s) : matmulKernel(s);
-  return { module, used: loads.used, vec4: new Set() };
+  const module = spec.kind === 'row' ? rowKernel(spec) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec);
+  const local = new Set([...module.shared.map((s) => s.name), ...privateArrays(module.body)]);
+  const written = new Set(spec.buffers.filter((b) => b.access === 'read_write').map((b) => b.name));
+  const used = new Set([...arraysRead(module.body)].filter((a) => !local.has(a) && !written.has(a)));
+  return { module, used, vec4: vec4Arrays(module.body) };
 }
 
 /** lowerKernel, printed: the WGSL of one kernel. */

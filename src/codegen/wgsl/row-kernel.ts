@@ -12,6 +12,7 @@ import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from 
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { F32_MAX } from './literals.js';
 import { kernelEmitter, LID, upTo, WG, WORKGROUP_INDEX } from './kernel-emitter.js';
+import { vec4Arrays } from '../kernel-ir/analysis.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedAddStmts, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
 import {
@@ -54,14 +55,18 @@ function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
   }
 }
 
-/** The module, and the buffers it reads or writes as vec4 (declared array<vec4<f32>>; their lengths must be multiples of 4). */
-export function rowKernel(spec: RowKernelSpec): { module: KernelModule; vec4: Set<string> } {
+/**
+ * The module. Buffers its quad sweeps read or write as vec4 (analysis.ts vec4Arrays) are declared
+ * array<vec4<f32>>, so the module is built twice when there are any: the second time scalar accesses to
+ * those buffers address lanes.
+ */
+export function rowKernel(spec: RowKernelSpec): KernelModule {
   const first = rowKernelPass(spec, new Set());
-  if (!first.vec4.size) return first;
-  return rowKernelPass(spec, first.vec4);
+  const vec4 = vec4Arrays(first.body);
+  return vec4.size ? rowKernelPass(spec, vec4) : first;
 }
 
-function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { module: KernelModule; vec4: Set<string> } {
+function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
   const g = spec.graph;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
@@ -85,7 +90,6 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { module: Kernel
   // Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
   let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim } | undefined;
-  const quadStores = new Set<string>();
   const sweep = (emitBody: (s: Scope) => void): void => {
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
@@ -219,7 +223,6 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { module: Kernel
               const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
               lane.tail.push(assign(at4(s.buffer, ixE(ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t')))), ref(w)));
             }
-            quadStores.add(s.buffer);
           } else loop.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
         }
     });
@@ -318,17 +321,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): { module: Kernel
     body.push(ifS(bare('==', LID, u32(0)), writes));
   }
 
-  const module: KernelModule = {
-    header: spec.header,
-    symbols: spec.symbols,
-    buffers: spec.buffers,
-    helpers: emitter.helpers,
-    shared: [...shared.values()],
-    entry: 'linear',
-    body,
-    vec4,
-  };
-  return { module, vec4: new Set([...emitter.quadLoads, ...quadStores]) };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [...shared.values()], entry: 'linear', body, vec4 };
 }
 
 /** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */
