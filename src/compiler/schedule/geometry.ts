@@ -7,7 +7,7 @@ import type { Dim, Node } from '../../graph/types.js';
 export const MAP_ELEMS = 8;
 
 /** Matmul kernels: output indices per invocation along the lane axis (matmul-layout.ts). */
-export const MATMUL_REG = 4;
+export const MATMUL_REG = 8;
 
 /** Matmul kernels: output indices per workgroup along the uniform axis, shared by its invocations (matmul-layout.ts). */
 export const MATMUL_ROWS = 8;
