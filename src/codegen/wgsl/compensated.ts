@@ -6,7 +6,7 @@
 //
 // The correction term is `(a - t) + v` (or `(v - t) + a`): it must not be algebraically simplified. WGSL has
 // no fast-math flags, Tint emits no reassociation, and the test suite checks the effect on lavapipe.
-import { assign, bare, bin, block, call, f32, letS, ref, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { assign, bare, bin, block, call, f32, hex, letS, ref, type Expr, type Stmt, varS } from '../kernel-ir/ir.js';
 
 /** Declarations of a compensated f32 accumulator `acc` starting at `init` (its compensation is `acc_c`). */
 export function compensatedDecl(acc: string, init: Expr = f32(0)): Stmt[] {
@@ -39,7 +39,17 @@ export function compensatedScale(acc: string, f: Expr): Stmt[] {
   return [assign(ref(acc), bare('*', ref(acc), f)), assign(ref(`${acc}_c`), bare('*', ref(`${acc}_c`), f))];
 }
 
-/** The accumulated value: sum plus its compensation. */
+/**
+ * A compensated sum's value: `acc + comp`, or `acc` itself when it is ±inf or NaN — the compensation of an
+ * infinite sum is inf − inf = NaN, while torch's sum is inf (−inf, or NaN for inf − inf or a NaN term: what
+ * `acc` already holds). Decided on the exponent bits: WGSL may assume finite math, so no `isinf` comparisons.
+ */
+export function compensatedSum(acc: Expr, comp: Expr): Expr {
+  const exponent = hex(0x7f800000);
+  return call('select', bare('+', acc, comp), acc, bare('==', bin('&', call('bitcast<u32>', acc), exponent), exponent));
+}
+
+/** The accumulated value: sum plus its compensation (compensatedSum). */
 export function compensatedValue(acc: string): Expr {
-  return bin('+', ref(acc), ref(`${acc}_c`));
+  return compensatedSum(ref(acc), ref(`${acc}_c`));
 }

@@ -18,7 +18,7 @@ import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-exp
 import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, WG } from './kernel-emitter.js';
-import { compensatedAddInto } from './compensated.js';
+import { compensatedAddInto, compensatedSum } from './compensated.js';
 import { all, assign, at, bare, bin, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule } from '../kernel-ir/ir.js';
 
 /** Products summed plainly before each compensated fold. */
@@ -97,7 +97,7 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
     for (let j = 0; j < RN; j++) {
       const off = ixE(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixLit(i)), ixNode('+', ixVar('mm_col0'), ixLit(j))]));
       const inside = all(bare('<', bare('+', row0, u32(i)), Mx), bare('<', bare('+', col0, u32(j)), Nx));
-      body.push(ifS(inside, [assign(at(spec.store.buffer, off), bare('+', at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
+      body.push(ifS(inside, [assign(at(spec.store.buffer, off), compensatedSum(at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
     }
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'tile', body, vec4: new Set() };
 }
