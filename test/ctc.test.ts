@@ -8,6 +8,7 @@
 // No adapter: a failure when TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip of the GPU test.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { openTestRuntime } from './helpers/open-gpu.js';
 import { GraphBuilder, ShapeError } from '../src/graph/builder.js';
 import { differentiate } from '../src/graph/autodiff.js';
 import { sym } from '../src/graph/dims.js';
@@ -15,11 +16,9 @@ import { execute, type HostTensor } from '../src/cpu/executor.js';
 import type { Graph } from '../src/graph/types.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { indexInputChecks } from '../src/compiler/index-checks.js';
-import { GpuInputError, GpuRuntime, PlanExecutor } from 'tdc-runtime/node';
-import { isNoAdapterError } from '../src/compiler/run-gpu.js';
+import { GpuInputError, PlanExecutor } from 'tdc-runtime/node';
 import { fdCheck, rng } from './helpers/fd.js';
 
-const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
 
 const ints = (shape: number[], values: number[]): HostTensor => ({ shape, dtype: 'int', data: Float64Array.from(values) });
 
@@ -182,15 +181,8 @@ test('lengths and labels out of range are errors naming the sample; shape rules 
 });
 
 test('GPU: one plan with symbolic T, N, S serves T = 40…300 (a −inf log-probability included); loss and gradient match the float64 CPU kernels', async () => {
-  let rt: GpuRuntime;
-  try {
-    rt = await GpuRuntime.open({ timeoutMs: 600_000 });
-  } catch (e) {
-    if (!isNoAdapterError(e)) throw e;
-    if (REQUIRE) throw new Error(`no WebGPU adapter (TDC_REQUIRE_GPU=1): ${(e as Error).message}`);
-    console.log(`\n!!!!!!!! ctc GPU SKIPPED — no WebGPU adapter: ${(e as Error).message}\n`);
-    return;
-  }
+  const rt = await openTestRuntime('ctc GPU', { timeoutMs: 600_000 });
+  if (!rt) return;
   const C = 20;
   const blank = 4;
   // weights per sample so every sample's gradient scale differs; a mean over N of nll / max(tl, 1)-like terms

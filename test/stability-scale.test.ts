@@ -14,18 +14,17 @@
 // No adapter: a failure when TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { openTestRuntime } from './helpers/open-gpu.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GpuRuntime } from 'tdc-runtime/node';
 import type { SafeTensor } from 'tdc-runtime';
 import { checkFile } from '../src/compiler/driver/check.js';
 import { pickStage } from '../src/compiler/driver/pick-stage.js';
-import { isNoAdapterError, runStageOnGpu } from '../src/compiler/run-gpu.js';
+import { runStageOnGpu } from '../src/compiler/run-gpu.js';
 import type { StageIR } from '../src/compiler/ir.js';
 import { GOLDEN, ROOT } from './helpers/cli.js';
 import { generateAll, type RecipeEntry } from './helpers/counter-rng.js';
 
-const REQUIRE = process.env['TDC_REQUIRE_GPU'] === '1';
 
 interface FixtureCase {
   id: string;
@@ -84,16 +83,9 @@ test('the fixture covers VID, ICKD, KR, DAB and a layer1 MSE at batch 32', () =>
 });
 
 test('realistic shapes: tdc GPU float32 error ≤ max(2 × PyTorch float32 error, 1 float32 ulp) per term and seed', async () => {
-  let rt: GpuRuntime;
-  try {
-    // lavapipe on a loaded 2-core machine: layer1-sized kernels can take tens of seconds (a hang guard, not a tolerance)
-    rt = await GpuRuntime.open({ timeoutMs: 600_000 });
-  } catch (e) {
-    if (!isNoAdapterError(e)) throw e;
-    if (REQUIRE) throw new Error(`no WebGPU adapter (TDC_REQUIRE_GPU=1): ${(e as Error).message}`);
-    console.log(`\n!!!!!!!! stability-scale SKIPPED — no WebGPU adapter: ${(e as Error).message}\n`);
-    return;
-  }
+  // lavapipe on a loaded 2-core machine: layer1-sized kernels can take tens of seconds (a hang guard, not a tolerance)
+  const rt = await openTestRuntime('stability-scale', { timeoutMs: 600_000 });
+  if (!rt) return;
   const failures: string[] = [];
   try {
     for (const c of fixture.cases) {

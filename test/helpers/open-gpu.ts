@@ -1,11 +1,11 @@
 // A WebGPU runtime for a GPU test, or undefined with a loud skip when there is no adapter (a failure when
 // TDC_REQUIRE_GPU=1, as CI sets).
-import { GpuRuntime } from 'tdc-runtime/node';
+import { GpuRuntime, type NodeGpuOptions } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../../src/compiler/run-gpu.js';
 
-export async function openTestRuntime(what: string): Promise<GpuRuntime | undefined> {
+export async function openTestRuntime(what: string, opts?: NodeGpuOptions): Promise<GpuRuntime | undefined> {
   try {
-    return await GpuRuntime.open();
+    return await GpuRuntime.open(opts);
   } catch (e) {
     if (!isNoAdapterError(e)) throw e;
     const msg = `no WebGPU adapter: ${(e as Error).message}`;
