@@ -26,6 +26,16 @@ export function elementAxes(shape: Shape): DomainAxis[] {
   return shape.filter((d) => !isOne(d)).map((dim) => ({ dim, reduced: false }));
 }
 
+/** The non-1 dims of a shape (the dims a domain iterates). */
+export function nonOneDims(shape: Shape): Dim[] {
+  return shape.filter((d) => !isOne(d));
+}
+
+/** The positions of a row domain's kept (not reduced) axes. */
+export function keptAxes(axes: readonly DomainAxis[]): number[] {
+  return axes.map((a, k) => (a.reduced ? -1 : k)).filter((k) => k >= 0);
+}
+
 export function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
   return a.length === b.length && a.every((d, k) => dimEq(d, b[k]!) === true);
 }

@@ -1,0 +1,34 @@
+// The dispatch formula of each kernel: its workgroup counts as dims of the plan symbols and of its own
+// workgroup size override (the runtime evaluates them with the value it chose).
+import { ceilDivDims, minDims, mulDims } from '../../graph/dims.js';
+import type { Dim, Graph } from '../../graph/types.js';
+import { MAP_ELEMS, MATMUL_REG, serialWorkgroups } from './geometry.js';
+import type { MatmulLayout } from './matmul-layout.js';
+import type { Group } from './kernel-graph.js';
+import { WG_SIZE_DIM } from './workgroup.js';
+
+const MAX_WORKGROUPS = 65535;
+
+/**
+ * Workgroup counts: rows (row kernels), ⌈lines·⌈last/MAP_ELEMS⌉ / wg_size⌉ (map), output tiles × batch
+ * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
+ * constant: the runtime evaluates these with the value it chose.
+ */
+export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined): [Dim, Dim, Dim] {
+  if (layout) {
+    const s = g.nodes[grp.units[0]!.node]!.shape;
+    const r = s.length;
+    const [lane, uniform] = layout.swap ? [s[r - 2]!, s[r - 1]!] : [s[r - 1]!, s[r - 2]!];
+    return [ceilDivDims(lane, mulDims(MATMUL_REG, WG_SIZE_DIM)), ceilDivDims(uniform, layout.uniform), mulDims(...s.slice(0, -2))];
+  }
+  if (grp.kind === 'serial') {
+    const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
+    return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
+  }
+  const dims = grp.axes.map((a) => a.dim);
+  const count =
+    grp.kind === 'row'
+      ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim))
+      : ceilDivDims(mulDims(...dims.slice(0, -1), ceilDivDims(dims[dims.length - 1] ?? 1, MAP_ELEMS)), WG_SIZE_DIM);
+  return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
+}

@@ -1,0 +1,91 @@
+// Values the fused schedule stores although no loop structure needs them: values stored once (computing them
+// inline where read would recompute them many times) and row values (stored one per row by the row kernel
+// computing the statistics they combine). Both become elementwise units (units.ts).
+import { dimSymbols, evalDim } from '../../graph/dims.js';
+import type { Dim, Graph, Node } from '../../graph/types.js';
+import { opKind } from '../../graph/ops/index.js';
+import { MATMUL_REG } from './geometry.js';
+import { DependenceAnalysis, nonOneDims, reductionAxes, sameDims } from './domains.js';
+import type { Prepared } from './prepare.js';
+import { ownsLoop } from './units.js';
+
+/** Ops with no arithmetic (the op table's source and layout kinds): free to re-evaluate. */
+const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op) === 'layout';
+/** Views of a value (layout ops that keep its dtype): storedOnce stores the value below them. */
+const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach']);
+/** Operand ops re-evaluated by a matmul above which the operand is stored (2^24: SPKD's backward, ~10^9, is; PKT's, ~10^7, is not). */
+const RECOMPUTE_LIMIT = 2 ** 24;
+const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) => a * evalDim(d, Object.fromEntries([...dimSymbols(d)].map((x) => [x, 64]))), 1);
+
+/**
+ * Values worth computing once into memory rather than inline in every expression that reads them:
+ * - matmul operands: a matmul kernel evaluates its operand expressions per (row, k) and (k, column) in every
+ *   invocation that covers them, so an operand of [M, K] is recomputed ⌈N / MATMUL_REG⌉ times (SPKD's
+ *   normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand with more than two arithmetic
+ *   ops whose recomputation costs more than RECOMPUTE_LIMIT ops is stored;
+ * - the gradient read by an adaptive-pooling VJP: it is read at every pooled cell from each input cell, and
+ *   when it holds pooled values (MSE of pooled maps: KR's HCL pyramid) each of those sums a bin, so inlined
+ *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow.
+ */
+export function storedOnce(g: Graph, prep: Prepared): Set<number> {
+  const stop = (id: number) => ownsLoop(g.nodes[id]!, prep);
+  const cost = (root: number): number => {
+    const seen = new Set<number>();
+    let ops = 0;
+    const visit = (id: number): void => {
+      if (seen.has(id) || (id !== root && stop(id))) return;
+      seen.add(id);
+      const n = g.nodes[id]!;
+      if (!isFree(n.op)) ops++;
+      if (ops <= 64) for (const i of n.inputs) visit(i);
+    };
+    visit(root);
+    return ops;
+  };
+  const out = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.op === 'adaptive_pool2d_grad') {
+      const gi = n.inputs[n.inputs.length - 1]!;
+      if (!stop(gi) && g.nodes[gi]!.op !== 'input' && cost(gi) > 0) out.add(gi);
+    }
+    if (opKind(n.op) !== 'contraction') continue;
+    const r = n.shape.length;
+    n.inputs.forEach((x, k) => {
+      const other = n.shape[k === 0 ? r - 1 : r - 2]!; // the output extent the operand is recomputed across
+      // below layout ops (xᵀ in x·xᵀ): store the value itself once, not each view of it
+      let v = x;
+      while (VIEW_OPS.has(g.nodes[v]!.op) && !stop(v)) v = g.nodes[v]!.inputs[0]!;
+      if (stop(v) || g.nodes[v]!.op === 'input' || g.nodes[v]!.op === 'const') return;
+      const ops = cost(v);
+      // recomputed work (symbols taken as 64) against an extra kernel launch: small operands stay inline
+      if (ops > 2 && sizeOf(g.nodes[v]!.shape) * Math.ceil(sizeOf([other]) / MATMUL_REG) * ops >= RECOMPUTE_LIMIT) out.add(v);
+    });
+  }
+  return out;
+}
+
+/**
+ * Row values: the input of a reduction that combines two or more statistics of the rows of another, finer
+ * domain (a whole-batch sum of per-row losses built from each row's max and Σexp). Stored as one value per
+ * row by the row kernel computing those statistics (partition.ts), the reduction reads one buffer instead of
+ * one per statistic, which can keep that row kernel within the binding limit.
+ */
+export function rowValues(g: Graph, prep: Prepared): Set<number> {
+  const isRed = (id: number) => opKind(g.nodes[id]!.op) === 'reduction' && !prep.dimValues.has(id);
+  const isUnit = (id: number) => ownsLoop(g.nodes[id]!, prep);
+  const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+  const out = new Set<number>();
+  for (const n of g.nodes) {
+    if (!isRed(n.id)) continue;
+    const x = g.nodes[n.inputs[0]!]!;
+    if (x.op === 'input' || x.op === 'const' || isUnit(x.id)) continue;
+    const dims = nonOneDims(x.shape);
+    const stats = [...an.reductionRefs(n.id).keys()].filter((v) => {
+      if (!isRed(v)) return false;
+      const axes = reductionAxes(g, v);
+      return axes.some((a) => a.reduced) && sameDims(dims, axes.filter((a) => !a.reduced).map((a) => a.dim));
+    });
+    if (stats.length >= 2) out.add(x.id);
+  }
+  return out;
+}

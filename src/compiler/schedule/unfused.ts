@@ -1,0 +1,62 @@
+// The unfused partition (the benchmark baseline): one kernel per primitive op, every intermediate stored.
+import type { Graph } from '../../graph/types.js';
+import { opKind } from '../../graph/ops/index.js';
+import { alignedIndex, coord } from './coords.js';
+import { DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
+import type { Group } from './kernel-graph.js';
+import type { Partition } from './partition.js';
+import type { RootDecl } from './units.js';
+
+/** One kernel per op: every node but inputs and constants is computed by its own kernel and stored. */
+export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partition {
+  const computed = (id: number) => g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const';
+  const an = new DependenceAnalysis(g, computed, new Map());
+  const groups: Group[] = [];
+  const groupOf = new Map<number, Group>();
+  const phase = new Map<number, number>();
+  for (const n of g.nodes) {
+    if (!computed(n.id)) continue;
+    let grp: Group;
+    const kind = opKind(n.op);
+    if (kind === 'reduction') {
+      grp = { id: groups.length, kind: 'row', axes: reductionAxes(g, n.id), units: [{ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) }] };
+      phase.set(n.id, 0);
+    } else if (kind === 'contraction') {
+      grp = { id: groups.length, kind: 'matmul', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
+    } else if (kind === 'serial') {
+      grp = { id: groups.length, kind: 'serial', axes: elementAxes(n.shape), units: [{ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) }] };
+    } else {
+      const axes = elementAxes(n.shape);
+      const idx = axes.map((_, k) => coord(k));
+      // the node's own value is computed here: its inputs are the dependences
+      const refs: Refs = new Map();
+      for (const [u, s] of an.refsAt(n.id, alignedIndex(n.shape, idx), n.id)) refs.set(u, s);
+      grp = { id: groups.length, kind: 'map', axes, units: [{ node: n.id, kind: 'elementwise', axes, refs }] };
+    }
+    groups.push(grp);
+    groupOf.set(n.id, grp);
+  }
+  // roots: stored by the kernel computing their node, or by a copy kernel (inputs, constants)
+  const extra = new Map<string, Group>();
+  for (const r of roots) {
+    const shape = g.nodes[r.node]!.shape;
+    const own = groupOf.get(r.node);
+    const idx = alignedIndex(shape, elementAxes(shape).map((_, k) => coord(k)));
+    if (own && own.kind !== 'matmul' && own.kind !== 'serial') {
+      const at = own.kind === 'row' ? 'row' : 'elem';
+      // the node's own unit already carries its dependences
+      own.units.push({ ...r, at, refs: new Map() });
+      continue;
+    }
+    const key = elementAxes(shape).map((a) => JSON.stringify(a.dim)).join(',');
+    let grp = extra.get(key);
+    if (!grp) {
+      grp = { id: groups.length, kind: 'map', axes: elementAxes(shape), units: [] };
+      groups.push(grp);
+      extra.set(key, grp);
+    }
+    grp.units.push({ ...r, at: 'elem', refs: an.refsAt(r.node, idx) });
+  }
+  return { groups, phase, online: new Map(), elemPhase: new Map(), groupOf };
+}
+

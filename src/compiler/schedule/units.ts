@@ -1,0 +1,74 @@
+// Scheduling units: the nodes that need a loop structure of their own — reductions (a row kernel: one
+// workgroup per row), contractions (a tiled kernel), serial ops (sort, cholesky, CTC: a kernel of their own)
+// and values stored once (elementwise, see stored-values.ts) — plus the stored roots (gradients, loss, terms,
+// state). Everything else inlines into whichever unit reads it. Each unit carries its reads of other units
+// (the dependence analysis, domains.ts).
+import type { Graph, Node } from '../../graph/types.js';
+import { opKind } from '../../graph/ops/index.js';
+import type { DomainAxis } from './kernel-spec.js';
+import { coord } from './coords.js';
+import { DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
+import type { Prepared } from './prepare.js';
+
+export type RootTarget =
+  | { kind: 'grad'; input: string; index: number }
+  | { kind: 'scalar'; slot: number; label: string }
+  | { kind: 'state'; name: string; index: number };
+
+export interface Unit {
+  node: number;
+  /** elementwise: a value computed and stored by a kernel of its own (unfused mode, stored once, or promoted
+   *  because a unit reading it directly would bind too many buffers).
+   *  serial: a sort / cholesky / triangular_solve (a kernel of its own, one workgroup per matrix or row). */
+  kind: 'reduce' | 'matmul' | 'elementwise' | 'serial' | 'root';
+  axes: DomainAxis[];
+  /** Reads of other units; for roots, at the coordinates of their placement. */
+  refs: Refs;
+  target?: RootTarget;
+  /** Roots in a row kernel: element output over the domain, or one value per row; row values likewise. */
+  at?: 'elem' | 'row';
+}
+
+/** A root before its reads are known (they depend on which nodes are units). */
+export type RootDecl = Omit<Unit, 'refs'>;
+
+/**
+ * Nodes computed by a kernel structure of their own (the op table's kind column): reductions (unless prepare
+ * folded them to a dim value), contractions (matmul) and serial ops; everything else is inlined where read.
+ */
+export function ownsLoop(n: Node, prep: Prepared): boolean {
+  const k = opKind(n.op);
+  return (k === 'reduction' && !prep.dimValues.has(n.id)) || k === 'contraction' || k === 'serial';
+}
+
+/** The stored outputs: every gradient, then the loss, the terms and the model term (scalars buffer slots), then state. */
+export function rootUnits(g: Graph): RootDecl[] {
+  const out: RootDecl[] = [];
+  const root = (node: number, target: RootTarget) => out.push({ node, kind: 'root', axes: elementAxes(g.nodes[node]!.shape), target });
+  g.grads.forEach((x, k) => root(x.node, { kind: 'grad', input: x.input, index: k }));
+  root(g.loss, { kind: 'scalar', slot: 0, label: 'loss' });
+  g.terms.forEach((t, k) => root(t.node, { kind: 'scalar', slot: 1 + k, label: t.name }));
+  if (g.modelTerm) root(g.modelTerm.node, { kind: 'scalar', slot: 1 + g.terms.length, label: 'model_term' });
+  (g.stateOut ?? []).forEach((x, k) => root(x.node, { kind: 'state', name: x.name, index: k }));
+  return out;
+}
+
+/** The coordinates of a node's own element domain. */
+export const elementCoords = (g: Graph, id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => coord(k));
+
+/**
+ * The fused units of a graph, given which nodes are stored elementwise values (`stored`: stored once or promoted)
+ * and which are row values (stored one per row by a row kernel), with their reads; and the roots with theirs.
+ */
+export function fusedUnits(g: Graph, an: DependenceAnalysis, isUnit: (id: number) => boolean, stored: ReadonlySet<number>, rowVals: ReadonlySet<number>, roots: readonly RootDecl[]): { units: Unit[]; roots: Unit[] } {
+  const units: Unit[] = [];
+  for (const n of g.nodes) {
+    if (!isUnit(n.id)) continue;
+    if (rowVals.has(n.id) && !stored.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, elementCoords(g, n.id), n.id), at: 'row' });
+    else if (stored.has(n.id)) units.push({ node: n.id, kind: 'elementwise', axes: elementAxes(n.shape), refs: an.storeRefs(n.id, elementCoords(g, n.id), n.id) });
+    else if (opKind(n.op) === 'contraction') units.push({ node: n.id, kind: 'matmul', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+    else if (opKind(n.op) === 'serial') units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
+    else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
+  }
+  return { units, roots: roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, elementCoords(g, r.node)) })) };
+}
