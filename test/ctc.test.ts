@@ -15,7 +15,7 @@ import { sym } from '../src/graph/dims.js';
 import { execute, type HostTensor } from '../src/cpu/executor.js';
 import type { Graph } from '../src/graph/types.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
-import { indexInputChecks } from '../src/compiler/index-checks.js';
+import { attachInputChecks } from '../src/compiler/index-checks.js';
 import { GpuInputError, PlanExecutor } from 'tdc-runtime/node';
 import { fdCheck, rng } from './helpers/fd.js';
 
@@ -198,7 +198,7 @@ test('GPU: one plan with symbolic T, N, S serves T = 40…300 (a −inf log-prob
       const serial = plan.kernels.filter((k) => /ctc_nll(_grad)? \[/.test(k.summary));
       assert.is(serial.length, 2, plan.kernels.map((k) => k.summary).join('\n'));
       assert.ok(serial.every((k) => /one workgroup per sample/.test(k.summary)));
-      plan.indexInputs = indexInputChecks(g); // as run-gpu.ts and compile.ts attach them
+      attachInputChecks(plan, g); // as run-gpu.ts and compile.ts attach them
       const exec = await PlanExecutor.create(rt, plan);
       try {
         // lengths torch rejects are rejected before any dispatch (the kernels would clamp them)

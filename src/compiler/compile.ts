@@ -7,7 +7,7 @@ import { VERSION } from '../version.js';
 import { tensorName, type CriterionIR, type StageIR } from './ir.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
-import { indexInputChecks, unitInputChecks } from './index-checks.js';
+import { attachInputChecks } from './index-checks.js';
 import { kernelPlan } from './kernel-plan.js';
 import { buildManifest, kernelFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
@@ -101,10 +101,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
     try {
       const plan = kernelPlan(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
       if (inst.graph.equalDims?.length) plan.equalDims = inst.graph.equalDims;
-      const idx = indexInputChecks(inst.graph);
-      if (idx.length) plan.indexInputs = idx;
-      const unit = unitInputChecks(inst.graph);
-      if (unit.length) plan.unitInputs = unit;
+      attachInputChecks(plan, inst.graph);
       compiled.push({ stage: stage.name, plan });
     } catch (e) {
       if (e instanceof DiagnosticError) return { stages: compiled, diagnostics: [...diagnostics, e.diagnostic] };

@@ -5,7 +5,8 @@
 // CTC's input and target lengths are checked the same way (ctcLengthChecks).
 import { addDims } from '../graph/dims.js';
 import type { Dim, Graph, Node } from '../graph/types.js';
-import type { IndexInputCheck, UnitInputCheck } from './schedule/plan.js';
+import type { IndexInputCheck, KernelPlan, UnitInputCheck } from './schedule/plan.js';
+import { deviceCheckKernels } from '../codegen/wgsl/device-check-kernels.js';
 
 const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
 
@@ -113,4 +114,17 @@ function constValue(n: Node, node: (id: number) => Node): number | undefined {
     n = node(n.inputs[0]!);
   }
   return undefined;
+}
+
+/**
+ * The plan's input checks (indexInputs, unitInputs, found in `g`) and the kernels of every device check it then
+ * lists (checkKernels: printed by codegen, dispatched by the runtime).
+ */
+export function attachInputChecks(plan: KernelPlan, g: Graph): void {
+  const idx = indexInputChecks(g);
+  if (idx.length) plan.indexInputs = idx;
+  const unit = unitInputChecks(g);
+  if (unit.length) plan.unitInputs = unit;
+  const kernels = deviceCheckKernels(plan);
+  if (kernels) plan.checkKernels = kernels;
 }

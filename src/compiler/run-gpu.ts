@@ -6,7 +6,7 @@ import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostic
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
-import { indexInputChecks, unitInputChecks } from './index-checks.js';
+import { attachInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { kernelPlan } from './kernel-plan.js';
@@ -59,10 +59,7 @@ export async function runStageOnGpu(
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
     }
     if (graph.equalDims?.length) plan.equalDims = graph.equalDims;
-    const idx = indexInputChecks(graph);
-    if (idx.length) plan.indexInputs = idx;
-    const unit = unitInputChecks(graph);
-    if (unit.length) plan.unitInputs = unit;
+    attachInputChecks(plan, graph);
     exec = await PlanExecutor.create(rt, plan, meta.workgroupSize !== undefined ? { workgroupSize: meta.workgroupSize } : {});
     const inputs = new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!]));
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);

@@ -9,6 +9,12 @@
 // Host inputs are checked on the host before dispatch instead (executor.checkIndices / checkUnitInputs), with the
 // same messages (indexCheckProblem, unitCheckProblem).
 //
+// The kernels themselves come with the plan (KernelPlan.checkKernels: WGSL made by the compiler's printer from its
+// kernel IR, src/codegen/wgsl/device-check-kernels.ts); this file is their contract: the bindings (0: the uniform
+// Params struct of CHECK_PARAMS, 1: the checked buffer, read-only, 2: the flags, array<atomic<u32>>), the entry
+// points `main` (CHECK_WORKGROUP_SIZE invocations per workgroup over a 2-D grid, element i = gid.x + gid.y · row)
+// and `offending_value` (one invocation), and what they record.
+//
 // Flags: 3 · checks u32. flags[slot]: the first offending element's index (atomicMin; for factors
 // matrix · size + j), 0xffffffff when none. flags[checks + slot]: the bits of that element's value, stored by the
 // kernel's second entry point `offending_value` (one invocation, dispatched right after `main` in the same pass:
@@ -19,61 +25,27 @@
 /// <reference types="@webgpu/types" preserve="true" />
 
 export const NO_ERROR = 0xffffffff;
-const WG = 64;
+/** Invocations per workgroup of a check kernel's `main` entry point. */
+export const CHECK_WORKGROUP_SIZE = 64;
 const MAX_GROUPS = 65535;
 
-/** A check kernel: the shared prelude (Params, the checked buffer as `x`, the flags, the index guard) around a body
- *  that tests element i and records the first failure with `atomicMin(&flags[params.slot], i)`; and the entry point
- *  `offending_value` storing the bits of the flagged element (`at`: where flagged index f's value lies in x). */
-function checkKernel(comment: string, element: 'i32' | 'u32', body: string, at = 'f'): string {
-  return `
-// tdc-runtime: ${comment}
-struct Params { n: u32, size: u32, ignore: i32, has_ignore: u32, slot: u32, row: u32, values_at: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<${element}>;
-@group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * params.row;
-  if (i >= params.n) { return; }
-${body}
-}
-@compute @workgroup_size(1)
-fn offending_value() {
-  let f = atomicLoad(&flags[params.slot]);
-  let owner = params.values_at * 2u + params.slot;
-  if (f == ${NO_ERROR}u || atomicLoad(&flags[owner]) == f) { return; }
-  atomicStore(&flags[params.values_at + params.slot], bitcast<u32>(x[${at}]));
-  atomicStore(&flags[owner], f);
-}`;
-}
+/**
+ * The fields of the checks' uniform struct `Params`, in order (32 bytes; checkParams writes them): n elements to
+ * check, size (the class count; the factor size), ignore (i32) and has_ignore, the check's flag slot, the row
+ * length of the 2-D grid, and values_at (where the offending values start in the flags: the check count).
+ */
+export const CHECK_PARAMS = [
+  { name: 'n', ty: 'u32' },
+  { name: 'size', ty: 'u32' },
+  { name: 'ignore', ty: 'i32' },
+  { name: 'has_ignore', ty: 'u32' },
+  { name: 'slot', ty: 'u32' },
+  { name: 'row', ty: 'u32' },
+  { name: 'values_at', ty: 'u32' },
+] as const;
 
-export const INDEX_CHECK_WGSL = checkKernel(
-  'class indices in [0, size) or equal to ignore (when has_ignore); the first bad element → flags[slot]',
-  'i32',
-  /* wgsl */ `  let v = x[i];
-  let ok = (v >= 0i && u32(v) < params.size) || (params.has_ignore != 0u && v == params.ignore);
-  if (!ok) { atomicMin(&flags[params.slot], i); }`,
-);
-
-export const FACTOR_CHECK_WGSL = checkKernel(
-  `diagonal entries of count lower factors (size × size) positive and finite, tested on the bits
-// (float comparisons may be folded under finite-math assumptions); the first bad (matrix · size + j) → flags[slot]`,
-  'u32',
-  /* wgsl */ `  let j = i % params.size;
-  let bits = x[i * params.size + j];
-  let ok = bits != 0u && (bits >> 31u) == 0u && (bits & 0x7f800000u) != 0x7f800000u;
-  if (!ok) { atomicMin(&flags[params.slot], i); }`,
-  'f * params.size + f % params.size',
-);
-
-export const UNIT_CHECK_WGSL = checkKernel(
-  `every element in [0, 1] (NaN refused), tested on the bits: +0 … 1.0 are 0 … 0x3f800000, -0 is
-// 0x80000000 (float comparisons may be folded under finite-math assumptions); the first bad element → flags[slot]`,
-  'u32',
-  /* wgsl */ `  let bits = x[i];
-  if (!(bits <= 0x3f800000u || bits == 0x80000000u)) { atomicMin(&flags[params.slot], i); }`,
-);
+/** The device checks a plan may carry kernels for (KernelPlan.checkKernels). */
+export type DeviceCheckKind = 'index' | 'factor' | 'unit';
 
 export function unitParams(n: number, slot: number, valuesAt: number): ArrayBuffer {
   return checkParams({ n, size: 0 }, slot, valuesAt);
@@ -115,25 +87,28 @@ export interface DeviceIndexCheck {
   ignore?: number;
 }
 
-/** Workgroup counts covering n invocations of WG threads, 2-D beyond the per-dimension limit. */
+/** Workgroup counts covering n invocations of CHECK_WORKGROUP_SIZE threads, 2-D beyond the per-dimension limit. */
 export function checkDispatch(n: number): { x: number; y: number; row: number } {
-  const groups = Math.max(1, Math.ceil(n / WG));
+  const groups = Math.max(1, Math.ceil(n / CHECK_WORKGROUP_SIZE));
   const x = Math.min(groups, MAX_GROUPS);
-  return { x, y: Math.ceil(groups / x), row: x * WG };
+  return { x, y: Math.ceil(groups / x), row: x * CHECK_WORKGROUP_SIZE };
 }
 
-/** The uniform contents of a check (Params above), 32 bytes; `valuesAt`: where the values start in flags (the check count). */
+/** The uniform contents of a check (CHECK_PARAMS), 32 bytes; `valuesAt`: where the values start in flags (the check count). */
 export function checkParams(c: { n: number; size: number; ignore?: number }, slot: number, valuesAt: number): ArrayBuffer {
   const buf = new ArrayBuffer(32);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);
-  u[0] = c.n;
-  u[1] = c.size;
-  i[2] = c.ignore ?? 0;
-  u[3] = c.ignore === undefined ? 0 : 1;
-  u[4] = slot;
-  u[5] = checkDispatch(c.n).row;
-  u[6] = valuesAt;
+  const values: Record<(typeof CHECK_PARAMS)[number]['name'], number> = {
+    n: c.n,
+    size: c.size,
+    ignore: c.ignore ?? 0,
+    has_ignore: c.ignore === undefined ? 0 : 1,
+    slot,
+    row: checkDispatch(c.n).row,
+    values_at: valuesAt,
+  };
+  CHECK_PARAMS.forEach((p, k) => ((p.ty === 'i32' ? i : u)[k] = values[p.name]));
   return buf;
 }
 

@@ -20,9 +20,6 @@ import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import {
   NO_ERROR,
-  FACTOR_CHECK_WGSL,
-  INDEX_CHECK_WGSL,
-  UNIT_CHECK_WGSL,
   unitCheckProblem,
   unitParams,
   checkDispatch,
@@ -282,9 +279,9 @@ export class PlanExecutor {
       }),
     );
     const checkPipelines = {
-      ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', INDEX_CHECK_WGSL) } : {}),
-      ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', FACTOR_CHECK_WGSL) } : {}),
-      ...(plan.unitInputs?.length ? { unit: await checkPipeline(rt, cache, 'unit', UNIT_CHECK_WGSL) } : {}),
+      ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', plan.checkKernels!.index!) } : {}),
+      ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', plan.checkKernels!.factor!) } : {}),
+      ...(plan.unitInputs?.length ? { unit: await checkPipeline(rt, cache, 'unit', plan.checkKernels!.unit!) } : {}),
     };
     rt.check();
     const built = found.map((b) => b!);
@@ -864,6 +861,10 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
     }
     checkDims(k.dispatch, `kernel ${k.name} dispatch`, overrides);
   });
+  // the device checks' kernels come with the plan (made by the compiler; device-checks.ts is their contract)
+  for (const [kind, list] of [['index', plan.indexInputs], ['factor', plan.factorChecks], ['unit', plan.unitInputs]] as const)
+    if (list?.length && typeof plan.checkKernels?.[kind] !== 'string')
+      throw new PlanError(`the plan lists ${kind} checks but carries no checkKernels.${kind} (a plan from a tdc older than its runtime: recompile it)`);
   need(plan.outputs.scalars.buffer, 'outputs.scalars');
   for (const g of plan.outputs.grads) {
     need(g.buffer, `gradient of ${g.input}`);

@@ -38,5 +38,5 @@ export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type S
 export type { KernelPlan, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck, UnitInputCheck } from './plan.js';
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
 export { didYouMean, closest, editDistance } from './suggest.js';
-export { unitCheckProblem } from './device-checks.js';
+export { unitCheckProblem, NO_ERROR, CHECK_PARAMS, CHECK_WORKGROUP_SIZE, type DeviceCheckKind } from './device-checks.js';
 export { nonFiniteParts, type NonFinite, type ResultValues } from './nonfinite.js';

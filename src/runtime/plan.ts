@@ -1,6 +1,7 @@
 // The kernel plan (the contract between tdc-compiler and tdc-runtime): what the scheduler produces from a differentiated graph and what codegen, the glue
 // emitter, manifest.json and the runtime consume. Sizes are Dims over the plan's symbols, bound from the
 // input shapes at run time and passed to every kernel in one uniform buffer (so one compile serves any batch).
+import type { DeviceCheckKind } from './device-checks.js';
 import type { Dim, Shape } from './dims.js';
 
 export type GpuDType = 'f32' | 'i32';
@@ -55,7 +56,7 @@ export type WorkgroupClass = 'row' | 'map' | 'serial' | 'matmul';
 
 /**
  * A WGSL `override` constant the runtime sets at pipeline creation (GPUProgrammableStage.constants). Today
- * every one is a workgroup size: invocations per workgroup (`@workgroup_size(name)`).
+ * every one is a workgroup size: invocations per workgroup (the entry point's workgroup_size attribute names it).
  */
 export interface PlanOverride {
   /** The WGSL identifier (also the symbol the kernel's dispatch dims use for it). */
@@ -106,6 +107,11 @@ export interface KernelPlan {
   factorChecks?: FactorCheck[];
   /** Float inputs whose values torch checks (binary_cross_entropy: every element in [0, 1], NaN refused). */
   unitInputs?: UnitInputCheck[];
+  /**
+   * The WGSL of the device-check kernels the runtime dispatches for this plan (device-checks.ts is their contract),
+   * made by the compiler: `index` when the plan has indexInputs, `factor` with factorChecks, `unit` with unitInputs.
+   */
+  checkKernels?: Partial<Record<DeviceCheckKind, string>>;
 }
 
 export interface UnitInputCheck {

@@ -71,6 +71,9 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
       ...(s.plan.indexInputs ? { indexInputs: s.plan.indexInputs } : {}),
       ...(s.plan.factorChecks ? { factorChecks: s.plan.factorChecks } : {}),
       ...(s.plan.unitInputs ? { unitInputs: s.plan.unitInputs } : {}),
+      ...(s.plan.checkKernels
+        ? { checkKernels: Object.fromEntries(Object.entries(s.plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
+        : {}),
     };
     // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
     statements.push(`\nconst ${s.planConst}: KernelPlan = ${tsLiteral(planLiteral)};\n`);

@@ -1,5 +1,7 @@
-// Facts about a kernel read off its IR: which arrays it reads, and which it accesses as vec4s.
-import type { Expr, Stmt } from './ir.js';
+// Facts about a kernel read off its IR: which arrays it reads, which it accesses as vec4s, which helper functions
+// it calls.
+import type { Expr, Helper, Stmt } from './ir.js';
+import { HELPERS, isHelper } from './helpers.js';
 
 /** Calls `visit` on every expression of the statements (nested ones included) and on every assignment target. */
 function walk(body: readonly Stmt[], visit: (e: Expr, target: boolean) => void): void {
@@ -11,6 +13,7 @@ function walk(body: readonly Stmt[], visit: (e: Expr, target: boolean) => void):
         expr(e.b);
         break;
       case 'neg':
+      case 'not':
       case 'lane':
         expr(e.a, target && e.k === 'lane');
         break;
@@ -20,6 +23,7 @@ function walk(body: readonly Stmt[], visit: (e: Expr, target: boolean) => void):
       case 'at':
       case 'at4s':
       case 'at4':
+      case 'atomicLoad':
         expr(e.i);
         break;
     }
@@ -51,6 +55,13 @@ function walk(body: readonly Stmt[], visit: (e: Expr, target: boolean) => void):
         expr(s.step);
         walk(s.body, visit);
         break;
+      case 'return':
+        if (s.e) expr(s.e);
+        break;
+      case 'atomic':
+        expr(s.i);
+        expr(s.e);
+        break;
     }
 }
 
@@ -70,4 +81,17 @@ export function vec4Arrays(body: readonly Stmt[]): Set<string> {
     if (e.k === 'at4') out.add(e.array);
   });
   return out;
+}
+
+/** The helper functions the statements call, directly or through other helpers, sorted by name. */
+export function helpersCalled(body: readonly Stmt[]): Helper[] {
+  const out = new Set<Helper>();
+  const visit = (stmts: readonly Stmt[]): void =>
+    walk(stmts, (e) => {
+      if (e.k !== 'call' || !isHelper(e.fn) || out.has(e.fn)) return;
+      out.add(e.fn);
+      visit(HELPERS[e.fn].body);
+    });
+  visit(body);
+  return [...out].sort();
 }

@@ -5,16 +5,14 @@
 // advances all of them to the next one before any goes past it. The IR is compiled once per dispatch into
 // closures (typed at compile time, variables resolved to frame slots); statements that contain no barrier run
 // as plain functions. Out-of-bounds accesses are errors (the generated code never relies on robust access).
-import type { BinOp, Expr, Fn, KernelModule, Stmt, VarType } from './ir.js';
+// Builtins mean what builtins.ts says; helper functions run from their IR definitions (helpers.ts), the same
+// statements the printer prints.
+import type { BinOp, CheckModule, Expr, Fn, Helper, KernelModule, Stmt, VarType } from './ir.js';
 import type { Ix } from '../../compiler/schedule/index-expr.js';
-import { helperFunctions } from './scalar-helpers.js';
+import { BUILTINS, type Ev, type Frame, type Ty, type Value } from './builtins.js';
+import { HELPERS, isHelper } from './helpers.js';
 
-type Ty = 'f32' | 'i32' | 'u32' | 'bool' | 'vec4';
-type Value = number | boolean | Float32Array | Int32Array | Uint32Array;
 type Arr = Float32Array | Int32Array | Uint32Array;
-/** One invocation's variables. */
-type Frame = Value[];
-type Ev = (f: Frame) => Value;
 
 /** What a statement did: continue with the next one, leave the innermost loop, or leave the kernel. */
 const NEXT = 0;
@@ -39,8 +37,14 @@ class Compiler {
   /** Workgroup arrays and storage buffers, looked up at run time (the workgroup arrays change per workgroup). */
   readonly arrays: Record<string, Arr> = Object.create(null) as Record<string, Arr>;
   readonly arrayTypes = new Map<string, Ty>();
+  /** Where `return e;` stores its value (helper function bodies only). */
+  returnSlot: number | undefined;
 
-  constructor(private readonly dims: Readonly<Record<string, number>>) {}
+  constructor(
+    private readonly dims: Readonly<Record<string, number>>,
+    /** The helper functions compiled so far (shared by a kernel and the helpers it calls). */
+    private readonly functions = new Map<Helper, (args: Value[]) => Value>(),
+  ) {}
 
   declare(name: string, ty: Ty | { array: Ty }): number {
     const slot = this.nslots++;
@@ -102,6 +106,10 @@ class Compiler {
         if (t === 'vec4') return [(f) => (a(f) as Float32Array).map((x) => -x), 'vec4'];
         throw new Error(`interpreter: negation of ${t}`);
       }
+      case 'not': {
+        const [a] = this.expr(e.a);
+        return [(f) => !(a(f) as boolean), 'bool'];
+      }
       case 'call':
         return this.call(e.fn, e.args.map((a) => this.expr(a)));
       case 'at': {
@@ -140,6 +148,12 @@ class Compiler {
         const [a] = this.expr(e.a);
         const l = e.lane;
         return [(f) => (a(f) as Float32Array)[l]!, 'f32'];
+      }
+      case 'atomicLoad': {
+        const [i] = this.expr(e.i);
+        const arrays = this.arrays;
+        const name = e.array;
+        return [(f) => checked(arrays[name]!, i(f) as number, name), 'u32'];
       }
     }
   }
@@ -192,6 +206,8 @@ class Compiler {
         return [(f) => (a(f) as boolean) && (b(f) as boolean), 'bool'];
       case '||':
         return [(f) => (a(f) as boolean) || (b(f) as boolean), 'bool'];
+      case '>>':
+        return t === 'u32' ? [(f) => (a(f) as number) >>> ((b(f) as number) & 31), 'u32'] : [(f) => (a(f) as number) >> ((b(f) as number) & 31), 'i32'];
       case '&':
         return t === 'u32' ? [(f) => ((a(f) as number) & (b(f) as number)) >>> 0, 'u32'] : [(f) => (a(f) as number) & (b(f) as number), 'i32'];
     }
@@ -206,54 +222,36 @@ class Compiler {
   }
 
   private call(fn: Fn, args: [Ev, Ty][]): [Ev, Ty] {
-    const [a, ta] = args[0] ?? [() => 0, 'f32' as Ty];
-    switch (fn) {
-      case 'f32':
-        return [(f) => Math.fround(a(f) as number), 'f32'];
-      case 'i32':
-        return ta === 'f32' ? [(f) => f32ToI32(a(f) as number), 'i32'] : [(f) => (a(f) as number) | 0, 'i32'];
-      case 'u32':
-        return ta === 'f32' ? [(f) => f32ToU32(a(f) as number), 'u32'] : [(f) => (a(f) as number) >>> 0, 'u32'];
-      case 'vec4<f32>':
-        return [(f) => Float32Array.of(a(f) as number, a(f) as number, a(f) as number, a(f) as number), 'vec4'];
-      case 'bitcast<f32>':
-        return [(f) => bitsToF32(a(f) as number), 'f32'];
-      case 'bitcast<u32>':
-        return [(f) => f32ToBits(a(f) as number), 'u32'];
-      case 'select': {
-        const [b] = args[1]!;
-        const [c] = args[2]!;
-        return [(f) => (c(f) ? b(f) : a(f)), ta];
-      }
-      case 'min':
-      case 'max': {
-        const [b] = args[1]!;
-        const m = fn === 'min' ? Math.min : Math.max;
-        return [(f) => m(a(f) as number, b(f) as number), ta];
-      }
-      case 'fma': {
-        const [b] = args[1]!;
-        const [cc] = args[2]!;
-        return [(f) => Math.fround((a(f) as number) * (b(f) as number) + (cc(f) as number)), 'f32'];
-      }
-      case 'clamp': {
-        const [lo] = args[1]!;
-        const [hi] = args[2]!;
-        return [(f) => Math.min(Math.max(a(f) as number, lo(f) as number), hi(f) as number), ta];
-      }
-      case 'abs':
-        return ta === 'i32' ? [(f) => Math.abs(a(f) as number) | 0, 'i32'] : [(f) => Math.abs(a(f) as number), ta];
-      case 'sign':
-        return [(f) => Math.sign(a(f) as number), ta];
-      default: {
-        const h = UNARY_F32[fn] ?? (helperFunctions as Record<string, ((...x: number[]) => number) | undefined>)[fn];
-        if (!h) throw new Error(`interpreter: function ${fn}`);
-        if (ta === 'vec4' && args.length === 1) return [(f) => (a(f) as Float32Array).map((x) => h(x)), 'vec4'];
-        const evs = args.map((x) => x[0]);
-        if (evs.length === 1) return [(f) => Math.fround(h(a(f) as number)), 'f32'];
-        return [(f) => Math.fround(h(...evs.map((e) => e(f) as number))), 'f32'];
-      }
+    if (!isHelper(fn)) return BUILTINS[fn](args);
+    const h = this.helper(fn);
+    const evs = args.map((x) => x[0]);
+    if (args[0]?.[1] === 'vec4' && args.length === 1) {
+      const [a] = evs as [Ev];
+      return [(f) => (a(f) as Float32Array).map((x) => h([x]) as number), 'vec4'];
     }
+    return [(f) => h(evs.map((e) => e(f))), HELPERS[fn].ret];
+  }
+
+  /** A helper function (helpers.ts), compiled once per dispatch from its IR: arguments in, its return value out. */
+  private helper(name: Helper): (args: Value[]) => Value {
+    const hit = this.functions.get(name);
+    if (hit) return hit;
+    const def = HELPERS[name];
+    // a function body sees its parameters and the other helpers, nothing of the kernel
+    const c = new Compiler({}, this.functions);
+    const params = def.params.map((p) => c.declare(p.name, p.ty));
+    const result = (c.returnSlot = c.declare('<return>', def.ret));
+    const body = c.stmts(def.body);
+    if (body.gen) throw new Error(`interpreter: helper ${name} has a barrier`);
+    const run = body.run!;
+    const fn = (args: Value[]): Value => {
+      const f: Frame = new Array(c.nslots);
+      params.forEach((s, k) => (f[s] = args[k]!));
+      if (run(f) !== RETURN) throw new Error(`interpreter: helper ${name} ended without returning a value`);
+      return f[result]!;
+    };
+    this.functions.set(name, fn);
+    return fn;
   }
 
   // ---- statements ----
@@ -354,13 +352,33 @@ class Compiler {
       }
       case 'break':
         return plain(() => BREAK);
-      case 'return':
-        return plain(() => RETURN);
+      case 'return': {
+        if (!s.e) return plain(() => RETURN);
+        const slot = this.returnSlot;
+        if (slot === undefined) throw new Error('interpreter: a kernel returns a value');
+        const [e] = this.expr(s.e);
+        return plain((f) => ((f[slot] = e(f)), RETURN));
+      }
       case 'barrier':
         return gen(function* () {
           yield;
           return NEXT;
         });
+      case 'atomic': {
+        // invocations run one at a time: an atomic is a plain read-modify-write
+        const [i] = this.expr(s.i);
+        const [v] = this.expr(s.e);
+        const arrays = this.arrays;
+        const name = s.array;
+        const min = s.op === 'min';
+        return plain((f) => {
+          const a = arrays[name]!;
+          const k = i(f) as number;
+          checked(a, k, name);
+          a[k] = min ? Math.min(a[k]!, v(f) as number) : (v(f) as number);
+          return NEXT;
+        });
+      }
     }
   }
 
@@ -489,30 +507,6 @@ const ARITH: Partial<Record<Ty, Partial<Record<BinOp, (a: number, b: number) => 
   },
 };
 
-/** f32 builtins of one argument (results rounded by the caller). */
-const UNARY_F32: Partial<Record<Fn, (x: number) => number>> = {
-  exp: Math.exp,
-  exp2: (x) => 2 ** x,
-  log: Math.log,
-  log2: Math.log2,
-  sqrt: Math.sqrt,
-  inverseSqrt: (x) => 1 / Math.sqrt(x),
-  floor: Math.floor,
-  // WGSL round: halfway cases to even
-  round: (x) => {
-    const r = Math.round(x);
-    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  },
-  tanh: Math.tanh,
-};
-
-const buf = new DataView(new ArrayBuffer(4));
-const bitsToF32 = (b: number): number => (buf.setUint32(0, b >>> 0), buf.getFloat32(0));
-const f32ToBits = (x: number): number => (buf.setFloat32(0, x), buf.getUint32(0));
-/** WGSL f32 → i32: truncation, saturating at the i32 range (NaN → 0). */
-const f32ToI32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(-2147483648, Math.min(2147483520, Math.trunc(x))) | 0);
-const f32ToU32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(0, Math.min(4294967040, Math.trunc(x))) >>> 0);
-
 /** Run one dispatch of `m` over the grid, reading and writing `d.buffers` in place. */
 export function interpretDispatch(m: KernelModule, d: Dispatch): void {
   const c = new Compiler(d.dims);
@@ -553,5 +547,37 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
           if (next.length && next.length !== live.length) throw new Error('interpreter: a barrier is not reached by every invocation of the workgroup');
           live = next;
         }
+      }
+}
+
+/** Run one entry point of a device-check kernel over `groups` workgroups (x, y), reading `x` and updating `flags`. */
+export function interpretCheck(
+  m: CheckModule,
+  entryPoint: string,
+  d: { params: Readonly<Record<string, number>>; x: Int32Array | Uint32Array; flags: Uint32Array; groups: readonly [number, number] },
+): void {
+  const entry = m.entries.find((e) => e.name === entryPoint);
+  if (!entry) throw new Error(`interpreter: no entry point ${entryPoint}`);
+  const c = new Compiler({});
+  c.arrays['x'] = d.x;
+  c.arrayTypes.set('x', m.element);
+  c.arrays['flags'] = d.flags;
+  c.arrayTypes.set('flags', 'u32');
+  const params = m.params.map((p) => {
+    const v = d.params[p.name];
+    if (v === undefined) throw new Error(`interpreter: params.${p.name} unbound`);
+    return [c.declare(`params.${p.name}`, p.ty), p.ty === 'i32' ? v | 0 : v >>> 0] as const;
+  });
+  const gid = entry.gid ? ['gid.x', 'gid.y', 'gid.z'].map((g) => c.declare(g, 'u32')) : [];
+  const body = c.stmts(entry.body);
+  if (body.gen) throw new Error('interpreter: a device check with a barrier');
+  const wg = entry.workgroupSize;
+  for (let y = 0; y < d.groups[1]; y++)
+    for (let x = 0; x < d.groups[0]; x++)
+      for (let l = 0; l < wg; l++) {
+        const f: Frame = new Array(c.nslots);
+        for (const [slot, v] of params) f[slot] = v;
+        if (entry.gid) [x * wg + l, y, 0].forEach((v, k) => (f[gid[k]!] = v));
+        body.run!(f);
       }
 }

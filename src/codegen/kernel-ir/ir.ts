@@ -1,18 +1,24 @@
 // The kernel IR: what a kernel template builds — typed scalar expressions (f32 / i32 / u32 / bool, vec4<f32>
 // lanes), loads and stores of storage buffers, workgroup (shared) and private arrays, let/var bindings,
-// structured control flow (for, loop/break, if, return) and barriers. Index arithmetic is the scheduler's index
-// expressions (src/compiler/schedule/index-expr.ts), embedded as they are. The WGSL printer
-// (src/codegen/wgsl/print.ts) makes the text; the interpreter (interpret.ts) runs it on the CPU.
+// structured control flow (for, loop/break, if, return) and barriers, and helper functions (FnDef: parameters and a
+// body of the same statements; helpers.ts defines them). Index arithmetic is the scheduler's index expressions
+// (src/compiler/schedule/index-expr.ts), embedded as they are. The WGSL printer (src/codegen/wgsl/print.ts) makes
+// the text; the interpreter (interpret.ts) runs it on the CPU.
 import type { Ix } from '../../compiler/schedule/index-expr.js';
 import type { BufferDecl } from '../../compiler/schedule/kernel-spec.js';
 
-export type BinOp = '+' | '-' | '*' | '/' | '%' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||' | '&';
+export type BinOp = '+' | '-' | '*' | '/' | '%' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||' | '&' | '>>';
 
-/** Builtin functions (WGSL's), conversions, and the kernel helper functions (helpers.ts). */
-export type Fn =
+/** Builtin functions (WGSL's) and conversions: their f32 semantics are the interpreter's BUILTINS table (builtins.ts). */
+export type Builtin =
   | 'exp' | 'exp2' | 'log' | 'log2' | 'sqrt' | 'inverseSqrt' | 'abs' | 'sign' | 'floor' | 'round' | 'tanh' | 'clamp' | 'min' | 'max' | 'select' | 'fma'
-  | 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'bitcast<f32>' | 'bitcast<u32>'
-  | 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
+  | 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'bitcast<f32>' | 'bitcast<u32>';
+
+/** Helper functions of the kernels (torch semantics where WGSL's builtins differ): IR functions of helpers.ts. */
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
+
+/** What a call expression calls: a builtin or a helper function. */
+export type Fn = Builtin | Helper;
 
 export type Expr =
   | { readonly k: 'f32'; readonly v: number }
@@ -24,7 +30,10 @@ export type Expr =
   | { readonly k: 'ix'; readonly ix: Ix }
   /** `bare`: printed without parentheses (operands of select, conditions, right-hand sides). */
   | { readonly k: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr; readonly bare?: true }
+  /** `bare`: `-a` (a negative literal or variable operand) instead of `(-a)`. */
   | { readonly k: 'neg'; readonly a: Expr; readonly bare?: true }
+  /** Logical negation of a bool. */
+  | { readonly k: 'not'; readonly a: Expr }
   | { readonly k: 'call'; readonly fn: Fn; readonly args: readonly Expr[] }
   /** Element `i` of a storage buffer, workgroup array or private array. */
   | { readonly k: 'at'; readonly array: string; readonly i: Expr }
@@ -33,7 +42,9 @@ export type Expr =
   /** The vec4 `i` (scalar elements 4i … 4i + 3) of a storage buffer declared as vec4s. */
   | { readonly k: 'at4'; readonly array: string; readonly i: Expr }
   /** Lane of a vec4<f32>. */
-  | { readonly k: 'lane'; readonly a: Expr; readonly lane: 0 | 1 | 2 | 3 };
+  | { readonly k: 'lane'; readonly a: Expr; readonly lane: 0 | 1 | 2 | 3 }
+  /** atomicLoad of element `i` of an array of atomic<u32> (device-check kernels). */
+  | { readonly k: 'atomicLoad'; readonly array: string; readonly i: Expr };
 
 /** Types of declared variables. */
 export type VarType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | { readonly array: 'f32' | 'i32' | 'u32'; readonly length: number };
@@ -49,11 +60,33 @@ export type Stmt =
   | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly cond: Expr; readonly step: Expr; readonly body: Stmt[] }
   | { readonly k: 'loop'; readonly body: Stmt[] }
   | { readonly k: 'break' }
-  | { readonly k: 'return' }
-  | { readonly k: 'barrier'; readonly scope: 'workgroup' | 'storage' };
+  /** `return;` from the kernel, or `return e;` from a helper function. */
+  | { readonly k: 'return'; readonly e?: Expr }
+  | { readonly k: 'barrier'; readonly scope: 'workgroup' | 'storage' }
+  /** atomicMin / atomicStore of `e` into element `i` of an array of atomic<u32> (device-check kernels). */
+  | { readonly k: 'atomic'; readonly op: 'min' | 'store'; readonly array: string; readonly i: Expr; readonly e: Expr };
 
-/** Helper functions of the kernels (torch semantics where WGSL's builtins differ; helpers.ts prints them). */
-export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32';
+export type ScalarType = 'f32' | 'i32' | 'u32';
+
+/** A helper function: scalar parameters, a scalar result, a body of statements (no barriers, no buffer access). */
+export interface FnDef {
+  readonly name: Helper;
+  readonly params: readonly { readonly name: string; readonly ty: ScalarType }[];
+  readonly ret: ScalarType;
+  readonly body: readonly Stmt[];
+}
+
+/**
+ * A device-check kernel the runtime dispatches (src/codegen/wgsl/device-check-kernels.ts): a uniform struct
+ * `params` of the fields listed (binding 0), the checked array `x` (binding 1, read), the u32 flags as atomics
+ * (binding 2), and entry points of their own workgroup sizes (`gid`: the global invocation id is in scope).
+ */
+export interface CheckModule {
+  header: string[];
+  params: readonly { readonly name: string; readonly ty: 'u32' | 'i32' }[];
+  element: 'i32' | 'u32';
+  entries: readonly { readonly name: string; readonly workgroupSize: number; readonly gid: boolean; readonly body: Stmt[] }[];
+}
 
 /** A workgroup-memory array of `length` elements (an override constant: the workgroup size). */
 export interface SharedArray {
@@ -63,15 +96,14 @@ export interface SharedArray {
 }
 
 /**
- * One kernel: its storage buffers (binding 0 is always the dims uniform, one u32 per plan symbol), helpers,
- * workgroup arrays and entry body. A 1-D workgroup of wg_size invocations; builtins: `linear` wid, nwg, lid;
+ * One kernel: its storage buffers (binding 0 is always the dims uniform, one u32 per plan symbol), workgroup
+ * arrays and entry body (the helper functions it needs are the ones its body calls: analysis.ts helpersCalled). A 1-D workgroup of wg_size invocations; builtins: `linear` wid, nwg, lid;
  * `tile` (matmul) wid, lid3.
  */
 export interface KernelModule {
   header: string[];
   symbols: readonly string[];
   buffers: readonly BufferDecl[];
-  helpers: ReadonlySet<Helper>;
   shared: SharedArray[];
   entry: 'linear' | 'tile';
   body: Stmt[];
@@ -88,6 +120,9 @@ export const ixE = (ix: Ix): Expr => (ix.kind === 'var' ? ref(ix.name) : { k: 'i
 export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({ k: 'bin', op, a, b });
 export const bare = (op: BinOp, a: Expr, b: Expr): Expr => ({ k: 'bin', op, a, b, bare: true });
 export const neg = (a: Expr): Expr => ({ k: 'neg', a });
+/** `-a` without parentheses. */
+export const negBare = (a: Expr): Expr => ({ k: 'neg', a, bare: true });
+export const not = (a: Expr): Expr => ({ k: 'not', a });
 export const call = (fn: Fn, ...args: Expr[]): Expr => ({ k: 'call', fn, args });
 export const at = (array: string, i: Expr): Expr => ({ k: 'at', array, i });
 export const at4s = (array: string, i: Expr): Expr => ({ k: 'at4s', array, i });
@@ -106,6 +141,10 @@ export const ifS = (cond: Expr, then: Stmt[], otherwise?: Stmt[]): Stmt => (othe
 export const forS = (v: string, from: Expr, cond: Expr, step: Expr, body: Stmt[]): Stmt => ({ k: 'for', v, from, cond, step, body });
 export const BREAK: Stmt = { k: 'break' };
 export const RETURN: Stmt = { k: 'return' };
+/** `return e;` (helper functions). */
+export const ret = (e: Expr): Stmt => ({ k: 'return', e });
+export const atomicLoad = (array: string, i: Expr): Expr => ({ k: 'atomicLoad', array, i });
+export const atomic = (op: 'min' | 'store', array: string, i: Expr, e: Expr): Stmt => ({ k: 'atomic', op, array, i, e });
 export const barrier = (scope: 'workgroup' | 'storage' = 'workgroup'): Stmt => ({ k: 'barrier', scope });
 
 /** Variables an expression reads (index expressions included). */
@@ -122,6 +161,7 @@ export function exprVars(e: Expr, out: string[] = []): string[] {
       exprVars(e.b, out);
       break;
     case 'neg':
+    case 'not':
     case 'lane':
       exprVars(e.a, out);
       break;
@@ -131,6 +171,7 @@ export function exprVars(e: Expr, out: string[] = []): string[] {
     case 'at':
     case 'at4s':
     case 'at4':
+    case 'atomicLoad':
       out.push(e.array);
       exprVars(e.i, out);
       break;

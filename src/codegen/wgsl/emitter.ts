@@ -9,7 +9,8 @@ import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, neg, ref, u32, varS, type BinOp, type Expr, type Helper, type Stmt } from '../kernel-ir/ir.js';
+import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../kernel-ir/scalar-lowering.js';
 
 export type WgslType = 'f32' | 'i32';
 export const wgslType = (d: DType): WgslType => (d === 'int' ? 'i32' : 'f32');
@@ -50,7 +51,6 @@ export interface QuadContext {
 }
 
 export class Emitter {
-  readonly helpers = new Set<Helper>();
   /** Buffers this kernel declares as array<vec4<f32>> (scalar reads index them [i / 4][i % 4]). */
   vec4 = new Set<string>();
   quad: QuadContext | undefined;
@@ -130,7 +130,6 @@ export class Emitter {
   f32Const(v: number): Expr {
     const f = Math.fround(v);
     if (Number.isFinite(f)) return f32(v);
-    this.helpers.add('f32_bits');
     return call('f32_bits', hex(Number.isNaN(f) ? 0x7fc00000 : f > 0 ? 0x7f800000 : 0xff800000));
   }
 
@@ -145,8 +144,6 @@ export class Emitter {
 
   /** x · ±0 with IEEE semantics (NaN where x is ±inf or NaN): drivers may fold `x * 0.0` to 0 (WGSL allows finite math). */
   private mulZero(x: Expr, zero: Expr): Expr {
-    this.helpers.add('mul_zero_f32');
-    this.helpers.add('f32_bits');
     return call('mul_zero_f32', x, zero);
   }
 
@@ -295,12 +292,13 @@ export class Emitter {
   truthy(id: number, idx: Ix[]): Expr {
     const n = this.node(id);
     // comparisons are emitted as select(0, 1, cond): use the condition directly
-    if (n.op === 'binary' && CMP[n.attrs.fn] && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
+    const cmp = n.op === 'binary' ? BINARY_LOWERING[n.attrs.fn].cmp : undefined;
+    if (n.op === 'binary' && cmp && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
       const [a, b] = n.inputs as [number, number];
       const ct = this.operandType(a, b);
       const va = this.typed(a, this.env.math.broadcast(this.shape(a), n.shape, idx), ct);
       const vb = this.typed(b, this.env.math.broadcast(this.shape(b), n.shape, idx), ct);
-      return bin(CMP[n.attrs.fn]!, va, vb);
+      return bin(cmp, va, vb);
     }
     const v = this.value(id, idx);
     return bin('!=', v, this.zero(wgslType(n.dtype)));
@@ -310,56 +308,23 @@ export class Emitter {
     return this.node(a).dtype === 'int' && this.node(b).dtype === 'int' ? 'i32' : 'f32';
   }
 
+  /** The op's lowering (kernel-ir/scalar-lowering.ts) on its operand; a negated literal is a literal. */
   private unary(n: NodeOf<'unary'>, idx: Ix[]): Expr {
     const t = wgslType(n.dtype);
     const x = this.typed(n.inputs[0]!, idx, t);
     // a negated literal is a literal (used in place, like any constant)
     if (n.attrs.fn === 'neg' && x.k === 'f32') return f32(-x.v);
     if (n.attrs.fn === 'neg' && x.k === 'i32' && x.v > -2147483648) return i32(-x.v);
-    if (t === 'i32') {
-      switch (n.attrs.fn) {
-        case 'neg':
-          return neg(x);
-        case 'abs':
-          return call('abs', x);
-        case 'sign':
-          return call('sign', x);
-        case 'floor':
-          return x;
-        case 'relu':
-          return call('max', x, i32(0));
-        default:
-          throw new Error(`unary ${n.attrs.fn} on int`);
-      }
-    }
-    switch (n.attrs.fn) {
-      case 'neg':
-        return neg(x);
-      case 'exp':
-        return call('exp', x);
-      case 'log':
-        return call('log', x);
-      case 'sqrt':
-        return call('sqrt', x);
-      case 'abs':
-        return call('abs', x);
-      case 'sign':
-        return call('sign', x);
-      case 'recip':
-        return bin('/', f32(1), x);
-      case 'floor':
-        return call('floor', x);
-      case 'tanh':
-        this.helpers.add('tanh_f32');
-        return call('tanh_f32', x);
-      case 'log1p':
-        this.helpers.add('log1p_f32');
-        return call('log1p_f32', x);
-      case 'relu':
-        return call('max', x, f32(0));
-    }
+    const low: UnaryLowering = UNARY_LOWERING[n.attrs.fn];
+    if (t === 'f32') return low.f32(x);
+    if (!low.i32) throw new Error(`unary ${n.attrs.fn} on int`);
+    return low.i32(x);
   }
 
+  /**
+   * The op's lowering (kernel-ir/scalar-lowering.ts) on its operands, except where a constant operand allows a
+   * cheaper form with the same IEEE result: x · ±0 (mulZero), x / c (divide), small constant powers (pow).
+   */
   private binary(n: NodeOf<'binary'>, idx: Ix[]): Expr {
     const [a, b] = n.inputs as [number, number];
     const m = this.env.math;
@@ -367,33 +332,21 @@ export class Emitter {
     const ib = m.broadcast(this.shape(b), n.shape, idx);
     const t = wgslType(n.dtype);
     const fn = n.attrs.fn;
-    const cmp = CMP[fn];
-    if (cmp) {
-      const ct = this.operandType(a, b);
-      const va = this.typed(a, ia, ct);
-      const vb = this.typed(b, ib, ct);
-      return t === 'f32' ? call('select', f32(0), f32(1), bare(cmp, va, vb)) : call('select', i32(0), i32(1), bare(cmp, va, vb));
+    const low: BinaryLowering = BINARY_LOWERING[fn];
+    const ot = low.operands === 'common' ? this.operandType(a, b) : low.operands === 'f32' ? 'f32' : t;
+    const bn = this.node(b);
+    if (fn === 'pow' && t === 'f32' && bn.op === 'const') {
+      const p = this.constPow(this.typed(a, ia, 'f32'), bn.attrs.value);
+      if (p) return p;
     }
-    if (fn === 'pow') return this.pow(a, b, ia, ib, t);
-    const va = this.typed(a, ia, t);
-    const vb = this.typed(b, ib, t);
-    switch (fn) {
-      case 'add':
-        return bin('+', va, vb);
-      case 'sub':
-        return bin('-', va, vb);
-      case 'mul':
-        if (t === 'f32' && this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
-        if (t === 'f32' && this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
-        return bin('*', va, vb);
-      case 'div':
-        return t === 'f32' ? this.divide(va, vb, b, n.shape) : bin('/', va, vb);
-      case 'maximum':
-        return call('max', va, vb);
-      case 'minimum':
-        return call('min', va, vb);
+    const va = this.typed(a, ia, ot);
+    const vb = this.typed(b, ib, ot);
+    if (t === 'f32' && fn === 'mul') {
+      if (this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
+      if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
     }
-    throw new Error(`binary ${fn}`);
+    if (t === 'f32' && fn === 'div') return this.divide(va, vb, b, n.shape);
+    return low.lower(va, vb, t);
   }
 
   /**
@@ -436,28 +389,17 @@ export class Emitter {
     });
   }
 
-  /** x^y: small constant integer exponents by multiplication (exact for negative x), else a guarded pow. */
-  private pow(a: number, b: number, ia: Ix[], ib: Ix[], t: WgslType): Expr {
-    const bn = this.node(b);
-    if (t === 'f32' && bn.op === 'const') {
-      const c = bn.attrs.value;
-      const x = this.typed(a, ia, 'f32');
-      if (c === 0) return f32(1);
-      if (c === 1) return x;
-      if (c === 0.5) return call('sqrt', x);
-      if (c === -0.5) return call('inverseSqrt', x);
-      if (Number.isInteger(c) && Math.abs(c) <= 8) {
-        // x * x * … * x, parenthesised as a whole
-        let prod = x;
-        for (let k = 1; k < Math.abs(c); k++) prod = k === Math.abs(c) - 1 ? bin('*', prod, x) : bare('*', prod, x);
-        return c > 0 ? prod : bin('/', f32(1), prod);
-      }
-    }
-    this.helpers.add('pow_f32');
-    const x = this.typed(a, ia, 'f32');
-    const y = this.typed(b, ib, 'f32');
-    const r = call('pow_f32', x, y);
-    return t === 'i32' ? call('i32', call('round', r)) : r;
+  /** x^c for a constant c by multiplication (exact for negative x), sqrt or inverseSqrt; undefined: the general pow. */
+  private constPow(x: Expr, c: number): Expr | undefined {
+    if (c === 0) return f32(1);
+    if (c === 1) return x;
+    if (c === 0.5) return call('sqrt', x);
+    if (c === -0.5) return call('inverseSqrt', x);
+    if (!Number.isInteger(c) || Math.abs(c) > 8) return undefined;
+    // x * x * … * x, parenthesised as a whole
+    let prod = x;
+    for (let k = 1; k < Math.abs(c); k++) prod = k === Math.abs(c) - 1 ? bin('*', prod, x) : bare('*', prod, x);
+    return c > 0 ? prod : bin('/', f32(1), prod);
   }
 
   /** out[idx] = Σ_j [index[idx/axis=j] == idx[axis]] · src[idx/axis=j] (a loop over the index axis). */
@@ -606,5 +548,3 @@ export class Emitter {
     return compensatedValue(acc);
   }
 }
-
-const CMP: Partial<Record<string, BinOp>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };

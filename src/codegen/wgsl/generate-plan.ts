@@ -6,6 +6,7 @@ import { ceilDivDims, mulDims } from '../../graph/dims.js';
 import type { KernelPlan, PlanKernel } from '../../compiler/schedule/plan.js';
 import type { Schedule } from '../../compiler/schedule/schedule.js';
 import { generateKernel } from './generate-kernel.js';
+import { deviceCheckKernels } from './device-check-kernels.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
 
 export function generatePlan(s: Schedule): KernelPlan {
@@ -48,5 +49,7 @@ export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: K
     ...(s.indexInputs ? { indexInputs: s.indexInputs } : {}),
     ...(s.factorChecks ? { factorChecks: s.factorChecks } : {}),
   };
+  const checkKernels = deviceCheckKernels(plan);
+  if (checkKernels) plan.checkKernels = checkKernels;
   return { plan, modules };
 }

@@ -99,5 +99,5 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
       const inside = all(bare('<', bare('+', row0, u32(i)), Mx), bare('<', bare('+', col0, u32(j)), Nx));
       body.push(ifS(inside, [assign(at(spec.store.buffer, off), compensatedSum(at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
     }
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'tile', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set() };
 }

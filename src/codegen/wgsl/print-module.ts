@@ -3,9 +3,10 @@
 // the workgroup-size override, workgroup memory and the entry point around the printed body.
 import { VERSION } from '../../version.js';
 import { wgslComment } from '../escape.js';
-import { HELPER_SOURCE } from './helpers.js';
+import { HELPERS } from '../kernel-ir/helpers.js';
+import { helpersCalled } from '../kernel-ir/analysis.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
-import { printStmts } from './print.js';
+import { printFn, printStmts } from './print.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
 const ENTRY: Record<KernelModule['entry'], { size: string; params: string[] }> = {
@@ -49,9 +50,9 @@ export function printModule(p: KernelModule): string {
   out.push('@group(0) @binding(0) var<uniform> dims: Dims;');
   for (const b of p.buffers)
     out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: array<${p.vec4.has(b.name) ? `vec4<${b.dtype}>` : b.dtype}>; // ${wgslComment(b.label)}`);
-  const helpers = [...p.helpers].sort();
+  const helpers = helpersCalled(p.body);
   if (helpers.length) out.push('');
-  for (const h of helpers) out.push(HELPER_SOURCE[h], '');
+  for (const h of helpers) out.push(...printFn(HELPERS[h]), '');
   if (!helpers.length) out.push('');
   out.push(`override ${WG_SIZE}: u32;`, '');
   for (const s of p.shared) out.push(`var<workgroup> ${s.name}: array<${s.elem}, ${s.length}>;`);

@@ -1,6 +1,6 @@
 // The WGSL printer: kernel IR (src/codegen/kernel-ir/ir.ts) → WGSL text. Every operator is parenthesised
 // unless the IR marks it bare, so the text's meaning never depends on WGSL's precedence rules.
-import type { Expr, Stmt, VarType } from '../kernel-ir/ir.js';
+import type { Expr, FnDef, Stmt, VarType } from '../kernel-ir/ir.js';
 import { f32Operand, i32Literal } from './literals.js';
 import { ixWgsl } from './print-ix.js';
 
@@ -22,6 +22,9 @@ export function printExpr(e: Expr): string {
       return e.bare ? `${printExpr(e.a)} ${e.op} ${printExpr(e.b)}` : `(${printExpr(e.a)} ${e.op} ${printExpr(e.b)})`;
     case 'neg':
       return e.bare ? `-${printExpr(e.a)}` : `(-${printExpr(e.a)})`;
+    case 'not':
+      // a parenthesised operator or an atom/call as is; a bare operator gets parentheses
+      return e.a.k === 'bin' && e.a.bare ? `!(${printExpr(e.a)})` : `!${printExpr(e.a)}`;
     case 'call':
       return `${e.fn}(${e.args.map(printExpr).join(', ')})`;
     case 'at':
@@ -33,6 +36,8 @@ export function printExpr(e: Expr): string {
     }
     case 'lane':
       return `${printExpr(e.a)}.${'xyzw'[e.lane]}`;
+    case 'atomicLoad':
+      return `atomicLoad(&${e.array}[${printExpr(e.i)}])`;
   }
 }
 
@@ -88,12 +93,23 @@ export function printStmts(body: readonly Stmt[], indent = 0, out: string[] = []
         out.push(`${pad}break;`);
         break;
       case 'return':
-        out.push(`${pad}return;`);
+        out.push(s.e ? `${pad}return ${printExpr(s.e)};` : `${pad}return;`);
         break;
       case 'barrier':
         out.push(`${pad}${s.scope}Barrier();`);
         break;
+      case 'atomic':
+        out.push(`${pad}atomic${s.op === 'min' ? 'Min' : 'Store'}(&${s.array}[${printExpr(s.i)}], ${printExpr(s.e)});`);
+        break;
     }
   }
+  return out;
+}
+
+/** A helper function (kernel-ir/helpers.ts) as lines. */
+export function printFn(f: FnDef, out: string[] = []): string[] {
+  out.push(`fn ${f.name}(${f.params.map((p) => `${p.name}: ${p.ty}`).join(', ')}) -> ${f.ret} {`);
+  printStmts(f.body, 1, out);
+  out.push('}');
   return out;
 }

@@ -321,7 +321,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
     body.push(ifS(bare('==', LID, u32(0)), writes));
   }
 
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [...shared.values()], entry: 'linear', body, vec4 };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4 };
 }
 
 /** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */
@@ -418,5 +418,5 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
   for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
   scopes.close(loop, axes.length ? upTo('e', u32(0), u32(E), u32(1)) : block);
 
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'linear', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
 }

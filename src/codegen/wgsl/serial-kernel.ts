@@ -34,7 +34,7 @@ export function serialKernel(spec: SerialKernelSpec): KernelModule {
   else if (n.op === 'ctc_nll') ctcNll(ctx, n);
   else if (n.op === 'ctc_nll_grad') ctcNllGrad(ctx, n);
   else throw new Error(`node ${spec.node} (${n.op}) has no serial kernel`);
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared: [], entry: 'linear', body: root.lines, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body: root.lines, vec4: new Set() };
 }
 
 type Ctx = SerialCtx;

@@ -3,7 +3,7 @@ import { broadcastShapes, shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor } from '../host-tensor.js';
 import { div, mul, neg, scale, sub, sumTo } from './grad-helpers.js';
 import { ShapeRuleError, promote, type OpDef } from './op-def.js';
-import { binaryFn, COMPARISONS, INT_PRESERVING_BINARY } from './scalar-fns.js';
+import { BINARY_MATH, binaryFn } from './scalar-fns.js';
 
 export const binary: OpDef<'binary'> = {
   kind: 'elementwise',
@@ -12,10 +12,10 @@ export const binary: OpDef<'binary'> = {
     const shape = broadcastShapes(a!.shape, b!.shape);
     if (!shape) throw new ShapeRuleError(`${attrs.fn}: shapes ${shapeToString(a!.shape)} and ${shapeToString(b!.shape)} do not broadcast`);
     const both = promote(a!.dtype, b!.dtype);
-    return { shape, dtype: INT_PRESERVING_BINARY.has(attrs.fn) ? both : 'float' };
+    return { shape, dtype: BINARY_MATH[attrs.fn].keepsInt ? both : 'float' };
   },
   diffInputs(node, dts) {
-    return COMPARISONS.has(node.attrs.fn) ? [false, false] : dts.map((d) => d === 'float');
+    return BINARY_MATH[node.attrs.fn].comparison ? [false, false] : dts.map((d) => d === 'float');
   },
   vjp(b, node, g, needs) {
     const [x, y] = node.inputs as [number, number];

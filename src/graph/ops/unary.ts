@@ -2,13 +2,13 @@
 import { hostTensor } from '../host-tensor.js';
 import { div, mul, neg, scale, zeros } from './grad-helpers.js';
 import type { OpDef } from './op-def.js';
-import { INT_PRESERVING_UNARY, unaryFn } from './scalar-fns.js';
+import { UNARY_MATH, unaryFn } from './scalar-fns.js';
 
 export const unary: OpDef<'unary'> = {
   kind: 'elementwise',
   arity: 1,
   infer([x], attrs) {
-    return { shape: [...x!.shape], dtype: x!.dtype === 'int' && INT_PRESERVING_UNARY.has(attrs.fn) ? 'int' : 'float' };
+    return { shape: [...x!.shape], dtype: x!.dtype === 'int' && UNARY_MATH[attrs.fn].keepsInt ? 'int' : 'float' };
   },
   vjp(b, node, g) {
     const x = node.inputs[0]!;
