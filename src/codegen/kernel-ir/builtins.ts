@@ -46,7 +46,6 @@ export const BUILTINS: { readonly [B in Builtin]: (args: readonly Arg[]) => [Ev,
     const r = Math.round(x);
     return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
   }),
-  tanh: unary(Math.tanh),
   abs: ([[a, ta]]) => (ta === 'i32' ? [(f) => Math.abs(a(f) as number) | 0, 'i32'] : [(f) => Math.abs(a(f) as number), ta]),
   // (0 < x) − (x < 0): +0 for ±0 and NaN (as Mesa's and torch's)
   sign: ([[a, ta]]) => [(f) => sign(a(f) as number), ta],

@@ -8,7 +8,7 @@
 // operands, small constant powers).
 import type { BinaryOp, UnaryOp } from '../../graph/types.js';
 import type { ComparisonOp, IntUnaryOp } from '../../graph/ops/scalar-fns.js';
-import { bare, bin, call, f32, i32, neg, type BinOp, type Expr } from './ir.js';
+import { bare, bin, call, f32, i32, neg, not, type BinOp, type Expr } from './ir.js';
 
 export type ScalarTy = 'f32' | 'i32';
 
@@ -20,10 +20,13 @@ export interface BinaryLowering<K extends BinaryOp = BinaryOp> {
    * both operands are int, else f32 (`common`; the result is 0/1 in the result's type).
    */
   readonly operands: K extends ComparisonOp ? 'common' : 'result' | 'f32';
-  /** The comparison operator (a condition used as is by `where` and masks). */
-  readonly cmp: K extends ComparisonOp ? BinOp : undefined;
-  /** The value, operands already of `operands`' type, the result of type `t`. */
-  readonly lower: (a: Expr, b: Expr, t: ScalarTy) => Expr;
+  /**
+   * The comparison as a bool on operands of type `ot` (a condition used as is by `where` and masks); `op` makes a
+   * plain comparison (`bin`: parenthesised, `bare`: not).
+   */
+  readonly cond: K extends ComparisonOp ? (a: Expr, b: Expr, ot: ScalarTy, op: (o: BinOp, a: Expr, b: Expr) => Expr) => Expr : undefined;
+  /** The value, operands already of type `ot` (`operands`), the result of type `t`. */
+  readonly lower: (a: Expr, b: Expr, t: ScalarTy, ot: ScalarTy) => Expr;
 }
 
 export const zeroOf = (t: ScalarTy): Expr => (t === 'f32' ? f32(0) : i32(0));
@@ -43,16 +46,29 @@ export const UNARY_LOWERING: { readonly [K in UnaryOp]: UnaryLowering<K> } = {
   // WGSL's tanh is inaccurate on some drivers (helpers.ts); log1p has no builtin
   tanh: { f32: (x) => call('tanh_f32', x) },
   log1p: { f32: (x) => call('log1p_f32', x) },
-  relu: { f32: (x) => call('max', x, f32(0)), i32: (x) => call('max', x, i32(0)) },
+  // torch's clamp_min(x, 0): x < 0 ? 0 : x, so NaN and −0 pass through (WGSL's max may drop a NaN, and Mesa's
+  // max(−0, 0) is +0)
+  relu: { f32: (x) => call('select', x, f32(0), bare('<', x, f32(0))), i32: (x) => call('max', x, i32(0)) },
 };
 
-type Lower = (a: Expr, b: Expr, t: ScalarTy) => Expr;
-const arith = (op: BinOp): { operands: 'result'; cmp: undefined; lower: Lower } => ({ operands: 'result', cmp: undefined, lower: (a, b) => bin(op, a, b) });
-const compare = (op: BinOp): { operands: 'common'; cmp: BinOp; lower: Lower } => ({
+type Lower = (a: Expr, b: Expr, t: ScalarTy, ot: ScalarTy) => Expr;
+type Cond = (a: Expr, b: Expr, ot: ScalarTy, op: (o: BinOp, a: Expr, b: Expr) => Expr) => Expr;
+const arith = (op: BinOp): { operands: 'result'; cond: undefined; lower: Lower } => ({ operands: 'result', cond: undefined, lower: (a, b) => bin(op, a, b) });
+const compare = (cond: Cond): { operands: 'common'; cond: Cond; lower: Lower } => ({
   operands: 'common',
-  cmp: op,
-  lower: (a, b, t) => call('select', zeroOf(t), oneOf(t), bare(op, a, b)),
+  cond,
+  lower: (a, b, t, ot) => call('select', zeroOf(t), oneOf(t), cond(a, b, ot, bare)),
 });
+const plain =
+  (o: BinOp): Cond =>
+  (a, b, _ot, op) =>
+    op(o, a, b);
+/**
+ * torch's maximum/minimum on f32: b where it wins or is NaN, else a (a NaN a stays; ties keep a). WGSL's max/min
+ * may drop a NaN operand; `!(b == b)` is true for NaN only (Mesa evaluates `!=` as an ordered comparison).
+ */
+const extremum = (wins: (a: Expr, b: Expr) => Expr, builtin: 'max' | 'min'): Lower => (a, b, t) =>
+  t === 'f32' ? call('select', a, b, bare('||', wins(a, b), not(bin('==', b, b)))) : call(builtin, a, b);
 
 export const BINARY_LOWERING: { readonly [K in BinaryOp]: BinaryLowering<K> } = {
   add: arith('+'),
@@ -60,13 +76,14 @@ export const BINARY_LOWERING: { readonly [K in BinaryOp]: BinaryLowering<K> } = 
   mul: arith('*'),
   div: arith('/'),
   // torch's pow (helpers.ts pow_f32) on f32 operands; an int result rounds it
-  pow: { operands: 'f32', cmp: undefined, lower: (x, y, t) => (t === 'i32' ? call('i32', call('round', call('pow_f32', x, y))) : call('pow_f32', x, y)) },
-  maximum: { operands: 'result', cmp: undefined, lower: (a, b) => call('max', a, b) },
-  minimum: { operands: 'result', cmp: undefined, lower: (a, b) => call('min', a, b) },
-  lt: compare('<'),
-  le: compare('<='),
-  gt: compare('>'),
-  ge: compare('>='),
-  eq: compare('=='),
-  ne: compare('!='),
+  pow: { operands: 'f32', cond: undefined, lower: (x, y, t) => (t === 'i32' ? call('i32', call('round', call('pow_f32', x, y))) : call('pow_f32', x, y)) },
+  maximum: { operands: 'result', cond: undefined, lower: extremum((a, b) => bare('<', a, b), 'max') },
+  minimum: { operands: 'result', cond: undefined, lower: extremum((a, b) => bare('<', b, a), 'min') },
+  lt: compare(plain('<')),
+  le: compare(plain('<=')),
+  gt: compare(plain('>')),
+  ge: compare(plain('>=')),
+  eq: compare(plain('==')),
+  // on f32 `!(a == b)`: NaN != x is true (torch, IEEE), while Mesa evaluates `!=` as an ordered comparison
+  ne: compare((a, b, ot, op) => (ot === 'f32' ? not(bin('==', a, b)) : op('!=', a, b))),
 };

@@ -9,7 +9,7 @@ import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, not, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../kernel-ir/scalar-lowering.js';
 
 export type WgslType = 'f32' | 'i32';
@@ -292,16 +292,17 @@ export class Emitter {
   truthy(id: number, idx: Ix[]): Expr {
     const n = this.node(id);
     // comparisons are emitted as select(0, 1, cond): use the condition directly
-    const cmp = n.op === 'binary' ? BINARY_LOWERING[n.attrs.fn].cmp : undefined;
-    if (n.op === 'binary' && cmp && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
+    const cond = n.op === 'binary' ? (BINARY_LOWERING[n.attrs.fn] as BinaryLowering).cond : undefined;
+    if (n.op === 'binary' && cond && !this.env.buffer(id) && !this.env.register?.(id, idx)) {
       const [a, b] = n.inputs as [number, number];
       const ct = this.operandType(a, b);
       const va = this.typed(a, this.env.math.broadcast(this.shape(a), n.shape, idx), ct);
       const vb = this.typed(b, this.env.math.broadcast(this.shape(b), n.shape, idx), ct);
-      return bin(cmp, va, vb);
+      return cond(va, vb, ct, bin);
     }
     const v = this.value(id, idx);
-    return bin('!=', v, this.zero(wgslType(n.dtype)));
+    // a float: `!(v == 0.0)`, so NaN is true as in torch (Mesa evaluates `!=` as an ordered comparison)
+    return wgslType(n.dtype) === 'f32' ? not(bin('==', v, f32(0))) : bin('!=', v, i32(0));
   }
 
   private operandType(a: number, b: number): WgslType {
@@ -346,7 +347,7 @@ export class Emitter {
       if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
     }
     if (t === 'f32' && fn === 'div') return this.divide(va, vb, b, n.shape);
-    return low.lower(va, vb, t);
+    return low.lower(va, vb, t, ot);
   }
 
   /**
