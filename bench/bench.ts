@@ -7,6 +7,10 @@
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
+//                    [--variants 8,32,128]
+//   With --reference, tdc's plan also runs as variants chosen at pipeline creation — each workgroup size of
+//   --variants, with and without the row kernels' subgroup variants where the device has subgroups ('tdc wg32',
+//   'tdc wg32+sg') — interleaved with the rest, and every row gets its ratio to the reference.
 import { GpuRuntime } from 'tdc-runtime/node';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { DEFAULT_TIMING, QUICK_TIMING, median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
@@ -31,6 +35,8 @@ interface Args {
   wg: number;
   /** Workgroup size of the unfused baseline (its map kernels: elements per workgroup). */
   unfusedWg: number;
+  /** Workgroup sizes of tdc's variants measured with --reference. */
+  variants: number[];
 }
 
 export interface BenchResult {
@@ -40,7 +46,7 @@ export interface BenchResult {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0, unfusedWg: 64 };
+  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0, unfusedWg: 64, variants: [8, 32, 128] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -58,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--round-ms') a.timing.roundMs = Number(value());
     else if (arg === '--wg') a.wg = Number(value());
     else if (arg === '--unfused-wg') a.unfusedWg = Number(value());
+    else if (arg === '--variants') a.variants = value().split(',').map(Number);
     else throw new Error(`unknown argument '${arg}'`);
   }
   for (const s of a.shapes) if (!/^\d+x\d+$/.test(s)) throw new Error(`--shapes: '${s}' is not NxC`);
@@ -85,6 +92,10 @@ async function main(): Promise<number> {
       const p = plans[mode];
       if ('plan' in p) impls.push(new PlanKd(impl, rt, p.plan));
       else unavailable[impl] = p.unavailable;
+      if (impl === 'tdc' && args.reference && 'plan' in p)
+        for (const w of args.variants)
+          for (const sg of rt.device.features.has('subgroups') ? [false, true] : [false])
+            impls.push(new PlanKd(`tdc wg${w}${sg ? '+sg' : ''}`, rt, p.plan, { workgroupSize: w, subgroups: sg }));
     }
   }
   if (args.reference) impls.push(new PlanKd('reference-wgsl', rt, referenceKdPlan()));
@@ -95,6 +106,7 @@ async function main(): Promise<number> {
   }
   for (const [impl, why] of Object.entries(unavailable)) log(`${impl}: unavailable — ${why}`);
   for (const i of impls) if (i instanceof PlanKd) log(`${i.name}: ${i.dispatches} dispatch${i.dispatches === 1 ? '' : 'es'} per forward+backward`);
+  let variantsLogged = false;
 
   const results: BenchResult[] = [];
   const errors: { shape: string; impl: string; message: string }[] = [];
@@ -116,6 +128,8 @@ async function main(): Promise<number> {
         log(`${shape} ${impl.name}: ${(e as Error).message}`);
       }
     }
+    if (!variantsLogged) for (const i of ready) if (i instanceof PlanKd) log(`  ${i.name}: ${i.variant}`);
+    variantsLogged = true;
     const times = await timeImpls(ready, args.timing);
     for (const impl of ready) results.push({ shape, impl: impl.name, median_ms: round3(median(times.get(impl.name)!)) });
     log(table(shape, ready.map((i) => ({ impl: i.name, times: times.get(i.name)! }))));
@@ -160,9 +174,11 @@ async function lossesMain(argv: string[]): Promise<number> {
 function table(shape: string, rows: { impl: string; times: number[] }[]): string {
   const base = rows.find((r) => r.impl === 'tdc') ?? rows.find((r) => r.impl === 'reference-wgsl');
   const baseMed = base ? median(base.times) : NaN;
+  const ref = rows.find((r) => r.impl === 'reference-wgsl');
   const lines = rows.map((r) => {
     const med = median(r.times);
-    const ratio = base && r !== base ? `  ${(med / baseMed).toFixed(2)}× ${base.impl}` : '';
+    const ratio =
+      (base && r !== base ? `  ${(med / baseMed).toFixed(2)}× ${base.impl}` : '') + (ref && r !== ref && ref !== base ? `  ${(med / median(ref.times)).toFixed(2)}× reference-wgsl` : '');
     return `  ${r.impl.padEnd(15)} median ${fmt(med).padStart(9)} ms   min ${fmt(Math.min(...r.times)).padStart(9)} ms   n=${String(r.times.length).padEnd(4)}${ratio}`;
   });
   return `${shape}\n${lines.join('\n')}`;

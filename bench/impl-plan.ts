@@ -4,7 +4,7 @@
 // back the loss and the full gradient.
 /// <reference types="@webgpu/types" />
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
-import { PlanExecutor, type GpuRuntime, type TensorInput } from 'tdc-runtime/node';
+import { PlanExecutor, type ExecutorOptions, type GpuRuntime, type TensorInput } from 'tdc-runtime/node';
 import type { BenchImpl, StepResult } from './harness.js';
 import type { KdCase } from './kd-data.js';
 
@@ -21,6 +21,8 @@ export class PlanKd implements BenchImpl {
     readonly name: string,
     private readonly rt: GpuRuntime,
     readonly plan: KernelPlan,
+    /** How the executor runs it (workgroup sizes, subgroup variants): the bench's variants of one plan. */
+    private readonly options: ExecutorOptions = {},
   ) {
     const names = plan.inputs.map((i) => i.name).sort();
     const want = [STUDENT, TARGETS, TEACHER].sort();
@@ -32,8 +34,15 @@ export class PlanKd implements BenchImpl {
     return this.plan.kernels.length;
   }
 
+  /** The workgroup size and subgroup choice of each kernel, once set up: `k1_row_kd wg 8 +sg, …`. */
+  get variant(): string {
+    const e = this.exec;
+    if (!e) return '';
+    return this.plan.kernels.map((k, i) => `${k.name} wg ${e.constants[i]!['wg_size'] ?? '(in the WGSL)'}${e.subgroupVariants[i] ? ' +subgroups' : ''}`).join(', ');
+  }
+
   async setup(k: KdCase): Promise<void> {
-    this.exec ??= await PlanExecutor.create(this.rt, this.plan);
+    this.exec ??= await PlanExecutor.create(this.rt, this.plan, this.options);
     this.releaseInputs();
     const upload = (data: Float32Array | Int32Array): GPUBuffer => {
       const b = this.rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });

@@ -17,7 +17,8 @@ let failed = 0;
 
 function runFile(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(dir, file)], { env: { ...process.env, FORCE_COLOR: '0' } });
+    // a developer's tuning cache (tdc tune) must not change what the tests run: off unless a test names one
+    const child = spawn(process.execPath, [join(dir, file)], { env: { TDC_TUNING_CACHE: 'off', ...process.env, FORCE_COLOR: '0' } });
     let out = '';
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });

@@ -190,6 +190,20 @@ test('bench --losses --baseline: another checkout plans the loss too and both ru
   assert.ok(Number.isFinite(r.baseline_ms) && Number.isFinite(r.tdc_ms), JSON.stringify(r));
 });
 
+test('bench --reference: tdc per workgroup size and subgroup variant, each checked and with its ratio to the reference kernel', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'bench.js'), '--reference', '--impls', 'tdc', '--shapes', '8x100', '--variants', '8,16', '--rounds', '1', '--round-ms', '1'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  const sg = rt!.device.features.has('subgroups');
+  for (const v of ['tdc wg8', 'tdc wg16', ...(sg ? ['tdc wg8+sg', 'tdc wg16+sg'] : [])]) {
+    // the variant ran (its kernels' sizes and subgroup choices are logged) and has a ratio to the reference
+    assert.match(r.stdout, new RegExp(`^  ${v.replace('+', '\\+')}: k0_\\w+ wg ${v.includes('16') ? 16 : 8}${v.endsWith('+sg') ? ' \\+subgroups' : ','}`, 'm'), r.stdout);
+    assert.match(r.stdout, new RegExp(`^  ${v.replace('+', '\\+')} +median .*× reference-wgsl$`, 'm'), r.stdout);
+  }
+});
+
 // torch_losses.py's losses on named inputs (KR, CRD, SSKD, VID) against torchdistill's float64 values in the
 // golden cases (loss, every gradient, CRD's bank update). Needs python3 with torch (Debian python3-torch).
 test('bench torch losses on named inputs match the golden cases', () => {

@@ -82,6 +82,29 @@ test('every 5th core case with workgroups of 64 (tree reductions) and 24 (not a 
   assert.is(failures.length, 0, `${failures.length} cases differ`);
 });
 
+// The row kernels' subgroup variants (subgroup-combine.ts). On an adapter with `subgroups` (lavapipe: 8 of 8)
+// the runtime uses them by default wherever the workgroup size is a multiple of the subgroup size, so the
+// tests above ran them; here every core case without them, and every 5th forced on at 64 (several subgroups,
+// folded in workgroup memory) and 12 (a partial subgroup: the subgroupAdd fallback).
+test('every core case with the subgroup variants off; every 5th forced on at workgroups of 64 and 12', async () => {
+  const rt = await gpu();
+  if (!rt) return;
+  const failures: string[] = [];
+  for (const c of cases) {
+    const problems = await checkCase(c.case, rt, 8, false);
+    if (problems.length) failures.push(`${c.case} (subgroups off):\n    ${problems.join('\n    ')}`);
+  }
+  if (rt.device.features.has('subgroups'))
+    for (const wg of [64, 12])
+      for (const c of cases.filter((_, i) => i % 5 === 0)) {
+        const problems = await checkCase(c.case, rt, wg, true);
+        if (problems.length) failures.push(`${c.case} (subgroups on, wg ${wg}):\n    ${problems.join('\n    ')}`);
+      }
+  else console.log(`!!!! ${rt.describe()} has no 'subgroups' feature: the forced-on half is not run`);
+  if (failures.length) console.log(failures.slice(0, 10).join('\n'));
+  assert.is(failures.length, 0, `${failures.length} cases differ`);
+});
+
 test('every lowered op (hand-built graphs) matches the float64 CPU executor, fused and unfused', async () => {
   const rt = await gpu();
   if (!rt) return;
@@ -118,8 +141,8 @@ test('release the device', () => {
   runtime?.destroy();
 });
 
-function checkCase(id: string, rt: GpuRuntime, workgroupSize?: number): Promise<string[]> {
-  return checkGpuCase(id, rt, { loss: LOSS_RTOL, grad: GRAD_RTOL }, worst, workgroupSize);
+function checkCase(id: string, rt: GpuRuntime, workgroupSize?: number, subgroups?: boolean): Promise<string[]> {
+  return checkGpuCase(id, rt, { loss: LOSS_RTOL, grad: GRAD_RTOL }, worst, workgroupSize, subgroups);
 }
 
 test('golden dir present', () => {

@@ -38,17 +38,17 @@ function tolerance(c: GoldenIndexCase): Tolerance {
   return t;
 }
 
-async function run(list: GoldenIndexCase[], workgroupSize?: number): Promise<void> {
+async function run(list: GoldenIndexCase[], workgroupSize?: number, subgroupSize?: number): Promise<void> {
   const failures: string[] = [];
   const worst = newWorst();
   for (const c of list) {
-    const problems = await checkInterpretedCase(c.case, tolerance(c), worst, workgroupSize);
+    const problems = await checkInterpretedCase(c.case, tolerance(c), worst, workgroupSize, subgroupSize);
     if (problems.length) failures.push(`${c.case}:\n    ${problems.slice(0, 4).join('\n    ')}`);
   }
   if (failures.length) console.log(failures.slice(0, 20).join('\n'));
   if (widened.length) console.log(`planned for 16 storage buffers (they need more than 8): ${[...new Set(widened)].join(', ')}`);
   console.log(
-    `interpreter${workgroupSize ? ` (workgroup ${workgroupSize})` : ''}: ${list.length - failures.length}/${list.length} golden cases pass; ` +
+    `interpreter${workgroupSize ? ` (workgroup ${workgroupSize})` : ''}${subgroupSize ? ` (subgroup variants, subgroups of ${subgroupSize})` : ''}: ${list.length - failures.length}/${list.length} golden cases pass; ` +
       `worst loss/term rel err ${worst.loss.err.toExponential(2)} (${worst.loss.case}); worst grad ${worst.grad.err.toExponential(2)} of the bound (${worst.grad.case})`,
   );
   assert.is(failures.length, 0, `${failures.length} golden cases differ under the interpreter`);
@@ -64,6 +64,22 @@ for (const wg of [64, 24])
     await run(
       cases.filter((_, i) => i % 5 === 0),
       wg,
+    );
+  });
+
+// The row kernels' subgroup variants (subgroup-combine.ts): one subgroup per workgroup (lavapipe's 8 of 8),
+// several subgroups folded through workgroup memory (64 of 8, 8 of 4), and a partial last subgroup (12 of 8:
+// the subgroupAdd fallback).
+test(`every golden case (${cases.length}), subgroup variants, workgroups of 8 in subgroups of 8`, async () => {
+  await run(cases, 8, 8);
+});
+
+for (const [wg, sg] of [[64, 8], [8, 4], [12, 8]] as const)
+  test(`every 5th golden case, subgroup variants, workgroups of ${wg} in subgroups of ${sg}`, async () => {
+    await run(
+      cases.filter((_, i) => i % 5 === 0),
+      wg,
+      sg,
     );
   });
 

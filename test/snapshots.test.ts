@@ -64,8 +64,9 @@ for (const c of CASES) {
     const again = render(await compileCase(c));
     assert.is(again, text, 'two compiles of the same config differ');
     // each kernel as a pipeline at both of its workgroup size defaults (the manifest's overrides)
-    const manifest = JSON.parse(files.get('manifest.json')!) as { stages: { kernels: { file: string; overrides: { name: string; default: { software: number; hardware: number } }[] }[] }[] };
-    const kernels = new Map(manifest.stages.flatMap((s) => s.kernels.map((k) => [k.file, k.overrides] as const)));
+    const manifest = JSON.parse(files.get('manifest.json')!) as { stages: { kernels: { file: string; subgroups?: { file: string }; overrides: { name: string; default: { software: number; hardware: number } }[] }[] }[] };
+    // a kernel's subgroup variant (its second file) takes the same overrides
+    const kernels = new Map(manifest.stages.flatMap((s) => s.kernels.flatMap((k) => [[k.file, k.overrides] as const, ...(k.subgroups ? [[k.subgroups.file, k.overrides] as const] : [])])));
     for (const [path, code] of files) {
       if (!path.endsWith('.wgsl')) continue;
       const overrides = kernels.get(path);

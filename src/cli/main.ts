@@ -95,6 +95,24 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('tune')
+    .description("measure each kernel of a config's plan on this GPU at its candidate workgroup sizes (and subgroup variants); cache the fastest for the runtime")
+    .argument('<config>', 'config file (compiled in memory as `tdc compile` compiles it with the same options)')
+    .option('--stage <name>', 'tune only this stage')
+    .option('--workgroup-size <n>', 'as tdc compile --workgroup-size (it changes the plan)')
+    .option('--shape <name=dims...>', 'as tdc compile --shape')
+    .option('--like <io.safetensors>', 'as tdc compile --like; its shapes also give the sizes measured at')
+    .option('--size <name=n...>', 'value of a plan symbol to measure at, e.g. N=128 C=1000 (what --like does not give)')
+    .option('-o, --out <file>', 'tuning cache to update (default: TDC_TUNING_CACHE, else $XDG_CACHE_HOME/tdc/tuning.json, else ~/.cache/tdc/tuning.json)')
+    .option('--budget <seconds>', 'time for the whole tuning; kernels not reached keep their defaults (default 120)')
+    .option('--runs <n>', 'timed runs per candidate, median (default 5)')
+    .option('--candidates <sizes>', 'workgroup sizes to try, comma-separated (default 4,8,16,32,64,128,256; each kept where the kernel and device take it)')
+    .action(async (config: string, opts: Record<string, unknown>) => {
+      const { tuneCommand } = await import('./tune.js');
+      exitCode = await tuneCommand(config, Object.assign({}, program.opts(), opts) as never);
+    });
+
+  program
     .command('schema')
     .description('print the JSON Schema of torchdistill configs (every registered loss and its kwargs; --spec losses too)')
     .option('-o, --out <file>', 'write it to a file instead')

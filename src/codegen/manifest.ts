@@ -29,6 +29,11 @@ export function kernelFile(stage: string, kernel: string): string {
   return `kernels/${safeStem(stage)}.${safeStem(kernel)}.wgsl`;
 }
 
+/** Path of a kernel's subgroup variant (PlanKernel.wgslSubgroups): `kernels/<stage>.<kernel>.subgroups.wgsl`. */
+export function kernelSubgroupsFile(stage: string, kernel: string): string {
+  return kernelFile(stage, kernel).replace(/\.wgsl$/, '.subgroups.wgsl');
+}
+
 /** A Dim for JSON: a number stays a number, an expression becomes a string ("N", "N*C", "ceil(N/8)"). */
 export function dimJson(d: Dim): number | string {
   return typeof d === 'number' ? d : dimToString(d);
@@ -47,6 +52,9 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
       overrides:
         'each kernel declares its workgroup size as a WGSL override constant (no default in the WGSL): set every entry of `overrides` in the pipeline (GPUProgrammableStage.constants), ' +
         'choosing `default.software` on software rasterisers (lavapipe, SwiftShader) and `default.hardware` elsewhere, or any value up to `max`; dispatch sizes mention it by name',
+      subgroups:
+        'a kernel with `subgroups` has a second WGSL file, the same kernel combining partials with subgroup operations (`enable subgroups;`, the `subgroup_id` language feature): ' +
+        'either file may be used with the same bindings, overrides and dispatch; use it where the device has the `subgroups` feature and the workgroup size is a multiple of the adapter\'s subgroupMaxSize',
     },
     stages: stages.map(({ stage, plan }) => stageJson(stage, plan)),
   };
@@ -83,6 +91,7 @@ function stageJson(stage: string, plan: KernelPlan) {
       terms: [...k.terms],
       dispatch: k.dispatch.map(dimJson),
       overrides: (k.overrides ?? []).map((o) => ({ name: o.name, role: o.role, class: o.class, default: { software: o.default.software, hardware: o.default.hardware }, max: o.max })),
+      ...(k.wgslSubgroups !== undefined ? { subgroups: { file: kernelSubgroupsFile(stage, k.name), sha256: createHash('sha256').update(k.wgslSubgroups).digest('hex') } } : {}),
       bindings: [
         { binding: 0, buffer: 'dims', access: 'uniform' },
         ...[...k.bindings].sort((a, b) => a.binding - b.binding).map((b) => ({ binding: b.binding, buffer: nameOf(b.buffer), access: b.access })),

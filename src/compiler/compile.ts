@@ -9,7 +9,7 @@ import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
 import { kernelPlan } from './kernel-plan.js';
-import { buildManifest, kernelFile } from '../codegen/manifest.js';
+import { buildManifest, kernelFile, kernelSubgroupsFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
 
 export type InputShapes = Map<string, { shape: Shape; dtype: DType }>;
@@ -111,7 +111,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
   const clash = stemCollision(stages);
   if (clash) return { stages: compiled, diagnostics: [...diagnostics, clash] };
   const files = new Map<string, string>();
-  for (const { stage, plan } of compiled) for (const k of plan.kernels) files.set(kernelFile(stage, k.name), k.wgsl);
+  for (const { stage, plan } of compiled)
+    for (const k of plan.kernels) {
+      files.set(kernelFile(stage, k.name), k.wgsl);
+      if (k.wgslSubgroups !== undefined) files.set(kernelSubgroupsFile(stage, k.name), k.wgslSubgroups);
+    }
   files.set('manifest.json', buildManifest(compiled, { configFile: opts.configFile, tdcVersion: VERSION }));
   if (opts.glue !== false) {
     const { emitGlue } = await import('../codegen/glue/index.js');

@@ -33,6 +33,8 @@ export interface GpuRunOptions {
    * default for the adapter (8 threads per row on software adapters such as lavapipe, 128 otherwise).
    */
   workgroupSize?: WorkgroupSizeOption;
+  /** Row kernels' subgroup variants: forced on / off; default: where the device suits them (ExecutorOptions.subgroups). */
+  subgroups?: boolean;
   /** Use this runtime instead of opening (and closing) one. */
   runtime?: GpuRuntime;
   gpu?: NodeGpuOptions;
@@ -60,7 +62,10 @@ export async function runStageOnGpu(
     }
     if (graph.equalDims?.length) plan.equalDims = graph.equalDims;
     attachInputChecks(plan, graph);
-    exec = await PlanExecutor.create(rt, plan, meta.workgroupSize !== undefined ? { workgroupSize: meta.workgroupSize } : {});
+    exec = await PlanExecutor.create(rt, plan, {
+      ...(meta.workgroupSize !== undefined ? { workgroupSize: meta.workgroupSize } : {}),
+      ...(meta.subgroups !== undefined ? { subgroups: meta.subgroups } : {}),
+    });
     const inputs = new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!]));
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);
     if (missing.length) return { diagnostics: [...diagnostics, diag('error', 'TDC501', `missing input tensor${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, stage.span)] };

@@ -13,10 +13,24 @@ export interface GpuOptions {
   /** The WebGPU entry point to use. Default: `navigator.gpu`. */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
-  /** Optional features requested when the adapter has them (e.g. 'shader-f16', 'subgroups'). */
+  /** Optional features requested when the adapter has them (e.g. 'shader-f16'). */
   features?: GPUFeatureName[];
+  /** Request the `subgroups` feature where the adapter has it (row kernels' subgroup variants). Default true. */
+  subgroups?: boolean;
   /** Upper bound for any single wait on the GPU. Default 60 000. */
   timeoutMs?: number;
+  /**
+   * A tuning cache (`tdc tune`'s JSON document, parsed): executors on this runtime use its choices for their
+   * plan on this adapter (tune-cache.ts). In a browser, ship the file with the app and pass it here.
+   */
+  tuning?: unknown;
+}
+
+/** A tuning cache a runtime holds: the parsed document (or why there is none) and where it came from, for notes. */
+export interface TuningSource {
+  doc?: unknown;
+  problem?: string;
+  source: string;
 }
 
 export interface AdapterDescription {
@@ -66,7 +80,8 @@ export async function requestDevice(
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const requiredFeatures = (opts.features ?? []).filter((f) => adapter.features.has(f));
+  const wanted = new Set<GPUFeatureName>([...(opts.features ?? []), ...(opts.subgroups === false ? [] : ['subgroups' as GPUFeatureName])]);
+  const requiredFeatures = [...wanted].filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {
     device = await withTimeout(adapter.requestDevice({ requiredLimits, requiredFeatures }), timeoutMs, 'requestDevice');
@@ -157,6 +172,8 @@ export class GpuRuntime {
   readonly device: GPUDevice;
   readonly adapterInfo: AdapterDescription;
   readonly timeoutMs: number;
+  /** The tuning cache PlanExecutor.create consults unless given one (GpuOptions.tuning; tdc-runtime/node: the user cache file). */
+  tuning: TuningSource | undefined;
 
   protected constructor(gpu: GPU | undefined, adapter: GPUAdapter | undefined, device: GPUDevice, adapterInfo: AdapterDescription, timeoutMs: number) {
     this.gpu = gpu;
@@ -180,7 +197,9 @@ export class GpuRuntime {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const described = dawnOptions.length ? ` (Dawn options: ${dawnOptions.join(' ')})` : '';
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described);
-    return new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, dawnOptions), timeoutMs);
+    const rt = new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, dawnOptions), timeoutMs);
+    if (opts.tuning !== undefined) rt.tuning = { doc: opts.tuning, source: 'the tuning cache given to GpuRuntime.open' };
+    return rt;
   }
 
   /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). */

@@ -33,6 +33,8 @@ import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationEr
 import { nonFiniteParts, type NonFinite } from './nonfinite.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
+import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
+import { adapterKey, tunedChoices, type KernelChoice, type TuningEntry } from './tune-cache.js';
 
 export interface ExecutorOptions {
   /**
@@ -40,6 +42,22 @@ export interface ExecutorOptions {
    * kernel's PlanOverride.default for this adapter (software rasterisers: small; hardware GPUs: large).
    */
   workgroupSize?: WorkgroupSizeOption;
+  /**
+   * Row kernels' subgroup variants (PlanKernel.wgslSubgroups): true forces them (an error where the device
+   * cannot run them), false forbids them. Default: used where the device has the `subgroups` feature and the
+   * kernel's workgroup size is a multiple of the adapter's subgroup size (subgroups.ts).
+   */
+  subgroups?: SubgroupOption;
+  /**
+   * A tuning cache (`tdc tune`'s JSON, parsed; tune-cache.ts): where it has an entry for this plan on this
+   * adapter, each kernel's tuned workgroup size and subgroup choice apply, below `workgroupSize`/`subgroups`
+   * given here. Default: the runtime's (GpuOptions.tuning; tdc-runtime/node: the user cache file). false: none.
+   */
+  tuning?: unknown;
+  /** Per kernel name, a choice that wins over the tuning cache (what `tdc tune` measures with). */
+  kernels?: Readonly<Record<string, Partial<KernelChoice>>>;
+  /** Notes (a stale or invalid tuning cache, ignored). Default: console.warn. */
+  onNote?: (message: string) => void;
 }
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
@@ -139,12 +157,12 @@ async function checkPipeline(rt: GpuRuntime, cache: Map<string, { value?: GPUCom
 }
 
 /** What a pipeline depends on: the WGSL, the binding layout and the pipeline-overridable constants. */
-function pipelineKey(k: PlanKernel, constants: Readonly<Record<string, number>>): string {
+function pipelineKey(k: PlanKernel, constants: Readonly<Record<string, number>>, code: string): string {
   const c = Object.keys(constants)
     .sort()
     .map((n) => `${n}=${constants[n]}`)
     .join(',');
-  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${c}\n${k.wgsl}`;
+  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${c}\n${code}`;
 }
 
 /** Bind-group cache entries kept per sizing for directly bound caller buffers. */
@@ -187,6 +205,10 @@ export class PlanExecutor {
     private readonly pipelines: GPUComputePipeline[],
     /** The override constants each kernel's pipeline was created with (plan.kernels order). */
     readonly constants: readonly Readonly<Record<string, number>>[],
+    /** Which kernels run their subgroup variant (plan.kernels order). */
+    readonly subgroupVariants: readonly boolean[],
+    /** The tuning cache entry whose choices apply (undefined: none for this plan and adapter) and the notes on what was ignored. */
+    readonly tuning: { entry?: TuningEntry; notes: readonly string[] },
     private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline; unit?: CheckPipeline } = {},
   ) {
     this.dimsBuffer = runtime.device.createBuffer({
@@ -217,10 +239,33 @@ export class PlanExecutor {
     rt.check();
     checkPlan(plan, rt.device.limits);
     const device = rt.device;
-    const constants = overrideConstants(plan.kernels, isSoftwareAdapter(rt.adapterInfo), device.limits, opts.workgroupSize);
+    const info = rt.adapter?.info ?? device.adapterInfo;
+    const support = subgroupSupport(device, rt.gpu, info);
+    const source = opts.tuning === false ? undefined : opts.tuning !== undefined ? { doc: opts.tuning, source: 'the tuning cache given to PlanExecutor.create' } : rt.tuning;
+    const key = adapterKey(rt.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize });
+    const tuned = source?.problem
+      ? { workgroupSizes: [], subgroups: [], notes: [`${source.source} is ignored: it ${source.problem}`] }
+      : tunedChoices(source?.doc, plan, key, device.limits, !subgroupsUnavailable(support), source?.source);
+    for (const note of tuned.notes) (opts.onNote ?? ((m: string) => console.warn(m)))(`tdc: ${note}`);
+    const own = opts.kernels ?? {};
+    const constants = overrideConstants(
+      plan.kernels,
+      isSoftwareAdapter(rt.adapterInfo),
+      device.limits,
+      opts.workgroupSize,
+      plan.kernels.map((k, i) => own[k.name]?.workgroupSize ?? tuned.workgroupSizes[i]),
+    );
+    const subgroups = chooseSubgroupVariants(
+      plan.kernels,
+      constants.map((c) => c['wg_size']),
+      support,
+      opts.subgroups,
+      plan.kernels.map((k, i) => own[k.name]?.subgroups ?? (opts.subgroups === undefined ? tuned.subgroups[i] : undefined)),
+    );
+    const codes = plan.kernels.map((k, i) => (subgroups[i] ? k.wgslSubgroups! : k.wgsl));
     let cache = pipelineCache.get(device);
     if (!cache) pipelineCache.set(device, (cache = new Map()));
-    const keys = plan.kernels.map((k, i) => pipelineKey(k, constants[i]!));
+    const keys = plan.kernels.map((k, i) => pipelineKey(k, constants[i]!, codes[i]!));
     // this plan's pipelines, held here: building the missing ones may evict cached ones it also uses
     const found = keys.map((key) => cache.get(key));
     const missing = plan.kernels.map((_, i) => i).filter((i) => !found[i]);
@@ -244,7 +289,7 @@ export class PlanExecutor {
         ] as const;
       }),
     );
-    const modules = new Map(missing.map((i) => [i, device.createShaderModule({ label: plan.kernels[i]!.name, code: plan.kernels[i]!.wgsl })] as const));
+    const modules = new Map(missing.map((i) => [i, device.createShaderModule({ label: plan.kernels[i]!.name, code: codes[i]! })] as const));
     const setupError = await rt.wait(device.popErrorScope(), 'popErrorScope');
     if (setupError) {
       const infos = await Promise.all(missing.map((i) => rt.wait(modules.get(i)!.getCompilationInfo(), 'getCompilationInfo')));
@@ -291,6 +336,8 @@ export class PlanExecutor {
       built.map((b) => b.layout),
       built.map((b) => b.pipeline),
       constants,
+      subgroups,
+      { ...('entry' in tuned && tuned.entry ? { entry: tuned.entry } : {}), notes: tuned.notes },
       checkPipelines,
     );
   }

@@ -17,6 +17,12 @@ export {
 export { PlanExecutor, checkPlan, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
 export { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption, type DeviceWorkgroupLimits } from './workgroup.js';
 export {
+  TUNING_FORMAT, adapterKey, planHash, parseTuningCache, tunedChoices, withEntry, emptyTuningCache,
+  type TuningCache, type TuningEntry, type KernelChoice, type KernelMeasurement, type TunedChoices,
+} from './tune-cache.js';
+export { tunePlan, tuneInputs, CANDIDATE_SIZES, type TuneOptions, type TuneResult } from './tune.js';
+export { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupSupport, type SubgroupOption } from './subgroups.js';
+export {
   TdcRuntimeError,
   GpuError,
   NoWebGpuError,

@@ -23,6 +23,7 @@ import {
   withTimeout,
   type AdapterDescription,
   type GpuOptions,
+  type TuningSource,
 } from './device.js';
 import { NoWebGpuAdapterError } from './errors.js';
 
@@ -41,6 +42,52 @@ export interface NodeGpuOptions extends GpuOptions {
   timeoutMs?: number;
   /** Environment to read the TDC_WEBGPU_* variables from (tests). Default: process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * The tuning cache (`tdc tune`'s): a parsed document, a file path, or false for none. Default: the user
+   * cache file, defaultTuningPath() (TDC_TUNING_CACHE, else $XDG_CACHE_HOME/tdc/tuning.json, else
+   * ~/.cache/tdc/tuning.json), when it exists.
+   */
+  tuning?: unknown;
+}
+
+/**
+ * Where `tdc tune` writes and tdc-runtime/node reads the tuning cache by default: TDC_TUNING_CACHE (a file
+ * path; `off` for none), else $XDG_CACHE_HOME/tdc/tuning.json, else $HOME/.cache/tdc/tuning.json
+ * (%LOCALAPPDATA%\tdc\tuning.json on Windows). undefined: none.
+ */
+export function defaultTuningPath(env: Record<string, string | undefined> = process.env): string | undefined {
+  const set = env['TDC_TUNING_CACHE'];
+  if (set !== undefined && set !== '') return set === 'off' ? undefined : set;
+  if (env['XDG_CACHE_HOME']) return `${env['XDG_CACHE_HOME']}/tdc/tuning.json`;
+  if (env['LOCALAPPDATA']) return `${env['LOCALAPPDATA']}\\tdc\\tuning.json`;
+  if (env['HOME']) return `${env['HOME']}/.cache/tdc/tuning.json`;
+  return undefined;
+}
+
+/** The tuning cache at `path`: undefined when there is no such file, else its document or why it cannot be read. */
+export async function readTuningFile(path: string): Promise<TuningSource | undefined> {
+  const fsName = 'node:fs/promises';
+  const fs = (await import(fsName)) as { readFile(p: string, enc: string): Promise<string> };
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    return { source: `the tuning cache ${path}`, problem: `cannot be read: ${messageOf(e)}` };
+  }
+  try {
+    return { source: `the tuning cache ${path}`, doc: JSON.parse(text) as unknown };
+  } catch (e) {
+    return { source: `the tuning cache ${path}`, problem: `is not JSON: ${messageOf(e)}` };
+  }
+}
+
+async function tuningFrom(opts: NodeGpuOptions): Promise<TuningSource | undefined> {
+  if (opts.tuning === false) return undefined;
+  if (typeof opts.tuning === 'string') return (await readTuningFile(opts.tuning)) ?? { source: `the tuning cache ${opts.tuning}`, problem: 'does not exist' };
+  if (opts.tuning !== undefined) return { doc: opts.tuning, source: 'the tuning cache given to GpuRuntime.open' };
+  const path = defaultTuningPath(opts.env ?? process.env);
+  return path === undefined ? undefined : readTuningFile(path);
 }
 
 /** Node's process (declared here: the package builds without @types/node, so Node globals stay out of the browser entry). */
@@ -112,11 +159,11 @@ export class GpuRuntime extends BrowserGpuRuntime {
     const options = dawnOptions(opts);
     const described = options.length ? ` (Dawn options: ${options.join(' ')})` : '';
     const timeoutMs = timeoutFrom(opts);
-    const key = JSON.stringify([options, opts.powerPreference ?? '', [...(opts.features ?? [])].sort()]);
+    const key = JSON.stringify([options, opts.powerPreference ?? '', [...(opts.features ?? [])].sort(), opts.subgroups !== false]);
     const reuse = idle.get(key);
     if (reuse) {
       idle.delete(key);
-      if (await usable(reuse.device, timeoutMs)) return GpuRuntime.holding(reuse, key, timeoutMs);
+      if (await usable(reuse.device, timeoutMs)) return GpuRuntime.holding(reuse, key, timeoutMs, await tuningFrom(opts));
     }
     let create: (o: string[]) => GPU;
     try {
@@ -135,13 +182,14 @@ export class GpuRuntime extends BrowserGpuRuntime {
     }
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described, DAWN_HINT);
     const entry: PooledDevice = { gpu, adapter, device, info: describeAdapter(adapter.info, options), users: 0 };
-    return GpuRuntime.holding(entry, key, timeoutMs);
+    return GpuRuntime.holding(entry, key, timeoutMs, await tuningFrom(opts));
   }
 
   private poolKey = '';
 
-  private static holding(entry: PooledDevice, key: string, timeoutMs: number): GpuRuntime {
+  private static holding(entry: PooledDevice, key: string, timeoutMs: number, tuning: TuningSource | undefined): GpuRuntime {
     const rt = new GpuRuntime(entry.gpu, entry.adapter, entry.device, entry.info, timeoutMs);
+    rt.tuning = tuning;
     entry.users++;
     rt.pooled = entry;
     rt.poolKey = key;

@@ -47,6 +47,13 @@ export interface PlanKernel {
   dispatch: [Dim, Dim, Dim];
   /** Pipeline-overridable constants of the WGSL (`override` declarations), set at pipeline creation. */
   overrides?: PlanOverride[];
+  /**
+   * The same kernel with its lanes' partials combined by subgroup operations (`enable subgroups;` and the
+   * `subgroup_id` WGSL language feature): row kernels with reductions. Same bindings, overrides and dispatch;
+   * the runtime picks one of the two texts at pipeline creation (ExecutorOptions.subgroups: where the device
+   * has the `subgroups` feature and the workgroup size is a multiple of the adapter's subgroup size).
+   */
+  wgslSubgroups?: string;
   bytesRead: Dim;
   bytesWritten: Dim;
 }

@@ -16,6 +16,11 @@ export type WorkgroupSizeOption = number | Partial<Record<WorkgroupClass, number
 /** Classes a plain number applies to. */
 const NUMBER_CLASSES: ReadonlySet<WorkgroupClass> = new Set(['row', 'serial']);
 
+/** The largest workgroup size of a kernel's override this device allows. */
+export function workgroupMax(o: PlanOverride, l: DeviceWorkgroupLimits): number {
+  return Math.min(o.max, deviceMax(o, l));
+}
+
 /** Does the adapter rasterise in software (a CPU implementation of the GPU)? */
 export function isSoftwareAdapter(info: AdapterDescription): boolean {
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
@@ -28,28 +33,39 @@ export interface DeviceWorkgroupLimits {
   maxComputeInvocationsPerWorkgroup: number;
 }
 
-/** The value of one override: the application's choice, else the plan's default for this kind of adapter. */
-function chosenValue(o: PlanOverride, software: boolean, user: WorkgroupSizeOption | undefined): { value: number; fromUser: boolean } {
+/**
+ * The value of one override: the application's choice, else this kernel's own (a tuned size: tune.ts), else the
+ * plan's default for this kind of adapter.
+ */
+function chosenValue(o: PlanOverride, software: boolean, user: WorkgroupSizeOption | undefined, own: number | undefined): { value: number; fromUser: boolean } {
   const u = typeof user === 'number' ? (NUMBER_CLASSES.has(o.class) ? user : undefined) : user?.[o.class];
   if (u !== undefined) return { value: u, fromUser: true };
+  if (own !== undefined) return { value: own, fromUser: true };
   return { value: software ? o.default.software : o.default.hardware, fromUser: false };
 }
 
+/** Does the application's option set the workgroup size of kernels of this class? */
+export function userSetsClass(user: WorkgroupSizeOption | undefined, cls: WorkgroupClass): boolean {
+  return typeof user === 'number' ? NUMBER_CLASSES.has(cls) : user?.[cls] !== undefined;
+}
+
 /**
- * The `compute.constants` of each kernel's pipeline (plan.kernels order). Throws GpuInputError for a choice
- * the kernel or the device cannot take.
+ * The `compute.constants` of each kernel's pipeline (plan.kernels order). `perKernel[i]`: kernel i's own
+ * workgroup size (a tuned one), below the application's option. Throws GpuInputError for a choice the kernel
+ * or the device cannot take.
  */
 export function overrideConstants(
   kernels: readonly PlanKernel[],
   software: boolean,
   limits: DeviceWorkgroupLimits,
   user?: WorkgroupSizeOption,
+  perKernel: readonly (number | undefined)[] = [],
 ): Record<string, number>[] {
   checkOption(user);
-  return kernels.map((k) => {
+  return kernels.map((k, i) => {
     const out: Record<string, number> = {};
     for (const o of k.overrides ?? []) {
-      const { value, fromUser } = chosenValue(o, software, user);
+      const { value, fromUser } = chosenValue(o, software, user, o.role === 'workgroupSize' ? perKernel[i] : undefined);
       const problem = workgroupProblem(o, value, limits);
       if (problem) {
         const what = fromUser ? 'the requested workgroup size' : "the plan's default workgroup size";

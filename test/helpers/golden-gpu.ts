@@ -77,12 +77,13 @@ export interface CaseResult {
 }
 
 /** The problems found (empty: the case passes). */
-export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
+/** `subgroups`: force the row kernels' subgroup variants on or off (default: the runtime's choice for the device). */
+export async function checkGpuCase(id: string, rt: GpuRuntime, tol: Tolerance, worst: Worst, workgroupSize?: number, subgroups?: boolean): Promise<string[]> {
   const c = await loadCase(id);
   if ('problems' in c) return c.problems;
   let run;
   try {
-    run = await runStageOnGpu(c.stage, c.inputs, { file: c.file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}) });
+    run = await runStageOnGpu(c.stage, c.inputs, { file: c.file, runtime: rt, ...(workgroupSize ? { workgroupSize } : {}), ...(subgroups !== undefined ? { subgroups } : {}) });
   } catch (e) {
     return [`threw: ${(e as Error).stack ?? String(e)}`];
   }

@@ -23,16 +23,18 @@ function planOf(id: string, g: Graph): Schedule {
   }
 }
 
-export async function checkInterpretedCase(id: string, tol: Tolerance, worst: Worst, workgroupSize?: number): Promise<string[]> {
+/** `subgroupSize`: run the kernels' subgroup variants (PlanKernel.wgslSubgroups) with subgroups of that size. */
+export async function checkInterpretedCase(id: string, tol: Tolerance, worst: Worst, workgroupSize?: number, subgroupSize?: number): Promise<string[]> {
   const c = await loadCase(id);
   if ('problems' in c) return c.problems;
   const ds: Diagnostic[] = [];
   const g = stageGraph(c.stage, c.inputs, true, ds);
   if (!g) return c.show(ds).length ? c.show(ds) : ['instantiation failed'];
   try {
-    const { plan, modules } = generatePlanModules(planOf(id, g));
+    const { plan, modules, subgroupModules } = generatePlanModules(planOf(id, g));
     if (g.equalDims?.length) plan.equalDims = g.equalDims;
-    const r = interpretPlan(plan, modules, c.inputs, workgroupSize);
+    const run = subgroupSize ? modules.map((m, i) => subgroupModules[i] ?? m) : modules;
+    const r = interpretPlan(plan, run, c.inputs, workgroupSize, subgroupSize);
     return compareCase(
       c,
       {

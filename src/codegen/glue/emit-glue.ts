@@ -5,7 +5,7 @@
 // as an object literal: the module reads no files, so it works wherever it is compiled or bundled to. Its only
 // import is the runtime package (`tdc-runtime`: PlanExecutor and the input tensor types), browser-safe.
 import type { KernelPlan } from '../../compiler/schedule/plan.js';
-import { kernelFile, type StagePlan } from '../manifest.js';
+import { kernelFile, kernelSubgroupsFile, type StagePlan } from '../manifest.js';
 import { tsComment } from '../escape.js';
 import { RawCode, pascalStem, propKey, singleQuoted, templateLiteral, tsLiteral, upperSnake } from './ts-literal.js';
 
@@ -59,13 +59,15 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
   for (const s of named) {
     s.plan.kernels.forEach((k, i) => {
       statements.push(`\n// ${tsComment(kernelFile(s.stage, k.name))}: ${tsComment(oneLine(k.summary))}\nconst ${s.wgslConsts[i]!} = ${templateLiteral(k.wgsl)};`);
+      if (k.wgslSubgroups !== undefined)
+        statements.push(`\n// ${tsComment(kernelSubgroupsFile(s.stage, k.name))}: the same kernel with subgroup operations\nconst ${s.wgslConsts[i]!}_SUBGROUPS = ${templateLiteral(k.wgslSubgroups)};`);
     });
     const planLiteral = {
       ...(s.plan.workgroupSize !== undefined ? { workgroupSize: s.plan.workgroupSize } : {}),
       symbols: s.plan.symbols,
       inputs: s.plan.inputs,
       buffers: s.plan.buffers,
-      kernels: s.plan.kernels.map((k, i) => ({ ...k, wgsl: new RawCode(s.wgslConsts[i]!) })),
+      kernels: s.plan.kernels.map((k, i) => ({ ...k, wgsl: new RawCode(s.wgslConsts[i]!), ...(k.wgslSubgroups !== undefined ? { wgslSubgroups: new RawCode(`${s.wgslConsts[i]!}_SUBGROUPS`) } : {}) })),
       outputs: s.plan.outputs,
       ...(s.plan.equalDims ? { equalDims: s.plan.equalDims } : {}),
       ...(s.plan.indexInputs ? { indexInputs: s.plan.indexInputs } : {}),

@@ -33,6 +33,10 @@ function walk(body: readonly Stmt[], visit: (e: Expr, target: boolean) => void):
       case 'let':
         expr(s.e);
         break;
+      case 'subgroup':
+        expr(s.e);
+        if (s.mask) expr(s.mask);
+        break;
       case 'var':
         if (s.init) expr(s.init);
         break;

@@ -29,6 +29,8 @@ export function interpretPlan(
   modules: readonly KernelModule[],
   inputs: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number | bigint> }>,
   workgroupSize?: WorkgroupSizeOption,
+  /** Invocations per subgroup, for modules with subgroup operations (default: the interpreter's, 8). */
+  subgroupSize?: number,
 ): InterpretedRun {
   const shapes = new Map(plan.inputs.map((i) => [i.name, inputs.get(i.name)?.shape ?? []]));
   const { env, problems } = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims ?? []);
@@ -62,7 +64,7 @@ export function interpretPlan(
       if (!b) throw new Error(`kernel ${k.name}: no binding ${decl.binding} for ${decl.name}`);
       named.set(decl.name, buffers.get(b.buffer)!);
     }
-    interpretDispatch(m, { buffers: named, dims, wgSize, grid });
+    interpretDispatch(m, { buffers: named, dims, wgSize, grid, ...(subgroupSize ? { subgroupSize } : {}) });
   });
   const scalars = buffers.get(plan.outputs.scalars.buffer)!;
   const numel = (shape: readonly (number | object)[]) => shape.reduce<number>((a, d) => a * evalDim(d as never, env), 1);

@@ -7,7 +7,10 @@
 // as plain functions. Out-of-bounds accesses are errors (the generated code never relies on robust access).
 // Builtins mean what builtins.ts says; helper functions run from their IR definitions (helpers.ts), the same
 // statements the printer prints.
-import type { BinOp, CheckModule, Expr, Fn, Helper, KernelModule, Stmt, VarType } from './ir.js';
+// Subgroups are consecutive runs of `subgroupSize` local invocation indices (the last one partial when the
+// workgroup size is not a multiple; what lavapipe does): a subgroup operation is a statement where the
+// invocations of a subgroup that have not returned meet, as at a barrier, and each gets the result.
+import { SUBGROUP_BUILTINS, type BinOp, type CheckModule, type Expr, type Fn, type Helper, type KernelModule, type Stmt, type SubgroupOp, type VarType } from './ir.js';
 import type { Ix } from '../../compiler/schedule/index-expr.js';
 import { BUILTINS, type Ev, type Frame, type Ty, type Value } from './builtins.js';
 import { HELPERS, isHelper } from './helpers.js';
@@ -29,7 +32,18 @@ export interface Dispatch {
   wgSize: number;
   /** Workgroup counts. */
   grid: readonly [number, number, number];
+  /** Invocations per subgroup (modules with subgroups; default 8, lavapipe's). */
+  subgroupSize?: number;
 }
+
+/** What an invocation yields: undefined at a barrier, a request at a subgroup operation. */
+interface SubgroupRequest {
+  op: SubgroupOp;
+  ty: 'f32' | 'i32' | 'u32';
+  v: number;
+  mask: number;
+}
+type Inv = Generator<SubgroupRequest | undefined, Ctl, number | undefined>;
 
 class Compiler {
   private readonly slots: Map<string, { slot: number; ty: Ty | { array: Ty } }>[] = [new Map()];
@@ -379,6 +393,18 @@ class Compiler {
           return NEXT;
         });
       }
+      case 'subgroup': {
+        const [e, t] = this.expr(s.e);
+        if (t === 'vec4' || t === 'bool') throw new Error(`interpreter: subgroup ${s.op} of ${t}`);
+        const ty = t;
+        const mask = s.mask ? this.expr(s.mask)[0] : undefined;
+        const slot = this.declare(s.name, t);
+        const op = s.op;
+        return gen(function* (f): Inv {
+          f[slot] = (yield { op, ty, v: e(f) as number, mask: mask ? (mask(f) as number) : 0 }) as number;
+          return NEXT;
+        });
+      }
     }
   }
 
@@ -439,13 +465,13 @@ class Compiler {
 
 interface Runner {
   run?: (f: Frame) => Ctl;
-  gen?: (f: Frame) => Generator<void, Ctl>;
+  gen?: (f: Frame) => Inv;
 }
 
 const plain = (run: (f: Frame) => Ctl): Runner => ({ run });
-const gen = (g: (f: Frame) => Generator<void, Ctl>): Runner => ({ gen: g });
+const gen = (g: (f: Frame) => Inv): Runner => ({ gen: g });
 
-function* runGen(r: Runner, f: Frame): Generator<void, Ctl> {
+function* runGen(r: Runner, f: Frame): Inv {
   if (r.gen) return yield* r.gen(f);
   return r.run!(f);
 }
@@ -518,6 +544,9 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
   }
   for (const s of m.shared) c.arrayTypes.set(s.name, s.elem);
   const builtins = m.entry === 'linear' ? ['wid.x', 'wid.y', 'wid.z', 'nwg.x', 'nwg.y', 'nwg.z', 'lid', 'wg_size'] : ['wid.x', 'wid.y', 'wid.z', 'lid3.x', 'lid3.y', 'lid3.z', 'wg_size'];
+  const sg = m.subgroups ? (d.subgroupSize ?? 8) : 0;
+  if (m.subgroups && !(sg >= 1 && (sg & (sg - 1)) === 0)) throw new Error(`interpreter: subgroup size ${sg} is not a power of two`);
+  if (m.subgroups) builtins.push(SUBGROUP_BUILTINS.lane, SUBGROUP_BUILTINS.size, SUBGROUP_BUILTINS.id, SUBGROUP_BUILTINS.count);
   const slots = builtins.map((b) => c.declare(b, 'u32'));
   const body = c.stmts(m.body);
   const [gx, gy, gz] = d.grid;
@@ -531,6 +560,7 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
         for (let i = 0; i < count; i++) {
           const f: Frame = new Array(c.nslots);
           const vals = m.entry === 'linear' ? [x, y, z, gx, gy, gz, i, wg] : [x, y, z, i, 0, 0, wg];
+          if (sg) vals.push(i % sg, sg, Math.floor(i / sg), Math.ceil(wg / sg));
           slots.forEach((s, k) => (f[s] = vals[k]!));
           frames.push(f);
         }
@@ -538,15 +568,7 @@ export function interpretDispatch(m: KernelModule, d: Dispatch): void {
           for (const f of frames) body.run!(f);
           continue;
         }
-        // phases between barriers: every live invocation runs to its next barrier (or its end) in turn
-        let live = frames.map((f) => body.gen!(f));
-        while (live.length) {
-          const next: Generator<void, Ctl>[] = [];
-          for (const g of live) if (!g.next().done) next.push(g);
-          // some invocations finished while others wait at a barrier: non-uniform control flow
-          if (next.length && next.length !== live.length) throw new Error('interpreter: a barrier is not reached by every invocation of the workgroup');
-          live = next;
-        }
+        runWorkgroup(frames.map((f) => body.gen!(f)), sg);
       }
 }
 
@@ -580,4 +602,72 @@ export function interpretCheck(
         if (entry.gid) [x * wg + l, y, 0].forEach((v, k) => (f[gid[k]!] = v));
         body.run!(f);
       }
+}
+
+/**
+ * Phases between barriers: every live invocation runs to its next barrier, subgroup operation or end, in turn.
+ * Invocations waiting at subgroup operations get their results (from the subgroup's invocations that have not
+ * returned) and run on; when all wait at a barrier, all pass it.
+ */
+function runWorkgroup(invs: Inv[], sg: number): void {
+  const at: IteratorResult<SubgroupRequest | undefined, Ctl>[] = invs.map((g) => g.next());
+  const request = (i: number): SubgroupRequest | undefined => (at[i]!.done ? undefined : (at[i]!.value as SubgroupRequest | undefined));
+  for (;;) {
+    const waiting = invs.map((_, i) => i).filter((i) => !at[i]!.done);
+    if (!waiting.length) return;
+    const sgWaiting = waiting.filter((i) => request(i) !== undefined);
+    if (sgWaiting.length) {
+      const groups = new Map<number, number[]>();
+      for (const i of waiting) {
+        const g = Math.floor(i / sg);
+        groups.set(g, [...(groups.get(g) ?? []), i]);
+      }
+      for (const members of groups.values()) {
+        const reqs = members.map(request);
+        if (reqs.every((r) => r === undefined)) continue; // this subgroup waits at a barrier
+        if (reqs.some((r) => r === undefined || r.op !== reqs[0]!.op)) throw new Error('interpreter: a subgroup operation is not reached by every active invocation of its subgroup');
+        const results = subgroupResults(members, reqs as SubgroupRequest[], sg);
+        members.forEach((i, k) => (at[i] = invs[i]!.next(results[k])));
+      }
+      continue;
+    }
+    // some invocations finished while others wait at a barrier: non-uniform control flow
+    if (waiting.length !== invs.length) throw new Error('interpreter: a barrier is not reached by every invocation of the workgroup');
+    for (const i of waiting) at[i] = invs[i]!.next(undefined);
+  }
+}
+
+/** Each active member's result of one subgroup operation (members: local indices, ascending). */
+function subgroupResults(members: number[], reqs: SubgroupRequest[], sg: number): number[] {
+  const vs = reqs.map((r) => r.v);
+  switch (reqs[0]!.op) {
+    case 'add': {
+      // the rounding order of a float sum is the implementation's: here pairwise; integers wrap
+      const ty = reqs[0]!.ty;
+      const total = pairwise(vs, ty === 'f32' ? (a, b) => Math.fround(a + b) : ty === 'i32' ? (a, b) => (a + b) | 0 : (a, b) => (a + b) >>> 0);
+      return vs.map(() => total);
+    }
+    case 'max':
+      return vs.map(() => Math.max(...vs));
+    case 'min':
+      return vs.map(() => Math.min(...vs));
+    case 'shuffleXor': {
+      const byLane = new Map(members.map((i, k) => [i % sg, vs[k]!]));
+      return members.map((i, k) => {
+        const v = byLane.get((i % sg) ^ reqs[k]!.mask);
+        // reading an inactive invocation is undefined in WGSL: poison the result
+        return v === undefined ? Number.NaN : v;
+      });
+    }
+  }
+}
+
+function pairwise(vs: number[], add: (a: number, b: number) => number): number {
+  let xs = vs;
+  while (xs.length > 1) {
+    const next: number[] = [];
+    for (let i = 0; i < xs.length; i += 2) next.push(i + 1 < xs.length ? add(xs[i]!, xs[i + 1]!) : xs[i]!);
+    xs = next;
+  }
+  return xs[0] ?? 0;
 }

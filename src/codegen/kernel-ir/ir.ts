@@ -65,7 +65,22 @@ export type Stmt =
   | { readonly k: 'return'; readonly e?: Expr }
   | { readonly k: 'barrier'; readonly scope: 'workgroup' | 'storage' }
   /** atomicMin / atomicStore of `e` into element `i` of an array of atomic<u32> (device-check kernels). */
-  | { readonly k: 'atomic'; readonly op: 'min' | 'store'; readonly array: string; readonly i: Expr; readonly e: Expr };
+  | { readonly k: 'atomic'; readonly op: 'min' | 'store'; readonly array: string; readonly i: Expr; readonly e: Expr }
+  /**
+   * `let name = subgroupAdd(e);` (subgroupMax, subgroupMin, subgroupShuffleXor(e, mask)): an operation across the
+   * active invocations of the subgroup, bound to a name. A statement, not an expression, so that the interpreter
+   * meets the subgroup's invocations there as at a barrier. Only in modules with `subgroups` set.
+   */
+  | { readonly k: 'subgroup'; readonly name: string; readonly op: SubgroupOp; readonly e: Expr; readonly mask?: Expr };
+
+/** Subgroup operations (WGSL `enable subgroups;`). */
+export type SubgroupOp = 'add' | 'max' | 'min' | 'shuffleXor';
+
+/**
+ * The subgroup builtins of the entry point of a module with `subgroups` set: the invocation's index in its
+ * subgroup, the subgroup size, the subgroup's index in the workgroup and the number of subgroups.
+ */
+export const SUBGROUP_BUILTINS = { lane: 'sg_lane', size: 'sg_size', id: 'sg_id', count: 'sg_count' } as const;
 
 export type ScalarType = 'f32' | 'i32' | 'u32';
 
@@ -110,6 +125,8 @@ export interface KernelModule {
   body: Stmt[];
   /** Buffers declared as vec4s. */
   vec4: ReadonlySet<string>;
+  /** The module uses subgroup operations (`enable subgroups;`, the SUBGROUP_BUILTINS in its entry). */
+  subgroups?: true;
 }
 
 // ---- builders ----
@@ -146,6 +163,7 @@ export const RETURN: Stmt = { k: 'return' };
 export const ret = (e: Expr): Stmt => ({ k: 'return', e });
 export const atomicLoad = (array: string, i: Expr): Expr => ({ k: 'atomicLoad', array, i });
 export const atomic = (op: 'min' | 'store', array: string, i: Expr, e: Expr): Stmt => ({ k: 'atomic', op, array, i, e });
+export const subgroupS = (name: string, op: SubgroupOp, e: Expr, mask?: Expr): Stmt => (mask ? { k: 'subgroup', name, op, e, mask } : { k: 'subgroup', name, op, e });
 export const barrier = (scope: 'workgroup' | 'storage' = 'workgroup'): Stmt => ({ k: 'barrier', scope });
 
 /** Variables an expression reads (index expressions included). */

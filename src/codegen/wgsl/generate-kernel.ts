@@ -3,7 +3,7 @@
 import type { KernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
 import { matmulKernel } from './matmul-kernel.js';
-import { mapKernel, rowKernel } from './row-kernel.js';
+import { mapKernel, rowKernel, type RowKernelOptions } from './row-kernel.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
 import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';
@@ -27,12 +27,19 @@ function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
  * writes as vec4 (their plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers
  * every element) — both read off the IR.
  */
-export function lowerKernel(spec: KernelSpec): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
-  const module = spec.kind === 'row' ? rowKernel(spec) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec);
+export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
+  const module = spec.kind === 'row' ? rowKernel(spec, opts) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec);
   const local = new Set([...module.shared.map((s) => s.name), ...privateArrays(module.body)]);
   const written = new Set(spec.buffers.filter((b) => b.access === 'read_write').map((b) => b.name));
   const used = new Set([...arraysRead(module.body)].filter((a) => !local.has(a) && !written.has(a)));
   return { module, used, vec4: vec4Arrays(module.body) };
+}
+
+/** The kernel's variant with subgroup operations (row kernels that combine partials), or undefined. */
+export function lowerSubgroupVariant(spec: KernelSpec): KernelModule | undefined {
+  if (spec.kind !== 'row') return undefined;
+  const m = rowKernel(spec, { subgroups: true });
+  return m.subgroups ? m : undefined;
 }
 
 /** lowerKernel, printed: the WGSL of one kernel. */

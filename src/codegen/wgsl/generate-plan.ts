@@ -5,21 +5,28 @@
 import { ceilDivDims, mulDims } from '../../graph/dims.js';
 import type { KernelPlan, PlanKernel } from '../../compiler/schedule/plan.js';
 import type { Schedule } from '../../compiler/schedule/schedule.js';
-import { generateKernel } from './generate-kernel.js';
+import { generateKernel, lowerSubgroupVariant } from './generate-kernel.js';
 import { deviceCheckKernels } from './device-check-kernels.js';
+import { printModule } from './print-module.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
 
 export function generatePlan(s: Schedule): KernelPlan {
   return generatePlanModules(s).plan;
 }
 
-/** The plan and each kernel's IR module (plan order): what the IR interpreter runs. */
-export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: KernelModule[] } {
+/**
+ * The plan and each kernel's IR module (plan order): what the IR interpreter runs; `subgroupModules[i]` is
+ * kernel i's subgroup variant (PlanKernel.wgslSubgroups) where it has one.
+ */
+export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: KernelModule[]; subgroupModules: (KernelModule | undefined)[] } {
   const vec4 = new Set<number>();
   const modules: KernelModule[] = [];
+  const subgroupModules: (KernelModule | undefined)[] = [];
   const kernels = s.kernels.map((k): PlanKernel => {
     const code = generateKernel(k.spec);
+    const sub = lowerSubgroupVariant(k.spec);
     modules.push(code.module);
+    subgroupModules.push(sub);
     for (const name of code.vec4) {
       const decl = k.spec.buffers.find((b) => b.name === name);
       const binding = decl && k.bindings.find((b) => b.binding === decl.binding);
@@ -34,6 +41,7 @@ export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: K
       bindings: k.bindings,
       dispatch: k.dispatch,
       ...(k.overrides ? { overrides: k.overrides } : {}),
+      ...(sub ? { wgslSubgroups: printModule(sub) } : {}),
       bytesRead: k.bytesRead,
       bytesWritten: k.bytesWritten,
     };
@@ -51,5 +59,5 @@ export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: K
   };
   const checkKernels = deviceCheckKernels(plan);
   if (checkKernels) plan.checkKernels = checkKernels;
-  return { plan, modules };
+  return { plan, modules, subgroupModules };
 }

@@ -1,6 +1,6 @@
 // The WGSL printer: kernel IR (src/codegen/kernel-ir/ir.ts) → WGSL text. Every operator is parenthesised
 // unless the IR marks it bare, so the text's meaning never depends on WGSL's precedence rules.
-import type { Expr, FnDef, Stmt, VarType } from '../kernel-ir/ir.js';
+import type { Expr, FnDef, Stmt, SubgroupOp, VarType } from '../kernel-ir/ir.js';
 import { f32Operand, i32Literal } from './literals.js';
 import { ixWgsl } from './print-ix.js';
 
@@ -40,6 +40,8 @@ export function printExpr(e: Expr): string {
       return `atomicLoad(&${e.array}[${printExpr(e.i)}])`;
   }
 }
+
+const SUBGROUP_FN: Record<SubgroupOp, string> = { add: 'subgroupAdd', max: 'subgroupMax', min: 'subgroupMin', shuffleXor: 'subgroupShuffleXor' };
 
 export function printType(t: VarType): string {
   return typeof t === 'string' ? t : `array<${t.array}, ${t.length}>`;
@@ -100,6 +102,9 @@ export function printStmts(body: readonly Stmt[], indent = 0, out: string[] = []
         break;
       case 'atomic':
         out.push(`${pad}atomic${s.op === 'min' ? 'Min' : 'Store'}(&${s.array}[${printExpr(s.i)}], ${printExpr(s.e)});`);
+        break;
+      case 'subgroup':
+        out.push(`${pad}let ${s.name} = ${SUBGROUP_FN[s.op]}(${printExpr(s.e)}${s.mask ? `, ${printExpr(s.mask)}` : ''});`);
         break;
     }
   }

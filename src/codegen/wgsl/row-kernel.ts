@@ -20,6 +20,7 @@ import {
   type Expr, type KernelModule, type SharedArray, type Stmt,
 } from '../kernel-ir/ir.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import { subgroupCombine } from './subgroup-combine.js';
 
 interface ReductionState {
   node: number;
@@ -60,19 +61,25 @@ function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
  * array<vec4<f32>>, so the module is built twice when there are any: the second time scalar accesses to
  * those buffers address lanes.
  */
-export function rowKernel(spec: RowKernelSpec): KernelModule {
-  const first = rowKernelPass(spec, new Set());
+export function rowKernel(spec: RowKernelSpec, opts: RowKernelOptions = {}): KernelModule {
+  const first = rowKernelPass(spec, new Set(), opts);
   const vec4 = vec4Arrays(first.body);
-  return vec4.size ? rowKernelPass(spec, vec4) : first;
+  return vec4.size ? rowKernelPass(spec, vec4, opts) : first;
 }
 
-function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
+export interface RowKernelOptions {
+  /** Combine the lanes' partials with subgroup operations (subgroup-combine.ts): the module enables `subgroups`. */
+  subgroups?: boolean;
+}
+
+function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOptions): KernelModule {
   const g = spec.graph;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
   const R = mulDims(...kept.map((x) => x.a.dim));
   const L = mulDims(...red.map((x) => x.a.dim));
 
+  let subgroupOps = false;
   const states = new Map<number, ReductionState>();
   const done = new Set<number>();
   const { math, scopes, emitter, buffers } = kernelEmitter(spec, (node, idx) => {
@@ -234,43 +241,49 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
       if (ci > 0) body.push(barrier()); // the previous chunk's slots are still being read
       const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
       const slotOf = new Map(slots.map((x) => [x.st.node, x]));
-      for (const x of slots) {
-        body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
-        if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
+      if (!opts.subgroups) {
+        for (const x of slots) {
+          body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
+          if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
+        }
+        body.push(barrier());
       }
-      body.push(barrier());
       // results are declared here and assigned by whichever combine the workgroup size selects
       for (const x of slots) body.push(varS(x.st.result, x.i ? 'i32' : x.st.type));
       // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
       // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
       const q = ref('q');
-      const folds: Stmt[] = [];
-      for (const x of slots) {
-        const res = ref(x.st.result);
-        const m = onlineOf.get(x.st.node);
-        const fold = ref(`${x.st.result}_f`);
-        if (m !== undefined) {
-          const ms = slotOf.get(m)!;
-          const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
-          folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), WG, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
-        } else if (x.i) {
-          const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
-          const [qv, qi] = [ref('qv'), ref('qi')];
-          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
-          folds.push(
-            block([
-              varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
-              varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
-              upTo('q', u32(1), WG, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
-              assign(res, call('i32', bi)),
-            ]),
-          );
-        } else if (compensated(x.st)) {
-          folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), WG, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
-        } else {
-          folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), WG, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
+      // every thread folds slots 0 … n−1 (n: the workgroup size, or the number of subgroups)
+      const foldsUpTo = (n: Expr): Stmt[] => {
+        const folds: Stmt[] = [];
+        for (const x of slots) {
+          const res = ref(x.st.result);
+          const m = onlineOf.get(x.st.node);
+          const fold = ref(`${x.st.result}_f`);
+          if (m !== undefined) {
+            const ms = slotOf.get(m)!;
+            const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
+            folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
+          } else if (x.i) {
+            const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
+            const [qv, qi] = [ref('qv'), ref('qi')];
+            const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
+            folds.push(
+              block([
+                varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
+                varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
+                upTo('q', u32(1), n, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
+                assign(res, call('i32', bi)),
+              ]),
+            );
+          } else if (compensated(x.st)) {
+            folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
+          } else {
+            folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
+          }
         }
-      }
+        return folds;
+      };
       const ws = ref('wg_s');
       const other = bare('+', LID, ws);
       const stmts: Stmt[] = [];
@@ -305,7 +318,9 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
         loop([ifS(bare('==', ws, u32(0)), [BREAK]), ifS(all(bare('<', LID, ws), bare('<', other, WG)), stmts), barrier(), assign(ws, bare('/', ws, u32(2)))]),
         ...slots.map((x) => (x.i ? assign(ref(x.st.result), call('i32', at(x.i, u32(0)))) : assign(ref(x.st.result), at(x.v, u32(0))))),
       ];
-      body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), folds, tree));
+      subgroupOps ||= opts.subgroups === true;
+      if (opts.subgroups) body.push(...subgroupCombine(slots, onlineOf, (st) => (st.fn === 'sum' && st.type === 'f32' ? compensatedValue(st.acc) : ref(st.acc)), foldsUpTo));
+      else body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), foldsUpTo(WG), tree));
       for (const x of slots) {
         scopes.define(x.st.result, root);
         done.add(x.st.node);
@@ -321,7 +336,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>): KernelModule {
     body.push(ifS(bare('==', LID, u32(0)), writes));
   }
 
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4 };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4, ...(subgroupOps ? { subgroups: true as const } : {}) };
 }
 
 /** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */

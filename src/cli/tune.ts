@@ -1,0 +1,132 @@
+// tdc tune: measure each kernel of a config's compiled plan on this machine's GPU at its candidate workgroup
+// sizes (and with/without its subgroup variant) and record the fastest in a tuning cache, which the runtime
+// reads at pipeline creation (tdc-runtime/node: the user cache file by default; browsers: the file passed to
+// GpuRuntime.open). The plan is compiled in memory exactly as `tdc compile` with the same options compiles it,
+// so the entry's plan hash matches that output's; a later compile with other kernels makes the entry stale
+// (ignored by the runtime, with a note). Sizes of the symbols come from --size and/or --like's sample.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { ExitCode, exitCodeFor } from './exit-code.js';
+import { printDiagnostics, usageError, type GlobalOptions } from './output.js';
+import { writeFileAtomic } from './write-file.js';
+import { VERSION } from '../version.js';
+
+export interface TuneCommandOptions extends GlobalOptions {
+  stage?: string;
+  shape?: string[];
+  like?: string;
+  workgroupSize?: string;
+  /** NAME=INT values of the plan's symbols (repeatable; comma-separated allowed). */
+  size?: string[];
+  out?: string;
+  /** Seconds for the whole tuning. */
+  budget?: string;
+  runs?: string;
+  candidates?: string;
+}
+
+const SIZE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*$/;
+
+export async function tuneCommand(config: string, opts: TuneCommandOptions): Promise<number> {
+  const usage: Diagnostic[] = [];
+  const sizes: Record<string, number> = {};
+  for (const s of (opts.size ?? []).flatMap((x) => x.split(','))) {
+    const m = SIZE_RE.exec(s);
+    if (!m || Number(m[2]) < 1) usage.push(diag('error', 'TDC680', `--size takes NAME=positive integer (e.g. N=128), got '${s}'`));
+    else sizes[m[1]!] = Number(m[2]);
+  }
+  const num = (v: string | undefined, what: string, lo: number, hi: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || n < lo || n > hi) usage.push(diag('error', 'TDC680', `${what} must be an integer in ${lo}..${hi}, got '${v}'`));
+    return n;
+  };
+  const wg = num(opts.workgroupSize, '--workgroup-size', 1, 1024);
+  const budgetS = num(opts.budget, '--budget', 1, 86_400) ?? 120;
+  const runs = num(opts.runs, '--runs', 1, 1000) ?? 5;
+  const candidates = opts.candidates?.split(',').map((c) => num(c, '--candidates', 1, 1024)!);
+  if (usage.length) return usageError('tune', usage, opts);
+
+  const { compile } = await import('../api/compile.js');
+  const r = await compile(config, {
+    ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
+    ...(opts.shape !== undefined ? { shapes: opts.shape } : {}),
+    ...(opts.like !== undefined ? { like: opts.like } : {}),
+    ...(wg !== undefined ? { workgroupSize: wg } : {}),
+    specs: opts.spec ?? [],
+    glue: false,
+  });
+  const ds: Diagnostic[] = [...r.diagnostics];
+  if (!r.ok || hasErrors(ds)) return fail(ds, opts);
+
+  const { GpuRuntime, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
+  // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest
+  const sample = opts.like !== undefined ? readSafetensors(new Uint8Array(readFileSync(opts.like))).tensors : undefined;
+  const file = opts.out ?? defaultTuningPath();
+  if (file === undefined) return fail([...ds, diag('error', 'TDC681', 'no tuning cache path: TDC_TUNING_CACHE is off and neither XDG_CACHE_HOME nor HOME is set', undefined, { hint: 'name a file with -o' })], opts);
+  let cache = emptyTuningCache();
+  try {
+    const parsed = parseTuningCache(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+    if ('problem' in parsed) return fail([...ds, diag('error', 'TDC681', `${file} exists and is not a tdc tuning cache (${parsed.problem}); not overwritten`, undefined, { hint: 'remove it or name another file with -o' })], opts);
+    cache = parsed;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return fail([...ds, diag('error', 'TDC681', `${file} cannot be read as a tuning cache: ${(e as Error).message}; not overwritten`, undefined, { hint: 'remove it or name another file with -o' })], opts);
+  }
+
+  const rt = await GpuRuntime.open({ tuning: false }).catch((e: unknown) => e as Error);
+  if (rt instanceof Error) return fail([...ds, diag('error', 'TDC683', `no GPU to tune on: ${rt.message}`, undefined, { hint: 'run `tdc doctor`' })], opts);
+  const start = performance.now();
+  try {
+    for (const { stage, plan } of r.stages) {
+      const env: Record<string, number> = {};
+      if (sample) {
+        const shapes = new Map(plan.inputs.map((i) => [i.name, sample.get(i.name)?.shape ?? []]));
+        const bound = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims ?? []);
+        for (const s of plan.symbols) if (bound.env[s] !== undefined) env[s] = bound.env[s]!;
+      }
+      Object.assign(env, sizes);
+      const left = budgetS * 1000 - (performance.now() - start);
+      process.stderr.write(`tuning stage ${stage} on ${rt.describe()} at ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', ') || 'fixed sizes'}\n`);
+      const result = await tunePlan(rt, plan, {
+        sizes: env,
+        runs,
+        ...(candidates ? { candidates } : {}),
+        budgetMs: Math.max(0, left),
+        onProgress: (line) => process.stderr.write(`  ${line}\n`),
+        stage,
+        config: r.config,
+        tdc: VERSION,
+      });
+      if (result.skipped.length)
+        ds.push(diag('warning', 'TDC682', `stage ${stage}: the --budget of ${budgetS} s ran out; ${result.skipped.join(', ')} keep their defaults`, undefined, { hint: 'raise --budget' }));
+      cache = withEntry(cache, result.entry);
+      for (const x of result.report)
+        process.stdout.write(
+          `${stage}.${x.kernel}: wg ${x.chosen.workgroupSize}${x.chosen.subgroups ? ' + subgroups' : ''} ${x.chosen.ms.toFixed(3)} ms` +
+            `  (default wg ${x.default.workgroupSize}${x.default.subgroups ? ' + subgroups' : ''} ${x.default.ms.toFixed(3)} ms)\n`,
+        );
+    }
+  } catch (e) {
+    return fail([...ds, diag('error', 'TDC683', `tuning failed: ${(e as Error).message}`)], opts);
+  } finally {
+    rt.destroy();
+  }
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch {
+    // writeFileAtomic reports the problem
+  }
+  const w = writeFileAtomic(file, JSON.stringify(cache, null, 2) + '\n', 'the tuning cache');
+  if (w) return fail([...ds, w], opts);
+  process.stdout.write(`wrote ${file}\n`);
+  await printDiagnostics(ds, opts);
+  return exitCodeFor(ds);
+}
+
+async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {
+  await printDiagnostics(ds, opts);
+  const code = exitCodeFor(ds);
+  return code === ExitCode.ok ? ExitCode.failed : code;
+}

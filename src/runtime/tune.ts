@@ -1,0 +1,167 @@
+// Tuning: measure each kernel of a plan on this device at its candidate workgroup sizes (and, for row kernels on
+// a device with subgroups, with and without its subgroup variant) and choose the fastest — what `tdc tune`
+// runs. Each kernel is timed alone: a copy of the plan that dispatches only that kernel, `reps` times in one
+// pass (the others get zero workgroups, which the executor skips), runs on resident inputs, submit +
+// onSubmittedWorkDone, median of `runs` after a warm-up; the same plan with nothing dispatched is the fixed
+// cost subtracted, and the rest divided by `reps` (chosen per kernel so that the timed work is ≥ ~5 ms: a small
+// kernel is not lost in the submission's noise). The default choice stays
+// unless a candidate is faster by more than `margin` (timing noise must not flip it). Never hangs: every wait is
+// bounded by the runtime's timeout, and the whole tuning by `budgetMs` (kernels not reached keep their default,
+// and the result says so). Inputs: deterministic pseudo-random floats in [0, 1) and zero class indices, in the
+// shapes the plan takes at `sizes`; timings only, results are not checked.
+import type { GpuRuntime } from './device.js';
+import { dimSymbols, evalShape } from './dims.js';
+import { GpuInputError } from './errors.js';
+import { PlanExecutor } from './executor.js';
+import type { KernelPlan, PlanKernel } from './plan.js';
+import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable } from './subgroups.js';
+import { adapterKey, planHash, type KernelChoice, type KernelMeasurement, type TuningEntry } from './tune-cache.js';
+import type { TensorInput } from './tensors.js';
+import { isSoftwareAdapter, overrideConstants, workgroupMax } from './workgroup.js';
+
+export interface TuneOptions {
+  /** The value of every plan symbol to measure at (e.g. { N: 128, C: 1000 }). */
+  sizes: Record<string, number>;
+  /** Workgroup sizes to try (each kept where the kernel and device take it). Default CANDIDATE_SIZES. */
+  candidates?: readonly number[];
+  /** Timed runs per candidate (median). Default 5. */
+  runs?: number;
+  /** Wall-clock budget for the whole tuning, ms. Default 120 000. */
+  budgetMs?: number;
+  /** A candidate replaces the default only when faster by this fraction. Default 0.05. */
+  margin?: number;
+  /** Progress lines. */
+  onProgress?: (line: string) => void;
+  /** For the entry: stage and config names. */
+  stage?: string;
+  config?: string;
+  tdc?: string;
+}
+
+export interface TuneResult {
+  entry: TuningEntry;
+  /** Kernels not measured because the budget ran out (they keep their defaults). */
+  skipped: string[];
+  /** The default choice of each kernel with its time, and the chosen one with its time. */
+  report: { kernel: string; default: KernelMeasurement; chosen: KernelMeasurement }[];
+}
+
+export const CANDIDATE_SIZES: readonly number[] = [4, 8, 16, 32, 64, 128, 256];
+
+/** Measures and chooses; see the file comment. */
+export async function tunePlan(rt: GpuRuntime, plan: KernelPlan, opts: TuneOptions): Promise<TuneResult> {
+  const start = performance.now();
+  const budget = opts.budgetMs ?? 120_000;
+  const runs = Math.max(1, opts.runs ?? 5);
+  const margin = opts.margin ?? 0.05;
+  const say = opts.onProgress ?? (() => {});
+  const device = rt.device;
+  const info = rt.adapter?.info ?? device.adapterInfo;
+  const support = subgroupSupport(device, rt.gpu, info);
+  const canSubgroup = !subgroupsUnavailable(support);
+  const inputs = tuneInputs(plan, opts.sizes);
+  // the defaults, as an executor without tuning would choose them
+  const software = isSoftwareAdapter(rt.adapterInfo);
+  const defaults = overrideConstants(plan.kernels, software, device.limits);
+  const defaultSg = chooseSubgroupVariants(plan.kernels, defaults.map((c) => c['wg_size']), support, undefined);
+
+  const fixed = await timePlan(rt, only(plan, -1, 1), {}, inputs, runs);
+  const kernels: Record<string, KernelChoice> = {};
+  const measured: Record<string, KernelMeasurement[]> = {};
+  const skipped: string[] = [];
+  const report: TuneResult['report'] = [];
+  for (const [i, k] of plan.kernels.entries()) {
+    const o = k.overrides?.find((x) => x.role === 'workgroupSize');
+    const def: KernelChoice = { workgroupSize: defaults[i]!['wg_size'] ?? 0, subgroups: defaultSg[i]! };
+    if (!o) continue;
+    if (performance.now() - start > budget) {
+      skipped.push(k.name);
+      continue;
+    }
+    const once = Math.max(0, (await timePlan(rt, only(plan, i, 1), { [k.name]: def }, inputs, 1)) - fixed);
+    const reps = Math.min(64, Math.max(1, Math.ceil(5 / Math.max(once, 0.05))));
+    const list: KernelMeasurement[] = [];
+    for (const c of candidatesOf(k, def, workgroupMax(o, device.limits), opts.candidates ?? CANDIDATE_SIZES, canSubgroup, support.maxSize)) {
+      if (list.length && performance.now() - start > budget) break;
+      const ms = Math.max(0, (await timePlan(rt, only(plan, i, reps), { [k.name]: c }, inputs, runs)) - fixed) / reps;
+      list.push({ ...c, ms });
+    }
+    measured[k.name] = list;
+    const d = list[0]!;
+    const best = list.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const chosen = best.ms < d.ms * (1 - margin) ? best : d;
+    kernels[k.name] = { workgroupSize: chosen.workgroupSize, subgroups: chosen.subgroups };
+    report.push({ kernel: k.name, default: d, chosen });
+    say(`${k.name}: default wg ${d.workgroupSize}${d.subgroups ? ' +subgroups' : ''} ${d.ms.toFixed(3)} ms → wg ${chosen.workgroupSize}${chosen.subgroups ? ' +subgroups' : ''} ${chosen.ms.toFixed(3)} ms (${list.length} candidates)`);
+  }
+  const entry: TuningEntry = {
+    adapter: adapterKey(rt.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize }),
+    plan: planHash(plan),
+    ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
+    ...(opts.config !== undefined ? { config: opts.config } : {}),
+    sizes: { ...opts.sizes },
+    ...(opts.tdc !== undefined ? { tdc: opts.tdc } : {}),
+    kernels,
+    measured,
+  };
+  return { entry, skipped, report };
+}
+
+/** The default first, then each size (with and without subgroups where that is a choice). */
+function candidatesOf(k: PlanKernel, def: KernelChoice, max: number, sizes: readonly number[], canSubgroup: boolean, sgMax: number | undefined): KernelChoice[] {
+  const out: KernelChoice[] = [def];
+  const seen = new Set([`${def.workgroupSize}/${def.subgroups}`]);
+  for (const wg of sizes) {
+    if (wg > max) continue;
+    const variants = k.wgslSubgroups && canSubgroup && (sgMax === undefined || wg % sgMax === 0) ? [false, true] : [false];
+    for (const subgroups of variants) {
+      const key = `${wg}/${subgroups}`;
+      if (!seen.has(key)) out.push({ workgroupSize: wg, subgroups });
+      seen.add(key);
+    }
+  }
+  return out;
+}
+
+/** The plan dispatching only kernel `k` (-1: none), `reps` times. */
+function only(plan: KernelPlan, k: number, reps: number): KernelPlan {
+  const kernels = plan.kernels.map((kern, i): PlanKernel => (i === k ? kern : { ...kern, dispatch: [0, 0, 0] }));
+  if (k >= 0) kernels.splice(k + 1, 0, ...Array.from({ length: reps - 1 }, () => plan.kernels[k]!));
+  return { ...plan, kernels };
+}
+
+/** Median ms of `runs` submissions (after one warm-up) of `plan` with these per-kernel choices. */
+async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string, KernelChoice>, inputs: ReadonlyMap<string, TensorInput>, runs: number): Promise<number> {
+  const exec = await PlanExecutor.create(rt, plan, { kernels, tuning: false });
+  try {
+    const ts: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const t0 = performance.now();
+      const { done } = exec.submit(inputs);
+      await rt.wait(done, 'a tuning run');
+      await rt.wait(rt.device.queue.onSubmittedWorkDone(), 'a tuning run');
+      if (i > 0) ts.push(performance.now() - t0);
+    }
+    ts.sort((a, b) => a - b);
+    return ts[Math.floor(ts.length / 2)]!;
+  } finally {
+    exec.destroy();
+  }
+}
+
+/** Host inputs in the plan's shapes at `sizes`: floats in [0, 1) from a fixed LCG, integers 0. */
+export function tuneInputs(plan: KernelPlan, sizes: Record<string, number>): Map<string, TensorInput> {
+  const used = new Set<string>();
+  for (const i of plan.inputs) for (const d of i.shape) dimSymbols(d, used);
+  const missing = [...used].filter((s) => !(s in sizes));
+  if (missing.length) throw new GpuInputError(`tuning needs a value for every input size symbol: missing ${missing.join(', ')}`, `give them, e.g. ${missing.map((s) => `${s}=64`).join(' ')}`);
+  let seed = 12345;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const out = new Map<string, TensorInput>();
+  for (const i of plan.inputs) {
+    const shape = evalShape(i.shape, sizes);
+    const n = shape.reduce((a, d) => a * d, 1);
+    out.set(i.name, i.dtype === 'int' ? { shape, data: new Int32Array(n) } : { shape, data: Float32Array.from({ length: n }, next) });
+  }
+  return out;
+}
