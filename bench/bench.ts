@@ -7,11 +7,14 @@
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
-//                    [--variants 8,32,128]
+//                    [--variants 8,32,128] [--tuned tuning.json]
 //   With --reference, tdc's plan also runs as variants chosen at pipeline creation — each workgroup size of
 //   --variants, with and without the row kernels' subgroup variants where the device has subgroups ('tdc wg32',
-//   'tdc wg32+sg') — interleaved with the rest, and every row gets its ratio to the reference.
-import { GpuRuntime } from 'tdc-runtime/node';
+//   'tdc wg32+sg') — interleaved with the rest, and every row gets its ratio to the reference. --tuned adds
+//   'tdc tuned': each kernel with the choice `tdc tune bench/kd-ce.yaml --size N=… --size C=…` recorded for this
+//   adapter in that cache (by kernel name: the bench's plan pins the workgroup default, so its hash differs).
+import { readFileSync } from 'node:fs';
+import { GpuRuntime, adapterKey, parseTuningCache, type KernelChoice, type KernelPlan } from 'tdc-runtime/node';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { DEFAULT_TIMING, QUICK_TIMING, median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
 import { PlanKd } from './impl-plan.js';
@@ -37,6 +40,8 @@ interface Args {
   unfusedWg: number;
   /** Workgroup sizes of tdc's variants measured with --reference. */
   variants: number[];
+  /** A tuning cache whose entry for this adapter and the bench's kernels runs as 'tdc tuned'. */
+  tuned?: string;
 }
 
 export interface BenchResult {
@@ -65,6 +70,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--wg') a.wg = Number(value());
     else if (arg === '--unfused-wg') a.unfusedWg = Number(value());
     else if (arg === '--variants') a.variants = value().split(',').map(Number);
+    else if (arg === '--tuned') a.tuned = value();
     else throw new Error(`unknown argument '${arg}'`);
   }
   for (const s of a.shapes) if (!/^\d+x\d+$/.test(s)) throw new Error(`--shapes: '${s}' is not NxC`);
@@ -96,6 +102,7 @@ async function main(): Promise<number> {
         for (const w of args.variants)
           for (const sg of rt.device.features.has('subgroups') ? [false, true] : [false])
             impls.push(new PlanKd(`tdc wg${w}${sg ? '+sg' : ''}`, rt, p.plan, { workgroupSize: w, subgroups: sg }));
+      if (impl === 'tdc' && args.tuned && 'plan' in p) impls.push(new PlanKd('tdc tuned', rt, p.plan, { kernels: tunedKernels(args.tuned, rt, p.plan), tuning: false }));
     }
   }
   if (args.reference) impls.push(new PlanKd('reference-wgsl', rt, referenceKdPlan()));
@@ -182,6 +189,18 @@ function table(shape: string, rows: { impl: string; times: number[] }[]): string
     return `  ${r.impl.padEnd(15)} median ${fmt(med).padStart(9)} ms   min ${fmt(Math.min(...r.times)).padStart(9)} ms   n=${String(r.times.length).padEnd(4)}${ratio}`;
   });
   return `${shape}\n${lines.join('\n')}`;
+}
+
+/** The per-kernel choices of the last entry in `file` for this adapter whose kernels are the plan's. */
+function tunedKernels(file: string, rt: GpuRuntime, plan: KernelPlan): Record<string, KernelChoice> {
+  const cache = parseTuningCache(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+  if ('problem' in cache) throw new Error(`--tuned ${file}: ${cache.problem}`);
+  const info = rt.adapter?.info;
+  const key = adapterKey(rt.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize });
+  const names = plan.kernels.map((k) => k.name).join(',');
+  const entry = cache.entries.filter((e) => e.adapter === key && Object.keys(e.kernels).join(',') === names).pop();
+  if (!entry) throw new Error(`--tuned ${file}: no entry for this adapter and the kernels ${names}`);
+  return entry.kernels;
 }
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms >= 10 ? ms.toFixed(2) : ms.toFixed(3));
