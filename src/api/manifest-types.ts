@@ -32,10 +32,17 @@ export interface ManifestOverride {
   max: number;
 }
 
-export interface ManifestStage {
+export interface ManifestStage extends ManifestPlan {
   name: string;
   /** The row/serial workgroup size pinned at compile time (--workgroup-size), when one was. */
   workgroupSize?: number;
+  /** Plans of the stage for devices allowing more storage buffers per shader stage than its own plan's 8 (WebGPU's
+   *  default): run the one with the largest `minStorageBuffers` the device allows, else the stage's own plan. */
+  variants?: (ManifestPlan & { minStorageBuffers: number })[];
+}
+
+/** What a host needs to run one plan of a stage. */
+export interface ManifestPlan {
   symbols: string[];
   inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string }[];
   outputs: {

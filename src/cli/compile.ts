@@ -249,11 +249,18 @@ function explain(plans: readonly { stage: string; plan: KernelPlan }[], color: b
   for (const { stage, plan } of plans) {
     lines.push(c.bold(`stage ${stage}`) + c.gray(`  workgroup size ${plan.workgroupSize ?? 'chosen at run time'}; symbols ${plan.symbols.join(', ') || '(none)'}`));
     lines.push(`  inputs: ${plan.inputs.map((i) => `${i.name} ${dtypeText(i.dtype)}[${i.shape.map(dim).join(', ')}]`).join(', ')}`);
-    plan.kernels.forEach((k, i) => {
-      lines.push(`  ${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B`);
-      lines.push(`      ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`);
-    });
+    const kernels = (p: KernelPlan, indent: string) =>
+      p.kernels.forEach((k, i) => {
+        lines.push(`${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B`);
+        lines.push(`${indent}    ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`);
+      });
+    if (plan.variants?.length) lines.push(c.gray(`  for WebGPU's default limits (8 storage buffers per kernel): ${plan.kernels.length} kernels`));
+    kernels(plan, '  ');
     lines.push(`  outputs: loss + ${plan.outputs.scalars.terms.length} term${plan.outputs.scalars.terms.length === 1 ? '' : 's'}; gradients: ${plan.outputs.grads.map((g) => g.input).join(', ') || '(none)'}`);
+    for (const v of plan.variants ?? []) {
+      lines.push(c.bold(`  variant for devices allowing ${v.minStorageBuffers} storage buffers per kernel: ${v.plan.kernels.length} kernels`) + c.gray('  (chosen at run time)'));
+      kernels(v.plan, '    ');
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -24,14 +24,15 @@ export const MANIFEST_FORMAT = 'tdc-manifest/1';
 /** A stage name usable in file names and identifiers' stems (see escape.ts `fileStem`). */
 export const safeStem = fileStem;
 
-/** Path of a kernel's WGSL inside out/: `kernels/<stage>.<kernel>.wgsl`. */
-export function kernelFile(stage: string, kernel: string): string {
-  return `kernels/${safeStem(stage)}.${safeStem(kernel)}.wgsl`;
+/** Path of a kernel's WGSL inside out/: `kernels/<stage>.<kernel>.wgsl`; a variant's kernels (KernelPlan.variants)
+ *  `kernels/<stage>.sb<minStorageBuffers>.<kernel>.wgsl`. */
+export function kernelFile(stage: string, kernel: string, variant?: number): string {
+  return `kernels/${safeStem(stage)}.${variant !== undefined ? `sb${variant}.` : ''}${safeStem(kernel)}.wgsl`;
 }
 
 /** Path of a kernel's subgroup variant (PlanKernel.wgslSubgroups): `kernels/<stage>.<kernel>.subgroups.wgsl`. */
-export function kernelSubgroupsFile(stage: string, kernel: string): string {
-  return kernelFile(stage, kernel).replace(/\.wgsl$/, '.subgroups.wgsl');
+export function kernelSubgroupsFile(stage: string, kernel: string, variant?: number): string {
+  return kernelFile(stage, kernel, variant).replace(/\.wgsl$/, '.subgroups.wgsl');
 }
 
 /** A Dim for JSON: a number stays a number, an expression becomes a string ("N", "N*C", "ceil(N/8)"). */
@@ -55,6 +56,10 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
       subgroups:
         'a kernel with `subgroups` has a second WGSL file, the same kernel combining partials with subgroup operations (`enable subgroups;`, the `subgroup_id` language feature): ' +
         'either file may be used with the same bindings, overrides and dispatch; use it where the device has the `subgroups` feature and the workgroup size is a multiple of the adapter\'s subgroupMaxSize',
+      variants: !stages.some((s) => s.plan.variants?.length)
+        ? undefined
+        : "a stage's own plan needs at most 8 storage buffers per shader stage (WebGPU's default limit); `variants` (when present) are plans of the same stage for devices allowing more, " +
+          'each with inputs, outputs, buffers and kernels of its own: run the one with the largest `minStorageBuffers` not above the device\'s maxStorageBuffersPerShaderStage, else the stage\'s own plan',
     },
     stages: stages.map(({ stage, plan }) => stageJson(stage, plan)),
   };
@@ -62,6 +67,15 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
 }
 
 function stageJson(stage: string, plan: KernelPlan) {
+  return {
+    name: stage,
+    ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
+    ...planJson(stage, plan),
+    ...(plan.variants?.length ? { variants: plan.variants.map((v) => ({ minStorageBuffers: v.minStorageBuffers, ...planJson(stage, v.plan, v.minStorageBuffers) })) } : {}),
+  };
+}
+
+function planJson(stage: string, plan: KernelPlan, variant?: number) {
   const byId = new Map<number, PlanBuffer>(plan.buffers.map((b) => [b.id, b]));
   const nameOf = (id: number): string => {
     const b = byId.get(id);
@@ -69,8 +83,6 @@ function stageJson(stage: string, plan: KernelPlan) {
     return b.name;
   };
   return {
-    name: stage,
-    ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
     symbols: [...plan.symbols],
     inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer) })),
     outputs: {
@@ -85,13 +97,13 @@ function stageJson(stage: string, plan: KernelPlan) {
     buffers: plan.buffers.map((b) => ({ name: b.name, role: b.role, dtype: b.dtype, length: dimJson(b.length) })),
     kernels: plan.kernels.map((k) => ({
       name: k.name,
-      file: kernelFile(stage, k.name),
+      file: kernelFile(stage, k.name, variant),
       sha256: createHash('sha256').update(k.wgsl).digest('hex'),
       summary: k.summary,
       terms: [...k.terms],
       dispatch: k.dispatch.map(dimJson),
       overrides: (k.overrides ?? []).map((o) => ({ name: o.name, role: o.role, class: o.class, default: { software: o.default.software, hardware: o.default.hardware }, max: o.max })),
-      ...(k.wgslSubgroups !== undefined ? { subgroups: { file: kernelSubgroupsFile(stage, k.name), sha256: createHash('sha256').update(k.wgslSubgroups).digest('hex') } } : {}),
+      ...(k.wgslSubgroups !== undefined ? { subgroups: { file: kernelSubgroupsFile(stage, k.name, variant), sha256: createHash('sha256').update(k.wgslSubgroups).digest('hex') } } : {}),
       bindings: [
         { binding: 0, buffer: 'dims', access: 'uniform' },
         ...[...k.bindings].sort((a, b) => a.binding - b.binding).map((b) => ({ binding: b.binding, buffer: nameOf(b.buffer), access: b.access })),

@@ -22,6 +22,9 @@ export interface ValidateOptions {
   entryPoint?: string;
   /** Values of the module's `override` constants (e.g. a kernel's `wg_size`) for the pipeline. */
   constants?: Record<string, number>;
+  /** Also build a compute pipeline (default true). The null adapter allows WebGPU's default limits only, so a
+   *  kernel of a plan variant binding more than 8 storage buffers can be checked as a module only. */
+  pipeline?: boolean;
 }
 
 const SEVERITY: Record<GPUCompilationMessageType, Severity> = { error: 'error', warning: 'warning', info: 'note' };
@@ -42,6 +45,7 @@ export async function validateWgsl(code: string, opts: ValidateOptions = {}): Pr
   });
   if (out.some((d) => d.severity === 'error')) return out;
   if (moduleError) return [...out, diag('error', 'TDC660', moduleError.message, undefined)];
+  if (opts.pipeline === false) return out;
 
   device.pushErrorScope('validation');
   const constants = opts.constants && Object.keys(opts.constants).length ? { constants: opts.constants } : {};

@@ -8,7 +8,7 @@ import { tensorName, type CriterionIR, type StageIR } from './ir.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
-import { kernelPlan } from './kernel-plan.js';
+import { planWithVariants } from './plan-variants.js';
 import { buildManifest, kernelFile, kernelSubgroupsFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
 
@@ -99,9 +99,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       return { stages: compiled, diagnostics };
     }
     try {
-      const plan = kernelPlan(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
-      if (inst.graph.equalDims?.length) plan.equalDims = inst.graph.equalDims;
-      attachInputChecks(plan, inst.graph);
+      const plan = planWithVariants(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
+      for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) {
+        if (inst.graph.equalDims?.length) p.equalDims = inst.graph.equalDims;
+        attachInputChecks(p, inst.graph);
+      }
       compiled.push({ stage: stage.name, plan });
     } catch (e) {
       if (e instanceof DiagnosticError) return { stages: compiled, diagnostics: [...diagnostics, e.diagnostic] };
@@ -112,10 +114,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
   if (clash) return { stages: compiled, diagnostics: [...diagnostics, clash] };
   const files = new Map<string, string>();
   for (const { stage, plan } of compiled)
-    for (const k of plan.kernels) {
-      files.set(kernelFile(stage, k.name), k.wgsl);
-      if (k.wgslSubgroups !== undefined) files.set(kernelSubgroupsFile(stage, k.name), k.wgslSubgroups);
-    }
+    for (const [p, variant] of [[plan, undefined] as const, ...(plan.variants ?? []).map((v) => [v.plan, v.minStorageBuffers] as const)])
+      for (const k of p.kernels) {
+        files.set(kernelFile(stage, k.name, variant), k.wgsl);
+        if (k.wgslSubgroups !== undefined) files.set(kernelSubgroupsFile(stage, k.name, variant), k.wgslSubgroups);
+      }
   files.set('manifest.json', buildManifest(compiled, { configFile: opts.configFile, tdcVersion: VERSION }));
   if (opts.glue !== false) {
     const { emitGlue } = await import('../codegen/glue/index.js');

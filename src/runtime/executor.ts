@@ -35,6 +35,7 @@ import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type Tens
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
 import { adapterKey, tunedChoices, type KernelChoice, type TuningEntry } from './tune-cache.js';
+import { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';
 
 export interface ExecutorOptions {
   /**
@@ -58,6 +59,11 @@ export interface ExecutorOptions {
   kernels?: Readonly<Record<string, Partial<KernelChoice>>>;
   /** Notes (a stale or invalid tuning cache, ignored). Default: console.warn. */
   onNote?: (message: string) => void;
+  /**
+   * Which of the plan's variants runs (KernelPlan.variants): 'auto' (default) the one with the most storage
+   * bindings the device allows; 'default' the plan for WebGPU's default limits.
+   */
+  planVariant?: PlanVariantOption;
 }
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
@@ -200,6 +206,7 @@ export class PlanExecutor {
 
   private constructor(
     readonly runtime: GpuRuntime,
+    /** The plan this executor runs: the compiled plan or the variant chosen for the device. */
     readonly plan: KernelPlan,
     private readonly layouts: GPUBindGroupLayout[],
     private readonly pipelines: GPUComputePipeline[],
@@ -228,15 +235,19 @@ export class PlanExecutor {
   }
 
   /**
-   * Validates the plan and builds every pipeline (compile errors name the kernel), with the kernels' override
+   * Chooses the plan for this device among the compiled plan and its variants (ExecutorOptions.planVariant;
+   * `executor.plan` is the one chosen), validates it and builds every pipeline (compile errors name the kernel), with the kernels' override
    * constants (workgroup sizes: ExecutorOptions.workgroupSize, else each kernel's default for this adapter).
    * Pipelines are cached per device, kernel source and constants: an executor created again for the same
    * stage (tdc-runtime/node reuses devices) compiles nothing, and the native code of a pipeline is made once
    * (Dawn frees it only when V8 collects it).
    */
-  static async create(target: GpuRuntime | GPUDevice, plan: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
+  static async create(target: GpuRuntime | GPUDevice, compiled: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
+    if (opts.planVariant !== undefined && opts.planVariant !== 'auto' && opts.planVariant !== 'default')
+      throw new GpuInputError(`planVariant must be 'auto' or 'default', got ${JSON.stringify(opts.planVariant)}`);
+    const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage, opts.planVariant);
     checkPlan(plan, rt.device.limits);
     const device = rt.device;
     const info = rt.adapter?.info ?? device.adapterInfo;

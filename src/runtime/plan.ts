@@ -119,6 +119,20 @@ export interface KernelPlan {
    * made by the compiler: `index` when the plan has indexInputs, `factor` with factorChecks, `unit` with unitInputs.
    */
   checkKernels?: Partial<Record<DeviceCheckKind, string>>;
+  /**
+   * Plans of the same stage for adapters that allow more storage buffers per shader stage than WebGPU's default
+   * (8, what this plan is made for): fewer, fatter kernels. Ordered by `minStorageBuffers`, each different from
+   * the plan below it; the runtime runs the one with the largest `minStorageBuffers` the device allows
+   * (selectPlanVariant), unless the application asks for this plan.
+   */
+  variants?: PlanVariant[];
+}
+
+/** A plan for adapters with more storage bindings (see KernelPlan.variants). */
+export interface PlanVariant {
+  /** The storage buffers its kernels bind at most: runs where maxStorageBuffersPerShaderStage ≥ this. */
+  minStorageBuffers: number;
+  plan: KernelPlan;
 }
 
 export interface UnitInputCheck {

@@ -15,6 +15,7 @@ import { dimSymbols, evalShape } from './dims.js';
 import { GpuInputError } from './errors.js';
 import { PlanExecutor } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
+import { selectPlanVariant } from './plan-variant.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable } from './subgroups.js';
 import { adapterKey, planHash, type KernelChoice, type KernelMeasurement, type TuningEntry } from './tune-cache.js';
 import type { TensorInput } from './tensors.js';
@@ -53,7 +54,9 @@ export const CANDIDATE_SIZES: readonly number[] = [4, 8, 16, 32, 64, 128, 256];
 const RESOLUTION_MS = 0.005;
 
 /** Measures and chooses; see the file comment. */
-export async function tunePlan(rt: GpuRuntime, plan: KernelPlan, opts: TuneOptions): Promise<TuneResult> {
+export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneOptions): Promise<TuneResult> {
+  // the plan an executor runs on this device (a compiled plan may carry variants for more storage bindings)
+  const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage);
   const start = performance.now();
   const budget = opts.budgetMs ?? 120_000;
   const runs = Math.max(1, opts.runs ?? 5);

@@ -29,6 +29,8 @@ interface StageNames {
   stem: string;
   planConst: string;
   wgslConsts: string[];
+  /** Per variant (KernelPlan.variants), its kernels' constant names. */
+  variantWgslConsts: string[][];
 }
 
 export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions): Promise<string> {
@@ -57,24 +59,41 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
   ];
 
   for (const s of named) {
-    s.plan.kernels.forEach((k, i) => {
-      statements.push(`\n// ${tsComment(kernelFile(s.stage, k.name))}: ${tsComment(oneLine(k.summary))}\nconst ${s.wgslConsts[i]!} = ${templateLiteral(k.wgsl)};`);
-      if (k.wgslSubgroups !== undefined)
-        statements.push(`\n// ${tsComment(kernelSubgroupsFile(s.stage, k.name))}: the same kernel with subgroup operations\nconst ${s.wgslConsts[i]!}_SUBGROUPS = ${templateLiteral(k.wgslSubgroups)};`);
+    // one constant per distinct WGSL text: a variant's kernel identical to one before it shares its constant
+    const constOf = new Map<string, string>();
+    const kernelsOf = (plan: KernelPlan, names: string[], variant?: number) =>
+      plan.kernels.map((k, i) => {
+        const constant = (wgsl: string, name: string, comment: string): RawCode => {
+          if (!constOf.has(wgsl)) {
+            constOf.set(wgsl, name);
+            statements.push(`\n// ${comment}\nconst ${name} = ${templateLiteral(wgsl)};`);
+          }
+          return new RawCode(constOf.get(wgsl)!);
+        };
+        const wgsl = constant(k.wgsl, names[i]!, `${tsComment(kernelFile(s.stage, k.name, variant))}: ${tsComment(oneLine(k.summary))}`);
+        if (k.wgslSubgroups === undefined) return { ...k, wgsl };
+        const sub = constant(k.wgslSubgroups, `${names[i]!}_SUBGROUPS`, `${tsComment(kernelSubgroupsFile(s.stage, k.name, variant))}: the same kernel with subgroup operations`);
+        return { ...k, wgsl, wgslSubgroups: sub };
+      });
+    const literal = (plan: KernelPlan, kernels: ReturnType<typeof kernelsOf>) => ({
+      ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
+      symbols: plan.symbols,
+      inputs: plan.inputs,
+      buffers: plan.buffers,
+      kernels,
+      outputs: plan.outputs,
+      ...(plan.equalDims ? { equalDims: plan.equalDims } : {}),
+      ...(plan.indexInputs ? { indexInputs: plan.indexInputs } : {}),
+      ...(plan.factorChecks ? { factorChecks: plan.factorChecks } : {}),
+      ...(plan.unitInputs ? { unitInputs: plan.unitInputs } : {}),
+      ...(plan.checkKernels
+        ? { checkKernels: Object.fromEntries(Object.entries(plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
+        : {}),
     });
     const planLiteral = {
-      ...(s.plan.workgroupSize !== undefined ? { workgroupSize: s.plan.workgroupSize } : {}),
-      symbols: s.plan.symbols,
-      inputs: s.plan.inputs,
-      buffers: s.plan.buffers,
-      kernels: s.plan.kernels.map((k, i) => ({ ...k, wgsl: new RawCode(s.wgslConsts[i]!), ...(k.wgslSubgroups !== undefined ? { wgslSubgroups: new RawCode(`${s.wgslConsts[i]!}_SUBGROUPS`) } : {}) })),
-      outputs: s.plan.outputs,
-      ...(s.plan.equalDims ? { equalDims: s.plan.equalDims } : {}),
-      ...(s.plan.indexInputs ? { indexInputs: s.plan.indexInputs } : {}),
-      ...(s.plan.factorChecks ? { factorChecks: s.plan.factorChecks } : {}),
-      ...(s.plan.unitInputs ? { unitInputs: s.plan.unitInputs } : {}),
-      ...(s.plan.checkKernels
-        ? { checkKernels: Object.fromEntries(Object.entries(s.plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
+      ...literal(s.plan, kernelsOf(s.plan, s.wgslConsts)),
+      ...(s.plan.variants?.length
+        ? { variants: s.plan.variants.map((v, j) => ({ minStorageBuffers: v.minStorageBuffers, plan: literal(v.plan, kernelsOf(v.plan, s.variantWgslConsts[j]!, v.minStorageBuffers)) })) }
         : {}),
     };
     // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
@@ -139,6 +158,14 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
         { name: 'plan', isStatic: true, isReadonly: true, type: 'KernelPlan', initializer: s.planConst },
         { name: 'executor', scope: Scope.Private, isReadonly: true, type: 'PlanExecutor' },
       ],
+      getAccessors: [
+        {
+          name: 'activePlan',
+          returnType: 'KernelPlan',
+          docs: [`The plan this criterion runs: ${s.planConst}, or the variant of it chosen for the device (KernelPlan.variants).`],
+          statements: 'return this.executor.plan;',
+        },
+      ],
       // A plain field + assignment, not a parameter property: the glue uses only erasable syntax (Node's type stripping).
       ctors: [{ scope: Scope.Private, parameters: [{ name: 'executor', type: 'PlanExecutor' }], statements: 'this.executor = executor;' }],
       methods: [
@@ -148,7 +175,10 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
           isAsync: true,
           docs: [
             'Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share. ' +
-              '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter.',
+              '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter' +
+              (plan.variants?.length
+                ? `; the plan with the fewest kernels the device's storage-buffer limit allows runs (${[plan.kernels.length, ...plan.variants.map((v) => v.plan.kernels.length)].join(' / ')} kernels at ${[8, ...plan.variants.map((v) => v.minStorageBuffers)].join(' / ')} buffers), \`options.planVariant: 'default'\` forces the one for WebGPU's default limits.`
+                : '.'),
           ],
           parameters: [
             { name: 'runtime', type: 'GpuRuntime | GPUDevice' },
@@ -263,6 +293,7 @@ function nameStages(stages: readonly StagePlan[]): StageNames[] {
       stem,
       planConst: unique(`${snake}_PLAN`),
       wgslConsts: plan.kernels.map((k) => unique(`${snake}_${upperSnake(k.name)}_WGSL`)),
+      variantWgslConsts: (plan.variants ?? []).map((v) => v.plan.kernels.map((k) => unique(`${snake}_SB${v.minStorageBuffers}_${upperSnake(k.name)}_WGSL`))),
     };
   });
 }

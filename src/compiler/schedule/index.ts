@@ -13,7 +13,7 @@
 //   fused (default): reductions grouped by iteration domain into row kernels, elementwise work inlined,
 //     gradients and scalars stored by the kernel that computes what they read;
 //   unfused: one kernel per primitive op, every intermediate in memory (the benchmark baseline; unfused.ts).
-import { diag, DiagnosticError } from '../../diagnostics/index.js';
+import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.js';
 import type { Graph } from '../../graph/types.js';
 import { buildSchedule } from './build.js';
 import { fusedSchedule } from './policy.js';
@@ -39,15 +39,20 @@ export interface ScheduleOptions {
 /** A graph the scheduler cannot lower; carries a TDC6xx diagnostic. */
 export class ScheduleError extends DiagnosticError {}
 
-export function schedule(graph: Graph, opts: ScheduleOptions): Schedule {
+/** The schedule of a graph, or the diagnostic saying why it cannot be scheduled under these options (data). */
+export function scheduleOrFailure(graph: Graph, opts: ScheduleOptions): { schedule: Schedule } | { failure: Diagnostic } {
   const mode = opts.mode ?? 'fused';
   const wg = opts.workgroupSize;
-  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024))
-    throw new ScheduleError(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`));
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024)) return { failure: diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`) };
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const roots = rootUnits(prep.graph);
-  if (mode === 'unfused') return buildSchedule(prep, unfusedPartition(prep.graph, roots), { workgroupSize: wg, mode });
-  const r = fusedSchedule(prep, roots, opts.maxStorageBuffers ?? 8, wg);
+  if (mode === 'unfused') return { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots), { workgroupSize: wg, mode }) };
+  return fusedSchedule(prep, roots, opts.maxStorageBuffers ?? 8, wg);
+}
+
+/** The schedule of a graph; a graph it cannot schedule throws a ScheduleError with the diagnostic. */
+export function schedule(graph: Graph, opts: ScheduleOptions): Schedule {
+  const r = scheduleOrFailure(graph, opts);
   if ('failure' in r) throw new ScheduleError(r.failure);
   return r.schedule;
 }

@@ -1,0 +1,63 @@
+// The plans a compile emits for one stage: the plan for WebGPU's default limits (8 storage buffers per shader
+// stage: it runs everywhere) and variants for adapters allowing more (fewer, fatter kernels: DIST is 19 kernels
+// at 8 and 7 at 16), which the runtime chooses among at pipeline creation (src/runtime/plan-variant.ts).
+//
+// The budgets tried above the default (STORAGE_BUFFER_TIERS), from what adapters report for
+// maxStorageBuffersPerShaderStage: 10, the value browsers commonly expose on desktop GPUs and Apple silicon
+// (browsers bucket their limits; 10 is the common bucket above the default); 16, what Dawn reports natively
+// (Node's `webgpu`: lavapipe reports 16 here; hardware Vulkan/Metal/D3D12 drivers allow far more, capped by
+// Dawn). A variant is kept only when it needs more bindings than the plan below it and is better (see better()).
+import { evalDim } from '../graph/dims.js';
+import type { Graph } from '../graph/types.js';
+import { generatePlan } from '../codegen/wgsl/generate-plan.js';
+import { scheduleOrFailure, type ScheduleOptions } from './schedule/index.js';
+import type { KernelPlan, PlanVariant } from './schedule/plan.js';
+import { kernelPlan } from './kernel-plan.js';
+
+/** WebGPU's default maxStorageBuffersPerShaderStage: every adapter allows it. */
+export const DEFAULT_STORAGE_BUFFERS = 8;
+
+/** The storage-buffer budgets variants are planned for (see above). */
+export const STORAGE_BUFFER_TIERS = [10, 16] as const;
+
+/** Storage buffers the plan's kernels bind at most. */
+export function storageBuffersNeeded(plan: KernelPlan): number {
+  return Math.max(0, ...plan.kernels.map((k) => k.bindings.length));
+}
+
+/** The plan for the default limits with its variants (KernelPlan.variants); throws as kernelPlan does when even
+ *  the default plan cannot be made. */
+export function planWithVariants(graph: Graph, opts: Omit<ScheduleOptions, 'maxStorageBuffers'>): KernelPlan {
+  const base = kernelPlan(graph, { ...opts, maxStorageBuffers: DEFAULT_STORAGE_BUFFERS });
+  const variants: PlanVariant[] = [];
+  let below = base;
+  for (const tier of STORAGE_BUFFER_TIERS) {
+    const r = scheduleOrFailure(graph, { ...opts, maxStorageBuffers: tier });
+    if ('failure' in r) continue;
+    const plan = generatePlan(r.schedule);
+    const need = storageBuffersNeeded(plan);
+    if (need <= storageBuffersNeeded(below) || !better(plan, below)) continue;
+    variants.push({ minStorageBuffers: need, plan });
+    below = plan;
+  }
+  return variants.length ? { ...base, variants } : base;
+}
+
+/**
+ * Is `a` better than `b`: no more kernels and no more bytes moved, and fewer of one (bytes with every symbol
+ * taken as 64)? More bindings do not always help: a budget that lets the policy's first strategy fit can give
+ * the same kernels moving more bytes than the plan below (KD with CE at 9 buffers re-reads the logits).
+ */
+function better(a: KernelPlan, b: KernelPlan): boolean {
+  const ka = a.kernels.length;
+  const kb = b.kernels.length;
+  const ba = bytesMoved(a);
+  const bb = bytesMoved(b);
+  return ka <= kb && ba <= bb && (ka < kb || ba < bb);
+}
+
+/** Bytes all kernels of a plan read and write, every symbol taken as 64. */
+export function bytesMoved(plan: KernelPlan): number {
+  const env = Object.fromEntries(plan.symbols.map((s) => [s, 64]));
+  return plan.kernels.reduce((a, k) => a + evalDim(k.bytesRead, env) + evalDim(k.bytesWritten, env), 0);
+}
