@@ -3,7 +3,7 @@
 // op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
-//   npm run bench -- --losses [kd,at,…] [--torch] [--profile] [--baseline <tdc checkout>] [--bindings 8] [--batch-scale 1] [--quick] [--json]
+//   npm run bench -- --losses [kd,at,…] [--torch] [--profile] [--baseline <tdc checkout>] [--bindings 8] [--baseline-bindings 8] [--batch-scale 1] [--quick] [--json]
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
@@ -168,6 +168,7 @@ async function lossesMain(argv: string[]): Promise<number> {
     else if (arg === '--round-ms') o.timing.roundMs = Number(value());
     else if (arg === '--batch-scale') o.batchScale = Number(value());
     else if (arg === '--bindings') o.bindings = Number(value());
+    else if (arg === '--baseline-bindings') o.baselineBindings = Number(value());
     else if (arg === '--wg') o.wg = Number(value());
     else throw new Error(`unknown argument '${arg}' (with --losses)`);
   }

@@ -39,6 +39,9 @@ export interface LossBenchOptions {
   /** Another checkout of tdc (built: its dist/): each loss is also planned by that checkout's compiler and both plans
    *  run interleaved in this process on the same inputs (baseline_ms, a before/after ratio under the same load). */
   baseline?: string;
+  /** Storage buffers per kernel of the baseline plan (default `bindings`); without --baseline, the baseline is this
+   *  checkout's plan at that limit (--bindings 16 --baseline-bindings 8: a plan variant against the default plan). */
+  baselineBindings?: number;
   json: boolean;
   log: (s: string) => void;
 }
@@ -207,8 +210,9 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         impl = new PlanLoss(c.id, rt, plan, data);
         await impl.setup();
         const impls = [impl];
-        if (o.baseline) {
-          const basePlan = await baselinePlan(o.baseline, c, batch, wg, o.bindings);
+        if (o.baseline || o.baselineBindings !== undefined) {
+          const baseBindings = o.baselineBindings ?? o.bindings;
+          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings });
           row.baseline_kernels = basePlan.kernels.length;
           base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
           await base.setup();
