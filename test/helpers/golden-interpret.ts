@@ -3,7 +3,7 @@
 // it gets the plan `tdc run` makes for an adapter allowing 16 storage buffers, listed in `widened`) → kernel IR
 // → the interpreter (src/codegen/kernel-ir/interpret-plan.ts), compared with golden/ under float32 tolerances.
 import { stageGraph } from '../../src/compiler/run-gpu.js';
-import { schedule, type Schedule } from '../../src/compiler/schedule/index.js';
+import { schedule, scheduleOrFailure, ScheduleError, type Schedule } from '../../src/compiler/schedule/index.js';
 import type { Graph } from '../../src/graph/types.js';
 import { generatePlanModules } from '../../src/codegen/wgsl/generate-plan.js';
 import { interpretPlan } from '../../src/codegen/kernel-ir/interpret-plan.js';
@@ -14,13 +14,11 @@ import { compareCase, loadCase, type Tolerance, type Worst } from './golden-gpu.
 export const widened: string[] = [];
 
 function planOf(id: string, g: Graph): Schedule {
-  try {
-    return schedule(g, { state: true });
-  } catch (e) {
-    if (!/storage buffers; this target allows/.test((e as Error).message)) throw e;
-    widened.push(id);
-    return schedule(g, { state: true, maxStorageBuffers: 16 });
-  }
+  const r = scheduleOrFailure(g, { state: true });
+  if ('schedule' in r) return r.schedule;
+  if (r.failure.code !== 'TDC603') throw new ScheduleError(r.failure);
+  widened.push(id);
+  return schedule(g, { state: true, maxStorageBuffers: 16 });
 }
 
 /** `subgroupSize`: run the kernels' subgroup variants (PlanKernel.wgslSubgroups) with subgroups of that size. */
