@@ -2,7 +2,8 @@
 // workgroup size, accumulating every reduction of that sweep in registers, then combines the per-thread
 // partials in workgroup memory (no atomics: the result is the same on every run). Later sweeps read earlier
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
-// per-row outputs.
+// per-row outputs. Column passes (spec.column, schedule/row-layout.ts) give each invocation a whole row instead:
+// the same sweeps, walked serially by one thread, whose accumulators are the results.
 import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
@@ -90,6 +91,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   });
   const root = scopes.root;
   emitter.vec4 = vec4;
+  const column = spec.column === true;
 
   // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
   // consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
@@ -98,6 +100,12 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
   let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim } | undefined;
   const sweep = (emitBody: (s: Scope) => void): void => {
+    if (column) {
+      const loop = openSweep(scopes, math, red, root);
+      emitBody(loop);
+      scopes.close(loop, upTo('j', u32(0), ixE(math.dim(L)), u32(1)));
+      return;
+    }
     const scalarLoop = (parent: Scope) => {
       const loop = openSweep(scopes, math, red, parent);
       emitBody(loop);
@@ -135,7 +143,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   };
 
   const body = root.lines;
-  body.push(letS('row', WORKGROUP_INDEX));
+  // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return)
+  body.push(letS('row', column ? bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID) : WORKGROUP_INDEX));
   if (R !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(R))), [RETURN]));
   const keptCoords = math.unravel(ixVar('row'), kept.map((x) => x.a.dim));
   kept.forEach((x, n) => {
@@ -234,6 +243,15 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         }
     });
     if (!list.length) return;
+    if (column) {
+      // one thread saw the whole row: its accumulators are the results (an online sum is already at the row's max)
+      for (const st of list) {
+        body.push(letS(st.result, st.accIdx ? call('i32', ref(st.accIdx)) : compensated(st) ? compensatedValue(st.acc) : ref(st.acc)));
+        scopes.define(st.result, root);
+        done.add(st.node);
+      }
+      return;
+    }
     // combine the per-thread partials, in chunks that fit the workgroup memory (an online sum with its max)
     const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
     const chunks = packChunks(list, onlineOf, spec.maxWorkgroupSize);
@@ -326,14 +344,15 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         done.add(x.st.node);
       }
     });
-    if (pi < phases.length - 1) body.push(barrier()); // the next sweep reuses the slots
+    if (pi < phases.length - 1 && !column) body.push(barrier()); // the next sweep reuses the slots
   });
 
   // ---- per-row outputs ----
   if (rowStores.length) {
     const rowCoords = kept.map((x) => coord(x.k));
     const writes = rowStores.map((s) => storeStmt(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers, vec4));
-    body.push(ifS(bare('==', LID, u32(0)), writes));
+    if (column) body.push(...writes);
+    else body.push(ifS(bare('==', LID, u32(0)), writes));
   }
 
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4, ...(subgroupOps ? { subgroups: true as const } : {}) };
@@ -401,12 +420,17 @@ function storeStmt(
   return assign(vec4?.has(s.buffer) ? at4s(s.buffer, i) : at(s.buffer, i), v);
 }
 
-/** Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements of one line of the innermost axis. */
+/**
+ * Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements along its loop axis —
+ * one line of the innermost axis, or (spec.loopAxis, schedule/map-layout.ts) a run along an outer axis, with
+ * consecutive invocations on consecutive positions of the innermost one.
+ */
 export function mapKernel(spec: MapKernelSpec): KernelModule {
   const E = spec.elemsPerInvocation;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
+  if (spec.loopAxis !== undefined && spec.loopAxis < axes.length - 1) return outerLoopMap(spec, spec.loopAxis, { math, scopes, emitter, buffers });
   const last = axes.length ? axes[axes.length - 1]! : 1;
   const outer = axes.slice(0, -1);
   const chunks = ceilDivDims(last, E);
@@ -433,5 +457,35 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
   for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
   scopes.close(loop, axes.length ? upTo('e', u32(0), u32(E), u32(1)) : block);
 
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
+}
+
+/** A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k. */
+function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>): KernelModule {
+  const E = spec.elemsPerInvocation;
+  const body = scopes.root.lines;
+  const axes = spec.axes.map((a) => a.dim);
+  const grid = axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
+  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
+  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
+  scopes.define('t', scopes.root);
+  const cs = math.unravel(ixVar('t'), grid);
+  axes.forEach((_, q) => {
+    if (q === k) return;
+    body.push(letS(coordName(q), ixE(cs[q]!)));
+    scopes.define(coordName(q), scopes.root);
+    math.bindCoord(coordName(q), cs[q]);
+  });
+  body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
+  scopes.define('first', scopes.root);
+  const loop = scopes.open(scopes.root);
+  const along = coordName(k);
+  loop.lines.push(letS(along, bare('+', ref('first'), ref('e'))), ifS(bare('>=', ref(along), ixE(math.dim(axes[k]!))), [BREAK]));
+  scopes.define(along, loop);
+  scopes.define('e', loop);
+  math.bindCoord(along, undefined);
+  const coords = axes.map((_, q) => coord(q));
+  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  scopes.close(loop, upTo('e', u32(0), u32(E), u32(1)));
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
 }

@@ -3,8 +3,10 @@
 // dispatch formula (dispatch.ts) and workgroup override. No WGSL here: the codegen stage lowers the specs.
 import { mulDims, numel } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
-import { MAP_ELEMS, MATMUL_REG } from './geometry.js';
+import { MATMUL_REG } from './geometry.js';
 import { matmulLayout } from './matmul-layout.js';
+import { isColumnPass } from './row-layout.js';
+import { mapLayout } from './map-layout.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
 import type { KernelBinding } from './plan.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -61,6 +63,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
 
     const workspace = bufs.workspace.get(grp);
     const layout = grp.kind === 'matmul' ? matmulLayout(g, grp.units[0]!.node, (id) => loadable.has(id)) : undefined;
+    const mapped = grp.kind === 'map' ? mapLayout(grp.axes, grp.units.map((u) => u.refs)) : undefined;
     const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode, layout);
     const override = workgroupOverride(grp.kind, opts.workgroupSize);
     // the buffers its units read: what the dependence analysis found they read, where it is loadable
@@ -89,7 +92,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     let spec: KernelSpec;
     if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG, ...layout };
     else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
-    else if (grp.kind === 'map') spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: MAP_ELEMS };
+    else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis };
     else
       spec = {
         ...common,
@@ -101,6 +104,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
           .map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0, ...(part.online.has(u.node) ? { online: part.online.get(u.node)! } : {}) })),
         stores: plain,
         ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
+        ...(isColumnPass(grp.axes) ? { column: true as const } : {}),
       };
     const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
     const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id) && b !== workspace);
@@ -110,7 +114,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       summary: header[0]!.replace(/^[^:]*: /, ''),
       terms: kTerms,
       bindings,
-      dispatch: dispatchOf(grp, g, layout),
+      dispatch: dispatchOf(grp, g, layout, mapped),
       overrides: [override],
       bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),
       bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),

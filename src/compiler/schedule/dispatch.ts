@@ -4,17 +4,20 @@ import { ceilDivDims, minDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
 import { MAP_ELEMS, MATMUL_REG, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
+import type { MapLayout } from './map-layout.js';
+import { isColumnPass } from './row-layout.js';
 import type { Group } from './kernel-graph.js';
 import { WG_SIZE_DIM } from './workgroup.js';
 
 const MAX_WORKGROUPS = 65535;
 
 /**
- * Workgroup counts: rows (row kernels), ⌈lines·⌈last/MAP_ELEMS⌉ / wg_size⌉ (map), output tiles × batch
+ * Workgroup counts: rows (row kernels; ⌈rows / wg_size⌉ for column passes, row-layout.ts), ⌈elements / (elements per
+ * invocation along the loop axis) / wg_size⌉ (map: map-layout.ts), output tiles × batch
  * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
  * constant: the runtime evaluates these with the value it chose.
  */
-export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined): [Dim, Dim, Dim] {
+export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined, mapped?: MapLayout): [Dim, Dim, Dim] {
   if (layout) {
     const s = g.nodes[grp.units[0]!.node]!.shape;
     const r = s.length;
@@ -26,9 +29,13 @@ export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefine
     return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
   }
   const dims = grp.axes.map((a) => a.dim);
+  const rows = mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim));
+  const loopAxis = mapped?.loopAxis ?? dims.length - 1;
   const count =
     grp.kind === 'row'
-      ? mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim))
-      : ceilDivDims(mulDims(...dims.slice(0, -1), ceilDivDims(dims[dims.length - 1] ?? 1, MAP_ELEMS)), WG_SIZE_DIM);
+      ? isColumnPass(grp.axes)
+        ? ceilDivDims(rows, WG_SIZE_DIM)
+        : rows
+      : ceilDivDims(mulDims(...dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, mapped?.elems ?? MAP_ELEMS) : d))), WG_SIZE_DIM);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }

@@ -64,14 +64,18 @@ export interface RowKernelSpec extends KernelCommon {
   stores: StoreSpec[];
   /** Sweep that also writes the element outputs (they read no reduction of that sweep); default: a sweep of their own after the last. */
   elemPhase?: number;
+  /** A column pass (row-layout.ts): one invocation per row, reducing it serially; else one workgroup per row. */
+  column?: true;
 }
 
 export interface MapKernelSpec extends KernelCommon {
   kind: 'map';
   axes: DomainAxis[];
   stores: StoreSpec[];
-  /** Consecutive elements of the innermost axis each invocation computes (outer coordinates computed once). */
+  /** Consecutive elements of the loop axis each invocation computes (the other coordinates computed once). */
   elemsPerInvocation: number;
+  /** The axis each invocation loops over (map-layout.ts); the innermost when absent. */
+  loopAxis?: number;
 }
 
 export interface MatmulKernelSpec extends KernelCommon {
