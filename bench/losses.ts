@@ -1,9 +1,12 @@
 // `npm run bench -- --losses [ids]`: every loss of the suite (losses-suite.ts) compiled from its real sample
 // config the way `tdc compile` compiles it (symbolic batch, the WebGPU default storage-buffer limit unless
-// --bindings says otherwise), run by tdc's PlanExecutor on resident inputs, forward + backward with the
-// loss and every gradient read back. Per loss: kernels, median ms, bytes the kernels move against the minimum
-// (inputs read once, gradients and state written once), the fraction of the copy bandwidth measured in the
-// same run (a vec4 copy kernel), and with --torch the same loss in PyTorch eager on one CPU thread.
+// --bindings says otherwise), run by tdc's PlanExecutor on resident inputs, forward + backward, timed two ways
+// in the same rounds: the device-resident step (the loss read back, the gradients left on the device, as a
+// training loop on the GPU or the tfjs bridge uses them) and the step with every gradient read back into fresh
+// host arrays. Per loss: kernels, both medians, bytes the kernels move against the minimum (inputs read once,
+// gradients and state written once), the fraction of the copy bandwidth measured in the same run (a vec4 copy
+// kernel) that the device-resident step reaches, and with --torch the same loss in PyTorch eager on one CPU
+// thread (compared with the readback step: torch's gradients end in host memory).
 /// <reference types="@webgpu/types" />
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,14 +53,18 @@ export interface LossRow {
   id: string;
   batch: number;
   kernels: number;
+  /** The device-resident step: forward + backward, the scalars read back, gradients left on the device. */
   tdc_ms?: number;
+  /** The step with the loss and every gradient read back into fresh host arrays. */
+  readback_ms?: number;
   bytes_min: number;
   bytes_moved: number;
-  /** (bytes_min / tdc time) / copy bandwidth. */
+  /** (bytes_min / device-resident time) / copy bandwidth. */
   copy_fraction?: number;
   torch_ms?: number;
-  /** The baseline checkout's plan (--baseline), timed interleaved with tdc's. */
+  /** The baseline checkout's plan (--baseline), timed interleaved with tdc's (device-resident step, and with readback). */
   baseline_ms?: number;
+  baseline_readback_ms?: number;
   baseline_kernels?: number;
   error?: string;
 }
@@ -154,7 +161,20 @@ class PlanLoss implements BenchImpl {
     private readonly rt: GpuRuntime,
     readonly plan: KernelPlan,
     private readonly data: Map<string, { shape: number[]; data: Float32Array | Int32Array }>,
-  ) {}
+  ) {
+    // the same plan and inputs, the gradients left on the device (only the scalars read back)
+    this.deviceResident = {
+      name: `${name} (device-resident)`,
+      setup: async () => {},
+      step: async () => {
+        const r = await this.exec!.run(this.inputs, { readback: 'scalars' });
+        if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss}`);
+        return { loss: r.loss, grad: new Float32Array() };
+      },
+      dispose: () => {},
+    };
+  }
+  readonly deviceResident: BenchImpl;
   async setup(): Promise<void> {
     this.exec = await PlanExecutor.create(this.rt, this.plan);
     for (const i of this.plan.inputs) {
@@ -172,6 +192,7 @@ class PlanLoss implements BenchImpl {
     const first = [...r.grads.values()][0] ?? new Float32Array();
     return { loss: r.loss, grad: first };
   }
+
   dispose(): void {
     for (const b of this.resident) b.destroy();
     this.resident = [];
@@ -209,18 +230,22 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         row.bytes_moved = movedBytes(plan, env);
         impl = new PlanLoss(c.id, rt, plan, data);
         await impl.setup();
-        const impls = [impl];
+        const impls: BenchImpl[] = [impl.deviceResident, impl];
         if (o.baseline || o.baselineBindings !== undefined) {
           const baseBindings = o.baselineBindings ?? o.bindings;
           const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings });
           row.baseline_kernels = basePlan.kernels.length;
           base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
           await base.setup();
-          impls.push(base);
+          impls.push(base.deviceResident, base);
         }
         const times = await timeImpls(impls, o.timing);
-        row.tdc_ms = median(times.get(c.id)!);
-        if (base) row.baseline_ms = median(times.get(base.name)!);
+        row.tdc_ms = median(times.get(impl.deviceResident.name)!);
+        row.readback_ms = median(times.get(c.id)!);
+        if (base) {
+          row.baseline_ms = median(times.get(base.deviceResident.name)!);
+          row.baseline_readback_ms = median(times.get(base.name)!);
+        }
         row.copy_fraction = row.bytes_min / row.tdc_ms / copy.bytesPerMs;
         if (o.profile) o.log(`${c.id}:\n${formatProfile(await profileKernels(rt, plan, impl.inputs, env))}`);
       } catch (e) {
@@ -271,16 +296,19 @@ function torchTime(c: LossCase, batch: number, o: LossBenchOptions, inputs: stri
 }
 
 export function formatHeader(): string {
-  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${'tdc ms'.padStart(10)} ${'torch1 ms'.padStart(10)} ${'torch/tdc'.padStart(9)} ${'bytes/min'.padStart(9)} ${'% copy bw'.padStart(9)}`;
+  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${'tdc ms'.padStart(10)} ${'+readback'.padStart(10)} ${'torch1 ms'.padStart(10)} ${'torch/tdc'.padStart(9)} ${'bytes/min'.padStart(9)} ${'% copy bw'.padStart(9)}\n${''.padEnd(21)}${'(resident)'.padStart(10)} ${'(all grads)'.padStart(10)} ${''.padStart(10)} ${'(readback)'.padStart(9)} ${''.padStart(9)} ${'(resident)'.padStart(9)}`;
 }
 
 export function formatRow(r: LossRow): string {
   const f = (x: number | undefined, d = 2): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
-  const ratio = r.tdc_ms !== undefined && r.torch_ms !== undefined ? `${(r.torch_ms / r.tdc_ms).toFixed(2)}×` : '—';
+  const ratio = r.readback_ms !== undefined && r.torch_ms !== undefined ? `${(r.torch_ms / r.readback_ms).toFixed(2)}×` : '—';
   const moved = r.bytes_min ? `${(r.bytes_moved / r.bytes_min).toFixed(2)}×` : '—';
   const bw = r.copy_fraction !== undefined ? `${(100 * r.copy_fraction).toFixed(1)}%` : '—';
-  const line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
-  const withBase = r.baseline_ms !== undefined && r.tdc_ms !== undefined ? `${line}   baseline ${f(r.baseline_ms)} ms (${r.baseline_kernels} kernels): ${(r.baseline_ms / r.tdc_ms).toFixed(2)}× faster now` : line;
+  const line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.readback_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
+  const withBase =
+    r.baseline_ms !== undefined && r.tdc_ms !== undefined
+      ? `${line}   baseline ${f(r.baseline_ms)} ms resident, ${f(r.baseline_readback_ms)} ms with readback (${r.baseline_kernels} kernels): ${(r.baseline_ms / r.tdc_ms).toFixed(2)}× / ${(r.baseline_readback_ms! / r.readback_ms!).toFixed(2)}× faster now`
+      : line;
   return r.error ? `${withBase}   ! ${r.error}` : withBase;
 }
 

@@ -140,6 +140,22 @@ test('buffers are reused across runs with the same shapes; readback modes', asyn
   exec2.destroy();
 });
 
+test("readback 'all' into the caller's arrays: the same arrays come back, filled as a fresh readback; wrong ones are refused", async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const d = data(5, 37, 11);
+  const fresh = await exec.run(inputsOf(d, 5, 37), { readback: 'all' });
+  const mine = new Float32Array(5 * 37).fill(NaN);
+  const r = await exec.run(inputsOf(d, 5, 37), { readback: 'all', into: new Map([['student/./output', mine]]) });
+  assert.is(r.grads.get('student/./output'), mine, 'the caller array is returned');
+  assert.equal(Array.from(mine), Array.from(fresh.grads.get('student/./output')!));
+  assert.is(r.loss, fresh.loss);
+  await rejects(exec.run(inputsOf(d, 5, 37), { readback: 'all', into: new Map([['student/./output', new Float32Array(5 * 37 - 1)]]) }), GpuInputError, /185 elements/);
+  await rejects(exec.run(inputsOf(d, 5, 37), { readback: 'all', into: new Map([['teacher/./output', new Float32Array(5 * 37)]]) }), GpuInputError, /not a gradient of this plan/);
+  const after = await exec.run(inputsOf(d, 5, 37), { readback: 'all' });
+  assert.equal(Array.from(after.grads.get('student/./output')!), Array.from(mine), 'a refused run leaves the executor usable');
+  exec.destroy();
+});
+
 test('GPUBuffer inputs: STORAGE buffers are bound in place, others copied; bind groups follow the buffers', async () => {
   const device = rt!.device;
   const exec = await PlanExecutor.create(rt!, tinyPlan());

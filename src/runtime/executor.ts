@@ -353,18 +353,23 @@ export class PlanExecutor {
     );
   }
 
-  /** Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched. */
-  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback: true | 'all' }): Promise<HostResult>;
+  /**
+   * Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched.
+   * With readback 'all', each gradient is copied into a new Float32Array, or into `into`'s array for that
+   * input (exactly the gradient's length) — a training loop that reuses its arrays saves the host allocation,
+   * which for large gradients can cost more than the kernels (fresh memory is faulted in page by page).
+   */
+  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback: true | 'all'; into?: ReadonlyMap<string, Float32Array> }): Promise<HostResult>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback: 'scalars' }): Promise<ScalarResult>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: false | 'none' }): Promise<DeviceOutputs>;
-  run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback }): Promise<DeviceOutputs | ScalarResult | HostResult>;
-  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
+  run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> }): Promise<DeviceOutputs | ScalarResult | HostResult>;
+  run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
     const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
     // One run at a time: they share buffers and the staging buffer.
     this.active++;
     const next = this.pending.then(
-      () => this.runNow(inputs, mode),
-      () => this.runNow(inputs, mode),
+      () => this.runNow(inputs, mode, opts.into),
+      () => this.runNow(inputs, mode, opts.into),
     );
     this.pending = next.catch(() => {}).finally(() => this.active--);
     return next;
@@ -428,10 +433,11 @@ export class PlanExecutor {
   }
 
   // ---- one run ----------------------------------------------------------------------------------------
-  private async runNow(inputs: ReadonlyMap<string, TensorInput>, mode: 'none' | 'scalars' | 'all'): Promise<DeviceOutputs | ScalarResult | HostResult> {
+  private async runNow(inputs: ReadonlyMap<string, TensorInput>, mode: 'none' | 'scalars' | 'all', into?: ReadonlyMap<string, Float32Array>): Promise<DeviceOutputs | ScalarResult | HostResult> {
     if (this.broken) throw this.broken;
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
+    if (into && mode === 'all') this.checkInto(into, env);
     const { scalars, grads } = this.plan.outputs;
     const readList = mode === 'none' ? [] : mode === 'scalars' ? [scalars.buffer] : [scalars.buffer, ...grads.map((g) => g.buffer)];
 
@@ -500,13 +506,23 @@ export class PlanExecutor {
     let off = readBytes[0]!;
     grads.forEach((g, i) => {
       const n = readBytes[i + 1]! / 4;
-      const out = new Float32Array(n);
+      const out = into?.get(g.input) ?? new Float32Array(n);
       out.set(new Float32Array(mapped, off, n));
       hostGrads.set(g.input, out);
       off += 4 * n;
     });
     staging.unmap();
     return { ...result, grads: hostGrads, nonfinite: nonFiniteParts({ ...result, grads: hostGrads }) };
+  }
+
+  /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */
+  private checkInto(into: ReadonlyMap<string, Float32Array>, env: SymbolEnv): void {
+    for (const [name, arr] of into) {
+      const g = this.plan.outputs.grads.find((x) => x.input === name);
+      if (!g) throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (gradients: ${this.plan.outputs.grads.map((x) => x.input).join(', ') || 'none'})`);
+      const n = g.shape.reduce<number>((a, d) => a * evalDim(d, env), 1);
+      if (!(arr instanceof Float32Array) || arr.length !== n) throw new GpuInputError(`readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? arr.length : typeof arr}`);
+    }
   }
 
   /** Uploads, encodes the dispatches (and the copies of `readList` into the staging buffer) and submits. */
