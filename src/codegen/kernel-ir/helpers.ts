@@ -6,7 +6,7 @@ import { all, assign, bare, bin, call, f32, hex, ifS, letS, negBare, not, ref, r
 /** Largest finite f32: stands in for ±inf where WGSL may assume finite math. */
 const F32_MAX = 3.4028234663852886e38;
 
-const fn = <H extends Helper>(name: H, params: [string, ScalarType][], retTy: ScalarType, body: Stmt[]): FnDef & { readonly name: H } => ({
+const fn = <H extends Helper>(name: H, params: [string, ScalarType][], retTy: ScalarType | 'bool', body: Stmt[]): FnDef & { readonly name: H } => ({
   name,
   params: params.map(([n, ty]) => ({ name: n, ty })),
   ret: retTy,
@@ -18,8 +18,11 @@ const EXPONENT = hex(0x7f800000);
 const sx = ref('sx');
 const integral = ref('integral');
 
-/** `x` is a NaN, on the bits (float comparisons with NaN may be folded under WGSL's finite-math assumption). */
-const isNaN = (v: Expr): Expr => bare('>', bin('&', call('bitcast<u32>', v), hex(0x7fffffff)), EXPONENT);
+/** is_nan_f32(v). */
+const isNaN = (v: Expr): Expr => call('is_nan_f32', v);
+/** torch.maximum / torch.minimum: a NaN operand gives NaN (a's first), else b where it wins, else a (ties keep a). */
+const extremum = <H extends 'max_f32' | 'min_f32'>(name: H, wins: Expr) =>
+  fn(name, [['a', 'f32'], ['b', 'f32']], 'f32', [ret(call('select', call('select', a, b, bare('||', wins, isNaN(b))), a, isNaN(a)))]);
 
 
 /** tanh_f32's odd polynomial on |x| < 0.55: x + x·z·Q(z), z = x², Q's coefficients from the constant term up. */
@@ -49,6 +52,11 @@ export const HELPERS: { readonly [H in Helper]: FnDef & { readonly name: H } } =
     ifS(bare('==', a, f32(1)), [assign(m, f32(1))]),
     ret(call('select', m, negBare(m), all(sx, integral, not(bin('==', bare('*', call('floor', bare('*', y, f32(0.5))), f32(2)), y))))),
   ]),
+  // NaN, decided on the bits: WGSL lets implementations assume finite math, so `x != x` (or `!(x == x)`) may be folded
+  is_nan_f32: fn('is_nan_f32', [['x', 'f32']], 'bool', [ret(bare('>', bin('&', call('bitcast<u32>', x), hex(0x7fffffff)), EXPONENT))]),
+  // torch.maximum / torch.minimum (WGSL's max/min may drop a NaN operand; Mesa's pick the second operand on ±0 ties)
+  max_f32: extremum('max_f32', bare('<', a, b)),
+  min_f32: extremum('min_f32', bare('<', b, a)),
   // a float from its IEEE-754 bits (NaN, ±inf): a function call is not a const-expression, so no shader-creation error
   f32_bits: fn('f32_bits', [['b', 'u32']], 'f32', [ret(call('bitcast<f32>', b))]),
   // x · ±0 as IEEE has it: NaN where x is ±inf or NaN, tested on the bits (float tests may be folded away)

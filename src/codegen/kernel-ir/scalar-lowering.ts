@@ -46,9 +46,8 @@ export const UNARY_LOWERING: { readonly [K in UnaryOp]: UnaryLowering<K> } = {
   // WGSL's tanh is inaccurate on some drivers (helpers.ts); log1p has no builtin
   tanh: { f32: (x) => call('tanh_f32', x) },
   log1p: { f32: (x) => call('log1p_f32', x) },
-  // torch's clamp_min(x, 0): x < 0 ? 0 : x, so NaN and −0 pass through (WGSL's max may drop a NaN, and Mesa's
-  // max(−0, 0) is +0)
-  relu: { f32: (x) => call('select', x, f32(0), bare('<', x, f32(0))), i32: (x) => call('max', x, i32(0)) },
+  // torch's clamp_min(x, 0) = maximum(x, 0): NaN and −0 pass through
+  relu: { f32: (x) => call('max_f32', x, f32(0)), i32: (x) => call('max', x, i32(0)) },
 };
 
 type Lower = (a: Expr, b: Expr, t: ScalarTy, ot: ScalarTy) => Expr;
@@ -63,12 +62,11 @@ const plain =
   (o: BinOp): Cond =>
   (a, b, _ot, op) =>
     op(o, a, b);
-/**
- * torch's maximum/minimum on f32: b where it wins or is NaN, else a (a NaN a stays; ties keep a). WGSL's max/min
- * may drop a NaN operand; `!(b == b)` is true for NaN only (Mesa evaluates `!=` as an ordered comparison).
- */
-const extremum = (wins: (a: Expr, b: Expr) => Expr, builtin: 'max' | 'min'): Lower => (a, b, t) =>
-  t === 'f32' ? call('select', a, b, bare('||', wins(a, b), not(bin('==', b, b)))) : call(builtin, a, b);
+/** torch's maximum/minimum on f32 (helpers.ts max_f32 / min_f32: NaN propagates, ties keep a); i32 WGSL's. */
+const extremum =
+  (helper: 'max_f32' | 'min_f32', builtin: 'max' | 'min'): Lower =>
+  (a, b, t) =>
+    call(t === 'f32' ? helper : builtin, a, b);
 
 export const BINARY_LOWERING: { readonly [K in BinaryOp]: BinaryLowering<K> } = {
   add: arith('+'),
@@ -77,13 +75,14 @@ export const BINARY_LOWERING: { readonly [K in BinaryOp]: BinaryLowering<K> } = 
   div: arith('/'),
   // torch's pow (helpers.ts pow_f32) on f32 operands; an int result rounds it
   pow: { operands: 'f32', cond: undefined, lower: (x, y, t) => (t === 'i32' ? call('i32', call('round', call('pow_f32', x, y))) : call('pow_f32', x, y)) },
-  maximum: { operands: 'result', cond: undefined, lower: extremum((a, b) => bare('<', a, b), 'max') },
-  minimum: { operands: 'result', cond: undefined, lower: extremum((a, b) => bare('<', b, a), 'min') },
+  maximum: { operands: 'result', cond: undefined, lower: extremum('max_f32', 'max') },
+  minimum: { operands: 'result', cond: undefined, lower: extremum('min_f32', 'min') },
   lt: compare(plain('<')),
   le: compare(plain('<=')),
   gt: compare(plain('>')),
   ge: compare(plain('>=')),
   eq: compare(plain('==')),
-  // on f32 `!(a == b)`: NaN != x is true (torch, IEEE), while Mesa evaluates `!=` as an ordered comparison
-  ne: compare((a, b, ot, op) => (ot === 'f32' ? not(bin('==', a, b)) : op('!=', a, b))),
+  // on f32 NaN != x is true (torch, IEEE): Mesa evaluates `!=` as an ordered comparison, and WGSL may assume finite
+  // math, so NaN is tested on the bits (helpers.ts is_nan_f32)
+  ne: compare((a, b, ot, op) => (ot === 'f32' ? bin('||', bare('||', not(bin('==', a, b)), call('is_nan_f32', a)), call('is_nan_f32', b)) : op('!=', a, b))),
 };

@@ -9,7 +9,7 @@ import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, not, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../kernel-ir/scalar-lowering.js';
 
 export type WgslType = 'f32' | 'i32';
@@ -301,8 +301,9 @@ export class Emitter {
       return cond(va, vb, ct, bin);
     }
     const v = this.value(id, idx);
-    // a float: `!(v == 0.0)`, so NaN is true as in torch (Mesa evaluates `!=` as an ordered comparison)
-    return wgslType(n.dtype) === 'f32' ? not(bin('==', v, f32(0))) : bin('!=', v, i32(0));
+    // a float on its bits (±0 false, NaN true as in torch): Mesa evaluates `!=` as an ordered comparison, and WGSL
+    // may assume finite math
+    return wgslType(n.dtype) === 'f32' ? bin('!=', bin('&', call('bitcast<u32>', v), hex(0x7fffffff)), u32(0)) : bin('!=', v, i32(0));
   }
 
   private operandType(a: number, b: number): WgslType {
