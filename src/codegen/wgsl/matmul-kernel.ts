@@ -17,14 +17,20 @@
 import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
-import { kernelEmitter, WG } from './kernel-emitter.js';
-import { compensatedAddInto, compensatedSum } from './compensated.js';
-import { all, assign, at, bare, bin, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule } from '../kernel-ir/ir.js';
+import { kernelEmitter, upTo, WG } from './kernel-emitter.js';
+import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
+import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
+import { ZERO } from '../../compiler/schedule/index-expr.js';
+import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
 /** Products summed plainly before each compensated fold. */
 const MM_CHUNK = 16;
 
+/** WebGPU's default maxComputeWorkgroupStorageSize (the matrix-vector partials must fit it). */
+const WORKGROUP_BYTES = 16384;
+
 export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
+  if (spec.alongK) return matvecKernel(spec, spec.alongK);
   const g = spec.graph;
   const n = g.nodes[spec.node]!;
   if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
@@ -100,4 +106,86 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
       body.push(ifS(inside, [assign(at(spec.store.buffer, off), compensatedSum(at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
     }
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set() };
+}
+
+/**
+ * Matrix-vector product [..., M, K] @ [..., K, 1] (or [..., 1, K] @ [..., K, N] with spec.swap): a workgroup owns
+ * `rows` consecutive outputs; invocation l of it sums k = l, l + wg_size, … (compensated, as above: plain fma over
+ * MM_CHUNK of its k, Neumaier fold per chunk) for all of them, so each step of the workgroup reads wg_size
+ * different k — wg_size gathered rows in flight instead of one. The partial sums go through workgroup memory (one
+ * array per output) and every invocation folds them in the same order (compensated); invocation 0 stores.
+ */
+function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
+  const g = spec.graph;
+  const n = g.nodes[spec.node]!;
+  const { math, scopes, emitter } = kernelEmitter(spec);
+  const [a, b] = n.inputs as [number, number];
+  const sa = g.nodes[a]!.shape;
+  const sb = g.nodes[b]!.shape;
+  const so = n.shape;
+  const r = so.length;
+  const batch = so.slice(0, -2);
+  const R = so[spec.swap ? r - 1 : r - 2]!;
+  const K = sa[sa.length - 1]!;
+  const root = scopes.root;
+  const body = root.lines;
+  const Rx = ixE(math.dim(R));
+  const Kx = ixE(math.dim(K));
+  const lid = ref('lid3.x');
+  const out0 = ref('mv_o0');
+  body.push(letS('mv_o0', bare('*', ref('wid.x'), u32(rows))));
+  for (const v of ['mv_o0', 'lid3']) scopes.define(v, root);
+  const outs: Ix[] = [];
+  for (let i = 0; i < rows; i++) {
+    body.push(letS(`mv_o${i + 1}`, call('min', bare('+', out0, u32(i)), bare('-', Rx, u32(1)))));
+    scopes.define(`mv_o${i + 1}`, root);
+    outs.push(ixVar(`mv_o${i + 1}`));
+  }
+  const bc = math.unravel(ixVar('wid.z'), batch);
+  const batchIdx: Ix[] = bc.map((e, k) => {
+    if (isOne(batch[k]!)) return e;
+    body.push(letS(`bz${k}`, ixE(e)));
+    scopes.define(`bz${k}`, root);
+    return ixVar(`bz${k}`);
+  });
+  body.push(varS('mm_acc', { array: 'f32', length: rows }), varS('mm_cmp', { array: 'f32', length: rows }), varS('mm_part', { array: 'f32', length: rows }));
+  // chunks of MM_CHUNK k per invocation: [mm_k0, mm_k1) holds wg_size · MM_CHUNK of them
+  const chunk = scopes.open(root);
+  scopes.define('mm_k0', chunk);
+  chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), bare('*', WG, u32(MM_CHUNK))), Kx)));
+  scopes.define('mm_k1', chunk);
+  const loop = scopes.open(chunk);
+  scopes.define('mm_k', loop);
+  const k = ixVar('mm_k');
+  const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
+  const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
+  // the vector operand once per k, the matrix operand per output
+  const vec = spec.swap ? emitter.as(emitter.value(a, [...pa, ZERO, k]), 'f32', 'f32') : emitter.as(emitter.value(b, [...pb, k, ZERO]), 'f32', 'f32');
+  loop.lines.push(letS('mv_x', vec));
+  const mat = outs.map((o) => (spec.swap ? emitter.as(emitter.value(b, [...pb, k, o]), 'f32', 'f32') : emitter.as(emitter.value(a, [...pa, o, k]), 'f32', 'f32')));
+  const part = (q: number) => at('mm_part', u32(q));
+  for (let i = 0; i < rows; i++) loop.lines.push(assign(part(i), call('fma', mat[i]!, ref('mv_x'), part(i))));
+  scopes.close(loop, (st) => forS('mm_k', bare('+', ref('mm_k0'), lid), bare('<', ref('mm_k'), ref('mm_k1')), WG, st));
+  for (let q = 0; q < rows; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+  scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), bare('*', WG, u32(MM_CHUNK)), st));
+  // partials through workgroup memory, as many outputs at a time as WebGPU's default workgroup storage holds at
+  // the largest workgroup size; every invocation folds them in lane order (compensated), invocation 0 stores
+  const perPass = Math.max(1, Math.min(rows, Math.floor(WORKGROUP_BYTES / (4 * spec.maxWorkgroupSize))));
+  const shared: SharedArray[] = [];
+  for (let j = 0; j < perPass; j++) shared.push({ name: `sh_mv${j}`, elem: 'f32', length: WG_SIZE });
+  for (let i = 0; i < rows; i++) body.push(...compensatedDecl(`mv_s${i}`));
+  for (let i0 = 0; i0 < rows; i0 += perPass) {
+    const pass = Array.from({ length: Math.min(perPass, rows - i0) }, (_, j) => j);
+    if (i0 > 0) body.push(barrier()); // the previous pass is still reading the slots
+    for (const j of pass) body.push(assign(at(`sh_mv${j}`, lid), compensatedSum(at('mm_acc', u32(i0 + j)), at('mm_cmp', u32(i0 + j)))));
+    body.push(barrier());
+    body.push(upTo('q', u32(0), WG, u32(1))(pass.map((j) => block(compensatedAddStmts(ref(`mv_s${i0 + j}`), ref(`mv_s${i0 + j}_c`), at(`sh_mv${j}`, ref('q')))))));
+  }
+  const stores = Array.from({ length: rows }, (_, i) => {
+    const o = ixNode('+', ixVar('mv_o0'), ixLit(i));
+    const off = ixE(math.offset(spec.store.shape, spec.swap ? [...batchIdx, ZERO, o] : [...batchIdx, o, ZERO]));
+    return ifS(bare('<', bare('+', out0, u32(i)), Rx), [assign(at(spec.store.buffer, off), compensatedValue(`mv_s${i}`))]);
+  });
+  body.push(ifS(bare('==', lid, u32(0)), stores));
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared, entry: 'tile', body, vec4: new Set() };
 }

@@ -14,13 +14,14 @@ const MAX_WORKGROUPS = 65535;
 /**
  * Workgroup counts: rows (row kernels; ⌈rows / wg_size⌉ for column passes, row-layout.ts), ⌈elements / (elements per
  * invocation along the loop axis) / wg_size⌉ (map: map-layout.ts), output tiles × batch
- * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
+ * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices; matrix-vector: blocks of `alongK` outputs); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
  * constant: the runtime evaluates these with the value it chose.
  */
 export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined, mapped?: MapLayout): [Dim, Dim, Dim] {
   if (layout) {
     const s = g.nodes[grp.units[0]!.node]!.shape;
     const r = s.length;
+    if (layout.alongK) return [ceilDivDims(s[layout.swap ? r - 1 : r - 2]!, layout.alongK), 1, mulDims(...s.slice(0, -2))];
     const [lane, uniform] = layout.swap ? [s[r - 2]!, s[r - 1]!] : [s[r - 1]!, s[r - 2]!];
     return [ceilDivDims(lane, mulDims(MATMUL_REG, WG_SIZE_DIM)), ceilDivDims(uniform, layout.uniform), mulDims(...s.slice(0, -2))];
   }

@@ -2,7 +2,7 @@
 // reduction: coordinates unravelled from one linear index ravel back to it), and the index maps of the view
 // ops (broadcast, reshape, permute, slice): given the index a node is read at, the index its input is read at.
 // Shared by the scheduler's dependence analysis and codegen, so both see the same index expressions.
-import { dimEq, isOneDim as isOne, mulDims } from '../../graph/dims.js';
+import { dimEq, divExactDims, isOneDim as isOne, mulDims } from '../../graph/dims.js';
 import type { Dim, Shape } from '../../graph/types.js';
 import { dimIx, ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ZERO, type Ix } from './index-expr.js';
 
@@ -106,8 +106,10 @@ export class IndexMath {
         if (guard > 64) return this.reshapeLinear(inShape, outShape, idx);
         const vi = typeof pi === 'number' ? pi : undefined;
         const vo = typeof po === 'number' ? po : undefined;
-        // extend the side that is (known to be) smaller, else the input side
-        const growOut = vi !== undefined && vo !== undefined ? vo < vi : i >= ins.length;
+        // extend the side that is (known to be) smaller — by value, or as a divisor of the other side's
+        // product (N·2049 against N: the output side) — else the input side
+        const growOut =
+          vi !== undefined && vo !== undefined ? vo < vi : divExactDims(pi, po) !== undefined ? true : divExactDims(po, pi) !== undefined ? false : i >= ins.length;
         if (growOut) {
           const n = outs[o++];
           if (!n) return this.reshapeLinear(inShape, outShape, idx);

@@ -86,8 +86,10 @@ export interface MatmulKernelSpec extends KernelCommon {
   reg: number;
   /** Output indices per workgroup along the uniform axis, shared by all its invocations (matmul-layout.ts). */
   uniform: number;
-  /** The uniform axis is the columns (else the rows). */
+  /** The uniform axis is the columns (else the rows); with alongK, the outputs run along the columns. */
   swap: boolean;
+  /** Matrix-vector product: outputs per workgroup, K split across its invocations (matmul-layout.ts). */
+  alongK?: number;
 }
 
 /** One workgroup per matrix / sorted row / sample of a sort, cholesky, triangular_solve or CTC node (serial-kernel.ts). */
