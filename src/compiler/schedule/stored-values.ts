@@ -25,7 +25,10 @@ const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) =>
  *   ops whose recomputation costs more than RECOMPUTE_LIMIT ops is stored;
  * - the gradient read by an adaptive-pooling VJP: it is read at every pooled cell from each input cell, and
  *   when it holds pooled values (MSE of pooled maps: KR's HCL pyramid) each of those sums a bin, so inlined
- *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow.
+ *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow;
+ * - adaptive pools over bins of POOL_STORE_CELLS cells or more: every expression reading a pooled cell sums its
+ *   bin again (KR's HCL reads each pooled map in the loss, in its gradient and in the next, coarser level of the
+ *   pyramid); stored, each map is read once.
  */
 export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   const stop = (id: number) => ownsLoop(g.nodes[id]!, prep);
@@ -44,6 +47,7 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   };
   const out = new Set<number>();
   for (const n of g.nodes) {
+    if (n.op === 'adaptive_pool2d' && pooledCells(g, n) >= POOL_STORE_CELLS) out.add(n.id);
     if (n.op === 'adaptive_pool2d_grad') {
       const gi = n.inputs[n.inputs.length - 1]!;
       if (!stop(gi) && g.nodes[gi]!.op !== 'input' && cost(gi) > 0) out.add(gi);
@@ -62,6 +66,17 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
     });
   }
   return out;
+}
+
+/** Pools whose bins hold at least this many cells on average are stored (see storedOnce). */
+const POOL_STORE_CELLS = 2;
+
+/** Input cells per output cell of an adaptive pool (0 when a size is symbolic). */
+function pooledCells(g: Graph, n: Node): number {
+  const s = g.nodes[n.inputs[0]!]!.shape;
+  const [H, W] = [s[s.length - 2]!, s[s.length - 1]!];
+  const [oh, ow] = n.shape.slice(-2) as [Dim, Dim];
+  return [H, W, oh, ow].every((d) => typeof d === 'number') ? ((H as number) * (W as number)) / ((oh as number) * (ow as number)) : 0;
 }
 
 /**
