@@ -18,8 +18,8 @@ import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-exp
 import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, upTo, WG } from './kernel-emitter.js';
-import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
-import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
+import { compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
+import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray, type Stmt } from '../kernel-ir/ir.js';
 import { ZERO } from '../../compiler/schedule/index-expr.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
@@ -28,6 +28,23 @@ const MM_CHUNK = 16;
 
 /** WebGPU's default maxComputeWorkgroupStorageSize (the matrix-vector partials must fit it). */
 const WORKGROUP_BYTES = 16384;
+
+/**
+ * `acc += v` with the exact rounding error added to `comp`, by Knuth's TwoSum (t = acc + v, z = t − acc,
+ * e = (acc − (t − z)) + (v − z)): the same error Neumaier's branch (compensated.ts) computes, so the same
+ * results, in six operations without the magnitude comparison and select — a register tile folds 64 of
+ * these, unrolled, and the select's compare/blend is most of what the shader compiler spends on them.
+ */
+function twoSumInto(acc: Expr, comp: Expr, v: Expr): Stmt {
+  const [cv, ct, cz] = [ref('cs_v'), ref('cs_t'), ref('cs_z')];
+  return block([
+    letS('cs_v', v),
+    letS('cs_t', bare('+', acc, cv)),
+    letS('cs_z', bare('-', ct, acc)),
+    assign(comp, bare('+', comp, bin('+', bin('-', acc, bin('-', ct, cz)), bin('-', cv, cz)))),
+    assign(acc, ct),
+  ]);
+}
 
 export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   if (spec.alongK) return matvecKernel(spec, spec.alongK);
@@ -80,11 +97,16 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
     return ixVar(`bz${k}`);
   });
   const acc = RM * RN;
-  body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }), varS('mm_part', { array: 'f32', length: acc }));
-  const chunk = scopes.open(root);
-  scopes.define('mm_k0', chunk);
-  chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), u32(MM_CHUNK)), Kx)));
-  scopes.define('mm_k1', chunk);
+  // a K of at most MM_CHUNK is one chunk: its plain sum is the result (no fold, no compensation registers)
+  const oneChunk = typeof K === 'number' && K <= MM_CHUNK;
+  if (!oneChunk) body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }));
+  body.push(varS('mm_part', { array: 'f32', length: acc }));
+  const chunk = oneChunk ? root : scopes.open(root);
+  if (!oneChunk) {
+    scopes.define('mm_k0', chunk);
+    chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), u32(MM_CHUNK)), Kx)));
+    scopes.define('mm_k1', chunk);
+  }
   const loop = scopes.open(chunk);
   scopes.define('mm_k', loop);
   const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
@@ -96,15 +118,24 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   const part = (q: number) => at('mm_part', u32(q));
   for (let i = 0; i < RM; i++)
     for (let j = 0; j < RN; j++) loop.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
-  scopes.close(loop, (s) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), s));
-  for (let q = 0; q < acc; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
-  scopes.close(chunk, (s) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), s));
-  for (let i = 0; i < RM; i++)
-    for (let j = 0; j < RN; j++) {
-      const off = ixE(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixLit(i)), ixNode('+', ixVar('mm_col0'), ixLit(j))]));
-      const inside = all(bare('<', bare('+', row0, u32(i)), Mx), bare('<', bare('+', col0, u32(j)), Nx));
-      body.push(ifS(inside, [assign(at(spec.store.buffer, off), compensatedSum(at('mm_acc', u32(i * RN + j)), at('mm_cmp', u32(i * RN + j))))]));
-    }
+  if (oneChunk) scopes.close(loop, (s) => forS('mm_k', u32(0), bare('<', ref('mm_k'), Kx), u32(1), s));
+  else {
+    scopes.close(loop, (s) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), s));
+    for (let q = 0; q < acc; q++) chunk.lines.push(twoSumInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+    scopes.close(chunk, (s) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), s));
+  }
+  // the results into one array (unrolled, straight-line), stored by a loop (not unrolled): a guarded store per
+  // register is a branch per register, which costs the shader compiler more than the rest of the kernel
+  body.push(varS('mm_out', { array: 'f32', length: acc }));
+  for (let q = 0; q < acc; q++) body.push(assign(at('mm_out', u32(q)), oneChunk ? part(q) : compensatedSum(at('mm_acc', u32(q)), at('mm_cmp', u32(q)))));
+  const st = scopes.open(root);
+  scopes.define('mm_q', st);
+  st.lines.push(letS('mm_i', bare('/', ref('mm_q'), u32(RN))), letS('mm_j', bare('%', ref('mm_q'), u32(RN))));
+  for (const v of ['mm_i', 'mm_j']) scopes.define(v, st);
+  const off = ixE(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixVar('mm_i')), ixNode('+', ixVar('mm_col0'), ixVar('mm_j'))]));
+  const inside = all(bare('<', bare('+', row0, ref('mm_i')), Mx), bare('<', bare('+', col0, ref('mm_j')), Nx));
+  st.lines.push(ifS(inside, [assign(at(spec.store.buffer, off), at('mm_out', ref('mm_q')))]));
+  scopes.close(st, (x) => forS('mm_q', u32(0), bare('<', ref('mm_q'), u32(acc)), u32(1), x));
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set() };
 }
 
@@ -166,7 +197,7 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
   const part = (q: number) => at('mm_part', u32(q));
   for (let i = 0; i < rows; i++) loop.lines.push(assign(part(i), call('fma', mat[i]!, ref('mv_x'), part(i))));
   scopes.close(loop, (st) => forS('mm_k', bare('+', ref('mm_k0'), lid), bare('<', ref('mm_k'), ref('mm_k1')), WG, st));
-  for (let q = 0; q < rows; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+  for (let q = 0; q < rows; q++) chunk.lines.push(twoSumInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
   scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), bare('*', WG, u32(MM_CHUNK)), st));
   // partials through workgroup memory, as many outputs at a time as WebGPU's default workgroup storage holds at
   // the largest workgroup size; every invocation folds them in lane order (compensated), invocation 0 stores
@@ -187,5 +218,5 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
     return ifS(bare('<', bare('+', out0, u32(i)), Rx), [assign(at(spec.store.buffer, off), compensatedValue(`mv_s${i}`))]);
   });
   body.push(ifS(bare('==', lid, u32(0)), stores));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, helpers: emitter.helpers, shared, entry: 'tile', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared, entry: 'tile', body, vec4: new Set() };
 }

@@ -3,7 +3,6 @@
 // dispatch formula (dispatch.ts) and workgroup override. No WGSL here: the codegen stage lowers the specs.
 import { mulDims, numel } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
-import { MATMUL_REG } from './geometry.js';
 import { matmulLayout } from './matmul-layout.js';
 import { isColumnPass } from './row-layout.js';
 import { mapLayout } from './map-layout.js';
@@ -90,7 +89,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
     const plain = stores.map(({ buf: _b, ...s }) => s);
     let spec: KernelSpec;
-    if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, reg: MATMUL_REG, ...layout };
+    if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, ...layout };
     else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
     else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis };
     else

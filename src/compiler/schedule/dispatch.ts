@@ -2,7 +2,7 @@
 // workgroup size override (the runtime evaluates them with the value it chose).
 import { ceilDivDims, minDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
-import { MAP_ELEMS, MATMUL_REG, serialWorkgroups } from './geometry.js';
+import { MAP_ELEMS, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { MapLayout } from './map-layout.js';
 import { isColumnPass } from './row-layout.js';
@@ -14,7 +14,7 @@ const MAX_WORKGROUPS = 65535;
 /**
  * Workgroup counts: rows (row kernels; ⌈rows / wg_size⌉ for column passes, row-layout.ts), ⌈elements / (elements per
  * invocation along the loop axis) / wg_size⌉ (map: map-layout.ts), output tiles × batch
- * (matmul: tiles of MATMUL_REG·wg_size lane indices × `uniform` indices; matrix-vector: blocks of `alongK` outputs); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
+ * (matmul: tiles of reg·wg_size lane indices × `uniform` indices; matrix-vector: blocks of `alongK` outputs); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
  * constant: the runtime evaluates these with the value it chose.
  */
 export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefined, mapped?: MapLayout): [Dim, Dim, Dim] {
@@ -23,7 +23,7 @@ export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefine
     const r = s.length;
     if (layout.alongK) return [ceilDivDims(s[layout.swap ? r - 1 : r - 2]!, layout.alongK), 1, mulDims(...s.slice(0, -2))];
     const [lane, uniform] = layout.swap ? [s[r - 2]!, s[r - 1]!] : [s[r - 1]!, s[r - 2]!];
-    return [ceilDivDims(lane, mulDims(MATMUL_REG, WG_SIZE_DIM)), ceilDivDims(uniform, layout.uniform), mulDims(...s.slice(0, -2))];
+    return [ceilDivDims(lane, mulDims(layout.reg, WG_SIZE_DIM)), ceilDivDims(uniform, layout.uniform), mulDims(...s.slice(0, -2))];
   }
   if (grp.kind === 'serial') {
     const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);

@@ -2,7 +2,6 @@
 // `tdc compile --explain` and the plan summary).
 import { dimToString, shapeToString } from '../../graph/dims.js';
 import type { Graph } from '../../graph/types.js';
-import { MATMUL_REG } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { Group } from './kernel-graph.js';
 import { isColumnPass } from './row-layout.js';
@@ -24,7 +23,7 @@ export function headerLines(name: string, grp: Group, g: Graph, terms: string[],
     const u = grp.units[0]!;
     const [lane, uni] = layout.swap ? ['rows', 'columns'] : ['columns', 'rows'];
     if (layout.alongK) what = `matrix-vector product ${shapeToString(g.nodes[u.node]!.shape)} (${layout.alongK} ${uni} per workgroup, K split across its wg_size invocations); ${writesText}`;
-    else what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${MATMUL_REG} ${lane} x ${layout.uniform} ${uni} per invocation, the ${uni} shared by the wg_size invocations of a workgroup); ${writesText}`;
+    else what = `register-tiled matmul ${shapeToString(g.nodes[u.node]!.shape)} (${layout.reg} ${lane} x ${layout.uniform} ${uni} per invocation, the ${uni} shared by the wg_size invocations of a workgroup); ${writesText}`;
   } else if (grp.kind === 'serial') {
     const n = g.nodes[grp.units[0]!.node]!;
     const per = n.op === 'sort' ? `sorted row (${n.attrs.output})` : n.op === 'ctc_nll' || n.op === 'ctc_nll_grad' ? 'sample' : 'matrix';

@@ -14,11 +14,13 @@
 // workgroup touches wg_size different k at once, and the partial sums are folded through workgroup memory.
 import type { Dim, Graph } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
-import { MATMUL_ROWS, MATVEC_MIN_K, MATVEC_ROWS } from './geometry.js';
+import { MATMUL_REG, MATMUL_ROWS, MATVEC_MIN_K, MATVEC_ROWS } from './geometry.js';
 
 export interface MatmulLayout {
   /** Output indices per workgroup along the uniform axis. */
   uniform: number;
+  /** Output indices per invocation along the lane axis: MATMUL_REG, or the lane extent when it is a smaller constant. */
+  reg: number;
   /** Columns (not rows) are the uniform axis; with alongK, the outputs run along the columns (one row). */
   swap: boolean;
   /** Matrix-vector product: outputs per workgroup, K split across its invocations (matmul-kernel.ts). */
@@ -58,7 +60,8 @@ export function matmulLayout(g: Graph, node: number, loaded: (id: number) => boo
   // invocations each stream their own rows along K. Symbolic extents are taken as long (batch sizes).
   const R = N === 1 ? M : N;
   const longer = (x: Dim, y: Dim): boolean => (typeof x === 'number' ? typeof y === 'number' && x > y && x >= MATVEC_MIN_K : typeof y === 'number');
-  if ((N === 1 || M === 1) && M !== N && longer(K, R)) return { uniform: 1, swap: N !== 1, alongK: MATVEC_ROWS };
+  if ((N === 1 || M === 1) && M !== N && longer(K, R)) return { uniform: 1, reg: 1, swap: N !== 1, alongK: MATVEC_ROWS };
   const swap = expressionOps(g, a, loaded) > expressionOps(g, b, loaded);
-  return { uniform: uniformCount(n.shape[swap ? r - 1 : r - 2]!), swap };
+  const lane = n.shape[swap ? r - 2 : r - 1]!;
+  return { uniform: uniformCount(n.shape[swap ? r - 1 : r - 2]!), reg: typeof lane === 'number' ? Math.max(1, Math.min(MATMUL_REG, lane)) : MATMUL_REG, swap };
 }
