@@ -494,6 +494,29 @@ export class Emitter {
       gi[r - 1] = ixDiv(ww, ixLit(sw));
       return bin('/', this.typed(g, gi, 'f32'), call('f32', u32(sh * sw)));
     }
+    if (!max && [H, oh, W, ow].every((d) => typeof d === 'number') && (oh as number) <= (H as number) && (ow as number) <= (W as number)) {
+      // downsampling: bins start at least one cell apart, so (h, w) lies in at most two per axis — output cells
+      // ⌊h·oh/H⌋ and the next, each counted when it exists and its bin holds (h, w); unrolled, no loops
+      const axis = (c: Ix, size: number, k: number) =>
+        [0, 1].map((d) => {
+          const raw = this.scopes.bindName(scope, 'b', ixE(ixAdd(ixDiv(ixMul(c, ixLit(k)), ixLit(size)), ixLit(d))));
+          const i = this.scopes.bindName(scope, 'b', call('min', ref(raw), u32(k - 1)));
+          const [lo, hi] = this.bin(ixVar(i), size, k).map((e) => this.scopes.bind(scope, 'b', e)) as [Expr, Expr];
+          const p = ixE(c);
+          return { ix: ixVar(i), ok: all(bare('<', ref(raw), u32(k)), bare('>=', p, lo), bare('<', p, hi)), width: bin('-', hi, lo) };
+        });
+      const [hs, ws] = [axis(hh, H as number, oh as number), axis(ww, W as number, ow as number)];
+      let total: Expr | undefined;
+      for (const a of hs)
+        for (const c of ws) {
+          const gi = [...idx];
+          gi[r - 2] = a.ix;
+          gi[r - 1] = c.ix;
+          const term = call('select', f32(0), bare('/', this.typed(g, gi, 'f32'), call('f32', bare('*', a.width, c.width))), all(a.ok, c.ok));
+          total = total === undefined ? term : bin('+', total, term);
+        }
+      return total!;
+    }
     // only the output cells whose bins can hold (h, w): i in [⌊h·oh/H⌋, ⌈(h+1)·oh/H⌉) (1–2 cells, not oh·ow)
     const range = (c: Ix, size: Dim, k: Dim): [Expr, Expr] => {
       const [S, K] = [m.dim(size), m.dim(k)];
