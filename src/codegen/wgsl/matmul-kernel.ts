@@ -18,8 +18,8 @@ import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-exp
 import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, upTo, WG } from './kernel-emitter.js';
-import { compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
-import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray, type Stmt } from '../kernel-ir/ir.js';
+import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
+import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
 import { ZERO } from '../../compiler/schedule/index-expr.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 
@@ -28,23 +28,6 @@ const MM_CHUNK = 16;
 
 /** WebGPU's default maxComputeWorkgroupStorageSize (the matrix-vector partials must fit it). */
 const WORKGROUP_BYTES = 16384;
-
-/**
- * `acc += v` with the exact rounding error added to `comp`, by Knuth's TwoSum (t = acc + v, z = t − acc,
- * e = (acc − (t − z)) + (v − z)): the same error Neumaier's branch (compensated.ts) computes, so the same
- * results, in six operations without the magnitude comparison and select — a register tile folds 64 of
- * these, unrolled, and the select's compare/blend is most of what the shader compiler spends on them.
- */
-function twoSumInto(acc: Expr, comp: Expr, v: Expr): Stmt {
-  const [cv, ct, cz] = [ref('cs_v'), ref('cs_t'), ref('cs_z')];
-  return block([
-    letS('cs_v', v),
-    letS('cs_t', bare('+', acc, cv)),
-    letS('cs_z', bare('-', ct, acc)),
-    assign(comp, bare('+', comp, bin('+', bin('-', acc, bin('-', ct, cz)), bin('-', cv, cz)))),
-    assign(acc, ct),
-  ]);
-}
 
 export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   if (spec.alongK) return matvecKernel(spec, spec.alongK);
@@ -121,7 +104,7 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   if (oneChunk) scopes.close(loop, (s) => forS('mm_k', u32(0), bare('<', ref('mm_k'), Kx), u32(1), s));
   else {
     scopes.close(loop, (s) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), s));
-    for (let q = 0; q < acc; q++) chunk.lines.push(twoSumInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+    for (let q = 0; q < acc; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
     scopes.close(chunk, (s) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), s));
   }
   // the results into one array (unrolled, straight-line), stored by a loop (not unrolled): a guarded store per
@@ -197,7 +180,7 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
   const part = (q: number) => at('mm_part', u32(q));
   for (let i = 0; i < rows; i++) loop.lines.push(assign(part(i), call('fma', mat[i]!, ref('mv_x'), part(i))));
   scopes.close(loop, (st) => forS('mm_k', bare('+', ref('mm_k0'), lid), bare('<', ref('mm_k'), ref('mm_k1')), WG, st));
-  for (let q = 0; q < rows; q++) chunk.lines.push(twoSumInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
+  for (let q = 0; q < rows; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
   scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), bare('*', WG, u32(MM_CHUNK)), st));
   // partials through workgroup memory, as many outputs at a time as WebGPU's default workgroup storage holds at
   // the largest workgroup size; every invocation folds them in lane order (compensated), invocation 0 stores
