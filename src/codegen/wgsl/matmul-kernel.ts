@@ -22,6 +22,7 @@ import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSu
 import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
 import { ZERO } from '../../compiler/schedule/index-expr.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import type { Shape } from '../../graph/types.js';
 
 /** Products summed plainly before each compensated fold. */
 const MM_CHUNK = 16;
@@ -31,21 +32,9 @@ const WORKGROUP_BYTES = 16384;
 
 export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   if (spec.alongK) return matvecKernel(spec, spec.alongK);
-  const g = spec.graph;
-  const n = g.nodes[spec.node]!;
-  if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
-  const { math, scopes, emitter } = kernelEmitter(spec);
-  const [a, b] = n.inputs as [number, number];
-  const sa = g.nodes[a]!.shape;
-  const sb = g.nodes[b]!.shape;
-  const so = n.shape;
-  const r = so.length;
-  const batch = so.slice(0, -2);
-  const M = so[r - 2]!;
-  const N = so[r - 1]!;
-  const K = sa[sa.length - 1]!;
-  const root = scopes.root;
-  const body = root.lines;
+  const { math, scopes, emitter, a, b, sa, sb, so, batch, K, root, body } = matmulOperands(spec);
+  const M = so[so.length - 2]!;
+  const N = so[so.length - 1]!;
   const Mx = ixE(math.dim(M));
   const Nx = ixE(math.dim(N));
   const Kx = ixE(math.dim(K));
@@ -72,13 +61,7 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
     scopes.define(`mm_c${j}`, root);
     cols.push(ixVar(`mm_c${j}`));
   }
-  const bc = math.unravel(ixVar('wid.z'), batch);
-  const batchIdx: Ix[] = bc.map((e, k) => {
-    if (isOne(batch[k]!)) return e;
-    body.push(letS(`bz${k}`, ixE(e)));
-    scopes.define(`bz${k}`, root);
-    return ixVar(`bz${k}`);
-  });
+  const batchIdx = batchIndices(math, scopes, batch);
   const acc = RM * RN;
   // a K of at most MM_CHUNK is one chunk: its plain sum is the result (no fold, no compensation registers)
   const oneChunk = typeof K === 'number' && K <= MM_CHUNK;
@@ -130,19 +113,8 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
  * array per output) and every invocation folds them in the same order (compensated); invocation 0 stores.
  */
 function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
-  const g = spec.graph;
-  const n = g.nodes[spec.node]!;
-  const { math, scopes, emitter } = kernelEmitter(spec);
-  const [a, b] = n.inputs as [number, number];
-  const sa = g.nodes[a]!.shape;
-  const sb = g.nodes[b]!.shape;
-  const so = n.shape;
-  const r = so.length;
-  const batch = so.slice(0, -2);
-  const R = so[spec.swap ? r - 1 : r - 2]!;
-  const K = sa[sa.length - 1]!;
-  const root = scopes.root;
-  const body = root.lines;
+  const { math, scopes, emitter, a, b, sa, sb, so, batch, K, root, body } = matmulOperands(spec);
+  const R = so[spec.swap ? so.length - 1 : so.length - 2]!;
   const Rx = ixE(math.dim(R));
   const Kx = ixE(math.dim(K));
   const lid = ref('lid3.x');
@@ -155,13 +127,7 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
     scopes.define(`mv_o${i + 1}`, root);
     outs.push(ixVar(`mv_o${i + 1}`));
   }
-  const bc = math.unravel(ixVar('wid.z'), batch);
-  const batchIdx: Ix[] = bc.map((e, k) => {
-    if (isOne(batch[k]!)) return e;
-    body.push(letS(`bz${k}`, ixE(e)));
-    scopes.define(`bz${k}`, root);
-    return ixVar(`bz${k}`);
-  });
+  const batchIdx = batchIndices(math, scopes, batch);
   body.push(varS('mm_acc', { array: 'f32', length: rows }), varS('mm_cmp', { array: 'f32', length: rows }), varS('mm_part', { array: 'f32', length: rows }));
   // chunks of MM_CHUNK k per invocation: [mm_k0, mm_k1) holds wg_size · MM_CHUNK of them
   const chunk = scopes.open(root);
@@ -202,4 +168,29 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
   });
   body.push(ifS(bare('==', lid, u32(0)), stores));
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared, entry: 'tile', body, vec4: new Set() };
+}
+
+/** What both matmul templates start from: the product's operands and shapes, and the kernel's emitter and root scope. */
+function matmulOperands(spec: MatmulKernelSpec) {
+  const g = spec.graph;
+  const n = g.nodes[spec.node]!;
+  if (n.op !== 'matmul') throw new Error(`node ${spec.node} is not a matmul`);
+  const { math, scopes, emitter } = kernelEmitter(spec);
+  const [a, b] = n.inputs as [number, number];
+  const sa = g.nodes[a]!.shape;
+  const so = n.shape;
+  return {
+    math, scopes, emitter, a, b, sa, sb: g.nodes[b]!.shape, so,
+    batch: so.slice(0, -2), K: sa[sa.length - 1]!, root: scopes.root, body: scopes.root.lines,
+  };
+}
+
+/** The batch coordinates of workgroup z (wid.z), each non-unit one bound once at the kernel's root. */
+function batchIndices(math: ReturnType<typeof kernelEmitter>['math'], scopes: ReturnType<typeof kernelEmitter>['scopes'], batch: Shape): Ix[] {
+  return math.unravel(ixVar('wid.z'), batch).map((e, k) => {
+    if (isOne(batch[k]!)) return e;
+    scopes.root.lines.push(letS(`bz${k}`, ixE(e)));
+    scopes.define(`bz${k}`, scopes.root);
+    return ixVar(`bz${k}`);
+  });
 }
