@@ -6,7 +6,10 @@
 // host arrays. Per loss: kernels, both medians, bytes the kernels move against the minimum (inputs read once,
 // gradients and state written once), the fraction of the copy bandwidth measured in the same run (a vec4 copy
 // kernel) that the device-resident step reaches, and with --torch the same loss in PyTorch eager on one CPU
-// thread (compared with the readback step: torch's gradients end in host memory).
+// thread (compared with the readback step: torch's gradients end in host memory), and with --tfjs the same loss
+// in TensorFlow.js's WebGPU backend (losses-tfjs.ts) on the same inputs in the same process, timed in the same
+// rounds both ways (resident: the loss read back; readback: the loss and every gradient), after its loss and
+// gradients are checked against tdc's (TFJS_TOLERANCE; a mismatch is an error and tfjs is not timed).
 /// <reference types="@webgpu/types" />
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,9 @@ import { median, timeImpls, type BenchImpl, type TimingOptions } from './harness
 import { configPath, LOSS_CASES, type LossCase } from './losses-suite.js';
 import { measureCopyBandwidth } from './copy-bandwidth.js';
 import { formatProfile, profileKernels } from './profile-kernels.js';
+import { loadTfWebGpu } from './impl-tfjs.js';
+import { TfjsLossImpl } from './impl-tfjs-loss.js';
+import { TFJS_LOSSES, type TfjsLoss } from './losses-tfjs.js';
 
 export interface LossBenchOptions {
   ids: string[];
@@ -45,9 +51,16 @@ export interface LossBenchOptions {
   /** Storage buffers per kernel of the baseline plan (default `bindings`); without --baseline, the baseline is this
    *  checkout's plan at that limit (--bindings 16 --baseline-bindings 8: a plan variant against the default plan). */
   baselineBindings?: number;
+  /** Also run each loss in TensorFlow.js's WebGPU backend (losses-tfjs.ts), checked against tdc, timed interleaved. */
+  tfjs?: boolean;
+  /** The tfjs losses by case id (default TFJS_LOSSES; tests substitute a wrong one to see the check fail). */
+  tfjsLosses?: Readonly<Record<string, TfjsLoss>>;
   json: boolean;
   log: (s: string) => void;
 }
+
+/** tfjs against tdc, both float32: |loss − tdc's| ≤ lossRel · |tdc's|, and per gradient max |g − tdc's| ≤ gradRel · max |tdc's|. */
+export const TFJS_TOLERANCE = { lossRel: 1e-4, gradRel: 1e-3 };
 
 export interface LossRow {
   id: string;
@@ -66,6 +79,14 @@ export interface LossRow {
   baseline_ms?: number;
   baseline_readback_ms?: number;
   baseline_kernels?: number;
+  /** --tfjs: the loss in tfjs-webgpu, timed in the same rounds (loss read back; loss and every gradient read back). */
+  tfjs_ms?: number;
+  tfjs_readback_ms?: number;
+  /** --tfjs: |tfjs loss − tdc loss| / |tdc loss|, and the worst gradient's max |Δ| / max |tdc's|. */
+  tfjs_loss_rel?: number;
+  tfjs_grad_err?: number;
+  /** --tfjs: why tfjs could not run the loss at this shape (a WebGPU limit or out of memory); not a mismatch. */
+  tfjs_unavailable?: string;
   error?: string;
 }
 
@@ -186,6 +207,11 @@ class PlanLoss implements BenchImpl {
       this.inputs.set(i.name, { shape: d.shape, buffer: b });
     }
   }
+  /** One step with the loss and every gradient read back, by input name. */
+  async full(): Promise<{ loss: number; grads: ReadonlyMap<string, Float32Array> }> {
+    const r = await this.exec!.run(this.inputs, { readback: 'all' });
+    return { loss: r.loss, grads: r.grads };
+  }
   async step(): Promise<{ loss: number; grad: Float32Array }> {
     const r = await this.exec!.run(this.inputs, { readback: 'all' });
     if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss}`);
@@ -207,6 +233,8 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
   try {
     const wg = o.wg || defaultWorkgroupSize(rt);
     o.log(`adapter: ${rt.describe()}; workgroup size ${wg}; plans for ${o.bindings} storage buffers per kernel`);
+    const tf = o.tfjs ? await loadTfWebGpu(rt.gpu!, ((await import('webgpu')) as { globals: object }).globals) : undefined;
+    if (tf) o.log(`tfjs ${tf.version.tfjs} on its '${tf.getBackend()}' backend; checked against tdc: loss rel ≤ ${TFJS_TOLERANCE.lossRel}, each gradient max |Δ| ≤ ${TFJS_TOLERANCE.gradRel} · max |tdc's|`);
     const copy = await measureCopyBandwidth(rt);
     o.log(`copy bandwidth (vec4 copy kernel, ${(copy.bytes / 2 ** 20).toFixed(0)} MiB each way): ${(copy.bytesPerMs / 1e6).toFixed(2)} GB/s`);
     for (const [i, c] of cases.entries()) {
@@ -215,6 +243,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       rows.push(row);
       let impl: PlanLoss | undefined;
       let base: PlanLoss | undefined;
+      let tfImpl: TfjsLossImpl | undefined;
       let plan0: KernelPlan | undefined;
       let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
@@ -239,12 +268,20 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
           await base.setup();
           impls.push(base.deviceResident, base);
         }
+        if (tf) {
+          tfImpl = await tfjsChecked(tf, (o.tfjsLosses ?? TFJS_LOSSES)[c.id], c.id, plan, data, impl, row);
+          if (tfImpl) impls.push(tfImpl.resident, tfImpl.readback);
+        }
         const times = await timeImpls(impls, o.timing);
         row.tdc_ms = median(times.get(impl.deviceResident.name)!);
         row.readback_ms = median(times.get(c.id)!);
         if (base) {
           row.baseline_ms = median(times.get(base.deviceResident.name)!);
           row.baseline_readback_ms = median(times.get(base.name)!);
+        }
+        if (tfImpl) {
+          row.tfjs_ms = median(times.get(tfImpl.resident.name)!);
+          row.tfjs_readback_ms = median(times.get(tfImpl.readback.name)!);
         }
         row.copy_fraction = row.bytes_min / row.tdc_ms / copy.bytesPerMs;
         if (o.profile) o.log(`${c.id}:\n${formatProfile(await profileKernels(rt, plan, impl.inputs, env))}`);
@@ -253,18 +290,74 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       } finally {
         impl?.dispose();
         base?.dispose();
+        tfImpl?.dispose();
       }
       if (o.torch && c.torch) {
         const t = torchTime(c, batch, o, torchInputs(c, names0 ?? new Map(), plan0));
         if (typeof t === 'number') row.torch_ms = t;
         else row.error = [row.error, `torch: ${t.error}`].filter(Boolean).join('; ');
       }
-      o.log(formatRow(row));
+      o.log(formatRow(row, o.tfjs));
     }
   } finally {
     rt.destroy();
   }
   return rows;
+}
+
+/** The case's tfjs loss, set up and checked against tdc's loss and gradients (one step each, everything read back).
+ *  A loss tfjs cannot run at this shape is recorded in `row.tfjs_unavailable`; a mismatch is the row's error (loud,
+ *  and tfjs is not timed). Returns the implementation to time, or undefined. */
+async function tfjsChecked(
+  tf: Awaited<ReturnType<typeof loadTfWebGpu>>,
+  loss: TfjsLoss | undefined,
+  id: string,
+  plan: KernelPlan,
+  data: Map<string, { shape: number[]; data: Float32Array | Int32Array }>,
+  tdc: PlanLoss,
+  row: LossRow,
+): Promise<TfjsLossImpl | undefined> {
+  if (!loss) {
+    row.tfjs_unavailable = 'no tfjs implementation of this loss in losses-tfjs.ts';
+    return undefined;
+  }
+  const gradNames = plan.outputs.grads.map((g) => g.input);
+  const impl = new TfjsLossImpl(`${id} tfjs`, tf, loss, data, gradNames);
+  try {
+    impl.setup();
+    const got = await impl.check();
+    const want = await tdc.full();
+    row.tfjs_loss_rel = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
+    let worst = { err: 0, name: '' };
+    for (const [k, name] of gradNames.entries()) {
+      const e = gradError(got.grads[k]!, want.grads.get(name)!);
+      if (!(e <= worst.err)) worst = { err: e, name };
+    }
+    row.tfjs_grad_err = worst.err;
+    if (!(row.tfjs_loss_rel <= TFJS_TOLERANCE.lossRel && worst.err <= TFJS_TOLERANCE.gradRel)) {
+      row.error = [row.error, `tfjs MISMATCH: loss ${got.loss} vs tdc ${want.loss} (rel ${row.tfjs_loss_rel.toExponential(2)}), worst gradient ${worst.name} err ${worst.err.toExponential(2)} (tolerance ${TFJS_TOLERANCE.lossRel}, ${TFJS_TOLERANCE.gradRel}) — tfjs not timed`].filter(Boolean).join('; ');
+      impl.dispose();
+      return undefined;
+    }
+    return impl;
+  } catch (e) {
+    row.tfjs_unavailable = (e as Error).message.split('\n')[0]!;
+    impl.dispose();
+    return undefined;
+  }
+}
+
+/** max |a − b| / max |b| (NaN anywhere: NaN). */
+function gradError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return NaN;
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i]! - b[i]!);
+    if (!(e <= d)) d = e; // NaN propagates
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return m > 0 ? d / m : d;
 }
 
 /** The plan another checkout's compiler makes for the case (its own graph builder and scheduler, same inputs). */
@@ -295,16 +388,32 @@ function torchTime(c: LossCase, batch: number, o: LossBenchOptions, inputs: stri
   return Number.isFinite(ms) ? ms : { error: `unexpected output '${r.stdout.trim()}'` };
 }
 
-export function formatHeader(): string {
-  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${'tdc ms'.padStart(10)} ${'+readback'.padStart(10)} ${'torch1 ms'.padStart(10)} ${'torch/tdc'.padStart(9)} ${'bytes/min'.padStart(9)} ${'% copy bw'.padStart(9)}\n${''.padEnd(21)}${'(resident)'.padStart(10)} ${'(all grads)'.padStart(10)} ${''.padStart(10)} ${'(readback)'.padStart(9)} ${''.padStart(9)} ${'(resident)'.padStart(9)}`;
+export function formatHeader(tfjs = false): string {
+  const tf = tfjs ? [['tfjs ms', '(resident)'], ['+readback', '(all grads)'], ['tfjs/tdc', '(res / rb)']] : [];
+  const cols: [string, string, number][] = [
+    ['tdc ms', '(resident)', 10],
+    ['+readback', '(all grads)', 10],
+    ['torch1 ms', '', 10],
+    ['torch/tdc', '(readback)', 9],
+    ['bytes/min', '', 9],
+    ['% copy bw', '(resident)', 9],
+    ...tf.map(([a, b]) => [a!, b!, 11] as [string, string, number]),
+  ];
+  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${cols.map(([a, , w]) => a.padStart(w)).join(' ')}\n${''.padEnd(21)} ${cols.map(([, b, w]) => b.padStart(w)).join(' ')}`;
 }
 
-export function formatRow(r: LossRow): string {
+export function formatRow(r: LossRow, tfjs = false): string {
   const f = (x: number | undefined, d = 2): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
   const ratio = r.readback_ms !== undefined && r.torch_ms !== undefined ? `${(r.torch_ms / r.readback_ms).toFixed(2)}×` : '—';
   const moved = r.bytes_min ? `${(r.bytes_moved / r.bytes_min).toFixed(2)}×` : '—';
   const bw = r.copy_fraction !== undefined ? `${(100 * r.copy_fraction).toFixed(1)}%` : '—';
-  const line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.readback_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
+  let line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.readback_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
+  if (tfjs) {
+    const tr = r.tfjs_ms !== undefined && r.tdc_ms !== undefined ? `${(r.tfjs_ms / r.tdc_ms).toFixed(2)}/${(r.tfjs_readback_ms! / r.readback_ms!).toFixed(2)}` : '—';
+    line += ` ${f(r.tfjs_ms).padStart(11)} ${f(r.tfjs_readback_ms).padStart(11)} ${tr.padStart(11)}`;
+    if (r.tfjs_ms !== undefined && r.tdc_ms !== undefined && (r.tfjs_ms < r.tdc_ms || r.tfjs_readback_ms! < r.readback_ms!)) line += '   < tdc SLOWER than tfjs';
+    if (r.tfjs_unavailable) line += `   tfjs: ${r.tfjs_unavailable}`;
+  }
   const withBase =
     r.baseline_ms !== undefined && r.tdc_ms !== undefined
       ? `${line}   baseline ${f(r.baseline_ms)} ms resident, ${f(r.baseline_readback_ms)} ms with readback (${r.baseline_kernels} kernels): ${(r.baseline_ms / r.tdc_ms).toFixed(2)}× / ${(r.baseline_readback_ms! / r.readback_ms!).toFixed(2)}× faster now`

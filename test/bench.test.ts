@@ -10,7 +10,8 @@ import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js
 import { benchGraph, compilerPlans } from '../bench/plan-source.js';
 import { referenceKdPlan } from '../bench/reference-kd-plan.js';
 import { GpuRuntime } from 'tdc-runtime/node';
-import { lossGraph, runLossBench } from '../bench/losses.js';
+import { lossGraph, runLossBench, TFJS_TOLERANCE } from '../bench/losses.js';
+import { TFJS_LOSSES } from '../bench/losses-tfjs.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
@@ -188,6 +189,54 @@ test('bench --losses --baseline: another checkout plans the loss too and both ru
   assert.is(r.error, undefined, r.error);
   assert.is(r.baseline_kernels, r.kernels);
   assert.ok(Number.isFinite(r.baseline_ms) && Number.isFinite(r.tdc_ms), JSON.stringify(r));
+});
+
+// --tfjs: every suite loss in tfjs-webgpu (losses-tfjs.ts), checked against tdc's loss and gradients, then timed.
+// Batch scale 1/16: every batch ≥ 2 (RKD's mean of positive distances needs two rows).
+test('bench --losses --tfjs: every suite loss in tfjs matches tdc (loss and gradients) at tiny batches and is timed, leaking no tensors', async () => {
+  const { globals } = (await import('webgpu')) as { globals: object };
+  const tf = await loadTfWebGpu(rt!.gpu!, globals);
+  const before = tf.memory().numTensors;
+  const rows = await runLossBench({
+    ids: [],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    tfjs: true,
+    batchScale: 1 / 16,
+    bindings: 8,
+    wg: 0,
+    json: true,
+    log: () => {},
+  });
+  assert.equal(rows.map((r) => r.id), LOSS_CASES.map((c) => c.id));
+  assert.equal(Object.keys(TFJS_LOSSES).sort(), LOSS_CASES.map((c) => c.id).sort(), 'a tfjs loss for every suite loss');
+  for (const r of rows) {
+    assert.is(r.error, undefined, `${r.id}: ${r.error}`);
+    assert.is(r.tfjs_unavailable, undefined, `${r.id}: ${r.tfjs_unavailable}`);
+    assert.ok(r.tfjs_loss_rel! <= TFJS_TOLERANCE.lossRel && r.tfjs_grad_err! <= TFJS_TOLERANCE.gradRel, JSON.stringify(r));
+    assert.ok(Number.isFinite(r.tfjs_ms) && Number.isFinite(r.tfjs_readback_ms), JSON.stringify(r));
+  }
+  assert.is(tf.memory().numTensors, before, 'every tfjs tensor disposed');
+});
+
+test('bench --losses --tfjs: a tfjs loss that disagrees with tdc is an error and is not timed', async () => {
+  const lines: string[] = [];
+  const rows = await runLossBench({
+    ids: ['srd'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    tfjs: true,
+    tfjsLosses: { srd: { loss: (tf, x) => tf.mul(TFJS_LOSSES['srd']!.loss(tf, x), 1.01) } },
+    batchScale: 1 / 16,
+    bindings: 8,
+    wg: 0,
+    json: true,
+    log: (s) => void lines.push(s),
+  });
+  assert.match(rows[0]!.error ?? '', /^tfjs MISMATCH: loss .* vs tdc .* — tfjs not timed$/);
+  assert.is(rows[0]!.tfjs_ms, undefined);
+  assert.ok(Number.isFinite(rows[0]!.tdc_ms), 'tdc is still timed');
+  assert.match(lines.join('\n'), /^srd .* ! tfjs MISMATCH/m);
 });
 
 test('bench --reference: tdc per workgroup size and subgroup variant, each checked and with its ratio to the reference kernel', () => {
