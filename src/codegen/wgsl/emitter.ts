@@ -3,7 +3,7 @@
 // result) or loads from the buffer they were materialised in. One entry per op of the op table.
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph/types.js';
-import { ixAdd, ixDiv, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
+import { ixAdd, ixDiv, ixEq, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
 import { INDEX_MAPS, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
@@ -42,12 +42,18 @@ export interface QuadContext {
   /** The coordinate that walks the quad axis (`4t + lane`). */
   coord: string;
   lane: number;
-  /** The size of the quad axis (a multiple of 4 whenever the quad path runs). */
+  /** The size of the quad axis (a multiple of 4 whenever the quad path runs, unless rowOffset is set). */
   dim: Dim;
   /** The loop over quads (vec4 loads are bound there, once for the 4 lanes). */
   loop: Scope;
   /** Quad index variable. */
   t: string;
+  /**
+   * Rows whose length is not a multiple of 4 (misaligned quads): `t` is a global quad index (elements 4t…4t+3
+   * of the buffers), and only buffers whose row starts where the domain's does — this row offset (in rows) —
+   * are read as vec4s; the others are read element by element.
+   */
+  rowOffset?: Ix;
 }
 
 export class Emitter {
@@ -116,7 +122,9 @@ export class Emitter {
     let v = q.loop.memo.get(key);
     if (v === undefined) {
       const row = m.offset(buf.shape.slice(0, -1), prefix);
-      v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t)))));
+      if (q.rowOffset !== undefined && !ixEq(row, q.rowOffset)) return undefined;
+      const at = q.rowOffset !== undefined ? ixVar(q.t) : ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t));
+      v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(at)));
       q.loop.memo.set(key, v);
     }
     return lane(v, q.lane);

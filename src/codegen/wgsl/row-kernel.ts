@@ -7,7 +7,7 @@
 import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
-import { ixAdd, ixDiv, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
+import { ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from '../../compiler/schedule/coords.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
@@ -97,8 +97,12 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   // consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
   // its size is a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
   // Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
+  // Rows of other lengths start mid-vec4: their whole vec4s go the same way (misalignedQuads), the up to 3
+  // elements before the row's first 16-byte boundary and after its last whole vec4 one at a time.
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
-  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim } | undefined;
+  // the domain row's offset in rows: buffers whose rows start there share its vec4 boundaries
+  const rowOffset = () => math.offset(kept.map((x) => x.a.dim), kept.map((x) => coord(x.k)));
+  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim; misaligned: boolean } | undefined;
   const sweep = (emitBody: (s: Scope) => void): void => {
     if (column) {
       const loop = openSweep(scopes, math, red, root);
@@ -111,34 +115,56 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       emitBody(loop);
       scopes.close(loop, upTo('j', LID, ixE(math.dim(L)), WG));
     };
-    const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+    // `base`: the row's first element as a global element index, when rows may start mid-vec4 (then t is a
+    // global quad index and j = 4t + lane − base)
+    const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }, range?: { from: Expr; to: Expr; base: Expr }) => {
       const loop = scopes.open(parent);
       scopes.define('t', loop);
       const tail: Stmt[] = [];
+      const off = range ? rowOffset() : undefined;
       for (let ln = 0; ln < 4; ln++) {
         const c = scopes.open(loop);
-        c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))), letS(coordName(q.k), ref('j')));
+        const j = bare('+', bare('*', ref('t'), u32(4)), u32(ln));
+        c.lines.push(letS('j', range ? bare('-', j, range.base) : j), letS(coordName(q.k), ref('j')));
         math.bindCoord(coordName(q.k), undefined);
         scopes.define('j', c);
         scopes.define(coordName(q.k), c);
-        emitter.quad = { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't' };
-        lane = { lane: ln, loop, tail, dim: q.a.dim };
+        emitter.quad = { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't', ...(off ? { rowOffset: off } : {}) };
+        lane = { lane: ln, loop, tail, dim: q.a.dim, misaligned: range !== undefined };
         emitBody(c);
         lane = undefined;
         emitter.quad = undefined;
         scopes.close(c, block);
       }
       loop.lines.push(...tail);
-      scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
+      scopes.close(loop, range ? upTo('t', bare('+', range.from, LID), range.to, WG) : upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
+    };
+    // rows of any length: the elements before the row's first vec4 boundary, its whole vec4s, the rest — each
+    // lane still visits its elements in increasing order (first-index ties of arg reductions)
+    const misalignedQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+      const len = ixE(math.dim(q.a.dim));
+      const base = scopes.bind(parent, 'rb', ixE(ixMul(rowOffset(), math.dim(q.a.dim))), 'u32');
+      const head = scopes.bind(parent, 'rh', call('min', len, bare('%', bin('-', u32(4), bin('%', base, u32(4))), u32(4))), 'u32');
+      const from = scopes.bind(parent, 'rq', bare('/', bin('+', base, head), u32(4)), 'u32');
+      const to = scopes.bind(parent, 'rq', bare('+', from, bare('/', bin('-', len, head), u32(4))), 'u32');
+      const rest = scopes.bind(parent, 'rt', bare('-', bare('*', to, u32(4)), base), 'u32');
+      const edge = (first: Expr, end: Expr) => {
+        const loop = openSweep(scopes, math, red, parent);
+        emitBody(loop);
+        scopes.close(loop, upTo('j', first, end, WG));
+      };
+      edge(LID, head);
+      quadLoop(parent, q, { from, to, base });
+      edge(bare('+', rest, LID), len);
     };
     const d = quadAxis?.a.dim;
-    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0)) return scalarLoop(root);
-    if (typeof d === 'number') return quadLoop(root, quadAxis);
+    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && d < MISALIGNED_QUADS_MIN)) return scalarLoop(root);
+    if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : misalignedQuads(root, quadAxis);
     // both branches are built before either is written: values they hoist must precede the `if`
     const yes = scopes.open(root);
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
-    scalarLoop(no);
+    misalignedQuads(no, quadAxis);
     root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
   };
 
@@ -167,10 +193,11 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   };
   const coordsAll = spec.axes.map((_, k) => coord(k));
   // an f32 element output whose rows lie along the quad axis, the only store to its buffer
-  const quadStorable = (s: StoreSpec, idx: Ix[], l: { loop: Scope; dim: Dim }): boolean => {
+  const quadStorable = (s: StoreSpec, idx: Ix[], l: { loop: Scope; dim: Dim; misaligned: boolean }): boolean => {
     const r = s.shape.length;
     return (
       r > 0 &&
+      (!l.misaligned || ixEq(math.offset(s.shape.slice(0, -1), idx.slice(0, -1)), rowOffset())) &&
       s.base === 0 &&
       buffers.get(s.buffer)!.dtype === 'f32' &&
       spec.stores.filter((x) => x.buffer === s.buffer).length === 1 &&
@@ -237,7 +264,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
             loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
             if (lane.lane === 3) {
               const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
-              lane.tail.push(assign(at4(s.buffer, ixE(ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t')))), ref(w)));
+              const at = lane.misaligned ? ixVar('t') : ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t'));
+              lane.tail.push(assign(at4(s.buffer, ixE(at)), ref(w)));
             }
           } else loop.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
         }
@@ -357,6 +385,9 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
 
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4, ...(subgroupOps ? { subgroups: true as const } : {}) };
 }
+
+/** Rows of a known length that is not a multiple of 4 take whole vec4s from this length on (shorter ones: one element per step). */
+const MISALIGNED_QUADS_MIN = 64;
 
 /** Workgroup sizes up to this combine partials by a serial fold in every thread (one barrier), larger ones by a tree. */
 const SERIAL_COMBINE_MAX = 16;
