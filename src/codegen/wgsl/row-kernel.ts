@@ -158,13 +158,16 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       edge(bare('+', rest, LID), len);
     };
     const d = quadAxis?.a.dim;
-    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && d < MISALIGNED_QUADS_MIN)) return scalarLoop(root);
+    // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
+    const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
+    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
     if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : misalignedQuads(root, quadAxis);
     // both branches are built before either is written: values they hoist must precede the `if`
     const yes = scopes.open(root);
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
-    misalignedQuads(no, quadAxis);
+    if (misaligned) misalignedQuads(no, quadAxis);
+    else scalarLoop(no);
     root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
   };
 
