@@ -7,14 +7,11 @@
 // tensors [N, C], targets [N], model losses []); `--like io.safetensors` takes ranks and sizes from a sample
 // (batch dim made symbolic); `--shape name=NxCx7x7` pins one input (letters are symbols, numbers are sizes).
 import { resolve } from 'node:path';
-import pc from 'picocolors';
 import { diag, hasErrors, isInternalError, type Diagnostic } from '../diagnostics/index.js';
 import { parseShapeArg } from '../api/shapes.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
-import type { Dim } from '../graph/types.js';
-import type { KernelPlan } from '../compiler/schedule/plan.js';
-import { dimToString as dimText } from '../graph/dims.js';
+import { explainCompiled } from './explain-plan.js';
 import { diagnosticJson, forgetPrintedDiagnostics, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
 
 export interface CompileOptions extends GlobalOptions {
@@ -156,7 +153,7 @@ async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> 
     return;
   }
   if (hasErrors(r.diagnostics)) return;
-  if (opts.explain) process.stdout.write(explain(r.result.stages, useColor(opts)));
+  if (opts.explain) process.stdout.write(explainCompiled(r.result.stages, useColor(opts)));
   const plans = r.result.stages;
   const nk = plans.reduce((a, p) => a + p.plan.kernels.length, 0);
   const what = `${nk} kernel${nk === 1 ? '' : 's'} in ${plans.length} stage${plans.length === 1 ? '' : 's'}, manifest.json${r.result.files.has(`${r.result.name}.ts`) ? `, ${r.result.name}.ts` : ''}`;
@@ -241,28 +238,3 @@ async function projectFileOf(opts: CompileOptions): Promise<string | undefined> 
   const { findProjectConfig } = await import('../project/load-project.js');
   return findProjectConfig(process.cwd());
 }
-
-function explain(plans: readonly { stage: string; plan: KernelPlan }[], color: boolean): string {
-  const c = pc.createColors(color);
-  const dim = (d: Dim): string => (typeof d === 'number' ? String(d) : dimText(d));
-  const lines: string[] = [];
-  for (const { stage, plan } of plans) {
-    lines.push(c.bold(`stage ${stage}`) + c.gray(`  workgroup size ${plan.workgroupSize ?? 'chosen at run time'}; symbols ${plan.symbols.join(', ') || '(none)'}`));
-    lines.push(`  inputs: ${plan.inputs.map((i) => `${i.name} ${dtypeText(i.dtype)}[${i.shape.map(dim).join(', ')}]`).join(', ')}`);
-    const kernels = (p: KernelPlan, indent: string) =>
-      p.kernels.forEach((k, i) => {
-        lines.push(`${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B`);
-        lines.push(`${indent}    ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`);
-      });
-    if (plan.variants?.length) lines.push(c.gray(`  for WebGPU's default limits (8 storage buffers per kernel): ${plan.kernels.length} kernels`));
-    kernels(plan, '  ');
-    lines.push(`  outputs: loss + ${plan.outputs.scalars.terms.length} term${plan.outputs.scalars.terms.length === 1 ? '' : 's'}; gradients: ${plan.outputs.grads.map((g) => g.input).join(', ') || '(none)'}`);
-    for (const v of plan.variants ?? []) {
-      lines.push(c.bold(`  variant for devices allowing ${v.minStorageBuffers} storage buffers per kernel: ${v.plan.kernels.length} kernels`) + c.gray('  (chosen at run time)'));
-      kernels(v.plan, '    ');
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-const dtypeText = (d: 'float' | 'int'): string => (d === 'float' ? 'f32' : 'i32');

@@ -58,6 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--grads-out <file>', 'write gradients as grad/<input name> to a safetensors file')
     .option('--state-out <file>', "write stateful losses' updated buffers as state_out/<term>/<buffer> (CRD memory banks); read state_in/... from --inputs")
     .option('--workgroup-size <n>', 'GPU: threads per workgroup of row kernels, chosen at pipeline creation (default: from the adapter: 8 on software rasterisers, 128 on hardware GPUs)')
+    .addOption(
+      new Option('--plan-variant <choice>', "GPU: which plan runs, as the compiled glue's planVariant option: auto = the variant with the most storage buffers per kernel the device allows, default = the plan for WebGPU's default limits")
+        .choices(['auto', 'default'])
+        .default('auto'),
+    )
+    .option('--explain', 'print the plan that ran (which variant and why, its kernels) and the time of each step')
     .action(async (config: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run.js');
       exitCode = await runCommand(config, Object.assign({}, program.opts(), opts) as never);

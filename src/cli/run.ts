@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
-import { loadUserSpecs, printDiagnostics, usageError, type GlobalOptions } from './output.js';
+import { loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
+import { explainRun, planJson } from './explain-plan.js';
 import { writeFileAtomic } from './write-file.js';
 
 export { pickStage } from '../compiler/driver/pick-stage.js';
@@ -19,6 +20,10 @@ export interface RunOptions extends GlobalOptions {
   stateOut?: string;
   /** GPU: row/serial kernels' workgroup size, set at pipeline creation (text from the command line). */
   workgroupSize?: string;
+  /** GPU: which of the stage's plans runs ('auto': the variant the device allows, as the compiled glue chooses). */
+  planVariant?: 'auto' | 'default';
+  /** Print the plan that ran (GPU: which variant and why; its kernels) and the time of each step. */
+  explain?: boolean;
 }
 
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
@@ -51,7 +56,12 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   }
 
   const { runStage } = await import('../compiler/driver/run.js'); // device choice and GPU→CPU fallback live there
-  const run = await runStage(stage, tensors, { device: opts.device, file: config, ...(wg !== undefined ? { workgroupSize: wg } : {}) });
+  const run = await runStage(stage, tensors, {
+    device: opts.device,
+    file: config,
+    ...(wg !== undefined ? { workgroupSize: wg } : {}),
+    ...(opts.planVariant !== undefined ? { planVariant: opts.planVariant } : {}),
+  });
   ds.push(...run.diagnostics);
   const result = run.result;
   if (hasErrors(run.diagnostics) || !result) return fail(ds, opts);
@@ -70,13 +80,15 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   if (opts.json) {
     const state = result.state?.size ? { state: [...result.state.keys()] } : {};
     const nonfinite = result.nonfinite.length ? { nonfinite: result.nonfinite } : {};
+    const plan = opts.explain && result.gpu ? { plan: planJson(result.gpu) } : {};
     // NaN and ±Inf are null in JSON; "nonfinite" says which parts and what they were
-    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite }) + '\n');
+    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite, ...plan }) + '\n');
   } else {
     process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
     if (result.grads.size) process.stdout.write(`gradients: ${[...result.grads.keys()].join(', ')}${opts.gradsOut ? ` → ${opts.gradsOut}` : ''}\n`);
     if (result.state?.size) process.stdout.write(`state: ${[...result.state.keys()].join(', ')}${opts.stateOut ? ` → ${opts.stateOut}` : ''}\n`);
+    if (opts.explain) process.stdout.write(result.gpu ? explainRun(stage.name, result.gpu, useColor(opts)) : 'plan: the float64 CPU executor (no kernels)\n');
   }
   return exitCodeFor(ds);
 }

@@ -1,15 +1,30 @@
 // `tdc run --device gpu`: one stage's criterion on concrete tensors, through the compiler's GPU path:
 // instantiate (batch dim symbolic where the specs allow it, so the plan is the one `tdc compile` would
-// emit) → schedule (fused kernels) → PlanExecutor on a WebGPU adapter → readback (float32 results).
-import { GpuError, GpuRuntime, NoWebGpuAdapterError, PlanExecutor, bindSymbols, isSoftwareAdapter, type NodeGpuOptions, type SafeTensor, type WorkgroupSizeOption } from 'tdc-runtime/node';
+// emit) → schedule (the plan for WebGPU's default limits and its variants for more storage buffers, as
+// `tdc compile` plans) → PlanExecutor on a WebGPU adapter, which chooses among them as the compiled glue does
+// (ExecutorOptions.planVariant) → readback (float32 results).
+import {
+  GpuError,
+  GpuRuntime,
+  NoWebGpuAdapterError,
+  PlanExecutor,
+  bindSymbols,
+  isSoftwareAdapter,
+  type NodeGpuOptions,
+  type PlanVariantOption,
+  type SafeTensor,
+  type WorkgroupSizeOption,
+} from 'tdc-runtime/node';
+import type { GpuRuntime as AnyGpuRuntime } from 'tdc-runtime';
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
-import type { RunResult } from './driver/run-result.js';
+import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { kernelPlan } from './kernel-plan.js';
+import { DEFAULT_STORAGE_BUFFERS, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
@@ -22,6 +37,7 @@ export { isNoAdapterError } from 'tdc-runtime';
 export type GpuRunResult = RunResult & {
   grads: Map<string, { shape: number[]; data: Float32Array }>;
   state?: Map<string, { shape: number[]; data: Float32Array }>;
+  gpu: GpuRunDetails;
 };
 
 export interface GpuRunOptions {
@@ -35,8 +51,12 @@ export interface GpuRunOptions {
   workgroupSize?: WorkgroupSizeOption;
   /** Row kernels' subgroup variants: forced on / off; default: where the device suits them (ExecutorOptions.subgroups). */
   subgroups?: boolean;
-  /** Use this runtime instead of opening (and closing) one. */
-  runtime?: GpuRuntime;
+  /** Which of the stage's plans runs, as the compiled glue's `planVariant` option: 'auto' (default) the variant
+   *  with the most storage buffers per kernel the device allows, 'default' the plan for WebGPU's default limits. */
+  planVariant?: PlanVariantOption;
+  /** Use this runtime instead of opening (and closing) one (any GpuRuntime: tdc-runtime/node's or one made with
+   *  GpuRuntime.fromDevice on a device of the caller's). */
+  runtime?: AnyGpuRuntime;
   gpu?: NodeGpuOptions;
 }
 
@@ -47,33 +67,52 @@ export async function runStageOnGpu(
   meta: GpuRunOptions,
 ): Promise<{ result?: GpuRunResult; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
+  const t0 = performance.now();
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
 
   const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
   let exec: PlanExecutor | undefined;
   try {
-    let plan: KernelPlan;
+    const choice = meta.planVariant ?? 'auto';
+    let compiled: KernelPlan;
     try {
-      plan = kernelPlan(graph, { maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage, state: true });
+      // as `tdc compile` plans (compile.ts); only the default plan when that is the one asked for
+      compiled = choice === 'default' ? kernelPlan(graph, { maxStorageBuffers: DEFAULT_STORAGE_BUFFERS, state: true }) : planWithVariants(graph, { state: true });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
     }
-    if (graph.equalDims?.length) plan.equalDims = graph.equalDims;
-    attachInputChecks(plan, graph);
-    exec = await PlanExecutor.create(rt, plan, {
+    for (const p of [compiled, ...(compiled.variants ?? []).map((v) => v.plan)]) {
+      if (graph.equalDims?.length) p.equalDims = graph.equalDims;
+      attachInputChecks(p, graph);
+    }
+    const t1 = performance.now();
+    exec = await PlanExecutor.create(rt, compiled, {
+      planVariant: choice,
       ...(meta.workgroupSize !== undefined ? { workgroupSize: meta.workgroupSize } : {}),
       ...(meta.subgroups !== undefined ? { subgroups: meta.subgroups } : {}),
     });
+    const t2 = performance.now();
+    const plan = exec.plan;
     const inputs = new Map(plan.inputs.map((i) => [i.name, tensors.get(i.name)!]));
     const missing = plan.inputs.filter((i) => !tensors.has(i.name)).map((i) => i.name);
     if (missing.length) return { diagnostics: [...diagnostics, diag('error', 'TDC501', `missing input tensor${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, stage.span)] };
     const r = await exec.run(inputs, { readback: 'all' });
+    const t3 = performance.now();
     const terms: GpuRunResult['terms'] = Object.create(null) as GpuRunResult['terms']; // user names: '__proto__' is a key
     for (const t of plan.outputs.scalars.terms) terms[t.name] = { weight: t.weight, value: (Object.prototype.hasOwnProperty.call(r.terms, t.name) ? r.terms[t.name]! : NaN) };
     const grads = new Map(plan.outputs.grads.map((g) => [g.input, { shape: tensors.get(g.input)?.shape ?? [], data: r.grads.get(g.input)! }]));
-    const result: GpuRunResult = { loss: r.loss, terms, grads, nonfinite: [], device: rt.describe() };
+    const variant = compiled.variants?.find((v) => v.plan === plan)?.minStorageBuffers;
+    const gpu: GpuRunDetails = {
+      compiled,
+      plan,
+      ...(variant !== undefined ? { variant } : {}),
+      choice,
+      deviceStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage,
+      ms: { plan: t1 - t0, pipelines: t2 - t1, run: t3 - t2 },
+    };
+    const result: GpuRunResult = { loss: r.loss, terms, grads, nonfinite: [], device: rt.describe(), gpu };
     const mt = plan.outputs.scalars.modelTerm;
     if (mt) {
       const all = await readScalars(rt, r.device.scalars, plan.outputs.scalars.terms.length + 2);
@@ -152,7 +191,7 @@ function batchSize(tensors: Map<string, SafeTensor>): number | undefined {
 }
 
 /** The first `n` floats of a device buffer (it needs COPY_SRC, as the executor's buffers have). */
-async function readScalars(rt: GpuRuntime, src: GPUBuffer, n: number): Promise<Float32Array> {
+async function readScalars(rt: AnyGpuRuntime, src: GPUBuffer, n: number): Promise<Float32Array> {
   const bytes = Math.min(src.size, Math.ceil((4 * n) / 4) * 4);
   const dst = rt.device.createBuffer({ size: bytes, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
   try {

@@ -1,5 +1,6 @@
 // The one result of running a stage (src/compiler/driver/run.ts), whichever executor produced it.
-import type { NonFinite } from 'tdc-runtime';
+import type { NonFinite, PlanVariantOption } from 'tdc-runtime';
+import type { KernelPlan } from '../schedule/plan.js';
 
 /** One evaluation of a stage: float64 on the CPU, float32 on the GPU. */
 export interface RunResult {
@@ -16,6 +17,26 @@ export interface RunResult {
   nonfinite: NonFinite[];
   /** 'cpu', or the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (mesa/cpu)". */
   device: string;
+  /** GPU runs: the plan that ran and how it was chosen (`tdc run --explain`). */
+  gpu?: GpuRunDetails;
+}
+
+/** Which plan ran on which device, and where the time went. */
+export interface GpuRunDetails {
+  /** The stage's plan for WebGPU's default limits, with the variants `tdc compile` carries (KernelPlan.variants). */
+  compiled: KernelPlan;
+  /** The plan that ran: `compiled` or one of its variants' plans. */
+  plan: KernelPlan;
+  /** The variant that ran (its minStorageBuffers); undefined: the plan for the default limits. */
+  variant?: number;
+  /** The choice asked for ('auto' unless the caller forced the default plan). */
+  choice: PlanVariantOption;
+  /** The device's maxStorageBuffersPerShaderStage (the runtime raises it to the adapter's maximum). */
+  deviceStorageBuffers: number;
+  /** Wall time of each step (ms): instantiate + schedule + WGSL of every plan; pipeline creation; the run with its
+   *  readback (on software adapters such as lavapipe it includes the driver's shader compilation, done at a
+   *  pipeline's first dispatch). */
+  ms: { plan: number; pipelines: number; run: number };
 }
 
 export type { NonFinite } from 'tdc-runtime';

@@ -1,7 +1,8 @@
 // The run driver (`tdc run`, library callers): one stage's criterion on concrete tensors, on the GPU or the
 // float64 CPU executor, with ONE result type and the GPU→CPU fallback policy:
 //   device 'cpu'  → the CPU executor;
-//   device 'gpu'  → the GPU path (compile-equivalent plan on a WebGPU adapter); no adapter is an error (TDC510);
+//   device 'gpu'  → the GPU path (the plan `tdc compile` emits, its variant chosen for the adapter as the compiled
+//                   glue chooses); no adapter is an error (TDC510);
 //   device 'auto' → the GPU path when there is an adapter; without one a note (TDC511) and the CPU executor.
 // Every other GPU problem is reported, never hidden behind a silent CPU run.
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/index.js';
@@ -20,6 +21,9 @@ export interface RunStageOptions {
   file: string;
   /** GPU: workgroup size of row/serial kernels, set at pipeline creation (default: chosen from the adapter). */
   workgroupSize?: number;
+  /** GPU: which of the stage's plans runs, as the compiled glue's option: 'auto' (default) the variant with the
+   *  most storage buffers per kernel the device allows, 'default' the plan for WebGPU's default limits. */
+  planVariant?: 'auto' | 'default';
 }
 
 export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>, opts: RunStageOptions): Promise<{ result?: RunResult; diagnostics: Diagnostic[] }> {
@@ -27,7 +31,11 @@ export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>,
   if (opts.device !== 'cpu') {
     const { runStageOnGpu, isNoAdapterError } = await import('../run-gpu.js');
     try {
-      const g = await runStageOnGpu(stage, tensors, { file: opts.file, ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}) });
+      const g = await runStageOnGpu(stage, tensors, {
+        file: opts.file,
+        ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
+        ...(opts.planVariant !== undefined ? { planVariant: opts.planVariant } : {}),
+      });
       return withNonFiniteWarning(stage, { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] });
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;
