@@ -87,12 +87,12 @@ def case(name, b):
         fs, ft = randn(b, 512, grad=True), randn(b, 512)
 
         def srd():
-            feat = torch.log((fs - ft).abs().pow(1.0).sum())
+            feat = torch.log((fs - ft).abs().pow(4.0).sum())  # the config's exponent: 4.0
             kl = F.kl_div(F.log_softmax(zs, 1), F.softmax(zt, 1), reduction='batchmean')
             return F.cross_entropy(zs, y) + 2 * feat + kl
         return [zs, fs], srd
     if name == 'rkd':
-        zs, zt = randn(b, C, grad=True), randn(b, C)
+        zs, zt, y = randn(b, C, grad=True), randn(b, C), ce_targets(b)
         s, t = randn(*stage(4, b), grad=True), randn(*stage(4, b))
 
         def pdist(e):
@@ -113,7 +113,8 @@ def case(name, b):
                 at = angle(et)
             ds = pdist(es)
             ds = ds / ds[ds > 0].mean()
-            return kd_loss(zs, zt, None, 1.0, 0) + F.smooth_l1_loss(ds, dt) + 2.0 * F.smooth_l1_loss(angle(es), at)
+            # KDLoss with alpha 1.0 (the config's): CE + 0 · KL
+            return kd_loss(zs, zt, y, 1.0, 1.0) + F.smooth_l1_loss(ds, dt) + 2.0 * F.smooth_l1_loss(angle(es), at)
         return [zs, s], rkd
     if name == 'fsp':
         pairs = []
