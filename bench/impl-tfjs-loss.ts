@@ -31,6 +31,8 @@ export class TfjsLossImpl {
     private readonly data: ReadonlyMap<string, LossInput>,
     /** The inputs differentiated, in tdc's plan order. */
     readonly gradNames: readonly string[],
+    /** tf.env() flags set for this loss's steps only (restored after each): a workaround for a tfjs defect. */
+    readonly flags: Readonly<Record<string, number>> = {},
   ) {
     const impl = (suffix: string, all: boolean): BenchImpl => ({
       name: `${name} ${suffix}`,
@@ -54,6 +56,17 @@ export class TfjsLossImpl {
 
   /** One step on the device, the loss (and with `all` every gradient) read back; the gradients in gradNames order. */
   async run(all: boolean): Promise<{ loss: number; grads: Float32Array[] }> {
+    const env = this.tf.env();
+    const saved = Object.keys(this.flags).map((k) => [k, env.get(k)] as const);
+    for (const [k, v] of Object.entries(this.flags)) env.set(k, v);
+    try {
+      return await this.runWithFlags(all);
+    } finally {
+      for (const [k, v] of saved) env.set(k, v);
+    }
+  }
+
+  private async runWithFlags(all: boolean): Promise<{ loss: number; grads: Float32Array[] }> {
     const tf = this.tf;
     const get = (name: string): TfNs.Tensor => this.tensors.get(name) ?? fail(`${this.name}: the loss reads '${name}', which the bench does not feed`);
     const xs = this.gradNames.map(get);

@@ -10,7 +10,7 @@ import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js
 import { benchGraph, compilerPlans } from '../bench/plan-source.js';
 import { referenceKdPlan } from '../bench/reference-kd-plan.js';
 import { GpuRuntime } from 'tdc-runtime/node';
-import { lossGraph, runLossBench, TFJS_TOLERANCE } from '../bench/losses.js';
+import { lossGraph, runLossBench, TFJS_MATMUL_WORKAROUND, TFJS_TOLERANCE } from '../bench/losses.js';
 import { TFJS_LOSSES } from '../bench/losses-tfjs.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
@@ -237,6 +237,34 @@ test('bench --losses --tfjs: a tfjs loss that disagrees with tdc is an error and
   assert.is(rows[0]!.tfjs_ms, undefined);
   assert.ok(Number.isFinite(rows[0]!.tdc_ms), 'tdc is still timed');
   assert.match(lines.join('\n'), /^srd .* ! tfjs MISMATCH/m);
+});
+
+test("bench --losses --tfjs: where tfjs's default disagrees with tdc, the row says so and tfjs is checked and timed with the matmul workaround", async () => {
+  const rows = await runLossBench({
+    ids: ['srd'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    tfjs: true,
+    // right only under the workaround's flags (as PKT's, SPKD's and RKD's Grams under tfjs's split-K matmul on lavapipe)
+    tfjsLosses: {
+      srd: {
+        loss: (tf, x) => {
+          const l = TFJS_LOSSES['srd']!.loss(tf, x);
+          return tf.env().get('WEBGPU_MATMUL_PROGRAM_TYPE') === TFJS_MATMUL_WORKAROUND['WEBGPU_MATMUL_PROGRAM_TYPE'] ? l : tf.mul(l, 1.01);
+        },
+      },
+    },
+    batchScale: 1 / 16,
+    bindings: 8,
+    wg: 0,
+    json: true,
+    log: () => {},
+  });
+  const r = rows[0]!;
+  assert.is(r.error, undefined, r.error);
+  assert.match(r.tfjs_default_mismatch ?? '', /^tfjs MISMATCH: loss /);
+  assert.equal(r.tfjs_flags, TFJS_MATMUL_WORKAROUND);
+  assert.ok(Number.isFinite(r.tfjs_ms) && r.tfjs_loss_rel! <= TFJS_TOLERANCE.lossRel, JSON.stringify(r));
 });
 
 test('bench --reference: tdc per workgroup size and subgroup variant, each checked and with its ratio to the reference kernel', () => {
