@@ -290,6 +290,44 @@ test('waits time out instead of hanging; a lost device fails fast', async () => 
   await rejects(exec.run(inputsOf(d, 2, 5), { readback: true }), GpuDeviceLostError);
 });
 
+test('waitProgress bounds a stall, not the total: each completion restarts the clock; no progress is a TDC523 naming the piece waited for', async () => {
+  const after = <T>(ms: number, v: T): Promise<T> => new Promise((r) => setTimeout(() => r(v), ms));
+  const name = (i: number): string => `piece ${i}`;
+  // four pieces 150 ms apart: 600 ms in all, never 400 ms without one completing
+  assert.equal(await rt!.waitProgress([after(150, 'a'), after(300, 'b'), after(450, 'c'), after(600, 'd')], name, 400), ['a', 'b', 'c', 'd']);
+  // one that never completes: the first pending piece is named, with how many completed before the stall
+  const e = await rejects(rt!.waitProgress([after(50, 1), new Promise<number>(() => {}), after(100, 3)], name, 300), GpuTimeoutError);
+  assert.is(e.message, 'piece 1 did not complete within 300 ms (2 of 3 completed; none since)');
+  assert.is((e as GpuTimeoutError).code, 'TDC523');
+  // a piece that fails is that failure (a compile error stays TDC522)
+  await rejects(rt!.waitProgress([Promise.reject(new GpuValidationError('kernel k0: bad')), after(50, 1)], name, 300), GpuValidationError, /kernel k0: bad/);
+  assert.equal(await rt!.waitProgress([], name, 10), []);
+});
+
+test("a run waits on each kernel at its pipeline's first dispatch on the device (firstDispatchMs); later runs and executors of those pipelines do not; results are identical", async () => {
+  const plan = tinyPlan();
+  for (const k of plan.kernels) k.wgsl += '\n// pipelines of this test only\n'; // pipelines no other test dispatched
+  const d = data(7, 1000, 5);
+  const a = await PlanExecutor.create(rt!, plan);
+  assert.equal(a.firstDispatchMs, []);
+  await a.run(inputsOf(d, 7, 1000), { readback: 'none' });
+  assert.equal(a.firstDispatchMs, [], 'a run that waits for nothing records nothing');
+  const r1 = await a.run(inputsOf(d, 7, 1000), { readback: true });
+  assert.equal(a.firstDispatchMs.map((x) => x.kernel), plan.kernels.map((k) => k.name), 'each kernel awaited at its first dispatch');
+  for (const x of a.firstDispatchMs) assert.ok(Number.isFinite(x.ms) && x.ms >= 0, `${x.kernel}: ${x.ms} ms`);
+  assert.ok(Math.abs(r1.loss - d.loss) <= 1e-5 * Math.abs(d.loss), `loss ${r1.loss} vs ${d.loss}`);
+  const r2 = await a.run(inputsOf(d, 7, 1000), { readback: true });
+  assert.is(a.firstDispatchMs.length, plan.kernels.length, 'recorded by the first run only');
+  assert.is(r2.loss, r1.loss);
+  assert.equal(r2.grads.get('student/./output'), r1.grads.get('student/./output'), 'the kernels submitted one by one compute what one submission computes');
+  const b = await PlanExecutor.create(rt!, plan);
+  const r3 = await b.run(inputsOf(d, 7, 1000), { readback: 'scalars' });
+  assert.equal(b.firstDispatchMs, [], 'the same pipelines (cached per device) were dispatched before');
+  assert.is(r3.loss, r1.loss);
+  a.destroy();
+  b.destroy();
+});
+
 test("the create() object outlives a dropped GpuRuntime while its device is used (Dawn aborts otherwise)", async () => {
   const script = `
 const { GpuRuntime } = await import(${JSON.stringify(import.meta.resolve('tdc-runtime/node'))});

@@ -20,10 +20,10 @@ export function planHeader(stage: string, plan: KernelPlan, c: Colors): string[]
   ];
 }
 
-/** One line per kernel (dispatch, bytes) and what it fuses. */
-export function planKernels(plan: KernelPlan, indent: string, c: Colors): string[] {
+/** One line per kernel (dispatch, bytes, and `note` when given) and what it fuses. */
+export function planKernels(plan: KernelPlan, indent: string, c: Colors, note?: (kernel: string) => string | undefined): string[] {
   return plan.kernels.flatMap((k, i) => [
-    `${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B`,
+    `${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B${note?.(k.name) ?? ''}`,
     `${indent}    ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`,
   ]);
 }
@@ -69,13 +69,16 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 /** `tdc run --explain` on the GPU: which plan ran and why, its kernels, the time of each step. */
 export function explainRun(stage: string, gpu: GpuRunDetails, color: boolean): string {
   const c = pc.createColors(color);
+  const first = new Map(gpu.firstDispatchMs.map((x) => [x.kernel, x.ms]));
+  const firstTotal = gpu.firstDispatchMs.reduce((a, x) => a + x.ms, 0);
   const lines = [
     planChoice(gpu),
     ...planHeader(stage, gpu.plan, c),
-    ...planKernels(gpu.plan, '  ', c),
+    ...planKernels(gpu.plan, '  ', c, (k) => (first.has(k) ? c.gray(`  first dispatch ${seconds(first.get(k)!)}`) : undefined)),
     planOutputs(gpu.plan),
     `time: plan ${seconds(gpu.ms.plan)}, pipelines ${seconds(gpu.ms.pipelines)}, run ${seconds(gpu.ms.run)}` +
-      c.gray('  (the run includes the readback and, on software adapters, the shader compilation at first dispatch)'),
+      (first.size ? ` (of which the ${first.size} kernels' first dispatches ${seconds(firstTotal)})` : '') +
+      c.gray('  (a first dispatch includes the driver compiling the kernel on software adapters such as lavapipe)'),
   ];
   return lines.join('\n') + '\n';
 }
@@ -89,5 +92,6 @@ export function planJson(gpu: GpuRunDetails): object {
     kernels: gpu.plan.kernels.map((k) => k.name),
     plans: [{ storageBuffers: DEFAULT_STORAGE_BUFFERS, kernels: gpu.compiled.kernels.length }, ...(gpu.compiled.variants ?? []).map((v) => ({ storageBuffers: v.minStorageBuffers, kernels: v.plan.kernels.length }))],
     ms: gpu.ms,
+    firstDispatchMs: gpu.firstDispatchMs,
   };
 }

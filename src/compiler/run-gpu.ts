@@ -111,6 +111,7 @@ export async function runStageOnGpu(
       choice,
       deviceStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage,
       ms: { plan: t1 - t0, pipelines: t2 - t1, run: t3 - t2 },
+      firstDispatchMs: [...exec.firstDispatchMs],
     };
     const result: GpuRunResult = { loss: r.loss, terms, grads, nonfinite: [], device: rt.describe(), gpu };
     const mt = plan.outputs.scalars.modelTerm;

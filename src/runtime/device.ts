@@ -239,6 +239,54 @@ export class GpuRuntime {
     return withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what);
   }
 
+  /**
+   * Awaits every promise of `ps`, failing with the device loss, or with a GpuTimeoutError when none of them
+   * completes for `timeoutMs`: the clock restarts at each completion, so it bounds a stall (work making no
+   * progress), not the total. For waits on many pieces of work that each may be slow for a reason other than a
+   * hung GPU (each pipeline's compilation; each kernel's first dispatch, where software adapters compile it), so
+   * that a slow or CPU-starved compile of many kernels is not reported as a hang. `what(i)` names piece i (the
+   * first still pending is the one reported).
+   */
+  waitProgress<T>(ps: readonly Promise<T>[], what: (i: number) => string, timeoutMs = this.timeoutMs): Promise<T[]> {
+    if (this.lostError) return Promise.reject(this.lostError);
+    return new Promise<T[]>((resolve, reject) => {
+      const out = new Array<T>(ps.length);
+      const done = new Array<boolean>(ps.length).fill(false);
+      let left = ps.length;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        f();
+      };
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const i = done.indexOf(false);
+          const after = ps.length - left;
+          const since = after ? ` (${after} of ${ps.length} completed; none since)` : '';
+          settle(() => reject(new GpuTimeoutError(`${what(i)} did not complete within ${timeoutMs} ms${since}`)));
+        }, timeoutMs);
+      };
+      if (left === 0) return resolve(out);
+      arm();
+      this.watch.lost.catch((e: unknown) => settle(() => reject(e)));
+      ps.forEach((p, i) =>
+        p.then(
+          (v) => {
+            out[i] = v;
+            done[i] = true;
+            if (--left === 0) settle(() => resolve(out));
+            else if (!settled) arm();
+          },
+          (e: unknown) => settle(() => reject(e)),
+        ),
+      );
+    });
+  }
+
   /** Runs `body` inside validation/out-of-memory/internal error scopes; throws what they caught. */
   async scoped<T>(what: string, body: () => T): Promise<T> {
     const d = this.device;

@@ -126,6 +126,14 @@ interface PreparedInput {
   direct?: boolean;
 }
 
+/**
+ * Pipelines that have completed a dispatch on their device. Software adapters (lavapipe/llvmpipe) compile a
+ * pipeline's machine code at its first dispatch, not at pipeline creation: a run with pipelines not in here waits
+ * on each such kernel separately (PlanExecutor.firstDispatchMs), so that compiling many kernels — seconds each
+ * in a CPU-starved process — is bounded per kernel, not reported as a hung GPU.
+ */
+const dispatchedPipelines = new WeakSet<GPUComputePipeline>();
+
 /** Compiled pipelines by device and pipelineKey (most recent PIPELINE_CACHE per device). */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline; value?: GPUComputePipeline }>>();
 const PIPELINE_CACHE = 256;
@@ -203,6 +211,12 @@ export class PlanExecutor {
   private readonly flags: GPUBuffer | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
+  /**
+   * The kernels of this plan that ran their pipeline's first dispatch on this device in a run that read results
+   * back, each with the wall time (ms) from the previous one's completion (the first: from the submission) to its
+   * own: on software adapters mostly the driver's compilation of it. Empty until such a run; later runs leave it.
+   */
+  readonly firstDispatchMs: { kernel: string; ms: number }[] = [];
 
   private constructor(
     readonly runtime: GpuRuntime,
@@ -314,26 +328,28 @@ export class PlanExecutor {
           : `setting up the kernel plan: ${setupError.message}`,
       );
     }
-    await Promise.all(
-      missing.map(async (i) => {
+    // One clock for all compilations, restarted whenever one completes (a stall bound, not a total: a device
+    // may compile them one after another, and a starved process slowly); a compile error stays TDC522.
+    const pipelines = await rt.waitProgress(
+      missing.map((i) => {
         const k = plan.kernels[i]!;
-        try {
-          const pipeline = await rt.wait(
-            device.createComputePipelineAsync({
-              label: k.name,
-              layout: device.createPipelineLayout({ bindGroupLayouts: [layouts.get(i)!] }),
-              compute: Object.keys(constants[i]!).length ? { module: modules.get(i)!, constants: constants[i]! } : { module: modules.get(i)! },
-            }),
-            `compiling kernel ${k.name}`,
-          );
-          found[i] = { layout: layouts.get(i)!, pipeline };
-          if (cache.size >= PIPELINE_CACHE) cache.delete(cache.keys().next().value!);
-          cache.set(keys[i]!, found[i]!);
-        } catch (e) {
-          throw new GpuValidationError(`kernel ${k.name}: ${messageOf(e)}`);
-        }
+        return device
+          .createComputePipelineAsync({
+            label: k.name,
+            layout: device.createPipelineLayout({ bindGroupLayouts: [layouts.get(i)!] }),
+            compute: Object.keys(constants[i]!).length ? { module: modules.get(i)!, constants: constants[i]! } : { module: modules.get(i)! },
+          })
+          .catch((e: unknown) => {
+            throw new GpuValidationError(`kernel ${k.name}: ${messageOf(e)}`);
+          });
       }),
+      (j) => `compiling kernel ${plan.kernels[missing[j]!]!.name}`,
     );
+    missing.forEach((i, j) => {
+      found[i] = { layout: layouts.get(i)!, pipeline: pipelines[j]! };
+      if (cache.size >= PIPELINE_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(keys[i]!, found[i]!);
+    });
     const checkPipelines = {
       ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', plan.checkKernels!.index!) } : {}),
       ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', plan.checkKernels!.factor!) } : {}),
@@ -445,15 +461,30 @@ export class PlanExecutor {
     let readBytes: number[] = [];
     let totalRead = 0;
     let flagsAt = -1;
+    let segments: { kernel: number; done: Promise<unknown> }[] = [];
+    let dispatched: number[] = [];
+    // a run that waits submits each kernel at its pipeline's first dispatch on its own (see dispatchedPipelines)
+    const firsts = new Set(mode === 'none' ? [] : this.pipelines.flatMap((p, i) => (dispatchedPipelines.has(p) ? [] : [i])));
+    const submitted = performance.now();
     await this.runtime.scoped('running the kernel plan', () => {
-      ({ readBytes, totalRead, flagsAt } = this.encodeAndSubmit(prepared, env, readList));
+      ({ readBytes, totalRead, flagsAt, segments, dispatched } = this.encodeAndSubmit(prepared, env, readList, firsts));
     });
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') return deviceOut;
 
     const staging = this.staging!;
     try {
+      if (segments.length) {
+        const at = segments.map(() => 0);
+        await this.runtime.waitProgress(
+          segments.map((g, j) => g.done.then(() => (at[j] = performance.now()))),
+          (j) =>
+            `running ${this.describeWork(env)}: kernel ${this.plan.kernels[segments[j]!.kernel]!.name}, at its first dispatch on this device (software adapters compile it then),`,
+        );
+        segments.forEach((g, j) => this.firstDispatchMs.push({ kernel: this.plan.kernels[g.kernel]!.name, ms: at[j]! - (j ? at[j - 1]! : submitted) }));
+      }
       await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), `running ${this.describeWork(env)}`);
+      for (const i of dispatched) dispatchedPipelines.add(this.pipelines[i]!);
     } catch (e) {
       // the staging buffer may still be mid-map, the kernels still running: this executor is done for
       const why = e instanceof Error ? e.message : String(e);
@@ -530,7 +561,9 @@ export class PlanExecutor {
     prepared: readonly PreparedInput[],
     env: SymbolEnv,
     readList: readonly number[],
-  ): { readBytes: number[]; totalRead: number; flagsAt: number } {
+    /** Kernels submitted each at the end of a command buffer of its own, their completion awaited separately. */
+    submitAfter: ReadonlySet<number> = new Set(),
+  ): { readBytes: number[]; totalRead: number; flagsAt: number; segments: { kernel: number; done: Promise<unknown> }[]; dispatched: number[] } {
     const device = this.runtime.device;
     const sizing = this.sizingFor(env);
     // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
@@ -551,7 +584,7 @@ export class PlanExecutor {
     }
     for (const p of prepared)
       if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
-    const enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
+    let enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
     for (const p of prepared) if (p.device && !p.direct && p.bytes) enc.copyBufferToBuffer(p.device, 0, this.buffers.get(p.buffer)!.gpu, 0, p.bytes);
     const bindGroups = this.bindGroupsFor(sizing, prepared);
     const checks = this.deviceIndexChecks(prepared, env);
@@ -559,7 +592,7 @@ export class PlanExecutor {
       device.queue.writeBuffer(this.flags, 0, new Uint32Array(this.flags.size / 4).fill(NO_ERROR));
       this.flagsNeedReset = false;
     }
-    const pass = enc.beginComputePass();
+    let pass = enc.beginComputePass();
     for (const [slot, c] of checks) this.dispatchCheck(pass, this.checkPipelines.index!, slot, c.buffer, c.n, checkParams(c, slot, this.flags!.size / 12));
     const unitBase = (this.plan.indexInputs?.length ?? 0) + (this.plan.factorChecks?.length ?? 0);
     this.plan.unitInputs?.forEach((u, k) => {
@@ -568,12 +601,22 @@ export class PlanExecutor {
       const buffer = p.direct ? p.device : this.buffers.get(p.buffer)!.gpu;
       this.dispatchCheck(pass, this.checkPipelines.unit!, unitBase + k, buffer, p.bytes / 4, unitParams(p.bytes / 4, unitBase + k, this.flags!.size / 12));
     });
+    const segments: { kernel: number; done: Promise<unknown> }[] = [];
+    const dispatched: number[] = [];
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
       if (x * y * z === 0) continue;
       pass.setPipeline(this.pipelines[i]!);
       pass.setBindGroup(0, bindGroups[i]!);
       pass.dispatchWorkgroups(x, y, z);
+      dispatched.push(i);
+      if (submitAfter.has(i)) {
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        segments.push({ kernel: i, done: device.queue.onSubmittedWorkDone() });
+        enc = device.createCommandEncoder({ label: 'tdc forward+backward' });
+        pass = enc.beginComputePass();
+      }
     }
     // factors are checked after the kernels that compute them (dispatches in a pass are ordered)
     const index = this.plan.indexInputs?.length ?? 0;
@@ -592,7 +635,7 @@ export class PlanExecutor {
     });
     if (flagsAt >= 0) enc.copyBufferToBuffer(this.flags!, 0, this.staging!, flagsAt, this.flags!.size);
     device.queue.submit([enc.finish()]);
-    return { readBytes, totalRead, flagsAt };
+    return { readBytes, totalRead, flagsAt, segments, dispatched };
   }
 
   /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */

@@ -37,6 +37,9 @@ export interface GpuRunDetails {
    *  readback (on software adapters such as lavapipe it includes the driver's shader compilation, done at a
    *  pipeline's first dispatch). */
   ms: { plan: number; pipelines: number; run: number };
+  /** Kernels run at their pipeline's first dispatch on this device, each with its wall time (ms) from the previous
+   *  one's completion (PlanExecutor.firstDispatchMs): on software adapters mostly the driver compiling it. */
+  firstDispatchMs: { kernel: string; ms: number }[];
 }
 
 export type { NonFinite } from 'tdc-runtime';
