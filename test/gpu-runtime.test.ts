@@ -15,6 +15,7 @@ import {
   PlanError,
   PlanExecutor,
   dawnOptions,
+  deadline,
   withTimeout,
   type TensorInput,
 } from 'tdc-runtime/node';
@@ -297,11 +298,28 @@ test('waitProgress bounds a stall, not the total: each completion restarts the c
   assert.equal(await rt!.waitProgress([after(150, 'a'), after(300, 'b'), after(450, 'c'), after(600, 'd')], name, 400), ['a', 'b', 'c', 'd']);
   // one that never completes: the first pending piece is named, with how many completed before the stall
   const e = await rejects(rt!.waitProgress([after(50, 1), new Promise<number>(() => {}), after(100, 3)], name, 300), GpuTimeoutError);
-  assert.is(e.message, 'piece 1 did not complete within 300 ms (2 of 3 completed; none since)');
+  // (a process starved of CPU also gets "of the time this process ran (…)" before the count)
+  assert.match(e.message, /^piece 1 did not complete within 300 ms( of the time this process ran \([^)]*\))? \(2 of 3 completed; none since\)$/);
   assert.is((e as GpuTimeoutError).code, 'TDC523');
   // a piece that fails is that failure (a compile error stays TDC522)
   await rejects(rt!.waitProgress([Promise.reject(new GpuValidationError('kernel k0: bad')), after(50, 1)], name, 300), GpuValidationError, /kernel k0: bad/);
   assert.equal(await rt!.waitProgress([], name, 10), []);
+});
+
+test("timeouts count the time the process ran: wall time minus its wait for a CPU (a starved process's slow compile is no hung GPU)", async () => {
+  // a process given a quarter of a CPU: three quarters of the wall time spent waiting for one
+  const t0 = performance.now();
+  const starved = (): number => 0.75 * (performance.now() - t0);
+  const start = performance.now();
+  const note = await new Promise<string>((resolve) => deadline(400, starved, resolve));
+  const wall = performance.now() - start;
+  assert.ok(wall >= 1500, `expired after ${wall.toFixed(0)} ms of wall time: 400 ms of running time take ≥ 1600 ms at a quarter of a CPU`);
+  assert.match(note, /^ of the time this process ran \([\d.]+ s of wall time, [\d.]+ s of it waiting for a CPU\)$/);
+  const e = await rejects(withTimeout(new Promise(() => {}), 400, 'a wait', starved), GpuTimeoutError, /^a wait did not complete within 400 ms of the time this process ran \(/);
+  assert.match(e.message, /of it waiting for a CPU\)$/);
+  // without a measure of the wait (browsers), and when the process ran unhindered: wall time, no note
+  assert.is(await new Promise<string>((resolve) => deadline(50, undefined, resolve)), '');
+  await rejects(withTimeout(new Promise(() => {}), 20, 'a wait that never ends', () => 0), GpuTimeoutError, /^a wait that never ends did not complete within 20 ms$/);
 });
 
 test("a run waits on each kernel at its pipeline's first dispatch on the device (firstDispatchMs); later runs and executors of those pipelines do not; results are identical", async () => {

@@ -236,8 +236,15 @@ export class GpuRuntime {
   /** Awaits `p`, failing instead with the device loss or a timeout — never hangs. */
   wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.lostError) return Promise.reject(this.lostError);
-    return withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what);
+    return withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what, this.cpuWaitMs);
   }
+
+  /**
+   * Cumulative time (ms) this process's main thread has waited for a CPU, for the timeouts' clock (deadline()):
+   * undefined where it cannot be known (browsers; the timeouts then count wall time). tdc-runtime/node sets it
+   * from Linux's /proc/self/schedstat.
+   */
+  protected cpuWaitMs: (() => number) | undefined;
 
   /**
    * Awaits every promise of `ps`, failing with the device loss, or with a GpuTimeoutError when none of them
@@ -253,25 +260,22 @@ export class GpuRuntime {
       const out = new Array<T>(ps.length);
       const done = new Array<boolean>(ps.length).fill(false);
       let left = ps.length;
-      let timer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
+      let clock: Deadline | undefined;
       const settle = (f: () => void): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        clock?.cancel();
         f();
       };
-      const arm = (): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          const i = done.indexOf(false);
-          const after = ps.length - left;
-          const since = after ? ` (${after} of ${ps.length} completed; none since)` : '';
-          settle(() => reject(new GpuTimeoutError(`${what(i)} did not complete within ${timeoutMs} ms${since}`)));
-        }, timeoutMs);
-      };
       if (left === 0) return resolve(out);
-      arm();
+      clock = deadline(timeoutMs, this.cpuWaitMs, (late) => {
+        const i = done.indexOf(false);
+        const after = ps.length - left;
+        const since = after ? ` (${after} of ${ps.length} completed; none since)` : '';
+        settle(() => reject(new GpuTimeoutError(`${what(i)} did not complete within ${timeoutMs} ms${late}${since}`)));
+      });
+      const arm = (): void => clock!.restart();
       this.watch.lost.catch((e: unknown) => settle(() => reject(e)));
       ps.forEach((p, i) =>
         p.then(
@@ -318,14 +322,61 @@ export class GpuRuntime {
   }
 }
 
-/** `p`, or a GpuTimeoutError after `ms` (the timer is cleared as soon as `p` settles). */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * `p`, or a GpuTimeoutError after `ms` of this process's running time (see deadline(); without `cpuWaitMs`, of
+ * wall time). The timer is cleared as soon as `p` settles.
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string, cpuWaitMs?: () => number): Promise<T> {
+  let d: Deadline | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new GpuTimeoutError(`${what} did not complete within ${ms} ms`)), ms);
+    d = deadline(ms, cpuWaitMs, (late) => reject(new GpuTimeoutError(`${what} did not complete within ${ms} ms${late}`)));
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([p, timeout]).finally(() => d!.cancel());
 }
+
+/** A running deadline: cancel() stops it, restart() counts `ms` again from now. */
+export interface Deadline {
+  cancel(): void;
+  restart(): void;
+}
+
+/**
+ * Calls `expire` once `ms` of this process's running time have passed: wall time minus the time its main thread
+ * spent waiting for a CPU (`cpuWaitMs`: the cumulative run-queue wait in ms, e.g. Linux /proc/self/schedstat;
+ * tdc-runtime/node supplies it). On an idle machine that is wall time; in a process starved of CPU (the machine
+ * overloaded, a software adapter compiling kernels on the same cores) a wait is not reported as a hung GPU
+ * merely because the process did not get to run — a real hang is still reported, after `ms` of the time the
+ * process had. While a wait is pending Dawn polls for events on the main thread, so its run-queue wait measures
+ * the process's share of the CPU. `expire` gets a note for the message: the wall time and the time waited for a
+ * CPU when that was a second or more ('' otherwise).
+ */
+export function deadline(ms: number, cpuWaitMs: (() => number) | undefined, expire: (note: string) => void): Deadline {
+  const waited = cpuWaitMs ?? (() => 0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let t0 = 0;
+  let w0 = 0;
+  const check = (): void => {
+    const wall = now() - t0;
+    const cpuWait = Math.max(0, waited() - w0);
+    const ran = wall - cpuWait;
+    if (ran < ms) {
+      timer = setTimeout(check, Math.max(10, ms - ran));
+      return;
+    }
+    expire(cpuWait >= 1000 ? ` of the time this process ran (${seconds(wall)} of wall time, ${seconds(cpuWait)} of it waiting for a CPU)` : '');
+  };
+  const restart = (): void => {
+    clearTimeout(timer);
+    t0 = now();
+    w0 = waited();
+    timer = setTimeout(check, ms);
+  };
+  restart();
+  return { cancel: () => clearTimeout(timer), restart };
+}
+
+const now = (): number => performance.now();
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -9,10 +9,12 @@ export {
   navigatorGpu,
   requestDevice,
   withTimeout,
+  deadline,
   DEFAULT_TIMEOUT_MS,
   RAISED_LIMITS,
   type GpuOptions,
   type AdapterDescription,
+  type Deadline,
 } from './device.js';
 export { PlanExecutor, checkPlan, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
 export { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';

@@ -180,6 +180,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
     } catch (e) {
       throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e).trim()}`, DAWN_HINT);
     }
+    cpuWaitClock ??= await schedstatClock();
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described, DAWN_HINT);
     const entry: PooledDevice = { gpu, adapter, device, info: describeAdapter(adapter.info, options), users: 0 };
     return GpuRuntime.holding(entry, key, timeoutMs, await tuningFrom(opts));
@@ -190,6 +191,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
   private static holding(entry: PooledDevice, key: string, timeoutMs: number, tuning: TuningSource | undefined): GpuRuntime {
     const rt = new GpuRuntime(entry.gpu, entry.adapter, entry.device, entry.info, timeoutMs);
     rt.tuning = tuning;
+    rt.cpuWaitMs = cpuWaitClock;
     entry.users++;
     rt.pooled = entry;
     rt.poolKey = key;
@@ -211,6 +213,36 @@ export class GpuRuntime extends BrowserGpuRuntime {
     DeviceWatch.of(p.device).uncaptured.length = 0;
     idle.set(this.poolKey, p);
   }
+}
+
+/** The timeouts' clock (device.ts deadline()): this process's cumulative run-queue wait, once it is known. */
+let cpuWaitClock: (() => number) | undefined;
+
+/**
+ * The main thread's cumulative wait for a CPU (ms) from Linux's /proc/self/schedstat (its second field: time
+ * runnable but not running, in ns); undefined where there is no such file (timeouts then count wall time).
+ */
+async function schedstatClock(): Promise<(() => number) | undefined> {
+  const fsName = 'node:fs';
+  const fs = (await import(fsName)) as { readFileSync(p: string, enc: string): string };
+  const read = (): number => {
+    const f = fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ');
+    const ns = Number(f[1]);
+    if (!Number.isFinite(ns)) throw new Error('unexpected /proc/self/schedstat');
+    return ns / 1e6;
+  };
+  try {
+    read();
+  } catch {
+    return undefined;
+  }
+  return () => {
+    try {
+      return read();
+    } catch {
+      return 0;
+    }
+  };
 }
 
 /** Whether a pooled device still works: not lost (also not destroyed by its user since it was given back). */
