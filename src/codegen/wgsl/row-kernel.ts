@@ -253,6 +253,12 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
           for (const z of zs) loop.lines.push(compensatedAdd(z, call('exp', bare('-', vt, acc))));
         } else if (st.accIdx) {
           loop.lines.push(ifS(bare(st.fn === 'argmax' ? '>' : '<', vt, acc), [assign(acc, vt), assign(ref(st.accIdx), ref('j'))]));
+        } else if (compensated(st) && lane) {
+          // a quad's 4 values summed plainly, then one compensated add (as the online sums do)
+          const o = ref(`${st.acc}_s`);
+          if (lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_s`, 'vec4<f32>'));
+          loop.lines.push(assign(laneOf(o, lane.lane), vt));
+          if (lane.lane === 3) lane.tail.push(compensatedAdd(st.acc, bin('+', bin('+', laneOf(o, 0), laneOf(o, 1)), bin('+', laneOf(o, 2), laneOf(o, 3)))));
         } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
         else loop.lines.push(assign(acc, combine(st.fn, acc, vt)));
       }
