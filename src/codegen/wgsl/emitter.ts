@@ -7,6 +7,7 @@ import { ixAdd, ixDiv, ixEq, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVa
 import { INDEX_MAPS, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
+import { scaledExp } from './scaled-exp.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
@@ -27,6 +28,8 @@ export interface EmitEnv {
   math: IndexMath;
   /** A node held in a register of this kernel (a reduction of the current row), read at `idx`. */
   register?(node: number, idx: Ix[]): Expr | undefined;
+  /** Is the node a register of this kernel that can be read now (a reduction of a finished sweep)? */
+  hasRegister?(node: number): boolean;
   /** The buffer a node was materialised in, if any. */
   buffer(node: number): Materialized | undefined;
   /** Nodes whose value is `scale · Π dims` (a sum over a broadcast constant). */
@@ -321,6 +324,15 @@ export class Emitter {
   /** The op's lowering (kernel-ir/scalar-lowering.ts) on its operand; a negated literal is a literal. */
   private unary(n: NodeOf<'unary'>, idx: Ix[]): Expr {
     const t = wgslType(n.dtype);
+    if (n.attrs.fn === 'exp') {
+      const twin = scaledExp(this.env.graph, n.id);
+      if (twin && (this.env.buffer(twin.max) || this.env.hasRegister?.(twin.max))) {
+        // exp(x − max x) as the k-th power of exp(x/k − max(x/k)) (scaled-exp.ts), by squarings
+        let e = this.value(twin.exp, idx);
+        for (let k = 1; k < twin.squarings; k++) e = this.scopes.bind(this.scopes.scopeOf([e]), 'v', bare('*', e, e));
+        return bare('*', e, e);
+      }
+    }
     const x = this.typed(n.inputs[0]!, idx, t);
     // a negated literal is a literal (used in place, like any constant)
     if (n.attrs.fn === 'neg' && x.k === 'f32') return f32(-x.v);

@@ -22,6 +22,7 @@ import {
 } from '../kernel-ir/ir.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { subgroupCombine } from './subgroup-combine.js';
+import { scaledMax } from './scaled-exp.js';
 
 interface ReductionState {
   node: number;
@@ -89,6 +90,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
     return ref(states.get(node)!.result);
   });
+  emitter.env.hasRegister = (node) => states.has(node) && done.has(node);
   const root = scopes.root;
   emitter.vec4 = vec4;
   const column = spec.column === true;
@@ -215,6 +217,13 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
     const partners = new Map<number, number[]>(); // max node → online sums
     for (const r of rs) if (r.online !== undefined) partners.set(r.online, [...(partners.get(r.online) ?? []), r.node]);
+    // online maxima over x whose quad exps are powers of an earlier one's over x/k (scaled-exp.ts): max → (twin, log2 k)
+    const twins = new Map<number, { max: number; squarings: number }>();
+    for (const r of rs) {
+      const tw = partners.has(r.node) ? scaledMax(g, r.node) : undefined;
+      if (tw && tw.max < r.node && partners.has(tw.max)) twins.set(r.node, tw);
+    }
+    const twinSources = new Set([...twins.values()].map((t) => t.max));
     const list: ReductionState[] = [];
     for (const r of rs) {
       const n = g.nodes[r.node]!;
@@ -243,8 +252,22 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
             const [qm, qe] = [ref('qm'), ref('qe')];
             const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, qm))));
             lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, assign(acc, qm)])]));
-            const quadSum = bin('+', bin('+', laneOf(qe, 0), laneOf(qe, 1)), bin('+', laneOf(qe, 2), laneOf(qe, 3)));
-            lane.tail.push(block([letS('qe', call('exp', bare('-', o, call('vec4<f32>', acc)))), ...zs.map((z) => compensatedAdd(z, quadSum))]));
+            const quadSum = (e: Expr) => bin('+', bin('+', laneOf(e, 0), laneOf(e, 1)), bin('+', laneOf(e, 2), laneOf(e, 3)));
+            const exps = call('exp', bare('-', o, call('vec4<f32>', acc)));
+            const twin = twins.get(r.node);
+            if (twin || twinSources.has(r.node)) {
+              // the quad's exps stay in scope for the twin over x·k: theirs are these to the power k
+              const e = `${st.acc}_e`;
+              if (twin) {
+                let p = ref(`${states.get(twin.max)!.acc}_e`);
+                for (let k = 1; k < twin.squarings; k++) {
+                  lane.tail.push(letS(`${e}${k}`, bare('*', p, p)));
+                  p = ref(`${e}${k}`);
+                }
+                lane.tail.push(letS(e, bare('*', p, p)));
+              } else lane.tail.push(letS(e, exps));
+              lane.tail.push(block(zs.map((z) => compensatedAdd(z, quadSum(ref(e))))));
+            } else lane.tail.push(block([letS('qe', exps), ...zs.map((z) => compensatedAdd(z, quadSum(qe)))]));
           }
         } else if (zs.length) {
           // online softmax: rescale the partial sums when the running max grows
