@@ -104,8 +104,15 @@ test('tdc run --explain names the plan that ran: the kernels the manifest of tdc
         return;
       }
       assert.is(r.code, 0, r.stderr);
-      const plan = (JSON.parse(r.stdout) as { plan: { variant?: number; choice: string; deviceStorageBuffers: number; kernels: string[]; plans: { storageBuffers: number; kernels: number }[] } }).plan;
+      const plan = (
+        JSON.parse(r.stdout) as {
+          plan: { variant?: number; choice: string; deviceStorageBuffers: number; kernels: string[]; plans: { storageBuffers: number; kernels: number }[]; firstDispatchMs: { kernel: string; ms: number }[] };
+        }
+      ).plan;
       assert.is(plan.choice, choice);
+      // a fresh process: every kernel's pipeline is dispatched for the first time, each awaited and timed on its own
+      assert.equal(plan.firstDispatchMs.map((k) => k.kernel), plan.kernels, `${choice}: first dispatches`);
+      for (const k of plan.firstDispatchMs) assert.ok(Number.isFinite(k.ms) && k.ms >= 0, `${k.kernel}: ${k.ms} ms`);
       // the manifest's rule (conventions.variants): the largest minStorageBuffers the device allows, else the stage's plan
       const allowed = (stage.variants ?? []).filter((v) => v.minStorageBuffers <= plan.deviceStorageBuffers);
       const chosen = choice === 'auto' && allowed.length ? allowed[allowed.length - 1]! : undefined;
@@ -119,7 +126,8 @@ test('tdc run --explain names the plan that ran: the kernels the manifest of tdc
       assert.is(text.code, 0, text.stderr);
       assert.match(text.stdout, choice === 'auto' ? `plan: the variant for ${chosen!.minStorageBuffers} storage buffers per kernel, ${names.length} kernels` : `plan: the plan for WebGPU's default limits (8 storage buffers per kernel), ${names.length} kernels (forced by --plan-variant default)`);
       for (const n of names) assert.match(text.stdout, ` ${n} `);
-      assert.match(text.stdout, /time: plan [\d.]+ s, pipelines [\d.]+ s, run [\d.]+ s/);
+      assert.match(text.stdout, new RegExp(`time: plan [\\d.]+ s, pipelines [\\d.]+ s, run [\\d.]+ s \\(of which the ${names.length} kernels' first dispatches [\\d.]+ s\\)`));
+      for (const n of names) assert.match(text.stdout, new RegExp(` ${n} .* first dispatch [\\d.]+ s`));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
