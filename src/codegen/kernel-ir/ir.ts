@@ -51,7 +51,12 @@ export type Expr =
 export type VarType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | { readonly array: 'f32' | 'i32' | 'u32'; readonly length: number };
 
 export type Stmt =
-  | { readonly k: 'let'; readonly name: string; readonly e: Expr; readonly ty?: 'f32' | 'i32' | 'u32' }
+  /**
+   * `let name[: ty] = e;` — `value`: a value of the graph the Emitter bound (valueS), numbered in the order the
+   * Emitter made them; the hoisting pass (hoist.ts) may move it out of any block or branch its operands allow and
+   * keeps values in that order where it lands them. Other lets are a template's own names and move only out of loops.
+   */
+  | { readonly k: 'let'; readonly name: string; readonly e: Expr; readonly ty?: 'f32' | 'i32' | 'u32'; readonly value?: number }
   /** `var name[: ty][ = init];` (the type is inferred from `init` when absent). */
   | { readonly k: 'var'; readonly name: string; readonly ty?: VarType; readonly init?: Expr }
   | { readonly k: 'assign'; readonly to: Expr; readonly e: Expr }
@@ -151,6 +156,8 @@ export const lane = (a: Expr, l: number): Expr => ({ k: 'lane', a, lane: l as 0 
 export const all = (...cs: Expr[]): Expr => cs.reduce((x, y) => bare('&&', x, y));
 
 export const letS = (name: string, e: Expr, ty?: 'f32' | 'i32' | 'u32'): Stmt => (ty ? { k: 'let', name, e, ty } : { k: 'let', name, e });
+/** The `order`-th let of a graph value (see Stmt `let`): the hoisting pass may move it to the outermost scope its operands allow. */
+export const valueS = (name: string, e: Expr, order: number, ty?: 'f32' | 'i32' | 'u32'): Stmt => ({ ...(letS(name, e, ty) as Extract<Stmt, { k: 'let' }>), value: order });
 export const varS = (name: string, ty: VarType | undefined, init?: Expr): Stmt => ({ k: 'var', name, ...(ty ? { ty } : {}), ...(init ? { init } : {}) });
 export const loop = (body: Stmt[]): Stmt => ({ k: 'loop', body });
 export const assign = (to: Expr, e: Expr): Stmt => ({ k: 'assign', to, e });

@@ -90,8 +90,9 @@ export class Emitter {
     const hit = scope.memo.get(key);
     if (hit !== undefined) return hit;
     const expr = this.lower(n, idx, scope);
-    // bound where everything it reads is defined: invariant work leaves the loops even when its index does not
-    const name = isAtom(expr) ? expr : this.scopes.bind(this.scopes.scopeOf([expr]), 'v', expr);
+    // bound in the scope of its index, where it is memoised; the hoisting pass (kernel-ir/hoist.ts) moves it out of
+    // the loops it does not depend on
+    const name = isAtom(expr) ? expr : this.scopes.bind(scope, 'v', expr);
     scope.memo.set(key, name);
     return name;
   }

@@ -7,7 +7,13 @@ import { mapKernel, rowKernel, type RowKernelOptions } from './row-kernel.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
 import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';
+import { hoistInvariants } from '../kernel-ir/hoist.js';
 import type { Stmt } from '../kernel-ir/ir.js';
+
+/** The kernel IR passes a template's module goes through before it is printed or interpreted. */
+function passes(m: KernelModule): KernelModule {
+  return { ...m, body: hoistInvariants(m.body) };
+}
 
 /** Names of the private arrays the statements declare (`var a: array<…>`). */
 function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
@@ -28,7 +34,7 @@ function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
  * every element) — both read off the IR.
  */
 export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
-  const module = spec.kind === 'row' ? rowKernel(spec, opts) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec);
+  const module = passes(spec.kind === 'row' ? rowKernel(spec, opts) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec));
   const local = new Set([...module.shared.map((s) => s.name), ...privateArrays(module.body)]);
   const written = new Set(spec.buffers.filter((b) => b.access === 'read_write').map((b) => b.name));
   const used = new Set([...arraysRead(module.body)].filter((a) => !local.has(a) && !written.has(a)));
@@ -39,7 +45,7 @@ export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { mo
 export function lowerSubgroupVariant(spec: KernelSpec): KernelModule | undefined {
   if (spec.kind !== 'row') return undefined;
   const m = rowKernel(spec, { subgroups: true });
-  return m.subgroups ? m : undefined;
+  return m.subgroups ? passes(m) : undefined;
 }
 
 /** lowerKernel, printed: the WGSL of one kernel. */

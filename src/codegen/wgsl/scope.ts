@@ -1,7 +1,8 @@
-// Statement scopes of a kernel body: each value is `let`-bound once in the outermost scope where every
-// variable it reads is defined (loop-invariant code is hoisted out of sweeps for free), and memoised there.
+// Statement scopes of a kernel body: each value is `let`-bound in the scope of its index (where the variables of
+// its index are defined) and memoised there; the hoisting pass (kernel-ir/hoist.ts) then moves it out of the loops
+// and blocks its operands do not depend on.
 import { ixVars, type Ix } from '../../compiler/schedule/index-expr.js';
-import { exprVars, letS, ref, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { exprVars, ref, valueS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 
 export class Scope {
   readonly lines: Stmt[] = [];
@@ -17,6 +18,7 @@ export class ScopeTree {
   readonly root = new Scope();
   private readonly varScope = new Map<string, Scope>();
   private counter = 0;
+  private values = 0;
 
   /** A fresh identifier with the given prefix (deterministic per kernel). */
   fresh(prefix: string): string {
@@ -48,10 +50,10 @@ export class ScopeTree {
     s.parent!.lines.push(wrap(s.lines));
   }
 
-  /** `let name = expr;` in `scope`; the name. */
+  /** `let name = expr;` (a value: valueS) in `scope`; the name. */
   bindName(scope: Scope, prefix: string, expr: Expr, type?: 'f32' | 'i32' | 'u32'): string {
     const name = this.fresh(prefix);
-    scope.lines.push(letS(name, expr, type));
+    scope.lines.push(valueS(name, expr, this.values++, type));
     this.define(name, scope);
     return name;
   }
