@@ -13,10 +13,11 @@ type Tf = typeof import('@tensorflow/tfjs');
 type T = TfNs.Tensor;
 
 /** A suite loss in tfjs: `x(name)` is an input tensor (differentiated or not); returns the scalar loss, and the
- *  state outputs the loss updates (CRD's memory banks) computed from the same step's inputs. */
+ *  state outputs the loss updates (CRD's memory banks) computed from the same step's inputs, by tdc's names
+ *  (state_out/<term>/<buffer>). */
 export interface TfjsLoss {
   loss(tf: Tf, x: (name: string) => T): T;
-  state?(tf: Tf, x: (name: string) => T): T[];
+  state?(tf: Tf, x: (name: string) => T): Record<string, T>;
 }
 
 // ---- torch primitives ---------------------------------------------------------------------------------------
@@ -283,7 +284,10 @@ export const TFJS_LOSSES: Record<string, TfjsLoss> = {
         const row = normalize(tf, tf.add(tf.mul(tf.gather(memory, pos), CRD.momentum), tf.mul(v, 1 - CRD.momentum)), 1, 0);
         return tf.tensorScatterUpdate(memory, tf.expandDims(pos, 1), row);
       };
-      return [update(x('state_in/crd/memory_v1'), x(S('normalizer'))), update(x('state_in/crd/memory_v2'), x(Te('normalizer')))];
+      return {
+        'state_out/crd/memory_v1': update(x('state_in/crd/memory_v1'), x(S('normalizer'))),
+        'state_out/crd/memory_v2': update(x('state_in/crd/memory_v2'), x(Te('normalizer'))),
+      };
     },
   },
   sskd: {

@@ -55,6 +55,9 @@ export interface LossBenchOptions {
   baselineBindings?: number;
   /** Also run each loss in TensorFlow.js's WebGPU backend (losses-tfjs.ts), checked against tdc, timed interleaved. */
   tfjs?: boolean;
+  /** Plan stateful losses with their state outputs (CRD's memory-bank update), as `tdc run` does; without it the
+   *  plans are `tdc compile`'s (no state outputs) and tfjs and torch skip the update too. */
+  state?: boolean;
   /** The tfjs losses by case id (default TFJS_LOSSES; tests substitute a wrong one to see the check fail). */
   tfjsLosses?: Readonly<Record<string, TfjsLoss>>;
   json: boolean;
@@ -68,7 +71,8 @@ export interface LossBenchOptions {
  *  program, the one tfjs picks for such shapes when K < 2000. */
 export const TFJS_MATMUL_WORKAROUND: Readonly<Record<string, number>> = { WEBGPU_MATMUL_PROGRAM_TYPE: 2 /* MatMulSmallOutputSizeProgram */ };
 
-/** tfjs against tdc, both float32: |loss − tdc's| ≤ lossRel · |tdc's|, and per gradient max |g − tdc's| ≤ gradRel · max |tdc's|. */
+/** tfjs against tdc, both float32: |loss − tdc's| ≤ lossRel · |tdc's|, and per gradient (and state output: CRD's
+ *  updated banks) max |g − tdc's| ≤ gradRel · max |tdc's|. */
 export const TFJS_TOLERANCE = { lossRel: 1e-4, gradRel: 1e-3 };
 
 export interface LossRow {
@@ -220,10 +224,12 @@ class PlanLoss implements BenchImpl {
       this.inputs.set(i.name, { shape: d.shape, buffer: b });
     }
   }
-  /** One step with the loss and every gradient read back, by input name. */
-  async full(): Promise<{ loss: number; grads: ReadonlyMap<string, Float32Array> }> {
+  /** One step with the loss, every gradient and every state output read back, by name. */
+  async full(): Promise<{ loss: number; grads: ReadonlyMap<string, Float32Array>; state: ReadonlyMap<string, Float32Array> }> {
     const r = await this.exec!.run(this.inputs, { readback: 'all' });
-    return { loss: r.loss, grads: r.grads };
+    const state = new Map<string, Float32Array>();
+    for (const s of this.plan.outputs.state ?? []) state.set(s.name, await readBuffer(this.rt, this.exec!.planBuffer(s.buffer)!, 4 * s.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1)));
+    return { loss: r.loss, grads: r.grads, state };
   }
   async step(): Promise<{ loss: number; grad: Float32Array }> {
     const r = await this.exec!.run(this.inputs, { readback: 'all' });
@@ -261,7 +267,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
-        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings });
+        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings, state: o.state ?? false });
         plan0 = plan;
         names0 = names;
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (LOSS_CASES.indexOf(c) + 1) + k) }]));
@@ -275,7 +281,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         const impls: BenchImpl[] = [impl.deviceResident, impl];
         if (o.baseline || o.baselineBindings !== undefined) {
           const baseBindings = o.baselineBindings ?? o.bindings;
-          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings });
+          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings, o.state ?? false) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings, state: o.state ?? false });
           row.baseline_kernels = basePlan.kernels.length;
           base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
           await base.setup();
@@ -337,7 +343,7 @@ async function tfjsChecked(
   const gradNames = plan.outputs.grads.map((g) => g.input);
   const want = await tdc.full();
   const attempt = async (flags: Record<string, number>): Promise<{ impl: TfjsLossImpl; mismatch?: string } | undefined> => {
-    const impl = new TfjsLossImpl(`${id} tfjs`, tf, loss, data, gradNames, flags);
+    const impl = new TfjsLossImpl(`${id} tfjs`, tf, loss, data, gradNames, (plan.outputs.state ?? []).map((x) => x.name), flags);
     try {
       impl.setup();
       const got = await impl.check();
@@ -347,11 +353,17 @@ async function tfjsChecked(
         const e = gradError(got.grads[k]!, want.grads.get(name)!);
         if (!(e <= worst.err)) worst = { err: e, name };
       }
+      for (const [name, w] of want.state) {
+        // each state output (CRD's banks) like a gradient
+        const g = got.state?.get(name);
+        const e = g ? gradError(g, w) : NaN;
+        if (!(e <= worst.err)) worst = { err: e, name: g ? name : `${name} (tfjs computes none)` };
+      }
       row.tfjs_grad_err = worst.err;
       if (row.tfjs_loss_rel <= TFJS_TOLERANCE.lossRel && worst.err <= TFJS_TOLERANCE.gradRel) return { impl };
       impl.dispose();
       const flagText = Object.keys(flags).length ? ` with ${Object.entries(flags).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
-      return { impl, mismatch: `tfjs MISMATCH${flagText}: loss ${got.loss} vs tdc ${want.loss} (rel ${row.tfjs_loss_rel.toExponential(2)}), worst gradient ${worst.name} err ${worst.err.toExponential(2)} (tolerance ${TFJS_TOLERANCE.lossRel}, ${TFJS_TOLERANCE.gradRel})` };
+      return { impl, mismatch: `tfjs MISMATCH${flagText}: loss ${got.loss} vs tdc ${want.loss} (rel ${row.tfjs_loss_rel.toExponential(2)}), worst gradient or state ${worst.name} err ${worst.err.toExponential(2)} (tolerance ${TFJS_TOLERANCE.lossRel}, ${TFJS_TOLERANCE.gradRel})` };
     } catch (e) {
       row.tfjs_unavailable = (e as Error).message.split('\n')[0]!;
       impl.dispose();
@@ -371,6 +383,19 @@ async function tfjsChecked(
   return second.impl;
 }
 
+/** The first `bytes` of a device buffer (COPY_SRC), copied to a mappable one and read. */
+async function readBuffer(rt: GpuRuntime, src: GPUBuffer, bytes: number): Promise<Float32Array> {
+  if (!Number.isFinite(bytes)) throw new Error('readBuffer: a state output of symbolic size');
+  const staging = rt.device.createBuffer({ size: bytes, usage: 0x1 | 0x8 /* MAP_READ | COPY_DST */ });
+  const enc = rt.device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+  rt.device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x1);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return out;
+}
+
 /** max |a − b| / max |b| (NaN anywhere: NaN). */
 function gradError(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return NaN;
@@ -385,22 +410,22 @@ function gradError(a: Float32Array, b: Float32Array): number {
 }
 
 /** The plan another checkout's compiler makes for the case (its own graph builder and scheduler, same inputs). */
-async function baselinePlan(root: string, c: LossCase, batch: number, wg: number, bindings: number): Promise<KernelPlan> {
+async function baselinePlan(root: string, c: LossCase, batch: number, wg: number, bindings: number, state: boolean): Promise<KernelPlan> {
   const dist = resolve(root, 'dist');
   const lossesMod = (await import(pathToFileURL(join(dist, 'bench/losses.js')).href)) as { lossGraph: typeof lossGraph };
   const planMod = (await import(pathToFileURL(join(dist, 'src/compiler/kernel-plan.js')).href)) as { kernelPlan: typeof kernelPlan };
-  return planMod.kernelPlan(lossesMod.lossGraph(c, batch).graph, { workgroupSize: wg, maxStorageBuffers: bindings });
+  return planMod.kernelPlan(lossesMod.lossGraph(c, batch).graph, { workgroupSize: wg, maxStorageBuffers: bindings, state });
 }
 
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../bench/torch_losses.py');
 
-/** What torch_losses.py's named losses read: every input of tdc's plan (shape, dtype, id range, positivity) and the
- *  inputs tdc differentiates. */
+/** What torch_losses.py's named losses read: every input of tdc's plan (shape, dtype, id range, positivity), the
+ *  inputs tdc differentiates, and whether tdc's plan updates the state (CRD's banks). */
 function torchInputs(c: LossCase, names: Map<string, { shape: number[]; dtype: 'float' | 'int' }>, plan: KernelPlan | undefined): string {
   const inputs = Object.fromEntries(
     [...names].map(([name, v]) => [name, { shape: v.shape, dtype: v.dtype, ...(v.dtype === 'int' ? { hi: c.intRange?.(name) ?? 1000 } : {}), ...(c.positive?.(name) ? { positive: true } : {}) }]),
   );
-  return JSON.stringify({ inputs, grads: plan?.outputs.grads.map((g) => g.input) ?? [] });
+  return JSON.stringify({ inputs, grads: plan?.outputs.grads.map((g) => g.input) ?? [], state: (plan?.outputs.state ?? []).length > 0 });
 }
 
 /** PyTorch eager, one thread: median ms of forward + backward at the case's shapes. */

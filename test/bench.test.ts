@@ -239,6 +239,21 @@ test('bench --losses --tfjs: a tfjs loss that disagrees with tdc is an error and
   assert.match(lines.join('\n'), /^srd .* ! tfjs MISMATCH/m);
 });
 
+test("bench --losses --tfjs --state: CRD planned with its memory-bank update (as tdc run plans it); tfjs's banks match tdc's, a wrong bank is caught", async () => {
+  const opts = { ids: ['crd'], timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 }, torch: false, tfjs: true, state: true, batchScale: 1 / 16, bindings: 8, wg: 0, json: true, log: () => {} };
+  const [ok] = await runLossBench(opts);
+  assert.is(ok!.error, undefined, ok!.error);
+  assert.ok(ok!.tfjs_grad_err! <= TFJS_TOLERANCE.gradRel && Number.isFinite(ok!.tfjs_ms), JSON.stringify(ok));
+  const crd = TFJS_LOSSES['crd']!;
+  const [bad] = await runLossBench({
+    ...opts,
+    timing: { ...opts.timing, rounds: 0 },
+    // memory_v1 not updated
+    tfjsLosses: { crd: { loss: crd.loss, state: (tf, x) => ({ ...crd.state!(tf, x), 'state_out/crd/memory_v1': tf.clone(x('state_in/crd/memory_v1')) }) } },
+  });
+  assert.match(bad!.error ?? '', /tfjs MISMATCH: .* worst gradient or state state_out\/crd\/memory_v1 err/);
+});
+
 test("bench --losses --tfjs: where tfjs's default disagrees with tdc, the row says so and tfjs is checked and timed with the matmul workaround", async () => {
   const rows = await runLossBench({
     ids: ['srd'],
