@@ -2,7 +2,7 @@
 // makes its text.
 import type { KernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
-import { matmulKernel } from './matmul-kernel.js';
+import { hasMatmulSubgroupVariant, matmulKernel } from './matmul-kernel.js';
 import { mapKernel, rowKernel, type RowKernelOptions } from './row-kernel.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
@@ -41,8 +41,10 @@ export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { mo
   return { module, used, vec4: vec4Arrays(module.body) };
 }
 
-/** The kernel's variant with subgroup operations (row kernels that combine partials), or undefined. */
+/** The kernel's variant with subgroup operations (row kernels that combine partials, register-tiled matmuls that
+ *  share the uniform operand by shuffles), or undefined. */
 export function lowerSubgroupVariant(spec: KernelSpec): KernelModule | undefined {
+  if (spec.kind === 'matmul') return hasMatmulSubgroupVariant(spec) ? matmulKernel(spec, { subgroups: true }) : undefined;
   if (spec.kind !== 'row') return undefined;
   const m = rowKernel(spec, { subgroups: true });
   return m.subgroups ? passes(m) : undefined;

@@ -19,19 +19,48 @@ import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, upTo, WG } from './kernel-emitter.js';
 import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
-import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
+import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, subgroupS, SUBGROUP_BUILTINS, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
 import { ZERO } from '../../compiler/schedule/index-expr.js';
-import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
+import { WG_SIZE, WORKGROUP_DEFAULTS } from '../../compiler/schedule/workgroup.js';
 import type { Shape } from '../../graph/types.js';
 
 /** Products summed plainly before each compensated fold. */
 const MM_CHUNK = 16;
 
+/** Lanes that share the uniform operand's loads by subgroupShuffleXor in the subgroup variant (uniform extents are multiples of it). */
+const SHUFFLE_GROUP = 8;
+
+/** The variant's least fraction of busy lanes (its loads per k: 1 shuffled + reg, on every lane; the plain kernel's: SHUFFLE_GROUP + reg on busy lanes). */
+const MIN_BUSY_LANES = 0.6;
+
 /** WebGPU's default maxComputeWorkgroupStorageSize (the matrix-vector partials must fit it). */
 const WORKGROUP_BYTES = 16384;
 
-export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
+/** matmulKernel's options: `subgroups` makes the variant that shares the uniform operand through subgroup shuffles. */
+export interface MatmulKernelOptions {
+  subgroups?: boolean;
+}
+
+/**
+ * Does the kernel have a subgroup variant (matmulKernel with subgroups)? Its uniform extent must be a multiple of
+ * SHUFFLE_GROUP, and its lanes mostly busy at the software workgroup size: the variant keeps every lane (the
+ * shuffles need them), where the plain kernel lets lanes past the output leave — a lane-by-lane gatherer then
+ * skips their loads, so a variant over half-idle lanes (RKD's [32, 32] Grams: 4 of 8) loads more than it saves.
+ */
+export function hasMatmulSubgroupVariant(spec: MatmulKernelSpec): boolean {
+  if (spec.alongK || spec.uniform % SHUFFLE_GROUP !== 0) return false;
+  const so = spec.graph.nodes[spec.node]!.shape;
+  const extent = so[spec.swap ? so.length - 2 : so.length - 1]!;
+  if (typeof extent !== 'number') return true;
+  const lanes = Math.ceil(extent / spec.reg);
+  const wg = WORKGROUP_DEFAULTS.matmul.software;
+  return lanes / (wg * Math.ceil(lanes / wg)) >= MIN_BUSY_LANES;
+}
+
+export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions = {}): KernelModule {
   if (spec.alongK) return matvecKernel(spec, spec.alongK);
+  const shuffled = opts.subgroups === true;
+  if (shuffled && !hasMatmulSubgroupVariant(spec)) throw new Error(`matmul kernel: no subgroup variant for ${spec.uniform} uniform indices`);
   const { math, scopes, emitter, a, b, sa, sb, so, batch, K, root, body } = matmulOperands(spec);
   const M = so[so.length - 2]!;
   const N = so[so.length - 1]!;
@@ -45,21 +74,36 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   const lane0 = bare('*', bin('+', bare('*', ref('wid.x'), WG), ref('lid3.x')), u32(spec.reg));
   const uniform0 = bare('*', ref('wid.y'), u32(spec.uniform));
   body.push(letS('mm_row0', spec.swap ? lane0 : uniform0), letS('mm_col0', spec.swap ? uniform0 : lane0));
-  // No barriers in this kernel: invocations past the output leave at once (every dispatched wid.y starts inside it).
-  body.push(spec.swap ? ifS(bare('>=', row0, Mx), [RETURN]) : ifS(bare('>=', col0, Nx), [RETURN]));
+  // No barriers in this kernel: invocations past the output leave at once (every dispatched wid.y starts inside
+  // it) — except in the subgroup variant, whose shuffles need every invocation (those compute clamped indices
+  // and store nothing).
+  if (!shuffled) body.push(spec.swap ? ifS(bare('>=', row0, Mx), [RETURN]) : ifS(bare('>=', col0, Nx), [RETURN]));
   for (const v of ['mm_col0', 'mm_row0', 'lid3']) scopes.define(v, root);
+  const clamp = (first: Expr, i: Expr, size: Expr) => call('min', bare('+', first, i), bare('-', size, u32(1)));
   const rows: Ix[] = [];
   const cols: Ix[] = [];
-  const clamp = (first: Expr, i: number, size: Expr) => call('min', bare('+', first, u32(i)), bare('-', size, u32(1)));
   for (let i = 0; i < RM; i++) {
-    body.push(letS(`mm_r${i}`, clamp(row0, i, Mx)));
+    body.push(letS(`mm_r${i}`, clamp(row0, u32(i), Mx)));
     scopes.define(`mm_r${i}`, root);
     rows.push(ixVar(`mm_r${i}`));
   }
   for (let j = 0; j < RN; j++) {
-    body.push(letS(`mm_c${j}`, clamp(col0, j, Nx)));
+    body.push(letS(`mm_c${j}`, clamp(col0, u32(j), Nx)));
     scopes.define(`mm_c${j}`, root);
     cols.push(ixVar(`mm_c${j}`));
+  }
+  const [uniIdx, uniFirst, uniSize] = spec.swap ? [cols, col0, Nx] : [rows, row0, Mx];
+  // Subgroup variant: where the subgroups are full and at least SHUFFLE_GROUP wide (uniform: every invocation
+  // is active), invocation q of each aligned group of SHUFFLE_GROUP lanes loads uniform index u0 + g·8 + q and
+  // gets the others by subgroupShuffleXor — one load per lane instead of SHUFFLE_GROUP equal loads (a software
+  // rasteriser gathers a load lane by lane even where the address is uniform). Its register m of group g then
+  // holds uniform index g·8 + (q ^ m): mm_x is q where the shuffles run, 0 where the plain loads do.
+  if (shuffled) {
+    const S = SUBGROUP_BUILTINS;
+    body.push(letS('mm_sgok', all(bare('>=', ref(S.size), u32(SHUFFLE_GROUP)), bare('==', bare('%', WG, ref(S.size)), u32(0)))));
+    body.push(letS('mm_x', call('select', u32(0), bare('%', ref(S.lane), u32(SHUFFLE_GROUP)), ref('mm_sgok'))));
+    for (let g = 0; g < spec.uniform / SHUFFLE_GROUP; g++) body.push(letS(`mm_own${g}`, clamp(uniFirst, bin('+', u32(g * SHUFFLE_GROUP), ref('mm_x')), uniSize)));
+    for (const v of ['mm_sgok', 'mm_x', ...Array.from({ length: spec.uniform / SHUFFLE_GROUP }, (_, g) => `mm_own${g}`)]) scopes.define(v, root);
   }
   const batchIdx = batchIndices(math, scopes, batch);
   const acc = RM * RN;
@@ -67,28 +111,55 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   const oneChunk = typeof K === 'number' && K <= MM_CHUNK;
   if (!oneChunk) body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }));
   body.push(varS('mm_part', { array: 'f32', length: acc }));
+  const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
+  const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
+  const part = (q: number) => at('mm_part', u32(q));
+  // the operand on each side at (uniform or lane index, mm_k)
+  const uniValue = (ix: Ix): Expr => (spec.swap ? emitter.as(emitter.value(b, [...pb, ixVar('mm_k'), ix]), 'f32', 'f32') : emitter.as(emitter.value(a, [...pa, ix, ixVar('mm_k')]), 'f32', 'f32'));
+  const laneValue = (ix: Ix): Expr => (spec.swap ? emitter.as(emitter.value(a, [...pa, ix, ixVar('mm_k')]), 'f32', 'f32') : emitter.as(emitter.value(b, [...pb, ixVar('mm_k'), ix]), 'f32', 'f32'));
+  // The K loop: chunks of MM_CHUNK products summed plainly, each folded into the accumulators compensated. In the
+  // subgroup variant the chunk's loop comes twice, the uniform values by shuffles where the subgroups allow
+  // (mm_sgok, uniform: one branch per chunk), by loads elsewhere; the fold is shared.
   const chunk = oneChunk ? root : scopes.open(root);
   if (!oneChunk) {
     scopes.define('mm_k0', chunk);
     chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), u32(MM_CHUNK)), Kx)));
     scopes.define('mm_k1', chunk);
   }
-  const loop = scopes.open(chunk);
-  scopes.define('mm_k', loop);
-  const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
-  const pb = math.broadcast(sb.slice(0, -2), batch, batchIdx);
-  const va = rows.map((row) => emitter.as(emitter.value(a, [...pa, row, ixVar('mm_k')]), 'f32', 'f32'));
-  const vb = cols.map((col) => emitter.as(emitter.value(b, [...pb, ixVar('mm_k'), col]), 'f32', 'f32'));
-  for (let i = 0; i < RM; i++) loop.lines.push(letS(`mm_a${i}`, va[i]!));
-  for (let j = 0; j < RN; j++) loop.lines.push(letS(`mm_b${j}`, vb[j]!));
-  const part = (q: number) => at('mm_part', u32(q));
-  for (let i = 0; i < RM; i++)
-    for (let j = 0; j < RN; j++) loop.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
-  if (oneChunk) scopes.close(loop, (s) => forS('mm_k', u32(0), bare('<', ref('mm_k'), Kx), u32(1), s));
-  else {
-    scopes.close(loop, (s) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), s));
+  const products = (parent: typeof root, shuffle: boolean): void => {
+    const loop = scopes.open(parent);
+    scopes.define('mm_k', loop);
+    const uni: Expr[] = [];
+    if (shuffle)
+      for (let g = 0; g < spec.uniform / SHUFFLE_GROUP; g++) {
+        const own = `mm_s${g}_0`;
+        loop.lines.push(letS(own, uniValue(ixVar(`mm_own${g}`))));
+        uni.push(ref(own));
+        for (let m = 1; m < SHUFFLE_GROUP; m++) {
+          loop.lines.push(subgroupS(`mm_s${g}_${m}`, 'shuffleXor', ref(own), u32(m)));
+          uni.push(ref(`mm_s${g}_${m}`));
+        }
+      }
+    const plain = (side: 'a' | 'b'): Expr[] => ((side === 'a') === !spec.swap ? uniIdx.map(uniValue) : (spec.swap ? rows : cols).map(laneValue));
+    const va = shuffle && !spec.swap ? uni : plain('a');
+    const vb = shuffle && spec.swap ? uni : plain('b');
+    for (let i = 0; i < RM; i++) loop.lines.push(letS(`mm_a${i}`, va[i]!));
+    for (let j = 0; j < RN; j++) loop.lines.push(letS(`mm_b${j}`, vb[j]!));
+    for (let i = 0; i < RM; i++)
+      for (let j = 0; j < RN; j++) loop.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
+    if (oneChunk) scopes.close(loop, (st) => forS('mm_k', u32(0), bare('<', ref('mm_k'), Kx), u32(1), st));
+    else scopes.close(loop, (st) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), st));
+  };
+  if (shuffled) {
+    const yes = scopes.open(chunk);
+    products(yes, true);
+    const no = scopes.open(chunk);
+    products(no, false);
+    chunk.lines.push(ifS(ref('mm_sgok'), yes.lines, no.lines));
+  } else products(chunk, false);
+  if (!oneChunk) {
     for (let q = 0; q < acc; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
-    scopes.close(chunk, (s) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), s));
+    scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), st));
   }
   // the results into one array (unrolled, straight-line), stored by a loop (not unrolled): a guarded store per
   // register is a branch per register, which costs the shader compiler more than the rest of the kernel
@@ -96,13 +167,19 @@ export function matmulKernel(spec: MatmulKernelSpec): KernelModule {
   for (let q = 0; q < acc; q++) body.push(assign(at('mm_out', u32(q)), oneChunk ? part(q) : compensatedSum(at('mm_acc', u32(q)), at('mm_cmp', u32(q)))));
   const st = scopes.open(root);
   scopes.define('mm_q', st);
-  st.lines.push(letS('mm_i', bare('/', ref('mm_q'), u32(RN))), letS('mm_j', bare('%', ref('mm_q'), u32(RN))));
+  // register (mm_i, mm_j) holds row mm_i, column mm_j of the block — the uniform one xor mm_q in the subgroup variant
+  // i ^ x for x < SHUFFLE_GROUP, as i + x − 2·(i & x) (the IR has no xor)
+  const xorQ = (e: Expr): Expr => (shuffled ? bin('-', bin('+', e, ref('mm_x')), bin('*', u32(2), bin('&', e, ref('mm_x')))) : e);
+  st.lines.push(
+    letS('mm_i', spec.swap ? bare('/', ref('mm_q'), u32(RN)) : xorQ(shuffled ? bin('/', ref('mm_q'), u32(RN)) : bare('/', ref('mm_q'), u32(RN)))),
+    letS('mm_j', spec.swap ? xorQ(shuffled ? bin('%', ref('mm_q'), u32(RN)) : bare('%', ref('mm_q'), u32(RN))) : bare('%', ref('mm_q'), u32(RN))),
+  );
   for (const v of ['mm_i', 'mm_j']) scopes.define(v, st);
   const off = ixE(math.offset(spec.store.shape, [...batchIdx, ixNode('+', ixVar('mm_row0'), ixVar('mm_i')), ixNode('+', ixVar('mm_col0'), ixVar('mm_j'))]));
   const inside = all(bare('<', bare('+', row0, ref('mm_i')), Mx), bare('<', bare('+', col0, ref('mm_j')), Nx));
   st.lines.push(ifS(inside, [assign(at(spec.store.buffer, off), at('mm_out', ref('mm_q')))]));
   scopes.close(st, (x) => forS('mm_q', u32(0), bare('<', ref('mm_q'), u32(acc)), u32(1), x));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set(), ...(shuffled ? { subgroups: true as const } : {}) };
 }
 
 /**
