@@ -10,7 +10,8 @@
 //   declared outside the region (a let that stays behind keeps the lets reading it), is not the region's loop
 //   variable, and is not assigned anywhere in the region (a `var` the loop updates is not invariant).
 // - Where to: just before the outermost region it leaves, after everything that defines its operands (a loop's
-//   preheader); lets keep their order (values: the order the Emitter made them in). A let moves only when it
+//   preheader); lets keep their order (values: the order the Emitter made them in, also ahead of a declaration
+//   without initialiser made after them). A let moves only when it
 //   leaves a loop (leaving only branches would compute a branch's value on the other path too), except that a
 //   graph value the Emitter bound (Stmt `let` with `value`) may leave blocks alone (they only scope names).
 // - Names: only a let whose name is declared once in the whole body moves (template names reused in sibling
@@ -115,15 +116,19 @@ function rewrite(stmts: readonly Stmt[], path: Region[], unique: (name: string) 
 
 /**
  * Where a let coming out of the region about to be appended to `body` lands: just before that region, except that a
- * value goes before the values the Emitter made after it and bound directly in this list (values stay in the
- * order they were made: the text reads in build order).
+ * value goes before the values the Emitter made after it and bound directly in this list, and before declarations
+ * without initialiser it does not read (values stay in the order they were made: the text reads in build order).
  */
 function landing(body: readonly Stmt[], s: Let): number {
   let i = body.length;
   if (s.value === undefined) return i;
+  const reads = exprVars(s.e);
   while (i > 0) {
     const prev = body[i - 1]!;
-    if (prev.k !== 'let' || prev.value === undefined || prev.value < s.value) break;
+    const laterValue = prev.k === 'let' && prev.value !== undefined && prev.value > s.value;
+    // a declaration without an initialiser does nothing where it stands
+    const declaration = prev.k === 'var' && prev.init === undefined && !reads.includes(prev.name);
+    if (!laterValue && !declaration) break;
     i--;
   }
   return i;
