@@ -44,7 +44,7 @@ export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { mo
 /** The kernel's variant with subgroup operations (row kernels that combine partials, register-tiled matmuls that
  *  share the uniform operand by shuffles), or undefined. */
 export function lowerSubgroupVariant(spec: KernelSpec): KernelModule | undefined {
-  if (spec.kind === 'matmul') return hasMatmulSubgroupVariant(spec) ? matmulKernel(spec, { subgroups: true }) : undefined;
+  if (spec.kind === 'matmul') return hasMatmulSubgroupVariant(spec) ? passes(matmulKernel(spec, { subgroups: true })) : undefined;
   if (spec.kind !== 'row') return undefined;
   const m = rowKernel(spec, { subgroups: true });
   return m.subgroups ? passes(m) : undefined;
