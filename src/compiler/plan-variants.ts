@@ -25,10 +25,30 @@ export function storageBuffersNeeded(plan: KernelPlan): number {
   return Math.max(0, ...plan.kernels.map((k) => k.bindings.length));
 }
 
-/** The plan for the default limits with its variants (KernelPlan.variants); throws as kernelPlan does when even
- *  the default plan cannot be made. */
+/**
+ * The base plan: for the default limits, or — when some kernel cannot be split to fit them (TDC603: CTC's serial
+ * kernel with per-sample losses binds 9) — for the smallest tier it fits; the runtime then refuses devices below
+ * it with a clear error (executor: "binds N storage buffers; this device allows M"). Throws as kernelPlan does
+ * when no budget fits or the failure is not the binding budget.
+ */
+export function basePlan(graph: Graph, opts: Omit<ScheduleOptions, 'maxStorageBuffers'>): KernelPlan {
+  const first = scheduleOrFailure(graph, { ...opts, maxStorageBuffers: DEFAULT_STORAGE_BUFFERS });
+  if ('schedule' in first) return generatePlan(first.schedule);
+  if (first.failure.code === BINDING_BUDGET_CODE)
+    for (const tier of STORAGE_BUFFER_TIERS) {
+      const r = scheduleOrFailure(graph, { ...opts, maxStorageBuffers: tier });
+      if ('schedule' in r) return generatePlan(r.schedule);
+    }
+  return kernelPlan(graph, { ...opts, maxStorageBuffers: DEFAULT_STORAGE_BUFFERS });
+}
+
+/** The scheduler's code for "a kernel would bind more storage buffers than this target allows". */
+const BINDING_BUDGET_CODE = 'TDC603';
+
+/** The base plan (basePlan) with its variants (KernelPlan.variants); throws as kernelPlan does when no plan can
+ *  be made. */
 export function planWithVariants(graph: Graph, opts: Omit<ScheduleOptions, 'maxStorageBuffers'>): KernelPlan {
-  const base = kernelPlan(graph, { ...opts, maxStorageBuffers: DEFAULT_STORAGE_BUFFERS });
+  const base = basePlan(graph, opts);
   const variants: PlanVariant[] = [];
   let below = base;
   for (const tier of STORAGE_BUFFER_TIERS) {

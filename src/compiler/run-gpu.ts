@@ -23,8 +23,7 @@ import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
-import { kernelPlan } from './kernel-plan.js';
-import { DEFAULT_STORAGE_BUFFERS, planWithVariants } from './plan-variants.js';
+import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
@@ -78,7 +77,7 @@ export async function runStageOnGpu(
     let compiled: KernelPlan;
     try {
       // as `tdc compile` plans (compile.ts); only the default plan when that is the one asked for
-      compiled = choice === 'default' ? kernelPlan(graph, { maxStorageBuffers: DEFAULT_STORAGE_BUFFERS, state: true }) : planWithVariants(graph, { state: true });
+      compiled = choice === 'default' ? basePlan(graph, { state: true }) : planWithVariants(graph, { state: true });
     } catch (e) {
       if (e instanceof DiagnosticError) return { diagnostics: [...diagnostics, e.diagnostic] };
       return { diagnostics: [...diagnostics, diag('error', 'TDC690', `internal error while scheduling the GPU kernels: ${(e as Error).message}`, stage.span)] };
