@@ -25,7 +25,7 @@
 //   integer division by zero is defined), so it leaves branches and passes exits.
 // - A load that leaves a loop is evaluated even when the loop runs no iteration: its index is built from values
 //   defined outside the loop (the templates clamp or guard those before any loop), and WGSL storage reads never trap.
-import { exprVars, type Expr, type Stmt } from './ir.js';
+import { exprVars, subExprs, type Expr, type Stmt } from './ir.js';
 
 type Let = Extract<Stmt, { k: 'let' }>;
 
@@ -251,49 +251,13 @@ function returns(s: Stmt): boolean {
 
 /** Arrays an expression reads an element of. */
 function arraysIn(e: Expr, out: string[] = []): string[] {
-  switch (e.k) {
-    case 'bin':
-      arraysIn(e.a, out);
-      arraysIn(e.b, out);
-      break;
-    case 'neg':
-    case 'not':
-    case 'lane':
-      arraysIn(e.a, out);
-      break;
-    case 'call':
-      for (const a of e.args) arraysIn(a, out);
-      break;
-    case 'at':
-    case 'at4s':
-    case 'at4':
-    case 'atomicLoad':
-      out.push(e.array);
-      arraysIn(e.i, out);
-      break;
-  }
+  if (e.k === 'at' || e.k === 'at4s' || e.k === 'at4' || e.k === 'atomicLoad') out.push(e.array);
+  for (const c of subExprs(e)) arraysIn(c, out);
   return out;
 }
 
 function hasAtomicLoad(e: Expr): boolean {
-  switch (e.k) {
-    case 'atomicLoad':
-      return true;
-    case 'bin':
-      return hasAtomicLoad(e.a) || hasAtomicLoad(e.b);
-    case 'neg':
-    case 'not':
-    case 'lane':
-      return hasAtomicLoad(e.a);
-    case 'call':
-      return e.args.some(hasAtomicLoad);
-    case 'at':
-    case 'at4s':
-    case 'at4':
-      return hasAtomicLoad(e.i);
-    default:
-      return false;
-  }
+  return e.k === 'atomicLoad' || subExprs(e).some(hasAtomicLoad);
 }
 
 /** How many times each name is declared in the body (lets, vars, subgroup results, loop variables). */

@@ -173,6 +173,32 @@ export const atomic = (op: 'min' | 'store', array: string, i: Expr, e: Expr): St
 export const subgroupS = (name: string, op: SubgroupOp, e: Expr, mask?: Expr): Stmt => (mask ? { k: 'subgroup', name, op, e, mask } : { k: 'subgroup', name, op, e });
 export const barrier = (scope: 'workgroup' | 'storage' = 'workgroup'): Stmt => ({ k: 'barrier', scope });
 
+
+/** The direct sub-expressions of an expression (an index `ix` holds none: its terms are Ix, not Expr). */
+export function subExprs(e: Expr): readonly Expr[] {
+  switch (e.k) {
+    case 'f32':
+    case 'i32':
+    case 'u32':
+    case 'bool':
+    case 'var':
+    case 'ix':
+      return [];
+    case 'bin':
+      return [e.a, e.b];
+    case 'neg':
+    case 'not':
+    case 'lane':
+      return [e.a];
+    case 'call':
+      return e.args;
+    case 'at':
+    case 'at4s':
+    case 'at4':
+    case 'atomicLoad':
+      return [e.i];
+  }
+}
 /** Variables an expression reads (index expressions included). */
 export function exprVars(e: Expr, out: string[] = []): string[] {
   switch (e.k) {
