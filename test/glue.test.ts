@@ -9,6 +9,7 @@ import ts from 'typescript';
 import { emitGlue, GlueError } from '../src/codegen/glue/index.js';
 import { GpuRuntime, PlanExecutor, type NonFinite, type TensorInput } from 'tdc-runtime/node';
 import { tinyPlan } from './fixtures/tiny-plan.js';
+import { typecheckStrict } from './helpers/typecheck-glue.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OPTS = { moduleName: 'tiny', configFile: 'configs/tiny.yaml', tdcVersion: '0.0.0-test' };
@@ -107,25 +108,8 @@ test('generated glue type-checks (strict, NodeNext, erasable syntax only) and it
       { stage: 'eval', plan: evalPlan() },
     ], OPTS));
     writeFileSync(join(dir, 'use.ts'), CONSUMER);
-    const program = ts.createProgram([join(dir, 'tiny.ts'), join(dir, 'use.ts')], {
-      strict: true,
-      noEmit: true,
-      noUnusedLocals: true,
-      exactOptionalPropertyTypes: true,
-      noUncheckedIndexedAccess: true,
-      // only erasable syntax (no parameter properties, enums, namespaces) and explicit type-only imports,
-      // so the glue also runs under Node's type stripping (--experimental-strip-types)
-      erasableSyntaxOnly: true,
-      verbatimModuleSyntax: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      skipLibCheck: true,
-      types: ['node'],
-    });
-    const diags = ts.getPreEmitDiagnostics(program);
-    const text = ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => '\n' });
-    assert.is(diags.length, 0, text);
+    const text = typecheckStrict([join(dir, 'tiny.ts'), join(dir, 'use.ts')], dir);
+    assert.is(text, '', text);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

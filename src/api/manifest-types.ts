@@ -53,6 +53,9 @@ export interface ManifestPlan {
       modelTerm?: { index: number; weight: number | Record<string, number> };
     };
     grads: { input: string; buffer: string; shape: ManifestDim[] }[];
+    /** Stateful terms' updated buffers (CRD's memory banks), `state_out/<term>/<buffer>`, each with the input it
+     *  replaces at the next step (`state_in/<term>/<buffer>`); absent when the stage keeps no state. */
+    state?: { name: string; input: string; buffer: string; shape: ManifestDim[] }[];
   };
   buffers: { name: string; role: 'input' | 'output' | 'scratch'; dtype: 'f32' | 'i32'; length: ManifestDim }[];
   kernels: ManifestKernel[];

@@ -88,7 +88,8 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
   for (const stage of stages) {
     const shapes = stageInputShapes(stage, pinned);
     for (const k of modelLossKeys(stage, pinned)) if (!shapes.has(`model_loss/${k}`)) shapes.set(`model_loss/${k}`, defaultInputShape(`model_loss/${k}`));
-    const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned) });
+    // the state (CRD's memory banks) is sized by the spec (its kwargs), not pinned like an io_dict tensor
+    const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned), declaredStateShapes: true });
     diagnostics.push(...inst.diagnostics);
     if (!inst.graph || hasErrors(inst.diagnostics)) {
       diagnostics.push(
@@ -99,7 +100,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       return { stages: compiled, diagnostics };
     }
     try {
-      const plan = planWithVariants(inst.graph, opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {});
+      // a stateful term (CRD) stores its updated buffers, as `tdc run` does: the glue carries them to the next step
+      const plan = planWithVariants(inst.graph, {
+        ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
+        ...(inst.graph.stateOut?.length ? { state: true } : {}),
+      });
       for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) {
         if (inst.graph.equalDims?.length) p.equalDims = inst.graph.equalDims;
         attachInputChecks(p, inst.graph);

@@ -556,7 +556,7 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       const full = `state_in/${ctx.termName ?? 'term'}/${name!.v}`;
       const known = ctx.inputNodes.get(full);
       if (known !== undefined) return tensor(known);
-      const info = ctx.inputs(full);
+      const info = ctx.inputs(full) ?? (ctx.declaredStateShapes && want ? { shape: want, dtype: 'float' as const } : undefined);
       if (!info)
         return fail(ctx, C.missingInput, `missing state tensor '${full}' (shape ${shapeToString(want ?? [])})`, span, {
           hint: 'a stateful loss reads its buffers from the inputs (state_in/<term>/<buffer>); `tdc run --state-out` writes the updated ones',

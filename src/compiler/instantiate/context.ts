@@ -41,6 +41,8 @@ export interface EvalContext {
   diagnostics: Diagnostic[];
   /** Stateful losses' updated buffers (state_out/<term>/<name>). */
   stateOut: { name: string; node: number }[];
+  /** A state tensor the inputs do not give takes its declared shape (InstantiateOptions.declaredStateShapes). */
+  declaredStateShapes?: boolean;
   /** Data-dependent warnings (warn_rows). */
   warnings: { term: string; node: number; message: string }[];
   /** Loop iterations and calls so far (bounded by limits.ts). */
@@ -64,6 +66,7 @@ export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & 
     steps: 0,
     ...(o.builder ? { builder: o.builder } : {}),
     ...(o.configSpan ? { configSpan: o.configSpan } : {}),
+    ...(o.declaredStateShapes ? { declaredStateShapes: true } : {}),
   };
 }
 

@@ -18,6 +18,9 @@ import { fromKw, kindName, NONE, num, type Value } from './values.js';
 export interface InstantiateOptions {
   /** Model-loss keys present in the run (`model_loss/<key>` inputs), for extract_model_loss_dict. */
   modelLossKeys?: string[];
+  /** A stateful loss's buffer the inputs do not give takes the shape its spec declares (`state("memory_v1", [M, d])`):
+   *  `tdc compile`, where the state is no io_dict tensor a user pins. Default: a missing state tensor is an error. */
+  declaredStateShapes?: boolean;
 }
 
 export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions = {}): { graph?: Graph; diagnostics: Diagnostic[] } {
@@ -35,7 +38,7 @@ export function instantiateStage(stage: StageIR, inputs: InputInfo, opts: Instan
 }
 
 function instantiate(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions, b: GraphBuilder): { graph?: Graph; diagnostics: Diagnostic[] } {
-  const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [] });
+  const ctx = newContext('graph', { builder: b, inputs, trainable: stage.trainable, modelLossKeys: opts.modelLossKeys ?? [], ...(opts.declaredStateShapes ? { declaredStateShapes: true } : {}) });
   const diagnostics: Diagnostic[] = [];
   try {
     if (stage.modelTerm) ctx.modelLossKeys = modelLossKeys(ctx, stage);

@@ -1,0 +1,206 @@
+// The buffers of a stage's stateful terms (CRD's memory banks and its params [K, T, Z1, Z2, momentum]), kept on
+// the device across steps for the generated glue. torchdistill holds them as module buffers that every forward
+// reads and then updates; a plan reads them as inputs `state_in/<term>/<buffer>` and writes the updated ones as
+// outputs `state_out/<term>/<buffer>` (plan.outputs.state), into buffers of its own: the update cannot happen in
+// place, since the kernels still read rows of the old bank while the new one is written. So each step here
+// binds the resident buffers as the state inputs (in place, no upload) and, once the plan has run, copies each
+// state output back into its resident buffer on the GPU (queue order: the next step reads the updated state).
+// Nothing is read back unless asked (read()): an ImageNet CRD bank is 656 MB.
+/// <reference types="@webgpu/types" preserve="true" />
+import type { PlanExecutor } from './executor.js';
+import type { PlanInput } from './plan.js';
+import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
+import { dimToString } from './dims.js';
+import { isDeviceInput, kindOf, numelOf, toF32, type DeviceInput, type FloatTensor } from './tensors.js';
+
+// GPUBufferUsage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
+const MAP_READ = 0x1;
+
+export const STATE_IN = 'state_in/';
+export const STATE_OUT = 'state_out/';
+
+interface Slot {
+  /** `<term>/<buffer>`: the name without its state_in/ or state_out/ prefix. */
+  key: string;
+  input: PlanInput;
+  /** Plan buffer of the updated state (plan.outputs.state), when the plan updates it. */
+  out?: number;
+  current?: { shape: number[]; gpu: GPUBuffer };
+}
+
+/** Does this plan read or write state (a stateful term such as CRDLoss)? */
+export const hasState = (plan: { inputs: readonly PlanInput[] }): boolean => plan.inputs.some((i) => i.name.startsWith(STATE_IN));
+
+export class ResidentState {
+  private readonly slots: Slot[];
+  private pending: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+
+  /** The state of the plan `executor` runs (its chosen variant). Throws PlanError for a state output no input feeds. */
+  constructor(private readonly executor: PlanExecutor) {
+    const plan = executor.plan;
+    this.slots = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((input) => ({ key: input.name.slice(STATE_IN.length), input }));
+    for (const s of plan.outputs.state ?? []) {
+      const slot = this.slots.find((x) => STATE_OUT + x.key === s.name);
+      if (!slot) throw new PlanError(`state output '${s.name}' has no input '${STATE_IN}${s.name.slice(STATE_OUT.length)}' to carry it to the next step`);
+      slot.out = s.buffer;
+    }
+  }
+
+  /** The state's names, `<term>/<buffer>` (e.g. crd/memory_v1), in plan input order. */
+  get keys(): string[] {
+    return this.slots.map((s) => s.key);
+  }
+
+  /**
+   * Sets every state buffer (`<term>/<buffer>` → tensor: host floats, uploaded; or a GPUBuffer with COPY_SRC,
+   * copied on the GPU), after the steps already queued. Throws GpuInputError for a missing, unknown or misshapen
+   * tensor, before changing anything.
+   */
+  set(state: ReadonlyMap<string, FloatTensor>): Promise<void> {
+    this.check();
+    const problems: string[] = [];
+    for (const k of state.keys()) if (!this.slots.some((s) => s.key === k)) problems.push(`unknown state '${k}' (the state: ${this.keys.join(', ')})`);
+    for (const s of this.slots) {
+      const t = state.get(s.key);
+      if (!t) {
+        problems.push(`missing state '${s.key}'`);
+        continue;
+      }
+      const want = s.input.shape;
+      const ok = Array.isArray(t.shape) && t.shape.length === want.length && t.shape.every((d, i) => Number.isInteger(d) && d >= 0 && (typeof want[i] !== 'number' || want[i] === d));
+      if (!ok) problems.push(`state '${s.key}' has shape [${String(t.shape)}], expected [${want.map(dimToString).join(', ')}]`);
+      else if (isDeviceInput(t)) {
+        if (!(t.buffer.usage & USAGE.COPY_SRC)) problems.push(`state '${s.key}': its GPUBuffer needs GPUBufferUsage.COPY_SRC (it is copied in)`);
+        else if (t.buffer.size < 4 * numelOf(t.shape)) problems.push(`state '${s.key}': its GPUBuffer holds ${t.buffer.size} bytes, shape [${t.shape.join(', ')}] needs ${4 * numelOf(t.shape)}`);
+      } else if (kindOf(t) !== 'float') problems.push(`state '${s.key}' must hold floats`);
+      else if (t.data.length !== numelOf(t.shape)) problems.push(`state '${s.key}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
+    }
+    if (problems.length) return Promise.reject(new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
+    const tensors = this.slots.map((s) => state.get(s.key)!);
+    return this.queue(async () => {
+      const device = this.executor.runtime.device;
+      await this.executor.runtime.scoped('setting the state', () => {
+        const enc = device.createCommandEncoder({ label: 'tdc state in' });
+        this.slots.forEach((s, i) => {
+          const t = tensors[i]!;
+          const n = numelOf(t.shape);
+          // whole vec4s (the plan's buffers are padded so), so the executor binds it in place
+          const size = Math.max(16, 16 * Math.ceil(n / 4));
+          if (!s.current || s.current.gpu.size !== size) {
+            s.current?.gpu.destroy();
+            s.current = { shape: [...t.shape], gpu: device.createBuffer({ label: `tdc state ${s.key}`, size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }) };
+          } else s.current.shape = [...t.shape];
+          if (n === 0) return;
+          if (isDeviceInput(t)) enc.copyBufferToBuffer(t.buffer, 0, s.current.gpu, 0, 4 * n);
+          else {
+            const f32 = t.data instanceof Float32Array ? t.data : new Float32Array(n);
+            if (!(t.data instanceof Float32Array)) toF32(t.data, f32);
+            device.queue.writeBuffer(s.current.gpu, 0, f32.buffer, f32.byteOffset, 4 * n);
+          }
+        });
+        device.queue.submit([enc.finish()]);
+      });
+    });
+  }
+
+  /** Has set() given every state buffer? */
+  get isSet(): boolean {
+    return this.slots.every((s) => s.current !== undefined);
+  }
+
+  /** The resident buffers (`<term>/<buffer>` → GPUBuffer of packed f32, possibly padded to whole vec4s): the state
+   *  the next step reads, updated by each step. Empty until set(). */
+  buffers(): Map<string, GPUBuffer> {
+    return new Map(this.slots.flatMap((s) => (s.current ? [[s.key, s.current.gpu] as const] : [])));
+  }
+
+  /**
+   * One step, after those queued: `run` gets the state inputs (`state_in/…` → the resident buffers) to run the
+   * plan with; then each state output is copied into its resident buffer. Throws GpuInputError (naming `setState`)
+   * when the state was never set.
+   */
+  step<T>(run: (state: Map<string, DeviceInput>) => Promise<T>): Promise<T> {
+    return this.queue(async () => {
+      this.check();
+      const missing = this.slots.filter((s) => !s.current).map((s) => s.key);
+      if (missing.length)
+        throw new GpuInputError(
+          `the state of this stage (${missing.join(', ')}) lives on the device and was never set`,
+          'call setState() with the initial buffers (e.g. torchdistill\'s from its state_dict) before the first forward',
+        );
+      const r = await run(new Map(this.slots.map((s) => [STATE_IN + s.key, { shape: s.current!.shape, buffer: s.current!.gpu }])));
+      const device = this.executor.runtime.device;
+      await this.executor.runtime.scoped('carrying the state over to the next step', () => {
+        const enc = device.createCommandEncoder({ label: 'tdc state out' });
+        for (const s of this.slots) {
+          if (s.out === undefined) continue;
+          const bytes = 4 * numelOf(s.current!.shape);
+          const src = this.executor.planBuffer(s.out);
+          if (!src) throw new PlanError(`state output of '${s.key}' has no buffer after the run`);
+          if (bytes) enc.copyBufferToBuffer(src, 0, s.current!.gpu, 0, bytes);
+        }
+        device.queue.submit([enc.finish()]);
+      });
+      return r;
+    });
+  }
+
+  /** The current state read back (`<term>/<buffer>` → Float32Array), after the steps queued: to checkpoint it. */
+  read(): Promise<Map<string, Float32Array>> {
+    return this.queue(async () => {
+      this.check();
+      const rt = this.executor.runtime;
+      const set = this.slots.filter((s) => s.current);
+      const sizes = set.map((s) => 4 * numelOf(s.current!.shape));
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const out = new Map<string, Float32Array>();
+      if (total === 0) {
+        for (const s of set) out.set(s.key, new Float32Array(0));
+        return out;
+      }
+      const staging = rt.device.createBuffer({ label: 'tdc state readback', size: total, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+      try {
+        await rt.scoped('reading the state back', () => {
+          const enc = rt.device.createCommandEncoder({ label: 'tdc state readback' });
+          let off = 0;
+          set.forEach((s, i) => {
+            if (sizes[i]) enc.copyBufferToBuffer(s.current!.gpu, 0, staging, off, sizes[i]!);
+            off += sizes[i]!;
+          });
+          rt.device.queue.submit([enc.finish()]);
+        });
+        await rt.wait(staging.mapAsync(MAP_READ, 0, total), 'reading the state back');
+        const mapped = staging.getMappedRange(0, total);
+        let off = 0;
+        set.forEach((s, i) => {
+          out.set(s.key, new Float32Array(mapped.slice(off, off + sizes[i]!)));
+          off += sizes[i]!;
+        });
+        staging.unmap();
+        return out;
+      } finally {
+        staging.destroy();
+      }
+    });
+  }
+
+  /** Frees the resident buffers. */
+  destroy(): void {
+    this.destroyed = true;
+    for (const s of this.slots) s.current?.gpu.destroy();
+    for (const s of this.slots) delete s.current;
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new GpuStageDestroyedError('the state of this stage was destroyed: create the stage again');
+  }
+
+  /** Runs `body` after everything queued before it (one at a time: they share the resident buffers). */
+  private queue<T>(body: () => Promise<T>): Promise<T> {
+    const next = this.pending.then(body, body);
+    this.pending = next.catch(() => {});
+    return next;
+  }
+}
