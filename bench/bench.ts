@@ -3,7 +3,7 @@
 // op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
-//   npm run bench -- --losses [kd,at,…] [--torch] [--tfjs] [--state] [--profile] [--baseline <tdc checkout>] [--bindings 8] [--baseline-bindings 8] [--batch-scale 1] [--quick] [--json]
+//   npm run bench -- --losses [kd,at,…] [--torch] [--tfjs] [--no-state] [--profile] [--baseline <tdc checkout>] [--bindings 8] [--baseline-bindings 8] [--batch-scale 1] [--quick] [--json]
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
@@ -164,6 +164,7 @@ async function lossesMain(argv: string[]): Promise<number> {
     else if (arg === '--profile') o.profile = true;
     else if (arg === '--tfjs') o.tfjs = true;
     else if (arg === '--state') o.state = true;
+    else if (arg === '--no-state') o.state = false;
     else if (arg === '--baseline') o.baseline = value();
     else if (arg === '--quick') o.timing = { ...QUICK_TIMING };
     else if (arg === '--rounds') o.timing.rounds = Number(value());

@@ -55,8 +55,8 @@ export interface LossBenchOptions {
   baselineBindings?: number;
   /** Also run each loss in TensorFlow.js's WebGPU backend (losses-tfjs.ts), checked against tdc, timed interleaved. */
   tfjs?: boolean;
-  /** Plan stateful losses with their state outputs (CRD's memory-bank update), as `tdc run` does; without it the
-   *  plans are `tdc compile`'s (no state outputs) and tfjs and torch skip the update too. */
+  /** Plan stateful losses with their state outputs (CRD's memory-bank update), as `tdc compile` and `tdc run` do
+   *  (default true); false (`--no-state`): without them, and tfjs and torch skip the update too. */
   state?: boolean;
   /** The tfjs losses by case id (default TFJS_LOSSES; tests substitute a wrong one to see the check fail). */
   tfjsLosses?: Readonly<Record<string, TfjsLoss>>;
@@ -267,7 +267,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
-        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings, state: o.state ?? false });
+        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings, state: o.state ?? true });
         plan0 = plan;
         names0 = names;
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (LOSS_CASES.indexOf(c) + 1) + k) }]));
@@ -281,7 +281,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         const impls: BenchImpl[] = [impl.deviceResident, impl];
         if (o.baseline || o.baselineBindings !== undefined) {
           const baseBindings = o.baselineBindings ?? o.bindings;
-          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings, o.state ?? false) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings, state: o.state ?? false });
+          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings, o.state ?? true) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings, state: o.state ?? true });
           row.baseline_kernels = basePlan.kernels.length;
           base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
           await base.setup();

@@ -166,6 +166,14 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
       assert.instance(e, GpuInputError);
       assert.match((e as Error).message, /never set/);
     }
+    const bad = new Map(stateIn).set('crd/memory_v1', { dtype: 'F64', shape: [49, 16], data: new Float64Array(49 * 16) } as SafeTensor);
+    try {
+      await crit.setState(nestByName(bad));
+      assert.unreachable('a misshapen bank must be refused');
+    } catch (e) {
+      assert.instance(e, GpuInputError);
+      assert.match((e as Error).message, "state 'crd/memory_v1' has shape [49, 16], expected [50, 16]");
+    }
     await crit.setState(nestByName(stateIn));
 
     // step 1: golden's own expectations (state_out included, read back from the criterion's resident buffers)

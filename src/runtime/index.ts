@@ -17,7 +17,7 @@ export {
   type Deadline,
 } from './device.js';
 export { PlanExecutor, checkPlan, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
-export { ResidentState, hasState } from './resident-state.js';
+export { ResidentState } from './resident-state.js';
 export { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';
 export { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption, type DeviceWorkgroupLimits } from './workgroup.js';
 export {

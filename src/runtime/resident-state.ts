@@ -17,8 +17,8 @@ import { isDeviceInput, kindOf, numelOf, toF32, type DeviceInput, type FloatTens
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
 const MAP_READ = 0x1;
 
-export const STATE_IN = 'state_in/';
-export const STATE_OUT = 'state_out/';
+const STATE_IN = 'state_in/';
+const STATE_OUT = 'state_out/';
 
 interface Slot {
   /** `<term>/<buffer>`: the name without its state_in/ or state_out/ prefix. */
@@ -28,9 +28,6 @@ interface Slot {
   out?: number;
   current?: { shape: number[]; gpu: GPUBuffer };
 }
-
-/** Does this plan read or write state (a stateful term such as CRDLoss)? */
-export const hasState = (plan: { inputs: readonly PlanInput[] }): boolean => plan.inputs.some((i) => i.name.startsWith(STATE_IN));
 
 export class ResidentState {
   private readonly slots: Slot[];
@@ -70,7 +67,7 @@ export class ResidentState {
       }
       const want = s.input.shape;
       const ok = Array.isArray(t.shape) && t.shape.length === want.length && t.shape.every((d, i) => Number.isInteger(d) && d >= 0 && (typeof want[i] !== 'number' || want[i] === d));
-      if (!ok) problems.push(`state '${s.key}' has shape [${String(t.shape)}], expected [${want.map(dimToString).join(', ')}]`);
+      if (!ok) problems.push(`state '${s.key}' has shape [${Array.isArray(t.shape) ? t.shape.join(', ') : String(t.shape)}], expected [${want.map(dimToString).join(', ')}]`);
       else if (isDeviceInput(t)) {
         if (!(t.buffer.usage & USAGE.COPY_SRC)) problems.push(`state '${s.key}': its GPUBuffer needs GPUBufferUsage.COPY_SRC (it is copied in)`);
         else if (t.buffer.size < 4 * numelOf(t.shape)) problems.push(`state '${s.key}': its GPUBuffer holds ${t.buffer.size} bytes, shape [${t.shape.join(', ')}] needs ${4 * numelOf(t.shape)}`);
