@@ -2,7 +2,8 @@
 // Emitter that reads the kernel's loaded nodes from their buffers. Templates add what is theirs (registers).
 import { Emitter, type EmitEnv } from './emitter.js';
 import { IndexMath } from '../../compiler/schedule/index-math.js';
-import type { BufferDecl, KernelCommon } from '../../compiler/schedule/kernel-spec.js';
+import type { BufferDecl, DomainAxis, KernelCommon } from '../../compiler/schedule/kernel-spec.js';
+import { coordName } from '../../compiler/schedule/coords.js';
 import { dimFields } from './print-module.js';
 import { ScopeTree } from './scope.js';
 import { bare, forS, ref, type Expr, type Stmt } from '../kernel-ir/ir.js';
@@ -23,6 +24,8 @@ export const upTo =
 export function kernelEmitter(spec: KernelCommon, register?: EmitEnv['register']): { math: IndexMath; scopes: ScopeTree; emitter: Emitter; buffers: Map<string, BufferDecl> } {
   const fields = dimFields(spec.symbols);
   const math = new IndexMath((s) => fields.get(s) ?? s);
+  // row and map kernels bind domain coordinate k only to values inside axis k (behind their guards and loop bounds)
+  if ('axes' in spec) (spec as { axes: readonly DomainAxis[] }).axes.forEach((a, k) => math.bindRange(coordName(k), math.dim(a.dim)));
   const scopes = new ScopeTree();
   const buffers = new Map(spec.buffers.map((b) => [b.name, b]));
   const env: EmitEnv = {

@@ -5,6 +5,7 @@
 import { dimEq, divExactDims, isOneDim as isOne, mulDims } from '../../graph/dims.js';
 import type { Dim, Shape } from '../../graph/types.js';
 import { dimIx, ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ZERO, type Ix } from './index-expr.js';
+import { simplifyIx } from './index-simplify.js';
 
 export { isOne };
 
@@ -12,8 +13,24 @@ export { isOne };
 export class IndexMath {
   /** Coordinates let-bound by a template to an unravelled index (`ix1` = `((j / 56u) % 56u)`), so offset() can ravel them back. */
   private readonly defs = new Map<string, Ix>();
+  /** Range facts (`ix1 < N`): offsets and unravelled coordinates are simplified under them (index-simplify.ts). */
+  private readonly ranges = new Map<string, Ix>();
 
   constructor(readonly field: (sym: string) => string) {}
+
+  /**
+   * State that every value variable `name` is bound to, wherever an index expression of this IndexMath reads it,
+   * is below `extent` (a domain coordinate of a kernel: its axis). Without facts nothing is rewritten (the
+   * scheduler's analysis has none).
+   */
+  bindRange(name: string, extent: Ix): void {
+    this.ranges.set(name, extent);
+  }
+
+  /** `e` simplified under the range facts. */
+  simplify(e: Ix): Ix {
+    return simplifyIx(e, this.ranges);
+  }
 
   /** Record (or, with undefined, forget) the expression a coordinate variable is bound to from here on. */
   bindCoord(name: string, expr: Ix | undefined): void {
@@ -48,7 +65,7 @@ export class IndexMath {
     });
     let acc: Ix = ZERO;
     dims.forEach((d, k) => (acc = ixAdd(ixMul(acc, this.dim(d)), ix[k]!.plain)));
-    return acc;
+    return this.simplify(acc);
   }
 
   /** Coordinates of linear index `lin` in `shape` (row-major); `lin` is assumed < numel(shape). */
@@ -59,7 +76,7 @@ export class IndexMath {
     for (let n = live.length - 1; n >= 0; n--) {
       const k = live[n]!;
       const q = ixDiv(lin, this.dim(inner));
-      out[k] = n === 0 ? q : ixMod(q, this.dim(shape[k]!));
+      out[k] = this.simplify(n === 0 ? q : ixMod(q, this.dim(shape[k]!)));
       inner = mulDims(inner, shape[k]!);
     }
     return out;
