@@ -27,6 +27,7 @@ const GRAD_RTOL = 1e-4;
 const CHROMIUM = process.env['TDC_CHROMIUM'] ?? '/usr/bin/chromium';
 const KD_CASE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // examples/kd/io.safetensors holds its inputs
 const AT_CASE = 'sample__ilsvrc2012__at__resnet18_from_resnet34';
+const CRD_CASE = 'sample__ilsvrc2012__crd__resnet18_from_resnet50'; // stateful: memory banks kept on the device
 
 const work = mkdtempSync(join(tmpdir(), 'tdc-consumer-'));
 const packs = join(work, 'packs');
@@ -49,15 +50,29 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
 }
 
 const expected = (id: string) => JSON.parse(readFileSync(join(GOLDEN, id, 'expected.json'), 'utf8')) as { loss: number; terms: Record<string, { value: number }> };
-const goldenGrad = (id: string, name: string): Float64Array => {
+/** A golden case's float64 tensor by its full name (grad/…, state_out/…). */
+const goldenTensor = (id: string, name: string): Float64Array => {
   const buf = readFileSync(join(GOLDEN, id, 'tensors.safetensors'));
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
-  const e = header[`grad/${name}`]!;
+  const e = header[name]!;
   assert.is(e.dtype, 'F64');
   const bytes = buf.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
   return new Float64Array(Uint8Array.from(bytes).buffer);
 };
+const goldenGrad = (id: string, input: string): Float64Array => goldenTensor(id, `grad/${input}`);
+
+type CrdStep = { loss: number; crd: number; grad: number[]; state: Record<'params' | 'memory_v1' | 'memory_v2', number[]> };
+
+/** A CRD step through the glue (test/consumer/crd.ts) against the oracle, its updated state (readState) included. */
+function checkCrd(r: CrdStep, where: string) {
+  const want = expected(CRD_CASE);
+  assert.ok(relErr(r.loss, want.loss) <= LOSS_RTOL, `${where}: CRD loss ${r.loss} vs oracle ${want.loss}`);
+  assert.ok(relErr(r.crd, want.terms['crd']!.value) <= LOSS_RTOL, `${where}: crd term ${r.crd} vs ${want.terms['crd']!.value}`);
+  assert.ok(gradExcess(r.grad, goldenGrad(CRD_CASE, 'student/normalizer/output'), GRAD_RTOL, GRAD_RTOL) <= 1, `${where}: CRD student normalizer gradient`);
+  for (const k of ['params', 'memory_v1', 'memory_v2'] as const)
+    assert.ok(gradExcess(r.state[k], goldenTensor(CRD_CASE, `state_out/crd/${k}`), GRAD_RTOL, GRAD_RTOL) <= 1, `${where}: CRD state ${k} after the step (readState)`);
+}
 
 function checkKd(r: { loss: number; kd: number; grad: number[] }, where: string) {
   const want = expected(KD_CASE);
@@ -83,7 +98,7 @@ test('npm pack: both tarballs hold their built entries and declarations', () => 
   assert.ok(files.get('tdc-compiler')!.some((f) => f.startsWith('src/losses-spec/')), 'the loss specs ship');
 });
 
-test('install both tarballs in a fresh directory; npx tdc compile the KD example and the AT sample', () => {
+test('install both tarballs in a fresh directory; npx tdc compile the KD example and the AT and CRD samples', () => {
   mkdirSync(app, { recursive: true });
   for (const f of readdirSync(join(ROOT, 'test', 'consumer'))) copyFileSync(join(ROOT, 'test', 'consumer', f), join(app, f));
   const typesNode = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node'];
@@ -95,6 +110,8 @@ test('install both tarballs in a fresh directory; npx tdc compile the KD example
   ok(run('npx', ['--no-install', 'tdc', 'compile', join(ROOT, 'examples', 'kd', 'config.yaml'), '-o', 'out/kd'], app), 'npx tdc compile (KD)');
   const at = join(GOLDEN, AT_CASE);
   ok(run('npx', ['--no-install', 'tdc', 'compile', join(at, 'config.yaml'), '-o', 'out/at', '--like', join(at, 'tensors.safetensors')], app), 'npx tdc compile (AT)');
+  const crd = join(GOLDEN, CRD_CASE);
+  ok(run('npx', ['--no-install', 'tdc', 'compile', join(crd, 'config.yaml'), '-o', 'out/crd', '--like', join(crd, 'tensors.safetensors')], app), 'npx tdc compile (CRD)');
   const glue = readFileSync(join(app, 'out', 'kd', 'config.ts'), 'utf8');
   const imports = [...glue.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
   assert.equal(imports, ['tdc-runtime'], 'the glue imports only tdc-runtime');
@@ -113,15 +130,26 @@ test('the consumer type-checks under tsc --strict (node16 and bundler, skipLibCh
   }
 });
 
-test('under Node the consumer gives the oracle loss (1e-5) and gradients for KD and AT', () => {
-  const r = run(process.execPath, ['build/main.js', join(ROOT, 'examples', 'kd', 'io.safetensors'), join(GOLDEN, AT_CASE, 'tensors.safetensors')], app, 120_000);
+test('under Node the consumer gives the oracle loss (1e-5) and gradients for KD and AT, and for CRD its updated banks', () => {
+  const r = run(
+    process.execPath,
+    ['build/main.js', join(ROOT, 'examples', 'kd', 'io.safetensors'), join(GOLDEN, AT_CASE, 'tensors.safetensors'), join(GOLDEN, CRD_CASE, 'tensors.safetensors')],
+    app,
+    180_000,
+  );
   const line = ok(r, 'node build/main.js').trim().split('\n').pop()!;
-  const got = JSON.parse(line) as { device: string; kd: { loss: number; kd: number; grad: number[] }; at: { loss: number; ce: number; at_loss: number; grad: number[] } };
+  const got = JSON.parse(line) as {
+    device: string;
+    kd: { loss: number; kd: number; grad: number[] };
+    at: { loss: number; ce: number; at_loss: number; grad: number[] };
+    crd: CrdStep;
+  };
   checkKd(got.kd, 'node');
   const want = expected(AT_CASE);
   assert.ok(relErr(got.at.loss, want.loss) <= LOSS_RTOL, `AT loss ${got.at.loss} vs oracle ${want.loss}`);
   assert.ok(relErr(got.at.at_loss, want.terms['at_loss']!.value) <= LOSS_RTOL, `at_loss term ${got.at.at_loss}`);
   assert.ok(gradExcess(got.at.grad, goldenGrad(AT_CASE, 'student/layer3/output'), GRAD_RTOL, GRAD_RTOL) <= 1, 'AT student layer3 gradient');
+  checkCrd(got.crd, 'node');
 });
 
 test("tdc-runtime's default entry in Node: GpuRuntime.open() is a typed NoWebGpuError pointing at tdc-runtime/node", () => {
@@ -136,6 +164,7 @@ const ESBUILD = join(ROOT, 'node_modules', 'esbuild', 'bin', 'esbuild');
 
 test('esbuild --bundle --platform=browser of the consumer succeeds with no --external, without the Node entry', () => {
   copyFileSync(join(ROOT, 'examples', 'kd', 'io.safetensors'), join(app, 'kd-io.safetensors'));
+  copyFileSync(join(GOLDEN, CRD_CASE, 'tensors.safetensors'), join(app, 'crd-io.safetensors'));
   ok(run(ESBUILD, ['browser.ts', '--bundle', '--platform=browser', '--format=esm', '--outfile=bundle.js', '--log-level=warning'], app), 'esbuild');
   const js = readFileSync(join(app, 'bundle.js'), 'utf8');
   for (const re of [/TDC_WEBGPU_BACKEND/, /import\(['"]webgpu['"]\)/, /['"]node:[a-z_/]+['"]/])
@@ -196,6 +225,7 @@ test('headless Chromium (WebGPU on SwiftShader): the bundled page matches the or
     assert.ok(r['ok'], `the page failed: ${JSON.stringify(r)}`);
     console.log(`  chromium: ${String(r['device'])}, loss ${String(r['loss'])}`);
     checkKd(r as unknown as { loss: number; kd: number; grad: number[] }, 'chromium');
+    checkCrd(r['crd'] as CrdStep, 'chromium');
     // the runtime's validation in the browser: each bad input is a typed error naming the tensor, with no loss
     const rejections = r['rejections'] as { case: string; loss?: number; error?: string; code?: string; message?: string }[];
     assert.equal(

@@ -1,6 +1,7 @@
-// The browser consumer: the same KD step from navigator.gpu (the README's two-line setup), bundled by esbuild.
+// The browser consumer: the same KD and CRD steps from navigator.gpu (the README's two-line setup), bundled by esbuild.
 import { GpuRuntime, TdcRuntimeError } from 'tdc-runtime';
 import { kdRejections, runKd } from './kd.js';
+import { runCrd } from './crd.js';
 import { IoDict } from './tensors.js';
 
 declare global {
@@ -15,7 +16,8 @@ async function main(): Promise<unknown> {
     try {
       const bytes = new Uint8Array(await (await fetch('./kd-io.safetensors')).arrayBuffer());
       const io = new IoDict(bytes);
-      return { ok: true, device: runtime.describe(), ...(await runKd(runtime, io)), rejections: await kdRejections(runtime, io) };
+      const crdIo = new IoDict(new Uint8Array(await (await fetch('./crd-io.safetensors')).arrayBuffer()));
+      return { ok: true, device: runtime.describe(), ...(await runKd(runtime, io)), rejections: await kdRejections(runtime, io), crd: await runCrd(runtime, crdIo) };
     } finally {
       runtime.destroy();
     }

@@ -1,13 +1,14 @@
-// A Node consumer of the packed tarballs: the KD example and the AT sample, compiled by `npx tdc compile`,
+// A Node consumer of the packed tarballs: the KD example and the AT and CRD samples, compiled by `npx tdc compile`,
 // run through tdc-runtime/node (Dawn). Prints one JSON line.
 import { readFileSync } from 'node:fs';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { TrainCriterion as AtCriterion, type TrainInputs as AtInputs } from './out/at/config.js';
+import { runCrd } from './crd.js';
 import { runKd } from './kd.js';
 import { IoDict } from './tensors.js';
 
-const [kdFile, atFile] = process.argv.slice(2);
-if (!kdFile || !atFile) throw new Error('usage: node main.js kd-io.safetensors at-io.safetensors');
+const [kdFile, atFile, crdFile] = process.argv.slice(2);
+if (!kdFile || !atFile || !crdFile) throw new Error('usage: node main.js kd-io.safetensors at-io.safetensors crd-io.safetensors');
 
 const runtime = await GpuRuntime.open();
 try {
@@ -25,7 +26,8 @@ try {
   const r = await at.forward(inputs, io.int('targets'), { readback: true });
   const atResult = { loss: r.loss, ce: r.terms.ce, at_loss: r.terms.at_loss, grad: [...r.grads.student.layer3.output] };
   at.destroy();
-  console.log(JSON.stringify({ device: runtime.describe(), kd, at: atResult }));
+  const crd = await runCrd(runtime, new IoDict(readFileSync(crdFile)));
+  console.log(JSON.stringify({ device: runtime.describe(), kd, at: atResult, crd }));
 } finally {
   runtime.destroy();
 }
