@@ -23,6 +23,7 @@ import {
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { subgroupCombine } from './subgroup-combine.js';
 import { scaledMax } from './scaled-exp.js';
+import { oneHotSum, type OneHotSum } from './one-hot-sum.js';
 
 interface ReductionState {
   node: number;
@@ -213,6 +214,17 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     );
   };
   const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
+  // Σ_j where(j == X, Y, 0) = Y at j = X when 0 ≤ X < L, else 0 (Y read at X clamped into the row)
+  const oneHotValue = (h: OneHotSum, idx: Ix[], len: Dim): Expr => {
+    const w = g.nodes[h.where]!;
+    const L = ixE(math.dim(len));
+    const x = scopes.bind(root, 'oh', emitter.as(emitter.value(h.index, math.broadcast(g.nodes[h.index]!.shape, w.shape, idx)), 'i32', 'i32'), 'i32');
+    const at = [...idx];
+    at[h.axis] = ixVar(scopes.bindName(root, 'oh', call('min', call('u32', call('max', x, i32(0))), bare('-', L, u32(1))), 'u32'));
+    const y = g.nodes[h.value]!;
+    const v = emitter.as(emitter.value(h.value, math.broadcast(y.shape, w.shape, at)), wgslType(y.dtype), 'f32');
+    return call('select', f32(0), v, all(bare('>=', x, i32(0)), bare('<', call('u32', x), L)));
+  };
   phases.forEach((phase, pi) => {
     const rs = spec.reductions.filter((r) => r.phase === phase).sort((a, b) => a.node - b.node);
     const partners = new Map<number, number[]>(); // max node → online sums
@@ -224,11 +236,24 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       if (tw && tw.max < r.node && partners.has(tw.max)) twins.set(r.node, tw);
     }
     const twinSources = new Set([...twins.values()].map((t) => t.max));
+    // sums of a one-hot row (one-hot-sum.ts): read once per row, before the sweep, instead of accumulated
+    const hot = new Map<number, OneHotSum>();
+    for (const r of rs) {
+      const h = r.online === undefined && !partners.has(r.node) && red.length === 1 ? oneHotSum(g, r.node) : undefined;
+      if (h && isVar(reductionInputIndex(g, r.node)[h.axis], coordName(red[0]!.k))) hot.set(r.node, h);
+    }
     const list: ReductionState[] = [];
     for (const r of rs) {
       const n = g.nodes[r.node]!;
       const st = reductionState(n, scopes);
       states.set(r.node, st);
+      const h = hot.get(r.node);
+      if (h) {
+        body.push(letS(st.result, oneHotValue(h, reductionInputIndex(g, r.node), red[0]!.a.dim)));
+        scopes.define(st.result, root);
+        done.add(r.node);
+        continue;
+      }
       list.push(st);
       if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
       else root.lines.push(varS(st.acc, st.type, identity(st.fn, st.type)));
@@ -236,7 +261,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     }
     sweep((loop) => {
       for (const r of rs) {
-        if (r.online !== undefined) continue; // accumulated with its max
+        if (r.online !== undefined || hot.has(r.node)) continue; // accumulated with its max; read once per row
         const n = g.nodes[r.node]!;
         const st = states.get(r.node)!;
         const acc = ref(st.acc);
@@ -246,15 +271,22 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         if (zs.length && lane && st.type === 'f32') {
           // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
           const o = ref(`${st.acc}_q`);
-          if (lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_q`, 'vec4<f32>'));
-          loop.lines.push(assign(laneOf(o, lane.lane), vt));
+          const twin = twins.get(r.node);
+          // a twin's max is its source's times k (exact), updated in the source's branch: no quad max of its own
+          if (!twin && lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_q`, 'vec4<f32>'));
+          if (!twin) loop.lines.push(assign(laneOf(o, lane.lane), vt));
           if (lane.lane === 3) {
             const [qm, qe] = [ref('qm'), ref('qe')];
             const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, qm))));
-            lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, assign(acc, qm)])]));
+            const twinsOf = [...twins].filter(([, t]) => t.max === r.node);
+            const twinUpdates = twinsOf.flatMap(([tn, t]) => {
+              const ta = ref(states.get(tn)!.acc);
+              const tm = bare('*', qm, f32(2 ** t.squarings));
+              return [...partners.get(tn)!.flatMap((z) => compensatedScale(states.get(z)!.acc, clampExp(bare('-', ta, tm)))), assign(ta, tm)];
+            });
+            if (!twin) lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, ...twinUpdates, assign(acc, qm)])]));
             const quadSum = (e: Expr) => bin('+', bin('+', laneOf(e, 0), laneOf(e, 1)), bin('+', laneOf(e, 2), laneOf(e, 3)));
             const exps = call('exp', bare('-', o, call('vec4<f32>', acc)));
-            const twin = twins.get(r.node);
             if (twin || twinSources.has(r.node)) {
               // the quad's exps stay in scope for the twin over x·k: theirs are these to the power k
               const e = `${st.acc}_e`;

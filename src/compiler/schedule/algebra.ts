@@ -5,7 +5,10 @@
 //   so the remaining sum reads fewer row statistics (it can run in an earlier sweep) and often is a sum the
 //   graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed);
 // - log of exp products: log(exp(u)·r) → u + log r, log(exp(u)/r) → u − log r, log(where(c, a, b)) →
-//   where(c, log a, log b) when that removes a log: xlogy(p, p) of a softmax p costs no per-element log.
+//   where(c, log a, log b) when that removes a log: xlogy(p, p) of a softmax p costs no per-element log;
+// - a where inside the other branch of a where on the same condition is decided: where(c, a, x · where(c, b, y))
+//   → where(c, a, x · y) (exact: the inner one is read only where c is false) — xlogy's safe log, where(p = 0, 0,
+//   p · where(p = 0, 0, log p)), keeps one select per element.
 // Rebuilt through GraphBuilder, whose hash-consing merges the new nodes with existing ones.
 import { GraphBuilder } from '../../graph/builder.js';
 import { isOneDim as isOne } from '../../graph/dims.js';
@@ -31,6 +34,7 @@ export function simplifyAlgebra(g: Graph): Graph {
     } else if (n.op === 'const') id = b.constant(n.attrs.value);
     else if (n.op === 'reduce' && n.attrs.fn === 'sum' && n.dtype === 'float') id = factoredSum(b, n, ins[0]!);
     else if (n.op === 'unary' && n.attrs.fn === 'log') id = simplerLog(b, ins[0]!, n.shape) ?? b.op(n.op, ins, n.attrs, n.origin);
+    else if (n.op === 'where') id = b.op('where', [ins[0]!, ins[1]!, decidedElse(b, ins[0]!, ins[2]!)], {}, n.origin);
     else id = b.op(n.op, ins, n.attrs as never, n.origin);
     map.set(n.id, id);
   }
@@ -115,4 +119,21 @@ function simplerLog(b: GraphBuilder, x: number, shape: Shape): number | undefine
   const rs = b.shape(r);
   const same = rs.length === shape.length && rs.every((d, k) => d === shape[k]);
   return same ? r : b.op('broadcast', [r], { shape });
+}
+
+/** `x` read only where `c` is false: x · where(c, _, y) → x · y (one level, same shapes), else x itself. */
+function decidedElse(b: GraphBuilder, c: number, x: number): number {
+  const n = b.node(x);
+  if (n.op !== 'binary' || n.attrs.fn !== 'mul') return x;
+  const same = (id: number): boolean => {
+    const s = b.shape(id);
+    return s.length === n.shape.length && s.every((d, k) => d === n.shape[k]) && b.shape(c).length === s.length && b.shape(c).every((d, k) => d === s[k]);
+  };
+  const inner = (id: number): number => {
+    const w = b.node(id);
+    return w.op === 'where' && w.inputs[0] === c && same(id) ? w.inputs[2]! : id;
+  };
+  const [p, q] = n.inputs as [number, number];
+  const [p2, q2] = [inner(p), inner(q)];
+  return p2 === p && q2 === q ? x : b.binary('mul', p2, q2);
 }
