@@ -7,11 +7,11 @@
 // golden/README.md's GPU tolerance.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { GpuInputError, nestByName, type KernelPlan, type SafeTensor } from 'tdc-runtime';
+import { GpuInputError, nestByName, writeSafetensors, type KernelPlan, type SafeTensor } from 'tdc-runtime';
 import { compileCriterion, compileStages, sampleInputShapes, type CompileResult } from '../src/compiler/compile.js';
 import { runStageOnCpu } from '../src/compiler/run-cpu.js';
 import type { Manifest } from '../src/api/manifest-types.js';
@@ -20,6 +20,7 @@ import { openTestRuntime } from './helpers/open-gpu.js';
 import { typecheckStrict } from './helpers/typecheck-glue.js';
 import { goldenIndex } from './helpers/golden.js';
 import { checkFile } from '../src/compiler/driver/check.js';
+import { GOLDEN, tdc } from './helpers/cli.js';
 
 const TORCHDISTILL_CONFIGS = join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs');
 
@@ -89,6 +90,29 @@ test('tdc compile of every CRD config at its real sizes, from an io_dict sample 
     const bank = plan.inputs.find((i) => i.name === 'state_in/crd/memory_v1');
     assert.equal(bank?.shape, [1281167, 128], `${rel}: the bank is output_size x input_size`);
     for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) assert.equal(p.outputs.state?.map((x) => x.name), STATE, rel);
+  }
+});
+
+test('tdc compile (CLI) of CRD with an io_dict sample holding no state: the glue has setState, and the output says so', async () => {
+  const c = await loadCase(CRD);
+  if ('problems' in c) throw new Error(c.problems.join('; '));
+  const dir = scratch();
+  try {
+    // what a user dumps from torchdistill: the io_dict (module ios, CRD's pos_idx/contrast_idx, targets), no loss buffers
+    writeFileSync(join(dir, 'io.safetensors'), writeSafetensors(new Map([...c.inputs].filter(([n]) => !n.startsWith('state_in/')))));
+    const r = tdc(['compile', join(GOLDEN, CRD, 'config.yaml'), '--like', join(dir, 'io.safetensors'), '-o', join(dir, 'out')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, "stage 'train' keeps state across steps (crd/params, crd/memory_v1, crd/memory_v2): set it once with setState()");
+    const glue = readFileSync(join(dir, 'out', 'config.ts'), 'utf8');
+    assert.match(glue, /setState\(state: TrainState<FloatTensor>\): Promise<void>/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as Manifest;
+    assert.equal(manifest.stages[0]!.inputs.filter((i) => i.name.startsWith('state_in/')).map((i) => [i.name, i.shape]), [
+      ['state_in/crd/params', [5]],
+      ['state_in/crd/memory_v1', [50, 16]],
+      ['state_in/crd/memory_v2', [50, 16]],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -158,6 +158,14 @@ async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> 
   const nk = plans.reduce((a, p) => a + p.plan.kernels.length, 0);
   const what = `${nk} kernel${nk === 1 ? '' : 's'} in ${plans.length} stage${plans.length === 1 ? '' : 's'}, manifest.json${r.result.files.has(`${r.result.name}.ts`) ? `, ${r.result.name}.ts` : ''}`;
   process.stdout.write(r.unchanged ? `unchanged ${out}: ${what}\n` : `wrote ${out}: ${what}\n`);
+  const glue = r.result.files.has(`${r.result.name}.ts`);
+  for (const { stage, plan } of plans) {
+    const state = (plan.outputs.state ?? []).map((s) => s.name.replace(/^state_out\//, ''));
+    if (state.length)
+      process.stdout.write(
+        `  stage '${stage}' keeps state across steps (${state.join(', ')}): ${glue ? 'set it once with setState(); each forward updates it on the device' : "manifest.json's outputs.state"}\n`,
+      );
+  }
 }
 
 /** The --json document: per config its files, kernels, diagnostics and (--check) the differences. */
