@@ -7,12 +7,15 @@
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
-//                    [--variants 8,32,128] [--tuned tuning.json]
+//                    [--variants 8,32,128] [--tuned tuning.json] [--reuse]
 //   With --reference, tdc's plan also runs as variants chosen at pipeline creation — each workgroup size of
 //   --variants, with and without the row kernels' subgroup variants where the device has subgroups ('tdc wg32',
 //   'tdc wg32+sg') — interleaved with the rest, and every row gets its ratio to the reference. --tuned adds
 //   'tdc tuned': each kernel with the choice `tdc tune bench/kd-ce.yaml --size N=… --size C=…` recorded for this
 //   adapter in that cache (by kernel name: the bench's plan pins the workgroup default, so its hash differs).
+//   --reuse adds 'tdc reuse': the gradient read back into one array made at setup (PlanExecutor.run's `into`, as a
+//   training loop would) instead of a new array per step as in the 'tdc' row and tfjs's data(); at 64×32000 a
+//   fresh 8 MB array per step costs the step about 1 ms, and its garbage collection up to tens of ms.
 import { readFileSync } from 'node:fs';
 import { GpuRuntime, adapterKey, parseTuningCache, type KernelChoice, type KernelPlan } from 'tdc-runtime/node';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
@@ -30,6 +33,8 @@ const IMPLS = ['tdc', 'unfused', 'tfjs-webgpu'] as const;
 interface Args {
   json: boolean;
   reference: boolean;
+  /** Adds 'tdc reuse': tdc's plan reading the gradient back into one array made at setup. */
+  reuse: boolean;
   strict: boolean;
   shapes: string[];
   impls: string[];
@@ -51,7 +56,7 @@ export interface BenchResult {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, reference: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0, unfusedWg: 64, variants: [8, 32, 128] };
+  const a: Args = { json: false, reference: false, reuse: false, strict: false, shapes: DEFAULT_SHAPES, impls: [...IMPLS], timing: { ...DEFAULT_TIMING }, wg: 0, unfusedWg: 64, variants: [8, 32, 128] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -62,6 +67,7 @@ function parseArgs(argv: string[]): Args {
     if (arg === '--json') a.json = true;
     else if (arg === '--quick') a.timing = { ...QUICK_TIMING };
     else if (arg === '--reference') a.reference = true;
+    else if (arg === '--reuse') a.reuse = true;
     else if (arg === '--strict') a.strict = true;
     else if (arg === '--shapes') a.shapes = value().split(',');
     else if (arg === '--impls') a.impls = value().split(',');
@@ -102,6 +108,7 @@ async function main(): Promise<number> {
         for (const w of args.variants)
           for (const sg of rt.device.features.has('subgroups') ? [false, true] : [false])
             impls.push(new PlanKd(`tdc wg${w}${sg ? '+sg' : ''}`, rt, p.plan, { workgroupSize: w, subgroups: sg }));
+      if (impl === 'tdc' && args.reuse && 'plan' in p) impls.push(new PlanKd('tdc reuse', rt, p.plan, {}, true));
       if (impl === 'tdc' && args.tuned && 'plan' in p) impls.push(new PlanKd('tdc tuned', rt, p.plan, { kernels: tunedKernels(args.tuned, rt, p.plan), tuning: false }));
     }
   }
@@ -188,8 +195,11 @@ function table(shape: string, rows: { impl: string; times: number[] }[]): string
   const ref = rows.find((r) => r.impl === 'reference-wgsl');
   const lines = rows.map((r) => {
     const med = median(r.times);
+    const reuse = rows.find((x) => x.impl === 'tdc reuse');
     const ratio =
-      (base && r !== base ? `  ${(med / baseMed).toFixed(2)}× ${base.impl}` : '') + (ref && r !== ref && ref !== base ? `  ${(med / median(ref.times)).toFixed(2)}× reference-wgsl` : '');
+      (base && r !== base ? `  ${(med / baseMed).toFixed(2)}× ${base.impl}` : '') +
+      (reuse && r.impl === 'tfjs-webgpu' ? `  ${(med / median(reuse.times)).toFixed(2)}× tdc reuse` : '') +
+      (ref && r !== ref && ref !== base ? `  ${(med / median(ref.times)).toFixed(2)}× reference-wgsl` : '');
     return `  ${r.impl.padEnd(15)} median ${fmt(med).padStart(9)} ms   min ${fmt(Math.min(...r.times)).padStart(9)} ms   n=${String(r.times.length).padEnd(4)}${ratio}`;
   });
   return `${shape}\n${lines.join('\n')}`;

@@ -1,7 +1,9 @@
 // A KernelPlan run by tdc's own runtime (PlanExecutor): the compiled fused plan, the unfused plan, or the
 // hand-written reference anchor. Inputs are uploaded once to storage buffers (resident, like tfjs's tensors);
 // each step binds them in place (PlanExecutor binds STORAGE device inputs directly), dispatches, and reads
-// back the loss and the full gradient.
+// back the loss and the full gradient — into a new Float32Array each step (as tfjs's data() does), or, for the
+// `tdc reuse` row (`--reuse`), into one array made at setup (PlanExecutor.run's `into`, what a training loop that
+// reads its gradients back every step would do).
 /// <reference types="@webgpu/types" />
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { PlanExecutor, type ExecutorOptions, type GpuRuntime, type TensorInput } from 'tdc-runtime/node';
@@ -16,6 +18,7 @@ export class PlanKd implements BenchImpl {
   private exec: PlanExecutor | undefined;
   private inputs = new Map<string, TensorInput>();
   private resident: GPUBuffer[] = [];
+  private into: Map<string, Float32Array> | undefined;
 
   constructor(
     readonly name: string,
@@ -23,6 +26,8 @@ export class PlanKd implements BenchImpl {
     readonly plan: KernelPlan,
     /** How the executor runs it (workgroup sizes, subgroup variants): the bench's variants of one plan. */
     private readonly options: ExecutorOptions = {},
+    /** Read the gradient back into one array made at setup instead of a new one per step. */
+    private readonly reuse = false,
   ) {
     const names = plan.inputs.map((i) => i.name).sort();
     const want = [STUDENT, TARGETS, TEACHER].sort();
@@ -55,10 +60,11 @@ export class PlanKd implements BenchImpl {
       [TEACHER, { shape: [k.n, k.c], buffer: upload(k.teacher) }],
       [TARGETS, { shape: [k.n], buffer: upload(k.targets) }],
     ]);
+    this.into = this.reuse ? new Map([[STUDENT, new Float32Array(k.n * k.c)]]) : undefined;
   }
 
   async step(): Promise<StepResult> {
-    const r = await this.exec!.run(this.inputs, { readback: true });
+    const r = await this.exec!.run(this.inputs, this.into ? { readback: true, into: this.into } : { readback: true });
     return { loss: r.loss, grad: r.grads.get(STUDENT)! };
   }
 
