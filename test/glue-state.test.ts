@@ -14,6 +14,7 @@ import ts from 'typescript';
 import { GpuInputError, nestByName, writeSafetensors, type KernelPlan, type SafeTensor } from 'tdc-runtime';
 import { compileCriterion, compileStages, sampleInputShapes, type CompileResult } from '../src/compiler/compile.js';
 import { runStageOnCpu } from '../src/compiler/run-cpu.js';
+import { runStageOnGpu } from '../src/compiler/run-gpu.js';
 import type { Manifest } from '../src/api/manifest-types.js';
 import { compareCase, defaultTolerance, familyOf, loadCase, newWorst, toleranceTable, type CaseResult, type LoadedCase } from './helpers/golden-gpu.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
@@ -230,6 +231,14 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
     assert.ok(rel > 100 * tol.loss, `crd term step 1 ${r1.terms['crd']} vs step 2 ${r2.terms['crd']}`);
     assert.ok(Math.abs(cpu.terms['crd']!.value - c.expected.terms['crd']!.value) > 100 * tol.loss * Math.abs(c.expected.terms['crd']!.value), 'the oracle moves too');
     console.log(`CRD via the glue (${crit.activePlan.kernels.length} kernels): crd term step 1 ${r1.terms['crd']} (oracle ${c.expected.terms['crd']!.value}), step 2 ${r2.terms['crd']} (oracle ${cpu.terms['crd']!.value})`);
+
+    // `tdc run --device gpu` runs the same plan (it too plans with state) and gets the same step-1 state
+    const run = await runStageOnGpu(c.stage, c.inputs, { file: c.file, runtime: rt });
+    assert.ok(run.result, run.diagnostics.map((d) => d.message).join('; '));
+    const kernels = (p: KernelPlan) => p.kernels.map((k) => `${k.name}\n${k.wgsl}`).join('\n');
+    assert.ok(kernels(run.result!.gpu.plan) === kernels(crit.activePlan), `tdc run: ${run.result!.gpu.plan.kernels.length} kernels, the glue: ${crit.activePlan.kernels.length}`);
+    assert.equal([...run.result!.state!.keys()], STATE);
+    for (const [name, s] of run.result!.state!) assert.equal(Array.from(s.data), Array.from(state1.get(name)!.data), `${name}: tdc run and the glue agree bit for bit`);
 
     // setState restores: step 1 again from golden's state_in
     await crit.setState(nestByName(stateIn));
