@@ -5,7 +5,8 @@
 // hand-written kernels around it: tdc's layout with the uniform operand shared by subgroupShuffleXor over larger
 // register blocks, and an FMA roof (the same register block and compensated chunk folds, operands computed
 // instead of loaded: what the arithmetic alone costs). Per kernel: median ms of the kernel alone (submit +
-// onSubmittedWorkDone) and GFLOP/s (2·C·C·HW·batch flops).
+// onSubmittedWorkDone) and GFLOP/s (2·C·C·HW·batch flops), and the median CPU time the process's worker threads
+// spent on it (on lavapipe the kernel's own cost, which the machine's load does not inflate; GFLOP per CPU-second).
 //
 // On lavapipe every storage-buffer load inside a loop is gathered lane by lane (an exec-mask test and a bounds
 // check per lane, uniform addresses included) and every accumulator update is a masked read-modify-write, so
@@ -20,6 +21,22 @@ import { kernelPlan } from '../src/compiler/kernel-plan.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { median } from './harness.js';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU ms run so far by this process's threads other than the main one (Linux /proc/self/task/<tid>/schedstat, in ns):
+ * on a software adapter, the threads executing the kernels (lavapipe's llvmpipe-N and its queue); the main thread only
+ * submits and polls. Unlike wall time it does not grow with the machine's load; NaN where /proc is not there.
+ */
+function workerCpuMs(): number {
+  try {
+    let ns = 0;
+    for (const t of readdirSync('/proc/self/task')) if (Number(t) !== process.pid) ns += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
+}
 
 interface Args {
   batch: number;
@@ -104,6 +121,8 @@ interface Timed {
   name: string;
   run: () => Promise<number>;
   ms: number[];
+  /** CPU ms of the worker threads (workerCpuMs) per run. */
+  cpu: number[];
   destroy: () => void;
 }
 
@@ -165,6 +184,7 @@ async function main(): Promise<void> {
           return performance.now() - t0;
         },
         ms: [],
+        cpu: [],
         destroy: () => exec.destroy(),
       });
     }
@@ -182,16 +202,27 @@ async function main(): Promise<void> {
             pass.dispatchWorkgroups(...grid);
           }),
         ms: [],
+        cpu: [],
         destroy: () => {},
       });
     }
     for (const t of timed) await t.run();
-    for (let r = 0; r < args.rounds; r++) for (const t of timed) t.ms.push(await t.run());
+    for (let r = 0; r < args.rounds; r++)
+      for (const t of timed) {
+        const c0 = workerCpuMs();
+        t.ms.push(await t.run());
+        t.cpu.push(workerCpuMs() - c0);
+      }
     console.log(`Gram [${B}, ${C}, ${HW}] · [${B}, ${HW}, ${C}] (${(flops / 1e9).toFixed(2)} GFLOP):`);
     const best = Math.min(...timed.map((t) => median(t.ms)));
+    const bestCpu = Math.min(...timed.map((t) => median(t.cpu)));
     for (const t of timed) {
       const ms = median(t.ms);
-      console.log(`  ${t.name.padEnd(26)} ${ms.toFixed(1).padStart(9)} ms ${(flops / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s  ${(ms / best).toFixed(2)}× the fastest`);
+      const cpu = median(t.cpu);
+      console.log(
+        `  ${t.name.padEnd(26)} ${ms.toFixed(1).padStart(9)} ms ${(flops / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s  ${(ms / best).toFixed(2)}× the fastest` +
+          ` | worker CPU ${cpu.toFixed(1).padStart(8)} ms ${(flops / cpu / 1e6).toFixed(2).padStart(7)} GFLOP/CPU-s  ${(cpu / bestCpu).toFixed(2)}×`,
+      );
       t.destroy();
     }
     for (const x of [f1, f2, out]) x.destroy();

@@ -7,10 +7,15 @@ import type { Dim, Node } from '../../graph/types.js';
 export const MAP_ELEMS = 8;
 
 /** Matmul kernels: output indices per invocation along the lane axis (matmul-layout.ts). */
-export const MATMUL_REG = 8;
+export const MATMUL_REG = 4;
 
-/** Matmul kernels: output indices per workgroup along the uniform axis, shared by its invocations (matmul-layout.ts). */
-export const MATMUL_ROWS = 8;
+/**
+ * Matmul kernels: output indices per workgroup along the uniform axis, shared by its invocations (matmul-layout.ts).
+ * With MATMUL_REG, an invocation's register block is 16 × 4 (64 accumulators). On a software rasteriser every load
+ * in the K loop is gathered lane by lane, so the speed is FMAs per load: the subgroup variant loads the uniform
+ * operand once per 8 lanes (16/8 + 4 = 6 loads per k for 64 FMAs, against 8/8 + 8 = 9 for an 8 × 8 block).
+ */
+export const MATMUL_ROWS = 16;
 
 /** Matrix-vector kernels (K across the invocations): outputs per workgroup (32 measured best for CRD's [128, 2049] · [2049]
  *  on lavapipe: 1.2× faster than 16 or 128, 1.5× faster than 8, by CPU time). */

@@ -43,9 +43,14 @@ export function expressionOps(g: Graph, root: number, loaded: (id: number) => bo
   return ops;
 }
 
-/** Uniform indices per workgroup along an output axis of `extent`: MATMUL_ROWS, or the extent when it is a smaller constant. */
+/**
+ * Uniform indices per workgroup along an output axis of `extent`: MATMUL_ROWS, or the extent when it is a constant of
+ * at most 8 (one group of the subgroup variant's shuffles). An extent between 8 and MATMUL_ROWS still gets MATMUL_ROWS
+ * (the rows past it read clamped indices and are not stored): a multiple of 8 keeps the subgroup variant, and one
+ * workgroup with two shuffled loads per k costs less than two with one each.
+ */
 export function uniformCount(extent: Dim): number {
-  return typeof extent === 'number' ? Math.max(1, Math.min(MATMUL_ROWS, extent)) : MATMUL_ROWS;
+  return typeof extent === 'number' && extent <= 8 ? Math.max(1, extent) : MATMUL_ROWS;
 }
 
 export function matmulLayout(g: Graph, node: number, loaded: (id: number) => boolean): MatmulLayout {

@@ -4,7 +4,6 @@
 import { dimSymbols, evalDim } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
-import { MATMUL_REG } from './geometry.js';
 import { DependenceAnalysis, nonOneDims, reductionAxes, sameDims } from './domains.js';
 import type { Prepared } from './prepare.js';
 import { ownsLoop } from './units.js';
@@ -15,12 +14,15 @@ const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op
 const VIEW_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'detach']);
 /** Operand ops re-evaluated by a matmul above which the operand is stored (2^24: SPKD's backward, ~10^9, is; PKT's, ~10^7, is not). */
 const RECOMPUTE_LIMIT = 2 ** 24;
+/** Output indices along the other axis taken to share one evaluation of a matmul operand in the recompute estimate: a
+ *  fixed rule, independent of the kernels' register block (geometry.ts), so a new block does not move what is stored. */
+const RECOMPUTE_SHARE = 8;
 const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) => a * evalDim(d, Object.fromEntries([...dimSymbols(d)].map((x) => [x, 64]))), 1);
 
 /**
  * Values worth computing once into memory rather than inline in every expression that reads them:
  * - matmul operands: a matmul kernel evaluates its operand expressions per (row, k) and (k, column) in every
- *   invocation that covers them, so an operand of [M, K] is recomputed ⌈N / MATMUL_REG⌉ times (SPKD's
+ *   invocation that covers them, so an operand of [M, K] is recomputed about ⌈N / RECOMPUTE_SHARE⌉ times (SPKD's
  *   normalised-Gram gradient: ~40 ops per element, 6 272 times each). An operand with more than two arithmetic
  *   ops whose recomputation costs more than RECOMPUTE_LIMIT ops is stored;
  * - the gradient read by an adaptive-pooling VJP: it is read at every pooled cell from each input cell, and
@@ -62,7 +64,7 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
       if (stop(v) || g.nodes[v]!.op === 'input' || g.nodes[v]!.op === 'const') return;
       const ops = cost(v);
       // recomputed work (symbols taken as 64) against an extra kernel launch: small operands stay inline
-      if (ops > 2 && sizeOf(g.nodes[v]!.shape) * Math.ceil(sizeOf([other]) / MATMUL_REG) * ops >= RECOMPUTE_LIMIT) out.add(v);
+      if (ops > 2 && sizeOf(g.nodes[v]!.shape) * Math.ceil(sizeOf([other]) / RECOMPUTE_SHARE) * ops >= RECOMPUTE_LIMIT) out.add(v);
     });
   }
   return out;
