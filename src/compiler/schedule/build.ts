@@ -51,9 +51,15 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     }
     if (grp.kind === 'matmul' || grp.kind === 'serial') {
       const u = grp.units[0]!;
-      const buf = scratch.get(u.node);
-      if (!buf) throw new Error(`${grp.kind} ${u.node} is never read`);
-      stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[u.node]!.shape, base: 0, at: 'elem', buf });
+      // a root stored by the matmul (matmul-roots.ts): the product goes straight into its buffer, in the product's shape
+      const root = stores.pop();
+      if (root && stores.length === 0 && !scratch.has(u.node)) stores.push({ ...root, node: u.node, shape: g.nodes[u.node]!.shape, base: 0, at: 'elem' });
+      else {
+        if (root) throw new Error(`${grp.kind} ${u.node}: a root stored besides other outputs`);
+        const buf = scratch.get(u.node);
+        if (!buf) throw new Error(`${grp.kind} ${u.node} is never read`);
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[u.node]!.shape, base: 0, at: 'elem', buf });
+      }
     }
     // loads: inputs and scratch values computed elsewhere
     const loadable = new Map<number, BufferInfo>();

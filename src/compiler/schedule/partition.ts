@@ -3,6 +3,7 @@
 //   kernelGraph        one kernel per unit (units.ts)
 //   mergeReductions    reductions of equal domains into one row kernel (merge-reductions.ts)
 //   joinRowValues      row values into the row kernel computing the statistics they read (join-row-values.ts)
+//   matmulRoots        gradients and state that are a product in its layout, into the matmul kernel (matmul-roots.ts)
 //   placeRoots         gradients, scalars and state into the kernel computing what they read (place-roots.ts)
 //   orderKernels       execution order (order.ts)
 //   assignSweeps       passes over the row inside each row kernel (sweeps.ts)
@@ -13,6 +14,7 @@ import { kernelGraph, type Group } from './kernel-graph.js';
 import { mergeReductions } from './merge-reductions.js';
 import { joinRowValues } from './join-row-values.js';
 import { placeRoots } from './place-roots.js';
+import { matmulRoots } from './matmul-roots.js';
 import { orderKernels } from './order.js';
 import { assignSweeps, type Sweeps } from './sweeps.js';
 import type { BindingBudget } from './candidate.js';
@@ -28,7 +30,8 @@ export interface Partition extends Sweeps {
 export function partition(g: Graph, analysis: DependenceAnalysis, units: readonly Unit[], roots: readonly Unit[], budget: BindingBudget): Partition {
   const merged = mergeReductions(g, kernelGraph(units), budget);
   const withRowValues = joinRowValues(g, analysis, merged, budget);
-  const placed = placeRoots(g, analysis, withRowValues, roots, budget);
+  const stored = matmulRoots(g, withRowValues, roots);
+  const placed = placeRoots(g, analysis, stored.kg, stored.rest, budget);
   const groups = orderKernels(placed);
   return { groups, ...assignSweeps(g, groups, placed.groupOf), groupOf: placed.groupOf };
 }

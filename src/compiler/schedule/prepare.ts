@@ -1,5 +1,5 @@
 // Rewrites before scheduling (pure: a new graph, the input is untouched):
-// - (fused) algebraic simplifications (algebra.ts);
+// - (fused) algebraic simplifications (algebra.ts), transposed products swapped (transpose-products.ts);
 // - dead nodes dropped (only what the loss, terms, model term and gradients need);
 // - whole-tensor reductions over several non-1 dims split into a row reduction (all but the first of those
 //   dims) followed by a reduction over the first: sum(x[N, C]) → sum_n(sum_c(x)). The inner one then shares
@@ -10,6 +10,7 @@
 import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { simplifyAlgebra } from './algebra.js';
+import { transposeProducts } from './transpose-products.js';
 
 export interface DimValue {
   scale: number;
@@ -22,7 +23,7 @@ export interface Prepared {
 }
 
 export function prepare(input: Graph, opts: { splitReductions: boolean; algebra: boolean; state?: boolean }): Prepared {
-  const g0 = opts.algebra ? simplifyAlgebra(input) : input;
+  const g0 = opts.algebra ? transposeProducts(simplifyAlgebra(input)) : input;
   const g: Graph = opts.state || !g0.stateOut ? g0 : { ...g0, stateOut: [] };
   const live = liveNodes(g);
   const remap = new Map<number, number>();
