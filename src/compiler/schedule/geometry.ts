@@ -17,6 +17,10 @@ export const MATMUL_REG = 4;
  */
 export const MATMUL_ROWS = 16;
 
+/** Matmul kernels whose uniform axis is narrower than MATMUL_ROWS (a constant extent of at most 8: CRD's products with
+ *  one column): lane indices per invocation, an 8 × 8 or thinner block (fewer uniform values to share per k). */
+export const MATMUL_REG_NARROW = 8;
+
 /** Matrix-vector kernels (K across the invocations): outputs per workgroup (32 measured best for CRD's [128, 2049] · [2049]
  *  on lavapipe: 1.2× faster than 16 or 128, 1.5× faster than 8, by CPU time). */
 export const MATVEC_ROWS = 32;

@@ -14,12 +14,13 @@
 // workgroup touches wg_size different k at once, and the partial sums are folded through workgroup memory.
 import type { Dim, Graph } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
-import { MATMUL_REG, MATMUL_ROWS, MATVEC_MIN_K, MATVEC_ROWS } from './geometry.js';
+import { MATMUL_REG, MATMUL_REG_NARROW, MATMUL_ROWS, MATVEC_MIN_K, MATVEC_ROWS } from './geometry.js';
 
 export interface MatmulLayout {
   /** Output indices per workgroup along the uniform axis. */
   uniform: number;
-  /** Output indices per invocation along the lane axis: MATMUL_REG, or the lane extent when it is a smaller constant. */
+  /** Output indices per invocation along the lane axis: MATMUL_REG (MATMUL_REG_NARROW under a narrow uniform axis), or
+   *  the lane extent when it is a smaller constant. */
   reg: number;
   /** Columns (not rows) are the uniform axis; with alongK, the outputs run along the columns (one row). */
   swap: boolean;
@@ -68,5 +69,7 @@ export function matmulLayout(g: Graph, node: number, loaded: (id: number) => boo
   if ((N === 1 || M === 1) && M !== N && longer(K, R)) return { uniform: 1, reg: 1, swap: N !== 1, alongK: MATVEC_ROWS };
   const swap = expressionOps(g, a, loaded) > expressionOps(g, b, loaded);
   const lane = n.shape[swap ? r - 2 : r - 1]!;
-  return { uniform: uniformCount(n.shape[swap ? r - 1 : r - 2]!), reg: typeof lane === 'number' ? Math.max(1, Math.min(MATMUL_REG, lane)) : MATMUL_REG, swap };
+  const uniform = uniformCount(n.shape[swap ? r - 1 : r - 2]!);
+  const cap = uniform < MATMUL_ROWS ? MATMUL_REG_NARROW : MATMUL_REG;
+  return { uniform, reg: typeof lane === 'number' ? Math.max(1, Math.min(cap, lane)) : cap, swap };
 }
