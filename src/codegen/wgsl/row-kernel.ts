@@ -61,13 +61,16 @@ function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
 
 /**
  * The module. Buffers its quad sweeps read or write as vec4 (analysis.ts vec4Arrays) are declared
- * array<vec4<f32>>, so the module is built twice when there are any: the second time scalar accesses to
- * those buffers address lanes.
+ * array<vec4<f32>>, so the module is built twice: when there are any, the second time scalar accesses to
+ * those buffers address lanes; when there are none, the second time the quad sweeps skip the split of rows at
+ * 16-byte boundaries (it only serves vec4 accesses), one copy of the body per lane instead of two or three.
  */
 export function rowKernel(spec: RowKernelSpec, opts: RowKernelOptions = {}): KernelModule {
   const first = rowKernelPass(spec, new Set(), opts);
   const vec4 = vec4Arrays(first.body);
-  return vec4.size ? rowKernelPass(spec, vec4, opts) : first;
+  if (vec4.size) return rowKernelPass(spec, vec4, opts);
+  // no buffer is read or written as vec4: rows need no split at 16-byte boundaries (see sweep)
+  return rowKernelPass(spec, vec4, opts, true);
 }
 
 export interface RowKernelOptions {
@@ -75,7 +78,8 @@ export interface RowKernelOptions {
   subgroups?: boolean;
 }
 
-function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOptions): KernelModule {
+/** `noVec4`: no buffer is accessed as vec4 (an earlier pass found none): quad sweeps run over any row as is. */
+function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOptions, noVec4 = false): KernelModule {
   const g = spec.graph;
   const kept = spec.axes.map((a, k) => ({ a, k })).filter((x) => !x.a.reduced);
   const red = spec.axes.map((a, k) => ({ a, k })).filter((x) => x.a.reduced);
@@ -121,6 +125,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     // `base`: the row's first element as a global element index, when rows may start mid-vec4 (then t is a
     // global quad index and j = 4t + lane − base)
     const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }, range?: { from: Expr; to: Expr; base: Expr }) => {
+      // without vec4 accesses the lanes read element by element (no quad context for the emitter)
       const loop = scopes.open(parent);
       scopes.define('t', loop);
       const tail: Stmt[] = [];
@@ -132,7 +137,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         math.bindCoord(coordName(q.k), undefined);
         scopes.define('j', c);
         scopes.define(coordName(q.k), c);
-        emitter.quad = { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't', ...(off ? { rowOffset: off } : {}) };
+        emitter.quad = noVec4 ? undefined : { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't', ...(off ? { rowOffset: off } : {}) };
         lane = { lane: ln, loop, tail, dim: q.a.dim, misaligned: range !== undefined };
         emitBody(c);
         lane = undefined;
@@ -151,20 +156,31 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       const from = scopes.bind(parent, 'rq', bare('/', bin('+', base, head), u32(4)), 'u32');
       const to = scopes.bind(parent, 'rq', bare('+', from, bare('/', bin('-', len, head), u32(4))), 'u32');
       const rest = scopes.bind(parent, 'rt', bare('-', bare('*', to, u32(4)), base), 'u32');
-      const edge = (first: Expr, end: Expr) => {
-        const loop = openSweep(scopes, math, red, parent);
-        emitBody(loop);
-        scopes.close(loop, upTo('j', first, end, WG));
-      };
-      edge(LID, head);
+      edge(parent, LID, head);
       quadLoop(parent, q, { from, to, base });
-      edge(bare('+', rest, LID), len);
+      edge(parent, bare('+', rest, LID), len);
+    };
+    // the reduced elements from `first` (+ WG each step) to `end`, one at a time
+    const edge = (parent: Scope, first: Expr, end: Expr) => {
+      const loop = openSweep(scopes, math, red, parent);
+      emitBody(loop);
+      scopes.close(loop, upTo('j', first, end, WG));
+    };
+    // rows of any length when nothing is read or written as vec4: the row's whole quads (4 lanes each), then the
+    // up to 3 elements after them one at a time — one copy of the lanes, no alignment split (each lane still
+    // visits its elements in increasing order)
+    const plainQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+      quadLoop(parent, q);
+      const len = ixE(math.dim(q.a.dim));
+      if (typeof q.a.dim !== 'number' || q.a.dim % 4 !== 0) edge(parent, bare('+', bare('*', bare('/', len, u32(4)), u32(4)), LID), len);
     };
     const d = quadAxis?.a.dim;
     // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
     const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
-    if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : misalignedQuads(root, quadAxis);
+    if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : noVec4 ? plainQuads(root, quadAxis) : misalignedQuads(root, quadAxis);
+    // (rows that would be split at 16-byte boundaries; a whole reduction's one row keeps its two branches)
+    if (noVec4 && misaligned) return plainQuads(root, quadAxis);
     // both branches are built before either is written: values they hoist must precede the `if`
     const yes = scopes.open(root);
     quadLoop(yes, quadAxis);
