@@ -208,6 +208,11 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
     const state1 = new Map([...s1].map(([k, v]) => [`state_out/${k}`, v]));
     const got1: CaseResult = { loss: r1.loss, terms: Object.fromEntries(Object.entries(r1.terms).map(([k, v]) => [k, { value: v }])), grads: flatten(r1.grads), state: state1 };
     assert.equal(compareCase(c, got1, tol, newWorst()), [], `step 1 (${crit.activePlan.kernels.length} kernels)`);
+    // the resident banks are bound in place: the executor made no buffer of its own for any state input
+    const exec = (crit as unknown as { executor: { planBuffer(id: number): GPUBuffer | undefined } }).executor;
+    const stateInputs = crit.activePlan.inputs.filter((i) => i.name.startsWith('state_in/'));
+    assert.is(stateInputs.length, 3);
+    for (const i of stateInputs) assert.is(exec.planBuffer(i.buffer), undefined, `${i.name}: no own copy on the device`);
 
     // step 2: the oracle is the float64 CPU executor fed golden's state_out (itself checked against torchdistill)
     const step2In = new Map<string, SafeTensor>([...c.inputs].map(([n, t]) => [n, n.startsWith('state_in/') ? c.tensors.get(n.replace('state_in/', 'state_out/'))! : t]));

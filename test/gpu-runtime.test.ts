@@ -223,6 +223,49 @@ test('GPUBuffer inputs: STORAGE buffers are bound in place, others copied; bind 
   exec.destroy();
 });
 
+test("inputs bound in place take no device memory of the executor's own; host inputs make (and grow) it at first need", async () => {
+  const device = rt!.device;
+  const STORAGE = 0x80;
+  const COPY_DST = 0x8;
+  const resident = (x: Float64Array): GPUBuffer => {
+    const a32 = Float32Array.from(x);
+    const b = device.createBuffer({ size: a32.byteLength, usage: STORAGE | COPY_DST });
+    device.queue.writeBuffer(b, 0, a32);
+    return b;
+  };
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const check = async (inputs: Map<string, TensorInput>, want: ReturnType<typeof data>, what: string) => {
+    const r = await exec.run(inputs, { readback: 'all' });
+    assert.ok(Math.abs(r.loss - want.loss) <= 1e-5 * Math.abs(want.loss), `${what}: loss ${r.loss} vs ${want.loss}`);
+    assert.ok(maxAbsDiff(r.grads.get('student/./output')!, want.grad) <= 1e-6, `${what}: gradient`);
+  };
+  const d = data(5, 17, 5);
+  const inPlace = inputsOf(d, 5, 17);
+  const sBuf = resident(d.a);
+  const tBuf = resident(d.b);
+  inPlace.set('student/./output', { shape: [5, 17], buffer: sBuf });
+  inPlace.set('teacher/./output', { shape: [5, 17], buffer: tBuf });
+  await check(inPlace, d, 'both float inputs in place');
+  const bound = exec.deviceBytes;
+  // the same step with the student as host data: its own buffer appears (5·17 floats, padded to whole vec4 rows at most)
+  await check(inputsOf(d, 5, 17), d, 'host inputs');
+  const withOwn = exec.deviceBytes - bound;
+  assert.ok(withOwn >= 2 * 4 * 5 * 17 && withOwn <= 2 * 4 * 5 * 20, `two float inputs' own buffers: ${withOwn} bytes`);
+  // a larger batch from the host grows them; back to in place at the first size, everything still matches
+  const big = data(9, 17, 6);
+  await check(inputsOf(big, 9, 17), big, 'larger batch from the host');
+  await check(inPlace, d, 'in place again after growing');
+  await check(inputsOf(d, 5, 17), d, 'host again at the first size');
+  // a fresh executor that only ever binds in place never makes them
+  const exec2 = await PlanExecutor.create(rt!, tinyPlan());
+  const r2 = await exec2.run(inPlace, { readback: 'all' });
+  assert.ok(Math.abs(r2.loss - d.loss) <= 1e-5 * Math.abs(d.loss));
+  assert.is(exec2.deviceBytes, bound, 'same bytes as the first executor had before host inputs');
+  for (const b of [sBuf, tBuf]) b.destroy();
+  exec.destroy();
+  exec2.destroy();
+});
+
 test('inputs are validated before any dispatch, with every problem named', async () => {
   const exec = await PlanExecutor.create(rt!, tinyPlan());
   const d = data(4, 10, 5);

@@ -104,8 +104,8 @@ export interface HostResult extends ScalarResult {
 interface Sizing {
   env: SymbolEnv;
   lengths: Map<number, number>;
-  /** Bind groups over the executor's own buffers only. */
-  bindGroups: GPUBindGroup[];
+  /** Bind groups over the executor's own buffers only (made at the first run that binds no caller buffer). */
+  bindGroups?: GPUBindGroup[];
   dispatch: [number, number, number][];
   /** Element count of each gradient (plan.outputs.grads order). */
   gradElems: number[];
@@ -423,6 +423,18 @@ export class PlanExecutor {
     return { outputs: this.deviceOutputs(), done };
   }
 
+  /**
+   * Bytes of device memory this executor's own buffers hold now: the plan's buffers made so far, the readback
+   * staging buffer, the dims uniform and the input checks' buffers. Inputs bound in place are the caller's and
+   * take nothing here (an input's own buffer is made only when a run gives it as host data or a copied buffer).
+   */
+  get deviceBytes(): number {
+    let n = this.stagingBytes + this.dimsBuffer.size + (this.flags?.size ?? 0);
+    for (const b of this.buffers.values()) n += b.bytes;
+    for (const b of this.checkParams) n += b.size;
+    return n;
+  }
+
   /** The device buffer of a gradient (valid after a run; overwritten by the next). */
   gradBuffer(input: string): GPUBuffer | undefined {
     const g = this.plan.outputs.grads.find((x) => x.input === input);
@@ -566,6 +578,7 @@ export class PlanExecutor {
   ): { readBytes: number[]; totalRead: number; flagsAt: number; segments: { kernel: number; done: Promise<unknown> }[]; dispatched: number[] } {
     const device = this.runtime.device;
     const sizing = this.sizingFor(env);
+    this.ownInputs(sizing, prepared);
     // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
     const readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
     let totalRead = readBytes.reduce((a, b) => a + b, 0);
@@ -700,7 +713,7 @@ export class PlanExecutor {
       if (b) any = true;
       if (same && sizing.lastDirect![k] !== b) same = false;
     }
-    if (!any) return sizing.bindGroups;
+    if (!any) return (sizing.bindGroups ??= this.makeBindGroups(sizing.lengths));
     if (same) return sizing.lastGroups!;
     const key = prepared.map((p) => (p.direct ? bufferId(p.device!) : 0)).join(',');
     let groups = sizing.directGroups.get(key);
@@ -889,6 +902,34 @@ export class PlanExecutor {
     return k.dispatch.map((d) => evalDim(d, all)) as [number, number, number];
   }
 
+  /**
+   * Makes (or grows) the executor's own buffers of the inputs this run does not bind in place: a read-only input's
+   * buffer exists only once a run gives that input as host data or as a buffer to copy, so inputs a caller keeps
+   * resident and binds in place (CRD's memory banks, tfjs activations) are never duplicated on the device. A buffer
+   * grown here invalidates every bind group made over the old one.
+   */
+  private ownInputs(sizing: Sizing, prepared: readonly PreparedInput[]): void {
+    let grown = false;
+    for (const p of prepared) {
+      if (p.direct || !this.readOnlyInputs.has(p.buffer)) continue;
+      const bytes = Math.max(16, 4 * sizing.lengths.get(p.buffer)!);
+      const cur = this.buffers.get(p.buffer);
+      if (cur && cur.bytes >= bytes) continue;
+      if (cur) grown = true;
+      cur?.gpu.destroy();
+      const label = this.planBuffers.get(p.buffer)!.name;
+      this.buffers.set(p.buffer, { gpu: this.runtime.device.createBuffer({ label, size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }), bytes });
+    }
+    if (!grown) return;
+    const key = envKey(sizing.env, this.plan.symbols);
+    this.sizings.clear();
+    this.sizings.set(key, sizing);
+    sizing.bindGroups = undefined;
+    sizing.directGroups.clear();
+    sizing.lastDirect = undefined;
+    sizing.lastGroups = undefined;
+  }
+
   /** Buffer sizes, bind groups and dispatch sizes for `env`; grows buffers when needed. */
   private sizingFor(env: SymbolEnv): Sizing {
     const key = envKey(env, this.plan.symbols);
@@ -900,6 +941,7 @@ export class PlanExecutor {
     for (const b of this.plan.buffers) {
       const len = evalDim(b.length, env);
       lengths.set(b.id, len);
+      if (this.readOnlyInputs.has(b.id)) continue; // made when a run needs it (ownInputs)
       const bytes = Math.max(16, 4 * len);
       const cur = this.buffers.get(b.id);
       if (cur && cur.bytes >= bytes) continue;
@@ -914,10 +956,9 @@ export class PlanExecutor {
       this.sizings.clear(); // bind groups of other sizes point at destroyed buffers
       this.deviceOut = undefined;
     }
-    const bindGroups = this.makeBindGroups(lengths);
     const dispatch = this.plan.kernels.map((k) => this.dispatchOf(k, env));
     const gradElems = this.plan.outputs.grads.map((g) => g.shape.reduce<number>((n, d) => n * evalDim(d, env), 1));
-    const sizing: Sizing = { env, lengths, bindGroups, dispatch, gradElems, directGroups: new Map() };
+    const sizing: Sizing = { env, lengths, dispatch, gradElems, directGroups: new Map() };
     if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
     this.sizings.set(key, sizing);
     return sizing;
