@@ -93,6 +93,29 @@ export function opCases(): OpCase[] {
     ),
   );
 
+  // log-softmax over the symbolic batch axis of a transposed [N, 1000] (as DIST's inter-class relation): a row pass
+  // over [1000, N] whose rows are read strided, nothing as vec4 — the quad sweeps take each row's whole quads, then
+  // the N % 4 elements after them one at a time (N = 7, 8, 2)
+  out.push(
+    make(
+      'softmax-symbolic-batch-axis',
+      [
+        { name: 'x', shape: [N, 1000] },
+        { name: 'w', shape: [N, 1000], trainable: false },
+      ],
+      (b) => {
+        const xt = b.op('permute', [b.input('x', [N, 1000], 'float', true)], { perm: [1, 0] });
+        const lp = logSoftmax(b, xt, 1);
+        return { loss: sumAll(b, b.binary('mul', lp, b.op('permute', [b.input('w', [N, 1000], 'float', false)], { perm: [1, 0] }))) };
+      },
+      [
+        new Map([['x', tensor([7, 1000], 'float', 11)], ['w', tensor([7, 1000], 'float', 12)]]),
+        new Map([['x', tensor([8, 1000], 'float', 13)], ['w', tensor([8, 1000], 'float', 14)]]),
+        new Map([['x', tensor([2, 1000], 'float', 15)], ['w', tensor([2, 1000], 'float', 16)]]),
+      ],
+    ),
+  );
+
   // Gram matrices (matmul with a permuted operand) and a batched matmul with broadcast batch dims
   out.push(
     make(
