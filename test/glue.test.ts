@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { emitGlue, GlueError } from '../src/codegen/glue/index.js';
-import { GpuRuntime, PlanExecutor, type NonFinite, type TensorInput } from 'tdc-runtime/node';
+import { GpuInputError, GpuRuntime, PlanExecutor, type NonFinite, type TensorInput } from 'tdc-runtime/node';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 import { typecheckStrict } from './helpers/typecheck-glue.js';
 
@@ -34,6 +34,12 @@ export async function demo(): Promise<number> {
   const g1: GPUBuffer = a.grads.student['.'].output;
   const b = await c.forward(inputs, targets, { readback: true });
   const g2: Float32Array = b.grads.student['.'].output;
+  // the next readback into the same arrays (typed like the gradients; undefined on the first step)
+  let loop: Awaited<ReturnType<typeof c.forward>> | undefined;
+  for (let i = 0; i < 2; i++) loop = await c.forward(inputs, targets, { readback: true, into: loop?.grads });
+  const g3: Float32Array = loop!.grads.student['.'].output;
+  // @ts-expect-error: into takes host arrays, not GPUBuffers
+  await c.forward(inputs, targets, { readback: true, into: a.grads });
   const t: number = b.loss + b.terms.half_sq + b.terms.mean_row;
   const bad: 'loss' | 'term' | 'model_term' | 'grad' | 'state' | undefined = a.nonfinite[0]?.kind;
   // @ts-expect-error: the non-finite list is read-only
@@ -57,7 +63,7 @@ export async function demo(): Promise<number> {
   // @ts-expect-error: stage 'train' has no model term
   void b.modelTerm;
   c.destroy();
-  return (bad ? 1 : 0) + g2.length + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
+  return (bad ? 1 : 0) + g2.length + g3.length + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
 }
 `;
 
@@ -126,7 +132,7 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
     const glue = (await import(pathToFileURL(join(dir, 'tiny.mjs')).href)) as {
       TrainCriterion: {
         create(rt: GpuRuntime): Promise<{
-          forward(i: unknown, t: unknown, o?: { readback: boolean }): Promise<{ loss: number; terms: Record<string, number>; grads: any; nonfinite: NonFinite[] }>;
+          forward(i: unknown, t: unknown, o?: { readback: boolean; into?: unknown }): Promise<{ loss: number; terms: Record<string, number>; grads: any; nonfinite: NonFinite[] }>;
           destroy(): void;
         }>;
       };
@@ -143,6 +149,19 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
     assert.is(viaGlue.loss, direct.loss);
     assert.equal(viaGlue.terms, direct.terms);
     assert.equal(viaGlue.grads.student['.'].output, direct.grads.get('student/./output'));
+    // readback into the caller's arrays: the same arrays come back, holding what a fresh readback holds
+    const mine = new Float32Array(n * c).fill(7);
+    const viaInto = await crit.forward({ student: { '.': { output: s } }, teacher: { '.': { output: t } } }, y, { readback: true, into: { student: { '.': { output: mine } } } });
+    assert.ok(viaInto.grads.student['.'].output === mine, 'the array given in into is the one returned');
+    assert.equal(mine, direct.grads.get('student/./output'));
+    assert.is(viaInto.loss, direct.loss);
+    try {
+      await crit.forward({ student: { '.': { output: s } }, teacher: { '.': { output: t } } }, y, { readback: true, into: { student: { '.': { output: new Float32Array(5) } } } });
+      assert.unreachable('an into array of the wrong length must be refused');
+    } catch (e) {
+      assert.instance(e, GpuInputError);
+      assert.match((e as Error).message, /must be a Float32Array of 21 elements/);
+    }
     const onDevice = await crit.forward({ student: { '.': { output: s } }, teacher: { '.': { output: t } } }, y);
     assert.is(onDevice.loss, direct.loss);
     assert.ok(typeof onDevice.grads.student['.'].output.mapAsync === 'function', 'gradient is a GPUBuffer');

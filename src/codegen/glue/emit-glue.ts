@@ -179,7 +179,10 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
     const inputNames = stateful ? `${s.planConst}.inputs.map((i) => i.name).filter((n) => !n.startsWith('${STATE_IN}'))` : `${s.planConst}.inputs.map((i) => i.name)`;
     const flatten = `flattenInputs<TensorInput>(inputs, ${inputNames}${hasTargets ? ', targets' : ''})`;
     // a stateful stage runs through its ResidentState: the state buffers bound as inputs, the updated ones copied back
-    const run = (mode: string, flat = 'flat') => (stateful ? `this.state.step((st) => this.executor.run(new Map([...${flat}, ...st]), { readback: '${mode}' }))` : `this.executor.run(${flat}, { readback: '${mode}' })`);
+    const run = (mode: string, flat = 'flat', extra = '') =>
+      stateful
+        ? `this.state.step((st) => this.executor.run(new Map([...${flat}, ...st]), { readback: '${mode}'${extra} }))`
+        : `this.executor.run(${flat}, { readback: '${mode}'${extra} })`;
     const stateField = stateful ? `, state: nestByName(this.state.buffers()) as unknown as ${stem}State<GPUBuffer>` : '';
     const stateDoc = stateful
       ? ` Its stateful terms' buffers (${stateKeys.join(', ')}) live on the device: give their initial values once with setState() ` +
@@ -243,17 +246,23 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
               returnType: `Promise<${stem}Result<GPUBuffer>>`,
             },
             {
-              docs: [`Loss, terms and gradients, all read back (gradients as Float32Arrays).${stateful ? ' The state stays on the device (result.state; readState() reads it).' : ''}`],
-              parameters: [...inParams, { name: 'opts', type: '{ readback: true }' }],
+              docs: [
+                `Loss, terms and gradients, all read back (gradients as Float32Arrays).${stateful ? ' The state stays on the device (result.state; readState() reads it).' : ''} ` +
+                  '`opts.into`: arrays to read gradients into instead of new ones (e.g. the previous result.grads: `r = await c.forward(x, { readback: true, into: r?.grads })`), ' +
+                  'returned as this result\'s grads; each must have its gradient\'s length (else GpuInputError). A loop that reads gradients back every step saves allocating ' +
+                  'them, which for large gradients (and the garbage they leave) can cost more than the kernels.',
+              ],
+              parameters: [...inParams, { name: 'opts', type: `{ readback: true; into?: ${stem}Grads<Float32Array> | undefined }` }],
               returnType: `Promise<${stem}Result<Float32Array>>`,
             },
           ],
-          parameters: [...inParams, { name: 'opts', type: '{ readback?: boolean }', initializer: '{}' }],
+          parameters: [...inParams, { name: 'opts', type: `{ readback?: boolean; into?: ${stem}Grads<Float32Array> | undefined }`, initializer: '{}' }],
           returnType: `Promise<${stem}Result<GPUBuffer> | ${stem}Result<Float32Array>>`,
           statements: [
             `const flat = ${flatten};`,
             'if (opts.readback) {',
-            `  const r = await ${run('all')};`,
+            `  const into = opts.into ? flattenInputs<Float32Array>(opts.into, ${s.planConst}.outputs.grads.map((g) => g.input)) : undefined;`,
+            `  const r = await ${run('all', 'flat', ', ...(into ? { into } : {})')};`,
             `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}${stateField}, nonfinite: r.nonfinite };`,
             '}',
             `const r = await ${run('scalars')};`,
