@@ -40,7 +40,7 @@ export { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime'
 // Build integration (docs/integration.md): compile in memory, write or check an output directory, tdc.config.
 export { compile, moduleNameOf, projectRelative, type CompileConfigOptions, type CompiledConfig, type CompiledKernel } from './api/compile.js';
 export { writeOutput, check, type CheckResult, type OutputDifference, type OutputFiles } from './api/output-dir.js';
-export { parseDims, dimsFromArray, parseShapeArg, parseInputShapes, shapesFromSample, type ShapeText, type InputShapes as PinnedShapes } from './api/shapes.js';
+export { parseDims, parsePinned, dimsFromArray, parseShapeArg, parseInputShapes, shapesFromSample, type ShapeText, type InputShapes as PinnedShapes } from './api/shapes.js';
 export type { Manifest, ManifestStage, ManifestPlan, ManifestKernel, ManifestDim } from './api/manifest-types.js';
 export { defineConfig, DEFAULT_OUT_DIR, PROJECT_CONFIG_NAMES, type TdcConfig, type TdcConfigEntry } from './project/define-config.js';
 export { loadProject, findProjectConfig, projectFromConfig, type Project, type ProjectEntry } from './project/load-project.js';

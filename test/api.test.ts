@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, writeOutput, check, parseDims, parseShapeArg, parseInputShapes, loadProject, defineConfig, formatDiagnostic } from '../src/index.js';
+import { compile, writeOutput, check, parseDims, parsePinned, parseShapeArg, parseInputShapes, loadProject, defineConfig, formatDiagnostic } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
@@ -72,6 +72,14 @@ test('shape parsers: --shape syntax, arrays, --like samples', () => {
   assert.is(parseDims('Nx-1'), undefined);
   assert.equal(parseShapeArg('student/layer4/output=Nx512'), { name: 'student/layer4/output', shape: [{ sym: 'N' }, 512] });
   assert.is((parseShapeArg('nonsense') as { code: string }).code, 'TDC611');
+  // an input's dtype after a colon (integer inputs other than targets: CRD's pos_idx, contrast_idx)
+  assert.equal(parseShapeArg('student/empty/input/pos_idx=N:int'), { name: 'student/empty/input/pos_idx', shape: [{ sym: 'N' }], dtype: 'int' });
+  assert.equal(parsePinned('NxK : float'), { shape: [{ sym: 'N' }, { sym: 'K' }], dtype: 'float' });
+  assert.is(parsePinned('N:long'), undefined);
+  assert.is((parseShapeArg('x=N:i32') as { code: string }).code, 'TDC611');
+  const typed = parseInputShapes({ shapes: ['a/b/c=NxK:int', 'a/b/d=N', 'targets=N'] }, []);
+  assert.equal([typed.get('a/b/c')!.dtype, typed.get('a/b/d')!.dtype, typed.get('targets')!.dtype], ['int', 'float', 'int']);
+  assert.equal(parseInputShapes({ shapes: { 'a/b/c': 'N:int' } }, []).get('a/b/c'), { shape: [{ sym: 'N' }], dtype: 'int' });
   const ds: never[] = [];
   const s = parseInputShapes({ like: IO, shapes: { targets: ['N'] } }, ds);
   assert.equal(ds, []);

@@ -84,6 +84,25 @@ test('--json: the result parses and lists files, kernels and diagnostics', () =>
   assert.ok(e.line > 0 && e.column > 0 && e.file === 'kd.yaml', JSON.stringify(e));
 });
 
+test("--shape name=dims:int pins an integer input: CRD's index inputs compile without a sample io_dict", () => {
+  const cfg = join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs', 'sample', 'ilsvrc2012', 'crd', 'resnet18_from_resnet50.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-crd-'));
+  // float by default (only targets are known to be class indices): the spec's gather refuses them, positioned in the spec
+  const floats = tdcIn(dir, ['compile', cfg, '-o', 'out']);
+  assert.is(floats.code, 1, floats.stderr);
+  assert.match(floats.stderr, /TDC403: gather: index must be an int tensor, got float/);
+  assert.not.ok(hasStackTrace(floats.stderr), floats.stderr);
+  const pinned = tdcIn(dir, ['compile', cfg, '-o', 'out', '--shape', 'student/empty/input/pos_idx=N:int', '--shape', 'student/empty/input/contrast_idx=NxK:int']);
+  assert.is(pinned.code, 0, pinned.stderr);
+  const stage = (JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as { stages: { inputs: { name: string; shape: string[]; dtype: string }[] }[] }).stages[0]!;
+  const input = (n: string) => stage.inputs.find((i) => i.name === n);
+  assert.equal(input('student/empty/input/pos_idx'), { ...input('student/empty/input/pos_idx')!, shape: ['N'], dtype: 'int' });
+  assert.equal(input('student/empty/input/contrast_idx'), { ...input('student/empty/input/contrast_idx')!, shape: ['N', 'K'], dtype: 'int' });
+  const bad = tdcIn(dir, ['compile', cfg, '-o', 'out2', '--shape', 'student/empty/input/pos_idx=N:long']);
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /TDC611.*name=dims:int/);
+});
+
 test('tdc.config: two configs share one root and keep both outputs; an error compile leaves the previous output intact', () => {
   const dir = project();
   writeFileSync(join(dir, 'tdc.config.mjs'), "export default { outDir: 'src/generated', configs: ['kd.yaml', 'kd_t4.yaml'] };\n");

@@ -38,15 +38,27 @@ export function dimsFromArray(dims: readonly unknown[]): Shape | undefined {
   return out;
 }
 
-/** What one pinned input may be written as: `'Nx512x7x7'` or `['N', 512, 7, 7]`. */
+/**
+ * A pinned input as written in text: its dims, optionally followed by its dtype — `Nx512x7x7`, `N:int`, `NxK:int`
+ * (integer inputs other than `targets`, e.g. CRD's `pos_idx` / `contrast_idx`, which are float unless pinned or
+ * given by a sample). `undefined` when malformed.
+ */
+export function parsePinned(text: string): { shape: Shape; dtype?: 'int' | 'float' } | undefined {
+  const m = /^(.*?)(?::\s*(int|float))?$/.exec(text.trim())!;
+  const shape = parseDims(m[1]!);
+  if (!shape) return undefined;
+  return m[2] ? { shape, dtype: m[2] as 'int' | 'float' } : { shape };
+}
+
+/** What one pinned input may be written as: `'Nx512x7x7'` (`'N:int'` with its dtype) or `['N', 512, 7, 7]`. */
 export type ShapeText = string | readonly (number | string)[];
 
-/** One `--shape` argument: `name=dims`. */
-export function parseShapeArg(arg: string): { name: string; shape: Shape } | Diagnostic {
+/** One `--shape` argument: `name=dims` or `name=dims:int`. */
+export function parseShapeArg(arg: string): { name: string; shape: Shape; dtype?: 'int' | 'float' } | Diagnostic {
   const eq = arg.lastIndexOf('=');
-  const shape = eq > 0 ? parseDims(arg.slice(eq + 1)) : undefined;
-  if (!shape) return diag('error', 'TDC611', `--shape '${arg}': expected name=dims, e.g. student/layer4/output=Nx512x7x7`);
-  return { name: arg.slice(0, eq), shape };
+  const pinned = eq > 0 ? parsePinned(arg.slice(eq + 1)) : undefined;
+  if (!pinned) return diag('error', 'TDC611', `--shape '${arg}': expected name=dims or name=dims:int, e.g. student/layer4/output=Nx512x7x7, student/empty/input/pos_idx=N:int`);
+  return { name: arg.slice(0, eq), ...pinned };
 }
 
 /** The dtype of a pinned input: `targets` are class indices (int), the rest float unless a sample said otherwise. */
@@ -66,20 +78,22 @@ export function parseInputShapes(
     for (const s of shapes as readonly string[]) {
       const r = parseShapeArg(s);
       if ('code' in r) ds.push(r);
-      else pinned.set(r.name, { shape: r.shape, dtype: dtypeFor(r.name, pinned) });
+      else pinned.set(r.name, { shape: r.shape, dtype: r.dtype ?? dtypeFor(r.name, pinned) });
     }
   } else if (shapes) {
     for (const [name, text] of Object.entries(shapes as Readonly<Record<string, ShapeText>>)) {
-      const shape = typeof text === 'string' ? parseDims(text) : Array.isArray(text) ? dimsFromArray(text) : undefined;
-      if (!shape) {
-        ds.push(diag('error', 'TDC611', `shape of '${name}': expected dims like 'Nx512x7x7' or ['N', 512, 7, 7], got ${JSON.stringify(text)}`));
+      const p = typeof text === 'string' ? parsePinned(text) : Array.isArray(text) ? mapShape(dimsFromArray(text)) : undefined;
+      if (!p) {
+        ds.push(diag('error', 'TDC611', `shape of '${name}': expected dims like 'Nx512x7x7', 'N:int' or ['N', 512, 7, 7], got ${JSON.stringify(text)}`));
         continue;
       }
-      pinned.set(name, { shape, dtype: dtypeFor(name, pinned) });
+      pinned.set(name, { shape: p.shape, dtype: p.dtype ?? dtypeFor(name, pinned) });
     }
   }
   return pinned;
 }
+
+const mapShape = (shape: Shape | undefined): { shape: Shape; dtype?: 'int' | 'float' } | undefined => (shape ? { shape } : undefined);
 
 /** `--like`: input ranks and sizes from a sample io_dict (safetensors), the batch dim made symbolic (N). */
 export function shapesFromSample(file: string | Uint8Array, ds: Diagnostic[], label = typeof file === 'string' ? file : 'the sample'): InputShapes {

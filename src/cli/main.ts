@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--stage <name>', 'compile only this stage')
     .option('--name <name>', 'base name of the generated TypeScript module (default: from the config file name)')
     .option('--workgroup-size <n>', 'pin the row kernels\' threads per workgroup (default: chosen by the runtime per adapter: 8 on lavapipe, 128 on hardware GPUs)')
-    .option('--shape <name=dims...>', 'pin input shapes, e.g. student/layer4/output=Nx512x7x7 (letters are symbols)')
+    .option('--shape <name=dims...>', 'pin input shapes, e.g. student/layer4/output=Nx512x7x7 (letters are symbols; name=N:int for an integer input)')
     .option('--like <io.safetensors>', 'take input ranks and sizes from a sample io_dict (batch dim kept symbolic)')
     .option('--no-glue', 'skip the TypeScript glue (no ts-morph)')
     .option('--explain', 'print the kernel plan: kernels, what each fuses, bytes moved')

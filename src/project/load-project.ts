@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { diag, hasErrors, type Diagnostic, type Span } from '../diagnostics/index.js';
 import { closest } from '../diagnostics/suggest.js';
 import { isModuleStem, moduleNameOf, type CompileConfigOptions } from '../api/compile.js';
-import { dimsFromArray, parseDims } from '../api/shapes.js';
+import { dimsFromArray, parsePinned } from '../api/shapes.js';
 import { DEFAULT_OUT_DIR, PROJECT_CONFIG_NAMES, type TdcConfig } from './define-config.js';
 import { locateInSource, type ConfigPath } from './locate.js';
 
@@ -266,7 +266,7 @@ export function validate(value: unknown, issues: Issue[]): TdcConfig | undefined
         if (!isObject(c.shapes)) issues.push({ path: [...p, 'shapes'], message: `expected {name: dims}, got ${JSON.stringify(c.shapes)}`, hint: "shapes: { 'student/layer4/output': 'Nx512x7x7' }" });
         else
           for (const [n, s] of Object.entries(c.shapes)) {
-            const ok = typeof s === 'string' ? parseDims(s) !== undefined : Array.isArray(s) && dimsFromArray(s) !== undefined;
+            const ok = typeof s === 'string' ? parsePinned(s) !== undefined : Array.isArray(s) && dimsFromArray(s) !== undefined;
             if (!ok) issues.push({ path: [...p, 'shapes', n], message: `expected dims like 'Nx512x7x7' or ['N', 512, 7, 7], got ${JSON.stringify(s)}` });
           }
       }
