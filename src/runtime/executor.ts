@@ -910,16 +910,7 @@ export class PlanExecutor {
    */
   private ownInputs(sizing: Sizing, prepared: readonly PreparedInput[]): void {
     let grown = false;
-    for (const p of prepared) {
-      if (p.direct || !this.readOnlyInputs.has(p.buffer)) continue;
-      const bytes = Math.max(16, 4 * sizing.lengths.get(p.buffer)!);
-      const cur = this.buffers.get(p.buffer);
-      if (cur && cur.bytes >= bytes) continue;
-      if (cur) grown = true;
-      cur?.gpu.destroy();
-      const label = this.planBuffers.get(p.buffer)!.name;
-      this.buffers.set(p.buffer, { gpu: this.runtime.device.createBuffer({ label, size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }), bytes });
-    }
+    for (const p of prepared) if (!p.direct && this.readOnlyInputs.has(p.buffer) && this.ensureBuffer(p.buffer, sizing.lengths.get(p.buffer)!) === 'grown') grown = true;
     if (!grown) return;
     const key = envKey(sizing.env, this.plan.symbols);
     this.sizings.clear();
@@ -930,27 +921,29 @@ export class PlanExecutor {
     sizing.lastGroups = undefined;
   }
 
+  /** Plan buffer `id` holds at least `len` elements: kept, made, or grown (the smaller one destroyed). */
+  private ensureBuffer(id: number, len: number): 'kept' | 'made' | 'grown' {
+    const bytes = Math.max(16, 4 * len);
+    const cur = this.buffers.get(id);
+    if (cur && cur.bytes >= bytes) return 'kept';
+    cur?.gpu.destroy();
+    const gpu = this.runtime.device.createBuffer({ label: this.planBuffers.get(id)!.name, size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    this.buffers.set(id, { gpu, bytes });
+    return cur ? 'grown' : 'made';
+  }
+
   /** Buffer sizes, bind groups and dispatch sizes for `env`; grows buffers when needed. */
   private sizingFor(env: SymbolEnv): Sizing {
     const key = envKey(env, this.plan.symbols);
     const cached = this.sizings.get(key);
     if (cached) return cached;
-    const device = this.runtime.device;
     const lengths = new Map<number, number>();
     let reallocated = false;
     for (const b of this.plan.buffers) {
       const len = evalDim(b.length, env);
       lengths.set(b.id, len);
       if (this.readOnlyInputs.has(b.id)) continue; // made when a run needs it (ownInputs)
-      const bytes = Math.max(16, 4 * len);
-      const cur = this.buffers.get(b.id);
-      if (cur && cur.bytes >= bytes) continue;
-      cur?.gpu.destroy();
-      this.buffers.set(b.id, {
-        gpu: device.createBuffer({ label: b.name, size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }),
-        bytes,
-      });
-      reallocated = true;
+      if (this.ensureBuffer(b.id, len) !== 'kept') reallocated = true;
     }
     if (reallocated) {
       this.sizings.clear(); // bind groups of other sizes point at destroyed buffers
