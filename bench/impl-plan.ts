@@ -4,6 +4,7 @@
 // back the loss and the full gradient — into a new Float32Array each step (as tfjs's data() does), or, for the
 // `tdc reuse` row (`--reuse`), into one array made at setup (PlanExecutor.run's `into`, what a training loop that
 // reads its gradients back every step would do).
+// Like tfjs's step, it does not look for NaN/±Inf: a result's `nonfinite` is scanned only when read.
 /// <reference types="@webgpu/types" />
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { PlanExecutor, type ExecutorOptions, type GpuRuntime, type TensorInput } from 'tdc-runtime/node';

@@ -167,6 +167,17 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
     assert.ok(typeof onDevice.grads.student['.'].output.mapAsync === 'function', 'gradient is a GPUBuffer');
     assert.equal(viaGlue.nonfinite, []);
     assert.equal(onDevice.nonfinite, []);
+    // nonfinite is scanned when first read (a loop that never reads it does not pay a scan of every gradient), from
+    // the arrays as they are then, and kept: a NaN written into a clean step's gradient before the first read is
+    // named; later writes are not (computed when the step returns, as before, the list would be empty)
+    const lazy = await crit.forward({ student: { '.': { output: s } }, teacher: { '.': { output: t } } }, y, { readback: true });
+    const lg = lazy.grads.student['.'].output as Float32Array;
+    lg[3] = NaN;
+    const lazyParts = lazy.nonfinite;
+    assert.equal(lazyParts, [{ kind: 'grad', name: 'student/./output', nan: 1, posInf: 0, negInf: 0, size: n * c }]);
+    lg[4] = Infinity;
+    assert.is(lazy.nonfinite, lazyParts, 'read once, then kept');
+    assert.equal((JSON.parse(JSON.stringify(lazy)) as { nonfinite: unknown }).nonfinite, lazyParts, 'serialised with the result');
 
     // a NaN in the student's output propagates as in torch and is named (the CLI's "nonfinite" list, same shape)
     const sNaN = { shape: [n, c], data: Float32Array.from(s.data) };

@@ -30,7 +30,7 @@ import {
   type DeviceIndexCheck,
 } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
-import { nonFiniteParts, type NonFinite } from './nonfinite.js';
+import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
@@ -90,9 +90,11 @@ export interface ScalarResult {
   modelTerm?: number;
   /**
    * The parts read back that are NaN or ±Inf ([] when all are finite): NaN propagates as in torch and is named here.
-   * Covers loss, terms and model term, and the gradients when they were read back (readback 'all').
+   * Covers loss, terms and model term, and the gradients when they were read back (readback 'all'). Computed when
+   * first read (a scan of every gradient value: a loop that never reads it does not pay it), from the arrays as they
+   * are then: read it before passing the same arrays as a later run's `into`.
    */
-  nonfinite: NonFinite[];
+  readonly nonfinite: NonFinite[];
   device: DeviceOutputs;
 }
 
@@ -538,12 +540,11 @@ export class PlanExecutor {
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
     const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
     for (const t of scalars.terms) terms[t.name] = sc[t.index]!;
-    const result: ScalarResult = { loss: sc[scalars.loss]!, terms, nonfinite: [], device: deviceOut };
+    const result: Omit<ScalarResult, 'nonfinite'> = { loss: sc[scalars.loss]!, terms, device: deviceOut };
     if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;
     if (mode === 'scalars') {
       staging.unmap();
-      result.nonfinite = nonFiniteParts(result);
-      return result;
+      return withNonfinite(result);
     }
     const hostGrads = new Map<string, Float32Array>();
     let off = readBytes[0]!;
@@ -555,7 +556,7 @@ export class PlanExecutor {
       off += 4 * n;
     });
     staging.unmap();
-    return { ...result, grads: hostGrads, nonfinite: nonFiniteParts({ ...result, grads: hostGrads }) };
+    return withNonfinite({ ...result, grads: hostGrads });
   }
 
   /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */

@@ -2,6 +2,8 @@
 // hidden, but they are named — JSON cannot hold them (`"loss": null`), and a user reading "loss = NaN" wants to know
 // whether a term or only a gradient went bad. The executor's results carry this list (ScalarResult.nonfinite), the
 // generated glue's results pass it on, and the CLI prints it (`"nonfinite"` in JSON, a TDC504 warning in text).
+// A result's list is computed when first read (withNonfinite): the scan costs about half a nanosecond per gradient
+// value (1.1 ms of a 10 ms KD step at 64×32000), which a training loop that never asks should not pay every step.
 
 /** One non-finite part of a result. Scalars carry their value as text ('NaN', 'Infinity', '-Infinity'). */
 export interface NonFinite {
@@ -52,8 +54,23 @@ export function nonFiniteParts(r: ResultValues): NonFinite[] {
 }
 
 /**
+ * `r` with a `nonfinite` property holding nonFiniteParts(r): scanned when first read (reading it, spreading `r` or
+ * serialising it all read it), from the values as they are then, and kept. Scalars-only results are cheap; results
+ * with megabytes of gradients are why it waits. A caller that reuses its gradient arrays for a later run (`into`)
+ * reads `nonfinite` before that run, or it describes the later values.
+ */
+export function withNonfinite<R extends ResultValues>(r: R): R & { readonly nonfinite: NonFinite[] } {
+  let parts: NonFinite[] | undefined;
+  return Object.defineProperty(r, 'nonfinite', {
+    get: () => (parts ??= nonFiniteParts(r)),
+    enumerable: true,
+    configurable: true,
+  }) as R & { readonly nonfinite: NonFinite[] };
+}
+
+/**
  * Whether every value is finite: x·0 is 0 (or −0) for finite x and NaN for NaN and ±Inf, so running sums of x·0
- * stay 0 exactly when all values are finite. The runtime scans every gradient after every step (nonFiniteParts),
+ * stay 0 exactly when all values are finite. A result's gradients are scanned when its `nonfinite` is read,
  * and the common step has none: one multiply-add per element in four independent chains is about 5× faster than
  * the count's three comparisons per element (0.14 ms against 0.75 ms for 256,000 values in Node 20), and the count
  * runs only where this finds something.

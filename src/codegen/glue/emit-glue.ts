@@ -168,7 +168,8 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
             isReadonly: true,
             docs: [
               'The parts that are NaN or ±Inf, [] when all are finite (NaN propagates as in torch and is named here): ' +
-                'loss, terms and model term, and the gradients when they were read back (`readback: true`).',
+                'loss, terms and model term, and the gradients when they were read back (`readback: true`). Computed when first read ' +
+                '(a loop that never reads it does not pay the scan), from the gradients as they are then: read it before passing them as a later `into`.',
             ],
           },
         ],
@@ -263,7 +264,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
             'if (opts.readback) {',
             `  const into = opts.into ? flattenInputs<Float32Array>(opts.into, ${s.planConst}.outputs.grads.map((g) => g.input)) : undefined;`,
             `  const r = await ${run('all', 'flat', ', ...(into ? { into } : {})')};`,
-            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}${stateField}, nonfinite: r.nonfinite };`,
+            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}${stateField}, get nonfinite() { return r.nonfinite; } };`,
             '}',
             `const r = await ${run('scalars')};`,
             `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm}${stateField}, nonfinite: r.nonfinite };`,
