@@ -4,7 +4,7 @@
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph/types.js';
 import { ixAdd, ixDiv, ixEq, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
-import { INDEX_MAPS, type Read } from '../../compiler/schedule/reads.js';
+import { INDEX_MAPS, isGlobalPool, planeCell, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
 import { scaledExp } from './scaled-exp.js';
@@ -470,13 +470,11 @@ export class Emitter {
     const r = xs.length;
     const [H, W] = [xs[r - 2]!, xs[r - 1]!];
     const [oh, ow] = n.attrs.out;
+    const max = n.attrs.fn === 'max';
+    if (isGlobalPool(n)) return this.wholePlanePool(x, idx, H, W, max, scope);
     const [h0, h1] = this.bin(idx[r - 2]!, H, oh).map((e) => this.scopes.bind(scope, 'b', e)) as [Expr, Expr];
     const [w0, w1] = this.bin(idx[r - 1]!, W, ow).map((e) => this.scopes.bind(scope, 'b', e)) as [Expr, Expr];
-    const acc = this.scopes.fresh('acc');
-    const max = n.attrs.fn === 'max';
-    if (max) scope.lines.push(varS(acc, 'f32', f32(-F32_MAX)));
-    else scope.lines.push(...compensatedDecl(acc));
-    this.scopes.define(acc, scope);
+    const acc = this.poolAccumulator(max, scope);
     const outer = this.scopes.open(scope);
     const h = this.scopes.fresh('h');
     this.scopes.define(h, outer);
@@ -491,6 +489,37 @@ export class Emitter {
     this.scopes.close(inner, Emitter.upTo(w, w0, w1));
     this.scopes.close(outer, Emitter.upTo(h, h0, h1));
     return max ? ref(acc) : bin('/', compensatedValue(acc), call('f32', bare('*', bin('-', h1, h0), bin('-', w1, w0))));
+  }
+
+  /** A pool's accumulator declared in `scope`: a running max from −F32_MAX, or a compensated sum. */
+  private poolAccumulator(max: boolean, scope: Scope): string {
+    const acc = this.scopes.fresh('acc');
+    if (max) scope.lines.push(varS(acc, 'f32', f32(-F32_MAX)));
+    else scope.lines.push(...compensatedDecl(acc));
+    this.scopes.define(acc, scope);
+    return acc;
+  }
+
+  /**
+   * Pooling to 1×1 (a global pool): the one bin is the whole H × W plane, taken as one loop over its H·W cells in
+   * row-major order (the h/w loops' order, so the same sum): cell k is (k / W, k % W), which the offsets ravel back
+   * to k. Two nested loops of constant trip counts (7 × 7) are what Mesa's NIR fully unrolls (lavapipe: 1.4–2.6 s
+   * of compile for one such map kernel); one loop of H·W trips past its unroll limit is not.
+   */
+  private wholePlanePool(x: number, idx: Ix[], H: Dim, W: Dim, max: boolean, scope: Scope): Expr {
+    const m = this.env.math;
+    const acc = this.poolAccumulator(max, scope);
+    const r = idx.length;
+    const loop = this.scopes.open(scope);
+    const k = this.scopes.fresh('k');
+    this.scopes.define(k, loop);
+    const xi = [...idx];
+    [xi[r - 2], xi[r - 1]] = planeCell(ixVar(k), m.dim(W));
+    const v = this.typed(x, xi, 'f32');
+    loop.lines.push(max ? assign(ref(acc), call('max', ref(acc), v)) : compensatedAdd(acc, v));
+    const cells = m.dim(mulDims(H, W));
+    this.scopes.close(loop, Emitter.upTo(k, u32(0), ixE(cells)));
+    return max ? ref(acc) : bin('/', compensatedValue(acc), call('f32', ixE(cells)));
   }
 
   /**

@@ -3,7 +3,8 @@
 import type { KernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import type { KernelModule } from '../kernel-ir/ir.js';
 import { hasMatmulSubgroupVariant, matmulKernel } from './matmul-kernel.js';
-import { mapKernel, rowKernel, type RowKernelOptions } from './row-kernel.js';
+import { rowKernel, type RowKernelOptions } from './row-kernel.js';
+import { mapKernel } from './map-kernel.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
 import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';

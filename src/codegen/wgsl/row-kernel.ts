@@ -4,13 +4,13 @@
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs. Column passes (spec.column, schedule/row-layout.ts) give each invocation a whole row instead:
 // the same sweeps, walked serially by one thread, whose accumulators are the results.
-import { ceilDivDims, dimEq, mulDims } from '../../graph/dims.js';
+import { dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
 import { ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from '../../compiler/schedule/coords.js';
-import type { DomainAxis, RowKernelSpec, StoreSpec, MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
+import type { DomainAxis, RowKernelSpec, StoreSpec } from '../../compiler/schedule/kernel-spec.js';
 import { F32_MAX } from './literals.js';
 import { kernelEmitter, LID, upTo, WG, WORKGROUP_INDEX } from './kernel-emitter.js';
 import { vec4Arrays } from '../kernel-ir/analysis.js';
@@ -516,7 +516,8 @@ function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: 
   return loop;
 }
 
-function storeStmt(
+/** The statement storing a kernel output at `idx` (as vec4 where the buffer is accessed as vec4). */
+export function storeStmt(
   s: StoreSpec,
   idx: Ix[],
   emitter: Emitter,
@@ -529,74 +530,4 @@ function storeStmt(
   const off = ixE(math.offset(s.shape, idx));
   const i = s.base ? bare('+', u32(s.base), off) : off;
   return assign(vec4?.has(s.buffer) ? at4s(s.buffer, i) : at(s.buffer, i), v);
-}
-
-/**
- * Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements along its loop axis —
- * one line of the innermost axis, or (spec.loopAxis, schedule/map-layout.ts) a run along an outer axis, with
- * consecutive invocations on consecutive positions of the innermost one.
- */
-export function mapKernel(spec: MapKernelSpec): KernelModule {
-  const E = spec.elemsPerInvocation;
-  const { math, scopes, emitter, buffers } = kernelEmitter(spec);
-  const body = scopes.root.lines;
-  const axes = spec.axes.map((a) => a.dim);
-  if (spec.loopAxis !== undefined && spec.loopAxis < axes.length - 1) return outerLoopMap(spec, spec.loopAxis, { math, scopes, emitter, buffers });
-  const last = axes.length ? axes[axes.length - 1]! : 1;
-  const outer = axes.slice(0, -1);
-  const chunks = ceilDivDims(last, E);
-  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
-  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...outer, chunks)))), [RETURN]));
-  const t = ixVar('t');
-  body.push(letS('line', ixE(ixDiv(t, math.dim(chunks)))), letS('first', ixE(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))));
-  scopes.define('line', scopes.root);
-  scopes.define('first', scopes.root);
-  const cs = math.unravel(ixVar('line'), outer);
-  outer.forEach((_, k) => {
-    body.push(letS(coordName(k), ixE(cs[k]!)));
-    scopes.define(coordName(k), scopes.root);
-    math.bindCoord(coordName(k), cs[k]);
-  });
-  const loop = scopes.open(scopes.root);
-  const inner = coordName(Math.max(0, axes.length - 1));
-  const coords = axes.map((_, k) => coord(k));
-  if (axes.length) {
-    loop.lines.push(letS(inner, bare('+', ref('first'), ref('e'))), ifS(bare('>=', ref(inner), ixE(math.dim(last))), [BREAK]));
-    scopes.define(inner, loop);
-    scopes.define('e', loop);
-  }
-  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
-  scopes.close(loop, axes.length ? upTo('e', u32(0), u32(E), u32(1)) : block);
-
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
-}
-
-/** A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k. */
-function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>): KernelModule {
-  const E = spec.elemsPerInvocation;
-  const body = scopes.root.lines;
-  const axes = spec.axes.map((a) => a.dim);
-  const grid = axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
-  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
-  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
-  scopes.define('t', scopes.root);
-  const cs = math.unravel(ixVar('t'), grid);
-  axes.forEach((_, q) => {
-    if (q === k) return;
-    body.push(letS(coordName(q), ixE(cs[q]!)));
-    scopes.define(coordName(q), scopes.root);
-    math.bindCoord(coordName(q), cs[q]);
-  });
-  body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
-  scopes.define('first', scopes.root);
-  const loop = scopes.open(scopes.root);
-  const along = coordName(k);
-  loop.lines.push(letS(along, bare('+', ref('first'), ref('e'))), ifS(bare('>=', ref(along), ixE(math.dim(axes[k]!))), [BREAK]));
-  scopes.define(along, loop);
-  scopes.define('e', loop);
-  math.bindCoord(along, undefined);
-  const coords = axes.map((_, q) => coord(q));
-  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
-  scopes.close(loop, upTo('e', u32(0), u32(E), u32(1)));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
 }

@@ -4,9 +4,9 @@
 // maps through IndexMath), so "is this read the current row?" is a structural question about them.
 // Positions that depend on data (a gathered index) or on a loop inside the op (scatter, pooling windows) are
 // opaque variables: never a domain coordinate.
-import { addDims } from '../../graph/dims.js';
+import { addDims, isOneDim } from '../../graph/dims.js';
 import type { Dim, Graph, Node, NodeOf, OpName } from '../../graph/types.js';
-import { ixClampLast, ixDiv, ixLit, ixListKey, ixSub, ixVar, type Ix } from './index-expr.js';
+import { ixClampLast, ixDiv, ixLit, ixListKey, ixMod, ixSub, ixVar, type Ix } from './index-expr.js';
 import type { IndexMath } from './index-math.js';
 
 /** A read of a node at an index. */
@@ -27,6 +27,12 @@ const unitOnly = (n: Node): Read[] => {
   throw new Error(`${n.op} node ${n.id} is neither a register nor a buffer of this kernel`);
 };
 const opaque = (what: string): Ix => ixVar(`@${what}`);
+
+/** Adaptive pooling to 1×1: one bin, the whole plane, read by one loop over its cells (codegen's emitter). */
+export const isGlobalPool = (n: NodeOf<'adaptive_pool2d'>): boolean => isOneDim(n.attrs.out[0]) && isOneDim(n.attrs.out[1]);
+
+/** Cell k of an H × W plane in row-major order: (k / W, k % W) — what the offsets of its reads ravel back to k. */
+export const planeCell = (k: Ix, W: Ix): [Ix, Ix] => [ixDiv(k, W), ixMod(k, W)];
 
 /** Per op: where its inputs are read when it is read at an index. Exhaustive by type. */
 export const INDEX_MAPS: { [K in OpName]: IndexMap<K> } = {
@@ -79,11 +85,14 @@ export const INDEX_MAPS: { [K in OpName]: IndexMap<K> } = {
       return { node, idx: xi };
     });
   },
-  adaptive_pool2d: (n, idx) => {
+  adaptive_pool2d: (n, idx, m, g) => {
     const r = idx.length;
     const xi = [...idx];
-    xi[r - 2] = opaque('pool_h');
-    xi[r - 1] = opaque('pool_w');
+    if (isGlobalPool(n)) [xi[r - 2], xi[r - 1]] = planeCell(opaque('pool_k'), m.dim(shapeOf(g, n.inputs[0]!)[r - 1]!));
+    else {
+      xi[r - 2] = opaque('pool_h');
+      xi[r - 1] = opaque('pool_w');
+    }
     return [{ node: n.inputs[0]!, idx: xi }];
   },
   adaptive_pool2d_grad: (n, idx, m, g) => {

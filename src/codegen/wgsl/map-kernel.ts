@@ -1,0 +1,93 @@
+// Map kernels: each invocation writes up to spec.elemsPerInvocation consecutive elements along its loop axis —
+// one line of the innermost axis, or (spec.loopAxis, schedule/map-layout.ts) a run along an outer axis, with
+// consecutive invocations on consecutive positions of the innermost one.
+//
+// The run is one loop `for (ixK = first; ixK < last; ixK++)`, last = min(first + E, extent): its trip count is
+// not a compile-time constant. Written as `for (e = 0; e < E; e++) { ixK = first + e; if (ixK >= extent) break; … }`
+// Mesa's NIR (lavapipe) unrolls it into E copies of the body, which for a fused gradient of ~70 operations costs
+// 1–2.5 s of LLVM compile in a user's first step (RKD, DIST, SPKD, KR map kernels), for no gain in the steady state.
+import { ceilDivDims, mulDims } from '../../graph/dims.js';
+import type { Dim } from '../../graph/types.js';
+import { ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';
+import { alignedIndex, coord, coordName } from '../../compiler/schedule/coords.js';
+import type { MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
+import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
+import { storeStmt } from './row-kernel.js';
+import type { Scope, ScopeTree } from './scope.js';
+import type { IndexMath } from '../../compiler/schedule/index-math.js';
+import { bare, bin, block, call, ifS, ixE, letS, ref, RETURN, u32, type Expr, type KernelModule, type Stmt } from '../kernel-ir/ir.js';
+
+export function mapKernel(spec: MapKernelSpec): KernelModule {
+  const E = spec.elemsPerInvocation;
+  const { math, scopes, emitter, buffers } = kernelEmitter(spec);
+  const body = scopes.root.lines;
+  const axes = spec.axes.map((a) => a.dim);
+  if (spec.loopAxis !== undefined && spec.loopAxis < axes.length - 1) return outerLoopMap(spec, spec.loopAxis, { math, scopes, emitter, buffers });
+  const last = axes.length ? axes[axes.length - 1]! : 1;
+  const outer = axes.slice(0, -1);
+  const chunks = ceilDivDims(last, E);
+  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
+  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...outer, chunks)))), [RETURN]));
+  const t = ixVar('t');
+  body.push(letS('line', ixE(ixDiv(t, math.dim(chunks)))), letS('first', ixE(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))));
+  scopes.define('line', scopes.root);
+  scopes.define('first', scopes.root);
+  const cs = math.unravel(ixVar('line'), outer);
+  outer.forEach((_, k) => {
+    body.push(letS(coordName(k), ixE(cs[k]!)));
+    scopes.define(coordName(k), scopes.root);
+    math.bindCoord(coordName(k), cs[k]);
+  });
+  const coords = axes.map((_, k) => coord(k));
+  const run = axes.length ? runLoop(scopes, math, coordName(axes.length - 1), E, last) : undefined;
+  const loop = run?.loop ?? scopes.open(scopes.root);
+  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  scopes.close(loop, run ? runClose(coordName(axes.length - 1), run.end) : block);
+
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
+}
+
+/** A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k. */
+function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>): KernelModule {
+  const E = spec.elemsPerInvocation;
+  const body = scopes.root.lines;
+  const axes = spec.axes.map((a) => a.dim);
+  const grid = axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
+  body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
+  body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
+  scopes.define('t', scopes.root);
+  const cs = math.unravel(ixVar('t'), grid);
+  axes.forEach((_, q) => {
+    if (q === k) return;
+    body.push(letS(coordName(q), ixE(cs[q]!)));
+    scopes.define(coordName(q), scopes.root);
+    math.bindCoord(coordName(q), cs[q]);
+  });
+  body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
+  scopes.define('first', scopes.root);
+  const along = coordName(k);
+  const { loop, end } = runLoop(scopes, math, along, E, axes[k]!);
+  math.bindCoord(along, undefined);
+  const coords = axes.map((_, q) => coord(q));
+  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  scopes.close(loop, runClose(along, end));
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
+}
+
+/**
+ * The run's loop scope, with coordinate `v` defined in it, and its end: `last`, bound in the root scope to
+ * min(first + E, extent) — or the extent itself where one run covers the whole axis (first is 0).
+ */
+function runLoop(scopes: ScopeTree, math: IndexMath, v: string, E: number, extent: Dim): { loop: Scope; end: Expr } {
+  const whole = typeof extent === 'number' && extent <= E;
+  if (!whole) {
+    scopes.root.lines.push(letS('last', call('min', bare('+', ref('first'), u32(E)), ixE(math.dim(extent)))));
+    scopes.define('last', scopes.root);
+  }
+  const loop = scopes.open(scopes.root);
+  scopes.define(v, loop);
+  return { loop, end: whole ? ixE(math.dim(extent)) : ref('last') };
+}
+
+/** `for (var v = first; v < end; v = v + 1u)` over the run's statements. */
+const runClose = (v: string, end: Expr): ((body: Stmt[]) => Stmt) => upTo(v, ref('first'), end, u32(1));
