@@ -161,6 +161,34 @@ check('scatter_add with repeated indices', [
   { name: 's', value: T([3, 4]) },
 ], (b, [i, src]) => b.op('scatter_add', [i!, src!], { axis: 1, shape: [3, 5] }));
 
+check('index_copy axis 0 [5,3] rows 3, 0 ← [2,3]', [
+  { name: 'x', value: T([5, 3]) },
+  { name: 'i', value: { shape: [2], dtype: 'int', data: Float64Array.of(3, 0) } },
+  { name: 's', value: T([2, 3]) },
+], (b, [x, i, src]) => b.op('index_copy', [x!, i!, src!], { axis: 0 }));
+check('index_copy axis 1 [2,6,3] columns 5, 1, 2 ← [2,3,3]', [
+  { name: 'x', value: T([2, 6, 3]) },
+  { name: 'i', value: { shape: [3], dtype: 'int', data: Float64Array.of(5, 1, 2) } },
+  { name: 's', value: T([2, 3, 3]) },
+], (b, [x, i, src]) => b.op('index_copy', [x!, i!, src!], { axis: 1 }));
+
+test('index_copy forward: a repeated index takes the last source slice (torch CPU); other slices untouched', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 2], 'float', false);
+  const i = b.input('i', [3], 'int', false);
+  const s = b.input('s', [3, 2], 'float', false);
+  const y = b.op('index_copy', [x, i, s], { axis: 0 });
+  const g = b.finish({ loss: b.op('reduce', [y], { fn: 'sum', axes: [0, 1], keepdim: false }), terms: [] });
+  const r = execute(g, new Map<string, HostTensor>([
+    ['x', { shape: [4, 2], dtype: 'float', data: Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8) }],
+    ['i', { shape: [3], dtype: 'int', data: Float64Array.of(2, 0, 2) }],
+    ['s', { shape: [3, 2], dtype: 'float', data: Float64Array.of(10, 11, 20, 21, 30, 31) }],
+  ]));
+  assert.equal([...r.values[y]!.data], [20, 21, 3, 4, 30, 31, 7, 8]);
+  assert.throws(() => b.op('index_copy', [x, s, s], { axis: 0 }), /index must be an int tensor/);
+  assert.throws(() => b.op('index_copy', [x, i, b.input('t', [2, 2], 'float', false)], { axis: 0 }), /expected 3 \(the index length\)/);
+});
+
 // ---- matmul ---------------------------------------------------------------------------------------------
 check('matmul [3,7] @ [7,5]', [{ name: 'a', value: T([3, 7]) }, { name: 'b', value: T([7, 5]) }], (b, [x, y]) => b.op('matmul', [x!, y!], {}));
 check('matmul batch broadcast [2,1,3,5] @ [4,5,6]', [{ name: 'a', value: T([2, 1, 3, 5]) }, { name: 'b', value: T([4, 5, 6]) }], (b, [x, y]) =>

@@ -41,6 +41,7 @@ export interface OpAttrs {
   ctc_nll: { blank: number };                    // [log_probs [T,N,C], targets [N,S] int, input_lengths [N] int, target_lengths [N] int] → CTC NLL [N]
   // ---- added by the op table (VJP building blocks; also usable by specs) ----
   arg_reduce: { fn: 'max' | 'min'; axis: number; keepdim: boolean }; // int index of the first extremum
+  index_copy: { axis: number };                  // inputs [x, index (1-D int, B), src (x's shape, B along axis)]: x with slice index[b] ← src[b]; last b wins
   scatter_add: { axis: number; shape: Shape };   // inputs [index, src] (same shape): zeros(shape), out[.., index[i], ..] += src[i]
   slice_scatter: { axis: number; start: Dim; end: Dim; step: number; size: Dim }; // zeros of axis size `size`, src at start:end:step
   adaptive_pool2d_grad: { fn: 'avg' | 'max'; in: [Dim, Dim] }; // VJP of adaptive_pool2d: avg inputs [g], max inputs [x, g]

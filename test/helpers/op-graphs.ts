@@ -168,6 +168,27 @@ export function opCases(): OpCase[] {
     ),
   );
 
+  // index_copy with a repeated index (the last source row wins) read functionally by a loss; VJPs: index_copy
+  // (index_fill with zeros) for x, gather for the source
+  out.push(
+    make(
+      'index-copy',
+      [
+        { name: 'x', shape: [N, 6] },
+        { name: 'i', shape: [4], dtype: 'int' },
+        { name: 's', shape: [4, 6] },
+      ],
+      (b) => {
+        const y = b.op('index_copy', [b.input('x', [N, 6], 'float', true), b.input('i', [4], 'int', false), b.input('s', [4, 6], 'float', true)], { axis: 0 });
+        return { loss: sumAll(b, b.unary('tanh', b.binary('mul', y, b.op('iota', [], { shape: [N, 6], axis: 0, dtype: 'float' })))) };
+      },
+      [
+        new Map([['x', tensor([7, 6], 'float', 31)], ['i', { shape: [4], dtype: 'int', data: Float64Array.of(5, 1, 5, 0) }], ['s', tensor([4, 6], 'float', 32)]]),
+        new Map([['x', tensor([9, 6], 'float', 33)], ['i', { shape: [4], dtype: 'int', data: Float64Array.of(8, 8, 8, 2) }], ['s', tensor([4, 6], 'float', 34)]]),
+      ],
+    ),
+  );
+
   // views: permute, a non-trivial reshape, strided slices (VJP: slice_scatter) and concat
   out.push(
     make(

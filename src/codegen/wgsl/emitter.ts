@@ -227,6 +227,7 @@ export class Emitter {
       return this.typed(x, xi, t);
     },
     scatter_add: (n, idx, scope) => this.scatterAdd(n, idx, scope),
+    index_copy: (n, idx, scope) => this.indexCopy(n, idx, scope),
     slice_scatter: (n, idx) => {
       const m = this.env.math;
       const t = wgslType(n.dtype);
@@ -449,6 +450,29 @@ export class Emitter {
     inner.lines.push(t === 'f32' ? compensatedAdd(acc, term) : assign(ref(acc), bare('+', ref(acc), term)));
     this.scopes.close(inner, (body) => forS(j, u32(0), bare('<', ref(j), ixE(this.env.math.dim(is[axis]!))), u32(1), body));
     return t === 'f32' ? compensatedValue(acc) : ref(acc);
+  }
+
+  /**
+   * index_copy read functionally: out[idx] = src[idx/axis=b] for the last b with index[b] == idx[axis], else
+   * x[idx] (a loop over the index). A state output that is an index_copy of its state input is not read this way:
+   * the scheduler stores it in place, writing only the B slices (schedule/in-place-state.ts).
+   */
+  private indexCopy(n: NodeOf<'index_copy'>, idx: Ix[], scope: Scope): Expr {
+    const [x, index, src] = n.inputs as [number, number, number];
+    const axis = n.attrs.axis;
+    const t = wgslType(n.dtype);
+    const last = this.scopes.fresh('last');
+    scope.lines.push(varS(last, 'i32', i32(-1)));
+    this.scopes.define(last, scope);
+    const inner = this.scopes.open(scope);
+    const j = this.scopes.fresh('j');
+    this.scopes.define(j, inner);
+    const k = this.typed(index, [ixVar(j)], 'i32');
+    inner.lines.push(assign(ref(last), call('select', ref(last), call('i32', ref(j)), bare('==', k, call('i32', ixE(idx[axis]!))))));
+    this.scopes.close(inner, (body) => forS(j, u32(0), bare('<', ref(j), ixE(this.env.math.dim(this.shape(index)[0]!))), u32(1), body));
+    const si = [...idx];
+    si[axis] = ixVar(this.scopes.bindName(scope, 'c', call('u32', call('max', ref(last), i32(0)))));
+    return call('select', this.typed(x, idx, t), this.typed(src, si, t), bare('>=', ref(last), i32(0)));
   }
 
   /** torch adaptive pooling bins: [floor(i·H/k), ceil((i+1)·H/k)). */

@@ -67,6 +67,16 @@ export const INDEX_MAPS: { [K in OpName]: IndexMap<K> } = {
     ji[n.attrs.axis] = opaque('scatter');
     return n.inputs.map((node) => ({ node, idx: ji }));
   },
+  index_copy: (n, idx) => {
+    const [x, index, src] = n.inputs as [number, number, number];
+    const si = [...idx];
+    si[n.attrs.axis] = opaque('index_copy');
+    return [
+      { node: x, idx },
+      { node: index, idx: [opaque('index_copy_j')] },
+      { node: src, idx: si },
+    ];
+  },
   slice_scatter: (n, idx, m, g) => {
     const { axis, start, step } = n.attrs;
     const src = n.inputs[0]!;

@@ -7,6 +7,7 @@ import { binary } from './binary.js';
 import { cast, detach } from './cast.js';
 import { ctc_nll, ctc_nll_grad } from './ctc.js';
 import { gather, scatter_add } from './gather.js';
+import { index_copy } from './index-copy.js';
 import { broadcast, concat, permute, reshape, slice, slice_scatter } from './layout.js';
 import { cholesky, triangular_solve } from './linalg.js';
 import { matmul } from './matmul.js';
@@ -41,6 +42,7 @@ export const OPS: OpTable = {
   ctc_nll,
   arg_reduce,
   scatter_add,
+  index_copy,
   slice_scatter,
   adaptive_pool2d_grad,
   ctc_nll_grad,
