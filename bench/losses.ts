@@ -228,7 +228,7 @@ class PlanLoss implements BenchImpl {
   async full(): Promise<{ loss: number; grads: ReadonlyMap<string, Float32Array>; state: ReadonlyMap<string, Float32Array> }> {
     const r = await this.exec!.run(this.inputs, { readback: 'all' });
     const state = new Map<string, Float32Array>();
-    for (const s of this.plan.outputs.state ?? []) state.set(s.name, await readBuffer(this.rt, this.exec!.planBuffer(s.buffer)!, 4 * s.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1)));
+    for (const s of this.plan.outputs.state ?? []) state.set(s.name, await readBuffer(this.rt, this.exec!.boundBuffer(s.buffer)!, 4 * s.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1)));
     return { loss: r.loss, grads: r.grads, state };
   }
   async step(): Promise<{ loss: number; grad: Float32Array }> {

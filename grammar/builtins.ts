@@ -55,6 +55,7 @@ export const BUILTIN_FUNCTIONS = {
   triangular_solve: { params: ['a', 'b', 'lower', 'transpose'], defaults: { lower: 'true', transpose: 'false' }, group: 'linalg', doc: 'solves a·x = b' },
   eye: { params: ['n'], group: 'linalg', doc: 'n×n identity' },
   gather: { params: ['x', 'dim', 'index'], group: 'indexing', doc: "torch.gather" },
+  index_copy: { params: ['x', 'dim', 'index', 'source'], group: 'indexing', doc: 'torch.Tensor.index_copy: x with slices index[b] along dim replaced by source[b] (a repeated index: the last b)' },
   one_hot: { params: ['index', 'n'], group: 'indexing', doc: 'float one-hot rows' },
   arange: { params: ['n'], group: 'indexing', doc: 'int tensor 0..n-1' },
   adaptive_avg_pool2d: { params: ['x', 'size'], group: 'pool', doc: 'size: int or [h, w] (none keeps a dim)' },

@@ -47,10 +47,13 @@ test('tdc compile plans CRD with its state outputs (every variant) and the manif
   for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) {
     assert.equal(p.outputs.state?.map((s) => s.name), STATE, `${p.kernels.length}-kernel plan`);
     for (const s of p.outputs.state!) assert.ok(p.kernels.some((k) => k.bindings.some((b) => b.buffer === s.buffer && b.access !== 'read')), `a kernel writes ${s.name}`);
+    // the banks are updated in place (an index_copy of their own state input), the params are not
+    assert.equal(p.outputs.state!.map((s) => s.inPlace === true), [false, true, true], `${p.kernels.length}-kernel plan: in place`);
   }
   const stages = [manifest.stages[0]!, ...(manifest.stages[0]!.variants ?? [])];
   for (const st of stages) {
     assert.equal(st.outputs.state?.map((s) => [s.name, s.input]), STATE.map((n) => [n, n.replace('state_out/', 'state_in/')]));
+    assert.equal(st.outputs.state?.map((s) => s.inPlace === true && s.buffer === st.inputs.find((i) => i.name === s.input)?.buffer), [false, true, true], 'manifest: the banks are their inputs\' buffers');
     for (const s of st.outputs.state!) assert.ok(st.inputs.some((i) => i.name === s.input && String(i.shape) === String(s.shape)), `${s.input} is an input of the same shape`);
   }
   assert.ok(manifest.conventions['state'], 'the manifest says what to do with the state outputs');
@@ -213,6 +216,10 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
     const stateInputs = crit.activePlan.inputs.filter((i) => i.name.startsWith('state_in/'));
     assert.is(stateInputs.length, 3);
     for (const i of stateInputs) assert.is(exec.planBuffer(i.buffer), undefined, `${i.name}: no own copy on the device`);
+    // the banks' state outputs are the resident buffers themselves (updated in place, nothing copied after the step)
+    const boundOf = (crit as unknown as { executor: { boundBuffer(id: number): GPUBuffer | undefined } }).executor;
+    for (const k of ['memory_v1', 'memory_v2'])
+      assert.is(boundOf.boundBuffer(crit.activePlan.outputs.state!.find((s) => s.name === `state_out/crd/${k}`)!.buffer), r1.state.crd[k], `${k}: the plan updated the resident bank`);
 
     // step 2: the oracle is the float64 CPU executor fed golden's state_out (itself checked against torchdistill)
     const step2In = new Map<string, SafeTensor>([...c.inputs].map(([n, t]) => [n, n.startsWith('state_in/') ? c.tensors.get(n.replace('state_in/', 'state_out/'))! : t]));

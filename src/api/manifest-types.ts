@@ -54,8 +54,9 @@ export interface ManifestPlan {
     };
     grads: { input: string; buffer: string; shape: ManifestDim[] }[];
     /** Stateful terms' updated buffers (CRD's memory banks), `state_out/<term>/<buffer>`, each with the input it
-     *  replaces at the next step (`state_in/<term>/<buffer>`); absent when the stage keeps no state. */
-    state?: { name: string; input: string; buffer: string; shape: ManifestDim[] }[];
+     *  replaces at the next step (`state_in/<term>/<buffer>`); absent when the stage keeps no state. `inPlace`: the
+     *  buffer is the input's own, updated in place by the kernels (only the rows that change are written). */
+    state?: { name: string; input: string; buffer: string; shape: ManifestDim[]; inPlace?: true }[];
   };
   buffers: { name: string; role: 'input' | 'output' | 'scratch'; dtype: 'f32' | 'i32'; length: ManifestDim }[];
   kernels: ManifestKernel[];

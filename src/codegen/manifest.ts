@@ -58,9 +58,9 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
         'either file may be used with the same bindings, overrides and dispatch; use it where the device has the `subgroups` feature and the workgroup size is a multiple of the adapter\'s subgroupMaxSize',
       state: !stages.some((s) => s.plan.outputs.state?.length)
         ? undefined
-        : 'a stateful term (CRDLoss: its memory banks and params) reads its buffers as inputs `state_in/<term>/<buffer>` and writes the updated ones to `outputs.state` ' +
-          '(separate buffers: the kernels read the old bank while writing the new one); before the next forward, copy each into the buffer of its `input` ' +
-          '(the generated glue keeps them on the device and does this after every step)',
+        : 'a stateful term (CRDLoss: its memory banks and params) reads its buffers as inputs `state_in/<term>/<buffer>` and writes the updated ones to `outputs.state`; ' +
+          'before the next forward, copy each into the buffer of its `input` (the generated glue keeps them on the device and does this after every step). ' +
+          'An output marked `inPlace` (a CRD bank: an index_copy of B rows) is its input\'s own buffer, updated in place by the kernels after every read of the old state: nothing to copy',
       variants: !stages.some((s) => s.plan.variants?.length)
         ? undefined
         : "a stage's own plan needs at most 8 storage buffers per shader stage (WebGPU's default limit); `variants` (when present) are plans of the same stage for devices allowing more, " +
@@ -99,7 +99,7 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
       },
       grads: plan.outputs.grads.map((g) => ({ input: g.input, buffer: nameOf(g.buffer), shape: g.shape.map(dimJson) })),
       state: plan.outputs.state?.length
-        ? plan.outputs.state.map((x) => ({ name: x.name, input: x.name.replace(/^state_out\//, 'state_in/'), buffer: nameOf(x.buffer), shape: x.shape.map(dimJson) }))
+        ? plan.outputs.state.map((x) => ({ name: x.name, input: x.name.replace(/^state_out\//, 'state_in/'), buffer: nameOf(x.buffer), shape: x.shape.map(dimJson), ...(x.inPlace ? { inPlace: true as const } : {}) }))
         : undefined,
     },
     buffers: plan.buffers.map((b) => ({ name: b.name, role: b.role, dtype: b.dtype, length: dimJson(b.length) })),

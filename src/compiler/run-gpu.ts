@@ -123,7 +123,7 @@ export async function runStageOnGpu(
       result.state = new Map();
       for (const s of plan.outputs.state) {
         const shape = s.shape.map((d) => evalDim(d, env));
-        const data = await readScalars(rt, exec.planBuffer(s.buffer)!, shape.reduce((a, b) => a * b, 1));
+        const data = await readScalars(rt, exec.boundBuffer(s.buffer)!, shape.reduce((a, b) => a * b, 1));
         result.state.set(s.name, { shape, data });
       }
     }

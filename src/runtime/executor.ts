@@ -198,6 +198,11 @@ export class PlanExecutor {
   private readonly planBuffers: Map<number, PlanBuffer>;
   /** Input buffers no kernel writes: a caller's buffer may stand in for them. */
   private readonly readOnlyInputs = new Set<number>();
+  /** State inputs the plan updates in place (plan.outputs.state[].inPlace): a caller's buffer may stand in for them
+   *  too, and is then updated (the glue's resident CRD banks); a host array is uploaded and never changed. */
+  private readonly inPlaceInputs = new Set<number>();
+  /** Plan buffer → the device buffer the latest run bound for it (a caller's, for an input bound in place). */
+  private readonly bound = new Map<number, GPUBuffer>();
   private deviceOut: DeviceOutputs | undefined;
   private dimsBuffer: GPUBuffer;
   private dimsKey: string | undefined;
@@ -248,6 +253,12 @@ export class PlanExecutor {
     this.planBuffers = new Map(plan.buffers.map((b) => [b.id, b]));
     const written = new Set(plan.kernels.flatMap((k) => k.bindings.filter((b) => b.access !== 'read').map((b) => b.buffer)));
     for (const i of plan.inputs) if (!written.has(i.buffer)) this.readOnlyInputs.add(i.buffer);
+    for (const s of plan.outputs.state ?? []) if (s.inPlace && plan.inputs.some((i) => i.buffer === s.buffer)) this.inPlaceInputs.add(s.buffer);
+  }
+
+  /** An input whose own buffer is made only when a run gives it as host data or a buffer to copy. */
+  private bindable(buffer: number): boolean {
+    return this.readOnlyInputs.has(buffer) || this.inPlaceInputs.has(buffer);
   }
 
   /**
@@ -448,6 +459,12 @@ export class PlanExecutor {
     return this.buffers.get(id)?.gpu;
   }
 
+  /** The device buffer the latest run bound for plan buffer `id`: the caller's for an input bound in place (a
+   *  state input the plan updates in place: the updated state), else the executor's own (planBuffer). */
+  boundBuffer(id: number): GPUBuffer | undefined {
+    return this.bound.get(id) ?? this.planBuffer(id);
+  }
+
   /** Frees the executor's device buffers (the device itself belongs to the runtime). */
   destroy(): void {
     for (const b of this.buffers.values()) b.gpu.destroy();
@@ -595,6 +612,11 @@ export class PlanExecutor {
     if (key !== this.dimsKey) {
       device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
       this.dimsKey = key;
+    }
+    for (const p of prepared) {
+      const own = this.buffers.get(p.buffer)?.gpu;
+      const b = p.direct ? p.device : own;
+      if (b) this.bound.set(p.buffer, b);
     }
     for (const p of prepared)
       if (p.host && p.bytes) device.queue.writeBuffer(this.buffers.get(p.buffer)!.gpu, 0, p.host.buffer, p.host.byteOffset, p.bytes);
@@ -796,7 +818,9 @@ export class PlanExecutor {
         const direct =
           bytes > 0 &&
           (b.usage & USAGE.STORAGE) !== 0 &&
-          this.readOnlyInputs.has(pi.buffer) &&
+          (this.readOnlyInputs.has(pi.buffer) ||
+            // updated in place: bound only where no other input shares the buffer (one binding may write it)
+            (this.inPlaceInputs.has(pi.buffer) && !plan.inputs.some((o) => o !== pi && inputs.get(o.name) !== undefined && isDeviceInput(inputs.get(o.name)!) && (inputs.get(o.name) as { buffer: GPUBuffer }).buffer === b))) &&
           b.size >= Math.max(4, 4 * evalDim(this.planBuffers.get(pi.buffer)!.length, env)) &&
           !this.owns(b);
         if (!direct && (b.usage & USAGE.COPY_SRC) === 0)
@@ -911,7 +935,7 @@ export class PlanExecutor {
    */
   private ownInputs(sizing: Sizing, prepared: readonly PreparedInput[]): void {
     let grown = false;
-    for (const p of prepared) if (!p.direct && this.readOnlyInputs.has(p.buffer) && this.ensureBuffer(p.buffer, sizing.lengths.get(p.buffer)!) === 'grown') grown = true;
+    for (const p of prepared) if (!p.direct && this.bindable(p.buffer) && this.ensureBuffer(p.buffer, sizing.lengths.get(p.buffer)!) === 'grown') grown = true;
     if (!grown) return;
     const key = envKey(sizing.env, this.plan.symbols);
     this.sizings.clear();
@@ -943,7 +967,7 @@ export class PlanExecutor {
     for (const b of this.plan.buffers) {
       const len = evalDim(b.length, env);
       lengths.set(b.id, len);
-      if (this.readOnlyInputs.has(b.id)) continue; // made when a run needs it (ownInputs)
+      if (this.bindable(b.id)) continue; // made when a run needs it (ownInputs)
       if (this.ensureBuffer(b.id, len) !== 'kept') reallocated = true;
     }
     if (reallocated) {

@@ -87,7 +87,18 @@ export interface PlanOutputs {
   };
   grads: { input: string; buffer: number; shape: Shape }[];
   /** Stateful terms' updated buffers (CRD memory banks), `state_out/<term>/<buffer>`; only when scheduled with `state`. */
-  state?: { name: string; buffer: number; shape: Shape }[];
+  state?: {
+    name: string;
+    buffer: number;
+    shape: Shape;
+    /**
+     * The output is its state input's own buffer (`state_in/<term>/<buffer>`, the same `buffer`), updated in place
+     * by the kernels: only the rows the step changes are written (CRD's memory-bank update, an index_copy). A run
+     * that binds a caller's buffer for that input in place updates the caller's buffer; a host array is uploaded
+     * and never changed.
+     */
+    inPlace?: true;
+  }[];
 }
 
 export interface KernelPlan {

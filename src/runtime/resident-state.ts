@@ -1,11 +1,12 @@
 // The buffers of a stage's stateful terms (CRD's memory banks and its params [K, T, Z1, Z2, momentum]), kept on
 // the device across steps for the generated glue. torchdistill holds them as module buffers that every forward
 // reads and then updates; a plan reads them as inputs `state_in/<term>/<buffer>` and writes the updated ones as
-// outputs `state_out/<term>/<buffer>` (plan.outputs.state), into buffers of its own: the update cannot happen in
-// place, since the kernels still read rows of the old bank while the new one is written. So each step here
-// binds the resident buffers as the state inputs (in place, no upload) and, once the plan has run, copies each
-// state output back into its resident buffer on the GPU (queue order: the next step reads the updated state).
-// Nothing is read back unless asked (read()): an ImageNet CRD bank is 656 MB.
+// outputs `state_out/<term>/<buffer>` (plan.outputs.state). Each step here binds the resident buffers as the state
+// inputs (in place, no upload). A state output the plan updates in place (plan.outputs.state[].inPlace: CRD's
+// banks, an index_copy of B rows written after every read of the old bank) is then the resident buffer itself:
+// nothing to copy, only B rows written per step. Any other state output (CRD's params) is written by the plan into
+// a buffer of its own and copied back into its resident buffer on the GPU once the plan has run (queue order: the
+// next step reads the updated state). Nothing is read back unless asked (read()): an ImageNet CRD bank is 656 MB.
 /// <reference types="@webgpu/types" preserve="true" />
 import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';
@@ -134,9 +135,10 @@ export class ResidentState {
         for (const s of this.slots) {
           if (s.out === undefined) continue;
           const bytes = 4 * numelOf(s.current!.shape);
-          const src = this.executor.planBuffer(s.out);
+          const src = this.executor.boundBuffer(s.out);
           if (!src) throw new PlanError(`state output of '${s.key}' has no buffer after the run`);
-          if (bytes) enc.copyBufferToBuffer(src, 0, s.current!.gpu, 0, bytes);
+          // updated in place in the resident buffer (bound as the state input): nothing to carry over
+          if (bytes && src !== s.current!.gpu) enc.copyBufferToBuffer(src, 0, s.current!.gpu, 0, bytes);
         }
         device.queue.submit([enc.finish()]);
       });

@@ -13,6 +13,7 @@ import { alignedIndex, coord, coordName } from '../../compiler/schedule/coords.j
 import type { MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
 import { storeStmt } from './row-kernel.js';
+import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { bare, bin, block, call, ifS, ixE, letS, ref, RETURN, u32, type Expr, type KernelModule, type Stmt } from '../kernel-ir/ir.js';
@@ -39,9 +40,23 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
     math.bindCoord(coordName(k), cs[k]);
   });
   const coords = axes.map((_, k) => coord(k));
+  // scatter stores (in-place state updates, scatter-store.ts): target and source rows once per invocation
+  // (stores with the same index into buffers of the same row count share them: CRD's two banks)
+  const found = new Map<string, ScatterRows>();
+  const scatter = new Map(
+    spec.stores.flatMap((s) => {
+      if (!s.scatter) return [];
+      const key = `${s.scatter.index}:${JSON.stringify(s.shape[0])}`;
+      if (!found.has(key)) found.set(key, scatterRows(s, coord(0), emitter, math, scopes, scopes.root));
+      return [[s, found.get(key)!] as const];
+    }),
+  );
   const run = axes.length ? runLoop(scopes, math, coordName(axes.length - 1), E, last) : undefined;
   const loop = run?.loop ?? scopes.open(scopes.root);
-  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  for (const s of spec.stores) {
+    const rows = scatter.get(s);
+    loop.lines.push(rows ? scatterStore(s, alignedIndex(spec.graph.nodes[s.node]!.shape, coords), rows, emitter, math, buffers) : storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  }
   scopes.close(loop, run ? runClose(coordName(axes.length - 1), run.end) : block);
 
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };

@@ -396,6 +396,15 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       return tensor(op(ip.ctx, 'gather', [id, idx], { axis: axis(ip, dim!, shape.length) }));
     },
   },
+  index_copy: {
+    fn(ip, [x, dim, index, source]) {
+      const { id, shape } = ts(ip, x!);
+      const idx = T(ip, index!, 'the index');
+      const src = T(ip, source!, 'the source');
+      if (!shape) return PH;
+      return tensor(op(ip.ctx, 'index_copy', [id, idx, src], { axis: axis(ip, dim!, shape.length) }));
+    },
+  },
   one_hot: {
     fn(ip, [index, n]) {
       const { id, shape } = ts(ip, index!, 'the index');

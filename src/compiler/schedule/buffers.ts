@@ -6,6 +6,7 @@ import type { DType, Graph, Shape } from '../../graph/types.js';
 import { serialWorkspace } from './geometry.js';
 import type { Group } from './kernel-graph.js';
 import type { Partition } from './partition.js';
+import { inPlaceUpdates } from './in-place-state.js';
 import type { GpuDType, PlanBuffer, PlanInput } from './plan.js';
 
 export interface BufferInfo extends PlanBuffer {
@@ -51,7 +52,11 @@ export function allocateBuffers(g: Graph, part: Partition): Buffers {
     const n = g.nodes[x.node]!;
     return add({ name: `grad_${x.input.replace(/\//g, '_')}`, role: 'output', dtype: 'f32', length: numel(n.shape), wgsl: `t_grad${k}`, shape: n.shape });
   });
+  const inPlace = inPlaceUpdates(g);
   const state = (g.stateOut ?? []).map((x, k) => {
+    // updated in place: the state input's own buffer (in-place-state.ts)
+    const ip = inPlace[k];
+    if (ip) return inputOf.get(ip.input)!;
     const n = g.nodes[x.node]!;
     return add({ name: x.name.replace(/\//g, '_'), role: 'output', dtype: gpuDType(n.dtype), length: numel(n.shape), wgsl: `t_state${k}`, shape: n.shape });
   });

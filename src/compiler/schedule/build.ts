@@ -5,7 +5,8 @@ import { mulDims, numel } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
 import { matmulLayout } from './matmul-layout.js';
 import { isColumnPass } from './row-layout.js';
-import { mapLayout } from './map-layout.js';
+import { innermostMapLayout, mapLayout } from './map-layout.js';
+import { inPlaceUpdates } from './in-place-state.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
 import type { KernelBinding } from './plan.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -43,7 +44,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       if (u.kind === 'root') {
         const t = u.target!;
         const buf = t.kind === 'grad' ? bufs.grads[t.index]! : t.kind === 'state' ? bufs.state[t.index]! : bufs.scalars;
-        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
+        if (t.kind === 'state' && t.scatter) stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[t.scatter.input]!.shape, base: 0, at: 'elem', scatter: { index: t.scatter.index }, buf });
+        else stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
       } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
         stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), buf });
@@ -68,7 +70,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
 
     const workspace = bufs.workspace.get(grp);
     const layout = grp.kind === 'matmul' ? matmulLayout(g, grp.units[0]!.node, (id) => loadable.has(id)) : undefined;
-    const mapped = grp.kind === 'map' ? mapLayout(grp.axes, grp.units.map((u) => u.refs)) : undefined;
+    // a scatter's invocations loop along the row (its target row and duplicates are found once per invocation)
+    const mapped = grp.kind === 'map' ? (stores.some((s) => s.scatter) ? innermostMapLayout(grp.axes) : mapLayout(grp.axes, grp.units.map((u) => u.refs))) : undefined;
     const header = headerLines(name, grp, g, kTerms, stores.map((s) => s.buf.name), part, opts.mode, layout);
     const override = workgroupOverride(grp.kind, opts.workgroupSize);
     // the buffers its units read: what the dependence analysis found they read, where it is loadable
@@ -122,7 +125,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       dispatch: dispatchOf(grp, g, layout, mapped),
       overrides: [override],
       bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),
-      bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.shape)))),
+      bytesWritten: mulDims(4, sumDims(stores.map((s) => numel(s.scatter ? g.nodes[s.node]!.shape : s.shape)))),
     };
   });
 
@@ -147,10 +150,16 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         ...(g.modelTerm ? { modelTerm: { index: 1 + g.terms.length, weight: g.modelTerm.weight } } : {}),
       },
       grads: g.grads.map((x, k) => ({ input: x.input, buffer: bufs.grads[k]!.id, shape: g.nodes[x.node]!.shape })),
-      ...(g.stateOut?.length ? { state: g.stateOut.map((x, k) => ({ name: x.name, buffer: bufs.state[k]!.id, shape: g.nodes[x.node]!.shape })) } : {}),
+      ...(g.stateOut?.length ? { state: stateOutputs(g, bufs.state) } : {}),
     },
     ...(factorChecks.length ? { factorChecks } : {}),
   };
+}
+
+/** plan.outputs.state: each state output's buffer; an in-place one's is its state input's (in-place-state.ts). */
+function stateOutputs(g: Prepared['graph'], bufs: readonly BufferInfo[]) {
+  const inPlace = inPlaceUpdates(g);
+  return (g.stateOut ?? []).map((x, k) => ({ name: x.name, buffer: bufs[k]!.id, shape: g.nodes[x.node]!.shape, ...(inPlace[k] ? { inPlace: true as const } : {}) }));
 }
 
 function sumDims(ds: Dim[]): Dim {

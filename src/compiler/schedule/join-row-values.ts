@@ -1,26 +1,34 @@
 // Fusion pass 2: row values (stored-values.ts) join the row kernel over their rows that computes the
 // statistics they read, and are stored there, one per row — when the kernel stays within the binding budget,
-// row-local and acyclic.
+// row-local and acyclic. The rows of an in-place state update (in-place-state.ts: CRD's normalised bank rows)
+// likewise join the row kernel over their elements that computes their statistics, stored element by element.
 import type { Graph } from '../../graph/types.js';
 import { coord } from './coords.js';
 import { keptAxes, nonOneDims, sameDims, type DependenceAnalysis } from './domains.js';
 import { acyclicMerged, copyKernelGraph, type KernelGraph } from './kernel-graph.js';
 import { rowLocal, withinBudget, type BindingBudget } from './candidate.js';
 import type { Unit } from './units.js';
+import { inPlaceUpdates } from './in-place-state.js';
 
 export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: KernelGraph, budget: BindingBudget): KernelGraph {
   const kg = copyKernelGraph(input);
-  const rowVals = kg.groups.flatMap((grp) => grp.units).filter((u) => u.kind === 'elementwise' && u.at === 'row').sort((a, b) => a.node - b.node);
-  for (const u of rowVals) {
+  const scatterRows = new Set(inPlaceUpdates(g).flatMap((ip) => (ip ? [ip.rows] : [])));
+  const joining = kg.groups
+    .flatMap((grp) => grp.units)
+    .filter((u) => u.kind === 'elementwise' && (u.at === 'row' || (u.at === undefined && scatterRows.has(u.node))))
+    .sort((a, b) => a.node - b.node);
+  for (const u of joining) {
     const own = kg.groupOf.get(u.node)!;
     const dims = nonOneDims(g.nodes[u.node]!.shape);
+    const at = u.at === 'row' ? 'row' : 'elem';
     for (const grp of kg.groups) {
       if (grp === own || grp.kind !== 'row' || !grp.units.some((x) => x.kind === 'reduce')) continue;
       const keptK = keptAxes(grp.axes);
-      if (keptK.length === grp.axes.length || !sameDims(dims, keptK.map((k) => grp.axes[k]!.dim))) continue;
-      const refs = analysis.storeRefs(u.node, keptK.map(coord), u.node);
+      const coords = at === 'row' ? keptK : grp.axes.map((_, k) => k);
+      if ((at === 'row' && keptK.length === grp.axes.length) || !sameDims(dims, coords.map((k) => grp.axes[k]!.dim))) continue;
+      const refs = analysis.storeRefs(u.node, coords.map(coord), u.node);
       if (![...refs.keys()].some((v) => kg.groupOf.get(v) === grp)) continue;
-      const moved: Unit = { ...u, refs };
+      const moved: Unit = { ...u, refs, at };
       const members = [...grp.units, moved];
       if (!withinBudget(kg, members, budget) || !rowLocal(g, members) || !acyclicMerged(kg, grp, own)) continue;
       grp.units.push(moved);

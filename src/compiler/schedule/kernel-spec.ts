@@ -30,6 +30,12 @@ export interface StoreSpec {
   /** Element offset added to the store index (slots of the scalars buffer). */
   base: number;
   at: 'elem' | 'row';
+  /**
+   * A scatter into `shape` (an in-place state update, schedule/in-place-state.ts): the stored node is the rows
+   * [B, …] over the domain, written at row index[b] of the buffer; a repeated index writes the last b's row
+   * from every b that has it (torch's index_copy_).
+   */
+  scatter?: { index: number };
 }
 
 export interface ReductionSpec {

@@ -30,9 +30,14 @@ export interface MapLayout {
  * coordinates): loop over the axis that the most reads do not depend on, when that beats the innermost axis
  * and is not itself the innermost.
  */
+/** Invocations along the innermost axis, MAP_ELEMS consecutive elements each. */
+export function innermostMapLayout(axes: readonly DomainAxis[]): MapLayout {
+  return { loopAxis: Math.max(0, axes.length - 1), elems: MAP_ELEMS };
+}
+
 export function mapLayout(axes: readonly DomainAxis[], refs: readonly Refs[]): MapLayout {
   const last = axes.length - 1;
-  const innermost: MapLayout = { loopAxis: Math.max(0, last), elems: MAP_ELEMS };
+  const innermost = innermostMapLayout(axes);
   if (axes.length < 2) return innermost;
   const reads: Set<string>[] = [];
   for (const r of refs) for (const idxs of r.values()) for (const idx of idxs) reads.push(new Set(idx.flatMap((i) => ixVars(i))));

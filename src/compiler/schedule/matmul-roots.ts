@@ -24,7 +24,7 @@ export function matmulRoots(g: Graph, input: KernelGraph, roots: readonly Unit[]
     let v = r.node;
     while (SAME_ORDER.has(g.nodes[v]!.op)) v = g.nodes[v]!.inputs[0]!;
     const grp = kg.groupOf.get(v);
-    const stores = r.target?.kind === 'grad' || r.target?.kind === 'state';
+    const stores = r.target?.kind === 'grad' || (r.target?.kind === 'state' && !r.target.scatter);
     if (!stores || !grp || grp.kind !== 'matmul' || taken.has(grp) || readers.get(v) !== 1 || g.nodes[r.node]!.dtype !== 'float') {
       rest.push(r);
       continue;

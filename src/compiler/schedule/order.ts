@@ -1,9 +1,12 @@
 // Execution order of the kernels: topological in their dependences, ties broken by the smallest node a
-// kernel computes (then its id), so the order follows the graph's and is deterministic.
+// kernel computes (then its id), so the order follows the graph's and is deterministic. A kernel that updates
+// a state input in place (in-place-state.ts) also runs after every kernel reading that input (write after read).
 import { dependencies, type Group, type KernelGraph } from './kernel-graph.js';
+import { isScatter } from './units.js';
 
 export function orderKernels(kg: KernelGraph): Group[] {
   const deps = new Map(kg.groups.map((x) => [x, dependencies(kg, x)]));
+  for (const [x, d] of writeAfterRead(kg)) for (const h of d) deps.get(x)!.add(h);
   const minNode = (x: Group) => Math.min(...x.units.map((u) => u.node));
   const ordered: Group[] = [];
   const placed = new Set<Group>();
@@ -15,4 +18,16 @@ export function orderKernels(kg: KernelGraph): Group[] {
     ordered.push(ready[0]!);
   }
   return ordered;
+}
+
+/** Kernel → the other kernels that read a state input it overwrites in place. */
+export function writeAfterRead(kg: KernelGraph): Map<Group, Set<Group>> {
+  const out = new Map<Group, Set<Group>>();
+  for (const x of kg.groups) {
+    const written = new Set(x.units.flatMap((u) => isScatter(u)?.input ?? []));
+    if (!written.size) continue;
+    const readers = kg.groups.filter((h) => h !== x && h.units.some((u) => [...u.refs.keys()].some((v) => written.has(v))));
+    out.set(x, new Set(readers));
+  }
+  return out;
 }

@@ -7,12 +7,25 @@ import { coord } from './coords.js';
 import { domainWork, elementAxes, keptAxes, nonOneDims, sameDims, sameDomain, type DependenceAnalysis, type Refs } from './domains.js';
 import { copyKernelGraph, reaches, type Group, type KernelGraph } from './kernel-graph.js';
 import { rowLocal, withinBudget, type BindingBudget } from './candidate.js';
-import type { Unit } from './units.js';
+import { isScatter, type Unit } from './units.js';
 
 export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: KernelGraph, roots: readonly Unit[], budget: BindingBudget): KernelGraph {
   const kg = copyKernelGraph(input);
   const fits = (members: Unit[]) => withinBudget(kg, members, budget);
+  const scatters = (x: Group) => x.units.some((u) => isScatter(u));
   for (const r of roots) {
+    if (isScatter(r)) {
+      // a kernel of its own (shared only with other in-place updates of the same domain): it overwrites state
+      // other kernels read, so order.ts runs it after them
+      const axes = elementAxes(g.nodes[r.node]!.shape);
+      let m = kg.groups.find((x) => x.kind === 'map' && scatters(x) && sameDomain(x.axes, axes) && fits([...x.units, r]));
+      if (!m) {
+        m = { id: kg.nextId++, kind: 'map', axes, units: [] };
+        kg.groups.push(m);
+      }
+      m.units.push({ ...r, at: 'elem' });
+      continue;
+    }
     const shapeDims = nonOneDims(g.nodes[r.node]!.shape);
     let best: { grp: Group; at: 'elem' | 'row'; refs: Refs; score: number } | undefined;
     for (const grp of kg.groups) {
@@ -41,7 +54,7 @@ export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: Kernel
     }
     const axes = elementAxes(g.nodes[r.node]!.shape);
     const joinable = (x: Group) => {
-      if (x.kind !== 'map' || !sameDomain(x.axes, axes) || !fits([...x.units, r])) return false;
+      if (x.kind !== 'map' || scatters(x) || !sameDomain(x.axes, axes) || !fits([...x.units, r])) return false;
       // never read a value the same kernel computes; never depend on something that depends on it
       if ([...r.refs.keys()].some((v) => kg.groupOf.get(v) === x)) return false;
       return ![...r.refs.keys()].some((v) => {

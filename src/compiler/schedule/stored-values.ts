@@ -7,6 +7,7 @@ import { opKind } from '../../graph/ops/index.js';
 import { DependenceAnalysis, nonOneDims, reductionAxes, sameDims } from './domains.js';
 import type { Prepared } from './prepare.js';
 import { ownsLoop } from './units.js';
+import { inPlaceUpdates } from './in-place-state.js';
 
 /** Ops with no arithmetic (the op table's source and layout kinds): free to re-evaluate. */
 const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op) === 'layout';
@@ -48,6 +49,9 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
     return ops;
   };
   const out = new Set<number>();
+  // rows written in place into a state buffer: computed by an earlier kernel (in-place-state.ts), never inline
+  // in the kernel that overwrites the rows they read
+  for (const ip of inPlaceUpdates(g)) if (ip && !stop(ip.rows) && g.nodes[ip.rows]!.op !== 'input' && g.nodes[ip.rows]!.op !== 'const') out.add(ip.rows);
   for (const n of g.nodes) {
     if (n.op === 'adaptive_pool2d' && pooledCells(g, n) >= POOL_STORE_CELLS) out.add(n.id);
     if (n.op === 'adaptive_pool2d_grad') {

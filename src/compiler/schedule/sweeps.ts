@@ -43,7 +43,7 @@ export function assignSweeps(g: Graph, groups: readonly Group[], groupOf: Readon
       if (u.at === 'row') continue;
       for (const v of u.refs.keys()) if (groupOf.get(v) === grp && v !== u.node && online.get(u.node) !== v) readers.set(v, (readers.get(v) ?? 0) + 1);
     }
-    const elems = grp.units.filter((u) => u.kind === 'root' && u.at === 'elem');
+    const elems = grp.units.filter((u) => (u.kind === 'root' || u.kind === 'elementwise') && u.at === 'elem');
     if (elems.length) {
       let ep = 0;
       for (const u of elems) for (const v of u.refs.keys()) if (inGroup(v)) ep = Math.max(ep, phase.get(v)! + 1);

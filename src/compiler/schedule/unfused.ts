@@ -5,7 +5,7 @@ import { alignedIndex, coord } from './coords.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
 import type { Group } from './kernel-graph.js';
 import type { Partition } from './partition.js';
-import type { RootDecl } from './units.js';
+import { isScatter, rootRefs, type RootDecl } from './units.js';
 
 /** One kernel per op: every node but inputs and constants is computed by its own kernel and stored. */
 export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partition {
@@ -38,10 +38,18 @@ export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partitio
   }
   // roots: stored by the kernel computing their node, or by a copy kernel (inputs, constants)
   const extra = new Map<string, Group>();
+  const scatters: Group[] = [];
   for (const r of roots) {
     const shape = g.nodes[r.node]!.shape;
     const own = groupOf.get(r.node);
     const idx = alignedIndex(shape, elementAxes(shape).map((_, k) => coord(k)));
+    if (isScatter(r)) {
+      // an in-place state update: a kernel of its own, after every other (in-place-state.ts)
+      const grp: Group = { id: groups.length, kind: 'map', axes: elementAxes(shape), units: [{ ...r, at: 'elem', refs: rootRefs(g, an, r) }] };
+      groups.push(grp);
+      scatters.push(grp);
+      continue;
+    }
     if (own && own.kind !== 'matmul' && own.kind !== 'serial') {
       const at = own.kind === 'row' ? 'row' : 'elem';
       // the node's own unit already carries its dependences
@@ -57,6 +65,7 @@ export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partitio
     }
     grp.units.push({ ...r, at: 'elem', refs: an.refsAt(r.node, idx) });
   }
-  return { groups, phase, online: new Map(), elemPhase: new Map(), groupOf };
+  const ordered = [...groups.filter((x) => !scatters.includes(x)), ...scatters];
+  return { groups: ordered, phase, online: new Map(), elemPhase: new Map(), groupOf };
 }
 

@@ -7,13 +7,23 @@ import type { Graph, Node } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
 import type { DomainAxis } from './kernel-spec.js';
 import { coord } from './coords.js';
-import { DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
+import { addRef, DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
 import type { Prepared } from './prepare.js';
+import { inPlaceUpdates } from './in-place-state.js';
 
 export type RootTarget =
   | { kind: 'grad'; input: string; index: number }
   | { kind: 'scalar'; slot: number; label: string }
-  | { kind: 'state'; name: string; index: number };
+  | { kind: 'state'; name: string; index: number; scatter?: ScatterTarget };
+
+/** A state output stored in place (in-place-state.ts): the root's node is the rows, written at `index` into the
+ *  state input's buffer. */
+export interface ScatterTarget {
+  /** The row index [B] (int). */
+  index: number;
+  /** The state input whose buffer the rows go to. */
+  input: number;
+}
 
 export interface Unit {
   node: number;
@@ -49,7 +59,12 @@ export function rootUnits(g: Graph): RootDecl[] {
   root(g.loss, { kind: 'scalar', slot: 0, label: 'loss' });
   g.terms.forEach((t, k) => root(t.node, { kind: 'scalar', slot: 1 + k, label: t.name }));
   if (g.modelTerm) root(g.modelTerm.node, { kind: 'scalar', slot: 1 + g.terms.length, label: 'model_term' });
-  (g.stateOut ?? []).forEach((x, k) => root(x.node, { kind: 'state', name: x.name, index: k }));
+  const inPlace = inPlaceUpdates(g);
+  (g.stateOut ?? []).forEach((x, k) => {
+    const ip = inPlace[k];
+    if (ip) root(ip.rows, { kind: 'state', name: x.name, index: k, scatter: { index: ip.index, input: ip.input } });
+    else root(x.node, { kind: 'state', name: x.name, index: k });
+  });
   return out;
 }
 
@@ -70,5 +85,16 @@ export function fusedUnits(g: Graph, an: DependenceAnalysis, isUnit: (id: number
     else if (opKind(n.op) === 'serial') units.push({ node: n.id, kind: 'serial', axes: elementAxes(n.shape), refs: an.matmulRefs(n.id) });
     else units.push({ node: n.id, kind: 'reduce', axes: reductionAxes(g, n.id), refs: an.reductionRefs(n.id) });
   }
-  return { units, roots: roots.map((r) => ({ ...r, refs: an.storeRefs(r.node, elementCoords(g, r.node)) })) };
+  return { units, roots: roots.map((r) => ({ ...r, refs: rootRefs(g, an, r) })) };
 }
+
+/** A root's reads at its domain's coordinates; a scatter root also reads its row index (at the rows' first coordinate). */
+export function rootRefs(g: Graph, an: DependenceAnalysis, r: RootDecl): Refs {
+  const refs = an.storeRefs(r.node, elementCoords(g, r.node));
+  const sc = isScatter(r);
+  if (sc) for (const [v, idxs] of an.storeRefs(sc.index, elementCoords(g, sc.index))) for (const i of idxs) addRef(refs, v, i);
+  return refs;
+}
+
+/** The scatter target of an in-place state root. */
+export const isScatter = (u: { target?: RootTarget }): ScatterTarget | undefined => (u.target?.kind === 'state' ? u.target.scatter : undefined);
