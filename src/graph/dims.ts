@@ -129,6 +129,12 @@ export function dimEq(a: Dim, b: Dim): boolean | undefined {
 /** A dim known to be 1 (size-1 dims broadcast and drop out of iteration domains). */
 export const isOneDim = (d: Dim): boolean => d === 1 || dimEq(d, 1) === true;
 
+/** The batch symbol: an input's leading dim that is the batch size is compiled as N (compiler/compile.ts). */
+export const BATCH_SYM = 'N';
+
+/** The batch size itself (the symbol N, not an expression in it). */
+export const isBatchDim = (d: Dim): boolean => typeof d === 'object' && 'sym' in d && d.sym === BATCH_SYM;
+
 export function shapeEq(a: readonly Dim[], b: readonly Dim[]): boolean {
   return a.length === b.length && a.every((d, i) => dimEq(d, b[i]!) === true);
 }

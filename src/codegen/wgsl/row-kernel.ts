@@ -4,7 +4,7 @@
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs. Column passes (spec.column, schedule/row-layout.ts) give each invocation a whole row instead:
 // the same sweeps, walked serially by one thread, whose accumulators are the results.
-import { dimEq, mulDims } from '../../graph/dims.js';
+import { dimEq, isBatchDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
 import { ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
@@ -185,7 +185,11 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     const yes = scopes.open(root);
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
-    if (misaligned) misalignedQuads(no, quadAxis);
+    // rows along the batch axis (RKD's, DIST's, CRD's rows over N): a batch that is not a multiple of 4 walks them
+    // one element at a time — one copy of the sweep's body instead of head + 4 lanes + tail, whose 10 copies per
+    // sweep cost up to a second of a user's first step on lavapipe (LLVM compile); class and feature rows keep
+    // their quads (no cliff for C not a multiple of 4)
+    if (misaligned && !isBatchDim(d)) misalignedQuads(no, quadAxis);
     else scalarLoop(no);
     root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
   };
