@@ -80,7 +80,11 @@ export const BUILTIN_FUNCTIONS = {
   side: { params: ['is_from_teacher'], group: 'compile-time', doc: 'teacher if is_from_teacher else student' },
   error: { params: ['message'], rest: true, group: 'compile-time', doc: "a diagnostic; tensors passed after the message are named with their shapes" },
   assert_shape: { params: ['x', 'shape', 'message'], group: 'compile-time', doc: 'a positioned diagnostic naming the tensor unless x has shape' },
-  state: { params: ['name', 'shape'], group: 'state', doc: 'a stateful loss’s buffer: graph input state_in/<term>/<name>' },
+  state: {
+    params: ['name', 'shape', 'init'],
+    group: 'state',
+    doc: 'a stateful loss’s buffer: graph input state_in/<term>/<name>; init (optional): its initial value, a list of numbers or a bound s (uniform in [-s, s])',
+  },
   state_out: { params: ['name', 'value'], group: 'state', doc: 'its updated value: graph output state_out/<term>/<name>' },
   warn_rows: { params: ['mask', 'message'], group: 'check', doc: 'a run-time warning: `tdc run` prints message and the indices where the 1-D mask is nonzero (a graph side output, not part of compiled plans)' },
   ctc_nll: { params: ['log_probs', 'targets', 'input_lengths', 'target_lengths', 'blank'], defaults: { blank: '0' }, group: 'loss', doc: "CTC negative log-likelihood per sample [N] of log_probs [T, N, C], padded int targets [N, S] and int lengths [N] (torch's alpha recursion, any T; +inf where no alignment fits; gradient: torch's ctc_loss backward)" },

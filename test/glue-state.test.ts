@@ -156,6 +156,13 @@ test('the generated CRD glue type-checks (strict): state typed like the gradient
   }
 });
 
+/** The compiled glue (criterion.ts), transpiled into `dir` and imported. */
+async function importGlue(out: CompileResult, dir: string): Promise<{ TrainCriterion: { create(rt: unknown): Promise<Criterion> } }> {
+  const src = out.files!.get('criterion.ts')!.replace(/from 'tdc-runtime'/, `from '${import.meta.resolve('tdc-runtime')}'`);
+  writeFileSync(join(dir, 'criterion.mjs'), ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
+  return (await import(pathToFileURL(join(dir, 'criterion.mjs')).href)) as { TrainCriterion: { create(rt: unknown): Promise<Criterion> } };
+}
+
 /** A glue result's nested Float32Arrays as flat names. */
 function flatten(o: Record<string, unknown>, prefix: string[] = [], out = new Map<string, { data: Float32Array }>()): Map<string, { data: Float32Array }> {
   for (const [k, v] of Object.entries(o)) v instanceof Float32Array ? out.set([...prefix, k].join('/'), { data: v }) : flatten(v as Record<string, unknown>, [...prefix, k], out);
@@ -165,6 +172,7 @@ function flatten(o: Record<string, unknown>, prefix: string[] = [], out = new Ma
 type Criterion = {
   activePlan: KernelPlan;
   setState(s: unknown): Promise<void>;
+  initState(seed?: number): Promise<void>;
   readState(): Promise<Record<string, unknown>>;
   forward(i: unknown, t: unknown, o: { readback: true }): Promise<{ loss: number; terms: Record<string, number>; grads: Record<string, unknown>; state: { crd: Record<string, GPUBuffer> } }>;
   destroy(): void;
@@ -176,9 +184,7 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
   const dir = scratch();
   try {
     const { c, out } = await compileCase(CRD);
-    const src = out.files!.get('criterion.ts')!.replace(/from 'tdc-runtime'/, `from '${import.meta.resolve('tdc-runtime')}'`);
-    writeFileSync(join(dir, 'criterion.mjs'), ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
-    const glue = (await import(pathToFileURL(join(dir, 'criterion.mjs')).href)) as { TrainCriterion: { create(rt: unknown): Promise<Criterion> } };
+    const glue = await importGlue(out, dir);
     const tol = toleranceTable().get(familyOf(goldenIndex().find((x) => x.case === CRD)!.losses)) ?? defaultTolerance();
     const io = new Map([...c.inputs].filter(([n]) => n !== 'targets' && !n.startsWith('state_in/')));
     const inputs = nestByName(io);
@@ -256,6 +262,48 @@ test('the compiled CRD glue matches the oracle at step 1 (loss, terms, gradients
     await crit.setState(nestByName(stateIn));
     const again = await crit.forward(inputs, targets, { readback: true });
     assert.is(again.loss, r1.loss, 'setState() restores the state (same inputs, same plan: bit-identical)');
+    crit.destroy();
+  } finally {
+    rt.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("initState(seed): torchdistill's initial CRD state from the loss's own definition (params as golden's state_in, banks uniform in [-stdv, stdv]), seeded", async () => {
+  const { c, out, plan } = await compileCase(CRD);
+  // the plan carries the spec's init: params [K, T, -1, -1, momentum] equal golden's state_in (torchdistill's fresh CRDLoss)
+  const init = new Map(plan.inputs.filter((i) => i.init).map((i) => [i.name, i.init!]));
+  assert.equal(init.get('state_in/crd/params'), { values: Array.from(c.inputs.get('state_in/crd/params')!.data as ArrayLike<number>) });
+  const stdv = 1 / Math.sqrt(16 / 3);
+  for (const k of ['memory_v1', 'memory_v2']) assert.equal(init.get(`state_in/crd/${k}`), { uniform: stdv });
+  // golden's banks (torchdistill's own draw) lie in that range
+  for (const k of ['memory_v1', 'memory_v2']) assert.ok(Array.from(c.inputs.get(`state_in/crd/${k}`)!.data as ArrayLike<number>).every((v) => Math.abs(v) <= stdv));
+  const rt = await openTestRuntime('glue-state initState test');
+  if (!rt) return;
+  const dir = scratch();
+  try {
+    const glue = await importGlue(out, dir);
+    const crit = await glue.TrainCriterion.create(rt);
+    await crit.initState(7);
+    const a = flatten(await crit.readState());
+    assert.equal(Array.from(a.get('crd/params')!.data), Array.from(Float32Array.from([10, 0.07, -1, -1, 0.5])));
+    for (const k of ['crd/memory_v1', 'crd/memory_v2']) {
+      const v = a.get(k)!.data;
+      assert.is(v.length, 50 * 16);
+      assert.ok(v.every((x) => Math.abs(x) <= Math.fround(stdv)), `${k} in [-stdv, stdv]`);
+      assert.ok(Math.min(...v) < -stdv / 2 && Math.max(...v) > stdv / 2 && Math.abs(v.reduce((p, q) => p + q, 0) / v.length) < stdv / 5, `${k} spreads over the range`);
+    }
+    assert.not.equal(Array.from(a.get('crd/memory_v1')!.data), Array.from(a.get('crd/memory_v2')!.data), 'the banks are drawn separately');
+    // a step from it runs (Z set from this first batch) and the same seed gives the same state again, another seed another
+    const io = nestByName(new Map([...c.inputs].filter(([n]) => n !== 'targets' && !n.startsWith('state_in/'))));
+    const r = await crit.forward(io, c.inputs.get('targets'), { readback: true });
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    const z = flatten(await crit.readState()).get('crd/params')!.data;
+    assert.ok(z[2]! > 0 && z[3]! > 0, `Z1, Z2 set from the first batch: ${Array.from(z)}`);
+    await crit.initState(7);
+    assert.equal(Array.from(flatten(await crit.readState()).get('crd/memory_v1')!.data), Array.from(a.get('crd/memory_v1')!.data), 'same seed, same bits');
+    await crit.initState(8);
+    assert.not.equal(Array.from(flatten(await crit.readState()).get('crd/memory_v1')!.data), Array.from(a.get('crd/memory_v1')!.data), 'another seed, another bank');
     crit.destroy();
   } finally {
     rt.destroy();

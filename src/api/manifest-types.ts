@@ -44,7 +44,8 @@ export interface ManifestStage extends ManifestPlan {
 /** What a host needs to run one plan of a stage. */
 export interface ManifestPlan {
   symbols: string[];
-  inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string }[];
+  /** `init`: a state input's initial value as the loss defines it (values, or uniform in [-bound, bound]). */
+  inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string; init?: { values: number[] } | { uniform: number } }[];
   outputs: {
     scalars: {
       buffer: string;

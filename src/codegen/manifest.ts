@@ -89,7 +89,7 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
   };
   return {
     symbols: [...plan.symbols],
-    inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer) })),
+    inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer), ...(i.init ? { init: i.init } : {}) })),
     outputs: {
       scalars: {
         buffer: nameOf(plan.outputs.scalars.buffer),

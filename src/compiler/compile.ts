@@ -108,6 +108,11 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
       for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) {
         if (inst.graph.equalDims?.length) p.equalDims = inst.graph.equalDims;
         attachInputChecks(p, inst.graph);
+        // the state's initial values, as the loss defines them (the glue's initState())
+        for (const s of inst.graph.stateInit ?? []) {
+          const i = p.inputs.find((x) => x.name === s.name);
+          if (i) i.init = s.init;
+        }
       }
       compiled.push({ stage: stage.name, plan });
     } catch (e) {

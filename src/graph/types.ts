@@ -3,8 +3,8 @@
 import type { Span } from '../diagnostics/diagnostic.js';
 
 // ---- symbolic dims (defined by the plan contract in tdc-runtime) -------------------------------------
-import type { Dim, Shape, SymDim } from 'tdc-runtime';
-export type { Dim, SymDim, Shape };
+import type { Dim, Shape, StateInit, SymDim } from 'tdc-runtime';
+export type { Dim, SymDim, Shape, StateInit };
 
 export type DType = 'float' | 'int';
 
@@ -85,6 +85,8 @@ export interface Graph {
   modelTerm?: { node: number; weight: number | Record<string, number> };
   /** Stateful losses' updated buffers (CRD memory banks): output name `state_out/<term>/<buffer>` → node. */
   stateOut?: { name: string; node: number }[];
+  /** Stateful losses' initial buffers, as the spec's state(name, shape, init) gives them: input name → init. */
+  stateInit?: { name: string; init: StateInit }[];
   /**
    * Data-dependent warnings (the spec's warn_rows): a 1-D 0/1 mask node not on any output's path; `tdc run`
    * evaluates it on the host and warns with `message` and the nonzero indices when there are any.

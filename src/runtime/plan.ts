@@ -13,7 +13,13 @@ export interface PlanInput {
   /** Host dtype accepted ('float' inputs: F32/F64 converted to f32; 'int': I64/I32 converted to i32). */
   dtype: 'float' | 'int';
   buffer: number;
+  /** A state input's initial value as the loss defines it (torchdistill's CRDLoss: params [K, T, -1, -1, momentum],
+   *  banks uniform in [-stdv, stdv]); what ResidentState.initial() makes. */
+  init?: StateInit;
 }
+
+/** A state buffer's initial value: these values (row-major), or uniform in [-bound, bound] (torch.rand(…)·2·bound − bound). */
+export type StateInit = { values: number[] } | { uniform: number };
 
 export interface PlanBuffer {
   id: number;

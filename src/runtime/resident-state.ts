@@ -14,6 +14,15 @@ import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
 import { dimToString } from './dims.js';
 import { isDeviceInput, kindOf, numelOf, toF32, type DeviceInput, type FloatTensor } from './tensors.js';
 
+/** Seeded floats in [0, 1) with 24 bits, as torch.rand's float32 values: the high bits of a 32-bit LCG (Numerical Recipes'). */
+function seededUniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return (a >>> 8) / 16777216;
+  };
+}
+
 // GPUBufferUsage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
 const MAP_READ = 0x1;
@@ -101,6 +110,37 @@ export class ResidentState {
         device.queue.submit([enc.finish()]);
       });
     });
+  }
+
+  /**
+   * The state as the loss defines it initially (plan input `init`: torchdistill's CRDLoss gives params
+   * [K, T, -1, -1, momentum] and banks uniform in [-stdv, stdv], stdv = 1/sqrt(d/3)), uniform values drawn from a
+   * generator seeded with `seed` (the same seed, the same state; not torch's generator). Throws PlanError when a
+   * state buffer has no init or a symbolic shape.
+   */
+  initial(seed = 0): Map<string, FloatTensor> {
+    const rand = seededUniform(seed);
+    const out = new Map<string, FloatTensor>();
+    for (const s of this.slots) {
+      const init = s.input.init;
+      if (!init) throw new PlanError(`state '${s.key}' has no initial value in the plan: give it with setState()`);
+      if (!s.input.shape.every((d) => typeof d === 'number')) throw new PlanError(`state '${s.key}' has a symbolic shape [${s.input.shape.map(dimToString).join(', ')}]: give it with setState()`);
+      const shape = s.input.shape as number[];
+      const n = numelOf(shape);
+      let data: Float32Array;
+      if ('values' in init) {
+        if (init.values.length !== n) throw new PlanError(`state '${s.key}': ${init.values.length} initial values for ${n} elements`);
+        data = Float32Array.from(init.values);
+      } else {
+        // torch.rand(...).mul_(2 * stdv).add_(-stdv), in float32
+        const scale = Math.fround(2 * init.uniform);
+        const shift = Math.fround(-init.uniform);
+        data = new Float32Array(n);
+        for (let i = 0; i < n; i++) data[i] = Math.fround(Math.fround(rand() * scale) + shift);
+      }
+      out.set(s.key, { shape, data });
+    }
+    return out;
   }
 
   /** Has set() given every state buffer? */

@@ -108,6 +108,8 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
     // a stateful term's buffers (state_in/<term>/<buffer>: CRD's memory banks) are not inputs: the criterion keeps them
     const stateful = hasStateInputs(plan);
     const stateKeys = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((i) => i.name.slice(STATE_IN.length));
+    // initState() where the loss defines every state buffer's initial value (at compile-time sizes)
+    const stateInitial = stateful && plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).every((i) => i.init && i.shape.every((d) => typeof d === 'number'));
     const nestedInputs = plan.inputs
       .filter((i) => i.name !== 'targets' && !i.name.startsWith(STATE_IN))
       .map((i) => ({ name: i.name, type: i.dtype === 'int' ? 'IntTensor' : 'FloatTensor' }));
@@ -186,7 +188,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
         : `this.executor.run(${flat}, { readback: '${mode}'${extra} })`;
     const stateField = stateful ? `, state: nestByName(this.state.buffers()) as unknown as ${stem}State<GPUBuffer>` : '';
     const stateDoc = stateful
-      ? ` Its stateful terms' buffers (${stateKeys.join(', ')}) live on the device: give their initial values once with setState() ` +
+      ? ` Its stateful terms' buffers (${stateKeys.join(', ')}) live on the device: give their initial values once with ${stateInitial ? 'initState(seed) or ' : ''}setState() ` +
         '(torchdistill\'s CRDLoss starts from params [K, T, -1, -1, momentum], Z < 0 meaning "set from the first batch", and banks uniform in ' +
         '[-1/sqrt(d/3), 1/sqrt(d/3)]; or load them from a checkpoint); every forward/dispatch reads them and updates them in place on the GPU ' +
         '(result.state), so they carry over from step to step with no upload or readback; readState() reads them back (e.g. to checkpoint).'
@@ -297,6 +299,21 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
                 returnType: 'Promise<void>',
                 statements: `return this.state.set(flattenInputs<FloatTensor>(state, this.state.keys));`,
               },
+              ...(stateInitial
+                ? [
+                    {
+                      name: 'initState',
+                      docs: [
+                        "Sets the state to the loss's own initial value (torchdistill's CRDLoss: params [K, T, -1, -1, momentum], Z < 0 meaning " +
+                          '"set from the first batch", banks uniform in [-1/sqrt(d/3), 1/sqrt(d/3)] drawn from a generator seeded with `seed`), ' +
+                          'after the steps already queued: the start of a fresh training run. To continue a PyTorch run, setState() with its buffers instead.',
+                      ],
+                      parameters: [{ name: 'seed', type: 'number', initializer: '0' }],
+                      returnType: 'Promise<void>',
+                      statements: 'return this.state.set(this.state.initial(seed));',
+                    },
+                  ]
+                : []),
               {
                 name: 'readState',
                 isAsync: true,

@@ -6,6 +6,7 @@ import { BUILTIN_VALUES, type BuiltinName } from '../../../grammar/builtins.js';
 import type { Span } from '../../diagnostics/diagnostic.js';
 import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, Shape } from '../../graph/types.js';
+import type { StateInit } from 'tdc-runtime';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
 import { checkListLength } from './limits.js';
@@ -74,6 +75,24 @@ function dimList(ip: BuiltinHost, v: Value, what: string): Dim[] | undefined {
 }
 
 const PH = tensor(PLACEHOLDER);
+
+/** state()'s init argument: none, a list of numbers (one per element of the shape), or a bound s (uniform in [-s, s]). */
+function stateInit(ip: BuiltinHost, v: Value, shape: Dim[] | undefined): StateInit | undefined {
+  if (v.t === 'none' || v.t === 'unknown') return undefined;
+  if (v.t === 'list') {
+    const values = v.items.map((x) => {
+      const n = numeric(x);
+      if (n === undefined) return fail(ip.ctx, C.type, `state: the initial values must be numbers, got ${kindName(x)}`);
+      return n.v;
+    });
+    const count = shape?.reduce<number | undefined>((a, d) => (a !== undefined && typeof d === 'number' ? a * d : undefined), 1);
+    if (count !== undefined && count !== values.length) fail(ip.ctx, C.shape, `state: ${values.length} initial values for a buffer of ${count} elements`);
+    return { values };
+  }
+  const n = numeric(v);
+  if (n === undefined || !(n.v >= 0) || !Number.isFinite(n.v)) return fail(ip.ctx, C.type, `state: init must be a list of numbers or a finite bound ≥ 0 (uniform in [-bound, bound]), got ${show(v)}`);
+  return { uniform: n.v };
+}
 
 /** Node and shape of a tensor argument; shape undefined in reads mode. */
 function ts(ip: BuiltinHost, v: Value, what?: string): { id: number; shape: Shape | undefined } {
@@ -556,13 +575,15 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
     },
   },
   state: {
-    fn(ip, [name, shape], span) {
+    fn(ip, [name, shape, init], span) {
       // a stateful loss's buffer (CRD): graph input state_in/<term>/<name>, never trained
       const ctx = ip.ctx;
       if (name!.t !== 'str') return fail(ctx, C.type, `state: the name must be a string, got ${kindName(name!)}`);
       const want = dimList(ip, shape!, 'state: the shape');
       if (ctx.mode === 'reads') return PH;
       const full = `state_in/${ctx.termName ?? 'term'}/${name!.v}`;
+      const start = stateInit(ip, init!, want);
+      if (start && !ctx.stateInit.some((x) => x.name === full)) ctx.stateInit.push({ name: full, init: start });
       const known = ctx.inputNodes.get(full);
       if (known !== undefined) return tensor(known);
       const info = ctx.inputs(full) ?? (ctx.declaredStateShapes && want ? { shape: want, dtype: 'float' as const } : undefined);

@@ -3,7 +3,7 @@
 import type { Diagnostic, Related, Span } from '../../diagnostics/diagnostic.js';
 import { DiagnosticError, diag } from '../../diagnostics/diagnostic.js';
 import type { GraphBuilder } from '../../graph/builder.js';
-import type { DType, Shape } from '../../graph/types.js';
+import type { DType, Shape, StateInit } from '../../graph/types.js';
 import { tensorName, type TensorRef } from '../ir.js';
 
 export type InputInfo = (name: string) => { shape: Shape; dtype: DType } | undefined;
@@ -41,6 +41,8 @@ export interface EvalContext {
   diagnostics: Diagnostic[];
   /** Stateful losses' updated buffers (state_out/<term>/<name>). */
   stateOut: { name: string; node: number }[];
+  /** Initial values of the state buffers, where the spec gives them (state's third argument). */
+  stateInit: { name: string; init: StateInit }[];
   /** A state tensor the inputs do not give takes its declared shape (InstantiateOptions.declaredStateShapes). */
   declaredStateShapes?: boolean;
   /** Data-dependent warnings (warn_rows). */
@@ -62,6 +64,7 @@ export function newContext(mode: EvalContext['mode'], o: Partial<EvalContext> & 
     certain: true,
     diagnostics: [],
     stateOut: [],
+    stateInit: [],
     warnings: [],
     steps: 0,
     ...(o.builder ? { builder: o.builder } : {}),

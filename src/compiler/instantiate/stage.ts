@@ -84,6 +84,7 @@ function instantiate(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions
     }
     const g = differentiate(b.finish({ loss, terms, ...(modelTerm ? { modelTerm } : {}) }));
     if (ctx.stateOut.length) g.stateOut = ctx.stateOut;
+    if (ctx.stateInit.length) g.stateInit = ctx.stateInit;
     if (ctx.warnings.length) g.warnings = ctx.warnings;
     return { graph: g, diagnostics: [...diagnostics, ...ctx.diagnostics] };
   } catch (e) {
