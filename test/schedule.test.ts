@@ -331,16 +331,14 @@ test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic r
   const row = kd.kernels.find((k) => /row pass/.test(k.summary))!;
   assert.match(row.wgsl, /if \(dims\.C % 4u == 0u\) \{/);
   assert.match(row.wgsl, /array<vec4<f32>>/);
-  // rows read strided (a softmax over the symbolic batch axis of [N, 1000]): nothing is read as vec4, so no split of the rows at
-  // 16-byte boundaries — each sweep is one loop over whole quads and one over the N % 4 elements after them
+  // rows read strided (a softmax over the symbolic batch axis of [N, 1000]): nothing is read as vec4, and a row along the batch
+  // axis is walked one element at a time — each sweep is one loop over the row (no quads, no N % 4 split, no misaligned head)
   const sb = kernelPlan(byName.get('softmax-symbolic-batch-axis')!, { workgroupSize: 8 });
   const col = sb.kernels.filter((k) => /row pass over \[1000, N\] \(one workgroup per row of \[1000\], reducing \[N\]\)/.test(k.summary));
   assert.ok(col.length > 0, describe(sb));
   for (const k of col) {
-    assert.not.match(k.wgsl, /array<vec4<f32>>|% 4u == 0u|let rb\d+/, k.name);
-    const quads = k.wgsl.match(/for \(var t = lid; t < dims\.N \/ 4u;/g)?.length ?? 0;
-    assert.ok(quads > 0, k.name);
-    assert.is(k.wgsl.match(/for \(var j = dims\.N \/ 4u \* 4u \+ lid; j < dims\.N;/g)?.length ?? 0, quads, k.name);
+    assert.not.match(k.wgsl, /array<vec4<f32>>|% 4u == 0u|let rb\d+|var t = /, k.name);
+    assert.ok((k.wgsl.match(/for \(var j = lid; j < dims\.N; j = j \+ wg_size\)/g)?.length ?? 0) > 0, k.name);
   }
 });
 

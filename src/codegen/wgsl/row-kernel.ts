@@ -179,16 +179,18 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
     if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : noVec4 ? plainQuads(root, quadAxis) : misalignedQuads(root, quadAxis);
+    // Rows along the batch axis (RKD's, DIST's, PKT's rows over N) are walked one element at a time where they
+    // have no vec4 accesses, and where they have, when the batch is not a multiple of 4: one copy of the sweep's
+    // body, where quads take 5 (4 lanes + the rest) or, split at 16-byte boundaries, 6 — up to a second of a
+    // user's first step on lavapipe (LLVM compile) for no measurable gain in the steady state. Class and feature
+    // rows keep their quads (no cliff for C not a multiple of 4).
     // (rows that would be split at 16-byte boundaries; a whole reduction's one row keeps its two branches)
-    if (noVec4 && misaligned) return plainQuads(root, quadAxis);
+    if (noVec4 && misaligned) return isBatchDim(d) ? scalarLoop(root) : plainQuads(root, quadAxis);
     // both branches are built before either is written: values they hoist must precede the `if`
     const yes = scopes.open(root);
     quadLoop(yes, quadAxis);
     const no = scopes.open(root);
-    // rows along the batch axis (RKD's, DIST's, CRD's rows over N): a batch that is not a multiple of 4 walks them
-    // one element at a time — one copy of the sweep's body instead of head + 4 lanes + tail, whose 10 copies per
-    // sweep cost up to a second of a user's first step on lavapipe (LLVM compile); class and feature rows keep
-    // their quads (no cliff for C not a multiple of 4)
+    // (batch rows, as above)
     if (misaligned && !isBatchDim(d)) misalignedQuads(no, quadAxis);
     else scalarLoop(no);
     root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
