@@ -1,6 +1,14 @@
 // The timing harness: implementations run side by side in one process, interleaved in rounds (so drift hits
 // all of them alike); every step is timed on its own; the median over all timed steps is reported.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { KdCase } from './kd-data.js';
+
+// A full garbage collection before each implementation's turn, untimed, so no implementation pays for the garbage
+// the one before it left (tfjs's steps leave tens of MB: without it the implementation after tfjs in each round
+// was 20–30% slower at 64×32000 than the same plan timed elsewhere in the round). Each still pays for its own.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 export interface StepResult {
   loss: number;
@@ -45,6 +53,7 @@ export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions
   for (let r = 0; r < opts.rounds; r++) {
     for (const impl of impls) {
       const ts = times.get(impl.name)!;
+      collectGarbage();
       const start = now();
       // About roundMs of steps, and at least minSteps unless they take over 4× roundMs (slow baselines).
       for (let steps = 0; steps === 0 || now() - start < opts.roundMs || (steps < opts.minSteps && now() - start < 4 * opts.roundMs); steps++) {
