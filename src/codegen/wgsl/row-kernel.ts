@@ -178,6 +178,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
     const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
     if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
+    // a whole reduction over the batch (a loss's final sums: N elements of work in all) is one loop over it
+    if (kept.length === 0 && isBatchDim(d)) return scalarLoop(root);
     if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : noVec4 ? plainQuads(root, quadAxis) : misalignedQuads(root, quadAxis);
     // Rows along the batch axis (RKD's, DIST's, PKT's rows over N) are walked one element at a time where they
     // have no vec4 accesses, and where they have, when the batch is not a multiple of 4: one copy of the sweep's
