@@ -4,9 +4,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { KdCase } from './kd-data.js';
 
-// A full garbage collection before each implementation's turn, untimed, so no implementation pays for the garbage
-// the one before it left (tfjs's steps leave tens of MB: without it the implementation after tfjs in each round
-// was 20–30% slower at 64×32000 than the same plan timed elsewhere in the round). Each still pays for its own.
+// Each implementation's turn starts with a full garbage collection and one step, both untimed, so no implementation
+// pays for what the one before it left behind (garbage: tfjs's steps leave tens of MB; freed device memory and
+// cold caches): without them the row timed right after tfjs in each round was 20–30% slower at 64×32000 than the
+// same plan timed elsewhere in the round. Each still pays for its own garbage in its timed steps.
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
@@ -54,6 +55,7 @@ export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions
     for (const impl of impls) {
       const ts = times.get(impl.name)!;
       collectGarbage();
+      await impl.step();
       const start = now();
       // About roundMs of steps, and at least minSteps unless they take over 4× roundMs (slow baselines).
       for (let steps = 0; steps === 0 || now() - start < opts.roundMs || (steps < opts.minSteps && now() - start < 4 * opts.roundMs); steps++) {

@@ -25,7 +25,7 @@ test('median', () => {
   assert.ok(Number.isNaN(median([])));
 });
 
-test('timeImpls interleaves rounds, warms up untimed, and respects minSteps / roundMs', async () => {
+test('timeImpls interleaves rounds, warms up untimed, starts each turn with an untimed step, and respects minSteps / roundMs', async () => {
   let clock = 0;
   const order: string[] = [];
   const fake = (name: string, cost: number): BenchImpl => ({
@@ -42,7 +42,9 @@ test('timeImpls interleaves rounds, warms up untimed, and respects minSteps / ro
   assert.equal(times.get('a'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
   assert.equal(times.get('b'), [10, 10, 10, 10]);
   assert.equal(order.slice(0, 2), ['a', 'b'], 'warm-up first');
-  assert.equal(order.slice(2, 8), ['a', 'a', 'a', 'a', 'a', 'b'], 'then round 1: a for ≥ 5 ms, b …');
+  assert.equal(order.slice(2, 9), ['a', 'a', 'a', 'a', 'a', 'a', 'b'], "then round 1: a's untimed first step, a for ≥ 5 ms, b …");
+  assert.is(order.filter((x) => x === 'a').length, 1 + 2 * (1 + 5), 'a: warm-up, then per round one untimed + five timed steps');
+  assert.is(order.filter((x) => x === 'b').length, 1 + 2 * (1 + 2));
 });
 
 test('the float64 KD+CE reference gradient matches finite differences', () => {
