@@ -1,15 +1,11 @@
 // The timing harness: implementations run side by side in one process, interleaved in rounds (so drift hits
 // all of them alike); every step is timed on its own; the median over all timed steps is reported.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { KdCase } from './kd-data.js';
 
-// Each implementation's turn starts with a full garbage collection and one step, both untimed, so no implementation
-// pays for what the one before it left behind (garbage: tfjs's steps leave tens of MB; freed device memory and
-// cold caches): without them the row timed right after tfjs in each round was 20–30% slower at 64×32000 than the
-// same plan timed elsewhere in the round. Each still pays for its own garbage in its timed steps.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+// Each implementation's turn starts with one untimed step. A forced full garbage collection there as well was tried
+// and dropped: it evened out the row timed right after tfjs at 64×32000 (tfjs's tens of MB of garbage are collected
+// in the next turn: that row 13–21 ms against its twins' 11–13 ms), but it made every later small readback in the
+// turn slower (--losses: KD 128×1000 with readback 0.94 → 2.29 ms, SRD 0.77 → 1.80 ms). Compare the twins.
 
 export interface StepResult {
   loss: number;
@@ -54,7 +50,6 @@ export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions
   for (let r = 0; r < opts.rounds; r++) {
     for (const impl of impls) {
       const ts = times.get(impl.name)!;
-      collectGarbage();
       await impl.step();
       const start = now();
       // About roundMs of steps, and at least minSteps unless they take over 4× roundMs (slow baselines).
