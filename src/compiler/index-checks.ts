@@ -1,8 +1,12 @@
-// Which integer inputs index a class axis (the gather of nll_loss / cross_entropy / KD's label picks), and how
-// large that axis is: torch raises "Target 5000 is out of bounds" for such values, while a WGSL gather would
-// read a clamped element. The plan lists them (KernelPlan.indexInputs) and the runtime checks host inputs
-// before dispatch. Traced through layout ops and `where(x != ignore_index, x, 0)` (the ignore value is exempt).
-// CTC's input and target lengths are checked the same way (ctcLengthChecks).
+// Which integer inputs index an axis, and how large that axis is: torch raises for a value outside [0, size),
+// while a WGSL gather would read a clamped element (and an in-place index_copy write a clamped row). The plan lists
+// them (KernelPlan.indexInputs); the runtime checks host inputs before dispatch and device inputs on the device,
+// `tdc run --device cpu` before it executes. Every index operand is traced back to its input through layout ops and
+// `where(x != ignore_index, x, 0)` (the ignore value is exempt): a gather's index (class picks of nll_loss /
+// cross_entropy / KD: torch's "Target 5000 is out of bounds"; an index broadcast across the other dims selects whole
+// slices, as index_select / CRD's `memory[contrast_idx]`: "index out of range in self"), index_copy's index (CRD's
+// bank update, `index_copy_`) and scatter_add's. CTC's input and target lengths are checked the same way
+// (ctcLengthChecks).
 import { addDims } from '../graph/dims.js';
 import type { Dim, Graph, Node } from '../graph/types.js';
 import type { IndexInputCheck, KernelPlan, UnitInputCheck } from './schedule/plan.js';
@@ -13,42 +17,72 @@ const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
 export function indexInputChecks(g: Graph): IndexInputCheck[] {
   const out = new Map<string, IndexInputCheck>();
   const node = (id: number): Node => g.nodes[id]!;
+  // the first op to read an input decides its message (graph order is the order torch meets them)
+  const add = (operand: Node, size: Dim, message: { what: string; torch: string } | undefined) => {
+    const t = tracedIndexInput(operand, node);
+    if (!t) return;
+    const key = `${t.input}|${JSON.stringify(size)}|${t.ignore}`;
+    if (!out.has(key)) out.set(key, { input: t.input, size, ...(t.ignore !== undefined ? { ignore: t.ignore } : {}), ...message });
+  };
   for (const n of g.nodes) {
-    if (n.op !== 'gather') continue;
-    const size: Dim = node(n.inputs[0]!).shape[(n.attrs as { axis: number }).axis]!;
-    let cur = node(n.inputs[1]!);
-    let ignore: number | undefined;
-    for (let hops = 0; hops < 32; hops++) {
-      if (cur.op === 'input') {
-        if (cur.dtype === 'int') {
-          const name = (cur.attrs as { name: string }).name;
-          const key = `${name}|${JSON.stringify(size)}|${ignore}`;
-          out.set(key, { input: name, size, ...(ignore !== undefined ? { ignore } : {}) });
-        }
-        break;
-      }
-      if (LAYOUT.has(cur.op)) {
-        cur = node(cur.inputs[0]!);
-        continue;
-      }
-      if (cur.op === 'where') {
-        const [cond, a, b] = cur.inputs.map(node) as [Node, Node, Node];
-        const k = constValue(b, node);
-        if (k === undefined) break;
-        // cond = (x != ignore) over the same x, with a constant in-range fallback
-        // Any other mask (e.g. MultiLabelMarginLoss's `pos < first -1`) exempts values the host cannot tell apart
-        // statically: the input is not listed rather than checked wrongly.
-        if (cond.op !== 'binary' || (cond.attrs as { fn: string }).fn !== 'ne') break;
-        const c = cond.inputs.map((i) => constValue(node(i), node)).find((v) => v !== undefined);
-        if (c === undefined) break;
-        ignore = c;
-        cur = a;
-        continue;
-      }
-      break;
+    if (n.op === 'gather') {
+      const [data, index] = n.inputs.map(node) as [Node, Node];
+      const axis = n.attrs.axis;
+      // an index broadcast across the other dims picks whole slices: index_select(data, axis, i) (CRD's bank rows)
+      add(index, data.shape[axis]!, selectsSlices(index, axis, node) ? sliceIndex(data, axis, node, 'index out of range in self') : undefined);
+    } else if (n.op === 'index_copy') {
+      const [self, index] = n.inputs.map(node) as [Node, Node];
+      const axis = n.attrs.axis;
+      add(index, self.shape[axis]!, sliceIndex(self, axis, node, `index_copy_(): index {value} is out of bounds for dimension ${axis} with size {size}`));
+    } else if (n.op === 'scatter_add') {
+      const axis = n.attrs.axis;
+      add(node(n.inputs[0]!), n.attrs.shape[axis]!, { what: `an index into dimension ${axis}`, torch: `index {value} is out of bounds for dimension ${axis} with size {size}` });
     }
   }
   return [...out.values(), ...ctcLengthChecks(g)];
+}
+
+/**
+ * The int graph input an index operand reads, seen through layout ops and `where(x != ignore_index, x, k)` (the
+ * ignore value is then exempt); undefined for an index the graph computes.
+ */
+function tracedIndexInput(start: Node, node: (id: number) => Node): { input: string; ignore?: number } | undefined {
+  let cur = start;
+  let ignore: number | undefined;
+  for (let hops = 0; hops < 32; hops++) {
+    if (cur.op === 'input') return cur.dtype === 'int' ? { input: cur.attrs.name, ...(ignore !== undefined ? { ignore } : {}) } : undefined;
+    if (LAYOUT.has(cur.op)) {
+      cur = node(cur.inputs[0]!);
+      continue;
+    }
+    if (cur.op !== 'where') return undefined;
+    const [cond, a, b] = cur.inputs.map(node) as [Node, Node, Node];
+    // cond = (x != ignore) over the same x, with a constant in-range fallback
+    // Any other mask (e.g. MultiLabelMarginLoss's `pos < first -1`) exempts values the host cannot tell apart
+    // statically: the input is not listed rather than checked wrongly.
+    if (constValue(b, node) === undefined) return undefined;
+    if (cond.op !== 'binary' || cond.attrs.fn !== 'ne') return undefined;
+    const c = cond.inputs.map((i) => constValue(node(i), node)).find((v) => v !== undefined);
+    if (c === undefined) return undefined;
+    ignore = c;
+    cur = a;
+  }
+  return undefined;
+}
+
+/** A gather index that is a broadcast along some dim other than the gather axis: each value picks a whole slice. */
+function selectsSlices(index: Node, axis: number, node: (id: number) => Node): boolean {
+  if (index.op !== 'broadcast') return false;
+  const from = node(index.inputs[0]!).shape;
+  const lead = index.shape.length - from.length;
+  return index.shape.some((d, i) => i !== axis && d !== 1 && (i < lead || from[i - lead] === 1));
+}
+
+/** The message of an index into dimension `axis` of `x` (named when it is a graph input, e.g. a CRD bank). */
+function sliceIndex(x: Node, axis: number, node: (id: number) => Node, torch: string): { what: string; torch: string } {
+  let cur = x;
+  for (let hops = 0; hops < 8 && LAYOUT.has(cur.op); hops++) cur = node(cur.inputs[0]!);
+  return { what: `an index into dimension ${axis} of ${cur.op === 'input' ? `'${cur.attrs.name}'` : 'a tensor'}`, torch };
 }
 
 /**

@@ -12,8 +12,8 @@ import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
-import { unitInputChecks } from './index-checks.js';
-import { unitCheckProblem } from 'tdc-runtime';
+import { indexInputChecks, unitInputChecks } from './index-checks.js';
+import { evalDim, indexCheckProblem, unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
 export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
@@ -37,7 +37,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
   const typeErrors = intWhereFloatExpected(stage, host, g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
-  const rangeErrors = unitInputProblems(g, host, stage);
+  const rangeErrors = [...indexInputProblems(g, host, stage), ...unitInputProblems(g, host, stage)];
   if (rangeErrors.length) return { diagnostics: [...diagnostics, ...rangeErrors] };
   try {
     const r = execute(g, host);
@@ -89,6 +89,30 @@ function withShapeHint(d: Diagnostic, stage: StageIR, host: Map<string, HostTens
       notes.push(`'${name}' has shape [${got.join(', ')}]; the other inputs imply ${probedShapeText(want)}`);
   }
   return notes.length ? { ...d, hint: [d.hint, ...notes].filter(Boolean).join('; ') } : d;
+}
+
+/** Index inputs (class indices, CTC lengths, rows of CRD's banks): every value in [0, size) or the ignore value, with
+ *  the GPU runtime's message (src/runtime/executor.ts), checked before the executor (whose gather would name a node,
+ *  not the input). The sizes are the graph's, concrete: the CPU graph is instantiated on the inputs' shapes. */
+function indexInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['graph']>, host: Map<string, HostTensor>, stage: StageIR): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const c of indexInputChecks(g)) {
+    const data = host.get(c.input)?.data;
+    if (!data) continue;
+    let size: number;
+    try {
+      size = evalDim(c.size, {});
+    } catch {
+      continue; // a size the graph leaves symbolic: the executor's own check still raises
+    }
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v === c.ignore || (v >= 0 && v < size)) continue;
+      out.push(diag('error', 'TDC524', indexCheckProblem({ ...c, size }, i, v, false), stage.span));
+      break;
+    }
+  }
+  return out;
 }
 
 /** Probabilities handed to binary_cross_entropy: every value in [0, 1] (torch raises otherwise, NaN included) — the

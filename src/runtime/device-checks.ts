@@ -1,6 +1,6 @@
 // Data-dependent checks on the device, by small runtime-owned kernels in the run's own command buffer:
-// - class-index inputs (plan.indexInputs) given as GPUBuffers (the host cannot look): the first element outside
-//   [0, size) other than ignore_index;
+// - index inputs (plan.indexInputs: class indices, CTC lengths, rows of CRD's banks) given as GPUBuffers (the host
+//   cannot look): the first element outside [0, size) other than ignore_index;
 // - Cholesky factors the plan computes (plan.factorChecks), after the plan's kernels: the first diagonal entry
 //   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises);
 // - probabilities (plan.unitInputs) given as GPUBuffers: the first element outside [0, 1] or NaN.
@@ -112,8 +112,9 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
   return buf;
 }
 
-/** A class index (or a length: `what`) outside [0, size) that is not the ignore value (host and device alike). */
+/** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
 export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
-  const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch?.replaceAll('{max}', String(c.size - 1)).replaceAll('{value}', String(value));
+  const torch =
+    c.what === undefined ? `Target ${value} is out of bounds` : c.torch?.replaceAll('{max}', String(c.size - 1)).replaceAll('{size}', String(c.size)).replaceAll('{value}', String(value));
   return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
 }

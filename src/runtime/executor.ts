@@ -550,7 +550,7 @@ export class PlanExecutor {
       if (problems.length) {
         staging.unmap();
         throw new GpuInputError(
-          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${this.stateWrittenNote()}`,
         );
       }
     }
@@ -574,6 +574,16 @@ export class PlanExecutor {
     });
     staging.unmap();
     return withNonfinite({ ...result, grads: hostGrads });
+  }
+
+  /**
+   * After a problem found on the device: the run went ahead, so a state output updated in place in a caller's buffer
+   * (CRD's banks, bound by the glue's ResidentState) holds its writes, rows of out-of-range indices clamped into
+   * range — unlike torch, which raises before it updates anything. Said, not undone: the old rows are gone.
+   */
+  private stateWrittenNote(): string {
+    const names = (this.plan.outputs.state ?? []).filter((s) => s.inPlace && this.bound.has(s.buffer) && this.bound.get(s.buffer) !== this.buffers.get(s.buffer)?.gpu).map((s) => `'${s.name}'`);
+    return names.length ? `; the state the plan updates in place in your buffers (${names.join(', ')}) was written all the same (rows of out-of-range indices clamped into range): restore it before the next step` : '';
   }
 
   /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */
@@ -698,7 +708,7 @@ export class PlanExecutor {
     pass.dispatchWorkgroups(1);
   }
 
-  /** The class-index inputs given as GPUBuffers, to check on the device (host arrays were checked already). */
+  /** The index inputs (class indices, lengths, rows) given as GPUBuffers, to check on the device (host arrays were checked already). */
   private deviceIndexChecks(prepared: readonly PreparedInput[], env: SymbolEnv): [number, DeviceIndexCheck][] {
     const out: [number, DeviceIndexCheck][] = [];
     if (!this.flags) return out;
@@ -870,7 +880,7 @@ export class PlanExecutor {
     return fresh;
   }
 
-  /** Class-index inputs given as host arrays: every value in [0, size) or the ignore value (torch raises otherwise). */
+  /** Index inputs (class indices, lengths, rows) given as host arrays: every value in [0, size) or the ignore value (torch raises otherwise). */
   private checkIndices(inputs: ReadonlyMap<string, TensorInput>, env: SymbolEnv, problems: string[]): void {
     for (const c of this.plan.indexInputs ?? []) {
       const t = inputs.get(c.input);

@@ -170,8 +170,9 @@ export interface IndexInputCheck {
   input: string;
   size: Dim;
   ignore?: number;
-  /** What the values are when they are not class indices ('a CTC input length'), and torch's message for a bad one
-   *  ({max} stands for size − 1, {value} for the value); without `what`, torch's "Target … is out of bounds". */
+  /** What the values are when they are not class indices ('a CTC input length', "an index into dimension 0 of
+   *  'state_in/crd/memory_v1'"), and torch's message for a bad one ({max} stands for size − 1, {size} for size,
+   *  {value} for the value); without `what`, torch's "Target … is out of bounds". */
   what?: string;
   torch?: string;
 }

@@ -1,0 +1,221 @@
+// Index inputs that select whole slices: CRD's pos_idx (B,) and contrast_idx (B, K+1) index the rows of its memory
+// banks [M, d]. torchdistill reads them with torch.index_select (IndexError "index out of range in self" for any
+// value outside [0, M), -1 included: index_select does not wrap) and writes with index_copy_; a WGSL gather would
+// read a clamped row and the in-place update write one. Every path refuses them with the index checks' message
+// (input, element, value, range, torch's words): the plan's indexInputs (index-checks.ts traces gather, index_copy
+// and scatter_add index operands), `tdc run --device gpu|cpu`, the CPU executor, the kernel IR interpreter and the
+// executor the glue drives, with host arrays and with GPUBuffers (checked on the device).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GpuInputError, PlanExecutor, writeSafetensors, type KernelPlan, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
+import { GraphBuilder } from '../src/graph/builder.js';
+import { attachInputChecks, indexInputChecks } from '../src/compiler/index-checks.js';
+import { planWithVariants } from '../src/compiler/plan-variants.js';
+import { stageGraph } from '../src/compiler/run-gpu.js';
+import { runStageOnCpu } from '../src/compiler/run-cpu.js';
+import { schedule } from '../src/compiler/schedule/index.js';
+import { generatePlanModules } from '../src/codegen/wgsl/generate-plan.js';
+import { interpretPlan } from '../src/codegen/kernel-ir/interpret-plan.js';
+import type { Diagnostic } from '../src/diagnostics/index.js';
+import { loadCase, type LoadedCase } from './helpers/golden-gpu.js';
+import { openTestRuntime } from './helpers/open-gpu.js';
+import { GOLDEN, hasStackTrace, tdc } from './helpers/cli.js';
+
+const CASES = ['sample__ilsvrc2012__crd__resnet18_from_resnet50', 'official__ilsvrc2012__yoshitomo-matsubara__rrpr2020__crd-resnet18_from_resnet34'];
+const POS = 'student/empty/input/pos_idx';
+const CONTRAST = 'student/empty/input/contrast_idx';
+const M = 50; // both cases' banks: [50, 16]
+const BANK = "an index into dimension 0 of 'state_in/crd/memory_v1'";
+
+/** [input, element, value]: past the end, and -1 (which `memory[idx]` would wrap, index_select does not). */
+const BAD: [string, number, number][] = [
+  [POS, 0, M],
+  [POS, 1, -1],
+  [CONTRAST, 3, M],
+  [CONTRAST, 3, -1],
+  [CONTRAST, 0, M + 7], // column 0, the positive
+];
+
+/** The message every path gives, from `'<input>' element …` to torch's words (the device path adds to it). */
+const message = (input: string, at: number, v: number) => `'${input}' element ${at} is ${v}: ${BANK} must lie in [0, ${M}) (torch raises "index out of range in self")`;
+
+async function crdCase(id: string): Promise<LoadedCase> {
+  const c = await loadCase(id);
+  if ('problems' in c) throw new Error(c.problems.join('; '));
+  return c;
+}
+
+function withIndex(c: LoadedCase, input: string, at: number, v: number): Map<string, SafeTensor> {
+  return new Map(
+    [...c.inputs].map(([n, t]) => {
+      if (n !== input) return [n, t];
+      const data = (t.data as BigInt64Array).slice();
+      data[at] = BigInt(v);
+      return [n, { ...t, data } as SafeTensor];
+    }),
+  );
+}
+
+/** The plan `tdc run --device gpu` and `tdc compile` make: every variant with its input checks. */
+function gpuPlan(c: LoadedCase): KernelPlan {
+  const ds: Diagnostic[] = [];
+  const g = stageGraph(c.stage, c.inputs, true, ds);
+  if (!g) throw new Error(ds.map((d) => d.message).join('; '));
+  const plan = planWithVariants(g, { state: true });
+  for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) attachInputChecks(p, g);
+  return plan;
+}
+
+test('index operands traced generally: gather of whole slices, index_copy and scatter_add name their torch errors; class picks unchanged', () => {
+  const b = new GraphBuilder();
+  const bank = b.input('bank', [M, 4], 'float', false);
+  const rows = b.input('rows', [3], 'int', false); // only an index_copy reads it
+  const cols = b.input('cols', [3], 'int', false); // only a scatter_add reads it
+  const picks = b.input('picks', [6, 1], 'int', false); // bank[picks] as gather(bank, 0, expand(picks, [6, 4]))
+  const labels = b.input('labels', [M], 'int', false); // a class pick per row: gather(bank, 1, labels[:, None])
+  const src = b.input('src', [3, 4], 'float', true);
+  const copied = b.op('index_copy', [bank, rows, src], { axis: 0 });
+  const srcRow = b.op('reshape', [b.op('reduce', [src], { fn: 'sum', axes: [1], keepdim: false })], { shape: [1, 3] });
+  const scattered = b.op('scatter_add', [b.op('reshape', [cols], { shape: [1, 3] }), srcRow], { axis: 1, shape: [1, 9] });
+  const selected = b.op('gather', [bank, b.op('broadcast', [picks], { shape: [6, 4] })], { axis: 0 });
+  const picked = b.op('gather', [bank, b.op('reshape', [labels], { shape: [M, 1] })], { axis: 1 });
+  const sum = (x: number) => b.op('reduce', [x], { fn: 'sum', axes: b.shape(x).map((_, i) => i), keepdim: false });
+  const loss = b.binary('add', b.binary('add', sum(copied), sum(scattered)), b.binary('add', sum(selected), sum(picked)));
+  const checks = indexInputChecks(b.finish({ loss, terms: [] }));
+  assert.equal(
+    checks.sort((x, y) => x.input.localeCompare(y.input)),
+    [
+      { input: 'cols', size: 9, what: 'an index into dimension 1', torch: 'index {value} is out of bounds for dimension 1 with size {size}' },
+      { input: 'labels', size: 4 },
+      { input: 'picks', size: M, what: "an index into dimension 0 of 'bank'", torch: 'index out of range in self' },
+      { input: 'rows', size: M, what: "an index into dimension 0 of 'bank'", torch: 'index_copy_(): index {value} is out of bounds for dimension 0 with size {size}' },
+    ],
+  );
+});
+
+test('the CRD plans list pos_idx and contrast_idx as indices into the banks (every variant; no extra kernel: the device check is the plan\'s own check kernel)', async () => {
+  for (const id of CASES) {
+    const c = await crdCase(id);
+    const plan = gpuPlan(c);
+    for (const p of [plan, ...(plan.variants ?? []).map((v) => v.plan)]) {
+      const idx = (p.indexInputs ?? []).filter((i) => i.input.startsWith('student/empty/'));
+      assert.equal(
+        idx.map((i) => [i.input, i.size, i.ignore, i.what, i.torch]).sort(),
+        [
+          [CONTRAST, M, undefined, BANK, 'index out of range in self'],
+          [POS, M, undefined, BANK, 'index out of range in self'],
+        ],
+        id,
+      );
+      assert.equal(Object.keys(p.checkKernels ?? {}), ['index'], `${id}: one index check kernel, outside p.kernels`);
+    }
+  }
+});
+
+test('tdc run --device cpu and --device gpu: an out-of-range pos_idx / contrast_idx is TDC524 naming the input, exit 1, no loss', async () => {
+  const id = CASES[0]!;
+  const c = await crdCase(id);
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-crd-idx-'));
+  try {
+    for (const [input, at, v] of [BAD[0]!, BAD[3]!]) {
+      const file = join(dir, 'io.safetensors');
+      writeFileSync(file, writeSafetensors(withIndex(c, input, at, v)));
+      for (const device of ['cpu', 'gpu']) {
+        const r = tdc(['run', join(GOLDEN, id, 'config.yaml'), '--inputs', file, '--device', device]);
+        assert.is(r.code, 1, `${device} ${input}[${at}] = ${v}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+        assert.not.match(r.stdout + r.stderr, /loss =/);
+        assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+        assert.match(r.stderr, /TDC524/);
+        assert.ok(r.stderr.includes(message(input, at, v)), `${device}: ${r.stderr}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the CPU executor path and the kernel IR interpreter refuse them with the same message; the golden inputs still run', async () => {
+  for (const id of CASES) {
+    const c = await crdCase(id);
+    const ds: Diagnostic[] = [];
+    const g = stageGraph(c.stage, c.inputs, true, ds)!;
+    const { plan, modules } = generatePlanModules(schedule(g, { state: true }));
+    attachInputChecks(plan, g);
+    for (const [input, at, v] of BAD) {
+      const bad = withIndex(c, input, at, v);
+      const cpu = runStageOnCpu(c.stage, bad);
+      assert.is(cpu.result, undefined, `${id}: CPU ${input}[${at}] = ${v} gives no result`);
+      assert.equal(cpu.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.message]), [['TDC524', message(input, at, v)]]);
+      assert.throws(() => interpretPlan(plan, modules, bad), (e: Error) => e.message === `invalid inputs: ${message(input, at, v)}`);
+    }
+    assert.ok(Number.isFinite(runStageOnCpu(c.stage, c.inputs).result!.loss), `${id}: the golden inputs run on the CPU`);
+    assert.ok(Number.isFinite(interpretPlan(plan, modules, c.inputs).loss), `${id}: and under the interpreter`);
+  }
+});
+
+test('the executor the glue drives: host arrays refused before dispatch, GPUBuffers on the device (banks bound in place: the message says they were written)', async () => {
+  const rt = await openTestRuntime('CRD index checks on the GPU');
+  if (!rt) return;
+  const made: GPUBuffer[] = [];
+  // STORAGE (bound in place) | COPY_SRC (copied in); COPY_DST to fill it
+  const buffer = (data: Int32Array | Float32Array, usage = 0x80 | 0x4): GPUBuffer => {
+    const b = rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | 0x8 });
+    rt.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    made.push(b);
+    return b;
+  };
+  try {
+    const c = await crdCase(CASES[0]!);
+    const plan = gpuPlan(c);
+    const exec = await PlanExecutor.create(rt, plan);
+    try {
+      const host = (m: Map<string, SafeTensor>) => new Map(plan.inputs.map((i) => [i.name, m.get(i.name)! as unknown as TensorInput]));
+      const good = await exec.run(host(c.inputs), { readback: 'scalars' });
+      assert.ok(Number.isFinite(good.loss));
+      for (const [input, at, v] of BAD) {
+        const bad = withIndex(c, input, at, v);
+        let err: unknown;
+        try {
+          await exec.run(host(bad), { readback: 'scalars' });
+        } catch (e) {
+          err = e;
+        }
+        assert.instance(err, GpuInputError, `host ${input}[${at}] = ${v}`);
+        assert.is((err as Error).message, `invalid inputs: ${message(input, at, v)}`);
+
+        // the index input as a GPUBuffer, read in place or copied in; the banks bound in place (as ResidentState does)
+        for (const usage of ['in place', 'copied']) {
+          const idx = Int32Array.from(bad.get(input)!.data as BigInt64Array, Number);
+          const ib = buffer(idx, usage === 'in place' ? 0x80 | 0x4 : 0x4);
+          const dev = new Map(host(bad));
+          dev.set(input, { shape: [...bad.get(input)!.shape], buffer: ib });
+          for (const k of ['state_in/crd/memory_v1', 'state_in/crd/memory_v2'])
+            dev.set(k, { shape: [...bad.get(k)!.shape], buffer: buffer(Float32Array.from(bad.get(k)!.data as Float64Array)) });
+          err = undefined;
+          try {
+            await exec.run(dev, { readback: 'scalars' });
+          } catch (e) {
+            err = e;
+          }
+          assert.instance(err, GpuInputError, `device (${usage}) ${input}[${at}] = ${v}`);
+          assert.is(
+            (err as Error).message,
+            `invalid input values (checked on the device): ${message(input, at, v)}; the results of this run were discarded; the state the plan updates in place in your buffers ('state_out/crd/memory_v1', 'state_out/crd/memory_v2') was written all the same (rows of out-of-range indices clamped into range): restore it before the next step`,
+          );
+        }
+      }
+      const after = await exec.run(host(c.inputs), { readback: 'scalars' });
+      assert.is(after.loss, good.loss, 'the flags are cleared once reported: the golden inputs run again');
+    } finally {
+      exec.destroy();
+    }
+  } finally {
+    for (const b of made) b.destroy();
+    rt.destroy();
+  }
+});
+
+test.run();
