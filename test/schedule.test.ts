@@ -303,6 +303,26 @@ test('the workgroup size is an override constant: pinned, it is the row kernels\
   }
 });
 
+test('values of [N, C] built from statistics of its rows and summed over N are stored by the row kernel computing those statistics', () => {
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const plan = kernelPlan(byName.get('softmax-probs-over-batch')!, { workgroupSize: 8 });
+  const rows = plan.kernels.filter((k) => /row pass over \[N, 1000\]/.test(k.summary));
+  const cols = plan.kernels.filter((k) => /row pass over \[1000, N\]/.test(k.summary));
+  assert.ok(rows.length > 0 && cols.length > 0, describe(plan));
+  const name = (id: number) => plan.buffers.find((x) => x.id === id)!;
+  const reads = (k: (typeof plan.kernels)[number]) => k.bindings.filter((b) => b.access === 'read').map((b) => name(b.buffer));
+  // the probabilities: written by the row kernel over [N, 1000] that computes each row's max and Σexp
+  const probs = rows[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => name(b.buffer)).filter((b) => b.name.startsWith('tmp'));
+  assert.is(probs.length, 1, describe(plan));
+  // the transposed row passes read them: not the logits, no per-row statistics of [N], no exp
+  for (const k of cols) {
+    const r = reads(k);
+    assert.ok(r.includes(probs[0]!), `${k.name} reads ${r.map((b) => b.name).join(', ')}`);
+    assert.not.ok(r.some((b) => b.name === 'in_x' || (b.name.startsWith('rowstat') && JSON.stringify(b.length) === JSON.stringify({ sym: 'N' }))), `${k.name} reads ${r.map((b) => b.name).join(', ')}`);
+    assert.not.match(k.wgsl, /exp\(/, k.name);
+  }
+});
+
 test('sort, cholesky and triangular_solve get serial kernels of their own (one workgroup per row / matrix)', () => {
   const b = new GraphBuilder();
   const x = b.input('x', [4, 5], 'float', true);

@@ -116,6 +116,35 @@ export function opCases(): OpCase[] {
     ),
   );
 
+  // sums over the batch of softmax probabilities over the classes (as DIST's intra-class relation: Pearson
+  // correlations over the batch of each class's probabilities): the probabilities are stored by the row kernel over
+  // [N, 1000] that computes each row's max and Σexp, and the row pass over the transposed [1000, N] reads them
+  // instead of recomputing them from those statistics in each sweep (N = 7, 8, 2)
+  out.push(
+    make(
+      'softmax-probs-over-batch',
+      [
+        { name: 'x', shape: [N, 1000] },
+        { name: 'w', shape: [N, 1000], trainable: false },
+      ],
+      (b) => {
+        const p = b.unary('exp', logSoftmax(b, b.input('x', [N, 1000], 'float', true), 1));
+        const pt = b.op('permute', [p], { perm: [1, 0] });
+        const wt = b.op('permute', [b.input('w', [N, 1000], 'float', false)], { perm: [1, 0] });
+        const mean = b.binary('mul', b.op('reduce', [pt], { fn: 'sum', axes: [1], keepdim: true }), c(b, 0.25));
+        const d = b.binary('sub', pt, mean);
+        const num = b.op('reduce', [b.binary('mul', d, wt)], { fn: 'sum', axes: [1], keepdim: false });
+        const den = b.op('reduce', [b.binary('mul', d, d)], { fn: 'sum', axes: [1], keepdim: false });
+        return { loss: sumAll(b, b.binary('div', num, b.binary('add', den, c(b, 1)))) };
+      },
+      [
+        new Map([['x', tensor([7, 1000], 'float', 17)], ['w', tensor([7, 1000], 'float', 18)]]),
+        new Map([['x', tensor([8, 1000], 'float', 19)], ['w', tensor([8, 1000], 'float', 20)]]),
+        new Map([['x', tensor([2, 1000], 'float', 21)], ['w', tensor([2, 1000], 'float', 22)]]),
+      ],
+    ),
+  );
+
   // Gram matrices (matmul with a permuted operand) and a batched matmul with broadcast batch dims
   out.push(
     make(

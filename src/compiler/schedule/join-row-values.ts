@@ -1,21 +1,22 @@
 // Fusion pass 2: row values (stored-values.ts) join the row kernel over their rows that computes the
 // statistics they read, and are stored there, one per row — when the kernel stays within the binding budget,
-// row-local and acyclic. The rows of an in-place state update (in-place-state.ts: CRD's normalised bank rows)
-// likewise join the row kernel over their elements that computes their statistics, stored element by element.
+// row-local and acyclic. Other stored elementwise values (stored once, promoted, the rows of an in-place state
+// update) likewise join the row kernel over their elements that computes statistics they read, stored element
+// by element in a sweep after those statistics are complete: no kernel of their own, and the inputs they share
+// with the row kernel are read by it (DIST's softmax probabilities, stored by the row kernel computing each
+// row's max and Σexp; CRD's normalised bank rows).
 import type { Graph } from '../../graph/types.js';
 import { coord } from './coords.js';
 import { keptAxes, nonOneDims, sameDims, type DependenceAnalysis } from './domains.js';
 import { acyclicMerged, copyKernelGraph, type KernelGraph } from './kernel-graph.js';
 import { rowLocal, withinBudget, type BindingBudget } from './candidate.js';
 import type { Unit } from './units.js';
-import { inPlaceUpdates } from './in-place-state.js';
 
 export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: KernelGraph, budget: BindingBudget): KernelGraph {
   const kg = copyKernelGraph(input);
-  const scatterRows = new Set(inPlaceUpdates(g).flatMap((ip) => (ip ? [ip.rows] : [])));
   const joining = kg.groups
     .flatMap((grp) => grp.units)
-    .filter((u) => u.kind === 'elementwise' && (u.at === 'row' || (u.at === undefined && scatterRows.has(u.node))))
+    .filter((u) => u.kind === 'elementwise')
     .sort((a, b) => a.node - b.node);
   for (const u of joining) {
     const own = kg.groupOf.get(u.node)!;

@@ -5,6 +5,7 @@ import { dimSymbols, evalDim } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
 import { DependenceAnalysis, nonOneDims, reductionAxes, sameDims } from './domains.js';
+import { coord } from './coords.js';
 import type { Prepared } from './prepare.js';
 import { ownsLoop } from './units.js';
 import { inPlaceUpdates } from './in-place-state.js';
@@ -31,7 +32,8 @@ const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) =>
  *   the VJP costs (H·W)² per channel; stored, H·W·oh·ow;
  * - adaptive pools over bins of POOL_STORE_CELLS cells or more: every expression reading a pooled cell sums its
  *   bin again (KR's HCL reads each pooled map in the loss, in its gradient and in the next, coarser level of the
- *   pyramid); stored, each map is read once.
+ *   pyramid); stored, each map is read once;
+ * - values built from the statistics of rows that a reduction across those rows sums (transposedRowValues).
  */
 export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   const stop = (id: number) => ownsLoop(g.nodes[id]!, prep);
@@ -52,6 +54,7 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   // rows written in place into a state buffer: computed by an earlier kernel (in-place-state.ts), never inline
   // in the kernel that overwrites the rows they read
   for (const ip of inPlaceUpdates(g)) if (ip && !stop(ip.rows) && g.nodes[ip.rows]!.op !== 'input' && g.nodes[ip.rows]!.op !== 'const') out.add(ip.rows);
+  for (const v of transposedRowValues(g, prep, cost)) out.add(v);
   for (const n of g.nodes) {
     if (n.op === 'adaptive_pool2d' && pooledCells(g, n) >= POOL_STORE_CELLS) out.add(n.id);
     if (n.op === 'adaptive_pool2d_grad') {
@@ -92,9 +95,7 @@ function pooledCells(g: Graph, n: Node): number {
  * one per statistic, which can keep that row kernel within the binding limit.
  */
 export function rowValues(g: Graph, prep: Prepared): Set<number> {
-  const isRed = (id: number) => opKind(g.nodes[id]!.op) === 'reduction' && !prep.dimValues.has(id);
-  const isUnit = (id: number) => ownsLoop(g.nodes[id]!, prep);
-  const an = new DependenceAnalysis(g, isUnit, prep.dimValues);
+  const { isRed, isUnit, an } = reductionReads(g, prep);
   const out = new Set<number>();
   for (const n of g.nodes) {
     if (!isRed(n.id)) continue;
@@ -109,4 +110,78 @@ export function rowValues(g: Graph, prep: Prepared): Set<number> {
     if (stats.length >= 2) out.add(x.id);
   }
   return out;
+}
+
+/**
+ * Values over a domain [A, B] built from statistics of its A-rows (reductions over B, per a), read by a
+ * reduction over A (a row pass over the transposed domain [B, A], one row per b). Inline, that pass reloads the
+ * statistics of every A-row and recomputes the value at each element in each of its sweeps (DIST's intra-class
+ * Pearson correlation over softmax probabilities: per element and sweep, the logit, the row's max and Σexp,
+ * an exp and a division, for student and teacher). Stored, each is computed once per element and read as one
+ * value. Chosen: the largest subexpressions of the reduction's input with the input's full domain, more than
+ * two arithmetic ops, reading at least one such statistic and no reduction over the transposed rows' own
+ * domain (those are computed by the transposed pass itself).
+ */
+function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => number): Set<number> {
+  const { isRed, isUnit, an } = reductionReads(g, prep);
+  const out = new Set<number>();
+  for (const r of g.nodes) {
+    if (!isRed(r.id)) continue;
+    const axes = reductionAxes(g, r.id);
+    const reduced = axes.filter((a) => a.reduced).map((a) => a.dim);
+    const kept = axes.filter((a) => !a.reduced).map((a) => a.dim);
+    // a square domain ([N, N]: RKD's and PKT's pair matrices) cannot tell its rows' statistics from its columns' by dims
+    if (!reduced.length || !kept.length || reduced.some((d) => kept.some((e) => sameDims([d], [e])))) continue;
+    const x = r.inputs[0]!;
+    const full = nonOneDims(g.nodes[x]!.shape);
+    // rows along the reduced axes: statistics over the kept axes, one per reduced index
+    const classify = (v: number): 'transposed' | 'own' | 'none' => {
+      let t = false;
+      for (const u of an.storeRefs(v, nonOneDims(g.nodes[v]!.shape).map((_, k) => coord(k))).keys()) {
+        if (!isRed(u)) continue;
+        const ua = reductionAxes(g, u);
+        const uk = ua.filter((a) => !a.reduced).map((a) => a.dim);
+        if (!ua.some((a) => a.reduced)) continue;
+        if (sameDims(uk, kept)) return 'own';
+        if (sameDims(uk, reduced)) t = true;
+      }
+      return t ? 'transposed' : 'none';
+    };
+    const seen = new Set<number>();
+    const visit = (v: number): void => {
+      if (seen.has(v)) return;
+      seen.add(v);
+      const n = g.nodes[v]!;
+      if (isUnit(v) || n.op === 'input' || n.op === 'const') return;
+      if (sameDimSet(nonOneDims(n.shape), full) && !isFree(n.op) && cost(v) > 2) {
+        const c = classify(v);
+        if (c === 'transposed') {
+          out.add(v);
+          return;
+        }
+        if (c === 'none') return;
+      }
+      for (const i of n.inputs) visit(i);
+    };
+    visit(x);
+  }
+  return out;
+}
+
+/** Which nodes are reductions with a loop of their own and which own a loop, and the reads of each (the dependence
+ *  analysis with those as units): what the row-value rules inspect. */
+function reductionReads(g: Graph, prep: Prepared) {
+  const isRed = (id: number) => opKind(g.nodes[id]!.op) === 'reduction' && !prep.dimValues.has(id);
+  const isUnit = (id: number) => ownsLoop(g.nodes[id]!, prep);
+  return { isRed, isUnit, an: new DependenceAnalysis(g, isUnit, prep.dimValues) };
+}
+
+/** The same dims in any order (a value and its transposed view). */
+function sameDimSet(a: readonly Dim[], b: readonly Dim[]): boolean {
+  if (a.length !== b.length) return false;
+  const left = [...b];
+  return a.every((d) => {
+    const k = left.findIndex((e) => sameDims([d], [e]));
+    return k >= 0 && left.splice(k, 1).length === 1;
+  });
 }
