@@ -3,7 +3,7 @@
 // op ('unfused'), and TensorFlow.js's WebGPU backend ('tfjs-webgpu'); '--reference' adds the hand-written
 // reference anchor ('reference-wgsl'). Every implementation is checked against a float64 reference first.
 //
-//   npm run bench -- --losses [kd,at,…] [--torch] [--tfjs] [--no-state] [--profile] [--baseline <tdc checkout>] [--bindings 8] [--baseline-bindings 8] [--batch-scale 1] [--quick] [--json]
+//   npm run bench -- --losses [kd,at,…] [--torch] [--tfjs] [--no-state] [--profile] [--baseline <tdc checkout>] [--bindings auto|8] [--baseline-bindings auto|8] [--batch-scale 1] [--quick] [--json]
 //     (the loss suite over the real sample configs: losses.ts)
 //   npm run bench -- [--json] [--quick] [--reference] [--strict] [--shapes 128x1000,256x1000,64x32000]
 //                    [--impls tdc,unfused,tfjs-webgpu] [--rounds 7] [--round-ms 120] [--wg N] [--unfused-wg 64]
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
 }
 
 async function lossesMain(argv: string[]): Promise<number> {
-  const o: LossBenchOptions = { ids: [], timing: { rounds: 3, roundMs: 300, minSteps: 2, warmupSteps: 1 }, torch: false, batchScale: 1, bindings: 8, wg: 0, profile: false, json: false, log: () => {} };
+  const o: LossBenchOptions = { ids: [], timing: { rounds: 3, roundMs: 300, minSteps: 2, warmupSteps: 1 }, torch: false, batchScale: 1, bindings: 'auto', wg: 0, profile: false, json: false, log: () => {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -177,8 +177,8 @@ async function lossesMain(argv: string[]): Promise<number> {
     else if (arg === '--rounds') o.timing.rounds = Number(value());
     else if (arg === '--round-ms') o.timing.roundMs = Number(value());
     else if (arg === '--batch-scale') o.batchScale = Number(value());
-    else if (arg === '--bindings') o.bindings = Number(value());
-    else if (arg === '--baseline-bindings') o.baselineBindings = Number(value());
+    else if (arg === '--bindings') o.bindings = bindingsArg(value());
+    else if (arg === '--baseline-bindings') o.baselineBindings = bindingsArg(value());
     else if (arg === '--wg') o.wg = Number(value());
     else throw new Error(`unknown argument '${arg}' (with --losses)`);
   }
@@ -187,6 +187,14 @@ async function lossesMain(argv: string[]): Promise<number> {
   const rows = await runLossBench(o);
   if (o.json) process.stdout.write(JSON.stringify({ losses: rows }) + '\n');
   return rows.some((r) => r.error) ? 1 : 0;
+}
+
+/** --bindings / --baseline-bindings: 'auto' or a storage-buffer budget of at least 1. */
+function bindingsArg(v: string): number | 'auto' {
+  if (v === 'auto') return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--bindings: expected 'auto' or a positive integer, got '${v}'`);
+  return n;
 }
 
 function table(shape: string, rows: { impl: string; times: number[] }[]): string {

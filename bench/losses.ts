@@ -1,6 +1,7 @@
 // `npm run bench -- --losses [ids]`: every loss of the suite (losses-suite.ts; seeded inputs, the same whichever
-// ids are run) compiled from its real sample config the way `tdc compile` compiles it (symbolic batch, the WebGPU
-// default storage-buffer limit unless --bindings says otherwise), run by tdc's PlanExecutor on resident inputs,
+// ids are run) compiled from its real sample config the way `tdc compile` compiles it (symbolic batch; the plan for
+// WebGPU's default storage-buffer limit with its variants for adapters allowing more, of which the bench runs the one
+// the runtime chooses for this adapter, unless --bindings N asks for one budget), run by tdc's PlanExecutor on resident inputs,
 // forward + backward, timed two ways in the same rounds: the device-resident step (the loss read back, the
 // gradients left on the device, as a training loop on the GPU or the tfjs bridge uses them) and the step with
 // every gradient read back into fresh host arrays. Per loss: kernels, both medians, bytes the kernels move against
@@ -25,7 +26,8 @@ import { evalDim, sym } from '../src/graph/dims.js';
 import type { Graph, Shape } from '../src/graph/types.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
-import { PlanExecutor, type TensorInput } from 'tdc-runtime';
+import { DEFAULT_STORAGE_BUFFERS, planWithVariants, storageBuffersNeeded } from '../src/compiler/plan-variants.js';
+import { PlanExecutor, selectPlanVariant, type TensorInput } from 'tdc-runtime';
 import { GpuRuntime } from 'tdc-runtime/node';
 import { defaultWorkgroupSize } from '../src/compiler/run-gpu.js';
 import { median, timeImpls, type BenchImpl, type TimingOptions } from './harness.js';
@@ -42,8 +44,10 @@ export interface LossBenchOptions {
   torch: boolean;
   /** Scale every case's batch (smoke tests): batch → max(1, round(batch · scale)). */
   batchScale: number;
-  /** Storage buffers per kernel the plan may bind (default 8: WebGPU's guaranteed minimum, as `tdc compile`). */
-  bindings: number;
+  /** Storage buffers per kernel the plan may bind: 'auto' (default) plans as `tdc compile` does — for WebGPU's default
+   *  limit of 8, with variants for adapters allowing more — and runs the plan the runtime chooses for this adapter (its
+   *  maxStorageBuffersPerShaderStage); a number plans for that budget only. */
+  bindings: number | 'auto';
   wg: number;
   /** Also time each kernel of the plan on its own (profile-kernels.ts). */
   profile?: boolean;
@@ -52,7 +56,7 @@ export interface LossBenchOptions {
   baseline?: string;
   /** Storage buffers per kernel of the baseline plan (default `bindings`); without --baseline, the baseline is this
    *  checkout's plan at that limit (--bindings 16 --baseline-bindings 8: a plan variant against the default plan). */
-  baselineBindings?: number;
+  baselineBindings?: number | 'auto';
   /** Also run each loss in TensorFlow.js's WebGPU backend (losses-tfjs.ts), checked against tdc, timed interleaved. */
   tfjs?: boolean;
   /** Plan stateful losses with their state outputs (CRD's memory-bank update), as `tdc compile` and `tdc run` do
@@ -79,6 +83,8 @@ export interface LossRow {
   id: string;
   batch: number;
   kernels: number;
+  /** Storage buffers per kernel the plan that ran may bind (its budget: 8, or the variant's minStorageBuffers). */
+  bindings: number;
   /** The device-resident step: forward + backward, the scalars read back, gradients left on the device. */
   tdc_ms?: number;
   /** The step with the loss and every gradient read back into fresh host arrays. */
@@ -251,14 +257,17 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
   const rows: LossRow[] = [];
   try {
     const wg = o.wg || defaultWorkgroupSize(rt);
-    o.log(`adapter: ${rt.describe()}; workgroup size ${wg}; plans for ${o.bindings} storage buffers per kernel`);
+    const deviceLimit = rt.device.limits.maxStorageBuffersPerShaderStage;
+    o.log(
+      `adapter: ${rt.describe()}; workgroup size ${wg}; ${o.bindings === 'auto' ? `plans as tdc compile (for ${DEFAULT_STORAGE_BUFFERS} storage buffers per kernel, with variants): each loss runs the plan chosen for this device (${deviceLimit} allowed)` : `plans for ${o.bindings} storage buffers per kernel`}`,
+    );
     const tf = o.tfjs ? await loadTfWebGpu(rt.gpu!, ((await import('webgpu')) as { globals: object }).globals) : undefined;
     if (tf) o.log(`tfjs ${tf.version.tfjs} on its '${tf.getBackend()}' backend; checked against tdc: loss rel ≤ ${TFJS_TOLERANCE.lossRel}, each gradient max |Δ| ≤ ${TFJS_TOLERANCE.gradRel} · max |tdc's|`);
     const copy = await measureCopyBandwidth(rt);
     o.log(`copy bandwidth (vec4 copy kernel, ${(copy.bytes / 2 ** 20).toFixed(0)} MiB each way): ${(copy.bytesPerMs / 1e6).toFixed(2)} GB/s`);
     for (const c of cases) {
       const batch = Math.max(1, Math.round(c.batch * o.batchScale));
-      const row: LossRow = { id: c.id, batch, kernels: 0, bytes_min: 0, bytes_moved: 0 };
+      const row: LossRow = { id: c.id, batch, kernels: 0, bindings: 0, bytes_min: 0, bytes_moved: 0 };
       rows.push(row);
       let impl: PlanLoss | undefined;
       let base: PlanLoss | undefined;
@@ -267,13 +276,14 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
-        const plan = kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: o.bindings, state: o.state ?? true });
+        const plan = planFor(graph, { workgroupSize: wg, state: o.state ?? true }, o.bindings, deviceLimit);
         plan0 = plan;
         names0 = names;
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (LOSS_CASES.indexOf(c) + 1) + k) }]));
         const env: Record<string, number> = {};
         for (const s of plan.symbols) env[s] = batch;
         row.kernels = plan.kernels.length;
+        row.bindings = bindingBudget(plan);
         row.bytes_min = minimumBytes(plan, env);
         row.bytes_moved = movedBytes(plan, env);
         impl = new PlanLoss(c.id, rt, plan, data);
@@ -281,7 +291,9 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         const impls: BenchImpl[] = [impl.deviceResident, impl];
         if (o.baseline || o.baselineBindings !== undefined) {
           const baseBindings = o.baselineBindings ?? o.bindings;
-          const basePlan = o.baseline ? await baselinePlan(o.baseline, c, batch, wg, baseBindings, o.state ?? true) : kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: baseBindings, state: o.state ?? true });
+          const basePlan = o.baseline
+            ? await baselinePlan(o.baseline, c, batch, wg, baseBindings, o.state ?? true, deviceLimit)
+            : planFor(graph, { workgroupSize: wg, state: o.state ?? true }, baseBindings, deviceLimit);
           row.baseline_kernels = basePlan.kernels.length;
           base = new PlanLoss(`${c.id} (baseline)`, rt, basePlan, data);
           await base.setup();
@@ -409,12 +421,26 @@ function gradError(a: Float32Array, b: Float32Array): number {
   return m > 0 ? d / m : d;
 }
 
+/** The plan the bench runs for a graph: for budget 'auto', `tdc compile`'s plan with variants and the one the runtime
+ *  chooses on a device allowing `deviceLimit` storage buffers; else the plan for that budget. */
+function planFor(graph: Graph, opts: { workgroupSize: number; state: boolean }, bindings: number | 'auto', deviceLimit: number): KernelPlan {
+  return bindings === 'auto' ? selectPlanVariant(planWithVariants(graph, opts), deviceLimit) : kernelPlan(graph, { ...opts, maxStorageBuffers: bindings });
+}
+
+/** The storage-buffer budget a plan was made for: the default limit, or more where it needs more (a variant). */
+const bindingBudget = (plan: KernelPlan): number => Math.max(DEFAULT_STORAGE_BUFFERS, storageBuffersNeeded(plan));
+
 /** The plan another checkout's compiler makes for the case (its own graph builder and scheduler, same inputs). */
-async function baselinePlan(root: string, c: LossCase, batch: number, wg: number, bindings: number, state: boolean): Promise<KernelPlan> {
+async function baselinePlan(root: string, c: LossCase, batch: number, wg: number, bindings: number | 'auto', state: boolean, deviceLimit: number): Promise<KernelPlan> {
   const dist = resolve(root, 'dist');
   const lossesMod = (await import(pathToFileURL(join(dist, 'bench/losses.js')).href)) as { lossGraph: typeof lossGraph };
+  const graph = lossesMod.lossGraph(c, batch).graph;
+  if (bindings === 'auto') {
+    const variantsMod = (await import(pathToFileURL(join(dist, 'src/compiler/plan-variants.js')).href)) as { planWithVariants: typeof planWithVariants };
+    return selectPlanVariant(variantsMod.planWithVariants(graph, { workgroupSize: wg, state }), deviceLimit);
+  }
   const planMod = (await import(pathToFileURL(join(dist, 'src/compiler/kernel-plan.js')).href)) as { kernelPlan: typeof kernelPlan };
-  return planMod.kernelPlan(lossesMod.lossGraph(c, batch).graph, { workgroupSize: wg, maxStorageBuffers: bindings, state });
+  return planMod.kernelPlan(graph, { workgroupSize: wg, maxStorageBuffers: bindings, state });
 }
 
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../bench/torch_losses.py');
@@ -448,7 +474,7 @@ export function formatHeader(tfjs = false): string {
     ['% copy bw', '(resident)', 9],
     ...tf.map(([a, b]) => [a!, b!, 11] as [string, string, number]),
   ];
-  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${cols.map(([a, , w]) => a.padStart(w)).join(' ')}\n${''.padEnd(21)} ${cols.map(([, b, w]) => b.padStart(w)).join(' ')}`;
+  return `${'loss'.padEnd(7)} ${'batch'.padStart(5)} ${'kernels'.padStart(7)} ${cols.map(([a, , w]) => a.padStart(w)).join(' ')}\n${''.padEnd(13)} ${'/bindings'.padStart(7)} ${cols.map(([, b, w]) => b.padStart(w)).join(' ')}`;
 }
 
 export function formatRow(r: LossRow, tfjs = false): string {
@@ -456,7 +482,7 @@ export function formatRow(r: LossRow, tfjs = false): string {
   const ratio = r.readback_ms !== undefined && r.torch_ms !== undefined ? `${(r.torch_ms / r.readback_ms).toFixed(2)}×` : '—';
   const moved = r.bytes_min ? `${(r.bytes_moved / r.bytes_min).toFixed(2)}×` : '—';
   const bw = r.copy_fraction !== undefined ? `${(100 * r.copy_fraction).toFixed(1)}%` : '—';
-  let line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${String(r.kernels).padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.readback_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
+  let line = `${r.id.padEnd(7)} ${String(r.batch).padStart(5)} ${`${r.kernels}/${r.bindings}`.padStart(7)} ${f(r.tdc_ms).padStart(10)} ${f(r.readback_ms).padStart(10)} ${f(r.torch_ms).padStart(10)} ${ratio.padStart(9)} ${moved.padStart(9)} ${bw.padStart(9)}`;
   if (tfjs) {
     const tr = r.tfjs_ms !== undefined && r.tdc_ms !== undefined ? `${(r.tfjs_ms / r.tdc_ms).toFixed(2)}/${(r.tfjs_readback_ms! / r.readback_ms!).toFixed(2)}` : '—';
     line += ` ${f(r.tfjs_ms).padStart(11)} ${f(r.tfjs_readback_ms).padStart(11)} ${tr.padStart(11)}`;

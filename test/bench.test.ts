@@ -14,6 +14,8 @@ import { lossGraph, runLossBench, TFJS_MATMUL_WORKAROUND, TFJS_TOLERANCE } from 
 import { TFJS_LOSSES } from '../bench/losses-tfjs.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
+import { planWithVariants } from '../src/compiler/plan-variants.js';
+import { selectPlanVariant } from 'tdc-runtime';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -191,6 +193,31 @@ test('bench --losses --baseline: another checkout plans the loss too and both ru
   assert.is(r.error, undefined, r.error);
   assert.is(r.baseline_kernels, r.kernels);
   assert.ok(Number.isFinite(r.baseline_ms) && Number.isFinite(r.tdc_ms), JSON.stringify(r));
+});
+
+test('bench --losses --bindings auto (the default): each loss runs the plan variant the runtime chooses, as tdc compile output does', async () => {
+  if (!rt) return;
+  const rows = await runLossBench({
+    ids: ['dist'],
+    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
+    torch: false,
+    batchScale: 1 / 32,
+    bindings: 'auto',
+    wg: 0,
+    baseline: ROOT,
+    json: true,
+    log: () => {},
+  });
+  const r = rows[0]!;
+  assert.is(r.error, undefined, r.error);
+  const compiled = planWithVariants(lossGraph(LOSS_CASES.find((c) => c.id === 'dist')!, r.batch).graph, { workgroupSize: 8, state: true });
+  assert.ok((compiled.variants?.length ?? 0) > 0, 'DIST has plan variants');
+  const chosen = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage);
+  assert.is(r.kernels, chosen.kernels.length);
+  assert.is(r.bindings, Math.max(8, ...chosen.kernels.map((k) => k.bindings.length)));
+  assert.is(r.baseline_kernels, r.kernels);
+  // where the device allows more than 8, that is fewer kernels than the plan for the default limit
+  if (rt.device.limits.maxStorageBuffersPerShaderStage > 8) assert.ok(r.kernels < compiled.kernels.length, `${r.kernels} vs ${compiled.kernels.length}`);
 });
 
 // --tfjs: every suite loss in tfjs-webgpu (losses-tfjs.ts), checked against tdc's loss and gradients, then timed.
