@@ -4,13 +4,14 @@
 // read a clamped row and the in-place update write one. Every path refuses them with the index checks' message
 // (input, element, value, range, torch's words): the plan's indexInputs (index-checks.ts traces gather, index_copy
 // and scatter_add index operands), `tdc run --device gpu|cpu`, the CPU executor, the kernel IR interpreter and the
-// executor the glue drives, with host arrays and with GPUBuffers (checked on the device).
+// executor the glue drives, with host arrays and with GPUBuffers (checked on the device). A run refused on the device
+// leaves the banks it updates in place (the caller's buffers, the glue's ResidentState) bit-identical, as torch does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GpuInputError, PlanExecutor, writeSafetensors, type KernelPlan, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
+import { GpuInputError, PlanExecutor, ResidentState, writeSafetensors, type KernelPlan, type SafeTensor, type TensorInput } from 'tdc-runtime/node';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { attachInputChecks, indexInputChecks } from '../src/compiler/index-checks.js';
 import { planWithVariants } from '../src/compiler/plan-variants.js';
@@ -156,17 +157,33 @@ test('the CPU executor path and the kernel IR interpreter refuse them with the s
   }
 });
 
-test('the executor the glue drives: host arrays refused before dispatch, GPUBuffers on the device (banks bound in place: the message says they were written)', async () => {
+/** A GPUBuffer's first n f32s, read back. */
+async function readF32(device: GPUDevice, src: GPUBuffer, n: number): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: 4 * n, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, staging, 0, 4 * n);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x1);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return out;
+}
+
+const BANKS = ['state_in/crd/memory_v1', 'state_in/crd/memory_v2'];
+const KEPT = `; the state the plan updates in place in your buffers ('state_out/crd/memory_v1', 'state_out/crd/memory_v2') was left as it was`;
+
+test('the executor the glue drives: host arrays refused before dispatch, GPUBuffers on the device; the banks bound in place are left bit-identical, as torch leaves them', async () => {
   const rt = await openTestRuntime('CRD index checks on the GPU');
   if (!rt) return;
   const made: GPUBuffer[] = [];
-  // STORAGE (bound in place) | COPY_SRC (copied in); COPY_DST to fill it
+  // STORAGE (bound in place) | COPY_SRC (copied in, read back); COPY_DST to fill it
   const buffer = (data: Int32Array | Float32Array, usage = 0x80 | 0x4): GPUBuffer => {
     const b = rt.device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | 0x8 });
     rt.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     made.push(b);
     return b;
   };
+  const same = (a: Float32Array, b: Float32Array) => a.length === b.length && new Uint32Array(a.buffer).every((x, i) => x === new Uint32Array(b.buffer)[i]);
   try {
     const c = await crdCase(CASES[0]!);
     const plan = gpuPlan(c);
@@ -175,25 +192,44 @@ test('the executor the glue drives: host arrays refused before dispatch, GPUBuff
       const host = (m: Map<string, SafeTensor>) => new Map(plan.inputs.map((i) => [i.name, m.get(i.name)! as unknown as TensorInput]));
       const good = await exec.run(host(c.inputs), { readback: 'scalars' });
       assert.ok(Number.isFinite(good.loss));
+      const bankData = BANKS.map((k) => Float32Array.from(c.inputs.get(k)!.data as Float64Array));
+      /** The inputs of `m` with the banks as GPUBuffers of the golden banks (bound in place, as ResidentState binds them). */
+      const withBanks = (m: Map<string, TensorInput>) => {
+        const banks = bankData.map((d) => buffer(d));
+        BANKS.forEach((k, j) => m.set(k, { shape: [...c.inputs.get(k)!.shape], buffer: banks[j]! }));
+        return { inputs: m, banks };
+      };
+      const banksKept = async (banks: GPUBuffer[], what: string) => {
+        for (let j = 0; j < banks.length; j++) assert.ok(same(await readF32(rt.device, banks[j]!, bankData[j]!.length), bankData[j]!), `${what}: ${BANKS[j]} bit-identical`);
+      };
+      // a good run with the banks in place updates them (the rows of pos_idx): what a refused run must not do
+      const updated = withBanks(host(c.inputs));
+      await exec.run(updated.inputs, { readback: 'scalars' });
+      assert.not.ok(same(await readF32(rt.device, updated.banks[0]!, bankData[0]!.length), bankData[0]!), 'a good run updates the bank in place');
+
       for (const [input, at, v] of BAD) {
         const bad = withIndex(c, input, at, v);
         let err: unknown;
-        try {
-          await exec.run(host(bad), { readback: 'scalars' });
-        } catch (e) {
-          err = e;
+        // host index arrays, banks as host arrays and in place
+        for (const banked of [false, true]) {
+          const { inputs, banks } = banked ? withBanks(host(bad)) : { inputs: host(bad), banks: [] };
+          err = undefined;
+          try {
+            await exec.run(inputs, { readback: 'scalars' });
+          } catch (e) {
+            err = e;
+          }
+          assert.instance(err, GpuInputError, `host ${input}[${at}] = ${v}`);
+          assert.is((err as Error).message, `invalid inputs: ${message(input, at, v)}`);
+          await banksKept(banks, `host ${input}[${at}] = ${v}`);
         }
-        assert.instance(err, GpuInputError, `host ${input}[${at}] = ${v}`);
-        assert.is((err as Error).message, `invalid inputs: ${message(input, at, v)}`);
 
-        // the index input as a GPUBuffer, read in place or copied in; the banks bound in place (as ResidentState does)
+        // the index input as a GPUBuffer, read in place or copied in; the banks bound in place
         for (const usage of ['in place', 'copied']) {
           const idx = Int32Array.from(bad.get(input)!.data as BigInt64Array, Number);
           const ib = buffer(idx, usage === 'in place' ? 0x80 | 0x4 : 0x4);
-          const dev = new Map(host(bad));
+          const { inputs: dev, banks } = withBanks(host(bad));
           dev.set(input, { shape: [...bad.get(input)!.shape], buffer: ib });
-          for (const k of ['state_in/crd/memory_v1', 'state_in/crd/memory_v2'])
-            dev.set(k, { shape: [...bad.get(k)!.shape], buffer: buffer(Float32Array.from(bad.get(k)!.data as Float64Array)) });
           err = undefined;
           try {
             await exec.run(dev, { readback: 'scalars' });
@@ -201,15 +237,82 @@ test('the executor the glue drives: host arrays refused before dispatch, GPUBuff
             err = e;
           }
           assert.instance(err, GpuInputError, `device (${usage}) ${input}[${at}] = ${v}`);
-          assert.is(
-            (err as Error).message,
-            `invalid input values (checked on the device): ${message(input, at, v)}; the results of this run were discarded; the state the plan updates in place in your buffers ('state_out/crd/memory_v1', 'state_out/crd/memory_v2') was written all the same (rows of out-of-range indices clamped into range): restore it before the next step`,
-          );
+          await banksKept(banks, `device (${usage}) ${input}[${at}] = ${v}`);
+          assert.is((err as Error).message, `invalid input values (checked on the device): ${message(input, at, v)}; the results of this run were discarded${KEPT}`);
         }
       }
-      const after = await exec.run(host(c.inputs), { readback: 'scalars' });
-      assert.is(after.loss, good.loss, 'the flags are cleared once reported: the golden inputs run again');
+
+      // submit() (no readback): the banks are left as they were, by that run and by every run until a readback has
+      // reported the failure; then the flags are cleared and a good run updates them again
+      const [input, at, v] = BAD[1]!;
+      const bad = withIndex(c, input, at, v);
+      const { inputs: dev, banks } = withBanks(host(bad));
+      dev.set(input, { shape: [...bad.get(input)!.shape], buffer: buffer(Int32Array.from(bad.get(input)!.data as BigInt64Array, Number)) });
+      await exec.submit(dev).done;
+      await banksKept(banks, 'submit()');
+      const next = withBanks(host(c.inputs));
+      let err: unknown;
+      try {
+        await exec.run(next.inputs, { readback: 'scalars' });
+      } catch (e) {
+        err = e;
+      }
+      assert.instance(err, GpuInputError, 'the next readback reports the submitted run');
+      assert.is((err as Error).message, `invalid input values (checked on the device): ${message(input, at, v)}; the results of this run were discarded${KEPT}`);
+      await banksKept(banks, 'submit(), then a good run reporting it');
+      await banksKept(next.banks, 'the good run reporting it');
+      const after = withBanks(host(c.inputs));
+      const r = await exec.run(after.inputs, { readback: 'scalars' });
+      assert.is(r.loss, good.loss, 'the flags are cleared once reported: the golden inputs run again');
+      for (let j = 0; j < BANKS.length; j++) {
+        const want = await readF32(rt.device, updated.banks[j]!, bankData[j]!.length);
+        assert.ok(same(await readF32(rt.device, after.banks[j]!, bankData[j]!.length), want), `${BANKS[j]} updated again, as by the first good run`);
+      }
     } finally {
+      exec.destroy();
+    }
+  } finally {
+    for (const b of made) b.destroy();
+    rt.destroy();
+  }
+});
+
+test('ResidentState (the glue\'s state): a step refused on the device leaves every state buffer as it was, banks and params', async () => {
+  const rt = await openTestRuntime('CRD index checks with resident state');
+  if (!rt) return;
+  const made: GPUBuffer[] = [];
+  try {
+    const c = await crdCase(CASES[0]!);
+    const plan = gpuPlan(c);
+    const exec = await PlanExecutor.create(rt, plan);
+    const state = new ResidentState(exec);
+    try {
+      const host = (m: Map<string, SafeTensor>) => new Map(plan.inputs.filter((i) => !i.name.startsWith('state_in/')).map((i) => [i.name, m.get(i.name)! as unknown as TensorInput]));
+      await state.set(new Map(state.keys.map((k) => [k, { shape: [...c.inputs.get(`state_in/${k}`)!.shape], data: Float32Array.from(c.inputs.get(`state_in/${k}`)!.data as Float64Array) }])));
+      const before = await state.read();
+      for (const [input, at, v] of [BAD[0]!, BAD[1]!, BAD[3]!]) {
+        const bad = withIndex(c, input, at, v);
+        const inputs = host(bad);
+        const ib = rt.device.createBuffer({ size: 16 * Math.ceil(bad.get(input)!.data.length / 4), usage: 0x80 | 0x8 });
+        made.push(ib);
+        rt.device.queue.writeBuffer(ib, 0, Int32Array.from(bad.get(input)!.data as BigInt64Array, Number));
+        inputs.set(input, { shape: [...bad.get(input)!.shape], buffer: ib });
+        let err: unknown;
+        try {
+          await state.step((st) => exec.run(new Map([...inputs, ...st]), { readback: 'scalars' }));
+        } catch (e) {
+          err = e;
+        }
+        assert.instance(err, GpuInputError, `${input}[${at}] = ${v}`);
+        const now = await state.read();
+        for (const [k, x] of before) assert.equal(new Uint32Array(now.get(k)!.buffer), new Uint32Array(x.buffer), `${input}[${at}] = ${v}: state '${k}' as it was`);
+        assert.ok((err as Error).message.endsWith(KEPT), (err as Error).message);
+      }
+      await state.step((st) => exec.run(new Map([...host(c.inputs), ...st]), { readback: 'scalars' }));
+      const stepped = await state.read();
+      assert.not.equal(new Uint32Array(stepped.get('crd/memory_v1')!.buffer), new Uint32Array(before.get('crd/memory_v1')!.buffer), 'a good step updates the bank');
+    } finally {
+      state.destroy();
       exec.destroy();
     }
   } finally {

@@ -61,6 +61,10 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
         : 'a stateful term (CRDLoss: its memory banks and params) reads its buffers as inputs `state_in/<term>/<buffer>` and writes the updated ones to `outputs.state`; ' +
           'before the next forward, copy each into the buffer of its `input` (the generated glue keeps them on the device and does this after every step). ' +
           'An output marked `inPlace` (a CRD bank: an index_copy of B rows) is its input\'s own buffer, updated in place by the kernels after every read of the old state: nothing to copy',
+      checkFlags: !stages.some((s) => s.plan.kernels.some((k) => k.checkFlags !== undefined))
+        ? undefined
+        : 'a kernel binding `check_flags` (array<i32>, read; not in `buffers`) updates state in place and stores nothing unless every element is -1: ' +
+          'bind a buffer holding one -1, or -1 per check of your own on the inputs (a failed check: anything else), as the runtime binds the first failure of each device check of the run',
       variants: !stages.some((s) => s.plan.variants?.length)
         ? undefined
         : "a stage's own plan needs at most 8 storage buffers per shader stage (WebGPU's default limit); `variants` (when present) are plans of the same stage for devices allowing more, " +
@@ -115,6 +119,7 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
       bindings: [
         { binding: 0, buffer: 'dims', access: 'uniform' },
         ...[...k.bindings].sort((a, b) => a.binding - b.binding).map((b) => ({ binding: b.binding, buffer: nameOf(b.buffer), access: b.access })),
+        ...(k.checkFlags !== undefined ? [{ binding: k.checkFlags, buffer: 'check_flags', access: 'read' as const }] : []),
       ],
       bytesRead: dimJson(k.bytesRead),
       bytesWritten: dimJson(k.bytesWritten),

@@ -22,7 +22,7 @@ export const STORAGE_BUFFER_TIERS = [10, 16] as const;
 
 /** Storage buffers the plan's kernels bind at most. */
 export function storageBuffersNeeded(plan: KernelPlan): number {
-  return Math.max(0, ...plan.kernels.map((k) => k.bindings.length));
+  return Math.max(0, ...plan.kernels.map((k) => k.bindings.length + (k.checkFlags !== undefined ? 1 : 0)));
 }
 
 /**

@@ -22,6 +22,11 @@
 // the index whose value that is (a later run without a new, earlier failure keeps the value of the run that
 // failed). They are reset after each readback that reported them, so a run without readback is reported by the
 // next one that reads.
+// The plan's kernels that update state in place (PlanKernel.checkFlags: CRD's bank scatter) read flags[0, checks)
+// and store nothing while any is set: the input checks (index, unit) are dispatched before the plan's kernels, so
+// a run with a refused input leaves that state as it was (torch raises before updating it), as does every run
+// after it until a readback has reported the failure. A factor check runs after the plan's kernels: it holds back
+// only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
 
 export const NO_ERROR = 0xffffffff;

@@ -178,7 +178,7 @@ function pipelineKey(k: PlanKernel, constants: Readonly<Record<string, number>>,
     .sort()
     .map((n) => `${n}=${constants[n]}`)
     .join(',');
-  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}\n${c}\n${code}`;
+  return `${k.bindings.map((b) => `${b.binding}:${b.access}`).join(',')}${k.checkFlags !== undefined ? `,${k.checkFlags}:flags` : ''}\n${c}\n${code}`;
 }
 
 /** Bind-group cache entries kept per sizing for directly bound caller buffers. */
@@ -216,6 +216,9 @@ export class PlanExecutor {
    *  entry, then one per plan.unitInputs entry, then as many offending values (bits) and the indices they belong
    *  to, in the same order; read back after the scalars. */
   private readonly flags: GPUBuffer | undefined;
+  /** What the kernels that read the flags (PlanKernel.checkFlags) bind: the first-failure slots of `flags`, or,
+   *  for a plan without device checks, one NO_ERROR word of its own. */
+  private readonly flagsBinding: { buffer: GPUBuffer; size: number } | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
   /**
@@ -249,6 +252,15 @@ export class PlanExecutor {
       this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 12 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
       for (let i = 0; i < nChecks; i++)
         this.checkParams.push(runtime.device.createBuffer({ label: `tdc index check ${i}`, size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST }));
+    }
+    if (plan.kernels.some((k) => k.checkFlags !== undefined)) {
+      if (this.flags) this.flagsBinding = { buffer: this.flags, size: 4 * nChecks };
+      else {
+        const none = runtime.device.createBuffer({ label: 'tdc no check flags', size: 4, usage: USAGE.STORAGE, mappedAtCreation: true });
+        new Uint32Array(none.getMappedRange()).fill(NO_ERROR);
+        none.unmap();
+        this.flagsBinding = { buffer: none, size: 4 };
+      }
     }
     this.planBuffers = new Map(plan.buffers.map((b) => [b.id, b]));
     const written = new Set(plan.kernels.flatMap((k) => k.bindings.filter((b) => b.access !== 'read').map((b) => b.buffer)));
@@ -322,6 +334,7 @@ export class PlanExecutor {
                 visibility: STAGE_COMPUTE,
                 buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
               })),
+              ...(k.checkFlags !== undefined ? [{ binding: k.checkFlags, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' as const } }] : []),
             ],
           }),
         ] as const;
@@ -442,7 +455,7 @@ export class PlanExecutor {
    * take nothing here (an input's own buffer is made only when a run gives it as host data or a copied buffer).
    */
   get deviceBytes(): number {
-    let n = this.stagingBytes + this.dimsBuffer.size + (this.flags?.size ?? 0);
+    let n = this.stagingBytes + this.dimsBuffer.size + (this.flags?.size ?? 0) + (this.flagsBinding && this.flagsBinding.buffer !== this.flags ? this.flagsBinding.size : 0);
     for (const b of this.buffers.values()) n += b.bytes;
     for (const b of this.checkParams) n += b.size;
     return n;
@@ -475,6 +488,7 @@ export class PlanExecutor {
     this.staging = undefined;
     this.dimsBuffer.destroy();
     this.flags?.destroy();
+    if (this.flagsBinding && this.flagsBinding.buffer !== this.flags) this.flagsBinding.buffer.destroy();
     for (const b of this.checkParams) b.destroy();
     this.broken ??= new GpuStageDestroyedError('this PlanExecutor was destroyed: create a new one to run the stage again');
   }
@@ -536,6 +550,8 @@ export class PlanExecutor {
       const asInt = new Int32Array(mapped, flagsAt + 4 * nChecks, nChecks);
       const asFloat = new Float32Array(mapped, flagsAt + 4 * nChecks, nChecks);
       const problems: string[] = [];
+      // an input check failed: checked before the plan's kernels, so those updating state in place stored nothing
+      let inputFailed = false;
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
@@ -544,13 +560,15 @@ export class PlanExecutor {
         else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
+          return;
         } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, asFloat[i]!, true));
+        inputFailed = true;
       });
       this.flagsNeedReset = true;
       if (problems.length) {
         staging.unmap();
         throw new GpuInputError(
-          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${this.stateWrittenNote()}`,
+          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${inputFailed ? this.stateKeptNote() : ''}`,
         );
       }
     }
@@ -577,13 +595,13 @@ export class PlanExecutor {
   }
 
   /**
-   * After a problem found on the device: the run went ahead, so a state output updated in place in a caller's buffer
-   * (CRD's banks, bound by the glue's ResidentState) holds its writes, rows of out-of-range indices clamped into
-   * range — unlike torch, which raises before it updates anything. Said, not undone: the old rows are gone.
+   * After a problem found on the device: the run went ahead, but the kernels that update state in place (CRD's
+   * banks, in a caller's buffer when the glue's ResidentState binds them) read the check flags and stored nothing
+   * (PlanKernel.checkFlags), so that state is as it was — as torch, which raises before it updates anything.
    */
-  private stateWrittenNote(): string {
+  private stateKeptNote(): string {
     const names = (this.plan.outputs.state ?? []).filter((s) => s.inPlace && this.bound.has(s.buffer) && this.bound.get(s.buffer) !== this.buffers.get(s.buffer)?.gpu).map((s) => `'${s.name}'`);
-    return names.length ? `; the state the plan updates in place in your buffers (${names.join(', ')}) was written all the same (rows of out-of-range indices clamped into range): restore it before the next step` : '';
+    return names.length ? `; the state the plan updates in place in your buffers (${names.join(', ')}) was left as it was` : '';
   }
 
   /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */
@@ -777,6 +795,9 @@ export class PlanExecutor {
               size: Math.max(4, 4 * lengths.get(bd.buffer)!),
             },
           })),
+          // the flags written by this run's check kernels (dispatched before the plan's kernels: each dispatch
+          // sees the storage writes of those before it, in the pass and across submissions)
+          ...(k.checkFlags !== undefined ? [{ binding: k.checkFlags, resource: { buffer: this.flagsBinding!.buffer, offset: 0, size: this.flagsBinding!.size } }] : []),
         ],
       }),
     );
@@ -1036,8 +1057,10 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
       seenBuffer.add(bd.buffer);
       need(bd.buffer, `kernel ${k.name} binding ${bd.binding}`);
     }
-    if (limits && k.bindings.length > limits.maxStorageBuffersPerShaderStage)
-      throw new PlanError(`kernel ${k.name} binds ${k.bindings.length} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage}`);
+    if (k.checkFlags !== undefined && (k.checkFlags < 1 || seenBinding.has(k.checkFlags))) throw new PlanError(`kernel ${k.name} reads the check flags at binding ${k.checkFlags}, which is the dims uniform or taken`);
+    const storage = k.bindings.length + (k.checkFlags !== undefined ? 1 : 0);
+    if (limits && storage > limits.maxStorageBuffersPerShaderStage)
+      throw new PlanError(`kernel ${k.name} binds ${storage} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage}`);
     const overrides = new Set<string>();
     for (const o of k.overrides ?? []) {
       if (syms.has(o.name)) throw new PlanError(`kernel ${k.name}: override ${o.name} has the name of a plan symbol`);

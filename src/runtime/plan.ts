@@ -46,6 +46,14 @@ export interface PlanKernel {
   terms: string[];
   bindings: KernelBinding[];
   /**
+   * The binding (read-only storage, array<i32>) at which the kernel reads the run's device-check flags: the first
+   * failure of each check (device-checks.ts), NO_ERROR (-1 as i32) when none. The kernels that update state in
+   * place (outputs.state[].inPlace) have it and store nothing when any check failed, so a run whose indices are
+   * refused on the device leaves the caller's state as it was (torch raises before it updates anything). It
+   * counts against the storage-binding budget like `bindings`.
+   */
+  checkFlags?: number;
+  /**
    * Workgroup counts (x, y, z) as Dims over the symbols and this kernel's override constants (a dim may
    * mention an override's `name`, e.g. ceil(N*C/wg_size)): the runtime evaluates them with the values it
    * chose at pipeline creation.

@@ -251,7 +251,7 @@ function returns(s: Stmt): boolean {
 
 /** Arrays an expression reads an element of. */
 function arraysIn(e: Expr, out: string[] = []): string[] {
-  if (e.k === 'at' || e.k === 'at4s' || e.k === 'at4' || e.k === 'atomicLoad') out.push(e.array);
+  if (e.k === 'at' || e.k === 'at4s' || e.k === 'at4' || e.k === 'atomicLoad' || e.k === 'arrayLength') out.push(e.array);
   for (const c of subExprs(e)) arraysIn(c, out);
   return out;
 }

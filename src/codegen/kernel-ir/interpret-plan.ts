@@ -74,6 +74,11 @@ export function interpretPlan(
     for (const s of m.symbols) dims[fields.get(s)!] = env[s]!;
     const named = new Map<string, Arr>();
     for (const decl of m.buffers) {
+      // the run's device-check flags (PlanKernel.checkFlags): none failed, host inputs were checked above
+      if (decl.binding === k.checkFlags) {
+        named.set(decl.name, Int32Array.of(-1));
+        continue;
+      }
       const b = k.bindings.find((x) => x.binding === decl.binding);
       if (!b) throw new Error(`kernel ${k.name}: no binding ${decl.binding} for ${decl.name}`);
       named.set(decl.name, buffers.get(b.buffer)!);

@@ -169,6 +169,11 @@ class Compiler {
         const name = e.array;
         return [(f) => checked(arrays[name]!, i(f) as number, name), 'u32'];
       }
+      case 'arrayLength': {
+        const arrays = this.arrays;
+        const name = e.array;
+        return [() => arrays[name]!.length, 'u32'];
+      }
     }
   }
 

@@ -45,7 +45,9 @@ export type Expr =
   /** Lane of a vec4<f32>. */
   | { readonly k: 'lane'; readonly a: Expr; readonly lane: 0 | 1 | 2 | 3 }
   /** atomicLoad of element `i` of an array of atomic<u32> (device-check kernels). */
-  | { readonly k: 'atomicLoad'; readonly array: string; readonly i: Expr };
+  | { readonly k: 'atomicLoad'; readonly array: string; readonly i: Expr }
+  /** Elements of a runtime-sized storage array (`arrayLength(&array)`, u32): the run's check flags. */
+  | { readonly k: 'arrayLength'; readonly array: string };
 
 /** Types of declared variables. */
 export type VarType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | { readonly array: 'f32' | 'i32' | 'u32'; readonly length: number };
@@ -169,6 +171,7 @@ export const RETURN: Stmt = { k: 'return' };
 /** `return e;` (helper functions). */
 export const ret = (e: Expr): Stmt => ({ k: 'return', e });
 export const atomicLoad = (array: string, i: Expr): Expr => ({ k: 'atomicLoad', array, i });
+export const arrayLength = (array: string): Expr => ({ k: 'arrayLength', array });
 export const atomic = (op: 'min' | 'store', array: string, i: Expr, e: Expr): Stmt => ({ k: 'atomic', op, array, i, e });
 export const subgroupS = (name: string, op: SubgroupOp, e: Expr, mask?: Expr): Stmt => (mask ? { k: 'subgroup', name, op, e, mask } : { k: 'subgroup', name, op, e });
 export const barrier = (scope: 'workgroup' | 'storage' = 'workgroup'): Stmt => ({ k: 'barrier', scope });
@@ -197,6 +200,8 @@ export function subExprs(e: Expr): readonly Expr[] {
     case 'at4':
     case 'atomicLoad':
       return [e.i];
+    case 'arrayLength':
+      return [];
   }
 }
 /** Variables an expression reads (index expressions included). */
@@ -226,6 +231,9 @@ export function exprVars(e: Expr, out: string[] = []): string[] {
     case 'atomicLoad':
       out.push(e.array);
       exprVars(e.i, out);
+      break;
+    case 'arrayLength':
+      out.push(e.array);
       break;
   }
   return out;

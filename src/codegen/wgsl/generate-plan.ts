@@ -39,6 +39,7 @@ export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: K
       summary: k.summary,
       terms: k.terms,
       bindings: k.bindings,
+      ...(k.checkFlags !== undefined ? { checkFlags: k.checkFlags } : {}),
       dispatch: k.dispatch,
       ...(k.overrides ? { overrides: k.overrides } : {}),
       ...(sub ? { wgslSubgroups: printModule(sub) } : {}),

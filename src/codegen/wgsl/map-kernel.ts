@@ -16,7 +16,7 @@ import { storeStmt } from './row-kernel.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
-import { bare, bin, block, call, ifS, ixE, letS, ref, RETURN, u32, type Expr, type KernelModule, type Stmt } from '../kernel-ir/ir.js';
+import { arrayLength, at, bare, bin, block, call, forS, i32, ifS, ixE, letS, ref, RETURN, u32, type Expr, type KernelModule, type Stmt } from '../kernel-ir/ir.js';
 
 export function mapKernel(spec: MapKernelSpec): KernelModule {
   const E = spec.elemsPerInvocation;
@@ -29,6 +29,7 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
   const chunks = ceilDivDims(last, E);
   body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
   body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...outer, chunks)))), [RETURN]));
+  if (spec.checkFlags) body.push(checkFlagsGuard(spec.checkFlags));
   const t = ixVar('t');
   body.push(letS('line', ixE(ixDiv(t, math.dim(chunks)))), letS('first', ixE(ixMul(ixMod(t, math.dim(chunks)), ixLit(E)))));
   scopes.define('line', scopes.root);
@@ -62,6 +63,15 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
 }
 
+/**
+ * `for (var c = 0u; c < arrayLength(&flags); c++) { if (flags[c] != -1i) { return; } }`: an in-place state update
+ * stores nothing once a device check of the run failed (MapKernelSpec.checkFlags; the check kernels run before the
+ * plan's kernels). Map kernels have no barriers, so an invocation may return on its own.
+ */
+function checkFlagsGuard(flags: string): Stmt {
+  return forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [RETURN])]);
+}
+
 /** A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k. */
 function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>): KernelModule {
   const E = spec.elemsPerInvocation;
@@ -70,6 +80,7 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   const grid = axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
   body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
   body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
+  if (spec.checkFlags) body.push(checkFlagsGuard(spec.checkFlags));
   scopes.define('t', scopes.root);
   const cs = math.unravel(ixVar('t'), grid);
   axes.forEach((_, q) => {

@@ -38,6 +38,8 @@ export function printExpr(e: Expr): string {
       return `${printExpr(e.a)}.${'xyzw'[e.lane]}`;
     case 'atomicLoad':
       return `atomicLoad(&${e.array}[${printExpr(e.i)}])`;
+    case 'arrayLength':
+      return `arrayLength(&${e.array})`;
   }
 }
 

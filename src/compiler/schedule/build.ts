@@ -19,6 +19,9 @@ import { dispatchOf } from './dispatch.js';
 import { headerLines, kernelName } from './kernel-header.js';
 import { planSymbols } from './symbols.js';
 
+/** The WGSL name of the check flags a kernel updating state in place reads (its last binding). */
+export const CHECK_FLAGS = 'check_flags';
+
 export interface BuildOptions {
   /** Pinned row/serial workgroup size (else chosen at pipeline creation). */
   workgroupSize: number | undefined;
@@ -93,6 +96,10 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       label: b.name,
       shape: b.shape,
     }));
+    // a kernel updating state in place reads the run's device-check flags (PlanKernel.checkFlags, bound by the
+    // runtime) and stores nothing when a check failed: torch raises before it updates the state
+    const flagged = stores.some((s) => s.scatter);
+    if (flagged) decls.push({ binding: decls.length + 1, name: CHECK_FLAGS, dtype: 'i32', access: 'read', label: "the run's check flags", shape: [] });
     const loads = new Map<number, string>();
     for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
     const common = { name, header, graph: g, symbols, maxWorkgroupSize: override.max, buffers: decls, loads, dimValues: prep.dimValues };
@@ -100,7 +107,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     let spec: KernelSpec;
     if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, ...layout };
     else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
-    else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis };
+    else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis, ...(flagged ? { checkFlags: CHECK_FLAGS } : {}) };
     else
       spec = {
         ...common,
@@ -114,7 +121,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
         ...(isColumnPass(grp.axes) ? { column: true as const } : {}),
       };
-    const bindings: KernelBinding[] = spec.buffers.map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
+    if (flagged && spec.kind !== 'map') throw new Error(`kernel ${name}: an in-place state update outside a map kernel`);
+    const bindings: KernelBinding[] = spec.buffers.filter((b) => b.name !== CHECK_FLAGS).map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
     const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id) && b !== workspace);
     return {
       name,
@@ -122,6 +130,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       summary: header[0]!.replace(/^[^:]*: /, ''),
       terms: kTerms,
       bindings,
+      ...(flagged ? { checkFlags: decls.length } : {}),
       dispatch: dispatchOf(grp, g, layout, mapped),
       overrides: [override],
       bytesRead: mulDims(4, sumDims(read.map((b) => b.length))),

@@ -5,6 +5,8 @@
 // state (write after read, order.ts) and reads the rows from memory computed by an earlier kernel (so a
 // repeated index cannot see a row another invocation already replaced). Each invocation of that kernel writes
 // the last b's row for its target, so duplicates write the same value (torch's CPU index_copy_: the last wins).
+// That kernel also binds the run's device-check flags (build.ts, PlanKernel.checkFlags) and stores nothing when an
+// index check failed on the device: torch raises before it updates the bank, so the caller's bank stays as it was.
 import { isOneDim as isOne } from '../../graph/dims.js';
 import type { Graph } from '../../graph/types.js';
 

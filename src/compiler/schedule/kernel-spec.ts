@@ -78,6 +78,9 @@ export interface MapKernelSpec extends KernelCommon {
   kind: 'map';
   axes: DomainAxis[];
   stores: StoreSpec[];
+  /** The buffer (array<i32>, read) of the run's device-check flags, NO_ERROR (-1) each when none failed: a kernel
+   *  with scatter stores (in-place state) stores nothing unless all are -1 (PlanKernel.checkFlags). */
+  checkFlags?: string;
   /** Consecutive elements of the loop axis each invocation computes (the other coordinates computed once). */
   elemsPerInvocation: number;
   /** The axis each invocation loops over (map-layout.ts); the innermost when absent. */

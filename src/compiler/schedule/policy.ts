@@ -20,7 +20,7 @@ import type { RootDecl } from './units.js';
 
 /** Storage buffers a scheduled kernel binds (every binding but the dims uniform): what the binding budget limits. */
 export function storageBindings(k: ScheduledKernel): number {
-  return k.bindings.length;
+  return k.bindings.length + (k.checkFlags !== undefined ? 1 : 0);
 }
 
 /** The first kernel of a schedule over the limit, if any. */
