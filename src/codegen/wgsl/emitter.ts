@@ -3,7 +3,7 @@
 // result) or loads from the buffer they were materialised in. One entry per op of the op table.
 import { addDims, dimEq, mulDims } from '../../graph/dims.js';
 import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph/types.js';
-import { ixAdd, ixDiv, ixEq, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
+import { ixAdd, ixDiv, ixEq, ixKey, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, ixVars, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
 import { INDEX_MAPS, isGlobalPool, planeCell, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { F32_MAX } from './literals.js';
@@ -57,6 +57,12 @@ export interface QuadContext {
    * are read as vec4s; the others are read element by element.
    */
   rowOffset?: Ix;
+  /**
+   * Also read as vec4s the buffers whose flat offset is `x + coord` with x a multiple of 4 free of the coordinate,
+   * whatever their shape (a matmul's K axis over a reshaped [.., C, H, W] input: its offset is `x + k`); the
+   * coordinate walks whole quads of it (K a multiple of 4).
+   */
+  flat?: boolean;
 }
 
 export class Emitter {
@@ -118,6 +124,7 @@ export class Emitter {
   private quadLoad(buf: Materialized, idx: Ix[]): Expr | undefined {
     const q = this.quad;
     const r = buf.shape.length;
+    if (q?.flat && buf.dtype === 'f32') return this.flatQuadLoad(q, buf, idx);
     if (!q || buf.dtype !== 'f32' || r === 0 || !isVar(idx[r - 1], q.coord) || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
     const prefix = idx.slice(0, -1);
     if (this.scopes.scopeOf(prefix).depth >= q.loop.depth) return undefined;
@@ -129,6 +136,22 @@ export class Emitter {
       if (q.rowOffset !== undefined && !ixEq(row, q.rowOffset)) return undefined;
       const at = q.rowOffset !== undefined ? ixVar(q.t) : ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t));
       v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(at)));
+      q.loop.memo.set(key, v);
+    }
+    return lane(v, q.lane);
+  }
+
+  /** QuadContext.flat: lane `lane` of the vec4 at (x + 4t) / 4 where the element's flat offset is x + coord. */
+  private flatQuadLoad(q: QuadContext, buf: Materialized, idx: Ix[]): Expr | undefined {
+    const off = this.env.math.offset(buf.shape, idx);
+    if (off.kind !== 'op' || off.op !== '+') return undefined;
+    const x = isVar(off.b, q.coord) ? off.a : isVar(off.a, q.coord) ? off.b : undefined;
+    const x4 = x === undefined || ixVars(x).includes(q.coord) ? undefined : quarter(x);
+    if (x4 === undefined || this.scopes.scopeOf([x4]).depth >= q.loop.depth) return undefined;
+    const key = `quad:${buf.name}@${ixKey(x4)}`;
+    let v = q.loop.memo.get(key);
+    if (v === undefined) {
+      v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(ixAdd(x4, ixVar(q.t)))));
       q.loop.memo.set(key, v);
     }
     return lane(v, q.lane);
@@ -646,4 +669,22 @@ export class Emitter {
     this.scopes.close(li, Emitter.upTo(i, i0, i1));
     return compensatedValue(acc);
   }
+}
+
+/** x / 4 where x is provably a multiple of 4 (a literal one, a product with one, a sum of such), else undefined. */
+function quarter(x: Ix): Ix | undefined {
+  if (x.kind === 'lit') return x.value % 4 === 0 ? ixLit(x.value / 4) : undefined;
+  if (x.kind !== 'op') return undefined;
+  if (x.op === '*') {
+    const a = quarter(x.a);
+    if (a !== undefined) return ixMul(a, x.b);
+    const b = quarter(x.b);
+    return b === undefined ? undefined : ixMul(x.a, b);
+  }
+  if (x.op === '+') {
+    const a = quarter(x.a);
+    const b = a === undefined ? undefined : quarter(x.b);
+    return b === undefined ? undefined : ixAdd(a!, b);
+  }
+  return undefined;
 }

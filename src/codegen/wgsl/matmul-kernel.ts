@@ -2,12 +2,14 @@
 // owns spec.uniform consecutive indices of one output axis (rows, or columns when spec.swap; the schedule's
 // matmul-layout.ts decides) and wg_size · spec.reg indices of the other; each invocation accumulates a
 // uniform × reg block in registers. The uniform indices come from the workgroup id alone, so every read of
-// the operand on that side is uniform across the workgroup: a software rasteriser (lavapipe) loads it once
-// and broadcasts it to its SIMD lanes instead of gathering, and a hardware GPU serves it from one cache line;
-// only the reg reads per k of the other operand differ between lanes. No workgroup memory and no barriers (a barrier costs a coroutine switch
-// per invocation on software rasterisers). Operands are expressions (elementwise prologues fuse in),
-// evaluated once per (row, k) and (k, column) and reused across the block. Out-of-range rows/columns read a
-// clamped (valid) index and are not stored. The result is materialised.
+// the operand on that side is uniform across the workgroup: a hardware GPU serves it from one cache line; only
+// the reg reads per k of the other operand differ between lanes. (Lavapipe — Mesa 25.0 — still gathers such a
+// read lane by lane, a mask test, bounds check and insert per lane: the subgroup variant loads each uniform value
+// once per SHUFFLE_GROUP lanes and shares it by shuffles, and along a K that is a multiple of 4 reads operand
+// rows as vec4 quads of k, a quarter of the gathers: kLoop.) No workgroup memory and no barriers (a barrier costs
+// a coroutine switch per invocation on software rasterisers). Operands are expressions (elementwise prologues
+// fuse in), evaluated once per (row, k) and (k, column) and reused across the block. Out-of-range rows/columns
+// read a clamped (valid) index and are not stored. The result is materialised.
 //
 // Accumulation is compensated in two levels (compensated.ts): each register sums a chunk of MM_CHUNK products
 // with plain fma (a few ulps of the chunk's magnitude), and each chunk sum is folded into the accumulator with
@@ -18,6 +20,7 @@ import { ixLit, ixNode, ixVar, type Ix } from '../../compiler/schedule/index-exp
 import { isOne } from '../../compiler/schedule/index-math.js';
 import type { MatmulKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, upTo, WG } from './kernel-emitter.js';
+import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';
 import { compensatedAddInto, compensatedAddStmts, compensatedDecl, compensatedSum, compensatedValue } from './compensated.js';
 import { all, assign, at, barrier, bare, bin, block, call, f32, forS, ifS, ixE, letS, ref, RETURN, subgroupS, SUBGROUP_BUILTINS, u32, varS, type Expr, type KernelModule, type SharedArray } from '../kernel-ir/ir.js';
 import { ZERO } from '../../compiler/schedule/index-expr.js';
@@ -59,9 +62,23 @@ export function hasMatmulSubgroupVariant(spec: MatmulKernelSpec): boolean {
 
 export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions = {}): KernelModule {
   if (spec.alongK) return matvecKernel(spec, spec.alongK);
+  if (opts.subgroups === true && !hasMatmulSubgroupVariant(spec)) throw new Error(`matmul kernel: no subgroup variant for ${spec.uniform} uniform indices`);
+  // Built with quads first (kLoop below); where any operand value still loads per k (a lane side laid out along the
+  // lanes, as the backward products of a Gram: [C, C] · [C, HW]), again without: the quads' vec4s would then save
+  // only the shuffled side's loads, which costs more than it saves (measured 0.77–0.99× on FSP's backward kernels).
+  // Where they serve, built a second time as row-kernel.ts does: with the buffers they read declared
+  // array<vec4<f32>>, so that their other reads address lanes.
+  const first = tiledKernel(spec, opts, new Set(), true);
+  if (first.perK) return tiledKernel(spec, opts, new Set(), false).module;
+  const vec4 = vec4Arrays(first.module.body);
+  return vec4.size ? tiledKernel(spec, opts, vec4, true).module : first.module;
+}
+
+/** The register-tiled kernel; `perK`: with `quads`, some operand value of the quad loop is still loaded per k. */
+function tiledKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions, vec4: Set<string>, useQuads: boolean): { module: KernelModule; perK: boolean } {
   const shuffled = opts.subgroups === true;
-  if (shuffled && !hasMatmulSubgroupVariant(spec)) throw new Error(`matmul kernel: no subgroup variant for ${spec.uniform} uniform indices`);
   const { math, scopes, emitter, a, b, sa, sb, so, batch, K, root, body } = matmulOperands(spec);
+  emitter.vec4 = vec4;
   const M = so[so.length - 2]!;
   const N = so[so.length - 1]!;
   const Mx = ixE(math.dim(M));
@@ -109,6 +126,10 @@ export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions =
   const acc = RM * RN;
   // a K of at most MM_CHUNK is one chunk: its plain sum is the result (no fold, no compensation registers)
   const oneChunk = typeof K === 'number' && K <= MM_CHUNK;
+  // k in quads (vec4 reads along K) where K is a constant multiple of 4: chunks (MM_CHUNK, a multiple of 4) hold whole quads
+  const quads = useQuads && typeof K === 'number' && K % 4 === 0;
+  const storage = new Set(spec.buffers.map((x) => x.name));
+  let perK = false;
   if (!oneChunk) body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }));
   body.push(varS('mm_part', { array: 'f32', length: acc }));
   const pa = math.broadcast(sa.slice(0, -2), batch, batchIdx);
@@ -126,37 +147,66 @@ export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions =
     chunk.lines.push(letS('mm_k1', call('min', bare('+', ref('mm_k0'), u32(MM_CHUNK)), Kx)));
     scopes.define('mm_k1', chunk);
   }
-  const products = (parent: typeof root, shuffle: boolean): void => {
-    const loop = scopes.open(parent);
-    scopes.define('mm_k', loop);
+  // One k's products into scope `c` (where mm_k is defined): the uniform values (loaded, or shared by shuffles),
+  // the lane values, and the block's fmas.
+  const products = (c: typeof root, shuffle: boolean): void => {
     const uni: Expr[] = [];
     if (shuffle)
       for (let g = 0; g < spec.uniform / SHUFFLE_GROUP; g++) {
         const own = `mm_s${g}_0`;
-        loop.lines.push(letS(own, uniValue(ixVar(`mm_own${g}`))));
+        c.lines.push(letS(own, uniValue(ixVar(`mm_own${g}`))));
         uni.push(ref(own));
         for (let m = 1; m < SHUFFLE_GROUP; m++) {
-          loop.lines.push(subgroupS(`mm_s${g}_${m}`, 'shuffleXor', ref(own), u32(m)));
+          c.lines.push(subgroupS(`mm_s${g}_${m}`, 'shuffleXor', ref(own), u32(m)));
           uni.push(ref(`mm_s${g}_${m}`));
         }
       }
     const plain = (side: 'a' | 'b'): Expr[] => ((side === 'a') === !spec.swap ? uniIdx.map(uniValue) : (spec.swap ? rows : cols).map(laneValue));
     const va = shuffle && !spec.swap ? uni : plain('a');
     const vb = shuffle && spec.swap ? uni : plain('b');
-    for (let i = 0; i < RM; i++) loop.lines.push(letS(`mm_a${i}`, va[i]!));
-    for (let j = 0; j < RN; j++) loop.lines.push(letS(`mm_b${j}`, vb[j]!));
+    for (let i = 0; i < RM; i++) c.lines.push(letS(`mm_a${i}`, va[i]!));
+    for (let j = 0; j < RN; j++) c.lines.push(letS(`mm_b${j}`, vb[j]!));
     for (let i = 0; i < RM; i++)
-      for (let j = 0; j < RN; j++) loop.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
-    if (oneChunk) scopes.close(loop, (st) => forS('mm_k', u32(0), bare('<', ref('mm_k'), Kx), u32(1), st));
-    else scopes.close(loop, (st) => forS('mm_k', ref('mm_k0'), bare('<', ref('mm_k'), ref('mm_k1')), u32(1), st));
+      for (let j = 0; j < RN; j++) c.lines.push(assign(part(i * RN + j), call('fma', ref(`mm_a${i}`), ref(`mm_b${j}`), part(i * RN + j))));
+  };
+  // The chunk's k loop. In the shuffled loop along a K that is a multiple of 4 it walks quads of k, as the row
+  // kernels' quad sweeps do: operand rows laid out along K are read as one vec4 per quad (emitter.quad), and the
+  // quad's 4 k follow one another in the body, each with its own shuffles and products (the same products in the
+  // same order as one k per step: bit-identical sums). A software rasteriser gathers a load lane by lane (mask test,
+  // bounds, insert per lane) whatever its width, so a vec4 costs little more than a scalar and a quad a quarter of
+  // the loads. Each k's values are used right after they are extracted: with all 4 k's operands first, more values
+  // are live and spill (measured 1.33× the FMA roof instead of 1.13–1.23× on lavapipe).
+  const kLoop = (parent: typeof root, shuffle: boolean): void => {
+    const loop = scopes.open(parent);
+    const [from, to]: [Expr, Expr] = oneChunk ? [u32(0), Kx] : [ref('mm_k0'), ref('mm_k1')];
+    // quads only where the uniform side is shared by shuffles: the plain kernel's uniform-many quads (4 values each,
+    // live through the quad's 4 k) spill (measured 1.35–1.5× slower than one k per step on lavapipe)
+    if (!quads || !shuffle) {
+      scopes.define('mm_k', loop);
+      products(loop, shuffle);
+      scopes.close(loop, (st) => forS('mm_k', from, bare('<', ref('mm_k'), to), u32(1), st));
+      return;
+    }
+    scopes.define('mm_t', loop);
+    for (let ln = 0; ln < 4; ln++) {
+      const c = scopes.open(loop);
+      c.lines.push(letS('mm_k', bare('+', bare('*', ref('mm_t'), u32(4)), u32(ln))));
+      scopes.define('mm_k', c);
+      emitter.quad = { coord: 'mm_k', lane: ln, dim: K, loop, t: 'mm_t', flat: true };
+      products(c, shuffle);
+      if ([...arraysRead(c.lines)].some((x) => storage.has(x))) perK = true;
+      emitter.quad = undefined;
+      scopes.close(c, block);
+    }
+    scopes.close(loop, (st) => forS('mm_t', bare('/', from, u32(4)), bare('<', ref('mm_t'), bare('/', to, u32(4))), u32(1), st));
   };
   if (shuffled) {
     const yes = scopes.open(chunk);
-    products(yes, true);
+    kLoop(yes, true);
     const no = scopes.open(chunk);
-    products(no, false);
+    kLoop(no, false);
     chunk.lines.push(ifS(ref('mm_sgok'), yes.lines, no.lines));
-  } else products(chunk, false);
+  } else kLoop(chunk, false);
   if (!oneChunk) {
     for (let q = 0; q < acc; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
     scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), u32(MM_CHUNK), st));
@@ -179,7 +229,7 @@ export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions =
   const inside = all(bare('<', bare('+', row0, ref('mm_i')), Mx), bare('<', bare('+', col0, ref('mm_j')), Nx));
   st.lines.push(ifS(inside, [assign(at(spec.store.buffer, off), at('mm_out', ref('mm_q')))]));
   scopes.close(st, (x) => forS('mm_q', u32(0), bare('<', ref('mm_q'), u32(acc)), u32(1), x));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4: new Set(), ...(shuffled ? { subgroups: true as const } : {}) };
+  return { module: { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'tile', body, vec4, ...(shuffled ? { subgroups: true as const } : {}) }, perK };
 }
 
 /**
