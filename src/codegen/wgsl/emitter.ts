@@ -63,6 +63,9 @@ export interface QuadContext {
    * coordinate walks whole quads of it (K a multiple of 4).
    */
   flat?: boolean;
+  /** With flat: bind each vec4 where its index is defined (the coordinate is one fixed quad `4t + lane` of an axis
+   *  walked elsewhere), not in `loop`. */
+  local?: boolean;
 }
 
 export class Emitter {
@@ -147,12 +150,14 @@ export class Emitter {
     if (off.kind !== 'op' || off.op !== '+') return undefined;
     const x = isVar(off.b, q.coord) ? off.a : isVar(off.a, q.coord) ? off.b : undefined;
     const x4 = x === undefined || ixVars(x).includes(q.coord) ? undefined : quarter(x);
-    if (x4 === undefined || this.scopes.scopeOf([x4]).depth >= q.loop.depth) return undefined;
-    const key = `quad:${buf.name}@${ixKey(x4)}`;
-    let v = q.loop.memo.get(key);
+    if (x4 === undefined || (!q.local && this.scopes.scopeOf([x4]).depth >= q.loop.depth)) return undefined;
+    const at = ixAdd(x4, ixVar(q.t));
+    const scope = q.local ? this.scopes.scopeOf([at]) : q.loop;
+    const key = `quad:${buf.name}@${ixKey(at)}`;
+    let v = scope.memo.get(key);
     if (v === undefined) {
-      v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(ixAdd(x4, ixVar(q.t)))));
-      q.loop.memo.set(key, v);
+      v = this.scopes.bind(scope, 'q', at4(buf.name, ixE(at)));
+      scope.memo.set(key, v);
     }
     return lane(v, q.lane);
   }

@@ -68,10 +68,11 @@ export function matmulKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions =
   // only the shuffled side's loads, which costs more than it saves (measured 0.77–0.99× on FSP's backward kernels).
   // Where they serve, built a second time as row-kernel.ts does: with the buffers they read declared
   // array<vec4<f32>>, so that their other reads address lanes.
-  const first = tiledKernel(spec, opts, new Set(), true);
-  if (first.perK) return tiledKernel(spec, opts, new Set(), false).module;
-  const vec4 = vec4Arrays(first.module.body);
-  return vec4.size ? tiledKernel(spec, opts, vec4, true).module : first.module;
+  let r = tiledKernel(spec, opts, new Set(), true);
+  const quads = !r.perK;
+  if (!quads) r = tiledKernel(spec, opts, new Set(), false);
+  const vec4 = vec4Arrays(r.module.body);
+  return vec4.size ? tiledKernel(spec, opts, vec4, quads).module : r.module;
 }
 
 /** The register-tiled kernel; `perK`: with `quads`, some operand value of the quad loop is still loaded per k. */
@@ -122,12 +123,21 @@ function tiledKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions, vec4: Se
     for (let g = 0; g < spec.uniform / SHUFFLE_GROUP; g++) body.push(letS(`mm_own${g}`, clamp(uniFirst, bin('+', u32(g * SHUFFLE_GROUP), ref('mm_x')), uniSize)));
     for (const v of ['mm_sgok', 'mm_x', ...Array.from({ length: spec.uniform / SHUFFLE_GROUP }, (_, g) => `mm_own${g}`)]) scopes.define(v, root);
   }
+  // k in quads (vec4 reads along K) where K is a constant multiple of 4: chunks (MM_CHUNK, a multiple of 4) hold whole quads
+  const quads = useQuads && typeof K === 'number' && K % 4 === 0;
+  // In the shuffled loop without quads of k: a lane side laid out along the lanes (its extent a constant multiple of
+  // 4, as reg) is read as one vec4 per 4 lane indices, the quad at mm_lq (the last one for lanes past the end).
+  const laneExtent = spec.swap ? M : N;
+  const laneQuads = shuffled && !quads && spec.reg % 4 === 0 && typeof laneExtent === 'number' && laneExtent % 4 === 0;
+  if (laneQuads)
+    for (let g = 0; g < spec.reg / 4; g++) {
+      body.push(letS(`mm_lq${g}`, bare('/', call('min', bare('+', spec.swap ? row0 : col0, u32(4 * g)), u32(laneExtent - 4)), u32(4))));
+      scopes.define(`mm_lq${g}`, root);
+    }
   const batchIdx = batchIndices(math, scopes, batch);
   const acc = RM * RN;
   // a K of at most MM_CHUNK is one chunk: its plain sum is the result (no fold, no compensation registers)
   const oneChunk = typeof K === 'number' && K <= MM_CHUNK;
-  // k in quads (vec4 reads along K) where K is a constant multiple of 4: chunks (MM_CHUNK, a multiple of 4) hold whole quads
-  const quads = useQuads && typeof K === 'number' && K % 4 === 0;
   const storage = new Set(spec.buffers.map((x) => x.name));
   let perK = false;
   if (!oneChunk) body.push(varS('mm_acc', { array: 'f32', length: acc }), varS('mm_cmp', { array: 'f32', length: acc }));
@@ -161,7 +171,15 @@ function tiledKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions, vec4: Se
           uni.push(ref(`mm_s${g}_${m}`));
         }
       }
-    const plain = (side: 'a' | 'b'): Expr[] => ((side === 'a') === !spec.swap ? uniIdx.map(uniValue) : (spec.swap ? rows : cols).map(laneValue));
+    const lanes = (): Expr[] =>
+      (spec.swap ? rows : cols).map((ix, j) => {
+        if (!shuffle || !laneQuads || emitter.quad) return laneValue(ix);
+        emitter.quad = { coord: `mm_${spec.swap ? 'r' : 'c'}${j}`, lane: j % 4, dim: laneExtent, loop: c, t: `mm_lq${j >> 2}`, flat: true, local: true };
+        const v = laneValue(ix);
+        emitter.quad = undefined;
+        return v;
+      });
+    const plain = (side: 'a' | 'b'): Expr[] => ((side === 'a') === !spec.swap ? uniIdx.map(uniValue) : lanes());
     const va = shuffle && !spec.swap ? uni : plain('a');
     const vb = shuffle && spec.swap ? uni : plain('b');
     for (let i = 0; i < RM; i++) c.lines.push(letS(`mm_a${i}`, va[i]!));
