@@ -3,6 +3,7 @@
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { differentiate } from '../../src/graph/autodiff.js';
 import type { Dim, DType, Graph, Shape } from '../../src/graph/types.js';
+import { mulDims } from '../../src/graph/dims.js';
 import type { HostTensor } from '../../src/graph/host-tensor.js';
 
 export interface OpCase {
@@ -144,6 +145,40 @@ export function opCases(): OpCase[] {
       ],
     ),
   );
+
+  // memory-bank rows picked by index (CRD's contrast rows: gather along axis 0 with the index expanded across the
+  // row, reshaped to [N, K, d]) times a per-sample vector: the forward product and, for the vector's gradient, a
+  // matrix-vector product over K = 40 (≥ MATVEC_MIN_K: K split across the workgroup) whose outputs run along the bank
+  // rows (d = 16, 4 quads: the rows read as vec4s); d = 16 then 6 (no quads) exercise both paths (N = 3, 2)
+  for (const d of [16, 6])
+    out.push(
+      make(
+        `gathered-matvec-d${d}`,
+        [
+          { name: 'bank', shape: [40, d], trainable: false },
+          { name: 'idx', shape: [N, 40], dtype: 'int' },
+          { name: 's', shape: [N, d] },
+          { name: 'w', shape: [N, 40], trainable: false },
+        ],
+        (b) => {
+          const flat = b.op('reshape', [b.input('idx', [N, 40], 'int', false)], { shape: [mulDims(N, 40), 1] });
+          const picked = b.op('gather', [b.input('bank', [40, d], 'float', false), b.op('broadcast', [flat], { shape: [mulDims(N, 40), d] })], { axis: 0 });
+          const rows = b.op('reshape', [picked], { shape: [N, 40, d] });
+          const out = b.op('matmul', [rows, b.op('reshape', [b.input('s', [N, d], 'float', true)], { shape: [N, d, 1] })], {});
+          const e = b.unary('exp', b.binary('mul', b.op('reshape', [out], { shape: [N, 40] }), c(b, 0.5)));
+          return { loss: sumAll(b, b.binary('mul', e, b.input('w', [N, 40], 'float', false))) };
+        },
+        [3, 2].map((n, k) =>
+          new Map([
+            ['bank', tensor([40, d], 'float', 23 + k)],
+            ['idx', tensor([n, 40], 'int', 25 + k, (r) => Math.floor(((r() + 1) / 2) * 40))],
+            ['s', tensor([n, d], 'float', 27 + k)],
+            // positive weights: a sum of positive terms (no cancellation for the float32 kernels to be judged by)
+            ['w', tensor([n, 40], 'float', 29 + k, (r) => r() + 1.5)],
+          ]),
+        ),
+      ),
+    );
 
   // Gram matrices (matmul with a permuted operand) and a batched matmul with broadcast batch dims
   out.push(

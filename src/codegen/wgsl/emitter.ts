@@ -251,7 +251,17 @@ export class Emitter {
       const k = this.typed(index, idx, 'i32');
       const size = ixE(m.dim(this.shape(x)[axis]!));
       const xi = [...idx];
-      xi[axis] = ixVar(this.scopes.bindName(scope, 'g', call('min', call('u32', call('max', k, i32(0))), bare('-', size, u32(1)))));
+      // bound where the index value is (not in the gather's own scope: an inner quad block would hide it from the
+      // quad loads of the rows it picks, which are bound outside the lanes)
+      const gi = call('min', call('u32', call('max', k, i32(0))), bare('-', size, u32(1)));
+      const at = this.scopes.scopeOf([gi]);
+      const key = `gather:${JSON.stringify(gi)}`;
+      let g = at.memo.get(key);
+      if (g === undefined) {
+        g = ref(this.scopes.bindName(at, 'g', gi));
+        at.memo.set(key, g);
+      }
+      xi[axis] = ixVar((g as { name: string }).name);
       return this.typed(x, xi, t);
     },
     scatter_add: (n, idx, scope) => this.scatterAdd(n, idx, scope),

@@ -256,9 +256,16 @@ function tiledKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions, vec4: Se
  * MM_CHUNK of its k, Neumaier fold per chunk) for all of them, so each step of the workgroup reads wg_size
  * different k — wg_size gathered rows in flight instead of one. The partial sums go through workgroup memory (one
  * array per output) and every invocation folds them in the same order (compensated); invocation 0 stores.
+ *
+ * With a constant output extent that is a multiple of 4, the `rows` outputs are walked as quads: where the matrix
+ * operand reads a buffer along the outputs (CRD's backward, Σ_k dout[k] · bank[idx[k], :], the bank rows read along
+ * their last axis), each k reads 4 consecutive outputs' elements as one vec4 (the emitter's quad context), where a
+ * software rasteriser otherwise gathers each output's element with a load of its own. Buffers so read are
+ * declared array<vec4<f32>> (found by a first build, as row kernels do: analysis.ts vec4Arrays).
  */
-function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
+function matvecKernel(spec: MatmulKernelSpec, rows: number, vec4?: Set<string>): KernelModule {
   const { math, scopes, emitter, a, b, sa, sb, so, batch, K, root, body } = matmulOperands(spec);
+  emitter.vec4 = vec4 ?? new Set();
   const R = so[spec.swap ? so.length - 1 : so.length - 2]!;
   const Rx = ixE(math.dim(R));
   const Kx = ixE(math.dim(K));
@@ -266,12 +273,20 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
   const out0 = ref('mv_o0');
   body.push(letS('mv_o0', bare('*', ref('wid.x'), u32(rows))));
   for (const v of ['mv_o0', 'lid3']) scopes.define(v, root);
+  const quads = typeof R === 'number' && R % 4 === 0 && rows % 4 === 0;
   const outs: Ix[] = [];
-  for (let i = 0; i < rows; i++) {
-    body.push(letS(`mv_o${i + 1}`, call('min', bare('+', out0, u32(i)), bare('-', Rx, u32(1)))));
-    scopes.define(`mv_o${i + 1}`, root);
-    outs.push(ixVar(`mv_o${i + 1}`));
-  }
+  if (quads)
+    // quad q holds outputs 4·mv_t{q} … + 3 (past the extent: the last quad, read and not stored)
+    for (let q = 0; q < rows / 4; q++) {
+      body.push(letS(`mv_t${q}`, call('min', bare('+', bare('/', out0, u32(4)), u32(q)), u32(R / 4 - 1))));
+      scopes.define(`mv_t${q}`, root);
+    }
+  else
+    for (let i = 0; i < rows; i++) {
+      body.push(letS(`mv_o${i + 1}`, call('min', bare('+', out0, u32(i)), bare('-', Rx, u32(1)))));
+      scopes.define(`mv_o${i + 1}`, root);
+      outs.push(ixVar(`mv_o${i + 1}`));
+    }
   const batchIdx = batchIndices(math, scopes, batch);
   body.push(varS('mm_acc', { array: 'f32', length: rows }), varS('mm_cmp', { array: 'f32', length: rows }), varS('mm_part', { array: 'f32', length: rows }));
   // chunks of MM_CHUNK k per invocation: [mm_k0, mm_k1) holds wg_size · MM_CHUNK of them
@@ -287,9 +302,26 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
   // the vector operand once per k, the matrix operand per output
   const vec = spec.swap ? emitter.as(emitter.value(a, [...pa, ZERO, k]), 'f32', 'f32') : emitter.as(emitter.value(b, [...pb, k, ZERO]), 'f32', 'f32');
   loop.lines.push(letS('mv_x', vec));
-  const mat = outs.map((o) => (spec.swap ? emitter.as(emitter.value(b, [...pb, k, o]), 'f32', 'f32') : emitter.as(emitter.value(a, [...pa, o, k]), 'f32', 'f32')));
   const part = (q: number) => at('mm_part', u32(q));
-  for (let i = 0; i < rows; i++) loop.lines.push(assign(part(i), call('fma', mat[i]!, ref('mv_x'), part(i))));
+  if (quads)
+    for (let q = 0; q < rows / 4; q++) {
+      // one block per quad: its vec4 loads are bound (and memoised) there, once for the 4 outputs
+      const quad = scopes.open(loop);
+      for (let l = 0; l < 4; l++) {
+        const c = `mv_c${4 * q + l}`;
+        quad.lines.push(letS(c, bare('+', bare('*', ref(`mv_t${q}`), u32(4)), u32(l))));
+        scopes.define(c, quad);
+        emitter.quad = { coord: c, lane: l, dim: R, loop: quad, t: `mv_t${q}` };
+        const m = emitter.as(spec.swap ? emitter.value(b, [...pb, k, ixVar(c)]) : emitter.value(a, [...pa, ixVar(c), k]), 'f32', 'f32');
+        emitter.quad = undefined;
+        quad.lines.push(assign(part(4 * q + l), call('fma', m, ref('mv_x'), part(4 * q + l))));
+      }
+      scopes.close(quad, block);
+    }
+  else {
+    const mat = outs.map((o) => (spec.swap ? emitter.as(emitter.value(b, [...pb, k, o]), 'f32', 'f32') : emitter.as(emitter.value(a, [...pa, o, k]), 'f32', 'f32')));
+    for (let i = 0; i < rows; i++) loop.lines.push(assign(part(i), call('fma', mat[i]!, ref('mv_x'), part(i))));
+  }
   scopes.close(loop, (st) => forS('mm_k', bare('+', ref('mm_k0'), lid), bare('<', ref('mm_k'), ref('mm_k1')), WG, st));
   for (let q = 0; q < rows; q++) chunk.lines.push(compensatedAddInto(at('mm_acc', u32(q)), at('mm_cmp', u32(q)), part(q)), assign(part(q), f32(0)));
   scopes.close(chunk, (st) => forS('mm_k0', u32(0), bare('<', ref('mm_k0'), Kx), bare('*', WG, u32(MM_CHUNK)), st));
@@ -312,7 +344,11 @@ function matvecKernel(spec: MatmulKernelSpec, rows: number): KernelModule {
     return ifS(bare('<', bare('+', out0, u32(i)), Rx), [assign(at(spec.store.buffer, off), compensatedValue(`mv_s${i}`))]);
   });
   body.push(ifS(bare('==', lid, u32(0)), stores));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared, entry: 'tile', body, vec4: new Set() };
+  if (!vec4) {
+    const found = vec4Arrays(body);
+    if (found.size) return matvecKernel(spec, rows, found);
+  }
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared, entry: 'tile', body, vec4: emitter.vec4 };
 }
 
 /** What both matmul templates start from: the product's operands and shapes, and the kernel's emitter and root scope. */
