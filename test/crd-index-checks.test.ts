@@ -277,8 +277,22 @@ test('the executor the glue drives: host arrays refused before dispatch, GPUBuff
   }
 });
 
-test('ResidentState (the glue\'s state): a step refused on the device leaves every state buffer as it was, banks and params', async () => {
-  const rt = await openTestRuntime('CRD index checks with resident state');
+interface ResidentCase {
+  rt: Awaited<ReturnType<typeof openTestRuntime>> & object;
+  c: LoadedCase;
+  exec: PlanExecutor;
+  state: ResidentState;
+  /** The plan's inputs but the state from `m`. */
+  host: (m: Map<string, SafeTensor>) => Map<string, TensorInput>;
+  /** The golden state (`<term>/<buffer>` → floats). */
+  golden: () => Map<string, { shape: number[]; data: Float32Array }>;
+  /** The inputs of `bad` (not the state) with `input` given as a GPUBuffer, so checked on the device. */
+  onDevice: (bad: Map<string, SafeTensor>, input: string) => Map<string, TensorInput>;
+}
+
+/** Runs `body` with the first CRD case's plan, its executor and a ResidentState of it (nothing without a GPU). */
+async function withResidentState(title: string, body: (r: ResidentCase) => Promise<void>): Promise<void> {
+  const rt = await openTestRuntime(title);
   if (!rt) return;
   const made: GPUBuffer[] = [];
   try {
@@ -288,29 +302,16 @@ test('ResidentState (the glue\'s state): a step refused on the device leaves eve
     const state = new ResidentState(exec);
     try {
       const host = (m: Map<string, SafeTensor>) => new Map(plan.inputs.filter((i) => !i.name.startsWith('state_in/')).map((i) => [i.name, m.get(i.name)! as unknown as TensorInput]));
-      await state.set(new Map(state.keys.map((k) => [k, { shape: [...c.inputs.get(`state_in/${k}`)!.shape], data: Float32Array.from(c.inputs.get(`state_in/${k}`)!.data as Float64Array) }])));
-      const before = await state.read();
-      for (const [input, at, v] of [BAD[0]!, BAD[1]!, BAD[3]!]) {
-        const bad = withIndex(c, input, at, v);
+      const golden = () => new Map(state.keys.map((k) => [k, { shape: [...c.inputs.get(`state_in/${k}`)!.shape], data: Float32Array.from(c.inputs.get(`state_in/${k}`)!.data as Float64Array) }]));
+      const onDevice = (bad: Map<string, SafeTensor>, input: string) => {
         const inputs = host(bad);
         const ib = rt.device.createBuffer({ size: 16 * Math.ceil(bad.get(input)!.data.length / 4), usage: 0x80 | 0x8 });
         made.push(ib);
         rt.device.queue.writeBuffer(ib, 0, Int32Array.from(bad.get(input)!.data as BigInt64Array, Number));
         inputs.set(input, { shape: [...bad.get(input)!.shape], buffer: ib });
-        let err: unknown;
-        try {
-          await state.step((st) => exec.run(new Map([...inputs, ...st]), { readback: 'scalars' }));
-        } catch (e) {
-          err = e;
-        }
-        assert.instance(err, GpuInputError, `${input}[${at}] = ${v}`);
-        const now = await state.read();
-        for (const [k, x] of before) assert.equal(new Uint32Array(now.get(k)!.buffer), new Uint32Array(x.buffer), `${input}[${at}] = ${v}: state '${k}' as it was`);
-        assert.ok((err as Error).message.endsWith(KEPT), (err as Error).message);
-      }
-      await state.step((st) => exec.run(new Map([...host(c.inputs), ...st]), { readback: 'scalars' }));
-      const stepped = await state.read();
-      assert.not.equal(new Uint32Array(stepped.get('crd/memory_v1')!.buffer), new Uint32Array(before.get('crd/memory_v1')!.buffer), 'a good step updates the bank');
+        return inputs;
+      };
+      await body({ rt, c, exec, state, host, golden, onDevice });
     } finally {
       state.destroy();
       exec.destroy();
@@ -319,6 +320,66 @@ test('ResidentState (the glue\'s state): a step refused on the device leaves eve
     for (const b of made) b.destroy();
     rt.destroy();
   }
-});
+}
+
+test('ResidentState (the glue\'s state): a step refused on the device leaves every state buffer as it was, banks and params', () =>
+  withResidentState('CRD index checks with resident state', async ({ c, exec, state, host, golden, onDevice }) => {
+    await state.set(golden());
+    const before = await state.read();
+    for (const [input, at, v] of [BAD[0]!, BAD[1]!, BAD[3]!]) {
+      const inputs = onDevice(withIndex(c, input, at, v), input);
+      let err: unknown;
+      try {
+        await state.step((st) => exec.run(new Map([...inputs, ...st]), { readback: 'scalars' }));
+      } catch (e) {
+        err = e;
+      }
+      assert.instance(err, GpuInputError, `${input}[${at}] = ${v}`);
+      const now = await state.read();
+      for (const [k, x] of before) assert.equal(new Uint32Array(now.get(k)!.buffer), new Uint32Array(x.buffer), `${input}[${at}] = ${v}: state '${k}' as it was`);
+      assert.ok((err as Error).message.endsWith(KEPT), (err as Error).message);
+    }
+    await state.step((st) => exec.run(new Map([...host(c.inputs), ...st]), { readback: 'scalars' }));
+    const stepped = await state.read();
+    assert.not.equal(new Uint32Array(stepped.get('crd/memory_v1')!.buffer), new Uint32Array(before.get('crd/memory_v1')!.buffer), 'a good step updates the bank');
+  }));
+
+test('ResidentState: a step refused on the device that reads nothing back (run readback none, submit()) carries every state buffer over unchanged, params included', () =>
+  withResidentState('CRD index checks with resident state, no readback', async ({ c, exec, state, host, golden, onDevice }) => {
+    // Z1, Z2 unset (-1, as torchdistill's first step sees them): a step that runs sets them from its batch
+    const initial = golden();
+    const params = initial.get('crd/params')!.data;
+    params[2] = -1;
+    params[3] = -1;
+    const modes: [string, (inputs: Map<string, TensorInput>) => Promise<unknown>][] = [
+      ["run(…, { readback: 'none' })", (inputs) => exec.run(inputs, { readback: 'none' })],
+      ['submit()', (inputs) => exec.submit(inputs).done],
+    ];
+    for (const [what, go] of modes) {
+      await state.set(initial);
+      const before = await state.read();
+      const [input, at, v] = BAD[1]!;
+      const inputs = onDevice(withIndex(c, input, at, v), input);
+      // nothing read back: nothing to report yet, and nothing of the state changed (torch raised before)
+      await state.step((st) => go(new Map([...inputs, ...st])));
+      const now = await state.read();
+      for (const [k, x] of before) assert.equal(new Uint32Array(now.get(k)!.buffer), new Uint32Array(x.buffer), `${what}: state '${k}' as it was`);
+      // the next read-back step reports it and changes nothing either (the flags stay set until reported)
+      let err: unknown;
+      try {
+        await state.step((st) => exec.run(new Map([...host(c.inputs), ...st]), { readback: 'scalars' }));
+      } catch (e) {
+        err = e;
+      }
+      assert.instance(err, GpuInputError, `${what}: the next read-back step reports it`);
+      const reported = await state.read();
+      for (const [k, x] of before) assert.equal(new Uint32Array(reported.get(k)!.buffer), new Uint32Array(x.buffer), `${what}, then a reporting step: state '${k}' as it was`);
+      // then a good step sets Z1, Z2 and updates the banks
+      await state.step((st) => exec.run(new Map([...host(c.inputs), ...st]), { readback: 'scalars' }));
+      const stepped = await state.read();
+      assert.ok(stepped.get('crd/params')![2]! > 0 && stepped.get('crd/params')![3]! > 0, `${what}: a good step sets Z1, Z2 (${stepped.get('crd/params')!.join(', ')})`);
+      assert.not.equal(new Uint32Array(stepped.get('crd/memory_v1')!.buffer), new Uint32Array(before.get('crd/memory_v1')!.buffer), `${what}: a good step updates the bank`);
+    }
+  }));
 
 test.run();

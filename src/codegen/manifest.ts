@@ -63,7 +63,8 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
           'An output marked `inPlace` (a CRD bank: an index_copy of B rows) is its input\'s own buffer, updated in place by the kernels after every read of the old state: nothing to copy',
       checkFlags: !stages.some((s) => s.plan.kernels.some((k) => k.checkFlags !== undefined))
         ? undefined
-        : 'a kernel binding `check_flags` (array<i32>, read; not in `buffers`) updates state in place and stores nothing unless every element is -1: ' +
+        : 'a kernel binding `check_flags` (array<i32>, read; not in `buffers`) stores state: one updating it in place stores nothing unless every element is -1, ' +
+          'one storing another state output stores its state input\'s values unless every element is -1: ' +
           'bind a buffer holding one -1, or -1 per check of your own on the inputs (a failed check: anything else), as the runtime binds the first failure of each device check of the run',
       variants: !stages.some((s) => s.plan.variants?.length)
         ? undefined

@@ -25,7 +25,8 @@
 // The plan's kernels that update state in place (PlanKernel.checkFlags: CRD's bank scatter) read flags[0, checks)
 // and store nothing while any is set: the input checks (index, unit) are dispatched before the plan's kernels, so
 // a run with a refused input leaves that state as it was (torch raises before updating it), as does every run
-// after it until a readback has reported the failure. A factor check runs after the plan's kernels: it holds back
+// after it until a readback has reported the failure. The kernels storing the other state outputs (CRD's params)
+// read them too and store the state inputs' values instead. A factor check runs after the plan's kernels: it holds back
 // only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
 

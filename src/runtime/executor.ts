@@ -597,7 +597,8 @@ export class PlanExecutor {
   /**
    * After a problem found on the device: the run went ahead, but the kernels that update state in place (CRD's
    * banks, in a caller's buffer when the glue's ResidentState binds them) read the check flags and stored nothing
-   * (PlanKernel.checkFlags), so that state is as it was — as torch, which raises before it updates anything.
+   * (PlanKernel.checkFlags), so that state is as it was — as torch, which raises before it updates anything. The
+   * other state outputs (CRD's params) hold the state inputs' values (the kernel storing them reads the flags too).
    */
   private stateKeptNote(): string {
     const names = (this.plan.outputs.state ?? []).filter((s) => s.inPlace && this.bound.has(s.buffer) && this.bound.get(s.buffer) !== this.buffers.get(s.buffer)?.gpu).map((s) => `'${s.name}'`);

@@ -49,7 +49,9 @@ export interface PlanKernel {
    * The binding (read-only storage, array<i32>) at which the kernel reads the run's device-check flags: the first
    * failure of each check (device-checks.ts), NO_ERROR (-1 as i32) when none. The kernels that update state in
    * place (outputs.state[].inPlace) have it and store nothing when any check failed, so a run whose indices are
-   * refused on the device leaves the caller's state as it was (torch raises before it updates anything). It
+   * refused on the device leaves the caller's state as it was (torch raises before it updates anything). The
+   * kernels storing the other state outputs (CRD's params, a buffer of their own) have it too and store the state
+   * input's values instead, so ResidentState carries the old state over after a run that reads nothing back. It
    * counts against the storage-binding budget like `bindings`.
    */
   checkFlags?: number;

@@ -6,7 +6,8 @@
 // banks, an index_copy of B rows written after every read of the old bank) is then the resident buffer itself:
 // nothing to copy, only B rows written per step. Any other state output (CRD's params) is written by the plan into
 // a buffer of its own and copied back into its resident buffer on the GPU once the plan has run (queue order: the
-// next step reads the updated state). Nothing is read back unless asked (read()): an ImageNet CRD bank is 656 MB.
+// next step reads the updated state). A run whose device checks failed stores the old state there (the kernel reads
+// the check flags: PlanKernel.checkFlags), so a step that reads nothing back carries the state over unchanged. Nothing is read back unless asked (read()): an ImageNet CRD bank is 656 MB.
 /// <reference types="@webgpu/types" preserve="true" />
 import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';

@@ -17,7 +17,7 @@ import { vec4Arrays } from '../kernel-ir/analysis.js';
 import { ScopeTree, type Scope } from './scope.js';
 import { compensatedAdd, compensatedAddStmts, compensatedDecl, compensatedScale, compensatedValue } from './compensated.js';
 import {
-  all, assign, at, at4, at4s, bare, barrier, bin, block, BREAK, call, f32, hex, i32, ifS, ixE, lane as laneOf, letS, loop, ref, RETURN, u32, varS,
+  all, arrayLength, assign, at, at4, at4s, bare, barrier, bin, block, BREAK, call, f32, forS, hex, i32, ifS, ixE, lane as laneOf, letS, loop, ref, RETURN, u32, varS,
   type Expr, type KernelModule, type SharedArray, type Stmt,
 } from '../kernel-ir/ir.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
@@ -537,5 +537,15 @@ export function storeStmt(
   const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
   const off = ixE(math.offset(s.shape, idx));
   const i = s.base ? bare('+', u32(s.base), off) : off;
+  if (s.keep) {
+    // a state output: the state input's value when a device check of the run failed (StoreSpec.keep)
+    if (vec4?.has(s.buffer)) throw new Error(`store into ${s.buffer}: a kept state output stored as vec4`);
+    const { input, flags } = s.keep;
+    return block([
+      varS('kept', buffers.get(s.buffer)!.dtype, v),
+      forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [assign(ref('kept'), at(input, off))])]),
+      assign(at(s.buffer, i), ref('kept')),
+    ]);
+  }
   return assign(vec4?.has(s.buffer) ? at4s(s.buffer, i) : at(s.buffer, i), v);
 }

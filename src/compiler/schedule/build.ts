@@ -48,7 +48,10 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         const t = u.target!;
         const buf = t.kind === 'grad' ? bufs.grads[t.index]! : t.kind === 'state' ? bufs.state[t.index]! : bufs.scalars;
         if (t.kind === 'state' && t.scatter) stores.push({ node: u.node, buffer: buf.wgsl, shape: g.nodes[t.scatter.input]!.shape, base: 0, at: 'elem', scatter: { index: t.scatter.index }, buf });
-        else stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', buf });
+        else {
+          const keep = t.kind === 'state' && t.keep !== undefined ? { input: inputOf.get(t.keep)!.wgsl, flags: CHECK_FLAGS } : undefined;
+          stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: t.kind === 'scalar' ? t.slot : 0, at: u.at ?? 'elem', ...(keep ? { keep } : {}), buf });
+        }
       } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
         stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), buf });
@@ -97,8 +100,10 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       shape: b.shape,
     }));
     // a kernel updating state in place reads the run's device-check flags (PlanKernel.checkFlags, bound by the
-    // runtime) and stores nothing when a check failed: torch raises before it updates the state
-    const flagged = stores.some((s) => s.scatter);
+    // runtime) and stores nothing when a check failed: torch raises before it updates the state; a kernel storing
+    // another state output (CRD's params) reads them too and stores the state input's values instead
+    const guarded = stores.some((s) => s.scatter);
+    const flagged = guarded || stores.some((s) => s.keep);
     if (flagged) decls.push({ binding: decls.length + 1, name: CHECK_FLAGS, dtype: 'i32', access: 'read', label: "the run's check flags", shape: [] });
     const loads = new Map<number, string>();
     for (const [node, b] of loadable) if (declared.includes(b)) loads.set(node, b.wgsl);
@@ -107,7 +112,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     let spec: KernelSpec;
     if (layout) spec = { ...common, kind: 'matmul', node: grp.units[0]!.node, store: plain[0]!, ...layout };
     else if (grp.kind === 'serial') spec = { ...common, kind: 'serial', node: grp.units[0]!.node, store: plain[0]!, ...(workspace ? { workspace: workspace.wgsl } : {}) };
-    else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis, ...(flagged ? { checkFlags: CHECK_FLAGS } : {}) };
+    else if (mapped) spec = { ...common, kind: 'map', axes: grp.axes, stores: plain, elemsPerInvocation: mapped.elems, loopAxis: mapped.loopAxis, ...(guarded ? { checkFlags: CHECK_FLAGS } : {}) };
     else
       spec = {
         ...common,
@@ -121,7 +126,9 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
         ...(isColumnPass(grp.axes) ? { column: true as const } : {}),
       };
-    if (flagged && spec.kind !== 'map') throw new Error(`kernel ${name}: an in-place state update outside a map kernel`);
+    if (guarded && spec.kind !== 'map') throw new Error(`kernel ${name}: an in-place state update outside a map kernel`);
+    // matmul and serial kernels store their one value themselves (no storeStmt): a kept state output must not land there
+    if (stores.some((s) => s.keep) && spec.kind !== 'map' && spec.kind !== 'row') throw new Error(`kernel ${name}: a state output stored by a ${spec.kind} kernel`);
     const bindings: KernelBinding[] = spec.buffers.filter((b) => b.name !== CHECK_FLAGS).map((b) => ({ binding: b.binding, buffer: declared.find((d) => d.wgsl === b.name)!.id, access: b.access }));
     const read = declared.filter((b) => !stores.some((s) => s.buf.id === b.id) && b !== workspace);
     return {

@@ -5,7 +5,7 @@ import type { Graph } from '../../graph/types.js';
 import { isRowIndex } from './coords.js';
 import { sameDomain } from './domains.js';
 import type { KernelGraph } from './kernel-graph.js';
-import { isScatter, type Unit } from './units.js';
+import { readsCheckFlags, type Unit } from './units.js';
 
 /** How a fusion strategy treats the storage-binding budget (policy.ts chooses the strategy). */
 export interface BindingBudget {
@@ -17,7 +17,7 @@ export interface BindingBudget {
 
 /**
  * Storage buffers a kernel of these units binds: inputs and other kernels' results it reads, its output
- * buffers, the check flags when it updates state in place (build.ts), and the results it stores for others — every one of them (conservative), or only those other
+ * buffers, the check flags when it stores state (build.ts), and the results it stores for others — every one of them (conservative), or only those other
  * reductions/matmuls read (optimistic: the roots that read the rest are expected to join the kernel, and
  * same-domain reductions to merge into it).
  */
@@ -35,8 +35,8 @@ export function candidateBindings(kg: KernelGraph, members: readonly Unit[], con
       .filter((u) => u.kind !== 'root' && !mine.has(u) && !(u.kind === 'reduce' && dom && sameDomain(u.axes, dom)));
     stored = [...own].filter((v) => readers.some((u) => u.refs.has(v))).length;
   }
-  // a kernel updating state in place also reads the run's check flags (build.ts)
-  return read.size + stored + targets.size + (members.some((u) => u.kind === 'root' && isScatter(u)) ? 1 : 0);
+  // a kernel updating state in place or storing a state output also reads the run's check flags (build.ts)
+  return read.size + stored + targets.size + (members.some(readsCheckFlags) ? 1 : 0);
 }
 
 /** Does a kernel of these units stay within the budget (by the budget's estimate)? */

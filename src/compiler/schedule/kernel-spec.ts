@@ -36,6 +36,12 @@ export interface StoreSpec {
    * from every b that has it (torch's index_copy_).
    */
   scatter?: { index: number };
+  /**
+   * A state output not updated in place (CRD's params): the value stored is `input`'s element at the same index
+   * (the state input, same shape) when any of the run's device-check flags (`flags`, array<i32>) is not -1, so a
+   * refused run carries the old state over (torch raises before it changes anything).
+   */
+  keep?: { input: string; flags: string };
 }
 
 export interface ReductionSpec {

@@ -7,7 +7,7 @@ import { DependenceAnalysis, elementAxes, nonOneDims, sameDims, sameDomain } fro
 import { coord } from './coords.js';
 import type { BindingBudget } from './candidate.js';
 import type { Prepared } from './prepare.js';
-import { fusedUnits, isScatter, ownsLoop, type RootDecl, type Unit } from './units.js';
+import { fusedUnits, ownsLoop, readsCheckFlags, type RootDecl, type Unit } from './units.js';
 
 export interface FusedUnits {
   analysis: DependenceAnalysis;
@@ -36,8 +36,8 @@ export function unitsWithinBudget(prep: Prepared, roots: readonly RootDecl[], st
       const dims = nonOneDims(g.nodes[u.node]!.shape);
       return u.kind === 'root' && (sameDims(dims, w.axes.map((a) => a.dim)) || sameDims(dims, w.axes.filter((a) => !a.reduced).map((a) => a.dim)));
     };
-    // an in-place state update also binds the run's check flags (build.ts)
-    const reads = (u: Unit) => [...u.refs.keys()].filter((v) => !sameRows(u, v)).length + (u.kind === 'root' && isScatter(u) ? 1 : 0);
+    // a state root (in place or not) also binds the run's check flags (build.ts)
+    const reads = (u: Unit) => [...u.refs.keys()].filter((v) => !sameRows(u, v)).length + (readsCheckFlags(u) ? 1 : 0);
     const over = [...units, ...rs].find((u) => reads(u) + 1 > limit);
     if (!over) return { analysis: an, units, roots: rs };
     const pick = splitPoint(g, an, g.nodes[over.node]!.inputs, reads(over), isUnit);

@@ -4,6 +4,7 @@
 // state). Everything else inlines into whichever unit reads it. Each unit carries its reads of other units
 // (the dependence analysis, domains.ts).
 import type { Graph, Node } from '../../graph/types.js';
+import { shapeEq } from '../../graph/dims.js';
 import { opKind } from '../../graph/ops/index.js';
 import type { DomainAxis } from './kernel-spec.js';
 import { coord } from './coords.js';
@@ -14,7 +15,7 @@ import { inPlaceUpdates } from './in-place-state.js';
 export type RootTarget =
   | { kind: 'grad'; input: string; index: number }
   | { kind: 'scalar'; slot: number; label: string }
-  | { kind: 'state'; name: string; index: number; scatter?: ScatterTarget };
+  | { kind: 'state'; name: string; index: number; scatter?: ScatterTarget; keep?: number };
 
 /** A state output stored in place (in-place-state.ts): the root's node is the rows, written at `index` into the
  *  state input's buffer. */
@@ -63,7 +64,12 @@ export function rootUnits(g: Graph): RootDecl[] {
   (g.stateOut ?? []).forEach((x, k) => {
     const ip = inPlace[k];
     if (ip) root(ip.rows, { kind: 'state', name: x.name, index: k, scatter: { index: ip.index, input: ip.input } });
-    else root(x.node, { kind: 'state', name: x.name, index: k });
+    else {
+      // a run whose device check failed stores the state input's value instead (build.ts: the kernel reads it)
+      const input = g.inputs.find((i) => i.name === `state_in/${x.name.slice('state_out/'.length)}`);
+      const keep = input && shapeEq(g.nodes[input.node]!.shape, g.nodes[x.node]!.shape) ? input.node : undefined;
+      root(x.node, { kind: 'state', name: x.name, index: k, ...(keep !== undefined ? { keep } : {}) });
+    }
   });
   return out;
 }
@@ -93,8 +99,16 @@ export function rootRefs(g: Graph, an: DependenceAnalysis, r: RootDecl): Refs {
   const refs = an.storeRefs(r.node, elementCoords(g, r.node));
   const sc = isScatter(r);
   if (sc) for (const [v, idxs] of an.storeRefs(sc.index, elementCoords(g, sc.index))) for (const i of idxs) addRef(refs, v, i);
+  const keep = keptInput(r);
+  if (keep !== undefined) for (const [v, idxs] of an.storeRefs(keep, elementCoords(g, r.node))) for (const i of idxs) addRef(refs, v, i);
   return refs;
 }
 
 /** The scatter target of an in-place state root. */
 export const isScatter = (u: { target?: RootTarget }): ScatterTarget | undefined => (u.target?.kind === 'state' ? u.target.scatter : undefined);
+
+/** The state input whose value a state root (not in place) stores instead when a device check of the run failed. */
+export const keptInput = (u: { target?: RootTarget }): number | undefined => (u.target?.kind === 'state' ? u.target.keep : undefined);
+
+/** Does a root read the run's device-check flags (PlanKernel.checkFlags): an in-place update or a kept state output? */
+export const readsCheckFlags = (u: { kind: string; target?: RootTarget }): boolean => u.kind === 'root' && (isScatter(u) !== undefined || keptInput(u) !== undefined);
