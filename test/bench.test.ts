@@ -10,7 +10,7 @@ import { KD_TOLERANCE, kdCase, kdErrors, kdReference } from '../bench/kd-data.js
 import { benchGraph, compilerPlans } from '../bench/plan-source.js';
 import { referenceKdPlan } from '../bench/reference-kd-plan.js';
 import { GpuRuntime } from 'tdc-runtime/node';
-import { lossGraph, runLossBench, TFJS_MATMUL_WORKAROUND, TFJS_TOLERANCE } from '../bench/losses.js';
+import { lossGraph, runLossBench, TFJS_MATMUL_WORKAROUND, TFJS_TOLERANCE, type LossBenchOptions } from '../bench/losses.js';
 import { TFJS_LOSSES } from '../bench/losses-tfjs.js';
 import { LOSS_CASES } from '../bench/losses-suite.js';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
@@ -141,16 +141,14 @@ test('bench --losses: every suite loss compiles from its real sample config with
   }
 });
 
+/** runLossBench at tiny batches (1/32 of each case's), one short round, no torch, rows as JSON. */
+const tinyLossBench = (o: Partial<LossBenchOptions> & Pick<LossBenchOptions, 'ids' | 'bindings'>) =>
+  runLossBench({ timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 }, torch: false, batchScale: 1 / 32, wg: 0, json: true, log: () => {}, ...o });
+
 test('bench --losses smoke: tiny batches run, with kernels, times and bytes reported', async () => {
-  const rows = await runLossBench({
+  const rows = await tinyLossBench({
     ids: ['kd', 'at', 'pkt'],
-    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
-    torch: false,
-    batchScale: 1 / 32,
     bindings: 8,
-    wg: 0,
-    json: true,
-    log: () => {},
   });
   assert.equal(rows.map((r) => r.id), ['kd', 'at', 'pkt']);
   for (const r of rows) {
@@ -161,15 +159,10 @@ test('bench --losses smoke: tiny batches run, with kernels, times and bytes repo
 
 test('bench --losses --profile: one device time per kernel of the plan', async () => {
   const lines: string[] = [];
-  const rows = await runLossBench({
+  const rows = await tinyLossBench({
     ids: ['pkt'],
-    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
-    torch: false,
-    batchScale: 1 / 32,
     bindings: 8,
-    wg: 0,
     profile: true,
-    json: true,
     log: (s) => void lines.push(s),
   });
   assert.is(rows[0]!.error, undefined, rows[0]!.error);
@@ -178,16 +171,10 @@ test('bench --losses --profile: one device time per kernel of the plan', async (
 });
 
 test('bench --losses --baseline: another checkout plans the loss too and both run interleaved (this one as its own baseline)', async () => {
-  const rows = await runLossBench({
+  const rows = await tinyLossBench({
     ids: ['pkt'],
-    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
-    torch: false,
-    batchScale: 1 / 32,
     bindings: 8,
-    wg: 0,
     baseline: ROOT,
-    json: true,
-    log: () => {},
   });
   const r = rows[0]!;
   assert.is(r.error, undefined, r.error);
@@ -197,16 +184,10 @@ test('bench --losses --baseline: another checkout plans the loss too and both ru
 
 test('bench --losses --bindings auto (the default): each loss runs the plan variant the runtime chooses, as tdc compile output does', async () => {
   if (!rt) return;
-  const rows = await runLossBench({
+  const rows = await tinyLossBench({
     ids: ['dist'],
-    timing: { rounds: 1, roundMs: 1, minSteps: 1, warmupSteps: 0 },
-    torch: false,
-    batchScale: 1 / 32,
     bindings: 'auto',
-    wg: 0,
     baseline: ROOT,
-    json: true,
-    log: () => {},
   });
   const r = rows[0]!;
   assert.is(r.error, undefined, r.error);

@@ -13,7 +13,7 @@ import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
 import { indexInputChecks, unitInputChecks } from './index-checks.js';
-import { evalDim, indexCheckProblem, unitCheckProblem } from 'tdc-runtime';
+import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
 export type CpuRunResult = RunResult & { grads: Map<string, HostTensor>; state?: Map<string, HostTensor> };
@@ -105,12 +105,8 @@ function indexInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['
     } catch {
       continue; // a size the graph leaves symbolic: the executor's own check still raises
     }
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v === c.ignore || (v >= 0 && v < size)) continue;
-      out.push(diag('error', 'TDC524', indexCheckProblem({ ...c, size }, i, v, false), stage.span));
-      break;
-    }
+    const p = hostIndexProblem({ ...c, size }, data);
+    if (p) out.push(diag('error', 'TDC524', p, stage.span));
   }
   return out;
 }

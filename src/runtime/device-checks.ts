@@ -118,6 +118,16 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
   return buf;
 }
 
+/** The first element of an index input given as host data that lies outside [0, size) and is not the ignore value,
+ *  worded as indexCheckProblem words it; undefined when every element is valid. */
+export function hostIndexProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, data: ArrayLike<number | bigint>): string | undefined {
+  for (let i = 0; i < data.length; i++) {
+    const v = Number(data[i]);
+    if (v !== c.ignore && !(v >= 0 && v < c.size)) return indexCheckProblem(c, i, v, false);
+  }
+  return undefined;
+}
+
 /** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
 export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
   const torch =

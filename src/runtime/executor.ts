@@ -26,6 +26,7 @@ import {
   checkParams,
   factorCheckProblem,
   factorParams,
+  hostIndexProblem,
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
@@ -907,14 +908,8 @@ export class PlanExecutor {
     for (const c of this.plan.indexInputs ?? []) {
       const t = inputs.get(c.input);
       if (!t || isDeviceInput(t)) continue;
-      const size = evalDim(c.size, env);
-      const data = (t as HostInput).data;
-      for (let i = 0; i < data.length; i++) {
-        const v = Number(data[i]);
-        if (v === c.ignore || (v >= 0 && v < size)) continue;
-        problems.push(indexCheckProblem({ ...c, size }, i, v, false));
-        break;
-      }
+      const p = hostIndexProblem({ ...c, size: evalDim(c.size, env) }, (t as HostInput).data);
+      if (p) problems.push(p);
     }
   }
 

@@ -48,5 +48,5 @@ export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type S
 export type { KernelPlan, PlanVariant, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck, UnitInputCheck, StateInit } from './plan.js';
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';
 export { didYouMean, closest, editDistance } from './suggest.js';
-export { indexCheckProblem, unitCheckProblem, NO_ERROR, CHECK_PARAMS, CHECK_WORKGROUP_SIZE, type DeviceCheckKind } from './device-checks.js';
+export { hostIndexProblem, indexCheckProblem, unitCheckProblem, NO_ERROR, CHECK_PARAMS, CHECK_WORKGROUP_SIZE, type DeviceCheckKind } from './device-checks.js';
 export { nonFiniteParts, type NonFinite, type ResultValues } from './nonfinite.js';

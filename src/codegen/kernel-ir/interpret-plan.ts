@@ -2,7 +2,7 @@
 // converted to f32 / i32 as the runtime uploads them), the symbols bound from the input shapes, every kernel's
 // dispatch evaluated with its workgroup size and interpreted in plan order. Results as the runtime reads
 // them back: the scalars (loss, terms, model term), the gradients and the state outputs, in float32.
-import { bindSymbols, evalDim, indexCheckProblem, overrideConstants, type KernelPlan, type WorkgroupSizeOption } from 'tdc-runtime';
+import { bindSymbols, evalDim, hostIndexProblem, overrideConstants, type KernelPlan, type WorkgroupSizeOption } from 'tdc-runtime';
 import type { KernelModule } from './ir.js';
 import { interpretDispatch } from './interpret.js';
 import { dimFields } from '../wgsl/print-module.js';
@@ -36,18 +36,11 @@ export function interpretPlan(
   const { env, problems } = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims ?? []);
   if (problems.length) throw new Error(`inputs do not fit the plan: ${problems.join('; ')}`);
   // index inputs as the GPU runtime checks host arrays (executor.checkIndices): the kernels would read clamped rows
-  const bad: string[] = [];
-  for (const c of plan.indexInputs ?? []) {
+  const bad = (plan.indexInputs ?? []).flatMap((c) => {
     const data = inputs.get(c.input)?.data;
-    if (!data) continue;
-    const size = evalDim(c.size, env);
-    for (let k = 0; k < data.length; k++) {
-      const v = Number(data[k]);
-      if (v === c.ignore || (v >= 0 && v < size)) continue;
-      bad.push(indexCheckProblem({ ...c, size }, k, v, false));
-      break;
-    }
-  }
+    const p = data && hostIndexProblem({ ...c, size: evalDim(c.size, env) }, data);
+    return p ? [p] : [];
+  });
   if (bad.length) throw new Error(`invalid inputs: ${bad.join('; ')}`);
   const buffers = new Map<number, Arr>();
   for (const b of plan.buffers) {
