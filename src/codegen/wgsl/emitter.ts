@@ -124,18 +124,22 @@ export class Emitter {
   }
 
   /** In a quad sweep: lane `lane` of the vec4 holding elements 4t…4t+3 of this buffer row, if it has that layout. */
-  private quadLoad(buf: Materialized, idx: Ix[]): Expr | undefined {
+  private quadLoad(buf: Materialized, full: Ix[]): Expr | undefined {
     const q = this.quad;
-    const r = buf.shape.length;
-    if (q?.flat && buf.dtype === 'f32') return this.flatQuadLoad(q, buf, idx);
-    if (!q || buf.dtype !== 'f32' || r === 0 || !isVar(idx[r - 1], q.coord) || dimEq(buf.shape[r - 1]!, q.dim) !== true) return undefined;
+    if (q?.flat && buf.dtype === 'f32') return this.flatQuadLoad(q, buf, full);
+    // trailing unit axes do not move the offset (a statistic kept as [C, 1], read along C)
+    let r = buf.shape.length;
+    while (r > 1 && buf.shape[r - 1] === 1) r--;
+    const shape = buf.shape.slice(0, r);
+    const idx = full.slice(0, r);
+    if (!q || buf.dtype !== 'f32' || r === 0 || !isVar(idx[r - 1], q.coord) || dimEq(shape[r - 1]!, q.dim) !== true) return undefined;
     const prefix = idx.slice(0, -1);
     if (this.scopes.scopeOf(prefix).depth >= q.loop.depth) return undefined;
     const m = this.env.math;
     const key = `quad:${buf.name}@${ixListKey(prefix)}`;
     let v = q.loop.memo.get(key);
     if (v === undefined) {
-      const row = m.offset(buf.shape.slice(0, -1), prefix);
+      const row = m.offset(shape.slice(0, -1), prefix);
       if (q.rowOffset !== undefined && !ixEq(row, q.rowOffset)) return undefined;
       const at = q.rowOffset !== undefined ? ixVar(q.t) : ixAdd(ixMul(row, ixNode('/', m.dim(q.dim), ixLit(4))), ixVar(q.t));
       v = this.scopes.bind(q.loop, 'q', at4(buf.name, ixE(at)));

@@ -4,7 +4,7 @@
 import { mulDims, numel } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
 import { matmulLayout } from './matmul-layout.js';
-import { isColumnPass } from './row-layout.js';
+import { groupReads, isColumnPass } from './row-layout.js';
 import { innermostMapLayout, mapLayout } from './map-layout.js';
 import { inPlaceUpdates } from './in-place-state.js';
 import type { BufferDecl, KernelSpec, StoreSpec } from './kernel-spec.js';
@@ -124,7 +124,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
           .map((u) => ({ node: u.node, phase: part.phase.get(u.node) ?? 0, ...(part.online.has(u.node) ? { online: part.online.get(u.node)! } : {}) })),
         stores: plain,
         ...(part.elemPhase.has(grp) ? { elemPhase: part.elemPhase.get(grp)! } : {}),
-        ...(isColumnPass(grp.axes) ? { column: true as const } : {}),
+        ...(isColumnPass(grp.axes, groupReads(grp, g)) ? { column: true as const } : {}),
       };
     if (guarded && spec.kind !== 'map') throw new Error(`kernel ${name}: an in-place state update outside a map kernel`);
     // matmul and serial kernels store their one value themselves (no storeStmt): a kept state output must not land there

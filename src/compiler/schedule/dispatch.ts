@@ -5,7 +5,7 @@ import type { Dim, Graph } from '../../graph/types.js';
 import { MAP_ELEMS, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { MapLayout } from './map-layout.js';
-import { isColumnPass } from './row-layout.js';
+import { groupReads, isColumnPass } from './row-layout.js';
 import type { Group } from './kernel-graph.js';
 import { WG_SIZE_DIM } from './workgroup.js';
 
@@ -34,7 +34,7 @@ export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefine
   const loopAxis = mapped?.loopAxis ?? dims.length - 1;
   const count =
     grp.kind === 'row'
-      ? isColumnPass(grp.axes)
+      ? isColumnPass(grp.axes, groupReads(grp, g))
         ? ceilDivDims(rows, WG_SIZE_DIM)
         : rows
       : ceilDivDims(mulDims(...dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, mapped?.elems ?? MAP_ELEMS) : d))), WG_SIZE_DIM);
