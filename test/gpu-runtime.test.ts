@@ -154,6 +154,8 @@ test("readback 'all' into the caller's arrays: the same arrays come back, filled
   await rejects(exec.run(inputsOf(d, 5, 37), { readback: 'all', into: new Map([['teacher/./output', new Float32Array(5 * 37)]]) }), GpuInputError, /not a gradient of this plan/);
   const after = await exec.run(inputsOf(d, 5, 37), { readback: 'all' });
   assert.equal(Array.from(after.grads.get('student/./output')!), Array.from(mine), 'a refused run leaves the executor usable');
+  // without `into`, every run's gradients are arrays of their own (made while the device works)
+  assert.is.not(after.grads.get('student/./output'), fresh.grads.get('student/./output'));
   exec.destroy();
 });
 

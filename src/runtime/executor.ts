@@ -517,6 +517,9 @@ export class PlanExecutor {
     });
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') return deviceOut;
+    // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
+    // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
+    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4)) : [];
 
     const staging = this.staging!;
     try {
@@ -586,7 +589,7 @@ export class PlanExecutor {
     let off = readBytes[0]!;
     grads.forEach((g, i) => {
       const n = readBytes[i + 1]! / 4;
-      const out = into?.get(g.input) ?? new Float32Array(n);
+      const out = hostArrays[i]!;
       out.set(new Float32Array(mapped, off, n));
       hostGrads.set(g.input, out);
       off += 4 * n;
@@ -1076,4 +1079,11 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
     if (!plan.inputs.some((i) => i.name === g.input)) throw new PlanError(`gradient of ${g.input}, which is not an input`);
   }
   return byId;
+}
+
+/** A new Float32Array of `n` elements with every page of its memory already mapped (one write per 4 KiB). */
+function pagedIn(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i += 1024) a[i] = 0;
+  return a;
 }
