@@ -39,6 +39,9 @@ const MIN_BUSY_LANES = 0.6;
 /** WebGPU's default maxComputeWorkgroupStorageSize (the matrix-vector partials must fit it). */
 const WORKGROUP_BYTES = 16384;
 
+/** The plain kernel walks quads of k only up to this many uniform indices (CRD's gathered products: one). */
+const PLAIN_QUAD_UNIFORM = 1;
+
 /** matmulKernel's options: `subgroups` makes the variant that shares the uniform operand through subgroup shuffles. */
 export interface MatmulKernelOptions {
   subgroups?: boolean;
@@ -199,7 +202,7 @@ function tiledKernel(spec: MatmulKernelSpec, opts: MatmulKernelOptions, vec4: Se
     const [from, to]: [Expr, Expr] = oneChunk ? [u32(0), Kx] : [ref('mm_k0'), ref('mm_k1')];
     // quads only where the uniform side is shared by shuffles: the plain kernel's uniform-many quads (4 values each,
     // live through the quad's 4 k) spill (measured 1.35–1.5× slower than one k per step on lavapipe)
-    if (!quads || !shuffle) {
+    if (!quads || (!shuffle && spec.uniform > PLAIN_QUAD_UNIFORM)) {
       scopes.define('mm_k', loop);
       products(loop, shuffle);
       scopes.close(loop, (st) => forS('mm_k', from, bare('<', ref('mm_k'), to), u32(1), st));
