@@ -5,6 +5,7 @@ import { shapeEq, shapeToString } from './dims.js';
 import { OPS } from './ops/index.js';
 import { ShapeRuleError, type TypedShape, type VjpBuilder } from './ops/op-def.js';
 import { binaryFn, unaryFn } from './ops/scalar-fns.js';
+import { rewriteSum } from './sum-rewrites.js';
 import type { BinaryOp, DType, Graph, GraphInput, GraphTerm, Node, OpAttrs, OpName, Shape, UnaryOp } from './types.js';
 
 export class ShapeError extends Error {
@@ -101,6 +102,11 @@ export class GraphBuilder implements VjpBuilder {
       if (simple !== undefined) return simple;
     }
     return this.push({ op, inputs: [...inputs], attrs: a, shape: inferred.shape, dtype: inferred.dtype } as Omit<Node, 'id'>, origin);
+  }
+
+  /** The node `op(inputs, attrs)` would return without building anything: one built before (CSE), if any. */
+  existing<K extends OpName>(op: K, inputs: number[], attrs: OpAttrs[K]): number | undefined {
+    return this.raw ? undefined : this.byKey.get(nodeKey(op, inputs, attrs));
   }
 
   node(id: number): Node {
@@ -206,7 +212,7 @@ export class GraphBuilder implements VjpBuilder {
       case 'concat':
         return inputs.length === 1 ? inputs[0] : undefined;
       case 'reduce':
-        return (attrs as OpAttrs['reduce']).axes.length === 0 ? inputs[0] : undefined;
+        return (attrs as OpAttrs['reduce']).axes.length === 0 ? inputs[0] : rewriteSum(this, inputs[0]!, attrs as OpAttrs['reduce']);
       case 'detach': {
         const n = this.nodes[inputs[0]!]!;
         return n.op === 'detach' || n.op === 'const' || n.op === 'iota' || n.dtype === 'int' ? inputs[0] : undefined;

@@ -264,7 +264,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     const hot = new Map<number, OneHotSum>();
     for (const r of rs) {
       const h = r.online === undefined && !partners.has(r.node) && red.length === 1 ? oneHotSum(g, r.node) : undefined;
-      if (h && isVar(reductionInputIndex(g, r.node)[h.axis], coordName(red[0]!.k))) hot.set(r.node, h);
+      // the one-hot row computed here (not read from a buffer: unfused kernels sum the stored where)
+      if (h && !emitter.env.buffer(h.where) && isVar(reductionInputIndex(g, r.node)[h.axis], coordName(red[0]!.k))) hot.set(r.node, h);
     }
     const list: ReductionState[] = [];
     for (const r of rs) {

@@ -1,0 +1,160 @@
+// Sums the builder rewrites (GraphBuilder.simplify): a Σ over axes R with a one-hot row in it,
+//   Σ(w + y) = Σw + Σy   with w = where(iota_R == i, v, 0), whose sum is read once per row (one-hot-sum.ts),
+// when Σy then vanishes: an existing sum (CSE), −Σ of one that vanishes, or c · Σ / Σ / c with c constant along R
+// and never 0 or ±∞. Autodiff builds such sums for the gradient of a log-softmax under cross-entropy plus other
+// terms (Σ_j of its upstream gradient): with KD's teacher probabilities p_j = exp(t_j − m) / Z the sum becomes
+// onehot + c · Z / Z, and the row kernel needs no sweep for it (3 sweeps → 2 for KD+CE).
+// The values are the same sums regrouped: only rounding moves. Non-finite values keep torch's outcome: a sum is
+// NaN, +∞ or −∞ whatever the grouping (NaN anywhere, or both infinities: NaN), and a factor c that is never 0 or
+// ±∞ keeps c · Σy non-finite exactly when Σ c·y is (a NaN factor: NaN both ways).
+import { dimEq, isOneDim } from './dims.js';
+import type { Node, OpAttrs, OpName, Shape } from './types.js';
+
+export interface SumBuilder {
+  node(id: number): Node;
+  op<K extends OpName>(op: K, inputs: number[], attrs: OpAttrs[K]): number;
+  /** The node op(inputs, attrs) would be if it was built before (CSE), without building it. */
+  existing<K extends OpName>(op: K, inputs: number[], attrs: OpAttrs[K]): number | undefined;
+}
+
+/**
+ * Σ over `attrs.axes` of node `x` as existing sums (CSE), one-hot sums and arithmetic on values constant along
+ * the summed axes — or undefined (build the sum as is). A sum is only ever replaced by one that reads no row
+ * of its own: rewrites that would leave other sums over the rows (more reductions, not fewer) are not made.
+ */
+export function rewriteSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): number | undefined {
+  if (attrs.fn !== 'sum' || b.node(x).dtype !== 'float') return undefined;
+  // only sums with a one-hot row in them (cross-entropy's gradient through a log-softmax): a plain Σ_c p over a
+  // softmax (DIST's class means) would become Z / Z too, but the fused schedule then splits DIST into more kernels
+  let top = b.node(x);
+  while (top.op === 'unary' && top.attrs.fn === 'neg') top = b.node(top.inputs[0]!);
+  const rank = b.node(x).shape.length;
+  if (!(top.op === 'binary' && top.attrs.fn === 'add' && top.inputs.some((w) => isOneHotRow(b, w, attrs.axes, rank)))) return undefined;
+  return eliminated(b, x, attrs, false);
+}
+
+function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: boolean): number | undefined {
+  const n = b.node(x);
+  const rank = n.shape.length;
+  const R = attrs.axes;
+  if (inner) {
+    const hit = b.existing('reduce', [x], attrs);
+    if (hit !== undefined) return hit;
+  }
+  const full = (y: number) => shapeEquals(b.node(y).shape, n.shape);
+  const sub = (y: number) => (full(y) ? eliminated(b, y, attrs, true) : undefined);
+  if (n.op === 'unary' && n.attrs.fn === 'neg') {
+    const s = sub(n.inputs[0]!);
+    return s === undefined ? undefined : b.op('unary', [s], { fn: 'neg' });
+  }
+  if (n.op !== 'binary') return undefined;
+  const [p, q] = n.inputs as [number, number];
+  if (n.attrs.fn === 'add') {
+    // a one-hot row's sum is read once per row (one-hot-sum.ts): built; the other side must vanish
+    const hot = (w: number) => full(w) && isOneHotRow(b, w, R, rank);
+    const other = hot(p) ? q : hot(q) ? p : undefined;
+    const s = other === undefined ? undefined : hot(other) ? b.op('reduce', [other], attrs) : sub(other);
+    return s === undefined ? undefined : b.op('binary', [b.op('reduce', [other === q ? p : q], attrs), s], { fn: 'add' });
+  }
+  if (n.attrs.fn === 'mul' || n.attrs.fn === 'div') {
+    for (const [y, c] of n.attrs.fn === 'mul' ? [[q, p], [p, q]] : [[p, q]]) {
+      const f = alongFactor(b, c!, R, rank);
+      if (f === undefined || !neverZeroOrInfinite(b, f.base)) continue;
+      const s = sub(y!);
+      if (s === undefined) continue;
+      let v = atOutput(b, f.base, attrs, rank);
+      for (let k = 0; k < f.negations; k++) v = b.op('unary', [v], { fn: 'neg' });
+      return b.op('binary', [s, v], { fn: n.attrs.fn });
+    }
+  }
+  return undefined;
+}
+
+/** `c` as −…−base with base constant along the summed axes (below broadcasts and negations), if it is one. */
+function alongFactor(b: SumBuilder, c: number, R: readonly number[], rank: number, negations = 0): { base: number; negations: number } | undefined {
+  if (constantAlong(b, c, R, rank)) return { base: c, negations };
+  const n = b.node(c);
+  if (n.op === 'broadcast') return alongFactor(b, n.inputs[0]!, R, rank, negations);
+  if (n.op === 'unary' && n.attrs.fn === 'neg') return alongFactor(b, n.inputs[0]!, R, rank, negations + 1);
+  return undefined;
+}
+
+const shapeEquals = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, k) => dimEq(d, b[k]!) === true);
+
+/** Node `c`'s dims, aligned to the right on `rank` axes (missing leading ones are 1). */
+function aligned(b: SumBuilder, c: number, rank: number): Shape {
+  const s = b.node(c).shape;
+  return [...Array<number>(rank - s.length).fill(1), ...s];
+}
+
+/** Is `c` (broadcast against the summed value) the same along every summed axis? */
+function constantAlong(b: SumBuilder, c: number, R: readonly number[], rank: number): boolean {
+  if (b.node(c).shape.length > rank) return false;
+  const s = aligned(b, c, rank);
+  return R.every((a) => isOneDim(s[a]!));
+}
+
+/** Factor `c` as an operand of the sum's result: its summed axes dropped unless the sum keeps them. */
+function atOutput(b: SumBuilder, c: number, attrs: OpAttrs['reduce'], rank: number): number {
+  if (attrs.keepdim) return c;
+  const s = aligned(b, c, rank).filter((_, k) => !attrs.axes.includes(k));
+  return shapeEquals(s, b.node(c).shape) ? c : b.op('reshape', [c], { shape: s });
+}
+
+/** where(iota == i, v, 0) with the iota along the one summed axis and i, v constant along it. */
+function isOneHotRow(b: SumBuilder, w: number, R: readonly number[], rank: number): boolean {
+  const n = b.node(w);
+  if (n.op !== 'where' || R.length !== 1) return false;
+  const [cond, v, zero] = n.inputs as [number, number, number];
+  const z = b.node(zero);
+  if (z.op !== 'const' || z.attrs.value !== 0 || !constantAlong(b, v, R, rank)) return false;
+  const eq = b.node(cond);
+  if (eq.op !== 'binary' || eq.attrs.fn !== 'eq') return false;
+  const [i0, i1] = eq.inputs as [number, number];
+  const along = (it: number, idx: number) => {
+    const io = b.node(it);
+    return io.op === 'iota' && io.shape.length === rank && io.attrs.axis === R[0] && constantAlong(b, idx, R, rank);
+  };
+  return along(i0, i1) || along(i1, i0);
+}
+
+/**
+ * Is `c` never 0 and never ±∞ (NaN allowed)? Finite non-zero constants; their negations, views, products and
+ * quotients (rounding to 0 or overflowing aside); Σ of a broadcast non-zero constant (a count times it); and a
+ * softmax's Z = Σ exp(x − max x), which is at least 1 (or NaN).
+ */
+function neverZeroOrInfinite(b: SumBuilder, c: number): boolean {
+  const n = b.node(c);
+  switch (n.op) {
+    case 'const':
+      return Number.isFinite(n.attrs.value) && n.attrs.value !== 0;
+    case 'unary':
+      return n.attrs.fn === 'neg' && neverZeroOrInfinite(b, n.inputs[0]!);
+    case 'detach':
+    case 'broadcast':
+    case 'reshape':
+      return neverZeroOrInfinite(b, n.inputs[0]!);
+    case 'binary':
+      return (n.attrs.fn === 'mul' || n.attrs.fn === 'div') && n.inputs.every((i) => neverZeroOrInfinite(b, i));
+    case 'reduce': {
+      if (n.attrs.fn !== 'sum') return false;
+      const x = b.node(n.inputs[0]!);
+      if (x.op === 'broadcast') return neverZeroOrInfinite(b, x.inputs[0]!);
+      return isSoftmaxNormalizer(b, n);
+    }
+    default:
+      return false;
+  }
+}
+
+/** Σ_R exp(a − max_R a) (the max through detach / broadcast / reshape). */
+function isSoftmaxNormalizer(b: SumBuilder, n: Node & { op: 'reduce' }): boolean {
+  const e = b.node(n.inputs[0]!);
+  if (e.op !== 'unary' || e.attrs.fn !== 'exp') return false;
+  const d = b.node(e.inputs[0]!);
+  if (d.op !== 'binary' || d.attrs.fn !== 'sub') return false;
+  const [a, v] = d.inputs as [number, number];
+  let m = b.node(v);
+  while (m.op === 'detach' || m.op === 'broadcast' || m.op === 'reshape') m = b.node(m.inputs[0]!);
+  return m.op === 'reduce' && m.attrs.fn === 'max' && m.inputs[0] === a && m.attrs.axes.join() === n.attrs.axes.join();
+}
