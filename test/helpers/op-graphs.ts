@@ -330,6 +330,35 @@ export function opCases(): OpCase[] {
       [new Map([['x', tensor([6, 11], 'float', 19)], ['k', tensor([11], 'int', 20, (r) => Math.round(r() * 50))], ['z', tensor([3, 2000], 'float', 21)]])],
     ),
   );
+  // quads of positions (geometry.ts quadRun): a column pass over [N, 6, 3, 4] (a log-softmax over channels: 12
+  // positions per sample, 4 per invocation, each lane its own online sum), an AT-like channel energy normalised per
+  // sample (a column pass, then the outer-loop map of its gradient over quads), a column pass over 3 × 3 positions
+  // (9: one per invocation), and a map along an innermost axis of 12 (runs of 8: a run of two quads, then one of one)
+  out.push(
+    make(
+      'position-quads',
+      [
+        { name: 'x', shape: [N, 6, 3, 4] },
+        { name: 'w', shape: [N, 6, 3, 4], trainable: false },
+        { name: 'y', shape: [N, 10, 3, 3] },
+        { name: 'z', shape: [N, 12] },
+      ],
+      (b) => {
+        const x = b.input('x', [N, 6, 3, 4], 'float', true);
+        const w = b.input('w', [N, 6, 3, 4], 'float', false);
+        const lp = sumAll(b, b.binary('mul', logSoftmax(b, x, 1), w));
+        const energy = b.op('reduce', [b.binary('mul', x, x)], { fn: 'sum', axes: [1], keepdim: false });
+        const norm = b.op('reduce', [b.binary('mul', energy, energy)], { fn: 'sum', axes: [1, 2], keepdim: true });
+        const at = sumAll(b, b.binary('div', energy, b.unary('sqrt', b.binary('add', norm, c(b, 1)))));
+        const y = b.input('y', [N, 10, 3, 3], 'float', true);
+        const ly = sumAll(b, logSoftmax(b, y, 1));
+        const z = b.input('z', [N, 12], 'float', true);
+        const sz = sumAll(b, b.binary('mul', z, z));
+        return { loss: [lp, at, b.binary('mul', ly, c(b, 0.1)), b.binary('mul', sz, sz)].reduce((p, q) => b.binary('add', p, q)) };
+      },
+      [2, 3].map((n) => new Map([['x', tensor([n, 6, 3, 4], 'float', 40 + n)], ['w', tensor([n, 6, 3, 4], 'float', 50 + n)], ['y', tensor([n, 10, 3, 3], 'float', 60 + n)], ['z', tensor([n, 12], 'float', 70 + n)]])),
+    ),
+  );
   // stable sorts (values with gradients, indices, ranks) along both axes, on rows with ties
   const tied = (r: () => number) => Math.round(r() * 3) / 2;
   out.push(

@@ -66,6 +66,12 @@ export interface QuadContext {
   /** With flat: bind each vec4 where its index is defined (the coordinate is one fixed quad `4t + lane` of an axis
    *  walked elsewhere), not in `loop`. */
   local?: boolean;
+  /**
+   * With flat: variables the part x of an offset x + coord must not contain — the coordinates the lanes of a quad
+   * bind under names of their own (map kernels, column passes: each lane a position of its own, the 4 lanes'
+   * vec4 shared): a row that moves with the lane is read element by element.
+   */
+  laneVars?: ReadonlySet<string>;
 }
 
 export class Emitter {
@@ -148,14 +154,28 @@ export class Emitter {
     return lane(v, q.lane);
   }
 
-  /** QuadContext.flat: lane `lane` of the vec4 at (x + 4t) / 4 where the element's flat offset is x + coord. */
-  private flatQuadLoad(q: QuadContext, buf: Materialized, idx: Ix[]): Expr | undefined {
-    const off = this.env.math.offset(buf.shape, idx);
+  /**
+   * QuadContext.flat: the index of the vec4 holding element `idx` of an f32 array of `shape` — (x + 4t) / 4 where the
+   * element's flat offset is x + coord (x a multiple of 4 free of the coordinate); undefined where it has no such offset.
+   */
+  flatQuadIndex(shape: Shape, idx: Ix[]): Ix | undefined {
+    const q = this.quad;
+    if (!q?.flat) return undefined;
+    const off = this.env.math.offset(shape, idx);
+    // the offset is the coordinate itself (x = 0: a buffer over the quad's axes only)
+    if (q.laneVars && isVar(off, q.coord)) return ixVar(q.t);
     if (off.kind !== 'op' || off.op !== '+') return undefined;
     const x = isVar(off.b, q.coord) ? off.a : isVar(off.a, q.coord) ? off.b : undefined;
-    const x4 = x === undefined || ixVars(x).includes(q.coord) ? undefined : quarter(x);
+    const vars = x === undefined ? [] : ixVars(x);
+    const x4 = x === undefined || vars.includes(q.coord) || vars.some((v) => q.laneVars?.has(v)) ? undefined : quarter(x);
     if (x4 === undefined || (!q.local && this.scopes.scopeOf([x4]).depth >= q.loop.depth)) return undefined;
-    const at = ixAdd(x4, ixVar(q.t));
+    return ixAdd(x4, ixVar(q.t));
+  }
+
+  /** QuadContext.flat: lane `lane` of the vec4 at (x + 4t) / 4 where the element's flat offset is x + coord. */
+  private flatQuadLoad(q: QuadContext, buf: Materialized, idx: Ix[]): Expr | undefined {
+    const at = this.flatQuadIndex(buf.shape, idx);
+    if (at === undefined) return undefined;
     const scope = q.local ? this.scopes.scopeOf([at]) : q.loop;
     const key = `quad:${buf.name}@${ixKey(at)}`;
     let v = scope.memo.get(key);

@@ -6,24 +6,55 @@
 // not a compile-time constant. Written as `for (e = 0; e < E; e++) { ixK = first + e; if (ixK >= extent) break; … }`
 // Mesa's NIR (lavapipe) unrolls it into E copies of the body, which for a fused gradient of ~70 operations costs
 // 1–2.5 s of LLVM compile in a user's first step (RKD, DIST, SPKD, KR map kernels), for no gain in the steady state.
-import { ceilDivDims, mulDims } from '../../graph/dims.js';
+import { ceilDivDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
 import { ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';
 import { alignedIndex, coord, coordName } from '../../compiler/schedule/coords.js';
 import type { MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
-import { storeStmt } from './row-kernel.js';
+import { quadLaneStore, storeStmt } from './row-kernel.js';
+import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
+import { vec4Arrays } from '../kernel-ir/analysis.js';
+import { outerLoopQuads } from '../../compiler/schedule/map-layout.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { arrayLength, at, bare, bin, block, call, forS, i32, ifS, ixE, letS, ref, RETURN, u32, type Expr, type KernelModule, type Stmt } from '../kernel-ir/ir.js';
 
+/**
+ * The module. Buffers its quads read or write as vec4 (analysis.ts vecArrays) are declared array<vec4<f32>>, so
+ * when there are any the module is built a second time, its scalar accesses to those buffers addressing lanes.
+ */
 export function mapKernel(spec: MapKernelSpec): KernelModule {
+  // quads along the innermost axis only where an element is straight-line code: an element with loops of its own
+  // (a pooling window, a scatter's or an index_copy's scan) gains nothing from shared vec4s, and 4 copies of its
+  // loops cost LLVM compile time in a user's first step
+  const quads = innermostQuads(spec) && !hasLoops(mapKernelPass(spec, new Set(), false).body.filter((s) => s.k === 'for').flatMap((s) => (s.k === 'for' ? s.body : [])));
+  const first = mapKernelPass(spec, new Set(), quads);
+  const vec4 = vec4Arrays(first.body);
+  return vec4.size ? mapKernelPass(spec, vec4, quads) : first;
+}
+
+/** Can a map along the innermost axis walk its runs a quad at a time (the extent a multiple of 4, plain stores)? */
+function innermostQuads(spec: MapKernelSpec): boolean {
+  const K = spec.axes.length - 1;
+  if (K < 0 || (spec.loopAxis !== undefined && spec.loopAxis < K)) return false;
+  return !spec.stores.some((s) => s.scatter) && !spec.checkFlags && spec.elemsPerInvocation % QUAD_LANES === 0 && divExactDims(spec.axes[K]!.dim, QUAD_LANES) !== undefined;
+}
+
+/** Does any statement hold a loop (at any depth)? */
+function hasLoops(body: readonly Stmt[]): boolean {
+  return body.some((s) => s.k === 'for' || s.k === 'loop' || (s.k === 'block' && hasLoops(s.body)) || (s.k === 'if' && (hasLoops(s.then) || hasLoops(s.else ?? []))));
+}
+
+/** `quads`: walk the innermost runs a quad at a time (innermostQuads). */
+function mapKernelPass(spec: MapKernelSpec, vec4: Set<string>, quads: boolean): KernelModule {
   const E = spec.elemsPerInvocation;
   const { math, scopes, emitter, buffers } = kernelEmitter(spec);
+  emitter.vec4 = vec4;
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
-  if (spec.loopAxis !== undefined && spec.loopAxis < axes.length - 1) return outerLoopMap(spec, spec.loopAxis, { math, scopes, emitter, buffers });
+  if (spec.loopAxis !== undefined && spec.loopAxis < axes.length - 1) return outerLoopMap(spec, spec.loopAxis, { math, scopes, emitter, buffers }, vec4);
   const last = axes.length ? axes[axes.length - 1]! : 1;
   const outer = axes.slice(0, -1);
   const chunks = ceilDivDims(last, E);
@@ -52,15 +83,29 @@ export function mapKernel(spec: MapKernelSpec): KernelModule {
       return [[s, found.get(key)!] as const];
     }),
   );
+  const K = axes.length - 1;
+  if (quads) {
+    // runs of E along an innermost axis of a multiple of 4 elements: E / 4 quads, `for (qi = first / 4; qi < end / 4; …)`,
+    // the 4 lanes' positions 4·qi + l (quad-lanes.ts) sharing each buffer row's vec4
+    const { loop, end } = runLoop(scopes, math, 'qi', E, last);
+    const lanes = new QuadLanes(scopes, math, loop, [{ k: K, dim: last }], 'qi');
+    for (let l = 0; l < QUAD_LANES; l++) {
+      lanes.enter(emitter, l, loop);
+      for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, axes.length)), l, loop, { emitter, math, buffers, vec4, stores: spec.stores });
+    }
+    lanes.enter(emitter, undefined, loop);
+    scopes.close(loop, upTo('qi', bare('/', ref('first'), u32(QUAD_LANES)), bare('/', end, u32(QUAD_LANES)), u32(1)));
+    return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
+  }
   const run = axes.length ? runLoop(scopes, math, coordName(axes.length - 1), E, last) : undefined;
   const loop = run?.loop ?? scopes.open(scopes.root);
   for (const s of spec.stores) {
     const rows = scatter.get(s);
-    loop.lines.push(rows ? scatterStore(s, alignedIndex(spec.graph.nodes[s.node]!.shape, coords), rows, emitter, math, buffers) : storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+    loop.lines.push(rows ? scatterStore(s, alignedIndex(spec.graph.nodes[s.node]!.shape, coords), rows, emitter, math, buffers) : storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers, vec4));
   }
   scopes.close(loop, run ? runClose(coordName(axes.length - 1), run.end) : block);
 
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
 }
 
 /**
@@ -72,32 +117,53 @@ function checkFlagsGuard(flags: string): Stmt {
   return forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [RETURN])]);
 }
 
-/** A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k. */
-function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>): KernelModule {
+/**
+ * A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k —
+ * over quads (map-layout.ts outerLoopQuads), 4 consecutive positions of the axes after k, one per lane (quad-lanes.ts):
+ * each lane's work that does not depend on k is done once, before the loop, and the loop reads and writes the rows
+ * laid out along those axes as vec4s.
+ */
+function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>, vec4: Set<string>): KernelModule {
   const E = spec.elemsPerInvocation;
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
-  const grid = axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
+  const quads = outerLoopQuads(spec.axes, k);
+  const grid = quads !== undefined ? [...axes.slice(0, k), ceilDivDims(axes[k]!, E), quads] : axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
   body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
   body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
   if (spec.checkFlags) body.push(checkFlagsGuard(spec.checkFlags));
   scopes.define('t', scopes.root);
   const cs = math.unravel(ixVar('t'), grid);
   axes.forEach((_, q) => {
-    if (q === k) return;
+    if (q === k || (quads !== undefined && q > k)) return;
     body.push(letS(coordName(q), ixE(cs[q]!)));
     scopes.define(coordName(q), scopes.root);
     math.bindCoord(coordName(q), cs[q]);
   });
   body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
   scopes.define('first', scopes.root);
+  let lanes: QuadLanes | undefined;
+  if (quads !== undefined) {
+    body.push(letS('rq', ixE(cs[k + 1]!)));
+    scopes.define('rq', scopes.root);
+    math.bindRange('rq', math.dim(quads));
+    lanes = new QuadLanes(scopes, math, scopes.root, axes.slice(k + 1).map((dim, n) => ({ k: k + 1 + n, dim })), 'rq');
+  }
   const along = coordName(k);
   const { loop, end } = runLoop(scopes, math, along, E, axes[k]!);
   math.bindCoord(along, undefined);
-  const coords = axes.map((_, q) => coord(q));
-  for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers));
+  if (lanes) {
+    for (let l = 0; l < QUAD_LANES; l++) {
+      lanes.enter(emitter, l, loop);
+      for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, axes.length)), l, loop, { emitter, math, buffers, vec4, stores: spec.stores });
+    }
+    lanes.enter(emitter, undefined, loop);
+  } else {
+    const coords = axes.map((_, q) => coord(q));
+    for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers, vec4));
+  }
   scopes.close(loop, runClose(along, end));
-  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4: new Set() };
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
 }
 
 /**

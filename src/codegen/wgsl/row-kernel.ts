@@ -22,6 +22,8 @@ import {
 } from '../kernel-ir/ir.js';
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { subgroupCombine } from './subgroup-combine.js';
+import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
+import { columnInvocations, columnQuads } from '../../compiler/schedule/row-layout.js';
 import { scaledMax } from './scaled-exp.js';
 import { oneHotSum, type OneHotSum } from './one-hot-sum.js';
 
@@ -87,18 +89,38 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const L = mulDims(...red.map((x) => x.a.dim));
 
   let subgroupOps = false;
-  const states = new Map<number, ReductionState>();
+  // a column pass over quads of rows (row-layout.ts columnQuads) keeps each lane's reductions: the current lane's
+  const laneStates = Array.from({ length: QUAD_LANES }, () => new Map<number, ReductionState>());
+  let states = laneStates[0]!;
   const done = new Set<number>();
+  // domain coordinate k where it is read (a column pass over quads: the current lane's coordinates of the quad's axes)
+  let lanes: QuadLanes | undefined;
+  let curLane: number | undefined;
+  const co = (k: number): Ix => (lanes && curLane !== undefined ? lanes.coord(curLane, k) : coord(k));
   const { math, scopes, emitter, buffers } = kernelEmitter(spec, (node, idx) => {
     if (!states.has(node)) return undefined;
     if (!done.has(node)) throw new Error(`kernel ${spec.name}: reduction ${node} is read before its sweep finished`);
-    if (!isRowIndex(g, node, idx)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
+    if (!isRowIndex(g, node, idx, co)) throw new Error(`kernel ${spec.name}: reduction ${node} is read outside its row`);
     return ref(states.get(node)!.result);
   });
   emitter.env.hasRegister = (node) => states.has(node) && done.has(node);
   const root = scopes.root;
   emitter.vec4 = vec4;
   const column = spec.column === true;
+  const colQuads = column ? columnQuads(spec.axes) : undefined;
+  /** Runs `f` once per lane of a column pass over quads (its coordinates, reductions and vec4 loads), else once. */
+  const perLane = (loop: Scope, f: (l: number | undefined) => void): void => {
+    if (!lanes) return f(undefined);
+    for (let l = 0; l < QUAD_LANES; l++) {
+      curLane = l;
+      states = laneStates[l]!;
+      lanes.enter(emitter, l, loop);
+      f(l);
+    }
+    curLane = undefined;
+    states = laneStates[0]!;
+    lanes.enter(emitter, undefined, loop);
+  };
 
   // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
   // consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
@@ -113,7 +135,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const sweep = (emitBody: (s: Scope) => void): void => {
     if (column) {
       const loop = openSweep(scopes, math, red, root);
-      emitBody(loop);
+      perLane(loop, () => emitBody(loop));
       scopes.close(loop, upTo('j', u32(0), ixE(math.dim(L)), u32(1)));
       return;
     }
@@ -199,15 +221,25 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   };
 
   const body = root.lines;
-  // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return)
+  // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return); over
+  // quads, 4 consecutive rows each: `row` is a quad of the kept axes after the last reduced one (the run), the lanes
+  // bind their coordinates of the run (quad-lanes.ts)
   body.push(letS('row', column ? bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID) : WORKGROUP_INDEX));
-  if (R !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(R))), [RETURN]));
-  const keptCoords = math.unravel(ixVar('row'), kept.map((x) => x.a.dim));
-  kept.forEach((x, n) => {
+  const invocations = column ? columnInvocations(spec.axes) : R;
+  if (invocations !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(invocations))), [RETURN]));
+  const bound = colQuads ? kept.filter((x) => !colQuads.run.includes(x.k)) : kept;
+  const keptCoords = math.unravel(ixVar('row'), colQuads ? [...colQuads.lead, colQuads.quads] : kept.map((x) => x.a.dim));
+  bound.forEach((x, n) => {
     body.push(letS(coordName(x.k), ixE(keptCoords[n]!)));
     scopes.define(coordName(x.k), root);
     math.bindCoord(coordName(x.k), keptCoords[n]);
   });
+  if (colQuads) {
+    body.push(letS('rq', ixE(keptCoords[bound.length]!)));
+    scopes.define('rq', root);
+    math.bindRange('rq', math.dim(colQuads.quads));
+    lanes = new QuadLanes(scopes, math, root, colQuads.run.map((k) => ({ k, dim: spec.axes[k]!.dim })), 'rq');
+  }
 
   // ---- sweeps ----
   const elemStores = spec.stores.filter((s) => s.at === 'elem');
@@ -237,6 +269,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
     );
   };
+  // a lane's store (column pass over quads): the 4 lanes' values of a buffer laid out along the quad as one vec4
+  const laneStore = (s: StoreSpec, idx: Ix[], l: number, scope: Scope): void => quadLaneStore(s, idx, l, scope, { emitter, math, buffers, vec4, stores: spec.stores });
   const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
   // Σ_j where(j == X, Y, 0) = Y at j = X when 0 ≤ X < L, else 0 (Y read at X clamped into the row)
   const oneHotValue = (h: OneHotSum, idx: Ix[], len: Dim): Expr => {
@@ -268,29 +302,31 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       if (h && !emitter.env.buffer(h.where) && isVar(reductionInputIndex(g, r.node)[h.axis], coordName(red[0]!.k))) hot.set(r.node, h);
     }
     const list: ReductionState[] = [];
-    for (const r of rs) {
-      const n = g.nodes[r.node]!;
-      const st = reductionState(n, scopes);
-      states.set(r.node, st);
-      const h = hot.get(r.node);
-      if (h) {
-        body.push(letS(st.result, oneHotValue(h, reductionInputIndex(g, r.node), red[0]!.a.dim)));
-        scopes.define(st.result, root);
-        done.add(r.node);
-        continue;
+    perLane(root, (l) => {
+      for (const r of rs) {
+        const n = g.nodes[r.node]!;
+        const st = reductionState(n, scopes, l);
+        states.set(r.node, st);
+        const h = hot.get(r.node);
+        if (h) {
+          body.push(letS(st.result, oneHotValue(h, reductionInputIndex(g, r.node, co), red[0]!.a.dim)));
+          scopes.define(st.result, root);
+          done.add(r.node);
+          continue;
+        }
+        list.push(st);
+        if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
+        else root.lines.push(varS(st.acc, st.type, identity(st.fn, st.type)));
+        if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
       }
-      list.push(st);
-      if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
-      else root.lines.push(varS(st.acc, st.type, identity(st.fn, st.type)));
-      if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
-    }
+    });
     sweep((loop) => {
       for (const r of rs) {
         if (r.online !== undefined || hot.has(r.node)) continue; // accumulated with its max; read once per row
         const n = g.nodes[r.node]!;
         const st = states.get(r.node)!;
         const acc = ref(st.acc);
-        const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node));
+        const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node, co));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
         const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc); // online sums: f32, compensated
         if (zs.length && lane && st.type === 'f32') {
@@ -344,8 +380,9 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
-          const idx = alignedIndex(s.shape, coordsAll);
-          if (lane && quadStorable(s, idx, lane)) {
+          const idx = alignedIndex(s.shape, lanes ? spec.axes.map((_, k) => co(k)) : coordsAll);
+          if (lanes && curLane !== undefined) laneStore(s, idx, curLane, loop);
+          else if (lane && quadStorable(s, idx, lane)) {
             // a vec4 store of the 4 lanes' values, after the lanes
             const w = `${s.buffer}_q`;
             if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
@@ -465,7 +502,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   });
 
   // ---- per-row outputs ----
-  if (rowStores.length) {
+  if (rowStores.length && lanes) perLane(root, (l) => rowStores.forEach((s) => laneStore(s, alignedIndex(s.shape, kept.map((x) => co(x.k))), l!, root)));
+  else if (rowStores.length) {
     const rowCoords = kept.map((x) => coord(x.k));
     const writes = rowStores.map((s) => storeStmt(s, alignedIndex(s.shape, rowCoords), emitter, math, buffers, vec4));
     if (column) body.push(...writes);
@@ -501,11 +539,12 @@ function packChunks(list: ReductionState[], onlineOf: Map<number, number>, wg: n
   return chunks;
 }
 
-function reductionState(n: Node, scopes: ScopeTree): ReductionState {
+/** The registers of reduction `n` (in quad lane `lane`, when a column pass keeps one per lane). */
+function reductionState(n: Node, scopes: ScopeTree, lane?: number): ReductionState {
   const x = n.op === 'reduce' || n.op === 'arg_reduce' ? n : undefined;
   if (!x) throw new Error(`node ${n.id} (${n.op}) is not a reduction`);
   const acc = scopes.fresh('a');
-  const result = `r${n.id}`;
+  const result = lane === undefined ? `r${n.id}` : `r${n.id}_${lane}`;
   if (x.op === 'arg_reduce') {
     return { node: n.id, fn: x.attrs.fn === 'max' ? 'argmax' : 'argmin', type: 'f32', acc, accIdx: `${acc}_i`, result };
   }
@@ -544,9 +583,37 @@ export function storeStmt(
     const { input, flags } = s.keep;
     return block([
       varS('kept', buffers.get(s.buffer)!.dtype, v),
-      forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [assign(ref('kept'), at(input, off))])]),
+      forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [assign(ref('kept'), vec4?.has(input) ? at4s(input, off) : at(input, off))])]),
       assign(at(s.buffer, i), ref('kept')),
     ]);
   }
   return assign(vec4?.has(s.buffer) ? at4s(s.buffer, i) : at(s.buffer, i), v);
+}
+
+/**
+ * Lane `l`'s store of `s` at `idx` where the lanes of a quad (quad-lanes.ts) each store their own position: when the
+ * element lies in the vec4 the emitter's quad context gives (the buffer laid out along the quad's axes, f32, the
+ * kernel's only store to it), the lanes collect their values in a vec4 (`<buffer>_q`, declared by lane 0) that lane
+ * 3 stores — else a scalar store per lane.
+ */
+export function quadLaneStore(
+  s: StoreSpec,
+  idx: Ix[],
+  l: number,
+  scope: Scope,
+  ctx: { emitter: Emitter; math: IndexMath; buffers: Map<string, { dtype: WgslType }>; vec4: ReadonlySet<string>; stores: readonly StoreSpec[] },
+): void {
+  const { emitter, math, buffers, vec4 } = ctx;
+  const single = s.base === 0 && !s.keep && !s.scatter && buffers.get(s.buffer)!.dtype === 'f32' && ctx.stores.filter((x) => x.buffer === s.buffer).length === 1;
+  const at = single ? emitter.flatQuadIndex(s.shape, idx) : undefined;
+  if (at === undefined) {
+    scope.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
+    return;
+  }
+  const w = `${s.buffer}_q`;
+  const n = emitter.env.graph.nodes[s.node]!;
+  const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32');
+  if (l === 0) scope.lines.push(varS(w, 'vec4<f32>'));
+  scope.lines.push(assign(laneOf(ref(w), l), v));
+  if (l === QUAD_LANES - 1) scope.lines.push(assign(at4(s.buffer, ixE(at)), ref(w)));
 }

@@ -17,16 +17,19 @@ export function alignedIndex(shape: Shape, coords: readonly Ix[]): Ix[] {
   return shape.map((d) => (isOne(d) ? ZERO : coords[k++] ?? ZERO));
 }
 
+/** Domain coordinate k as a kernel names it where it binds some coordinates under other names (a quad's lanes). */
+export type CoordOf = (k: number) => Ix;
+
 /** The index a reduction's input is read at inside its domain. */
-export function reductionInputIndex(g: { nodes: Node[] }, node: number): Ix[] {
+export function reductionInputIndex(g: { nodes: Node[] }, node: number, co: CoordOf = coord): Ix[] {
   const n = g.nodes[node]!;
   const x = g.nodes[n.inputs[0]!]!;
   let k = 0;
-  return x.shape.map((d) => (isOne(d) ? ZERO : coord(k++)));
+  return x.shape.map((d) => (isOne(d) ? ZERO : co(k++)));
 }
 
 /** Where a reduction's output reads as "the current row": its kept non-1 dims at their domain coordinates. */
-export function reductionRowIndex(g: { nodes: Node[] }, node: number): Ix[] {
+export function reductionRowIndex(g: { nodes: Node[] }, node: number, co: CoordOf = coord): Ix[] {
   const n = g.nodes[node]!;
   const x = g.nodes[n.inputs[0]!]!;
   const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];
@@ -34,7 +37,7 @@ export function reductionRowIndex(g: { nodes: Node[] }, node: number): Ix[] {
   const out: Ix[] = [];
   let k = 0;
   x.shape.forEach((d, p) => {
-    const c = isOne(d) ? ZERO : coord(k++);
+    const c = isOne(d) ? ZERO : co(k++);
     if (!axes.includes(p)) out.push(c);
     else if (keepdim) out.push(ZERO);
   });
@@ -42,8 +45,8 @@ export function reductionRowIndex(g: { nodes: Node[] }, node: number): Ix[] {
 }
 
 /** Does `idx` (a read of `node`'s output) address the current row? Size-1 output dims are ignored. */
-export function isRowIndex(g: { nodes: Node[] }, node: number, idx: readonly Ix[]): boolean {
-  const want = reductionRowIndex(g, node);
+export function isRowIndex(g: { nodes: Node[] }, node: number, idx: readonly Ix[], co: CoordOf = coord): boolean {
+  const want = reductionRowIndex(g, node, co);
   const shape = g.nodes[node]!.shape;
   return want.length === idx.length && want.every((w, q) => isOne(shape[q]!) || ixListEq([w], [idx[q]!]));
 }

@@ -5,15 +5,17 @@ import type { Dim, Graph } from '../../graph/types.js';
 import { MAP_ELEMS, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { MapLayout } from './map-layout.js';
-import { groupReads, isColumnPass } from './row-layout.js';
+import { outerLoopQuads } from './map-layout.js';
+import { columnInvocations, groupReads, isColumnPass } from './row-layout.js';
 import type { Group } from './kernel-graph.js';
 import { WG_SIZE_DIM } from './workgroup.js';
 
 const MAX_WORKGROUPS = 65535;
 
 /**
- * Workgroup counts: rows (row kernels; ⌈rows / wg_size⌉ for column passes, row-layout.ts), ⌈elements / (elements per
- * invocation along the loop axis) / wg_size⌉ (map: map-layout.ts), output tiles × batch
+ * Workgroup counts: rows (row kernels; ⌈rows / wg_size⌉ for column passes, ⌈rows / 4 / wg_size⌉ over quads of rows,
+ * row-layout.ts), ⌈elements / (elements per invocation along the loop axis) / wg_size⌉ (map: map-layout.ts; / 4 more
+ * over quads of an outer-loop map's inner positions), output tiles × batch
  * (matmul: tiles of reg·wg_size lane indices × `uniform` indices; matrix-vector: blocks of `alongK` outputs); x ≤ 65535, the rest in y. `wg_size` is the kernel's override
  * constant: the runtime evaluates these with the value it chose.
  */
@@ -32,11 +34,14 @@ export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefine
   const dims = grp.axes.map((a) => a.dim);
   const rows = mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim));
   const loopAxis = mapped?.loopAxis ?? dims.length - 1;
+  // an outer-loop map over quads: 4 positions of the axes after its loop axis per invocation
+  const quads = grp.kind === 'map' ? outerLoopQuads(grp.axes, loopAxis) : undefined;
+  const mapGrid = quads !== undefined ? [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, mapped?.elems ?? MAP_ELEMS), quads] : dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, mapped?.elems ?? MAP_ELEMS) : d));
   const count =
     grp.kind === 'row'
       ? isColumnPass(grp.axes, groupReads(grp, g))
-        ? ceilDivDims(rows, WG_SIZE_DIM)
+        ? ceilDivDims(columnInvocations(grp.axes), WG_SIZE_DIM)
         : rows
-      : ceilDivDims(mulDims(...dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, mapped?.elems ?? MAP_ELEMS) : d))), WG_SIZE_DIM);
+      : ceilDivDims(mulDims(...mapGrid), WG_SIZE_DIM);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }

@@ -1,10 +1,21 @@
 // The shape of each kernel kind's work, decided by the scheduler (the dispatch formulas depend on it) and
 // carried in the kernel specs for codegen to follow.
-import { addDims, mulDims } from '../../graph/dims.js';
+import { addDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 
 /** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
 export const MAP_ELEMS = 8;
+
+/**
+ * Quads of a domain's trailing axes (from axis `from` on): an invocation takes 4 consecutive positions of them
+ * (row-major, so 4 neighbouring elements of every buffer laid out along them), read and written as one vec4 each,
+ * when their number of positions is a multiple of 4, known or provably so (196 = 14·14; not 49 = 7·7). The number
+ * of quads, else undefined. On lavapipe a vec4 load costs about what a scalar one does.
+ */
+export function quadRun(dims: readonly Dim[], from: number): Dim | undefined {
+  if (from >= dims.length) return undefined;
+  return divExactDims(mulDims(...dims.slice(from)), 4);
+}
 
 /** Matmul kernels: output indices per invocation along the lane axis (matmul-layout.ts). */
 export const MATMUL_REG = 4;
