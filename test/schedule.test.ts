@@ -16,7 +16,7 @@ import { generatePlan } from '../src/codegen/wgsl/generate-plan.js';
 import type { KernelPlan } from '../src/compiler/schedule/plan.js';
 import { readSafetensors } from 'tdc-runtime';
 import { stageGraph } from '../src/compiler/run-gpu.js';
-import { isOneDim as isOne } from '../src/graph/dims.js';
+import { evalDim, isOneDim as isOne } from '../src/graph/dims.js';
 import { loadGoldenStage, GOLDEN_DIR } from './helpers/golden-stage.js';
 import { opCases } from './helpers/op-graphs.js';
 import { DependenceAnalysis, addRef, type Refs } from '../src/compiler/schedule/domains.js';
@@ -329,7 +329,8 @@ test('a row pass over the transposed view of what it reads runs as a column pass
   // the per-class sums of probabilities over the batch: [1000, N] reducing N, reading [N, 1000] buffers only at [n, c]
   const cols = plan.kernels.filter((k) => /row pass over \[1000, N\]/.test(k.summary) && k.bindings.filter((b) => b.access === 'read').length === 2);
   assert.ok(cols.length > 0, describe(plan));
-  for (const k of cols) assert.match(k.summary, /column pass: one invocation per row of \[1000\]/, k.name);
+  // 1000 classes: 4 consecutive ones per invocation (row-layout.ts columnQuads)
+  for (const k of cols) assert.match(k.summary, /column pass: one invocation per 4 consecutive rows of \[1000\]/, k.name);
   // a statistic of the transposed rows kept as [1000, 1] (a sum over the batch), read by the row pass over [N, 1000]
   const b = new GraphBuilder();
   const N = { sym: 'N' };
@@ -340,13 +341,37 @@ test('a row pass over the transposed view of what it reads runs as a column pass
   const rowMax = b.op('reduce', [centred], { fn: 'max', axes: [1], keepdim: true });
   const loss = b.op('reduce', [b.unary('exp', b.binary('sub', centred, rowMax))], { fn: 'sum', axes: [0, 1], keepdim: false });
   const g = kernelPlan(b.finish({ loss, terms: [] }), { workgroupSize: 8 });
-  const col = g.kernels.find((k) => /column pass: one invocation per row of \[1000\]/.test(k.summary));
+  const col = g.kernels.find((k) => /column pass: one invocation per 4 consecutive rows of \[1000\]/.test(k.summary));
   assert.ok(col, describe(g));
   const stat = g.buffers.find((x) => col!.bindings.some((y) => y.access === 'read_write' && y.buffer === x.id) && x.length === 1000);
   assert.ok(stat, describe(g));
   const readers = g.kernels.filter((k) => /row pass over \[N, 1000\]/.test(k.summary) && k.bindings.some((x) => x.buffer === stat!.id));
   assert.ok(readers.length > 0, describe(g));
   for (const k of readers) assert.match(k.wgsl, new RegExp(`var<storage, read> \\w+: array<vec4<f32>>; // ${stat!.name}`), k.name);
+});
+
+test('column passes and maps over positions numbering a multiple of 4 take 4 per invocation (vec4 loads and stores); others one', () => {
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const plan = kernelPlan(byName.get('position-quads')!, { workgroupSize: 8 });
+  const invocations = (k: KernelPlan['kernels'][number], n: number) => evalDim(k.dispatch[0], { N: n, wg_size: 1 });
+  // [N, 6, 3, 4] reducing the 6 channels: 12 positions per sample, 3 quads
+  const quad = plan.kernels.find((k) => /row pass over \[N, 6, 3, 4\] \(column pass: one invocation per 4 consecutive rows of \[N, 3, 4\]/.test(k.summary));
+  assert.ok(quad, describe(plan));
+  assert.is(invocations(quad!, 5), 15);
+  assert.match(quad!.wgsl, /var<storage, read> \w+: array<vec4<f32>>; \/\/ in_x/);
+  // each lane its own accumulators and results
+  assert.match(quad!.wgsl, /let r\d+_3 = /);
+  // [N, 10, 3, 3]: 9 positions per sample, one per invocation, read element by element
+  const single = plan.kernels.find((k) => /row pass over \[N, 10, 3, 3\] \(column pass: one invocation per row of \[N, 3, 3\]/.test(k.summary));
+  assert.ok(single, describe(plan));
+  assert.is(invocations(single!, 5), 45);
+  assert.not.match(single!.wgsl, /vec4/);
+  // a map along an innermost axis of 12: runs of 8 (dispatch unchanged), walked a quad at a time with vec4 stores
+  const map = plan.kernels.find((k) => /elementwise over \[N, 12\]/.test(k.summary));
+  assert.ok(map, describe(plan));
+  assert.is(invocations(map!, 5), 10);
+  assert.match(map!.wgsl, /for \(var qi = first \/ 4u; qi < last \/ 4u; qi = qi \+ 1u\)/);
+  assert.match(map!.wgsl, /var<storage, read_write> \w+: array<vec4<f32>>; \/\/ grad_z/);
 });
 
 test('sort, cholesky and triangular_solve get serial kernels of their own (one workgroup per row / matrix)', () => {
@@ -378,10 +403,10 @@ test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic r
   assert.match(row.wgsl, /if \(dims\.C % 4u == 0u\) \{/);
   assert.match(row.wgsl, /array<vec4<f32>>/);
   // rows read strided (a softmax over the symbolic batch axis of [N, 1000], the transposed view of what it reads): a column
-  // pass, one invocation per class, walks the batch axis one element at a time — each sweep is one loop over the row (no
-  // quads along N, no N % 4 split, no misaligned head)
+  // pass, one invocation per 4 classes, walks the batch axis one element at a time — each sweep is one loop over the row
+  // (no quads along N, no N % 4 split, no misaligned head)
   const sb = kernelPlan(byName.get('softmax-symbolic-batch-axis')!, { workgroupSize: 8 });
-  const col = sb.kernels.filter((k) => /row pass over \[1000, N\] \(column pass: one invocation per row of \[1000\], reducing \[N\]\)/.test(k.summary));
+  const col = sb.kernels.filter((k) => /row pass over \[1000, N\] \(column pass: one invocation per 4 consecutive rows of \[1000\], reducing \[N\]\)/.test(k.summary));
   assert.ok(col.length > 0, describe(sb));
   for (const k of col) {
     assert.not.match(k.wgsl, /% 4u == 0u|let rb\d+|var t = /, k.name);

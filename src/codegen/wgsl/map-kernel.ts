@@ -6,6 +6,10 @@
 // not a compile-time constant. Written as `for (e = 0; e < E; e++) { ixK = first + e; if (ixK >= extent) break; … }`
 // Mesa's NIR (lavapipe) unrolls it into E copies of the body, which for a fused gradient of ~70 operations costs
 // 1–2.5 s of LLVM compile in a user's first step (RKD, DIST, SPKD, KR map kernels), for no gain in the steady state.
+//
+// Quads (quad-lanes.ts): along an innermost axis of a multiple of 4 elements the run is walked a quad at a time
+// (`for (qi = first / 4; qi < last / 4; …)`, 4 lane copies of the body: one vec4 per buffer row); an outer-loop map
+// over axes after its loop axis that number a multiple of 4 positions takes 4 of them per invocation.
 import { ceilDivDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
 import { ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';

@@ -22,7 +22,7 @@ export class QuadLanes {
 
   /**
    * Binds in `scope`, for each lane l, its position `4·q + l` and its coordinates of the domain axes `axes`
-   * (indices, extents; consecutive, the trailing ones of the domain) — unravelled from the position when there are
+   * (indices, extents; consecutive, row-major over the positions) — unravelled from the position when there are
    * several. `q`: the quad index variable (positions 4q … 4q + 3).
    */
   constructor(

@@ -4,6 +4,8 @@
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs. Column passes (spec.column, schedule/row-layout.ts) give each invocation a whole row instead:
 // the same sweeps, walked serially by one thread, whose accumulators are the results.
+// Over quads of rows (row-layout.ts columnQuads) the thread walks 4 rows side by side, each lane with its own
+// accumulators and coordinates (quad-lanes.ts), every buffer laid out along the rows read as one vec4 per step.
 import { dimEq, isBatchDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';

@@ -4,7 +4,7 @@ import { dimToString, shapeToString } from '../../graph/dims.js';
 import type { Graph } from '../../graph/types.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { Group } from './kernel-graph.js';
-import { groupReads, isColumnPass } from './row-layout.js';
+import { columnQuads, groupReads, isColumnPass } from './row-layout.js';
 import type { Sweeps } from './sweeps.js';
 import type { Unit } from './units.js';
 
@@ -33,7 +33,9 @@ export function headerLines(name: string, grp: Group, g: Graph, terms: string[],
   } else {
     const kept = grp.axes.filter((a) => !a.reduced).map((a) => dimToString(a.dim));
     const red = grp.axes.filter((a) => a.reduced).map((a) => dimToString(a.dim));
-    const rows = isColumnPass(grp.axes, groupReads(grp, g)) ? `column pass: one invocation per row of [${kept.join(', ')}]` : kept.length ? `one workgroup per row of [${kept.join(', ')}]` : 'one workgroup';
+    const column = isColumnPass(grp.axes, groupReads(grp, g));
+    const per = column && columnQuads(grp.axes) ? '4 consecutive rows' : 'row';
+    const rows = column ? `column pass: one invocation per ${per} of [${kept.join(', ')}]` : kept.length ? `one workgroup per row of [${kept.join(', ')}]` : 'one workgroup';
     what = `${kept.length ? 'row pass' : 'whole reduction'} over [${dims.join(', ')}] (${rows}, reducing [${red.join(', ')}]): ${reds.length} reduction${reds.length === 1 ? '' : 's'} in ${sweeps} sweep${sweeps === 1 ? '' : 's'}; ${writesText}`;
   }
   const ops = describeUnits(grp.units, g);

@@ -76,7 +76,8 @@ export interface RowKernelSpec extends KernelCommon {
   stores: StoreSpec[];
   /** Sweep that also writes the element outputs (they read no reduction of that sweep); default: a sweep of their own after the last. */
   elemPhase?: number;
-  /** A column pass (row-layout.ts): one invocation per row, reducing it serially; else one workgroup per row. */
+  /** A column pass (row-layout.ts): one invocation per row (or per 4 consecutive rows: columnQuads), reducing it
+   *  serially; else one workgroup per row. */
   column?: true;
 }
 

@@ -5,7 +5,8 @@
 // step then loads its own cache line. Such kernels run as column passes instead: one invocation per row,
 // reducing it serially, with consecutive invocations on consecutive rows — consecutive positions along the kept
 // axis that is contiguous in memory — so the lanes of a workgroup load neighbouring addresses at every step,
-// and no partials are combined (no workgroup memory, no barriers).
+// and no partials are combined (no workgroup memory, no barriers). Where those rows number a multiple of 4, an
+// invocation takes 4 consecutive ones (columnQuads), their elements read as vec4s.
 import { isOneDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
 import { coordName } from './coords.js';
