@@ -224,8 +224,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
 
   const body = root.lines;
   // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return); over
-  // quads, 4 consecutive rows each: `row` is a quad of the kept axes after the last reduced one (the run), the lanes
-  // bind their coordinates of the run (quad-lanes.ts)
+  // quads, 4 consecutive rows each: `row` unravels to the other kept axes and `rq`, a quad of the run's positions
+  // (row-layout.ts columnQuads), and the lanes bind their coordinates of the run (quad-lanes.ts)
   body.push(letS('row', column ? bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID) : WORKGROUP_INDEX));
   const invocations = column ? columnInvocations(spec.axes) : R;
   if (invocations !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(invocations))), [RETURN]));
@@ -608,14 +608,27 @@ export function quadLaneStore(
   const { emitter, math, buffers, vec4 } = ctx;
   const single = s.base === 0 && !s.keep && !s.scatter && buffers.get(s.buffer)!.dtype === 'f32' && ctx.stores.filter((x) => x.buffer === s.buffer).length === 1;
   const at = single ? emitter.flatQuadIndex(s.shape, idx) : undefined;
+  const w = `${s.buffer}_q`;
+  // the 4 lanes take the same path (their indices differ only in the lanes' names)
+  const open = quadStores.get(scope) ?? new Set<string>();
+  quadStores.set(scope, open);
+  if (l > 0 && open.has(w) !== (at !== undefined)) throw new Error(`store into ${s.buffer}: lane ${l} of a quad would store otherwise than lane 0`);
   if (at === undefined) {
     scope.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
     return;
   }
-  const w = `${s.buffer}_q`;
   const n = emitter.env.graph.nodes[s.node]!;
   const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32');
-  if (l === 0) scope.lines.push(varS(w, 'vec4<f32>'));
+  if (l === 0) {
+    scope.lines.push(varS(w, 'vec4<f32>'));
+    open.add(w);
+  }
   scope.lines.push(assign(laneOf(ref(w), l), v));
-  if (l === QUAD_LANES - 1) scope.lines.push(assign(at4(s.buffer, ixE(at)), ref(w)));
+  if (l === QUAD_LANES - 1) {
+    scope.lines.push(assign(at4(s.buffer, ixE(at)), ref(w)));
+    open.delete(w);
+  }
 }
+
+/** The vec4s of quad lane stores begun (by lane 0) and not yet stored (by lane 3), per scope. */
+const quadStores = new WeakMap<Scope, Set<string>>();
