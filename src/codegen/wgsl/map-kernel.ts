@@ -19,7 +19,7 @@ import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
 import { quadLaneStore, storeStmt } from './row-kernel.js';
 import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
 import { vec4Arrays } from '../kernel-ir/analysis.js';
-import { outerLoopQuads } from '../../compiler/schedule/map-layout.js';
+import { outerLoopQuads } from '../../compiler/schedule/geometry.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
@@ -123,7 +123,7 @@ function checkFlagsGuard(flags: string): Stmt {
 
 /**
  * A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k —
- * over quads (map-layout.ts outerLoopQuads), 4 consecutive positions of the axes after k, one per lane (quad-lanes.ts):
+ * over quads (geometry.ts outerLoopQuads), 4 consecutive positions of the axes after k, one per lane (quad-lanes.ts):
  * each lane's work that does not depend on k is done once, before the loop, and the loop reads and writes the rows
  * laid out along those axes as vec4s.
  */

@@ -4,7 +4,7 @@
 // results as registers; the last sweep writes element outputs (e.g. the gradient row), thread 0 writes the
 // per-row outputs. Column passes (spec.column, schedule/row-layout.ts) give each invocation a whole row instead:
 // the same sweeps, walked serially by one thread, whose accumulators are the results.
-// Over quads of rows (row-layout.ts columnQuads) the thread walks 4 rows side by side, each lane with its own
+// Over quads of rows (geometry.ts columnQuads) the thread walks 4 rows side by side, each lane with its own
 // accumulators and coordinates (quad-lanes.ts), every buffer laid out along the rows read as one vec4 per step.
 import { dimEq, isBatchDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
@@ -25,7 +25,7 @@ import {
 import { WG_SIZE } from '../../compiler/schedule/workgroup.js';
 import { subgroupCombine } from './subgroup-combine.js';
 import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
-import { columnInvocations, columnQuads } from '../../compiler/schedule/row-layout.js';
+import { columnInvocations, columnQuads } from '../../compiler/schedule/geometry.js';
 import { scaledMax } from './scaled-exp.js';
 import { oneHotSum, type OneHotSum } from './one-hot-sum.js';
 
@@ -91,7 +91,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const L = mulDims(...red.map((x) => x.a.dim));
 
   let subgroupOps = false;
-  // a column pass over quads of rows (row-layout.ts columnQuads) keeps each lane's reductions: the current lane's
+  // a column pass over quads of rows (geometry.ts columnQuads) keeps each lane's reductions: the current lane's
   const laneStates = Array.from({ length: QUAD_LANES }, () => new Map<number, ReductionState>());
   let states = laneStates[0]!;
   const done = new Set<number>();
@@ -225,7 +225,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const body = root.lines;
   // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return); over
   // quads, 4 consecutive rows each: `row` unravels to the other kept axes and `rq`, a quad of the run's positions
-  // (row-layout.ts columnQuads), and the lanes bind their coordinates of the run (quad-lanes.ts)
+  // (geometry.ts columnQuads), and the lanes bind their coordinates of the run (quad-lanes.ts)
   body.push(letS('row', column ? bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID) : WORKGROUP_INDEX));
   const invocations = column ? columnInvocations(spec.axes) : R;
   if (invocations !== 1) body.push(ifS(bare('>=', ref('row'), ixE(math.dim(invocations))), [RETURN]));

@@ -2,11 +2,10 @@
 // workgroup size override (the runtime evaluates them with the value it chose).
 import { ceilDivDims, minDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
-import { MAP_ELEMS, serialWorkgroups } from './geometry.js';
+import { columnInvocations, MAP_ELEMS, outerLoopQuads, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { MapLayout } from './map-layout.js';
-import { outerLoopQuads } from './map-layout.js';
-import { columnInvocations, groupReads, isColumnPass } from './row-layout.js';
+import { groupReads, isColumnPass } from './row-layout.js';
 import type { Group } from './kernel-graph.js';
 import { WG_SIZE_DIM } from './workgroup.js';
 

@@ -2,6 +2,7 @@
 // carried in the kernel specs for codegen to follow.
 import { addDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
+import type { DomainAxis } from './kernel-spec.js';
 
 /** Map kernels: consecutive elements of the innermost axis per invocation (outer coordinates computed once). */
 export const MAP_ELEMS = 8;
@@ -57,4 +58,38 @@ export function serialWorkspace(n: Node, shapeOf: (node: number) => readonly Dim
   const [T, N] = shapeOf(n.inputs[0]!) as [Dim, Dim];
   const states = addDims(mulDims(2, shapeOf(n.inputs[1]!)[1]!), 1);
   return mulDims(N, n.op === 'ctc_nll' ? 2 : addDims(T, 2), states);
+}
+
+/**
+ * The quads of a column pass (a kernel isColumnPass found to be one): when its rows lying next to each other —
+ * the kept axes after the last reduced one, or in a transposed pass (innermost axis reduced) the last kept axis —
+ * number a multiple of 4 positions, each invocation takes 4 consecutive ones (geometry.ts quadRun), their elements
+ * read as vec4s. The run's axes (domain indices), the other kept axes' extents (in order) and the number of quads;
+ * undefined: one row per invocation.
+ */
+export function columnQuads(axes: readonly DomainAxis[]): { run: number[]; lead: Dim[]; quads: Dim } | undefined {
+  const lastKept = axes.map((a) => !a.reduced).lastIndexOf(true);
+  if (lastKept < 0) return undefined;
+  let k = lastKept + 1;
+  while (k > 0 && !axes[k - 1]!.reduced) k--;
+  if (lastKept < axes.length - 1) k = lastKept;
+  const quads = quadRun(axes.slice(0, lastKept + 1).map((a) => a.dim), k);
+  if (quads === undefined) return undefined;
+  const run = axes.flatMap((_, q) => (q >= k && q <= lastKept ? [q] : []));
+  return { run, lead: axes.flatMap((a, q) => (!a.reduced && q < k ? [a.dim] : [])), quads };
+}
+
+/** Invocations of a column pass: one per row, or per 4 rows (columnQuads). */
+export function columnInvocations(axes: readonly DomainAxis[]): Dim {
+  const q = columnQuads(axes);
+  return q ? mulDims(...q.lead, q.quads) : mulDims(...axes.filter((a) => !a.reduced).map((a) => a.dim));
+}
+
+/**
+ * Quads of a map kernel looping over an outer axis (geometry.ts quadRun): each invocation takes 4 consecutive
+ * positions of the axes after its loop axis, when they number a multiple of 4 — the number of quads, else undefined.
+ * (Maps along the innermost axis keep their runs of MAP_ELEMS and walk them a quad at a time: map-kernel.ts.)
+ */
+export function outerLoopQuads(axes: readonly DomainAxis[], loopAxis: number): Dim | undefined {
+  return loopAxis < axes.length - 1 ? quadRun(axes.map((a) => a.dim), loopAxis + 1) : undefined;
 }

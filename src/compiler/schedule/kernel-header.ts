@@ -4,7 +4,8 @@ import { dimToString, shapeToString } from '../../graph/dims.js';
 import type { Graph } from '../../graph/types.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { Group } from './kernel-graph.js';
-import { columnQuads, groupReads, isColumnPass } from './row-layout.js';
+import { columnQuads } from './geometry.js';
+import { groupReads, isColumnPass } from './row-layout.js';
 import type { Sweeps } from './sweeps.js';
 import type { Unit } from './units.js';
 

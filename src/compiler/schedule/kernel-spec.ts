@@ -76,7 +76,7 @@ export interface RowKernelSpec extends KernelCommon {
   stores: StoreSpec[];
   /** Sweep that also writes the element outputs (they read no reduction of that sweep); default: a sweep of their own after the last. */
   elemPhase?: number;
-  /** A column pass (row-layout.ts): one invocation per row (or per 4 consecutive rows: columnQuads), reducing it
+  /** A column pass (row-layout.ts): one invocation per row (or per 4 consecutive rows: geometry.ts columnQuads), reducing it
    *  serially; else one workgroup per row. */
   column?: true;
 }

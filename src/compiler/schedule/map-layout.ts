@@ -9,8 +9,7 @@ import { coordName } from './coords.js';
 import { ixVars } from './index-expr.js';
 import type { DomainAxis } from './kernel-spec.js';
 import type { Refs } from './domains.js';
-import { MAP_ELEMS, quadRun } from './geometry.js';
-import type { Dim } from '../../graph/types.js';
+import { MAP_ELEMS } from './geometry.js';
 
 /** Elements per invocation when the loop runs over an outer axis: the whole axis up to this many (on lavapipe,
  *  AT's gradient over [64, 256, 14, 14] ran 3–5× faster with the whole 256 per invocation than with 16). */
@@ -52,13 +51,4 @@ export function mapLayout(axes: readonly DomainAxis[], refs: readonly Refs[]): M
   if (best === last) return innermost;
   const d = axes[best]!.dim;
   return { loopAxis: best, elems: typeof d === 'number' ? Math.min(d, MAP_OUTER_ELEMS) : MAP_OUTER_ELEMS };
-}
-
-/**
- * Quads of a map kernel looping over an outer axis (geometry.ts quadRun): each invocation takes 4 consecutive
- * positions of the axes after its loop axis, when they number a multiple of 4 — the number of quads, else undefined.
- * (Maps along the innermost axis keep their runs of MAP_ELEMS and walk them a quad at a time: map-kernel.ts.)
- */
-export function outerLoopQuads(axes: readonly DomainAxis[], loopAxis: number): Dim | undefined {
-  return loopAxis < axes.length - 1 ? quadRun(axes.map((a) => a.dim), loopAxis + 1) : undefined;
 }

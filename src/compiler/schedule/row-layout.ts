@@ -6,14 +6,13 @@
 // reducing it serially, with consecutive invocations on consecutive rows — consecutive positions along the kept
 // axis that is contiguous in memory — so the lanes of a workgroup load neighbouring addresses at every step,
 // and no partials are combined (no workgroup memory, no barriers). Where those rows number a multiple of 4, an
-// invocation takes 4 consecutive ones (columnQuads), their elements read as vec4s.
+// invocation takes 4 consecutive ones (geometry.ts columnQuads), their elements read as vec4s.
 import { isOneDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
 import { coordName } from './coords.js';
 import { ixVars, type Ix } from './index-expr.js';
 import type { Group } from './kernel-graph.js';
 import type { DomainAxis } from './kernel-spec.js';
-import { quadRun } from './geometry.js';
 
 /** Column passes need at least this many consecutive rows along the contiguous kept axis (known at compile time, or symbolic). */
 const MIN_COLUMN_RUN = 8;
@@ -58,29 +57,4 @@ function longRun(axes: readonly DomainAxis[], last: number): boolean {
   while (k > 0 && !axes[k - 1]!.reduced) k--;
   const run: Dim = mulDims(...axes.slice(k, last + 1).map((a) => a.dim));
   return typeof run !== 'number' || run >= MIN_COLUMN_RUN;
-}
-
-/**
- * The quads of a column pass (a kernel isColumnPass found to be one): when its rows lying next to each other —
- * the kept axes after the last reduced one, or in a transposed pass (innermost axis reduced) the last kept axis —
- * number a multiple of 4 positions, each invocation takes 4 consecutive ones (geometry.ts quadRun), their elements
- * read as vec4s. The run's axes (domain indices), the other kept axes' extents (in order) and the number of quads;
- * undefined: one row per invocation.
- */
-export function columnQuads(axes: readonly DomainAxis[]): { run: number[]; lead: Dim[]; quads: Dim } | undefined {
-  const lastKept = axes.map((a) => !a.reduced).lastIndexOf(true);
-  if (lastKept < 0) return undefined;
-  let k = lastKept + 1;
-  while (k > 0 && !axes[k - 1]!.reduced) k--;
-  if (lastKept < axes.length - 1) k = lastKept;
-  const quads = quadRun(axes.slice(0, lastKept + 1).map((a) => a.dim), k);
-  if (quads === undefined) return undefined;
-  const run = axes.flatMap((_, q) => (q >= k && q <= lastKept ? [q] : []));
-  return { run, lead: axes.flatMap((a, q) => (!a.reduced && q < k ? [a.dim] : [])), quads };
-}
-
-/** Invocations of a column pass: one per row, or per 4 rows (columnQuads). */
-export function columnInvocations(axes: readonly DomainAxis[]): Dim {
-  const q = columnQuads(axes);
-  return q ? mulDims(...q.lead, q.quads) : mulDims(...axes.filter((a) => !a.reduced).map((a) => a.dim));
 }
