@@ -7,7 +7,8 @@
 // The values are the same sums regrouped: only rounding moves. Non-finite values keep torch's outcome: a sum is
 // NaN, +∞ or −∞ whatever the grouping (NaN anywhere, or both infinities: NaN), and a factor c that is never 0 or
 // ±∞ keeps c · Σy non-finite exactly when Σ c·y is (a NaN factor: NaN both ways).
-import { dimEq, isOneDim } from './dims.js';
+import { isOneDim, shapeEq } from './dims.js';
+import { oneHotRow, softmaxMax } from './row-patterns.js';
 import type { Node, OpAttrs, OpName, Shape } from './types.js';
 
 export interface SumBuilder {
@@ -41,7 +42,7 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
     const hit = b.existing('reduce', [x], attrs);
     if (hit !== undefined) return hit;
   }
-  const full = (y: number) => shapeEquals(b.node(y).shape, n.shape);
+  const full = (y: number) => shapeEq(b.node(y).shape, n.shape);
   const sub = (y: number) => (full(y) ? eliminated(b, y, attrs, true) : undefined);
   if (n.op === 'unary' && n.attrs.fn === 'neg') {
     const s = sub(n.inputs[0]!);
@@ -79,8 +80,6 @@ function alongFactor(b: SumBuilder, c: number, R: readonly number[], rank: numbe
   return undefined;
 }
 
-const shapeEquals = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, k) => dimEq(d, b[k]!) === true);
-
 /** Node `c`'s dims, aligned to the right on `rank` axes (missing leading ones are 1). */
 function aligned(b: SumBuilder, c: number, rank: number): Shape {
   const s = b.node(c).shape;
@@ -98,24 +97,13 @@ function constantAlong(b: SumBuilder, c: number, R: readonly number[], rank: num
 function atOutput(b: SumBuilder, c: number, attrs: OpAttrs['reduce'], rank: number): number {
   if (attrs.keepdim) return c;
   const s = aligned(b, c, rank).filter((_, k) => !attrs.axes.includes(k));
-  return shapeEquals(s, b.node(c).shape) ? c : b.op('reshape', [c], { shape: s });
+  return shapeEq(s, b.node(c).shape) ? c : b.op('reshape', [c], { shape: s });
 }
 
-/** where(iota == i, v, 0) with the iota along the one summed axis and i, v constant along it. */
+/** A one-hot row along the one summed axis (row-patterns.ts) whose value is constant along it. */
 function isOneHotRow(b: SumBuilder, w: number, R: readonly number[], rank: number): boolean {
-  const n = b.node(w);
-  if (n.op !== 'where' || R.length !== 1) return false;
-  const [cond, v, zero] = n.inputs as [number, number, number];
-  const z = b.node(zero);
-  if (z.op !== 'const' || z.attrs.value !== 0 || !constantAlong(b, v, R, rank)) return false;
-  const eq = b.node(cond);
-  if (eq.op !== 'binary' || eq.attrs.fn !== 'eq') return false;
-  const [i0, i1] = eq.inputs as [number, number];
-  const along = (it: number, idx: number) => {
-    const io = b.node(it);
-    return io.op === 'iota' && io.shape.length === rank && io.attrs.axis === R[0] && constantAlong(b, idx, R, rank);
-  };
-  return along(i0, i1) || along(i1, i0);
+  const hot = R.length === 1 ? oneHotRow((id) => b.node(id), w, R[0]!) : undefined;
+  return hot !== undefined && constantAlong(b, hot.value, R, rank);
 }
 
 /**
@@ -140,21 +128,9 @@ function neverZeroOrInfinite(b: SumBuilder, c: number): boolean {
       if (n.attrs.fn !== 'sum') return false;
       const x = b.node(n.inputs[0]!);
       if (x.op === 'broadcast') return neverZeroOrInfinite(b, x.inputs[0]!);
-      return isSoftmaxNormalizer(b, n);
+      return softmaxMax((id) => b.node(id), c) !== undefined;
     }
     default:
       return false;
   }
-}
-
-/** Σ_R exp(a − max_R a) (the max through detach / broadcast / reshape). */
-function isSoftmaxNormalizer(b: SumBuilder, n: Node & { op: 'reduce' }): boolean {
-  const e = b.node(n.inputs[0]!);
-  if (e.op !== 'unary' || e.attrs.fn !== 'exp') return false;
-  const d = b.node(e.inputs[0]!);
-  if (d.op !== 'binary' || d.attrs.fn !== 'sub') return false;
-  const [a, v] = d.inputs as [number, number];
-  let m = b.node(v);
-  while (m.op === 'detach' || m.op === 'broadcast' || m.op === 'reshape') m = b.node(m.inputs[0]!);
-  return m.op === 'reduce' && m.attrs.fn === 'max' && m.inputs[0] === a && m.attrs.axes.join() === n.attrs.axes.join();
 }

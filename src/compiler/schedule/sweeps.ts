@@ -1,6 +1,7 @@
 // Sweeps inside each row kernel (after order.ts): which pass over the row computes each reduction, which
 // Σ exp(x − max) sums run online with their max, and the pass that writes the element outputs.
 import type { Graph } from '../../graph/types.js';
+import { softmaxMax } from '../../graph/row-patterns.js';
 import { sameDims } from './domains.js';
 import type { Group } from './kernel-graph.js';
 
@@ -58,18 +59,10 @@ export function assignSweeps(g: Graph, groups: readonly Group[], groupOf: Readon
   return { phase, online, elemPhase };
 }
 
-/** For Σ exp(x − max(x)) (through detach/broadcast/reshape of the max): the max reduction. */
+/** For Σ exp(x − max(x)) (through detach/broadcast/reshape of the max) with the max in the same kernel: the max reduction. */
 function onlinePartner(g: Graph, z: number, sameGroup: (v: number) => boolean): number | undefined {
-  const n = g.nodes[z]!;
-  if (n.op !== 'reduce' || n.attrs.fn !== 'sum' || n.dtype !== 'float') return undefined;
-  const e = g.nodes[n.inputs[0]!]!;
-  if (e.op !== 'unary' || e.attrs.fn !== 'exp') return undefined;
-  const d = g.nodes[e.inputs[0]!]!;
-  if (d.op !== 'binary' || d.attrs.fn !== 'sub') return undefined;
-  const [a, v] = d.inputs as [number, number];
-  let m = g.nodes[v]!;
-  while (m.op === 'detach' || m.op === 'broadcast' || m.op === 'reshape') m = g.nodes[m.inputs[0]!]!;
-  if (m.op !== 'reduce' || m.attrs.fn !== 'max' || m.inputs[0] !== a || !sameGroup(m.id)) return undefined;
-  if (!sameDims(g.nodes[a]!.shape, d.shape) || m.attrs.axes.join() !== n.attrs.axes.join()) return undefined;
-  return m.id;
+  const m = softmaxMax((id) => g.nodes[id]!, z);
+  if (m === undefined || !sameGroup(m)) return undefined;
+  const d = g.nodes[g.nodes[g.nodes[z]!.inputs[0]!]!.inputs[0]!]!; // x − max
+  return sameDims(g.nodes[d.inputs[0]!]!.shape, d.shape) ? m : undefined;
 }
