@@ -133,7 +133,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
   // the domain row's offset in rows: buffers whose rows start there share its vec4 boundaries
   const rowOffset = () => math.offset(kept.map((x) => x.a.dim), kept.map((x) => coord(x.k)));
-  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim; misaligned: boolean } | undefined;
+  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim; misaligned: boolean; flat?: boolean } | undefined;
   const sweep = (emitBody: (s: Scope) => void): void => {
     if (column) {
       const loop = openSweep(scopes, math, red, root);
@@ -171,6 +171,34 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       loop.lines.push(...tail);
       scopes.close(loop, range ? upTo('t', bare('+', range.from, LID), range.to, WG) : upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
     };
+    // Rows over several trailing axes (FitNet's MSE over [C, H, W]): quads of the flattened row, j = 4t + lane,
+    // each lane unravelling its j into the reduced coordinates; buffers whose offset is x + j (x a multiple of 4,
+    // the same for the 4 lanes: laid out along the whole row) are read and written as one vec4 per quad.
+    const flatQuadLoop = (parent: Scope) => {
+      const loop = scopes.open(parent);
+      scopes.define('t', loop);
+      const tail: Stmt[] = [];
+      const laneVars = new Set(red.map((x) => coordName(x.k)));
+      for (let ln = 0; ln < 4; ln++) {
+        const c = scopes.open(loop);
+        c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))));
+        scopes.define('j', c);
+        const cs = math.unravel(ixVar('j'), red.map((x) => x.a.dim));
+        red.forEach((x, n) => {
+          c.lines.push(letS(coordName(x.k), ixE(cs[n]!)));
+          scopes.define(coordName(x.k), c);
+          math.bindCoord(coordName(x.k), cs[n]);
+        });
+        emitter.quad = noVec4 ? undefined : { coord: 'j', lane: ln, dim: L, loop, t: 't', flat: true, laneVars };
+        lane = { lane: ln, loop, tail, dim: L, misaligned: false, flat: true };
+        emitBody(c);
+        lane = undefined;
+        emitter.quad = undefined;
+        scopes.close(c, block);
+      }
+      loop.lines.push(...tail);
+      scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(L)), u32(4)), WG));
+    };
     // rows of any length: the elements before the row's first vec4 boundary, its whole vec4s, the rest — each
     // lane still visits its elements in increasing order (first-index ties of arg reductions)
     const misalignedQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
@@ -198,6 +226,16 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       const len = ixE(math.dim(q.a.dim));
       if (typeof q.a.dim !== 'number' || q.a.dim % 4 !== 0) edge(parent, bare('+', bare('*', bare('/', len, u32(4)), u32(4)), LID), len);
     };
+    if (red.length > 1 && red.every((x, n) => x.k === kept.length + n)) {
+      // (a row whose length is not a multiple of 4 is walked one element at a time)
+      if (typeof L === 'number') return L % 4 === 0 ? flatQuadLoop(root) : scalarLoop(root);
+      const yes = scopes.open(root);
+      flatQuadLoop(yes);
+      const no = scopes.open(root);
+      scalarLoop(no);
+      root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(L)), u32(4)), u32(0)), yes.lines, no.lines));
+      return;
+    }
     const d = quadAxis?.a.dim;
     // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
     const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
@@ -271,6 +309,9 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
     );
   };
+  // flat quads: the vec4 index of an f32 element output laid out along the whole row, the only store to its buffer
+  const flatQuadStore = (s: StoreSpec, idx: Ix[]): Ix | undefined =>
+    s.base === 0 && buffers.get(s.buffer)!.dtype === 'f32' && spec.stores.filter((x) => x.buffer === s.buffer).length === 1 ? emitter.flatQuadIndex(s.shape, idx) : undefined;
   // a lane's store (column pass over quads): the 4 lanes' values of a buffer laid out along the quad as one vec4
   const laneStore = (s: StoreSpec, idx: Ix[], l: number, scope: Scope): void => quadLaneStore(s, idx, l, scope, { emitter, math, buffers, vec4, stores: spec.stores });
   const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
@@ -384,7 +425,14 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         for (const s of elemStores) {
           const idx = alignedIndex(s.shape, lanes ? spec.axes.map((_, k) => co(k)) : coordsAll);
           if (lanes && curLane !== undefined) laneStore(s, idx, curLane, loop);
-          else if (lane && quadStorable(s, idx, lane)) {
+          else if (lane?.flat && flatQuadStore(s, idx) !== undefined) {
+            // the 4 lanes' values as one vec4, after the lanes
+            const w = `${s.buffer}_q`;
+            if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
+            const n = g.nodes[s.node]!;
+            loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
+            if (lane.lane === 3) lane.tail.push(assign(at4(s.buffer, ixE(flatQuadStore(s, idx)!)), ref(w)));
+          } else if (lane && !lane.flat && quadStorable(s, idx, lane)) {
             // a vec4 store of the 4 lanes' values, after the lanes
             const w = `${s.buffer}_q`;
             if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
