@@ -183,12 +183,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         const c = scopes.open(loop);
         c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))));
         scopes.define('j', c);
-        const cs = math.unravel(ixVar('j'), red.map((x) => x.a.dim));
-        red.forEach((x, n) => {
-          c.lines.push(letS(coordName(x.k), ixE(cs[n]!)));
-          scopes.define(coordName(x.k), c);
-          math.bindCoord(coordName(x.k), cs[n]);
-        });
+        bindReducedCoords(scopes, math, red, c);
         emitter.quad = noVec4 ? undefined : { coord: 'j', lane: ln, dim: L, loop, t: 't', flat: true, laneVars };
         lane = { lane: ln, loop, tail, dim: L, misaligned: false, flat: true };
         emitBody(c);
@@ -605,13 +600,18 @@ function reductionState(n: Node, scopes: ScopeTree, lane?: number): ReductionSta
 function openSweep(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[], parent: Scope = scopes.root): Scope {
   const loop = scopes.open(parent);
   scopes.define('j', loop);
+  bindReducedCoords(scopes, math, red, loop);
+  return loop;
+}
+
+/** The reduced coordinates in `scope`, unravelled from the row's flat index j. */
+function bindReducedCoords(scopes: ScopeTree, math: IndexMath, red: { a: DomainAxis; k: number }[], scope: Scope): void {
   const cs = math.unravel(ixVar('j'), red.map((x) => x.a.dim));
   red.forEach((x, n) => {
-    loop.lines.push(letS(coordName(x.k), ixE(cs[n]!)));
-    scopes.define(coordName(x.k), loop);
+    scope.lines.push(letS(coordName(x.k), ixE(cs[n]!)));
+    scopes.define(coordName(x.k), scope);
     math.bindCoord(coordName(x.k), cs[n]);
   });
-  return loop;
 }
 
 /** The statement storing a kernel output at `idx` (as vec4 where the buffer is accessed as vec4). */
