@@ -19,6 +19,7 @@ import {
   withTimeout,
   type TensorInput,
 } from 'tdc-runtime/node';
+import { GpuRuntime as BrowserGpuRuntime } from 'tdc-runtime';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 
 /** Seeded data: a, b ∈ [-1, 1), y ∈ {-100, 0..9}. */
@@ -157,6 +158,32 @@ test("readback 'all' into the caller's arrays: the same arrays come back, filled
   // without `into`, every run's gradients are arrays of their own (made while the device works)
   assert.is.not(after.grads.get('student/./output'), fresh.grads.get('student/./output'));
   exec.destroy();
+});
+
+test('Node runtimes poll while they wait (busyWaits): runs that sleep through the expected work first read back the same results', async () => {
+  assert.is(rt!.busyWaits, true, "tdc-runtime/node's GpuRuntime.open");
+  assert.is(GpuRuntime.fromDevice(rt!.device).busyWaits, true, "tdc-runtime/node's fromDevice");
+  assert.is(BrowserGpuRuntime.fromDevice(rt!.device).busyWaits, false, "the default entry's fromDevice (browsers wait on events)");
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const [n, c] = [512, 4099]; // a run of several milliseconds on lavapipe: long enough to sleep through
+  const inputs = inputsOf(data(n, c, 5), n, c);
+  const own = rt!.busyWaits;
+  try {
+    rt!.busyWaits = false;
+    await exec.run(inputs, { readback: 'all' }); // first dispatch of each pipeline: waited kernel by kernel
+    const polled = await exec.run(inputs, { readback: 'all' });
+    rt!.busyWaits = true;
+    for (let i = 0; i < 2; i++) {
+      const s = await exec.run(inputs, { readback: 'scalars' });
+      assert.is(s.loss, polled.loss, `run ${i}: loss`);
+      const r = await exec.run(inputs, { readback: 'all' });
+      assert.is(r.loss, polled.loss, `run ${i}: loss with the gradients`);
+      assert.equal(Array.from(r.grads.get('student/./output')!), Array.from(polled.grads.get('student/./output')!), `run ${i}: gradient`);
+    }
+  } finally {
+    rt!.busyWaits = own;
+    exec.destroy();
+  }
 });
 
 test('GPUBuffer inputs: STORAGE buffers are bound in place, others copied; bind groups follow the buffers', async () => {

@@ -174,6 +174,13 @@ export class GpuRuntime {
   readonly timeoutMs: number;
   /** The tuning cache PlanExecutor.create consults unless given one (GpuOptions.tuning; tdc-runtime/node: the user cache file). */
   tuning: TuningSource | undefined;
+  /**
+   * Waiting on this device keeps a CPU core busy: Dawn's Node binding polls for finished work in a setImmediate
+   * loop while any of its promises is pending (tdc-runtime/node sets this). PlanExecutor then sleeps through most
+   * of a run's expected device time before it starts waiting — on a software adapter that core is one the kernels
+   * run on. Browsers wait on events: false.
+   */
+  busyWaits = false;
 
   protected constructor(gpu: GPU | undefined, adapter: GPUAdapter | undefined, device: GPUDevice, adapterInfo: AdapterDescription, timeoutMs: number) {
     this.gpu = gpu;
@@ -202,9 +209,12 @@ export class GpuRuntime {
     return rt;
   }
 
-  /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). */
-  static fromDevice(device: GPUDevice, opts: { timeoutMs?: number } = {}): GpuRuntime {
-    return new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). `busyWaits`: the
+   *  device's waits poll on the CPU (Dawn in Node; tdc-runtime/node's fromDevice says so by default). */
+  static fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): GpuRuntime {
+    const rt = new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    rt.busyWaits = opts.busyWaits ?? false;
+    return rt;
   }
 
   /** One line naming the adapter, e.g. "llvmpipe: Mesa 25.0.7 … (mesa/software)". */

@@ -149,6 +149,13 @@ const idle = new Map<string, PooledDevice>();
 /** The runtime, with open() going through Dawn. Instances are also instances of the default entry's GpuRuntime. */
 export class GpuRuntime extends BrowserGpuRuntime {
   private pooled: PooledDevice | undefined;
+  /** Dawn's Node binding polls while a wait is pending (see the default entry's GpuRuntime.busyWaits). */
+  override busyWaits = true;
+
+  /** A device the caller obtained in Node (from Dawn: its waits poll, unless `busyWaits: false`). */
+  static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): BrowserGpuRuntime {
+    return BrowserGpuRuntime.fromDevice(device, { ...opts, busyWaits: opts.busyWaits ?? true });
+  }
 
   /**
    * Opens an adapter and device through Dawn. Throws NoWebGpuAdapterError when there is none to be had.
