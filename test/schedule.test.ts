@@ -389,6 +389,17 @@ test('sort, cholesky and triangular_solve get serial kernels of their own (one w
   assert.ok(ch.kernels.some((k) => /^triangular_solve /.test(k.summary)), describe(ch));
 });
 
+test('map kernels whose elements loop (adaptive pool bins) walk no quads, over rows of a multiple of 4 too', () => {
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const plan = kernelPlan(byName.get('adaptive-pools-rows-of-4')!, { workgroupSize: 8 });
+  // the pooled outputs (avg, max) and the gradient: loops over bins inside the run's loop
+  const pools = plan.kernels.filter((k) => /^elementwise over /.test(k.summary) && (k.wgsl.match(/for \(var/g) ?? []).length > 1);
+  assert.is(pools.length, 3, describe(plan));
+  for (const k of pools) assert.not.match(k.wgsl, /array<vec4<f32>>/, `${k.name}: ${k.summary}`);
+  // a plain map over the same rows still walks quads
+  assert.ok(plan.kernels.some((k) => /^elementwise over /.test(k.summary) && /array<vec4<f32>>/.test(k.wgsl)), describe(plan));
+});
+
 test('matmul gets a tiled kernel; reductions over a non-last axis and symbolic rows get row kernels', () => {
   const byName = new Map(opCases().map((c) => [c.name, c.graph]));
   const mm = kernelPlan(byName.get('matmul')!, { workgroupSize: 64 });

@@ -200,20 +200,21 @@ export function opCases(): OpCase[] {
     ),
   );
 
-  // adaptive average / max pooling with overlapping bins, and their VJPs
-  out.push(
+  // adaptive average / max pooling with overlapping bins, and their VJPs; then over rows of a multiple of 4 (the
+  // pooled outputs' and the gradient's): map kernels whose elements loop over their bins walk no quads (map-kernel.ts)
+  const pools = (name: string, shape: number[], avgOut: [number, number], maxOut: [number, number], seed: number) =>
     make(
-      'adaptive-pools',
-      [{ name: 'x', shape: [2, 3, 7, 5] }],
+      name,
+      [{ name: 'x', shape }],
       (b) => {
-        const x = b.input('x', [2, 3, 7, 5], 'float', true);
-        const avg = b.op('adaptive_pool2d', [x], { fn: 'avg', out: [3, 2] });
-        const mx = b.op('adaptive_pool2d', [x], { fn: 'max', out: [4, 3] });
+        const x = b.input('x', shape, 'float', true);
+        const avg = b.op('adaptive_pool2d', [x], { fn: 'avg', out: avgOut });
+        const mx = b.op('adaptive_pool2d', [x], { fn: 'max', out: maxOut });
         return { loss: b.binary('add', sumAll(b, b.binary('mul', avg, avg)), b.binary('mul', sumAll(b, mx), c(b, 0.5))) };
       },
-      [new Map([['x', tensor([2, 3, 7, 5], 'float', 12)]])],
-    ),
-  );
+      [new Map([['x', tensor(shape, 'float', seed)]])],
+    );
+  out.push(pools('adaptive-pools', [2, 3, 7, 5], [3, 2], [4, 3], 12), pools('adaptive-pools-rows-of-4', [2, 3, 6, 8], [3, 4], [5, 4], 13));
 
   // gather with several indices per row: its VJP is a scatter_add
   out.push(

@@ -32,9 +32,13 @@ import { arrayLength, at, bare, bin, block, call, forS, i32, ifS, ixE, letS, ref
 export function mapKernel(spec: MapKernelSpec): KernelModule {
   // quads along the innermost axis only where an element is straight-line code: an element with loops of its own
   // (a pooling window, a scatter's or an index_copy's scan) gains nothing from shared vec4s, and 4 copies of its
-  // loops cost LLVM compile time in a user's first step
-  const quads = innermostQuads(spec) && !hasLoops(mapKernelPass(spec, new Set(), false).body.filter((s) => s.k === 'for').flatMap((s) => (s.k === 'for' ? s.body : [])));
-  const first = mapKernelPass(spec, new Set(), quads);
+  // loops cost LLVM compile time in a user's first step — then the module is built again without them
+  let quads = innermostQuads(spec);
+  let first = mapKernelPass(spec, new Set(), quads);
+  if (quads && hasLoops(first.body.filter((s) => s.k === 'for').flatMap((s) => (s.k === 'for' ? s.body : [])))) {
+    quads = false;
+    first = mapKernelPass(spec, new Set(), false);
+  }
   const vec4 = vec4Arrays(first.body);
   return vec4.size ? mapKernelPass(spec, vec4, quads) : first;
 }
