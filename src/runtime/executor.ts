@@ -18,7 +18,7 @@ import { dimSymbols, evalDim, type Dim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
-import { nextEstimate, sleepBeforeWait } from './wait-estimate.js';
+import { WaitEstimate } from './wait-estimate.js';
 import {
   NO_ERROR,
   unitCheckProblem,
@@ -118,8 +118,8 @@ interface Sizing {
   /** The last direct set used (fast path: no key built while the same buffers come back every step). */
   lastDirect?: (GPUBuffer | undefined)[];
   lastGroups?: GPUBindGroup[];
-  /** Milliseconds from submit to the readback's map expected of a run of each mode (wait-estimate.ts). */
-  waitedMs: { scalars?: number; all?: number };
+  /** The time from submit to the readback's map expected of a run of each mode (wait-estimate.ts). */
+  waits: { scalars?: WaitEstimate; all?: WaitEstimate };
 }
 
 interface PreparedInput {
@@ -537,12 +537,13 @@ export class PlanExecutor {
       }
       const sizing = this.sizingFor(env);
       // where waits poll on the CPU, sleep through most of the expected work first (wait-estimate.ts)
-      const sleep = this.runtime.busyWaits && !segments.length ? sleepBeforeWait(sizing.waitedMs[mode], performance.now() - submitted) : 0;
+      const expect = (sizing.waits[mode] ??= new WaitEstimate());
+      const sleep = this.runtime.busyWaits && !segments.length ? expect.sleepMs(performance.now() - submitted) : 0;
       if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
       const mapping = performance.now();
       await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), `running ${this.describeWork(env)}`);
       const ready = performance.now();
-      if (!segments.length) sizing.waitedMs[mode] = nextEstimate(ready - submitted, sleep > 0, ready - mapping);
+      if (!segments.length) expect.record(ready - submitted, sleep > 0, ready - mapping);
       for (const i of dispatched) dispatchedPipelines.add(this.pipelines[i]!);
     } catch (e) {
       // the staging buffer may still be mid-map, the kernels still running: this executor is done for
@@ -1016,7 +1017,7 @@ export class PlanExecutor {
     }
     const dispatch = this.plan.kernels.map((k) => this.dispatchOf(k, env));
     const gradElems = this.plan.outputs.grads.map((g) => g.shape.reduce<number>((n, d) => n * evalDim(d, env), 1));
-    const sizing: Sizing = { env, lengths, dispatch, gradElems, directGroups: new Map(), waitedMs: {} };
+    const sizing: Sizing = { env, lengths, dispatch, gradElems, directGroups: new Map(), waits: {} };
     if (this.sizings.size >= 4) this.sizings.delete(this.sizings.keys().next().value!);
     this.sizings.set(key, sizing);
     return sizing;
