@@ -186,6 +186,27 @@ test('Node runtimes poll while they wait (busyWaits): runs that sleep through th
   }
 });
 
+test("a run whose submit the device refuses (a destroyed input buffer) is this run's GpuValidationError, in every readback mode; the executor stays usable", async () => {
+  const device = rt!.device;
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const d = data(4, 21, 9);
+  const good = inputsOf(d, 4, 21);
+  const first = await exec.run(good, { readback: 'all' });
+  for (const readback of ['none', 'scalars', 'all'] as const) {
+    const a32 = Float32Array.from(d.a);
+    const gone = device.createBuffer({ size: a32.byteLength, usage: 0x80 | 0x4 | 0x8 });
+    device.queue.writeBuffer(gone, 0, a32);
+    gone.destroy();
+    const bad = new Map(good);
+    bad.set('student/./output', { shape: [4, 21], buffer: gone });
+    await rejects(exec.run(bad, { readback }), GpuValidationError, /running the kernel plan/);
+    const after = await exec.run(good, { readback: 'all' });
+    assert.is(after.loss, first.loss, `${readback}: the next run`);
+    assert.equal(Array.from(after.grads.get('student/./output')!), Array.from(first.grads.get('student/./output')!), `${readback}: the next run's gradient`);
+  }
+  exec.destroy();
+});
+
 test('GPUBuffer inputs: STORAGE buffers are bound in place, others copied; bind groups follow the buffers', async () => {
   const device = rt!.device;
   const exec = await PlanExecutor.create(rt!, tinyPlan());
