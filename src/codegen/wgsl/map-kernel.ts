@@ -19,7 +19,7 @@ import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
 import { quadLaneStore, storeStmt } from './row-kernel.js';
 import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
 import { vec4Arrays } from '../kernel-ir/analysis.js';
-import { outerLoopQuads } from '../../compiler/schedule/geometry.js';
+import { mapGrid, outerLoopQuads } from '../../compiler/schedule/geometry.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
@@ -96,12 +96,7 @@ function mapKernelPass(spec: MapKernelSpec, vec4: Set<string>, quads: boolean): 
     // runs of E along an innermost axis of a multiple of 4 elements: E / 4 quads, `for (qi = first / 4; qi < end / 4; …)`,
     // the 4 lanes' positions 4·qi + l (quad-lanes.ts) sharing each buffer row's vec4
     const { loop, end } = runLoop(scopes, math, 'qi', E, last);
-    const lanes = new QuadLanes(scopes, math, loop, [{ k: K, dim: last }], 'qi');
-    for (let l = 0; l < QUAD_LANES; l++) {
-      lanes.enter(emitter, l, loop);
-      for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, axes.length)), l, loop, { emitter, math, buffers, vec4, stores: spec.stores });
-    }
-    lanes.enter(emitter, undefined, loop);
+    storeLanes(spec, new QuadLanes(scopes, math, loop, [{ k: K, dim: last }], 'qi'), loop, { emitter, math, buffers, vec4, stores: spec.stores });
     scopes.close(loop, upTo('qi', bare('/', ref('first'), u32(QUAD_LANES)), bare('/', end, u32(QUAD_LANES)), u32(1)));
     return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
   }
@@ -125,6 +120,15 @@ function checkFlagsGuard(flags: string): Stmt {
   return forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [RETURN])]);
 }
 
+/** Every store of the kernel in each lane of a quad, in `loop` (the lanes' vec4s shared: quadLaneStore). */
+function storeLanes(spec: MapKernelSpec, lanes: QuadLanes, loop: Scope, ctx: Parameters<typeof quadLaneStore>[4]): void {
+  for (let l = 0; l < QUAD_LANES; l++) {
+    lanes.enter(ctx.emitter, l, loop);
+    for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, spec.axes.length)), l, loop, ctx);
+  }
+  lanes.enter(ctx.emitter, undefined, loop);
+}
+
 /**
  * A map kernel looping over outer axis `k`: invocation t is a position of the other axes and a run of E along k —
  * over quads (geometry.ts outerLoopQuads), 4 consecutive positions of the axes after k, one per lane (quad-lanes.ts):
@@ -136,7 +140,7 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
   const quads = outerLoopQuads(spec.axes, k);
-  const grid = quads !== undefined ? [...axes.slice(0, k), ceilDivDims(axes[k]!, E), quads] : axes.map((d, q) => (q === k ? ceilDivDims(d, E) : d));
+  const grid = mapGrid(spec.axes, k, E);
   body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
   body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
   if (spec.checkFlags) body.push(checkFlagsGuard(spec.checkFlags));
@@ -160,13 +164,8 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   const along = coordName(k);
   const { loop, end } = runLoop(scopes, math, along, E, axes[k]!);
   math.bindCoord(along, undefined);
-  if (lanes) {
-    for (let l = 0; l < QUAD_LANES; l++) {
-      lanes.enter(emitter, l, loop);
-      for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, axes.length)), l, loop, { emitter, math, buffers, vec4, stores: spec.stores });
-    }
-    lanes.enter(emitter, undefined, loop);
-  } else {
+  if (lanes) storeLanes(spec, lanes, loop, { emitter, math, buffers, vec4, stores: spec.stores });
+  else {
     const coords = axes.map((_, q) => coord(q));
     for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers, vec4));
   }

@@ -9,7 +9,7 @@
 import { dimEq, isBatchDim, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import { Emitter, wgslType, type WgslType } from './emitter.js';
-import { ixAdd, ixDiv, ixEq, ixLit, ixMod, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
+import { ixAdd, ixEq, ixLit, ixMul, ixNode, ixVar, isVar, type Ix } from '../../compiler/schedule/index-expr.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
 import { alignedIndex, coord, coordName, isRowIndex, reductionInputIndex } from '../../compiler/schedule/coords.js';
 import type { DomainAxis, RowKernelSpec, StoreSpec } from '../../compiler/schedule/kernel-spec.js';
@@ -290,23 +290,19 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   };
   const coordsAll = spec.axes.map((_, k) => coord(k));
   // an f32 element output whose rows lie along the quad axis, the only store to its buffer
-  const quadStorable = (s: StoreSpec, idx: Ix[], l: { loop: Scope; dim: Dim; misaligned: boolean }): boolean => {
+  // A quad sweep's element store as one vec4 of the 4 lanes' values: its vec4 index, where the output can be stored
+  // so (vec4Storable) and lies along the quad — flat quads: any buffer laid out along the whole row; else rows
+  // along the quad axis (sharing the domain row's vec4 boundaries where rows start mid-vec4).
+  const quadStoreIndex = (s: StoreSpec, idx: Ix[], l: { loop: Scope; dim: Dim; misaligned: boolean; flat?: boolean }): Ix | undefined => {
+    if (!vec4Storable(s, buffers, spec.stores)) return undefined;
+    if (l.flat) return emitter.flatQuadIndex(s.shape, idx);
     const r = s.shape.length;
-    return (
-      r > 0 &&
-      (!l.misaligned || ixEq(math.offset(s.shape.slice(0, -1), idx.slice(0, -1)), rowOffset())) &&
-      s.base === 0 &&
-      buffers.get(s.buffer)!.dtype === 'f32' &&
-      spec.stores.filter((x) => x.buffer === s.buffer).length === 1 &&
-      emitter.quad !== undefined &&
-      isVar(idx[r - 1], emitter.quad.coord) &&
-      dimEq(s.shape[r - 1]!, l.dim) === true &&
-      scopes.scopeOf(idx.slice(0, -1)).depth < l.loop.depth
-    );
+    if (r === 0 || emitter.quad === undefined || !isVar(idx[r - 1], emitter.quad.coord) || dimEq(s.shape[r - 1]!, l.dim) !== true) return undefined;
+    if (scopes.scopeOf(idx.slice(0, -1)).depth >= l.loop.depth) return undefined;
+    const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
+    if (!l.misaligned) return ixAdd(ixMul(row, ixNode('/', math.dim(l.dim), ixLit(4))), ixVar('t'));
+    return ixEq(row, rowOffset()) ? ixVar('t') : undefined;
   };
-  // flat quads: the vec4 index of an f32 element output laid out along the whole row, the only store to its buffer
-  const flatQuadStore = (s: StoreSpec, idx: Ix[]): Ix | undefined =>
-    s.base === 0 && buffers.get(s.buffer)!.dtype === 'f32' && spec.stores.filter((x) => x.buffer === s.buffer).length === 1 ? emitter.flatQuadIndex(s.shape, idx) : undefined;
   // a lane's store (column pass over quads): the 4 lanes' values of a buffer laid out along the quad as one vec4
   const laneStore = (s: StoreSpec, idx: Ix[], l: number, scope: Scope): void => quadLaneStore(s, idx, l, scope, { emitter, math, buffers, vec4, stores: spec.stores });
   const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
@@ -419,25 +415,18 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       if (phase === elemPhase)
         for (const s of elemStores) {
           const idx = alignedIndex(s.shape, lanes ? spec.axes.map((_, k) => co(k)) : coordsAll);
-          if (lanes && curLane !== undefined) laneStore(s, idx, curLane, loop);
-          else if (lane?.flat && flatQuadStore(s, idx) !== undefined) {
-            // the 4 lanes' values as one vec4, after the lanes
-            const w = `${s.buffer}_q`;
-            if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
-            const n = g.nodes[s.node]!;
-            loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
-            if (lane.lane === 3) lane.tail.push(assign(at4(s.buffer, ixE(flatQuadStore(s, idx)!)), ref(w)));
-          } else if (lane && !lane.flat && quadStorable(s, idx, lane)) {
+          if (lanes && curLane !== undefined) {
+            laneStore(s, idx, curLane, loop);
+            continue;
+          }
+          const at = lane ? quadStoreIndex(s, idx, lane) : undefined;
+          if (lane && at !== undefined) {
             // a vec4 store of the 4 lanes' values, after the lanes
             const w = `${s.buffer}_q`;
             if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
             const n = g.nodes[s.node]!;
             loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
-            if (lane.lane === 3) {
-              const row = math.offset(s.shape.slice(0, -1), idx.slice(0, -1));
-              const at = lane.misaligned ? ixVar('t') : ixAdd(ixMul(row, ixNode('/', math.dim(lane.dim), ixLit(4))), ixVar('t'));
-              lane.tail.push(assign(at4(s.buffer, ixE(at)), ref(w)));
-            }
+            if (lane.lane === 3) lane.tail.push(assign(at4(s.buffer, ixE(at)), ref(w)));
           } else loop.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
         }
     });
@@ -654,8 +643,7 @@ export function quadLaneStore(
   ctx: { emitter: Emitter; math: IndexMath; buffers: Map<string, { dtype: WgslType }>; vec4: ReadonlySet<string>; stores: readonly StoreSpec[] },
 ): void {
   const { emitter, math, buffers, vec4 } = ctx;
-  const single = s.base === 0 && !s.keep && !s.scatter && buffers.get(s.buffer)!.dtype === 'f32' && ctx.stores.filter((x) => x.buffer === s.buffer).length === 1;
-  const at = single ? emitter.flatQuadIndex(s.shape, idx) : undefined;
+  const at = vec4Storable(s, buffers, ctx.stores) ? emitter.flatQuadIndex(s.shape, idx) : undefined;
   const w = `${s.buffer}_q`;
   // the 4 lanes take the same path (their indices differ only in the lanes' names)
   const open = quadStores.get(scope) ?? new Set<string>();
@@ -676,6 +664,11 @@ export function quadLaneStore(
     scope.lines.push(assign(at4(s.buffer, ixE(at)), ref(w)));
     open.delete(w);
   }
+}
+
+/** Can `s` be stored as lanes of vec4s: a plain f32 element store (no offset, state kept, scatter), its buffer's only store? */
+function vec4Storable(s: StoreSpec, buffers: Map<string, { dtype: WgslType }>, stores: readonly StoreSpec[]): boolean {
+  return s.base === 0 && !s.keep && !s.scatter && buffers.get(s.buffer)!.dtype === 'f32' && stores.filter((x) => x.buffer === s.buffer).length === 1;
 }
 
 /** The vec4s of quad lane stores begun (by lane 0) and not yet stored (by lane 3), per scope. */

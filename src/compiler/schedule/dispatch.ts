@@ -2,7 +2,7 @@
 // workgroup size override (the runtime evaluates them with the value it chose).
 import { ceilDivDims, minDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Graph } from '../../graph/types.js';
-import { columnInvocations, MAP_ELEMS, outerLoopQuads, serialWorkgroups } from './geometry.js';
+import { columnInvocations, MAP_ELEMS, mapGrid, serialWorkgroups } from './geometry.js';
 import type { MatmulLayout } from './matmul-layout.js';
 import type { MapLayout } from './map-layout.js';
 import { groupReads, isColumnPass } from './row-layout.js';
@@ -30,17 +30,12 @@ export function dispatchOf(grp: Group, g: Graph, layout: MatmulLayout | undefine
     const count = serialWorkgroups(g.nodes[grp.units[0]!.node]!);
     return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
   }
-  const dims = grp.axes.map((a) => a.dim);
   const rows = mulDims(...grp.axes.filter((a) => !a.reduced).map((a) => a.dim));
-  const loopAxis = mapped?.loopAxis ?? dims.length - 1;
-  // an outer-loop map over quads: 4 positions of the axes after its loop axis per invocation
-  const quads = grp.kind === 'map' ? outerLoopQuads(grp.axes, loopAxis) : undefined;
-  const mapGrid = quads !== undefined ? [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, mapped?.elems ?? MAP_ELEMS), quads] : dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, mapped?.elems ?? MAP_ELEMS) : d));
   const count =
     grp.kind === 'row'
       ? isColumnPass(grp.axes, groupReads(grp, g))
         ? ceilDivDims(columnInvocations(grp.axes), WG_SIZE_DIM)
         : rows
-      : ceilDivDims(mulDims(...mapGrid), WG_SIZE_DIM);
+      : ceilDivDims(mulDims(...mapGrid(grp.axes, mapped?.loopAxis ?? grp.axes.length - 1, mapped?.elems ?? MAP_ELEMS)), WG_SIZE_DIM);
   return [minDims(count, MAX_WORKGROUPS), ceilDivDims(count, MAX_WORKGROUPS), 1];
 }

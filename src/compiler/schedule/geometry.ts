@@ -1,6 +1,6 @@
 // The shape of each kernel kind's work, decided by the scheduler (the dispatch formulas depend on it) and
 // carried in the kernel specs for codegen to follow.
-import { addDims, divExactDims, mulDims } from '../../graph/dims.js';
+import { addDims, ceilDivDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim, Node } from '../../graph/types.js';
 import type { DomainAxis } from './kernel-spec.js';
 
@@ -92,4 +92,15 @@ export function columnInvocations(axes: readonly DomainAxis[]): Dim {
  */
 export function outerLoopQuads(axes: readonly DomainAxis[], loopAxis: number): Dim | undefined {
   return loopAxis < axes.length - 1 ? quadRun(axes.map((a) => a.dim), loopAxis + 1) : undefined;
+}
+
+/**
+ * A map kernel's invocation grid (dispatch.ts counts it, map-kernel.ts unravels it): its domain with the loop axis
+ * in runs of `elems` — and over quads (outerLoopQuads), the axes after the loop axis as their number of quads.
+ */
+export function mapGrid(axes: readonly DomainAxis[], loopAxis: number, elems: number): Dim[] {
+  const dims = axes.map((a) => a.dim);
+  const quads = outerLoopQuads(axes, loopAxis);
+  if (quads !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), quads];
+  return dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, elems) : d));
 }
