@@ -374,6 +374,21 @@ test('column passes and maps over positions numbering a multiple of 4 take 4 per
   assert.match(map!.wgsl, /var<storage, read_write> \w+: array<vec4<f32>>; \/\/ grad_z/);
 });
 
+test('maps looping over channels whose positions do not come in quads walk blocks of 4 channels (vec4 loads and stores)', () => {
+  const byName = new Map(opCases().map((c) => [c.name, c.graph]));
+  const plan = kernelPlan(byName.get('position-blocks')!, { workgroupSize: 8 });
+  const invocations = (k: KernelPlan['kernels'][number], n: number) => evalDim(k.dispatch[0], { N: n, wg_size: 1 });
+  // [N, 8, 3, 3]: per sample one run of the 8 channels, 9 quads of each 36-element block; [N, 12, 5]: 5 quads
+  for (const [shape, input, quads] of [['N, 8, 3, 3', 'x', 9], ['N, 12, 5', 'y', 5]] as const) {
+    const map = plan.kernels.find((k) => k.summary.startsWith(`elementwise over [${shape}]; writes grad_${input}`));
+    assert.ok(map, describe(plan));
+    assert.is(invocations(map!, 5), 5 * quads);
+    assert.match(map!.wgsl, /for \(var g = first \/ 4u; g < (last|\d+u) \/ 4u; g = g \+ 1u\)/);
+    assert.match(map!.wgsl, new RegExp(`var<storage, read> \\w+: array<vec4<f32>>; // in_${input}`));
+    assert.match(map!.wgsl, new RegExp(`var<storage, read_write> \\w+: array<vec4<f32>>; // grad_${input}`));
+  }
+});
+
 test('sort, cholesky and triangular_solve get serial kernels of their own (one workgroup per row / matrix)', () => {
   const b = new GraphBuilder();
   const x = b.input('x', [4, 5], 'float', true);

@@ -360,6 +360,26 @@ export function opCases(): OpCase[] {
       [2, 3].map((n) => new Map([['x', tensor([n, 6, 3, 4], 'float', 40 + n)], ['w', tensor([n, 6, 3, 4], 'float', 50 + n)], ['y', tensor([n, 10, 3, 3], 'float', 60 + n)], ['z', tensor([n, 12], 'float', 70 + n)]])),
     ),
   );
+  // attention-map gradients over positions that do not come in quads (9 and 5 per channel), channels a multiple
+  // of 4: the gradient maps loop over channels walking blocks of 4 channels × the positions (map-kernel.ts blockLoopMap)
+  out.push(
+    make(
+      'position-blocks',
+      [
+        { name: 'x', shape: [N, 8, 3, 3] },
+        { name: 'y', shape: [N, 12, 5] },
+      ],
+      (b) => {
+        const at = (v: number) => {
+          const energy = b.op('reduce', [b.binary('mul', v, v)], { fn: 'sum', axes: [1], keepdim: false });
+          const norm = b.op('reduce', [b.binary('mul', energy, energy)], { fn: 'sum', axes: [1, 2].slice(0, b.node(energy).shape.length - 1), keepdim: true });
+          return sumAll(b, b.binary('div', energy, b.unary('sqrt', b.binary('add', norm, c(b, 1)))));
+        };
+        return { loss: b.binary('add', at(b.input('x', [N, 8, 3, 3], 'float', true)), at(b.input('y', [N, 12, 5], 'float', true))) };
+      },
+      [2, 3].map((n) => new Map([['x', tensor([n, 8, 3, 3], 'float', 80 + n)], ['y', tensor([n, 12, 5], 'float', 90 + n)]])),
+    ),
+  );
   // stable sorts (values with gradients, indices, ranks) along both axes, on rows with ties
   const tied = (r: () => number) => Math.round(r() * 3) / 2;
   out.push(

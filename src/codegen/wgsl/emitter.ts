@@ -164,8 +164,7 @@ export class Emitter {
     const off = this.env.math.offset(shape, idx);
     // the offset is the coordinate itself (x = 0: a buffer over the quad's axes only)
     if (q.laneVars && isVar(off, q.coord)) return ixVar(q.t);
-    if (off.kind !== 'op' || off.op !== '+') return undefined;
-    const x = isVar(off.b, q.coord) ? off.a : isVar(off.a, q.coord) ? off.b : undefined;
+    const x = withoutTerm(off, q.coord);
     const vars = x === undefined ? [] : ixVars(x);
     const x4 = x === undefined || vars.includes(q.coord) || vars.some((v) => q.laneVars?.has(v)) ? undefined : quarter(x);
     if (x4 === undefined || (!q.local && this.scopes.scopeOf([x4]).depth >= q.loop.depth)) return undefined;
@@ -711,6 +710,17 @@ export class Emitter {
 }
 
 /** x / 4 where x is provably a multiple of 4 (a literal one, a product with one, a sum of such), else undefined. */
+/** `off` as x + v (v a variable that is one of its summands, at any depth of its sums): x, else undefined. */
+function withoutTerm(off: Ix, v: string): Ix | undefined {
+  if (off.kind !== 'op' || off.op !== '+') return undefined;
+  if (isVar(off.b, v)) return off.a;
+  if (isVar(off.a, v)) return off.b;
+  const a = withoutTerm(off.a, v);
+  if (a !== undefined) return ixAdd(a, off.b);
+  const b = withoutTerm(off.b, v);
+  return b === undefined ? undefined : ixAdd(off.a, b);
+}
+
 function quarter(x: Ix): Ix | undefined {
   if (x.kind === 'lit') return x.value % 4 === 0 ? ixLit(x.value / 4) : undefined;
   if (x.kind !== 'op') return undefined;

@@ -12,14 +12,14 @@
 // over axes after its loop axis that number a multiple of 4 positions takes 4 of them per invocation.
 import { ceilDivDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
-import { ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';
+import { ixAdd, ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';
 import { alignedIndex, coord, coordName } from '../../compiler/schedule/coords.js';
 import type { MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
 import { quadLaneStore, storeStmt } from './row-kernel.js';
 import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
 import { vec4Arrays } from '../kernel-ir/analysis.js';
-import { mapGrid, outerLoopQuads } from '../../compiler/schedule/geometry.js';
+import { mapGrid, outerLoopBlocks, outerLoopQuads } from '../../compiler/schedule/geometry.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
 import type { IndexMath } from '../../compiler/schedule/index-math.js';
@@ -140,6 +140,7 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
   const quads = outerLoopQuads(spec.axes, k);
+  const blocks = outerLoopBlocks(spec.axes, k, E);
   const grid = mapGrid(spec.axes, k, E);
   body.push(letS('t', bare('+', bare('*', bin('+', ref('wid.x'), bare('*', ref('wid.y'), ref('nwg.x'))), WG), LID)));
   body.push(ifS(bare('>=', ref('t'), ixE(math.dim(mulDims(...grid)))), [RETURN]));
@@ -147,13 +148,14 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   scopes.define('t', scopes.root);
   const cs = math.unravel(ixVar('t'), grid);
   axes.forEach((_, q) => {
-    if (q === k || (quads !== undefined && q > k)) return;
+    if (q === k || ((quads ?? blocks) !== undefined && q > k)) return;
     body.push(letS(coordName(q), ixE(cs[q]!)));
     scopes.define(coordName(q), scopes.root);
     math.bindCoord(coordName(q), cs[q]);
   });
   body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
   scopes.define('first', scopes.root);
+  if (blocks !== undefined) return blockLoopMap(spec, k, blocks, ixE(cs[k + 1]!), { math, scopes, emitter, buffers }, vec4);
   let lanes: QuadLanes | undefined;
   if (quads !== undefined) {
     body.push(letS('rq', ixE(cs[k + 1]!)));
@@ -170,6 +172,46 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
     for (const s of spec.stores) loop.lines.push(storeStmt(s, alignedIndex(s.shape, coords), emitter, math, buffers, vec4));
   }
   scopes.close(loop, runClose(along, end));
+  return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
+}
+
+/**
+ * An outer-loop map over blocks (geometry.ts outerLoopBlocks): 4 indices of loop axis k × its P trailing positions.
+ * Invocation quad rq of the block: lane l is element 4·rq + l of each block, with block offset b_l = (4·rq + l) / P
+ * along axis k and trailing coordinates unravelled from (4·rq + l) % P (quad-lanes.ts, over [4, trailing axes]): what
+ * depends on those alone is computed once, before the loop; the loop walks the blocks, `for (g = first / 4; …)`,
+ * lane l at index 4·g + b_l of axis k, and every buffer laid out along [axis k, trailing axes] is read and written
+ * as one vec4 per block (its offset x + 4·rq + l, x a multiple of 4: the block's start).
+ */
+function blockLoopMap(spec: MapKernelSpec, k: number, P: Dim, rq: Expr, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>, vec4: Set<string>): KernelModule {
+  const E = spec.elemsPerInvocation;
+  const body = scopes.root.lines;
+  const axes = spec.axes.map((a) => a.dim);
+  body.push(letS('rq', rq));
+  scopes.define('rq', scopes.root);
+  math.bindRange('rq', math.dim(P));
+  const run = [{ k, dim: QUAD_LANES as Dim }, ...axes.slice(k + 1).map((dim, n) => ({ k: k + 1 + n, dim }))];
+  const lanes = new QuadLanes(scopes, math, scopes.root, run, 'rq');
+  const { loop, end } = runLoop(scopes, math, 'g', E, axes[k]!);
+  // lane l's index along axis k: 4·g + b_l, its definition kept so offsets ravel back to x + 4·rq + l (index-math.ts)
+  const along = Array.from({ length: QUAD_LANES }, (_, l) => {
+    const name = `${coordName(k)}_${l}_at`;
+    const local = math.unravel(ixVar(lanes.pos(l)), run.map((a) => a.dim))[0]!;
+    loop.lines.push(letS(name, ixE(ixAdd(ixMul(ixVar('g'), ixLit(QUAD_LANES)), lanes.coord(l, k)))));
+    scopes.define(name, loop);
+    math.bindRange(name, math.dim(axes[k]!));
+    math.bindCoord(name, ixAdd(ixMul(ixVar('g'), ixLit(QUAD_LANES)), local));
+    lanes.vars.add(name);
+    return name;
+  });
+  const ctx = { emitter, math, buffers, vec4, stores: spec.stores };
+  for (let l = 0; l < QUAD_LANES; l++) {
+    lanes.enter(emitter, l, loop);
+    const coords = lanes.coords(l, axes.length).map((c, q) => (q === k ? ixVar(along[l]!) : c));
+    for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, coords), l, loop, ctx);
+  }
+  lanes.enter(emitter, undefined, loop);
+  scopes.close(loop, upTo('g', bare('/', ref('first'), u32(QUAD_LANES)), bare('/', end, u32(QUAD_LANES)), u32(1)));
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
 }
 

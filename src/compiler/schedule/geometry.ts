@@ -95,12 +95,29 @@ export function outerLoopQuads(axes: readonly DomainAxis[], loopAxis: number): D
 }
 
 /**
+ * Blocks of a map kernel looping over an outer axis whose trailing positions do not come in quads (AT's gradient
+ * over [N, 512, 7, 7]: 49 positions): 4 consecutive indices of the loop axis × the P trailing positions are 4P
+ * consecutive elements, so the run walks the loop axis 4 indices at a time and each invocation takes one quad of
+ * such a block — lane l of quad q the element 4q + l of the block, its own loop-axis offset (4q + l) / P and
+ * position (4q + l) % P, fixed along the run. The trailing positions P, when the loop axis is a multiple of 4 long
+ * and so is the run (`elems`); else undefined.
+ */
+export function outerLoopBlocks(axes: readonly DomainAxis[], loopAxis: number, elems: number): Dim | undefined {
+  if (loopAxis >= axes.length - 1 || outerLoopQuads(axes, loopAxis) !== undefined || elems % 4 !== 0) return undefined;
+  if (divExactDims(axes[loopAxis]!.dim, 4) === undefined) return undefined;
+  return mulDims(...axes.slice(loopAxis + 1).map((a) => a.dim));
+}
+
+/**
  * A map kernel's invocation grid (dispatch.ts counts it, map-kernel.ts unravels it): its domain with the loop axis
- * in runs of `elems` — and over quads (outerLoopQuads), the axes after the loop axis as their number of quads.
+ * in runs of `elems` — and over quads (outerLoopQuads), the axes after the loop axis as their number of quads; over
+ * blocks (outerLoopBlocks), as their number of positions (one quad of each block per position).
  */
 export function mapGrid(axes: readonly DomainAxis[], loopAxis: number, elems: number): Dim[] {
   const dims = axes.map((a) => a.dim);
   const quads = outerLoopQuads(axes, loopAxis);
   if (quads !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), quads];
+  const blocks = outerLoopBlocks(axes, loopAxis, elems);
+  if (blocks !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), blocks];
   return dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, elems) : d));
 }

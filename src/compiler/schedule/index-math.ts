@@ -165,6 +165,8 @@ function ravelPair(a: Ix, b: Ix, db: Ix, da: Ix): Ix | undefined {
   const q = b.a;
   const over = ixNode('/', q, db);
   if (ixEq(a, over)) return q;
+  // (c + q / Db, q % Db) → c · Db + q: a block's offset along the outer axis plus the lane's (map-kernel.ts blockLoopMap)
+  if (a.kind === 'op' && a.op === '+' && (ixEq(a.a, over) || ixEq(a.b, over))) return ixAdd(ixMul(ixEq(a.a, over) ? a.b : a.a, db), q);
   if (a.kind === 'op' && a.op === '%' && ixEq(a.a, over) && ixEq(a.b, da) && da.kind === 'lit' && db.kind === 'lit') return ixNode('%', q, ixLit(da.value * db.value));
   return undefined;
 }
