@@ -133,6 +133,20 @@ test('IndexMath simplifies its offsets and unravelled coordinates only under the
   assert.is(key(plain.offset(shape.slice(1), at)), key(ixAdd(ixMul(at[0]!, N), at[1]!)));
 });
 
+test('IndexMath ravels a block offset plus a lane offset back: (c + q / D, q % D) over [C, D] → c·D + q', () => {
+  // a block map's lane (map-kernel.ts blockLoopMap): axis-1 index 4g + p / 49, trailing index p % 49 of [N, 512, 49]
+  const m = new IndexMath((s) => s);
+  const [g, p] = [ixVar('g'), ixVar('p0')];
+  m.bindCoord('c0', ixAdd(ixMul(g, ixLit(4)), ixDiv(p, ixLit(49))));
+  m.bindCoord('w0', ixMod(p, ixLit(49)));
+  const off = m.offset([{ sym: 'N' }, 512, 49], [i0, ixVar('c0'), ixVar('w0')]);
+  assert.not.match(key(off), /\/|%/);
+  for (const [vi0, vg, vp] of [[0, 0, 0], [1, 3, 7], [2, 127, 195], [5, 64, 48]] as const) {
+    const want = (vi0 * 512 + (4 * vg + Math.floor(vp / 49))) * 49 + (vp % 49);
+    assert.is(evalIx(off, { ix0: vi0, g: vg, p0: vp }, { N: 8 }), want);
+  }
+});
+
 // ---- every rewrite is an identity under the facts ----
 
 test('random index maps (ravel, unravel, div/mod by products of extents): simplified ≡ original over every allowed assignment', () => {

@@ -709,7 +709,6 @@ export class Emitter {
   }
 }
 
-/** x / 4 where x is provably a multiple of 4 (a literal one, a product with one, a sum of such), else undefined. */
 /** `off` as x + v (v a variable that is one of its summands, at any depth of its sums): x, else undefined. */
 function withoutTerm(off: Ix, v: string): Ix | undefined {
   if (off.kind !== 'op' || off.op !== '+') return undefined;
@@ -721,6 +720,7 @@ function withoutTerm(off: Ix, v: string): Ix | undefined {
   return b === undefined ? undefined : ixAdd(off.a, b);
 }
 
+/** x / 4 where x is provably a multiple of 4 (a literal one, a product with one, a sum of such), else undefined. */
 function quarter(x: Ix): Ix | undefined {
   if (x.kind === 'lit') return x.value % 4 === 0 ? ixLit(x.value / 4) : undefined;
   if (x.kind !== 'op') return undefined;

@@ -158,14 +158,14 @@ export class IndexMath {
 
 /**
  * The linear index whose coordinates over [Da, Db] are (a, b), when (a, b) is the unravelling of one index q:
- * (q / Db, q % Db) → q; ((q / Db) % Da, q % Db) → q % (Da·Db) (literal dims only).
+ * (q / Db, q % Db) → q; (c + q / Db, q % Db) → c·Db + q; ((q / Db) % Da, q % Db) → q % (Da·Db) (literal dims only).
  */
 function ravelPair(a: Ix, b: Ix, db: Ix, da: Ix): Ix | undefined {
   if (b.kind !== 'op' || b.op !== '%' || !ixEq(b.b, db)) return undefined;
   const q = b.a;
   const over = ixNode('/', q, db);
   if (ixEq(a, over)) return q;
-  // (c + q / Db, q % Db) → c · Db + q: a block's offset along the outer axis plus the lane's (map-kernel.ts blockLoopMap)
+  // a block's offset along an outer axis plus a lane's offset in the block (map-kernel.ts blockLoopMap)
   if (a.kind === 'op' && a.op === '+' && (ixEq(a.a, over) || ixEq(a.b, over))) return ixAdd(ixMul(ixEq(a.a, over) ? a.b : a.a, db), q);
   if (a.kind === 'op' && a.op === '%' && ixEq(a.a, over) && ixEq(a.b, da) && da.kind === 'lit' && db.kind === 'lit') return ixNode('%', q, ixLit(da.value * db.value));
   return undefined;
