@@ -1,6 +1,6 @@
 // Facts about a kernel read off its IR: which arrays it reads, which it accesses as vec4s, which helper functions
 // it calls.
-import type { Expr, Helper, Stmt } from './ir.js';
+import { exprVars, type Expr, type Helper, type Stmt } from './ir.js';
 import { HELPERS, isHelper } from './helpers.js';
 
 /** Calls `visit` on every expression of the statements (nested ones included) and on every assignment target. */
@@ -74,6 +74,15 @@ export function arraysRead(body: readonly Stmt[]): Set<string> {
   const out = new Set<string>();
   walk(body, (e, target) => {
     if (!target && (e.k === 'at' || e.k === 'at4s' || e.k === 'at4')) out.add(e.array);
+  });
+  return out;
+}
+
+/** Variables the statements read (in expressions and index expressions, nested statements included). */
+export function varsRead(body: readonly Stmt[]): Set<string> {
+  const out = new Set<string>();
+  walk(body, (e) => {
+    if (e.k === 'var' || e.k === 'ix') for (const v of exprVars(e)) out.add(v);
   });
   return out;
 }

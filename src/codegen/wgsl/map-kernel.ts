@@ -18,7 +18,7 @@ import type { MapKernelSpec } from '../../compiler/schedule/kernel-spec.js';
 import { kernelEmitter, LID, upTo, WG } from './kernel-emitter.js';
 import { quadLaneStore, storeStmt } from './row-kernel.js';
 import { QUAD_LANES, QuadLanes } from './quad-lanes.js';
-import { vec4Arrays } from '../kernel-ir/analysis.js';
+import { varsRead, vec4Arrays } from '../kernel-ir/analysis.js';
 import { mapGrid, outerLoopBlocks, outerLoopQuads } from '../../compiler/schedule/geometry.js';
 import { scatterRows, scatterStore, type ScatterRows } from './scatter-store.js';
 import type { Scope, ScopeTree } from './scope.js';
@@ -211,6 +211,10 @@ function blockLoopMap(spec: MapKernelSpec, k: number, P: Dim, rq: Expr, { math, 
     for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, coords), l, loop, ctx);
   }
   lanes.enter(emitter, undefined, loop);
+  // a lane's index along axis k is printed only where a value reads it element by element (a per-channel input)
+  const read = varsRead(loop.lines);
+  const unread = loop.lines.filter((s) => s.k === 'let' && along.includes(s.name) && !read.has(s.name));
+  for (const s of unread) loop.lines.splice(loop.lines.indexOf(s), 1);
   scopes.close(loop, upTo('g', bare('/', ref('first'), u32(QUAD_LANES)), bare('/', end, u32(QUAD_LANES)), u32(1)));
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [], entry: 'linear', body, vec4 };
 }
