@@ -10,6 +10,9 @@ import type { KdCase } from './kd-data.js';
 export interface StepResult {
   loss: number;
   grad: Float32Array;
+  /** The step's time as the implementation measured it (a subprocess times its own step, without the round trip
+   *  to it); else the harness times the call. */
+  ms?: number;
 }
 
 /** One way of computing the KD+CE forward + backward with readback. */
@@ -55,8 +58,8 @@ export async function timeImpls(impls: readonly BenchImpl[], opts: TimingOptions
       // About roundMs of steps, and at least minSteps unless they take over 4× roundMs (slow baselines).
       for (let steps = 0; steps === 0 || now() - start < opts.roundMs || (steps < opts.minSteps && now() - start < 4 * opts.roundMs); steps++) {
         const t0 = now();
-        await impl.step();
-        ts.push(now() - t0);
+        const r = await impl.step();
+        ts.push(r.ms ?? now() - t0);
       }
     }
   }

@@ -7,14 +7,14 @@
 // every gradient read back into fresh host arrays. Per loss: kernels, both medians, bytes the kernels move against
 // the minimum (inputs read once, gradients and state written once), the fraction of the copy bandwidth measured in
 // the same run (a vec4 copy kernel) that the device-resident step reaches, and with --torch the same loss in
-// PyTorch eager on one CPU thread (compared with the readback step: torch's gradients end in host memory), and
+// PyTorch eager on one CPU thread, its steps in the same rounds (torch-loss.ts; compared with the readback step:
+// torch's gradients end in host memory), and
 // with --tfjs the same loss in TensorFlow.js's WebGPU backend (losses-tfjs.ts) on the same inputs in the same
 // process, timed in the same rounds both ways (resident: the loss read back; readback: the loss and every
 // gradient), after its loss and gradients are checked against tdc's (TFJS_TOLERANCE): a mismatch is the row's
 // error and tfjs is not timed, except that where tfjs's default is wrong and TFJS_MATMUL_WORKAROUND makes it agree,
 // the row says so and tfjs is timed with the workaround.
 /// <reference types="@webgpu/types" />
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -37,6 +37,7 @@ import { formatProfile, profileKernels } from './profile-kernels.js';
 import { loadTfWebGpu } from './impl-tfjs.js';
 import { TfjsLossImpl } from './impl-tfjs-loss.js';
 import { TFJS_LOSSES, type TfjsLoss } from './losses-tfjs.js';
+import { TorchLoss } from './torch-loss.js';
 
 export interface LossBenchOptions {
   ids: string[];
@@ -272,13 +273,10 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
       let impl: PlanLoss | undefined;
       let base: PlanLoss | undefined;
       let tfImpl: TfjsLossImpl | undefined;
-      let plan0: KernelPlan | undefined;
-      let names0: Map<string, { shape: number[]; dtype: 'float' | 'int' }> | undefined;
+      let torchImpl: TorchLoss | undefined;
       try {
         const { graph, names } = lossGraph(c, batch);
         const plan = planFor(graph, { workgroupSize: wg, state: o.state ?? true }, o.bindings, deviceLimit);
-        plan0 = plan;
-        names0 = names;
         const data = new Map([...names].map(([name, v], k) => [name, { shape: v.shape, data: inputData(c, name, v.shape, v.dtype, 0x9e3779b9 * (LOSS_CASES.indexOf(c) + 1) + k) }]));
         const env: Record<string, number> = {};
         for (const s of plan.symbols) env[s] = batch;
@@ -303,7 +301,19 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
           tfImpl = await tfjsChecked(tf, (o.tfjsLosses ?? TFJS_LOSSES)[c.id], c.id, plan, data, impl, row);
           if (tfImpl) impls.push(tfImpl.resident, tfImpl.readback);
         }
+        if (o.torch && c.torch) {
+          // torch's steps in the same interleaved rounds (torch-loss.ts); a torch that cannot start leaves the row's tdc times
+          const t = new TorchLoss(`${c.id} (torch)`, process.env['TDC_PYTHON'] ?? '/usr/bin/python3', TORCH_SCRIPT, [c.torch, String(batch), torchInputs(c, names, plan)]);
+          try {
+            await t.setup();
+            impls.push((torchImpl = t));
+          } catch (e) {
+            t.dispose();
+            row.error = `torch: ${(e as Error).message}`;
+          }
+        }
         const times = await timeImpls(impls, o.timing);
+        if (torchImpl) row.torch_ms = median(times.get(torchImpl.name)!);
         row.tdc_ms = median(times.get(impl.deviceResident.name)!);
         row.readback_ms = median(times.get(c.id)!);
         if (base) {
@@ -322,11 +332,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
         impl?.dispose();
         base?.dispose();
         tfImpl?.dispose();
-      }
-      if (o.torch && c.torch) {
-        const t = torchTime(c, batch, o, torchInputs(c, names0 ?? new Map(), plan0));
-        if (typeof t === 'number') row.torch_ms = t;
-        else row.error = [row.error, `torch: ${t.error}`].filter(Boolean).join('; ');
+        torchImpl?.dispose();
       }
       o.log(formatRow(row, o.tfjs));
     }
@@ -452,15 +458,6 @@ function torchInputs(c: LossCase, names: Map<string, { shape: number[]; dtype: '
     [...names].map(([name, v]) => [name, { shape: v.shape, dtype: v.dtype, ...(v.dtype === 'int' ? { hi: c.intRange?.(name) ?? 1000 } : {}), ...(c.positive?.(name) ? { positive: true } : {}) }]),
   );
   return JSON.stringify({ inputs, grads: plan?.outputs.grads.map((g) => g.input) ?? [], state: (plan?.outputs.state ?? []).length > 0 });
-}
-
-/** PyTorch eager, one thread: median ms of forward + backward at the case's shapes. */
-function torchTime(c: LossCase, batch: number, o: LossBenchOptions, inputs: string): number | { error: string } {
-  const python = process.env['TDC_PYTHON'] ?? '/usr/bin/python3';
-  const r = spawnSync(python, [TORCH_SCRIPT, c.torch!, String(batch), String(o.timing.rounds), String(o.timing.roundMs), inputs], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop()! };
-  const ms = Number(r.stdout.trim().split('\n').pop());
-  return Number.isFinite(ms) ? ms : { error: `unexpected output '${r.stdout.trim()}'` };
 }
 
 export function formatHeader(tfjs = false): string {

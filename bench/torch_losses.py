@@ -2,6 +2,8 @@
 # (student-side inputs require grad; the teacher is a constant), median ms over interleaved-style rounds.
 # Written from torchdistill's loss semantics (research/torchdistill-losses.md); torch only, no torchdistill.
 #   python3 bench/torch_losses.py <loss> <batch> <rounds> <round_ms> [<inputs json>]   → prints the median ms
+#   python3 bench/torch_losses.py --serve <loss> <batch> [<inputs json>]   → one step per `step` line on stdin, each
+#     answered with its time in ms and the loss (the bench interleaves these with tdc's and tfjs's rounds)
 # The losses written on named inputs (NAMED: KR, CRD, SSKD, VID) take their inputs from the bench: the json
 # gives every input's shape and dtype as the tdc plan has them (name → {shape, dtype, hi?, positive?}) and the
 # inputs tdc differentiates ("grads"), so both sides compute the same gradients at the same shapes.
@@ -320,13 +322,10 @@ def check_golden(root):
     return 0 if worst < 1e-9 else 1
 
 
-def main():
-    if sys.argv[1] == '--check-golden':
-        torch.set_default_dtype(torch.float64)
-        raise SystemExit(check_golden(sys.argv[2]))
-    name, b, rounds, round_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+def make_step(name, b, spec_json):
+    """One forward + backward of a loss (its loss value returned); its inputs made once."""
     if name in NAMED:
-        spec = json.loads(sys.argv[5])
+        spec = json.loads(spec_json)
         leaves, T = named_inputs(spec)
         if name == 'crd':  # the bank update only where tdc's plan has it (bench --losses --state)
             fn = lambda: crd(T, T['state_in/crd/memory_v1'].size(0), spec.get('state', True))  # noqa: E731
@@ -340,8 +339,34 @@ def main():
             x.grad = None
         loss = fn()
         loss.backward()
-        loss.item()
+        return loss.item()
 
+    return step
+
+
+def serve(step):
+    """The bench's side of interleaved timing: after one warm-up step prints `ready`, then for each `step` line
+    on stdin runs one step and prints its own time in ms and the loss; stops at `quit` or end of input."""
+    step()
+    print('ready', flush=True)
+    for line in sys.stdin:
+        if line.strip() != 'step':
+            break
+        t0 = time.perf_counter()
+        loss = step()
+        print(f'{(time.perf_counter() - t0) * 1000} {loss}', flush=True)
+
+
+def main():
+    if sys.argv[1] == '--check-golden':
+        torch.set_default_dtype(torch.float64)
+        raise SystemExit(check_golden(sys.argv[2]))
+    if sys.argv[1] == '--serve':
+        name, b = sys.argv[2], int(sys.argv[3])
+        serve(make_step(name, b, sys.argv[4] if len(sys.argv) > 4 else '{}'))
+        return
+    name, b, rounds, round_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    step = make_step(name, b, sys.argv[5] if len(sys.argv) > 5 else '{}')
     step()
     times = []
     for _ in range(rounds):

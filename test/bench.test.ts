@@ -320,5 +320,29 @@ test('bench torch losses on named inputs match the golden cases', () => {
   assert.is(r.stdout.trim().split('\n').length, 4, r.stdout);
 });
 
+// --torch: torch's steps run in a subprocess (torch-loss.ts) inside the same interleaved rounds as tdc's; a python
+// that cannot start leaves the row's tdc times and says why.
+test('bench --losses --torch: torch steps time in the same rounds; a failing python is the row\'s error', async () => {
+  const python = process.env['TDC_PYTHON'] ?? '/usr/bin/python3';
+  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+    console.log(`\n!!!!!!!! bench --torch check SKIPPED — no torch for ${python}\n`);
+    return;
+  }
+  const [row] = await tinyLossBench({ ids: ['srd'], bindings: 8, torch: true });
+  assert.ok(row!.torch_ms !== undefined && row!.torch_ms > 0 && Number.isFinite(row!.torch_ms), JSON.stringify(row));
+  assert.ok(row!.tdc_ms! > 0 && row!.error === undefined, JSON.stringify(row));
+  const saved = process.env['TDC_PYTHON'];
+  process.env['TDC_PYTHON'] = '/bin/false';
+  try {
+    const [bad] = await tinyLossBench({ ids: ['srd'], bindings: 8, torch: true });
+    assert.is(bad!.torch_ms, undefined);
+    assert.ok(bad!.tdc_ms! > 0, JSON.stringify(bad));
+    assert.match(bad!.error ?? '', /^torch: /);
+  } finally {
+    if (saved === undefined) delete process.env['TDC_PYTHON'];
+    else process.env['TDC_PYTHON'] = saved;
+  }
+});
+
 test.after(() => rt?.destroy());
 test.run();
