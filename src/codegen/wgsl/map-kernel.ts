@@ -9,7 +9,9 @@
 //
 // Quads (quad-lanes.ts): along an innermost axis of a multiple of 4 elements the run is walked a quad at a time
 // (`for (qi = first / 4; qi < last / 4; …)`, 4 lane copies of the body: one vec4 per buffer row); an outer-loop map
-// over axes after its loop axis that number a multiple of 4 positions takes 4 of them per invocation.
+// over axes after its loop axis that number a multiple of 4 positions takes 4 of them per invocation; where they do
+// not (AT's 7×7 maps) but the loop axis is a multiple of 4 long, one quad of each block of 4 loop-axis indices × the
+// positions (blockLoopMap).
 import { ceilDivDims, divExactDims, mulDims } from '../../graph/dims.js';
 import type { Dim } from '../../graph/types.js';
 import { ixAdd, ixMul, ixDiv, ixMod, ixLit, ixVar } from '../../compiler/schedule/index-expr.js';
