@@ -309,7 +309,7 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossRow[]> {
             impls.push((torchImpl = t));
           } catch (e) {
             t.dispose();
-            row.error = `torch: ${(e as Error).message}`;
+            row.error = [row.error, `torch: ${(e as Error).message}`].filter(Boolean).join('; ');
           }
         }
         const times = await timeImpls(impls, o.timing);
