@@ -52,10 +52,7 @@ export class TorchLoss implements BenchImpl {
 
   dispose(): void {
     this.lines?.close();
-    if (this.proc && this.proc.exitCode === null) {
-      this.proc.stdin.end('quit\n');
-      this.proc.kill();
-    }
+    if (this.proc && this.proc.exitCode === null) this.proc.kill();
     this.proc = undefined;
   }
 

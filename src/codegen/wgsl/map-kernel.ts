@@ -122,11 +122,12 @@ function checkFlagsGuard(flags: string): Stmt {
   return forS('c', u32(0), bare('<', ref('c'), arrayLength(flags)), u32(1), [ifS(bare('!=', at(flags, ref('c')), i32(-1)), [RETURN])]);
 }
 
-/** Every store of the kernel in each lane of a quad, in `loop` (the lanes' vec4s shared: quadLaneStore). */
-function storeLanes(spec: MapKernelSpec, lanes: QuadLanes, loop: Scope, ctx: Parameters<typeof quadLaneStore>[4]): void {
+/** Every store of the kernel in each lane of a quad, in `loop` (the lanes' vec4s shared: quadLaneStore), at each
+ *  lane's domain coordinates (`coordsOf`; by default the lane's own, quad-lanes.ts). */
+function storeLanes(spec: MapKernelSpec, lanes: QuadLanes, loop: Scope, ctx: Parameters<typeof quadLaneStore>[4], coordsOf = (l: number) => lanes.coords(l, spec.axes.length)): void {
   for (let l = 0; l < QUAD_LANES; l++) {
     lanes.enter(ctx.emitter, l, loop);
-    for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, lanes.coords(l, spec.axes.length)), l, loop, ctx);
+    for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, coordsOf(l)), l, loop, ctx);
   }
   lanes.enter(ctx.emitter, undefined, loop);
 }
@@ -150,19 +151,23 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
   scopes.define('t', scopes.root);
   const cs = math.unravel(ixVar('t'), grid);
   axes.forEach((_, q) => {
-    if (q === k || ((quads ?? blocks) !== undefined && q > k)) return;
+    if (q === k || ((quads ?? blocks) !== undefined && q > k)) return; // (after k: the quad's lanes bind them)
     body.push(letS(coordName(q), ixE(cs[q]!)));
     scopes.define(coordName(q), scopes.root);
     math.bindCoord(coordName(q), cs[q]);
   });
   body.push(letS('first', ixE(ixMul(cs[k]!, ixLit(E)))));
   scopes.define('first', scopes.root);
-  if (blocks !== undefined) return blockLoopMap(spec, k, blocks, ixE(cs[k + 1]!), { math, scopes, emitter, buffers }, vec4);
-  let lanes: QuadLanes | undefined;
-  if (quads !== undefined) {
+  // the invocation's quad of the positions after k (or of a block's elements)
+  const per = quads ?? blocks;
+  if (per !== undefined) {
     body.push(letS('rq', ixE(cs[k + 1]!)));
     scopes.define('rq', scopes.root);
-    math.bindRange('rq', math.dim(quads));
+    math.bindRange('rq', math.dim(per));
+  }
+  if (blocks !== undefined) return blockLoopMap(spec, k, { math, scopes, emitter, buffers }, vec4);
+  let lanes: QuadLanes | undefined;
+  if (quads !== undefined) {
     lanes = new QuadLanes(scopes, math, scopes.root, axes.slice(k + 1).map((dim, n) => ({ k: k + 1 + n, dim })), 'rq');
   }
   const along = coordName(k);
@@ -185,13 +190,10 @@ function outerLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, b
  * lane l at index 4·g + b_l of axis k, and every buffer laid out along [axis k, trailing axes] is read and written
  * as one vec4 per block (its offset x + 4·rq + l, x a multiple of 4: the block's start).
  */
-function blockLoopMap(spec: MapKernelSpec, k: number, P: Dim, rq: Expr, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>, vec4: Set<string>): KernelModule {
+function blockLoopMap(spec: MapKernelSpec, k: number, { math, scopes, emitter, buffers }: ReturnType<typeof kernelEmitter>, vec4: Set<string>): KernelModule {
   const E = spec.elemsPerInvocation;
   const body = scopes.root.lines;
   const axes = spec.axes.map((a) => a.dim);
-  body.push(letS('rq', rq));
-  scopes.define('rq', scopes.root);
-  math.bindRange('rq', math.dim(P));
   const run = [{ k, dim: QUAD_LANES as Dim }, ...axes.slice(k + 1).map((dim, n) => ({ k: k + 1 + n, dim }))];
   const lanes = new QuadLanes(scopes, math, scopes.root, run, 'rq');
   const { loop, end } = runLoop(scopes, math, 'g', E, axes[k]!);
@@ -206,13 +208,7 @@ function blockLoopMap(spec: MapKernelSpec, k: number, P: Dim, rq: Expr, { math, 
     lanes.vars.add(name);
     return name;
   });
-  const ctx = { emitter, math, buffers, vec4, stores: spec.stores };
-  for (let l = 0; l < QUAD_LANES; l++) {
-    lanes.enter(emitter, l, loop);
-    const coords = lanes.coords(l, axes.length).map((c, q) => (q === k ? ixVar(along[l]!) : c));
-    for (const s of spec.stores) quadLaneStore(s, alignedIndex(s.shape, coords), l, loop, ctx);
-  }
-  lanes.enter(emitter, undefined, loop);
+  storeLanes(spec, lanes, loop, { emitter, math, buffers, vec4, stores: spec.stores }, (l) => lanes.coords(l, axes.length).map((c, q) => (q === k ? ixVar(along[l]!) : c)));
   // a lane's index along axis k is printed only where a value reads it element by element (a per-channel input)
   const read = varsRead(loop.lines);
   const unread = loop.lines.filter((s) => s.k === 'let' && along.includes(s.name) && !read.has(s.name));

@@ -115,9 +115,7 @@ export function outerLoopBlocks(axes: readonly DomainAxis[], loopAxis: number, e
  */
 export function mapGrid(axes: readonly DomainAxis[], loopAxis: number, elems: number): Dim[] {
   const dims = axes.map((a) => a.dim);
-  const quads = outerLoopQuads(axes, loopAxis);
-  if (quads !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), quads];
-  const blocks = outerLoopBlocks(axes, loopAxis, elems);
-  if (blocks !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), blocks];
+  const per = outerLoopQuads(axes, loopAxis) ?? outerLoopBlocks(axes, loopAxis, elems);
+  if (per !== undefined) return [...dims.slice(0, loopAxis), ceilDivDims(dims[loopAxis]!, elems), per];
   return dims.map((d, k) => (k === loopAxis ? ceilDivDims(d, elems) : d));
 }
