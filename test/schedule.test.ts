@@ -323,6 +323,21 @@ test('values of [N, C] built from statistics of its rows and summed over N are s
   }
 });
 
+test("reductions reading a stored value merge into the row kernel storing it: DIST's centred sums of the probabilities run in the sweep that stores them", async () => {
+  const g = await goldenGraph('sample__ilsvrc2012__dist__resnet18_from_resnet34');
+  const plan = kernelPlan(g, { workgroupSize: 8, maxStorageBuffers: 16 });
+  const rows = plan.kernels.filter((k) => /^row pass over \[N, 37\] \(one workgroup per row/.test(k.summary));
+  const sweeps = (k: (typeof rows)[number]) => Number(/in (\d+) sweeps?/.exec(k.summary)![1]);
+  // row statistics (max and Σexp, then the probabilities' centred sums), the loss gradient as a value of each row, the
+  // softmax backward: 2 sweeps each; the plain order (reductions merged before stored values join) takes a third
+  // sweep in the second kernel, re-reading the probabilities to centre them
+  assert.is(plan.kernels.length, 7, describe(plan));
+  assert.is(rows.length, 3, describe(plan));
+  for (const k of rows) assert.is(sweeps(k), 2, describe(plan));
+  const probs = rows[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => plan.buffers.find((x) => x.id === b.buffer)!).filter((b) => b.name.startsWith('tmp'));
+  assert.is(probs.length, 2, describe(plan));
+});
+
 test('a row pass over the transposed view of what it reads runs as a column pass; [C, 1] statistics are read as vec4s along C', () => {
   const byName = new Map(opCases().map((c) => [c.name, c.graph]));
   const plan = kernelPlan(byName.get('softmax-probs-over-batch')!, { workgroupSize: 8 });

@@ -23,9 +23,11 @@ export interface Read {
   idx: readonly Ix[];
 }
 
-/** Every read of the units of kernel `grp` (of other kernels' values and of graph inputs). */
+/** Every read of the units of kernel `grp` from memory: of other kernels' values and of graph inputs (a value the
+ *  kernel computes itself is in registers where its units read it, even when the kernel also stores it). */
 export function groupReads(grp: Group, g: Graph): Read[] {
-  return grp.units.flatMap((u) => [...u.refs].flatMap(([node, idxs]) => idxs.map((idx) => ({ shape: g.nodes[node]!.shape, idx }))));
+  const own = new Set(grp.units.filter((u) => u.kind !== 'root').map((u) => u.node));
+  return grp.units.flatMap((u) => [...u.refs].flatMap(([node, idxs]) => (own.has(node) ? [] : idxs.map((idx) => ({ shape: g.nodes[node]!.shape, idx })))));
 }
 
 /**
