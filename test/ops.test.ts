@@ -351,6 +351,11 @@ test('CSE and constant folding', () => {
   assert.is((b.node(c).attrs as { value: number }).value, 5);
   assert.is(b.constant(5), c);
   assert.is(b.op('reduce', [x], { fn: 'sum', axes: [1, 0, -1], keepdim: false }), b.op('reduce', [x], { fn: 'sum', axes: [0, 1], keepdim: false }));
+  // commutative ops are one node in either operand order (DIST's Σ (a − ā)(b − b̄) built by the loss and by its
+  // gradient); the others are not
+  const y = b.input('y', [{ sym: 'N' }, 3], 'float', true);
+  for (const fn of ['add', 'mul', 'eq', 'ne'] as const) assert.is(b.binary(fn, y, e1), b.binary(fn, e1, y), fn);
+  for (const fn of ['sub', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge'] as const) assert.is.not(b.binary(fn, y, e1), b.binary(fn, e1, y), fn);
 });
 
 test.run();

@@ -4,7 +4,7 @@
 import { shapeEq, shapeToString } from './dims.js';
 import { OPS } from './ops/index.js';
 import { ShapeRuleError, type TypedShape, type VjpBuilder } from './ops/op-def.js';
-import { binaryFn, unaryFn } from './ops/scalar-fns.js';
+import { BINARY_MATH, binaryFn, unaryFn } from './ops/scalar-fns.js';
 import { rewriteSum } from './sum-rewrites.js';
 import type { BinaryOp, DType, Graph, GraphInput, GraphTerm, Node, OpAttrs, OpName, Shape, UnaryOp } from './types.js';
 
@@ -235,6 +235,8 @@ function stable(v: unknown): string {
     .join(',')}}`;
 }
 
+/** The CSE key of a node: a commutative binary op's operands in ascending id order, so a·b and b·a are one node. */
 function nodeKey(op: string, inputs: number[], attrs: unknown): string {
-  return `${op}(${inputs.join(',')})${stable(attrs)}`;
+  const swap = op === 'binary' && BINARY_MATH[(attrs as OpAttrs['binary']).fn].commutative && inputs[0]! > inputs[1]!;
+  return `${op}(${(swap ? [inputs[1], inputs[0]] : inputs).join(',')})${stable(attrs)}`;
 }

@@ -12,6 +12,9 @@ export type IntUnaryOp = 'neg' | 'abs' | 'sign' | 'floor' | 'relu';
 /** Binary ops whose result is int when both operands are int (div is true division → float). */
 export type IntBinaryOp = Exclude<BinaryOp, 'div'>;
 export type ComparisonOp = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
+/** Binary ops whose value does not depend on the operands' order, bit for bit (maximum/minimum do: the sign of a
+ *  zero on ties; their torch gradient is symmetric but the value is not). */
+export type CommutativeOp = 'add' | 'mul' | 'eq' | 'ne';
 
 export interface UnaryMath<K extends UnaryOp = UnaryOp> {
   /** torch's value in float64. */
@@ -24,6 +27,8 @@ export interface BinaryMath<K extends BinaryOp = BinaryOp> {
   readonly keepsInt: K extends IntBinaryOp ? true : false;
   /** 0/1 in the operands' dtype; no gradient. */
   readonly comparison: K extends ComparisonOp ? true : false;
+  /** op(a, b) = op(b, a): the builder's CSE takes either order for the same node. */
+  readonly commutative: K extends CommutativeOp ? true : false;
 }
 
 export const UNARY_MATH: { readonly [K in UnaryOp]: UnaryMath<K> } = {
@@ -42,24 +47,24 @@ export const UNARY_MATH: { readonly [K in UnaryOp]: UnaryMath<K> } = {
   relu: { f64: (x) => (x < 0 ? 0 : x), keepsInt: true },
 };
 
-const cmp = (f: (a: number, b: number) => boolean) => ({ f64: (a: number, b: number) => (f(a, b) ? 1 : 0), keepsInt: true, comparison: true }) as const;
+const cmp = <C extends boolean>(f: (a: number, b: number) => boolean, commutative: C) => ({ f64: (a: number, b: number) => (f(a, b) ? 1 : 0), keepsInt: true, comparison: true, commutative }) as const;
 
 export const BINARY_MATH: { readonly [K in BinaryOp]: BinaryMath<K> } = {
-  add: { f64: (a, b) => a + b, keepsInt: true, comparison: false },
-  sub: { f64: (a, b) => a - b, keepsInt: true, comparison: false },
-  mul: { f64: (a, b) => a * b, keepsInt: true, comparison: false },
-  div: { f64: (a, b) => a / b, keepsInt: false, comparison: false },
+  add: { f64: (a, b) => a + b, keepsInt: true, comparison: false, commutative: true },
+  sub: { f64: (a, b) => a - b, keepsInt: true, comparison: false, commutative: false },
+  mul: { f64: (a, b) => a * b, keepsInt: true, comparison: false, commutative: true },
+  div: { f64: (a, b) => a / b, keepsInt: false, comparison: false, commutative: false },
   // C pow: 1^y = 1 even for NaN y, (−1)^±inf = 1 (JS Math.pow gives NaN for both)
-  pow: { f64: (a, b) => (a === 1 || (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) ? 1 : Math.pow(a, b)), keepsInt: true, comparison: false },
+  pow: { f64: (a, b) => (a === 1 || (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) ? 1 : Math.pow(a, b)), keepsInt: true, comparison: false, commutative: false },
   // NaN propagates like torch.maximum / torch.minimum; on ties (±0) the first operand, as std::max / std::min
-  maximum: { f64: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? b : a), keepsInt: true, comparison: false },
-  minimum: { f64: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : b < a ? b : a), keepsInt: true, comparison: false },
-  lt: cmp((a, b) => a < b),
-  le: cmp((a, b) => a <= b),
-  gt: cmp((a, b) => a > b),
-  ge: cmp((a, b) => a >= b),
-  eq: cmp((a, b) => a === b),
-  ne: cmp((a, b) => a !== b),
+  maximum: { f64: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? b : a), keepsInt: true, comparison: false, commutative: false },
+  minimum: { f64: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : b < a ? b : a), keepsInt: true, comparison: false, commutative: false },
+  lt: cmp((a, b) => a < b, false),
+  le: cmp((a, b) => a <= b, false),
+  gt: cmp((a, b) => a > b, false),
+  ge: cmp((a, b) => a >= b, false),
+  eq: cmp((a, b) => a === b, true),
+  ne: cmp((a, b) => a !== b, true),
 };
 
 export const unaryFn = (fn: UnaryOp): ((x: number) => number) => UNARY_MATH[fn].f64;
