@@ -20,6 +20,8 @@ export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: Ker
     .sort((a, b) => a.node - b.node);
   for (const u of joining) {
     const own = kg.groupOf.get(u.node)!;
+    // joined already (partition.ts runs this pass twice): it stays with the kernel computing the rest of its group
+    if (own.kind !== 'map' || own.units.length !== 1) continue;
     const dims = nonOneDims(g.nodes[u.node]!.shape);
     const at = u.at === 'row' ? 'row' : 'elem';
     for (const grp of kg.groups) {
