@@ -323,19 +323,28 @@ test('values of [N, C] built from statistics of its rows and summed over N are s
   }
 });
 
-test("reductions reading a stored value merge into the row kernel storing it: DIST's centred sums of the probabilities run in the sweep that stores them", async () => {
+test("DIST at 16 bindings: 7 sweeps over the elements in 6 kernels — centred sums in the sweep storing the probabilities, no sweep for sums of deviations, the intra-class gradient stored by the column pass", async () => {
   const g = await goldenGraph('sample__ilsvrc2012__dist__resnet18_from_resnet34');
   const plan = kernelPlan(g, { workgroupSize: 8, maxStorageBuffers: 16 });
   const rows = plan.kernels.filter((k) => /^row pass over \[N, 37\] \(one workgroup per row/.test(k.summary));
+  const cols = plan.kernels.filter((k) => /^row pass over \[37, N\] \(column pass/.test(k.summary));
   const sweeps = (k: (typeof rows)[number]) => Number(/in (\d+) sweeps?/.exec(k.summary)![1]);
-  // row statistics (max and Σexp, then the probabilities' centred sums), the loss gradient as a value of each row, the
-  // softmax backward: 2 sweeps each; the plain order (reductions merged before stored values join) takes a third
-  // sweep in the second kernel, re-reading the probabilities to centre them
-  assert.is(plan.kernels.length, 7, describe(plan));
-  assert.is(rows.length, 3, describe(plan));
+  const buffer = (id: number) => plan.buffers.find((x) => x.id === id)!;
+  // rows: softmax statistics, then the probabilities stored with their centred sums (the reductions reading them
+  // merge into the kernel storing them: partition.ts's joined-first candidate); the gradient: Σ_c of the upstream
+  // gradient times the probabilities, then the gradient. Columns: means, centred sums, then the intra-class
+  // gradient as a value of [C, N] for the gradient kernel. Σ of deviations from a mean (the gradient's share
+  // through each mean it subtracts) is no sweep at all (sum-rewrites.ts centredSum).
+  assert.is(plan.kernels.length, 6, describe(plan));
+  assert.is(rows.length, 2, describe(plan));
+  assert.is(cols.length, 1, describe(plan));
   for (const k of rows) assert.is(sweeps(k), 2, describe(plan));
-  const probs = rows[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => plan.buffers.find((x) => x.id === b.buffer)!).filter((b) => b.name.startsWith('tmp'));
+  assert.is(sweeps(cols[0]!), 3, describe(plan));
+  const probs = rows[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => buffer(b.buffer)).filter((b) => b.name.startsWith('tmp'));
   assert.is(probs.length, 2, describe(plan));
+  const intra = cols[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => buffer(b.buffer)).filter((b) => b.name.startsWith('tmp'));
+  assert.is(intra.length, 1, describe(plan));
+  assert.ok(rows[1]!.bindings.some((b) => b.buffer === intra[0]!.id && b.access === 'read'), describe(plan));
 });
 
 test('a row pass over the transposed view of what it reads runs as a column pass; [C, 1] statistics are read as vec4s along C', () => {

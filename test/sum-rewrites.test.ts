@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { sym } from '../src/graph/dims.js';
 import type { Graph } from '../src/graph/types.js';
+import { evaluateNodes } from '../src/cpu/executor.js';
+import { hostTensor } from '../src/graph/host-tensor.js';
 
 const N = sym('N');
 
@@ -46,6 +48,62 @@ test('factors that may be 0 or ±∞ stay inside the sum, and sums without a one
   const plain = b.op('reduce', [p], { fn: 'sum', axes: [1], keepdim: true });
   assert.is(b.node(plain).op, 'reduce');
   assert.is.not(plain, Z);
+});
+
+/** x − mean_1(x) of an [N, 10] value (the mean as torch's a.mean(1) lowers: Σ / count). */
+const centred = (b: GraphBuilder, x: number) => b.binary('sub', x, b.binary('div', b.op('reduce', [x], { fn: 'sum', axes: [1], keepdim: true }), b.constant(10)));
+
+test('Σ_j of deviations from their row means times per-row factors (the gradient through a mean it subtracts) is no sum over the row: 0 · the means, NaN where a factor or a mean is not finite', () => {
+  const b = new GraphBuilder();
+  const a = b.input('a', [N, 10], 'float', true);
+  const c = b.input('c', [N, 10], 'float', false);
+  const w = b.input('w', [N, 1], 'float', false);
+  const u = b.input('u', [N, 1], 'float', false);
+  const ac = centred(b, a);
+  const cc = centred(b, c);
+  const before = rowSums(b.finish({ loss: a, terms: [] })).length;
+  // Σ_j −(w · (a − ā) + (c − c̄) / u · w): DIST's Pearson gradient, shaped as autodiff builds it
+  const y = b.unary('neg', b.binary('add', b.binary('mul', w, ac), b.binary('mul', b.binary('div', cc, u), w)));
+  const s = b.op('reduce', [y], { fn: 'sum', axes: [1], keepdim: true });
+  const g = b.finish({ loss: s, terms: [] });
+  assert.is(rowSums(g).length, before, 'no sum over the row added');
+  const rows = [
+    { a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], c: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], w: 0.5, u: 2 },
+    { a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], c: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], w: Infinity, u: 2 },
+    { a: [1, 2, 3, 4, 5, 6, 7, 8, 9, Number.NaN], c: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], w: 1, u: 1 },
+    { a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], c: [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], w: 0, u: 0 },
+  ];
+  const inputs = new Map([
+    ['a', hostTensor([rows.length, 10], 'float', rows.flatMap((r) => r.a))],
+    ['c', hostTensor([rows.length, 10], 'float', rows.flatMap((r) => r.c))],
+    ['w', hostTensor([rows.length, 1], 'float', rows.map((r) => r.w))],
+    ['u', hostTensor([rows.length, 1], 'float', rows.map((r) => r.u))],
+  ]);
+  const got = evaluateNodes(g, inputs, [s])[s]!.data;
+  // what the sum as written gives, row by row (a plain float64 loop): noise-level or 0 where finite, NaN otherwise
+  const written = rows.map((r) => {
+    const mean = (v: number[]) => v.reduce((p, q) => p + q, 0) / v.length;
+    const [ma, mc] = [mean(r.a), mean(r.c)];
+    return r.a.reduce((acc, _, j) => acc - (r.w * (r.a[j]! - ma) + ((r.c[j]! - mc) / r.u) * r.w), 0);
+  });
+  for (let k = 0; k < rows.length; k++) {
+    if (Number.isNaN(written[k]!)) assert.ok(Number.isNaN(got[k]!), `row ${k}: ${got[k]} where the sum is NaN`);
+    else assert.ok(Math.abs(got[k]! - written[k]!) <= 1e-12, `row ${k}: ${got[k]} vs ${written[k]}`);
+  }
+});
+
+test('a deviation from something other than its own mean, or a factor that varies along the row, keeps the sum', () => {
+  const b = new GraphBuilder();
+  const a = b.input('a', [N, 10], 'float', true);
+  const c = b.input('c', [N, 10], 'float', false);
+  const w = b.input('w', [N, 1], 'float', false);
+  const meanC = b.binary('div', b.op('reduce', [c], { fn: 'sum', axes: [1], keepdim: true }), b.constant(10));
+  const wrongMean = b.binary('mul', w, b.binary('sub', a, meanC));
+  assert.is(b.node(b.op('reduce', [wrongMean], { fn: 'sum', axes: [1], keepdim: true })).op, 'reduce');
+  const wrongCount = b.binary('sub', a, b.binary('div', b.op('reduce', [a], { fn: 'sum', axes: [1], keepdim: true }), b.constant(9)));
+  assert.is(b.node(b.op('reduce', [wrongCount], { fn: 'sum', axes: [1], keepdim: true })).op, 'reduce');
+  const varying = b.binary('mul', c, centred(b, a));
+  assert.is(b.node(b.op('reduce', [varying], { fn: 'sum', axes: [1], keepdim: true })).op, 'reduce');
 });
 
 test.run();

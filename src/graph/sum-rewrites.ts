@@ -7,6 +7,9 @@
 // The values are the same sums regrouped: only rounding moves. Non-finite values keep torch's outcome: a sum is
 // NaN, +∞ or −∞ whatever the grouping (NaN anywhere, or both infinities: NaN), and a factor c that is never 0 or
 // ±∞ keeps c · Σy non-finite exactly when Σ c·y is (a NaN factor: NaN both ways).
+// And a Σ over R of deviations from their means along R, times factors constant along R, is 0 · the means
+// (centredSum): DIST's Pearson gradients, where the row kernel would otherwise sweep the row again for a sum of
+// rounding noise. That value is not the sum regrouped: ±0 where torch's is noise, NaN where torch's is NaN.
 import { isOneDim, shapeEq } from './dims.js';
 import { oneHotRow, softmaxMax } from './row-patterns.js';
 import type { Node, OpAttrs, OpName, Shape } from './types.js';
@@ -25,6 +28,8 @@ export interface SumBuilder {
  */
 export function rewriteSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): number | undefined {
   if (attrs.fn !== 'sum' || b.node(x).dtype !== 'float') return undefined;
+  const centred = centredSum(b, x, attrs);
+  if (centred !== undefined) return centred;
   // only sums with a one-hot row in them (cross-entropy's gradient through a log-softmax): a plain Σ_c p over a
   // softmax (DIST's class means) would become Z / Z too, but the fused schedule then splits DIST into more kernels
   let top = b.node(x);
@@ -69,6 +74,75 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
     }
   }
   return undefined;
+}
+
+/**
+ * Σ_R of a combination of deviations from their means along R — Σ_k c_k · (x_k − mean_R x_k), each c_k constant
+ * along R — is 0 in exact arithmetic. Autodiff builds such sums for the gradient through a mean it subtracts
+ * (DIST's Pearson correlations: the gradient of Σ(a − ā)(b − b̄) / (‖a − ā‖ ‖b − b̄‖), summed over the row for ā's
+ * share), and the row kernel would sweep the row again for a sum of rounding noise. Built as Σ_k c_k · (0 · mean_k)
+ * instead: ±0 where torch sums noise (|Σ| ≲ ulp · Σ|terms|, which then moves each element of the gradient by
+ * less than its rounding), NaN where a factor is ±∞ or NaN or a mean is not finite — as torch's sum is then (its
+ * deviations are ±∞ of both signs, 0 · ∞, or NaN), a mean overflowing from finite values aside.
+ */
+function centredSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): number | undefined {
+  const shape = b.node(x).shape;
+  const rank = shape.length;
+  const R = attrs.axes;
+  const terms: { factors: { base: number; fn: 'mul' | 'div' }[]; mean: number }[] = [];
+  const collect = (y: number, factors: { base: number; fn: 'mul' | 'div' }[]): boolean => {
+    const n = b.node(y);
+    if (!shapeEq(n.shape, shape)) return false;
+    if (n.op === 'unary' && n.attrs.fn === 'neg') return collect(n.inputs[0]!, factors);
+    if (n.op !== 'binary') return false;
+    const [p, q] = n.inputs as [number, number];
+    switch (n.attrs.fn) {
+      case 'sub':
+        if (isMeanAlong(b, q, p, R)) {
+          terms.push({ factors, mean: q });
+          return true;
+        }
+        return collect(p, factors) && collect(q, factors);
+      case 'add':
+        return collect(p, factors) && collect(q, factors);
+      case 'mul': {
+        const fq = alongFactor(b, q, R, rank);
+        if (fq) return collect(p, [...factors, { base: fq.base, fn: 'mul' }]);
+        const fp = alongFactor(b, p, R, rank);
+        return fp !== undefined && collect(q, [...factors, { base: fp.base, fn: 'mul' }]);
+      }
+      case 'div': {
+        const fq = alongFactor(b, q, R, rank);
+        return fq !== undefined && collect(p, [...factors, { base: fq.base, fn: 'div' }]);
+      }
+      default:
+        return false;
+    }
+  };
+  if (!collect(x, []) || !terms.length) return undefined;
+  const zero = b.op('const', [], { value: 0 });
+  const parts = terms.map((t) => t.factors.reduce((v, f) => b.op('binary', [v, atOutput(b, f.base, attrs, rank)], { fn: f.fn }), b.op('binary', [zero, atOutput(b, t.mean, attrs, rank)], { fn: 'mul' })));
+  return parts.reduce((v, w) => b.op('binary', [v, w], { fn: 'add' }));
+}
+
+/** Is `m` the mean of `x` along `R` (kept as 1s): Σ_R x / n with n the count of elements along R — a constant, or
+ *  a Σ of a broadcast 1 over those dims (a symbolic batch size)? */
+function isMeanAlong(b: SumBuilder, m: number, x: number, R: readonly number[]): boolean {
+  const n = b.node(m);
+  if (!(n.op === 'binary' && n.attrs.fn === 'div')) return false;
+  const [s, count] = n.inputs as [number, number];
+  const sum = b.node(s);
+  if (!(sum.op === 'reduce' && sum.attrs.fn === 'sum' && sum.attrs.keepdim && sum.inputs[0] === x)) return false;
+  const axes = [...sum.attrs.axes].sort();
+  if (axes.length !== R.length || !axes.every((a, k) => a === [...R].sort()[k])) return false;
+  const dims = R.map((a) => b.node(x).shape[a]!);
+  const c = b.node(count);
+  if (c.op === 'const') return dims.every((d) => typeof d === 'number') && c.attrs.value === dims.reduce<number>((p, d) => p * (d as number), 1);
+  if (!(c.op === 'reduce' && c.attrs.fn === 'sum')) return false;
+  const ones = b.node(c.inputs[0]!);
+  if (ones.op !== 'broadcast' || c.attrs.axes.length !== ones.shape.length) return false;
+  const one = b.node(ones.inputs[0]!);
+  return one.op === 'const' && one.attrs.value === 1 && ones.shape.length === dims.length && ones.shape.every((d, k) => shapeEq([d], [dims[k]!]));
 }
 
 /** `c` as −…−base with base constant along the summed axes (below broadcasts and negations), if it is one. */

@@ -54,7 +54,11 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   // rows written in place into a state buffer: computed by an earlier kernel (in-place-state.ts), never inline
   // in the kernel that overwrites the rows they read
   for (const ip of inPlaceUpdates(g)) if (ip && !stop(ip.rows) && g.nodes[ip.rows]!.op !== 'input' && g.nodes[ip.rows]!.op !== 'const') out.add(ip.rows);
-  for (const v of transposedRowValues(g, prep, cost)) out.add(v);
+  // twice: values of the other orientation read past the first ones (DIST's intra-class gradient, from per-class
+  // statistics and the stored probabilities) are found once the probabilities are units
+  const first = transposedRowValues(g, prep, cost, new Set());
+  for (const v of transposedRowValues(g, prep, cost, first)) out.add(v);
+  for (const v of first) out.add(v);
   for (const n of g.nodes) {
     if (n.op === 'adaptive_pool2d' && pooledCells(g, n) >= POOL_STORE_CELLS) out.add(n.id);
     if (n.op === 'adaptive_pool2d_grad') {
@@ -120,10 +124,13 @@ export function rowValues(g: Graph, prep: Prepared): Set<number> {
  * an exp and a division, for student and teacher). Stored, each is computed once per element and read as one
  * value. Chosen: the largest subexpressions of the reduction's input with the input's full domain, more than
  * two arithmetic ops, reading at least one such statistic and no reduction over the transposed rows' own
- * domain (those are computed by the transposed pass itself).
+ * domain (those are computed by the transposed pass itself). Values in `stored` are read as stored (not through
+ * the statistics they are built from): with the first round's values there, the second round finds those of the
+ * other orientation — DIST's intra-class gradient, built from per-class statistics and the stored probabilities,
+ * summed over each sample's classes by the gradient's row pass, is stored by the per-class column pass.
  */
-function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => number): Set<number> {
-  const { isRed, isUnit, an } = reductionReads(g, prep);
+function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => number, stored: ReadonlySet<number>): Set<number> {
+  const { isRed, isUnit, an } = reductionReads(g, prep, stored);
   const out = new Set<number>();
   for (const r of g.nodes) {
     if (!isRed(r.id)) continue;
@@ -170,9 +177,9 @@ function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => num
 
 /** Which nodes are reductions with a loop of their own and which own a loop, and the reads of each (the dependence
  *  analysis with those as units): what the row-value rules inspect. */
-function reductionReads(g: Graph, prep: Prepared) {
+function reductionReads(g: Graph, prep: Prepared, stored: ReadonlySet<number> = new Set()) {
   const isRed = (id: number) => opKind(g.nodes[id]!.op) === 'reduction' && !prep.dimValues.has(id);
-  const isUnit = (id: number) => ownsLoop(g.nodes[id]!, prep);
+  const isUnit = (id: number) => stored.has(id) || ownsLoop(g.nodes[id]!, prep);
   return { isRed, isUnit, an: new DependenceAnalysis(g, isUnit, prep.dimValues) };
 }
 
