@@ -345,6 +345,12 @@ test("DIST at 16 bindings: 7 sweeps over the elements in 6 kernels — centred s
   const intra = cols[0]!.bindings.filter((b) => b.access === 'read_write').map((b) => buffer(b.buffer)).filter((b) => b.name.startsWith('tmp'));
   assert.is(intra.length, 1, describe(plan));
   assert.ok(rows[1]!.bindings.some((b) => b.buffer === intra[0]!.id && b.access === 'read'), describe(plan));
+  // laid out [N, C] as the gradient's row pass reads it (the column pass writes it at transposed coordinates):
+  // each sample's row is contiguous, not strided by the batch
+  const binding = rows[1]!.bindings.find((b) => b.buffer === intra[0]!.id)!;
+  const name = new RegExp(`var<storage, read> (\\w+): array<f32>; // ${intra[0]!.name}`).exec(rows[1]!.wgsl)?.[1];
+  assert.ok(name, `${rows[1]!.name} binds ${intra[0]!.name} (${binding.buffer})`);
+  assert.match(rows[1]!.wgsl, new RegExp(`${name}\\[\\(\\(ix0 \\* 37u\\) \\+ ix1\\)\\]`));
 });
 
 test('a row pass over the transposed view of what it reads runs as a column pass; [C, 1] statistics are read as vec4s along C', () => {

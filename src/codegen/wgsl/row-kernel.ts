@@ -414,7 +414,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
-          const idx = alignedIndex(s.shape, lanes ? spec.axes.map((_, k) => co(k)) : coordsAll);
+          const dom = lanes ? spec.axes.map((_, k) => co(k)) : coordsAll;
+          const idx = alignedIndex(s.shape, s.coords ? s.coords.map((k) => dom[k]!) : dom);
           if (lanes && curLane !== undefined) {
             laneStore(s, idx, curLane, loop);
             continue;

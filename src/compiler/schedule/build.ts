@@ -54,7 +54,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         }
       } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
-        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), buf });
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), ...(u.coords ? { coords: u.coords } : {}), buf });
       }
     }
     if (grp.kind === 'matmul' || grp.kind === 'serial') {

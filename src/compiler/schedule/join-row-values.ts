@@ -5,7 +5,7 @@
 // by element in a sweep after those statistics are complete: no kernel of their own, and the inputs they share
 // with the row kernel are read by it (DIST's softmax probabilities, stored by the row kernel computing each
 // row's max and Σexp; CRD's normalised bank rows).
-import type { Graph } from '../../graph/types.js';
+import type { Dim, Graph } from '../../graph/types.js';
 import { coord } from './coords.js';
 import { keptAxes, nonOneDims, sameDims, type DependenceAnalysis } from './domains.js';
 import { acyclicMerged, copyKernelGraph, type KernelGraph } from './kernel-graph.js';
@@ -27,11 +27,19 @@ export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: Ker
     for (const grp of kg.groups) {
       if (grp === own || grp.kind !== 'row' || !grp.units.some((x) => x.kind === 'reduce')) continue;
       const keptK = keptAxes(grp.axes);
-      const coords = at === 'row' ? keptK : grp.axes.map((_, k) => k);
-      if ((at === 'row' && keptK.length === grp.axes.length) || !sameDims(dims, coords.map((k) => grp.axes[k]!.dim))) continue;
+      let coords = at === 'row' ? keptK : grp.axes.map((_, k) => k);
+      if (at === 'row' && keptK.length === grp.axes.length) continue;
+      let permuted = false;
+      if (!sameDims(dims, coords.map((k) => grp.axes[k]!.dim))) {
+        // a value over a transposed view of the domain, stored element by element at its own layout
+        const perm = at === 'elem' ? transposition(dims, grp.axes.map((a) => a.dim)) : undefined;
+        if (!perm) continue;
+        coords = perm;
+        permuted = true;
+      }
       const refs = analysis.storeRefs(u.node, coords.map(coord), u.node);
       if (![...refs.keys()].some((v) => kg.groupOf.get(v) === grp)) continue;
-      const moved: Unit = { ...u, refs, at };
+      const moved: Unit = { ...u, refs, at, ...(permuted ? { coords } : {}) };
       const members = [...grp.units, moved];
       if (!withinBudget(kg, members, budget) || !rowLocal(g, members) || !acyclicMerged(kg, grp, own)) continue;
       grp.units.push(moved);
@@ -41,4 +49,14 @@ export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: Ker
     }
   }
   return kg;
+}
+
+/** The axis of `axes` each of `dims` lies along, when `dims` are `axes` in another order and no dim repeats (a
+ *  square [N, N] cannot tell its axes apart). */
+function transposition(dims: readonly Dim[], axes: readonly Dim[]): number[] | undefined {
+  if (dims.length !== axes.length) return undefined;
+  const perm = dims.map((d) => axes.findIndex((a) => sameDims([a], [d])));
+  if (perm.some((k) => k < 0) || new Set(perm).size !== perm.length) return undefined;
+  if (dims.some((d, i) => dims.some((e, j) => i !== j && sameDims([d], [e])))) return undefined;
+  return perm;
 }

@@ -30,6 +30,9 @@ export interface StoreSpec {
   /** Element offset added to the store index (slots of the scalars buffer). */
   base: number;
   at: 'elem' | 'row';
+  /** The domain axis each non-1 dim of the stored value lies along, when not the domain's order (an element store
+   *  of a value of [N, C] by a row kernel over [C, N]: DIST's intra-class gradient, stored by the per-class pass). */
+  coords?: readonly number[];
   /**
    * A scatter into `shape` (an in-place state update, schedule/in-place-state.ts): the stored node is the rows
    * [B, …] over the domain, written at row index[b] of the buffer; a repeated index writes the last b's row

@@ -160,6 +160,16 @@ function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => num
       seen.add(v);
       const n = g.nodes[v]!;
       if (isUnit(v) || n.op === 'input' || n.op === 'const') return;
+      // a transposed view of such a value that puts the batch outermost, as the inputs are laid out (DIST's intra-class
+      // gradient, a value of [C, N] read as [N, C]): the view is stored, by the pass over the value's own domain at
+      // transposed coordinates (join-row-values.ts), so that pass writes and the reduction reads along C
+      const p = n.op === 'permute' ? n.inputs[0]! : undefined;
+      const innermost = (id: number) => nonOneDims(g.nodes[id]!.shape).at(-1);
+      if (p !== undefined && !isUnit(p) && sameDims(nonOneDims(n.shape), full) && typeof innermost(v) === 'number' && typeof innermost(p) !== 'number' && !isFree(g.nodes[p]!.op) && cost(p) > 2 && classify(p) === 'transposed') {
+        out.add(v);
+        seen.add(p);
+        return;
+      }
       if (sameDimSet(nonOneDims(n.shape), full) && !isFree(n.op) && cost(v) > 2) {
         const c = classify(v);
         if (c === 'transposed') {

@@ -38,6 +38,9 @@ export interface Unit {
   target?: RootTarget;
   /** Roots in a row kernel: element output over the domain, or one value per row; row values likewise. */
   at?: 'elem' | 'row';
+  /** A value stored element by element by a row kernel over a transposed view of it: the domain axis each of its
+   *  non-1 dims lies along (join-row-values.ts); absent, its dims follow the domain's order. */
+  coords?: readonly number[];
 }
 
 /** A root before its reads are known (they depend on which nodes are units). */
