@@ -4,7 +4,8 @@
 // update) likewise join the row kernel over their elements that computes statistics they read, stored element
 // by element in a sweep after those statistics are complete: no kernel of their own, and the inputs they share
 // with the row kernel are read by it (DIST's softmax probabilities, stored by the row kernel computing each
-// row's max and Σexp; CRD's normalised bank rows).
+// row's max and Σexp; CRD's normalised bank rows). A value over a transposed view of the kernel's domain is stored
+// at its own coordinates (Unit.coords: DIST's intra-class gradient, [N, C], by the per-class pass over [C, N]).
 import type { Dim, Graph } from '../../graph/types.js';
 import { coord } from './coords.js';
 import { keptAxes, nonOneDims, sameDims, type DependenceAnalysis } from './domains.js';
@@ -56,7 +57,6 @@ export function joinRowValues(g: Graph, analysis: DependenceAnalysis, input: Ker
 function transposition(dims: readonly Dim[], axes: readonly Dim[]): number[] | undefined {
   if (dims.length !== axes.length) return undefined;
   const perm = dims.map((d) => axes.findIndex((a) => sameDims([a], [d])));
-  if (perm.some((k) => k < 0) || new Set(perm).size !== perm.length) return undefined;
-  if (dims.some((d, i) => dims.some((e, j) => i !== j && sameDims([d], [e])))) return undefined;
-  return perm;
+  // a repeated dim finds the same axis twice
+  return perm.some((k) => k < 0) || new Set(perm).size !== perm.length ? undefined : perm;
 }

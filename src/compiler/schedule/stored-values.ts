@@ -131,6 +131,7 @@ export function rowValues(g: Graph, prep: Prepared): Set<number> {
  */
 function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => number, stored: ReadonlySet<number>): Set<number> {
   const { isRed, isUnit, an } = reductionReads(g, prep, stored);
+  const innermost = (id: number) => nonOneDims(g.nodes[id]!.shape).at(-1);
   const out = new Set<number>();
   for (const r of g.nodes) {
     if (!isRed(r.id)) continue;
@@ -164,7 +165,6 @@ function transposedRowValues(g: Graph, prep: Prepared, cost: (id: number) => num
       // gradient, a value of [C, N] read as [N, C]): the view is stored, by the pass over the value's own domain at
       // transposed coordinates (join-row-values.ts), so that pass writes and the reduction reads along C
       const p = n.op === 'permute' ? n.inputs[0]! : undefined;
-      const innermost = (id: number) => nonOneDims(g.nodes[id]!.shape).at(-1);
       if (p !== undefined && !isUnit(p) && sameDims(nonOneDims(n.shape), full) && typeof innermost(v) === 'number' && typeof innermost(p) !== 'number' && !isFree(g.nodes[p]!.op) && cost(p) > 2 && classify(p) === 'transposed') {
         out.add(v);
         seen.add(p);
