@@ -85,12 +85,16 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
  * less than its rounding), NaN where a factor is ±∞ or NaN or a mean is not finite — as torch's sum is then (its
  * deviations are ±∞ of both signs, 0 · ∞, or NaN), a mean overflowing from finite values aside.
  */
+/** A factor of a deviation's term, constant along the summed axes, multiplying or dividing it. */
+type Factor = { base: number; fn: 'mul' | 'div' };
+
 function centredSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): number | undefined {
   const shape = b.node(x).shape;
   const rank = shape.length;
   const R = attrs.axes;
-  const terms: { factors: { base: number; fn: 'mul' | 'div' }[]; mean: number }[] = [];
-  const collect = (y: number, factors: { base: number; fn: 'mul' | 'div' }[]): boolean => {
+  const terms: { factors: Factor[]; mean: number }[] = [];
+  // signs are not followed: every term becomes a multiple of 0
+  const collect = (y: number, factors: Factor[]): boolean => {
     const n = b.node(y);
     if (!shapeEq(n.shape, shape)) return false;
     if (n.op === 'unary' && n.attrs.fn === 'neg') return collect(n.inputs[0]!, factors);
@@ -133,8 +137,8 @@ function isMeanAlong(b: SumBuilder, m: number, x: number, R: readonly number[]):
   const [s, count] = n.inputs as [number, number];
   const sum = b.node(s);
   if (!(sum.op === 'reduce' && sum.attrs.fn === 'sum' && sum.attrs.keepdim && sum.inputs[0] === x)) return false;
-  const axes = [...sum.attrs.axes].sort();
-  if (axes.length !== R.length || !axes.every((a, k) => a === [...R].sort()[k])) return false;
+  const ascending = (a: readonly number[]) => [...a].sort((p, q) => p - q).join();
+  if (ascending(sum.attrs.axes) !== ascending(R)) return false;
   const dims = R.map((a) => b.node(x).shape[a]!);
   const c = b.node(count);
   if (c.op === 'const') return dims.every((d) => typeof d === 'number') && c.attrs.value === dims.reduce<number>((p, d) => p * (d as number), 1);
