@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import type { BinaryOp, UnaryOp } from '../src/graph/types.js';
 import { BINARY_MATH, UNARY_MATH, type BinaryMath, type UnaryMath } from '../src/graph/ops/scalar-fns.js';
 import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../src/codegen/kernel-ir/scalar-lowering.js';
-import { assign, at, bare, ifS, ixE, letS, ref, RETURN, type Expr, type KernelModule } from '../src/codegen/kernel-ir/ir.js';
+import { assign, at, bare, call, ifS, ixE, letS, ref, RETURN, type Expr, type KernelModule } from '../src/codegen/kernel-ir/ir.js';
 import { ixField } from '../src/compiler/schedule/index-expr.js';
 import { interpretDispatch } from '../src/codegen/kernel-ir/interpret.js';
 import { printModule } from '../src/codegen/wgsl/print-module.js';
@@ -265,6 +265,30 @@ test('the GPU (the printed lowering) agrees with the interpreter and the float64
     }
     failures.push(...unmatched(KNOWN, hits));
     assert.is(failures.length, 0, `${failures.length} disagreements:\n${failures.slice(0, 40).join('\n')}`);
+  } finally {
+    rt.destroy();
+  }
+});
+
+// flush_subnormal_f32 (helpers.ts), what stores of a matmul's operands apply (StoreSpec.flushSubnormals): a subnormal
+// becomes ±0 with its sign, every other value (±0, normals down to ±2^-126, ±F32_MAX, ±inf, NaN) keeps its bits.
+test('flush_subnormal_f32: subnormals to ±0, every other value bit for bit, on the interpreter and the GPU', async () => {
+  const MIN_NORMAL = 2 ** -126;
+  const values = Float32Array.from([...VALUES, MIN_NORMAL, -MIN_NORMAL, 2 ** -149, -(2 ** -149), MIN_NORMAL - 2 ** -149, -(MIN_NORMAL - 2 ** -149)]);
+  const bitsOf = (x: Float32Array): number[] => [...new Uint32Array(x.buffer, x.byteOffset, x.length)];
+  const want = bitsOf(Float32Array.from(values, (x) => (isDenormal(x) ? (x < 0 ? -0 : 0) : x)));
+  const nan = bitsOf(Float32Array.of(NaN))[0]!;
+  // NaN: any NaN (its payload is not ours to keep: the GPU may canonicalize it)
+  const same = (got: Float32Array): string[] =>
+    bitsOf(got).flatMap((b, k) => (b === want[k] || (Number.isNaN(values[k]!) && Number.isNaN(got[k]!)) ? [] : [`${values[k]}: got bits ${b.toString(16)}, want ${want[k]!.toString(16)} (NaN ${nan.toString(16)})`]));
+  const m = probe((a) => call('flush_subnormal_f32', a), 'f32', false);
+  const interp = interpret(m, [values], 'f32') as Float32Array;
+  assert.equal(same(interp), [], 'interpreter');
+  assert.ok(values.some(isDenormal) && values.some((x) => !isDenormal(x) && x !== 0 && Number.isFinite(x)));
+  const rt = await openTestRuntime('flush_subnormal_f32 GPU check');
+  if (!rt) return;
+  try {
+    assert.equal(same((await onGpu(rt.device, m, [values], 'f32')) as Float32Array), [], 'GPU');
   } finally {
     rt.destroy();
   }

@@ -179,6 +179,35 @@ test('the schedule is data: each kernel binds for reading exactly the buffers it
   assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
 });
 
+test('values a matmul kernel reads are stored with subnormals flushed to ±0 (CRD: the contrast weights), plan outputs never (every golden case)', async () => {
+  const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string }[] };
+  const problems: string[] = [];
+  const flushedIn = new Set<string>();
+  for (const c of index.cases) {
+    const s = schedule(await goldenGraph(c.case), {});
+    const outputs = new Set([s.outputs.scalars.buffer, ...s.outputs.grads.map((x) => x.buffer), ...(s.outputs.state ?? []).map((x) => x.buffer)]);
+    const idOf = (k: Schedule['kernels'][number], wgsl: string): number => k.bindings.find((b) => k.spec.buffers[b.binding - 1]!.name === wgsl)!.buffer;
+    const matmulReads = new Set(s.kernels.filter((k) => k.spec.kind === 'matmul').flatMap((k) => k.bindings.filter((b) => b.access === 'read').map((b) => b.buffer)));
+    for (const k of s.kernels) {
+      if (k.spec.kind !== 'map' && k.spec.kind !== 'row') continue;
+      for (const st of k.spec.stores) {
+        const id = idOf(k, st.buffer);
+        const want = matmulReads.has(id) && !outputs.has(id) && k.spec.buffers.find((b) => b.name === st.buffer)!.dtype === 'f32';
+        if ((st.flushSubnormals === true) !== want) problems.push(`${c.case}/${k.name}: store into ${st.buffer} ${want ? 'does not flush' : 'flushes'} subnormals`);
+        if (st.flushSubnormals) flushedIn.add(c.case);
+      }
+    }
+  }
+  assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
+  const crd = 'sample__ilsvrc2012__crd__resnet18_from_resnet50';
+  assert.ok(flushedIn.has(crd), [...flushedIn].join(', '));
+  // the printed store calls the helper, which the module defines
+  const plan = kernelPlan(await goldenGraph(crd), { workgroupSize: 8 });
+  const k = plan.kernels.find((x) => /= flush_subnormal_f32\(/.test(x.wgsl));
+  assert.ok(k && /fn flush_subnormal_f32\(x: f32\) -> f32/.test(k.wgsl), describe(plan));
+  console.log(`stores flushing subnormals in ${flushedIn.size} of ${index.cases.length} golden cases`);
+});
+
 /** An index expression with every variable that is not a domain coordinate as `?` (names bound inside a kernel differ). */
 function indexShape(a: Ix): string {
   if (a.kind === 'var') return /^ix\d+$/.test(a.name) ? a.name : '?';

@@ -63,6 +63,12 @@ export const HELPERS: { readonly [H in Helper]: FnDef & { readonly name: H } } =
   mul_zero_f32: fn('mul_zero_f32', [['x', 'f32'], ['z', 'f32']], 'f32', [
     ret(call('select', bare('*', x, z), call('f32_bits', hex(0x7fc00000)), bare('==', bin('&', call('bitcast<u32>', x), EXPONENT), EXPONENT))),
   ]),
+  // a subnormal x as ±0 (its sign kept), any other value as it is; decided on the bits. For values stored as a
+  // matmul's operand (StoreSpec.flushSubnormals): WGSL lets implementations flush subnormals, and where the FPU does not
+  // (software adapters: llvmpipe, SwiftShader), each product with a subnormal operand takes a slow microcode path
+  flush_subnormal_f32: fn('flush_subnormal_f32', [['x', 'f32']], 'f32', [
+    ret(call('select', x, call('f32_bits', bin('&', call('bitcast<u32>', x), hex(0x80000000))), bare('==', bin('&', call('bitcast<u32>', x), EXPONENT), u32(0)))),
+  ]),
   // log(1 + x) without cancellation for small x
   log1p_f32: fn('log1p_f32', [['x', 'f32']], 'f32', [
     letS('u', bare('+', f32(1), x)),

@@ -16,7 +16,7 @@ export type Builtin =
   | 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'bitcast<f32>' | 'bitcast<u32>';
 
 /** Helper functions of the kernels (torch semantics where WGSL's builtins differ): IR functions of helpers.ts. */
-export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32' | 'is_nan_f32' | 'max_f32' | 'min_f32';
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32' | 'is_nan_f32' | 'max_f32' | 'min_f32' | 'flush_subnormal_f32';
 
 /** What a call expression calls: a builtin or a helper function. */
 export type Fn = Builtin | Helper;

@@ -425,8 +425,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
             // a vec4 store of the 4 lanes' values, after the lanes
             const w = `${s.buffer}_q`;
             if (lane.lane === 0) lane.loop.lines.push(varS(w, 'vec4<f32>'));
-            const n = g.nodes[s.node]!;
-            loop.lines.push(assign(laneOf(ref(w), lane.lane), emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32')));
+            loop.lines.push(assign(laneOf(ref(w), lane.lane), storedValue(s, idx, emitter, 'f32')));
             if (lane.lane === 3) lane.tail.push(assign(at4(s.buffer, ixE(at)), ref(w)));
           } else loop.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
         }
@@ -604,6 +603,12 @@ function bindReducedCoords(scopes: ScopeTree, math: IndexMath, red: { a: DomainA
   });
 }
 
+/** The value `s` stores at `idx`, in the buffer's type; a subnormal as ±0 where the store flushes them (StoreSpec.flushSubnormals). */
+export function storedValue(s: StoreSpec, idx: Ix[], emitter: Emitter, dtype: WgslType): Expr {
+  const v = emitter.as(emitter.value(s.node, idx), wgslType(emitter.env.graph.nodes[s.node]!.dtype), dtype);
+  return s.flushSubnormals && dtype === 'f32' ? call('flush_subnormal_f32', v) : v;
+}
+
 /** The statement storing a kernel output at `idx` (as vec4 where the buffer is accessed as vec4). */
 export function storeStmt(
   s: StoreSpec,
@@ -613,8 +618,7 @@ export function storeStmt(
   buffers: Map<string, { dtype: WgslType }>,
   vec4?: ReadonlySet<string>,
 ): Stmt {
-  const n = emitter.env.graph.nodes[s.node]!;
-  const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), buffers.get(s.buffer)!.dtype);
+  const v = storedValue(s, idx, emitter, buffers.get(s.buffer)!.dtype);
   const off = ixE(math.offset(s.shape, idx));
   const i = s.base ? bare('+', u32(s.base), off) : off;
   if (s.keep) {
@@ -654,8 +658,7 @@ export function quadLaneStore(
     scope.lines.push(storeStmt(s, idx, emitter, math, buffers, vec4));
     return;
   }
-  const n = emitter.env.graph.nodes[s.node]!;
-  const v = emitter.as(emitter.value(s.node, idx), wgslType(n.dtype), 'f32');
+  const v = storedValue(s, idx, emitter, 'f32');
   if (l === 0) {
     scope.lines.push(varS(w, 'vec4<f32>'));
     open.add(w);

@@ -35,6 +35,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
   const { list: buffers, inputOf, scratch, computedIn } = bufs;
 
   const terms = termsOfNodes(g);
+  // intermediates a matmul kernel reads as operands: stored with subnormals flushed (StoreSpec.flushSubnormals)
+  const matmulOperands = new Set(part.groups.filter((grp) => grp.kind === 'matmul').flatMap((grp) => grp.units.flatMap((u) => [...u.refs.keys()].filter((v) => scratch.has(v)))));
   const kernels: ScheduledKernel[] = part.groups.map((grp, ki) => {
     const kindName = grp.kind === 'row' ? (grp.axes.some((a) => !a.reduced) ? 'row' : 'reduce') : grp.kind;
     const kTerms = [...new Set(grp.units.flatMap((u) => terms[u.node] ?? []))];
@@ -54,7 +56,8 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
         }
       } else if (scratch.has(u.node) && u.kind !== 'matmul' && u.kind !== 'serial') {
         const buf = scratch.get(u.node)!;
-        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), ...(u.coords ? { coords: u.coords } : {}), buf });
+        const flush = matmulOperands.has(u.node) && n.dtype === 'float' ? { flushSubnormals: true as const } : {};
+        stores.push({ node: u.node, buffer: buf.wgsl, shape: n.shape, base: 0, at: u.at ?? (u.kind === 'reduce' ? 'row' : 'elem'), ...(u.coords ? { coords: u.coords } : {}), ...flush, buf });
       }
     }
     if (grp.kind === 'matmul' || grp.kind === 'serial') {

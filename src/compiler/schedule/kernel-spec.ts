@@ -45,6 +45,14 @@ export interface StoreSpec {
    * refused run carries the old state over (torch raises before it changes anything).
    */
   keep?: { input: string; flags: string };
+  /**
+   * The value is an operand of a matmul kernel (an intermediate, never a plan output): a subnormal is stored as ±0
+   * (WGSL allows flushing subnormals). A matmul reads each operand element once per output row or column, and on
+   * an FPU that does not flush them (software adapters) every product with a subnormal operand is a microcode assist:
+   * CRD's weights of improbable negatives (4% of its contrast weights in the bench) are subnormal: flushed, its step
+   * runs 1.25× faster on lavapipe (its memory-bank matvecs read each weight 128 times).
+   */
+  flushSubnormals?: true;
 }
 
 export interface ReductionSpec {
