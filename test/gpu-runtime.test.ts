@@ -186,6 +186,30 @@ test('Node runtimes poll while they wait (busyWaits): runs that sleep through th
   }
 });
 
+test('on a software adapter, waits sleep between polls (throttlePolling: default there, off when asked); runs read back the same results', async () => {
+  const software = /software|llvmpipe|lavapipe|swiftshader/i.test(rt!.describe());
+  assert.is(rt!.waitHook !== undefined, software, `GpuRuntime.open on ${rt!.describe()}`);
+  assert.is(GpuRuntime.fromDevice(rt!.device).waitHook !== undefined, software, "tdc-runtime/node's fromDevice");
+  assert.is(GpuRuntime.fromDevice(rt!.device, { throttlePolling: false }).waitHook, undefined, 'fromDevice, throttlePolling: false');
+  assert.is(BrowserGpuRuntime.fromDevice(rt!.device).waitHook, undefined, "the default entry's fromDevice (browsers wait on events)");
+  const plain = await GpuRuntime.open({ throttlePolling: false });
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const other = await PlanExecutor.create(plain, tinyPlan());
+  try {
+    assert.is(plain.waitHook, undefined, 'GpuRuntime.open, throttlePolling: false');
+    const [n, c] = [256, 1031];
+    const inputs = inputsOf(data(n, c, 9), n, c);
+    const a = await exec.run(inputs, { readback: 'all' });
+    const b = await other.run(inputs, { readback: 'all' });
+    assert.is(a.loss, b.loss);
+    assert.equal(Array.from(a.grads.get('student/./output')!), Array.from(b.grads.get('student/./output')!));
+  } finally {
+    exec.destroy();
+    other.destroy();
+    plain.destroy();
+  }
+});
+
 test("a run whose submit the device refuses (a destroyed input buffer) is this run's GpuValidationError, in every readback mode; the executor stays usable", async () => {
   const device = rt!.device;
   const exec = await PlanExecutor.create(rt!, tinyPlan());

@@ -181,6 +181,12 @@ export class GpuRuntime {
    * run on. Browsers wait on events: false.
    */
   busyWaits = false;
+  /**
+   * Called with every promise this runtime waits on (wait, waitProgress): tdc-runtime/node sets it on software
+   * adapters to its PollThrottle's hold, so that the binding's polling does not take a core from the kernels
+   * (poll-throttle.ts; NodeGpuOptions.throttlePolling).
+   */
+  waitHook: ((p: Promise<unknown>) => void) | undefined;
 
   protected constructor(gpu: GPU | undefined, adapter: GPUAdapter | undefined, device: GPUDevice, adapterInfo: AdapterDescription, timeoutMs: number) {
     this.gpu = gpu;
@@ -246,7 +252,9 @@ export class GpuRuntime {
   /** Awaits `p`, failing instead with the device loss or a timeout — never hangs. */
   wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.lostError) return Promise.reject(this.lostError);
-    return withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what, this.cpuWaitMs);
+    const r = withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what, this.cpuWaitMs);
+    this.waitHook?.(r);
+    return r;
   }
 
   /**
@@ -266,7 +274,7 @@ export class GpuRuntime {
    */
   waitProgress<T>(ps: readonly Promise<T>[], what: (i: number) => string, timeoutMs = this.timeoutMs): Promise<T[]> {
     if (this.lostError) return Promise.reject(this.lostError);
-    return new Promise<T[]>((resolve, reject) => {
+    const all = new Promise<T[]>((resolve, reject) => {
       const out = new Array<T>(ps.length);
       const done = new Array<boolean>(ps.length).fill(false);
       let left = ps.length;
@@ -299,6 +307,8 @@ export class GpuRuntime {
         ),
       );
     });
+    this.waitHook?.(all);
+    return all;
   }
 
   /** Runs `body` inside validation/out-of-memory/internal error scopes; throws what they caught. */

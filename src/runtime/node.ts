@@ -26,6 +26,8 @@ import {
   type TuningSource,
 } from './device.js';
 import { NoWebGpuAdapterError } from './errors.js';
+import { PollThrottle } from './poll-throttle.js';
+import { isSoftwareAdapter } from './workgroup.js';
 
 export * from './index.js';
 
@@ -48,6 +50,13 @@ export interface NodeGpuOptions extends GpuOptions {
    * ~/.cache/tdc/tuning.json), when it exists.
    */
   tuning?: unknown;
+  /**
+   * While a wait on the device is pending, sleep the main thread between polls of Dawn's binding (0.2 ms at a
+   * time, one event-loop turn in between: poll-throttle.ts) instead of letting it poll flat out. Default: on
+   * software adapters (lavapipe, SwiftShader), whose kernels run on this machine's cores; off on hardware GPUs,
+   * where a finished wait is then seen at once.
+   */
+  throttlePolling?: boolean;
 }
 
 /**
@@ -143,6 +152,10 @@ interface PooledDevice {
   users: number;
 }
 
+/** The process's one throttle: runtimes on several devices share its sleeping loop. */
+const throttle = new PollThrottle();
+const holdWhileThrottled = (p: Promise<unknown>): void => throttle.hold(p);
+
 /** Idle devices by Dawn options + request (power preference, features); one per key. */
 const idle = new Map<string, PooledDevice>();
 
@@ -153,8 +166,10 @@ export class GpuRuntime extends BrowserGpuRuntime {
   override busyWaits = true;
 
   /** A device the caller obtained in Node (from Dawn: its waits poll, unless `busyWaits: false`). */
-  static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): BrowserGpuRuntime {
-    return BrowserGpuRuntime.fromDevice(device, { ...opts, busyWaits: opts.busyWaits ?? true });
+  static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean; throttlePolling?: boolean } = {}): BrowserGpuRuntime {
+    const rt = BrowserGpuRuntime.fromDevice(device, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), busyWaits: opts.busyWaits ?? true });
+    if (rt.busyWaits && (opts.throttlePolling ?? isSoftwareAdapter(rt.adapterInfo))) rt.waitHook = holdWhileThrottled;
+    return rt;
   }
 
   /**
@@ -170,7 +185,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
     const reuse = idle.get(key);
     if (reuse) {
       idle.delete(key);
-      if (await usable(reuse.device, timeoutMs)) return GpuRuntime.holding(reuse, key, timeoutMs, await tuningFrom(opts));
+      if (await usable(reuse.device, timeoutMs)) return GpuRuntime.holding(reuse, key, timeoutMs, await tuningFrom(opts), opts.throttlePolling);
     }
     let create: (o: string[]) => GPU;
     try {
@@ -190,14 +205,15 @@ export class GpuRuntime extends BrowserGpuRuntime {
     cpuWaitClock ??= await schedstatClock();
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described, DAWN_HINT);
     const entry: PooledDevice = { gpu, adapter, device, info: describeAdapter(adapter.info, options), users: 0 };
-    return GpuRuntime.holding(entry, key, timeoutMs, await tuningFrom(opts));
+    return GpuRuntime.holding(entry, key, timeoutMs, await tuningFrom(opts), opts.throttlePolling);
   }
 
   private poolKey = '';
 
-  private static holding(entry: PooledDevice, key: string, timeoutMs: number, tuning: TuningSource | undefined): GpuRuntime {
+  private static holding(entry: PooledDevice, key: string, timeoutMs: number, tuning: TuningSource | undefined, throttlePolling: boolean | undefined): GpuRuntime {
     const rt = new GpuRuntime(entry.gpu, entry.adapter, entry.device, entry.info, timeoutMs);
     rt.tuning = tuning;
+    if (throttlePolling ?? isSoftwareAdapter(entry.info)) rt.waitHook = holdWhileThrottled;
     rt.cpuWaitMs = cpuWaitClock;
     entry.users++;
     rt.pooled = entry;
