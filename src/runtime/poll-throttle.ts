@@ -10,8 +10,9 @@
 // slice late.
 
 /** How long the main thread sleeps between two turns of the event loop while a wait is pending. Measured on
- *  lavapipe (2 cores, KD+CE 128×1000 step with readback): 0.1 ms left the main thread 1.3 ms of CPU per step,
- *  0.2 ms 0.84 ms (wall 1.14× faster than polling flat out), 0.3–0.5 ms no less CPU and slower steps. */
+ *  lavapipe (2 cores, KD+CE 128×1000 step with readback, 2 ms): polling flat out took 2.0 ms of main-thread CPU per
+ *  step, sleeping 0.1 ms 1.3 ms, 0.2 ms 0.84 ms, 0.3–0.5 ms no less and slower steps. With 0.2 ms, steps of several
+ *  milliseconds ran 1.1–1.5× faster (AT, CRD, SSKD, PKT, DIST), KD's as fast or up to 1.09× faster. */
 export const SLICE_MS = 0.2;
 
 /** Node's setImmediate (declared here: the package builds without @types/node; only tdc-runtime/node imports this file). */
@@ -49,6 +50,8 @@ export class PollThrottle {
   private async run(): Promise<void> {
     this.running = true;
     try {
+      // a turn first: hold() returns to its caller at once (the submit that follows a wait's start is not delayed)
+      await turn();
       while (this.pending > 0) {
         // nothing notifies the cell: each call sleeps the whole slice
         Atomics.wait(this.cell, 0, 0, this.sliceMs);
