@@ -76,6 +76,9 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
   return undefined;
 }
 
+/** A factor of a deviation's term, constant along the summed axes, multiplying or dividing it. */
+type Factor = { base: number; fn: 'mul' | 'div' };
+
 /**
  * Σ_R of a combination of deviations from their means along R — Σ_k c_k · (x_k − mean_R x_k), each c_k constant
  * along R — is 0 in exact arithmetic. Autodiff builds such sums for the gradient through a mean it subtracts
@@ -85,9 +88,6 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
  * less than its rounding), NaN where a factor is ±∞ or NaN or a mean is not finite — as torch's sum is then (its
  * deviations are ±∞ of both signs, 0 · ∞, or NaN), a mean overflowing from finite values aside.
  */
-/** A factor of a deviation's term, constant along the summed axes, multiplying or dividing it. */
-type Factor = { base: number; fn: 'mul' | 'div' };
-
 function centredSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): number | undefined {
   const shape = b.node(x).shape;
   const rank = shape.length;

@@ -155,6 +155,8 @@ interface PooledDevice {
 /** The process's one throttle: runtimes on several devices share its sleeping loop. */
 const throttle = new PollThrottle();
 const holdWhileThrottled = (p: Promise<unknown>): void => throttle.hold(p);
+/** The wait hook of a runtime on `info`'s adapter: the throttle where asked (NodeGpuOptions.throttlePolling), by default on software adapters. */
+const waitHookFor = (info: AdapterDescription, throttlePolling: boolean | undefined) => ((throttlePolling ?? isSoftwareAdapter(info)) ? holdWhileThrottled : undefined);
 
 /** Idle devices by Dawn options + request (power preference, features); one per key. */
 const idle = new Map<string, PooledDevice>();
@@ -168,7 +170,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
   /** A device the caller obtained in Node (from Dawn: its waits poll, unless `busyWaits: false`). */
   static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean; throttlePolling?: boolean } = {}): BrowserGpuRuntime {
     const rt = BrowserGpuRuntime.fromDevice(device, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), busyWaits: opts.busyWaits ?? true });
-    if (rt.busyWaits && (opts.throttlePolling ?? isSoftwareAdapter(rt.adapterInfo))) rt.waitHook = holdWhileThrottled;
+    if (rt.busyWaits) rt.waitHook = waitHookFor(rt.adapterInfo, opts.throttlePolling);
     return rt;
   }
 
@@ -213,7 +215,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
   private static holding(entry: PooledDevice, key: string, timeoutMs: number, tuning: TuningSource | undefined, throttlePolling: boolean | undefined): GpuRuntime {
     const rt = new GpuRuntime(entry.gpu, entry.adapter, entry.device, entry.info, timeoutMs);
     rt.tuning = tuning;
-    if (throttlePolling ?? isSoftwareAdapter(entry.info)) rt.waitHook = holdWhileThrottled;
+    rt.waitHook = waitHookFor(entry.info, throttlePolling);
     rt.cpuWaitMs = cpuWaitClock;
     entry.users++;
     rt.pooled = entry;

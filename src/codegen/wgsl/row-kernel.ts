@@ -606,7 +606,7 @@ function bindReducedCoords(scopes: ScopeTree, math: IndexMath, red: { a: DomainA
 /** The value `s` stores at `idx`, in the buffer's type; a subnormal as ±0 where the store flushes them (StoreSpec.flushSubnormals). */
 export function storedValue(s: StoreSpec, idx: Ix[], emitter: Emitter, dtype: WgslType): Expr {
   const v = emitter.as(emitter.value(s.node, idx), wgslType(emitter.env.graph.nodes[s.node]!.dtype), dtype);
-  return s.flushSubnormals && dtype === 'f32' ? call('flush_subnormal_f32', v) : v;
+  return s.flushSubnormals ? call('flush_subnormal_f32', v) : v;
 }
 
 /** The statement storing a kernel output at `idx` (as vec4 where the buffer is accessed as vec4). */
