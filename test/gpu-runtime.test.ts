@@ -21,6 +21,7 @@ import {
 } from 'tdc-runtime/node';
 import { GpuRuntime as BrowserGpuRuntime } from 'tdc-runtime';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
+import { READBACK_CHUNK_BYTES } from '../src/runtime/readback.js';
 
 /** Seeded data: a, b ∈ [-1, 1), y ∈ {-100, 0..9}. */
 function data(n: number, c: number, seed = 1) {
@@ -157,6 +158,29 @@ test("readback 'all' into the caller's arrays: the same arrays come back, filled
   assert.equal(Array.from(after.grads.get('student/./output')!), Array.from(mine), 'a refused run leaves the executor usable');
   // without `into`, every run's gradients are arrays of their own (made while the device works)
   assert.is.not(after.grads.get('student/./output'), fresh.grads.get('student/./output'));
+  exec.destroy();
+});
+
+test('a gradient longer than several readback chunks reads back whole: fresh, into, and again after a smaller run', async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  // 1031 x 3001 floats: 12.4 MB, three full 4 MiB chunks and a partial one (cut points inside rows)
+  const [n, c] = [1031, 3001];
+  assert.ok(4 * n * c > 2.5 * READBACK_CHUNK_BYTES, 'the gradient spans more than two chunks');
+  const d = data(n, c, 5);
+  const r = await exec.run(inputsOf(d, n, c), { readback: 'all' });
+  const g = r.grads.get('student/./output')!;
+  assert.is(g.length, n * c);
+  assert.ok(maxAbsDiff(g, d.grad) <= 1e-6, `grad error ${maxAbsDiff(g, d.grad)}`);
+  assert.ok(Math.abs(r.loss - d.loss) <= 1e-5 * Math.abs(d.loss));
+  const mine = new Float32Array(n * c).fill(NaN);
+  await exec.run(inputsOf(d, n, c), { readback: 'all', into: new Map([['student/./output', mine]]) });
+  assert.equal(mine, g, 'into: the same values');
+  // a one-chunk run in between leaves the later chunks' buffers usable
+  const small = data(3, 10, 6);
+  const rs = await exec.run(inputsOf(small, 3, 10), { readback: 'all' });
+  assert.ok(maxAbsDiff(rs.grads.get('student/./output')!, small.grad) <= 1e-6);
+  const again = await exec.run(inputsOf(d, n, c), { readback: 'all' });
+  assert.equal(again.grads.get('student/./output'), g, 'the large readback again, identical');
   exec.destroy();
 });
 

@@ -1,6 +1,6 @@
 // Runs a KernelPlan on a WebGPU device: pipelines built once, buffers sized from the bound symbols and reused
 // while the shapes stay the same (steady state allocates nothing on the device), one command buffer per
-// forward+backward, readback only on request.
+// forward+backward (and one per further 4 MiB of a large readback: readback.ts), readback only on request.
 //
 // Device inputs (DeviceInput) with GPUBufferUsage.STORAGE are bound directly (no copy) when the plan only
 // reads them and the buffer covers the plan's (vec4-padded) length; bind groups are cached per set of bound
@@ -19,6 +19,7 @@ import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import { WaitEstimate } from './wait-estimate.js';
+import { readbackLayout, StagingBuffers, type ReadbackLayout } from './readback.js';
 import {
   NO_ERROR,
   unitCheckProblem,
@@ -210,8 +211,8 @@ export class PlanExecutor {
   private deviceOut: DeviceOutputs | undefined;
   private dimsBuffer: GPUBuffer;
   private dimsKey: string | undefined;
-  private staging: GPUBuffer | undefined;
-  private stagingBytes = 0;
+  /** The readback's staging buffers, one per chunk (readback.ts). */
+  private readonly staging: StagingBuffers;
   private pending: Promise<unknown> = Promise.resolve();
   /** Runs started and not yet settled (submit() refuses to overtake one). */
   private active = 0;
@@ -246,6 +247,7 @@ export class PlanExecutor {
     readonly tuning: { entry?: TuningEntry; notes: readonly string[] },
     private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline; unit?: CheckPipeline } = {},
   ) {
+    this.staging = new StagingBuffers(runtime.device);
     this.dimsBuffer = runtime.device.createBuffer({
       label: 'tdc dims',
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
@@ -459,7 +461,7 @@ export class PlanExecutor {
    * take nothing here (an input's own buffer is made only when a run gives it as host data or a copied buffer).
    */
   get deviceBytes(): number {
-    let n = this.stagingBytes + this.dimsBuffer.size + (this.flags?.size ?? 0) + (this.flagsBinding && this.flagsBinding.buffer !== this.flags ? this.flagsBinding.size : 0);
+    let n = this.staging.bytes + this.dimsBuffer.size + (this.flags?.size ?? 0) + (this.flagsBinding && this.flagsBinding.buffer !== this.flags ? this.flagsBinding.size : 0);
     for (const b of this.buffers.values()) n += b.bytes;
     for (const b of this.checkParams) n += b.size;
     return n;
@@ -488,8 +490,7 @@ export class PlanExecutor {
     this.buffers.clear();
     this.sizings.clear();
     this.deviceOut = undefined;
-    this.staging?.destroy();
-    this.staging = undefined;
+    this.staging.destroy();
     this.dimsBuffer.destroy();
     this.flags?.destroy();
     if (this.flagsBinding && this.flagsBinding.buffer !== this.flags) this.flagsBinding.buffer.destroy();
@@ -508,15 +509,15 @@ export class PlanExecutor {
 
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     let readBytes: number[] = [];
-    let totalRead = 0;
-    let flagsAt = -1;
+    let layout: ReadbackLayout | undefined;
+    let head = 1;
     let segments: { kernel: number; done: Promise<unknown> }[] = [];
     let dispatched: number[] = [];
     // a run that waits submits each kernel at its pipeline's first dispatch on its own (see dispatchedPipelines)
     const firsts = new Set(mode === 'none' ? [] : this.pipelines.flatMap((p, i) => (dispatchedPipelines.has(p) ? [] : [i])));
     const submitted = performance.now();
     await this.runtime.scoped('running the kernel plan', () => {
-      ({ readBytes, totalRead, flagsAt, segments, dispatched } = this.encodeAndSubmit(prepared, env, readList, firsts));
+      ({ readBytes, layout, head, segments, dispatched } = this.encodeAndSubmit(prepared, env, readList, firsts));
     });
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') return deviceOut;
@@ -524,7 +525,19 @@ export class PlanExecutor {
     // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
     const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4)) : [];
 
-    const staging = this.staging!;
+    // chunk 0 holds the scalars and the check flags (the head) and the first gradient bytes; every later chunk was
+    // submitted on its own and is mapped and copied out in turn (readback.ts)
+    const chunks = layout!.chunks;
+    const first = this.staging.chunk(0, chunks[0]!);
+    const broken = (e: unknown): never => {
+      // a staging buffer may still be mid-map, the kernels still running: this executor is done for
+      const why = e instanceof Error ? e.message : String(e);
+      this.broken = new GpuStageDestroyedError(
+        `this PlanExecutor is unusable after an earlier failure (${why})`,
+        e instanceof GpuTimeoutError ? 'the timed-out work may still be running: open a new GpuRuntime (or end the process)' : undefined,
+      );
+      throw e;
+    };
     try {
       if (segments.length) {
         const at = segments.map(() => 0);
@@ -541,22 +554,17 @@ export class PlanExecutor {
       const sleep = this.runtime.busyWaits && !segments.length ? expect.sleepMs(performance.now() - submitted) : 0;
       if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
       const mapping = performance.now();
-      await this.runtime.wait(staging.mapAsync(MAP_READ, 0, totalRead), `running ${this.describeWork(env)}`);
+      await this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), `running ${this.describeWork(env)}`);
       const ready = performance.now();
       if (!segments.length) expect.record(ready - submitted, sleep > 0, ready - mapping);
       for (const i of dispatched) dispatchedPipelines.add(this.pipelines[i]!);
     } catch (e) {
-      // the staging buffer may still be mid-map, the kernels still running: this executor is done for
-      const why = e instanceof Error ? e.message : String(e);
-      this.broken = new GpuStageDestroyedError(
-        `this PlanExecutor is unusable after an earlier failure (${why})`,
-        e instanceof GpuTimeoutError ? 'the timed-out work may still be running: open a new GpuRuntime (or end the process)' : undefined,
-      );
-      throw e;
+      broken(e);
     }
-    // The mapped range is detached by unmap(): scalars are read from it, gradients copied out into arrays the
-    // caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
-    const mapped = staging.getMappedRange(0, totalRead);
+    // The mapped ranges are detached by unmap(): scalars are read from chunk 0, gradients copied out into arrays
+    // the caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
+    const mapped = first.getMappedRange(0, chunks[0]!);
+    const flagsAt = head === 2 ? readBytes[0]! : -1;
     if (flagsAt >= 0) {
       const index = this.plan.indexInputs ?? [];
       const nChecks = this.flags!.size / 12;
@@ -581,7 +589,8 @@ export class PlanExecutor {
       });
       this.flagsNeedReset = true;
       if (problems.length) {
-        staging.unmap();
+        // the later chunks are not mapped yet: their staging buffers stay usable
+        first.unmap();
         throw new GpuInputError(
           `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${inputFailed ? this.stateKeptNote() : ''}`,
         );
@@ -593,19 +602,31 @@ export class PlanExecutor {
     const result: Omit<ScalarResult, 'nonfinite'> = { loss: sc[scalars.loss]!, terms, device: deviceOut };
     if (scalars.modelTerm) result.modelTerm = sc[scalars.modelTerm.index]!;
     if (mode === 'scalars') {
-      staging.unmap();
+      first.unmap();
       return withNonfinite(result);
     }
-    const hostGrads = new Map<string, Float32Array>();
-    let off = readBytes[0]!;
-    grads.forEach((g, i) => {
-      const n = readBytes[i + 1]! / 4;
-      const out = hostArrays[i]!;
-      out.set(new Float32Array(mapped, off, n));
-      hostGrads.set(g.input, out);
-      off += 4 * n;
+    // the later chunks, mapped together (their copies were submitted after chunk 0's); each chunk's gradient
+    // pieces copied out as soon as it is mapped, while the device may still be copying the next ones
+    const later = chunks.slice(1).map((bytes, j) => {
+      const b = this.staging.chunk(j + 1, bytes);
+      return { buffer: b, mapped: this.runtime.wait(b.mapAsync(MAP_READ, 0, bytes), `reading back the gradients of ${this.describeWork(env)}`) };
     });
-    staging.unmap();
+    const copyOut = (k: number, range: ArrayBuffer): void => {
+      for (const c of layout!.copies[k]!) if (c.part >= head) hostArrays[c.part - head]!.set(new Float32Array(range, c.chunkOffset, c.bytes / 4), c.partOffset / 4);
+    };
+    copyOut(0, mapped);
+    first.unmap();
+    for (const [j, c] of later.entries()) {
+      try {
+        await c.mapped;
+      } catch (e) {
+        broken(e);
+      }
+      copyOut(j + 1, c.buffer.getMappedRange(0, chunks[j + 1]!));
+      c.buffer.unmap();
+    }
+    const hostGrads = new Map<string, Float32Array>();
+    grads.forEach((g, i) => hostGrads.set(g.input, hostArrays[i]!));
     return withNonfinite({ ...result, grads: hostGrads });
   }
 
@@ -637,21 +658,21 @@ export class PlanExecutor {
     readList: readonly number[],
     /** Kernels submitted each at the end of a command buffer of its own, their completion awaited separately. */
     submitAfter: ReadonlySet<number> = new Set(),
-  ): { readBytes: number[]; totalRead: number; flagsAt: number; segments: { kernel: number; done: Promise<unknown> }[]; dispatched: number[] } {
+  ): { readBytes: number[]; layout: ReadbackLayout | undefined; head: number; segments: { kernel: number; done: Promise<unknown> }[]; dispatched: number[] } {
     const device = this.runtime.device;
     const sizing = this.sizingFor(env);
     this.ownInputs(sizing, prepared);
     // scalars: the whole buffer; gradients: their shape's elements (the buffer may be padded to whole vec4s)
     const readBytes = readList.map((id, i) => 4 * (i === 0 ? sizing.lengths.get(id)! : sizing.gradElems[i - 1]!));
-    let totalRead = readBytes.reduce((a, b) => a + b, 0);
-    // the error flags travel with the scalars (after them and the gradients)
-    const flagsAt = this.flags && readList.length ? totalRead : -1;
-    if (flagsAt >= 0) totalRead += this.flags!.size;
-    if (totalRead > this.stagingBytes) {
-      this.staging?.destroy();
-      this.staging = device.createBuffer({ label: 'tdc readback', size: totalRead, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-      this.stagingBytes = totalRead;
-    }
+    // the readback stream: the scalars, the error flags (read with them), then the gradients (readback.ts)
+    const reads: { buffer: GPUBuffer; bytes: number }[] = readList.map((id, i) => ({ buffer: this.buffers.get(id)!.gpu, bytes: readBytes[i]! }));
+    const head = this.flags && readList.length ? 2 : 1;
+    if (head === 2) reads.splice(1, 0, { buffer: this.flags!, bytes: this.flags!.size });
+    const layout = readList.length ? readbackLayout(reads.map((r) => r.bytes), head) : undefined;
+    const copyChunk = (e: GPUCommandEncoder, k: number): void => {
+      const staging = this.staging.chunk(k, layout!.chunks[k]!);
+      for (const c of layout!.copies[k]!) e.copyBufferToBuffer(reads[c.part]!.buffer, c.partOffset, staging, c.chunkOffset, c.bytes);
+    };
     const key = envKey(env, this.plan.symbols);
     if (key !== this.dimsKey) {
       device.queue.writeBuffer(this.dimsBuffer, 0, Uint32Array.from(this.plan.symbols, (s) => env[s]!));
@@ -708,14 +729,15 @@ export class PlanExecutor {
       this.dispatchCheck(pass, this.checkPipelines.factor!, index + k, c.buffer, n * size, factorParams(c, index + k, this.flags!.size / 12));
     });
     pass.end();
-    let off = 0;
-    readList.forEach((id, i) => {
-      if (readBytes[i]) enc.copyBufferToBuffer(this.buffers.get(id)!.gpu, 0, this.staging!, off, readBytes[i]!);
-      off += readBytes[i]!;
-    });
-    if (flagsAt >= 0) enc.copyBufferToBuffer(this.flags!, 0, this.staging!, flagsAt, this.flags!.size);
+    if (layout) copyChunk(enc, 0);
     device.queue.submit([enc.finish()]);
-    return { readBytes, totalRead, flagsAt, segments, dispatched };
+    // each later chunk in a submission of its own: its map completes while the next ones are still copied
+    for (let k = 1; k < (layout?.chunks.length ?? 0); k++) {
+      const e = device.createCommandEncoder({ label: `tdc readback ${k}` });
+      copyChunk(e, k);
+      device.queue.submit([e.finish()]);
+    }
+    return { readBytes, layout, head, segments, dispatched };
   }
 
   /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */
