@@ -152,6 +152,49 @@ test('class indices in a GPUBuffer (the host cannot look) are checked on the dev
   }
 });
 
+test('a bad device target with gradients read back over several chunks: the error from the first chunk, the next runs whole', async () => {
+  const ir = checkFile(CONFIG).ir!;
+  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
+  const plan = c.stages[0]!.plan;
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, plan);
+  // 40 000 x 37 logits: a 5.9 MB gradient, two readback chunks
+  const n = 40000;
+  let s = 7;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 8 - 4;
+  const logits = () => ({ dtype: 'float' as const, shape: [n, 37], data: Float32Array.from({ length: n * 37 }, rnd) });
+  const student = logits();
+  const teacher = logits();
+  const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % 37);
+  const buffer = rt.device.createBuffer({ size: 4 * n, usage: 0x80 | 0x8 /* STORAGE | COPY_DST */ });
+  const inputs = (targets: TensorInput): Map<string, TensorInput> =>
+    new Map(plan.inputs.map((i) => [i.name, i.name === 'targets' ? targets : i.name === 'student/./output' ? student : teacher]));
+  try {
+    const host = await exec.run(inputs({ dtype: 'I32', shape: [n], data: y }), { readback: 'all' });
+    const grad = host.grads.get('student/./output')!;
+    assert.is(grad.length, n * 37);
+    const bad = y.slice();
+    bad[n - 1] = 37;
+    rt.device.queue.writeBuffer(buffer, 0, bad);
+    let err: unknown;
+    try {
+      await exec.run(inputs({ shape: [n], buffer }), { readback: 'all' });
+    } catch (e) {
+      err = e;
+    }
+    assert.instance(err, GpuInputError);
+    assert.match((err as Error).message, new RegExp(`'targets' element ${n - 1} is 37: a class index`));
+    rt.device.queue.writeBuffer(buffer, 0, y);
+    const again = await exec.run(inputs({ shape: [n], buffer }), { readback: 'all' });
+    assert.is(again.loss, host.loss);
+    assert.equal(again.grads.get('student/./output'), grad, 'the device-target run reads back the host-target gradient');
+  } finally {
+    exec.destroy();
+    buffer.destroy();
+    rt.destroy();
+  }
+});
+
 test('SKD: a covariance that is not positive-definite fails on the GPU as in torch (checked on the device)', () => {
   // torch.linalg.cholesky raises "the leading minor of order 1 is not positive-definite" for Σ = cov − 10·I
   const G = join(GOLDEN, 'sample__ilsvrc2012__skd__resnet18_from_resnet34');
