@@ -184,6 +184,31 @@ test('a gradient longer than several readback chunks reads back whole: fresh, in
   exec.destroy();
 });
 
+test("Node runtimes read gradients back into uninitialized arrays (hostFloats), every element written; the browser entry's are zero-filled", async () => {
+  assert.ok(rt!.hostFloats, 'GpuRuntime.open sets it');
+  assert.ok(GpuRuntime.fromDevice(rt!.device).hostFloats, "tdc-runtime/node's fromDevice sets it");
+  assert.is(BrowserGpuRuntime.fromDevice(rt!.device).hostFloats, undefined, "the default entry's fromDevice does not");
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  try {
+    // the memory of collected arrays comes back uninitialized: fill the heap with NaN bits, drop them, read back
+    for (const [n, c] of [
+      [37, 101],
+      [300, 997],
+    ] as const) {
+      for (let k = 0; k < 20; k++) rt!.hostFloats!(n * c).fill(NaN);
+      const d = data(n, c, n + c);
+      const r = await exec.run(inputsOf(d, n, c), { readback: 'all' });
+      const g = r.grads.get('student/./output')!;
+      assert.is(g.length, n * c);
+      assert.is(g.byteOffset, 0);
+      assert.is(g.buffer.byteLength, 4 * n * c, "the array's buffer is its own, of its length");
+      assert.ok(maxAbsDiff(g, d.grad) <= 1e-6, `every element written: max error ${maxAbsDiff(g, d.grad)}`);
+    }
+  } finally {
+    exec.destroy();
+  }
+});
+
 test('Node runtimes poll while they wait (busyWaits): runs that sleep through the expected work first read back the same results', async () => {
   assert.is(rt!.busyWaits, true, "tdc-runtime/node's GpuRuntime.open");
   assert.is(GpuRuntime.fromDevice(rt!.device).busyWaits, true, "tdc-runtime/node's fromDevice");

@@ -523,7 +523,7 @@ export class PlanExecutor {
     if (mode === 'none') return deviceOut;
     // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
     // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
-    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4)) : [];
+    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
 
     // chunk 0 holds the scalars and the check flags (the head) and the first gradient bytes; every later chunk was
     // submitted on its own and is mapped and copied out in turn (readback.ts)
@@ -1114,9 +1114,9 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
   return byId;
 }
 
-/** A new Float32Array of `n` elements with every page of its memory already mapped (one write per 4 KiB). */
-function pagedIn(n: number): Float32Array {
-  const a = new Float32Array(n);
+/** A new array of `n` elements (from `make`: GpuRuntime.hostFloats) with every page of its memory already mapped (one write per 4 KiB). */
+function pagedIn(n: number, make: ((n: number) => Float32Array) | undefined): Float32Array {
+  const a = make ? make(n) : new Float32Array(n);
   for (let i = 0; i < n; i += 1024) a[i] = 0;
   return a;
 }
