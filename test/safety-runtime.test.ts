@@ -27,6 +27,13 @@ const withTarget = (v: number): SafeTensor => {
   return { ...t, data };
 };
 
+/** The KD example's plan as `tdc compile` makes it (symbolic in N, workgroup size 8). */
+async function kdPlan() {
+  const ir = checkFile(CONFIG).ir!;
+  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
+  return c.stages[0]!.plan;
+}
+
 const CASES: [string, Record<string, SafeTensor>, RegExp[]][] = [
   ['teacher batch 5, student batch 7', { 'teacher/./output': firstRows(IO.get('teacher/./output')!, 5) }, [/'teacher\/\.\/output' \[5, 37\]/, /'student\/\.\/output' \[7, 37\]/, /N = 7/]],
   ['a target of 5000 with 37 classes', { targets: withTarget(5000) }, [/'targets' element 0 is 5000/, /\[0, 37\)/]],
@@ -54,9 +61,7 @@ test('tdc run --device gpu: each bad input is a diagnostic naming the tensor, ex
 });
 
 test('the compiled plan (what the generated glue runs) rejects the same inputs before dispatch', async () => {
-  const ir = checkFile(CONFIG).ir!;
-  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
-  const plan = c.stages[0]!.plan;
+  const plan = await kdPlan();
   assert.ok(plan.indexInputs?.some((i) => i.input === 'targets'), 'targets are declared class indices in the plan');
   const rt = await GpuRuntime.open();
   const exec = await PlanExecutor.create(rt, plan);
@@ -81,9 +86,7 @@ test('the compiled plan (what the generated glue runs) rejects the same inputs b
 });
 
 test('class indices in a GPUBuffer (the host cannot look) are checked on the device, read back with the scalars', async () => {
-  const ir = checkFile(CONFIG).ir!;
-  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
-  const plan = c.stages[0]!.plan;
+  const plan = await kdPlan();
   const rt = await GpuRuntime.open();
   const exec = await PlanExecutor.create(rt, plan);
   const STORAGE = 0x80;
@@ -153,9 +156,7 @@ test('class indices in a GPUBuffer (the host cannot look) are checked on the dev
 });
 
 test('a bad device target with gradients read back over several chunks: the error from the first chunk, the next runs whole', async () => {
-  const ir = checkFile(CONFIG).ir!;
-  const c = await compileStages(ir.stages, { configFile: 'config.yaml', moduleName: 'kd', workgroupSize: 8, glue: false });
-  const plan = c.stages[0]!.plan;
+  const plan = await kdPlan();
   const rt = await GpuRuntime.open();
   const exec = await PlanExecutor.create(rt, plan);
   // 40 000 x 37 logits: a 5.9 MB gradient, two readback chunks
