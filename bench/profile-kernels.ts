@@ -45,8 +45,9 @@ export async function profileKernels(rt: GpuRuntime, plan: KernelPlan, inputs: R
   for (const [k, kern] of plan.kernels.entries()) {
     const exec = await PlanExecutor.create(rt, only(plan, k));
     const ms = await timeRuns(rt, exec, inputs, runs, 100);
+    // the workgroup sizes the executor chose for this kernel (a pinned size applies to row and serial kernels only)
+    const wgEnv = { ...env, ...exec.constants[k] };
     exec.destroy();
-    const wgEnv = { ...env, ...Object.fromEntries((kern.overrides ?? []).map((o) => [o.name, plan.workgroupSize ?? o.default.software])) };
     const workgroups = kern.dispatch.reduce<number>((a, d) => a * evalDim(d, wgEnv), 1);
     kernels.push({ name: kern.name, summary: kern.summary.split('\n')[0]!, ms: Math.max(0, ms - fixedMs), workgroups });
   }

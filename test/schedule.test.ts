@@ -127,7 +127,7 @@ test('unfused mode: one kernel per primitive op, each naming its op', async () =
     const sched = schedule(g, { workgroupSize: 64, mode: 'unfused' });
     const ops = sched.kernels.map((k) => {
       const sp = k.spec;
-      const nodes = sp.kind === 'row' ? sp.reductions.map((r) => r.node) : sp.kind === 'map' ? [...new Set(sp.stores.map((x) => x.node))] : [sp.node];
+      const nodes = sp.kind === 'row' ? sp.reductions.map((r) => r.node) : sp.kind === 'segments' ? sp.parts.flatMap((p) => p.reductions.map((r) => r.node)) : sp.kind === 'map' ? [...new Set(sp.stores.map((x) => x.node))] : [sp.node];
       // a stored value the kernel loads (an input, another kernel's result) or a constant is a copy
       return nodes.filter((n) => !sp.loads.has(n) && sp.graph.nodes[n]!.op !== 'const');
     });
@@ -189,8 +189,9 @@ test('values a matmul kernel reads are stored with subnormals flushed to ±0 (CR
     const idOf = (k: Schedule['kernels'][number], wgsl: string): number => k.bindings.find((b) => k.spec.buffers[b.binding - 1]!.name === wgsl)!.buffer;
     const matmulReads = new Set(s.kernels.filter((k) => k.spec.kind === 'matmul').flatMap((k) => k.bindings.filter((b) => b.access === 'read').map((b) => b.buffer)));
     for (const k of s.kernels) {
-      if (k.spec.kind !== 'map' && k.spec.kind !== 'row') continue;
-      for (const st of k.spec.stores) {
+      const sp = k.spec;
+      if (sp.kind !== 'map' && sp.kind !== 'row' && sp.kind !== 'segments') continue;
+      for (const st of sp.kind === 'segments' ? sp.parts.flatMap((p) => p.stores) : sp.stores) {
         const id = idOf(k, st.buffer);
         const want = matmulReads.has(id) && !outputs.has(id) && k.spec.buffers.find((b) => b.name === st.buffer)!.dtype === 'f32';
         if ((st.flushSubnormals === true) !== want) problems.push(`${c.case}/${k.name}: store into ${st.buffer} ${want ? 'does not flush' : 'flushes'} subnormals`);

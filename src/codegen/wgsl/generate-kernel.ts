@@ -5,6 +5,7 @@ import type { KernelModule } from '../kernel-ir/ir.js';
 import { hasMatmulSubgroupVariant, matmulKernel } from './matmul-kernel.js';
 import { rowKernel, type RowKernelOptions } from './row-kernel.js';
 import { mapKernel } from './map-kernel.js';
+import { rowSegmentsKernel } from './row-segments.js';
 import { serialKernel } from './serial-kernel.js';
 import { printModule } from './print-module.js';
 import { arraysRead, vec4Arrays } from '../kernel-ir/analysis.js';
@@ -35,7 +36,10 @@ function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
  * every element) — both read off the IR.
  */
 export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
-  const module = passes(spec.kind === 'row' ? rowKernel(spec, opts) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec));
+  const module =
+    spec.kind === 'segments'
+      ? rowSegmentsKernel(spec, opts, passes)
+      : passes(spec.kind === 'row' ? rowKernel(spec, opts) : spec.kind === 'map' ? mapKernel(spec) : spec.kind === 'serial' ? serialKernel(spec) : matmulKernel(spec));
   const local = new Set([...module.shared.map((s) => s.name), ...privateArrays(module.body)]);
   const written = new Set(spec.buffers.filter((b) => b.access === 'read_write').map((b) => b.name));
   const used = new Set([...arraysRead(module.body)].filter((a) => !local.has(a) && !written.has(a)));
@@ -46,6 +50,10 @@ export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { mo
  *  share the uniform operand by shuffles), or undefined. */
 export function lowerSubgroupVariant(spec: KernelSpec): KernelModule | undefined {
   if (spec.kind === 'matmul') return hasMatmulSubgroupVariant(spec) ? passes(matmulKernel(spec, { subgroups: true })) : undefined;
+  if (spec.kind === 'segments') {
+    const m = rowSegmentsKernel(spec, { subgroups: true }, passes);
+    return m.subgroups ? m : undefined;
+  }
   if (spec.kind !== 'row') return undefined;
   const m = rowKernel(spec, { subgroups: true });
   return m.subgroups ? passes(m) : undefined;

@@ -70,8 +70,8 @@ function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
  * 16-byte boundaries (it only serves vec4 accesses), one copy of the body per lane instead of two or three.
  */
 export function rowKernel(spec: RowKernelSpec, opts: RowKernelOptions = {}): KernelModule {
-  const first = rowKernelPass(spec, new Set(), opts);
-  const vec4 = vec4Arrays(first.body);
+  const first = rowKernelPass(spec, new Set(opts.declaredVec4 ?? []), opts);
+  const vec4 = new Set([...(opts.declaredVec4 ?? []), ...vec4Arrays(first.body)]);
   if (vec4.size) return rowKernelPass(spec, vec4, opts);
   // no buffer is read or written as vec4: rows need no split at 16-byte boundaries (see sweep)
   return rowKernelPass(spec, vec4, opts, true);
@@ -80,6 +80,9 @@ export function rowKernel(spec: RowKernelSpec, opts: RowKernelOptions = {}): Ker
 export interface RowKernelOptions {
   /** Combine the lanes' partials with subgroup operations (subgroup-combine.ts): the module enables `subgroups`. */
   subgroups?: boolean;
+  /** Buffers the enclosing kernel declares as vec4 whatever this pass does (the other parts of a kernel of row
+   *  passes read or write them as vec4: row-segments.ts): scalar accesses address their lanes. */
+  declaredVec4?: ReadonlySet<string>;
 }
 
 /** `noVec4`: no buffer is accessed as vec4 (an earlier pass found none): quad sweeps run over any row as is. */

@@ -9,6 +9,7 @@
 //                       → join-row-values.ts → place-roots.ts → order.ts → sweeps.ts
 //   buffers.ts          the plan's buffers
 //   build.ts            per kernel: spec, bindings, dispatch (dispatch.ts), header (kernel-header.ts)
+//   merge-row-siblings.ts  independent row kernels over the same rows, one dispatch of row passes
 // policy.ts chooses among fusion strategies by the storage-binding budget.
 //   fused (default): reductions grouped by iteration domain into row kernels, elementwise work inlined,
 //     gradients and scalars stored by the kernel that computes what they read;

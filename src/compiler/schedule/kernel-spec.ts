@@ -128,4 +128,15 @@ export interface SerialKernelSpec extends KernelCommon {
   workspace?: string;
 }
 
-export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec | SerialKernelSpec;
+/**
+ * Row kernels over the same rows, one after the other in one dispatch (merge-row-siblings.ts): the parts share
+ * the dispatch and the workgroup size, and none reads or writes a buffer another part writes, so each workgroup
+ * runs every part's pass over its row in turn. `buffers` are the union of the parts' (numbered anew); each part
+ * keeps its own spec, lowered as a row kernel of its own.
+ */
+export interface RowSegmentsKernelSpec extends KernelCommon {
+  kind: 'segments';
+  parts: RowKernelSpec[];
+}
+
+export type KernelSpec = RowKernelSpec | MapKernelSpec | MatmulKernelSpec | SerialKernelSpec | RowSegmentsKernelSpec;

@@ -12,6 +12,7 @@ import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { buildSchedule } from './build.js';
 import type { BindingBudget } from './candidate.js';
 import { partition } from './partition.js';
+import { mergeRowSiblings } from './merge-row-siblings.js';
 import type { Prepared } from './prepare.js';
 import { unitsWithinBudget } from './promote.js';
 import type { Schedule, ScheduledKernel } from './schedule.js';
@@ -58,5 +59,6 @@ function strategySchedule(prep: Prepared, roots: readonly RootDecl[], s: Strateg
   const fused = unitsWithinBudget(prep, roots, storedOnce(g, prep), s.rowValues ? rowValues(g, prep) : new Set(), budget);
   if ('failure' in fused) return fused;
   const part = partition(g, fused.analysis, fused.units, fused.roots, budget);
-  return { schedule: buildSchedule(prep, part, { workgroupSize, mode: 'fused' }) };
+  const built = buildSchedule(prep, part, { workgroupSize, mode: 'fused' });
+  return { schedule: { ...built, kernels: mergeRowSiblings(built.kernels, limit) } };
 }
