@@ -153,10 +153,27 @@ function bindingMismatches(s: Schedule, where: string): string[] {
   return out;
 }
 
+/** Kernels of row passes (merge-row-siblings.ts) whose parts are not independent: a part reads or writes a buffer
+ *  another part writes (the parts run in one dispatch, with no order between workgroups). */
+function segmentConflicts(s: Schedule, where: string): string[] {
+  const out: string[] = [];
+  for (const k of s.kernels) {
+    if (k.spec.kind !== 'segments') continue;
+    const parts = k.spec.parts.map((p) => ({ all: new Set(p.buffers.map((b) => b.name)), written: p.buffers.filter((b) => b.access === 'read_write').map((b) => b.name) }));
+    parts.forEach((a, i) =>
+      parts.forEach((b, j) => {
+        for (const w of i === j ? [] : a.written) if (b.all.has(w)) out.push(`${where}/${k.name}: part ${j} touches ${w}, which part ${i} writes`);
+      }),
+    );
+  }
+  return out;
+}
+
 test('the schedule is data: each kernel binds for reading exactly the buffers its generated code reads (every golden case, every op graph)', async () => {
   const index = JSON.parse(readFileSync(join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: { case: string }[] };
   const problems: string[] = [];
   let kernels = 0;
+  let segmented = 0;
   for (const c of index.cases) {
     let s: Schedule;
     try {
@@ -167,7 +184,8 @@ test('the schedule is data: each kernel binds for reading exactly the buffers it
     }
     kernels += s.kernels.length;
     for (const k of s.kernels) assert.not.ok('wgsl' in k, 'a scheduled kernel carries no WGSL');
-    problems.push(...bindingMismatches(s, c.case));
+    problems.push(...bindingMismatches(s, c.case), ...segmentConflicts(s, c.case));
+    segmented += s.kernels.filter((k) => k.spec.kind === 'segments').length;
   }
   for (const c of opCases())
     for (const mode of ['fused', 'unfused'] as const) {
@@ -175,7 +193,8 @@ test('the schedule is data: each kernel binds for reading exactly the buffers it
       kernels += s.kernels.length;
       problems.push(...bindingMismatches(s, `${c.name} ${mode}`));
     }
-  console.log(`bindings of ${kernels} scheduled kernels checked against their code`);
+  console.log(`bindings of ${kernels} scheduled kernels checked against their code; ${segmented} kernels of row passes checked for independent parts`);
+  assert.ok(segmented > 0, 'some golden case merges row kernels');
   assert.is(problems.length, 0, problems.slice(0, 8).join('\n'));
 });
 
