@@ -1,6 +1,6 @@
 // The plans a compile emits for one stage: the plan for WebGPU's default limits (8 storage buffers per shader
-// stage: it runs everywhere) and variants for adapters allowing more (fewer, fatter kernels: DIST is 19 kernels
-// at 8 and 7 at 16), which the runtime chooses among at pipeline creation (src/runtime/plan-variant.ts).
+// stage: it runs everywhere) and variants for adapters allowing more (fewer, fatter kernels: the DIST sample is
+// 14 kernels at 8 and 7 at 16), which the runtime chooses among at pipeline creation (src/runtime/plan-variant.ts).
 //
 // The budgets tried above the default (STORAGE_BUFFER_TIERS), from what adapters report for
 // maxStorageBuffersPerShaderStage: 10, the value browsers commonly expose on desktop GPUs and Apple silicon
@@ -67,8 +67,8 @@ export function planWithVariants(graph: Graph, opts: Omit<ScheduleOptions, 'maxS
  * Is `a` better than `b`: fewer kernels moving at most BYTES_SLACK more bytes, or as many kernels moving fewer
  * bytes (bytes with every symbol taken as 64)? More bindings do not always help: a budget that lets the policy's
  * first strategy fit can give the same kernels moving more bytes than the plan below (KD with CE at 9 buffers
- * re-reads the logits), while a few bytes more for fewer launches (KR: 32 kernels at 16 buffers, 36 at 10,
- * 16 bytes apart) is a gain.
+ * re-reads the logits), while a few bytes more for fewer launches (the KR loss suite case: 41 kernels at 10
+ * buffers against 43 at 8, 16 bytes apart) is a gain.
  */
 function better(a: KernelPlan, b: KernelPlan): boolean {
   const ka = a.kernels.length;
