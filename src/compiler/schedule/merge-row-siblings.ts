@@ -22,10 +22,9 @@ export function mergeRowSiblings(kernels: readonly ScheduledKernel[], limit: num
         const b = ks[j]!;
         if (!siblings(a, b, limit)) continue;
         const between = ks.slice(i + 1, j);
-        const m = mergedKernel(a, b);
         // b moves up to a's place, or a down to b's, past kernels neither of which touches what the other writes
-        if (between.every((x) => independent(b, x))) ks = [...ks.slice(0, i), m, ...between, ...ks.slice(j + 1)];
-        else if (between.every((x) => independent(a, x))) ks = [...ks.slice(0, i), ...between, m, ...ks.slice(j + 1)];
+        if (between.every((x) => independent(b, x))) ks = [...ks.slice(0, i), mergedKernel(a, b), ...between, ...ks.slice(j + 1)];
+        else if (between.every((x) => independent(a, x))) ks = [...ks.slice(0, i), ...between, mergedKernel(a, b), ...ks.slice(j + 1)];
         else continue;
         merged = true;
         continue search;
@@ -55,7 +54,7 @@ function siblings(a: ScheduledKernel, b: ScheduledKernel, limit: number): boolea
 const written = (k: ScheduledKernel): number[] => k.bindings.filter((x) => x.access === 'read_write').map((x) => x.buffer);
 
 /** Neither kernel reads or writes a buffer the other writes (so they may run in either order, or together). */
-export function independent(a: ScheduledKernel, b: ScheduledKernel): boolean {
+function independent(a: ScheduledKernel, b: ScheduledKernel): boolean {
   const touches = (k: ScheduledKernel, bufs: number[]) => k.bindings.some((x) => bufs.includes(x.buffer));
   return !touches(b, written(a)) && !touches(a, written(b));
 }
@@ -67,11 +66,8 @@ function mergedKernel(a: ScheduledKernel, b: ScheduledKernel): ScheduledKernel {
   for (const k of [a, b])
     for (const d of k.spec.buffers) {
       const buffer = k.bindings.find((x) => x.binding === d.binding)!;
-      const at = bindings.findIndex((x) => x.buffer === buffer.buffer);
-      if (at >= 0) {
-        // both read it (independent kernels never share a buffer one of them writes)
-        continue;
-      }
+      // bound already: both read it (independent kernels never share a buffer one of them writes)
+      if (bindings.some((x) => x.buffer === buffer.buffer)) continue;
       decls.push({ ...d, binding: decls.length + 1 });
       bindings.push({ ...buffer, binding: decls.length });
     }
