@@ -70,6 +70,32 @@ test('device loss: the next call is a GpuDeviceLostError; a reopened runtime wor
   again.destroy();
 });
 
+test('a validation error of a run (a destroyed input buffer) is a GpuValidationError, and the stage runs again after it', async () => {
+  // runs after the first map their readback together with the error scopes (executor.ts runNow): a failed scope
+  // must still be the run's error, and the map it raced must not leave the staging buffer mid-map
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const x = inputs(4, 6, 3);
+  const a = x.map.get('student/./output')! as { data: Float32Array; shape: number[] };
+  const upload = (): GPUBuffer => {
+    const b = rt.device.createBuffer({ size: a.data.byteLength, usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });
+    rt.device.queue.writeBuffer(b, 0, a.data.buffer as ArrayBuffer, a.data.byteOffset, a.data.byteLength);
+    return b;
+  };
+  const onDevice = (b: GPUBuffer) => new Map<string, TensorInput>([...x.map, ['student/./output', { shape: a.shape, buffer: b }]]);
+  const lossOf = async (m: Map<string, TensorInput>, readback: 'scalars' | 'all'): Promise<number> =>
+    readback === 'all' ? (await exec.run(m, { readback: 'all' })).loss : (await exec.run(m, { readback: 'scalars' })).loss;
+  const good = upload();
+  for (let i = 0; i < 4; i++) for (const readback of ['scalars', 'all'] as const) assert.ok(close(await lossOf(onDevice(good), readback), x.loss));
+  const gone = upload();
+  gone.destroy();
+  for (const readback of ['scalars', 'all'] as const) await rejects(lossOf(onDevice(gone), readback), GpuValidationError, /running the kernel plan/);
+  for (const readback of ['scalars', 'all'] as const) assert.ok(close(await lossOf(onDevice(good), readback), x.loss), 'the stage runs again');
+  good.destroy();
+  exec.destroy();
+  rt.destroy();
+});
+
 test('a destroyed stage or runtime fails clearly; other runtimes are unaffected', async () => {
   const rt = await GpuRuntime.open();
   const other = await GpuRuntime.open();

@@ -1,7 +1,7 @@
 // The sleep before a wait on a device whose waits poll on the CPU (src/runtime/wait-estimate.ts): pure policy.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAPPED_AT_ONCE_MS, MIN_SLEEP_MS, OVERSLEPT_BACKOFF, RECENT, SLEEP_FRACTION, WaitEstimate } from '../src/runtime/wait-estimate.js';
+import { MAPPED_AT_ONCE_MS, MIN_SLEEP_MS, OVERSLEPT_BACKOFF, POLLING_RECHECK, POLLING_SAMPLES, RECENT, SLEEP_FRACTION, WaitEstimate, type Polling } from '../src/runtime/wait-estimate.js';
 
 const after = (...totals: number[]): WaitEstimate => {
   const w = new WaitEstimate();
@@ -59,6 +59,33 @@ test('after a stale estimate the sleeps shrink until the wait polls again, then 
   assert.ok(polled, 'the wait polls again once the sleeps are shorter than the work');
   const steady = w.sleepMs(0);
   assert.ok(steady < work && steady >= SLEEP_FRACTION * OVERSLEPT_BACKOFF * work - 1e-9, `steady sleep ${steady} ms for ${work} ms of work`);
+});
+
+test('polling: through the hook before any measurement and for runs long enough to sleep; short runs try both, then keep the faster', () => {
+  assert.is(new WaitEstimate().polling(), 'hooked');
+  const long = after(10 / SLEEP_FRACTION);
+  assert.is(long.polling(), 'hooked');
+  // a short kind of run: each way in turn until both have POLLING_SAMPLES runs
+  const run = (w: WaitEstimate, ms: Record<Polling, number>): Polling => {
+    const p = w.polling();
+    w.record(ms[p], false, ms[p], p);
+    return p;
+  };
+  const w = after(1); // one run through the hook so far
+  const tried = Array.from({ length: 2 * POLLING_SAMPLES - 1 }, () => run(w, { flat: 0.8, hooked: 1.2 }));
+  assert.equal(tried.slice(0, 2), ['flat', 'hooked']);
+  assert.is(tried.filter((p) => p === 'flat').length, POLLING_SAMPLES);
+  assert.is(tried.filter((p) => p === 'hooked').length, POLLING_SAMPLES - 1);
+  // then the faster, except one run in POLLING_RECHECK
+  const next = Array.from({ length: 2 * POLLING_RECHECK }, () => run(w, { flat: 0.8, hooked: 1.2 }));
+  assert.is(next.filter((p) => p === 'hooked').length, 2);
+  // where the machine changes (the kernels now lose more to the poll's core than the sleeps cost), the rechecks follow it
+  const after2 = Array.from({ length: 4 * POLLING_RECHECK }, () => run(w, { flat: 1.5, hooked: 1.1 }));
+  assert.is(after2.slice(-POLLING_RECHECK).filter((p) => p === 'flat').length, 1);
+  // a run that slept is no sample of either way (counted, it would make this one's turn 'hooked')
+  const slept = after(1);
+  slept.record(1, true, 0.1, 'flat');
+  assert.is(slept.polling(), 'flat');
 });
 
 test.run();

@@ -8,6 +8,7 @@
 //   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
 /// <reference types="@webgpu/types" preserve="true" />
 import { GpuDeviceLostError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+import type { Polling } from './wait-estimate.js';
 
 export interface GpuOptions {
   /** The WebGPU entry point to use. Default: `navigator.gpu`. */
@@ -257,11 +258,15 @@ export class GpuRuntime {
     }
   }
 
-  /** Awaits `p`, failing instead with the device loss or a timeout — never hangs. */
-  wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
+  /**
+   * Awaits `p`, failing instead with the device loss or a timeout — never hangs. `polling: 'flat'`: a wait
+   * expected to be short is not given to the wait hook (where polling is throttled, the binding then polls at
+   * every turn of the event loop: see PlanExecutor's choice, wait-estimate.ts).
+   */
+  wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs, polling: Polling = 'hooked'): Promise<T> {
     if (this.lostError) return Promise.reject(this.lostError);
     const r = withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what, this.cpuWaitMs);
-    this.waitHook?.(r);
+    if (polling === 'hooked') this.waitHook?.(r);
     return r;
   }
 
@@ -321,19 +326,36 @@ export class GpuRuntime {
 
   /** Runs `body` inside validation/out-of-memory/internal error scopes; throws what they caught. */
   async scoped<T>(what: string, body: () => T): Promise<T> {
+    const { value, scopes } = await this.scopedStart(what, body);
+    await scopes;
+    return value;
+  }
+
+  /**
+   * Runs `body` inside validation/out-of-memory/internal error scopes and returns its value at once, with the
+   * scopes' outcome to await (`scopes`: rejects with a GpuValidationError naming what they caught). Popping a
+   * scope resolves only when the device is next polled, so a caller that starts more work right after `body` (a
+   * map of what it submitted) can wait on both together instead of one after the other. When `body` throws, the
+   * returned promise rejects once the scopes are popped (with their error, if they caught one).
+   */
+  async scopedStart<T>(what: string, body: () => T, polling: Polling = 'hooked'): Promise<{ value: T; scopes: Promise<void> }> {
     const d = this.device;
     d.pushErrorScope('internal');
     d.pushErrorScope('out-of-memory');
     d.pushErrorScope('validation');
-    let result: T;
+    const pop = (): Promise<void> =>
+      this.wait(Promise.all([d.popErrorScope(), d.popErrorScope(), d.popErrorScope()]), `popErrorScope (${what})`, this.timeoutMs, polling).then((errors) => {
+        const first = errors.find((e) => e !== null);
+        if (first) throw new GpuValidationError(`${what}: ${first.message}`);
+      });
+    let value: T;
     try {
-      result = body();
-    } finally {
-      const errors = await this.wait(Promise.all([d.popErrorScope(), d.popErrorScope(), d.popErrorScope()]), `popErrorScope (${what})`);
-      const first = errors.find((e) => e !== null);
-      if (first) throw new GpuValidationError(`${what}: ${first.message}`);
+      value = body();
+    } catch (e) {
+      await pop();
+      throw e;
     }
-    return result;
+    return { value, scopes: pop() };
   }
 
   /** Ends this runtime: every later use fails with a GpuDeviceLostError. Releases the device (releaseDevice). */

@@ -18,7 +18,7 @@ import { dimSymbols, evalDim, type Dim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
-import { WaitEstimate } from './wait-estimate.js';
+import { WaitEstimate, type Polling } from './wait-estimate.js';
 import { readbackLayout, StagingBuffers, type ReadbackLayout } from './readback.js';
 import {
   NO_ERROR,
@@ -507,28 +507,43 @@ export class PlanExecutor {
     const { scalars, grads } = this.plan.outputs;
     const readList = mode === 'none' ? [] : mode === 'scalars' ? [scalars.buffer] : [scalars.buffer, ...grads.map((g) => g.buffer)];
 
-    // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
-    let readBytes: number[] = [];
-    let layout: ReadbackLayout | undefined;
-    let head = 1;
-    let segments: { kernel: number; done: Promise<unknown> }[] = [];
-    let dispatched: number[] = [];
     // a run that waits submits each kernel at its pipeline's first dispatch on its own (see dispatchedPipelines)
     const firsts = new Set(mode === 'none' ? [] : this.pipelines.flatMap((p, i) => (dispatchedPipelines.has(p) ? [] : [i])));
+    // where waits poll on the CPU, how this run polls: through the wait hook or flat out (wait-estimate.ts)
+    const expect = mode === 'none' ? undefined : (this.sizingFor(env).waits[mode] ??= new WaitEstimate());
+    const polling: Polling = this.runtime.busyWaits && !firsts.size && expect ? expect.polling() : 'hooked';
     const submitted = performance.now();
-    await this.runtime.scoped('running the kernel plan', () => {
-      ({ readBytes, layout, head, segments, dispatched } = this.encodeAndSubmit(prepared, env, readList, firsts));
-    });
+    // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
+    const started = await this.runtime.scopedStart('running the kernel plan', () => this.encodeAndSubmit(prepared, env, readList, firsts), polling);
+    const { readBytes, layout, head, segments, dispatched } = started.value;
     const deviceOut = this.deviceOutputs();
-    if (mode === 'none') return deviceOut;
-    // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
-    // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
-    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
-
+    if (mode === 'none') {
+      await started.scopes;
+      return deviceOut;
+    }
     // chunk 0 holds the scalars and the check flags (the head) and the first gradient bytes; every later chunk was
     // submitted on its own and is mapped and copied out in turn (readback.ts)
     const chunks = layout!.chunks;
     const first = this.staging.chunk(0, chunks[0]!);
+    const work = `running ${this.describeWork(env)}`;
+    const estimate = expect!;
+    // where waits poll on the CPU, sleep through most of the expected work first (wait-estimate.ts)
+    const sleep = this.runtime.busyWaits && !segments.length ? estimate.sleepMs(performance.now() - submitted) : 0;
+    // A run that neither sleeps nor waits for first dispatches maps its readback now, and waits for it and the
+    // error scopes together: popping the scopes resolves only at the device's next poll, and waiting for that
+    // before mapping costs a poll interval more per run (on a software adapter's throttled polling, most of a
+    // short step's time). A run that sleeps maps after its sleep: a pending map keeps Dawn polling.
+    const early = !segments.length && !sleep ? this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work, undefined, polling) : undefined;
+    // settled here, so that a failed scope does not leave the map's rejection unhandled
+    const earlyMapped = early?.then(
+      () => ({ ok: true as const }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    if (!early) await started.scopes;
+    // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
+    // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
+    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
+
     const broken = (e: unknown): never => {
       // a staging buffer may still be mid-map, the kernels still running: this executor is done for
       const why = e instanceof Error ? e.message : String(e);
@@ -538,28 +553,41 @@ export class PlanExecutor {
       );
       throw e;
     };
-    try {
-      if (segments.length) {
-        const at = segments.map(() => 0);
-        await this.runtime.waitProgress(
-          segments.map((g, j) => g.done.then(() => (at[j] = performance.now()))),
-          (j) =>
-            `running ${this.describeWork(env)}: kernel ${this.plan.kernels[segments[j]!.kernel]!.name}, at its first dispatch on this device (software adapters compile it then),`,
-        );
-        segments.forEach((g, j) => this.firstDispatchMs.push({ kernel: this.plan.kernels[g.kernel]!.name, ms: at[j]! - (j ? at[j - 1]! : submitted) }));
+    if (earlyMapped) {
+      // the scopes' error is the run's error; the map, when it completed, is undone so the staging buffer stays usable
+      const scopeFailure = await started.scopes.then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      const m = await earlyMapped;
+      if (scopeFailure) {
+        if (m.ok) first.unmap();
+        else if (m.e instanceof GpuTimeoutError) broken(m.e);
+        throw scopeFailure;
       }
-      const sizing = this.sizingFor(env);
-      // where waits poll on the CPU, sleep through most of the expected work first (wait-estimate.ts)
-      const expect = (sizing.waits[mode] ??= new WaitEstimate());
-      const sleep = this.runtime.busyWaits && !segments.length ? expect.sleepMs(performance.now() - submitted) : 0;
-      if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
-      const mapping = performance.now();
-      await this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), `running ${this.describeWork(env)}`);
-      const ready = performance.now();
-      if (!segments.length) expect.record(ready - submitted, sleep > 0, ready - mapping);
+      if (!m.ok) broken(m.e);
+      estimate.record(performance.now() - submitted, false, 0, polling);
       for (const i of dispatched) dispatchedPipelines.add(this.pipelines[i]!);
-    } catch (e) {
-      broken(e);
+    } else {
+      try {
+        if (segments.length) {
+          const at = segments.map(() => 0);
+          await this.runtime.waitProgress(
+            segments.map((g, j) => g.done.then(() => (at[j] = performance.now()))),
+            (j) =>
+              `running ${this.describeWork(env)}: kernel ${this.plan.kernels[segments[j]!.kernel]!.name}, at its first dispatch on this device (software adapters compile it then),`,
+          );
+          segments.forEach((g, j) => this.firstDispatchMs.push({ kernel: this.plan.kernels[g.kernel]!.name, ms: at[j]! - (j ? at[j - 1]! : submitted) }));
+        }
+        if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
+        const mapping = performance.now();
+        await this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work);
+        const ready = performance.now();
+        if (!segments.length) estimate.record(ready - submitted, sleep > 0, ready - mapping, polling);
+        for (const i of dispatched) dispatchedPipelines.add(this.pipelines[i]!);
+      } catch (e) {
+        broken(e);
+      }
     }
     // The mapped ranges are detached by unmap(): scalars are read from chunk 0, gradients copied out into arrays
     // the caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
@@ -609,7 +637,7 @@ export class PlanExecutor {
     // pieces copied out as soon as it is mapped, while the device may still be copying the next ones
     const later = chunks.slice(1).map((bytes, j) => {
       const b = this.staging.chunk(j + 1, bytes);
-      return { buffer: b, mapped: this.runtime.wait(b.mapAsync(MAP_READ, 0, bytes), `reading back the gradients of ${this.describeWork(env)}`) };
+      return { buffer: b, mapped: this.runtime.wait(b.mapAsync(MAP_READ, 0, bytes), `reading back the gradients of ${this.describeWork(env)}`, undefined, polling) };
     });
     const copyOut = (k: number, range: ArrayBuffer): void => {
       for (const c of layout!.copies[k]!) if (c.part >= head) hostArrays[c.part - head]!.set(new Float32Array(range, c.chunkOffset, c.bytes / 4), c.partOffset / 4);

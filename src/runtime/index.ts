@@ -44,6 +44,7 @@ export {
 export type { TensorInput, HostInput, DeviceInput, HostData, FloatTensor, IntTensor } from './tensors.js';
 export { flattenInputs, nestByName } from './nested.js';
 export { bindSymbols, type SymbolEnv } from './bind-symbols.js';
+export type { Polling } from './wait-estimate.js';
 export { readSafetensors, writeSafetensors, halfToFloat, type SafeTensor, type SafeDType } from './safetensors.js';
 export type { KernelPlan, PlanVariant, PlanInput, PlanBuffer, PlanKernel, PlanOverride, WorkgroupClass, KernelBinding, PlanOutputs, GpuDType, IndexInputCheck, FactorCheck, UnitInputCheck, StateInit } from './plan.js';
 export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError, type Dim, type SymDim, type Shape } from './dims.js';

@@ -7,7 +7,8 @@
 // 2 ms KD step, one third of the CPU). So while a runtime on a software adapter waits, the main thread sleeps
 // SLICE_MS at a time and between two sleeps gives the event loop one turn, in which the binding polls once and
 // timers, I/O and other callbacks run: the binding polls once per slice, and a finished wait is seen at most a
-// slice late.
+// slice late. A short run may skip the throttle and poll flat out, where that measured faster (wait-estimate.ts
+// Polling): the sleeps' latency can cost it more than the core the poll takes.
 
 /** How long the main thread sleeps between two turns of the event loop while a wait is pending. Measured on
  *  lavapipe (2 cores, KD+CE 128×1000 step with readback, 2 ms): polling flat out took 2.0 ms of main-thread CPU per

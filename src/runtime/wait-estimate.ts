@@ -19,10 +19,30 @@ export const MAPPED_AT_ONCE_MS = 0.5;
 export const OVERSLEPT_BACKOFF = 0.75;
 /** Runs the estimate remembers. */
 export const RECENT = 8;
+/** Runs under each way of polling that a choice between them rests on (their median). */
+export const POLLING_SAMPLES = 5;
+/** Every this many runs, the way of polling not chosen is used once, so that the choice follows the machine. */
+export const POLLING_RECHECK = 20;
 
-/** The device time expected of the next run of one kind (one plan sizing, one readback mode). */
+/**
+ * How a run that does not sleep waits: 'hooked' through the runtime's wait hook (tdc-runtime/node's PollThrottle
+ * on software adapters: the main thread sleeps between polls), or 'flat', polled at every turn of the event loop.
+ * Neither is best everywhere. The throttle's sleeps overshoot (a 0.2 ms futex wait took 0.33 ms on average on a
+ * 2-core machine while lavapipe's threads ran kernels), so a short run's map resolves up to half a millisecond after
+ * its work ended, while flat polling takes a core the kernels could use: on one machine (session 27) KD+CE 128×1000
+ * and SRD steps of about 1 ms ran 1.27–1.29× faster polling flat out and PKT's and DIST's of 3–4 ms 1.2–1.5×
+ * slower; on the same kind of machine a session earlier the throttle was as fast for KD or faster. So each kind of
+ * run measures both and keeps the faster.
+ */
+export type Polling = 'hooked' | 'flat';
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** The device time expected of the next run of one kind (one plan sizing, one readback mode), and how it waits. */
 export class WaitEstimate {
   private readonly recent: number[] = [];
+  private readonly byPolling: Record<Polling, number[]> = { hooked: [], flat: [] };
+  private runs = 0;
 
   /** The milliseconds to sleep `sinceSubmit` ms after submit (0: wait now; always 0 before the first record). */
   sleepMs(sinceSubmit: number): number {
@@ -31,9 +51,27 @@ export class WaitEstimate {
     return left >= MIN_SLEEP_MS ? left : 0;
   }
 
-  /** A run took `totalMs` from submit to its map, `mapMs` of it waiting after a sleep (if it slept). */
-  record(totalMs: number, slept: boolean, mapMs: number): void {
+  /**
+   * How the next run waits (Polling): 'hooked' before the first record and for runs long enough to sleep (they
+   * poll only for the last part of their work); otherwise each way in turn until both have POLLING_SAMPLES runs,
+   * then the one whose recent runs' median is shorter, and the other once every POLLING_RECHECK runs.
+   */
+  polling(): Polling {
+    if (!this.recent.length || this.sleepMs(0) > 0) return 'hooked';
+    const { hooked, flat } = this.byPolling;
+    if (hooked.length < POLLING_SAMPLES || flat.length < POLLING_SAMPLES) return flat.length < hooked.length ? 'flat' : 'hooked';
+    const best: Polling = median(flat) < median(hooked) ? 'flat' : 'hooked';
+    return this.runs % POLLING_RECHECK === 0 ? (best === 'flat' ? 'hooked' : 'flat') : best;
+  }
+
+  /** A run took `totalMs` from submit to its map, `mapMs` of it waiting after a sleep (if it slept), waiting as `polling` said. */
+  record(totalMs: number, slept: boolean, mapMs: number, polling: Polling = 'hooked'): void {
+    this.runs++;
     this.recent.push(slept && mapMs < MAPPED_AT_ONCE_MS ? OVERSLEPT_BACKOFF * totalMs : totalMs);
     if (this.recent.length > RECENT) this.recent.shift();
+    if (slept) return;
+    const runs = this.byPolling[polling];
+    runs.push(totalMs);
+    if (runs.length > POLLING_SAMPLES) runs.shift();
   }
 }
