@@ -528,12 +528,12 @@ export class PlanExecutor {
     const work = `running ${this.describeWork(env)}`;
     const estimate = expect!;
     // where waits poll on the CPU, sleep through most of the expected work first (wait-estimate.ts)
-    const sleep = this.runtime.busyWaits && !segments.length ? estimate.sleepMs(performance.now() - submitted) : 0;
+    const sleeps = this.runtime.busyWaits && !segments.length && estimate.sleepMs(performance.now() - submitted) > 0;
     // A run that neither sleeps nor waits for first dispatches maps its readback now, and waits for it and the
     // error scopes together: popping the scopes resolves only at the device's next poll, and waiting for that
     // before mapping costs a poll interval more per run (on a software adapter's throttled polling, most of a
     // short step's time). A run that sleeps maps after its sleep: a pending map keeps Dawn polling.
-    const early = !segments.length && !sleep ? this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work, undefined, polling) : undefined;
+    const early = !segments.length && !sleeps ? this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work, undefined, polling) : undefined;
     // settled here, so that a failed scope does not leave the map's rejection unhandled
     const earlyMapped = early?.then(
       () => ({ ok: true as const }),
@@ -579,6 +579,8 @@ export class PlanExecutor {
           );
           segments.forEach((g, j) => this.firstDispatchMs.push({ kernel: this.plan.kernels[g.kernel]!.name, ms: at[j]! - (j ? at[j - 1]! : submitted) }));
         }
+        // how long, measured now: what came since submit (the scopes, paging in the gradients' arrays) counts
+        const sleep = sleeps ? estimate.sleepMs(performance.now() - submitted) : 0;
         if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
         const mapping = performance.now();
         await this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work);
