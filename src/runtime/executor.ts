@@ -525,7 +525,8 @@ export class PlanExecutor {
     // submitted on its own and is mapped and copied out in turn (readback.ts)
     const chunks = layout!.chunks;
     const first = this.staging.chunk(0, chunks[0]!);
-    const work = `running ${this.describeWork(env)}`;
+    const described = this.describeWork(env);
+    const work = `running ${described}`;
     const estimate = expect!;
     // where waits poll on the CPU, sleep through most of the expected work first (wait-estimate.ts)
     const sleeps = this.runtime.busyWaits && !segments.length && estimate.sleepMs(performance.now() - submitted) > 0;
@@ -533,13 +534,15 @@ export class PlanExecutor {
     // error scopes together: popping the scopes resolves only at the device's next poll, and waiting for that
     // before mapping costs a poll interval more per run (on a software adapter's throttled polling, most of a
     // short step's time). A run that sleeps maps after its sleep: a pending map keeps Dawn polling.
-    const early = !segments.length && !sleeps ? this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work, undefined, polling) : undefined;
-    // settled here, so that a failed scope does not leave the map's rejection unhandled
-    const earlyMapped = early?.then(
-      () => ({ ok: true as const }),
-      (e: unknown) => ({ ok: false as const, e }),
-    );
-    if (!early) await started.scopes;
+    // (settled here, so that a failed scope does not leave the map's rejection unhandled)
+    const earlyMapped =
+      !segments.length && !sleeps
+        ? this.runtime.wait(first.mapAsync(MAP_READ, 0, chunks[0]!), work, undefined, polling).then(
+            () => ({ ok: true as const }),
+            (e: unknown) => ({ ok: false as const, e }),
+          )
+        : undefined;
+    if (!earlyMapped) await started.scopes;
     // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
     // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
     const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
@@ -575,7 +578,7 @@ export class PlanExecutor {
           await this.runtime.waitProgress(
             segments.map((g, j) => g.done.then(() => (at[j] = performance.now()))),
             (j) =>
-              `running ${this.describeWork(env)}: kernel ${this.plan.kernels[segments[j]!.kernel]!.name}, at its first dispatch on this device (software adapters compile it then),`,
+              `${work}: kernel ${this.plan.kernels[segments[j]!.kernel]!.name}, at its first dispatch on this device (software adapters compile it then),`,
           );
           segments.forEach((g, j) => this.firstDispatchMs.push({ kernel: this.plan.kernels[g.kernel]!.name, ms: at[j]! - (j ? at[j - 1]! : submitted) }));
         }
@@ -639,7 +642,7 @@ export class PlanExecutor {
     // pieces copied out as soon as it is mapped, while the device may still be copying the next ones
     const later = chunks.slice(1).map((bytes, j) => {
       const b = this.staging.chunk(j + 1, bytes);
-      return { buffer: b, mapped: this.runtime.wait(b.mapAsync(MAP_READ, 0, bytes), `reading back the gradients of ${this.describeWork(env)}`, undefined, polling) };
+      return { buffer: b, mapped: this.runtime.wait(b.mapAsync(MAP_READ, 0, bytes), `reading back the gradients of ${described}`, undefined, polling) };
     });
     const copyOut = (k: number, range: ArrayBuffer): void => {
       for (const c of layout!.copies[k]!) if (c.part >= head) hostArrays[c.part - head]!.set(new Float32Array(range, c.chunkOffset, c.bytes / 4), c.partOffset / 4);

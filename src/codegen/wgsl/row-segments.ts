@@ -9,8 +9,8 @@ import { barrier, block, type KernelModule, type SharedArray, type Stmt } from '
 import { rowKernel, type RowKernelOptions } from './row-kernel.js';
 
 /**
- * The module of a kernel of row passes; `lower` lowers one part's module and runs the IR passes on it (the
- * merged body is not passed again: a value hoisted out of its part's block would meet the other parts' names).
+ * The module of a kernel of row passes; `passes` runs the IR passes on each part's module (the merged body is
+ * not passed again: a value hoisted out of its part's block would meet the other parts' names).
  */
 export function rowSegmentsKernel(spec: RowSegmentsKernelSpec, opts: RowKernelOptions, passes: (m: KernelModule) => KernelModule): KernelModule {
   let declared = new Set<string>();
