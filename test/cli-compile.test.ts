@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasStackTrace, ROOT } from './helpers/cli.js';
+import { hasStackTrace, readOutput, ROOT } from './helpers/cli.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
 const BIN = join(ROOT, 'bin', 'tdc.js');
@@ -158,7 +158,7 @@ test('--watch: an edit regenerates the glue; a typo is reported tsc-style and th
     const t4 = tree(join(dir, 'gen', 'kd_t4'));
 
     edit(join(dir, 'kd.yaml'), "weight: 1.0\n\ntest:", "weight: 0.5\n\ntest:");
-    await waitFor(() => readFileSync(glue, 'utf8') !== first, 'the regenerated glue');
+    await waitFor(() => (readOutput(glue) ?? first) !== first, 'the regenerated glue');
     await waitFor(watching(2), 'the second compile');
     assert.match(readFileSync(glue, 'utf8'), /kd × 0\.5/);
     assert.match(out, /File change detected\. Starting incremental compilation\.\.\./);

@@ -1,5 +1,6 @@
 // Run the built CLI (bin/tdc.js) as a user would: a child process, captured output and exit code.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -48,4 +49,17 @@ export function tdcAsync(args: string[]): Promise<CliResult> {
 /** True when the output looks like a Node/JS stack trace leaked to the user. */
 export function hasStackTrace(s: string): boolean {
   return /\n\s+at .+\(.+:\d+:\d+\)/.test(s) || /^\s+at .+:\d+:\d+$/m.test(s) || /Error: .*\n\s+at /.test(s);
+}
+
+/**
+ * A generated file's text, or undefined while it is absent: tdc swaps an output directory in by two renames
+ * (src/codegen/out-writer.ts), so a poll during a watch-mode recompile can land between them.
+ */
+export function readOutput(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
