@@ -100,7 +100,7 @@ export class WaitEstimate {
     if (hooked.length < COUNTED || flat.length < COUNTED) return;
     if (!this.current || this.checking) {
       // a block completes the comparison: the way changes (the first time, from the hook) only where the other is
-      // faster by the margin; a recheck that keeps it makes the next come half as soon
+      // faster by the margin; a recheck that keeps the way doubles the interval to the next
       const ms = { hooked: median(hooked), flat: median(flat) };
       const was = this.current ?? 'hooked';
       const other = was === 'flat' ? 'hooked' : 'flat';
