@@ -15,11 +15,6 @@ export interface GlobalOptions {
 
 const texts = new Map<string, string>();
 
-/** Remember a source text so diagnostics pointing into it get a code frame. */
-export function rememberSource(file: string, text: string): void {
-  texts.set(file, text);
-}
-
 export async function sourceLookup(): Promise<SourceLookup> {
   const { specSource } = await import('../registry/registry.js');
   return (file) => {

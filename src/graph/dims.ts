@@ -112,10 +112,6 @@ export function simplifyDim(d: Dim): Dim {
 }
 
 // ---- comparison, evaluation ---------------------------------------------------------------------------
-export function isConcrete(d: Dim): d is number {
-  return typeof d === 'number';
-}
-
 /** true / false when decidable, undefined when it depends on symbol values. */
 export function dimEq(a: Dim, b: Dim): boolean | undefined {
   if (typeof a === 'number' && typeof b === 'number') return a === b;

@@ -352,11 +352,6 @@ export function scopeOf(loss: RegisteredLoss): SpecScope {
   return scopes.get(loss) ?? registry().shared;
 }
 
-/** The structs and helpers shared by every spec (the files of prelude/). */
-export function sharedScope(): SpecScope {
-  return registry().shared;
-}
-
 function parseAll(s: RegistryState): void {
   for (const f of [...s.unparsed]) parseBuiltin(s, f);
 }

@@ -44,11 +44,6 @@ function chosenValue(o: PlanOverride, software: boolean, user: WorkgroupSizeOpti
   return { value: software ? o.default.software : o.default.hardware, fromUser: false };
 }
 
-/** Does the application's option set the workgroup size of kernels of this class? */
-export function userSetsClass(user: WorkgroupSizeOption | undefined, cls: WorkgroupClass): boolean {
-  return typeof user === 'number' ? NUMBER_CLASSES.has(cls) : user?.[cls] !== undefined;
-}
-
 /**
  * The `compute.constants` of each kernel's pipeline (plan.kernels order). `perKernel[i]`: kernel i's own
  * workgroup size (a tuned one), below the application's option. Throws GpuInputError for a choice the kernel

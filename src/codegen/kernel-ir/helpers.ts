@@ -3,9 +3,6 @@
 // runs the same statements (interpret.ts), so the two cannot drift apart.
 import { all, assign, bare, bin, call, f32, hex, ifS, letS, negBare, not, ref, ret, u32, varS, type Expr, type FnDef, type Helper, type ScalarType, type Stmt } from './ir.js';
 
-/** Largest finite f32: stands in for ±inf where WGSL may assume finite math. */
-const F32_MAX = 3.4028234663852886e38;
-
 const fn = <H extends Helper>(name: H, params: [string, ScalarType][], retTy: ScalarType | 'bool', body: Stmt[]): FnDef & { readonly name: H } => ({
   name,
   params: params.map(([n, ty]) => ({ name: n, ty })),

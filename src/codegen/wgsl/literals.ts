@@ -48,7 +48,3 @@ export function i32Literal(v: number): string {
   return v < 0 ? `(${v}i)` : `${v}i`;
 }
 
-export function u32Literal(v: number): string {
-  if (!Number.isInteger(v) || v < 0 || v > 4294967295) throw new Error(`${v} is not a u32`);
-  return `${v}u`;
-}

@@ -4,8 +4,7 @@
 // workgroup per sample). Operands are expressions (elementwise prologues fuse in); the result is materialised
 // in the store buffer, which the kernel also reads back (Cholesky's earlier columns, a solve's earlier
 // unknowns). Arithmetic follows the float64 CPU kernels of src/graph/ops (same loops, same summation order).
-import { mulDims } from '../../graph/dims.js';
-import type { Dim, Node, NodeOf } from '../../graph/types.js';
+import type { Dim, NodeOf } from '../../graph/types.js';
 import { wgslType } from './emitter.js';
 import { ixVar as v, type Ix } from '../../compiler/schedule/index-expr.js';
 import { isOne } from '../../compiler/schedule/index-math.js';

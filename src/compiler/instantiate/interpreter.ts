@@ -4,8 +4,8 @@
 import type { Block, Expr, FuncDecl, Literal, LossDecl, Stmt } from '../../../grammar/ast.js';
 import type { Span } from '../../diagnostics/diagnostic.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
-import { addDims, dimEq, divExactDims, mulDims, subDims, evalDim } from '../../graph/dims.js';
-import type { BinaryOp as GraphBinaryOp, Dim } from '../../graph/types.js';
+import { addDims, dimEq, divExactDims, mulDims, subDims } from '../../graph/dims.js';
+import type { BinaryOp as GraphBinaryOp } from '../../graph/types.js';
 import { getLowLevelLoss, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
 import { builtinSignature, type BuiltinName } from '../../../grammar/builtins.js';

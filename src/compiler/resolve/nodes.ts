@@ -19,10 +19,6 @@ export function describeNode(n: ConfigNode | undefined): string {
   }
 }
 
-export function entriesOf(n: ConfigNode | undefined): MapEntry[] {
-  return n && n.kind === 'map' ? n.entries : [];
-}
-
 export function entryOf(n: ConfigNode | undefined, key: string): MapEntry | undefined {
   if (!n || n.kind !== 'map') return undefined;
   return n.entries.find((e) => keyString(e) === key);
@@ -66,8 +62,3 @@ export function synthFromPlain(v: unknown, span: Span): ConfigNode {
   );
 }
 
-/** A span covering a whole map entry (key through value). */
-export function entrySpan(e: MapEntry): Span {
-  const end = e.value.span.end.offset >= e.key.span.end.offset ? e.value.span.end : e.key.span.end;
-  return { file: e.key.span.file, start: e.key.span.start, end };
-}
