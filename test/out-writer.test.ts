@@ -254,7 +254,7 @@ test("'.', the cwd's ancestors, '/', the home directory and ancestors of protect
   const proj = join(root, 'proj');
   mkdirSync(join(proj, 'configs'), { recursive: true });
   writeFileSync(join(proj, 'configs', 'kd.yaml'), 'x: 1');
-  const refused = (out: string, force = false) => guardOutDir(out, { cwd: proj, protect: ['configs/kd.yaml'] }).map((d) => d.code);
+  const refused = (out: string) => guardOutDir(out, { cwd: proj, protect: ['configs/kd.yaml'] }).map((d) => d.code);
   for (const out of ['.', './', proj, root, '..', '/', homedir(), 'configs', 'configs/kd.yaml', join(proj, 'configs', '..')]) assert.equal(refused(out), ['TDC654'], out);
   assert.equal(refused('out'), []);
   assert.equal(refused('configs/out'), []);

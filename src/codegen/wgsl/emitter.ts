@@ -266,7 +266,7 @@ export class Emitter {
       const vb = this.typed(b, m.broadcast(this.shape(b), n.shape, idx), t);
       return call('select', vb, va, cond);
     },
-    gather: (n, idx, scope) => {
+    gather: (n, idx) => {
       const m = this.env.math;
       const t = wgslType(n.dtype);
       const [x, index] = n.inputs as [number, number];
