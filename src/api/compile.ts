@@ -94,7 +94,7 @@ export function projectRelative(root: string, file: string): string {
 }
 
 /** Registers spec files (.tdl) with the instantiator's built-in names known, as `--spec` does. */
-export function registerSpecFiles(specs: readonly string[]): Diagnostic[] {
+function registerSpecFiles(specs: readonly string[]): Diagnostic[] {
   if (!specs.length) return [];
   const knownFunctions = [...Object.keys(BUILTINS), ...BUILTIN_VALUE_NAMES];
   return specs.flatMap((f) => registerSpecFile(f, { knownFunctions }));

@@ -10,7 +10,7 @@ export interface CheckOptions extends GlobalOptions {
   verbose?: boolean;
 }
 
-export function irSummaryJson(ir: CriterionIR | undefined): unknown[] {
+function irSummaryJson(ir: CriterionIR | undefined): unknown[] {
   return (ir?.stages ?? []).map((s) => ({
     name: s.name,
     terms: s.terms.map((t) => ({

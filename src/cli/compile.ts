@@ -169,7 +169,7 @@ async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> 
 }
 
 /** The --json document: per config its files, kernels, diagnostics and (--check) the differences. */
-export async function resultsJson(results: readonly EntryResult[], mode: 'write' | 'check', loadDiagnostics: readonly Diagnostic[] = []): Promise<unknown> {
+async function resultsJson(results: readonly EntryResult[], mode: 'write' | 'check', loadDiagnostics: readonly Diagnostic[] = []): Promise<unknown> {
   const { displayPath } = await import('../project/load-project.js');
   return {
     ok: !results.some((r) => hasErrors(r.diagnostics) || (r.check !== undefined && !r.check.upToDate)) && !hasErrors(loadDiagnostics),

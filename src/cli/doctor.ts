@@ -59,7 +59,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Runs every check; never throws. */
-export async function diagnose(): Promise<DoctorReport> {
+async function diagnose(): Promise<DoctorReport> {
   const major = Number(process.versions.node.split('.')[0]);
   const env: Record<string, string | null> = {};
   for (const k of ENV_KEYS) env[k] = process.env[k] ?? null;
@@ -205,7 +205,7 @@ function noAdapterHints(): string[] {
   return hints;
 }
 
-export function doctorText(r: DoctorReport, color: boolean): string {
+function doctorText(r: DoctorReport, color: boolean): string {
   const c = pc.createColors(color);
   const ok = (b: boolean): string => (b ? c.green('ok') : c.red('problem'));
   const lines: string[] = [];

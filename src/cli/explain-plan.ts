@@ -13,7 +13,7 @@ const dim = (d: Dim): string => (typeof d === 'number' ? String(d) : dimText(d))
 const dtypeText = (d: 'float' | 'int'): string => (d === 'float' ? 'f32' : 'i32');
 
 /** Stage header and inputs. */
-export function planHeader(stage: string, plan: KernelPlan, c: Colors): string[] {
+function planHeader(stage: string, plan: KernelPlan, c: Colors): string[] {
   return [
     c.bold(`stage ${stage}`) + c.gray(`  workgroup size ${plan.workgroupSize ?? 'chosen at run time'}; symbols ${plan.symbols.join(', ') || '(none)'}`),
     `  inputs: ${plan.inputs.map((i) => `${i.name} ${dtypeText(i.dtype)}[${i.shape.map(dim).join(', ')}]`).join(', ')}`,
@@ -21,14 +21,14 @@ export function planHeader(stage: string, plan: KernelPlan, c: Colors): string[]
 }
 
 /** One line per kernel (dispatch, bytes, and `note` when given) and what it fuses. */
-export function planKernels(plan: KernelPlan, indent: string, c: Colors, note?: (kernel: string) => string | undefined): string[] {
+function planKernels(plan: KernelPlan, indent: string, c: Colors, note?: (kernel: string) => string | undefined): string[] {
   return plan.kernels.flatMap((k, i) => [
     `${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B${note?.(k.name) ?? ''}`,
     `${indent}    ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`,
   ]);
 }
 
-export function planOutputs(plan: KernelPlan): string {
+function planOutputs(plan: KernelPlan): string {
   const n = plan.outputs.scalars.terms.length;
   return `  outputs: loss + ${n} term${n === 1 ? '' : 's'}; gradients: ${plan.outputs.grads.map((g) => g.input).join(', ') || '(none)'}`;
 }
@@ -51,7 +51,7 @@ export function explainCompiled(plans: readonly { stage: string; plan: KernelPla
 }
 
 /** Why this plan ran: the variant chosen (or not) for the device's storage-buffer limit, as the compiled glue chooses. */
-export function planChoice(gpu: GpuRunDetails): string {
+function planChoice(gpu: GpuRunDetails): string {
   const { compiled, plan, variant, choice, deviceStorageBuffers } = gpu;
   const tiers = [`${compiled.kernels.length} kernels at ${DEFAULT_STORAGE_BUFFERS}`, ...(compiled.variants ?? []).map((v) => `${v.plan.kernels.length} at ${v.minStorageBuffers}`)].join(', ');
   const what = variant !== undefined ? `the variant for ${variant} storage buffers per kernel` : `the plan for WebGPU's default limits (${DEFAULT_STORAGE_BUFFERS} storage buffers per kernel)`;

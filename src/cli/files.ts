@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 
 /** A path that could not be searched or read (a loop of symbolic links, a dangling link, no permission). */
-export const UNREADABLE_PATH = 'TDC906';
+const UNREADABLE_PATH = 'TDC906';
 /** A directory reached twice through symbolic links (searched once). */
-export const LINKED_TWICE = 'TDC907';
+const LINKED_TWICE = 'TDC907';
 
 /** A path the search could not use, and why. */
 export interface PathProblem {

@@ -14,7 +14,7 @@ function bindingsJson(b: StageIR['terms'][number]['bindings']): Record<string, u
   };
 }
 
-export function stageJson(s: StageIR): Record<string, unknown> {
+function stageJson(s: StageIR): Record<string, unknown> {
   return {
     name: s.name,
     schema: s.schema,

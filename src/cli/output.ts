@@ -15,7 +15,7 @@ export interface GlobalOptions {
 
 const texts = new Map<string, string>();
 
-export async function sourceLookup(): Promise<SourceLookup> {
+async function sourceLookup(): Promise<SourceLookup> {
   const { specSource } = await import('../registry/registry.js');
   return (file) => {
     const t = texts.get(file) ?? specSource(file);

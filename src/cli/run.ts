@@ -9,8 +9,6 @@ import { loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptio
 import { explainRun, planJson } from './explain-plan.js';
 import { writeFileAtomic } from './write-file.js';
 
-export { pickStage } from '../compiler/driver/pick-stage.js';
-
 export interface RunOptions extends GlobalOptions {
   inputs: string;
   stage?: string;

@@ -9,7 +9,7 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 /** The file-system calls used (node:fs by default). */
 export type WriteFs = Pick<typeof nodeFs, 'writeFileSync' | 'renameSync' | 'rmSync' | 'statSync'>;
 
-export const WRITE_FAILED = 'TDC503';
+const WRITE_FAILED = 'TDC503';
 
 /** Writes `data` to `file` atomically; a diagnostic instead of a throw when it cannot. */
 export function writeFileAtomic(file: string, data: string | Uint8Array, what: string, fs: WriteFs = nodeFs): Diagnostic | undefined {
@@ -44,7 +44,7 @@ function statOf(fs: WriteFs, p: string): nodeFs.Stats | undefined {
 }
 
 /** A file-system error in words, errno code kept for searching. */
-export function writeErrorText(e: unknown): string {
+function writeErrorText(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const words: Record<string, string> = {
     ENOSPC: 'no space left on the device',

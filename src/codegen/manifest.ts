@@ -19,10 +19,10 @@ export interface ManifestMeta {
   tdcVersion: string;
 }
 
-export const MANIFEST_FORMAT = 'tdc-manifest/1';
+const MANIFEST_FORMAT = 'tdc-manifest/1';
 
 /** A stage name usable in file names and identifiers' stems (see escape.ts `fileStem`). */
-export const safeStem = fileStem;
+const safeStem = fileStem;
 
 /** Path of a kernel's WGSL inside out/: `kernels/<stage>.<kernel>.wgsl`; a variant's kernels (KernelPlan.variants)
  *  `kernels/<stage>.sb<minStorageBuffers>.<kernel>.wgsl`. */

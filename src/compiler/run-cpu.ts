@@ -63,7 +63,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
 }
 
 /** An executor's term value by name, as an own property only (never one inherited from Object.prototype). */
-export function termValue(terms: Record<string, number>, name: string): number {
+function termValue(terms: Record<string, number>, name: string): number {
   return Object.prototype.hasOwnProperty.call(terms, name) ? terms[name]! : NaN;
 }
 

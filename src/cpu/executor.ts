@@ -7,7 +7,7 @@ import type { Dim, Graph, OpName } from '../graph/types.js';
 import type { HostTensor } from '../graph/host-tensor.js';
 
 export type { HostTensor } from '../graph/host-tensor.js';
-export { hostTensor, scalar } from '../graph/host-tensor.js';
+export { hostTensor } from '../graph/host-tensor.js';
 
 /** An input tensor is missing or does not fit the graph's (symbolic) input type. */
 export class InputBindingError extends Error {
@@ -30,7 +30,7 @@ export interface ExecResult {
 }
 
 /** Bind every symbol of the graph inputs' shapes to the actual sizes. */
-export function bindDims(g: Graph, inputs: Map<string, HostTensor>): Record<string, number> {
+function bindDims(g: Graph, inputs: Map<string, HostTensor>): Record<string, number> {
   const env: Record<string, number> = {};
   const pending: { name: string; d: Dim; actual: number; shape: Dim[]; got: number[] }[] = [];
   const mismatch = (name: string, shape: Dim[], got: number[], why = '') =>
@@ -81,7 +81,7 @@ export function bindDims(g: Graph, inputs: Map<string, HostTensor>): Record<stri
 }
 
 /** Nodes the outputs depend on. */
-export function liveNodes(g: Graph, roots: readonly number[] = outputNodes(g)): boolean[] {
+function liveNodes(g: Graph, roots: readonly number[] = outputNodes(g)): boolean[] {
   const live = new Array<boolean>(g.nodes.length).fill(false);
   for (const r of roots) live[r] = true;
   for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;

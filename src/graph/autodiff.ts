@@ -9,7 +9,7 @@ import type { OpDef } from './ops/op-def.js';
 import type { Graph, Node, OpName } from './types.js';
 
 /** Which inputs of `n` carry gradient (ignoring whether they require it). */
-export function gradientEdges(n: Node, nodes: readonly Node[]): boolean[] {
+function gradientEdges(n: Node, nodes: readonly Node[]): boolean[] {
   if (n.dtype !== 'float') return n.inputs.map(() => false);
   const dts = n.inputs.map((i) => nodes[i]!.dtype);
   const def = OPS[n.op] as OpDef<OpName>;

@@ -3,7 +3,7 @@
 // equal expressions print and compare equal; floordiv/ceildiv/min/max that cannot be folded are opaque atoms.
 import { dimToString, evalDim, type Dim, type Shape, type SymDim } from 'tdc-runtime';
 
-export { dimToString, shapeToString, evalDim, evalShape, dimSymbols, UnboundDimError } from 'tdc-runtime';
+export { dimToString, shapeToString, evalDim, evalShape, dimSymbols } from 'tdc-runtime';
 
 type Term = { coef: number; atoms: Dim[] }; // atoms: symbols or opaque expressions, sorted by key
 type Poly = Map<string, Term>; // monomial key ('' = constant) → term
@@ -126,7 +126,7 @@ export function dimEq(a: Dim, b: Dim): boolean | undefined {
 export const isOneDim = (d: Dim): boolean => d === 1 || dimEq(d, 1) === true;
 
 /** The batch symbol: an input's leading dim that is the batch size is compiled as N (compiler/compile.ts). */
-export const BATCH_SYM = 'N';
+const BATCH_SYM = 'N';
 
 /** The batch size itself (the symbol N, not an expression in it). */
 export const isBatchDim = (d: Dim): boolean => typeof d === 'object' && 'sym' in d && d.sym === BATCH_SYM;

@@ -14,8 +14,6 @@ export function hostTensor(shape: number[], dtype: DType, data?: Float64Array | 
   return { shape: [...shape], dtype, data: d };
 }
 
-export const scalar = (v: number, dtype: DType = 'float'): HostTensor => hostTensor([], dtype, [v]);
-
 export function numelOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

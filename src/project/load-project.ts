@@ -228,7 +228,7 @@ function strList(o: Record<string, unknown>, k: string, path: ConfigPath, issues
 }
 
 /** Structural check of a tdc.config value; `undefined` (with issues) when it is not one. */
-export function validate(value: unknown, issues: Issue[]): TdcConfig | undefined {
+function validate(value: unknown, issues: Issue[]): TdcConfig | undefined {
   const start = issues.length;
   if (!isObject(value)) {
     issues.push({

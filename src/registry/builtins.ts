@@ -10,7 +10,7 @@ import type { LossLevel } from '../../grammar/ast.js';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 
 /** The spec folders in the order they are read, with the levels a file in each may declare. */
-export const SPEC_FOLDERS = [
+const SPEC_FOLDERS = [
   { folder: 'prelude', levels: [] },
   { folder: 'torch', levels: ['low'] },
   { folder: 'distill', levels: ['mid'] },

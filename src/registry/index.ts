@@ -1,2 +1,2 @@
 export * from './registry.js';
-export { renderSignature, renderType } from './signature.js';
+export { renderSignature } from './signature.js';

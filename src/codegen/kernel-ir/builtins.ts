@@ -14,8 +14,8 @@ export type Arg = readonly [Ev, Ty];
 
 const F = Math.fround;
 const buf = new DataView(new ArrayBuffer(4));
-export const bitsToF32 = (b: number): number => (buf.setUint32(0, b >>> 0), buf.getFloat32(0));
-export const f32ToBits = (x: number): number => (buf.setFloat32(0, x), buf.getUint32(0));
+const bitsToF32 = (b: number): number => (buf.setUint32(0, b >>> 0), buf.getFloat32(0));
+const f32ToBits = (x: number): number => (buf.setFloat32(0, x), buf.getUint32(0));
 /** WGSL f32 → i32: truncation, saturating at the i32 range (NaN → 0). */
 const f32ToI32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(-2147483648, Math.min(2147483520, Math.trunc(x))) | 0);
 const f32ToU32 = (x: number): number => (Number.isNaN(x) ? 0 : Math.max(0, Math.min(4294967040, Math.trunc(x))) >>> 0);

@@ -29,7 +29,7 @@ export interface BinaryLowering<K extends BinaryOp = BinaryOp> {
   readonly lower: (a: Expr, b: Expr, t: ScalarTy, ot: ScalarTy) => Expr;
 }
 
-export const zeroOf = (t: ScalarTy): Expr => (t === 'f32' ? f32(0) : i32(0));
+const zeroOf = (t: ScalarTy): Expr => (t === 'f32' ? f32(0) : i32(0));
 const oneOf = (t: ScalarTy): Expr => (t === 'f32' ? f32(1) : i32(1));
 
 const same = (f: (x: Expr) => Expr) => ({ f32: f, i32: f });

@@ -35,7 +35,7 @@ function privateArrays(body: readonly Stmt[], out: string[] = []): string[] {
  * writes as vec4 (their plan lengths must be rounded up to a multiple of 4 elements so the vec4 view covers
  * every element) — both read off the IR.
  */
-export function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
+function lowerKernel(spec: KernelSpec, opts: RowKernelOptions = {}): { module: KernelModule; used: Set<string>; vec4: Set<string> } {
   const module =
     spec.kind === 'segments'
       ? rowSegmentsKernel(spec, opts, passes)

@@ -4,7 +4,7 @@ import type { Expr, FnDef, Stmt, SubgroupOp, VarType } from '../kernel-ir/ir.js'
 import { f32Operand, i32Literal } from './literals.js';
 import { ixWgsl } from './print-ix.js';
 
-export function printExpr(e: Expr): string {
+function printExpr(e: Expr): string {
   switch (e.k) {
     case 'f32':
       return f32Operand(e.v);
@@ -45,7 +45,7 @@ export function printExpr(e: Expr): string {
 
 const SUBGROUP_FN: Record<SubgroupOp, string> = { add: 'subgroupAdd', max: 'subgroupMax', min: 'subgroupMin', shuffleXor: 'subgroupShuffleXor' };
 
-export function printType(t: VarType): string {
+function printType(t: VarType): string {
   return typeof t === 'string' ? t : `array<${t.array}, ${t.length}>`;
 }
 

@@ -607,7 +607,7 @@ function bindReducedCoords(scopes: ScopeTree, math: IndexMath, red: { a: DomainA
 }
 
 /** The value `s` stores at `idx`, in the buffer's type; a subnormal as ±0 where the store flushes them (StoreSpec.flushSubnormals). */
-export function storedValue(s: StoreSpec, idx: Ix[], emitter: Emitter, dtype: WgslType): Expr {
+function storedValue(s: StoreSpec, idx: Ix[], emitter: Emitter, dtype: WgslType): Expr {
   const v = emitter.as(emitter.value(s.node, idx), wgslType(emitter.env.graph.nodes[s.node]!.dtype), dtype);
   return s.flushSubnormals ? call('flush_subnormal_f32', v) : v;
 }

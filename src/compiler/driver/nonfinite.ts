@@ -4,7 +4,7 @@ import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
 import { nonFiniteParts as partsOf, type NonFinite } from 'tdc-runtime';
 import type { RunResult } from './run-result.js';
 
-export const NONFINITE_RESULT = 'TDC504';
+const NONFINITE_RESULT = 'TDC504';
 
 /** The non-finite parts of a result, in order: loss, terms, model term, gradients, state. [] when all are finite. */
 export function nonFiniteParts(r: Omit<RunResult, 'nonfinite'>): NonFinite[] {
@@ -16,7 +16,7 @@ export function nonFiniteParts(r: Omit<RunResult, 'nonfinite'>): NonFinite[] {
 }
 
 /** How a part reads in a message: "the loss (NaN)", "term 'kd' (Infinity)", "gradient 'x' (3 NaN of 259)". */
-export function nonFiniteText(p: NonFinite): string {
+function nonFiniteText(p: NonFinite): string {
   const what = p.kind === 'loss' ? 'the loss' : p.kind === 'model_term' ? 'the model term' : `${p.kind === 'grad' ? 'gradient' : p.kind} '${p.name}'`;
   if (p.value !== undefined) return `${what} (${p.value})`;
   const parts = [p.nan ? `${p.nan} NaN` : '', p.posInf ? `${p.posInf} +Inf` : '', p.negInf ? `${p.negInf} -Inf` : ''].filter(Boolean);

@@ -7,7 +7,7 @@ import type { StageIR } from '../ir.js';
 /** No stage of that name in the config. */
 export const UNKNOWN_STAGE = 'TDC905';
 /** The config has no training stage with a criterion. */
-export const NO_STAGE = 'TDC903';
+const NO_STAGE = 'TDC903';
 /** Several stages and none named. */
 export const STAGE_NEEDED = 'TDC904';
 

@@ -19,7 +19,7 @@ export type { Truth } from './values.js';
 
 const MAX_DEPTH = 200;
 
-export class Env {
+class Env {
   private readonly vars = new Map<string, Value>();
   constructor(readonly parent?: Env) {}
   get(name: string): Value | undefined {
@@ -705,7 +705,7 @@ function bindBuiltin(
 
 // ---- value helpers ----------------------------------------------------------------------------------------
 
-export function literalValue(l: Literal): Value {
+function literalValue(l: Literal): Value {
   switch (l.kind) {
     case 'none':
       return NONE;

@@ -5,7 +5,7 @@ import type { EvalContext } from './context.js';
 import { fail } from './context.js';
 import { C } from './codes.js';
 
-export const LIMITS = {
+const LIMITS = {
   /** Elements of one compile-time list (range(), list literals and concatenation). */
   listLength: 100_000,
   /** Characters of one compile-time string. */

@@ -13,7 +13,7 @@ import { fromKw, type Value } from './values.js';
 
 export type { LossValue } from './interpreter.js';
 
-export function kwargMap(kwargs: Record<string, KwValue>): Map<string, Value> {
+function kwargMap(kwargs: Record<string, KwValue>): Map<string, Value> {
   const m = new Map<string, Value>();
   for (const [k, v] of Object.entries(kwargs)) m.set(k, fromKw(v));
   return m;

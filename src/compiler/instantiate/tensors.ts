@@ -91,7 +91,7 @@ export function dtypeOf(ctx: EvalContext, id: number): DType | undefined {
 }
 
 /** A dim as a float scalar tensor (a symbolic dim: the sum of a broadcast 1 over it). */
-export function dimTensor(ctx: EvalContext, d: Dim): number {
+function dimTensor(ctx: EvalContext, d: Dim): number {
   if (typeof d === 'number') return constant(ctx, d);
   const one = constant(ctx, 1);
   return op(ctx, 'reduce', [op(ctx, 'broadcast', [one], { shape: [d] })], { fn: 'sum', axes: [0], keepdim: false });
@@ -119,7 +119,7 @@ export function toNode(ctx: EvalContext, v: Value, like?: DType): number {
 }
 
 /** "student/./output [8, 37]" for an input, "[8, 37] (computed from student/./output)" otherwise. */
-export function describeNode(ctx: EvalContext, id: number): string {
+function describeNode(ctx: EvalContext, id: number): string {
   const b = ctx.builder!;
   const n = b.node(id);
   const shape = shapeToString(n.shape);

@@ -72,8 +72,6 @@ export function get(node: ConfigNode | undefined, key: string): ConfigNode | und
   return getEntry(node, key)?.value;
 }
 
-export const isNull = (n: ConfigNode | undefined): boolean => n === undefined || (n.kind === 'scalar' && n.value === null);
-
 /** Plain JS value of a node (tags dropped, maps as objects in order). For kwargs display and JSON output. */
 export function toPlain(n: ConfigNode): unknown {
   switch (n.kind) {

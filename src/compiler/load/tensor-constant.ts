@@ -9,9 +9,9 @@ import { getEntry, keyString } from './config-node.js';
 export type TagEvaluation = { ok: EvaluatedTag } | { error: string; at?: ConfigNode } | { inert: string };
 
 /** The largest constant tdc builds (a loss buffer is a class-weight vector; this bounds hostile input). */
-export const MAX_CONSTANT_ELEMENTS = 1 << 20;
+const MAX_CONSTANT_ELEMENTS = 1 << 20;
 
-export const TENSOR_CONSTRUCTORS = ['torch.tensor', 'torch.ones', 'torch.zeros', 'torch.full', 'torch.arange', 'torch.linspace'] as const;
+const TENSOR_CONSTRUCTORS = ['torch.tensor', 'torch.ones', 'torch.zeros', 'torch.full', 'torch.arange', 'torch.linspace'] as const;
 
 const DTYPES: ReadonlyMap<string, TorchDType> = new Map([
   ['float32', 'float32'],

@@ -48,7 +48,7 @@ function defaultedParam(term: TermIR, path: string): string {
   return '';
 }
 
-export function isCaptured(ctx: StageContext, r: IoRef): boolean {
+function isCaptured(ctx: StageContext, r: IoRef): boolean {
   if (r.path === '.' && r.io === 'output') return true;
   const hooks = r.side === 'student' ? ctx.hooks.student : ctx.hooks.teacher;
   return hooks !== null && hooks[r.io].includes(r.path);

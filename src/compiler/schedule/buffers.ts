@@ -32,7 +32,7 @@ export interface Buffers {
   workspace: Map<Group, BufferInfo>;
 }
 
-export const gpuDType = (d: DType): GpuDType => (d === 'int' ? 'i32' : 'f32');
+const gpuDType = (d: DType): GpuDType => (d === 'int' ? 'i32' : 'f32');
 
 export function allocateBuffers(g: Graph, part: Partition): Buffers {
   const list: BufferInfo[] = [];

@@ -20,7 +20,7 @@ import { headerLines, kernelName } from './kernel-header.js';
 import { planSymbols } from './symbols.js';
 
 /** The WGSL name of the check flags a kernel updating state in place reads (its last binding). */
-export const CHECK_FLAGS = 'check_flags';
+const CHECK_FLAGS = 'check_flags';
 
 export interface BuildOptions {
   /** Pinned row/serial workgroup size (else chosen at pipeline creation). */

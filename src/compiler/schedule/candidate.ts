@@ -21,7 +21,7 @@ export interface BindingBudget {
  * reductions/matmuls read (optimistic: the roots that read the rest are expected to join the kernel, and
  * same-domain reductions to merge into it).
  */
-export function candidateBindings(kg: KernelGraph, members: readonly Unit[], conservative: boolean): number {
+function candidateBindings(kg: KernelGraph, members: readonly Unit[], conservative: boolean): number {
   const own = new Set(members.filter((u) => u.kind !== 'root').map((u) => u.node));
   const read = new Set<number>();
   for (const u of members) for (const v of u.refs.keys()) if (!own.has(v)) read.add(v);

@@ -29,7 +29,7 @@ export function reductionInputIndex(g: { nodes: Node[] }, node: number, co: Coor
 }
 
 /** Where a reduction's output reads as "the current row": its kept non-1 dims at their domain coordinates. */
-export function reductionRowIndex(g: { nodes: Node[] }, node: number, co: CoordOf = coord): Ix[] {
+function reductionRowIndex(g: { nodes: Node[] }, node: number, co: CoordOf = coord): Ix[] {
   const n = g.nodes[node]!;
   const x = g.nodes[n.inputs[0]!]!;
   const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];

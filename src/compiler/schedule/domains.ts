@@ -5,7 +5,7 @@ import type { Dim, Graph, Shape } from '../../graph/types.js';
 import { ixListEq, ixVar, ZERO, type Ix } from './index-expr.js';
 import { IndexMath } from './index-math.js';
 import type { DomainAxis } from './kernel-spec.js';
-import { coord, reductionInputIndex } from './coords.js';
+import { reductionInputIndex } from './coords.js';
 import { readsAt } from './reads.js';
 import type { DimValue } from './prepare.js';
 
@@ -107,5 +107,3 @@ export class DependenceAnalysis {
   }
 }
 
-/** Coordinates of the listed domain axes. */
-export const coords = (ks: number[]): Ix[] => ks.map(coord);

@@ -13,7 +13,7 @@ export const MAP_ELEMS = 8;
  * when their number of positions is a multiple of 4, known or provably so (196 = 14·14; not 49 = 7·7). The number
  * of quads, else undefined. On lavapipe a vec4 load costs about what a scalar one does.
  */
-export function quadRun(dims: readonly Dim[], from: number): Dim | undefined {
+function quadRun(dims: readonly Dim[], from: number): Dim | undefined {
   if (from >= dims.length) return undefined;
   return divExactDims(mulDims(...dims.slice(from)), 4);
 }

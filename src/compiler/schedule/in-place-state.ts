@@ -28,7 +28,7 @@ const undetached = (g: Graph, id: number): number => {
 };
 
 /** The in-place form of state output `x`, when it has one. */
-export function inPlaceUpdate(g: Graph, x: { name: string; node: number }): InPlaceUpdate | undefined {
+function inPlaceUpdate(g: Graph, x: { name: string; node: number }): InPlaceUpdate | undefined {
   if (!x.name.startsWith(STATE_OUT)) return undefined;
   const n = g.nodes[undetached(g, x.node)]!;
   if (n.op !== 'index_copy' || n.attrs.axis !== 0) return undefined;

@@ -92,7 +92,7 @@ function radix(e: Ix): { a: Ix; d: Mono; dIx: Ix; b: Ix }[] {
 }
 
 /** An exclusive upper bound of `e` under the facts (a monomial), or undefined when none is known. */
-export function upperBound(e: Ix, facts: RangeFacts): Mono | undefined {
+function upperBound(e: Ix, facts: RangeFacts): Mono | undefined {
   switch (e.kind) {
     case 'lit':
       return Number.isInteger(e.value) && e.value >= 0 ? mono(e.value + 1, []) : undefined;

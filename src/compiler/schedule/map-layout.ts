@@ -13,7 +13,7 @@ import { MAP_ELEMS } from './geometry.js';
 
 /** Elements per invocation when the loop runs over an outer axis: the whole axis up to this many (on lavapipe,
  *  AT's gradient over [64, 256, 14, 14] ran 3–5× faster with the whole 256 per invocation than with 16). */
-export const MAP_OUTER_ELEMS = 256;
+const MAP_OUTER_ELEMS = 256;
 
 /** An outer axis shorter than this is not worth looping over (too little hoisted work shared). */
 const MIN_OUTER_LOOP = 8;

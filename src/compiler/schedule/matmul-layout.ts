@@ -29,7 +29,7 @@ export interface MatmulLayout {
 }
 
 /** Arithmetic ops evaluated per element of the expression rooted at `root` (loaded values cost nothing). */
-export function expressionOps(g: Graph, root: number, loaded: (id: number) => boolean, cap = 64): number {
+function expressionOps(g: Graph, root: number, loaded: (id: number) => boolean, cap = 64): number {
   const seen = new Set<number>();
   let ops = 0;
   const visit = (id: number): void => {
@@ -50,7 +50,7 @@ export function expressionOps(g: Graph, root: number, loaded: (id: number) => bo
  * (the rows past it read clamped indices and are not stored): a multiple of 8 keeps the subgroup variant, and one
  * workgroup with two shuffled loads per k costs less than two with one each.
  */
-export function uniformCount(extent: Dim): number {
+function uniformCount(extent: Dim): number {
   return typeof extent === 'number' && extent <= 8 ? Math.max(1, extent) : MATMUL_ROWS;
 }
 

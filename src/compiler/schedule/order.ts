@@ -21,7 +21,7 @@ export function orderKernels(kg: KernelGraph): Group[] {
 }
 
 /** Kernel → the other kernels that read a state input it overwrites in place. */
-export function writeAfterRead(kg: KernelGraph): Map<Group, Set<Group>> {
+function writeAfterRead(kg: KernelGraph): Map<Group, Set<Group>> {
   const out = new Map<Group, Set<Group>>();
   for (const x of kg.groups) {
     const written = new Set(x.units.flatMap((u) => isScatter(u)?.input ?? []));

@@ -25,7 +25,7 @@ export function storageBindings(k: ScheduledKernel): number {
 }
 
 /** The first kernel of a schedule over the limit, if any. */
-export function kernelOverBudget(s: Schedule, limit: number): ScheduledKernel | undefined {
+function kernelOverBudget(s: Schedule, limit: number): ScheduledKernel | undefined {
   return s.kernels.find((k) => storageBindings(k) > limit);
 }
 

@@ -63,7 +63,7 @@ export function prepare(input: Graph, opts: { splitReductions: boolean; algebra:
 }
 
 /** Nodes the outputs depend on. */
-export function liveNodes(g: Graph): boolean[] {
+function liveNodes(g: Graph): boolean[] {
   const live = new Array<boolean>(g.nodes.length).fill(false);
   const roots = [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node)];
   if (g.modelTerm) roots.push(g.modelTerm.node);

@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../../graph/types.js';
 
 /** Is the node a permute swapping its last two axes (and nothing else)? */
-export function swapsLastTwo(n: Node): boolean {
+function swapsLastTwo(n: Node): boolean {
   if (n.op !== 'permute') return false;
   const perm = n.attrs.perm;
   const r = perm.length;

@@ -78,7 +78,7 @@ export function rootUnits(g: Graph): RootDecl[] {
 }
 
 /** The coordinates of a node's own element domain. */
-export const elementCoords = (g: Graph, id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => coord(k));
+const elementCoords = (g: Graph, id: number) => elementAxes(g.nodes[id]!.shape).map((_, k) => coord(k));
 
 /**
  * The fused units of a graph, given which nodes are stored elementwise values (`stored`: stored once or promoted)
@@ -111,7 +111,7 @@ export function rootRefs(g: Graph, an: DependenceAnalysis, r: RootDecl): Refs {
 export const isScatter = (u: { target?: RootTarget }): ScatterTarget | undefined => (u.target?.kind === 'state' ? u.target.scatter : undefined);
 
 /** The state input whose value a state root (not in place) stores instead when a device check of the run failed. */
-export const keptInput = (u: { target?: RootTarget }): number | undefined => (u.target?.kind === 'state' ? u.target.keep : undefined);
+const keptInput = (u: { target?: RootTarget }): number | undefined => (u.target?.kind === 'state' ? u.target.keep : undefined);
 
 /** Does a root read the run's device-check flags (PlanKernel.checkFlags): an in-place update or a kept state output? */
 export const readsCheckFlags = (u: { kind: string; target?: RootTarget }): boolean => u.kind === 'root' && (isScatter(u) !== undefined || keptInput(u) !== undefined);

@@ -44,7 +44,7 @@ export function transposeLast(b: VjpBuilder, x: number): number {
 }
 
 /** int 0/1 mask of shape [n, n] selecting the lower (row ≥ col) or upper triangle; strict excludes the diagonal. */
-export function triMask(b: VjpBuilder, n: Dim, lower: boolean, strict: boolean): number {
+function triMask(b: VjpBuilder, n: Dim, lower: boolean, strict: boolean): number {
   const rows = b.op('iota', [], { shape: [n, n], axis: 0, dtype: 'int' });
   const cols = b.op('iota', [], { shape: [n, n], axis: 1, dtype: 'int' });
   const [hi, lo] = lower ? [rows, cols] : [cols, rows];

@@ -52,4 +52,3 @@ export const OPS: OpTable = {
 export const opKind = (op: OpName): OpKind => OPS[op].kind;
 
 export type { OpDef, OpKind, OpTable, CpuCtx, TypedShape } from './op-def.js';
-export { ShapeRuleError } from './op-def.js';
