@@ -84,7 +84,7 @@ function checkEqualDims(inputs: readonly PlanInput[], shapes: ReadonlyMap<string
   return problems;
 }
 
-export function fmtShape(s: readonly Dim[]): string {
+function fmtShape(s: readonly Dim[]): string {
   return `[${s.map(dimToString).join(', ')}]`;
 }
 
