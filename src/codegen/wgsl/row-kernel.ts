@@ -38,6 +38,9 @@ interface ReductionState {
   result: string;
 }
 
+/** exp(x) with x clamped below at −88: the factor that rescales a partial sum from one running maximum to another. */
+const clampExp = (x: Expr): Expr => call('exp', call('max', x, f32(-88)));
+
 /** f32 sums accumulate compensated (compensated.ts); integer sums and max/min are exact. */
 const compensated = (st: ReductionState): boolean => st.fn === 'sum' && st.type === 'f32';
 
@@ -127,136 +130,12 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     lanes.enter(emitter, undefined, loop);
   };
 
-  // Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
-  // consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
-  // its size is a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
-  // Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
-  // Rows of other lengths start mid-vec4: their whole vec4s go the same way (misalignedQuads), the up to 3
-  // elements before the row's first 16-byte boundary and after its last whole vec4 one at a time.
+  // the only reduced axis, when it is the last: sweeps take 4 of its elements per step (sweepRow)
   const quadAxis = red.length === 1 && red[0]!.k === spec.axes.length - 1 ? red[0]! : undefined;
   // the domain row's offset in rows: buffers whose rows start there share its vec4 boundaries
   const rowOffset = () => math.offset(kept.map((x) => x.a.dim), kept.map((x) => coord(x.k)));
-  let lane: { lane: number; loop: Scope; tail: Stmt[]; dim: Dim; misaligned: boolean; flat?: boolean } | undefined;
-  const sweep = (emitBody: (s: Scope) => void): void => {
-    if (column) {
-      const loop = openSweep(scopes, math, red, root);
-      perLane(loop, () => emitBody(loop));
-      scopes.close(loop, upTo('j', u32(0), ixE(math.dim(L)), u32(1)));
-      return;
-    }
-    const scalarLoop = (parent: Scope) => {
-      const loop = openSweep(scopes, math, red, parent);
-      emitBody(loop);
-      scopes.close(loop, upTo('j', LID, ixE(math.dim(L)), WG));
-    };
-    // `base`: the row's first element as a global element index, when rows may start mid-vec4 (then t is a
-    // global quad index and j = 4t + lane − base)
-    const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }, range?: { from: Expr; to: Expr; base: Expr }) => {
-      // without vec4 accesses the lanes read element by element (no quad context for the emitter)
-      const loop = scopes.open(parent);
-      scopes.define('t', loop);
-      const tail: Stmt[] = [];
-      const off = range ? rowOffset() : undefined;
-      for (let ln = 0; ln < 4; ln++) {
-        const c = scopes.open(loop);
-        const j = bare('+', bare('*', ref('t'), u32(4)), u32(ln));
-        c.lines.push(letS('j', range ? bare('-', j, range.base) : j), letS(coordName(q.k), ref('j')));
-        math.bindCoord(coordName(q.k), undefined);
-        scopes.define('j', c);
-        scopes.define(coordName(q.k), c);
-        emitter.quad = noVec4 ? undefined : { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't', ...(off ? { rowOffset: off } : {}) };
-        lane = { lane: ln, loop, tail, dim: q.a.dim, misaligned: range !== undefined };
-        emitBody(c);
-        lane = undefined;
-        emitter.quad = undefined;
-        scopes.close(c, block);
-      }
-      loop.lines.push(...tail);
-      scopes.close(loop, range ? upTo('t', bare('+', range.from, LID), range.to, WG) : upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
-    };
-    // Rows over several trailing axes (FitNet's MSE over [C, H, W]): quads of the flattened row, j = 4t + lane,
-    // each lane unravelling its j into the reduced coordinates; buffers whose offset is x + j (x a multiple of 4,
-    // the same for the 4 lanes: laid out along the whole row) are read and written as one vec4 per quad.
-    const flatQuadLoop = (parent: Scope) => {
-      const loop = scopes.open(parent);
-      scopes.define('t', loop);
-      const tail: Stmt[] = [];
-      const laneVars = new Set(red.map((x) => coordName(x.k)));
-      for (let ln = 0; ln < 4; ln++) {
-        const c = scopes.open(loop);
-        c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))));
-        scopes.define('j', c);
-        bindReducedCoords(scopes, math, red, c);
-        emitter.quad = noVec4 ? undefined : { coord: 'j', lane: ln, dim: L, loop, t: 't', flat: true, laneVars };
-        lane = { lane: ln, loop, tail, dim: L, misaligned: false, flat: true };
-        emitBody(c);
-        lane = undefined;
-        emitter.quad = undefined;
-        scopes.close(c, block);
-      }
-      loop.lines.push(...tail);
-      scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(L)), u32(4)), WG));
-    };
-    // rows of any length: the elements before the row's first vec4 boundary, its whole vec4s, the rest — each
-    // lane still visits its elements in increasing order (first-index ties of arg reductions)
-    const misalignedQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
-      const len = ixE(math.dim(q.a.dim));
-      const base = scopes.bind(parent, 'rb', ixE(ixMul(rowOffset(), math.dim(q.a.dim))), 'u32');
-      const head = scopes.bind(parent, 'rh', call('min', len, bare('%', bin('-', u32(4), bin('%', base, u32(4))), u32(4))), 'u32');
-      const from = scopes.bind(parent, 'rq', bare('/', bin('+', base, head), u32(4)), 'u32');
-      const to = scopes.bind(parent, 'rq', bare('+', from, bare('/', bin('-', len, head), u32(4))), 'u32');
-      const rest = scopes.bind(parent, 'rt', bare('-', bare('*', to, u32(4)), base), 'u32');
-      edge(parent, LID, head);
-      quadLoop(parent, q, { from, to, base });
-      edge(parent, bare('+', rest, LID), len);
-    };
-    // the reduced elements from `first` (+ WG each step) to `end`, one at a time
-    const edge = (parent: Scope, first: Expr, end: Expr) => {
-      const loop = openSweep(scopes, math, red, parent);
-      emitBody(loop);
-      scopes.close(loop, upTo('j', first, end, WG));
-    };
-    // rows of any length when nothing is read or written as vec4: the row's whole quads (4 lanes each), then the
-    // up to 3 elements after them one at a time — one copy of the lanes, no alignment split (each lane still
-    // visits its elements in increasing order)
-    const plainQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
-      quadLoop(parent, q);
-      const len = ixE(math.dim(q.a.dim));
-      if (typeof q.a.dim !== 'number' || q.a.dim % 4 !== 0) edge(parent, bare('+', bare('*', bare('/', len, u32(4)), u32(4)), LID), len);
-    };
-    if (red.length > 1 && red.every((x, n) => x.k === kept.length + n)) {
-      // (a row whose length is not a multiple of 4 is walked one element at a time)
-      if (typeof L === 'number') return L % 4 === 0 ? flatQuadLoop(root) : scalarLoop(root);
-      const yes = scopes.open(root);
-      flatQuadLoop(yes);
-      const no = scopes.open(root);
-      scalarLoop(no);
-      root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(L)), u32(4)), u32(0)), yes.lines, no.lines));
-      return;
-    }
-    const d = quadAxis?.a.dim;
-    // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
-    const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
-    if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
-    // a whole reduction over the batch (a loss's final sums: N elements of work in all) is one loop over it
-    if (kept.length === 0 && isBatchDim(d)) return scalarLoop(root);
-    if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : noVec4 ? plainQuads(root, quadAxis) : misalignedQuads(root, quadAxis);
-    // Rows along the batch axis (RKD's, DIST's, PKT's rows over N) are walked one element at a time where they
-    // have no vec4 accesses, and where they have, when the batch is not a multiple of 4: one copy of the sweep's
-    // body, where quads take 5 (4 lanes + the rest) or, split at 16-byte boundaries, 6 — up to a second of a
-    // user's first step on lavapipe (LLVM compile) for no measurable gain in the steady state. Class and feature
-    // rows keep their quads (no cliff for C not a multiple of 4).
-    // (rows that would be split at 16-byte boundaries; a whole reduction's one row keeps its two branches)
-    if (noVec4 && misaligned) return isBatchDim(d) ? scalarLoop(root) : plainQuads(root, quadAxis);
-    // both branches are built before either is written: values they hoist must precede the `if`
-    const yes = scopes.open(root);
-    quadLoop(yes, quadAxis);
-    const no = scopes.open(root);
-    // (batch rows, as above)
-    if (misaligned && !isBatchDim(d)) misalignedQuads(no, quadAxis);
-    else scalarLoop(no);
-    root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
-  };
+  const sweep = (emitBody: (s: Scope, lane: QuadLane | undefined) => void): void =>
+    sweepRow({ scopes, math, emitter, kept, red, L, column, noVec4, quadAxis, rowOffset, perLane }, emitBody);
 
   const body = root.lines;
   // column passes: consecutive invocations take consecutive rows (no barriers, so out-of-range ones return); over
@@ -308,7 +187,6 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   };
   // a lane's store (column pass over quads): the 4 lanes' values of a buffer laid out along the quad as one vec4
   const laneStore = (s: StoreSpec, idx: Ix[], l: number, scope: Scope): void => quadLaneStore(s, idx, l, scope, { emitter, math, buffers, vec4, stores: spec.stores });
-  const clampExp = (x: Expr) => call('exp', call('max', x, f32(-88)));
   // Σ_j where(j == X, Y, 0) = Y at j = X when 0 ≤ X < L, else 0 (Y read at X clamped into the row)
   const oneHotValue = (h: OneHotSum, idx: Ix[], len: Dim): Expr => {
     const w = g.nodes[h.where]!;
@@ -357,7 +235,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
       }
     });
-    sweep((loop) => {
+    sweep((loop, lane) => {
       for (const r of rs) {
         if (r.online !== undefined || hot.has(r.node)) continue; // accumulated with its max; read once per row
         const n = g.nodes[r.node]!;
@@ -443,98 +321,13 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
       }
       return;
     }
-    // combine the per-thread partials, in chunks that fit the workgroup memory (an online sum with its max)
+    // combine the per-thread partials
     const onlineOf = new Map(rs.filter((r) => r.online !== undefined).map((r) => [r.node, r.online!]));
-    const chunks = packChunks(list, onlineOf, spec.maxWorkgroupSize);
-    chunks.forEach((chunk, ci) => {
-      if (ci > 0) body.push(barrier()); // the previous chunk's slots are still being read
-      const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
-      const slotOf = new Map(slots.map((x) => [x.st.node, x]));
-      if (!opts.subgroups) {
-        for (const x of slots) {
-          body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
-          if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
-        }
-        body.push(barrier());
-      }
-      // results are declared here and assigned by whichever combine the workgroup size selects
-      for (const x of slots) body.push(varS(x.st.result, x.i ? 'i32' : x.st.type));
-      // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
-      // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
-      const q = ref('q');
-      // every thread folds slots 0 … n−1 (n: the workgroup size, or the number of subgroups)
-      const foldsUpTo = (n: Expr): Stmt[] => {
-        const folds: Stmt[] = [];
-        for (const x of slots) {
-          const res = ref(x.st.result);
-          const m = onlineOf.get(x.st.node);
-          const fold = ref(`${x.st.result}_f`);
-          if (m !== undefined) {
-            const ms = slotOf.get(m)!;
-            const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
-            folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
-          } else if (x.i) {
-            const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
-            const [qv, qi] = [ref('qv'), ref('qi')];
-            const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
-            folds.push(
-              block([
-                varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
-                varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
-                upTo('q', u32(1), n, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
-                assign(res, call('i32', bi)),
-              ]),
-            );
-          } else if (compensated(x.st)) {
-            folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
-          } else {
-            folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
-          }
-        }
-        return folds;
-      };
-      const ws = ref('wg_s');
-      const other = bare('+', LID, ws);
-      const stmts: Stmt[] = [];
-      // online sums first: they need both maxima before the max slot is overwritten
-      for (const x of slots) {
-        const m = onlineOf.get(x.st.node);
-        if (m === undefined) continue;
-        const ms = slotOf.get(m)!.v;
-        const [m1, m2, mm] = [ref('m1'), ref('m2'), ref('mm')];
-        stmts.push(
-          block([
-            letS('m1', at(ms, LID)),
-            letS('m2', at(ms, other)),
-            letS('mm', call('max', m1, m2)),
-            assign(at(x.v, LID), bare('+', bare('*', at(x.v, LID), clampExp(bare('-', m1, mm))), bare('*', at(x.v, other), clampExp(bare('-', m2, mm))))),
-          ]),
-        );
-      }
-      for (const x of slots) {
-        if (onlineOf.has(x.st.node)) continue;
-        if (x.i) {
-          const [av, ai] = [ref('av'), ref('ai')];
-          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', av, at(x.v, LID)), bin('&&', bare('==', av, at(x.v, LID)), bare('<', ai, at(x.i, LID))));
-          stmts.push(block([letS('av', at(x.v, other)), letS('ai', at(x.i, other)), ifS(better, [assign(at(x.v, LID), av), assign(at(x.i, LID), ai)])]));
-        } else stmts.push(assign(at(x.v, LID), combine(x.st.fn, at(x.v, LID), at(x.v, other))));
-      }
-      const tree: Stmt[] = [
-        // half the smallest power of two ≥ the workgroup size, halved each step
-        varS('wg_s', undefined, u32(1)),
-        loop([ifS(bare('>=', ws, WG), [BREAK]), assign(ws, bare('*', ws, u32(2)))]),
-        assign(ws, bare('/', ws, u32(2))),
-        loop([ifS(bare('==', ws, u32(0)), [BREAK]), ifS(all(bare('<', LID, ws), bare('<', other, WG)), stmts), barrier(), assign(ws, bare('/', ws, u32(2)))]),
-        ...slots.map((x) => (x.i ? assign(ref(x.st.result), call('i32', at(x.i, u32(0)))) : assign(ref(x.st.result), at(x.v, u32(0))))),
-      ];
-      subgroupOps ||= opts.subgroups === true;
-      if (opts.subgroups) body.push(...subgroupCombine(slots, onlineOf, (st) => (st.fn === 'sum' && st.type === 'f32' ? compensatedValue(st.acc) : ref(st.acc)), foldsUpTo));
-      else body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), foldsUpTo(WG), tree));
-      for (const x of slots) {
-        scopes.define(x.st.result, root);
-        done.add(x.st.node);
-      }
-    });
+    const finished = (st: ReductionState) => {
+      scopes.define(st.result, root);
+      done.add(st.node);
+    };
+    if (combinePartials(list, onlineOf, { body, slot, subgroups: opts.subgroups === true, maxWorkgroupSize: spec.maxWorkgroupSize, finished })) subgroupOps ||= opts.subgroups === true;
     if (pi < phases.length - 1 && !column) body.push(barrier()); // the next sweep reuses the slots
   });
 
@@ -548,6 +341,282 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
   }
 
   return { header: spec.header, symbols: spec.symbols, buffers: spec.buffers, shared: [...shared.values()], entry: 'linear', body, vec4, ...(subgroupOps ? { subgroups: true as const } : {}) };
+}
+
+/** What combinePartials needs of the row kernel being built. */
+interface PartialsTarget {
+  body: Stmt[];
+  /** The name of workgroup array k of type t (one element per invocation), declared in the module. */
+  slot: (t: WgslType | 'u32', k: number) => string;
+  /** Combine with subgroup operations (subgroup-combine.ts). */
+  subgroups: boolean;
+  maxWorkgroupSize: number;
+  /** Called for each reduction once its result variable holds the row's value in every invocation. */
+  finished: (st: ReductionState) => void;
+}
+
+/**
+ * Combines the invocations' partials of one sweep's reductions (`list`; `onlineOf`: online sum → its max) into
+ * results every invocation holds, in chunks that fit the workgroup memory (an online sum with its max). Returns
+ * whether it combined any.
+ */
+function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, t: PartialsTarget): boolean {
+  const { body, slot } = t;
+  const chunks = packChunks(list, onlineOf, t.maxWorkgroupSize);
+  chunks.forEach((chunk, ci) => {
+    if (ci > 0) body.push(barrier()); // the previous chunk's slots are still being read
+    const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
+    const slotOf = new Map(slots.map((x) => [x.st.node, x]));
+    if (!t.subgroups) {
+      for (const x of slots) {
+        body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
+        if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
+      }
+      body.push(barrier());
+    }
+    // results are declared here and assigned by whichever combine the workgroup size selects
+    for (const x of slots) body.push(varS(x.st.result, x.i ? 'i32' : x.st.type));
+    // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
+    // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
+    const q = ref('q');
+    // every thread folds slots 0 … n−1 (n: the workgroup size, or the number of subgroups)
+    const foldsUpTo = (n: Expr): Stmt[] => {
+      const folds: Stmt[] = [];
+      for (const x of slots) {
+        const res = ref(x.st.result);
+        const m = onlineOf.get(x.st.node);
+        const fold = ref(`${x.st.result}_f`);
+        if (m !== undefined) {
+          const ms = slotOf.get(m)!;
+          const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
+          folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
+        } else if (x.i) {
+          const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
+          const [qv, qi] = [ref('qv'), ref('qi')];
+          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
+          folds.push(
+            block([
+              varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
+              varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
+              upTo('q', u32(1), n, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
+              assign(res, call('i32', bi)),
+            ]),
+          );
+        } else if (compensated(x.st)) {
+          folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
+        } else {
+          folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
+        }
+      }
+      return folds;
+    };
+    const ws = ref('wg_s');
+    const other = bare('+', LID, ws);
+    const stmts: Stmt[] = [];
+    // online sums first: they need both maxima before the max slot is overwritten
+    for (const x of slots) {
+      const m = onlineOf.get(x.st.node);
+      if (m === undefined) continue;
+      const ms = slotOf.get(m)!.v;
+      const [m1, m2, mm] = [ref('m1'), ref('m2'), ref('mm')];
+      stmts.push(
+        block([
+          letS('m1', at(ms, LID)),
+          letS('m2', at(ms, other)),
+          letS('mm', call('max', m1, m2)),
+          assign(at(x.v, LID), bare('+', bare('*', at(x.v, LID), clampExp(bare('-', m1, mm))), bare('*', at(x.v, other), clampExp(bare('-', m2, mm))))),
+        ]),
+      );
+    }
+    for (const x of slots) {
+      if (onlineOf.has(x.st.node)) continue;
+      if (x.i) {
+        const [av, ai] = [ref('av'), ref('ai')];
+        const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', av, at(x.v, LID)), bin('&&', bare('==', av, at(x.v, LID)), bare('<', ai, at(x.i, LID))));
+        stmts.push(block([letS('av', at(x.v, other)), letS('ai', at(x.i, other)), ifS(better, [assign(at(x.v, LID), av), assign(at(x.i, LID), ai)])]));
+      } else stmts.push(assign(at(x.v, LID), combine(x.st.fn, at(x.v, LID), at(x.v, other))));
+    }
+    const tree: Stmt[] = [
+      // half the smallest power of two ≥ the workgroup size, halved each step
+      varS('wg_s', undefined, u32(1)),
+      loop([ifS(bare('>=', ws, WG), [BREAK]), assign(ws, bare('*', ws, u32(2)))]),
+      assign(ws, bare('/', ws, u32(2))),
+      loop([ifS(bare('==', ws, u32(0)), [BREAK]), ifS(all(bare('<', LID, ws), bare('<', other, WG)), stmts), barrier(), assign(ws, bare('/', ws, u32(2)))]),
+      ...slots.map((x) => (x.i ? assign(ref(x.st.result), call('i32', at(x.i, u32(0)))) : assign(ref(x.st.result), at(x.v, u32(0))))),
+    ];
+    if (t.subgroups) body.push(...subgroupCombine(slots, onlineOf, (st) => (st.fn === 'sum' && st.type === 'f32' ? compensatedValue(st.acc) : ref(st.acc)), foldsUpTo));
+    else body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), foldsUpTo(WG), tree));
+    for (const x of slots) t.finished(x.st);
+  });
+  return chunks.length > 0;
+}
+
+/**
+ * A quad sweep's lane as the sweep's body sees it: which of the 4, the quad loop (declarations before the lanes),
+ * the statements after the 4 lanes (`tail`), the length of the axis the quads run along, whether rows start
+ * mid-vec4, whether the quads are of the flattened row.
+ */
+interface QuadLane {
+  lane: number;
+  loop: Scope;
+  tail: Stmt[];
+  dim: Dim;
+  misaligned: boolean;
+  flat?: boolean;
+}
+
+/** What sweepRow needs of the row kernel being built. */
+interface SweepContext {
+  scopes: ScopeTree;
+  math: IndexMath;
+  emitter: Emitter;
+  /** The domain's kept and reduced axes, with their positions. */
+  kept: { a: DomainAxis; k: number }[];
+  red: { a: DomainAxis; k: number }[];
+  /** The row's length: the reduced dims' product. */
+  L: Dim;
+  column: boolean;
+  /** No buffer is accessed as vec4 (rowKernelPass's `noVec4`). */
+  noVec4: boolean;
+  /** The only reduced axis when it is the last one. */
+  quadAxis: { a: DomainAxis; k: number } | undefined;
+  /** The domain row's offset in rows. */
+  rowOffset: () => Ix;
+  /** Runs `f` once per lane of a column pass over quads, else once. */
+  perLane: (loop: Scope, f: (l: number | undefined) => void) => void;
+}
+
+/**
+ * Sweeps walk the reduced coordinates. When the only reduced axis is the last one, threads take 4
+ * consecutive elements per step (rows of buffers laid out along it are read and written as vec4) whenever
+ * its size is a multiple of 4 — decided at compile time when the size is known, else by a uniform branch.
+ * Work that needs all 4 lanes (an online max's update, a vec4 store) goes to `tail`, after the lanes.
+ * Rows of other lengths start mid-vec4: their whole vec4s go the same way (misalignedQuads), the up to 3
+ * elements before the row's first 16-byte boundary and after its last whole vec4 one at a time.
+ * `emitBody` emits the body of one step of the sweep into the scope it is given (once per lane of a quad).
+ */
+function sweepRow(ctx: SweepContext, emitBody: (s: Scope, lane: QuadLane | undefined) => void): void {
+  const { scopes, math, emitter, kept, red, L, column, noVec4, quadAxis, rowOffset, perLane } = ctx;
+  const root = scopes.root;
+  let lane: QuadLane | undefined;
+  if (column) {
+    const loop = openSweep(scopes, math, red, root);
+    perLane(loop, () => emitBody(loop, undefined));
+    scopes.close(loop, upTo('j', u32(0), ixE(math.dim(L)), u32(1)));
+    return;
+  }
+  const scalarLoop = (parent: Scope) => {
+    const loop = openSweep(scopes, math, red, parent);
+    emitBody(loop, undefined);
+    scopes.close(loop, upTo('j', LID, ixE(math.dim(L)), WG));
+  };
+  // `base`: the row's first element as a global element index, when rows may start mid-vec4 (then t is a
+  // global quad index and j = 4t + lane − base)
+  const quadLoop = (parent: Scope, q: { a: DomainAxis; k: number }, range?: { from: Expr; to: Expr; base: Expr }) => {
+    // without vec4 accesses the lanes read element by element (no quad context for the emitter)
+    const loop = scopes.open(parent);
+    scopes.define('t', loop);
+    const tail: Stmt[] = [];
+    const off = range ? rowOffset() : undefined;
+    for (let ln = 0; ln < 4; ln++) {
+      const c = scopes.open(loop);
+      const j = bare('+', bare('*', ref('t'), u32(4)), u32(ln));
+      c.lines.push(letS('j', range ? bare('-', j, range.base) : j), letS(coordName(q.k), ref('j')));
+      math.bindCoord(coordName(q.k), undefined);
+      scopes.define('j', c);
+      scopes.define(coordName(q.k), c);
+      emitter.quad = noVec4 ? undefined : { coord: coordName(q.k), lane: ln, dim: q.a.dim, loop, t: 't', ...(off ? { rowOffset: off } : {}) };
+      lane = { lane: ln, loop, tail, dim: q.a.dim, misaligned: range !== undefined };
+      emitBody(c, lane);
+      lane = undefined;
+      emitter.quad = undefined;
+      scopes.close(c, block);
+    }
+    loop.lines.push(...tail);
+    scopes.close(loop, range ? upTo('t', bare('+', range.from, LID), range.to, WG) : upTo('t', LID, bare('/', ixE(math.dim(q.a.dim)), u32(4)), WG));
+  };
+  // Rows over several trailing axes (FitNet's MSE over [C, H, W]): quads of the flattened row, j = 4t + lane,
+  // each lane unravelling its j into the reduced coordinates; buffers whose offset is x + j (x a multiple of 4,
+  // the same for the 4 lanes: laid out along the whole row) are read and written as one vec4 per quad.
+  const flatQuadLoop = (parent: Scope) => {
+    const loop = scopes.open(parent);
+    scopes.define('t', loop);
+    const tail: Stmt[] = [];
+    const laneVars = new Set(red.map((x) => coordName(x.k)));
+    for (let ln = 0; ln < 4; ln++) {
+      const c = scopes.open(loop);
+      c.lines.push(letS('j', bare('+', bare('*', ref('t'), u32(4)), u32(ln))));
+      scopes.define('j', c);
+      bindReducedCoords(scopes, math, red, c);
+      emitter.quad = noVec4 ? undefined : { coord: 'j', lane: ln, dim: L, loop, t: 't', flat: true, laneVars };
+      lane = { lane: ln, loop, tail, dim: L, misaligned: false, flat: true };
+      emitBody(c, lane);
+      lane = undefined;
+      emitter.quad = undefined;
+      scopes.close(c, block);
+    }
+    loop.lines.push(...tail);
+    scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(L)), u32(4)), WG));
+  };
+  // rows of any length: the elements before the row's first vec4 boundary, its whole vec4s, the rest — each
+  // lane still visits its elements in increasing order (first-index ties of arg reductions)
+  const misalignedQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+    const len = ixE(math.dim(q.a.dim));
+    const base = scopes.bind(parent, 'rb', ixE(ixMul(rowOffset(), math.dim(q.a.dim))), 'u32');
+    const head = scopes.bind(parent, 'rh', call('min', len, bare('%', bin('-', u32(4), bin('%', base, u32(4))), u32(4))), 'u32');
+    const from = scopes.bind(parent, 'rq', bare('/', bin('+', base, head), u32(4)), 'u32');
+    const to = scopes.bind(parent, 'rq', bare('+', from, bare('/', bin('-', len, head), u32(4))), 'u32');
+    const rest = scopes.bind(parent, 'rt', bare('-', bare('*', to, u32(4)), base), 'u32');
+    edge(parent, LID, head);
+    quadLoop(parent, q, { from, to, base });
+    edge(parent, bare('+', rest, LID), len);
+  };
+  // the reduced elements from `first` (+ WG each step) to `end`, one at a time
+  const edge = (parent: Scope, first: Expr, end: Expr) => {
+    const loop = openSweep(scopes, math, red, parent);
+    emitBody(loop, undefined);
+    scopes.close(loop, upTo('j', first, end, WG));
+  };
+  // rows of any length when nothing is read or written as vec4: the row's whole quads (4 lanes each), then the
+  // up to 3 elements after them one at a time — one copy of the lanes, no alignment split (each lane still
+  // visits its elements in increasing order)
+  const plainQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
+    quadLoop(parent, q);
+    const len = ixE(math.dim(q.a.dim));
+    if (typeof q.a.dim !== 'number' || q.a.dim % 4 !== 0) edge(parent, bare('+', bare('*', bare('/', len, u32(4)), u32(4)), LID), len);
+  };
+  if (red.length > 1 && red.every((x, n) => x.k === kept.length + n)) {
+    // (a row whose length is not a multiple of 4 is walked one element at a time)
+    if (typeof L === 'number') return L % 4 === 0 ? flatQuadLoop(root) : scalarLoop(root);
+    const yes = scopes.open(root);
+    flatQuadLoop(yes);
+    const no = scopes.open(root);
+    scalarLoop(no);
+    root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(L)), u32(4)), u32(0)), yes.lines, no.lines));
+    return;
+  }
+  const d = quadAxis?.a.dim;
+  // rows start mid-vec4 only where there are several (a whole reduction's one row starts at 0)
+  const misaligned = kept.length > 0 && (typeof d !== 'number' || d >= MISALIGNED_QUADS_MIN);
+  if (!quadAxis || d === undefined || (typeof d === 'number' && d % 4 !== 0 && !misaligned)) return scalarLoop(root);
+  // a whole reduction over the batch (a loss's final sums: N elements of work in all) is one loop over it
+  if (kept.length === 0 && isBatchDim(d)) return scalarLoop(root);
+  if (typeof d === 'number') return d % 4 === 0 ? quadLoop(root, quadAxis) : noVec4 ? plainQuads(root, quadAxis) : misalignedQuads(root, quadAxis);
+  // Rows along the batch axis (RKD's, DIST's, PKT's rows over N) are walked one element at a time where they
+  // have no vec4 accesses, and where they have, when the batch is not a multiple of 4: one copy of the sweep's
+  // body, where quads take 5 (4 lanes + the rest) or, split at 16-byte boundaries, 6 — up to a second of a
+  // user's first step on lavapipe (LLVM compile) for no measurable gain in the steady state. Class and feature
+  // rows keep their quads (no cliff for C not a multiple of 4).
+  // (rows that would be split at 16-byte boundaries; a whole reduction's one row keeps its two branches)
+  if (noVec4 && misaligned) return isBatchDim(d) ? scalarLoop(root) : plainQuads(root, quadAxis);
+  // both branches are built before either is written: values they hoist must precede the `if`
+  const yes = scopes.open(root);
+  quadLoop(yes, quadAxis);
+  const no = scopes.open(root);
+  // (batch rows, as above)
+  if (misaligned && !isBatchDim(d)) misalignedQuads(no, quadAxis);
+  else scalarLoop(no);
+  root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
 }
 
 /** Rows of a known length that is not a multiple of 4 take whole vec4s from this length on (shorter ones: one element per step). */
