@@ -240,58 +240,10 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         if (r.online !== undefined || hot.has(r.node)) continue; // accumulated with its max; read once per row
         const n = g.nodes[r.node]!;
         const st = states.get(r.node)!;
-        const acc = ref(st.acc);
         const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node, co));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
         const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc); // online sums: f32, compensated
-        if (zs.length && lane && st.type === 'f32') {
-          // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
-          const o = ref(`${st.acc}_q`);
-          const twin = twins.get(r.node);
-          // a twin's max is its source's times k (exact), updated in the source's branch: no quad max of its own
-          if (!twin && lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_q`, 'vec4<f32>'));
-          if (!twin) loop.lines.push(assign(laneOf(o, lane.lane), vt));
-          if (lane.lane === 3) {
-            const [qm, qe] = [ref('qm'), ref('qe')];
-            const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, qm))));
-            const twinsOf = [...twins].filter(([, t]) => t.max === r.node);
-            const twinUpdates = twinsOf.flatMap(([tn, t]) => {
-              const ta = ref(states.get(tn)!.acc);
-              const tm = bare('*', qm, f32(2 ** t.squarings));
-              return [...partners.get(tn)!.flatMap((z) => compensatedScale(states.get(z)!.acc, clampExp(bare('-', ta, tm)))), assign(ta, tm)];
-            });
-            if (!twin) lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, ...twinUpdates, assign(acc, qm)])]));
-            const quadSum = (e: Expr) => bin('+', bin('+', laneOf(e, 0), laneOf(e, 1)), bin('+', laneOf(e, 2), laneOf(e, 3)));
-            const exps = call('exp', bare('-', o, call('vec4<f32>', acc)));
-            if (twin || twinSources.has(r.node)) {
-              // the quad's exps stay in scope for the twin over x·k: theirs are these to the power k
-              const e = `${st.acc}_e`;
-              if (twin) {
-                let p = ref(`${states.get(twin.max)!.acc}_e`);
-                for (let k = 1; k < twin.squarings; k++) {
-                  lane.tail.push(letS(`${e}${k}`, bare('*', p, p)));
-                  p = ref(`${e}${k}`);
-                }
-                lane.tail.push(letS(e, bare('*', p, p)));
-              } else lane.tail.push(letS(e, exps));
-              lane.tail.push(block(zs.map((z) => compensatedAdd(z, quadSum(ref(e))))));
-            } else lane.tail.push(block([letS('qe', exps), ...zs.map((z) => compensatedAdd(z, quadSum(qe)))]));
-          }
-        } else if (zs.length) {
-          // online softmax: rescale the partial sums when the running max grows
-          const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, vt))));
-          loop.lines.push(ifS(bare('>', vt, acc), [...rescale, assign(acc, vt)]));
-          for (const z of zs) loop.lines.push(compensatedAdd(z, call('exp', bare('-', vt, acc))));
-        } else if (st.accIdx) {
-          loop.lines.push(ifS(bare(st.fn === 'argmax' ? '>' : '<', vt, acc), [assign(acc, vt), assign(ref(st.accIdx), ref('j'))]));
-        } else if (compensated(st) && lane) {
-          // a quad's 4 values summed plainly, then one compensated add (as the online sums do)
-          const o = ref(`${st.acc}_s`);
-          if (lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_s`, 'vec4<f32>'));
-          loop.lines.push(assign(laneOf(o, lane.lane), vt));
-          if (lane.lane === 3) lane.tail.push(compensatedAdd(st.acc, bin('+', bin('+', laneOf(o, 0), laneOf(o, 1)), bin('+', laneOf(o, 2), laneOf(o, 3)))));
-        } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
-        else loop.lines.push(assign(acc, combine(st.fn, acc, vt)));
+        accumulate(st, vt, zs, loop, lane, { partners, twins, twinSources, accOf: (node) => states.get(node)!.acc });
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
@@ -617,6 +569,76 @@ function sweepRow(ctx: SweepContext, emitBody: (s: Scope, lane: QuadLane | undef
   if (misaligned && !isBatchDim(d)) misalignedQuads(no, quadAxis);
   else scalarLoop(no);
   root.lines.push(ifS(bare('==', bare('%', ixE(math.dim(d)), u32(4)), u32(0)), yes.lines, no.lines));
+}
+
+/** A sweep's online softmax sums and their twins, as accumulate() needs them. */
+interface OnlineSums {
+  /** max node → its online sums (nodes). */
+  partners: Map<number, number[]>;
+  /** online maxima over x whose quad exps are powers of an earlier one's over x/k (scaled-exp.ts): max → (twin, log2 k). */
+  twins: Map<number, { max: number; squarings: number }>;
+  /** The maxima some twin's exps are computed from. */
+  twinSources: Set<number>;
+  /** The accumulator of a reduction of the sweep. */
+  accOf: (node: number) => string;
+}
+
+/**
+ * One sweep step's accumulation of reduction `st` with value `vt` (in `loop`; over a quad, lane `lane`): an online
+ * maximum with its sums `zs` (rescaled when it grows; over a quad, one max update and 4 exps after the lanes), an
+ * arg reduction (first index on ties), a compensated f32 sum (over a quad, the 4 values summed plainly first), or a
+ * plain combine.
+ */
+function accumulate(st: ReductionState, vt: Expr, zs: string[], loop: Scope, lane: QuadLane | undefined, online: OnlineSums): void {
+  const acc = ref(st.acc);
+  if (zs.length && lane && st.type === 'f32') {
+    // online softmax over a quad: lanes collect the 4 values; one max update and 4 exps after them
+    const o = ref(`${st.acc}_q`);
+    const twin = online.twins.get(st.node);
+    // a twin's max is its source's times k (exact), updated in the source's branch: no quad max of its own
+    if (!twin && lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_q`, 'vec4<f32>'));
+    if (!twin) loop.lines.push(assign(laneOf(o, lane.lane), vt));
+    if (lane.lane === 3) {
+      const [qm, qe] = [ref('qm'), ref('qe')];
+      const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, qm))));
+      const twinsOf = [...online.twins].filter(([, t]) => t.max === st.node);
+      const twinUpdates = twinsOf.flatMap(([tn, t]) => {
+        const ta = ref(online.accOf(tn));
+        const tm = bare('*', qm, f32(2 ** t.squarings));
+        return [...online.partners.get(tn)!.flatMap((z) => compensatedScale(online.accOf(z), clampExp(bare('-', ta, tm)))), assign(ta, tm)];
+      });
+      if (!twin) lane.tail.push(block([letS('qm', call('max', call('max', laneOf(o, 0), laneOf(o, 1)), call('max', laneOf(o, 2), laneOf(o, 3)))), ifS(bare('>', qm, acc), [...rescale, ...twinUpdates, assign(acc, qm)])]));
+      const quadSum = (e: Expr) => bin('+', bin('+', laneOf(e, 0), laneOf(e, 1)), bin('+', laneOf(e, 2), laneOf(e, 3)));
+      const exps = call('exp', bare('-', o, call('vec4<f32>', acc)));
+      if (twin || online.twinSources.has(st.node)) {
+        // the quad's exps stay in scope for the twin over x·k: theirs are these to the power k
+        const e = `${st.acc}_e`;
+        if (twin) {
+          let p = ref(`${online.accOf(twin.max)}_e`);
+          for (let k = 1; k < twin.squarings; k++) {
+            lane.tail.push(letS(`${e}${k}`, bare('*', p, p)));
+            p = ref(`${e}${k}`);
+          }
+          lane.tail.push(letS(e, bare('*', p, p)));
+        } else lane.tail.push(letS(e, exps));
+        lane.tail.push(block(zs.map((z) => compensatedAdd(z, quadSum(ref(e))))));
+      } else lane.tail.push(block([letS('qe', exps), ...zs.map((z) => compensatedAdd(z, quadSum(qe)))]));
+    }
+  } else if (zs.length) {
+    // online softmax: rescale the partial sums when the running max grows
+    const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, vt))));
+    loop.lines.push(ifS(bare('>', vt, acc), [...rescale, assign(acc, vt)]));
+    for (const z of zs) loop.lines.push(compensatedAdd(z, call('exp', bare('-', vt, acc))));
+  } else if (st.accIdx) {
+    loop.lines.push(ifS(bare(st.fn === 'argmax' ? '>' : '<', vt, acc), [assign(acc, vt), assign(ref(st.accIdx), ref('j'))]));
+  } else if (compensated(st) && lane) {
+    // a quad's 4 values summed plainly, then one compensated add (as the online sums do)
+    const o = ref(`${st.acc}_s`);
+    if (lane.lane === 0) lane.loop.lines.push(varS(`${st.acc}_s`, 'vec4<f32>'));
+    loop.lines.push(assign(laneOf(o, lane.lane), vt));
+    if (lane.lane === 3) lane.tail.push(compensatedAdd(st.acc, bin('+', bin('+', laneOf(o, 0), laneOf(o, 1)), bin('+', laneOf(o, 2), laneOf(o, 3)))));
+  } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
+  else loop.lines.push(assign(acc, combine(st.fn, acc, vt)));
 }
 
 /** Rows of a known length that is not a multiple of 4 take whole vec4s from this length on (shorter ones: one element per step). */
