@@ -33,9 +33,12 @@ interface StageNames {
   variantWgslConsts: string[][];
 }
 
+type TsMorph = typeof import('ts-morph');
+type Statement = string | import('ts-morph').StatementStructures;
+
 export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions): Promise<string> {
-  const { Project, IndentationText, QuoteKind, NewLineKind, StructureKind, Scope } = await import('ts-morph');
-  type Statement = string | import('ts-morph').StatementStructures;
+  const tsm = await import('ts-morph');
+  const { Project, IndentationText, QuoteKind, NewLineKind, StructureKind } = tsm;
   const named = nameStages(stages);
   const anyState = stages.some((s) => hasStateInputs(s.plan));
   const statements: Statement[] = [
@@ -60,278 +63,8 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
     },
   ];
 
-  for (const s of named) {
-    // one constant per distinct WGSL text: a variant's kernel identical to one before it shares its constant
-    const constOf = new Map<string, string>();
-    const kernelsOf = (plan: KernelPlan, names: string[], variant?: number) =>
-      plan.kernels.map((k, i) => {
-        const constant = (wgsl: string, name: string, comment: string): RawCode => {
-          if (!constOf.has(wgsl)) {
-            constOf.set(wgsl, name);
-            statements.push(`\n// ${comment}\nconst ${name} = ${templateLiteral(wgsl)};`);
-          }
-          return new RawCode(constOf.get(wgsl)!);
-        };
-        const wgsl = constant(k.wgsl, names[i]!, `${tsComment(kernelFile(s.stage, k.name, variant))}: ${tsComment(oneLine(k.summary))}`);
-        if (k.wgslSubgroups === undefined) return { ...k, wgsl };
-        const sub = constant(k.wgslSubgroups, `${names[i]!}_SUBGROUPS`, `${tsComment(kernelSubgroupsFile(s.stage, k.name, variant))}: the same kernel with subgroup operations`);
-        return { ...k, wgsl, wgslSubgroups: sub };
-      });
-    const literal = (plan: KernelPlan, kernels: ReturnType<typeof kernelsOf>) => ({
-      ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
-      symbols: plan.symbols,
-      inputs: plan.inputs,
-      buffers: plan.buffers,
-      kernels,
-      outputs: plan.outputs,
-      ...(plan.equalDims ? { equalDims: plan.equalDims } : {}),
-      ...(plan.indexInputs ? { indexInputs: plan.indexInputs } : {}),
-      ...(plan.factorChecks ? { factorChecks: plan.factorChecks } : {}),
-      ...(plan.unitInputs ? { unitInputs: plan.unitInputs } : {}),
-      ...(plan.checkKernels
-        ? { checkKernels: Object.fromEntries(Object.entries(plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
-        : {}),
-    });
-    const planLiteral = {
-      ...literal(s.plan, kernelsOf(s.plan, s.wgslConsts)),
-      ...(s.plan.variants?.length
-        ? { variants: s.plan.variants.map((v, j) => ({ minStorageBuffers: v.minStorageBuffers, plan: literal(v.plan, kernelsOf(v.plan, s.variantWgslConsts[j]!, v.minStorageBuffers)) })) }
-        : {}),
-    };
-    // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
-    statements.push(`\nconst ${s.planConst}: KernelPlan = ${tsLiteral(planLiteral)};\n`);
-  }
-
-  for (const s of named) {
-    const { stem, plan } = s;
-    const hasTargets = plan.inputs.some((i) => i.name === 'targets');
-    // a stateful term's buffers (state_in/<term>/<buffer>: CRD's memory banks) are not inputs: the criterion keeps them
-    const stateful = hasStateInputs(plan);
-    const stateKeys = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((i) => i.name.slice(STATE_IN.length));
-    // initState() where the loss defines every state buffer's initial value (at compile-time sizes)
-    const stateInitial = stateful && plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).every((i) => i.init && i.shape.every((d) => typeof d === 'number'));
-    const nestedInputs = plan.inputs
-      .filter((i) => i.name !== 'targets' && !i.name.startsWith(STATE_IN))
-      .map((i) => ({ name: i.name, type: i.dtype === 'int' ? 'IntTensor' : 'FloatTensor' }));
-    const grads = plan.outputs.grads.map((g) => ({ name: g.input, type: 'G' }));
-    const hasModelTerm = plan.outputs.scalars.modelTerm !== undefined;
-    const modelTerm = hasModelTerm ? ', modelTerm: r.modelTerm!' : '';
-    const termWeights = plan.outputs.scalars.terms.map((t) => `${t.name} × ${t.weight}`).join(', ') || 'none';
-
-    statements.push(
-      nestedInterface(
-        `${stem}Inputs`,
-        `Inputs of stage '${s.stage}' by io_dict path: side → module path → io${hasTargets ? ' (targets are passed separately)' : ''}.`,
-        nest(nestedInputs, `stage '${s.stage}' inputs`),
-      ),
-      {
-        kind: StructureKind.Interface,
-        name: `${stem}Terms`,
-        isExported: true,
-        docs: [tsComment(`Unweighted value of each term of stage '${s.stage}' (weights: ${termWeights}).`)],
-        properties: plan.outputs.scalars.terms.map((t) => ({ name: propKey(t.name), type: 'number', isReadonly: true })),
-      },
-      nestedInterface(`${stem}Grads<G>`, `d loss / d input for every trainable input of stage '${s.stage}', nested like the inputs.`, nest(grads, `stage '${s.stage}' gradients`)),
-      ...(stateful
-        ? [
-            nestedInterface(
-              `${stem}State<S>`,
-              `The buffers stateful terms of stage '${s.stage}' keep across steps (CRDLoss: params [K, T, Z1, Z2, momentum], memory_v1, memory_v2), by term → buffer.`,
-              nest(stateKeys.map((k) => ({ name: k, type: 'S' })), `stage '${s.stage}' state`),
-            ),
-          ]
-        : []),
-      {
-        kind: StructureKind.Interface,
-        name: `${stem}Result`,
-        isExported: true,
-        typeParameters: ['G'],
-        properties: [
-          { name: 'loss', type: 'number', isReadonly: true },
-          { name: 'terms', type: `${stem}Terms`, isReadonly: true },
-          { name: 'grads', type: `${stem}Grads<G>`, isReadonly: true },
-          ...(hasModelTerm ? [{ name: 'modelTerm', type: 'number', isReadonly: true, docs: ['The weighted model term (WeightedSumLoss model_term).'] }] : []),
-          ...(stateful
-            ? [
-                {
-                  name: 'state',
-                  type: `${stem}State<GPUBuffer>`,
-                  isReadonly: true,
-                  docs: [
-                    'The state after this step, always resident on the device (never read back here; `readState()` does): the criterion\'s own buffers, ' +
-                      'updated in place by every forward/dispatch and read by the next, as torchdistill\'s module buffers are.',
-                  ],
-                },
-              ]
-            : []),
-          {
-            name: 'nonfinite',
-            type: 'readonly NonFinite[]',
-            isReadonly: true,
-            docs: [
-              'The parts that are NaN or ±Inf, [] when all are finite (NaN propagates as in torch and is named here): ' +
-                'loss, terms and model term, and the gradients when they were read back (`readback: true`). Computed when first read ' +
-                '(a loop that never reads it does not pay the scan), from the gradients as they are then: read it before passing them as a later `into`.',
-            ],
-          },
-        ],
-      },
-    );
-
-    const inParams = [{ name: 'inputs', type: `${stem}Inputs` }, ...(hasTargets ? [{ name: 'targets', type: 'IntTensor' }] : [])];
-    const inputNames = stateful ? `${s.planConst}.inputs.map((i) => i.name).filter((n) => !n.startsWith('${STATE_IN}'))` : `${s.planConst}.inputs.map((i) => i.name)`;
-    const flatten = `flattenInputs<TensorInput>(inputs, ${inputNames}${hasTargets ? ', targets' : ''})`;
-    // a stateful stage runs through its ResidentState: the state buffers bound as inputs, the updated ones copied back
-    const run = (mode: string, flat = 'flat', extra = '') =>
-      stateful
-        ? `this.state.step((st) => this.executor.run(new Map([...${flat}, ...st]), { readback: '${mode}'${extra} }))`
-        : `this.executor.run(${flat}, { readback: '${mode}'${extra} })`;
-    const stateField = stateful ? `, state: nestByName(this.state.buffers()) as unknown as ${stem}State<GPUBuffer>` : '';
-    const stateDoc = stateful
-      ? ` Its stateful terms' buffers (${stateKeys.join(', ')}) live on the device: give their initial values once with ${stateInitial ? 'initState(seed) or ' : ''}setState() ` +
-        '(torchdistill\'s CRDLoss starts from params [K, T, -1, -1, momentum], Z < 0 meaning "set from the first batch", and banks uniform in ' +
-        '[-1/sqrt(d/3), 1/sqrt(d/3)]; or load them from a checkpoint); every forward/dispatch reads them and updates them in place on the GPU ' +
-        '(result.state), so they carry over from step to step with no upload or readback; readState() reads them back (e.g. to checkpoint).'
-      : '';
-    statements.push({
-      kind: StructureKind.Class,
-      name: `${stem}Criterion`,
-      isExported: true,
-      docs: [tsComment(`The criterion of stage '${s.stage}': forward + backward on the GPU (${plan.kernels.length} dispatch${plan.kernels.length === 1 ? '' : 'es'}).${stateDoc}`)],
-      properties: [
-        { name: 'stage', isStatic: true, isReadonly: true, initializer: singleQuoted(s.stage) },
-        { name: 'plan', isStatic: true, isReadonly: true, type: 'KernelPlan', initializer: s.planConst },
-        { name: 'executor', scope: Scope.Private, isReadonly: true, type: 'PlanExecutor' },
-        ...(stateful ? [{ name: 'state', scope: Scope.Private, isReadonly: true, type: 'ResidentState' }] : []),
-      ],
-      getAccessors: [
-        {
-          name: 'activePlan',
-          returnType: 'KernelPlan',
-          docs: [`The plan this criterion runs: ${s.planConst}, or the variant of it chosen for the device (KernelPlan.variants).`],
-          statements: 'return this.executor.plan;',
-        },
-      ],
-      // A plain field + assignment, not a parameter property: the glue uses only erasable syntax (Node's type stripping).
-      ctors: [
-        {
-          scope: Scope.Private,
-          parameters: [{ name: 'executor', type: 'PlanExecutor' }],
-          statements: stateful ? ['this.executor = executor;', 'this.state = new ResidentState(executor);'] : 'this.executor = executor;',
-        },
-      ],
-      methods: [
-        {
-          name: 'create',
-          isStatic: true,
-          isAsync: true,
-          docs: [
-            'Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share. ' +
-              '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter' +
-              (plan.variants?.length
-                ? `; the plan with the fewest kernels the device's storage-buffer limit allows runs (${[plan.kernels.length, ...plan.variants.map((v) => v.plan.kernels.length)].join(' / ')} kernels at ${[8, ...plan.variants.map((v) => v.minStorageBuffers)].join(' / ')} buffers), \`options.planVariant: 'default'\` forces the one for WebGPU's default limits.`
-                : '.'),
-          ],
-          parameters: [
-            { name: 'runtime', type: 'GpuRuntime | GPUDevice' },
-            { name: 'options', type: 'ExecutorOptions', initializer: '{}' },
-          ],
-          returnType: `Promise<${stem}Criterion>`,
-          statements: `return new ${stem}Criterion(await PlanExecutor.create(runtime, ${s.planConst}, options));`,
-        },
-        {
-          name: 'forward',
-          isAsync: true,
-          overloads: [
-            {
-              docs: [`Loss and terms (read back); gradients as GPUBuffers, overwritten by the next call.${stateful ? ' The state stays on the device (result.state).' : ''}`],
-              parameters: [...inParams, { name: 'opts', type: '{ readback?: false }', hasQuestionToken: true }],
-              returnType: `Promise<${stem}Result<GPUBuffer>>`,
-            },
-            {
-              docs: [
-                `Loss, terms and gradients, all read back (gradients as Float32Arrays).${stateful ? ' The state stays on the device (result.state; readState() reads it).' : ''} ` +
-                  '`opts.into`: arrays to read gradients into instead of new ones (e.g. the previous result.grads: `r = await c.forward(x, { readback: true, into: r?.grads })`), ' +
-                  'returned as this result\'s grads; each must have its gradient\'s length (else GpuInputError). A loop that reads gradients back every step saves allocating ' +
-                  'them, which for large gradients (and the garbage they leave) can cost more than the kernels.',
-              ],
-              parameters: [...inParams, { name: 'opts', type: `{ readback: true; into?: ${stem}Grads<Float32Array> | undefined }` }],
-              returnType: `Promise<${stem}Result<Float32Array>>`,
-            },
-          ],
-          parameters: [...inParams, { name: 'opts', type: `{ readback?: boolean; into?: ${stem}Grads<Float32Array> | undefined }`, initializer: '{}' }],
-          returnType: `Promise<${stem}Result<GPUBuffer> | ${stem}Result<Float32Array>>`,
-          statements: [
-            `const flat = ${flatten};`,
-            'if (opts.readback) {',
-            `  const into = opts.into ? flattenInputs<Float32Array>(opts.into, ${s.planConst}.outputs.grads.map((g) => g.input)) : undefined;`,
-            `  const r = await ${run('all', 'flat', ', ...(into ? { into } : {})')};`,
-            `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}${stateField}, get nonfinite() { return r.nonfinite; } };`,
-            '}',
-            `const r = await ${run('scalars')};`,
-            `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm}${stateField}, nonfinite: r.nonfinite };`,
-          ],
-        },
-        {
-          name: 'dispatch',
-          isAsync: true,
-          docs: [
-            `Submits forward + backward without reading anything back: scalars ([loss, term…] as f32) and gradients stay on the device${stateful ? ', and the state is updated there' : ''}.`,
-          ],
-          parameters: inParams,
-          returnType: `Promise<{ scalars: GPUBuffer; grads: ${stem}Grads<GPUBuffer>${stateful ? `; state: ${stem}State<GPUBuffer>` : ''} }>`,
-          statements: stateful
-            ? [`const r = await ${run('none', flatten)};`, `return { scalars: r.scalars, grads: nestByName(r.grads) as unknown as ${stem}Grads<GPUBuffer>${stateField} };`]
-            : [
-                `const r = await this.executor.run(${flatten}, { readback: 'none' });`,
-                `return { scalars: r.scalars, grads: nestByName(r.grads) as unknown as ${stem}Grads<GPUBuffer> };`,
-              ],
-        },
-        ...(stateful
-          ? [
-              {
-                name: 'setState',
-                docs: [
-                  'Sets the state the next forward reads (host floats are uploaded, a GPUBuffer with COPY_SRC is copied on the GPU), after the steps already queued. ' +
-                    'Needed once before the first forward; later, to restore a checkpoint. Throws GpuInputError for a missing, unknown or misshapen buffer.',
-                ],
-                parameters: [{ name: 'state', type: `${stem}State<FloatTensor>` }],
-                returnType: 'Promise<void>',
-                statements: `return this.state.set(flattenInputs<FloatTensor>(state, this.state.keys));`,
-              },
-              ...(stateInitial
-                ? [
-                    {
-                      name: 'initState',
-                      docs: [
-                        "Sets the state to the loss's own initial value (torchdistill's CRDLoss: params [K, T, -1, -1, momentum], Z < 0 meaning " +
-                          '"set from the first batch", banks uniform in [-1/sqrt(d/3), 1/sqrt(d/3)] drawn from a generator seeded with `seed`), ' +
-                          'after the steps already queued: the start of a fresh training run. To continue a PyTorch run, setState() with its buffers instead.',
-                      ],
-                      parameters: [{ name: 'seed', type: 'number', initializer: '0' }],
-                      returnType: 'Promise<void>',
-                      statements: 'return this.state.set(this.state.initial(seed));',
-                    },
-                  ]
-                : []),
-              {
-                name: 'readState',
-                isAsync: true,
-                docs: ['Reads the current state back (after the steps queued), e.g. to checkpoint it. Banks can be large (ImageNet CRD: 656 MB each).'],
-                returnType: `Promise<${stem}State<Float32Array>>`,
-                statements: `return nestByName(await this.state.read()) as unknown as ${stem}State<Float32Array>;`,
-              },
-            ]
-          : []),
-        {
-          name: 'destroy',
-          docs: [`Frees this stage's device buffers${stateful ? ' (the state included)' : ''}.`],
-          returnType: 'void',
-          statements: stateful ? ['this.state.destroy();', 'this.executor.destroy();'] : 'this.executor.destroy();',
-        },
-      ],
-    });
-  }
+  for (const s of named) statements.push(...planConstants(s));
+  for (const s of named) statements.push(...stageTypes(tsm, s), criterionClass(tsm, s));
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -340,6 +73,294 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
   });
   // One structure, printed once: ts-morph re-parses after every manipulation, so incremental adds cost more.
   return project.createSourceFile(`/${opts.moduleName}.ts`, { statements }).getFullText();
+}
+
+/** The stage's WGSL constants (one per distinct text) and its plan constant, the variants' kernels included. */
+function planConstants(s: StageNames): string[] {
+  const out: string[] = [];
+  // one constant per distinct WGSL text: a variant's kernel identical to one before it shares its constant
+  const constOf = new Map<string, string>();
+  const kernelsOf = (plan: KernelPlan, names: string[], variant?: number) =>
+    plan.kernels.map((k, i) => {
+      const constant = (wgsl: string, name: string, comment: string): RawCode => {
+        if (!constOf.has(wgsl)) {
+          constOf.set(wgsl, name);
+          out.push(`\n// ${comment}\nconst ${name} = ${templateLiteral(wgsl)};`);
+        }
+        return new RawCode(constOf.get(wgsl)!);
+      };
+      const wgsl = constant(k.wgsl, names[i]!, `${tsComment(kernelFile(s.stage, k.name, variant))}: ${tsComment(oneLine(k.summary))}`);
+      if (k.wgslSubgroups === undefined) return { ...k, wgsl };
+      const sub = constant(k.wgslSubgroups, `${names[i]!}_SUBGROUPS`, `${tsComment(kernelSubgroupsFile(s.stage, k.name, variant))}: the same kernel with subgroup operations`);
+      return { ...k, wgsl, wgslSubgroups: sub };
+    });
+  const literal = (plan: KernelPlan, kernels: ReturnType<typeof kernelsOf>) => ({
+    ...(plan.workgroupSize !== undefined ? { workgroupSize: plan.workgroupSize } : {}),
+    symbols: plan.symbols,
+    inputs: plan.inputs,
+    buffers: plan.buffers,
+    kernels,
+    outputs: plan.outputs,
+    ...(plan.equalDims ? { equalDims: plan.equalDims } : {}),
+    ...(plan.indexInputs ? { indexInputs: plan.indexInputs } : {}),
+    ...(plan.factorChecks ? { factorChecks: plan.factorChecks } : {}),
+    ...(plan.unitInputs ? { unitInputs: plan.unitInputs } : {}),
+    ...(plan.checkKernels
+      ? { checkKernels: Object.fromEntries(Object.entries(plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
+      : {}),
+  });
+  const planLiteral = {
+    ...literal(s.plan, kernelsOf(s.plan, s.wgslConsts)),
+    ...(s.plan.variants?.length
+      ? { variants: s.plan.variants.map((v, j) => ({ minStorageBuffers: v.minStorageBuffers, plan: literal(v.plan, kernelsOf(v.plan, s.variantWgslConsts[j]!, v.minStorageBuffers)) })) }
+      : {}),
+  };
+  // Multi-line initializers and nested types are printed by us: ts-morph would hang-indent them.
+  out.push(`\nconst ${s.planConst}: KernelPlan = ${tsLiteral(planLiteral)};\n`);
+  return out;
+}
+
+/** What the stage's types and criterion class are made from. */
+function stageFacts(s: StageNames) {
+  const { stem, plan } = s;
+  const hasTargets = plan.inputs.some((i) => i.name === 'targets');
+  // a stateful term's buffers (state_in/<term>/<buffer>: CRD's memory banks) are not inputs: the criterion keeps them
+  const stateful = hasStateInputs(plan);
+  const stateKeys = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((i) => i.name.slice(STATE_IN.length));
+  // initState() where the loss defines every state buffer's initial value (at compile-time sizes)
+  const stateInitial = stateful && plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).every((i) => i.init && i.shape.every((d) => typeof d === 'number'));
+  const nestedInputs = plan.inputs
+    .filter((i) => i.name !== 'targets' && !i.name.startsWith(STATE_IN))
+    .map((i) => ({ name: i.name, type: i.dtype === 'int' ? 'IntTensor' : 'FloatTensor' }));
+  const grads = plan.outputs.grads.map((g) => ({ name: g.input, type: 'G' }));
+  const hasModelTerm = plan.outputs.scalars.modelTerm !== undefined;
+  const modelTerm = hasModelTerm ? ', modelTerm: r.modelTerm!' : '';
+  const termWeights = plan.outputs.scalars.terms.map((t) => `${t.name} × ${t.weight}`).join(', ') || 'none';
+  return { stem, plan, hasTargets, stateful, stateKeys, stateInitial, nestedInputs, grads, hasModelTerm, modelTerm, termWeights };
+}
+
+/** The stage's exported types: its inputs, terms, gradients (and state), and the result of a forward. */
+function stageTypes(tsm: TsMorph, s: StageNames): Statement[] {
+  const { StructureKind } = tsm;
+  const { stem, plan, hasTargets, stateful, stateKeys, nestedInputs, grads, hasModelTerm, termWeights } = stageFacts(s);
+  return [
+    nestedInterface(
+      `${stem}Inputs`,
+      `Inputs of stage '${s.stage}' by io_dict path: side → module path → io${hasTargets ? ' (targets are passed separately)' : ''}.`,
+      nest(nestedInputs, `stage '${s.stage}' inputs`),
+    ),
+    {
+      kind: StructureKind.Interface,
+      name: `${stem}Terms`,
+      isExported: true,
+      docs: [tsComment(`Unweighted value of each term of stage '${s.stage}' (weights: ${termWeights}).`)],
+      properties: plan.outputs.scalars.terms.map((t) => ({ name: propKey(t.name), type: 'number', isReadonly: true })),
+    },
+    nestedInterface(`${stem}Grads<G>`, `d loss / d input for every trainable input of stage '${s.stage}', nested like the inputs.`, nest(grads, `stage '${s.stage}' gradients`)),
+    ...(stateful
+      ? [
+          nestedInterface(
+            `${stem}State<S>`,
+            `The buffers stateful terms of stage '${s.stage}' keep across steps (CRDLoss: params [K, T, Z1, Z2, momentum], memory_v1, memory_v2), by term → buffer.`,
+            nest(stateKeys.map((k) => ({ name: k, type: 'S' })), `stage '${s.stage}' state`),
+          ),
+        ]
+      : []),
+    {
+      kind: StructureKind.Interface,
+      name: `${stem}Result`,
+      isExported: true,
+      typeParameters: ['G'],
+      properties: [
+        { name: 'loss', type: 'number', isReadonly: true },
+        { name: 'terms', type: `${stem}Terms`, isReadonly: true },
+        { name: 'grads', type: `${stem}Grads<G>`, isReadonly: true },
+        ...(hasModelTerm ? [{ name: 'modelTerm', type: 'number', isReadonly: true, docs: ['The weighted model term (WeightedSumLoss model_term).'] }] : []),
+        ...(stateful
+          ? [
+              {
+                name: 'state',
+                type: `${stem}State<GPUBuffer>`,
+                isReadonly: true,
+                docs: [
+                  'The state after this step, always resident on the device (never read back here; `readState()` does): the criterion\'s own buffers, ' +
+                    'updated in place by every forward/dispatch and read by the next, as torchdistill\'s module buffers are.',
+                ],
+              },
+            ]
+          : []),
+        {
+          name: 'nonfinite',
+          type: 'readonly NonFinite[]',
+          isReadonly: true,
+          docs: [
+            'The parts that are NaN or ±Inf, [] when all are finite (NaN propagates as in torch and is named here): ' +
+              'loss, terms and model term, and the gradients when they were read back (`readback: true`). Computed when first read ' +
+              '(a loop that never reads it does not pay the scan), from the gradients as they are then: read it before passing them as a later `into`.',
+          ],
+        },
+      ],
+    },
+  ];
+}
+
+/** The stage's criterion class: create, forward, dispatch (state methods for a stateful stage), destroy. */
+function criterionClass(tsm: TsMorph, s: StageNames): Statement {
+  const { StructureKind, Scope } = tsm;
+  const { stem, plan, hasTargets, stateful, stateKeys, stateInitial, modelTerm } = stageFacts(s);
+  const inParams = [{ name: 'inputs', type: `${stem}Inputs` }, ...(hasTargets ? [{ name: 'targets', type: 'IntTensor' }] : [])];
+  const inputNames = stateful ? `${s.planConst}.inputs.map((i) => i.name).filter((n) => !n.startsWith('${STATE_IN}'))` : `${s.planConst}.inputs.map((i) => i.name)`;
+  const flatten = `flattenInputs<TensorInput>(inputs, ${inputNames}${hasTargets ? ', targets' : ''})`;
+  // a stateful stage runs through its ResidentState: the state buffers bound as inputs, the updated ones copied back
+  const run = (mode: string, flat = 'flat', extra = '') =>
+    stateful
+      ? `this.state.step((st) => this.executor.run(new Map([...${flat}, ...st]), { readback: '${mode}'${extra} }))`
+      : `this.executor.run(${flat}, { readback: '${mode}'${extra} })`;
+  const stateField = stateful ? `, state: nestByName(this.state.buffers()) as unknown as ${stem}State<GPUBuffer>` : '';
+  const stateDoc = stateful
+    ? ` Its stateful terms' buffers (${stateKeys.join(', ')}) live on the device: give their initial values once with ${stateInitial ? 'initState(seed) or ' : ''}setState() ` +
+      '(torchdistill\'s CRDLoss starts from params [K, T, -1, -1, momentum], Z < 0 meaning "set from the first batch", and banks uniform in ' +
+      '[-1/sqrt(d/3), 1/sqrt(d/3)]; or load them from a checkpoint); every forward/dispatch reads them and updates them in place on the GPU ' +
+      '(result.state), so they carry over from step to step with no upload or readback; readState() reads them back (e.g. to checkpoint).'
+    : '';
+  return {
+    kind: StructureKind.Class,
+    name: `${stem}Criterion`,
+    isExported: true,
+    docs: [tsComment(`The criterion of stage '${s.stage}': forward + backward on the GPU (${plan.kernels.length} dispatch${plan.kernels.length === 1 ? '' : 'es'}).${stateDoc}`)],
+    properties: [
+      { name: 'stage', isStatic: true, isReadonly: true, initializer: singleQuoted(s.stage) },
+      { name: 'plan', isStatic: true, isReadonly: true, type: 'KernelPlan', initializer: s.planConst },
+      { name: 'executor', scope: Scope.Private, isReadonly: true, type: 'PlanExecutor' },
+      ...(stateful ? [{ name: 'state', scope: Scope.Private, isReadonly: true, type: 'ResidentState' }] : []),
+    ],
+    getAccessors: [
+      {
+        name: 'activePlan',
+        returnType: 'KernelPlan',
+        docs: [`The plan this criterion runs: ${s.planConst}, or the variant of it chosen for the device (KernelPlan.variants).`],
+        statements: 'return this.executor.plan;',
+      },
+    ],
+    // A plain field + assignment, not a parameter property: the glue uses only erasable syntax (Node's type stripping).
+    ctors: [
+      {
+        scope: Scope.Private,
+        parameters: [{ name: 'executor', type: 'PlanExecutor' }],
+        statements: stateful ? ['this.executor = executor;', 'this.state = new ResidentState(executor);'] : 'this.executor = executor;',
+      },
+    ],
+    methods: [
+      {
+        name: 'create',
+        isStatic: true,
+        isAsync: true,
+        docs: [
+          'Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share. ' +
+            '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter' +
+            (plan.variants?.length
+              ? `; the plan with the fewest kernels the device's storage-buffer limit allows runs (${[plan.kernels.length, ...plan.variants.map((v) => v.plan.kernels.length)].join(' / ')} kernels at ${[8, ...plan.variants.map((v) => v.minStorageBuffers)].join(' / ')} buffers), \`options.planVariant: 'default'\` forces the one for WebGPU's default limits.`
+              : '.'),
+        ],
+        parameters: [
+          { name: 'runtime', type: 'GpuRuntime | GPUDevice' },
+          { name: 'options', type: 'ExecutorOptions', initializer: '{}' },
+        ],
+        returnType: `Promise<${stem}Criterion>`,
+        statements: `return new ${stem}Criterion(await PlanExecutor.create(runtime, ${s.planConst}, options));`,
+      },
+      {
+        name: 'forward',
+        isAsync: true,
+        overloads: [
+          {
+            docs: [`Loss and terms (read back); gradients as GPUBuffers, overwritten by the next call.${stateful ? ' The state stays on the device (result.state).' : ''}`],
+            parameters: [...inParams, { name: 'opts', type: '{ readback?: false }', hasQuestionToken: true }],
+            returnType: `Promise<${stem}Result<GPUBuffer>>`,
+          },
+          {
+            docs: [
+              `Loss, terms and gradients, all read back (gradients as Float32Arrays).${stateful ? ' The state stays on the device (result.state; readState() reads it).' : ''} ` +
+                '`opts.into`: arrays to read gradients into instead of new ones (e.g. the previous result.grads: `r = await c.forward(x, { readback: true, into: r?.grads })`), ' +
+                'returned as this result\'s grads; each must have its gradient\'s length (else GpuInputError). A loop that reads gradients back every step saves allocating ' +
+                'them, which for large gradients (and the garbage they leave) can cost more than the kernels.',
+            ],
+            parameters: [...inParams, { name: 'opts', type: `{ readback: true; into?: ${stem}Grads<Float32Array> | undefined }` }],
+            returnType: `Promise<${stem}Result<Float32Array>>`,
+          },
+        ],
+        parameters: [...inParams, { name: 'opts', type: `{ readback?: boolean; into?: ${stem}Grads<Float32Array> | undefined }`, initializer: '{}' }],
+        returnType: `Promise<${stem}Result<GPUBuffer> | ${stem}Result<Float32Array>>`,
+        statements: [
+          `const flat = ${flatten};`,
+          'if (opts.readback) {',
+          `  const into = opts.into ? flattenInputs<Float32Array>(opts.into, ${s.planConst}.outputs.grads.map((g) => g.input)) : undefined;`,
+          `  const r = await ${run('all', 'flat', ', ...(into ? { into } : {})')};`,
+          `  return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.grads) as unknown as ${stem}Grads<Float32Array>${modelTerm}${stateField}, get nonfinite() { return r.nonfinite; } };`,
+          '}',
+          `const r = await ${run('scalars')};`,
+          `return { loss: r.loss, terms: r.terms as unknown as ${stem}Terms, grads: nestByName(r.device.grads) as unknown as ${stem}Grads<GPUBuffer>${modelTerm}${stateField}, nonfinite: r.nonfinite };`,
+        ],
+      },
+      {
+        name: 'dispatch',
+        isAsync: true,
+        docs: [
+          `Submits forward + backward without reading anything back: scalars ([loss, term…] as f32) and gradients stay on the device${stateful ? ', and the state is updated there' : ''}.`,
+        ],
+        parameters: inParams,
+        returnType: `Promise<{ scalars: GPUBuffer; grads: ${stem}Grads<GPUBuffer>${stateful ? `; state: ${stem}State<GPUBuffer>` : ''} }>`,
+        statements: stateful
+          ? [`const r = await ${run('none', flatten)};`, `return { scalars: r.scalars, grads: nestByName(r.grads) as unknown as ${stem}Grads<GPUBuffer>${stateField} };`]
+          : [
+              `const r = await this.executor.run(${flatten}, { readback: 'none' });`,
+              `return { scalars: r.scalars, grads: nestByName(r.grads) as unknown as ${stem}Grads<GPUBuffer> };`,
+            ],
+      },
+      ...(stateful
+        ? [
+            {
+              name: 'setState',
+              docs: [
+                'Sets the state the next forward reads (host floats are uploaded, a GPUBuffer with COPY_SRC is copied on the GPU), after the steps already queued. ' +
+                  'Needed once before the first forward; later, to restore a checkpoint. Throws GpuInputError for a missing, unknown or misshapen buffer.',
+              ],
+              parameters: [{ name: 'state', type: `${stem}State<FloatTensor>` }],
+              returnType: 'Promise<void>',
+              statements: `return this.state.set(flattenInputs<FloatTensor>(state, this.state.keys));`,
+            },
+            ...(stateInitial
+              ? [
+                  {
+                    name: 'initState',
+                    docs: [
+                      "Sets the state to the loss's own initial value (torchdistill's CRDLoss: params [K, T, -1, -1, momentum], Z < 0 meaning " +
+                        '"set from the first batch", banks uniform in [-1/sqrt(d/3), 1/sqrt(d/3)] drawn from a generator seeded with `seed`), ' +
+                        'after the steps already queued: the start of a fresh training run. To continue a PyTorch run, setState() with its buffers instead.',
+                    ],
+                    parameters: [{ name: 'seed', type: 'number', initializer: '0' }],
+                    returnType: 'Promise<void>',
+                    statements: 'return this.state.set(this.state.initial(seed));',
+                  },
+                ]
+              : []),
+            {
+              name: 'readState',
+              isAsync: true,
+              docs: ['Reads the current state back (after the steps queued), e.g. to checkpoint it. Banks can be large (ImageNet CRD: 656 MB each).'],
+              returnType: `Promise<${stem}State<Float32Array>>`,
+              statements: `return nestByName(await this.state.read()) as unknown as ${stem}State<Float32Array>;`,
+            },
+          ]
+        : []),
+      {
+        name: 'destroy',
+        docs: [`Frees this stage's device buffers${stateful ? ' (the state included)' : ''}.`],
+        returnType: 'void',
+        statements: stateful ? ['this.state.destroy();', 'this.executor.destroy();'] : 'this.executor.destroy();',
+      },
+    ],
+  };
 }
 
 type Tree = { [k: string]: Tree | string };
