@@ -14,12 +14,13 @@
 // not cleared between runs.
 /// <reference types="@webgpu/types" preserve="true" />
 import { didYouMean } from './suggest.js';
-import { dimSymbols, evalDim, type Dim } from './dims.js';
+import { evalDim } from './dims.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import { WaitEstimate, type Polling } from './wait-estimate.js';
 import { readbackLayout, StagingBuffers, type ReadbackLayout } from './readback.js';
+import { checkPlan } from './check-plan.js';
 import {
   NO_ERROR,
   unitCheckProblem,
@@ -32,7 +33,7 @@ import {
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
-import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, PlanError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
@@ -1087,64 +1088,6 @@ function inputError(problems: string[]): GpuInputError {
   return new GpuInputError(
     problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   );
-}
-
-/** Structural checks of a plan against itself and the device; returns buffers by id. Throws PlanError. */
-export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<number, PlanBuffer> {
-  const byId = new Map<number, PlanBuffer>();
-  for (const b of plan.buffers) {
-    if (byId.has(b.id)) throw new PlanError(`buffer id ${b.id} is used twice`);
-    byId.set(b.id, b);
-  }
-  const need = (id: number, what: string): PlanBuffer => {
-    const b = byId.get(id);
-    if (!b) throw new PlanError(`${what} refers to buffer ${id}, which the plan does not declare`);
-    return b;
-  };
-  const syms = new Set(plan.symbols);
-  const checkDims = (ds: readonly Dim[], what: string, extra: ReadonlySet<string> = new Set()): void => {
-    for (const d of ds) for (const s of dimSymbols(d)) if (!syms.has(s) && !extra.has(s)) throw new PlanError(`${what} uses symbol ${s}, not in plan.symbols`);
-  };
-  for (const i of plan.inputs) {
-    const b = need(i.buffer, `input ${i.name}`);
-    if (b.dtype !== (i.dtype === 'int' ? 'i32' : 'f32')) throw new PlanError(`input ${i.name} (${i.dtype}) is bound to ${b.dtype} buffer ${b.name}`);
-    checkDims(i.shape, `input ${i.name}`);
-  }
-  for (const b of plan.buffers) checkDims([b.length], `buffer ${b.name}`);
-  plan.kernels.forEach((k: PlanKernel) => {
-    const seenBinding = new Set<number>();
-    const seenBuffer = new Set<number>();
-    for (const bd of k.bindings) {
-      if (bd.binding < 1) throw new PlanError(`kernel ${k.name} binds buffer ${bd.buffer} at binding ${bd.binding}; binding 0 is the dims uniform`);
-      if (seenBinding.has(bd.binding)) throw new PlanError(`kernel ${k.name} uses binding ${bd.binding} twice`);
-      if (seenBuffer.has(bd.buffer)) throw new PlanError(`kernel ${k.name} binds buffer ${bd.buffer} twice`);
-      seenBinding.add(bd.binding);
-      seenBuffer.add(bd.buffer);
-      need(bd.buffer, `kernel ${k.name} binding ${bd.binding}`);
-    }
-    if (k.checkFlags !== undefined && (k.checkFlags < 1 || seenBinding.has(k.checkFlags))) throw new PlanError(`kernel ${k.name} reads the check flags at binding ${k.checkFlags}, which is the dims uniform or taken`);
-    const storage = k.bindings.length + (k.checkFlags !== undefined ? 1 : 0);
-    if (limits && storage > limits.maxStorageBuffersPerShaderStage)
-      throw new PlanError(`kernel ${k.name} binds ${storage} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage}`);
-    const overrides = new Set<string>();
-    for (const o of k.overrides ?? []) {
-      if (syms.has(o.name)) throw new PlanError(`kernel ${k.name}: override ${o.name} has the name of a plan symbol`);
-      if (overrides.has(o.name)) throw new PlanError(`kernel ${k.name} declares override ${o.name} twice`);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.name)) throw new PlanError(`kernel ${k.name}: override name '${o.name}' is not a WGSL identifier`);
-      overrides.add(o.name);
-    }
-    checkDims(k.dispatch, `kernel ${k.name} dispatch`, overrides);
-  });
-  // the device checks' kernels come with the plan (made by the compiler; device-checks.ts is their contract)
-  for (const [kind, list] of [['index', plan.indexInputs], ['factor', plan.factorChecks], ['unit', plan.unitInputs]] as const)
-    if (list?.length && typeof plan.checkKernels?.[kind] !== 'string')
-      throw new PlanError(`the plan lists ${kind} checks but carries no checkKernels.${kind} (a plan from a tdc older than its runtime: recompile it)`);
-  need(plan.outputs.scalars.buffer, 'outputs.scalars');
-  for (const g of plan.outputs.grads) {
-    need(g.buffer, `gradient of ${g.input}`);
-    if (!plan.inputs.some((i) => i.name === g.input)) throw new PlanError(`gradient of ${g.input}, which is not an input`);
-  }
-  return byId;
 }
 
 /** A new array of `n` elements (from `make`: GpuRuntime.hostFloats) with every page of its memory already mapped (one write per 4 KiB). */

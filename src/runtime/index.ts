@@ -16,7 +16,8 @@ export {
   type AdapterDescription,
   type Deadline,
 } from './device.js';
-export { PlanExecutor, checkPlan, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
+export { checkPlan } from './check-plan.js';
+export { PlanExecutor, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
 export { ResidentState } from './resident-state.js';
 export { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';
 export { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption, type DeviceWorkgroupLimits } from './workgroup.js';
