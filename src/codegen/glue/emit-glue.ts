@@ -64,7 +64,10 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
   ];
 
   for (const s of named) statements.push(...planConstants(s));
-  for (const s of named) statements.push(...stageTypes(tsm, s), criterionClass(tsm, s));
+  for (const s of named) {
+    const facts = stageFacts(s);
+    statements.push(...stageTypes(tsm, s, facts), criterionClass(tsm, s, facts));
+  }
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -120,7 +123,9 @@ function planConstants(s: StageNames): string[] {
   return out;
 }
 
-/** What the stage's types and criterion class are made from. */
+type StageFacts = ReturnType<typeof stageFacts>;
+
+/** What the stage's types and criterion class are made from (computed once per stage, in emitGlue). */
 function stageFacts(s: StageNames) {
   const { stem, plan } = s;
   const hasTargets = plan.inputs.some((i) => i.name === 'targets');
@@ -140,9 +145,9 @@ function stageFacts(s: StageNames) {
 }
 
 /** The stage's exported types: its inputs, terms, gradients (and state), and the result of a forward. */
-function stageTypes(tsm: TsMorph, s: StageNames): Statement[] {
+function stageTypes(tsm: TsMorph, s: StageNames, facts: StageFacts): Statement[] {
   const { StructureKind } = tsm;
-  const { stem, plan, hasTargets, stateful, stateKeys, nestedInputs, grads, hasModelTerm, termWeights } = stageFacts(s);
+  const { stem, plan, hasTargets, stateful, stateKeys, nestedInputs, grads, hasModelTerm, termWeights } = facts;
   return [
     nestedInterface(
       `${stem}Inputs`,
@@ -205,9 +210,9 @@ function stageTypes(tsm: TsMorph, s: StageNames): Statement[] {
 }
 
 /** The stage's criterion class: create, forward, dispatch (state methods for a stateful stage), destroy. */
-function criterionClass(tsm: TsMorph, s: StageNames): Statement {
+function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Statement {
   const { StructureKind, Scope } = tsm;
-  const { stem, plan, hasTargets, stateful, stateKeys, stateInitial, modelTerm } = stageFacts(s);
+  const { stem, plan, hasTargets, stateful, stateKeys, stateInitial, modelTerm } = facts;
   const inParams = [{ name: 'inputs', type: `${stem}Inputs` }, ...(hasTargets ? [{ name: 'targets', type: 'IntTensor' }] : [])];
   const inputNames = stateful ? `${s.planConst}.inputs.map((i) => i.name).filter((n) => !n.startsWith('${STATE_IN}'))` : `${s.planConst}.inputs.map((i) => i.name)`;
   const flatten = `flattenInputs<TensorInput>(inputs, ${inputNames}${hasTargets ? ', targets' : ''})`;

@@ -235,6 +235,8 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
       }
     });
+    // (accOf reads `states` when called: the current lane's, in a column pass over quads)
+    const online: OnlineSums = { partners, twins, twinSources, accOf: (node) => states.get(node)!.acc };
     sweep((loop, lane) => {
       for (const r of rs) {
         if (r.online !== undefined || hot.has(r.node)) continue; // accumulated with its max; read once per row
@@ -243,7 +245,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         const v = emitter.value(n.inputs[0]!, reductionInputIndex(g, r.node, co));
         const vt = emitter.as(v, wgslType(g.nodes[n.inputs[0]!]!.dtype), st.type);
         const zs = (partners.get(r.node) ?? []).map((z) => states.get(z)!.acc); // online sums: f32, compensated
-        accumulate(st, vt, zs, loop, lane, { partners, twins, twinSources, accOf: (node) => states.get(node)!.acc });
+        accumulate(st, vt, zs, loop, lane, online);
       }
       if (phase === elemPhase)
         for (const s of elemStores) {
