@@ -75,6 +75,7 @@ export const BUILTIN_FUNCTIONS = {
   is_none: { params: ['v'], group: 'compile-time', doc: 'v is none' },
   is_map: { params: ['v'], group: 'compile-time', doc: 'v is a map' },
   is_list: { params: ['v'], group: 'compile-time', doc: 'v is a list' },
+  is_inf: { params: ['v'], group: 'compile-time', doc: 'v is the number +inf or -inf (YAML `.inf`)' },
   to_list: { params: ['v'], group: 'compile-time', doc: 'none → [], scalar → [v], list → list' },
   str: { params: ['v'], group: 'compile-time', doc: 'text of a value' },
   side: { params: ['is_from_teacher'], group: 'compile-time', doc: 'teacher if is_from_teacher else student' },

@@ -2,7 +2,10 @@
 """Regression cases in the golden format (../shared/golden/README.md), computed by PyTorch 1.13 in float64:
 test/fixtures/golden-regress/<case>/{config.yaml, tensors.safetensors, expected.json[, spec.tdl]} + index.json.
 
-They cover torch behaviour golden-torch/ does not: CTCLoss (no torchdistill config can feed it four tensors, so
+They cover torch behaviour golden-torch/ does not: the edges of the torch losses (ignored positions holding -inf,
+every target ignored, hinge losses at their ties, p = inf / 0 distances, nested-list weights, unbatched input,
+infinite differences: each through a custom spec, EDGE_SPEC, calling low_loss on the student's output tuple),
+CTCLoss (no torchdistill config can feed it four tensors, so
 each case carries a custom mid-level spec, spec.tdl, that reads log_probs, input_lengths and target_lengths from
 the student's output tuple and calls low_loss("CTCLoss", ...)), and integer/bool `weight`/`pos_weight` buffers of
 the BCE family, which torch promotes (a bool weight is a 0/1 mask).
@@ -15,6 +18,7 @@ this script calls directly (torchdistill adds nothing to it).
 """
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -53,6 +57,8 @@ def seed_of(case):
 def fmt(v):
     if isinstance(v, bool):
         return 'true' if v else 'false'
+    if isinstance(v, float) and math.isinf(v):
+        return '.inf' if v > 0 else '-.inf'
     if isinstance(v, float):
         return repr(v) if ('.' in repr(v) or 'e' in repr(v)) else repr(v) + '.0'
     if isinstance(v, str):
@@ -192,6 +198,46 @@ def bce_case(case, cls, kwargs_torch, kwargs_yaml, N=6, C=5, reduction='mean', n
     return write_case(case, cls.__name__, kw, True, inputs, loss, ['student/./output'], notes)
 
 
+EDGE_SPEC = '''# A custom mid-level loss feeding torch's {key} (test fixture of scripts/gen-golden-regress.py): the student's
+# output is a tuple of the loss's input tensors (and, for a case whose loss torch makes non-finite, a mask the
+# result is reduced with), the targets (when used) the label batch; its kwargs are the loss's.
+mid EdgeCase(**kwargs: {key}) {{
+  let o = student["."]["output"]
+  let out = low_loss("{key}", kwargs)({args})
+  return {result}
+}}
+'''
+
+
+def edge_case(case, cls, kwargs_torch, kwargs_yaml, xs, targets=None, notes='', n_args=None, result=('out', None)):
+    """torch's cls(**kwargs_torch)(*xs[:n_args][, targets]), the float tensors of xs the leaves. `result`: the spec's
+    return expression over `out` (and o[i], targets) with the same function in torch, for a loss torch makes NaN or
+    inf (the gradient through it is still compared; the guard reads only inputs, never a non-finite value, so the GPU,
+    whose WGSL may assume no NaN/inf in arithmetic, computes it as the CPU does)."""
+    n_args = len(xs) if n_args is None else n_args
+    xs = [x.detach().clone().requires_grad_() for x in xs]
+    out = cls(**kwargs_torch)(*(xs[:n_args] + ([targets] if targets is not None else [])))
+    loss = out if result[1] is None else result[1](out, xs, targets)
+    loss.backward()
+    assert torch.isfinite(loss), case
+    inputs = {f'student/./output/{i}': x for i, x in enumerate(xs)}
+    if targets is not None:
+        inputs['targets'] = targets
+    call = ', '.join([f'o[{i}]' for i in range(n_args)] + (['targets'] if targets is not None else []))
+    spec = EDGE_SPEC.format(key=cls.__name__, args=call, result=result[0])
+    return write_case(case, 'EdgeCase', kwargs_yaml, False, inputs, loss, list(inputs.keys())[:len(xs)], notes, spec)
+
+
+def none_kept(ii):
+    """0 when every target is ignore_index (torch's mean over no target is NaN), else the loss."""
+    return (f'where(sum(float(targets != {ii})) == 0, 0, out)',
+            lambda out, xs, t: torch.where((t != ii).sum() == 0, torch.zeros_like(out), out))
+
+
+# reduction 'none', reduced over the positions the mask input (o[2]) keeps: the infinite one is left out
+MASKED_SUM = ('sum(where(o[2] != 0, out, 0))', lambda out, xs, t: torch.where(xs[2] != 0, out, torch.zeros_like(out)).sum())
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     if os.path.isdir(ROOT):
@@ -235,6 +281,56 @@ def main():
                           {'weight': tensor_tag(w_int, 'int32')}, reduction='sum', notes='weight int32 (explicit dtype)'))
     cases.append(bce_case('regress__MultiLabelSoftMarginLoss__weight_bool', torch.nn.MultiLabelSoftMarginLoss, {'weight': torch.tensor(w_bool)},
                           {'weight': tensor_tag(w_bool)}, notes='weight of booleans: a 0/1 mask'))
+    # torch semantics at the edges: ignored positions never read, hinge ties, p = inf / 0 norms, nested weights
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(4, 5, generator=g) * 2
+    xi = x.clone()
+    xi[0, 0] = float('-inf')
+    ce = torch.nn.CrossEntropyLoss
+    cases.append(edge_case('regress__CrossEntropyLoss__ignored_row_neg_inf', ce, {'ignore_index': 1}, {'ignore_index': 1}, [xi],
+                           torch.tensor([1, 2, 4, 1]), notes='row 0 is ignored and holds -inf at class 0 (the class an ignored row would be read at): torch never reads it'))
+    lp = torch.log_softmax(x, 1)
+    lp[0, 0] = float('-inf')
+    cases.append(edge_case('regress__NLLLoss__ignored_row_neg_inf', torch.nn.NLLLoss, {'ignore_index': 255}, {'ignore_index': 255}, [lp],
+                           torch.tensor([255, 2, 4, 1]), notes='row 0 ignored, -inf log-probability at class 0'))
+    cases.append(edge_case('regress__CrossEntropyLoss__all_ignored_label_smoothing', ce, {'ignore_index': 255, 'label_smoothing': 0.1},
+                           {'ignore_index': 255, 'label_smoothing': 0.1}, [torch.randn(2, 5, 3, 3, generator=g)], torch.full((2, 3, 3), 255),
+                           notes='every target ignored: the mean is NaN (0 here, by the guard) and the gradient 0', result=none_kept(255)))
+    cases.append(edge_case('regress__CrossEntropyLoss__all_ignored_weight', ce, {'weight': torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0])},
+                           {'weight': tensor_tag([1.0, 2.0, 0.5, 1.0, 3.0])}, [x], torch.full((4,), -100), notes='every target ignored, class weights',
+                           result=none_kept(-100)))
+    a = torch.randn(5, generator=g)
+    cases.append(edge_case('regress__MarginRankingLoss__tie', torch.nn.MarginRankingLoss, {}, {}, [a, a.clone(), torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0])],
+                           notes='input1 == input2, margin 0: torch clamp_min passes the gradient at the tie'))
+    cases.append(edge_case('regress__HingeEmbeddingLoss__tie', torch.nn.HingeEmbeddingLoss, {'margin': 1.0}, {'margin': 1.0},
+                           [torch.tensor([1.0, 0.5, 2.0, 1.0])], torch.tensor([-1, -1, 1, 1]), notes='x == margin where y = -1'))
+    e = torch.eye(7)
+    cases.append(edge_case('regress__CosineEmbeddingLoss__orthogonal_tie', torch.nn.CosineEmbeddingLoss, {}, {}, [e[:5] * 2.0, e[1:6] + 0.5 * e[2:7]],
+                           torch.tensor([1, -1, 1, -1, -1]), notes='orthogonal rows: cos == margin == 0 where y = -1'))
+    a3, p3, n3 = (torch.randn(5, 7, generator=g) for _ in range(3))
+    tm = torch.nn.TripletMarginLoss
+    cases.append(edge_case('regress__TripletMarginLoss__p_inf', tm, {'p': float('inf'), 'margin': 3.0}, {'p': float('inf'), 'margin': 3.0}, [a3, p3, n3],
+                           notes='p = inf: the max-abs distance (ties share the gradient)'))
+    cases.append(edge_case('regress__TripletMarginLoss__p_0', tm, {'p': 0.0, 'margin': 3.0}, {'p': 0.0, 'margin': 3.0}, [a3, p3, n3],
+                           notes='p = 0: the count of nonzero differences (no gradient: torch leaves None)'))
+    cases.append(edge_case('regress__TripletMarginLoss__margin0_tie', tm, {'margin': 0.0}, {'margin': 0.0}, [a3, p3, p3.clone()],
+                           notes='positive == negative: margin + d_ap - d_an == 0 for every row'))
+    cases.append(edge_case('regress__BCELoss__weight_N1', torch.nn.BCELoss, {'weight': torch.tensor([[0.5], [1.0], [2.0], [0.0]])},
+                           {'weight': tensor_tag([[0.5], [1.0], [2.0], [0.0]])}, [torch.rand(4, 5, generator=g) * 0.9 + 0.05, torch.rand(4, 5, generator=g)],
+                           notes='weight [N, 1] (a nested list) broadcast over the classes'))
+    cases.append(edge_case('regress__BCEWithLogitsLoss__pos_weight_C11', torch.nn.BCEWithLogitsLoss, {'pos_weight': torch.tensor([1.0, 2.0, 3.0]).view(3, 1, 1)},
+                           {'pos_weight': tensor_tag([[[1.0]], [[2.0]], [[3.0]]])}, [torch.randn(2, 3, 2, 2, generator=g), torch.rand(2, 3, 2, 2, generator=g)],
+                           notes='pos_weight [C, 1, 1] for a multi-label map [N, C, H, W]'))
+    cases.append(edge_case('regress__MultiMarginLoss__unbatched', torch.nn.MultiMarginLoss, {'margin': 1.5}, {'margin': 1.5}, [x[0]], torch.tensor(2),
+                           notes='input [C], 0-d target'))
+    yi = torch.randn(6, generator=g)
+    yi[1] = float('inf')
+    keep = torch.tensor([1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    cases.append(edge_case('regress__SmoothL1Loss__inf_diff', torch.nn.SmoothL1Loss, {'beta': 0.5, 'reduction': 'none'}, {'beta': 0.5, 'reduction': 'none'},
+                           [yi, torch.randn(6, generator=g), keep], n_args=2, result=MASKED_SUM,
+                           notes="an infinite difference at position 1 (reduction 'none', the mask leaves it out): the quadratic branch must not make its gradient NaN"))
+    cases.append(edge_case('regress__HuberLoss__inf_diff', torch.nn.HuberLoss, {'delta': 2.0, 'reduction': 'none'}, {'delta': 2.0, 'reduction': 'none'},
+                           [yi, torch.randn(6, generator=g), keep], n_args=2, result=MASKED_SUM, notes='an infinite difference, as above'))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')

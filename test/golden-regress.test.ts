@@ -1,7 +1,8 @@
 // Regression cases in the golden format, computed by PyTorch 1.13 in float64 and checked in
 // (test/fixtures/golden-regress, written by scripts/gen-golden-regress.py): CTCLoss through a custom spec (each
-// CTC case carries its spec.tdl: no torchdistill config can feed CTC's four tensors) and integer/bool weights of
-// the BCE family. CPU: `tdc run --device cpu [--spec <case>/spec.tdl]` to 1e-9, as the golden suites; GPU: the
+// CTC case carries its spec.tdl: no torchdistill config can feed CTC's four tensors), integer/bool weights of
+// the BCE family, and the torch losses at their edges (ignored positions holding -inf, every target ignored, hinge
+// ties, p = inf / 0 distances, nested-list weights, unbatched input, infinite differences; each through a spec.tdl). CPU: `tdc run --device cpu [--spec <case>/spec.tdl]` to 1e-9, as the golden suites; GPU: the
 // real GPU path at golden/README.md's tolerances (the loss's row, else the default). No adapter: a failure when
 // TDC_REQUIRE_GPU=1 (CI), otherwise a loud skip.
 import { test } from 'uvu';
@@ -18,7 +19,7 @@ import { checkGpuCase, defaultTolerance, newWorst, toleranceTable } from './help
 const cases = indexedCases(GOLDEN_REGRESS);
 const specOf = (id: string): string[] => (existsSync(casePath(id, 'spec.tdl')) ? ['--spec', casePath(id, 'spec.tdl')] : []);
 
-test(`tdc run --device cpu matches the ${cases.length} regression cases (CTCLoss, BCE-family int/bool weights) to 1e-9`, async () => {
+test(`tdc run --device cpu matches the ${cases.length} regression cases (CTCLoss, BCE-family int/bool weights, torch-loss edges) to 1e-9`, async () => {
   assert.ok(cases.length > 0);
   const dir = mkdtempSync(join(tmpdir(), 'tdc-regress-cpu-'));
   const failures: string[] = [];

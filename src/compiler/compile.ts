@@ -94,7 +94,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
     if (!inst.graph || hasErrors(inst.diagnostics)) {
       diagnostics.push(
         diag('note', 'TDC610', `stage '${stage.name}' was compiled for input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {
-          hint: 'pin the real shapes with --shape name=NxCxHxW or --like io.safetensors',
+          hint: 'pin the real shapes with --shape name=NxAxHxW (each input its own letters: the default [N, C] shares C) or --like io.safetensors',
         }),
       );
       return { stages: compiled, diagnostics };

@@ -34,7 +34,8 @@ export function bindSymbols(
           env[dim.sym] = v;
           source[dim.sym] = `'${input.name}' dim ${axis}`;
         } else if (prev !== v) {
-          problems.push(`'${input.name}' dim ${axis} is ${v}, but ${dim.sym} = ${prev} (from ${source[dim.sym]})`);
+          const shared = dim.sym === 'C' ? ` (tdc compile gives every io tensor it was not told about the shape [N, C], so they share C: pin this one with its own letters, --shape '${input.name}=NxD…', or compile with --like)` : '';
+          problems.push(`'${input.name}' dim ${axis} is ${v}, but ${dim.sym} = ${prev} (from ${source[dim.sym]})${shared}`);
         }
       } else deferred.push({ input: input.name, axis, dim, actual: v });
     });

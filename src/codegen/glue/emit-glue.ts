@@ -286,7 +286,7 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
           {
             docs: [
               `Loss, terms and gradients, all read back (gradients as Float32Arrays).${stateful ? ' The state stays on the device (result.state; readState() reads it).' : ''} ` +
-                '`opts.into`: arrays to read gradients into instead of new ones (e.g. the previous result.grads: `r = await c.forward(x, { readback: true, into: r?.grads })`), ' +
+                `\`opts.into\`: arrays to read gradients into instead of new ones (e.g. the previous result.grads: \`let r: ${stem}Result<Float32Array> | undefined\`, then in the loop \`r = await c.forward(${inParams.map((p) => p.name).join(', ')}, { readback: true, into: r?.grads })\`), ` +
                 'returned as this result\'s grads; each must have its gradient\'s length (else GpuInputError). A loop that reads gradients back every step saves allocating ' +
                 'them, which for large gradients (and the garbage they leave) can cost more than the kernels.',
             ],

@@ -163,15 +163,29 @@ function tensorFromValue(ip: BuiltinHost, v: Value): number {
   if (n !== undefined) return constant(ip.ctx, n.v);
   if (v.t === 'list') {
     if (ip.ctx.mode === 'reads') return PLACEHOLDER;
-    const parts = v.items.map((x) => {
-      const k = numeric(x);
-      if (k === undefined) return fail(ip.ctx, C.type, `tensor(): expected a list of numbers, got an element that is ${kindName(x)}`);
-      return reshapeTo(ip, constant(ip.ctx, k.v), [1]);
-    });
-    if (parts.length === 0) return fail(ip.ctx, C.type, 'tensor(): empty list');
-    return op(ip.ctx, 'concat', parts, { axis: 0 });
+    const flat: number[] = [];
+    const shape = nestedListShape(ip, v, flat);
+    const row = op(ip.ctx, 'concat', flat.map((k) => reshapeTo(ip, constant(ip.ctx, k), [1])), { axis: 0 });
+    return shape.length === 1 ? row : reshapeTo(ip, row, shape);
   }
   return fail(ip.ctx, C.type, `tensor(): expected a list of numbers or a tensor, got ${kindName(v)}`);
+}
+
+/** The shape of a rectangular nested list of numbers (torch.tensor's), its numbers appended to `flat` in row-major order. */
+function nestedListShape(ip: BuiltinHost, v: Value, flat: number[]): number[] {
+  const k = numeric(v);
+  if (k !== undefined) {
+    flat.push(k.v);
+    return [];
+  }
+  if (v.t !== 'list') return fail(ip.ctx, C.type, `tensor(): expected a (nested) list of numbers, got an element that is ${kindName(v)}`);
+  if (v.items.length === 0) return fail(ip.ctx, C.type, 'tensor(): empty list');
+  const inner = v.items.map((x) => nestedListShape(ip, x, flat));
+  const first = inner[0]!;
+  for (const s of inner)
+    if (s.length !== first.length || s.some((d, i) => d !== first[i]))
+      fail(ip.ctx, C.type, `tensor(): nested lists must be rectangular, got rows of shapes [${first.join(', ')}] and [${s.join(', ')}]`);
+  return [v.items.length, ...first];
 }
 
 function minMax(which: 'min' | 'max'): Builtin {
@@ -539,6 +553,13 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
   },
   is_list: {
     fn: (_ip, [v]) => (v!.t === 'unknown' ? UNKNOWN : bool(v!.t === 'list')),
+  },
+  is_inf: {
+    fn(_ip, [v]) {
+      if (v!.t === 'unknown') return UNKNOWN;
+      const n = numeric(v!);
+      return bool(n !== undefined && Math.abs(n.v) === Infinity);
+    },
   },
   to_list: {
     fn: (_ip, [v]) => (v!.t === 'list' ? v! : v!.t === 'none' ? list([]) : list([v!])),
