@@ -2,13 +2,18 @@
 //   - build start: compile the project's configs (tdc.config or inline options) into their output directories,
 //     so the typed glue is on disk before the bundler resolves imports of it (and editors and tsc see its types);
 //     errors fail the build with tdc's positioned diagnostics and code frames.
+//     Rollup and Vite run every plugin's buildStart in parallel: tdc's is `sequential` and ordered `pre`, so a
+//     TypeScript plugin that builds its program at build start (@rollup/plugin-typescript) waits for the glue.
+//     unplugin runs buildStart for webpack and Rspack in their `make` hook, in parallel with the entries'
+//     resolution: there tdc compiles in `beforeRun` / `watchRun` instead, which finish before a compilation
+//     exists, and reports errors as the compilation's errors (so `--watch` keeps watching the configs).
 //   - the configs, spec files, sample io_dicts and tdc.config are registered as watched files; in watch mode
 //     each rebuild recompiles only what changed (the session fingerprints every entry's inputs).
 //   - Vite dev server: a change to one of those files recompiles at once; the regenerated glue then reaches the
 //     page through Vite's own HMR; errors go to the terminal and the browser's error overlay.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
-import { ProjectSession } from '../project/session.js';
+import { ProjectSession, type SessionUpdate } from '../project/session.js';
 import { formatDiagnostics } from '../api/format-diagnostics.js';
 import { TdcBuildError } from './build-error.js';
 import type { TdcPluginOptions } from './options.js';
@@ -18,6 +23,25 @@ type ViteDevServer = {
   ws: { send(payload: unknown): void };
   config: { logger: { info(msg: string, o?: unknown): void; error(msg: string, o?: unknown): void; warn(msg: string, o?: unknown): void } };
 };
+
+/** The part of a webpack or Rspack compiler the plugin uses (both have these hooks and compilation fields). */
+interface WebpackLikeCompiler {
+  context?: string;
+  /** In a watch run: the files the watcher saw change, and the file times it took (both before watchRun). */
+  modifiedFiles?: unknown;
+  fileTimestamps?: unknown;
+  /** webpack's file system caches stats and contents; the watcher purges what it saw change. */
+  inputFileSystem?: { purge?(what: string[]): void } | null;
+  hooks: {
+    beforeRun: { tapPromise(name: string, fn: (compiler: unknown) => Promise<void>): void };
+    watchRun: { tapPromise(name: string, fn: (compiler: unknown) => Promise<void>): void };
+    thisCompilation: { tap(name: string, fn: (compilation: WebpackLikeCompilation) => void): void };
+  };
+}
+interface WebpackLikeCompilation {
+  fileDependencies: { add(file: string): unknown };
+  errors: unknown[];
+}
 
 export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (options = {}) => {
   let root = options.root !== undefined ? resolve(options.root) : undefined;
@@ -38,28 +62,68 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
     if (options.root === undefined && r !== undefined && !session) root = resolve(r);
   };
 
+  /** Set by the webpack and Rspack adapters, which compile before the compilation instead of in buildStart. */
+  let compilesBeforeMake = false;
+  const report = (u: SessionUpdate): void => {
+    for (const w of u.warnings) console.warn(formatDiagnostics([w]));
+  };
+
+  async function buildStart(this: { addWatchFile(file: string): void }): Promise<void> {
+    if (compilesBeforeMake) return;
+    const s = getSession();
+    const u = await s.update();
+    for (const f of s.watchFiles()) {
+      try {
+        this.addWatchFile(f);
+      } catch {
+        // esbuild registers watch files from its resolve hook instead (below)
+      }
+    }
+    report(u);
+    if (u.errors.length) {
+      if (serving) console.error(new TdcBuildError(u.errors).message);
+      else throw new TdcBuildError(u.errors);
+    }
+  }
+
+  // webpack and Rspack: compile in beforeRun (a build) or watchRun (each build of --watch), which complete before
+  // the compilation starts resolving modules; the compilation then watches the inputs and carries the errors.
+  const webpackLike = (compiler: WebpackLikeCompiler): void => {
+    setRoot(compiler.context);
+    compilesBeforeMake = true;
+    let last: SessionUpdate | undefined;
+    const compileNow = async (): Promise<void> => {
+      last = await getSession().update();
+      report(last);
+      // A watch run took the changed files and their times from the watcher, and purged its file system's cache of
+      // them, before this hook: do the same for the glue written just now, or the rebuild would bundle the previous
+      // glue (webpack trusts those times and its cache; Rspack rebuilds only the modified files).
+      const outs = last.compiled.filter((r) => r.written);
+      const written = outs.flatMap((r) => [...r.result.files.keys()].map((f) => join(r.entry.out, f)));
+      if (!written.length) return;
+      compiler.inputFileSystem?.purge?.([...outs.map((r) => r.entry.out), ...written]);
+      for (const f of written) {
+        if (compiler.modifiedFiles instanceof Set) compiler.modifiedFiles.add(f);
+        if (compiler.fileTimestamps instanceof Map) compiler.fileTimestamps.delete(f);
+      }
+    };
+    compiler.hooks.beforeRun.tapPromise('tdc', compileNow);
+    compiler.hooks.watchRun.tapPromise('tdc', compileNow);
+    compiler.hooks.thisCompilation.tap('tdc', (compilation) => {
+      for (const f of getSession().watchFiles()) compilation.fileDependencies.add(f);
+      if (last?.errors.length) compilation.errors.push(new TdcBuildError(last.errors));
+    });
+  };
+
   return {
     name: 'tdc',
     enforce: 'pre',
 
-    async buildStart() {
-      const s = getSession();
-      const u = await s.update();
-      for (const f of s.watchFiles()) {
-        try {
-          this.addWatchFile(f);
-        } catch {
-          // esbuild registers watch files from its resolve hook instead (below)
-        }
-      }
-      for (const w of u.warnings) console.warn(formatDiagnostics([w]));
-      if (u.errors.length) {
-        if (serving) console.error(new TdcBuildError(u.errors).message);
-        else throw new TdcBuildError(u.errors);
-      }
-    },
+    buildStart,
+    rollup: { buildStart: { order: 'pre', sequential: true, handler: buildStart } },
 
     vite: {
+      buildStart: { order: 'pre', sequential: true, handler: buildStart },
       configResolved(config: { root: string; command: string }) {
         setRoot(config.root);
         serving = config.command === 'serve';
@@ -83,12 +147,8 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
         });
       },
     },
-    webpack(compiler: { context?: string }) {
-      setRoot(compiler.context);
-    },
-    rspack(compiler: { context?: string }) {
-      setRoot(compiler.context);
-    },
+    webpack: (compiler) => webpackLike(compiler as unknown as WebpackLikeCompiler),
+    rspack: (compiler) => webpackLike(compiler as unknown as WebpackLikeCompiler),
     esbuild: {
       setup(build) {
         setRoot(build.initialOptions.absWorkingDir);
