@@ -86,6 +86,21 @@ test('a WebGPU adapter is available (required: install Mesa lavapipe, e.g. mesa-
   assert.ok(rt.describe().length > 0);
 });
 
+test("opening a Node runtime puts Dawn's WebGPU globals (GPUBufferUsage, GPUMapMode, …) where a browser has them, leaving defined names alone", () => {
+  const script = [
+    "import { GpuRuntime } from 'tdc-runtime/node';",
+    'globalThis.GPUMapMode = "mine";',
+    'const before = typeof GPUBufferUsage;',
+    'const rt = await GpuRuntime.open();',
+    'console.log(JSON.stringify({ before, storage: GPUBufferUsage.STORAGE, mapMode: GPUMapMode, shader: typeof GPUShaderStage }));',
+    'rt.destroy();',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.equal(out, { before: 'undefined', storage: 0x80, mapMode: 'mine', shader: 'function' });
+});
+
 test('dawnOptions: options and TDC_WEBGPU_* variables become Dawn create() options', () => {
   assert.equal(dawnOptions({ env: {} }), []);
   assert.equal(dawnOptions({ env: { TDC_WEBGPU_BACKEND: 'vulkan', TDC_WEBGPU_ADAPTER: 'llvmpipe' } }), ['backend=vulkan', 'adapter=llvmpipe']);

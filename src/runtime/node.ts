@@ -99,6 +99,16 @@ async function tuningFrom(opts: NodeGpuOptions): Promise<TuningSource | undefine
   return path === undefined ? undefined : readTuningFile(path);
 }
 
+/**
+ * Dawn's WebGPU globals (GPUBufferUsage, GPUMapMode, GPUShaderStage, the GPU* classes) on globalThis where absent, as
+ * a browser has them: code written against the WebGPU types (`GPUBufferUsage.STORAGE`) runs in Node once a runtime
+ * is open. Names already defined are left alone.
+ */
+function installWebGpuGlobals(globals: object): void {
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(globals)) if (!(k in g)) g[k] = v;
+}
+
 /** Node's process (declared here: the package builds without @types/node, so Node globals stay out of the browser entry). */
 declare const process: { env: Record<string, string | undefined> };
 
@@ -202,7 +212,9 @@ export class GpuRuntime extends BrowserGpuRuntime {
     }
     let create: (o: string[]) => GPU;
     try {
-      ({ create } = await import('webgpu'));
+      const dawn = await import('webgpu');
+      create = dawn.create;
+      installWebGpuGlobals(dawn.globals);
     } catch (e) {
       throw new NoWebGpuAdapterError(
         `cannot load the 'webgpu' package (Dawn for Node): ${messageOf(e)}`,
