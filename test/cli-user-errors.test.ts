@@ -71,6 +71,38 @@ test('write seam: ENOSPC mid-write and EACCES are diagnostics; the partial temp 
   assert.is(readFileSync(target, 'utf8'), 'new');
 });
 
+test('an output file that is an input (the --inputs file, the config, a --spec file, by any path): TDC909, nothing written', () => {
+  const d = join(dir, 'clobber');
+  mkdirSync(d);
+  const io = join(d, 'io.safetensors');
+  const cfg = join(d, 'victim.yaml');
+  fs.copyFileSync(IO, io);
+  fs.copyFileSync(KD, cfg);
+  symlinkSync(io, join(d, 'io-link.safetensors'));
+  const ioBytes = readFileSync(io);
+  const cfgText = readFileSync(cfg, 'utf8');
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', io]), /error TDC909: refusing to write gradients to '.*io\.safetensors': it is the --inputs file/);
+  diagnoses(tdc(['run', cfg, '--inputs', IO, '--device', 'cpu', '--state-out', cfg]), /error TDC909: refusing to write state to '.*victim\.yaml': it is the config/);
+  // through a symbolic link, and a path spelled with ./ and ..: the same file
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', join(d, 'io-link.safetensors')]), /TDC909: .*io-link\.safetensors': it is the --inputs file \('.*io\.safetensors'\)/);
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', 'io.safetensors'], { cwd: d }), /TDC909/);
+  diagnoses(tdc(['run', cfg, '--inputs', IO, '--device', 'cpu', '--grads-out', `${d}/../clobber/./victim.yaml`]), /TDC909: .* it is the config/);
+  // the two outputs naming one file: the first would be lost
+  const g = join(d, 'g.safetensors');
+  diagnoses(tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', g, '--state-out', g]), /TDC909: refusing to write state to '.*g\.safetensors': it is the output file for gradients too/);
+  assert.not.ok(fs.existsSync(g));
+  const spec = join(d, 'my.tdl');
+  writeFileSync(spec, '# my losses\n');
+  diagnoses(tdc(['schema', '--spec', spec, '-o', spec]), /TDC909: refusing to write the schema to '.*my\.tdl': it is a --spec file/);
+  assert.is(readFileSync(spec, 'utf8'), '# my losses\n');
+  assert.equal(readFileSync(io), ioBytes, 'the inputs file is untouched');
+  assert.is(readFileSync(cfg, 'utf8'), cfgText, 'the config is untouched');
+  // a different file beside them is written as before
+  const ok = tdc(['run', cfg, '--inputs', io, '--device', 'cpu', '--grads-out', g]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.ok(readSafetensors(new Uint8Array(readFileSync(g))).tensors.size > 0);
+});
+
 /** `tdc <args>` inside a private mount namespace where `mnt` is a tmpfs mounted with `opts`; undefined when not permitted. */
 function inTmpfs(mnt: string, opts: string, args: string[]): CliResult | undefined {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

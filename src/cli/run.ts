@@ -7,7 +7,7 @@ import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
 import { explainRun, planJson } from './explain-plan.js';
-import { writeFileAtomic } from './write-file.js';
+import { overwritesInput, writeFileAtomic } from './write-file.js';
 
 export interface RunOptions extends GlobalOptions {
   inputs: string;
@@ -28,6 +28,12 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
   if (wg !== undefined && (!/^\s*\d+\s*$/.test(opts.workgroupSize!) || wg < 1 || wg > 1024))
     return usageError('run', [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)], opts);
+  // an output file that is the config, the inputs or a spec file would destroy it: refused before anything runs
+  const clobber = overwritesInput(
+    [...(opts.gradsOut ? [{ path: opts.gradsOut, what: 'gradients' }] : []), ...(opts.stateOut ? [{ path: opts.stateOut, what: 'state' }] : [])],
+    [{ path: config, what: 'the config' }, { path: opts.inputs, what: 'the --inputs file' }, ...(opts.spec ?? []).map((s) => ({ path: s, what: 'a --spec file' }))],
+  );
+  if (clobber.length) return fail(clobber, opts);
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
   if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
   const { checkFile } = await import('../compiler/driver/check.js');

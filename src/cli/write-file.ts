@@ -2,9 +2,50 @@
 // then a rename, so the file is either the old one or the new one. Every way this can fail on the user's side
 // (missing directory, a directory in the way, no permission, read-only or full file system) is a diagnostic
 // naming the path, and the temp file is removed. `fs` is the seam the tests use to inject ENOSPC and EACCES.
+// An output file that is one of the command's own inputs (the config, --inputs, a --spec file), by any path
+// that resolves to it, is refused before anything runs (overwritesInput): the input would be lost.
 import * as nodeFs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
+
+/** An output file names one of the command's inputs (or another output of it). */
+const OUTPUT_IS_INPUT = 'TDC909';
+
+/** A file a command reads or writes, and how the user named it (for the message). */
+export interface NamedFile {
+  path: string;
+  what: string;
+}
+
+/** The file `p` stands for: its real path when it exists (symbolic links followed), else its directory's real
+ *  path joined with its name; the plain absolute path when neither resolves. */
+export function realFile(p: string): string {
+  try {
+    return nodeFs.realpathSync(p);
+  } catch {
+    try {
+      return join(nodeFs.realpathSync(dirname(resolve(p))), basename(p));
+    } catch {
+      return resolve(p);
+    }
+  }
+}
+
+/** A TDC909 error for each output that resolves to one of `inputs` or to an earlier output; none when all differ. */
+export function overwritesInput(outputs: readonly NamedFile[], inputs: readonly NamedFile[]): Diagnostic[] {
+  const seen = inputs.map((f) => ({ ...f, real: realFile(f.path) }));
+  const out: Diagnostic[] = [];
+  for (const o of outputs) {
+    const real = realFile(o.path);
+    const hit = seen.find((f) => f.real === real);
+    if (hit) {
+      const same = resolve(hit.path) === resolve(o.path) ? '' : ` ('${hit.path}')`;
+      out.push(diag('error', OUTPUT_IS_INPUT, `refusing to write ${o.what} to '${o.path}': it is ${hit.what}${same}, which would be overwritten`, undefined, { hint: 'name another output file' }));
+    }
+    seen.push({ ...o, what: `the output file for ${o.what} too`, real });
+  }
+  return out;
+}
 
 /** The file-system calls used (node:fs by default). */
 export type WriteFs = Pick<typeof nodeFs, 'writeFileSync' | 'renameSync' | 'rmSync' | 'statSync'>;
