@@ -103,6 +103,35 @@ test('an output file that is an input (the --inputs file, the config, a --spec f
   assert.ok(readSafetensors(new Uint8Array(readFileSync(g))).tensors.size > 0);
 });
 
+test('write seam: a symbolic link is written through (to a dangling link\'s target too), modes are kept, a link loop is TDC503', () => {
+  const d = join(dir, 'write-through');
+  mkdirSync(join(d, 'sub'), { recursive: true });
+  const target = join(d, 'sub', 'g.safetensors');
+  writeFileSync(target, 'old');
+  fs.chmodSync(target, 0o600);
+  symlinkSync('sub/g.safetensors', join(d, 'glink'));
+  symlinkSync('glink', join(d, 'glink2')); // a chain of two links
+  assert.is(writeFileAtomic(join(d, 'glink2'), 'new', 'gradients'), undefined);
+  assert.ok(fs.lstatSync(join(d, 'glink')).isSymbolicLink() && fs.lstatSync(join(d, 'glink2')).isSymbolicLink());
+  assert.is(readFileSync(target, 'utf8'), 'new');
+  assert.is(fs.statSync(target).mode & 0o777, 0o600);
+  noTempFiles(d);
+  noTempFiles(join(d, 'sub'));
+  symlinkSync('sub/fresh.safetensors', join(d, 'dangling'));
+  assert.is(writeFileAtomic(join(d, 'dangling'), 'x', 'gradients'), undefined);
+  assert.is(readFileSync(join(d, 'sub', 'fresh.safetensors'), 'utf8'), 'x');
+  assert.ok(fs.lstatSync(join(d, 'dangling')).isSymbolicLink());
+  symlinkSync('loop-b', join(d, 'loop-a'));
+  symlinkSync('loop-a', join(d, 'loop-b'));
+  assert.match(writeFileAtomic(join(d, 'loop-a'), 'x', 'gradients')!.message, /cannot write gradients '.*loop-a': a loop of symbolic links/);
+  // through the CLI: --grads-out onto a link to a 0600 file
+  const r = tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', join(d, 'glink')]);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(fs.lstatSync(join(d, 'glink')).isSymbolicLink());
+  assert.ok(readSafetensors(new Uint8Array(readFileSync(target))).tensors.size > 0);
+  assert.is(fs.statSync(target).mode & 0o777, 0o600);
+});
+
 /** `tdc <args>` inside a private mount namespace where `mnt` is a tmpfs mounted with `opts`; undefined when not permitted. */
 function inTmpfs(mnt: string, opts: string, args: string[]): CliResult | undefined {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

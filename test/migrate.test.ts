@@ -3,7 +3,7 @@
 // flag aside), `tdc check` reads it without the "legacy schema" note, and re-running migrate changes nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { CONFIGS, tdc } from './helpers/cli.js';
@@ -56,6 +56,32 @@ test('without --write: a unified diff, comments and anchors kept, the file untou
   assert.match(r.stdout, /^\+\s+key: &hcl 'HierarchicalContextLoss'$/m);
   assert.match(r.stdout, /^\+\s+output_sizes: &kernel_sizes \[4, 2, 1\]$/m);
   assert.is(readFileSync(f, 'utf8'), before);
+});
+
+test('--write through a symbolic link migrates the file it points to, the link stays; a 0600 file stays 0600', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-migrate-link-'));
+  try {
+    const f = join(LEGACY, 'sample/ilsvrc2012/single_stage/kr/resnet18_from_resnet34.yaml');
+    const real = join(dir, 'real.yaml');
+    copyFileSync(f, real);
+    chmodSync(real, 0o600);
+    symlinkSync('real.yaml', join(dir, 'link.yaml'));
+    const r = tdc(['migrate', '--write', join(dir, 'link.yaml')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 of 1 file migrated/);
+    assert.ok(lstatSync(join(dir, 'link.yaml')).isSymbolicLink(), 'the link is still a link');
+    assert.match(readFileSync(real, 'utf8'), /key: 'WeightedSumLoss'/, 'its target is migrated');
+    assert.is(statSync(real).mode & 0o777, 0o600, 'and keeps its mode');
+    const again = tdc(['migrate', '--write', real]);
+    assert.match(again.stderr, /0 of 1 file migrated/);
+    const plain = join(dir, 'plain.yaml');
+    copyFileSync(f, plain);
+    chmodSync(plain, 0o640);
+    assert.is(tdc(['migrate', '--write', plain]).code, 0);
+    assert.is(statSync(plain).mode & 0o777, 0o640);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
