@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--write', 'rewrite the files in place')
     .action(async (configs: string[], opts: Record<string, unknown>) => {
       const { migrateCommand } = await import('./migrate.js');
-      exitCode = await migrateCommand(configs, opts as never);
+      exitCode = await migrateCommand(configs, Object.assign({}, program.opts(), opts) as never);
     });
 
   program
