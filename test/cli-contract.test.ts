@@ -138,6 +138,19 @@ test('--json: the document alone on stdout (diagnostics inside it), exit code as
   const k = tdc(['compile', '--json', TABS_YAML, '-o', out]);
   assert.is(k.code, 1);
   assert.ok(JSON.parse(k.stdout));
+  // run: on errors too, a document with the diagnostics (stdout used to be empty)
+  for (const [args, code] of [
+    [['run', KD, '--inputs', join(dir, 'no-such.safetensors'), '--device', 'cpu', '--json'], 'TDC501'],
+    [['run', TABS_YAML, '--inputs', IO, '--device', 'cpu', '--json'], 'TDC103'],
+    [['run', KD, '--inputs', KD, '--device', 'cpu', '--json', '--grads-out', KD], 'TDC909'],
+  ] as const) {
+    const e = tdc([...args]);
+    assert.is(e.code, 1, e.stderr);
+    const doc = JSON.parse(e.stdout) as { ok: boolean; diagnostics: { code: string; severity: string }[] };
+    assert.is(doc.ok, false);
+    assert.ok(doc.diagnostics.some((d) => d.code === code && d.severity === 'error'), e.stdout);
+  }
+  assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
 });
 
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
-import { loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
+import { diagnosticJson, loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
 import { explainRun, planJson } from './explain-plan.js';
 import { overwritesInput, writeFileAtomic } from './write-file.js';
 
@@ -86,7 +86,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     const nonfinite = result.nonfinite.length ? { nonfinite: result.nonfinite } : {};
     const plan = opts.explain && result.gpu ? { plan: planJson(result.gpu) } : {};
     // NaN and ±Inf are null in JSON; "nonfinite" says which parts and what they were
-    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite, ...plan }) + '\n');
+    process.stdout.write(JSON.stringify({ ok: true, loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite, ...plan }) + '\n');
   } else {
     process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
@@ -104,7 +104,9 @@ async function writeTensors(file: string, what: string, tensors: [string, { shap
   return writeFileAtomic(file, writeSafetensors(entries as never), what);
 }
 
+/** The input has errors: diagnostics on stderr as always, and with --json a document on stdout saying so. */
 async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {
+  if (opts.json) process.stdout.write(JSON.stringify({ ok: false, diagnostics: ds.map(diagnosticJson) }) + '\n');
   await printDiagnostics(ds, opts);
   const code = exitCodeFor(ds);
   return code === ExitCode.ok ? ExitCode.failed : code;
