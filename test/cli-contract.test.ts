@@ -64,6 +64,15 @@ const USAGE: [string, string[], RegExp][] = [
   ['compile: --watch --check', ['compile', '--watch', '--check'], /--watch and --check cannot be combined/],
   ['compile: -o without a config', ['compile', '-o', out], /-o\/--out needs a config/],
   ['compile: -o with -p', ['compile', KD, '-o', out, '-p', 'tdc.config.json'], /cannot be combined/],
+  ['tune: --stage trian', ['tune', KD, '--stage', 'trian', '-o', join(dir, 'tuning.json')], /TDC905: no stage 'trian'.*it has: train/],
+  ['tune: --shape of a tensor not read', ['tune', KD, '--shape', 'student/output=Nx10', '-o', join(dir, 'tuning.json')], /TDC614: --shape 'student\/output'/],
+  // an empty value names nothing, whatever the option
+  ['run: --grads-out ""', ['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', ''], /TDC902: --grads-out: the value is empty/],
+  ['run: --inputs ""', ['run', KD, '--inputs', ''], /TDC902: --inputs: the value is empty/],
+  ['compile: -o ""', ['compile', KD, '-o', ''], /TDC902: --out: the value is empty/],
+  ['compile: --shape ""', ['compile', KD, '-o', out, '--shape', ''], /TDC902: --shape: the value is empty/],
+  ['schema: -o ""', ['schema', '-o', ''], /TDC902: --out: the value is empty/],
+  ['global: --spec ""', ['--spec', '', 'list'], /TDC902: --spec: the value is empty/],
 ];
 
 test('usage errors exit 2 with the message and a pointer to --help on stderr, nothing on stdout', () => {

@@ -136,6 +136,23 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await doctorCommand({ ...program.opts(), ...opts });
     });
 
+  // an empty option value (`--grads-out ""`, `-o ""`, `--stage ""`) names nothing: a usage error for every option
+  // and command alike (it used to be ignored, taken as the cwd, or an ENOENT depending on the option)
+  program.hook('preAction', async (_root, cmd) => {
+    const empty = [cmd, program].flatMap((c) =>
+      c.options.filter((o) => {
+        const v = c.getOptionValue(o.attributeName()) as unknown;
+        return v === '' || (Array.isArray(v) && v.includes(''));
+      }),
+    );
+    if (!empty.length) return;
+    const { diag } = await import('../diagnostics/index.js');
+    const { usageError } = await import('./output.js');
+    const ds = empty.map((o) => diag('error', 'TDC902', `${o.long ?? o.short}: the value is empty`, undefined, { hint: 'give a file, name or number, or leave the option out' }));
+    await usageError(cmd.name(), ds, {});
+    throw new CommanderError(ExitCode.usage, 'tdc.emptyValue', 'empty option value');
+  });
+
   try {
     if (argv.length === 0) {
       program.outputHelp();

@@ -11,6 +11,8 @@ import { ExitCode, exitCodeFor } from './exit-code.js';
 import { printDiagnostics, usageError, type GlobalOptions } from './output.js';
 import { overwritesInput, writeFileAtomic } from './write-file.js';
 import { VERSION } from '../version.js';
+import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
+import { UNREAD_SHAPE } from '../api/shapes.js';
 
 export interface TuneCommandOptions extends GlobalOptions {
   stage?: string;
@@ -63,6 +65,8 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
     glue: false,
   });
   const ds: Diagnostic[] = [...r.diagnostics];
+  // --stage naming no stage, --shape a tensor the config does not read: usage errors, as in tdc compile
+  if ((opts.stage !== undefined && ds.some((d) => d.code === UNKNOWN_STAGE)) || (opts.shape !== undefined && ds.some((d) => d.code === UNREAD_SHAPE))) return usageError('tune', ds, opts);
   if (!r.ok || hasErrors(ds)) return fail(ds, opts);
 
   const { GpuRuntime, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
