@@ -121,6 +121,9 @@ test('diagnostics: exit 1, on stderr for every command, each printed once', () =
   // missing input files
   diagnoses(tdc(['check', join(dir, 'nope.yaml')]), 'check missing', /TDC901/);
   diagnoses(tdc(['check', EMPTY]), 'check empty dir', /TDC908: no config files/);
+  // a path that is not there is not a file checked (the summary said "Checked 0 files: 1 error in 1 file")
+  const gone = tdc(['check', join(EMPTY, 'nosuch.yaml'), TABS_YAML]);
+  assert.match(gone.stdout, /^Checked 1 file: 2 errors in 1 file and 1 path not read, 0 warnings\.$/m);
   diagnoses(tdc(['run', KD, '--inputs', join(dir, 'nope.safetensors'), '--device', 'cpu']), 'run missing inputs', /TDC501/);
 });
 
