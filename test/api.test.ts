@@ -40,6 +40,15 @@ test('compile(): a bad config is diagnostics with positions, ok false and no fil
   assert.match(formatDiagnostic(e, (f) => readFileSync(f, 'utf8')), /bad\.yaml:\d+:\d+ - error TDC203: .*KDLos[\s\S]*~~~/);
   const shape = await compile(KD, { shapes: ['student/./output=Nx?'] });
   assert.is(shape.diagnostics[0]!.code, 'TDC611');
+  // a pinned name no stage reads: an error with a suggestion, not a silent default shape
+  const typo = await compile(KD, { shapes: { 'student/output': 'Nx10' } });
+  assert.not.ok(typo.ok);
+  assert.is(typo.diagnostics[0]!.code, 'TDC614');
+  assert.match(typo.diagnostics[0]!.message, /shapes 'student\/output': no stage/);
+  assert.match(typo.diagnostics[0]!.hint!, /did you mean 'student\/\.\/output'\?/);
+  const huge = await compile(KD, { shapes: { 'student/./output': ['N', 2 ** 32] } });
+  assert.is(huge.diagnostics[0]!.code, 'TDC613');
+  assert.is((parseShapeArg('student/./output=NxC=3') as { code?: string }).code, 'TDC611');
   const stage = await compile(KD, { stage: 'stage9' });
   assert.match(stage.diagnostics[0]!.message, /no stage 'stage9'.*train/);
 });

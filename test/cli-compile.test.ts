@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasStackTrace, readOutput, ROOT } from './helpers/cli.js';
@@ -101,6 +101,41 @@ test("--shape name=dims:int pins an integer input: CRD's index inputs compile wi
   const bad = tdcIn(dir, ['compile', cfg, '-o', 'out2', '--shape', 'student/empty/input/pos_idx=N:long']);
   assert.is(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /TDC611.*name=dims:int/);
+});
+
+test('--shape: a name the config does not read is an error with a suggestion and the names it reads; malformed and over-u32 specs are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-shape-'));
+  const usage = (args: string[], ...want: RegExp[]): void => {
+    const r = tdcIn(dir, ['compile', KD, '-o', 'out', '--no-glue', ...args]);
+    assert.is(r.code, 2, r.stdout + r.stderr);
+    for (const w of want) assert.match(r.stderr, w);
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.not.ok(existsSync(join(dir, 'out')), 'nothing written');
+  };
+  // a misspelt name used to compile silently at the default [N, C]
+  usage(['--shape', 'student/output=NxCx7x7'], /error TDC614: --shape 'student\/output': no stage \('train'\) reads a tensor of that name/, /did you mean 'student\/\.\/output'\? the config reads targets, student\/\.\/output, teacher\/\.\/output/);
+  usage(['--shape', 'student/./output=NxC', '--shape', 'nosuch/x/output=Nx3'], /TDC614: --shape 'nosuch\/x\/output'/);
+  // the name ends at the first '=': not a pin of 'student/./output=NxC'
+  usage(['--shape', 'student/./output=NxC=3'], /TDC611: --shape 'student\/\.\/output=NxC=3': expected name=dims/);
+  // WGSL has no u32 literal for these (Tint: "value cannot be represented as 'u32'")
+  usage(['--shape', 'student/./output=Nx4294967296'], /TDC613: --shape 'student\/\.\/output=Nx4294967296': a size of 4294967296, more than the kernels' 32-bit indices reach \(at most 4294967295\)/);
+  usage(['--shape', 'student/./output=99999999999999999999x3'], /TDC613: .*a size of 100000000000000000000/);
+  usage(['--shape', 'student/./output=65536x65536'], /TDC613: .*4294967296 elements/);
+  // a --like sample whose header declares [1, 2^32] (a sparse file: the data is never read)
+  const big = join(dir, 'big.safetensors');
+  const header = JSON.stringify({ 'student/./output': { dtype: 'F16', shape: [1, 2 ** 32], data_offsets: [0, 2 ** 33] } });
+  const head = Buffer.alloc(8 + header.length);
+  head.writeBigUInt64LE(BigInt(header.length));
+  head.write(header, 8);
+  writeFileSync(big, head);
+  truncateSync(big, head.length + 2 ** 33);
+  const like = tdcIn(dir, ['compile', KD, '-o', 'out', '--no-glue', '--like', big]);
+  assert.is(like.code, 1, like.stdout + like.stderr);
+  assert.match(like.stderr, /TDC613: sample io_dict '.*big\.safetensors', tensor 'student\/\.\/output': a size of 4294967296/);
+  assert.not.ok(existsSync(join(dir, 'out')));
+  // the largest size that fits still compiles, and a correct name is unchanged
+  const ok = tdcIn(dir, ['compile', KD, '-o', 'out', '--no-glue', '--shape', 'student/./output=Nx7', '--shape', 'teacher/./output=Nx7']);
+  assert.is(ok.code, 0, ok.stderr);
 });
 
 test('tdc.config: two configs share one root and keep both outputs; an error compile leaves the previous output intact', () => {

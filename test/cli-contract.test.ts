@@ -64,6 +64,15 @@ const USAGE: [string, string[], RegExp][] = [
   ['compile: --watch --check', ['compile', '--watch', '--check'], /--watch and --check cannot be combined/],
   ['compile: -o without a config', ['compile', '-o', out], /-o\/--out needs a config/],
   ['compile: -o with -p', ['compile', KD, '-o', out, '-p', 'tdc.config.json'], /cannot be combined/],
+  ['tune: --stage trian', ['tune', KD, '--stage', 'trian', '-o', join(dir, 'tuning.json')], /TDC905: no stage 'trian'.*it has: train/],
+  ['tune: --shape of a tensor not read', ['tune', KD, '--shape', 'student/output=Nx10', '-o', join(dir, 'tuning.json')], /TDC614: --shape 'student\/output'/],
+  // an empty value names nothing, whatever the option
+  ['run: --grads-out ""', ['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', ''], /TDC902: --grads-out: the value is empty/],
+  ['run: --inputs ""', ['run', KD, '--inputs', ''], /TDC902: --inputs: the value is empty/],
+  ['compile: -o ""', ['compile', KD, '-o', ''], /TDC902: --out: the value is empty/],
+  ['compile: --shape ""', ['compile', KD, '-o', out, '--shape', ''], /TDC902: --shape: the value is empty/],
+  ['schema: -o ""', ['schema', '-o', ''], /TDC902: --out: the value is empty/],
+  ['global: --spec ""', ['--spec', '', 'list'], /TDC902: --spec: the value is empty/],
 ];
 
 test('usage errors exit 2 with the message and a pointer to --help on stderr, nothing on stdout', () => {
@@ -112,6 +121,9 @@ test('diagnostics: exit 1, on stderr for every command, each printed once', () =
   // missing input files
   diagnoses(tdc(['check', join(dir, 'nope.yaml')]), 'check missing', /TDC901/);
   diagnoses(tdc(['check', EMPTY]), 'check empty dir', /TDC908: no config files/);
+  // a path that is not there is not a file checked (the summary said "Checked 0 files: 1 error in 1 file")
+  const gone = tdc(['check', join(EMPTY, 'nosuch.yaml'), TABS_YAML]);
+  assert.match(gone.stdout, /^Checked 1 file: 2 errors in 1 file and 1 path not read, 0 warnings\.$/m);
   diagnoses(tdc(['run', KD, '--inputs', join(dir, 'nope.safetensors'), '--device', 'cpu']), 'run missing inputs', /TDC501/);
 });
 
@@ -138,6 +150,19 @@ test('--json: the document alone on stdout (diagnostics inside it), exit code as
   const k = tdc(['compile', '--json', TABS_YAML, '-o', out]);
   assert.is(k.code, 1);
   assert.ok(JSON.parse(k.stdout));
+  // run: on errors too, a document with the diagnostics (stdout used to be empty)
+  for (const [args, code] of [
+    [['run', KD, '--inputs', join(dir, 'no-such.safetensors'), '--device', 'cpu', '--json'], 'TDC501'],
+    [['run', TABS_YAML, '--inputs', IO, '--device', 'cpu', '--json'], 'TDC103'],
+    [['run', KD, '--inputs', KD, '--device', 'cpu', '--json', '--grads-out', KD], 'TDC909'],
+  ] as const) {
+    const e = tdc([...args]);
+    assert.is(e.code, 1, e.stderr);
+    const doc = JSON.parse(e.stdout) as { ok: boolean; diagnostics: { code: string; severity: string }[] };
+    assert.is(doc.ok, false);
+    assert.ok(doc.diagnostics.some((d) => d.code === code && d.severity === 'error'), e.stdout);
+  }
+  assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
 });
 
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */

@@ -71,6 +71,67 @@ test('write seam: ENOSPC mid-write and EACCES are diagnostics; the partial temp 
   assert.is(readFileSync(target, 'utf8'), 'new');
 });
 
+test('an output file that is an input (the --inputs file, the config, a --spec file, by any path): TDC909, nothing written', () => {
+  const d = join(dir, 'clobber');
+  mkdirSync(d);
+  const io = join(d, 'io.safetensors');
+  const cfg = join(d, 'victim.yaml');
+  fs.copyFileSync(IO, io);
+  fs.copyFileSync(KD, cfg);
+  symlinkSync(io, join(d, 'io-link.safetensors'));
+  const ioBytes = readFileSync(io);
+  const cfgText = readFileSync(cfg, 'utf8');
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', io]), /error TDC909: refusing to write gradients to '.*io\.safetensors': it is the --inputs file/);
+  diagnoses(tdc(['run', cfg, '--inputs', IO, '--device', 'cpu', '--state-out', cfg]), /error TDC909: refusing to write state to '.*victim\.yaml': it is the config/);
+  // through a symbolic link, and a path spelled with ./ and ..: the same file
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', join(d, 'io-link.safetensors')]), /TDC909: .*io-link\.safetensors': it is the --inputs file \('.*io\.safetensors'\)/);
+  diagnoses(tdc(['run', KD, '--inputs', io, '--device', 'cpu', '--grads-out', 'io.safetensors'], { cwd: d }), /TDC909/);
+  diagnoses(tdc(['run', cfg, '--inputs', IO, '--device', 'cpu', '--grads-out', `${d}/../clobber/./victim.yaml`]), /TDC909: .* it is the config/);
+  // the two outputs naming one file: the first would be lost
+  const g = join(d, 'g.safetensors');
+  diagnoses(tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', g, '--state-out', g]), /TDC909: refusing to write state to '.*g\.safetensors': it is the output file for gradients too/);
+  assert.not.ok(fs.existsSync(g));
+  const spec = join(d, 'my.tdl');
+  writeFileSync(spec, '# my losses\n');
+  diagnoses(tdc(['schema', '--spec', spec, '-o', spec]), /TDC909: refusing to write the schema to '.*my\.tdl': it is a --spec file/);
+  assert.is(readFileSync(spec, 'utf8'), '# my losses\n');
+  assert.equal(readFileSync(io), ioBytes, 'the inputs file is untouched');
+  assert.is(readFileSync(cfg, 'utf8'), cfgText, 'the config is untouched');
+  // a different file beside them is written as before
+  const ok = tdc(['run', cfg, '--inputs', io, '--device', 'cpu', '--grads-out', g]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.ok(readSafetensors(new Uint8Array(readFileSync(g))).tensors.size > 0);
+});
+
+test('write seam: a symbolic link is written through (to a dangling link\'s target too), modes are kept, a link loop is TDC503', () => {
+  const d = join(dir, 'write-through');
+  mkdirSync(join(d, 'sub'), { recursive: true });
+  const target = join(d, 'sub', 'g.safetensors');
+  writeFileSync(target, 'old');
+  fs.chmodSync(target, 0o600);
+  symlinkSync('sub/g.safetensors', join(d, 'glink'));
+  symlinkSync('glink', join(d, 'glink2')); // a chain of two links
+  assert.is(writeFileAtomic(join(d, 'glink2'), 'new', 'gradients'), undefined);
+  assert.ok(fs.lstatSync(join(d, 'glink')).isSymbolicLink() && fs.lstatSync(join(d, 'glink2')).isSymbolicLink());
+  assert.is(readFileSync(target, 'utf8'), 'new');
+  assert.is(fs.statSync(target).mode & 0o777, 0o600);
+  noTempFiles(d);
+  noTempFiles(join(d, 'sub'));
+  symlinkSync('sub/fresh.safetensors', join(d, 'dangling'));
+  assert.is(writeFileAtomic(join(d, 'dangling'), 'x', 'gradients'), undefined);
+  assert.is(readFileSync(join(d, 'sub', 'fresh.safetensors'), 'utf8'), 'x');
+  assert.ok(fs.lstatSync(join(d, 'dangling')).isSymbolicLink());
+  symlinkSync('loop-b', join(d, 'loop-a'));
+  symlinkSync('loop-a', join(d, 'loop-b'));
+  assert.match(writeFileAtomic(join(d, 'loop-a'), 'x', 'gradients')!.message, /cannot write gradients '.*loop-a': a loop of symbolic links/);
+  // through the CLI: --grads-out onto a link to a 0600 file
+  const r = tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', join(d, 'glink')]);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(fs.lstatSync(join(d, 'glink')).isSymbolicLink());
+  assert.ok(readSafetensors(new Uint8Array(readFileSync(target))).tensors.size > 0);
+  assert.is(fs.statSync(target).mode & 0o777, 0o600);
+});
+
 /** `tdc <args>` inside a private mount namespace where `mnt` is a tmpfs mounted with `opts`; undefined when not permitted. */
 function inTmpfs(mnt: string, opts: string, args: string[]): CliResult | undefined {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -122,7 +183,7 @@ test('tdc check DIR with a loop of symbolic links and a link back to an ancestor
   assert.not.ok(hasStackTrace(r.stderr), r.stderr);
   assert.match(r.stderr, /error TDC906: cannot search '.*loop1': a loop of symbolic links \(ELOOP\)/);
   assert.match(r.stderr, /warning TDC907: '.*sub\/up' is a link to '.*links', which is searched already: skipped/);
-  assert.match(r.stdout, /Checked 1 file: 2 errors in 2 files, 1 warning/);
+  assert.match(r.stdout, /Checked 1 file: 2 errors in 2 paths not read, 1 warning/);
   const j = tdc(['check', '--json', root]);
   assert.is(j.code, 1);
   const files = JSON.parse(j.stdout) as { file: string; diagnostics: { code: string }[] }[];

@@ -280,6 +280,13 @@ test('TDC208: wrong types: float, literal union (did-you-mean), optional, list e
   assert.equal(errors(kd('              temperature: 4.0\n              alpha:\n              beta: 0.5\n')), [], 'optional accepts null');
   const pyyaml = oneError(kd("              temperature: 4.0\n              alpha: 1e-7\n"), 'TDC208', '1e-7');
   assert.match(pyyaml.hint!, /PyYAML/);
+  // the fix offered is one PyYAML reads as a float: a dot and a signed exponent
+  assert.match(pyyaml.hint!, /write 1\.0e-7$/);
+  const hintFor = (v: string): string | undefined => errors(kd(`              temperature: ${v}\n`)).find((d) => d.code === 'TDC208')?.hint;
+  assert.match(hintFor('1e400')!, /write 1\.0e\+400$/);
+  assert.match(hintFor('1.0e400')!, /write 1\.0e\+400$/);
+  assert.match(hintFor("'1e5'")!, /quoted.*write 1\.0e\+5 without quotes/);
+  assert.match(hintFor("'4.0'")!, /write 4\.0 without quotes/);
   const hcl = (sizes: string) =>
     run(
       distill(

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { fileStem, stemKey, tsComment, tsString, wgslComment } from '../src/codegen/escape.js';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
+import { visible } from '../src/diagnostics/format.js';
 import { hasStackTrace, tdc, GOLDEN } from './helpers/cli.js';
 
 const SEED = 11;
@@ -160,6 +161,43 @@ test('--name must be a plain file stem', () => {
     assert.ok(r.code === 1 || r.code === 2, `${JSON.stringify(bad)}: ${r.code}`);
     assert.match(r.stderr, /--name/);
   }
+});
+
+/** Bytes that drive a terminal: C0 controls but tab and newline, DEL, C1 controls, bidi overrides and isolates. */
+const TERMINAL_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+
+test('visible: no terminal control survives, the length (so every column) is kept, plain text is unchanged', () => {
+  fc.assert(
+    fc.property(anyString, (s) => {
+      const v = visible(s);
+      assert.not.match(v, TERMINAL_CONTROL);
+      assert.is(v.length, s.length);
+      for (let i = 0; i < s.length; i++) if (!TERMINAL_CONTROL.test(s[i]!)) assert.is(v[i], s[i]);
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
+  assert.is(visible('a\x1b[2J\x07\x9b\x7f\tb\n'), 'a\u241b[2J\u2407\ufffd\u2421\tb\n');
+});
+
+test('code frames and messages show ESC, BEL, CSI and bidi controls from a config or a spec visibly, caret in place', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-escape-'));
+  const cfg = join(dir, 'esc.yaml');
+  writeFileSync(cfg, "train:\n  criterion:\n    key: 'KDLoss\x1b[31mRED\x1b]0;PWNED\x07'\n");
+  const r = tdc(['check', cfg]);
+  assert.is(r.code, 1, r.stderr);
+  assert.not.match(r.stdout + r.stderr, TERMINAL_CONTROL);
+  assert.match(r.stderr, /error TDC101: the character U\+001B/);
+  const frame = r.stderr.split('\n');
+  const src = frame.findIndex((l) => l.startsWith('3 '));
+  assert.is(frame[src], "3     key: 'KDLoss\u241b[31mRED\u241b]0;PWNED\u2407'");
+  assert.is(frame[src + 1]!.indexOf('~'), frame[src]!.indexOf('\u241b'), 'the caret is under the ESC');
+  const spec = join(dir, 'esc.tdl');
+  writeFileSync(spec, 'mid Foo(x: float \x1b[2J\u202e) {}\n');
+  const s = tdc(['--spec', spec, 'check', cfg]);
+  assert.ok(s.code === 1 || s.code === 2, s.stderr);
+  assert.match(s.stderr, /esc\.tdl:1:\d+ - error TDC3/);
+  assert.not.match(s.stdout + s.stderr, TERMINAL_CONTROL);
+  rmSync(dir, { recursive: true });
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { compileStages, type CompiledStage } from '../compiler/compile.js';
 import type { StageIR } from '../compiler/ir.js';
 import { registerSpecFile } from '../registry/registry.js';
 import { BUILTINS, BUILTIN_VALUE_NAMES } from '../compiler/instantiate/index.js';
-import { parseInputShapes, type ShapeText } from './shapes.js';
+import { parseInputShapes, pinnedNames, unreadShapes, type ShapeText } from './shapes.js';
 import type { Manifest } from './manifest-types.js';
 
 export interface CompileConfigOptions {
@@ -153,6 +153,7 @@ export async function compile(config: string, options: CompileConfigOptions = {}
   }
 
   const pinned = parseInputShapes({ like: options.like, shapes: options.shapes }, ds);
+  ds.push(...unreadShapes(pinnedNames(options.shapes), stages, Array.isArray(options.shapes) ? '--shape' : 'shapes'));
   if (hasErrors(ds)) return done();
 
   const c = await compileStages(stages, { configFile: result.config, moduleName: name, ...(wg !== undefined ? { workgroupSize: wg } : {}), shapes: pinned, glue: options.glue });

@@ -48,11 +48,14 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
     const errs = all.filter((d) => d.severity === 'error').length;
     const warns = all.filter((d) => d.severity === 'warning').length;
     const notes = all.filter((d) => d.severity === 'note').length;
-    const bad = results.filter((r) => hasErrors(r.diagnostics)).length;
+    // files read with errors, and paths that could not be read at all (missing, a link loop, no YAML): not "files checked"
+    const read = new Set(files);
+    const bad = results.filter((r) => read.has(r.file) && hasErrors(r.diagnostics)).length;
+    const unread = results.filter((r) => !read.has(r.file) && hasErrors(r.diagnostics)).length;
+    const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+    const where = [...(bad ? [plural(bad, 'file')] : []), ...(unread ? [`${plural(unread, 'path')} not read`] : [])].join(' and ');
     const tail = notes && !opts.verbose ? ` (${notes} note${notes === 1 ? '' : 's'} hidden; --verbose shows them)` : '';
-    process.stdout.write(
-      `Checked ${files.length} file${files.length === 1 ? '' : 's'}: ${errs} error${errs === 1 ? '' : 's'}${bad ? ` in ${bad} file${bad === 1 ? '' : 's'}` : ''}, ${warns} warning${warns === 1 ? '' : 's'}${tail}.\n`,
-    );
+    process.stdout.write(`Checked ${plural(files.length, 'file')}: ${plural(errs, 'error')}${where ? ` in ${where}` : ''}, ${plural(warns, 'warning')}${tail}.\n`);
   }
   return exitCodeFor(all);
 }

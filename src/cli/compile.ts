@@ -8,7 +8,7 @@
 // (batch dim made symbolic); `--shape name=NxCx7x7` pins one input (letters are symbols, numbers are sizes).
 import { resolve } from 'node:path';
 import { diag, hasErrors, isInternalError, type Diagnostic } from '../diagnostics/index.js';
-import { parseShapeArg } from '../api/shapes.js';
+import { parseShapeArg, UNREAD_SHAPE } from '../api/shapes.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { explainCompiled } from './explain-plan.js';
@@ -52,8 +52,8 @@ export async function compileCommand(config: string | undefined, opts: CompileOp
   const { compileProject, entryFailed } = await import('../project/compile-project.js');
   const results = await compileProject(loaded.project, opts.check ? 'check' : 'write');
   const all = [...loaded.diagnostics, ...results.flatMap((r) => r.diagnostics)];
-  // --stage names a stage the config lacks: a usage error, as with `tdc run --stage`
-  const badStage = opts.stage !== undefined && all.some((d) => d.code === UNKNOWN_STAGE);
+  // --stage names a stage the config lacks, --shape a tensor it does not read: usage errors, as with `tdc run --stage`
+  const badStage = (opts.stage !== undefined && all.some((d) => d.code === UNKNOWN_STAGE)) || (opts.shape !== undefined && all.some((d) => d.code === UNREAD_SHAPE));
   const code = exitCodeFor(all, badStage);
   const failed = code !== ExitCode.ok || results.some(entryFailed);
   if (opts.json) {

@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--write', 'rewrite the files in place')
     .action(async (configs: string[], opts: Record<string, unknown>) => {
       const { migrateCommand } = await import('./migrate.js');
-      exitCode = await migrateCommand(configs, opts as never);
+      exitCode = await migrateCommand(configs, Object.assign({}, program.opts(), opts) as never);
     });
 
   program
@@ -135,6 +135,23 @@ export async function main(argv: string[]): Promise<number> {
       const { doctorCommand } = await import('./doctor.js');
       exitCode = await doctorCommand({ ...program.opts(), ...opts });
     });
+
+  // an empty option value (`--grads-out ""`, `-o ""`, `--stage ""`) names nothing: a usage error for every option
+  // and command alike (it used to be ignored, taken as the cwd, or an ENOENT depending on the option)
+  program.hook('preAction', async (_root, cmd) => {
+    const empty = [cmd, program].flatMap((c) =>
+      c.options.filter((o) => {
+        const v = c.getOptionValue(o.attributeName()) as unknown;
+        return v === '' || (Array.isArray(v) && v.includes(''));
+      }),
+    );
+    if (!empty.length) return;
+    const { diag } = await import('../diagnostics/index.js');
+    const { usageError } = await import('./output.js');
+    const ds = empty.map((o) => diag('error', 'TDC902', `${o.long ?? o.short}: the value is empty`, undefined, { hint: 'give a file, name or number, or leave the option out' }));
+    await usageError(cmd.name(), ds, {});
+    throw new CommanderError(ExitCode.usage, 'tdc.emptyValue', 'empty option value');
+  });
 
   try {
     if (argv.length === 0) {

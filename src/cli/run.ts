@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
-import { loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
+import { diagnosticJson, loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
 import { explainRun, planJson } from './explain-plan.js';
-import { writeFileAtomic } from './write-file.js';
+import { overwritesInput, writeFileAtomic } from './write-file.js';
 
 export interface RunOptions extends GlobalOptions {
   inputs: string;
@@ -28,6 +28,12 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const wg = opts.workgroupSize === undefined ? undefined : Number(opts.workgroupSize);
   if (wg !== undefined && (!/^\s*\d+\s*$/.test(opts.workgroupSize!) || wg < 1 || wg > 1024))
     return usageError('run', [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${opts.workgroupSize}'`)], opts);
+  // an output file that is the config, the inputs or a spec file would destroy it: refused before anything runs
+  const clobber = overwritesInput(
+    [...(opts.gradsOut ? [{ path: opts.gradsOut, what: 'gradients' }] : []), ...(opts.stateOut ? [{ path: opts.stateOut, what: 'state' }] : [])],
+    [{ path: config, what: 'the config' }, { path: opts.inputs, what: 'the --inputs file' }, ...(opts.spec ?? []).map((s) => ({ path: s, what: 'a --spec file' }))],
+  );
+  if (clobber.length) return fail(clobber, opts);
   const ds: Diagnostic[] = [...(await loadUserSpecs(opts))];
   if (hasErrors(ds)) return fail(ds, opts); // an unusable spec file: its losses would only show up as unknown
   const { checkFile } = await import('../compiler/driver/check.js');
@@ -80,7 +86,7 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     const nonfinite = result.nonfinite.length ? { nonfinite: result.nonfinite } : {};
     const plan = opts.explain && result.gpu ? { plan: planJson(result.gpu) } : {};
     // NaN and ±Inf are null in JSON; "nonfinite" says which parts and what they were
-    process.stdout.write(JSON.stringify({ loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite, ...plan }) + '\n');
+    process.stdout.write(JSON.stringify({ ok: true, loss: result.loss, terms: result.terms, grads: [...result.grads.keys()], ...state, ...nonfinite, ...plan }) + '\n');
   } else {
     process.stdout.write(`stage ${stage.name} on ${result.device}\nloss = ${result.loss}\n`);
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
@@ -98,7 +104,9 @@ async function writeTensors(file: string, what: string, tensors: [string, { shap
   return writeFileAtomic(file, writeSafetensors(entries as never), what);
 }
 
+/** The input has errors: diagnostics on stderr as always, and with --json a document on stdout saying so. */
 async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {
+  if (opts.json) process.stdout.write(JSON.stringify({ ok: false, diagnostics: ds.map(diagnosticJson) }) + '\n');
   await printDiagnostics(ds, opts);
   const code = exitCodeFor(ds);
   return code === ExitCode.ok ? ExitCode.failed : code;

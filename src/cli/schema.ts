@@ -3,13 +3,20 @@
 import { hasErrors } from '../diagnostics/index.js';
 import { exitCodeFor } from './exit-code.js';
 import { loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
-import { writeFileAtomic } from './write-file.js';
+import { overwritesInput, writeFileAtomic } from './write-file.js';
 
 export interface SchemaOptions extends GlobalOptions {
   out?: string;
 }
 
 export async function schemaCommand(opts: SchemaOptions): Promise<number> {
+  if (opts.out !== undefined) {
+    const clobber = overwritesInput([{ path: opts.out, what: 'the schema' }], (opts.spec ?? []).map((s) => ({ path: s, what: 'a --spec file' })));
+    if (clobber.length) {
+      await printDiagnostics(clobber, opts);
+      return exitCodeFor(clobber);
+    }
+  }
   const ds = await loadUserSpecs(opts);
   if (hasErrors(ds)) {
     await printDiagnostics(ds, opts);

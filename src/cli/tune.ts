@@ -9,8 +9,10 @@ import { dirname } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { printDiagnostics, usageError, type GlobalOptions } from './output.js';
-import { writeFileAtomic } from './write-file.js';
+import { overwritesInput, writeFileAtomic } from './write-file.js';
 import { VERSION } from '../version.js';
+import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
+import { UNREAD_SHAPE } from '../api/shapes.js';
 
 export interface TuneCommandOptions extends GlobalOptions {
   stage?: string;
@@ -47,6 +49,11 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
   const runs = num(opts.runs, '--runs', 1, 1000) ?? 5;
   const candidates = opts.candidates?.split(',').map((c) => num(c, '--candidates', 1, 1024)!);
   if (usage.length) return usageError('tune', usage, opts);
+  if (opts.out !== undefined) {
+    const inputs = [{ path: config, what: 'the config' }, ...(opts.like !== undefined ? [{ path: opts.like, what: 'the --like sample' }] : []), ...(opts.spec ?? []).map((s) => ({ path: s, what: 'a --spec file' }))];
+    const clobber = overwritesInput([{ path: opts.out, what: 'the tuning cache' }], inputs);
+    if (clobber.length) return fail(clobber, opts);
+  }
 
   const { compile } = await import('../api/compile.js');
   const r = await compile(config, {
@@ -58,6 +65,8 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
     glue: false,
   });
   const ds: Diagnostic[] = [...r.diagnostics];
+  // --stage naming no stage, --shape a tensor the config does not read: usage errors, as in tdc compile
+  if ((opts.stage !== undefined && ds.some((d) => d.code === UNKNOWN_STAGE)) || (opts.shape !== undefined && ds.some((d) => d.code === UNREAD_SHAPE))) return usageError('tune', ds, opts);
   if (!r.ok || hasErrors(ds)) return fail(ds, opts);
 
   const { GpuRuntime, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');

@@ -11,19 +11,33 @@ export interface FormatOptions {
   context?: number;
 }
 
+/** Terminal controls in text a diagnostic quotes from its input (a config, a spec, a file name): C0 controls but
+ *  tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates ("trojan source"). */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `s` with every terminal control shown as a visible character of the same width, so an ESC from the input
+ *  cannot reach the terminal and columns stay where they were: C0 as their Control Pictures (ESC → ␛, BEL → ␇),
+ *  DEL → ␡, the rest → �. */
+export function visible(s: string): string {
+  return s.replace(CONTROL, (ch) => {
+    const cp = ch.charCodeAt(0);
+    return cp < 0x20 ? String.fromCharCode(0x2400 + cp) : cp === 0x7f ? '\u2421' : '\ufffd';
+  });
+}
+
 export function formatDiagnostic(d: Diagnostic, sources: SourceLookup, opts: FormatOptions = {}): string {
   const c = pc.createColors(opts.color ?? false);
   const sev = d.severity === 'error' ? c.red('error') : d.severity === 'warning' ? c.yellow('warning') : c.cyan('note');
-  const where = d.span ? `${c.cyan(d.span.file)}:${c.yellow(String(d.span.start.line))}:${c.yellow(String(d.span.start.col))} - ` : '';
-  const lines = [`${where}${sev} ${c.gray(d.code + ':')} ${d.message}`];
+  const where = d.span ? `${c.cyan(visible(d.span.file))}:${c.yellow(String(d.span.start.line))}:${c.yellow(String(d.span.start.col))} - ` : '';
+  const lines = [`${where}${sev} ${c.gray(d.code + ':')} ${visible(d.message)}`];
   if (d.span) {
     const frame = codeFrame(d.span, sources, opts.context ?? 0, c);
     if (frame) lines.push('', frame);
   }
-  if (d.hint) lines.push(`  ${c.gray(d.hint)}`);
+  if (d.hint) lines.push(`  ${c.gray(visible(d.hint))}`);
   for (const r of d.related ?? []) {
-    const at = r.span ? `${r.span.file}:${r.span.start.line}:${r.span.start.col}: ` : '';
-    lines.push(`  ${c.gray('related:')} ${at}${r.message}`);
+    const at = r.span ? `${visible(r.span.file)}:${r.span.start.line}:${r.span.start.col}: ` : '';
+    lines.push(`  ${c.gray('related:')} ${at}${visible(r.message)}`);
     if (r.span) {
       const f = codeFrame(r.span, sources, 0, c);
       if (f) lines.push(f);
@@ -50,7 +64,7 @@ export function codeFrame(span: Span, sources: SourceLookup, context: number, c 
   const from = startCol - 1 > FRAME_WIDTH - FRAME_LEAD ? startCol - 1 - FRAME_LEAD : 0;
   const cut = (src: string): string => (from > 0 ? '…' : '') + src.slice(from, from + FRAME_WIDTH) + (src.length > from + FRAME_WIDTH ? '…' : '');
   const out: string[] = [];
-  for (let l = first; l <= line; l++) out.push(`${c.bgWhite(c.black(String(l).padStart(width)))} ${cut((all[l - 1] ?? '').replace(/\t/g, ' '))}`);
+  for (let l = first; l <= line; l++) out.push(`${c.bgWhite(c.black(String(l).padStart(width)))} ${visible(cut((all[l - 1] ?? '').replace(/\t/g, ' ')))}`);
   const src = all[line - 1] ?? '';
   const endCol = span.end.line === line ? Math.max(startCol + 1, span.end.col) : src.length + 1;
   const shownEnd = Math.min(endCol, Math.min(src.length, from + FRAME_WIDTH) + 1);

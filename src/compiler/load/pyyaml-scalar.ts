@@ -183,7 +183,7 @@ export function versionHint(text: string, py: PyValue, y12: PyValue): string {
 }
 
 /** `1e-7` → `1.0e-7`, `1.5E5` → `1.5e+5`, `-.5` → `-0.5`: a spelling PyYAML and YAML 1.2 both read as this float. */
-function pyFloatSpelling(text: string): string {
+export function pyFloatSpelling(text: string): string {
   const m = /^([-+]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([-+]?)([0-9]+))?$/.exec(text);
   if (!m) return text;
   const [, sign, int, frac, expSign, exp] = m;

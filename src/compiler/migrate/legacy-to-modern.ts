@@ -34,7 +34,7 @@ const PATH_PARAMS: [string, string][] = [
 ];
 
 export function migrateLegacyText(text: string): MigrateResult {
-  const doc = parseDocument(text, { schema: 'failsafe', keepSourceTokens: false });
+  const doc = parseDocument(text, { schema: 'failsafe', keepSourceTokens: false, uniqueKeys: false }); // duplicate keys: the loader's TDC111 (tdc migrate refuses them), not yaml's quadratic check
   if (doc.errors.length) return { text, changed: false, notes: [], errors: doc.errors.map((e) => e.message) };
   const m = new Migrator(doc);
   m.walk(doc.contents, []);

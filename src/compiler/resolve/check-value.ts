@@ -10,6 +10,7 @@ import { R } from './codes.js';
 import { describeNode, isIntScalar } from './nodes.js';
 import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
 import { isFloatDType, tensorValue, torchDTypeName } from '../load/tensor-constant.js';
+import { pyFloatSpelling } from '../load/pyyaml-scalar.js';
 
 export interface CheckContext {
   scope: SpecScope;
@@ -83,13 +84,15 @@ function mismatch(ctx: CheckContext, where: string, t: TypeExpr, n: ConfigNode, 
   return { ok: false, value: plain(n) };
 }
 
-/** Why a number-looking value is a string: quoted, or an exponent without a dot (PyYAML, YAML 1.1). */
+/** Why a number-looking value is a string: quoted, or an exponent without a dot or sign (PyYAML, YAML 1.1). The
+ *  fix offered is a spelling PyYAML reads as a float: a dot and a signed exponent (`1e400` → `1.0e+400`). */
 export function numberLikeStringHint(n: ConfigNode): string | undefined {
   if (n.kind !== 'scalar' || typeof n.value !== 'string' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(n.value.trim())) return undefined;
-  const noDot = /e/i.test(n.value) && !n.value.includes('.');
-  const fixed = noDot ? n.value.replace(/^([-+]?\d+)/, '$1.0') : n.value;
+  const v = n.value.trim();
+  const exp = /e/i.test(v);
+  const fixed = exp ? pyFloatSpelling(v) : v;
   if (/^['"]/.test(n.source.trim())) return `the value is quoted, so YAML reads it as a string; write ${fixed} without quotes`;
-  return noDot ? `PyYAML reads ${n.value} (an exponent without a dot) as a string; write ${fixed}` : undefined;
+  return exp ? `PyYAML reads ${n.value} (an exponent needs a dot and a sign) as a string; write ${fixed}` : undefined;
 }
 
 /**
