@@ -149,6 +149,16 @@ test('--state-out: on the GPU too (float32, or TDC510 without an adapter); on a 
   assert.is(readSafetensors(new Uint8Array(readFileSync(out))).tensors.size, 0);
 });
 
+test('GPU run: targets of another batch than the logits are the shape error the CPU reports, not a made-up loss', () => {
+  for (const n of [9, 3]) {
+    const inputs = inputsFile(KD, `targets${n}`, { targets: i64([n]) });
+    fails(runCase(KD, inputs), /TDC403/, `expected [7], got 'targets' [${n}]`);
+    const g = tdc(['run', casePath(KD, 'config.yaml'), '--inputs', inputs, '--device', 'gpu']);
+    if (g.code !== 0 && /TDC510/.test(g.stderr)) return;
+    fails(g, /TDC403/, `expected [7], got 'targets' [${n}]`);
+  }
+});
+
 // ---- custom losses from --spec -------------------------------------------------------------------------------
 
 const MY_L1 = (body: string, scaleDefault = '2.0'): string => `# mean absolute difference of a student and a teacher tensor, scaled

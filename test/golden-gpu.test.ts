@@ -13,8 +13,7 @@ import { GpuRuntime } from 'tdc-runtime/node';
 import { isNoAdapterError } from '../src/compiler/run-gpu.js';
 import { PlanExecutor } from 'tdc-runtime/node';
 import { kernelPlan } from '../src/compiler/kernel-plan.js';
-import { execute } from '../src/cpu/executor.js';
-import { opCases } from './helpers/op-graphs.js';
+import { opCases, reference } from './helpers/op-graphs.js';
 import { gradExcess, relErr } from './helpers/golden.js';
 import { GOLDEN_DIR } from './helpers/golden-stage.js';
 import { checkGpuCase, newWorst } from './helpers/golden-gpu.js';
@@ -116,8 +115,8 @@ test('every lowered op (hand-built graphs) matches the float64 CPU executor, fus
       const plan = kernelPlan(c.graph, { workgroupSize: wg, mode, maxStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage });
       const exec = await PlanExecutor.create(rt, plan);
       try {
-        for (const inp of c.inputs) {
-          const want = execute(c.graph, inp);
+        for (const [k, inp] of c.inputs.entries()) {
+          const want = reference(c, k);
           const got = await exec.run(new Map(plan.inputs.map((i) => [i.name, inp.get(i.name)!])), { readback: 'all' });
           const where = `${c.name} ${mode} wg ${wg} [${[...inp.values()][0]!.shape.join('x')}]`;
           const le = relErr(got.loss, want.loss);

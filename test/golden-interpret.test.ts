@@ -14,8 +14,7 @@ import { GOLDEN_REGRESS } from './helpers/cli.js';
 import { registerSpecFile } from '../src/registry/registry.js';
 import { defaultTolerance, familyOf, newWorst, toleranceTable, type Tolerance } from './helpers/golden-gpu.js';
 import { checkInterpretedCase, widened } from './helpers/golden-interpret.js';
-import { opCases } from './helpers/op-graphs.js';
-import { execute } from '../src/cpu/executor.js';
+import { opCases, reference } from './helpers/op-graphs.js';
 import { schedule } from '../src/compiler/schedule/index.js';
 import { generatePlanModules } from '../src/codegen/wgsl/generate-plan.js';
 import { interpretPlan } from '../src/codegen/kernel-ir/interpret-plan.js';
@@ -89,11 +88,11 @@ test('every lowered op (hand-built graphs) under the interpreter matches the flo
   for (const c of opCases())
     for (const [mode, wg] of [['fused', 8], ['fused', 64], ['fused', 24], ['unfused', 8]] as const) {
       const { plan, modules } = generatePlanModules(schedule(c.graph, { workgroupSize: wg, mode }));
-      for (const inp of c.inputs) {
+      for (const [k, inp] of c.inputs.entries()) {
         const where = `${c.name} ${mode} wg ${wg} [${[...inp.values()][0]!.shape.join('x')}]`;
         runs++;
         try {
-          const want = execute(c.graph, inp);
+          const want = reference(c, k);
           const got = interpretPlan(plan, modules, new Map(plan.inputs.map((i) => [i.name, inp.get(i.name)!])));
           if (!(relErr(got.loss, want.loss) <= 1e-5)) failures.push(`${where}: loss ${got.loss} vs ${want.loss}`);
           for (const [name, g] of want.grads) {

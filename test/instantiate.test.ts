@@ -12,6 +12,9 @@ import { tensorName, type KwValue, type LossInstance, type StageIR, type TermIR,
 import { execute, hostTensor, type HostTensor } from '../src/cpu/executor.js';
 import { getLowLevelLoss, registerMidLevelLoss, registryKeys, resetToBuiltins } from '../src/registry/registry.js';
 import type { Literal } from '../grammar/ast.js';
+import type { Shape } from '../src/graph/types.js';
+import { dimToString } from '../src/graph/dims.js';
+import { bindSymbols } from 'tdc-runtime';
 import { GOLDEN_DIR, loadGoldenStage } from './helpers/golden-stage.js';
 
 // ---- fixtures -----------------------------------------------------------------------------------------------
@@ -323,6 +326,43 @@ test('symbolic shapes: KD + CE instantiate once and run on concrete inputs', () 
     ['targets', ints([6], 9)],
   ]);
   close(execute(sym.graph!, inputs).loss, lossOf(st, inputs), 'symbolic vs concrete', 1e-13);
+});
+
+test('a dim equality a shape rule cannot decide is recorded for the run-time check; a decidable one is a compile error', () => {
+  const N = { sym: 'N' };
+  const body = (e: string) => `mid Assume(p: path) {\n  let s = student[p]["output"]\n  let t = teacher[p]["output"]\n  return ${e}\n}`;
+  const cases: { what: string; crit: LossInstance; wrapper?: WrapperInstance; shapes: Record<string, Shape>; pair: string[]; good: Record<string, number[]>; bad: Record<string, number[]> }[] = [
+    { what: 'matmul inner dims', crit: crit('Assume', { p: '.' }, 'mid'), shapes: { s: [N, 6], t: [N, 6] }, pair: ['6', 'N'], good: { s: [6, 6], t: [6, 6] }, bad: { s: [4, 6], t: [4, 6] } },
+    { what: "reshape's element count", crit: crit('Assume', { p: '.' }, 'mid'), shapes: { s: [N, 6], t: [N, 6] }, pair: ['25', '6*N'], good: {}, bad: { s: [4, 6], t: [4, 6] } },
+    { what: "nll_loss's assert_shape (targets of the logits' batch)", crit: crit('CrossEntropyLoss', {}), wrapper: simpleWrapper(sIn()), shapes: { s: [4, 5], y: [N] }, pair: ['4', 'N'], good: { s: [4, 5], y: [4] }, bad: { s: [4, 5], y: [6] } },
+  ];
+  const exprs = ['sum(matmul(s, t))', 'sum(reshape(s, [5, 5]))', ''];
+  const names: Record<string, string> = { s: 'student/./output', t: 'teacher/./output', y: 'targets' };
+  cases.forEach((c, k) => {
+    if (exprs[k]) assert.equal(registerMidLevelLoss(body(exprs[k]!)), []);
+    const st = stage([term('x', 1, c.crit, c.wrapper)]);
+    const info = (shapes: Record<string, Shape>) => (n: string) => {
+      const key = Object.keys(names).find((x) => names[x] === n && shapes[x]);
+      return key ? { shape: shapes[key]!, dtype: key === 'y' ? ('int' as const) : ('float' as const) } : undefined;
+    };
+    const sym = instantiateStage(st, info(c.shapes));
+    assert.equal(sym.diagnostics.filter((d) => d.severity === 'error'), [], c.what);
+    const pairs = (sym.graph!.equalDims ?? []).map((p) => p.map(dimToString).sort());
+    assert.ok(pairs.some((p) => p.join() === [...c.pair].sort().join()), `${c.what}: ${JSON.stringify(pairs)} records ${c.pair.join(' = ')}`);
+    // the runtime's check (tdc-runtime bindSymbols: executor, glue, interpreter) over the recorded pairs
+    const check = (shapes: Record<string, number[]>) => {
+      const inputs = sym.graph!.inputs.map((i) => ({ name: i.name, shape: sym.graph!.nodes[i.node]!.shape }));
+      const actual = new Map(Object.entries(shapes).map(([x, v]) => [names[x]!, v]));
+      return bindSymbols(inputs as never, actual, ['N'], sym.graph!.equalDims).problems;
+    };
+    if (Object.keys(c.good).length) assert.equal(check(c.good), [], `${c.what}: fitting inputs pass`);
+    const bad = check(c.bad);
+    assert.ok(bad.length === 1 && /do not match: the plan assumes/.test(bad[0]!), `${c.what}: ${bad.join('; ')}`);
+    // the same shapes known at compile time: the shape rule decides, an error as before
+    const conc = instantiateStage(st, info(Object.fromEntries(Object.entries(c.bad).map(([x, v]) => [x, v as Shape]))));
+    assert.ok(conc.diagnostics.some((d) => d.severity === 'error' && d.code === 'TDC403'), `${c.what}: ${conc.diagnostics.map((d) => d.message).join('; ')}`);
+  });
+  resetToBuiltins();
 });
 
 // ---- diagnostics ----------------------------------------------------------------------------------------------

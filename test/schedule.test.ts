@@ -101,17 +101,27 @@ function expectedUnfusedKernels(g: Graph): number {
   const live = new Array<boolean>(g.nodes.length).fill(false);
   for (const r of [g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.modelTerm ? [g.modelTerm.node] : [])]) live[r] = true;
   for (let id = g.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of g.nodes[id]!.inputs) live[i] = true;
+  // a dim value (a reduction of a broadcast constant) is computed where it is read, and so is what only it reads
+  const sumOfConst = (n: Graph['nodes'][number]): boolean => {
+    if (n.op !== 'reduce') return false;
+    let src = g.nodes[n.inputs[0]!]!;
+    while (src.op === 'broadcast' || src.op === 'reshape' || src.op === 'detach' || (src.op === 'cast' && src.dtype === 'float')) src = g.nodes[src.inputs[0]!]!;
+    return src.op === 'const';
+  };
+  const inline = new Set(g.nodes.filter(sumOfConst).map((n) => n.id));
+  const roots = new Set([g.loss, ...g.terms.map((t) => t.node), ...g.grads.map((x) => x.node), ...(g.modelTerm ? [g.modelTerm.node] : [])]);
+  for (let id = g.nodes.length - 1; id >= 0; id--) {
+    const users = g.nodes.filter((u) => live[u.id] && u.inputs.includes(id));
+    if (!roots.has(id) && users.length > 0 && users.every((u) => inline.has(u.id))) inline.add(id);
+  }
   let count = 0;
   for (const n of g.nodes) {
-    if (!live[n.id] || n.op === 'input' || n.op === 'const') continue;
+    if (!live[n.id] || n.op === 'input' || n.op === 'const' || inline.has(n.id)) continue;
     count++;
     if (n.op === 'reduce') {
       const x = g.nodes[n.inputs[0]!]!;
       const nonOne = x.shape.map((d, k) => (isOne(d) ? -1 : k)).filter((k) => k >= 0);
-      let src = x;
-      while (src.op === 'broadcast' || src.op === 'reshape' || src.op === 'detach' || (src.op === 'cast' && src.dtype === 'float')) src = g.nodes[src.inputs[0]!]!;
-      const sumOfConst = src.op === 'const';
-      if (!sumOfConst && nonOne.length >= 2 && nonOne.every((k) => n.attrs.axes.includes(k))) count++;
+      if (nonOne.length >= 2 && nonOne.every((k) => n.attrs.axes.includes(k))) count++;
     }
   }
   return count;

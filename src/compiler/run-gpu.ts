@@ -149,7 +149,9 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
 
 /**
  * The stage's graph. With `symbolic`, dim 0 of every tensor that shares the targets' batch size becomes the
- * symbol N (one plan serves every batch size); a spec that needs the concrete size falls back to it.
+ * symbol N (one plan serves every batch size); a spec that needs the concrete size falls back to it, and so do
+ * inputs that break a dim equality the symbolic graph assumes (Graph.equalDims: targets of another batch than
+ * the logits), so that the concrete instantiation reports the shape error as the CPU run does.
  */
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
@@ -169,7 +171,8 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
     );
   if (symbolic && batch !== undefined) {
     const s = run(true);
-    if (s.graph && !hasErrors(s.diagnostics)) {
+    const holds = (g: Graph) => (g.equalDims ?? []).every(([a, b]) => evalDim(a, { N: batch }) === evalDim(b, { N: batch }));
+    if (s.graph && !hasErrors(s.diagnostics) && holds(s.graph)) {
       out.push(...s.diagnostics);
       return s.graph;
     }

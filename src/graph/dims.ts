@@ -172,11 +172,23 @@ export function divExactDims(a: Dim, b: Dim): Dim | undefined {
  * numpy broadcasting of two dims. Rule with symbols: equal dims (structurally) → that dim; a literal 1
  * broadcasts to the other; two different concrete sizes → error; a symbolic dim against a concrete
  * size ≠ 1, or two symbolic dims not provably different → assumed equal (the concrete one, else the
- * first, is kept; nothing is recorded — the executor re-checks with real sizes). Provably different
+ * first, is kept; the pair is recorded in dimAssumptions — the runtime re-checks it with real sizes). Provably different
  * symbolic dims (e.g. N vs N+1) → error. Returns undefined on error.
  */
-/** While set, receives every pair of dims broadcastDim assumes equal (compileStages records them in the plan). */
+/** While set, receives every pair of dims a shape rule assumes equal (broadcastDim, assumeDimEq): instantiateStage
+ *  records them in the graph (Graph.equalDims), the plan carries them, and the runtime checks each before dispatch. */
 export const dimAssumptions: { sink?: (a: Dim, b: Dim) => void } = {};
+
+/**
+ * A shape rule's "a must equal b": false when provably different; true when equal or when it depends on symbol
+ * values — then the pair is assumed equal and recorded (dimAssumptions), so that inputs violating it are rejected
+ * at run time instead of running kernels planned for a shape they do not have.
+ */
+export function assumeDimEq(a: Dim, b: Dim): boolean {
+  const eq = dimEq(a, b);
+  if (eq === undefined) dimAssumptions.sink?.(a, b);
+  return eq !== false;
+}
 
 export function broadcastDim(a: Dim, b: Dim): Dim | undefined {
   const eq = dimEq(a, b);

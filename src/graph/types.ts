@@ -94,6 +94,6 @@ export interface Graph {
   warnings?: { term: string; node: number; message: string }[];
   /** Filled by autodiff: input name → gradient node (same shape as the input). */
   grads: { input: string; node: number }[];
-  /** Dims the shape rules assumed equal without proof (see dims.ts broadcastDim); checked at run time. */
+  /** Dims the shape rules assumed equal without proof (dims.ts broadcastDim, assumeDimEq); checked at run time. */
   equalDims?: [Dim, Dim][];
 }

@@ -58,7 +58,8 @@ export function bindSymbols(
   return { env, problems };
 }
 
-/** Pairs of dims the compiler assumed equal: each mismatch names an input holding either dim, its shape and the symbol. */
+/** Pairs of dims the compiler assumed equal (a broadcast, a matmul's inner dims, a reshape's element count, a shape the
+ *  loss asserts…): each mismatch names an input holding either dim, its shape and the symbol. */
 function checkEqualDims(inputs: readonly PlanInput[], shapes: ReadonlyMap<string, readonly number[]>, env: SymbolEnv, pairs: readonly (readonly [Dim, Dim])[]): string[] {
   const problems: string[] = [];
   const holder = (d: Dim): string => {
@@ -80,7 +81,7 @@ function checkEqualDims(inputs: readonly PlanInput[], shapes: ReadonlyMap<string
       continue;
     }
     if (va !== vb)
-      problems.push(`${holder(a)} and ${holder(b)} do not match: the plan broadcasts ${typeof a === 'number' ? a : `${dimToString(a)} = ${va}`} against ${typeof b === 'number' ? b : `${dimToString(b)} = ${vb}`}`);
+      problems.push(`${holder(a)} and ${holder(b)} do not match: the plan assumes ${typeof a === 'number' ? a : `${dimToString(a)} = ${va}`} equals ${typeof b === 'number' ? b : `${dimToString(b)} = ${vb}`}`);
   }
   return problems;
 }

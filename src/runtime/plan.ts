@@ -129,7 +129,8 @@ export interface KernelPlan {
   outputs: PlanOutputs;
   /**
    * Dims the compiler assumed equal without being able to prove it (a symbolic dim broadcast against a size or
-   * another symbol, e.g. N against a teacher batch pinned at 5): the runtime checks each pair before dispatch.
+   * another symbol, e.g. N against a teacher batch pinned at 5; a matmul's inner dims; a reshape's element count;
+   * a shape the loss asserts, e.g. targets [N] against logits [4, C]): the runtime checks each pair before dispatch.
    */
   equalDims?: [Dim, Dim][];
   /** Integer inputs used as class indices: each value must lie in [0, size) unless it is `ignore` (torch raises). */

@@ -3,15 +3,21 @@
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { differentiate } from '../../src/graph/autodiff.js';
 import type { Dim, DType, Graph, Shape } from '../../src/graph/types.js';
-import { mulDims } from '../../src/graph/dims.js';
+import { addDims, ceilDivDims, floorDivDims, mulDims, subDims } from '../../src/graph/dims.js';
 import type { HostTensor } from '../../src/graph/host-tensor.js';
+import { execute, type ExecResult } from '../../src/cpu/executor.js';
 
 export interface OpCase {
   name: string;
   graph: Graph;
   /** Concrete inputs (several sets exercise one plan with different symbol values). */
   inputs: Map<string, HostTensor>[];
+  /** Per input set, the graph the float64 reference runs instead of `graph` (the loss built for those sizes). */
+  references?: Graph[];
 }
+
+/** The float64 CPU executor's value of a case on its k-th input set. */
+export const reference = (c: OpCase, k: number): ExecResult => execute(c.references?.[k] ?? c.graph, c.inputs[k]!);
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -431,5 +437,28 @@ export function opCases(): OpCase[] {
       [8, 11].map((n, k) => new Map([['x', tensor([2, n, 6], 'float', 25 + k)], ['r', tensor([6, 3], 'float', 27)]])),
     ),
   );
+
+  // symbolic dims used as data values (a sum over a broadcast 1, as the spec language makes `s.shape[0] - 5`):
+  // differences, negative coefficients and floor/ceil divisions that are negative for some symbol values —
+  // in the row kernel (s · v) and after the reduction (sum(s) · v). The float64 executor cannot run a broadcast
+  // to a negative size: the reference is the same loss built for each input's sizes (its dim values constants,
+  // as instantiate's dimTensor makes them).
+  const dimValues = (n: Dim, k: Dim): Build => (b) => {
+    const s = b.input('s', [n, k], 'float', true);
+    const value = (d: Dim) => typeof d === 'number' ? c(b, d) : b.op('reduce', [b.op('broadcast', [c(b, 1)], { shape: [d] })], { fn: 'sum', axes: [0], keepdim: false });
+    const vs = [subDims(n, 5), subDims(2, n), mulDims(-3, k), floorDivDims(subDims(n, 5), 2), ceilDivDims(subDims(k, 7), 3), addDims(n, k)].map(value);
+    const inRow = sumAll(b, b.binary('mul', s, b.binary('add', vs[0]!, b.binary('mul', vs[1]!, c(b, 0.5)))));
+    const after = b.binary('mul', sumAll(b, s), vs.slice(2).reduce((p, q) => b.binary('add', p, b.binary('mul', q, c(b, 0.25)))));
+    return { loss: b.binary('add', inRow, after) };
+  };
+  const sizes = [
+    [4, 5],
+    [7, 3],
+    [2, 10],
+  ] as const;
+  out.push({
+    ...make('dim-values-signed', [{ name: 's', shape: [N, C] }], dimValues(N, C), sizes.map(([n, k], i) => new Map([['s', tensor([n, k], 'float', 31 + i)]]))),
+    references: sizes.map(([n, k]) => make('', [{ name: 's', shape: [n, k] }], dimValues(n, k), []).graph),
+  });
   return out;
 }

@@ -6,6 +6,7 @@ import type { Dim, DType, Graph, Node, NodeOf, OpName, Shape } from '../../graph
 import { ixAdd, ixDiv, ixEq, ixKey, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVar, ixVars, isVar, ONE, type Ix } from '../../compiler/schedule/index-expr.js';
 import { INDEX_MAPS, isGlobalPool, planeCell, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
+import { dimValueExpr } from './dim-value.js';
 import { F32_MAX } from './literals.js';
 import { scaledExp } from './scaled-exp.js';
 import { Scope, ScopeTree } from './scope.js';
@@ -330,7 +331,7 @@ export class Emitter {
         const dims = dv.dims.filter((d) => !isOne(d));
         const prod = mulDims(...dims);
         if (typeof prod === 'number') return t === 'f32' ? this.f32Const(dv.scale * prod) : i32(dv.scale * prod);
-        const c = call(t, ixE(m.dim(prod)));
+        const c = dimValueExpr(prod, m, t);
         return dv.scale === 1 ? c : bin('*', t === 'f32' ? this.f32Const(dv.scale) : i32(dv.scale), c);
       }
       throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);

@@ -4,7 +4,7 @@
 // ones are none; the implementation applies the documented default). In reads-only mode tensor results are placeholders and shapes are unknown.
 import { BUILTIN_VALUES, type BuiltinName } from '../../../grammar/builtins.js';
 import type { Span } from '../../diagnostics/diagnostic.js';
-import { dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
+import { assumeDimEq, dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, Shape } from '../../graph/types.js';
 import type { StateInit } from 'tdc-runtime';
 import { C } from './codes.js';
@@ -586,7 +586,7 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       const { shape: s } = ts(ip, x!);
       const want = shape!.t === 'list' ? shape!.items.map((v) => (v.t === 'unknown' ? undefined : asDim(v))) : undefined;
       if (!s || !want) return NONE;
-      const ok = s.length === want.length && want.every((d, i) => d === undefined || dimEq(d, s[i]!) !== false);
+      const ok = s.length === want.length && want.every((d, i) => d === undefined || assumeDimEq(d, s[i]!));
       if (!ok) {
         const msg = message!.t === 'str' ? message!.v : 'unexpected shape';
         const wanted = `[${want.map((d) => (d === undefined ? '?' : dimToString(d))).join(', ')}]`;
@@ -612,7 +612,7 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
         return fail(ctx, C.missingInput, `missing state tensor '${full}' (shape ${shapeToString(want ?? [])})`, span, {
           hint: 'a stateful loss reads its buffers from the inputs (state_in/<term>/<buffer>); `tdc run --state-out` writes the updated ones',
         });
-      if (want && (info.shape.length !== want.length || want.some((d, i) => dimEq(d, info.shape[i]!) === false)))
+      if (want && (info.shape.length !== want.length || want.some((d, i) => !assumeDimEq(d, info.shape[i]!))))
         fail(ctx, C.badInput, `state tensor '${full}' has shape ${shapeToString(info.shape)}, expected ${shapeToString(want)}`, span);
       const id = ctx.builder!.input(full, info.shape, info.dtype, false, { ...(ctx.curSpan ? { spec: ctx.curSpan } : {}), ...(ctx.configSpan ? { config: ctx.configSpan } : {}) });
       ctx.inputNodes.set(full, id);

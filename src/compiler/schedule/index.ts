@@ -47,7 +47,7 @@ export function scheduleOrFailure(graph: Graph, opts: ScheduleOptions): { schedu
   if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024)) return { failure: diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`) };
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const roots = rootUnits(prep.graph);
-  if (mode === 'unfused') return { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots), { workgroupSize: wg, mode }) };
+  if (mode === 'unfused') return { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots, prep.dimValues), { workgroupSize: wg, mode }) };
   return fusedSchedule(prep, roots, opts.maxStorageBuffers ?? 8, wg);
 }
 

@@ -3,14 +3,20 @@ import type { Graph } from '../../graph/types.js';
 import { opKind } from '../../graph/ops/index.js';
 import { alignedIndex, coord } from './coords.js';
 import { DependenceAnalysis, elementAxes, reductionAxes, type Refs } from './domains.js';
+import type { DimValue } from './prepare.js';
 import type { Group } from './kernel-graph.js';
 import type { Partition } from './partition.js';
 import { isScatter, rootRefs, type RootDecl } from './units.js';
 
-/** One kernel per op: every node but inputs and constants is computed by its own kernel and stored. */
-export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partition {
-  const computed = (id: number) => g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const';
-  const an = new DependenceAnalysis(g, computed, new Map());
+/**
+ * One kernel per op: every node but inputs, constants and dim values is computed by its own kernel and stored.
+ * A dim value (a sum over a broadcast constant, `scale · Π dims`, which may be negative: `N - 5`) is computed
+ * where it is read, as in fused kernels; the broadcast it sums over is never stored (its size is that value).
+ */
+export function unfusedPartition(g: Graph, roots: readonly RootDecl[], dimValues: ReadonlyMap<number, DimValue>): Partition {
+  const inline = dimValueOperands(g, roots, dimValues);
+  const computed = (id: number) => g.nodes[id]!.op !== 'input' && g.nodes[id]!.op !== 'const' && !inline.has(id);
+  const an = new DependenceAnalysis(g, computed, dimValues);
   const groups: Group[] = [];
   const groupOf = new Map<number, Group>();
   const phase = new Map<number, number>();
@@ -69,3 +75,16 @@ export function unfusedPartition(g: Graph, roots: readonly RootDecl[]): Partitio
   return { groups: ordered, phase, online: new Map(), elemPhase: new Map(), groupOf };
 }
 
+
+/** The dim values and the nodes only they read (their broadcast constants, transitively), which no kernel stores. */
+function dimValueOperands(g: Graph, roots: readonly RootDecl[], dimValues: ReadonlyMap<number, DimValue>): Set<number> {
+  const inline = new Set(dimValues.keys());
+  const consumers = g.nodes.map(() => [] as number[]);
+  for (const n of g.nodes) for (const i of n.inputs) consumers[i]!.push(n.id);
+  const rooted = new Set(roots.map((r) => r.node));
+  for (let id = g.nodes.length - 1; id >= 0; id--) {
+    const users = consumers[id]!;
+    if (!rooted.has(id) && users.length > 0 && users.every((u) => inline.has(u))) inline.add(id);
+  }
+  return inline;
+}

@@ -26,7 +26,7 @@
 // real log_softmax, whose VJP cancels the exp(log_probs) term because the posteriors of a step sum to 1).
 // An infinite nll has gradient 0 (torch: 0 with zero_infinity, NaN without), and so does a class that no
 // surviving path visits at a step where its log-probability is −inf (torch computes −inf − (−inf) there).
-import { dimEq, shapeToString } from '../dims.js';
+import { assumeDimEq, shapeToString } from '../dims.js';
 import { hostTensor, type HostTensor } from '../host-tensor.js';
 import { ShapeRuleError, type OpDef, type TypedShape } from './op-def.js';
 
@@ -36,7 +36,7 @@ function checkOperands(op: string, [lp, tg, il, tl]: TypedShape[], blank: number
   if (tg!.shape.length !== 2 || tg!.dtype !== 'int') throw new ShapeRuleError(msg('targets must be an int [N, S]'));
   if (il!.shape.length !== 1 || il!.dtype !== 'int' || tl!.shape.length !== 1 || tl!.dtype !== 'int') throw new ShapeRuleError(msg('input_lengths and target_lengths must be int [N]'));
   const n = lp!.shape[1]!;
-  if ([tg!.shape[0]!, il!.shape[0]!, tl!.shape[0]!].some((d) => dimEq(d, n) === false)) throw new ShapeRuleError(msg('the batch sizes differ'));
+  if ([tg!.shape[0]!, il!.shape[0]!, tl!.shape[0]!].some((d) => !assumeDimEq(d, n))) throw new ShapeRuleError(msg('the batch sizes differ'));
   const c = lp!.shape[2]!;
   if (!Number.isInteger(blank) || blank < 0 || (typeof c === 'number' && blank >= c)) throw new ShapeRuleError(msg(`blank ${blank} must be in label range [0, ${typeof c === 'number' ? c : 'C'})`));
 }
@@ -129,7 +129,7 @@ export const ctc_nll_grad: OpDef<'ctc_nll_grad'> = {
     checkOperands('ctc_nll_grad', ins, attrs.blank);
     const n = ins[0]!.shape[1]!;
     for (const x of [ins[4]!, ins[5]!])
-      if (x.shape.length !== 1 || x.dtype !== 'float' || dimEq(x.shape[0]!, n) === false)
+      if (x.shape.length !== 1 || x.dtype !== 'float' || !assumeDimEq(x.shape[0]!, n))
         throw new ShapeRuleError(`ctc_nll_grad: nll and its gradient must be float [N] (got ${shapeToString(ins[4]!.shape)} and ${shapeToString(ins[5]!.shape)})`);
     return { shape: [...ins[0]!.shape], dtype: 'float', attrs: { blank: attrs.blank } };
   },

@@ -1,5 +1,5 @@
 // torch.gather along an axis, and its adjoint scatter_add.
-import { dimEq, shapeToString, simplifyDim } from '../dims.js';
+import { assumeDimEq, dimEq, shapeToString, simplifyDim } from '../dims.js';
 import { hostTensor, numelOf, stridesOf, walk, type HostTensor } from '../host-tensor.js';
 import type { Shape } from '../types.js';
 import { normAxis, ShapeRuleError, type OpDef, type TypedShape } from './op-def.js';
@@ -64,7 +64,7 @@ export const scatter_add: OpDef<'scatter_add'> = {
     const shape = attrs.shape.map(simplifyDim);
     const axis = normAxis('scatter_add', attrs.axis, shape.length);
     checkIndexed('scatter_add', shape, index!, axis);
-    if (src!.shape.length !== index!.shape.length || src!.shape.some((d, i) => dimEq(d, index!.shape[i]!) === false))
+    if (src!.shape.length !== index!.shape.length || src!.shape.some((d, i) => !assumeDimEq(d, index!.shape[i]!)))
       throw new ShapeRuleError(`scatter_add: source ${shapeToString(src!.shape)} and index ${shapeToString(index!.shape)} differ`);
     return { shape, dtype: src!.dtype, attrs: { axis, shape } };
   },

@@ -2,7 +2,7 @@
 // With a repeated index the last b wins, as torch's sequential CPU kernel writes them (CRD's memory-bank update,
 // torchdistill's `memory.index_copy_(0, pos_idx, updated)`). The scheduler stores a state output that is an
 // index_copy of its own state input in place: only the B slices are written (schedule/in-place-state.ts).
-import { dimEq, dimToString, shapeToString } from '../dims.js';
+import { assumeDimEq, dimToString, shapeToString } from '../dims.js';
 import { hostTensor, numelOf, stridesOf, type HostTensor } from '../host-tensor.js';
 import { normAxis, ShapeRuleError, type OpDef } from './op-def.js';
 
@@ -17,7 +17,7 @@ export const index_copy: OpDef<'index_copy'> = {
       throw new ShapeRuleError(`index_copy: source ${shapeToString(src!.shape)} and self ${shapeToString(x!.shape)} must have the same rank`);
     src!.shape.forEach((d, i) => {
       const want = i === axis ? index!.shape[0]! : x!.shape[i]!;
-      if (dimEq(d, want) === false)
+      if (!assumeDimEq(d, want))
         throw new ShapeRuleError(
           `index_copy: source ${shapeToString(src!.shape)} has ${dimToString(d)} along axis ${i}, expected ${dimToString(want)} (${i === axis ? 'the index length' : 'as self'})`,
         );

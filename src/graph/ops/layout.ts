@@ -1,6 +1,6 @@
 // Layout ops: reshape, permute, broadcast, slice, slice_scatter, concat.
 import {
-  addDims, broadcastDim, ceilDivDims, dimEq, dimToString, divExactDims, mulDims, numel, shapeToString, simplifyDim, subDims,
+  addDims, assumeDimEq, broadcastDim, ceilDivDims, dimEq, dimToString, divExactDims, mulDims, numel, shapeToString, simplifyDim, subDims,
 } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
 import type { Dim } from '../types.js';
@@ -22,7 +22,7 @@ export const reshape: OpDef<'reshape'> = {
         throw new ShapeRuleError(`reshape: cannot infer -1 reshaping ${shapeToString(x!.shape)} to ${shapeToString(attrs.shape)}`);
       shape = shape.map((d) => (d === -1 ? fill : d));
     }
-    if (dimEq(numel(shape), total) === false)
+    if (!assumeDimEq(numel(shape), total))
       throw new ShapeRuleError(`reshape: cannot reshape ${shapeToString(x!.shape)} (${dimToString(total)} elements) to ${shapeToString(shape)}`);
     return { shape, dtype: x!.dtype, attrs: { shape } };
   },
@@ -125,7 +125,7 @@ export const slice_scatter: OpDef<'slice_scatter'> = {
     const start = sliceBound(attrs.start, size);
     const end = sliceBound(attrs.end, size);
     const len = sliceLen(start, end, attrs.step);
-    if (dimEq(len, x!.shape[axis]!) === false)
+    if (!assumeDimEq(len, x!.shape[axis]!))
       throw new ShapeRuleError(
         `slice_scatter: source ${shapeToString(x!.shape)} has ${dimToString(x!.shape[axis]!)} along axis ${axis}, the slice ${dimToString(start)}:${dimToString(end)}:${attrs.step} has ${dimToString(len)}`,
       );
@@ -158,7 +158,7 @@ export const concat: OpDef<'concat'> = {
     let len: Dim = 0;
     const shape = [...first.shape];
     for (const t of ins) {
-      const mismatch = t.shape.length !== r || t.shape.some((d, i) => i !== axis && dimEq(d, first.shape[i]!) === false);
+      const mismatch = t.shape.length !== r || t.shape.some((d, i) => i !== axis && !assumeDimEq(d, first.shape[i]!));
       if (mismatch)
         throw new ShapeRuleError(`concat: shapes ${shapeToString(first.shape)} and ${shapeToString(t.shape)} differ outside axis ${axis}`);
       len = addDims(len, t.shape[axis]!);

@@ -1,7 +1,7 @@
 // Cholesky factorisation (lower factor, reads the lower triangle) and triangular solves, batched over
 // leading dims. VJPs: Murray (2016) for Cholesky in torch's form; the standard solve adjoint for
 // triangular_solve, projected onto the triangle that is read.
-import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
+import { assumeDimEq, broadcastShapes, dimToString, shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import { add, neg, scale, sumTo, transposeLast, triPart } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef } from './op-def.js';
@@ -11,7 +11,7 @@ export const cholesky: OpDef<'cholesky'> = {
   arity: 1,
   infer([a]) {
     const s = a!.shape;
-    if (s.length < 2 || dimEq(s[s.length - 1]!, s[s.length - 2]!) === false)
+    if (s.length < 2 || !assumeDimEq(s[s.length - 1]!, s[s.length - 2]!))
       throw new ShapeRuleError(`cholesky: input ${shapeToString(s)} is not a (batch of) square matrices`);
     if (a!.dtype !== 'float') throw new ShapeRuleError('cholesky: input must be float');
     return { shape: [...s], dtype: 'float' };
@@ -56,8 +56,8 @@ export const triangular_solve: OpDef<'triangular_solve'> = {
     const msg = (why: string) => `triangular_solve: shapes ${shapeToString(sa)} and ${shapeToString(sb)} ${why}`;
     if (sa.length < 2 || sb.length < 2) throw new ShapeRuleError(msg('must both have rank ≥ 2'));
     const n = sa[sa.length - 1]!;
-    if (dimEq(n, sa[sa.length - 2]!) === false) throw new ShapeRuleError(msg('— the first is not square'));
-    if (dimEq(n, sb[sb.length - 2]!) === false) throw new ShapeRuleError(msg(`— ${dimToString(n)} rows expected in the right-hand side`));
+    if (!assumeDimEq(n, sa[sa.length - 2]!)) throw new ShapeRuleError(msg('— the first is not square'));
+    if (!assumeDimEq(n, sb[sb.length - 2]!)) throw new ShapeRuleError(msg(`— ${dimToString(n)} rows expected in the right-hand side`));
     const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
     if (!batch) throw new ShapeRuleError(msg('have batch dims that do not broadcast'));
     return { shape: [...batch, sb[sb.length - 2]!, sb[sb.length - 1]!], dtype: 'float', attrs: { lower: attrs.lower, transpose: attrs.transpose } };

@@ -1,5 +1,5 @@
 // Batched matmul: [..., M, K] @ [..., K, N] with broadcast batch dims.
-import { broadcastShapes, dimEq, dimToString, shapeToString } from '../dims.js';
+import { assumeDimEq, broadcastShapes, dimToString, shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import { sumTo, transposeLast } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
@@ -14,7 +14,7 @@ export const matmul: OpDef<'matmul'> = {
     if (sa.length < 2 || sb.length < 2) throw new ShapeRuleError(msg('must both have rank ≥ 2'));
     const k1 = sa[sa.length - 1]!;
     const k2 = sb[sb.length - 2]!;
-    if (dimEq(k1, k2) === false) throw new ShapeRuleError(msg(`have inner sizes ${dimToString(k1)} and ${dimToString(k2)}`));
+    if (!assumeDimEq(k1, k2)) throw new ShapeRuleError(msg(`have inner sizes ${dimToString(k1)} and ${dimToString(k2)}`));
     const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
     if (!batch) throw new ShapeRuleError(msg('have batch dims that do not broadcast'));
     return { shape: [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!], dtype: 'float' };

@@ -1,7 +1,7 @@
 // adaptive_{avg,max}_pool2d over the last two dims with torch's bins: bin i of k over size H is
 // [floor(i·H/k), ceil((i+1)·H/k)), so bins overlap when k does not divide H. Max picks the first maximum
 // in row-major order of the bin (NaN wins, like torch). adaptive_pool2d_grad is the VJP (scatter into bins).
-import { dimEq, shapeToString, simplifyDim } from '../dims.js';
+import { assumeDimEq, shapeToString, simplifyDim } from '../dims.js';
 import { hostTensor, numelOf } from '../host-tensor.js';
 import { zeros } from './grad-helpers.js';
 import { ShapeRuleError, type OpDef } from './op-def.js';
@@ -92,7 +92,7 @@ export const adaptive_pool2d_grad: OpDef<'adaptive_pool2d_grad'> = {
     const shape = [...g.shape.slice(0, -2), ...inHW];
     if (max) {
       const xs = ins[0]!.shape;
-      if (xs.length !== shape.length || xs.some((d, i) => dimEq(d, shape[i]!) === false))
+      if (xs.length !== shape.length || xs.some((d, i) => !assumeDimEq(d, shape[i]!)))
         throw new ShapeRuleError(`adaptive_pool2d_grad max: input ${shapeToString(xs)} does not match gradient ${shapeToString(g.shape)} pooled from ${shapeToString(inHW)}`);
     }
     return { shape, dtype: 'float', attrs: { fn: attrs.fn, in: inHW } };
