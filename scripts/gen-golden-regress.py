@@ -201,7 +201,7 @@ def bce_case(case, cls, kwargs_torch, kwargs_yaml, N=6, C=5, reduction='mean', n
 EDGE_SPEC = '''# A custom mid-level loss feeding torch's {key} (test fixture of scripts/gen-golden-regress.py): the student's
 # output is a tuple of the loss's input tensors (and, for a case whose loss torch makes non-finite, a mask the
 # result is reduced with), the targets (when used) the label batch; its kwargs are the loss's.
-mid EdgeCase(**kwargs: {key}) {{
+mid {name}(**kwargs: {key}) {{
   let o = student["."]["output"]
   let out = low_loss("{key}", kwargs)({args})
   return {result}
@@ -224,8 +224,10 @@ def edge_case(case, cls, kwargs_torch, kwargs_yaml, xs, targets=None, notes='', 
     if targets is not None:
         inputs['targets'] = targets
     call = ', '.join([f'o[{i}]' for i in range(n_args)] + (['targets'] if targets is not None else []))
-    spec = EDGE_SPEC.format(key=cls.__name__, args=call, result=result[0])
-    return write_case(case, 'EdgeCase', kwargs_yaml, False, inputs, loss, list(inputs.keys())[:len(xs)], notes, spec)
+    # one loss name per case: a process that registers every case's spec (the interpreter suite) keeps them apart
+    name = 'Edge_' + case[len('regress__'):].replace('__', '_')
+    spec = EDGE_SPEC.format(name=name, key=cls.__name__, args=call, result=result[0])
+    return write_case(case, name, kwargs_yaml, False, inputs, loss, list(inputs.keys())[:len(xs)], notes, spec)
 
 
 def none_kept(ii):
