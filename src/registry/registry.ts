@@ -9,6 +9,7 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { folderLevels, loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
+import { builtinSignature, renderBuiltin } from '../../grammar/builtins.js';
 import { readFileSync, statSync } from 'node:fs';
 
 export interface RegisteredLoss {
@@ -62,6 +63,10 @@ const HEADER = /^[ \t]*(low|mid|high|wrapper|extract)[ \t]+([A-Za-z_][A-Za-z0-9_
 let state: RegistryState | undefined;
 let builtinTables: Pick<RegistryState, 'torchLow' | 'customLow' | 'mid' | 'high' | 'wrapper' | 'extract'> | undefined;
 const scopes = new WeakMap<RegisteredLoss, SpecScope>();
+/** One scope per spec file (shared by the losses it declares). */
+const fileScopes = new WeakMap<SpecFile, SpecScope>();
+/** Where each helper was declared: its body resolves names there (lexical scoping), not in its caller's file. */
+const homes = new WeakMap<FuncDecl, SpecScope>();
 
 const isPending = (s: Slot): s is Pending => 'pending' in s;
 
@@ -131,7 +136,10 @@ function addShared(s: RegistryState, f: BuiltinSpecFile): void {
       );
     }
     if (d.kind === 'struct') s.shared.structs.set(d.name, d);
-    else s.shared.funcs.set(d.name, d);
+    else {
+      s.shared.funcs.set(d.name, d);
+      homes.set(d, s.shared); // a prelude helper sees the prelude only: a spec's `def mean` cannot change `var`
+    }
   }
 }
 
@@ -187,13 +195,52 @@ function tableFor(s: RegistryState, level: LossLevel, builtin: boolean): Table {
 
 function makeEntry(s: RegistryState, spec: SpecFile, decl: LossDecl, o: { key: string; file: string; text: string; builtin: boolean }): RegisteredLoss {
   const entry: RegisteredLoss = { key: o.key, level: decl.level, decl, source: { file: o.file, text: o.text }, builtin: o.builtin };
+  scopes.set(entry, fileScope(s, spec));
+  return entry;
+}
+
+/** The names a spec file's bodies see: the prelude's structs and helpers, then the file's own (which shadow them). */
+function fileScope(s: RegistryState, spec: SpecFile): SpecScope {
+  const cached = fileScopes.get(spec);
+  if (cached) return cached;
   const scope: SpecScope = { structs: new Map(s.shared.structs), funcs: new Map(s.shared.funcs) };
   for (const d of spec.decls) {
     if (d.kind === 'struct') scope.structs.set(d.name, d);
-    else if (d.kind === 'def') scope.funcs.set(d.name, d);
+    else if (d.kind === 'def') {
+      scope.funcs.set(d.name, d);
+      homes.set(d, scope);
+    }
   }
-  scopes.set(entry, scope);
-  return entry;
+  fileScopes.set(spec, scope);
+  return scope;
+}
+
+/** The scope a helper's body runs in: the one of the file that declares it (undefined for a helper the registry never saw). */
+export function homeScopeOf(f: FuncDecl): SpecScope | undefined {
+  return homes.get(f);
+}
+
+/**
+ * TDC319 (warning): a user's `def` named like a built-in function or a prelude helper. Calls in the user's own file
+ * use the def; the prelude's helpers (and the built-in losses) keep theirs, since every body resolves names where
+ * it is declared.
+ */
+function shadowWarnings(s: RegistryState, spec: SpecFile): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const d of spec.decls) {
+    if (d.kind !== 'def') continue;
+    const helper = s.shared.funcs.get(d.name);
+    const sig = builtinSignature(d.name);
+    if (!helper && !sig) continue;
+    const what = helper ? `the prelude helper '${d.name}'` : `the built-in function ${renderBuiltin(d.name, sig!)}`;
+    out.push(
+      diag('warning', 'TDC319', `def '${d.name}' shadows ${what}: calls in this file use this def, the prelude and the built-in losses keep theirs`, d.span, {
+        hint: `rename the def if it is not meant to replace ${helper ? 'the helper' : 'the built-in'} here`,
+        ...(helper ? { related: [{ message: 'the prelude helper is declared here', span: helper.span }] } : {}),
+      }),
+    );
+  }
+  return out;
 }
 
 const LEVEL_WORD: Record<LossLevel, string> = {
@@ -302,7 +349,7 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   if (ds.some((d) => d.severity === 'error')) return ds;
   const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
   const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), knownFunctions: known });
-  ds.push(...checks);
+  ds.push(...checks, ...shadowWarnings(s, parsed.spec));
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));

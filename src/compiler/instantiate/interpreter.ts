@@ -6,7 +6,7 @@ import type { Span } from '../../diagnostics/diagnostic.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { addDims, dimEq, divExactDims, mulDims, subDims } from '../../graph/dims.js';
 import type { BinaryOp as GraphBinaryOp } from '../../graph/types.js';
-import { getLowLevelLoss, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
+import { getLowLevelLoss, homeScopeOf, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
 import { builtinSignature, type BuiltinName } from '../../../grammar/builtins.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
@@ -102,7 +102,10 @@ export class Interpreter implements BuiltinHost {
       if (i < args.length) fail(this.ctx, C.args, `${f.name}: got multiple values for argument '${k}'`, span);
       env.define(k, v);
     }
-    return this.enter(f.name, 'def', span, () => this.runBody(f.body, env));
+    // the body resolves names where the helper is declared: a prelude helper never sees a spec's own defs
+    const home = homeScopeOf(f);
+    const it = home && home !== this.scope ? new Interpreter(this.ctx, home) : this;
+    return it.enter(f.name, 'def', span, () => it.runBody(f.body, env));
   }
 
   private enter(name: string, kind: 'loss' | 'def', callSite: Span | undefined, body: () => Value): Value {
