@@ -65,6 +65,13 @@ const PROGRAMS: [string, string, RegExp][] = [
   ['a string doubled 40 times', '  let l = "ab"\n  for i in range(40) { l = l + l }\n  return mean(abs(s - t))', /this string would be 1,048,576 characters/],
   ['a 10k-term + chain', `  return mean(abs(s - t))${' + 1.0'.repeat(10_000)}`, /TDC310.*nested more than 256 levels/],
   ['5000 nested parentheses', `  return ${'('.repeat(5000)}mean(abs(s - t))${')'.repeat(5000)}`, /TDC310.*nests too deeply/],
+  [
+    'two lists doubled 40 times (shared halves: 2^40 leaves) compared with ==',
+    '  let z = [1]\n  let w = [1]\n  for i in range(40) {\n    z = [z, z]\n    w = [w, w]\n  }\n  return (z == w) ? mean(abs(s - t)) : mean(abs(s - t))',
+    /TDC414.*more than 1,000,000 steps: comparing these values with ==/,
+  ],
+  ['str() of a list doubled 40 times', '  let z = [1]\n  for i in range(40) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000 characters/],
+  ['str() of a list doubled 22 times (29M characters)', '  let z = [1]\n  for i in range(22) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000/],
   ['a tensor op chained 20000 times', '  let x = mean(abs(s - t))\n  for i in range(20000) { x = x * 1.0001 + 0.5 }\n  return x', /chain more than 500 operations/],
 ];
 

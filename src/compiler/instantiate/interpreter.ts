@@ -450,7 +450,41 @@ export class Interpreter implements BuiltinHost {
     return fail(this.ctx, C.internal, `unknown operator ${opName}`);
   }
 
+  /**
+   * Python's `==` on compile-time values. Lists and maps are compared without recursion, each pair of them counted
+   * as a step: a list doubled 40 times (`z = [z, z]`) shares its halves, so its tree has 2^40 leaves, and walking
+   * that ends in TDC414 instead of running for hours. The same list object on both sides is equal without a walk.
+   */
   private equal(a: Value, b: Value): boolean | 'unknown' {
+    const todo: [Value, Value, boolean][] = [[a, b, false]];
+    let unknown = false;
+    while (todo.length) {
+      const [x, y, nested] = todo.pop()!;
+      if ((x.t === 'list' && y.t === 'list') || (x.t === 'map' && y.t === 'map')) {
+        step(this.ctx, 'comparing these values with == (nested lists or mappings too large to walk)');
+        if (x === y) continue;
+        if (x.t === 'list' && y.t === 'list') {
+          if (x.items.length !== y.items.length) return false;
+          for (let i = x.items.length - 1; i >= 0; i--) todo.push([x.items[i]!, y.items[i]!, true]);
+        } else if (x.t === 'map' && y.t === 'map') {
+          if (x.entries.size !== y.entries.size) return false;
+          for (const [k, v] of x.entries) {
+            const w = y.entries.get(k);
+            if (w === undefined) return false;
+            todo.push([v, w, true]);
+          }
+        }
+        continue;
+      }
+      const r = nested && (x.t === 'unknown' || y.t === 'unknown') ? 'unknown' : this.equalScalar(x, y);
+      if (r === false) return false;
+      if (r === 'unknown') unknown = true;
+    }
+    return unknown ? 'unknown' : true;
+  }
+
+  /** `==` on two values that are not both lists or both maps. */
+  private equalScalar(a: Value, b: Value): boolean | 'unknown' {
     if (a.t === 'none' || b.t === 'none') return a.t === b.t;
     const x = numeric(a);
     const y = numeric(b);
@@ -459,17 +493,6 @@ export class Interpreter implements BuiltinHost {
     const dy = asDim(b);
     if (dx !== undefined && dy !== undefined) return dimEq(dx, dy) ?? 'unknown';
     if (a.t === 'str' && b.t === 'str') return a.v === b.v;
-    if (a.t === 'list' && b.t === 'list') {
-      if (a.items.length !== b.items.length) return false;
-      let unknown = false;
-      for (let i = 0; i < a.items.length; i++) {
-        const r = a.items[i]!.t === 'unknown' || b.items[i]!.t === 'unknown' ? 'unknown' : this.equal(a.items[i]!, b.items[i]!);
-        if (r === false) return false;
-        if (r === 'unknown') unknown = true;
-      }
-      return unknown ? 'unknown' : true;
-    }
-    if (a.t === 'map' && b.t === 'map') return show(a) === show(b);
     return false;
   }
 
