@@ -480,6 +480,30 @@ test('check: a clean spec gives nothing', () => {
   );
 });
 
+test('prefix operators thousands deep (- - - x, not not x): TDC310 at the chain, never a stack overflow', () => {
+  for (const [what, n] of [
+    ['- ', 4000],
+    ['- ', 50_000],
+    ['not ', 10_000],
+    ['-', 20_000],
+  ] as const) {
+    const src = `def ok(x) = x\ndef f(x) = ${what.repeat(n)}x\ndef g(x) = -x\n`;
+    const r = parseSpec(src, 'deep.tdl');
+    const errs = r.diagnostics.filter((d) => d.severity === 'error');
+    assert.equal(
+      errs.map((d) => `${d.code} ${d.span?.start.line}`),
+      ['TDC310 2'],
+      `${n} × '${what}': ${errs.map((d) => d.message).join('; ')}`,
+    );
+    assert.match(errs[0]!.message, /nested more than 256 levels deep/);
+    assert.equal(
+      r.spec.decls.map((d) => d.name),
+      ['ok', 'g'],
+      'the deep declaration is dropped, the others kept',
+    );
+  }
+});
+
 test('check TDC310: duplicate declarations', () => {
   const ds = check('def f(x) = x\nstruct f { a: int }\n');
   assert.equal(codes(ds), ['TDC310']);

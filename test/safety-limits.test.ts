@@ -72,6 +72,8 @@ const PROGRAMS: [string, string, RegExp][] = [
   ],
   ['str() of a list doubled 40 times', '  let z = [1]\n  for i in range(40) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000 characters/],
   ['str() of a list doubled 22 times (29M characters)', '  let z = [1]\n  for i in range(22) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000/],
+  ['4000 prefix minuses', `  return ${'- '.repeat(4000)}mean(abs(s - t))`, /TDC310.*nested more than 256 levels/],
+  ['10000 nots', `  return (${'not '.repeat(10_000)}true) ? mean(abs(s - t)) : 0.0`, /TDC310.*nested more than 256 levels/],
   ['a tensor op chained 20000 times', '  let x = mean(abs(s - t))\n  for i in range(20000) { x = x * 1.0001 + 0.5 }\n  return x', /chain more than 500 operations/],
 ];
 
