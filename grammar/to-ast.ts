@@ -119,7 +119,10 @@ class AstBuilder {
       if (r) {
         const rc = r.children;
         const rp: A.RestParam = { name: tok(rc, 'name').image, span: this.nodeSpan(r) };
-        if (rc.forwardTo) rp.forwardTo = tok(rc, 'forwardTo').image;
+        if (rc.forwardTo) {
+          rp.forwardTo = tok(rc, 'forwardTo').image;
+          rp.forwardSpan = this.tokSpan(tok(rc, 'forwardTo'));
+        }
         if (rest) this.error('TDC306', `only one '**' parameter is allowed (already have '**${rest.name}')`, rp.span);
         else rest = rp;
         continue;

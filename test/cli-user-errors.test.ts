@@ -197,6 +197,36 @@ test("runtime nesting: '__proto__' segments are own keys and never reach Object.
   assert.equal([...back], [['student/__proto__/output', 1], ['student/./output', 2]]);
 });
 
+const CUSTOM = (key: string): string => `train:
+  student: {forward_hook: {input: [], output: ['fc']}}
+  teacher: {forward_hook: {input: [], output: ['fc']}}
+  criterion:
+    key: 'WeightedSumLoss'
+    kwargs:
+      sub_terms:
+        my:
+          criterion: {key: '${key}', kwargs: {}}
+          weight: 1.0
+`;
+
+test("a user spec's **rest forwarded to an unknown loss: TDC203 at the type, with a did-you-mean, exit 1 (not TDC299)", () => {
+  const cfg = join(dir, 'fwd.yaml');
+  writeFileSync(cfg, CUSTOM('Fwd'));
+  const spec = join(dir, 'fwd.tdl');
+  for (const [to, hint] of [
+    ['NoSuchLoss', /write \*\*a without a type/],
+    ['CrossEntropyLos', /did you mean 'CrossEntropyLoss'/],
+  ] as const) {
+    writeFileSync(spec, `mid Fwd(**a: ${to}) {\n  return 1.0\n}\n`);
+    const r = tdc(['--spec', spec, 'check', cfg]);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 error in 1 file/);
+    diagnoses(tdc(['--spec', spec, 'compile', cfg, '-o', join(dir, 'fwd-out')]), new RegExp(`fwd\\.tdl:1:14 - error TDC203: Fwd: \\*\\*a forwards the extra kwargs to '${to}', which is not a registered mid- or low-level loss`), hint);
+    assert.match(r.stderr, /fwd\.tdl:1:14 - error TDC203/);
+    assert.not.match(r.stderr, /TDC299|bug in tdc/);
+  }
+});
+
 test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
   const spec = join(dir, 'chain.tdl');
   writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);
