@@ -127,6 +127,33 @@ test('--spec redefining a built-in (KDLoss, WeightedSumLoss) is an error unless 
   assert.is(ok.code, 0, ok.stderr);
   const out = JSON.parse(ok.stdout) as { terms: Record<string, { value: number }> };
   assert.is(out.terms['kd']!.value, 42, 'the explicit override replaces the built-in');
+  const noted = tdc(['--spec', file, 'check', '--verbose', cfg]);
+  assert.match(noted.stderr, /kd\.tdl:2:5 - note TDC398: 'KDLoss' replaces tdc's built-in mid-level loss/, 'the override is noted');
+});
+
+test('a loss declared in two --spec files: TDC310 at the second, related to the first, in either order (not "the last one wins")', () => {
+  const cfg = join(dir, 'two.yaml');
+  writeFileSync(cfg, CONFIG);
+  const a = join(dir, 'a.tdl');
+  const b = join(dir, 'b.tdl');
+  writeFileSync(a, spec('  return mean(abs(s - t))'));
+  writeFileSync(b, `# another file\n${spec('  return 5.0 + mean(abs(s - t))')}`);
+  for (const [first, second, line] of [
+    [a, b, 2],
+    [b, a, 1],
+  ] as const) {
+    for (const cmd of [['check', cfg], ['compile', cfg, '-o', join(dir, 'out'), '--no-glue']]) {
+      const r = tdc(['--spec', first, '--spec', second, ...cmd]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      const name = second === a ? 'a' : 'b';
+      const other = first === a ? 'a' : 'b';
+      assert.match(r.stderr, new RegExp(`${name}\\.tdl:${line}:5 - error TDC310: mid-level loss 'MyL1' is already declared in .*${other}\\.tdl`));
+      assert.match(r.stderr, new RegExp(`related: .*${other}\\.tdl:\\d+:5: first declared here`));
+    }
+  }
+  // the same file named twice is read once
+  const once = tdc(['--spec', a, '--spec', a, 'check', cfg]);
+  assert.is(once.code, 0, once.stdout + once.stderr);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -77,8 +77,8 @@ function writeReportNote(): void {
 /** Load user spec files named with --spec. Returns diagnostics (errors stop the command). */
 export async function loadUserSpecs(opts: GlobalOptions): Promise<Diagnostic[]> {
   if (!opts.spec?.length) return [];
-  const { registerSpecFile } = await import('../registry/registry.js');
-  return opts.spec.flatMap((f) => registerSpecFile(f)); // the checker knows the built-ins (grammar/builtins.ts)
+  const { registerSpecFiles } = await import('../registry/registry.js');
+  return registerSpecFiles(opts.spec); // the checker knows the built-ins (grammar/builtins.ts)
 }
 
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {

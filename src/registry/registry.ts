@@ -11,6 +11,7 @@ import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
 import { builtinSignature, renderBuiltin } from '../../grammar/builtins.js';
 import { readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 
 export interface RegisteredLoss {
   /** Registry key (defaults to the declared name). */
@@ -333,6 +334,31 @@ export const registerFunc2ExtractModelOutput = (spec: string, opts?: RegisterOpt
  * `knownFunctions`: extra function names the body may call besides the built-ins and the prelude's helpers.
  */
 export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
+  return registerOneSpecFile(path, opts, new Map());
+}
+
+/** A loss declared by a batch of spec files, by registry table and name: where it was first declared. */
+type Declared = Map<string, { decl: LossDecl; file: string }>;
+
+/**
+ * The spec files of one command (`--spec a.tdl --spec b.tdl`, compile()'s `specs`), in order. A loss declared in
+ * two of them is an error (TDC310, as within one file), not a silent "the last one wins". A path given twice is
+ * read once.
+ */
+export function registerSpecFiles(paths: readonly string[], opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
+  const declared: Declared = new Map();
+  const seen = new Set<string>();
+  const ds: Diagnostic[] = [];
+  for (const p of paths) {
+    const abs = resolvePath(p);
+    if (seen.has(abs)) continue;
+    seen.add(abs);
+    ds.push(...registerOneSpecFile(p, opts, declared));
+  }
+  return ds;
+}
+
+function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<string> }, declared: Declared): Diagnostic[] {
   const s = registry();
   let text: string;
   try {
@@ -354,7 +380,23 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));
   const overrides = overridesOf(text);
-  for (const d of losses) ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text, overrides.has(d.name)));
+  for (const d of losses) {
+    const key = `${tableName(d.level, false)}:${d.name}`;
+    const first = declared.get(key);
+    if (first) {
+      ds.push(
+        diag('error', 'TDC310', `${LEVEL_WORD[d.level].replace(/^an? /, '')} '${d.name}' is already declared in ${first.file}; each --spec file must declare different losses`, d.nameSpan, {
+          related: [{ message: 'first declared here', span: first.decl.nameSpan }],
+        }),
+      );
+      continue;
+    }
+    declared.set(key, { decl: d, file: path });
+    const prev = d.level === 'low' ? undefined : tableFor(s, d.level, false).get(d.name);
+    if (overrides.has(d.name) && prev !== undefined && (isPending(prev) || prev.builtin))
+      ds.push(diag('note', 'TDC398', `'${d.name}' replaces tdc's built-in ${LEVEL_WORD[d.level].replace(/^an? /, '')} (the file says \`# tdc: override ${d.name}\`)`, d.nameSpan));
+    ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text, overrides.has(d.name)));
+  }
   return ds;
 }
 
