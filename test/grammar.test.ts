@@ -613,6 +613,49 @@ test('the shipped specs pass flags by keyword (no positional `none, false)`), th
   assert.equal(coalesced, ['size_average', 'reduce_'], "only torch's legacy None-means-default arguments use ??");
 });
 
+test('check TDC320: an expression statement whose value is dropped (`- 2.0` on its own line); calls for their effect are fine', () => {
+  const minus = check('mid A(a: float) {\n  let x = a\n  - 2.0\n  return x\n}\n');
+  assert.equal(codes(minus), ['TDC320']);
+  assert.is(minus[0]!.severity, 'warning');
+  assert.is(minus[0]!.span!.start.line, 3);
+  assert.match(minus[0]!.message, /this expression's value is not used; did you mean to continue the previous line\?/);
+  assert.equal(checkCodes('mid A(a: float) {\n  a + 1\n  return a\n}'), ['TDC320']);
+  assert.equal(checkCodes('mid A(a: float) {\n  exp(student)\n  return a\n}'), ['TDC320'], 'a pure built-in');
+  assert.equal(checkCodes('mid A(a: float) {\n  "note"\n  return a\n}'), ['TDC320']);
+  // called for an effect: a diagnostic, a run-time check, a state update, a helper (it may call error), a loss value
+  assert.equal(
+    checkCodes(
+      'def h(x) {\n  error("no")\n}\nmid A(a: float) {\n  if a > 1 { error("too big") }\n  assert_shape(student, [2], "s")\n  warn_rows(student, "w")\n  state_out("m", student)\n  h(a)\n  let f = low_loss("L1Loss", none)\n  f(student, teacher)\n  return a\n}',
+    ),
+    [],
+  );
+  assert.equal(checkCodes('def exp(x) = x\nmid A(a: float) {\n  exp(a)\n  return a\n}'), [], "a def named like a built-in is the def's call");
+});
+
+test('check TDC321: code after return or error(...) is unreachable (once per block); such a body does not end without a return', () => {
+  const after = check('mid A(a: float) {\n  return a\n  let z = foo(1)\n  let w = 2\n}\n');
+  assert.equal(codes(after), ['TDC321'], 'and no TDC314');
+  assert.is(after[0]!.severity, 'warning');
+  assert.is(after[0]!.span!.start.line, 3);
+  assert.is(after[0]!.related?.[0]?.span?.start.line, 2);
+  assert.equal(checkCodes('mid A(a: float) {\n  error("x")\n  return a\n}'), ['TDC321']);
+  assert.equal(checkCodes('mid A(a: float) {\n  if a > 1 { return a } else { return 2 * a }\n  return 0.0\n}'), ['TDC321']);
+  assert.equal(checkCodes('mid A(a: float) {\n  if a > 1 { return a }\n  return 0.0\n}'), []);
+  assert.equal(checkCodes('mid A(a: float) {\n  for i in range(3) {\n    return a\n    a = 2\n  }\n  return a\n}'), ['TDC321']);
+});
+
+test('the shipped specs trigger neither TDC320 nor TDC321', () => {
+  const files = specFiles();
+  assert.ok(files.length > 40, `${files.length} spec files`);
+  for (const f of files) {
+    const ds = checkSpec(parseSpec(readFileSync(SPEC_DIR + f, 'utf8'), f).spec, {});
+    assert.equal(
+      ds.filter((d) => d.code === 'TDC320' || d.code === 'TDC321').map((d) => `${f}:${d.span?.start.line} ${d.message}`),
+      [],
+    );
+  }
+});
+
 test('the checker reads the built-in signature table: argument counts and keyword names (TDC318)', () => {
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keepdim=true) }'), []);
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keep_dim=true) }'), ['TDC318']);
