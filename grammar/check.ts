@@ -4,7 +4,7 @@
 // TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name, TDC318 a built-in
 // called with arguments its signature (grammar/builtins.ts) does not take, TDC320 an expression statement whose
 // value is dropped (warning), TDC321 code after `return` or error(...) (warning).
-import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin } from './builtins.js';
+import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams } from './builtins.js';
 import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
 import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
@@ -200,6 +200,9 @@ class BodyChecker {
     const what = renderBuiltin(name, sig);
     if (!sig.rest && e.args.length > sig.params.length)
       this.out.push(diag('error', 'TDC318', `${what} takes at most ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}, got ${e.args.length}`, e.span));
+    const missing = requiredParams(sig).filter((p) => sig.params.indexOf(p) >= e.args.length && !e.kwargs.some((k) => k.name === p));
+    if (missing.length)
+      this.out.push(diag('error', 'TDC318', `${what} is missing the argument${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')}`, e.span));
     for (const k of e.kwargs) {
       const i = sig.params.indexOf(k.name);
       if (i < 0 && !sig.rest) {

@@ -666,6 +666,26 @@ test('the checker reads the built-in signature table: argument counts and keywor
   assert.equal(checkCodes('mid A(a: int) { return exp }'), [], 'built-ins are known names without knownFunctions');
 });
 
+test('TDC318 also for too few arguments: a parameter without a default that is left out is named', () => {
+  const missing = (call: string): string[] =>
+    check(`mid A(a: int) {\n  return ${call}\n}`)
+      .filter((d) => d.code === 'TDC318')
+      .map((d) => d.message);
+  assert.equal(missing('exp()'), ["exp(x) is missing the argument 'x'"]);
+  assert.equal(missing('sum()'), ["sum(x, dims=none, keepdim=false) is missing the argument 'x'"]);
+  assert.equal(missing('maximum(student)'), ["maximum(a, b) is missing the argument 'b'"]);
+  assert.equal(missing('where(student > 0, student)'), ["where(cond, a, b) is missing the argument 'b'"]);
+  assert.equal(missing('gather(student, 1)'), ["gather(x, dim, index) is missing the argument 'index'"]);
+  assert.equal(missing('gather(student)'), ["gather(x, dim, index) is missing the arguments 'dim', 'index'"]);
+  assert.equal(missing('range()'), ["range(a, b, step=1) is missing the argument 'a'"]);
+  assert.equal(missing('error()'), ["error(message, ...) is missing the argument 'message'"]);
+  // given by keyword, defaulted or optional: fine
+  for (const ok of ['gather(student, 1, index=targets)', 'sum(student)', 'range(3)', 'size(student)', 'min([1, 2])', 'low_loss("L1Loss")', 'squeeze(student)'])
+    assert.equal(missing(ok), [], ok);
+  const d = check('mid A(a: int) {\n  return gather(student, 1)\n}').find((x) => x.code === 'TDC318')!;
+  assert.equal([d.span?.start.line, d.span?.start.col], [2, 10]);
+});
+
 test("docs/spec-language.md lists every built-in as grammar/builtins.ts declares it (UPDATE_SNAPSHOTS=1 rewrites)", () => {
   const file = fileURLToPath(new URL('../../docs/spec-language.md', import.meta.url));
   const text = readFileSync(file, 'utf8');

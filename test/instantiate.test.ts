@@ -754,6 +754,26 @@ test("a spec's def named like a prelude helper or a built-in: the prelude's help
   resetToBuiltins();
 });
 
+test('a built-in called as a method with too few arguments: TDC408 naming the missing parameter (not a vague type error)', () => {
+  const inputs = new Map([
+    ['student/./output', floats([4, 6])],
+    ['targets', ints([4], 6)],
+  ]);
+  for (const [body, message] of [
+    ['sum(student["."]["output"].gather(1))', "gather(x, dim, index) is missing the argument 'index'"],
+    ['student["."]["output"].maximum()', "maximum(a, b) is missing the argument 'b'"],
+  ] as const) {
+    assert.equal(registerMidLevelLoss(`mid Few() {\n  return ${body}\n}`), []);
+    const r = run(stage([term('t', 1, crit('Few', {}, 'mid'))]), inputs);
+    assert.equal(
+      r.errors.map((d) => `${d.code} ${d.message}`),
+      [`TDC408 ${message}`],
+      body,
+    );
+  }
+  resetToBuiltins();
+});
+
 test("the low-level registry is torch 1.13's LOSS_DICT with its exact parameters and defaults", () => {
   assert.equal(registryKeys('low').sort(), Object.keys(TORCH_113).sort());
   for (const [key, sig] of Object.entries(TORCH_113)) {

@@ -8,7 +8,7 @@ import { addDims, dimEq, divExactDims, mulDims, subDims } from '../../graph/dims
 import type { BinaryOp as GraphBinaryOp } from '../../graph/types.js';
 import { getLowLevelLoss, homeScopeOf, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
-import { builtinSignature, type BuiltinName } from '../../../grammar/builtins.js';
+import { builtinSignature, renderBuiltin, requiredParams, type BuiltinName, type BuiltinSignature } from '../../../grammar/builtins.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -667,7 +667,7 @@ export class Interpreter implements BuiltinHost {
     const sig = builtinSignature(name);
     if (sig) {
       const b = BUILTINS[name as BuiltinName];
-      const bound = bindBuiltin(ctx, name, sig.params, sig.rest ?? false, args, kwargs, span);
+      const bound = bindBuiltin(ctx, name, sig, args, kwargs, span);
       ctx.curSpan = span;
       return b.fn(this, bound, span, kwargs);
     }
@@ -703,15 +703,9 @@ const TENSOR_OPS: Record<string, GraphBinaryOp> = {
   '>=': 'ge',
 };
 
-function bindBuiltin(
-  ctx: EvalContext,
-  name: string,
-  params: readonly string[],
-  rest: boolean,
-  args: Value[],
-  kwargs: Map<string, Value>,
-  span: Span,
-): Value[] {
+function bindBuiltin(ctx: EvalContext, name: string, sig: BuiltinSignature, args: Value[], kwargs: Map<string, Value>, span: Span): Value[] {
+  const { params } = sig;
+  const rest = sig.rest ?? false;
   if (args.length > params.length && !rest)
     fail(ctx, C.args, `${name}(${params.join(', ')}) takes at most ${params.length} argument${params.length === 1 ? '' : 's'}, got ${args.length}`, span);
   const out = params.map((_, i) => args[i] ?? NONE);
@@ -726,6 +720,9 @@ function bindBuiltin(
     if (i < args.length) fail(ctx, C.args, `${name}: got multiple values for argument '${k}'`, span);
     out[i] = v;
   }
+  const missing = requiredParams(sig).filter((p) => params.indexOf(p) >= args.length && !kwargs.has(p));
+  if (missing.length)
+    fail(ctx, C.args, `${renderBuiltin(name, sig)} is missing the argument${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')}`, span);
   return out;
 }
 
