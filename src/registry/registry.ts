@@ -266,6 +266,7 @@ const fileStart = (file: string) => ({ file, start: { line: 1, col: 1, offset: 0
 function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}): Diagnostic[] {
   const s = registry();
   const file = opts.file ?? `<registered spec ${++anonCounter}>`;
+  spec = withoutBom(spec);
   const parsed = parseSpecText(spec, file);
   const ds = [...parsed.diagnostics];
   s.sources.set(file, spec);
@@ -288,6 +289,9 @@ function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}):
   }
   return ds;
 }
+
+/** A UTF-8 byte order mark (some Windows editors write one) is not part of the spec: dropped, so columns count from the first character. */
+const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 /** 1 MiB: the whole built-in library is ~60 KB. */
 const MAX_SPEC_BYTES = 1024 * 1024;
@@ -365,7 +369,7 @@ function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<str
     const st = statSync(path);
     if (!st.isFile()) return [diag('error', 'TDC501', `cannot read spec file ${path}: not a regular file`)];
     if (st.size > MAX_SPEC_BYTES) return [diag('error', 'TDC501', `spec file ${path} is ${st.size} bytes; spec files are limited to ${MAX_SPEC_BYTES}`)];
-    text = readFileSync(path, 'utf8');
+    text = withoutBom(readFileSync(path, 'utf8'));
   } catch (e) {
     return [diag('error', 'TDC501', `cannot read spec file ${path}: ${(e as Error).message}`)];
   }
