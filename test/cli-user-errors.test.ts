@@ -227,6 +227,27 @@ test("a user spec's **rest forwarded to an unknown loss: TDC203 at the type, wit
   }
 });
 
+test("tdc check with a --spec that cannot be read or does not parse: the spec's error only, not a follow-on 'unknown loss' per config", () => {
+  const cfg = join(dir, 'follow.yaml');
+  writeFileSync(cfg, CUSTOM('Follow'));
+  const broken = join(dir, 'broken.tdl');
+  writeFileSync(broken, 'mid Follow( {\n}\n');
+  for (const [spec, code] of [
+    [join(dir, 'no-such.tdl'), 'TDC501'],
+    [broken, 'TDC303'],
+  ] as const) {
+    for (const cmd of [['check', cfg], ['inspect', cfg]]) {
+      const r = tdc(['--spec', spec, ...cmd]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`error ${code}`));
+      assert.not.match(r.stdout + r.stderr, /TDC203|unknown loss/);
+    }
+  }
+  // without a failed spec, an unknown key is still reported
+  const r = tdc(['check', cfg]);
+  assert.match(r.stderr, /TDC203: sub-term 'my': unknown loss 'Follow'/);
+});
+
 test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
   const spec = join(dir, 'chain.tdl');
   writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);

@@ -81,6 +81,19 @@ export async function loadUserSpecs(opts: GlobalOptions): Promise<Diagnostic[]> 
   return registerSpecFiles(opts.spec); // the checker knows the built-ins (grammar/builtins.ts)
 }
 
+/** Unknown loss keys (high, mid/low, wrapper): what a config reports when the spec declaring the loss failed to load. */
+const UNKNOWN_KEY_CODES = new Set(['TDC202', 'TDC203', 'TDC204']);
+
+/**
+ * A config's diagnostics, less the unknown-loss follow-ons of a --spec file that failed to load (unreadable, or
+ * with errors): its losses were never registered, so every config using them would report 'unknown loss'. The
+ * spec's own errors are reported and fail the command; `tdc run` and `tdc compile` stop at them.
+ */
+export function withoutSpecFollowOns(specDiags: readonly Diagnostic[], ds: Diagnostic[]): Diagnostic[] {
+  if (!specDiags.some((d) => d.severity === 'error')) return ds;
+  return ds.filter((d) => !UNKNOWN_KEY_CODES.has(d.code));
+}
+
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
   return {
     severity: d.severity,
