@@ -35,6 +35,8 @@ export interface Param {
 export interface RestParam {
   name: string;
   forwardTo?: string;
+  /** The span of `forwardTo`'s name (`**ce: CrossEntropyLoss`). */
+  forwardSpan?: Span;
   span: Span;
 }
 

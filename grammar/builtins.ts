@@ -11,6 +11,8 @@ export interface BuiltinSignature {
   rest?: true;
   /** What a left-out argument means, as spec-language text (`none`, `false`, `1`, `"last"`…). */
   defaults?: Readonly<Record<string, string>>;
+  /** Parameters without a documented default that may still be left out (`range(n)`, `size(x)`, `min(list)`). */
+  optional?: readonly string[];
   group: BuiltinGroup;
   doc: string;
 }
@@ -42,12 +44,12 @@ export const BUILTIN_FUNCTIONS = {
   permute: { params: ['x', 'perm'], group: 'shape', doc: 'reorder dims' },
   transpose: { params: ['x', 'd0', 'd1'], group: 'shape', doc: 'swap two dims' },
   unsqueeze: { params: ['x', 'd'], group: 'shape', doc: 'insert a size-1 dim' },
-  squeeze: { params: ['x', 'd'], group: 'shape', doc: 'drop a size-1 dim' },
+  squeeze: { params: ['x', 'd'], optional: ['d'], group: 'shape', doc: 'drop a size-1 dim' },
   expand: { params: ['x', 'shape'], group: 'shape', doc: 'broadcast to shape (-1 keeps a dim)' },
   slice: { params: ['x', 'dim', 'start', 'end', 'step'], defaults: { start: '0', end: 'size(x, dim)', step: '1' }, group: 'shape', doc: 'x[start:end:step] along dim' },
   cat: { params: ['tensors', 'dim'], defaults: { dim: '0' }, group: 'shape', doc: 'concatenate a list of tensors' },
   shape: { params: ['x'], group: 'shape', doc: 'list of dims (also x.shape)' },
-  size: { params: ['x', 'd'], group: 'shape', doc: 'one dim' },
+  size: { params: ['x', 'd'], optional: ['d'], group: 'shape', doc: 'one dim' },
   numel: { params: ['x'], group: 'shape', doc: 'number of elements' },
   ndim: { params: ['x'], group: 'shape', doc: 'rank' },
   matmul: { params: ['a', 'b'], group: 'linalg', doc: 'matrix product; batch dims broadcast' },
@@ -69,9 +71,9 @@ export const BUILTIN_FUNCTIONS = {
   dtype: { params: ['x'], group: 'type', doc: '"float" | "int"' },
   tensor: { params: ['v'], group: 'type', doc: 'a float constant tensor from a number or list (YAML class weights)' },
   len: { params: ['v'], group: 'compile-time', doc: 'length of a list or map' },
-  range: { params: ['a', 'b', 'step'], defaults: { step: '1' }, group: 'compile-time', doc: 'range(n) or range(start, end, step), unrolled' },
-  min: { params: ['a', 'b'], group: 'compile-time', doc: 'min of numbers/dims' },
-  max: { params: ['a', 'b'], group: 'compile-time', doc: 'max of numbers/dims' },
+  range: { params: ['a', 'b', 'step'], defaults: { step: '1' }, optional: ['b'], group: 'compile-time', doc: 'range(n) or range(start, end, step), unrolled' },
+  min: { params: ['a', 'b'], optional: ['b'], group: 'compile-time', doc: 'min of numbers/dims' },
+  max: { params: ['a', 'b'], optional: ['b'], group: 'compile-time', doc: 'max of numbers/dims' },
   is_none: { params: ['v'], group: 'compile-time', doc: 'v is none' },
   is_map: { params: ['v'], group: 'compile-time', doc: 'v is a map' },
   is_list: { params: ['v'], group: 'compile-time', doc: 'v is a list' },
@@ -80,16 +82,17 @@ export const BUILTIN_FUNCTIONS = {
   str: { params: ['v'], group: 'compile-time', doc: 'text of a value' },
   side: { params: ['is_from_teacher'], group: 'compile-time', doc: 'teacher if is_from_teacher else student' },
   error: { params: ['message'], rest: true, group: 'compile-time', doc: "a diagnostic; tensors passed after the message are named with their shapes" },
-  assert_shape: { params: ['x', 'shape', 'message'], group: 'compile-time', doc: 'a positioned diagnostic naming the tensor unless x has shape' },
+  assert_shape: { params: ['x', 'shape', 'message'], optional: ['message'], group: 'compile-time', doc: 'a positioned diagnostic naming the tensor unless x has shape' },
   state: {
     params: ['name', 'shape', 'init'],
+    optional: ['init'],
     group: 'state',
     doc: 'a stateful loss’s buffer: graph input state_in/<term>/<name>; init (optional): its initial value, a list of numbers or a bound s (uniform in [-s, s])',
   },
   state_out: { params: ['name', 'value'], group: 'state', doc: 'its updated value: graph output state_out/<term>/<name>' },
   warn_rows: { params: ['mask', 'message'], group: 'check', doc: 'a run-time warning: `tdc run` prints message and the indices where the 1-D mask is nonzero (a graph side output, not part of compiled plans)' },
   ctc_nll: { params: ['log_probs', 'targets', 'input_lengths', 'target_lengths', 'blank'], defaults: { blank: '0' }, group: 'loss', doc: "CTC negative log-likelihood per sample [N] of log_probs [T, N, C], padded int targets [N, S] and int lengths [N] (torch's alpha recursion, any T; +inf where no alignment fits; gradient: torch's ctc_loss backward)" },
-  low_loss: { params: ['key', 'kwargs'], rest: true, group: 'loss', doc: "torch's Loss(**overrides, **kwargs) as a loss value, called as f(input, target)" },
+  low_loss: { params: ['key', 'kwargs'], rest: true, optional: ['kwargs'], group: 'loss', doc: "torch's Loss(**overrides, **kwargs) as a loss value, called as f(input, target)" },
 } as const satisfies Record<string, BuiltinSignature>;
 
 export type BuiltinName = keyof typeof BUILTIN_FUNCTIONS;
@@ -99,6 +102,11 @@ export const BUILTIN_VALUES = ['student', 'teacher', 'targets', 'model_loss', 'm
 
 export function builtinSignature(name: string): BuiltinSignature | undefined {
   return Object.hasOwn(BUILTIN_FUNCTIONS, name) ? (BUILTIN_FUNCTIONS as Record<string, BuiltinSignature>)[name] : undefined;
+}
+
+/** The parameters a call must give (by position or keyword): those without a default that are not optional. */
+export function requiredParams(sig: BuiltinSignature): string[] {
+  return sig.params.filter((p) => sig.defaults?.[p] === undefined && !sig.optional?.includes(p));
 }
 
 /** `sum(x, dims=none, keepdim=false)` */

@@ -2,8 +2,9 @@
 // Codes: TDC310 duplicate declaration, TDC311 duplicate parameter/field, TDC312 unknown type,
 // TDC313 default does not fit its type, TDC314 body may not return (warning), TDC315 undeclared name,
 // TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name, TDC318 a built-in
-// called with arguments its signature (grammar/builtins.ts) does not take.
-import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin } from './builtins.js';
+// called with arguments its signature (grammar/builtins.ts) does not take, TDC320 an expression statement whose
+// value is dropped (warning), TDC321 code after `return` or error(...) (warning).
+import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams } from './builtins.js';
 import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
 import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
@@ -17,6 +18,11 @@ export interface CheckOptions {
 
 /** Names every body can read without declaring them: the built-in values and functions (grammar/builtins.ts). */
 export const BUILTIN_NAMES: readonly string[] = [...BUILTIN_VALUES, ...Object.keys(BUILTIN_FUNCTIONS)];
+
+const AFTER: Partial<Record<Stmt['kind'], string>> = { expr: 'error(...)', if: 'an if/else whose branches all return' };
+
+/** Built-ins called for their effect, whose value may be dropped: a diagnostic, a run-time check, a state update. */
+const EFFECTS = new Set(['error', 'assert_shape', 'warn_rows', 'state_out']);
 
 const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor', 'scale_tensor', 'numeric_tensor'];
 
@@ -194,6 +200,9 @@ class BodyChecker {
     const what = renderBuiltin(name, sig);
     if (!sig.rest && e.args.length > sig.params.length)
       this.out.push(diag('error', 'TDC318', `${what} takes at most ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}, got ${e.args.length}`, e.span));
+    const missing = requiredParams(sig).filter((p) => sig.params.indexOf(p) >= e.args.length && !e.kwargs.some((k) => k.name === p));
+    if (missing.length)
+      this.out.push(diag('error', 'TDC318', `${what} is missing the argument${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')}`, e.span));
     for (const k of e.kwargs) {
       const i = sig.params.indexOf(k.name);
       if (i < 0 && !sig.rest) {
@@ -211,7 +220,15 @@ class BodyChecker {
 
   private stmts(stmts: Stmt[]): void {
     const scope = this.scopes[this.scopes.length - 1]!;
-    for (const s of stmts) {
+    for (const [i, s] of stmts.entries()) {
+      const prev = stmts[i - 1];
+      if (prev && stmtReturns(prev))
+        this.out.push(
+          diag('warning', 'TDC321', `unreachable: this code comes after ${AFTER[prev.kind] ?? "'return'"} and never runs`, s.span, {
+            related: [{ message: prev.kind === 'expr' ? 'the error is raised here' : prev.kind === 'if' ? 'every branch returns here' : 'the body returns here', span: prev.span }],
+          }),
+        );
+      if (s.kind === 'expr') this.unusedValue(s);
       switch (s.kind) {
         case 'let':
           this.expr(s.value);
@@ -240,6 +257,24 @@ class BodyChecker {
           break;
       }
     }
+  }
+
+  /** TDC320 (warning): an expression statement whose value is dropped (`- 2.0` on a line of its own). */
+  private unusedValue(s: Extract<Stmt, { kind: 'expr' }>): void {
+    const e = s.value;
+    if (e.kind === 'call') {
+      const f = e.callee.kind === 'ident' ? e.callee.name : undefined;
+      // a helper, a loss value or a built-in with an effect (error, warn_rows, state_out, ...)
+      if (f === undefined || this.scopes.some((sc) => sc.has(f)) || this.defs.has(f) || !builtinSignature(f) || EFFECTS.has(f)) return;
+    }
+    const continued = e.kind === 'unary' && e.op === '-';
+    this.out.push(
+      diag('warning', 'TDC320', `this expression's value is not used${continued ? '; did you mean to continue the previous line?' : ''}`, e.span, {
+        hint: continued
+          ? "a line that starts with '-' is a statement of its own: end the previous line with the operator, or wrap the expression in parentheses"
+          : "bind it with 'let', return it, or remove it",
+      }),
+    );
   }
 
   private expr(e: Expr): void {
@@ -280,10 +315,13 @@ class BodyChecker {
 
 /** Whether every path through `b` ends in `return` (or `error(...)`, which aborts instantiation). */
 function alwaysReturns(b: Block): boolean {
-  const last = b.stmts[b.stmts.length - 1];
-  if (!last) return false;
-  if (last.kind === 'return') return true;
-  if (last.kind === 'expr') return last.value.kind === 'call' && last.value.callee.kind === 'ident' && last.value.callee.name === 'error';
-  if (last.kind === 'if') return last.else !== undefined && alwaysReturns(last.then) && alwaysReturns(last.else);
+  return b.stmts.some(stmtReturns);
+}
+
+/** Whether `s` never lets control reach the statement after it. */
+function stmtReturns(s: Stmt): boolean {
+  if (s.kind === 'return') return true;
+  if (s.kind === 'expr') return s.value.kind === 'call' && s.value.callee.kind === 'ident' && s.value.callee.name === 'error';
+  if (s.kind === 'if') return s.else !== undefined && alwaysReturns(s.then) && alwaysReturns(s.else);
   return false;
 }

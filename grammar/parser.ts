@@ -77,7 +77,7 @@ export function parseSpec(text: string, file: string): { spec: SpecFile; diagnos
   }
 
   const comments = (lexed.groups['comments'] ?? []) as IToken[];
-  const ast = cstToAst(unitCsts, { file, text, lineStarts, comments, hadSyntaxErrors: diagnostics.length > 0 });
+  const ast = cstToAst(unitCsts, { file, text, lineStarts, comments, hadSyntaxErrors: diagnostics.length > 0, maxDepth: MAX_AST_DEPTH });
   diagnostics.push(...ast.diagnostics);
   ast.spec.decls = ast.spec.decls.filter((d) => {
     const deep = deepestNode(d, MAX_AST_DEPTH);

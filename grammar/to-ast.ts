@@ -32,6 +32,8 @@ export interface AstContext {
   comments: IToken[];
   /** Syntax errors already reported: an incomplete tree is then expected, not an internal error. */
   hadSyntaxErrors: boolean;
+  /** Deepest nesting accepted (parser.ts MAX_AST_DEPTH): the caller reports and drops a deeper declaration. */
+  maxDepth: number;
 }
 
 /** `units`: one `declUnit` CST per declaration, in source order. */
@@ -75,6 +77,11 @@ class AstBuilder {
       try {
         decls.push(this.decl(node(u.children, 'decl')));
       } catch (e) {
+        if (e instanceof RangeError) {
+          // the JS stack overflowed building the tree: nesting far deeper than maxDepth
+          this.error('TDC310', `this declaration nests too deeply to parse (more than ${this.ctx.maxDepth} levels)`, this.nodeSpan(u));
+          continue;
+        }
         if (!(e instanceof Incomplete)) throw e;
         if (!this.ctx.hadSyntaxErrors) this.error('TDC309', `internal: incomplete syntax tree (${e.message})`, this.nodeSpan(u));
       }
@@ -112,7 +119,10 @@ class AstBuilder {
       if (r) {
         const rc = r.children;
         const rp: A.RestParam = { name: tok(rc, 'name').image, span: this.nodeSpan(r) };
-        if (rc.forwardTo) rp.forwardTo = tok(rc, 'forwardTo').image;
+        if (rc.forwardTo) {
+          rp.forwardTo = tok(rc, 'forwardTo').image;
+          rp.forwardSpan = this.tokSpan(tok(rc, 'forwardTo'));
+        }
         if (rest) this.error('TDC306', `only one '**' parameter is allowed (already have '**${rest.name}')`, rp.span);
         else rest = rp;
         continue;
@@ -285,7 +295,11 @@ class AstBuilder {
   private expr(n: CstNode): A.Expr {
     const c = n.children;
     const operands = nodesOf(c, 'operand').map((o) => ({
-      prefixes: toksOf(o.children, 'prefix').map((t) => ({ op: t.image as 'not' | '-', start: t.startOffset })),
+      // `- - - ... x` thousands deep: one more prefix than allowed is enough for the caller's depth check (TDC310),
+      // and climb() recurses once per prefix
+      prefixes: toksOf(o.children, 'prefix')
+        .slice(0, this.ctx.maxDepth + 1)
+        .map((t) => ({ op: t.image as 'not' | '-', start: t.startOffset })),
       value: this.postfix(node(o.children, 'postfix')),
     }));
     const ops = toksOf(c, 'op');

@@ -258,6 +258,57 @@ test("runtime nesting: '__proto__' segments are own keys and never reach Object.
   assert.equal([...back], [['student/__proto__/output', 1], ['student/./output', 2]]);
 });
 
+const CUSTOM = (key: string): string => `train:
+  student: {forward_hook: {input: [], output: ['fc']}}
+  teacher: {forward_hook: {input: [], output: ['fc']}}
+  criterion:
+    key: 'WeightedSumLoss'
+    kwargs:
+      sub_terms:
+        my:
+          criterion: {key: '${key}', kwargs: {}}
+          weight: 1.0
+`;
+
+test("a user spec's **rest forwarded to an unknown loss: TDC203 at the type, with a did-you-mean, exit 1 (not TDC299)", () => {
+  const cfg = join(dir, 'fwd.yaml');
+  writeFileSync(cfg, CUSTOM('Fwd'));
+  const spec = join(dir, 'fwd.tdl');
+  for (const [to, hint] of [
+    ['NoSuchLoss', /write \*\*a without a type/],
+    ['CrossEntropyLos', /did you mean 'CrossEntropyLoss'/],
+  ] as const) {
+    writeFileSync(spec, `mid Fwd(**a: ${to}) {\n  return 1.0\n}\n`);
+    const r = tdc(['--spec', spec, 'check', cfg]);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 error in 1 file/);
+    diagnoses(tdc(['--spec', spec, 'compile', cfg, '-o', join(dir, 'fwd-out')]), new RegExp(`fwd\\.tdl:1:14 - error TDC203: Fwd: \\*\\*a forwards the extra kwargs to '${to}', which is not a registered mid- or low-level loss`), hint);
+    assert.match(r.stderr, /fwd\.tdl:1:14 - error TDC203/);
+    assert.not.match(r.stderr, /TDC299|bug in tdc/);
+  }
+});
+
+test("tdc check with a --spec that cannot be read or does not parse: the spec's error only, not a follow-on 'unknown loss' per config", () => {
+  const cfg = join(dir, 'follow.yaml');
+  writeFileSync(cfg, CUSTOM('Follow'));
+  const broken = join(dir, 'broken.tdl');
+  writeFileSync(broken, 'mid Follow( {\n}\n');
+  for (const [spec, code] of [
+    [join(dir, 'no-such.tdl'), 'TDC501'],
+    [broken, 'TDC303'],
+  ] as const) {
+    for (const cmd of [['check', cfg], ['inspect', cfg]]) {
+      const r = tdc(['--spec', spec, ...cmd]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`error ${code}`));
+      assert.not.match(r.stdout + r.stderr, /TDC203|unknown loss/);
+    }
+  }
+  // without a failed spec, an unknown key is still reported
+  const r = tdc(['check', cfg]);
+  assert.match(r.stderr, /TDC203: sub-term 'my': unknown loss 'Follow'/);
+});
+
 test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
   const spec = join(dir, 'chain.tdl');
   writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);

@@ -480,6 +480,30 @@ test('check: a clean spec gives nothing', () => {
   );
 });
 
+test('prefix operators thousands deep (- - - x, not not x): TDC310 at the chain, never a stack overflow', () => {
+  for (const [what, n] of [
+    ['- ', 4000],
+    ['- ', 50_000],
+    ['not ', 10_000],
+    ['-', 20_000],
+  ] as const) {
+    const src = `def ok(x) = x\ndef f(x) = ${what.repeat(n)}x\ndef g(x) = -x\n`;
+    const r = parseSpec(src, 'deep.tdl');
+    const errs = r.diagnostics.filter((d) => d.severity === 'error');
+    assert.equal(
+      errs.map((d) => `${d.code} ${d.span?.start.line}`),
+      ['TDC310 2'],
+      `${n} × '${what}': ${errs.map((d) => d.message).join('; ')}`,
+    );
+    assert.match(errs[0]!.message, /nested more than 256 levels deep/);
+    assert.equal(
+      r.spec.decls.map((d) => d.name),
+      ['ok', 'g'],
+      'the deep declaration is dropped, the others kept',
+    );
+  }
+});
+
 test('check TDC310: duplicate declarations', () => {
   const ds = check('def f(x) = x\nstruct f { a: int }\n');
   assert.equal(codes(ds), ['TDC310']);
@@ -589,6 +613,49 @@ test('the shipped specs pass flags by keyword (no positional `none, false)`), th
   assert.equal(coalesced, ['size_average', 'reduce_'], "only torch's legacy None-means-default arguments use ??");
 });
 
+test('check TDC320: an expression statement whose value is dropped (`- 2.0` on its own line); calls for their effect are fine', () => {
+  const minus = check('mid A(a: float) {\n  let x = a\n  - 2.0\n  return x\n}\n');
+  assert.equal(codes(minus), ['TDC320']);
+  assert.is(minus[0]!.severity, 'warning');
+  assert.is(minus[0]!.span!.start.line, 3);
+  assert.match(minus[0]!.message, /this expression's value is not used; did you mean to continue the previous line\?/);
+  assert.equal(checkCodes('mid A(a: float) {\n  a + 1\n  return a\n}'), ['TDC320']);
+  assert.equal(checkCodes('mid A(a: float) {\n  exp(student)\n  return a\n}'), ['TDC320'], 'a pure built-in');
+  assert.equal(checkCodes('mid A(a: float) {\n  "note"\n  return a\n}'), ['TDC320']);
+  // called for an effect: a diagnostic, a run-time check, a state update, a helper (it may call error), a loss value
+  assert.equal(
+    checkCodes(
+      'def h(x) {\n  error("no")\n}\nmid A(a: float) {\n  if a > 1 { error("too big") }\n  assert_shape(student, [2], "s")\n  warn_rows(student, "w")\n  state_out("m", student)\n  h(a)\n  let f = low_loss("L1Loss", none)\n  f(student, teacher)\n  return a\n}',
+    ),
+    [],
+  );
+  assert.equal(checkCodes('def exp(x) = x\nmid A(a: float) {\n  exp(a)\n  return a\n}'), [], "a def named like a built-in is the def's call");
+});
+
+test('check TDC321: code after return or error(...) is unreachable (once per block); such a body does not end without a return', () => {
+  const after = check('mid A(a: float) {\n  return a\n  let z = foo(1)\n  let w = 2\n}\n');
+  assert.equal(codes(after), ['TDC321'], 'and no TDC314');
+  assert.is(after[0]!.severity, 'warning');
+  assert.is(after[0]!.span!.start.line, 3);
+  assert.is(after[0]!.related?.[0]?.span?.start.line, 2);
+  assert.equal(checkCodes('mid A(a: float) {\n  error("x")\n  return a\n}'), ['TDC321']);
+  assert.equal(checkCodes('mid A(a: float) {\n  if a > 1 { return a } else { return 2 * a }\n  return 0.0\n}'), ['TDC321']);
+  assert.equal(checkCodes('mid A(a: float) {\n  if a > 1 { return a }\n  return 0.0\n}'), []);
+  assert.equal(checkCodes('mid A(a: float) {\n  for i in range(3) {\n    return a\n    a = 2\n  }\n  return a\n}'), ['TDC321']);
+});
+
+test('the shipped specs trigger neither TDC320 nor TDC321', () => {
+  const files = specFiles();
+  assert.ok(files.length > 40, `${files.length} spec files`);
+  for (const f of files) {
+    const ds = checkSpec(parseSpec(readFileSync(SPEC_DIR + f, 'utf8'), f).spec, {});
+    assert.equal(
+      ds.filter((d) => d.code === 'TDC320' || d.code === 'TDC321').map((d) => `${f}:${d.span?.start.line} ${d.message}`),
+      [],
+    );
+  }
+});
+
 test('the checker reads the built-in signature table: argument counts and keyword names (TDC318)', () => {
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keepdim=true) }'), []);
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keep_dim=true) }'), ['TDC318']);
@@ -597,6 +664,26 @@ test('the checker reads the built-in signature table: argument counts and keywor
   assert.equal(checkCodes('mid A(a: int) { return error("x", student, teacher) }'), [], 'error takes extra arguments');
   assert.equal(checkCodes('def sum(x, y, z, w) = x\nmid A(a: int) { return sum(1, 2, 3, 4) }'), [], 'a helper shadows the built-in');
   assert.equal(checkCodes('mid A(a: int) { return exp }'), [], 'built-ins are known names without knownFunctions');
+});
+
+test('TDC318 also for too few arguments: a parameter without a default that is left out is named', () => {
+  const missing = (call: string): string[] =>
+    check(`mid A(a: int) {\n  return ${call}\n}`)
+      .filter((d) => d.code === 'TDC318')
+      .map((d) => d.message);
+  assert.equal(missing('exp()'), ["exp(x) is missing the argument 'x'"]);
+  assert.equal(missing('sum()'), ["sum(x, dims=none, keepdim=false) is missing the argument 'x'"]);
+  assert.equal(missing('maximum(student)'), ["maximum(a, b) is missing the argument 'b'"]);
+  assert.equal(missing('where(student > 0, student)'), ["where(cond, a, b) is missing the argument 'b'"]);
+  assert.equal(missing('gather(student, 1)'), ["gather(x, dim, index) is missing the argument 'index'"]);
+  assert.equal(missing('gather(student)'), ["gather(x, dim, index) is missing the arguments 'dim', 'index'"]);
+  assert.equal(missing('range()'), ["range(a, b, step=1) is missing the argument 'a'"]);
+  assert.equal(missing('error()'), ["error(message, ...) is missing the argument 'message'"]);
+  // given by keyword, defaulted or optional: fine
+  for (const ok of ['gather(student, 1, index=targets)', 'sum(student)', 'range(3)', 'size(student)', 'min([1, 2])', 'low_loss("L1Loss")', 'squeeze(student)'])
+    assert.equal(missing(ok), [], ok);
+  const d = check('mid A(a: int) {\n  return gather(student, 1)\n}').find((x) => x.code === 'TDC318')!;
+  assert.equal([d.span?.start.line, d.span?.start.col], [2, 10]);
 });
 
 test("docs/spec-language.md lists every built-in as grammar/builtins.ts declares it (UPDATE_SNAPSHOTS=1 rewrites)", () => {

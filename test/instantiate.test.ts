@@ -4,13 +4,14 @@
 // targets, log_target, beta = 0, pos_weight, ...), gradients by central finite differences.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic, Span } from '../src/diagnostics/diagnostic.js';
 import { instantiateStage, termReads } from '../src/compiler/instantiate/index.js';
 import { tensorName, type KwValue, type LossInstance, type StageIR, type TermIR, type WrapperInstance } from '../src/compiler/ir.js';
 import { execute, hostTensor, type HostTensor } from '../src/cpu/executor.js';
-import { getLowLevelLoss, registerMidLevelLoss, registryKeys, resetToBuiltins } from '../src/registry/registry.js';
+import { getLowLevelLoss, registerMidLevelLoss, registerSpecFile, registryKeys, resetToBuiltins } from '../src/registry/registry.js';
 import type { Literal } from '../grammar/ast.js';
 import type { Shape } from '../src/graph/types.js';
 import { dimToString } from '../src/graph/dims.js';
@@ -745,6 +746,73 @@ function pyRepr(l: Literal | undefined): string {
       return '<other>';
   }
 }
+
+test("a spec's def named like a prelude helper or a built-in: the prelude's helpers keep theirs; the spec's own calls use the def (TDC319)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-shadow-'));
+  const z = floats([4, 6], 2);
+  const t = floats([4, 6], 2);
+  const inputs = new Map([
+    ['student/./output', z],
+    ['teacher/./output', t],
+  ]);
+  const mid = (name: string, body: string) => `mid ${name}() {
+  let s = student["."]["output"]
+  let t = teacher["."]["output"]
+  return ${body}
+}
+`;
+  const value = (spec: string, name: string) => {
+    const file = join(dir, `${name}.tdl`);
+    writeFileSync(file, spec);
+    const ds = registerSpecFile(file);
+    assert.not.ok(
+      ds.some((d) => d.severity === 'error'),
+      ds.map((d) => d.message).join('\n'),
+    );
+    return { loss: lossOf(stage([term('t', 1, crit(name, {}, 'mid'))]), inputs), ds };
+  };
+  const cases: [string, string, string][] = [
+    ['def mean(x, dims=none, keepdim=false) = 42.0 + sum(x, dims, keepdim=keepdim)', 'sum(var(s, 1))', "the prelude helper 'mean'"],
+    ['def reduce(x, reduction="mean") = 7.0', 'mse_loss(s, t)', "the prelude helper 'reduce'"],
+    ['def exp(x) = x', 'sum(softmax(s, 1))', 'the built-in function exp(x)'],
+  ];
+  cases.forEach(([def, body, what], i) => {
+    const plain = value(mid(`Plain${i}`, body), `Plain${i}`);
+    const shadowed = value(`${def}\n${mid(`Shadowed${i}`, body)}`, `Shadowed${i}`);
+    close(shadowed.loss, plain.loss, `${def} / ${body}`);
+    const w = shadowed.ds.filter((d) => d.code === 'TDC319');
+    assert.is(w.length, 1, shadowed.ds.map((d) => d.message).join('\n'));
+    assert.is(w[0]!.severity, 'warning');
+    assert.match(w[0]!.message, what);
+    assert.is(w[0]!.span?.start.line, 1);
+    assert.is(plain.ds.filter((d) => d.code === 'TDC319').length, 0);
+  });
+  // the spec's own calls see its def
+  const own = value(`def mean(x, dims=none, keepdim=false) = 42.0 + sum(x, dims, keepdim=keepdim)\n${mid('Own', 'mean(s)')}`, 'Own');
+  close(own.loss, 42 + z.data.reduce((a, b) => a + b, 0), 'the spec calls its own mean', 1e-9);
+  assert.is(own.ds.find((d) => d.code === 'TDC319')?.related?.[0]?.span?.file?.endsWith('prelude.tdl'), true, 'related: where the prelude declares mean');
+  resetToBuiltins();
+});
+
+test('a built-in called as a method with too few arguments: TDC408 naming the missing parameter (not a vague type error)', () => {
+  const inputs = new Map([
+    ['student/./output', floats([4, 6])],
+    ['targets', ints([4], 6)],
+  ]);
+  for (const [body, message] of [
+    ['sum(student["."]["output"].gather(1))', "gather(x, dim, index) is missing the argument 'index'"],
+    ['student["."]["output"].maximum()', "maximum(a, b) is missing the argument 'b'"],
+  ] as const) {
+    assert.equal(registerMidLevelLoss(`mid Few() {\n  return ${body}\n}`), []);
+    const r = run(stage([term('t', 1, crit('Few', {}, 'mid'))]), inputs);
+    assert.equal(
+      r.errors.map((d) => `${d.code} ${d.message}`),
+      [`TDC408 ${message}`],
+      body,
+    );
+  }
+  resetToBuiltins();
+});
 
 test("the low-level registry is torch 1.13's LOSS_DICT with its exact parameters and defaults", () => {
   assert.equal(registryKeys('low').sort(), Object.keys(TORCH_113).sort());

@@ -2,6 +2,9 @@
 // torchdistill's lookup order, and the register* API.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Literal, LossDecl } from '../grammar/ast.js';
 import {
   builtinLoadDiagnostics,
@@ -18,6 +21,7 @@ import {
   registerMidLevelLoss,
   registryKeys,
   renderSignature,
+  registerSpecFile,
   resetToBuiltins,
   scopeOf,
   specSource,
@@ -269,6 +273,27 @@ test('each register function takes only its own level; parse errors come back as
   assert.ok(getFunc2ExtractModelOutput('extract_mine'));
   resetToBuiltins();
   assert.is(getFunc2ExtractModelOutput('extract_mine'), undefined);
+});
+
+test('a spec file (and a registered string) may start with a UTF-8 byte order mark; columns count from the first character after it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-bom-'));
+  const ok = join(dir, 'bom.tdl');
+  writeFileSync(ok, '\uFEFF# tdc: override KDLoss\nmid BomLoss() {\n  return 1.0\n}\n');
+  assert.equal(
+    registerSpecFile(ok).map((d) => `${d.code} ${d.message}`),
+    [],
+  );
+  assert.ok(getMidLevelLoss('BomLoss'));
+  const bad = join(dir, 'bad.tdl');
+  writeFileSync(bad, '\uFEFFmid Bad( {\n}\n');
+  const ds = registerSpecFile(bad);
+  assert.equal(
+    ds.map((d) => `${d.code} ${d.span?.start.line}:${d.span?.start.col}`),
+    ['TDC303 1:10'],
+  );
+  assert.equal(registerMidLevelLoss('\uFEFFmid BomString() {\n  return 1.0\n}\n'), []);
+  assert.ok(getMidLevelLoss('BomString'));
+  resetToBuiltins();
 });
 
 test.run();

@@ -65,6 +65,15 @@ const PROGRAMS: [string, string, RegExp][] = [
   ['a string doubled 40 times', '  let l = "ab"\n  for i in range(40) { l = l + l }\n  return mean(abs(s - t))', /this string would be 1,048,576 characters/],
   ['a 10k-term + chain', `  return mean(abs(s - t))${' + 1.0'.repeat(10_000)}`, /TDC310.*nested more than 256 levels/],
   ['5000 nested parentheses', `  return ${'('.repeat(5000)}mean(abs(s - t))${')'.repeat(5000)}`, /TDC310.*nests too deeply/],
+  [
+    'two lists doubled 40 times (shared halves: 2^40 leaves) compared with ==',
+    '  let z = [1]\n  let w = [1]\n  for i in range(40) {\n    z = [z, z]\n    w = [w, w]\n  }\n  return (z == w) ? mean(abs(s - t)) : mean(abs(s - t))',
+    /TDC414.*more than 1,000,000 steps: comparing these values with ==/,
+  ],
+  ['str() of a list doubled 40 times', '  let z = [1]\n  for i in range(40) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000 characters/],
+  ['str() of a list doubled 22 times (29M characters)', '  let z = [1]\n  for i in range(22) { z = [z, z] }\n  return mean(abs(s - t)) + len(str(z))', /TDC414.*str\(\) of this value would be more than 1,000,000/],
+  ['4000 prefix minuses', `  return ${'- '.repeat(4000)}mean(abs(s - t))`, /TDC310.*nested more than 256 levels/],
+  ['10000 nots', `  return (${'not '.repeat(10_000)}true) ? mean(abs(s - t)) : 0.0`, /TDC310.*nested more than 256 levels/],
   ['a tensor op chained 20000 times', '  let x = mean(abs(s - t))\n  for i in range(20000) { x = x * 1.0001 + 0.5 }\n  return x', /chain more than 500 operations/],
 ];
 
@@ -118,6 +127,33 @@ test('--spec redefining a built-in (KDLoss, WeightedSumLoss) is an error unless 
   assert.is(ok.code, 0, ok.stderr);
   const out = JSON.parse(ok.stdout) as { terms: Record<string, { value: number }> };
   assert.is(out.terms['kd']!.value, 42, 'the explicit override replaces the built-in');
+  const noted = tdc(['--spec', file, 'check', '--verbose', cfg]);
+  assert.match(noted.stderr, /kd\.tdl:2:5 - note TDC398: 'KDLoss' replaces tdc's built-in mid-level loss/, 'the override is noted');
+});
+
+test('a loss declared in two --spec files: TDC310 at the second, related to the first, in either order (not "the last one wins")', () => {
+  const cfg = join(dir, 'two.yaml');
+  writeFileSync(cfg, CONFIG);
+  const a = join(dir, 'a.tdl');
+  const b = join(dir, 'b.tdl');
+  writeFileSync(a, spec('  return mean(abs(s - t))'));
+  writeFileSync(b, `# another file\n${spec('  return 5.0 + mean(abs(s - t))')}`);
+  for (const [first, second, line] of [
+    [a, b, 2],
+    [b, a, 1],
+  ] as const) {
+    for (const cmd of [['check', cfg], ['compile', cfg, '-o', join(dir, 'out'), '--no-glue']]) {
+      const r = tdc(['--spec', first, '--spec', second, ...cmd]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      const name = second === a ? 'a' : 'b';
+      const other = first === a ? 'a' : 'b';
+      assert.match(r.stderr, new RegExp(`${name}\\.tdl:${line}:5 - error TDC310: mid-level loss 'MyL1' is already declared in .*${other}\\.tdl`));
+      assert.match(r.stderr, new RegExp(`related: .*${other}\\.tdl:\\d+:5: first declared here`));
+    }
+  }
+  // the same file named twice is read once
+  const once = tdc(['--spec', a, '--spec', a, 'check', cfg]);
+  assert.is(once.code, 0, once.stdout + once.stderr);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { checkFile } from '../compiler/driver/check.js';
 import { unknownStage } from '../compiler/driver/pick-stage.js';
 import { compileStages, type CompiledStage } from '../compiler/compile.js';
 import type { StageIR } from '../compiler/ir.js';
-import { registerSpecFile } from '../registry/registry.js';
+import { registerSpecFiles as registerSpecBatch } from '../registry/registry.js';
 import { BUILTINS, BUILTIN_VALUE_NAMES } from '../compiler/instantiate/index.js';
 import { parseInputShapes, pinnedNames, unreadShapes, type ShapeText } from './shapes.js';
 import type { Manifest } from './manifest-types.js';
@@ -97,7 +97,7 @@ export function projectRelative(root: string, file: string): string {
 function registerSpecFiles(specs: readonly string[]): Diagnostic[] {
   if (!specs.length) return [];
   const knownFunctions = [...Object.keys(BUILTINS), ...BUILTIN_VALUE_NAMES];
-  return specs.flatMap((f) => registerSpecFile(f, { knownFunctions }));
+  return registerSpecBatch(specs, { knownFunctions });
 }
 
 /**

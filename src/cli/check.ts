@@ -3,7 +3,7 @@ import type { Diagnostic } from '../diagnostics/index.js';
 import { diag, hasErrors, isInternalError } from '../diagnostics/index.js';
 import { exitCodeFor } from './exit-code.js';
 import { expandConfigPaths } from './files.js';
-import { diagnosticJson, loadUserSpecs, printDiagnostics, type GlobalOptions } from './output.js';
+import { diagnosticJson, loadUserSpecs, printDiagnostics, withoutSpecFollowOns, type GlobalOptions } from './output.js';
 import { tensorName, type CriterionIR } from '../compiler/ir.js';
 
 export interface CheckOptions extends GlobalOptions {
@@ -35,7 +35,7 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
     results.push({ file: paths.join(' '), diagnostics: [diag('error', 'TDC908', `no config files (*.yaml, *.yml) in ${paths.map((p) => `'${p}'`).join(', ')}`)] });
   for (const file of files) {
     const r = checkFile(file);
-    results.push({ file, ir: r.ir, diagnostics: r.diagnostics });
+    results.push({ file, ir: r.ir, diagnostics: withoutSpecFollowOns(specDiags, r.diagnostics) });
   }
   const all = [...specDiags, ...results.flatMap((r) => r.diagnostics)];
   if (opts.json) {

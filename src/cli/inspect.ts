@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { isInternalError } from '../diagnostics/index.js';
 import { exitCodeFor } from './exit-code.js';
 import { tensorName, type StageIR } from '../compiler/ir.js';
-import { diagnosticJson, loadUserSpecs, printDiagnostics, useColor, type GlobalOptions } from './output.js';
+import { diagnosticJson, loadUserSpecs, printDiagnostics, useColor, withoutSpecFollowOns, type GlobalOptions } from './output.js';
 
 function bindingsJson(b: StageIR['terms'][number]['bindings']): Record<string, unknown> {
   if (!b) return {};
@@ -39,7 +39,7 @@ export async function inspectCommand(file: string, opts: GlobalOptions): Promise
   const specDiags = await loadUserSpecs(opts);
   const { checkFile } = await import('../compiler/driver/check.js');
   const r = checkFile(file);
-  const ds = [...specDiags, ...r.diagnostics];
+  const ds = [...specDiags, ...withoutSpecFollowOns(specDiags, r.diagnostics)];
   if (opts.json) {
     const out = { file, stages: (r.ir?.stages ?? []).map(stageJson), diagnostics: ds.map(diagnosticJson) };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');

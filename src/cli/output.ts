@@ -77,8 +77,21 @@ function writeReportNote(): void {
 /** Load user spec files named with --spec. Returns diagnostics (errors stop the command). */
 export async function loadUserSpecs(opts: GlobalOptions): Promise<Diagnostic[]> {
   if (!opts.spec?.length) return [];
-  const { registerSpecFile } = await import('../registry/registry.js');
-  return opts.spec.flatMap((f) => registerSpecFile(f)); // the checker knows the built-ins (grammar/builtins.ts)
+  const { registerSpecFiles } = await import('../registry/registry.js');
+  return registerSpecFiles(opts.spec); // the checker knows the built-ins (grammar/builtins.ts)
+}
+
+/** Unknown loss keys (high, mid/low, wrapper): what a config reports when the spec declaring the loss failed to load. */
+const UNKNOWN_KEY_CODES = new Set(['TDC202', 'TDC203', 'TDC204']);
+
+/**
+ * A config's diagnostics, less the unknown-loss follow-ons of a --spec file that failed to load (unreadable, or
+ * with errors): its losses were never registered, so every config using them would report 'unknown loss'. The
+ * spec's own errors are reported and fail the command; `tdc run` and `tdc compile` stop at them.
+ */
+export function withoutSpecFollowOns(specDiags: readonly Diagnostic[], ds: Diagnostic[]): Diagnostic[] {
+  if (!specDiags.some((d) => d.severity === 'error')) return ds;
+  return ds.filter((d) => !UNKNOWN_KEY_CODES.has(d.code));
 }
 
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {

@@ -9,7 +9,9 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { folderLevels, loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
+import { builtinSignature, renderBuiltin } from '../../grammar/builtins.js';
 import { readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 
 export interface RegisteredLoss {
   /** Registry key (defaults to the declared name). */
@@ -62,6 +64,10 @@ const HEADER = /^[ \t]*(low|mid|high|wrapper|extract)[ \t]+([A-Za-z_][A-Za-z0-9_
 let state: RegistryState | undefined;
 let builtinTables: Pick<RegistryState, 'torchLow' | 'customLow' | 'mid' | 'high' | 'wrapper' | 'extract'> | undefined;
 const scopes = new WeakMap<RegisteredLoss, SpecScope>();
+/** One scope per spec file (shared by the losses it declares). */
+const fileScopes = new WeakMap<SpecFile, SpecScope>();
+/** Where each helper was declared: its body resolves names there (lexical scoping), not in its caller's file. */
+const homes = new WeakMap<FuncDecl, SpecScope>();
 
 const isPending = (s: Slot): s is Pending => 'pending' in s;
 
@@ -131,7 +137,10 @@ function addShared(s: RegistryState, f: BuiltinSpecFile): void {
       );
     }
     if (d.kind === 'struct') s.shared.structs.set(d.name, d);
-    else s.shared.funcs.set(d.name, d);
+    else {
+      s.shared.funcs.set(d.name, d);
+      homes.set(d, s.shared); // a prelude helper sees the prelude only: a spec's `def mean` cannot change `var`
+    }
   }
 }
 
@@ -187,13 +196,52 @@ function tableFor(s: RegistryState, level: LossLevel, builtin: boolean): Table {
 
 function makeEntry(s: RegistryState, spec: SpecFile, decl: LossDecl, o: { key: string; file: string; text: string; builtin: boolean }): RegisteredLoss {
   const entry: RegisteredLoss = { key: o.key, level: decl.level, decl, source: { file: o.file, text: o.text }, builtin: o.builtin };
+  scopes.set(entry, fileScope(s, spec));
+  return entry;
+}
+
+/** The names a spec file's bodies see: the prelude's structs and helpers, then the file's own (which shadow them). */
+function fileScope(s: RegistryState, spec: SpecFile): SpecScope {
+  const cached = fileScopes.get(spec);
+  if (cached) return cached;
   const scope: SpecScope = { structs: new Map(s.shared.structs), funcs: new Map(s.shared.funcs) };
   for (const d of spec.decls) {
     if (d.kind === 'struct') scope.structs.set(d.name, d);
-    else if (d.kind === 'def') scope.funcs.set(d.name, d);
+    else if (d.kind === 'def') {
+      scope.funcs.set(d.name, d);
+      homes.set(d, scope);
+    }
   }
-  scopes.set(entry, scope);
-  return entry;
+  fileScopes.set(spec, scope);
+  return scope;
+}
+
+/** The scope a helper's body runs in: the one of the file that declares it (undefined for a helper the registry never saw). */
+export function homeScopeOf(f: FuncDecl): SpecScope | undefined {
+  return homes.get(f);
+}
+
+/**
+ * TDC319 (warning): a user's `def` named like a built-in function or a prelude helper. Calls in the user's own file
+ * use the def; the prelude's helpers (and the built-in losses) keep theirs, since every body resolves names where
+ * it is declared.
+ */
+function shadowWarnings(s: RegistryState, spec: SpecFile): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const d of spec.decls) {
+    if (d.kind !== 'def') continue;
+    const helper = s.shared.funcs.get(d.name);
+    const sig = builtinSignature(d.name);
+    if (!helper && !sig) continue;
+    const what = helper ? `the prelude helper '${d.name}'` : `the built-in function ${renderBuiltin(d.name, sig!)}`;
+    out.push(
+      diag('warning', 'TDC319', `def '${d.name}' shadows ${what}: calls in this file use this def, the prelude and the built-in losses keep theirs`, d.span, {
+        hint: `rename the def if it is not meant to replace ${helper ? 'the helper' : 'the built-in'} here`,
+        ...(helper ? { related: [{ message: 'the prelude helper is declared here', span: helper.span }] } : {}),
+      }),
+    );
+  }
+  return out;
 }
 
 const LEVEL_WORD: Record<LossLevel, string> = {
@@ -218,6 +266,7 @@ const fileStart = (file: string) => ({ file, start: { line: 1, col: 1, offset: 0
 function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}): Diagnostic[] {
   const s = registry();
   const file = opts.file ?? `<registered spec ${++anonCounter}>`;
+  spec = withoutBom(spec);
   const parsed = parseSpecText(spec, file);
   const ds = [...parsed.diagnostics];
   s.sources.set(file, spec);
@@ -240,6 +289,9 @@ function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}):
   }
   return ds;
 }
+
+/** A UTF-8 byte order mark (some Windows editors write one) is not part of the spec: dropped, so columns count from the first character. */
+const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 /** 1 MiB: the whole built-in library is ~60 KB. */
 const MAX_SPEC_BYTES = 1024 * 1024;
@@ -286,13 +338,38 @@ export const registerFunc2ExtractModelOutput = (spec: string, opts?: RegisterOpt
  * `knownFunctions`: extra function names the body may call besides the built-ins and the prelude's helpers.
  */
 export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
+  return registerOneSpecFile(path, opts, new Map());
+}
+
+/** A loss declared by a batch of spec files, by registry table and name: where it was first declared. */
+type Declared = Map<string, { decl: LossDecl; file: string }>;
+
+/**
+ * The spec files of one command (`--spec a.tdl --spec b.tdl`, compile()'s `specs`), in order. A loss declared in
+ * two of them is an error (TDC310, as within one file), not a silent "the last one wins". A path given twice is
+ * read once.
+ */
+export function registerSpecFiles(paths: readonly string[], opts: { knownFunctions?: Iterable<string> } = {}): Diagnostic[] {
+  const declared: Declared = new Map();
+  const seen = new Set<string>();
+  const ds: Diagnostic[] = [];
+  for (const p of paths) {
+    const abs = resolvePath(p);
+    if (seen.has(abs)) continue;
+    seen.add(abs);
+    ds.push(...registerOneSpecFile(p, opts, declared));
+  }
+  return ds;
+}
+
+function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<string> }, declared: Declared): Diagnostic[] {
   const s = registry();
   let text: string;
   try {
     const st = statSync(path);
     if (!st.isFile()) return [diag('error', 'TDC501', `cannot read spec file ${path}: not a regular file`)];
     if (st.size > MAX_SPEC_BYTES) return [diag('error', 'TDC501', `spec file ${path} is ${st.size} bytes; spec files are limited to ${MAX_SPEC_BYTES}`)];
-    text = readFileSync(path, 'utf8');
+    text = withoutBom(readFileSync(path, 'utf8'));
   } catch (e) {
     return [diag('error', 'TDC501', `cannot read spec file ${path}: ${(e as Error).message}`)];
   }
@@ -302,12 +379,28 @@ export function registerSpecFile(path: string, opts: { knownFunctions?: Iterable
   if (ds.some((d) => d.severity === 'error')) return ds;
   const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
   const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), knownFunctions: known });
-  ds.push(...checks);
+  ds.push(...checks, ...shadowWarnings(s, parsed.spec));
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));
   const overrides = overridesOf(text);
-  for (const d of losses) ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text, overrides.has(d.name)));
+  for (const d of losses) {
+    const key = `${tableName(d.level, false)}:${d.name}`;
+    const first = declared.get(key);
+    if (first) {
+      ds.push(
+        diag('error', 'TDC310', `${LEVEL_WORD[d.level].replace(/^an? /, '')} '${d.name}' is already declared in ${first.file}; each --spec file must declare different losses`, d.nameSpan, {
+          related: [{ message: 'first declared here', span: first.decl.nameSpan }],
+        }),
+      );
+      continue;
+    }
+    declared.set(key, { decl: d, file: path });
+    const prev = d.level === 'low' ? undefined : tableFor(s, d.level, false).get(d.name);
+    if (overrides.has(d.name) && prev !== undefined && (isPending(prev) || prev.builtin))
+      ds.push(diag('note', 'TDC398', `'${d.name}' replaces tdc's built-in ${LEVEL_WORD[d.level].replace(/^an? /, '')} (the file says \`# tdc: override ${d.name}\`)`, d.nameSpan));
+    ds.push(...registerDecl(s, parsed.spec, d, d.name, path, text, overrides.has(d.name)));
+  }
   return ds;
 }
 

@@ -9,7 +9,7 @@ import type { Dim, DType, Shape } from '../../graph/types.js';
 import type { StateInit } from 'tdc-runtime';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
-import { checkListLength } from './limits.js';
+import { checkListLength, showWithinLimit } from './limits.js';
 import { constant, describeValue, dtypeOf, op, PLACEHOLDER, shapeOf, toNode } from './tensors.js';
 import { asDim, bool, dimValue, isTensorLike, kindName, list, NONE, num, numeric, show, str, tensor, UNKNOWN, type Truth, type Value } from './values.js';
 
@@ -565,7 +565,7 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
     fn: (_ip, [v]) => (v!.t === 'list' ? v! : v!.t === 'none' ? list([]) : list([v!])),
   },
   str: {
-    fn: (ip, [v]) => (isTensorLike(v!) ? str(describeValue(ip.ctx, v!)) : str(show(v!))),
+    fn: (ip, [v]) => (isTensorLike(v!) ? str(describeValue(ip.ctx, v!)) : str(showWithinLimit(ip.ctx, v!, 'str() of this value'))),
   },
   side: {
     fn(ip, [flag]) {

@@ -6,9 +6,9 @@ import type { Span } from '../../diagnostics/diagnostic.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { addDims, dimEq, divExactDims, mulDims, subDims } from '../../graph/dims.js';
 import type { BinaryOp as GraphBinaryOp } from '../../graph/types.js';
-import { getLowLevelLoss, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
+import { getLowLevelLoss, homeScopeOf, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
-import { builtinSignature, type BuiltinName } from '../../../grammar/builtins.js';
+import { builtinSignature, renderBuiltin, requiredParams, type BuiltinName, type BuiltinSignature } from '../../../grammar/builtins.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -102,7 +102,10 @@ export class Interpreter implements BuiltinHost {
       if (i < args.length) fail(this.ctx, C.args, `${f.name}: got multiple values for argument '${k}'`, span);
       env.define(k, v);
     }
-    return this.enter(f.name, 'def', span, () => this.runBody(f.body, env));
+    // the body resolves names where the helper is declared: a prelude helper never sees a spec's own defs
+    const home = homeScopeOf(f);
+    const it = home && home !== this.scope ? new Interpreter(this.ctx, home) : this;
+    return it.enter(f.name, 'def', span, () => it.runBody(f.body, env));
   }
 
   private enter(name: string, kind: 'loss' | 'def', callSite: Span | undefined, body: () => Value): Value {
@@ -447,7 +450,41 @@ export class Interpreter implements BuiltinHost {
     return fail(this.ctx, C.internal, `unknown operator ${opName}`);
   }
 
+  /**
+   * Python's `==` on compile-time values. Lists and maps are compared without recursion, each pair of them counted
+   * as a step: a list doubled 40 times (`z = [z, z]`) shares its halves, so its tree has 2^40 leaves, and walking
+   * that ends in TDC414 instead of running for hours. The same list object on both sides is equal without a walk.
+   */
   private equal(a: Value, b: Value): boolean | 'unknown' {
+    const todo: [Value, Value, boolean][] = [[a, b, false]];
+    let unknown = false;
+    while (todo.length) {
+      const [x, y, nested] = todo.pop()!;
+      if ((x.t === 'list' && y.t === 'list') || (x.t === 'map' && y.t === 'map')) {
+        step(this.ctx, 'comparing these values with == (nested lists or mappings too large to walk)');
+        if (x === y) continue;
+        if (x.t === 'list' && y.t === 'list') {
+          if (x.items.length !== y.items.length) return false;
+          for (let i = x.items.length - 1; i >= 0; i--) todo.push([x.items[i]!, y.items[i]!, true]);
+        } else if (x.t === 'map' && y.t === 'map') {
+          if (x.entries.size !== y.entries.size) return false;
+          for (const [k, v] of x.entries) {
+            const w = y.entries.get(k);
+            if (w === undefined) return false;
+            todo.push([v, w, true]);
+          }
+        }
+        continue;
+      }
+      const r = nested && (x.t === 'unknown' || y.t === 'unknown') ? 'unknown' : this.equalScalar(x, y);
+      if (r === false) return false;
+      if (r === 'unknown') unknown = true;
+    }
+    return unknown ? 'unknown' : true;
+  }
+
+  /** `==` on two values that are not both lists or both maps. */
+  private equalScalar(a: Value, b: Value): boolean | 'unknown' {
     if (a.t === 'none' || b.t === 'none') return a.t === b.t;
     const x = numeric(a);
     const y = numeric(b);
@@ -456,17 +493,6 @@ export class Interpreter implements BuiltinHost {
     const dy = asDim(b);
     if (dx !== undefined && dy !== undefined) return dimEq(dx, dy) ?? 'unknown';
     if (a.t === 'str' && b.t === 'str') return a.v === b.v;
-    if (a.t === 'list' && b.t === 'list') {
-      if (a.items.length !== b.items.length) return false;
-      let unknown = false;
-      for (let i = 0; i < a.items.length; i++) {
-        const r = a.items[i]!.t === 'unknown' || b.items[i]!.t === 'unknown' ? 'unknown' : this.equal(a.items[i]!, b.items[i]!);
-        if (r === false) return false;
-        if (r === 'unknown') unknown = true;
-      }
-      return unknown ? 'unknown' : true;
-    }
-    if (a.t === 'map' && b.t === 'map') return show(a) === show(b);
     return false;
   }
 
@@ -641,7 +667,7 @@ export class Interpreter implements BuiltinHost {
     const sig = builtinSignature(name);
     if (sig) {
       const b = BUILTINS[name as BuiltinName];
-      const bound = bindBuiltin(ctx, name, sig.params, sig.rest ?? false, args, kwargs, span);
+      const bound = bindBuiltin(ctx, name, sig, args, kwargs, span);
       ctx.curSpan = span;
       return b.fn(this, bound, span, kwargs);
     }
@@ -677,15 +703,9 @@ const TENSOR_OPS: Record<string, GraphBinaryOp> = {
   '>=': 'ge',
 };
 
-function bindBuiltin(
-  ctx: EvalContext,
-  name: string,
-  params: readonly string[],
-  rest: boolean,
-  args: Value[],
-  kwargs: Map<string, Value>,
-  span: Span,
-): Value[] {
+function bindBuiltin(ctx: EvalContext, name: string, sig: BuiltinSignature, args: Value[], kwargs: Map<string, Value>, span: Span): Value[] {
+  const { params } = sig;
+  const rest = sig.rest ?? false;
   if (args.length > params.length && !rest)
     fail(ctx, C.args, `${name}(${params.join(', ')}) takes at most ${params.length} argument${params.length === 1 ? '' : 's'}, got ${args.length}`, span);
   const out = params.map((_, i) => args[i] ?? NONE);
@@ -700,6 +720,9 @@ function bindBuiltin(
     if (i < args.length) fail(ctx, C.args, `${name}: got multiple values for argument '${k}'`, span);
     out[i] = v;
   }
+  const missing = requiredParams(sig).filter((p) => params.indexOf(p) >= args.length && !kwargs.has(p));
+  if (missing.length)
+    fail(ctx, C.args, `${renderBuiltin(name, sig)} is missing the argument${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')}`, span);
   return out;
 }
 

@@ -4,6 +4,7 @@
 import type { EvalContext } from './context.js';
 import { fail } from './context.js';
 import { C } from './codes.js';
+import { render, type Value } from './values.js';
 
 const LIMITS = {
   /** Elements of one compile-time list (range(), list literals and concatenation). */
@@ -25,8 +26,25 @@ export function checkStringLength(ctx: EvalContext, n: number, what: string): vo
   if (n > LIMITS.stringLength) fail(ctx, C.limit, `${what} would be ${n.toLocaleString('en-US')} characters; compile-time strings hold at most ${LIMITS.stringLength.toLocaleString('en-US')}`);
 }
 
-/** Counts one loop iteration or call; fails once the term's evaluation exceeds the step budget. */
-export function step(ctx: EvalContext): void {
+/**
+ * Counts one loop iteration or call (or one node of a value walked by `what`, such as ==); fails once the term's
+ * evaluation exceeds the step budget.
+ */
+export function step(ctx: EvalContext, what?: string): void {
   if (++ctx.steps > LIMITS.steps)
-    fail(ctx, C.limit, `evaluation takes more than ${LIMITS.steps.toLocaleString('en-US')} steps (loop iterations and calls); loops this long cannot be unrolled at compile time`);
+    fail(
+      ctx,
+      C.limit,
+      what === undefined
+        ? `evaluation takes more than ${LIMITS.steps.toLocaleString('en-US')} steps (loop iterations and calls); loops this long cannot be unrolled at compile time`
+        : `evaluation takes more than ${LIMITS.steps.toLocaleString('en-US')} steps: ${what}`,
+    );
+}
+
+/** The text of a compile-time value for `str()`: fails (TDC414) when it would exceed the string limit, without building it. */
+export function showWithinLimit(ctx: EvalContext, v: Value, what: string): string {
+  const r = render(v, LIMITS.stringLength);
+  if (!r.complete)
+    fail(ctx, C.limit, `${what} would be more than ${LIMITS.stringLength.toLocaleString('en-US')} characters; compile-time strings hold at most ${LIMITS.stringLength.toLocaleString('en-US')}`);
+  return r.text;
 }

@@ -76,8 +76,59 @@ export function kindName(v: Value): string {
   }
 }
 
-/** Python-like rendering of a compile-time value (for messages and `str()`). */
+/** Longest rendering in a message; longer ones are cut and end in '...'. */
+const SHOW_MAX = 10_000;
+
+/** Python-like rendering of a compile-time value (for messages; `str()` uses showWithinLimit in limits.ts). */
 export function show(v: Value): string {
+  const r = render(v, SHOW_MAX);
+  return r.complete ? r.text : `${r.text}...`;
+}
+
+/**
+ * The rendering of `v`, cut at `max` characters (complete: false when cut). Iterative and bounded by `max`: a list
+ * doubled 40 times (`z = [z, z]`, 2^40 leaves sharing their halves) stops at the cut, as does a list nested
+ * 100,000 deep.
+ */
+export function render(v: Value, max: number): { text: string; complete: boolean } {
+  const parts: string[] = [];
+  let len = 0;
+  const put = (s: string): boolean => {
+    if (len + s.length > max) {
+      parts.push(s.slice(0, max - len));
+      return false;
+    }
+    parts.push(s);
+    len += s.length;
+    return true;
+  };
+  // each entry: text to write, or a value to render (quoted: a string inside a list or map)
+  const todo: (string | { v: Value; quoted: boolean })[] = [{ v, quoted: false }];
+  while (todo.length) {
+    const x = todo.pop()!;
+    if (typeof x === 'string') {
+      if (!put(x)) return { text: parts.join(''), complete: false };
+      continue;
+    }
+    const y = x.v;
+    let text: string;
+    if (y.t === 'list' || y.t === 'map') {
+      const items: (string | { v: Value; quoted: boolean })[][] =
+        y.t === 'list' ? y.items.map((it) => [{ v: it, quoted: true }]) : [...y.entries].map(([k, it]) => [`'${k}': `, { v: it, quoted: true }]);
+      const [open, close] = y.t === 'list' ? ['[', ']'] : ['{', '}'];
+      todo.push(close);
+      for (let i = items.length - 1; i >= 0; i--) {
+        todo.push(...items[i]!.reverse());
+        if (i > 0) todo.push(', ');
+      }
+      text = open;
+    } else text = y.t === 'str' && x.quoted ? `'${y.v}'` : scalarText(y);
+    if (!put(text)) return { text: parts.join(''), complete: false };
+  }
+  return { text: parts.join(''), complete: true };
+}
+
+function scalarText(v: Value): string {
   switch (v.t) {
     case 'none':
       return 'None';
@@ -89,10 +140,6 @@ export function show(v: Value): string {
       return dimToString(v.d);
     case 'str':
       return v.v;
-    case 'list':
-      return `[${v.items.map((x) => (x.t === 'str' ? `'${x.v}'` : show(x))).join(', ')}]`;
-    case 'map':
-      return `{${[...v.entries].map(([k, x]) => `'${k}': ${x.t === 'str' ? `'${x.v}'` : show(x)}`).join(', ')}}`;
     default:
       return kindName(v);
   }

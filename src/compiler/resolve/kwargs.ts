@@ -1,7 +1,7 @@
 // Validates a kwargs mapping against a registered loss's declared parameters: unknown names (error, or a
 // warning when `**rest` swallows them), `**rest: Other` forwarding, missing required ones, types, defaults.
 import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
-import { getMidLevelLoss, scopeOf, type RegisteredLoss } from '../../registry/registry.js';
+import { getMidLevelLoss, registryKeys, scopeOf, type RegisteredLoss } from '../../registry/registry.js';
 import { renderSignature, renderType } from '../../registry/signature.js';
 import { keyString, toPlain, type ConfigNode, type MapEntry } from '../load/config-node.js';
 import type { KwValue } from '../ir.js';
@@ -78,7 +78,18 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
   // `**rest: Other`: extra kwargs go to Other, validated against its parameters.
   const forward = decl.rest?.forwardTo !== undefined ? getMidLevelLoss(decl.rest.forwardTo) : undefined;
   if (decl.rest?.forwardTo !== undefined && !forward) {
-    diags.push(diag('error', R.INTERNAL, `${loss.key}: its spec forwards **${decl.rest.name} to '${decl.rest.forwardTo}', which is not registered (a bug in the loss spec)`, decl.rest.span));
+    const to = decl.rest.forwardTo;
+    if (loss.builtin) diags.push(diag('error', R.INTERNAL, `${loss.key}: its spec forwards **${decl.rest.name} to '${to}', which is not registered (a bug in the loss spec)`, decl.rest.span));
+    else {
+      // a user's spec (--spec, register*): their mistake, at the type of `**name: Loss`
+      result.ok = false;
+      const s = suggestName(to, [...registryKeys('mid'), ...registryKeys('low')]);
+      diags.push(
+        diag('error', R.UNKNOWN_LOSS, `${loss.key}: **${decl.rest.name} forwards the extra kwargs to '${to}', which is not a registered mid- or low-level loss`, decl.rest.forwardSpan ?? decl.rest.span, {
+          hint: s ? didYouMeanText(s) : `name a mid- or low-level loss (such as CrossEntropyLoss), or write **${decl.rest.name} without a type to swallow the extra kwargs`,
+        }),
+      );
+    }
   }
   const restValues: Record<string, KwValue> = {};
 
