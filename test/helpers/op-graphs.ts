@@ -456,6 +456,23 @@ export function opCases(): OpCase[] {
     [7, 3],
     [2, 10],
   ] as const;
+  // a row reduction raised to the constant power 0 (1 for every value): the schedule reads nothing of the reduction
+  // there, so the kernel must not evaluate it (an internal error before: 'reduction node … is neither a register nor
+  // a buffer'); the rest of the loss keeps the row kernel busy
+  out.push(
+    make(
+      'pow-zero-of-row-reduction',
+      [{ name: 'x', shape: [N, C] }],
+      (b) => {
+        const x = b.input('x', [N, C], 'float', true);
+        const r = b.op('reduce', [b.unary('abs', x)], { fn: 'sum', axes: [1], keepdim: false });
+        const one = b.binary('pow', r, c(b, 0));
+        return { loss: b.binary('add', sumAll(b, one), sumAll(b, b.binary('mul', x, x))) };
+      },
+      [new Map([['x', tensor([5, 7], 'float', 41)]])],
+    ),
+  );
+
   out.push({
     ...make('dim-values-signed', [{ name: 's', shape: [N, C] }], dimValues(N, C), sizes.map(([n, k], i) => new Map([['s', tensor([n, k], 'float', 31 + i)]]))),
     references: sizes.map(([n, k]) => make('', [{ name: 's', shape: [n, k] }], dimValues(n, k), []).graph),

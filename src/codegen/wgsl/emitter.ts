@@ -422,6 +422,8 @@ export class Emitter {
     const ot = low.operands === 'common' ? this.operandType(a, b) : low.operands === 'f32' ? 'f32' : t;
     const bn = this.node(b);
     if (fn === 'pow' && t === 'f32' && bn.op === 'const') {
+      // x^0 = 1 for every x (NaN included): the base is not evaluated, so nothing it reads needs to be bound
+      if (bn.attrs.value === 0) return f32(1);
       const p = this.constPow(this.typed(a, ia, 'f32'), bn.attrs.value);
       if (p) return p;
     }
