@@ -1,4 +1,5 @@
 // Run the built CLI (bin/tdc.js) as a user would: a child process, captured output and exit code.
+import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,22 @@ export function tdcAsync(args: string[]): Promise<CliResult> {
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
   });
+}
+
+/**
+ * A failed `tdc run` printed no loss: nothing on stdout, or with --json only the failure document
+ * ({ok: false, diagnostics: [...]}, at least one error, no loss or terms).
+ */
+export function noLossPrinted(r: CliResult, json: boolean, what: string): void {
+  if (!json) {
+    assert.is(r.stdout, '', `${what}: nothing on stdout`);
+    return;
+  }
+  const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.is(doc['ok'], false, `${what}: ok is false`);
+  assert.not.ok('loss' in doc || 'terms' in doc, `${what}: no loss or terms in ${r.stdout}`);
+  const ds = doc['diagnostics'] as { severity: string }[];
+  assert.ok(Array.isArray(ds) && ds.some((d) => d.severity === 'error'), `${what}: the document carries the error`);
 }
 
 /** True when the output looks like a Node/JS stack trace leaked to the user. */
