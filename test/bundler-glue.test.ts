@@ -8,6 +8,7 @@
 // 'tdc-compiler/config' in its tdc.config.ts resolves as in a user's project.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plugin as RollupPlugin } from 'rollup';
@@ -55,8 +56,13 @@ interface WpCompiler {
   close(cb: () => void): void;
 }
 
-async function webpackCompiler(which: 'webpack' | 'rspack', out: string): Promise<WpCompiler> {
-  const options = { mode: 'development' as const, devtool: false as const, context: APP, entry: './entry-wp.js', output: { path: join(APP, out) }, infrastructureLogging: { level: 'error' as const } };
+/** A console that keeps what is logged to it (for the bundlers' loggers). */
+const recorder = (logs: string[]): Console => new Proxy({}, { get: () => (...args: unknown[]) => void logs.push(args.map(String).join(' ')) }) as Console;
+
+/** `logs`: record the infrastructure log at level info (tdc's plugin logs there whether it compiled). */
+async function webpackCompiler(which: 'webpack' | 'rspack', out: string, logs?: string[]): Promise<WpCompiler> {
+  const infrastructureLogging = logs ? { level: 'info' as const, console: recorder(logs) } : { level: 'error' as const };
+  const options = { mode: 'development' as const, devtool: false as const, context: APP, entry: './entry-wp.js', output: { path: join(APP, out) }, infrastructureLogging };
   if (which === 'rspack') {
     const { rspack } = await import('@rspack/core');
     const { default: tdc } = await import('../src/plugin/rspack.js');
@@ -123,7 +129,7 @@ for (const which of ['webpack', 'rspack'] as const) {
 // @rollup/plugin-typescript is loaded by a computed name, so that building tdc does not need its types.
 const TS_PLUGIN = '@rollup/plugin-typescript';
 
-async function rollupTs(order: 'tdc first' | 'tdc last'): Promise<string> {
+async function rollupTs(order: 'tdc first' | 'tdc last', logs: string[] = []): Promise<string> {
   const { rollup } = await import('rollup');
   const { default: tdc } = await import('../src/plugin/rollup.js');
   const { default: typescript } = (await import(TS_PLUGIN)) as { default: (o: object) => RollupPlugin };
@@ -137,6 +143,7 @@ async function rollupTs(order: 'tdc first' | 'tdc last'): Promise<string> {
     external: (id) => id === 'tdc-runtime' || id.startsWith('tdc-runtime/'),
     plugins: order === 'tdc first' ? [tdc({ root: APP }), ts] : [ts, tdc({ root: APP })],
     onwarn: () => {}, // the glue's types from tdc-runtime are not resolved here: only the bundle matters
+    onLog: (level, log) => void (level === 'info' && logs.push(log.message)),
   });
   const { output } = await b.generate({ format: 'esm' });
   await b.close();
@@ -154,6 +161,57 @@ test('rollup + @rollup/plugin-typescript, clean tree: the entry imports the type
     }
     assert.match(code, /class TrainCriterion/, order);
     assert.match(code, /@compute @workgroup_size/, order);
+  }
+});
+
+const SKIPPED = /tdc: \S*src\/generated\/kd is up to date \(stamped with the current inputs\); not recompiled/;
+const COMPILED = /tdc: compiled \S*kd\/config\.yaml: wrote \S*src\/generated\/kd/;
+
+test('webpack, Rspack and Rollup: the first build compiles; the next one (a new process would do the same) finds the output up to date', async () => {
+  const run = async (which: 'webpack' | 'rspack'): Promise<string> => {
+    const logs: string[] = [];
+    const compiler = await webpackCompiler(which, `out-${which}-again`, logs);
+    const stats = await new Promise<WpStats>((res, rej) => compiler.run((e, s) => (e ? rej(e) : res(s!))));
+    await new Promise<void>((res) => compiler.close(() => res()));
+    assert.not.ok(stats.hasErrors(), wpErrors(stats));
+    return logs.join('\n');
+  };
+  for (const which of ['webpack', 'rspack'] as const) {
+    clean();
+    const first = await run(which);
+    assert.match(first, COMPILED, `${which}: ${first}`);
+    const again = await run(which);
+    assert.match(again, SKIPPED, `${which}: ${again}`);
+    assert.not.match(again, COMPILED, which);
+  }
+  clean();
+  const logs: string[] = [];
+  assert.match(await rollupTs('tdc first', logs), /class TrainCriterion/);
+  assert.match(logs.join('\n'), COMPILED);
+  logs.length = 0;
+  assert.match(await rollupTs('tdc first', logs), /class TrainCriterion/);
+  assert.match(logs.join('\n'), SKIPPED);
+  assert.not.match(logs.join('\n'), COMPILED);
+
+  // `tdc compile` stamps its output the same way: the plugin's next build does not compile it again
+  clean();
+  const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'tdc.js'), 'compile'], { cwd: APP, encoding: 'utf8' });
+  assert.is(cli.status, 0, cli.stdout + cli.stderr);
+  logs.length = 0;
+  await rollupTs('tdc first', logs);
+  assert.match(logs.join('\n'), SKIPPED);
+
+  // another tdc (here: its built-in specs, one comment added) compiles again
+  const specDir = join(SCRATCH, 'losses-spec');
+  cpSync(join(ROOT, 'src', 'losses-spec'), specDir, { recursive: true });
+  writeFileSync(join(specDir, 'distill', 'KDLoss.tdl'), readFileSync(join(specDir, 'distill', 'KDLoss.tdl'), 'utf8') + '\n# another tdc\n');
+  process.env['TDC_SPEC_DIR'] = specDir;
+  try {
+    logs.length = 0;
+    await rollupTs('tdc first', logs);
+    assert.match(logs.join('\n'), /tdc: compiled \S*kd\/config\.yaml: unchanged/);
+  } finally {
+    delete process.env['TDC_SPEC_DIR'];
   }
 });
 

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUT_MARKER, checkReplaceable, guardOutDir, writeOutDir } from '../src/codegen/out-writer.js';
+import { OUT_MARKER, checkReplaceable, guardOutDir, readOutMarker, restamp, writeOutDir } from '../src/codegen/out-writer.js';
 
 const WRITER_URL = new URL('../src/codegen/out-writer.js', import.meta.url).href;
 
@@ -246,6 +246,42 @@ test('outputs of tdc before the marker (tdc manifest + its kernels + generated g
   rmSync(join(out, 'app.ts'));
   symlinkSync(root, join(out, 'link'));
   assert.match((await checkReplaceable(out))[0]?.message ?? '', /link \(symbolic link\)/);
+  rmSync(root, { recursive: true });
+});
+
+test("a marker-less or cut-short-marker tdc output: the manifest proves its kernels' subgroup variants and plan variants too", async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  mkdirSync(join(out, 'kernels'), { recursive: true });
+  const kernel = (k: string) => ({ file: `kernels/train.${k}.wgsl`, subgroups: { file: `kernels/train.${k}.subgroups.wgsl` } });
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ format: 'tdc-manifest/1', stages: [{ kernels: [kernel('k0')], variants: [{ kernels: [kernel('v10_k0')] }] }] }));
+  for (const k of ['k0', 'v10_k0']) for (const f of Object.values(kernel(k)).map((v) => (typeof v === 'string' ? v : v.file))) writeFileSync(join(out, f), '// k');
+  assert.equal(await checkReplaceable(out), []);
+  writeFileSync(join(out, OUT_MARKER), '{"format": "tdc-output/1", "fi');
+  assert.equal(await checkReplaceable(out), [], 'a marker tdc cannot read is its own file');
+  assert.equal(await writeOutDir(out, { 'manifest.json': '{}' }), []);
+  rmSync(root, { recursive: true });
+});
+
+test('a stamp is recorded in the marker; restamp() replaces the marker only, atomically, and leaves no temp file', async () => {
+  const root = scratch();
+  const out = join(root, 'out');
+  assert.equal(await writeOutDir(out, OLD, { stamp: { inputs: 'a' } }), []);
+  assert.equal(await readOutMarker(out), { files: ['kd.ts', 'kernels/a.wgsl', 'manifest.json'], stamp: { inputs: 'a' } });
+  const files = statSync(join(out, 'kd.ts')).mtimeMs;
+  assert.equal(await restamp(out, Object.keys(OLD), { inputs: 'b' }), []);
+  assert.equal(await readOutMarker(out), { files: ['kd.ts', 'kernels/a.wgsl', 'manifest.json'], stamp: { inputs: 'b' } });
+  assert.equal(tree(out), OLD);
+  assert.is(statSync(join(out, 'kd.ts')).mtimeMs, files);
+  assert.equal(strays(root), []);
+  assert.equal(await checkReplaceable(out), []);
+  // no marker, a cut-short one, another format: none
+  writeFileSync(join(out, OUT_MARKER), '{"format": "tdc-output/1", "fi');
+  assert.is(await readOutMarker(out), undefined);
+  writeFileSync(join(out, OUT_MARKER), JSON.stringify({ format: 'other/1', files: [] }));
+  assert.is(await readOutMarker(out), undefined);
+  rmSync(join(out, OUT_MARKER));
+  assert.is(await readOutMarker(out), undefined);
   rmSync(root, { recursive: true });
 });
 

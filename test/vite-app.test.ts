@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
@@ -52,6 +52,81 @@ test('vite build: the plugin writes the glue before the app imports it; the bund
   assert.is(tsc.code, 0, tsc.out);
 });
 
+const TDC_CONFIG = join(APP, 'tdc.config.ts');
+const MARKER = join(APP, 'src', 'generated', 'kd', '.tdc-output.json');
+const SKIPPED = /tdc: src\/generated\/kd is up to date \(stamped with the current inputs\); not recompiled/;
+const COMPILED = /tdc: compiled \.\.\/kd\/config\.yaml: (wrote|unchanged) src\/generated\/kd/;
+
+/** `vite build` at log level info: 'skipped' when the plugin found the output up to date, else what it compiled. */
+function viteBuild(): 'skipped' | 'wrote' | 'unchanged' {
+  const r = vite('build', '--logLevel', 'info');
+  assert.is(r.code, 0, r.out);
+  const compiled = COMPILED.exec(r.out)?.[1] as 'wrote' | 'unchanged' | undefined;
+  assert.is(SKIPPED.test(r.out), compiled === undefined, `one of the two tdc lines:\n${r.out}`);
+  return compiled ?? 'skipped';
+}
+
+test('vite build again: an up-to-date output is not recompiled; a changed config, spec file or compile option is', () => {
+  const mtimes = (): number[] => [MARKER, GLUE].map((f) => statSync(f).mtimeMs);
+  const before = mtimes();
+  assert.is(viteBuild(), 'skipped', 'nothing changed since the first build');
+  assert.equal(mtimes(), before, 'nothing rewritten');
+
+  // an edit of the config that changes no output: compiled (the glue left alone), then up to date again
+  writeFileSync(CONFIG, GOOD + '# touched\n');
+  try {
+    assert.is(viteBuild(), 'unchanged');
+    assert.is(statSync(GLUE).mtimeMs, before[1]);
+    assert.is(viteBuild(), 'skipped', 'the new stamp was recorded');
+  } finally {
+    writeFileSync(CONFIG, GOOD);
+  }
+  assert.is(viteBuild(), 'unchanged', 'back to the first text: compiled again');
+
+  const tdcConfig = readFileSync(TDC_CONFIG, 'utf8');
+  const spec = join(APP, 'feature_l1.tdl');
+  const l1 = [
+    'mid FeatureL1Loss(student_module_path: path, student_module_io: io = "output",',
+    '                  teacher_module_path: path, teacher_module_io: io = "output") {',
+    '  let s = student[student_module_path][student_module_io]',
+    '  let t = teacher[teacher_module_path][teacher_module_io]',
+    '  return mean(abs(s - t))',
+    '}',
+    '',
+  ].join('\n');
+  try {
+    // a spec file: listing it, then editing it
+    writeFileSync(spec, l1);
+    writeFileSync(TDC_CONFIG, tdcConfig.replace("outDir: 'src/generated',", "outDir: 'src/generated',\n  specs: ['feature_l1.tdl'],"));
+    assert.is(viteBuild(), 'unchanged');
+    assert.is(viteBuild(), 'skipped');
+    writeFileSync(spec, l1.replace('mean(', 'sum('));
+    assert.is(viteBuild(), 'unchanged');
+    // a compile option: the pinned workgroup size is in the output
+    writeFileSync(TDC_CONFIG, tdcConfig.replace("outDir: 'src/generated',", "outDir: 'src/generated',\n  workgroupSize: 64,"));
+    assert.is(viteBuild(), 'wrote');
+    assert.match(readFileSync(join(APP, 'src', 'generated', 'kd', 'manifest.json'), 'utf8'), /"workgroupSize": 64/);
+    assert.is(viteBuild(), 'skipped');
+  } finally {
+    writeFileSync(TDC_CONFIG, tdcConfig);
+    rmSync(spec, { force: true });
+  }
+  assert.is(viteBuild(), 'wrote');
+  assert.not.match(readFileSync(join(APP, 'src', 'generated', 'kd', 'manifest.json'), 'utf8'), /"workgroupSize": \d/);
+
+  // a marker that is missing, cut short, or stamped by other inputs proves nothing: compiled, and stamped anew
+  for (const marker of [undefined, '{"format": "tdc-output/1", "fi', JSON.stringify({ ...JSON.parse(readFileSync(MARKER, 'utf8')), stamp: { format: 'tdc-stamp/1', inputs: '0'.repeat(64), output: '', warnings: [] } })]) {
+    if (marker === undefined) rmSync(MARKER);
+    else writeFileSync(MARKER, marker);
+    assert.is(viteBuild(), 'unchanged', marker);
+    assert.is(viteBuild(), 'skipped', marker);
+  }
+  // an edited output file: compiled and rewritten
+  writeFileSync(GLUE, readFileSync(GLUE, 'utf8') + '// mine\n');
+  assert.is(viteBuild(), 'wrote');
+  assert.not.match(readFileSync(GLUE, 'utf8'), /\/\/ mine/);
+});
+
 const CHROMIUM = process.env['TDC_CHROMIUM'] ?? '/usr/bin/chromium';
 const KD_CASE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // examples/kd: its config and io_dict
 
@@ -89,9 +164,12 @@ test("the built app runs in headless Chromium (WebGPU on SwiftShader) and gives 
   }
 });
 
-test('esbuild build of the same app with tdc-compiler/esbuild', () => {
-  const r = run(['build-esbuild.mjs', 'out-esbuild']);
+test('esbuild build of the same app with tdc-compiler/esbuild; the output the vite build stamped is not recompiled', () => {
+  // at esbuild's log level info the plugin says whether it compiled
+  writeFileSync(join(APP, 'build-esbuild-info.mjs'), readFileSync(join(APP, 'build-esbuild.mjs'), 'utf8').replace("logLevel: 'warning'", "logLevel: 'info'"));
+  const r = run(['build-esbuild-info.mjs', 'out-esbuild']);
   assert.is(r.code, 0, r.out);
+  assert.match(r.out, SKIPPED);
   assert.match(bundled(join(APP, 'out-esbuild')), /@compute @workgroup_size/);
 });
 

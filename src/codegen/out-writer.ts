@@ -1,7 +1,9 @@
 // Atomic replacement of an output directory that tdc owns.
 //
 // Ownership: every output tree carries a marker, `.tdc-output.json` = {"format": "tdc-output/1", "files": [...]},
-// listing every file tdc wrote. An existing directory is replaced only when its marker is tdc's and the tree
+// listing every file tdc wrote, and, when the writer gives one, a `stamp`: what the output was compiled from
+// (src/project/fingerprint.ts), so that a later build can tell it is up to date without compiling. restamp()
+// replaces only the marker (same files, new stamp), atomically too. An existing directory is replaced only when its marker is tdc's and the tree
 // holds exactly the files it lists (no other files, no symlinks, no empty directories): anything else is refused
 // with a diagnostic naming what is there. Outputs of tdc before the marker (a tdc manifest.json, the kernel
 // files it lists and one generated glue .ts) count as owned too. Whatever the marker says, `-o .`, `/`, the
@@ -20,6 +22,8 @@ import { basename, dirname, isAbsolute, join, parse, relative, resolve } from 'n
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 
 export type OutFiles = ReadonlyMap<string, string | Uint8Array> | Record<string, string | Uint8Array>;
+/** The marker's `stamp`: JSON data the writer's caller records with the output. */
+export type OutStamp = Readonly<Record<string, unknown>>;
 
 export interface WriteOptions {
   /** Replace an existing non-empty directory even without proof that tdc wrote it (never `.`, `/` or ancestors). */
@@ -28,6 +32,8 @@ export interface WriteOptions {
   protect?: readonly string[];
   /** Working directory the protection refers to. Default process.cwd(). */
   cwd?: string;
+  /** Recorded in the marker (e.g. what the output was compiled from); opaque to the writer. */
+  stamp?: OutStamp;
   /** Test hook: called after each file is written and synced (index in sorted order). */
   afterFile?: (path: string, index: number) => void | Promise<void>;
 }
@@ -71,7 +77,7 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
       await writeSynced(target, content);
       await opts.afterFile?.(rel, i++);
     }
-    await writeSynced(join(tmp, OUT_MARKER), markerText(entries.map(([p]) => p)));
+    await writeSynced(join(tmp, OUT_MARKER), markerText(entries.map(([p]) => p), opts.stamp));
     for (const d of [...made].sort().reverse()) await syncDir(d);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
@@ -103,8 +109,36 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
 export const OUT_MARKER = '.tdc-output.json';
 export const OUT_MARKER_FORMAT = 'tdc-output/1';
 
-function markerText(files: readonly string[]): string {
-  return JSON.stringify({ format: OUT_MARKER_FORMAT, files: [...files].sort() }, null, 2) + '\n';
+function markerText(files: readonly string[], stamp?: OutStamp): string {
+  return JSON.stringify({ format: OUT_MARKER_FORMAT, files: [...files].sort(), ...(stamp ? { stamp } : {}) }, null, 2) + '\n';
+}
+
+/** tdc's marker in `outDir`: the files it lists and its stamp. Undefined when there is none, or it is not a
+ *  tdc-output/1 marker (corrupt, foreign, unsafe paths). */
+export async function readOutMarker(outDir: string): Promise<{ files: string[]; stamp?: OutStamp } | undefined> {
+  const m = (await readJsonFile(join(resolve(outDir), OUT_MARKER))) as { format?: unknown; files?: unknown; stamp?: unknown } | undefined;
+  if (!m || m.format !== OUT_MARKER_FORMAT || !Array.isArray(m.files) || !m.files.every((f) => typeof f === 'string' && isSafeRelative(f))) return undefined;
+  const stamp = typeof m.stamp === 'object' && m.stamp !== null && !Array.isArray(m.stamp) ? (m.stamp as OutStamp) : undefined;
+  return { files: m.files as string[], ...(stamp ? { stamp } : {}) };
+}
+
+/**
+ * Writes the marker of an output directory that already holds exactly `files` (the caller compared them), with a
+ * new stamp, leaving the files alone: the marker is written beside out/ and renamed into it. [] on success.
+ */
+export async function restamp(outDir: string, files: Iterable<string>, stamp: OutStamp): Promise<Diagnostic[]> {
+  const out = resolve(outDir);
+  // a temp file inside out/ would be a file tdc did not list, should the process die before the rename
+  const tmp = join(dirname(out), `${TMP_PREFIX}${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.new`);
+  try {
+    await writeSynced(tmp, markerText([...files], stamp));
+    await rename(tmp, join(out, OUT_MARKER));
+    await syncDir(out);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    return [ioError(`restamping '${outDir}'`, e)];
+  }
+  return [];
 }
 
 /**
@@ -161,7 +195,7 @@ export async function checkReplaceable(outDir: string, opts: Pick<WriteOptions, 
   if (!existing.isDirectory())
     return [diag('error', 'TDC651', `'${outDir}' exists and is not a directory${existing.isSymbolicLink() ? ' (a symbolic link)' : ''}; not replacing it`)];
   if (opts.force) return [];
-  const found = await listTree(out);
+  const found = await listOutTree(out);
   if (found.files.length === 0 && found.dirs.length === 0 && found.other.length === 0) return [];
   const owned = await ownedFiles(out, found.files);
   const foreign = [
@@ -179,7 +213,7 @@ export async function checkReplaceable(outDir: string, opts: Pick<WriteOptions, 
   ];
 }
 
-interface Tree {
+export interface Tree {
   /** Regular files, relative '/'-paths. */
   files: string[];
   /** Directories (not the root). */
@@ -190,7 +224,8 @@ interface Tree {
 
 const TREE_LIMIT = 100_000;
 
-async function listTree(root: string): Promise<Tree> {
+/** Every entry under `root` (not following symlinks), in name order; at most TREE_LIMIT entries. */
+export async function listOutTree(root: string): Promise<Tree> {
   const t: Tree = { files: [], dirs: [], other: [] };
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -209,30 +244,35 @@ async function listTree(root: string): Promise<Tree> {
 
 /** The set of files tdc's marker (or, for older outputs, its manifest) proves it wrote; undefined if none. */
 async function ownedFiles(root: string, files: readonly string[]): Promise<Set<string> | undefined> {
-  const readJson = async (name: string): Promise<unknown> => {
-    if (!files.includes(name)) return undefined;
-    try {
-      const fh = await open(join(root, name), fsc.O_RDONLY);
-      try {
-        if ((await fh.stat()).size > 64 * 1024 * 1024) return undefined;
-        return JSON.parse(await fh.readFile('utf8'));
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return undefined;
-    }
-  };
-  const marker = (await readJson(OUT_MARKER)) as { format?: unknown; files?: unknown } | undefined;
-  if (marker && marker.format === OUT_MARKER_FORMAT && Array.isArray(marker.files) && marker.files.every((f) => typeof f === 'string' && isSafeRelative(f)))
-    return new Set([OUT_MARKER, ...(marker.files as string[])]);
+  const readJson = async (name: string): Promise<unknown> => (files.includes(name) ? readJsonFile(join(root, name)) : undefined);
+  const marker = files.includes(OUT_MARKER) ? await readOutMarker(root) : undefined;
+  if (marker) return new Set([OUT_MARKER, ...marker.files]);
   // Output of a tdc without the marker: its manifest, the kernels it lists, and top-level glue tdc generated.
-  const manifest = (await readJson('manifest.json')) as { format?: unknown; stages?: { kernels?: { file?: unknown }[] }[] } | undefined;
+  type Kernels = { kernels?: { file?: unknown; subgroups?: { file?: unknown } }[] };
+  const manifest = (await readJson('manifest.json')) as { format?: unknown; stages?: (Kernels & { variants?: Kernels[] })[] } | undefined;
   if (!manifest || manifest.format !== 'tdc-manifest/1' || !Array.isArray(manifest.stages)) return undefined;
-  const owned = new Set<string>(['manifest.json']);
-  for (const s of manifest.stages) for (const k of Array.isArray(s?.kernels) ? s.kernels : []) if (typeof k?.file === 'string') owned.add(k.file);
+  // (a marker tdc cannot read, e.g. cut short, is tdc's own file too: the manifest proves the rest)
+  const owned = new Set<string>(['manifest.json', OUT_MARKER]);
+  const plans = manifest.stages.flatMap((s) => [s, ...(Array.isArray(s?.variants) ? s.variants : [])]);
+  for (const p of plans)
+    for (const k of Array.isArray(p?.kernels) ? p.kernels : []) for (const f of [k?.file, k?.subgroups?.file]) if (typeof f === 'string') owned.add(f);
   for (const f of files) if (/^[^/]+\.ts$/.test(f) && GLUE_HEADER.test(await head(join(root, f), 512))) owned.add(f);
   return owned;
+}
+
+/** A JSON file's value; undefined when it cannot be read or parsed, or is over 64 MiB. */
+async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    const fh = await open(path, fsc.O_RDONLY);
+    try {
+      if ((await fh.stat()).size > 64 * 1024 * 1024) return undefined;
+      return JSON.parse(await fh.readFile('utf8'));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first line of the glue modules tdc generates: `// <name>.ts — generated by tdc <version> from ...`. */

@@ -7,6 +7,10 @@
 //     unplugin runs buildStart for webpack and Rspack in their `make` hook, in parallel with the entries'
 //     resolution: there tdc compiles in `beforeRun` / `watchRun` instead, which finish before a compilation
 //     exists, and reports errors as the compilation's errors (so `--watch` keeps watching the configs).
+//   - a config whose output directory is stamped with exactly its current inputs (config, spec files, sample,
+//     options, tdc itself) and unchanged since is not compiled at all: a build with nothing changed compiles
+//     nothing (src/project/fingerprint.ts). Each build logs per config, at the bundler's info level, whether it
+//     was compiled or up to date.
 //   - the configs, spec files, sample io_dicts and tdc.config are registered as watched files; in watch mode
 //     each rebuild recompiles only what changed (the session fingerprints every entry's inputs).
 //   - Vite dev server: a change to one of those files recompiles at once; the regenerated glue then reaches the
@@ -14,7 +18,9 @@
 import { join, resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
 import { ProjectSession, type SessionUpdate } from '../project/session.js';
+import { displayPath } from '../project/load-project.js';
 import { formatDiagnostics } from '../api/format-diagnostics.js';
+import { hasErrors } from '../diagnostics/index.js';
 import { TdcBuildError } from './build-error.js';
 import type { TdcPluginOptions } from './options.js';
 
@@ -27,6 +33,7 @@ type ViteDevServer = {
 /** The part of a webpack or Rspack compiler the plugin uses (both have these hooks and compilation fields). */
 interface WebpackLikeCompiler {
   context?: string;
+  getInfrastructureLogger?(name: string): { info(msg: string): void };
   /** In a watch run: the files the watcher saw change, and the file times it took (both before watchRun). */
   modifiedFiles?: unknown;
   fileTimestamps?: unknown;
@@ -64,11 +71,17 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
 
   /** Set by the webpack and Rspack adapters, which compile before the compilation instead of in buildStart. */
   let compilesBeforeMake = false;
-  const report = (u: SessionUpdate): void => {
+  /** The bundler's info-level log (Vite's logger, webpack's infrastructure logger, Rollup's this.info, esbuild's
+   *  stderr at logLevel info); undefined where there is none. */
+  let info: ((msg: string) => void) | undefined;
+  const report = (u: SessionUpdate, log = info): void => {
     for (const w of u.warnings) console.warn(formatDiagnostics([w]));
+    for (const e of u.upToDate) log?.(`tdc: ${displayPath(e.out)} is up to date (stamped with the current inputs); not recompiled`);
+    for (const r of u.compiled)
+      if (r.result.ok && !hasErrors(r.diagnostics)) log?.(`tdc: compiled ${displayPath(r.entry.config)}: ${r.written ? 'wrote' : 'unchanged'} ${displayPath(r.entry.out)}`);
   };
 
-  async function buildStart(this: { addWatchFile(file: string): void }): Promise<void> {
+  async function buildStart(this: { addWatchFile(file: string): void; info?: (msg: string) => void }): Promise<void> {
     if (compilesBeforeMake) return;
     const s = getSession();
     const u = await s.update();
@@ -79,7 +92,7 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
         // esbuild registers watch files from its resolve hook instead (below)
       }
     }
-    report(u);
+    report(u, info ?? (typeof this.info === 'function' ? (m) => this.info!(m) : undefined));
     if (u.errors.length) {
       if (serving) console.error(new TdcBuildError(u.errors).message);
       else throw new TdcBuildError(u.errors);
@@ -91,6 +104,8 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
   const webpackLike = (compiler: WebpackLikeCompiler): void => {
     setRoot(compiler.context);
     compilesBeforeMake = true;
+    const logger = compiler.getInfrastructureLogger?.('tdc');
+    if (logger) info = (m) => logger.info(m);
     let last: SessionUpdate | undefined;
     const compileNow = async (): Promise<void> => {
       last = await getSession().update();
@@ -124,9 +139,10 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
 
     vite: {
       buildStart: { order: 'pre', sequential: true, handler: buildStart },
-      configResolved(config: { root: string; command: string }) {
+      configResolved(config: { root: string; command: string; logger: ViteDevServer['config']['logger'] }) {
         setRoot(config.root);
         serving = config.command === 'serve';
+        info = (m) => config.logger.info(m);
       },
       configureServer(server: ViteDevServer) {
         const s = getSession();
@@ -152,6 +168,7 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
     esbuild: {
       setup(build) {
         setRoot(build.initialOptions.absWorkingDir);
+        if (['info', 'debug', 'verbose'].includes(build.initialOptions.logLevel ?? '')) info = (m) => console.error(m);
         // esbuild takes watch files only from resolve/load results: resolve each entry point as esbuild would
         // (pluginData marks the nested call) and attach the configs, specs and samples to that result.
         build.onResolve({ filter: /.*/ }, async (args) => {

@@ -1,12 +1,13 @@
 // A long-lived build session over a project (the bundler plugin's state): each update() reloads tdc.config when
-// it changed and recompiles only the entries whose inputs (config, spec files, sample io_dict, options) changed
-// since they were last compiled, writing their output. Errors stay reported until their entry compiles again.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// it changed and recompiles only the entries whose inputs (config, spec files, sample io_dict, options, tdc
+// itself) changed since they were last compiled, writing their output. Nor is an entry compiled whose output
+// directory's stamp shows it was compiled from exactly these inputs and is unchanged since (fingerprint.ts), as
+// on a fresh build with nothing changed. Errors stay reported until their entry compiles (or is up to date) again.
 import { resolve } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { compileEntry, type EntryResult } from './compile-project.js';
 import { findProjectConfig, loadProject, projectFromConfig, type Project, type ProjectEntry } from './load-project.js';
+import { entryInputs, hashFiles, inputFingerprint, keptOutput } from './fingerprint.js';
 import type { TdcConfig } from './define-config.js';
 
 export interface SessionOptions {
@@ -21,26 +22,13 @@ export interface SessionOptions {
 export interface SessionUpdate {
   /** Entries compiled by this update (the others were unchanged). */
   compiled: EntryResult[];
+  /** Entries this update did not compile because their output on disk is up to date (stamped with these inputs). */
+  upToDate: ProjectEntry[];
   /** Every error now: loading tdc.config, and each entry's last compile. */
   errors: Diagnostic[];
-  /** Warnings of the entries compiled by this update. */
+  /** Warnings of the entries compiled by this update (and those recorded with the output of `upToDate`). */
   warnings: Diagnostic[];
 }
-
-const hashFiles = (files: readonly string[], extra: string): string => {
-  const h = createHash('sha256').update(extra);
-  for (const f of files) {
-    h.update('\0' + f + '\0');
-    try {
-      h.update(readFileSync(f));
-    } catch {
-      h.update('(missing)');
-    }
-  }
-  return h.digest('hex');
-};
-
-const inputsOf = (e: ProjectEntry): string[] => [e.config, ...e.specs, ...(e.like !== undefined ? [e.like] : [])];
 
 export class ProjectSession {
   private project: Project | undefined;
@@ -58,7 +46,7 @@ export class ProjectSession {
   /** The files whose change calls for an update(): tdc.config and every entry's inputs (absolute). */
   watchFiles(): string[] {
     const files = new Set<string>(this.configFile ? [this.configFile] : []);
-    for (const e of this.project?.entries ?? []) for (const f of inputsOf(e)) files.add(f);
+    for (const e of this.project?.entries ?? []) for (const f of entryInputs(e)) files.add(f);
     return [...files];
   }
 
@@ -81,11 +69,20 @@ export class ProjectSession {
   private async doUpdate(): Promise<SessionUpdate> {
     await this.reload();
     const compiled: EntryResult[] = [];
+    const upToDate: ProjectEntry[] = [];
+    const kept: Diagnostic[] = [];
     const entries = this.project?.entries ?? [];
     for (const e of entries) {
-      const hash = hashFiles(inputsOf(e), JSON.stringify(e));
+      const hash = inputFingerprint(this.project!, e);
       if (this.last.get(e.out)?.hash === hash) continue;
-      const r = await compileEntry(this.project!, e, 'write');
+      const warnings = await keptOutput(e.out, hash);
+      if (warnings) {
+        upToDate.push(e);
+        kept.push(...warnings);
+        this.last.set(e.out, { hash, errors: [] });
+        continue;
+      }
+      const r = await compileEntry(this.project!, e, 'write', hash);
       compiled.push(r);
       this.last.set(e.out, { hash, errors: r.diagnostics.filter((d) => d.severity === 'error') });
     }
@@ -93,8 +90,9 @@ export class ProjectSession {
     for (const k of this.last.keys()) if (!live.has(k)) this.last.delete(k);
     return {
       compiled,
+      upToDate,
       errors: [...this.loadErrors, ...[...this.last.values()].flatMap((l) => l.errors)],
-      warnings: compiled.flatMap((r) => r.diagnostics.filter((d) => d.severity === 'warning')),
+      warnings: [...kept, ...compiled.flatMap((r) => r.diagnostics.filter((d) => d.severity === 'warning'))],
     };
   }
 
