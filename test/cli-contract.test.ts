@@ -165,6 +165,27 @@ test('--json: the document alone on stdout (diagnostics inside it), exit code as
   assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
 });
 
+test("--json: an error raised in tdc's built-in spec carries the config position (file, line, column) and the spec line as related, as the text does", () => {
+  const f = join(dir, 'kd-no-alpha.yaml');
+  writeFileSync(
+    f,
+    "train:\n  criterion:\n    key: 'WeightedSumLoss'\n    kwargs:\n      sub_terms:\n        kd:\n          criterion:\n            key: 'KDLoss'\n" +
+      "            kwargs:\n              student_module_path: '.'\n              student_module_io: 'output'\n              teacher_module_path: '.'\n" +
+      "              teacher_module_io: 'output'\n              temperature: 4.0\n          weight: 1.0\n",
+  );
+  const text = tdc(['check', f]);
+  assert.is(text.code, 1);
+  assert.match(text.stderr, /kd-no-alpha\.yaml:8:18 - error TDC406: KDLoss: alpha and beta cannot both be none/);
+  assert.match(text.stderr, /related: .*losses-spec\/distill\/KDLoss\.tdl:\d+:\d+: raised here, in tdc's built-in spec of KDLoss/);
+  const j = tdc(['check', '--json', f]);
+  assert.is(j.code, 1);
+  type Loc = { message: string; file?: string; line?: number; column?: number };
+  const d = (JSON.parse(j.stdout) as { diagnostics: (Loc & { code: string; related?: Loc[] })[] }[])[0]!.diagnostics.find((x) => x.code === 'TDC406')!;
+  assert.equal([d.file, d.line, d.column], [f, 8, 18]);
+  assert.ok(d.related?.some((r) => r.file?.endsWith('KDLoss.tdl') && typeof r.line === 'number' && /built-in spec/.test(r.message)), JSON.stringify(d.related));
+  assert.ok(d.related?.some((r) => r.file === f && r.line === 6 && /config term 'kd'/.test(r.message)), JSON.stringify(d.related));
+});
+
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */
 function injecting(moduleTail: string, source: string): string[] {
   const hooks = join(dir, `hooks-${moduleTail.replace(/\W/g, '_')}.mjs`);
