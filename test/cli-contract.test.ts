@@ -191,6 +191,16 @@ test("--json: an error raised in tdc's built-in spec carries the config position
   assert.ok(d.related?.some((r) => r.file === f && r.line === 6 && /config term 'kd'/.test(r.message)), JSON.stringify(d.related));
 });
 
+test('TDC_WEBGPU_TIMEOUT_MS that is no timeout: TDC528 naming it, exit 1, no silent default and no CPU fallback', () => {
+  for (const v of ['abc', '0', '-1']) {
+    const r = tdc(['run', KD, '--inputs', IO, '--json'], { env: { TDC_WEBGPU_TIMEOUT_MS: v } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`error TDC528: TDC_WEBGPU_TIMEOUT_MS='${v}': expected a positive number of milliseconds`));
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, false);
+  }
+});
+
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */
 function injecting(moduleTail: string, source: string): string[] {
   const hooks = join(dir, `hooks-${moduleTail.replace(/\W/g, '_')}.mjs`);

@@ -71,7 +71,14 @@ export async function runStageOnGpu(
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
 
-  const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
+  let rt: AnyGpuRuntime;
+  try {
+    rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
+  } catch (e) {
+    // no adapter: the caller's fallback; any other refusal (e.g. a TDC_WEBGPU_TIMEOUT_MS that is no timeout) is reported
+    if (e instanceof GpuError && !(e instanceof NoWebGpuAdapterError)) return { diagnostics: [...diagnostics, e.diagnostic] };
+    throw e;
+  }
   let exec: PlanExecutor | undefined;
   try {
     const choice = meta.planVariant ?? 'auto';
