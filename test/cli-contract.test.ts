@@ -50,13 +50,18 @@ const USAGE: [string, string[], RegExp][] = [
   ['run: extra argument', ['run', KD, 'extra', '--inputs', IO], /too many arguments for 'run'/],
   ['run: --inputs without a value', ['run', KD, '--inputs'], /option '--inputs <file>' argument missing/],
   ['run: --device tpu', ['run', KD, '--inputs', IO, '--device', 'tpu'], /argument 'tpu' is invalid/],
-  ['run: --workgroup-size 2000', ['run', KD, '--inputs', IO, '--workgroup-size', '2000'], /TDC602: --workgroup-size must be an integer in 1\.\.1024, got '2000'/],
+  ['run: --workgroup-size 2000', ['run', KD, '--inputs', IO, '--workgroup-size', '2000'], /TDC602: --workgroup-size must be an integer in 1\.\.256 \(the largest workgroup the row kernels are built for\), got '2000'/],
+  // above the kernels' 256 (it used to reach the GPU and fail there with TDC524, exit 1)
+  ['run: --workgroup-size 1000', ['run', KD, '--inputs', IO, '--device', 'gpu', '--workgroup-size', '1000'], /TDC602: --workgroup-size must be an integer in 1\.\.256 .*got '1000'/],
   ['run: --workgroup-size abc', ['run', KD, '--inputs', IO, '--workgroup-size', 'abc'], /TDC602/],
   ['run: --stage trian', ['run', KD, '--inputs', IO, '--device', 'cpu', '--stage', 'trian'], /TDC905: no stage 'trian'.*it has: train/],
   ['compile: --stage trian', ['compile', KD, '-o', out, '--stage', 'trian'], /TDC905: no stage 'trian'.*it has: train/],
   ['compile: malformed --shape', ['compile', KD, '-o', out, '--shape', 'student/./output'], /TDC611: --shape 'student\/\.\/output': expected name=dims/],
   ['compile: malformed --shape dims', ['compile', KD, '-o', out, '--shape', 'student/./output=7x?'], /TDC611/],
-  ['compile: --workgroup-size 2000', ['compile', KD, '-o', out, '--workgroup-size', '2000'], /TDC602: --workgroup-size must be an integer in 1\.\.1024, got '2000'/],
+  ['compile: --workgroup-size 2000', ['compile', KD, '-o', out, '--workgroup-size', '2000'], /TDC602: --workgroup-size must be an integer in 1\.\.256 \(WebGPU's default limit, which every adapter allows, so the output runs on any device\), got '2000'/],
+  // a pin above WebGPU's default limit made an output that fails on adapters with the default limits (it compiled, exit 0)
+  ['compile: --workgroup-size 512', ['compile', KD, '-o', out, '--workgroup-size', '512'], /TDC602: --workgroup-size must be an integer in 1\.\.256 .*got '512'/],
+  ['tune: --workgroup-size 512', ['tune', KD, '--workgroup-size', '512', '-o', join(dir, 'tuning.json')], /TDC602: --workgroup-size must be an integer in 1\.\.256 .*got '512'/],
   ['compile: --workgroup-size 0', ['compile', KD, '-o', out, '--workgroup-size', '0'], /TDC602/],
   ['compile: --workgroup-size 8.5', ['compile', KD, '-o', out, '--workgroup-size', '8.5'], /TDC602/],
   ['compile: --workgroup-size 0x10', ['compile', KD, '-o', out, '--workgroup-size', '0x10'], /TDC602/],
@@ -163,6 +168,37 @@ test('--json: the document alone on stdout (diagnostics inside it), exit code as
     assert.ok(doc.diagnostics.some((d) => d.code === code && d.severity === 'error'), e.stdout);
   }
   assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
+});
+
+test("--json: an error raised in tdc's built-in spec carries the config position (file, line, column) and the spec line as related, as the text does", () => {
+  const f = join(dir, 'kd-no-alpha.yaml');
+  writeFileSync(
+    f,
+    "train:\n  criterion:\n    key: 'WeightedSumLoss'\n    kwargs:\n      sub_terms:\n        kd:\n          criterion:\n            key: 'KDLoss'\n" +
+      "            kwargs:\n              student_module_path: '.'\n              student_module_io: 'output'\n              teacher_module_path: '.'\n" +
+      "              teacher_module_io: 'output'\n              temperature: 4.0\n          weight: 1.0\n",
+  );
+  const text = tdc(['check', f]);
+  assert.is(text.code, 1);
+  assert.match(text.stderr, /kd-no-alpha\.yaml:8:18 - error TDC406: KDLoss: alpha and beta cannot both be none/);
+  assert.match(text.stderr, /related: .*losses-spec\/distill\/KDLoss\.tdl:\d+:\d+: raised here, in tdc's built-in spec of KDLoss/);
+  const j = tdc(['check', '--json', f]);
+  assert.is(j.code, 1);
+  type Loc = { message: string; file?: string; line?: number; column?: number };
+  const d = (JSON.parse(j.stdout) as { diagnostics: (Loc & { code: string; related?: Loc[] })[] }[])[0]!.diagnostics.find((x) => x.code === 'TDC406')!;
+  assert.equal([d.file, d.line, d.column], [f, 8, 18]);
+  assert.ok(d.related?.some((r) => r.file?.endsWith('KDLoss.tdl') && typeof r.line === 'number' && /built-in spec/.test(r.message)), JSON.stringify(d.related));
+  assert.ok(d.related?.some((r) => r.file === f && r.line === 6 && /config term 'kd'/.test(r.message)), JSON.stringify(d.related));
+});
+
+test('TDC_WEBGPU_TIMEOUT_MS that is no timeout: TDC528 naming it, exit 1, no silent default and no CPU fallback', () => {
+  for (const v of ['abc', '0', '-1']) {
+    const r = tdc(['run', KD, '--inputs', IO, '--json'], { env: { TDC_WEBGPU_TIMEOUT_MS: v } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`error TDC528: TDC_WEBGPU_TIMEOUT_MS='${v}': expected a positive number of milliseconds`));
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, false);
+  }
 });
 
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */

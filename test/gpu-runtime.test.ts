@@ -8,6 +8,7 @@ import { tinyPlan } from './fixtures/tiny-plan.js';
 import {
   GpuDeviceLostError,
   GpuInputError,
+  GpuOptionsError,
   GpuRuntime,
   GpuTimeoutError,
   GpuValidationError,
@@ -114,6 +115,24 @@ test('dawnOptions: options and TDC_WEBGPU_* variables become Dawn create() optio
 test('an unknown backend or adapter is a NoWebGpuAdapterError, not a crash', async () => {
   await rejects(GpuRuntime.open({ backend: 'no-such-backend', env: {} }), NoWebGpuAdapterError, /no-such-backend/);
   await rejects(GpuRuntime.open({ adapter: 'no such adapter', env: {} }), NoWebGpuAdapterError);
+});
+
+test('a timeout that is no positive number (TDC_WEBGPU_TIMEOUT_MS or timeoutMs) is a GpuOptionsError (TDC528) at open, not silently the default', async () => {
+  for (const v of ['abc', '0', '-1', '0x10', 'Infinity', '1e99', '5ms'])
+    await rejects(GpuRuntime.open({ env: { TDC_WEBGPU_TIMEOUT_MS: v } }), GpuOptionsError, new RegExp(`TDC_WEBGPU_TIMEOUT_MS='${v}': expected a positive number of milliseconds`));
+  for (const v of [0, -5, NaN, Infinity])
+    await rejects(GpuRuntime.open({ timeoutMs: v, env: {} }), GpuOptionsError, /^timeoutMs .*: expected a positive number of milliseconds/);
+  await rejects(BrowserGpuRuntime.fromGpu({} as GPU, { timeoutMs: -1 }), GpuOptionsError, /timeoutMs -1/);
+  const e = (await rejects(GpuRuntime.open({ env: { TDC_WEBGPU_TIMEOUT_MS: 'abc' } }), GpuOptionsError)) as GpuOptionsError;
+  assert.is(e.code, 'TDC528');
+  assert.match(e.hint ?? '', /leave it out for the default, 60000 ms/);
+  // blank is unset (the default), and a valid value opens
+  const ok = await GpuRuntime.open({ env: { TDC_WEBGPU_TIMEOUT_MS: ' ' } });
+  assert.is(ok.timeoutMs, 60_000);
+  ok.destroy();
+  const set = await GpuRuntime.open({ env: { TDC_WEBGPU_TIMEOUT_MS: '2500' } });
+  assert.is(set.timeoutMs, 2500);
+  set.destroy();
 });
 
 test('tiny plan: loss, terms and gradient match a float64 reference (C not a power of two)', async () => {

@@ -221,8 +221,11 @@ test('termReads: a kwarg-only error is reported at read time (KD with alpha and 
   assert.is(r.diagnostics.length, 1);
   assert.is(r.diagnostics[0]!.code, 'TDC406');
   assert.match(r.diagnostics[0]!.message, /alpha and beta/);
-  assert.ok(r.diagnostics[0]!.span!.file.endsWith('KDLoss.tdl'));
-  assert.ok(r.diagnostics[0]!.related?.some((x) => x.span?.file === 'config.yaml'), 'the config term is related');
+  // the user's config is the primary position (the loss's key, line 10), tdc's own spec line a related note
+  assert.is(r.diagnostics[0]!.span!.file, 'config.yaml');
+  assert.is(r.diagnostics[0]!.span!.start.line, 10);
+  assert.ok(r.diagnostics[0]!.related?.[0]?.span?.file.endsWith('KDLoss.tdl'), JSON.stringify(r.diagnostics[0]!.related));
+  assert.match(r.diagnostics[0]!.related![0]!.message, /built-in spec of KDLoss/);
 });
 
 test('termReads of every golden case: exactly the tensors the oracle synthesised', async () => {
@@ -375,7 +378,7 @@ function only(ds: Diagnostic[], code: string): Diagnostic {
   return errs[0]!;
 }
 
-test('a shape mismatch names both tensors, points at the spec line and relates the config term', () => {
+test('a shape mismatch names both tensors, points at the config (the loss key) and relates the built-in spec line and the config term', () => {
   const inputs = new Map([
     ['student/./output', floats([4, 5])],
     ['teacher/./output', floats([4, 6])],
@@ -386,8 +389,26 @@ test('a shape mismatch names both tensors, points at the spec line and relates t
   assert.match(d.message, /\[4, 6\]/);
   assert.match(d.message, /student\/\.\/output/);
   assert.match(d.message, /teacher\/\.\/output/);
-  assert.ok(d.span!.file.endsWith('.tdl'), d.span!.file);
-  assert.ok(d.related!.some((r) => r.span?.file === 'config.yaml' && r.span.start.line === 42), 'config line related');
+  assert.is(d.span!.file, 'config.yaml');
+  assert.is(d.span!.start.line, 10, 'the KDLoss key of the term');
+  assert.ok(d.related![0]!.span!.file.endsWith('KDLoss.tdl'), JSON.stringify(d.related));
+  assert.match(d.related![0]!.message, /built-in spec of KDLoss/);
+  assert.ok(d.related!.some((r) => r.span?.file.endsWith('prelude.tdl')), 'the helper line inside kl_div is related');
+  assert.ok(d.related!.some((r) => r.span?.file === 'config.yaml' && r.span.start.line === 42), 'config term related');
+});
+
+test('an error inside a user --spec stays at the user spec line (only tdc\'s own specs are moved to the config)', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'tdc-inst-')), 'mine.tdl');
+  writeFileSync(file, 'mid MineLoss(alpha: float = 1.0) {\n  error("MineLoss: always fails")\n}\n');
+  assert.equal(registerSpecFile(file).filter((x) => x.severity === 'error'), []);
+  try {
+    const d = only(run(stage([term('m', 1, crit('MineLoss', {}, 'mid'))]), new Map()).diagnostics, 'TDC406');
+    assert.is(d.span!.file, file);
+    assert.is(d.span!.start.line, 2);
+    assert.ok(d.related!.some((r) => r.span?.file === 'config.yaml' && r.span.start.line === 10), 'called from the config key');
+  } finally {
+    resetToBuiltins();
+  }
 });
 
 test('a missing input names the tensor; a wrong rank is reported with the expected layout', () => {

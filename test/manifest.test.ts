@@ -4,6 +4,9 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { buildManifest, dimJson, kernelFile, prettyJson } from '../src/codegen/manifest.js';
 import { tinyPlan } from './fixtures/tiny-plan.js';
+import { join } from 'node:path';
+import { compile } from '../src/index.js';
+import { ROOT } from './helpers/cli.js';
 
 const META = { configFile: 'configs\\tiny.yaml', tdcVersion: '0.0.0-test' };
 
@@ -45,6 +48,41 @@ test('manifest of the tiny plan', () => {
   ]);
   assert.is(s.kernels[0].sha256, createHash('sha256').update(tinyPlan().kernels[0]!.wgsl).digest('hex'));
   assert.is(s.kernels[0].bytesRead, '8*N*C');
+});
+
+test("the plan's runtime checks are in the manifest: equalDims, indexInputs, unitInputs, factorChecks (each plan, variants too)", () => {
+  const plan = tinyPlan();
+  plan.equalDims = [[{ sym: 'N' }, 4]];
+  plan.indexInputs = [{ input: 'targets', size: { sym: 'C' }, ignore: -100 }];
+  plan.unitInputs = [{ input: 'student/./output', message: 'binary_cross_entropy: all elements of input should be between 0 and 1' }];
+  plan.factorChecks = [{ buffer: plan.buffers[5]!.id, size: 3, count: { sym: 'N' }, terms: ['half_sq'] }];
+  const m = JSON.parse(buildManifest([{ stage: 'train', plan }], META));
+  const s = m.stages[0];
+  assert.equal(Object.keys(s), ['name', 'workgroupSize', 'symbols', 'inputs', 'equalDims', 'indexInputs', 'unitInputs', 'factorChecks', 'outputs', 'buffers', 'kernels']);
+  assert.equal(s.equalDims, [['N', 4]]);
+  assert.equal(s.indexInputs, [{ input: 'targets', size: 'C', ignore: -100 }]);
+  assert.equal(s.unitInputs, [{ input: 'student/./output', message: 'binary_cross_entropy: all elements of input should be between 0 and 1' }]);
+  assert.equal(s.factorChecks, [{ buffer: 'out_scalars', size: 3, count: 'N', terms: ['half_sq'] }]);
+  assert.match(m.conventions.checks, /equalDims.*indexInputs.*unitInputs.*factorChecks/);
+  // a plan without checks lists none, and the convention is left out
+  const plain = JSON.parse(buildManifest([{ stage: 'train', plan: tinyPlan() }], META));
+  assert.is(plain.conventions.checks, undefined);
+  assert.is(plain.stages[0].equalDims, undefined);
+});
+
+test('tdc compile with logits pinned at [4, 5] and targets [N]: the manifest lists N = 4 and the class-index check of targets (the glue checks them)', async () => {
+  const kd = join(ROOT, 'examples', 'kd', 'config.yaml');
+  const r = await compile(kd, { shapes: ['student/./output=4x5', 'teacher/./output=4x5'], root: ROOT, glue: false });
+  assert.ok(r.ok, JSON.stringify(r.diagnostics));
+  const s = r.manifest!.stages[0]!;
+  assert.equal(s.equalDims, [[4, 'N']]);
+  assert.equal(s.indexInputs, [{ input: 'targets', size: 5, ignore: -100 }]);
+  for (const v of s.variants ?? []) {
+    assert.equal(v.equalDims, s.equalDims, `variant sb${v.minStorageBuffers}`);
+    assert.equal(v.indexInputs, s.indexInputs, `variant sb${v.minStorageBuffers}`);
+  }
+  // the same checks the plan the glue runs carries
+  assert.equal(r.stages[0]!.plan.indexInputs!.map((c) => c.input), ['targets']);
 });
 
 test('deterministic, and independent of binding order in the plan', () => {

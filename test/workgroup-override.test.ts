@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlanExecutor, GpuInputError, isSoftwareAdapter, overrideConstants, readSafetensors, type SafeTensor } from 'tdc-runtime/node';
 import { compile } from '../src/index.js';
+import { workgroupSizeProblem } from '../src/compiler/run-gpu.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
 import { ROOT } from './helpers/cli.js';
 import { casePath, expected, gradExcess, relErr } from './helpers/golden.js';
@@ -58,6 +59,27 @@ test('tdc compile --workgroup-size still pins: the overrides default to it', asy
   assert.ok(r.ok);
   assert.is(r.manifest!.stages[0]!.workgroupSize, 16);
   for (const k of r.manifest!.stages[0]!.kernels.filter((x) => x.overrides[0]!.class === 'row')) assert.equal(k.overrides[0]!.default, { software: 16, hardware: 16 });
+});
+
+test('tdc run --workgroup-size is checked against the kernels and the adapter before any pipeline: TDC602 naming the range', async () => {
+  const plan = (await compiledKd()).stages[0]!.plan;
+  const limits = (n: number) => ({ maxComputeWorkgroupSizeX: n, maxComputeWorkgroupSizeY: n, maxComputeInvocationsPerWorkgroup: n });
+  assert.is(workgroupSizeProblem([plan], 256, limits(1024)), undefined);
+  assert.is(workgroupSizeProblem([plan], undefined, limits(64)), undefined);
+  const kernels = workgroupSizeProblem([plan], 300, limits(1024));
+  assert.is(kernels?.code, 'TDC602');
+  assert.match(kernels!.message, /row kernels are built for at most 256 threads; choose one in 1\.\.256/);
+  // an adapter below WebGPU's default limit (a compatibility-mode device: 128)
+  const device = workgroupSizeProblem([plan], 200, { maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeInvocationsPerWorkgroup: 128 });
+  assert.is(device?.code, 'TDC602');
+  assert.match(device!.message, /this adapter allows at most 128 threads per workgroup \(maxComputeWorkgroupSizeX 256, maxComputeInvocationsPerWorkgroup 128\); choose one in 1\.\.128/);
+});
+
+test('CompileOptions.workgroupSize above WebGPU\'s default limit 256 is TDC602 (the output must run on every adapter)', async () => {
+  const r = await compile(KD, { like: IO, root: ROOT, workgroupSize: 512 });
+  assert.not.ok(r.ok);
+  assert.match(r.diagnostics.find((d) => d.code === 'TDC602')?.message ?? '', /1\.\.256/);
+  assert.ok((await compile(KD, { like: IO, root: ROOT, workgroupSize: 256 })).ok);
 });
 
 test('one compile of the KD example runs at workgroup sizes 8 and 128 chosen at run time, both matching the oracle', async () => {

@@ -11,6 +11,7 @@ import { registerSpecFiles as registerSpecBatch } from '../registry/registry.js'
 import { BUILTINS, BUILTIN_VALUE_NAMES } from '../compiler/instantiate/index.js';
 import { parseInputShapes, pinnedNames, unreadShapes, type ShapeText } from './shapes.js';
 import type { Manifest } from './manifest-types.js';
+import { MAX_PINNED_WORKGROUP_SIZE, WORKGROUP_SIZE_RANGE } from '../compiler/schedule/workgroup.js';
 
 export interface CompileConfigOptions {
   /**
@@ -22,7 +23,7 @@ export interface CompileConfigOptions {
   stage?: string;
   /** Stem of the generated TypeScript module, `<name>.ts`. Default: from the config file name (`kd.yaml` → `kd`). */
   name?: string;
-  /** Pins the workgroup size of row and serial kernels, 1..1024. Default: none — the kernels' `wg_size` override is chosen by the runtime at pipeline creation (8 on software Vulkan, 128 on hardware GPUs). */
+  /** Pins the workgroup size of row and serial kernels, 1..256 (WebGPU's default limit: the output runs on every adapter). Default: none — the kernels' `wg_size` override is chosen by the runtime at pipeline creation (8 on software Vulkan, 128 on hardware GPUs). */
   workgroupSize?: number;
   /**
    * Pinned input shapes, by io_dict name: `{ 'student/layer4/output': 'Nx512x7x7' }` or `['N', 512, 7, 7]`, or
@@ -131,7 +132,8 @@ export async function compile(config: string, options: CompileConfigOptions = {}
   };
 
   const wg = options.workgroupSize;
-  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024)) ds.push(diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${JSON.stringify(options.workgroupSize)}`));
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > MAX_PINNED_WORKGROUP_SIZE))
+    ds.push(diag('error', WORKGROUP_SIZE_RANGE, `workgroup size must be an integer in 1..${MAX_PINNED_WORKGROUP_SIZE} (WebGPU's default limit, which every adapter allows), got ${JSON.stringify(options.workgroupSize)}`));
   if (!isModuleStem(name)) ds.push(diag('error', 'TDC612', `name '${name}': expected a file stem of letters, digits, '_', '.' and '-' (starting with a letter or '_')`));
   ds.push(...registerSpecFiles(options.specs ?? []));
   if (hasErrors(ds)) return done();

@@ -46,6 +46,15 @@ export interface ManifestPlan {
   symbols: string[];
   /** `init`: a state input's initial value as the loss defines it (values, or uniform in [-bound, bound]). */
   inputs: { name: string; shape: ManifestDim[]; dtype: 'float' | 'int'; buffer: string; init?: { values: number[] } | { uniform: number } }[];
+  /** Sizes that must be equal once the symbols are bound from the input shapes (e.g. targets' N and logits' 4). */
+  equalDims?: [ManifestDim, ManifestDim][];
+  /** Integer inputs whose every value must lie in [0, size) unless it equals `ignore`; `what` says what the values
+   *  are when not class indices, `torch` is torch's message ({value}, {max} = size − 1, {size}). */
+  indexInputs?: { input: string; size: ManifestDim; ignore?: number; what?: string; torch?: string }[];
+  /** Float inputs whose every element must lie in [0, 1] (NaN refused); `message` is torch's. */
+  unitInputs?: { input: string; message: string }[];
+  /** Buffers of `count` lower Cholesky factors (size × size) whose diagonal must be positive and finite after the run. */
+  factorChecks?: { buffer: string; size: ManifestDim; count: ManifestDim; terms: string[] }[];
   outputs: {
     scalars: {
       buffer: string;

@@ -13,6 +13,7 @@ import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { explainCompiled } from './explain-plan.js';
 import { diagnosticJson, forgetPrintedDiagnostics, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
+import { parseWorkgroupSize } from './workgroup-size.js';
 
 export interface CompileOptions extends GlobalOptions {
   out?: string;
@@ -74,10 +75,8 @@ export async function compileCommand(config: string | undefined, opts: CompileOp
 /** Which configs to compile: the one on the command line (with -o), or tdc.config's (all, or the one named). */
 async function loadFor(config: string | undefined, opts: CompileOptions): Promise<Loaded> {
   const { findProjectConfig, loadProject, displayPath } = await import('../project/load-project.js');
-  const wgText = opts.workgroupSize;
-  const wg = wgText === undefined ? undefined : Number(wgText);
-  if (wg !== undefined && (!/^\s*\d+\s*$/.test(wgText!) || !Number.isInteger(wg) || wg < 1 || wg > 1024))
-    return { usage: true, diagnostics: [diag('error', 'TDC602', `--workgroup-size must be an integer in 1..1024, got '${wgText}'`)] };
+  const wg = parseWorkgroupSize(opts.workgroupSize, 'compile');
+  if (typeof wg === 'object') return { usage: true, diagnostics: [wg] };
   const badShapes = (opts.shape ?? []).map(parseShapeArg).filter((r): r is Diagnostic => 'code' in r);
   if (badShapes.length) return { usage: true, diagnostics: badShapes };
   const perConfig = (['stage', 'name', 'shape', 'like'] as const).filter((k) => opts[k] !== undefined);

@@ -94,6 +94,7 @@ export function withoutSpecFollowOns(specDiags: readonly Diagnostic[], ds: Diagn
   return ds.filter((d) => !UNKNOWN_KEY_CODES.has(d.code));
 }
 
+/** A diagnostic in --json documents: what the text output shows (position, hint, related positions), no frames. */
 export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
   return {
     severity: d.severity,
@@ -103,6 +104,9 @@ export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
     column: d.span?.start.col ?? null,
     ...(d.span && d.span.file ? { file: d.span.file } : {}),
     ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.related?.length
+      ? { related: d.related.map((r) => ({ message: r.message, ...(r.span ? { file: r.span.file, line: r.span.start.line, column: r.span.start.col } : {}) })) }
+      : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { printDiagnostics, usageError, type GlobalOptions } from './output.js';
 import { overwritesInput, writeFileAtomic } from './write-file.js';
+import { parseWorkgroupSize } from './workgroup-size.js';
 import { VERSION } from '../version.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { UNREAD_SHAPE } from '../api/shapes.js';
@@ -44,7 +45,9 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
     if (!/^\s*\d+\s*$/.test(v) || n < lo || n > hi) usage.push(diag('error', 'TDC680', `${what} must be an integer in ${lo}..${hi}, got '${v}'`));
     return n;
   };
-  const wg = num(opts.workgroupSize, '--workgroup-size', 1, 1024);
+  const wgArg = parseWorkgroupSize(opts.workgroupSize, 'compile'); // pinned into the plan, as tdc compile pins it
+  if (typeof wgArg === 'object') usage.push(wgArg);
+  const wg = typeof wgArg === 'number' ? wgArg : undefined;
   const budgetS = num(opts.budget, '--budget', 1, 86_400) ?? 120;
   const runs = num(opts.runs, '--runs', 1, 1000) ?? 5;
   const candidates = opts.candidates?.split(',').map((c) => num(c, '--candidates', 1, 1024)!);

@@ -1,6 +1,6 @@
 // manifest.json: everything a host that is not TypeScript needs to drive the kernels of out/ — per stage the
-// symbols, inputs (symbolic shapes, dtypes), outputs, buffers and the ordered dispatches of one
-// forward+backward with their bindings. Deterministic: fixed key order, no timestamps or absolute paths.
+// symbols, inputs (symbolic shapes, dtypes), the checks the runtime makes of them, outputs, buffers and the ordered
+// dispatches of one forward+backward with their bindings. Deterministic: fixed key order, no timestamps or absolute paths.
 import { createHash } from 'node:crypto';
 import { dimToString } from '../graph/dims.js';
 import type { Dim } from '../graph/types.js';
@@ -66,6 +66,14 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
         : 'a kernel binding `check_flags` (array<i32>, read; not in `buffers`) stores state: one updating it in place stores nothing unless every element is -1, ' +
           'one storing another state output stores its state input\'s values unless every element is -1: ' +
           'bind a buffer holding one -1, or -1 per check of your own on the inputs (a failed check: anything else), as the runtime binds the first failure of each device check of the run',
+      checks: !stages.some(({ plan }) => hasChecks(plan) || plan.variants?.some((v) => hasChecks(v.plan)))
+        ? undefined
+        : 'what tdc-runtime (and the generated glue) checks in every run, and a host of its own should too: ' +
+          '`equalDims` pairs of sizes that must be equal once the symbols are bound from the input shapes (the shapes alone do not say it: e.g. targets [N] against logits [4, C]); ' +
+          '`indexInputs` integer inputs whose every value must lie in [0, size), or equal `ignore` (`torch`: torch\'s message for a bad one, {value} {max} {size} filled in); ' +
+          '`unitInputs` float inputs whose every element must lie in [0, 1] (NaN refused); ' +
+          '`factorChecks` buffers of `count` lower Cholesky factors of size × size whose diagonal must be positive and finite after the kernels ran. ' +
+          'A failed check raises in torch: report it instead of the loss (tdc-runtime: GpuInputError)',
       variants: !stages.some((s) => s.plan.variants?.length)
         ? undefined
         : "a stage's own plan needs at most 8 storage buffers per shader stage (WebGPU's default limit); `variants` (when present) are plans of the same stage for devices allowing more, " +
@@ -95,6 +103,11 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
   return {
     symbols: [...plan.symbols],
     inputs: plan.inputs.map((i) => ({ name: i.name, shape: i.shape.map(dimJson), dtype: i.dtype, buffer: nameOf(i.buffer), ...(i.init ? { init: i.init } : {}) })),
+    // the runtime's checks of the inputs and results (conventions.checks); absent when the plan has none
+    equalDims: plan.equalDims?.length ? plan.equalDims.map(([a, b]) => [dimJson(a), dimJson(b)]) : undefined,
+    indexInputs: plan.indexInputs?.length ? plan.indexInputs.map((c) => ({ input: c.input, size: dimJson(c.size), ignore: c.ignore, what: c.what, torch: c.torch })) : undefined,
+    unitInputs: plan.unitInputs?.length ? plan.unitInputs.map((c) => ({ input: c.input, message: c.message })) : undefined,
+    factorChecks: plan.factorChecks?.length ? plan.factorChecks.map((c) => ({ buffer: nameOf(c.buffer), size: dimJson(c.size), count: dimJson(c.count), terms: [...c.terms] })) : undefined,
     outputs: {
       scalars: {
         buffer: nameOf(plan.outputs.scalars.buffer),
@@ -126,6 +139,11 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
       bytesWritten: dimJson(k.bytesWritten),
     })),
   };
+}
+
+/** Does the plan list any check of its inputs or results (KernelPlan.equalDims, indexInputs, unitInputs, factorChecks)? */
+function hasChecks(plan: KernelPlan): boolean {
+  return !!(plan.equalDims?.length || plan.indexInputs?.length || plan.unitInputs?.length || plan.factorChecks?.length);
 }
 
 /** JSON with 2-space indentation; arrays of numbers/strings stay on one line. Key order is insertion order. */

@@ -13,6 +13,7 @@ import {
   type NodeGpuOptions,
   type PlanVariantOption,
   type SafeTensor,
+  type DeviceWorkgroupLimits,
   type WorkgroupSizeOption,
 } from 'tdc-runtime/node';
 import type { GpuRuntime as AnyGpuRuntime } from 'tdc-runtime';
@@ -24,7 +25,7 @@ import { attachInputChecks } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { basePlan, planWithVariants } from './plan-variants.js';
-import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
+import { WORKGROUP_DEFAULTS, WORKGROUP_SIZE_RANGE } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
 import { toHost } from '../cpu/host-safetensors.js';
@@ -70,7 +71,14 @@ export async function runStageOnGpu(
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
 
-  const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
+  let rt: AnyGpuRuntime;
+  try {
+    rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
+  } catch (e) {
+    // no adapter: the caller's fallback; any other refusal (e.g. a TDC_WEBGPU_TIMEOUT_MS that is no timeout) is reported
+    if (e instanceof GpuError && !(e instanceof NoWebGpuAdapterError)) return { diagnostics: [...diagnostics, e.diagnostic] };
+    throw e;
+  }
   let exec: PlanExecutor | undefined;
   try {
     const choice = meta.planVariant ?? 'auto';
@@ -86,6 +94,8 @@ export async function runStageOnGpu(
       if (graph.equalDims?.length) p.equalDims = graph.equalDims;
       attachInputChecks(p, graph);
     }
+    const tooLarge = workgroupSizeProblem([compiled, ...(compiled.variants ?? []).map((v) => v.plan)], meta.workgroupSize, rt.device.limits);
+    if (tooLarge) return { diagnostics: [...diagnostics, tooLarge] };
     const t1 = performance.now();
     exec = await PlanExecutor.create(rt, compiled, {
       planVariant: choice,
@@ -138,6 +148,22 @@ export async function runStageOnGpu(
     exec?.destroy();
     if (!meta.runtime) rt.destroy();
   }
+}
+
+/**
+ * A workgroup size for row and serial kernels (a number) above what the plan's kernels are built for or what the
+ * device allows (maxComputeWorkgroupSizeX, maxComputeInvocationsPerWorkgroup): the diagnostic naming the range,
+ * found before any pipeline is made. Undefined when it fits (or is not a number: the runtime checks the others).
+ */
+export function workgroupSizeProblem(plans: readonly KernelPlan[], wg: WorkgroupSizeOption | undefined, limits: DeviceWorkgroupLimits): Diagnostic | undefined {
+  if (typeof wg !== 'number') return undefined;
+  const device = Math.min(limits.maxComputeWorkgroupSizeX, limits.maxComputeInvocationsPerWorkgroup);
+  let kernels = Infinity;
+  for (const p of plans) for (const k of p.kernels) for (const o of k.overrides ?? []) if (o.class === 'row' || o.class === 'serial') kernels = Math.min(kernels, o.max);
+  const max = Math.min(device, kernels);
+  if (wg <= max) return undefined;
+  const why = device < kernels ? `this adapter allows at most ${device} threads per workgroup (maxComputeWorkgroupSizeX ${limits.maxComputeWorkgroupSizeX}, maxComputeInvocationsPerWorkgroup ${limits.maxComputeInvocationsPerWorkgroup})` : `the row kernels are built for at most ${kernels} threads`;
+  return diag('error', WORKGROUP_SIZE_RANGE, `workgroup size ${wg} is too large: ${why}; choose one in 1..${max}`);
 }
 
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a

@@ -22,7 +22,7 @@ export interface TdcConfigEntry {
   shapes?: Readonly<Record<string, ShapeText>>;
   /** A sample io_dict (safetensors) to take input shapes from, like `--like`. Relative to the tdc.config file. */
   like?: string;
-  /** Pins the workgroup size of row and serial kernels (1..1024). Default: the top-level `workgroupSize`, else chosen by the runtime per adapter. */
+  /** Pins the workgroup size of row and serial kernels (1..256, WebGPU's default limit). Default: the top-level `workgroupSize`, else chosen by the runtime per adapter. */
   workgroupSize?: number;
   /** Spec files (.tdl) with custom losses for this config, after the top-level `specs`. */
   specs?: readonly string[];
@@ -34,7 +34,7 @@ export interface TdcConfig {
    * never touches another's output. Default `'tdc-generated'`.
    */
   outDir?: string;
-  /** Pins the workgroup size of row and serial kernels for every config (1..1024). Default: chosen by the runtime at pipeline creation (8 on software Vulkan, 128 on hardware GPUs). */
+  /** Pins the workgroup size of row and serial kernels for every config (1..256, WebGPU's default limit). Default: chosen by the runtime at pipeline creation (8 on software Vulkan, 128 on hardware GPUs). */
   workgroupSize?: number;
   /** Spec files (.tdl) with custom losses, registered for every config. */
   specs?: readonly string[];

@@ -12,6 +12,7 @@ import { isModuleStem, moduleNameOf, type CompileConfigOptions } from '../api/co
 import { dimsFromArray, parsePinned } from '../api/shapes.js';
 import { DEFAULT_OUT_DIR, PROJECT_CONFIG_NAMES, type TdcConfig } from './define-config.js';
 import { locateInSource, type ConfigPath } from './locate.js';
+import { MAX_PINNED_WORKGROUP_SIZE } from '../compiler/schedule/workgroup.js';
 
 /** One config of a loaded project, every path absolute and every default applied. */
 export interface ProjectEntry {
@@ -216,8 +217,8 @@ function str(o: Record<string, unknown>, k: string, path: ConfigPath, issues: Is
 
 function wg(o: Record<string, unknown>, path: ConfigPath, issues: Issue[]): void {
   const v = o.workgroupSize;
-  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1024))
-    issues.push({ path: [...path, 'workgroupSize'], message: `expected an integer in 1..1024, got ${JSON.stringify(v)}` });
+  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_PINNED_WORKGROUP_SIZE))
+    issues.push({ path: [...path, 'workgroupSize'], message: `expected an integer in 1..${MAX_PINNED_WORKGROUP_SIZE} (WebGPU's default limit, which every adapter allows), got ${JSON.stringify(v)}` });
 }
 
 function strList(o: Record<string, unknown>, k: string, path: ConfigPath, issues: Issue[]): void {

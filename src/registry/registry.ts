@@ -53,6 +53,8 @@ interface RegistryState {
   extract: Table;
   shared: SpecScope;
   sources: Map<string, string>;
+  /** The files of src/losses-spec (tdc's own specs, not the user's). */
+  builtinFiles: Set<string>;
   diagnostics: Diagnostic[];
   /** Built-in files not parsed yet. */
   unparsed: Set<BuiltinSpecFile>;
@@ -82,6 +84,7 @@ function registry(): RegistryState {
     extract: new Map(),
     shared: { structs: new Map(), funcs: new Map() },
     sources: new Map(),
+    builtinFiles: new Set(),
     diagnostics: [],
     unparsed: new Set(),
   };
@@ -90,6 +93,7 @@ function registry(): RegistryState {
   s.diagnostics.push(...diagnostics);
   for (const f of files) {
     s.sources.set(f.file, f.text);
+    s.builtinFiles.add(f.file);
     if (f.folder === 'prelude') {
       addShared(s, f);
       continue;
@@ -461,6 +465,11 @@ export function listRegistry(): RegisteredLoss[] {
 /** Source text of a built-in or registered spec file (for code frames in diagnostics). */
 export function specSource(file: string): string | undefined {
   return registry().sources.get(file);
+}
+
+/** Whether `file` is one of tdc's built-in spec files (src/losses-spec), not a spec the user registered. */
+export function isBuiltinSpecFile(file: string): boolean {
+  return registry().builtinFiles.has(file);
 }
 
 /** Problems in the built-in spec files (there should be none). Parses every built-in file. */

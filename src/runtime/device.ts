@@ -7,7 +7,7 @@
 // - device loss and uncaptured errors arrive asynchronously: both are recorded and rethrown by check(),
 //   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
 /// <reference types="@webgpu/types" preserve="true" />
-import { GpuDeviceLostError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+import { GpuDeviceLostError, GpuOptionsError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
 import type { Polling } from './wait-estimate.js';
 
 export interface GpuOptions {
@@ -18,7 +18,8 @@ export interface GpuOptions {
   features?: GPUFeatureName[];
   /** Request the `subgroups` feature where the adapter has it (row kernels' subgroup variants). Default true. */
   subgroups?: boolean;
-  /** Upper bound for any single wait on the GPU. Default 60 000. */
+  /** Upper bound for any single wait on the GPU, in ms. Default 60 000. Not a positive number (at most
+   *  MAX_TIMEOUT_MS): open() throws GpuOptionsError (TDC528). */
   timeoutMs?: number;
   /**
    * A tuning cache (`tdc tune`'s JSON document, parsed): executors on this runtime use its choices for their
@@ -58,6 +59,20 @@ export const RAISED_LIMITS = [
 ] as const;
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** The longest timeout a timer can count (setTimeout's limit, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `ms` when it is a usable timeout (a positive number of milliseconds up to MAX_TIMEOUT_MS); otherwise a
+ *  GpuOptionsError naming `given` (the option or variable and its value as written): a timeout that silently fell
+ *  back to the default would hide the mistake. */
+export function checkedTimeoutMs(ms: number, given: string): number {
+  if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0 && ms <= MAX_TIMEOUT_MS) return ms;
+  throw new GpuOptionsError(`${given}: expected a positive number of milliseconds (at most ${MAX_TIMEOUT_MS})`, `leave it out for the default, ${DEFAULT_TIMEOUT_MS} ms`);
+}
+
+/** The timeout of a GpuOptions-like `timeoutMs` option: the default when absent. */
+export const timeoutOption = (ms: number | undefined): number => (ms === undefined ? DEFAULT_TIMEOUT_MS : checkedTimeoutMs(ms, `timeoutMs ${typeof ms === 'number' ? String(ms) : JSON.stringify(ms)}`));
 
 /** An adapter and a device from `gpu`, with RAISED_LIMITS at the adapter's maxima. `described` is appended to messages. */
 export async function requestDevice(
@@ -216,7 +231,7 @@ export class GpuRuntime {
 
   /** Opens an adapter and a device from a `GPU` object (navigator.gpu, Dawn's create() result, …). */
   static async fromGpu(gpu: GPU, opts: GpuOptions = {}, dawnOptions: string[] = []): Promise<GpuRuntime> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = timeoutOption(opts.timeoutMs);
     const described = dawnOptions.length ? ` (Dawn options: ${dawnOptions.join(' ')})` : '';
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described);
     const rt = new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, dawnOptions), timeoutMs);
@@ -227,7 +242,8 @@ export class GpuRuntime {
   /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). `busyWaits`: the
    *  device's waits poll on the CPU (Dawn in Node; tdc-runtime/node's fromDevice says so by default). */
   static fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): GpuRuntime {
-    const rt = new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = timeoutOption(opts.timeoutMs);
+    const rt = new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), timeoutMs);
     rt.busyWaits = opts.busyWaits ?? false;
     return rt;
   }

@@ -76,6 +76,14 @@ export class GpuStageDestroyedError extends GpuError {
   }
 }
 
+/** An option of GpuRuntime.open / fromDevice, or the TDC_WEBGPU_* variable standing for it, that cannot be used
+ *  (e.g. a timeout that is not a positive number of milliseconds): thrown before any device is asked for. */
+export class GpuOptionsError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC528', message, hint);
+  }
+}
+
 /** The kernel plan itself is malformed (a compiler bug, not a user error). */
 export class PlanError extends GpuError {
   constructor(message: string) {

@@ -36,6 +36,7 @@ export {
   GpuValidationError,
   GpuTimeoutError,
   GpuInputError,
+  GpuOptionsError,
   GpuStageDestroyedError,
   PlanError,
   SafetensorsError,

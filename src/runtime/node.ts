@@ -16,6 +16,8 @@
 import {
   DEFAULT_TIMEOUT_MS,
   DeviceWatch,
+  checkedTimeoutMs,
+  timeoutOption,
   GpuRuntime as BrowserGpuRuntime,
   describeAdapter,
   messageOf,
@@ -40,7 +42,8 @@ export interface NodeGpuOptions extends GpuOptions {
   /** Dawn toggles, passed as enable-dawn-features= / disable-dawn-features=. */
   enableToggles?: string[];
   disableToggles?: string[];
-  /** Upper bound for any single wait on the GPU. Default: env TDC_WEBGPU_TIMEOUT_MS, else 60 000. */
+  /** Upper bound for any single wait on the GPU, in ms. Default: env TDC_WEBGPU_TIMEOUT_MS, else 60 000. Either one
+   *  that is not a positive number (at most 2147483647) makes open() throw GpuOptionsError (TDC528). */
   timeoutMs?: number;
   /** Environment to read the TDC_WEBGPU_* variables from (tests). Default: process.env. */
   env?: Record<string, string | undefined>;
@@ -146,10 +149,15 @@ function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s.trim() === '' ? undefined : s.trim();
 }
 
+/** The timeout open() uses: the option, else TDC_WEBGPU_TIMEOUT_MS (unset or blank: the default). One that is not a
+ *  positive number of milliseconds ('abc', 0, -1) is a GpuOptionsError, as an unknown TDC_WEBGPU_BACKEND is an error. */
 function timeoutFrom(opts: NodeGpuOptions): number {
-  if (opts.timeoutMs !== undefined) return opts.timeoutMs;
-  const v = Number((opts.env ?? process.env)['TDC_WEBGPU_TIMEOUT_MS']);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_TIMEOUT_MS;
+  if (opts.timeoutMs !== undefined) return timeoutOption(opts.timeoutMs);
+  const text = nonEmpty((opts.env ?? process.env)['TDC_WEBGPU_TIMEOUT_MS']);
+  if (text === undefined) return DEFAULT_TIMEOUT_MS;
+  // Number() reads '' and '0x10' too: only a plain decimal (as written in an environment) is taken
+  const ms = /^\d+(\.\d*)?([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+  return checkedTimeoutMs(ms, `TDC_WEBGPU_TIMEOUT_MS='${text}'`);
 }
 
 /** A device kept for reuse: open() hands it out, destroy() gives it back (see the file comment). */

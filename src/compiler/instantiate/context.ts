@@ -4,6 +4,7 @@ import type { Diagnostic, Related, Span } from '../../diagnostics/diagnostic.js'
 import { DiagnosticError, diag } from '../../diagnostics/diagnostic.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { DType, Shape, StateInit } from '../../graph/types.js';
+import { isBuiltinSpecFile } from '../../registry/registry.js';
 import { tensorName, type TensorRef } from '../ir.js';
 
 export type InputInfo = (name: string) => { shape: Shape; dtype: DType } | undefined;
@@ -87,7 +88,7 @@ export function recordRead(ctx: EvalContext, ref: TensorRef): string {
  * primary position is the line of the innermost loss spec that called the helper (what the spec author wrote);
  * the helper's own line follows as related, then the loss call chain and the config term.
  */
-export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; related: Related[] } {
+export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; related: Related[]; owner?: string } {
   const rel: Related[] = [];
   let span = at;
   const frames = ctx.frames;
@@ -102,17 +103,34 @@ export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; r
       top = k - 1;
     }
   }
+  const owner = top >= 0 ? frames[top]!.name : undefined;
   for (let i = top; i >= 0; i--) {
     const f = frames[i]!;
     if (f.callSite) rel.push({ message: `in ${f.name}, called here`, span: f.callSite });
   }
   if (ctx.configSpan) rel.push({ message: ctx.termName ? `instantiating the config term '${ctx.termName}'` : 'instantiating this config term', span: ctx.configSpan });
-  return { ...(span ? { span } : {}), related: rel };
+  return { ...(span ? { span } : {}), related: rel, ...(owner ? { owner } : {}) };
+}
+
+/**
+ * Where a diagnostic points for the user. A line of tdc's own built-in specs (src/losses-spec) is nothing a user
+ * can change: the primary position becomes the innermost call from a file of theirs (the config's `key:` of the
+ * loss, its term, or a line of their --spec), and the built-in spec's line follows as the first related entry.
+ * A position in a user's file stays where it is.
+ */
+export function locateForUser(ctx: EvalContext, at: Span | undefined): { span?: Span; related: Related[] } {
+  const where = locate(ctx, at);
+  const span = where.span;
+  if (!span || !isBuiltinSpecFile(span.file)) return { ...(span ? { span } : {}), related: where.related };
+  const i = where.related.findIndex((r) => r.span !== undefined && !isBuiltinSpecFile(r.span.file));
+  if (i < 0) return { span, related: where.related };
+  const raised: Related = { message: `raised here, in tdc's built-in spec${where.owner ? ` of ${where.owner}` : ''}`, span };
+  return { span: where.related[i]!.span!, related: [raised, ...where.related.filter((_, j) => j !== i)] };
 }
 
 /** Throw a diagnostic positioned at `span` (default: the current expression), with the call chain attached. */
 export function fail(ctx: EvalContext, code: string, message: string, span?: Span, extra?: { hint?: string; related?: Related[] }): never {
-  const where = locate(ctx, span ?? ctx.curSpan);
+  const where = locateForUser(ctx, span ?? ctx.curSpan);
   throw new DiagnosticError(
     diag('error', code, message, where.span, {
       ...(extra?.hint ? { hint: extra.hint } : {}),
@@ -122,6 +140,6 @@ export function fail(ctx: EvalContext, code: string, message: string, span?: Spa
 }
 
 export function warn(ctx: EvalContext, code: string, message: string, span?: Span): void {
-  const where = locate(ctx, span ?? ctx.curSpan);
+  const where = locateForUser(ctx, span ?? ctx.curSpan);
   ctx.diagnostics.push(diag('warning', code, message, where.span, { related: where.related }));
 }

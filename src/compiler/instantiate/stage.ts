@@ -108,7 +108,7 @@ function recordedTerm(ctx: EvalContext, t: TermIR, terms: GraphTerm[], diagnosti
       ctx.termName = t.name;
       ctx.frames = [];
       try {
-        const v = termLoss(ctx, t).call(args); // the term's loss is the top of its call chain
+        const v = termLoss(ctx, t).call(args, t.criterion.span); // the term's loss is the top of its call chain, called from its config key
         const node = scalarNode(ctx, v, `sub-term '${t.name}' (${t.criterion.key})`, t.span);
         terms.push({ name: t.name, weight: t.weight, node });
         built = { t: 'tensor', id: node };

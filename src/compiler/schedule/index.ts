@@ -22,6 +22,7 @@ import { prepare } from './prepare.js';
 import { unfusedPartition } from './unfused.js';
 import { rootUnits } from './units.js';
 import type { Schedule } from './schedule.js';
+import { MAX_PINNED_WORKGROUP_SIZE, WORKGROUP_SIZE_RANGE } from './workgroup.js';
 
 export interface ScheduleOptions {
   /**
@@ -44,7 +45,8 @@ export class ScheduleError extends DiagnosticError {}
 export function scheduleOrFailure(graph: Graph, opts: ScheduleOptions): { schedule: Schedule } | { failure: Diagnostic } {
   const mode = opts.mode ?? 'fused';
   const wg = opts.workgroupSize;
-  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > 1024)) return { failure: diag('error', 'TDC602', `workgroup size must be an integer in 1..1024, got ${wg}`) };
+  if (wg !== undefined && (!Number.isInteger(wg) || wg < 1 || wg > MAX_PINNED_WORKGROUP_SIZE))
+    return { failure: diag('error', WORKGROUP_SIZE_RANGE, `workgroup size must be an integer in 1..${MAX_PINNED_WORKGROUP_SIZE}, got ${wg}`) };
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const roots = rootUnits(prep.graph);
   if (mode === 'unfused') return { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots, prep.dimValues), { workgroupSize: wg, mode }) };

@@ -11,6 +11,16 @@ export const WG_SIZE = 'wg_size';
 /** The workgroup size as a dim of the dispatch formula. */
 export const WG_SIZE_DIM: Dim = { sym: WG_SIZE };
 
+/**
+ * The largest workgroup size a compile may pin (`tdc compile --workgroup-size`, CompileOptions.workgroupSize,
+ * tdc.config's workgroupSize): WebGPU's default maxComputeWorkgroupSizeX and maxComputeInvocationsPerWorkgroup,
+ * which every adapter grants, so a compiled output runs on any device.
+ */
+export const MAX_PINNED_WORKGROUP_SIZE = 256;
+
+/** A workgroup size out of range (pinned at compile time, or chosen for a run): a usage error of the CLI (exit 2). */
+export const WORKGROUP_SIZE_RANGE = 'TDC602';
+
 /** Defaults per kernel class, and the largest size each template supports. */
 export const WORKGROUP_DEFAULTS: Record<WorkgroupClass, { software: number; hardware: number; max: number }> = {
   /** Threads per row: partials combined in workgroup memory (`array<T, wg_size>`, budgeted for `max`). */
@@ -29,3 +39,8 @@ export function workgroupOverride(cls: WorkgroupClass, pinned?: number): PlanOve
   const v = pinned !== undefined && (cls === 'row' || cls === 'serial') ? { software: pinned, hardware: pinned } : { software: d.software, hardware: d.hardware };
   return { name: WG_SIZE, role: 'workgroupSize', class: cls, default: v, max: Math.max(d.max, pinned ?? 0) };
 }
+
+/** The largest size a run-time choice for row and serial kernels (`tdc run --workgroup-size`, a number for
+ *  ExecutorOptions.workgroupSize) can take in a plan compiled without a pin: what their templates budget workgroup
+ *  memory for. A device may allow less (its limits). */
+export const MAX_RUN_WORKGROUP_SIZE = Math.min(WORKGROUP_DEFAULTS.row.max, WORKGROUP_DEFAULTS.serial.max);
