@@ -10,7 +10,7 @@ import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
-import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
+import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
 import { indexInputChecks, unitInputChecks } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
@@ -35,7 +35,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   const diagnostics = [...inst.diagnostics];
   const g = inst.graph;
   if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
-  const typeErrors = intWhereFloatExpected(stage, host, g, modelLossKeys);
+  const typeErrors = intWhereFloatExpected(stage, hostInfo(host), g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   const rangeErrors = [...indexInputProblems(g, host, stage), ...unitInputProblems(g, host, stage)];
   if (rangeErrors.length) return { diagnostics: [...diagnostics, ...rangeErrors] };

@@ -27,6 +27,7 @@ import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
+import { intWhereFloatExpected } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 
@@ -59,6 +60,11 @@ export interface GpuRunOptions {
   gpu?: NodeGpuOptions;
 }
 
+/** The model_loss keys the run's tensors give (`model_loss/<key>`). */
+const modelLossKeysOf = (tensors: Map<string, SafeTensor>): string[] => [...tensors.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+
+const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
+
 /** Throws NoWebGpuAdapterError when there is no adapter (the CLI then falls back to the CPU); every other problem is a diagnostic. */
 export async function runStageOnGpu(
   stage: StageIR,
@@ -69,6 +75,13 @@ export async function runStageOnGpu(
   const t0 = performance.now();
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
+  // int tensors the loss uses as float data: the CPU run's TDC502, not a WGSL type error from the kernels
+  const info = (name: string) => {
+    const t = tensors.get(name);
+    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
+  };
+  const typeErrors = intWhereFloatExpected(stage, info, graph, modelLossKeysOf(tensors));
+  if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
 
   const rt = meta.runtime ?? (await GpuRuntime.open(meta.gpu));
   let exec: PlanExecutor | undefined;
@@ -154,8 +167,7 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
  * the logits), so that the concrete instantiation reports the shape error as the CPU run does.
  */
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
-  const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
-  const modelLossKeys = [...tensors.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+  const modelLossKeys = modelLossKeysOf(tensors);
   const batch = batchSize(tensors);
   const run = (sym0: boolean) =>
     instantiateStage(
