@@ -18,6 +18,7 @@ import { allocateBuffers, type BufferInfo } from './buffers.js';
 import { dispatchOf } from './dispatch.js';
 import { headerLines, kernelName } from './kernel-header.js';
 import { planSymbols } from './symbols.js';
+import { computedIndices, type ComputedIndex } from './computed-indices.js';
 
 /** The WGSL name of the check flags a kernel updating state in place reads (its last binding). */
 const CHECK_FLAGS = 'check_flags';
@@ -155,6 +156,11 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       const s = g.nodes[node]!.shape;
       return { buffer: b.id, size: s[s.length - 1]!, count: mulDims(...s.slice(0, -2)), terms: terms[node] ?? [] };
     });
+  // indices the kernels compute, checked on the device by the runtime after the kernels (computed-indices.ts)
+  const computedIndexChecks = computedIndices(g).flatMap((c) => {
+    const b = scratch.get(c.node);
+    return b ? [{ buffer: b.id, n: c.n, size: c.size, what: computedIndexWhat(c), ...computedIndexTorch(c) }] : [];
+  });
   return {
     ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
     symbols,
@@ -172,7 +178,22 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       ...(g.stateOut?.length ? { state: stateOutputs(g, bufs.state) } : {}),
     },
     ...(factorChecks.length ? { factorChecks } : {}),
+    ...(computedIndexChecks.length ? { computedIndexChecks } : {}),
   };
+}
+
+/** How a check's message names a computed index: the op reading it and the spec call that made that op (the
+ *  file's base name: the plan, and the glue carrying it, are the same wherever tdc and the spec are installed). */
+function computedIndexWhat(c: ComputedIndex): string {
+  const at = c.origin ? ` at ${c.origin.file.slice(c.origin.file.search(/[^/\\]*$/))}:${c.origin.start.line}:${c.origin.start.col}` : '';
+  return c.op === 'one_hot' ? `the class values of one_hot${at} (computed by the loss)` : `the index of ${c.op}${at} (computed by the loss), into dimension ${c.axis}`;
+}
+
+/** torch's message for such an index ({value}, {size}: see IndexInputCheck.torch); none for one_hot, whose
+ *  wording depends on the sign ("Class values must be smaller than num_classes." / "… non-negative."). */
+function computedIndexTorch(c: ComputedIndex): { torch?: string } {
+  if (c.op === 'one_hot') return {};
+  return { torch: `${c.op === 'index_copy' ? 'index_copy_(): ' : ''}index {value} is out of bounds for dimension ${c.axis} with size {size}` };
 }
 
 /** plan.outputs.state: each state output's buffer; an in-place one's is its state input's (in-place-state.ts). */
