@@ -18,6 +18,10 @@ import { stageGraph } from '../src/compiler/run-gpu.js';
 import { planWithVariants } from '../src/compiler/plan-variants.js';
 import { prepare } from '../src/compiler/schedule/prepare.js';
 import { computedIndices } from '../src/compiler/schedule/computed-indices.js';
+import { GraphBuilder } from '../src/graph/builder.js';
+import { schedule } from '../src/compiler/schedule/index.js';
+import { generatePlanModules } from '../src/codegen/wgsl/generate-plan.js';
+import { interpretPlan } from '../src/codegen/kernel-ir/interpret-plan.js';
 import { casePath, relErr } from './helpers/golden.js';
 
 const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // student/teacher logits [7, 37] (F64), targets [7]
@@ -73,6 +77,9 @@ test('gather with a computed index out of range: the CPU names the op at the .td
     /TDC524/,
     `the index of gather at ${basename(gpu.specFile)}:5:14 (computed by the loss), into dimension 1: element 0 is ${targets[0]! + 40}, outside [0, 37)`,
     `torch raises "index ${targets[0]! + 40} is out of bounds for dimension 1 with size 37"`,
+    // positioned at the call, as the CPU's
+    `${gpu.specFile}:5:14 - error TDC524`,
+    'related:',
   );
 });
 
@@ -103,6 +110,29 @@ test('built-in losses whose indices are in range by construction store nothing f
     assert.ok(graph, id);
     assert.equal(computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph), [], id);
     assert.is(planWithVariants(graph, { state: true }).computedIndexChecks, undefined, id);
+  }
+});
+
+test('the plan lists a computed index with its buffer; the kernel IR interpreter refuses it as the runtime does, in both modes', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [{ sym: 'N' }, 6], 'float', true);
+  const t = b.input('t', [{ sym: 'N' }], 'int', false);
+  const index = b.binary('add', b.op('reshape', [t], { shape: [{ sym: 'N' }, 1] }), b.op('cast', [b.constant(2)], { dtype: 'int' }));
+  const picked = b.op('gather', [x, index], { axis: 1 });
+  const loss = b.op('reduce', [picked], { fn: 'sum', axes: [0, 1], keepdim: false });
+  const g = b.finish({ loss, terms: [] });
+  for (const mode of ['fused', 'unfused'] as const) {
+    const { plan, modules } = generatePlanModules(schedule(g, { mode }));
+    assert.equal(plan.computedIndexChecks?.map((c) => ({ ...c, buffer: plan.buffers.find((x) => x.id === c.buffer)?.role })), [
+      { buffer: 'scratch', n: { sym: 'N' }, size: 6, what: 'the index of gather (computed by the loss), into dimension 1', torch: 'index {value} is out of bounds for dimension 1 with size {size}' },
+    ], mode);
+    const inputs = (tv: number[]) => new Map([['x', { shape: [tv.length, 6], data: new Float64Array(tv.length * 6).fill(1) }], ['t', { shape: [tv.length], data: Int32Array.from(tv) }]]);
+    assert.is(interpretPlan(plan, modules, inputs([0, 3, 1])).loss, 3, mode);
+    assert.throws(
+      () => interpretPlan(plan, modules, inputs([0, 4, 1])),
+      (e: Error) => e.message === 'indices out of range: the index of gather (computed by the loss), into dimension 1: element 1 is 6, outside [0, 6) (torch raises "index 6 is out of bounds for dimension 1 with size 6"); the results of this run were discarded',
+      mode,
+    );
   }
 });
 

@@ -30,6 +30,8 @@ import { runWarnings } from './run-warnings.js';
 import { intWhereFloatExpected } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
+import { prepare } from './schedule/prepare.js';
+import { computedIndexWhat, computedIndices } from './schedule/computed-indices.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
 
@@ -145,12 +147,23 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, e.diagnostic] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atComputedIndex(e.diagnostic, graph, stage)] };
     throw e;
   } finally {
     exec?.destroy();
     if (!meta.runtime) rt.destroy();
   }
+}
+
+/**
+ * A device check's failure on an index the loss computes (its message names it as computed-indices.ts words it),
+ * positioned at the spec call that made its op, with the config term as related, as the CPU run positions it.
+ */
+function atComputedIndex(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  if (d.code !== 'TDC524' || !d.message.includes('(computed by the loss)')) return d;
+  // the graph the scheduler indexed (schedule/index.ts, fused; planned above with the state)
+  const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && d.message.includes(computedIndexWhat(x)));
+  return c?.origin ? { ...d, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : d;
 }
 
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a

@@ -18,7 +18,7 @@ import { allocateBuffers, type BufferInfo } from './buffers.js';
 import { dispatchOf } from './dispatch.js';
 import { headerLines, kernelName } from './kernel-header.js';
 import { planSymbols } from './symbols.js';
-import { computedIndices, type ComputedIndex } from './computed-indices.js';
+import { computedIndexTorch, computedIndexWhat, computedIndices } from './computed-indices.js';
 
 /** The WGSL name of the check flags a kernel updating state in place reads (its last binding). */
 const CHECK_FLAGS = 'check_flags';
@@ -180,20 +180,6 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
     ...(factorChecks.length ? { factorChecks } : {}),
     ...(computedIndexChecks.length ? { computedIndexChecks } : {}),
   };
-}
-
-/** How a check's message names a computed index: the op reading it and the spec call that made that op (the
- *  file's base name: the plan, and the glue carrying it, are the same wherever tdc and the spec are installed). */
-function computedIndexWhat(c: ComputedIndex): string {
-  const at = c.origin ? ` at ${c.origin.file.slice(c.origin.file.search(/[^/\\]*$/))}:${c.origin.start.line}:${c.origin.start.col}` : '';
-  return c.op === 'one_hot' ? `the class values of one_hot${at} (computed by the loss)` : `the index of ${c.op}${at} (computed by the loss), into dimension ${c.axis}`;
-}
-
-/** torch's message for such an index ({value}, {size}: see IndexInputCheck.torch); none for one_hot, whose
- *  wording depends on the sign ("Class values must be smaller than num_classes." / "… non-negative."). */
-function computedIndexTorch(c: ComputedIndex): { torch?: string } {
-  if (c.op === 'one_hot') return {};
-  return { torch: `${c.op === 'index_copy' ? 'index_copy_(): ' : ''}index {value} is out of bounds for dimension ${c.axis} with size {size}` };
 }
 
 /** plan.outputs.state: each state output's buffer; an in-place one's is its state input's (in-place-state.ts). */

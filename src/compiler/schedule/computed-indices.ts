@@ -21,10 +21,11 @@ export interface ComputedIndex {
   size: Dim;
   /** Element count of the node. */
   n: Dim;
-  /** The op consuming it, the axis and, when known, the spec call that made that op. */
+  /** The op consuming it, the axis and, when known, the spec call that made that op and the config term. */
   op: 'gather' | 'one_hot' | 'index_copy' | 'scatter_add';
   axis: number;
   origin?: Span;
+  config?: Span;
 }
 
 /** The computed index operands of `g` that need a check on the device, one per (node, size). */
@@ -49,9 +50,23 @@ export function computedIndices(g: Graph): ComputedIndex[] {
     const key = `${src.id}|${dimToString(size)}`;
     // one_hot(t, n) picks t's values from arange(n) (builtins.ts)
     const op = n.op === 'gather' && node(n.inputs[0]!).op === 'iota' && n.shape.length === 1 ? 'one_hot' : n.op;
-    if (!out.has(key)) out.set(key, { node: src.id, size, n: numel(src.shape), op, axis: n.attrs.axis, ...(n.origin?.spec ? { origin: n.origin.spec } : {}) });
+    if (!out.has(key)) out.set(key, { node: src.id, size, n: numel(src.shape), op, axis: n.attrs.axis, ...(n.origin?.spec ? { origin: n.origin.spec } : {}), ...(n.origin?.config ? { config: n.origin.config } : {}) });
   }
   return [...out.values()];
+}
+
+/** How a check's message names a computed index: the op reading it and the spec call that made that op (the
+ *  file's base name: the plan, and the glue carrying it, are the same wherever tdc and the spec are installed). */
+export function computedIndexWhat(c: ComputedIndex): string {
+  const at = c.origin ? ` at ${c.origin.file.slice(c.origin.file.search(/[^/\\]*$/))}:${c.origin.start.line}:${c.origin.start.col}` : '';
+  return c.op === 'one_hot' ? `the class values of one_hot${at} (computed by the loss)` : `the index of ${c.op}${at} (computed by the loss), into dimension ${c.axis}`;
+}
+
+/** torch's message for such an index ({value}, {size}: see IndexInputCheck.torch); none for one_hot, whose
+ *  wording depends on the sign ("Class values must be smaller than num_classes." / "… non-negative."). */
+export function computedIndexTorch(c: ComputedIndex): { torch?: string } {
+  if (c.op === 'one_hot') return {};
+  return { torch: `${c.op === 'index_copy' ? 'index_copy_(): ' : ''}index {value} is out of bounds for dimension ${c.axis} with size {size}` };
 }
 
 /**
