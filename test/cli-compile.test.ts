@@ -98,6 +98,14 @@ test("--shape name=dims:int pins an integer input: CRD's index inputs compile wi
   const input = (n: string) => stage.inputs.find((i) => i.name === n);
   assert.equal(input('student/empty/input/pos_idx'), { ...input('student/empty/input/pos_idx')!, shape: ['N'], dtype: 'int' });
   assert.equal(input('student/empty/input/contrast_idx'), { ...input('student/empty/input/contrast_idx')!, shape: ['N', 'K'], dtype: 'int' });
+  // an input the loss uses as float data pinned as int: TDC502 at compile time (it wrote kernels Tint refuses:
+  // "no matching call to 'max(i32, abstract-float)'")
+  const intLogits = tdcIn(dir, ['compile', KD, '-o', 'out-int', '--no-glue', '--shape', 'student/./output=NxC:int']);
+  assert.is(intLogits.code, 1, intLogits.stdout + intLogits.stderr);
+  assert.match(intLogits.stderr, /TDC502: input 'student\/\.\/output' is pinned as an integer tensor, but the loss uses it as continuous data/);
+  assert.match(intLogits.stderr, /drop ':int' from its --shape/);
+  assert.not.ok(hasStackTrace(intLogits.stderr), intLogits.stderr);
+  assert.not.ok(existsSync(join(dir, 'out-int')), 'nothing written');
   const bad = tdcIn(dir, ['compile', cfg, '-o', 'out2', '--shape', 'student/empty/input/pos_idx=N:long']);
   assert.is(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /TDC611.*name=dims:int/);

@@ -67,6 +67,12 @@ test('wrong dtype: integer logits are rejected (torch has no softmax for Long)',
   fails(r, /TDC502/, "input 'teacher/./output' is an integer tensor", 'expected a float tensor', '[7, 37]', `${casePath(KD, 'config.yaml')}:17:9`);
 });
 
+test('wrong dtype on the GPU: integer logits are the same TDC502 at compile time, not a WGSL type error of the kernels', () => {
+  const r = tdc(['run', casePath(KD, 'config.yaml'), '--inputs', inputsFile(KD, 'int-logits-gpu', { 'teacher/./output': i64([7, 37]) }), '--device', 'gpu']);
+  fails(r, /TDC502/, "input 'teacher/./output' is an integer tensor", 'expected a float tensor', `${casePath(KD, 'config.yaml')}:17:9`);
+  assert.not.match(r.stderr, /TDC522|wgsl|no matching/i);
+});
+
 test('integer index tensors stay valid (CRD pos_idx / contrast_idx)', () => {
   const r = runCase(CRD, casePath(CRD, 'tensors.safetensors'), ['--json']);
   assert.is(r.code, 0, r.stderr);

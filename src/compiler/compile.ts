@@ -8,6 +8,7 @@ import { tensorName, type CriterionIR, type StageIR } from './ir.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
+import { intWhereFloatExpected } from './run-input-checks.js';
 import { planWithVariants } from './plan-variants.js';
 import { buildManifest, kernelFile, kernelSubgroupsFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
@@ -79,6 +80,9 @@ export function sampleInputShapes(tensors: ReadonlyMap<string, { dtype: string; 
   return out;
 }
 
+/** How TDC502 words an input pinned as int (`--shape name=dims:int`, an integer tensor of a `--like` sample). */
+const PINNED_INT = { what: 'is pinned as an integer tensor', hint: "only index tensors (e.g. targets, CRD pos_idx/contrast_idx) may be integers: drop ':int' from its --shape (or give a float tensor in the --like sample)" };
+
 const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? String(d) : 'sym' in d ? d.sym : '…')).join(', ')}]`;
 
 export async function compileStages(stages: readonly StageIR[], opts: CompileOptions): Promise<CompileResult> {
@@ -91,6 +95,10 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
     // the state (CRD's memory banks) is sized by the spec (its kwargs), not pinned like an io_dict tensor
     const inst = instantiateStage(stage, (name) => shapes.get(name), { modelLossKeys: modelLossKeys(stage, pinned), declaredStateShapes: true });
     diagnostics.push(...inst.diagnostics);
+    // an input pinned as int (`:int`, an I64 tensor of a --like sample) that the loss uses as float data: the
+    // kernels would not compile; say so as `tdc run --device cpu` does for such a tensor
+    const typeErrors = inst.graph && !hasErrors(inst.diagnostics) ? intWhereFloatExpected(stage, (name) => shapes.get(name), inst.graph, modelLossKeys(stage, pinned), PINNED_INT) : [];
+    if (typeErrors.length) return { stages: compiled, diagnostics: [...diagnostics, ...typeErrors] };
     if (!inst.graph || hasErrors(inst.diagnostics)) {
       diagnostics.push(
         diag('note', 'TDC610', `stage '${stage.name}' was compiled for input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {

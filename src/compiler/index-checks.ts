@@ -14,11 +14,14 @@ import { deviceCheckKernels } from '../codegen/wgsl/device-check-kernels.js';
 
 const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
 
+/** one_hot's class values (torch raises "Class values must be smaller than num_classes." or "… non-negative."). */
+const ONE_HOT = { what: 'a one_hot class value' };
+
 export function indexInputChecks(g: Graph): IndexInputCheck[] {
   const out = new Map<string, IndexInputCheck>();
   const node = (id: number): Node => g.nodes[id]!;
   // the first op to read an input decides its message (graph order is the order torch meets them)
-  const add = (operand: Node, size: Dim, message: { what: string; torch: string } | undefined) => {
+  const add = (operand: Node, size: Dim, message: { what: string; torch?: string } | undefined) => {
     const t = tracedIndexInput(operand, node);
     if (!t) return;
     const key = `${t.input}|${JSON.stringify(size)}|${t.ignore}`;
@@ -28,8 +31,15 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
     if (n.op === 'gather') {
       const [data, index] = n.inputs.map(node) as [Node, Node];
       const axis = n.attrs.axis;
+      // one_hot(t, n) picks t's values from arange(n) (builtins.ts): class values, with their own wording;
       // an index broadcast across the other dims picks whole slices: index_select(data, axis, i) (CRD's bank rows)
-      add(index, data.shape[axis]!, selectsSlices(index, axis, node) ? sliceIndex(data, axis, node, 'index out of range in self') : undefined);
+      const message =
+        data.op === 'iota' && data.shape.length === 1
+          ? ONE_HOT
+          : selectsSlices(index, axis, node)
+            ? sliceIndex(data, axis, node, 'index out of range in self')
+            : undefined;
+      add(index, data.shape[axis]!, message);
     } else if (n.op === 'index_copy') {
       const [self, index] = n.inputs.map(node) as [Node, Node];
       const axis = n.attrs.axis;
@@ -43,15 +53,18 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
 }
 
 /**
- * The int graph input an index operand reads, seen through layout ops and `where(x != ignore_index, x, k)` (the
- * ignore value is then exempt); undefined for an index the graph computes.
+ * The int graph input an index operand reads, seen through layout ops, slices and `where(x != ignore_index, x, k)`
+ * (the ignore value is then exempt); undefined for an index the graph computes. Through a slice the whole input is
+ * checked, also the elements the slice leaves out (SSKD's augmented-row labels, a slice of the repeated targets,
+ * cover them all): a check before the kernels run, instead of storing the slice for a check after them
+ * (computed-indices.ts).
  */
-function tracedIndexInput(start: Node, node: (id: number) => Node): { input: string; ignore?: number } | undefined {
+export function tracedIndexInput(start: Node, node: (id: number) => Node): { input: string; ignore?: number } | undefined {
   let cur = start;
   let ignore: number | undefined;
   for (let hops = 0; hops < 32; hops++) {
     if (cur.op === 'input') return cur.dtype === 'int' ? { input: cur.attrs.name, ...(ignore !== undefined ? { ignore } : {}) } : undefined;
-    if (LAYOUT.has(cur.op)) {
+    if (LAYOUT.has(cur.op) || cur.op === 'slice') {
       cur = node(cur.inputs[0]!);
       continue;
     }

@@ -4,13 +4,13 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { shapeToString } from '../graph/dims.js';
 import type { SafeTensor } from 'tdc-runtime';
-import { execute, InputBindingError, type HostTensor } from '../cpu/executor.js';
+import { execute, InputBindingError, NodeValueError, type HostTensor } from '../cpu/executor.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
-import { expectedShape, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
+import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
 import { indexInputChecks, unitInputChecks } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
@@ -35,7 +35,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   const diagnostics = [...inst.diagnostics];
   const g = inst.graph;
   if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
-  const typeErrors = intWhereFloatExpected(stage, host, g, modelLossKeys);
+  const typeErrors = intWhereFloatExpected(stage, hostInfo(host), g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   const rangeErrors = [...indexInputProblems(g, host, stage), ...unitInputProblems(g, host, stage)];
   if (rangeErrors.length) return { diagnostics: [...diagnostics, ...rangeErrors] };
@@ -55,6 +55,12 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
       const node = g.inputs.find((i) => i.name === e.tensor);
       const expected = node ? shapeToString(g.nodes[node.node]!.shape) : undefined;
       diagnostics.push(diag('error', 'TDC520', e.message, stage.span, expected ? { hint: `'${e.tensor}' must have shape ${expected}` } : undefined));
+    } else if (e instanceof NodeValueError) {
+      // at the spec call that made the op (a custom loss's gather in its .tdl), the config term as related
+      const { spec, config } = e.node.origin ?? {};
+      diagnostics.push(
+        diag('error', 'TDC521', `the CPU executor failed: ${e.message}`, spec ?? config ?? stage.span, spec ? { related: [{ message: 'in the loss of this term', span: config ?? stage.span }] } : undefined),
+      );
     } else {
       diagnostics.push(diag('error', 'TDC521', `the CPU executor failed: ${(e as Error).message}`, stage.span));
     }

@@ -28,8 +28,11 @@ import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS, WORKGROUP_SIZE_RANGE } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
+import { intWhereFloatExpected } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
+import { prepare } from './schedule/prepare.js';
+import { computedIndexWhat, computedIndices } from './schedule/computed-indices.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
 
@@ -60,6 +63,11 @@ export interface GpuRunOptions {
   gpu?: NodeGpuOptions;
 }
 
+/** The model_loss keys the run's tensors give (`model_loss/<key>`). */
+const modelLossKeysOf = (tensors: Map<string, SafeTensor>): string[] => [...tensors.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+
+const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
+
 /** Throws NoWebGpuAdapterError when there is no adapter (the CLI then falls back to the CPU); every other problem is a diagnostic. */
 export async function runStageOnGpu(
   stage: StageIR,
@@ -70,6 +78,13 @@ export async function runStageOnGpu(
   const t0 = performance.now();
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
+  // int tensors the loss uses as float data: the CPU run's TDC502, not a WGSL type error from the kernels
+  const info = (name: string) => {
+    const t = tensors.get(name);
+    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
+  };
+  const typeErrors = intWhereFloatExpected(stage, info, graph, modelLossKeysOf(tensors));
+  if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
 
   let rt: AnyGpuRuntime;
   try {
@@ -142,7 +157,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, e.diagnostic] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atComputedIndex(e.diagnostic, graph, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -166,6 +181,17 @@ export function workgroupSizeProblem(plans: readonly KernelPlan[], wg: Workgroup
   return diag('error', WORKGROUP_SIZE_RANGE, `workgroup size ${wg} is too large: ${why}; choose one in 1..${max}`);
 }
 
+/**
+ * A device check's failure on an index the loss computes (its message names it as computed-indices.ts words it),
+ * positioned at the spec call that made its op, with the config term as related, as the CPU run positions it.
+ */
+function atComputedIndex(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  if (d.code !== 'TDC524' || !d.message.includes('(computed by the loss)')) return d;
+  // the graph the scheduler indexed (schedule/index.ts, fused; planned above with the state)
+  const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && d.message.includes(computedIndexWhat(x)));
+  return c?.origin ? { ...d, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : d;
+}
+
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a
  *  workgroup as SIMD lanes of one CPU thread: 8 lanes beat 256 by 3–5× on lavapipe). */
 export function defaultWorkgroupSize(rt: GpuRuntime): number {
@@ -180,8 +206,7 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
  * the logits), so that the concrete instantiation reports the shape error as the CPU run does.
  */
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
-  const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
-  const modelLossKeys = [...tensors.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
+  const modelLossKeys = modelLossKeysOf(tensors);
   const batch = batchSize(tensors);
   const run = (sym0: boolean) =>
     instantiateStage(

@@ -10,7 +10,7 @@ import type { StageIR } from './ir.js';
 
 const PROBE = '?';
 
-const hostInfo =
+export const hostInfo =
   (host: Map<string, HostTensor>): InputInfo =>
   (name) => {
     const t = host.get(name);
@@ -85,10 +85,17 @@ export function probedShapeText(shape: Shape): string {
 
 /**
  * Int io tensors (student/…, teacher/…, model_loss/…) the loss differentiates when they are float: torch
- * rejects integer tensors there (e.g. softmax of Long logits), so they must be float tensors.
+ * rejects integer tensors there (e.g. softmax of Long logits), so they must be float tensors. `info` gives the
+ * stage's inputs (the run's tensors, or the shapes and dtypes `tdc compile` was given); `declared` words where
+ * the int dtype came from and how to fix it (default: a tensor handed to `tdc run`).
  */
-export function intWhereFloatExpected(stage: StageIR, host: Map<string, HostTensor>, g: Graph, modelLossKeys: string[]): Diagnostic[] {
-  const info = hostInfo(host);
+export function intWhereFloatExpected(
+  stage: StageIR,
+  info: InputInfo,
+  g: Graph,
+  modelLossKeys: string[],
+  declared: { what: string; hint: string } = { what: 'is an integer tensor', hint: 'only index tensors (e.g. targets, CRD pos_idx/contrast_idx) may be integers' },
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const both = { ...stage, trainable: { student: true, teacher: true } };
   for (const inp of g.inputs) {
@@ -98,8 +105,8 @@ export function intWhereFloatExpected(stage: StageIR, host: Map<string, HostTens
     if (!asFloat?.grads.some((x) => x.input === inp.name)) continue;
     const spec = node.origin?.spec;
     out.push(
-      diag('error', 'TDC502', `input '${inp.name}' is an integer tensor, but the loss uses it as continuous data: expected a float tensor (F32 or F64) of shape ${shapeToString(node.shape)}`, node.origin?.config ?? stage.span, {
-        hint: 'only index tensors (e.g. targets, CRD pos_idx/contrast_idx) may be integers',
+      diag('error', 'TDC502', `input '${inp.name}' ${declared.what}, but the loss uses it as continuous data: expected a float tensor (F32 or F64) of shape ${shapeToString(node.shape)}`, node.origin?.config ?? stage.span, {
+        hint: declared.hint,
         ...(spec ? { related: [{ message: 'first used here', span: spec }] } : {}),
       }),
     );

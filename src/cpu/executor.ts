@@ -3,13 +3,24 @@
 import { dimSymbols, dimToString, evalDim, evalShape, shapeToString } from '../graph/dims.js';
 import { OPS } from '../graph/ops/index.js';
 import type { OpDef } from '../graph/ops/op-def.js';
-import type { Dim, Graph, OpName } from '../graph/types.js';
+import type { Dim, Graph, Node, OpName } from '../graph/types.js';
 import type { HostTensor } from '../graph/host-tensor.js';
 
 export type { HostTensor } from '../graph/host-tensor.js';
 export { hostTensor } from '../graph/host-tensor.js';
 
 /** An input tensor is missing or does not fit the graph's (symbolic) input type. */
+/** An op refused its operands' values (an index out of range): the node, whose origin is the spec call that made it. */
+export class NodeValueError extends Error {
+  constructor(
+    message: string,
+    readonly node: Node,
+  ) {
+    super(message);
+    this.name = 'NodeValueError';
+  }
+}
+
 export class InputBindingError extends Error {
   constructor(
     message: string,
@@ -142,7 +153,9 @@ export function evaluateNodes(g: Graph, inputs: Map<string, HostTensor>, roots: 
     try {
       v = (OPS[n.op] as OpDef<OpName>).cpu(ins, n.attrs as never, { outShape, outDtype: n.dtype, ev });
     } catch (e) {
-      throw new Error(`node ${n.id} (${n.op}): ${(e as Error).message}`);
+      // the ops' messages name the op ("gather: index 11 is out of range …")
+      const message = (e as Error).message;
+      throw new NodeValueError(message.startsWith(`${n.op}:`) ? message : `${n.op}: ${message}`, n);
     }
     if (v.shape.length !== outShape.length || v.shape.some((d, i) => d !== outShape[i]))
       throw new Error(`node ${n.id} (${n.op}): kernel produced [${v.shape.join(', ')}], expected [${outShape.join(', ')}]`);

@@ -52,7 +52,7 @@ export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<nu
     checkDims(k.dispatch, `kernel ${k.name} dispatch`, overrides);
   });
   // the device checks' kernels come with the plan (made by the compiler; device-checks.ts is their contract)
-  for (const [kind, list] of [['index', plan.indexInputs], ['factor', plan.factorChecks], ['unit', plan.unitInputs]] as const)
+  for (const [kind, list] of [['index', [...(plan.indexInputs ?? []), ...(plan.computedIndexChecks ?? [])]], ['factor', plan.factorChecks], ['unit', plan.unitInputs]] as const)
     if (list?.length && typeof plan.checkKernels?.[kind] !== 'string')
       throw new PlanError(`the plan lists ${kind} checks but carries no checkKernels.${kind} (a plan from a tdc older than its runtime: recompile it)`);
   need(plan.outputs.scalars.buffer, 'outputs.scalars');

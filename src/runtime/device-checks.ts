@@ -3,7 +3,9 @@
 //   cannot look): the first element outside [0, size) other than ignore_index;
 // - Cholesky factors the plan computes (plan.factorChecks), after the plan's kernels: the first diagonal entry
 //   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises);
-// - probabilities (plan.unitInputs) given as GPUBuffers: the first element outside [0, 1] or NaN.
+// - probabilities (plan.unitInputs) given as GPUBuffers: the first element outside [0, 1] or NaN;
+// - indices the plan's kernels compute (plan.computedIndexChecks), after the plan's kernels, by the index check's
+//   kernel over the scratch buffer holding them: the first element outside [0, size).
 // Each records into an error-flag buffer. The flags are copied into the readback buffer right after the scalars,
 // so they come back with them: no extra synchronisation.
 // Host inputs are checked on the host before dispatch instead (executor.checkIndices / checkUnitInputs), with the
@@ -15,6 +17,7 @@
 // points `main` (CHECK_WORKGROUP_SIZE invocations per workgroup over a 2-D grid, element i = gid.x + gid.y · row)
 // and `offending_value` (one invocation), and what they record.
 //
+// Slots: the index inputs', then the factors', the probabilities' and the computed indices' (in plan order).
 // Flags: 3 · checks u32. flags[slot]: the first offending element's index (atomicMin; for factors
 // matrix · size + j), 0xffffffff when none. flags[checks + slot]: the bits of that element's value, stored by the
 // kernel's second entry point `offending_value` (one invocation, dispatched right after `main` in the same pass:
@@ -26,8 +29,8 @@
 // and store nothing while any is set: the input checks (index, unit) are dispatched before the plan's kernels, so
 // a run with a refused input leaves that state as it was (torch raises before updating it), as does every run
 // after it until a readback has reported the failure. The kernels storing the other state outputs (CRD's params)
-// read them too and store the state inputs' values instead. A factor check runs after the plan's kernels: it holds back
-// only the later runs.
+// read them too and store the state inputs' values instead. A factor check and a computed index's check run
+// after the plan's kernels: they hold back only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
 
 export const NO_ERROR = 0xffffffff;
@@ -130,7 +133,16 @@ export function hostIndexProblem(c: { input: string; size: number; ignore?: numb
 
 /** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
 export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
-  const torch =
-    c.what === undefined ? `Target ${value} is out of bounds` : c.torch?.replaceAll('{max}', String(c.size - 1)).replaceAll('{size}', String(c.size)).replaceAll('{value}', String(value));
+  const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch && torchText(c.torch, c.size, value);
   return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
+}
+
+/** An index the plan's kernels compute (plan.computedIndexChecks) with a value outside [0, size), found on the device. */
+export function computedIndexProblem(c: { what: string; size: number; torch?: string }, element: number, value: number): string {
+  return `${c.what}: element ${element} is ${value}, outside [0, ${c.size})${c.torch ? ` (torch raises "${torchText(c.torch, c.size, value)}")` : ''}${ON_DEVICE}`;
+}
+
+/** torch's message for a bad index: {max} stands for size − 1, {size} for size, {value} for the value. */
+function torchText(template: string, size: number, value: number): string {
+  return template.replaceAll('{max}', String(size - 1)).replaceAll('{size}', String(size)).replaceAll('{value}', String(value));
 }

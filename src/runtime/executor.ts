@@ -24,6 +24,7 @@ import { checkPlan } from './check-plan.js';
 import {
   NO_ERROR,
   unitCheckProblem,
+  computedIndexProblem,
   unitParams,
   checkDispatch,
   checkParams,
@@ -146,6 +147,9 @@ const dispatchedPipelines = new WeakSet<GPUComputePipeline>();
 const pipelineCache = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline; value?: GPUComputePipeline }>>();
 const PIPELINE_CACHE = 256;
 
+/** The first flag slot of the computed indices' checks: after the index inputs', factors' and probabilities'. */
+const computedIndexBase = (plan: KernelPlan): number => (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0) + (plan.unitInputs?.length ?? 0);
+
 /** A check's two entry points over one layout: `main` flags the first bad element, `offending_value` stores its value. */
 type CheckPipeline = { layout: GPUBindGroupLayout; pipeline: GPUComputePipeline; value: GPUComputePipeline };
 
@@ -219,8 +223,8 @@ export class PlanExecutor {
   private active = 0;
   private broken: Error | undefined;
   /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, then one per plan.factorChecks
-   *  entry, then one per plan.unitInputs entry, then as many offending values (bits) and the indices they belong
-   *  to, in the same order; read back after the scalars. */
+   *  entry, one per plan.unitInputs entry and one per plan.computedIndexChecks entry, then as many offending values
+   *  (bits) and the indices they belong to, in the same order; read back after the scalars. */
   private readonly flags: GPUBuffer | undefined;
   /** What the kernels that read the flags (PlanKernel.checkFlags) bind: the first-failure slots of `flags`, or,
    *  for a plan without device checks, one NO_ERROR word of its own. */
@@ -254,7 +258,7 @@ export class PlanExecutor {
       size: Math.max(16, Math.ceil(plan.symbols.length / 4) * 16),
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
     });
-    const nChecks = (plan.indexInputs?.length ?? 0) + (plan.factorChecks?.length ?? 0) + (plan.unitInputs?.length ?? 0);
+    const nChecks = computedIndexBase(plan) + (plan.computedIndexChecks?.length ?? 0);
     if (nChecks) {
       this.flags = runtime.device.createBuffer({ label: 'tdc error flags', size: 12 * nChecks, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
       for (let i = 0; i < nChecks; i++)
@@ -384,7 +388,7 @@ export class PlanExecutor {
       cache.set(keys[i]!, found[i]!);
     });
     const checkPipelines = {
-      ...(plan.indexInputs?.length ? { index: await checkPipeline(rt, cache, 'index', plan.checkKernels!.index!) } : {}),
+      ...(plan.indexInputs?.length || plan.computedIndexChecks?.length ? { index: await checkPipeline(rt, cache, 'index', plan.checkKernels!.index!) } : {}),
       ...(plan.factorChecks?.length ? { factor: await checkPipeline(rt, cache, 'factor', plan.checkKernels!.factor!) } : {}),
       ...(plan.unitInputs?.length ? { unit: await checkPipeline(rt, cache, 'unit', plan.checkKernels!.unit!) } : {}),
     };
@@ -609,10 +613,18 @@ export class PlanExecutor {
       const problems: string[] = [];
       // an input check failed: checked before the plan's kernels, so those updating state in place stored nothing
       let inputFailed = false;
+      const computedBase = computedIndexBase(this.plan);
+      let computedFailed = false;
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
         const nFactor = this.plan.factorChecks?.length ?? 0;
+        if (i >= computedBase) {
+          const cc = this.plan.computedIndexChecks![i - computedBase]!;
+          problems.push(computedIndexProblem({ ...cc, size: evalDim(cc.size, env) }, f, asInt[i]!));
+          computedFailed = true;
+          return;
+        }
         if (c) problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
         else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
@@ -626,7 +638,7 @@ export class PlanExecutor {
         // the later chunks are not mapped yet: their staging buffers stay usable
         first.unmap();
         throw new GpuInputError(
-          `invalid input values (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${inputFailed ? this.stateKeptNote() : ''}`,
+          `${inputFailed || !computedFailed ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${inputFailed ? this.stateKeptNote() : ''}`,
         );
       }
     }
@@ -753,8 +765,15 @@ export class PlanExecutor {
         pass = enc.beginComputePass();
       }
     }
-    // factors are checked after the kernels that compute them (dispatches in a pass are ordered)
+    // factors and computed indices are checked after the kernels that compute them (dispatches in a pass are ordered)
     const index = this.plan.indexInputs?.length ?? 0;
+    const computedBase = computedIndexBase(this.plan);
+    this.plan.computedIndexChecks?.forEach((cc, k) => {
+      const n = evalDim(cc.n, env);
+      if (n === 0) return;
+      const c = { buffer: this.buffers.get(cc.buffer)!.gpu, n, size: evalDim(cc.size, env) };
+      this.dispatchCheck(pass, this.checkPipelines.index!, computedBase + k, c.buffer, n, checkParams(c, computedBase + k, this.flags!.size / 12));
+    });
     this.plan.factorChecks?.forEach((fc, k) => {
       const size = evalDim(fc.size, env);
       const n = evalDim(fc.count, env) * size;

@@ -143,8 +143,15 @@ export interface KernelPlan {
   /** Float inputs whose values torch checks (binary_cross_entropy: every element in [0, 1], NaN refused). */
   unitInputs?: UnitInputCheck[];
   /**
+   * Indices the kernels compute (a custom loss's `gather(s, 1, unsqueeze(targets, 1) + 10)`), each stored into a
+   * scratch buffer: the runtime checks on the device, after the kernels, that every value lies in [0, size)
+   * (torch raises; the kernels read a clamped element).
+   */
+  computedIndexChecks?: ComputedIndexCheck[];
+  /**
    * The WGSL of the device-check kernels the runtime dispatches for this plan (device-checks.ts is their contract),
-   * made by the compiler: `index` when the plan has indexInputs, `factor` with factorChecks, `unit` with unitInputs.
+   * made by the compiler: `index` when the plan has indexInputs or computedIndexChecks, `factor` with
+   * factorChecks, `unit` with unitInputs.
    */
   checkKernels?: Partial<Record<DeviceCheckKind, string>>;
   /**
@@ -167,6 +174,18 @@ export interface UnitInputCheck {
   input: string;
   /** torch's message, e.g. 'binary_cross_entropy: all elements of input should be between 0 and 1'. */
   message: string;
+}
+
+export interface ComputedIndexCheck {
+  /** The scratch buffer holding the index (i32) and its element count. */
+  buffer: number;
+  n: Dim;
+  /** Each value must lie in [0, size). */
+  size: Dim;
+  /** How the message names it: the op reading it and the spec call that made that op. */
+  what: string;
+  /** torch's message for a bad value ({value}, {size}, {max}: as IndexInputCheck.torch). */
+  torch?: string;
 }
 
 export interface FactorCheck {

@@ -108,6 +108,7 @@ function planConstants(s: StageNames): string[] {
     ...(plan.indexInputs ? { indexInputs: plan.indexInputs } : {}),
     ...(plan.factorChecks ? { factorChecks: plan.factorChecks } : {}),
     ...(plan.unitInputs ? { unitInputs: plan.unitInputs } : {}),
+    ...(plan.computedIndexChecks ? { computedIndexChecks: plan.computedIndexChecks } : {}),
     ...(plan.checkKernels
       ? { checkKernels: Object.fromEntries(Object.entries(plan.checkKernels).map(([kind, wgsl]) => [kind, new RawCode(templateLiteral(wgsl))])) }
       : {}),

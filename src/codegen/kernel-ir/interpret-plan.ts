@@ -2,7 +2,7 @@
 // converted to f32 / i32 as the runtime uploads them), the symbols bound from the input shapes, every kernel's
 // dispatch evaluated with its workgroup size and interpreted in plan order. Results as the runtime reads
 // them back: the scalars (loss, terms, model term), the gradients and the state outputs, in float32.
-import { bindSymbols, evalDim, hostIndexProblem, overrideConstants, type KernelPlan, type WorkgroupSizeOption } from 'tdc-runtime';
+import { bindSymbols, computedIndexProblem, evalDim, hostIndexProblem, overrideConstants, type KernelPlan, type WorkgroupSizeOption } from 'tdc-runtime';
 import type { KernelModule } from './ir.js';
 import { interpretDispatch } from './interpret.js';
 import { dimFields } from '../wgsl/print-module.js';
@@ -78,6 +78,14 @@ export function interpretPlan(
     }
     interpretDispatch(m, { buffers: named, dims, wgSize, grid, ...(subgroupSize ? { subgroupSize } : {}) });
   });
+  // indices the kernels computed, as the GPU runtime checks them after the kernels (device-checks.ts)
+  const outOfRange = (plan.computedIndexChecks ?? []).flatMap((c) => {
+    const size = evalDim(c.size, env);
+    const data = buffers.get(c.buffer)!.subarray(0, evalDim(c.n, env));
+    const i = data.findIndex((v) => !(v >= 0 && v < size));
+    return i < 0 ? [] : [computedIndexProblem({ ...c, size }, i, data[i]!)];
+  });
+  if (outOfRange.length) throw new Error(`indices out of range: ${outOfRange.join('; ')}`);
   const scalars = buffers.get(plan.outputs.scalars.buffer)!;
   const numel = (shape: readonly (number | object)[]) => shape.reduce<number>((a, d) => a * evalDim(d as never, env), 1);
   const run: InterpretedRun = {

@@ -77,9 +77,9 @@ export const DEVICE_CHECKS: { readonly [K in DeviceCheckKind]: CheckModule } = {
 };
 
 /** The printed kernels of the device checks `plan` lists (KernelPlan.checkKernels), or undefined when it lists none. */
-export function deviceCheckKernels(plan: Pick<KernelPlan, 'indexInputs' | 'factorChecks' | 'unitInputs'>): KernelPlan['checkKernels'] {
+export function deviceCheckKernels(plan: Pick<KernelPlan, 'indexInputs' | 'computedIndexChecks' | 'factorChecks' | 'unitInputs'>): KernelPlan['checkKernels'] {
   const need: [DeviceCheckKind, unknown[] | undefined][] = [
-    ['index', plan.indexInputs],
+    ['index', [...(plan.indexInputs ?? []), ...(plan.computedIndexChecks ?? [])]],
     ['factor', plan.factorChecks],
     ['unit', plan.unitInputs],
   ];

@@ -57,6 +57,7 @@ export function generatePlanModules(s: Schedule): { plan: KernelPlan; modules: K
     ...(s.equalDims ? { equalDims: s.equalDims } : {}),
     ...(s.indexInputs ? { indexInputs: s.indexInputs } : {}),
     ...(s.factorChecks ? { factorChecks: s.factorChecks } : {}),
+    ...(s.computedIndexChecks ? { computedIndexChecks: s.computedIndexChecks } : {}),
   };
   const checkKernels = deviceCheckKernels(plan);
   if (checkKernels) plan.checkKernels = checkKernels;

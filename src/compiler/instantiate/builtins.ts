@@ -444,7 +444,11 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       const d = dimArg(ip, n!, 'one_hot: the class count');
       if (!shape || d === undefined) return PH;
       const pos = op(ip.ctx, 'iota', [], { shape: [...shape, d], axis: shape.length, dtype: 'int' });
-      const col = reshapeTo(ip, id, [...shape, 1]);
+      // the class values picked from arange(d): the same values, with an index check (torch raises "Class values
+      // must be smaller than num_classes" where a comparison alone gives an all-zero row): on the host or the
+      // device as for any gather index (index-checks.ts, computed-indices.ts), and in the CPU executor's gather
+      const classes = op(ip.ctx, 'gather', [op(ip.ctx, 'iota', [], { shape: [d], axis: 0, dtype: 'int' }), reshapeTo(ip, id, [mulDims(...shape)])], { axis: 0 });
+      const col = reshapeTo(ip, classes, [...shape, 1]);
       return tensor(castTo(ip, op(ip.ctx, 'binary', [col, pos], { fn: 'eq' }), 'float'));
     },
   },

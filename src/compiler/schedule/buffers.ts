@@ -1,12 +1,14 @@
 // The buffers pass (after partition): the plan's buffers in id order — inputs, gradients, state outputs, the
 // scalars slot buffer (loss, terms, model term), scratch for every value a kernel other than the one
-// computing it reads (in kernel order), then each serial kernel's own workspace (CTC's α/β rows).
+// computing it reads and for each computed index the runtime checks (in kernel order), then each serial
+// kernel's own workspace (CTC's α/β rows).
 import { numel } from '../../graph/dims.js';
 import type { DType, Graph, Shape } from '../../graph/types.js';
 import { serialWorkspace } from './geometry.js';
 import type { Group } from './kernel-graph.js';
 import type { Partition } from './partition.js';
 import { inPlaceUpdates } from './in-place-state.js';
+import { computedIndices } from './computed-indices.js';
 import type { GpuDType, PlanBuffer, PlanInput } from './plan.js';
 
 export interface BufferInfo extends PlanBuffer {
@@ -73,10 +75,12 @@ export function allocateBuffers(g: Graph, part: Partition): Buffers {
         const h = computedIn.get(v);
         if (h && h !== grp) readElsewhere.add(v);
       }
+  // computed indices: stored where they are computed, for the device's range check (computed-indices.ts)
+  const checked = new Set(computedIndices(g).map((c) => c.node));
   const scratch = new Map<number, BufferInfo>();
   for (const grp of part.groups)
     for (const u of grp.units) {
-      if (u.kind === 'root' || !readElsewhere.has(u.node) || scratch.has(u.node)) continue;
+      if (u.kind === 'root' || !(readElsewhere.has(u.node) || checked.has(u.node)) || scratch.has(u.node)) continue;
       const n = g.nodes[u.node]!;
       const k = scratch.size;
       const what = u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp';

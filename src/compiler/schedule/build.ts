@@ -18,6 +18,7 @@ import { allocateBuffers, type BufferInfo } from './buffers.js';
 import { dispatchOf } from './dispatch.js';
 import { headerLines, kernelName } from './kernel-header.js';
 import { planSymbols } from './symbols.js';
+import { computedIndexTorch, computedIndexWhat, computedIndices } from './computed-indices.js';
 
 /** The WGSL name of the check flags a kernel updating state in place reads (its last binding). */
 const CHECK_FLAGS = 'check_flags';
@@ -155,6 +156,11 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       const s = g.nodes[node]!.shape;
       return { buffer: b.id, size: s[s.length - 1]!, count: mulDims(...s.slice(0, -2)), terms: terms[node] ?? [] };
     });
+  // indices the kernels compute, checked on the device by the runtime after the kernels (computed-indices.ts)
+  const computedIndexChecks = computedIndices(g).flatMap((c) => {
+    const b = scratch.get(c.node);
+    return b ? [{ buffer: b.id, n: c.n, size: c.size, what: computedIndexWhat(c), ...computedIndexTorch(c) }] : [];
+  });
   return {
     ...(opts.workgroupSize !== undefined ? { workgroupSize: opts.workgroupSize } : {}),
     symbols,
@@ -172,6 +178,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       ...(g.stateOut?.length ? { state: stateOutputs(g, bufs.state) } : {}),
     },
     ...(factorChecks.length ? { factorChecks } : {}),
+    ...(computedIndexChecks.length ? { computedIndexChecks } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { coord } from './coords.js';
 import type { Prepared } from './prepare.js';
 import { ownsLoop } from './units.js';
 import { inPlaceUpdates } from './in-place-state.js';
+import { computedIndices } from './computed-indices.js';
 
 /** Ops with no arithmetic (the op table's source and layout kinds): free to re-evaluate. */
 const isFree = (op: Node['op']): boolean => opKind(op) === 'source' || opKind(op) === 'layout';
@@ -33,7 +34,8 @@ const sizeOf = (shape: readonly Dim[]): number => shape.reduce<number>((a, d) =>
  * - adaptive pools over bins of POOL_STORE_CELLS cells or more: every expression reading a pooled cell sums its
  *   bin again (KR's HCL reads each pooled map in the loss, in its gradient and in the next, coarser level of the
  *   pyramid); stored, each map is read once;
- * - values built from the statistics of rows that a reduction across those rows sums (transposedRowValues).
+ * - values built from the statistics of rows that a reduction across those rows sums (transposedRowValues);
+ * - indices the graph computes, which the runtime range-checks on the device (computed-indices.ts).
  */
 export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   const stop = (id: number) => ownsLoop(g.nodes[id]!, prep);
@@ -59,6 +61,8 @@ export function storedOnce(g: Graph, prep: Prepared): Set<number> {
   const first = transposedRowValues(g, prep, cost, new Set());
   for (const v of transposedRowValues(g, prep, cost, first)) out.add(v);
   for (const v of first) out.add(v);
+  // indices the graph computes: stored for the device's range check (computed-indices.ts)
+  for (const c of computedIndices(g)) if (!stop(c.node) && g.nodes[c.node]!.op !== 'const') out.add(c.node);
   for (const n of g.nodes) {
     if (n.op === 'adaptive_pool2d' && pooledCells(g, n) >= POOL_STORE_CELLS) out.add(n.id);
     if (n.op === 'adaptive_pool2d_grad') {
