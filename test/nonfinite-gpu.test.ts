@@ -3,11 +3,18 @@
 // finite number (WGSL has no NaN/inf literals, and drivers fold `x / 0.0` and `x * 0.0` to 0) and never an
 // internal error. Each case runs `tdc run --device gpu` and `--device cpu` (the torch-checked oracle) and the two
 // must agree: both NaN (`"loss": null`), or both finite and close.
+// And spec programs where a rewrite used to change torch's non-finite outcome give torch's loss and gradients on
+// both devices (test/fixtures/nonfinite-rewrites, computed by PyTorch 1.13 with scripts/gen-nonfinite-rewrites.py):
+// - sum(s / 0.0) was -inf on the GPU: the scheduler's algebra moved the constant divisor out of the sum,
+//   (Σ s) / 0, which is ±inf where torch's Σ (s / 0) is NaN (s has both signs) — schedule/algebra.ts;
+// - sum(s / (t - t)) was a finite 0 on the GPU with no TDC504: the driver folds t - t (and t + -t) to 0 and then
+//   s / 0 to 0 (WGSL allows finite math) — the emitter writes x - x as |x|·0 on the bits (wgsl/emitter.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readSafetensors } from 'tdc-runtime';
 import { writeSafetensors } from 'tdc-runtime/node';
 import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
 
@@ -98,6 +105,56 @@ test('spec programs dividing by a constant 0 (or multiplying a non-finite value 
     writeFileSync(file, spec(expr));
     agree(['--spec', file, 'run', cfg, '--inputs', io], expr, nan);
   }
+});
+
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'nonfinite-rewrites');
+type Value = number | 'NaN' | 'Infinity' | '-Infinity';
+interface Case {
+  expr: string;
+  loss: Value;
+  grads: Record<string, Value[]>;
+}
+const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')) as { cases: Case[] };
+const decode = (v: Value): number => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+const agrees = (got: number, want: number): boolean =>
+  Number.isNaN(want) ? Number.isNaN(got) : !Number.isFinite(want) ? got === want : Number.isFinite(got) && Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want));
+
+/** Mismatches of `tdc run --device <device>` against torch for one case (the fixture has the term's weight 0.5). */
+function check(c: Case, device: 'cpu' | 'gpu'): string[] {
+  const cfg = join(dir, 'my.yaml');
+  writeFileSync(cfg, CONFIG);
+  const file = join(dir, 'my.tdl');
+  writeFileSync(file, spec(c.expr));
+  const grads = join(dir, `grads-${device}.safetensors`);
+  const r = tdc(['--spec', file, 'run', cfg, '--inputs', join(FIXTURE, 'io.safetensors'), '--device', device, '--json', '--grads-out', grads]);
+  const what = `${c.expr} (${device})`;
+  if (r.code !== 0 || hasStackTrace(r.stderr)) return [`${what}: exit ${r.code}\n${r.stderr}`];
+  const out: string[] = [];
+  const json = JSON.parse(r.stdout) as { loss: number | null; nonfinite?: { kind: string; value?: string }[] };
+  // --json prints a non-finite loss as null, its value in "nonfinite"
+  const loss = json.loss ?? Number(json.nonfinite?.find((x) => x.kind === 'loss')?.value);
+  if (!agrees(loss, decode(c.loss))) out.push(`${what}: loss ${loss}, torch ${c.loss}`);
+  const written = readSafetensors(new Uint8Array(readFileSync(grads))).tensors;
+  assert.ok(written.has('grad/student/layer3/output'), `${what}: no student gradient`);
+  for (const [name, want] of Object.entries(c.grads)) {
+    const g = written.get(`grad/${name}`);
+    if (!g) continue; // a side that does not train
+    const data = Array.from(g.data as Float32Array | Float64Array);
+    const bad = want.map(decode).flatMap((w, i) => (agrees(data[i]!, w) ? [] : [`[${i}] ${data[i]} (torch ${want[i]})`]));
+    if (bad.length) out.push(`${what}: gradient ${name}: ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ` … ${bad.length} elements` : ''}`);
+  }
+  return out;
+}
+
+test('non-finite spec programs give torch loss and gradients on the CPU executor', () => {
+  assert.ok(expected.cases.length >= 9);
+  const failures = expected.cases.flatMap((c) => check(c, 'cpu'));
+  assert.equal(failures, [], failures.join('\n'));
+});
+
+test('and on the GPU: no constant factor leaves a sum where that changes NaN to ±inf, and x - x stays NaN for ±inf', () => {
+  const failures = expected.cases.flatMap((c) => check(c, 'gpu'));
+  assert.equal(failures, [], failures.join('\n'));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

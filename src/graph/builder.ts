@@ -189,6 +189,12 @@ export class GraphBuilder implements VjpBuilder {
         if ((fn === 'mul' && cy === 1) || ((fn === 'add' || fn === 'sub') && cy === 0) || ((fn === 'div' || fn === 'pow') && cy === 1))
           if (same(x)) return x;
         if (((fn === 'mul' && cx === 1) || (fn === 'add' && cx === 0)) && same(y)) return y;
+        // torch's pow by a scalar ±0.5 is sqrt / rsqrt, not C's pow: (−inf)^0.5 is NaN, (−0)^0.5 is −0 and
+        // (−0)^−0.5 is −inf there (C: +inf, +0, +inf); the GPU lowering computes them so, and the CPU runs this graph
+        if (fn === 'pow' && (cy === 0.5 || cy === -0.5) && same(x)) {
+          const root = this.op('unary', [x], { fn: 'sqrt' });
+          return cy > 0 ? root : this.op('unary', [root], { fn: 'recip' });
+        }
         return undefined;
       }
       case 'where': {

@@ -11,7 +11,8 @@
 // (centredSum): DIST's Pearson gradients, where the row kernel would otherwise sweep the row again for a sum of
 // rounding noise. That value is not the sum regrouped: ±0 where torch's is noise, NaN where torch's is NaN.
 import { isOneDim, shapeEq } from './dims.js';
-import { oneHotRow, softmaxMax } from './row-patterns.js';
+import { oneHotRow } from './row-patterns.js';
+import { neverInfinite, neverZero } from './value-range.js';
 import type { Node, OpAttrs, OpName, Shape } from './types.js';
 
 export interface SumBuilder {
@@ -41,6 +42,7 @@ export function rewriteSum(b: SumBuilder, x: number, attrs: OpAttrs['reduce']): 
 
 function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: boolean): number | undefined {
   const n = b.node(x);
+  const of = (id: number) => b.node(id);
   const rank = n.shape.length;
   const R = attrs.axes;
   if (inner) {
@@ -65,7 +67,7 @@ function eliminated(b: SumBuilder, x: number, attrs: OpAttrs['reduce'], inner: b
   if (n.attrs.fn === 'mul' || n.attrs.fn === 'div') {
     for (const [y, c] of n.attrs.fn === 'mul' ? [[q, p], [p, q]] : [[p, q]]) {
       const f = alongFactor(b, c!, R, rank);
-      if (f === undefined || !neverZeroOrInfinite(b, f.base)) continue;
+      if (f === undefined || !neverZero(of, f.base) || !neverInfinite(of, f.base)) continue;
       const s = sub(y!);
       if (s === undefined) continue;
       let v = atOutput(b, f.base, attrs, rank);
@@ -182,33 +184,4 @@ function atOutput(b: SumBuilder, c: number, attrs: OpAttrs['reduce'], rank: numb
 function isOneHotRow(b: SumBuilder, w: number, R: readonly number[], rank: number): boolean {
   const hot = R.length === 1 ? oneHotRow((id) => b.node(id), w, R[0]!) : undefined;
   return hot !== undefined && constantAlong(b, hot.value, R, rank);
-}
-
-/**
- * Is `c` never 0 and never ±∞ (NaN allowed)? Finite non-zero constants; their negations, views, products and
- * quotients (rounding to 0 or overflowing aside); Σ of a broadcast non-zero constant (a count times it); and a
- * softmax's Z = Σ exp(x − max x), which is at least 1 (or NaN).
- */
-function neverZeroOrInfinite(b: SumBuilder, c: number): boolean {
-  const n = b.node(c);
-  switch (n.op) {
-    case 'const':
-      return Number.isFinite(n.attrs.value) && n.attrs.value !== 0;
-    case 'unary':
-      return n.attrs.fn === 'neg' && neverZeroOrInfinite(b, n.inputs[0]!);
-    case 'detach':
-    case 'broadcast':
-    case 'reshape':
-      return neverZeroOrInfinite(b, n.inputs[0]!);
-    case 'binary':
-      return (n.attrs.fn === 'mul' || n.attrs.fn === 'div') && n.inputs.every((i) => neverZeroOrInfinite(b, i));
-    case 'reduce': {
-      if (n.attrs.fn !== 'sum') return false;
-      const x = b.node(n.inputs[0]!);
-      if (x.op === 'broadcast') return neverZeroOrInfinite(b, x.inputs[0]!);
-      return softmaxMax((id) => b.node(id), c) !== undefined;
-    }
-    default:
-      return false;
-  }
 }

@@ -211,6 +211,25 @@ export class Emitter {
     return call('mul_zero_f32', x, zero);
   }
 
+  /** Is the binary op on nodes a, b (values va, vb) x − x or x + (−x): the same value, or a node and its negation? */
+  private cancels(fn: string, a: number, b: number, va: Expr, vb: Expr): boolean {
+    const negOf = (m: number, x: number) => {
+      const n = this.node(m);
+      return n.op === 'unary' && n.attrs.fn === 'neg' && n.inputs[0] === x;
+    };
+    if (fn === 'sub') return JSON.stringify(va) === JSON.stringify(vb);
+    return fn === 'add' && (negOf(b, a) || negOf(a, b));
+  }
+
+  /**
+   * x − x (and x + (−x)) as IEEE has it: +0, NaN where x is ±inf or NaN. Drivers fold both to 0 (WGSL allows
+   * finite math; Mesa's NIR does), and then fold a division by that 0 to 0: `s / (t − t)` was a finite loss.
+   * |x| · 0 is the same value, and mulZero keeps it NaN for ±inf and NaN.
+   */
+  private selfDifference(x: Expr): Expr {
+    return this.mulZero(call('abs', x), f32(0));
+  }
+
   /** `x` converted to type `t`. */
   as(x: Expr, from: WgslType, t: WgslType): Expr {
     return from === t ? x : call(t, x);
@@ -429,6 +448,7 @@ export class Emitter {
     }
     const va = this.typed(a, ia, ot);
     const vb = this.typed(b, ib, ot);
+    if (t === 'f32' && this.cancels(fn, a, b, va, vb)) return this.selfDifference(va);
     if (t === 'f32' && fn === 'mul') {
       if (this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
       if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);

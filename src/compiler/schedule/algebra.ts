@@ -3,7 +3,12 @@
 // - factors that do not vary along a sum's reduced axes move out of it,
 //     Σ_j (r · a_j / q) → r · (Σ_j a_j) / q      (r, q broadcast along j),
 //   so the remaining sum reads fewer row statistics (it can run in an earlier sweep) and often is a sum the
-//   graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed);
+//   graph already has (Σ_c softmax_c·k becomes k·Zt/Zt next to the Zt that softmax computed). Exact for an r
+//   that is never ±∞ and a q that is never 0 (graph/value-range.ts): Σ_j a_j / 0 is NaN where the a_j have both
+//   signs or a 0, (Σ_j a_j) / 0 is ±∞ there. A constant factor that may be ±∞ (or divisor 0: `x / 0.0` in a spec)
+//   stays inside. A run-time one (a norm, a variance, a count of matches: FT, Affinity, SSKD, VID) moves out even
+//   where it may be: refusing would cost those losses sweeps, and the sum is non-finite both ways then (±∞ or NaN,
+//   named by TDC504), only ±∞ where torch's is NaN (README: tdc run, NaN and ±Inf);
 // - log of exp products: log(exp(u)·r) → u + log r, log(exp(u)/r) → u − log r, log(where(c, a, b)) →
 //   where(c, log a, log b) when that removes a log: xlogy(p, p) of a softmax p costs no per-element log;
 // - a where inside the other branch of a where on the same condition is decided: where(c, a, x · where(c, b, y))
@@ -12,6 +17,7 @@
 // Rebuilt through GraphBuilder, whose hash-consing merges the new nodes with existing ones.
 import { GraphBuilder } from '../../graph/builder.js';
 import { isOneDim as isOne } from '../../graph/dims.js';
+import { neverInfinite, neverZero } from '../../graph/value-range.js';
 import type { Graph, Node, Shape } from '../../graph/types.js';
 
 interface Factors {
@@ -69,7 +75,9 @@ function factoredSum(b: GraphBuilder, n: Node & { op: 'reduce' }, x: number): nu
 
 function collect(b: GraphBuilder, id: number, invariant: (s: Shape) => boolean): Factors {
   const node = b.node(id);
-  if (node.dtype === 'float' && invariant(node.shape)) return { mul: [id], div: [], rest: [], negate: false };
+  const of = (i: number) => b.node(i);
+  if (node.dtype === 'float' && invariant(node.shape))
+    return neverInfinite(of, id) || readsInput(b, id) ? { mul: [id], div: [], rest: [], negate: false } : { mul: [], div: [], rest: [id], negate: false };
   if (node.op === 'unary' && node.attrs.fn === 'neg') {
     const f = collect(b, node.inputs[0]!, invariant);
     return { ...f, negate: !f.negate };
@@ -83,9 +91,23 @@ function collect(b: GraphBuilder, id: number, invariant: (s: Shape) => boolean):
       const fq = collect(b, q, invariant);
       return { mul: [...fp.mul, ...fq.mul], div: [...fp.div, ...fq.div], rest: [...fp.rest, ...fq.rest], negate: fp.negate !== fq.negate };
     }
-    if (invariant(b.shape(q))) return { ...fp, div: [...fp.div, q] };
+    if (invariant(b.shape(q)) && (neverZero(of, q) || readsInput(b, q))) return { ...fp, div: [...fp.div, q] };
   }
   return { mul: [], div: [], rest: [id], negate: false };
+}
+
+/** Does node `id` read a graph input (a run-time value), or is it a function of constants and dims only? */
+function readsInput(b: GraphBuilder, id: number): boolean {
+  const seen = new Set<number>();
+  const todo = [id];
+  for (let i = todo.pop(); i !== undefined; i = todo.pop()) {
+    if (seen.has(i)) continue;
+    seen.add(i);
+    const n = b.node(i);
+    if (n.op === 'input') return true;
+    todo.push(...n.inputs);
+  }
+  return false;
 }
 
 /** log(x) without a log of x itself, when x is built from exp / positive constants by ·, / and where; else undefined. */
