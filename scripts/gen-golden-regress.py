@@ -393,6 +393,14 @@ def main():
                                                                              x[::4].t().unsqueeze(0), 1, 1e-8), [sx],
                               notes="SSKD's cos[a, n] = cosine_similarity(aug_a, normal_n) of a 4-view batch of 2 with an augmented row of "
                                     'norm ~1e-9 and an original row of norm 0'))
+    xm = torch.randn(3, 4, generator=g)
+    xm[1, 2] = float('-inf')
+    xm[1, 0] = float('inf')
+    xm[2, 1] = 0.0
+    cases.append(edge_case('regress__MultiLabelSoftMarginLoss__inf_logits', torch.nn.MultiLabelSoftMarginLoss, {'reduction': 'none'}, {'reduction': 'none'},
+                           [xm, torch.tensor([1.0, 0.0, 1.0])], torch.rand(3, 4, generator=g), n_args=1, result=masked_t,
+                           notes="logits -inf and +inf in row 1 (its loss is inf; reduction 'none', the mask leaves the row out) and a 0 logit: "
+                                 "torch's logsigmoid backward is finite at +-inf, so the masked gradient there is 0, not NaN"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')
