@@ -69,6 +69,7 @@ export const BUILTIN_FUNCTIONS = {
   long: { params: ['x'], group: 'type', doc: 'cast to int' },
   detach: { params: ['x'], group: 'type', doc: 'stop the gradient' },
   dtype: { params: ['x'], group: 'type', doc: '"float" | "int"' },
+  requires_grad: { params: ['x'], group: 'type', doc: "torch's x.requires_grad: x depends on a trainable input through a differentiable path" },
   tensor: { params: ['v'], group: 'type', doc: 'a float constant tensor from a number or list (YAML class weights)' },
   len: { params: ['v'], group: 'compile-time', doc: 'length of a list or map' },
   range: { params: ['a', 'b', 'step'], defaults: { step: '1' }, optional: ['b'], group: 'compile-time', doc: 'range(n) or range(start, end, step), unrolled' },

@@ -230,6 +230,30 @@ def edge_case(case, cls, kwargs_torch, kwargs_yaml, xs, targets=None, notes='', 
     return write_case(case, name, kwargs_yaml, False, inputs, loss, list(inputs.keys())[:len(xs)], notes, spec)
 
 
+PRELUDE_SPEC = '''# A custom mid-level loss calling the prelude's {fn} (test fixture of scripts/gen-golden-regress.py) on the
+# student's output tuple; the result weights element i of its output by i + 1, so every element's gradient counts.
+mid {name}() {{
+  let o = student["."]["output"]
+  let out = {call}
+  return sum(flatten(out) * (float(arange(numel(out))) + 1))
+}}
+'''
+
+
+def prelude_case(case, fn, call, torch_fn, xs, notes=''):
+    """A prelude helper the mid-level losses share (no torch loss reaches it): the spec's `call` over o[i] against
+    torch_fn(*xs), the float tensors of xs the leaves; sum(flatten(out) * (arange + 1)) on both sides."""
+    xs = [x.detach().clone().requires_grad_() for x in xs]
+    out = torch_fn(*xs)
+    loss = (out.flatten() * (torch.arange(out.numel(), dtype=torch.float64) + 1)).sum()
+    loss.backward()
+    assert torch.isfinite(loss), case
+    inputs = {f'student/./output/{i}': x for i, x in enumerate(xs)}
+    name = 'Edge_' + case[len('regress__'):].replace('__', '_')
+    spec = PRELUDE_SPEC.format(fn=fn, name=name, call=call)
+    return write_case(case, name, {}, False, inputs, loss, list(inputs.keys()), notes, spec)
+
+
 def none_kept(ii):
     """0 when every target is ignore_index (torch's mean over no target is NaN), else the loss."""
     return (f'where(sum(float(targets != {ii})) == 0, 0, out)',
@@ -333,6 +357,50 @@ def main():
                            notes="an infinite difference at position 1 (reduction 'none', the mask leaves it out): the quadratic branch must not make its gradient NaN"))
     cases.append(edge_case('regress__HuberLoss__inf_diff', torch.nn.HuberLoss, {'delta': 2.0, 'reduction': 'none'}, {'delta': 2.0, 'reduction': 'none'},
                            [yi, torch.randn(6, generator=g), keep], n_args=2, result=MASKED_SUM, notes='an infinite difference, as above'))
+    # torch's explicit backwards where differentiating tdc's forward formula would not give them
+    bt = torch.randn(7, generator=g)
+    cases.append(edge_case('regress__SmoothL1Loss__beta0_ties', torch.nn.SmoothL1Loss, {'beta': 0.0}, {'beta': 0.0},
+                           [bt, torch.where(torch.arange(7) % 3 == 0, bt, torch.randn(7, generator=g))],
+                           notes='beta = 0 with input == target at 0, 3, 6: torch\'s smooth_l1 backward gives -1/N to both there (the target\'s '
+                                 'is the input\'s backward with the two swapped, and a tie takes the x <= -beta branch)'))
+    xl = torch.randn(2, 3, generator=g)
+    xl[0, 1] = float('-inf')
+    xl[1, 2] = 0.0
+    keep_l = torch.ones(2, 3)
+    keep_l[0, 1] = 0.0
+    tl = torch.rand(2, 3, generator=g)
+    masked_t = ('sum(where(o[1] != 0, out, 0))', lambda out, xs, t: torch.where(xs[1] != 0, out, torch.zeros_like(out)).sum())
+    bwl_none = {'reduction': 'none', 'pos_weight': torch.tensor([2.0, 0.5, 1.5])}
+    cases.append(edge_case('regress__BCEWithLogitsLoss__neg_inf_logit', bwl, bwl_none, {'reduction': 'none', 'pos_weight': tensor_tag([2.0, 0.5, 1.5])},
+                           [xl, keep_l], tl, n_args=1, result=masked_t,
+                           notes="a -inf logit (its loss is NaN in torch; reduction 'none', the mask leaves it out) and a 0 logit: torch's "
+                                 "backward lw * sigmoid(x) - pos_weight * t is finite at -inf, so the masked gradient there is 0, not NaN"))
+    # torch 1.13's F.cosine_similarity clamps the squared norms to eps^2 in place under no_grad: straight through
+    ca = torch.randn(5, 3, generator=g)
+    cb = torch.randn(5, 3, generator=g)
+    ca[0] = torch.tensor([3e-9, 4e-9, 0.0])
+    cb[2] = torch.tensor([1e-9, -2e-9, 5e-10])
+    ca[3] = 0.0
+    cases.append(prelude_case('regress__cosine_similarity__below_eps', 'cosine_similarity', 'cosine_similarity(o[0], o[1], 1, 1e-8)',
+                              lambda a, b: torch.nn.functional.cosine_similarity(a, b, 1, 1e-8), [ca, cb],
+                              notes='rows of norm 5e-9, 2.3e-9 and 0 (eps 1e-8): torch clamps the squared norm under no_grad, '
+                                    'so the gradient flows through the clamp (DIST, via pearson_rows)'))
+    sx = torch.randn(8, 5, generator=g)
+    sx[1] *= 1e-9
+    sx[4] = 0.0
+    cases.append(prelude_case('regress__sskd_cos__below_eps', 'sskd_cos', 'sskd_cos(o[0])',
+                              lambda x: torch.nn.functional.cosine_similarity(x.view(-1, 4, 5)[:, 1:].reshape(-1, 5).unsqueeze(2),
+                                                                             x[::4].t().unsqueeze(0), 1, 1e-8), [sx],
+                              notes="SSKD's cos[a, n] = cosine_similarity(aug_a, normal_n) of a 4-view batch of 2 with an augmented row of "
+                                    'norm ~1e-9 and an original row of norm 0'))
+    xm = torch.randn(3, 4, generator=g)
+    xm[1, 2] = float('-inf')
+    xm[1, 0] = float('inf')
+    xm[2, 1] = 0.0
+    cases.append(edge_case('regress__MultiLabelSoftMarginLoss__inf_logits', torch.nn.MultiLabelSoftMarginLoss, {'reduction': 'none'}, {'reduction': 'none'},
+                           [xm, torch.tensor([1.0, 0.0, 1.0])], torch.rand(3, 4, generator=g), n_args=1, result=masked_t,
+                           notes="logits -inf and +inf in row 1 (its loss is inf; reduction 'none', the mask leaves the row out) and a 0 logit: "
+                                 "torch's logsigmoid backward is finite at +-inf, so the masked gradient there is 0, not NaN"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')

@@ -435,6 +435,23 @@ test('unknown functions get a did-you-mean; a tensor condition is rejected; non-
   only(run(stage([term('m', 1, crit('MSELoss', {}))]), inputs).diagnostics, 'TDC410');
 });
 
+test("SoftMarginLoss: a target that requires grad is TDC406 with torch's refusal; labels and a frozen teacher's output are not", () => {
+  // torch 1.13: nn.SoftMarginLoss()(x, y.requires_grad_()) raises "The function 'soft_margin_loss' is not
+  // differentiable with respect to argument 'target'" (no other float-target loss refuses)
+  const x = floats([3, 4]);
+  const pm = hostTensor([3, 4], 'float', Array.from({ length: 12 }, (_, i) => (i % 3 ? 1 : -1)));
+  const fromSide = (target: Record<string, KwValue>, trainable = { student: true, teacher: false }) =>
+    run(stage([term('t', 1, crit('SoftMarginLoss', {}), simpleWrapper(sIn(), target))], { trainable }), new Map([['student/./output', x], ['student/y/output', pm], ['teacher/./output', pm]]));
+  for (const r of [fromSide(sIn('y')), fromSide(tIn(), { student: true, teacher: true })]) {
+    const d = only(r.diagnostics, 'TDC406');
+    assert.match(d.message, /SoftMarginLoss: the target requires grad .*not differentiable with respect to argument 'target'/);
+    assert.match(d.message, /'(student\/y|teacher\/\.)\/output' \[3, 4\]/);
+  }
+  assert.equal(fromSide(tIn()).errors, []);
+  assert.equal(fromSide(sIn('y'), { student: false, teacher: false }).errors, []);
+  assert.equal(run(stage([term('t', 1, crit('SoftMarginLoss', {}), simpleWrapper(sIn()))]), new Map([['student/./output', x], ['targets', pm]])).errors, []);
+});
+
 // ---- torch low-level losses vs reference formulas -------------------------------------------------------------
 
 function lowStage(key: string, kwargs: Record<string, KwValue>, target: 'labels' | 'teacher' = 'labels'): StageIR {

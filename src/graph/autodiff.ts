@@ -17,14 +17,11 @@ function gradientEdges(n: Node, nodes: readonly Node[]): boolean[] {
   return edges.map((e, k) => e && dts[k] === 'float');
 }
 
-export function differentiate(g: Graph): Graph {
-  const nodes = g.nodes;
-  const lossNode = nodes[g.loss];
-  if (!lossNode) throw new Error(`loss node ${g.loss} does not exist`);
-  if (lossNode.shape.length !== 0) throw new Error(`the loss must be a scalar, got shape ${shapeToString(lossNode.shape)}`);
-
-  // forward: does the node depend on a trainable float input through gradient-carrying edges?
-  const trainable = new Set(g.inputs.filter((i) => i.trainable).map((i) => i.node));
+/**
+ * torch's requires_grad of every node: whether it depends on a trainable float input through gradient-carrying
+ * edges (`edges[id][k]`: input k of node id carries gradient).
+ */
+export function requiresGrad(nodes: readonly Node[], trainable: ReadonlySet<number>): { requires: boolean[]; edges: boolean[][] } {
   const requires = new Array<boolean>(nodes.length).fill(false);
   const edges: boolean[][] = [];
   for (const n of nodes) {
@@ -32,6 +29,16 @@ export function differentiate(g: Graph): Graph {
     requires[n.id] =
       n.op === 'input' ? trainable.has(n.id) && n.dtype === 'float' : n.inputs.some((i, k) => edges[n.id]![k] && requires[i]);
   }
+  return { requires, edges };
+}
+
+export function differentiate(g: Graph): Graph {
+  const nodes = g.nodes;
+  const lossNode = nodes[g.loss];
+  if (!lossNode) throw new Error(`loss node ${g.loss} does not exist`);
+  if (lossNode.shape.length !== 0) throw new Error(`the loss must be a scalar, got shape ${shapeToString(lossNode.shape)}`);
+
+  const { requires, edges } = requiresGrad(nodes, new Set(g.inputs.filter((i) => i.trainable).map((i) => i.node)));
 
   const b = GraphBuilder.fromGraph(g);
   const grad = new Map<number, number>();

@@ -76,6 +76,11 @@ export class GraphBuilder implements VjpBuilder {
     return id;
   }
 
+  /** The graph nodes of the trainable inputs declared so far. */
+  trainableInputs(): Set<number> {
+    return new Set(this.inputList.filter((i) => i.trainable).map((i) => i.node));
+  }
+
   constant(value: number): number {
     return this.op('const', [], { value });
   }

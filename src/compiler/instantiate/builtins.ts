@@ -6,6 +6,7 @@ import { BUILTIN_VALUES, type BuiltinName } from '../../../grammar/builtins.js';
 import type { Span } from '../../diagnostics/diagnostic.js';
 import { assumeDimEq, dimEq, dimToString, maxDims, minDims, mulDims, shapeToString } from '../../graph/dims.js';
 import type { Dim, DType, Shape } from '../../graph/types.js';
+import { requiresGrad } from '../../graph/autodiff.js';
 import type { StateInit } from 'tdc-runtime';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -499,6 +500,16 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       const id = T(ip, x!);
       const d = dtypeOf(ip.ctx, id);
       return d === undefined ? UNKNOWN : str(d);
+    },
+  },
+  requires_grad: {
+    fn(ip, [x]) {
+      if (!isTensorLike(x!)) return bool(false);
+      if (ip.ctx.mode === 'reads') return UNKNOWN;
+      const id = T(ip, x!);
+      if (id === PLACEHOLDER) return UNKNOWN;
+      const b = ip.ctx.builder!;
+      return bool(requiresGrad(b.nodes, b.trainableInputs()).requires[id]!);
     },
   },
   tensor: {
