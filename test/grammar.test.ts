@@ -540,15 +540,36 @@ test('check TDC313: defaults must fit their declared type', () => {
     ['x: S = {c: 1}', /S has no field 'c'/],
     ['x: S = {a: "q"}', /"q" is not an int/],
     ['x: path = 3', /3 is not a string/],
+    ['x: S = {}', /\{\} is missing the required field 'a' of S/],
+    ['x: list<S> = [{a: 1}, {}]', /missing the required field 'a' of S/],
+    ['x: T = {s: {}}', /missing the required field 'a' of S/],
   ];
   for (const [param, re] of bad) {
-    const ds = check(`struct S { a: int }\nmid A(${param}) { return 0 }`);
+    const ds = check(`struct S { a: int }\nstruct T { s: S }\nmid A(${param}) { return 0 }`);
     assert.equal(codes(ds), ['TDC313'], param);
     assert.match(ds[0]!.message, re);
   }
   const good = ['x: float = 1', 'x: float? = none', 'x: any = "z"', 'x: "a" | "b"? = none', 'x: list<float> = []', 'x: S = {a: 2}', 'x: io = "output"', 'x: int = -100'];
   for (const param of good) assert.equal(checkCodes(`struct S { a: int }\nmid A(${param}) { return 0 }`), [], param);
   assert.equal(checkCodes('struct S { a: int = "x" }'), ['TDC313']);
+  // a field with a default may be left out; a prelude struct is checked where its declaration is known
+  assert.equal(checkCodes('struct S { a: int = 3, b: float? = none }\nmid A(x: S = {}) { return 0 }'), []);
+  const side = parseOk('struct Side { path: path }').decls[0]! as StructDecl;
+  assert.equal(checkCodes('mid A(x: Side = {}) { return 0 }', { knownStructs: new Set(['Side']) }), []);
+  assert.equal(checkCodes('mid A(x: Side = {}) { return 0 }', { knownStructs: new Set(['Side']), sharedStructs: new Map([['Side', side]]) }), ['TDC313']);
+});
+
+test('check TDC322: reading a field that the struct type of a parameter does not declare', () => {
+  const ds = check('struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P) {\n  return p.b * 1.0\n}');
+  assert.equal(codes(ds), ['TDC322']);
+  assert.is(ds[0]!.message, "struct P has no field 'b'");
+  assert.equal([ds[0]!.span!.start.line, ds[0]!.span!.start.col], [4, 10]);
+  assert.is(ds[0]!.hint, "did you mean 'a'?");
+  assert.is(check('struct P { a: int }\nmid A(p: P) {\n  return p.zzzz\n}')[0]!.hint, "P's fields: a");
+  assert.equal(codes(check('struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P) {\n  return p.q.dept + p.a\n}')), ['TDC322'], 'a nested struct (optional)');
+  // declared fields, maps, untyped values and re-bound names are not checked
+  for (const body of ['return p.a + p.q.depth', 'for k, v in m { let z = v.anything }\n  return 0', 'let p = 1\n  return 0', 'p = m\n  return p.zzz', 'for p in [m] { let z = p.zzz }\n  return 0'])
+    assert.equal(checkCodes(`struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P, m: map<any>) {\n  ${body}\n}`).filter((c) => c === 'TDC322'), [], body);
 });
 
 test('check TDC314: a body that can end without return is a warning', () => {
