@@ -430,6 +430,26 @@ test('syntax error messages name what was expected and what was found', () => {
   assert.equal(eof.span!.start, { line: 2, col: 11, offset: 28 }, 'end of file points just after the last token');
 });
 
+test('a def (or another declaration) written inside a body: one error at its keyword, saying so', () => {
+  const only = (src: string) => {
+    const r = parseSpec(src, 'e.tdl');
+    assert.is(r.diagnostics.length, 1, r.diagnostics.map((d) => `${d.span?.start.line}:${d.span?.start.col} ${d.message}`).join('\n'));
+    return r.diagnostics[0]!;
+  };
+  // was: "expected '}' to close the block of X, found end of file" at 1:10, then "unexpected 'return' after the end of f"
+  const d = only('mid X() {\n  def f(x) = x\n  return 1.0\n}\nmid Y() {\n  return 2.0\n}\n');
+  assert.is(d.code, 'TDC303');
+  assert.is(d.message, "a 'def' cannot be declared inside the body of X: declare the helper at the top level of the file (a body can call every top-level def)");
+  assert.equal([d.span!.start.line, d.span!.start.col, d.span!.end.col], [2, 3, 6]);
+  const nested = only('mid X(a: int) {\n  let b = 1\n  if a == 1 {\n    def f(x) {\n      return x\n    }\n  }\n  return 1.0\n}\n');
+  assert.equal([nested.span!.start.line, nested.span!.start.col], [4, 5]);
+  assert.match(only('def g(x) {\n  struct S { a: int }\n  return x\n}\n').message, /^'struct' cannot be declared inside the body of g: declarations go at the top level/);
+  // a block left open before a top-level declaration (not indented) is still the open block, and the next one parses
+  const open = parseSpec('mid X() {\n  return 1.0\ndef f(x) = x\nmid Y() {\n  return 2.0\n}\n', 'e.tdl');
+  assert.equal(open.diagnostics.map((x) => x.message), ["expected '}' to close the block of X, found end of file"]);
+  assert.equal(open.spec.decls.map((x) => x.name).slice(-2), ['f', 'Y']);
+});
+
 test('syntax rules checked on the tree: ** last, unions of literals, list/map arguments, kwargs order', () => {
   const c = (src: string): string[] => codes(parseSpec(src, 'e.tdl').diagnostics);
   assert.equal(c('mid A(**k, a: int) { return 0 }'), ['TDC306']);
