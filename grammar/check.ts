@@ -4,17 +4,20 @@
 // TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name, TDC318 a built-in
 // called with arguments its signature (grammar/builtins.ts) does not take, TDC320 an expression statement whose
 // value is dropped (warning), TDC321 code after `return` or error(...) (warning), TDC322 a field read that the
-// struct type of a parameter does not declare (`p.b` with `p: P`).
-import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams } from './builtins.js';
+// struct type of a parameter does not declare (`p.b` with `p: P`), TDC323 a flag (a parameter whose default is
+// true or false) passed by position (warning).
+import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams, type BuiltinSignature } from './builtins.js';
 import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
-import type { Block, Decl, Expr, Literal, SpecFile, Stmt, StructDecl, TypeExpr } from './ast.js';
+import type { Block, Decl, Expr, FuncDecl, Literal, SpecFile, Stmt, StructDecl, TypeExpr } from './ast.js';
 
 export interface CheckOptions {
   /** Structs declared elsewhere (the prelude). */
   knownStructs?: Set<string>;
   /** Their declarations, where known: a default of such a struct type is checked against its fields too. */
   sharedStructs?: ReadonlyMap<string, StructDecl>;
+  /** The declarations of helpers declared elsewhere (the prelude's), where known: their flags are checked too. */
+  sharedHelpers?: ReadonlyMap<string, FuncDecl>;
   /** Functions callable from bodies (primitives, prelude helpers) — they may also be used as values. */
   knownFunctions?: Set<string>;
 }
@@ -47,6 +50,8 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
   const declared = new Set<string>(opts.knownFunctions ?? []);
   for (const d of spec.decls) if (d.kind !== 'struct') globals.add(d.name);
   for (const d of spec.decls) if (d.kind === 'def') declared.add(d.name);
+  const helpers = new Map<string, FuncDecl>(opts.sharedHelpers);
+  for (const d of spec.decls) if (d.kind === 'def') helpers.set(d.name, d);
 
   for (const d of spec.decls) {
     if (d.kind === 'struct') {
@@ -64,7 +69,7 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
     dupNames(bound, `parameter of ${d.name}`, out);
 
     const typed = new Map(d.kind === 'loss' ? d.params.map((p) => [p.name, p.type] as const) : []);
-    new BodyChecker(globals, declared, out, typed, structs).run(d.body, bound.map((b) => b.name));
+    new BodyChecker(globals, declared, out, typed, structs, helpers).run(d.body, bound.map((b) => b.name));
     if (!alwaysReturns(d.body)) {
       const what = d.kind === 'loss' ? `the body of ${d.level} ${d.name}` : `the body of ${d.name}`;
       out.push(diag('warning', 'TDC314', `${what} can end without a 'return'`, d.kind === 'loss' ? d.nameSpan : d.span));
@@ -184,6 +189,8 @@ class BodyChecker {
     /** The declared types of the loss's parameters (a `def`'s are untyped). */
     private readonly paramTypes: ReadonlyMap<string, TypeExpr> = new Map(),
     private readonly structs: ReadonlyMap<string, Decl> = new Map(),
+    /** The helpers' declarations (the file's and the prelude's, where known), for their flags. */
+    private readonly helpers: ReadonlyMap<string, FuncDecl> = new Map(),
   ) {}
 
   /** Parameters the body assigns (`p = ...`): their type is no longer known statically. */
@@ -204,11 +211,37 @@ class BodyChecker {
     return [...new Set([...this.scopes.flatMap((s) => [...s]), ...this.globals])];
   }
 
-  /** A direct call of a built-in (not shadowed by a local or a helper): its arguments against its signature. */
-  private builtinCall(name: string, e: Extract<Expr, { kind: 'call' }>): void {
-    if (this.scopes.some((s) => s.has(name)) || this.defs.has(name)) return;
+  /** A direct call of a helper or a built-in (not shadowed by a local): flags passed by position (TDC323). */
+  private call(name: string, e: Extract<Expr, { kind: 'call' }>): void {
+    if (this.scopes.some((s) => s.has(name))) return;
+    const helper = this.helpers.get(name);
+    if (helper) {
+      const flags = helper.params.map((p) => p.default?.kind === 'bool');
+      return this.positionalFlags(`${name}(${helper.params.map((p) => (p.default ? `${p.name}=${renderLiteral(p.default)}` : p.name)).join(', ')})`, helper.params.map((p) => p.name), flags, e);
+    }
+    if (this.defs.has(name)) return; // a helper whose declaration is not known here
     const sig = builtinSignature(name);
     if (!sig) return;
+    this.builtinCall(name, sig, e);
+    this.positionalFlags(renderBuiltin(name, sig), sig.params, sig.params.map((p) => sig.defaults?.[p] === 'true' || sig.defaults?.[p] === 'false'), e);
+  }
+
+  /** TDC323 (warning): `sum(s, 1, true)` — a flag read by position is easily taken for a dim; the docs ask for
+   *  `sum(s, 1, keepdim=true)`. */
+  private positionalFlags(what: string, params: readonly string[], isFlag: readonly boolean[], e: Extract<Expr, { kind: 'call' }>): void {
+    e.args.forEach((a, i) => {
+      if (!isFlag[i]) return;
+      const value = a.kind === 'bool' ? String(a.value) : '...';
+      this.out.push(
+        diag('warning', 'TDC323', `the flag '${params[i]}' of ${what} is passed by position`, a.span, {
+          hint: `pass it by keyword: ${params[i]}=${value}${i + 1 < e.args.length ? ` (and the arguments after it too)` : ''}`,
+        }),
+      );
+    });
+  }
+
+  /** A direct call of a built-in: its arguments against its signature. */
+  private builtinCall(name: string, sig: BuiltinSignature, e: Extract<Expr, { kind: 'call' }>): void {
     const what = renderBuiltin(name, sig);
     if (!sig.rest && e.args.length > sig.params.length)
       this.out.push(diag('error', 'TDC318', `${what} takes at most ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}, got ${e.args.length}`, e.span));
@@ -331,7 +364,7 @@ class BodyChecker {
         return this.expr(e.else);
       case 'call':
         if (e.callee.kind !== 'ident') this.expr(e.callee); // unknown functions are the instantiator's to report
-        else this.builtinCall(e.callee.name, e);
+        else this.call(e.callee.name, e);
         e.args.forEach((x) => this.expr(x));
         e.kwargs.forEach((k) => this.expr(k.value));
         return;

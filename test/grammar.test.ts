@@ -579,6 +579,26 @@ test('check TDC313: defaults must fit their declared type', () => {
   assert.equal(checkCodes('mid A(x: Side = {}) { return 0 }', { knownStructs: new Set(['Side']), sharedStructs: new Map([['Side', side]]) }), ['TDC313']);
 });
 
+test('check TDC323: a flag (a parameter defaulting to true or false) passed by position is a warning with the keyword fix', () => {
+  const ds = check('mid A(p: path) {\n  let s = student[p]["output"]\n  return sum(sum(s, 1, true) * s)\n}');
+  assert.equal(ds.map((d) => [d.code, d.severity, d.span!.start.line, d.span!.start.col]), [['TDC323', 'warning', 3, 24]]);
+  assert.is(ds[0]!.message, "the flag 'keepdim' of sum(x, dims=none, keepdim=false) is passed by position");
+  assert.is(ds[0]!.hint, 'pass it by keyword: keepdim=true');
+  // a helper's flags: the file's own def, and a prelude helper where its declaration is known
+  const own = check('def m(x, dims=none, keepdim=false) = sum(x, dims, keepdim=keepdim)\nmid A(k: bool) {\n  return m(student["."]["output"], 1, k)\n}');
+  assert.equal(codes(own), ['TDC323']);
+  assert.is(own[0]!.message, "the flag 'keepdim' of m(x, dims=none, keepdim=false) is passed by position");
+  assert.is(own[0]!.hint, 'pass it by keyword: keepdim=...');
+  const prelude = parseOk('def mean(x, dims=none, keepdim=false) = sum(x, dims, keepdim=keepdim)').decls[0]! as FuncDecl;
+  const usesMean = 'mid A() {\n  return sum(mean(student["."]["output"], 1, false))\n}';
+  assert.equal(checkCodes(usesMean, { knownFunctions: new Set(['mean']), sharedHelpers: new Map([['mean', prelude]]) }), ['TDC323']);
+  assert.equal(checkCodes(usesMean, { knownFunctions: new Set(['mean']) }), [], 'a helper whose declaration is not known');
+  // by keyword, non-flag positions, and a local of the same name are fine
+  for (const body of ['sum(s, 1, keepdim=true)', 'sum(s, [0, 1])', 'sort(s, -1, descending=true).sum()', 'triangular_solve(s, s, lower=false).sum()'])
+    assert.equal(checkCodes(`mid A() {\n  let s = student["."]["output"]\n  return ${body}\n}`), [], body);
+  assert.equal(checkCodes('mid A() {\n  let sum = low_loss("MSELoss")\n  return sum(1, 2, true)\n}'), []);
+});
+
 test('check TDC322: reading a field that the struct type of a parameter does not declare', () => {
   const ds = check('struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P) {\n  return p.b * 1.0\n}');
   assert.equal(codes(ds), ['TDC322']);
@@ -700,7 +720,7 @@ test('the shipped specs trigger neither TDC320 nor TDC321', () => {
 test('the checker reads the built-in signature table: argument counts and keyword names (TDC318)', () => {
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keepdim=true) }'), []);
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keep_dim=true) }'), ['TDC318']);
-  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, false, 2) }'), ['TDC318']);
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, false, 2) }'), ['TDC318', 'TDC323'], 'too many, and the flag keepdim by position');
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, dims=2) }'), ['TDC318']);
   assert.equal(checkCodes('mid A(a: int) { return error("x", student, teacher) }'), [], 'error takes extra arguments');
   assert.equal(checkCodes('def sum(x, y, z, w) = x\nmid A(a: int) { return sum(1, 2, 3, 4) }'), [], 'a helper shadows the built-in');
