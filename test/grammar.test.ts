@@ -444,6 +444,7 @@ test('a def (or another declaration) written inside a body: one error at its key
   const nested = only('mid X(a: int) {\n  let b = 1\n  if a == 1 {\n    def f(x) {\n      return x\n    }\n  }\n  return 1.0\n}\n');
   assert.equal([nested.span!.start.line, nested.span!.start.col], [4, 5]);
   assert.match(only('def g(x) {\n  struct S { a: int }\n  return x\n}\n').message, /^'struct' cannot be declared inside the body of g: declarations go at the top level/);
+  assert.match(only('struct S {\n  a: int\n  def f(x) = x\n}\n').message, /^a 'def' cannot be declared inside struct S: declare the helper at the top level/);
   // a block left open before a top-level declaration (not indented) is still the open block, and the next one parses
   const open = parseSpec('mid X() {\n  return 1.0\ndef f(x) = x\nmid Y() {\n  return 2.0\n}\n', 'e.tdl');
   assert.equal(open.diagnostics.map((x) => x.message), ["expected '}' to close the block of X, found end of file"]);
