@@ -3,15 +3,21 @@
 // TDC313 default does not fit its type, TDC314 body may not return (warning), TDC315 undeclared name,
 // TDC316 `let` of a name already bound in the block, TDC317 assignment to an unbound name, TDC318 a built-in
 // called with arguments its signature (grammar/builtins.ts) does not take, TDC320 an expression statement whose
-// value is dropped (warning), TDC321 code after `return` or error(...) (warning).
-import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams } from './builtins.js';
+// value is dropped (warning), TDC321 code after `return` or error(...) (warning), TDC322 a field read that the
+// struct type of a parameter does not declare (`p.b` with `p: P`), TDC323 a flag (a parameter whose default is
+// true or false) passed by position (warning).
+import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams, type BuiltinSignature } from './builtins.js';
 import { renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
-import type { Block, Decl, Expr, Literal, SpecFile, Stmt, TypeExpr } from './ast.js';
+import type { Block, Decl, Expr, FuncDecl, Literal, SpecFile, Stmt, StructDecl, TypeExpr } from './ast.js';
 
 export interface CheckOptions {
   /** Structs declared elsewhere (the prelude). */
   knownStructs?: Set<string>;
+  /** Their declarations, where known: a default of such a struct type is checked against its fields too. */
+  sharedStructs?: ReadonlyMap<string, StructDecl>;
+  /** The declarations of helpers declared elsewhere (the prelude's), where known: their flags are checked too. */
+  sharedHelpers?: ReadonlyMap<string, FuncDecl>;
   /** Functions callable from bodies (primitives, prelude helpers) — they may also be used as values. */
   knownFunctions?: Set<string>;
 }
@@ -28,7 +34,7 @@ const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criteri
 
 export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const structs = new Map<string, Decl>();
+  const structs = new Map<string, Decl>(opts.sharedStructs);
   for (const d of spec.decls) if (d.kind === 'struct') structs.set(d.name, d);
   const knownStructs = new Set([...(opts.knownStructs ?? []), ...structs.keys()]);
 
@@ -44,6 +50,8 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
   const declared = new Set<string>(opts.knownFunctions ?? []);
   for (const d of spec.decls) if (d.kind !== 'struct') globals.add(d.name);
   for (const d of spec.decls) if (d.kind === 'def') declared.add(d.name);
+  const helpers = new Map<string, FuncDecl>(opts.sharedHelpers);
+  for (const d of spec.decls) if (d.kind === 'def') helpers.set(d.name, d);
 
   for (const d of spec.decls) {
     if (d.kind === 'struct') {
@@ -60,7 +68,8 @@ export function checkSpec(spec: SpecFile, opts: CheckOptions = {}): Diagnostic[]
     } else bound.push(...d.params);
     dupNames(bound, `parameter of ${d.name}`, out);
 
-    new BodyChecker(globals, declared, out).run(d.body, bound.map((b) => b.name));
+    const typed = new Map(d.kind === 'loss' ? d.params.map((p) => [p.name, p.type] as const) : []);
+    new BodyChecker(globals, declared, out, typed, structs, helpers).run(d.body, bound.map((b) => b.name));
     if (!alwaysReturns(d.body)) {
       const what = d.kind === 'loss' ? `the body of ${d.level} ${d.name}` : `the body of ${d.name}`;
       out.push(diag('warning', 'TDC314', `${what} can end without a 'return'`, d.kind === 'loss' ? d.nameSpan : d.span));
@@ -135,14 +144,15 @@ function misfit(l: Literal, t: TypeExpr, structs: Map<string, Decl>): string | u
     case 'named': {
       if (l.kind !== 'map') return not(`a ${t.name} mapping`);
       const s = structs.get(t.name);
-      if (s?.kind !== 'struct') return undefined; // a prelude struct: its fields are checked where it is declared
+      if (s?.kind !== 'struct') return undefined; // a struct declared elsewhere and not given: checked where it is declared
       for (const e of l.entries) {
         const f = s.fields.find((x) => x.name === e.key);
         if (!f) return `${t.name} has no field '${e.key}'`;
         const why = misfit(e.value, f.type, structs);
         if (why) return why;
       }
-      return undefined;
+      const missing = s.fields.filter((f) => f.default === undefined && !l.entries.some((e) => e.key === f.name)).map((f) => `'${f.name}'`);
+      return missing.length ? `${shown} is missing the required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${t.name}` : undefined;
     }
     case 'prim':
       switch (t.name) {
@@ -176,9 +186,18 @@ class BodyChecker {
     /** Helpers (`def`s) visible to the body: they shadow built-ins of the same name. */
     private readonly defs: Set<string>,
     private readonly out: Diagnostic[],
+    /** The declared types of the loss's parameters (a `def`'s are untyped). */
+    private readonly paramTypes: ReadonlyMap<string, TypeExpr> = new Map(),
+    private readonly structs: ReadonlyMap<string, Decl> = new Map(),
+    /** The helpers' declarations (the file's and the prelude's, where known), for their flags. */
+    private readonly helpers: ReadonlyMap<string, FuncDecl> = new Map(),
   ) {}
 
+  /** Parameters the body assigns (`p = ...`): their type is no longer known statically. */
+  private reassigned = new Set<string>();
+
   run(body: Block, params: string[]): void {
+    this.reassigned = assignedNames(body);
     this.scopes.push(new Set(params));
     this.stmts(body.stmts); // the body block shares the params' scope: `let <param> = ...` is a re-binding
     this.scopes.pop();
@@ -192,11 +211,37 @@ class BodyChecker {
     return [...new Set([...this.scopes.flatMap((s) => [...s]), ...this.globals])];
   }
 
-  /** A direct call of a built-in (not shadowed by a local or a helper): its arguments against its signature. */
-  private builtinCall(name: string, e: Extract<Expr, { kind: 'call' }>): void {
-    if (this.scopes.some((s) => s.has(name)) || this.defs.has(name)) return;
+  /** A direct call of a helper or a built-in (not shadowed by a local): flags passed by position (TDC323). */
+  private call(name: string, e: Extract<Expr, { kind: 'call' }>): void {
+    if (this.scopes.some((s) => s.has(name))) return;
+    const helper = this.helpers.get(name);
+    if (helper) {
+      const flags = helper.params.map((p) => p.default?.kind === 'bool');
+      return this.positionalFlags(`${name}(${helper.params.map((p) => (p.default ? `${p.name}=${renderLiteral(p.default)}` : p.name)).join(', ')})`, helper.params.map((p) => p.name), flags, e);
+    }
+    if (this.defs.has(name)) return; // a helper whose declaration is not known here
     const sig = builtinSignature(name);
     if (!sig) return;
+    this.builtinCall(name, sig, e);
+    this.positionalFlags(renderBuiltin(name, sig), sig.params, sig.params.map((p) => sig.defaults?.[p] === 'true' || sig.defaults?.[p] === 'false'), e);
+  }
+
+  /** TDC323 (warning): `sum(s, 1, true)` — a flag read by position is easily taken for a dim; the docs ask for
+   *  `sum(s, 1, keepdim=true)`. */
+  private positionalFlags(what: string, params: readonly string[], isFlag: readonly boolean[], e: Extract<Expr, { kind: 'call' }>): void {
+    e.args.forEach((a, i) => {
+      if (!isFlag[i]) return;
+      const value = a.kind === 'bool' ? String(a.value) : '...';
+      this.out.push(
+        diag('warning', 'TDC323', `the flag '${params[i]}' of ${what} is passed by position`, a.span, {
+          hint: `pass it by keyword: ${params[i]}=${value}${i + 1 < e.args.length ? ` (and the arguments after it too)` : ''}`,
+        }),
+      );
+    });
+  }
+
+  /** A direct call of a built-in: its arguments against its signature. */
+  private builtinCall(name: string, sig: BuiltinSignature, e: Extract<Expr, { kind: 'call' }>): void {
     const what = renderBuiltin(name, sig);
     if (!sig.rest && e.args.length > sig.params.length)
       this.out.push(diag('error', 'TDC318', `${what} takes at most ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}, got ${e.args.length}`, e.span));
@@ -277,6 +322,27 @@ class BodyChecker {
     );
   }
 
+  /** The struct a parameter (or a field of one) is declared with, where the body has not re-bound it. */
+  private structOf(e: Expr): Extract<Decl, { kind: 'struct' }> | undefined {
+    let t: TypeExpr | undefined;
+    if (e.kind === 'ident') {
+      const inner = this.scopes.slice(1).some((s) => s.has(e.name)); // a `let` or loop variable of the same name
+      t = inner || this.reassigned.has(e.name) ? undefined : this.paramTypes.get(e.name);
+    } else if (e.kind === 'member') t = this.structOf(e.object)?.fields.find((f) => f.name === e.name)?.type;
+    while (t?.kind === 'optional') t = t.inner;
+    const s = t?.kind === 'named' ? this.structs.get(t.name) : undefined;
+    return s?.kind === 'struct' ? s : undefined;
+  }
+
+  /** TDC322: `p.b` where p's struct declares no field b (it would read none and fail later, far from here). */
+  private fieldRead(e: Extract<Expr, { kind: 'member' }>): void {
+    const s = this.structOf(e.object);
+    if (!s || s.fields.some((f) => f.name === e.name)) return;
+    const names = s.fields.map((f) => f.name);
+    const hint = didYouMean(e.name, names);
+    this.out.push(diag('error', 'TDC322', `struct ${s.name} has no field '${e.name}'`, e.span, { hint: hint ?? `${s.name}'s fields: ${names.join(', ') || 'none'}` }));
+  }
+
   private expr(e: Expr): void {
     switch (e.kind) {
       case 'ident':
@@ -298,12 +364,13 @@ class BodyChecker {
         return this.expr(e.else);
       case 'call':
         if (e.callee.kind !== 'ident') this.expr(e.callee); // unknown functions are the instantiator's to report
-        else this.builtinCall(e.callee.name, e);
+        else this.call(e.callee.name, e);
         e.args.forEach((x) => this.expr(x));
         e.kwargs.forEach((k) => this.expr(k.value));
         return;
       case 'member':
-        return this.expr(e.object);
+        this.expr(e.object);
+        return this.fieldRead(e);
       case 'index':
         this.expr(e.object);
         return this.expr(e.index);
@@ -311,6 +378,22 @@ class BodyChecker {
         return;
     }
   }
+}
+
+/** Names assigned (`x = ...`, not `let`) anywhere in `b`. */
+function assignedNames(b: Block): Set<string> {
+  const out = new Set<string>();
+  const walk = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'assign') out.add(s.name);
+      else if (s.kind === 'if') {
+        walk(s.then.stmts);
+        if (s.else) walk(s.else.stmts);
+      } else if (s.kind === 'for') walk(s.body.stmts);
+    }
+  };
+  walk(b.stmts);
+  return out;
 }
 
 /** Whether every path through `b` ends in `return` (or `error(...)`, which aborts instantiation). */

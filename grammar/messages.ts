@@ -97,6 +97,7 @@ export function messageProvider(ctx: { currentDecl: () => string | undefined }):
   return {
     buildMismatchTokenMessage({ expected, actual, ruleName }) {
       if (expected === EOF) return unexpectedAfter(actual);
+      if ((ruleName === 'block' || ruleName === 'structDecl') && T.DECL_TOKENS.includes(actual.tokenType)) return nestedDeclaration(actual, ctx.currentDecl(), ruleName === 'structDecl');
       const closer = CLOSERS[ruleName];
       if (closer && closer.tok === expected) {
         const lead = actual.tokenType === T.Comma && closer.item ? closer.item : closer.sep;
@@ -116,6 +117,14 @@ export function messageProvider(ctx: { currentDecl: () => string | undefined }):
       return `expected ${firstTokens(expectedIterationPaths)}${inWhat(ruleName)}, found ${describeToken(actual[0]!)}`;
     },
   };
+}
+
+/** A declaration keyword inside a body or a struct (grammar/parser.ts keeps an indented one in that piece). */
+function nestedDeclaration(tok: IToken, inDecl: string | undefined, inStruct: boolean): string {
+  const where = inStruct ? `struct ${inDecl}` : inDecl ? `the body of ${inDecl}` : 'a body';
+  return tok.tokenType === T.Def
+    ? `a 'def' cannot be declared inside ${where}: declare the helper at the top level of the file (a body can call every top-level def)`
+    : `'${tok.image}' cannot be declared inside ${where}: declarations go at the top level of the file`;
 }
 
 function firstTokens(paths: TokenType[][]): string {

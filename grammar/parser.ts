@@ -46,7 +46,7 @@ export function parseSpec(text: string, file: string): { spec: SpecFile; diagnos
   }
 
   const p = specParser();
-  const { leading, units } = splitAtDeclarations(significantNewlines(lexed.tokens));
+  const { leading, units } = splitAtDeclarations(significantNewlines(lexed.tokens), (offset) => posAt(lineStarts, offset).col);
   const stray = leading.find((t) => t.tokenType !== T.Newline && t.tokenType !== T.Semi);
   if (stray) diagnostics.push(diag('error', 'TDC305', `expected ${DECLARATION}, found ${describeToken(stray)}`, span(stray.startOffset, stray.endOffset! + 1)));
   const seenLines = new Set(diagnostics.map((d) => d.span!.start.line));
@@ -104,13 +104,27 @@ function deepestNode(root: object, limit: number): { span?: Span } | undefined {
 
 const DECL_START = new Set(T.DECL_TOKENS);
 
-/** Declaration keywords appear nowhere else, so each one starts an independently parsed piece. */
-function splitAtDeclarations(tokens: IToken[]): { leading: IToken[]; units: IToken[][] } {
+/**
+ * Declaration keywords appear nowhere else, so each one starts an independently parsed piece (an error never spills
+ * into the next declaration) — except one indented further than its declaration while a `{` of it is open: a `def`
+ * written inside a body stays in that body's piece, where the parser reports it as such (not as a block left open
+ * at the end of the file followed by statements after the end of the `def`).
+ */
+function splitAtDeclarations(tokens: IToken[], column: (offset: number) => number): { leading: IToken[]; units: IToken[][] } {
   const leading: IToken[] = [];
   const units: IToken[][] = [];
+  let open = 0; // `{` not yet closed in the current piece
+  let indent = 0; // the column of the current piece's declaration keyword
   for (const t of tokens) {
-    if (DECL_START.has(t.tokenType)) units.push([t]);
-    else (units[units.length - 1] ?? leading).push(t);
+    if (DECL_START.has(t.tokenType) && !(open > 0 && column(t.startOffset) > indent)) {
+      units.push([t]);
+      open = 0;
+      indent = column(t.startOffset);
+      continue;
+    }
+    (units[units.length - 1] ?? leading).push(t);
+    if (t.tokenType === T.LCurly) open++;
+    else if (t.tokenType === T.RCurly && open > 0) open--;
   }
   return { leading, units };
 }
@@ -122,6 +136,7 @@ function syntaxDiagnostic(e: IRecognitionException, text: string, span: (s: numb
   let start: number;
   let end: number;
   if (!Number.isFinite(t.startOffset)) start = end = prevEnd ?? text.trimEnd().length; // end of file: just after the last token
+  else if (DECL_START.has(t.tokenType)) [start, end] = [t.startOffset, t.startOffset + t.image.length]; // a declaration inside a body: at its keyword
   else if (prevEnd !== undefined && text.slice(prevEnd, t.startOffset).includes('\n')) start = end = prevEnd; // something is missing at the end of the previous line
   else [start, end] = [t.startOffset, t.startOffset + t.image.length];
   const code = e.name === 'MismatchedTokenException' ? 'TDC303' : 'TDC304';

@@ -253,6 +253,23 @@ test('spec with a shape mismatch: positioned in the .tdl and at the config term,
   fails(r, /TDC403/, `${specFile}:6:27`, `${config}:14:9`, "'student/layer3/output' [8, 16, 5, 5]", "'teacher/layer3/output'", '[8, 400]');
 });
 
+test('a custom high-level loss: its own kwargs reach the body, and no sub_terms is passed when it declares none', () => {
+  // torchdistill calls HIGH_LEVEL_LOSS_DICT[key](**kwargs) with the config's kwargs: the spec's w, nothing else
+  // (tdc passed sub_terms/model_term to every high-level loss, and dropped its own kwargs)
+  const specFile = join(dir, 'high.tdl');
+  writeFileSync(specFile, 'high MyHigh(w: float = 1.0) {\n  return w * sum(student["layer3"]["output"])\n}\n');
+  const hooks = "train:\n  student:\n    forward_hook:\n      input: []\n      output: ['layer3']\n  criterion:\n    key: 'MyHigh'\n";
+  const sum = (tensorsOf(MSE).get('student/layer3/output')!.data as Float64Array).reduce((a, b) => a + b, 0);
+  for (const [kwargs, w] of [['    kwargs:\n      w: 2.5\n', 2.5], ['', 1.0]] as const) {
+    const config = join(dir, `high-${w}.yaml`);
+    writeFileSync(config, hooks + kwargs);
+    const r = tdc(['run', config, '--inputs', casePath(MSE, 'tensors.safetensors'), '--device', 'cpu', '--spec', specFile, '--json']);
+    assert.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as RunJson;
+    assert.ok(relErr(out.loss, w * sum) < 1e-12, `w = ${w}: loss ${out.loss} vs ${w * sum}`);
+  }
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

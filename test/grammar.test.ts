@@ -430,6 +430,27 @@ test('syntax error messages name what was expected and what was found', () => {
   assert.equal(eof.span!.start, { line: 2, col: 11, offset: 28 }, 'end of file points just after the last token');
 });
 
+test('a def (or another declaration) written inside a body: one error at its keyword, saying so', () => {
+  const only = (src: string) => {
+    const r = parseSpec(src, 'e.tdl');
+    assert.is(r.diagnostics.length, 1, r.diagnostics.map((d) => `${d.span?.start.line}:${d.span?.start.col} ${d.message}`).join('\n'));
+    return r.diagnostics[0]!;
+  };
+  // was: "expected '}' to close the block of X, found end of file" at 1:10, then "unexpected 'return' after the end of f"
+  const d = only('mid X() {\n  def f(x) = x\n  return 1.0\n}\nmid Y() {\n  return 2.0\n}\n');
+  assert.is(d.code, 'TDC303');
+  assert.is(d.message, "a 'def' cannot be declared inside the body of X: declare the helper at the top level of the file (a body can call every top-level def)");
+  assert.equal([d.span!.start.line, d.span!.start.col, d.span!.end.col], [2, 3, 6]);
+  const nested = only('mid X(a: int) {\n  let b = 1\n  if a == 1 {\n    def f(x) {\n      return x\n    }\n  }\n  return 1.0\n}\n');
+  assert.equal([nested.span!.start.line, nested.span!.start.col], [4, 5]);
+  assert.match(only('def g(x) {\n  struct S { a: int }\n  return x\n}\n').message, /^'struct' cannot be declared inside the body of g: declarations go at the top level/);
+  assert.match(only('struct S {\n  a: int\n  def f(x) = x\n}\n').message, /^a 'def' cannot be declared inside struct S: declare the helper at the top level/);
+  // a block left open before a top-level declaration (not indented) is still the open block, and the next one parses
+  const open = parseSpec('mid X() {\n  return 1.0\ndef f(x) = x\nmid Y() {\n  return 2.0\n}\n', 'e.tdl');
+  assert.equal(open.diagnostics.map((x) => x.message), ["expected '}' to close the block of X, found end of file"]);
+  assert.equal(open.spec.decls.map((x) => x.name).slice(-2), ['f', 'Y']);
+});
+
 test('syntax rules checked on the tree: ** last, unions of literals, list/map arguments, kwargs order', () => {
   const c = (src: string): string[] => codes(parseSpec(src, 'e.tdl').diagnostics);
   assert.equal(c('mid A(**k, a: int) { return 0 }'), ['TDC306']);
@@ -540,15 +561,56 @@ test('check TDC313: defaults must fit their declared type', () => {
     ['x: S = {c: 1}', /S has no field 'c'/],
     ['x: S = {a: "q"}', /"q" is not an int/],
     ['x: path = 3', /3 is not a string/],
+    ['x: S = {}', /\{\} is missing the required field 'a' of S/],
+    ['x: list<S> = [{a: 1}, {}]', /missing the required field 'a' of S/],
+    ['x: T = {s: {}}', /missing the required field 'a' of S/],
   ];
   for (const [param, re] of bad) {
-    const ds = check(`struct S { a: int }\nmid A(${param}) { return 0 }`);
+    const ds = check(`struct S { a: int }\nstruct T { s: S }\nmid A(${param}) { return 0 }`);
     assert.equal(codes(ds), ['TDC313'], param);
     assert.match(ds[0]!.message, re);
   }
   const good = ['x: float = 1', 'x: float? = none', 'x: any = "z"', 'x: "a" | "b"? = none', 'x: list<float> = []', 'x: S = {a: 2}', 'x: io = "output"', 'x: int = -100'];
   for (const param of good) assert.equal(checkCodes(`struct S { a: int }\nmid A(${param}) { return 0 }`), [], param);
   assert.equal(checkCodes('struct S { a: int = "x" }'), ['TDC313']);
+  // a field with a default may be left out; a prelude struct is checked where its declaration is known
+  assert.equal(checkCodes('struct S { a: int = 3, b: float? = none }\nmid A(x: S = {}) { return 0 }'), []);
+  const side = parseOk('struct Side { path: path }').decls[0]! as StructDecl;
+  assert.equal(checkCodes('mid A(x: Side = {}) { return 0 }', { knownStructs: new Set(['Side']) }), []);
+  assert.equal(checkCodes('mid A(x: Side = {}) { return 0 }', { knownStructs: new Set(['Side']), sharedStructs: new Map([['Side', side]]) }), ['TDC313']);
+});
+
+test('check TDC323: a flag (a parameter defaulting to true or false) passed by position is a warning with the keyword fix', () => {
+  const ds = check('mid A(p: path) {\n  let s = student[p]["output"]\n  return sum(sum(s, 1, true) * s)\n}');
+  assert.equal(ds.map((d) => [d.code, d.severity, d.span!.start.line, d.span!.start.col]), [['TDC323', 'warning', 3, 24]]);
+  assert.is(ds[0]!.message, "the flag 'keepdim' of sum(x, dims=none, keepdim=false) is passed by position");
+  assert.is(ds[0]!.hint, 'pass it by keyword: keepdim=true');
+  // a helper's flags: the file's own def, and a prelude helper where its declaration is known
+  const own = check('def m(x, dims=none, keepdim=false) = sum(x, dims, keepdim=keepdim)\nmid A(k: bool) {\n  return m(student["."]["output"], 1, k)\n}');
+  assert.equal(codes(own), ['TDC323']);
+  assert.is(own[0]!.message, "the flag 'keepdim' of m(x, dims=none, keepdim=false) is passed by position");
+  assert.is(own[0]!.hint, 'pass it by keyword: keepdim=...');
+  const prelude = parseOk('def mean(x, dims=none, keepdim=false) = sum(x, dims, keepdim=keepdim)').decls[0]! as FuncDecl;
+  const usesMean = 'mid A() {\n  return sum(mean(student["."]["output"], 1, false))\n}';
+  assert.equal(checkCodes(usesMean, { knownFunctions: new Set(['mean']), sharedHelpers: new Map([['mean', prelude]]) }), ['TDC323']);
+  assert.equal(checkCodes(usesMean, { knownFunctions: new Set(['mean']) }), [], 'a helper whose declaration is not known');
+  // by keyword, non-flag positions, and a local of the same name are fine
+  for (const body of ['sum(s, 1, keepdim=true)', 'sum(s, [0, 1])', 'sort(s, -1, descending=true).sum()', 'triangular_solve(s, s, lower=false).sum()'])
+    assert.equal(checkCodes(`mid A() {\n  let s = student["."]["output"]\n  return ${body}\n}`), [], body);
+  assert.equal(checkCodes('mid A() {\n  let sum = low_loss("MSELoss")\n  return sum(1, 2, true)\n}'), []);
+});
+
+test('check TDC322: reading a field that the struct type of a parameter does not declare', () => {
+  const ds = check('struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P) {\n  return p.b * 1.0\n}');
+  assert.equal(codes(ds), ['TDC322']);
+  assert.is(ds[0]!.message, "struct P has no field 'b'");
+  assert.equal([ds[0]!.span!.start.line, ds[0]!.span!.start.col], [4, 10]);
+  assert.is(ds[0]!.hint, "did you mean 'a'?");
+  assert.is(check('struct P { a: int }\nmid A(p: P) {\n  return p.zzzz\n}')[0]!.hint, "P's fields: a");
+  assert.equal(codes(check('struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P) {\n  return p.q.dept + p.a\n}')), ['TDC322'], 'a nested struct (optional)');
+  // declared fields, maps, untyped values and re-bound names are not checked
+  for (const body of ['return p.a + p.q.depth', 'for k, v in m { let z = v.anything }\n  return 0', 'let p = 1\n  return 0', 'p = m\n  return p.zzz', 'for p in [m] { let z = p.zzz }\n  return 0'])
+    assert.equal(checkCodes(`struct P { a: int, q: Q? = none }\nstruct Q { depth: int = 1 }\nmid A(p: P, m: map<any>) {\n  ${body}\n}`).filter((c) => c === 'TDC322'), [], body);
 });
 
 test('check TDC314: a body that can end without return is a warning', () => {
@@ -659,7 +721,7 @@ test('the shipped specs trigger neither TDC320 nor TDC321', () => {
 test('the checker reads the built-in signature table: argument counts and keyword names (TDC318)', () => {
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keepdim=true) }'), []);
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, keep_dim=true) }'), ['TDC318']);
-  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, false, 2) }'), ['TDC318']);
+  assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, false, 2) }'), ['TDC318', 'TDC323'], 'too many, and the flag keepdim by position');
   assert.equal(checkCodes('mid A(a: int) { return sum(student, 1, dims=2) }'), ['TDC318']);
   assert.equal(checkCodes('mid A(a: int) { return error("x", student, teacher) }'), [], 'error takes extra arguments');
   assert.equal(checkCodes('def sum(x, y, z, w) = x\nmid A(a: int) { return sum(1, 2, 3, 4) }'), [], 'a helper shadows the built-in');

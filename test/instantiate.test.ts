@@ -452,6 +452,50 @@ test("SoftMarginLoss: a target that requires grad is TDC406 with torch's refusal
   assert.equal(run(stage([term('t', 1, crit('SoftMarginLoss', {}), simpleWrapper(sIn()))]), new Map([['student/./output', x], ['targets', pm]])).errors, []);
 });
 
+test('TDC411 (a term that is no loss): at the return of a custom spec, the config term related; a built-in\'s at the config term, once', () => {
+  const inputs = new Map([
+    ['student/fc/output', floats([3, 4])],
+    ['teacher/fc/output', floats([3, 4])],
+  ]);
+  for (const [ret, message] of [
+    ['[1.0, 2.0]', "sub-term 't' (Ret) returned a list, not a loss"],
+    ['"x"', "sub-term 't' (Ret) returned a string, not a loss"],
+    ['none', "sub-term 't' (Ret) returned none"],
+    ['x', "sub-term 't' (Ret) returns a tensor of shape [3, 4], but a loss term must be a scalar"],
+  ] as const) {
+    // the return is on line 4; a helper's return (line 1) runs before it and must not be taken for it
+    assert.equal(registerMidLevelLoss(`def id(v) { return v }\nmid Ret(p: path) {\n  let x = id(student[p]["output"])\n  return ${ret}\n}`), []);
+    const d = only(run(stage([term('t', 1, crit('Ret', { p: 'fc' }, 'mid'))]), inputs).diagnostics, 'TDC411');
+    assert.is(d.message, message);
+    assert.equal([d.span!.start.line, d.span!.start.col], [4, 3], ret);
+    assert.equal(d.related?.map((r) => r.span?.start.line), [20], 'the config term, related');
+  }
+  assert.equal(registerMidLevelLoss('def id(v) { return v }\nmid Ret(p: path) {\n  let x = id(student[p]["output"])\n}'), []);
+  const fellOff = only(run(stage([term('t', 1, crit('Ret', { p: 'fc' }, 'mid'))]), inputs).diagnostics, 'TDC411');
+  assert.is(fellOff.span!.start.line, 20, "no return: the config term (not the helper's return)");
+  resetToBuiltins();
+  const none = only(run(stage([term('m', 1, crit('MSELoss', { reduction: 'none' }), simpleWrapper(sIn('fc'), tIn('fc')))]), inputs).diagnostics, 'TDC411');
+  assert.is(none.span!.start.line, 20);
+  assert.equal(none.related ?? [], [], 'the config term is not repeated as related');
+  assert.match(none.hint!, /reduction 'none'/);
+});
+
+test("a struct default gets its fields' defaults (p: P = {} with a: int = 3 reads p.a as 3; it was none)", () => {
+  const x = floats([3, 4]);
+  assert.equal(registerMidLevelLoss('struct Q { b: float = 0.5 }\nstruct P { a: int = 3, q: Q = {} }\nmid Dflt(p: P = {}) {\n  return p.a * p.q.b * sum(student["fc"]["output"])\n}'), []);
+  const total = Array.from(x.data as Float64Array).reduce((a, b) => a + b, 0);
+  const loss = lossOf(stage([term('t', 1, crit('Dflt', {}, 'mid'))]), new Map([['student/fc/output', x]]));
+  assert.ok(Math.abs(loss - 1.5 * total) < 1e-12, `${loss} vs ${1.5 * total}`);
+  resetToBuiltins();
+});
+
+test("error(none): the message says so (it read Python's 'None')", () => {
+  assert.equal(registerMidLevelLoss('mid Err(msg: str? = none) {\n  error(msg)\n}'), []);
+  const d = only(run(stage([term('t', 1, crit('Err', {}, 'mid'))]), new Map()).diagnostics, 'TDC406');
+  assert.is(d.message, 'error(...) was called with none as its message');
+  resetToBuiltins();
+});
+
 // ---- torch low-level losses vs reference formulas -------------------------------------------------------------
 
 function lowStage(key: string, kwargs: Record<string, KwValue>, target: 'labels' | 'teacher' = 'labels'): StageIR {

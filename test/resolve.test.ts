@@ -6,6 +6,7 @@ import { wrapperBindings } from '../src/compiler/resolve/index.js';
 import { checkConfig as resolveConfig, checkFile } from '../src/compiler/driver/check.js';
 import { tensorName, type CriterionIR } from '../src/compiler/ir.js';
 import type { Diagnostic } from '../src/diagnostics/index.js';
+import { registerMidLevelLoss, resetToBuiltins } from '../src/registry/registry.js';
 
 interface Run {
   text: string;
@@ -514,6 +515,33 @@ test('TDC206: **kwargs swallows unknown kwargs (warning naming what torchdistill
   assert.match(w[0]!.message, /swallows it into \*\*kwargs and ignores it/);
   assert.match(w[0]!.hint!, /io_type/);
   assert.is(r.ir.stages[0]!.terms[0]!.criterion.kwargs['io_type'], 'output', 'the default applies');
+});
+
+test('TDC206 only where the body ignores **kwargs: a custom spec that forwards them to low_loss reads them', () => {
+  const term = (key: string) =>
+    `        t:\n          criterion:\n            key: '${key}'\n            kwargs:\n              label_smoothing: 0.1\n          weight: 1.0\n`;
+  try {
+    assert.equal(registerMidLevelLoss('mid Fwd(**kwargs) {\n  return low_loss("CrossEntropyLoss", kwargs)(student["."]["output"], targets)\n}\n'), []);
+    assert.equal(registerMidLevelLoss('mid Ign(**kwargs) {\n  return sum(student["."]["output"])\n}\n'), []);
+    const used = run(distill(term('Fwd')));
+    assert.equal(used.diagnostics, [], show(used.diagnostics));
+    assert.is(used.ir.stages[0]!.terms[0]!.criterion.kwargs['label_smoothing'], 0.1);
+    const ignored = run(distill(term('Ign')));
+    assert.equal(ignored.diagnostics.map((d) => [d.code, at(d)]), [['TDC206', posOf(ignored.text, 'label_smoothing')]], show(ignored.diagnostics));
+  } finally {
+    resetToBuiltins();
+  }
+});
+
+test("a struct-typed kwarg's default gets its fields' defaults in the IR, as a struct given in the config does", () => {
+  try {
+    assert.equal(registerMidLevelLoss('struct P { a: int = 3, b: float? = none }\nmid Dflt(p: P = {}, q: P = {a: 1}) {\n  return p.a * sum(student["."]["output"])\n}\n'), []);
+    const r = run(distill("        t:\n          criterion:\n            key: 'Dflt'\n            kwargs: {}\n          weight: 1.0\n"));
+    assert.equal(r.diagnostics, [], show(r.diagnostics));
+    assert.equal(r.ir.stages[0]!.terms[0]!.criterion.kwargs, { p: { a: 3, b: null }, q: { a: 1, b: null } });
+  } finally {
+    resetToBuiltins();
+  }
 });
 
 test('**kwargs: CrossEntropyLoss: KDLoss forwards and validates extra kwargs (ignore_index ok, ignore_indx an error)', () => {

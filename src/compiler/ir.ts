@@ -75,6 +75,9 @@ export interface StageIR {
   /** Which sides' tensors get gradients (student/model `requires_grad` not False; teacher only when `requires_grad: True`). */
   trainable: { student: boolean; teacher: boolean };
   criterionKey: string;
+  /** The high-level loss's own kwargs from the config, validated, with its defaults (not sub_terms/model_term,
+   *  which are `terms` and `modelTerm`). */
+  criterionKwargs?: Record<string, KwValue>;
   terms: TermIR[];
   modelTerm?: { weight: number | Record<string, number>; func2extract: string; span: Span };
   span: Span;

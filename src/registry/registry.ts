@@ -382,7 +382,7 @@ function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<str
   s.sources.set(path, text);
   if (ds.some((d) => d.severity === 'error')) return ds;
   const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
-  const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), knownFunctions: known });
+  const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), sharedStructs: s.shared.structs, sharedHelpers: s.shared.funcs, knownFunctions: known });
   ds.push(...checks, ...shadowWarnings(s, parsed.spec));
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');

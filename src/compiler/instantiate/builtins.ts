@@ -591,7 +591,8 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
   error: {
     fn(ip, [message, ...tensors], span) {
       if (ip.ctx.mode === 'reads' && !ip.ctx.certain) return UNKNOWN;
-      const msg = message!.t === 'str' ? message!.v : show(message!);
+      // show(none) is Python's 'None': a message that is none (a kwarg left out) says so instead
+      const msg = message!.t === 'str' ? message!.v : message!.t === 'none' ? 'error(...) was called with none as its message' : show(message!);
       const about = tensors.filter(isTensorLike).map((t) => describeValue(ip.ctx, t));
       return fail(ip.ctx, C.specError, about.length ? `${msg} (got ${about.join(', ')})` : msg, span);
     },

@@ -37,6 +37,9 @@ export interface EvalContext {
   frames: Frame[];
   /** Reads mode: false inside branches whose condition depends on shapes (their errors are not reported). */
   certain: boolean;
+  /** The `return` that ended the body run last (absent: it ended without one). A term's value that is no loss
+   *  (TDC411) is reported there when the term's loss is a user's spec. */
+  returnedAt?: Span;
   /** Innermost expression being evaluated: the spec position of nodes built now. */
   curSpan?: Span;
   diagnostics: Diagnostic[];
@@ -108,7 +111,9 @@ export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; r
     const f = frames[i]!;
     if (f.callSite) rel.push({ message: `in ${f.name}, called here`, span: f.callSite });
   }
-  if (ctx.configSpan) rel.push({ message: ctx.termName ? `instantiating the config term '${ctx.termName}'` : 'instantiating this config term', span: ctx.configSpan });
+  // the config term, unless the diagnostic already points at it (a sub-term that returned no loss)
+  const atTerm = span !== undefined && ctx.configSpan !== undefined && span.file === ctx.configSpan.file && span.start.offset === ctx.configSpan.start.offset;
+  if (ctx.configSpan && !atTerm) rel.push({ message: ctx.termName ? `instantiating the config term '${ctx.termName}'` : 'instantiating this config term', span: ctx.configSpan });
   return { ...(span ? { span } : {}), related: rel, ...(owner ? { owner } : {}) };
 }
 

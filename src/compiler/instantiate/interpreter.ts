@@ -9,6 +9,7 @@ import type { BinaryOp as GraphBinaryOp } from '../../graph/types.js';
 import { getLowLevelLoss, homeScopeOf, registryKeys, scopeOf, type RegisteredLoss, type SpecScope } from '../../registry/registry.js';
 import type { Side } from '../ir.js';
 import { builtinSignature, renderBuiltin, requiredParams, type BuiltinName, type BuiltinSignature } from '../../../grammar/builtins.js';
+import { withFieldDefaults } from '../../../grammar/field-defaults.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -40,7 +41,8 @@ class Env {
   }
 }
 
-type Flow = { value: Value } | undefined;
+/** How a block ended: with the value of a `return` (at: that statement), or undefined when it fell through. */
+type Flow = { value: Value; at?: Span } | undefined;
 
 export class Interpreter implements BuiltinHost {
   constructor(
@@ -56,7 +58,7 @@ export class Interpreter implements BuiltinHost {
     for (const p of decl.params) {
       const given = kwargs.get(p.name);
       if (given !== undefined) env.define(p.name, given);
-      else if (p.default) env.define(p.name, literalValue(p.default));
+      else if (p.default) env.define(p.name, literalValue(withFieldDefaults(p.default, p.type, this.scope.structs)));
       else fail(this.ctx, C.args, `${decl.name}: missing required argument '${p.name}'`, callSite ?? decl.nameSpan);
     }
     if (decl.rest) {
@@ -139,6 +141,8 @@ export class Interpreter implements BuiltinHost {
 
   runBody(block: Block, env: Env): Value {
     const flow = this.execBlock(block, env);
+    if (flow?.at) this.ctx.returnedAt = flow.at;
+    else delete this.ctx.returnedAt;
     return flow ? flow.value : NONE;
   }
 
@@ -162,7 +166,7 @@ export class Interpreter implements BuiltinHost {
         return undefined;
       }
       case 'return':
-        return { value: this.eval(s.value, env) };
+        return { value: this.eval(s.value, env), at: s.span };
       case 'expr':
         this.eval(s.value, env);
         return undefined;

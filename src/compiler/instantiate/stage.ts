@@ -6,7 +6,7 @@ import { differentiate } from '../../graph/autodiff.js';
 import { GRAPH_LIMITS, GraphBuilder, GraphLimitError } from '../../graph/builder.js';
 import { dimAssumptions, dimToString, shapeToString } from '../../graph/dims.js';
 import type { Dim, Graph, GraphTerm } from '../../graph/types.js';
-import { getFunc2ExtractModelOutput, getHighLevelLoss, scopeOf } from '../../registry/registry.js';
+import { getFunc2ExtractModelOutput, getHighLevelLoss, getLossWrapper, getLowLevelLoss, getMidLevelLoss, scopeOf, type RegisteredLoss } from '../../registry/registry.js';
 import type { StageIR, TermIR } from '../ir.js';
 import { C } from './codes.js';
 import { fail, newContext, warn, type EvalContext, type InputInfo } from './context.js';
@@ -56,13 +56,18 @@ function instantiate(stage: StageIR, inputs: InputInfo, opts: InstantiateOptions
       ]);
       subTerms.set(t.name, { t: 'map', entries });
     }
-    const kwargs = new Map<string, Value>([['sub_terms', { t: 'map', entries: subTerms }]]);
-    kwargs.set('model_term', stage.modelTerm ? { t: 'map', entries: new Map([['weight', fromKw(stage.modelTerm.weight)]]) } : NONE);
+    // Like torchdistill's get_high_level_loss: the criterion's kwargs as the config gives them (with the spec's
+    // defaults); sub_terms and model_term only where the loss declares them (a custom high loss may not).
+    const kwargs = new Map<string, Value>(Object.entries(stage.criterionKwargs ?? {}).map(([k, v]) => [k, fromKw(v)]));
+    const declares = (name: string): boolean => high.decl.params.some((p) => p.name === name);
+    if (declares('sub_terms')) kwargs.set('sub_terms', { t: 'map', entries: subTerms });
+    if (declares('model_term')) kwargs.set('model_term', stage.modelTerm ? { t: 'map', entries: new Map([['weight', fromKw(stage.modelTerm.weight)]]) } : NONE);
 
     ctx.configSpan = stage.span;
     const result = new Interpreter(ctx, scopeOf(high)).runLoss(high.decl, kwargs, [], undefined);
     if (termFailed) return { diagnostics: [...diagnostics, ...ctx.diagnostics] };
-    const loss = scalarNode(ctx, result, `the criterion '${stage.criterionKey}'`, stage.span);
+    const highReturn = returnedIn(ctx, high);
+    const loss = scalarNode(ctx, result, `the criterion '${stage.criterionKey}'`, highReturn ?? stage.span, highReturn !== undefined);
 
     let modelTerm: Graph['modelTerm'];
     if (stage.modelTerm && ctx.modelLossKeys.length) {
@@ -109,7 +114,8 @@ function recordedTerm(ctx: EvalContext, t: TermIR, terms: GraphTerm[], diagnosti
       ctx.frames = [];
       try {
         const v = termLoss(ctx, t).call(args, t.criterion.span); // the term's loss is the top of its call chain, called from its config key
-        const node = scalarNode(ctx, v, `sub-term '${t.name}' (${t.criterion.key})`, t.span);
+        const at = returnedIn(ctx, outerLoss(t));
+        const node = scalarNode(ctx, v, `sub-term '${t.name}' (${t.criterion.key})`, at ?? t.span, at !== undefined);
         terms.push({ name: t.name, weight: t.weight, node });
         built = { t: 'tensor', id: node };
       } catch (e) {
@@ -128,18 +134,31 @@ function recordedTerm(ctx: EvalContext, t: TermIR, terms: GraphTerm[], diagnosti
   };
 }
 
-function scalarNode(ctx: EvalContext, v: Value, what: string, span: Span): number {
+/** The registry entry whose body gives a term's value: its wrapper's, else its loss's. */
+function outerLoss(t: TermIR): RegisteredLoss | undefined {
+  if (t.wrapper) return getLossWrapper(t.wrapper.key);
+  return t.criterion.level === 'low' ? getLowLevelLoss(t.criterion.key) : getMidLevelLoss(t.criterion.key);
+}
+
+/** The `return` of a user's spec that gave the value just computed: where a value that is no loss is reported (the
+ *  config term stays related). For a built-in loss the config term is what the user wrote, so it is undefined. */
+function returnedIn(ctx: EvalContext, loss: RegisteredLoss | undefined): Span | undefined {
+  return loss && !loss.builtin ? ctx.returnedAt : undefined;
+}
+
+/** `span`: the config term, or (inSpec) the `return` of the user's spec that gave `v`. */
+function scalarNode(ctx: EvalContext, v: Value, what: string, span: Span, inSpec = false): number {
   if (v.t === 'none') fail(ctx, C.notScalar, `${what} returned none`, span);
   if (v.t !== 'tensor' && v.t !== 'ref' && v.t !== 'num' && v.t !== 'bool' && v.t !== 'dim')
     fail(ctx, C.notScalar, `${what} returned ${kindName(v)}, not a loss`, span);
   const id = toNode(ctx, v);
   const shape = shapeOf(ctx, id)!;
+  const why =
+    'torchdistill adds the weighted terms into the total loss and its training loop calls loss.backward(), which torch ' +
+    'refuses for a non-scalar ("RuntimeError: grad can be implicitly created only for scalar outputs")';
   if (shape.length !== 0)
     fail(ctx, C.notScalar, `${what} returns a tensor of shape ${shapeToString(shape)}, but a loss term must be a scalar`, span, {
-      hint:
-        "reduction 'none' keeps one value per element; torchdistill adds the weighted terms into the total loss and its " +
-        "training loop calls loss.backward(), which torch refuses for a non-scalar (\"RuntimeError: grad can be implicitly " +
-        "created only for scalar outputs\"); use 'mean' or 'sum'",
+      hint: inSpec ? `${why}; reduce it, e.g. with sum(...) or mean(...)` : `reduction 'none' keeps one value per element; ${why}; use 'mean' or 'sum'`,
     });
   return id;
 }

@@ -1,6 +1,7 @@
 // Checks one config value against a declared spec type (docs/spec-language.md "Types") and converts it to a
 // KwValue with struct defaults applied. Problems are pushed as diagnostics at the offending node.
 import type { Literal, StructDecl, TypeExpr } from '../../../grammar/ast.js';
+import { withFieldDefaults } from '../../../grammar/field-defaults.js';
 import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
 import type { SpecScope } from '../../registry/registry.js';
 import { renderType } from '../../registry/signature.js';
@@ -267,6 +268,6 @@ function checkStruct(n: ConfigNode, s: StructDecl, ctx: CheckContext, where: str
     if (paired.has(m)) continue; // reported with the misspelled key
     ctx.diags.push(diag('error', R.MISSING_KWARG, `${ctx.owner}: '${where}' is missing required field '${m}' (${s.name} fields: ${fieldList})`, keySpan ?? n.span));
   }
-  for (const f of s.fields) if (!given.has(f.name) && f.default !== undefined) value[f.name] = literalValue(f.default);
+  for (const f of s.fields) if (!given.has(f.name) && f.default !== undefined) value[f.name] = literalValue(withFieldDefaults(f.default, f.type, ctx.scope.structs));
   return { ok, value };
 }

@@ -15,7 +15,7 @@ import { describeNode, entryOf, isNullNode } from './nodes.js';
 import { computeReads } from './reads.js';
 import { didYouMeanText, suggestName } from './suggest.js';
 
-export type CriterionIR = Pick<StageIR, 'criterionKey' | 'terms' | 'modelTerm'>;
+export type CriterionIR = Pick<StageIR, 'criterionKey' | 'criterionKwargs' | 'terms' | 'modelTerm'>;
 
 function warnIgnoredKeys(ctx: StageContext, node: ConfigNode, known: readonly string[], what: string): void {
   if (node.kind !== 'map') return;
@@ -74,7 +74,7 @@ export function resolveCriterion(ctx: StageContext, critEntry: MapEntry): Criter
     return undefined;
   }
   const handled = new Set(high.decl.params.map((p) => p.name).filter((n) => n === 'sub_terms' || n === 'model_term'));
-  validateKwargs(high, kwargsNode, kwargsEntry?.key.span ?? k.span, ctx.diags, { skip: handled });
+  const own = validateKwargs(high, kwargsNode, kwargsEntry?.key.span ?? k.span, ctx.diags, { skip: handled });
 
   const terms: TermIR[] = [];
   const subEntry = handled.has('sub_terms') ? entryOf(kwargsNode, 'sub_terms') : undefined;
@@ -90,6 +90,7 @@ export function resolveCriterion(ctx: StageContext, critEntry: MapEntry): Criter
   }
 
   const result: CriterionIR = { criterionKey: high.key, terms };
+  if (Object.keys(own.kwargs).length) result.criterionKwargs = own.kwargs;
   const mtEntry = handled.has('model_term') ? entryOf(kwargsNode, 'model_term') : undefined;
   const mt = mtEntry ? resolveModelTerm(ctx, mtEntry) : undefined;
   const f2e = resolveFunc2Extract(ctx, crit, mt !== undefined);

@@ -7,6 +7,8 @@ import { keyString, toPlain, type ConfigNode, type MapEntry } from '../load/conf
 import type { KwValue } from '../ir.js';
 import { checkValue, literalValue, type CheckContext } from './check-value.js';
 import type { TypeExpr } from '../../../grammar/ast.js';
+import { readsName } from '../../../grammar/reads-name.js';
+import { withFieldDefaults } from '../../../grammar/field-defaults.js';
 import { R } from './codes.js';
 import { didYouMeanText, pairTypos, suggestName } from './suggest.js';
 
@@ -140,14 +142,17 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
       );
       continue;
     }
-    // Swallowed by **kwargs: torchdistill ignores it.
-    const s = suggestName(k, params.keys());
-    const sp = s !== undefined ? params.get(s) : undefined;
-    const hint =
-      s !== undefined
-        ? `did you mean '${s}'? ${loss.key} reads '${s}'${sp?.default !== undefined ? ` (default ${JSON.stringify(literalValue(sp.default))} applies)` : ''}`
-        : `${loss.key}'s parameters: ${renderSignature(decl)}`;
-    diags.push(diag('warning', R.IGNORED_KWARG, `${loss.key} has no parameter '${k}'; torchdistill swallows it into **${decl.rest.name} and ignores it`, e.key.span, { hint }));
+    // Swallowed by **kwargs: torchdistill ignores it, unless the body reads them (a custom spec forwarding them
+    // to low_loss).
+    if (!readsName(decl.body, decl.rest.name)) {
+      const s = suggestName(k, params.keys());
+      const sp = s !== undefined ? params.get(s) : undefined;
+      const hint =
+        s !== undefined
+          ? `did you mean '${s}'? ${loss.key} reads '${s}'${sp?.default !== undefined ? ` (default ${JSON.stringify(literalValue(sp.default))} applies)` : ''}`
+          : `${loss.key}'s parameters: ${renderSignature(decl)}`;
+      diags.push(diag('warning', R.IGNORED_KWARG, `${loss.key} has no parameter '${k}'; torchdistill swallows it into **${decl.rest.name} and ignores it`, e.key.span, { hint }));
+    }
     restValues[k] = toPlain(e.value) as KwValue;
     result.kwargNodes[k] = e.value;
   }
@@ -166,7 +171,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
   }
 
   for (const p of decl.params) {
-    if (!(p.name in result.kwargs) && p.default !== undefined && !opts.skip?.has(p.name)) result.kwargs[p.name] = literalValue(p.default);
+    if (!(p.name in result.kwargs) && p.default !== undefined && !opts.skip?.has(p.name)) result.kwargs[p.name] = literalValue(withFieldDefaults(p.default, p.type, ctx.scope.structs));
   }
   // Like Python's **kwargs: the extra names sit beside the declared ones (the spec's `**rest` collects them).
   Object.assign(result.kwargs, restValues);

@@ -132,6 +132,7 @@ export function resolveStage(entry: MapEntry, diags: Diagnostic[], opts: StageOp
   const c = resolveCriterion(ctx, modernEntry);
   if (c) {
     ir.criterionKey = c.criterionKey;
+    if (c.criterionKwargs) ir.criterionKwargs = c.criterionKwargs;
     ir.terms = c.terms;
     if (c.modelTerm) ir.modelTerm = c.modelTerm;
   }
