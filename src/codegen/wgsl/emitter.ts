@@ -593,16 +593,19 @@ export class Emitter {
     xi[r - 2] = ixVar(h);
     xi[r - 1] = ixVar(w);
     const v = this.typed(x, xi, 'f32');
-    inner.lines.push(max ? assign(ref(acc), call('max', ref(acc), v)) : compensatedAdd(acc, v));
+    inner.lines.push(max ? assign(ref(acc), call('max_f32', ref(acc), v)) : compensatedAdd(acc, v));
     this.scopes.close(inner, Emitter.upTo(w, w0, w1));
     this.scopes.close(outer, Emitter.upTo(h, h0, h1));
     return max ? ref(acc) : bin('/', compensatedValue(acc), call('f32', bare('*', bin('-', h1, h0), bin('-', w1, w0))));
   }
 
-  /** A pool's accumulator declared in `scope`: a running max from −F32_MAX, or a compensated sum. */
+  /**
+   * A pool's accumulator declared in `scope`: a running max from −inf, or a compensated sum. The max folds with
+   * max_f32 (a NaN cell makes the bin's max NaN, as torch's; WGSL's max may drop it).
+   */
   private poolAccumulator(max: boolean, scope: Scope): string {
     const acc = this.scopes.fresh('acc');
-    if (max) scope.lines.push(varS(acc, 'f32', f32(-F32_MAX)));
+    if (max) scope.lines.push(varS(acc, 'f32', this.f32Const(-Infinity)));
     else scope.lines.push(...compensatedDecl(acc));
     this.scopes.define(acc, scope);
     return acc;
@@ -624,7 +627,7 @@ export class Emitter {
     const xi = [...idx];
     [xi[r - 2], xi[r - 1]] = planeCell(ixVar(k), m.dim(W));
     const v = this.typed(x, xi, 'f32');
-    loop.lines.push(max ? assign(ref(acc), call('max', ref(acc), v)) : compensatedAdd(acc, v));
+    loop.lines.push(max ? assign(ref(acc), call('max_f32', ref(acc), v)) : compensatedAdd(acc, v));
     const cells = m.dim(mulDims(H, W));
     this.scopes.close(loop, Emitter.upTo(k, u32(0), ixE(cells)));
     return max ? ref(acc) : bin('/', compensatedValue(acc), call('f32', ixE(cells)));

@@ -36,6 +36,8 @@ interface ReductionState {
   acc: string;
   accIdx?: string;
   result: string;
+  /** An f32 max/min that is not an online softmax max: NaN propagates, as in torch's amax/amin (see torchExtremum). */
+  nan?: boolean;
 }
 
 /** exp(x) with x clamped below at −88: the factor that rescales a partial sum from one running maximum to another. */
@@ -46,21 +48,32 @@ const compensated = (st: ReductionState): boolean => st.fn === 'sum' && st.type 
 
 const LOOP_FLOAT_IDENTITY = { max: -F32_MAX, min: F32_MAX };
 
-function identity(fn: ReductionState['fn'], t: WgslType): Expr {
+/**
+ * Whether an f32 max/min reduction takes torch's NaN semantics: any NaN element makes the result NaN (WGSL's
+ * max/min may drop a NaN operand, so a NaN row gave a finite result, or ∓F32_MAX where every element was NaN).
+ * Those fold with max_f32/min_f32 (NaN decided on the bits) from ∓inf, so a row of −inf (+inf) also stays so. An
+ * online softmax max keeps the builtin: its result is read only with its sums, and a NaN element turns those NaN
+ * (exp(NaN − m)), so the hot path of KD-style losses stays as it is.
+ */
+const torchExtremum = (fn: ReductionState['fn'], t: WgslType, online: boolean): boolean => (fn === 'max' || fn === 'min') && t === 'f32' && !online;
+
+function identity(st: ReductionState): Expr {
+  const { fn, type: t } = st;
   if (fn === 'sum') return t === 'f32' ? f32(0) : i32(0);
+  if (st.nan) return call('f32_bits', hex(fn === 'max' ? 0xff800000 : 0x7f800000));
   const big = fn === 'max' || fn === 'argmax' ? LOOP_FLOAT_IDENTITY.max : LOOP_FLOAT_IDENTITY.min;
   if (t === 'f32') return f32(big);
   return fn === 'max' || fn === 'argmax' ? i32(-2147483648) : i32(2147483647);
 }
 
-function combine(fn: ReductionState['fn'], a: Expr, b: Expr): Expr {
-  switch (fn) {
+function combine(st: ReductionState, a: Expr, b: Expr): Expr {
+  switch (st.fn) {
     case 'sum':
       return bare('+', a, b);
     case 'max':
-      return call('max', a, b);
+      return call(st.nan ? 'max_f32' : 'max', a, b);
     case 'min':
-      return call('min', a, b);
+      return call(st.nan ? 'min_f32' : 'min', a, b);
     default:
       throw new Error('arg reductions combine by pairs');
   }
@@ -220,7 +233,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     perLane(root, (l) => {
       for (const r of rs) {
         const n = g.nodes[r.node]!;
-        const st = reductionState(n, scopes, l);
+        const st = reductionState(n, scopes, l, partners.has(r.node));
         states.set(r.node, st);
         const h = hot.get(r.node);
         if (h) {
@@ -231,7 +244,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         }
         list.push(st);
         if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
-        else root.lines.push(varS(st.acc, st.type, identity(st.fn, st.type)));
+        else root.lines.push(varS(st.acc, st.type, identity(st)));
         if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
       }
     });
@@ -359,7 +372,7 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
         } else if (compensated(x.st)) {
           folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
         } else {
-          folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))([assign(fold, combine(x.st.fn, fold, at(x.v, q)))]), assign(res, fold)]));
+          folds.push(block([varS(`${x.st.result}_f`, undefined, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))([assign(fold, combine(x.st, fold, at(x.v, q)))]), assign(res, fold)]));
         }
       }
       return folds;
@@ -388,7 +401,7 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
         const [av, ai] = [ref('av'), ref('ai')];
         const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', av, at(x.v, LID)), bin('&&', bare('==', av, at(x.v, LID)), bare('<', ai, at(x.i, LID))));
         stmts.push(block([letS('av', at(x.v, other)), letS('ai', at(x.i, other)), ifS(better, [assign(at(x.v, LID), av), assign(at(x.i, LID), ai)])]));
-      } else stmts.push(assign(at(x.v, LID), combine(x.st.fn, at(x.v, LID), at(x.v, other))));
+      } else stmts.push(assign(at(x.v, LID), combine(x.st, at(x.v, LID), at(x.v, other))));
     }
     const tree: Stmt[] = [
       // half the smallest power of two ≥ the workgroup size, halved each step
@@ -640,7 +653,7 @@ function accumulate(st: ReductionState, vt: Expr, zs: string[], loop: Scope, lan
     loop.lines.push(assign(laneOf(o, lane.lane), vt));
     if (lane.lane === 3) lane.tail.push(compensatedAdd(st.acc, bin('+', bin('+', laneOf(o, 0), laneOf(o, 1)), bin('+', laneOf(o, 2), laneOf(o, 3)))));
   } else if (compensated(st)) loop.lines.push(compensatedAdd(st.acc, vt));
-  else loop.lines.push(assign(acc, combine(st.fn, acc, vt)));
+  else loop.lines.push(assign(acc, combine(st, acc, vt)));
 }
 
 /** Rows of a known length that is not a multiple of 4 take whole vec4s from this length on (shorter ones: one element per step). */
@@ -670,7 +683,7 @@ function packChunks(list: ReductionState[], onlineOf: Map<number, number>, wg: n
 }
 
 /** The registers of reduction `n` (in quad lane `lane`, when a column pass keeps one per lane). */
-function reductionState(n: Node, scopes: ScopeTree, lane?: number): ReductionState {
+function reductionState(n: Node, scopes: ScopeTree, lane: number | undefined, online: boolean): ReductionState {
   const x = n.op === 'reduce' || n.op === 'arg_reduce' ? n : undefined;
   if (!x) throw new Error(`node ${n.id} (${n.op}) is not a reduction`);
   const acc = scopes.fresh('a');
@@ -678,7 +691,8 @@ function reductionState(n: Node, scopes: ScopeTree, lane?: number): ReductionSta
   if (x.op === 'arg_reduce') {
     return { node: n.id, fn: x.attrs.fn === 'max' ? 'argmax' : 'argmin', type: 'f32', acc, accIdx: `${acc}_i`, result };
   }
-  return { node: n.id, fn: x.attrs.fn, type: wgslType(n.dtype), acc, result };
+  const type = wgslType(n.dtype);
+  return { node: n.id, fn: x.attrs.fn, type, acc, result, ...(torchExtremum(x.attrs.fn, type, online) ? { nan: true } : {}) };
 }
 
 /** A sweep over the reduced coordinates: `for (j = lid; j < L; j += WG)` with the coordinates bound. */

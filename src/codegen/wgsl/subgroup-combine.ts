@@ -12,7 +12,7 @@
 // operands), so every invocation ends with the same sum. A subgroup with inactive invocations (a workgroup
 // size that is not a multiple of the subgroup size; the runtime avoids choosing one) cannot shuffle with them
 // and falls back to subgroupAdd of the compensated values (correct, rounded in the implementation's order).
-// max/min are exact with subgroupMax/Min; arg reductions take the max (min) value, then the smallest index
+// max/min are exact with subgroupMax/Min (a NaN lane makes a plain f32 max/min NaN, as torch); arg reductions take the max (min) value, then the smallest index
 // holding it — the row kernel's tie rule. Online softmax sums are rescaled to the subgroup's max first.
 import { compensatedSum } from './compensated.js';
 import {
@@ -28,6 +28,8 @@ export interface LaneReduction {
   acc: string;
   accIdx?: string;
   result: string;
+  /** An f32 max/min with torch's NaN semantics (row-kernel.ts torchExtremum). */
+  nan?: boolean;
 }
 
 /** A reduction with its workgroup-memory slots (value, and index for arg reductions). */
@@ -70,7 +72,8 @@ export function subgroupCombine(
     } else if (st.accIdx) {
       out.push(subgroupS(g(x), st.fn === 'argmax' ? 'max' : 'min', ref(st.acc)));
       out.push(subgroupS(gi(x), 'min', call('select', hex(0xffffffff), ref(st.accIdx), bare('==', ref(st.acc), ref(g(x))))));
-    } else if (st.fn === 'max' || st.fn === 'min') out.push(subgroupS(g(x), st.fn, ref(st.acc)));
+    } else if ((st.fn === 'max' || st.fn === 'min') && st.nan) out.push(...subgroupExtremum(g(x), st.fn, ref(st.acc)));
+    else if (st.fn === 'max' || st.fn === 'min') out.push(subgroupS(g(x), st.fn, ref(st.acc)));
     else if (st.type !== 'f32') out.push(subgroupS(g(x), 'add', ref(st.acc)));
     else sums.push({ x, v: laneValue(st) });
   }
@@ -81,6 +84,18 @@ export function subgroupCombine(
   const leaders = slots.flatMap((x) => [assign(at(x.v, SG_ID), ref(g(x))), ...(x.i ? [assign(at(x.i, SG_ID), ref(gi(x)))] : [])]);
   out.push(ifS(bare('==', SG_COUNT, u32(1)), direct, [ifS(bare('==', SG_LANE, u32(0)), leaders), barrier(), ...foldsUpTo(SG_COUNT)]));
   return [block(out)];
+}
+
+/**
+ * `let <name> = subgroupMax(v)` (Min) with torch's NaN semantics: subgroupMax/Min may drop a NaN operand, so
+ * whether any lane holds NaN is a subgroupMax of a flag decided on the bits (is_nan_f32), and then the result is NaN.
+ */
+function subgroupExtremum(name: string, fn: 'max' | 'min', v: Expr): Stmt[] {
+  return [
+    subgroupS(`${name}_m`, fn, v),
+    subgroupS(`${name}_n`, 'max', call('select', u32(0), u32(1), call('is_nan_f32', v))),
+    letS(name, call('select', ref(`${name}_m`), call('f32_bits', hex(0x7fc00000)), bare('==', ref(`${name}_n`), u32(1)))),
+  ];
 }
 
 /** Compensated subgroup sums of f32 values: `let <name> = Σ v` over the subgroup, for each. */
