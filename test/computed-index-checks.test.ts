@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { readSafetensors } from 'tdc-runtime';
 import { GOLDEN, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
+import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 import { loadGoldenStage } from './helpers/golden-stage.js';
 import { stageGraph } from '../src/compiler/run-gpu.js';
 import { planWithVariants } from '../src/compiler/plan-variants.js';
@@ -23,6 +24,10 @@ import { schedule } from '../src/compiler/schedule/index.js';
 import { generatePlanModules } from '../src/codegen/wgsl/generate-plan.js';
 import { interpretPlan } from '../src/codegen/kernel-ir/interpret-plan.js';
 import { casePath, relErr } from './helpers/golden.js';
+import { openTestRuntime } from './helpers/open-gpu.js';
+import { GpuInputError, PlanExecutor, type GpuRuntime } from 'tdc-runtime';
+import { registerSpecFile, resetToBuiltins } from '../src/registry/registry.js';
+import { checkFile } from '../src/compiler/driver/check.js';
 
 const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // student/teacher logits [7, 37] (F64), targets [7]
 const INPUTS = casePath(KD, 'tensors.safetensors');
@@ -30,25 +35,9 @@ const dir = mkdtempSync(join(tmpdir(), 'tdc-computed-index-'));
 const targets = Array.from(readSafetensors(new Uint8Array(readFileSync(INPUTS))).tensors.get('targets')!.data as BigInt64Array, Number);
 
 /** The spec's return statement is on line 5; `return ` ends at column 10. */
-const spec = (ret: string): string => `mid X(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io) {
-  let s = student[student_module_path][student_module_io]
-  let t = teacher[teacher_module_path][teacher_module_io]
-  # the index below is computed by the loss
-  return ${ret}
-}
-`;
+const spec = (ret: string, before = ''): string => customTermSpec('X', `${before}  # the index below is computed by the loss\n  return ${ret}`);
 
-const CONFIG = `train:
-  criterion:
-    key: 'WeightedSumLoss'
-    kwargs:
-      sub_terms:
-        my:
-          criterion:
-            key: 'X'
-            kwargs: {student_module_path: '.', student_module_io: 'output', teacher_module_path: '.', teacher_module_io: 'output'}
-          weight: 1.0
-`;
+const CONFIG = customTermConfig('X');
 
 let n = 0;
 function run(ret: string, device: 'cpu' | 'gpu', extra: string[] = []): { r: CliResult; specFile: string } {
@@ -157,6 +146,76 @@ test('one_hot of class values ≥ its class count: refused on both devices (torc
   fails(cpu.r, /TDC521/, `${cpu.specFile}:5:14`, `index ${targets[0]! - 100} is out of range for an axis of size 37`);
   const gpu = run('sum(one_hot(targets - 100, 37) * t)', 'gpu');
   fails(gpu.r, /TDC524/, `the class values of one_hot at ${basename(gpu.specFile)}:5:14 (computed by the loss): element 0 is ${targets[0]! - 100}, outside [0, 37)`);
+});
+
+/** The first `n` floats of a device buffer. */
+async function readBuffer(rt: GpuRuntime, b: GPUBuffer, n: number): Promise<Float32Array> {
+  const staging = rt.device.createBuffer({ size: 4 * n, usage: 0x1 | 0x8 /* MAP_READ | COPY_DST */ });
+  const enc = rt.device.createCommandEncoder();
+  enc.copyBufferToBuffer(b, 0, staging, 0, 4 * n);
+  rt.device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x1);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return out;
+}
+
+test('state updated in place at a computed index out of range: the run fails and the state is as it was (checked before the update)', async () => {
+  // `index_copy(bank, 0, targets + 4, s)` into a [9, 37] bank: the state output is updated in place (a kernel of its
+  // own writing the rows into the bank bound by the caller); targets + 4 is computed by an earlier kernel
+  const specFile = join(dir, 'state.tdl');
+  writeFileSync(specFile, spec('sum(s * t) + sum(bank)', '  let bank = state("bank", [9, 37], 0.5)\n  state_out("bank", index_copy(bank, 0, targets + 4, s))\n'));
+  const config = join(dir, 'state.yaml');
+  writeFileSync(config, CONFIG);
+  try {
+    assert.equal(registerSpecFile(specFile).filter((d) => d.severity === 'error'), []);
+    const { ir, diagnostics } = checkFile(config);
+    assert.ok(ir, JSON.stringify(diagnostics));
+    const tensors = readSafetensors(new Uint8Array(readFileSync(INPUTS))).tensors;
+    const graph = stageGraph(ir!.stages[0]!, new Map([...tensors, ['state_in/my/bank', { dtype: 'F32', shape: [9, 37], data: new Float32Array(9 * 37) }]]) as never, true, []);
+    assert.ok(graph);
+    const { plan } = generatePlanModules(schedule(graph!, { state: true }));
+    const out = plan.outputs.state!.find((s) => s.name === 'state_out/my/bank')!;
+    assert.is(out.inPlace, true, 'the bank is updated in place');
+    assert.is(plan.computedIndexChecks?.length, 1, 'targets + 4 is checked');
+    const rt = await openTestRuntime('computed index / in-place state GPU test');
+    if (!rt) return;
+    const exec = await PlanExecutor.create(rt, plan);
+    try {
+      const old = Float32Array.from({ length: 9 * 37 }, (_, i) => (i % 11) * 0.25 - 1);
+      const bank = rt.device.createBuffer({ size: old.byteLength, usage: 0x80 | 0x4 | 0x8 });
+      rt.device.queue.writeBuffer(bank, 0, old);
+      const inputs = (t: number[]) =>
+        new Map<string, unknown>([
+          ...[...tensors].filter(([n]) => !n.startsWith('grad/')).map(([n, x]) => [n, n === 'targets' ? { shape: [7], data: BigInt64Array.from(t.map(BigInt)) } : x] as const),
+          ['state_in/my/bank', { shape: [9, 37], buffer: bank }],
+        ]);
+      const bad = targets.findIndex((v) => v + 4 >= 9);
+      assert.ok(bad >= 0, 'a target ≥ 5');
+      const err = await exec.run(inputs(targets) as never, { readback: 'scalars' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof GpuInputError, String(err));
+      assert.equal(Array.from(await readBuffer(rt, bank, 9 * 37)), Array.from(old), 'the bank is unchanged');
+      assert.match((err as Error).message, `element ${bad} is ${targets[bad]! + 4}, outside [0, 9)`);
+      assert.match((err as Error).message, "the state the plan updates in place in your buffers ('state_out/my/bank') was left as it was");
+      // the structured field names the failed check (run-gpu positions the diagnostic by it)
+      assert.equal((err as GpuInputError).computedIndexChecks?.map((c) => c.what), [plan.computedIndexChecks![0]!.what]);
+      // the next run, with every index in range, updates the bank (rows 4..8 from s)
+      await exec.run(inputs([0, 1, 2, 3, 4, 0, 1]) as never, { readback: 'scalars' });
+      const now = await readBuffer(rt, bank, 9 * 37);
+      const s = tensors.get('student/./output')!.data as Float64Array;
+      assert.equal(Array.from(now.subarray(0, 4 * 37)), Array.from(old.subarray(0, 4 * 37)), 'rows 0..3 are untouched');
+      assert.equal(Array.from(now.subarray(8 * 37, 9 * 37)), Array.from(Float32Array.from(s.subarray(4 * 37, 5 * 37))), 'row 8 is s[4]');
+      bank.destroy();
+    } finally {
+      exec.destroy();
+      rt.destroy();
+    }
+  } finally {
+    resetToBuiltins();
+  }
 });
 
 test.run();

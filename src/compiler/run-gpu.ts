@@ -5,6 +5,7 @@
 // (ExecutorOptions.planVariant) → readback (float32 results).
 import {
   GpuError,
+  GpuInputError,
   GpuRuntime,
   NoWebGpuAdapterError,
   PlanExecutor,
@@ -157,7 +158,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atComputedIndex(e.diagnostic, graph, stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic] };
     throw e;
   } finally {
     exec?.destroy();
@@ -182,14 +183,17 @@ export function workgroupSizeProblem(plans: readonly KernelPlan[], wg: Workgroup
 }
 
 /**
- * A device check's failure on an index the loss computes (its message names it as computed-indices.ts words it),
- * positioned at the spec call that made its op, with the config term as related, as the CPU run positions it.
+ * A device check's failure on an index the loss computes (GpuInputError.computedIndexChecks: the plan's checks that
+ * failed), positioned at the spec call that made the first one's op, with the config term as related, as the CPU
+ * run positions it.
  */
-function atComputedIndex(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
-  if (d.code !== 'TDC524' || !d.message.includes('(computed by the loss)')) return d;
-  // the graph the scheduler indexed (schedule/index.ts, fused; planned above with the state)
-  const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && d.message.includes(computedIndexWhat(x)));
-  return c?.origin ? { ...d, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : d;
+function atComputedIndex(e: GpuInputError, graph: Graph, stage: StageIR): Diagnostic {
+  const failed = e.computedIndexChecks?.[0];
+  if (!failed) return e.diagnostic;
+  // the graph the scheduler indexed (schedule/index.ts, fused; planned above with the state): the plan's check is
+  // the computed index it was made from (build.ts: `what` is computedIndexWhat of it)
+  const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && computedIndexWhat(x) === failed.what);
+  return c?.origin ? { ...e.diagnostic, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : e.diagnostic;
 }
 
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a

@@ -4,8 +4,9 @@
 // - Cholesky factors the plan computes (plan.factorChecks), after the plan's kernels: the first diagonal entry
 //   that is not positive and finite (the leading minor of that order is not positive-definite; torch raises);
 // - probabilities (plan.unitInputs) given as GPUBuffers: the first element outside [0, 1] or NaN;
-// - indices the plan's kernels compute (plan.computedIndexChecks), after the plan's kernels, by the index check's
-//   kernel over the scratch buffer holding them: the first element outside [0, size).
+// - indices the plan's kernels compute (plan.computedIndexChecks), right after the kernel that stores them (the
+//   last one writing their scratch buffer), by the index check's kernel over that buffer: the first element outside
+//   [0, size).
 // Each records into an error-flag buffer. The flags are copied into the readback buffer right after the scalars,
 // so they come back with them: no extra synchronisation.
 // Host inputs are checked on the host before dispatch instead (executor.checkIndices / checkUnitInputs), with the
@@ -29,8 +30,10 @@
 // and store nothing while any is set: the input checks (index, unit) are dispatched before the plan's kernels, so
 // a run with a refused input leaves that state as it was (torch raises before updating it), as does every run
 // after it until a readback has reported the failure. The kernels storing the other state outputs (CRD's params)
-// read them too and store the state inputs' values instead. A factor check and a computed index's check run
-// after the plan's kernels: they hold back only the later runs.
+// read them too and store the state inputs' values instead. A computed index's check runs before those kernels
+// when the index is stored by an earlier kernel (so an index_copy into state at a computed index out of range
+// leaves the state as it was, as the in-place update's own index always is); a factor check runs after the plan's
+// kernels: it holds back only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
 
 export const NO_ERROR = 0xffffffff;

@@ -1,6 +1,7 @@
 // Typed errors of the runtime. Each carries a stable code (TDC520–TDC529) and a `diagnostic` shaped like the
 // compiler's diagnostics, so a caller (the CLI) can print it like any other stage's output; applications
 // catch them by class (`instanceof NoWebGpuError`, `instanceof GpuInputError`, …) or by `code`.
+import type { ComputedIndexCheck } from './plan.js';
 
 /** The diagnostic an error carries: the same fields the compiler's Diagnostic has (severity, code, message, hint). */
 export interface RuntimeDiagnostic {
@@ -64,8 +65,12 @@ export class GpuTimeoutError extends GpuError {
 
 /** Inputs given to a plan do not match it (names, ranks, dtypes, symbol values, device limits). */
 export class GpuInputError extends GpuError {
-  constructor(message: string, hint?: string) {
+  /** When the device found indices the plan's kernels computed out of range: those checks (plan.computedIndexChecks
+   *  entries), so that a caller can place the error at the loss's code (the CLI does) without reading the message. */
+  readonly computedIndexChecks: readonly ComputedIndexCheck[] | undefined;
+  constructor(message: string, hint?: string, computedIndexChecks?: readonly ComputedIndexCheck[]) {
     super('TDC524', message, hint);
+    this.computedIndexChecks = computedIndexChecks;
   }
 }
 

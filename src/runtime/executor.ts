@@ -15,7 +15,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { didYouMean } from './suggest.js';
 import { evalDim } from './dims.js';
-import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
+import type { ComputedIndexCheck, KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import { WaitEstimate, type Polling } from './wait-estimate.js';
@@ -231,6 +231,12 @@ export class PlanExecutor {
   private readonly flagsBinding: { buffer: GPUBuffer; size: number } | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
+  /** Each computed index's check (plan.computedIndexChecks order) runs right after this kernel (plan.kernels
+   *  index): the last one writing its buffer, so that the kernels after it that update state (PlanKernel.checkFlags)
+   *  see a failure and store nothing. */
+  private readonly computedCheckAfter: number[];
+  /** The first kernel reading the check flags (plan.kernels.length when none). */
+  private readonly firstGuarded: number;
   /**
    * The kernels of this plan that ran their pipeline's first dispatch on this device in a run that read results
    * back, each with the wall time (ms) from the previous one's completion (the first: from the submission) to its
@@ -273,6 +279,12 @@ export class PlanExecutor {
         this.flagsBinding = { buffer: none, size: 4 };
       }
     }
+    this.firstGuarded = plan.kernels.findIndex((k) => k.checkFlags !== undefined);
+    if (this.firstGuarded < 0) this.firstGuarded = plan.kernels.length;
+    this.computedCheckAfter = (plan.computedIndexChecks ?? []).map((cc) => {
+      const writers = plan.kernels.flatMap((k, i) => (k.bindings.some((b) => b.buffer === cc.buffer && b.access !== 'read') ? [i] : []));
+      return writers.length ? writers[writers.length - 1]! : plan.kernels.length - 1;
+    });
     this.planBuffers = new Map(plan.buffers.map((b) => [b.id, b]));
     const written = new Set(plan.kernels.flatMap((k) => k.bindings.filter((b) => b.access !== 'read').map((b) => b.buffer)));
     for (const i of plan.inputs) if (!written.has(i.buffer)) this.readOnlyInputs.add(i.buffer);
@@ -611,10 +623,12 @@ export class PlanExecutor {
       const asInt = new Int32Array(mapped, flagsAt + 4 * nChecks, nChecks);
       const asFloat = new Float32Array(mapped, flagsAt + 4 * nChecks, nChecks);
       const problems: string[] = [];
-      // an input check failed: checked before the plan's kernels, so those updating state in place stored nothing
+      // an input check failed (checked before the plan's kernels) or a computed index's (checked before the kernels
+      // updating state): those kernels stored nothing; a factor's check runs after them, it holds back later runs
       let inputFailed = false;
+      let stateKept = false;
       const computedBase = computedIndexBase(this.plan);
-      let computedFailed = false;
+      const computedFailed: ComputedIndexCheck[] = [];
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
@@ -622,7 +636,8 @@ export class PlanExecutor {
         if (i >= computedBase) {
           const cc = this.plan.computedIndexChecks![i - computedBase]!;
           problems.push(computedIndexProblem({ ...cc, size: evalDim(cc.size, env) }, f, asInt[i]!));
-          computedFailed = true;
+          computedFailed.push(cc);
+          if (this.computedCheckAfter[i - computedBase]! < this.firstGuarded) stateKept = true;
           return;
         }
         if (c) problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
@@ -631,14 +646,16 @@ export class PlanExecutor {
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
           return;
         } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, asFloat[i]!, true));
-        inputFailed = true;
+        inputFailed = stateKept = true;
       });
       this.flagsNeedReset = true;
       if (problems.length) {
         // the later chunks are not mapped yet: their staging buffers stay usable
         first.unmap();
         throw new GpuInputError(
-          `${inputFailed || !computedFailed ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${inputFailed ? this.stateKeptNote() : ''}`,
+          `${inputFailed || !computedFailed.length ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${stateKept ? this.stateKeptNote() : ''}`,
+          undefined,
+          computedFailed.length ? computedFailed : undefined,
         );
       }
     }
@@ -750,13 +767,29 @@ export class PlanExecutor {
     });
     const segments: { kernel: number; done: Promise<unknown> }[] = [];
     const dispatched: number[] = [];
+    // a computed index is checked right after the kernel that stores it, before the kernels updating state
+    // (dispatches in a pass are ordered); factors after all the kernels
+    const index = this.plan.indexInputs?.length ?? 0;
+    const computedBase = computedIndexBase(this.plan);
+    const checkComputed = (after: number): void =>
+      this.plan.computedIndexChecks?.forEach((cc, k) => {
+        if (this.computedCheckAfter[k] !== after) return;
+        const n = evalDim(cc.n, env);
+        if (n === 0) return;
+        const c = { buffer: this.buffers.get(cc.buffer)!.gpu, n, size: evalDim(cc.size, env) };
+        this.dispatchCheck(pass, this.checkPipelines.index!, computedBase + k, c.buffer, n, checkParams(c, computedBase + k, this.flags!.size / 12));
+      });
     for (let i = 0; i < this.pipelines.length; i++) {
       const [x, y, z] = sizing.dispatch[i]!;
-      if (x * y * z === 0) continue;
+      if (x * y * z === 0) {
+        checkComputed(i);
+        continue;
+      }
       pass.setPipeline(this.pipelines[i]!);
       pass.setBindGroup(0, bindGroups[i]!);
       pass.dispatchWorkgroups(x, y, z);
       dispatched.push(i);
+      checkComputed(i);
       if (submitAfter.has(i)) {
         pass.end();
         device.queue.submit([enc.finish()]);
@@ -765,15 +798,6 @@ export class PlanExecutor {
         pass = enc.beginComputePass();
       }
     }
-    // factors and computed indices are checked after the kernels that compute them (dispatches in a pass are ordered)
-    const index = this.plan.indexInputs?.length ?? 0;
-    const computedBase = computedIndexBase(this.plan);
-    this.plan.computedIndexChecks?.forEach((cc, k) => {
-      const n = evalDim(cc.n, env);
-      if (n === 0) return;
-      const c = { buffer: this.buffers.get(cc.buffer)!.gpu, n, size: evalDim(cc.size, env) };
-      this.dispatchCheck(pass, this.checkPipelines.index!, computedBase + k, c.buffer, n, checkParams(c, computedBase + k, this.flags!.size / 12));
-    });
     this.plan.factorChecks?.forEach((fc, k) => {
       const size = evalDim(fc.size, env);
       const n = evalDim(fc.count, env) * size;

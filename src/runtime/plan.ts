@@ -144,7 +144,7 @@ export interface KernelPlan {
   unitInputs?: UnitInputCheck[];
   /**
    * Indices the kernels compute (a custom loss's `gather(s, 1, unsqueeze(targets, 1) + 10)`), each stored into a
-   * scratch buffer: the runtime checks on the device, after the kernels, that every value lies in [0, size)
+   * scratch buffer: the runtime checks on the device, right after the kernel storing it, that every value lies in [0, size)
    * (torch raises; the kernels read a clamped element).
    */
   computedIndexChecks?: ComputedIndexCheck[];

@@ -156,7 +156,7 @@ export function buildSchedule(prep: Prepared, part: Partition, opts: BuildOption
       const s = g.nodes[node]!.shape;
       return { buffer: b.id, size: s[s.length - 1]!, count: mulDims(...s.slice(0, -2)), terms: terms[node] ?? [] };
     });
-  // indices the kernels compute, checked on the device by the runtime after the kernels (computed-indices.ts)
+  // indices the kernels compute, checked on the device by the runtime after the kernel storing each (computed-indices.ts)
   const computedIndexChecks = computedIndices(g).flatMap((c) => {
     const b = scratch.get(c.node);
     return b ? [{ buffer: b.id, n: c.n, size: c.size, what: computedIndexWhat(c), ...computedIndexTorch(c) }] : [];

@@ -1,8 +1,8 @@
 // Index operands the graph computes (not a plan input): `gather(s, 1, unsqueeze(targets, 1) + 10)`, an index_copy
 // of `long(tensor([9.0]))`. torch raises for a value outside [0, size); a WGSL gather reads a clamped element
 // instead, so such an index is stored (a scratch buffer of its own: stored-values.ts makes it a unit, buffers.ts
-// gives it the buffer) and the runtime checks the stored values on the device after the plan's kernels
-// (KernelPlan.computedIndexChecks, device-checks.ts). Indices that are graph inputs are checked as inputs
+// gives it the buffer) and the runtime checks the stored values on the device right after the kernel storing them,
+// before the kernels that update state (KernelPlan.computedIndexChecks, device-checks.ts). Indices that are graph inputs are checked as inputs
 // (index-checks.ts, KernelPlan.indexInputs), before anything runs. Indices in range by construction — a sort's
 // indices or ranks, an arg_reduce, an iota along an axis of the same size, a constant in range — are not stored:
 // the built-in losses' schedules stay as they are.
