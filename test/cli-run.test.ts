@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGS, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
+import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 import { casePath, expected, gradExcess, relErr, type RunJson } from './helpers/golden.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
 
@@ -167,39 +168,10 @@ test('GPU run: targets of another batch than the logits are the shape error the 
 
 // ---- custom losses from --spec -------------------------------------------------------------------------------
 
-const MY_L1 = (body: string, scaleDefault = '2.0'): string => `# mean absolute difference of a student and a teacher tensor, scaled
-mid MyL1(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io,
-         scale: float = ${scaleDefault}) {
-  let s = student[student_module_path][student_module_io]
-  let t = teacher[teacher_module_path][teacher_module_io]
-${body}
-}
-`;
+const MY_L1 = (body: string, scaleDefault = '2.0'): string =>
+  `# mean absolute difference of a student and a teacher tensor, scaled\n${customTermSpec('MyL1', body, `,\n         scale: float = ${scaleDefault}`)}`;
 
-const CONFIG = `train:
-  student:
-    forward_hook:
-      input: []
-      output: ['layer3']
-  teacher:
-    forward_hook:
-      input: []
-      output: ['layer3']
-  criterion:
-    key: 'WeightedSumLoss'
-    kwargs:
-      sub_terms:
-        my:
-          criterion:
-            key: 'MyL1'
-            kwargs:
-              student_module_path: 'layer3'
-              student_module_io: 'output'
-              teacher_module_path: 'layer3'
-              teacher_module_io: 'output'
-              scale: 3.0
-          weight: 0.5
-`;
+const CONFIG = customTermConfig('MyL1', { module: 'layer3', weight: 0.5, kwargs: 'scale: 3.0' });
 
 function specRun(name: string, spec: string, extra: string[] = []): { r: CliResult; specFile: string; config: string } {
   const specFile = join(dir, `${name}.tdl`);
@@ -245,12 +217,12 @@ test('spec with a type error in a default: positioned at the default', () => {
 
 test('spec with an unknown function: positioned at the call, with the config term', () => {
   const { r, specFile, config } = specRun('unknown-fn', MY_L1('  return scale * mean(absolute(s - t))'));
-  fails(r, /TDC404/, `${specFile}:6:23`, "unknown function 'absolute'", `${config}:14:9`);
+  fails(r, /TDC404/, `${specFile}:6:23`, "unknown function 'absolute'", `${config}:8:9`);
 });
 
 test('spec with a shape mismatch: positioned in the .tdl and at the config term, naming both tensors', () => {
   const { r, specFile, config } = specRun('shapes', MY_L1('  return scale * mean(abs(s - t.flatten(1)))'));
-  fails(r, /TDC403/, `${specFile}:6:27`, `${config}:14:9`, "'student/layer3/output' [8, 16, 5, 5]", "'teacher/layer3/output'", '[8, 400]');
+  fails(r, /TDC403/, `${specFile}:6:27`, `${config}:8:9`, "'student/layer3/output' [8, 16, 5, 5]", "'teacher/layer3/output'", '[8, 400]');
 });
 
 test('a custom high-level loss: its own kwargs reach the body, and no sub_terms is passed when it declares none', () => {

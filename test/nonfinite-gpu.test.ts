@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { readSafetensors } from 'tdc-runtime';
 import { writeSafetensors } from 'tdc-runtime/node';
 import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tdc-nonfinite-'));
 const KD = readFileSync(join(ROOT, 'examples', 'kd', 'config.yaml'), 'utf8');
@@ -62,25 +63,8 @@ test('KD example: temperature 0, ∞ and NaN, and a NaN weight, give NaN on the 
   }
 });
 
-const CONFIG = `train:
-  student: {forward_hook: {input: [], output: ['layer3']}}
-  teacher: {forward_hook: {input: [], output: ['layer3']}}
-  criterion:
-    key: 'WeightedSumLoss'
-    kwargs:
-      sub_terms:
-        my:
-          criterion:
-            key: 'MyTerm'
-            kwargs: {student_module_path: 'layer3', student_module_io: 'output', teacher_module_path: 'layer3', teacher_module_io: 'output'}
-          weight: 0.5
-`;
-const spec = (expr: string): string => `mid MyTerm(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io) {
-  let s = student[student_module_path][student_module_io]
-  let t = teacher[teacher_module_path][teacher_module_io]
-  return ${expr}
-}
-`;
+const CONFIG = customTermConfig('MyTerm', { module: 'layer3', weight: 0.5 });
+const spec = (expr: string): string => customTermSpec('MyTerm', `  return ${expr}`);
 
 test('spec programs dividing by a constant 0 (or multiplying a non-finite value by 0) give NaN/inf as torch', () => {
   const cfg = join(dir, 'my.yaml');

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGS, GOLDEN, hasStackTrace, noLossPrinted, tdc, type CliResult } from './helpers/cli.js';
+import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tdc-limits-'));
 const BOUNDED = { NODE_OPTIONS: '--max-old-space-size=384' };
@@ -38,25 +39,8 @@ test('CCKD with max_p: 1000000000: tdc check and compile end in TDC414 naming ra
   diagnoses(bounded(['compile', cfg, '-o', join(dir, 'out'), '--no-glue']), /TDC414/, /chain more than 500 operations/);
 });
 
-const CONFIG = `train:
-  student: {forward_hook: {input: [], output: ['layer3']}}
-  teacher: {forward_hook: {input: [], output: ['layer3']}}
-  criterion:
-    key: 'WeightedSumLoss'
-    kwargs:
-      sub_terms:
-        my:
-          criterion:
-            key: 'MyL1'
-            kwargs: {student_module_path: 'layer3', student_module_io: 'output', teacher_module_path: 'layer3', teacher_module_io: 'output'}
-          weight: 0.5
-`;
-const spec = (body: string): string => `mid MyL1(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io) {
-  let s = student[student_module_path][student_module_io]
-  let t = teacher[teacher_module_path][teacher_module_io]
-${body}
-}
-`;
+const CONFIG = customTermConfig('MyL1', { module: 'layer3', weight: 0.5 });
+const spec = (body: string): string => customTermSpec('MyL1', body);
 
 const PROGRAMS: [string, string, RegExp][] = [
   ['range(1e9)', '  let x = 0\n  for i in range(1e9) { x = x + 1 }\n  return mean(abs(s - t)) * x', /range\(\) would have 1,000,000,000 elements/],

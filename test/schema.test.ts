@@ -15,6 +15,7 @@ import { loadConfig, loadConfigFile } from '../src/compiler/load/load.js';
 import { toPlain } from '../src/compiler/load/config-node.js';
 import { expandConfigPaths } from '../src/cli/files.js';
 import { CONFIGS, ROOT, tdc } from './helpers/cli.js';
+import { customTermSpec } from './helpers/custom-term.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tdc-schema-'));
 
@@ -80,13 +81,7 @@ function writeTemp(text: string): string {
 
 test('custom --spec losses are in the schema with their kwargs', () => {
   const spec = join(dir, 'my.tdl');
-  writeFileSync(spec, `# mean absolute difference, scaled
-mid MyL1(student_module_path: path, student_module_io: io, teacher_module_path: path, teacher_module_io: io, scale: float = 2.0) {
-  let s = student[student_module_path][student_module_io]
-  let t = teacher[teacher_module_path][teacher_module_io]
-  return scale * mean(abs(s - t))
-}
-`);
+  writeFileSync(spec, `# mean absolute difference, scaled\n${customTermSpec('MyL1', '  return scale * mean(abs(s - t))', ', scale: float = 2.0')}`);
   const withSpec = new Ajv({ allErrors: true }).compile(schemaFrom(['--spec', spec]));
   const my = KD.replace("key: 'KDLoss'", "key: 'MyL1'").replace(/              temperature: 1\.0\n              alpha: 0\.5\n              reduction: 'batchmean'\n/, '              scale: 3.0\n');
   assert.ok(withSpec(plain(my)), JSON.stringify(withSpec.errors));
