@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -199,6 +199,41 @@ test('TDC_WEBGPU_TIMEOUT_MS that is no timeout: TDC528 naming it, exit 1, no sil
     assert.not.ok(hasStackTrace(r.stderr), r.stderr);
     assert.is((JSON.parse(r.stdout) as { ok: boolean }).ok, false);
   }
+});
+
+test('tdc tune with TDC_WEBGPU_TIMEOUT_MS that is no timeout: TDC528 as tdc run reports it (it said TDC683 "no GPU to tune on")', () => {
+  const out = join(dir, 'tune-528.json');
+  const r = tdc(['tune', KD, '--like', IO, '-o', out], { env: { TDC_WEBGPU_TIMEOUT_MS: 'abc' } });
+  const run = tdc(['run', KD, '--inputs', IO], { env: { TDC_WEBGPU_TIMEOUT_MS: 'abc' } });
+  assert.is(r.code, run.code, r.stderr);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /error TDC528: TDC_WEBGPU_TIMEOUT_MS='abc': expected a positive number of milliseconds/);
+  assert.not.match(r.stderr, /TDC683/);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+  assert.not.ok(existsSync(out), 'no cache written');
+});
+
+test('tdc doctor names a TDC_WEBGPU_TIMEOUT_MS that every GPU run refuses (TDC528; exit 1) and a tuning cache runs ignore (a warning)', () => {
+  const j = tdc(['doctor', '--json'], { env: { TDC_WEBGPU_TIMEOUT_MS: '-5' }, timeoutMs: 120_000 });
+  const rep = JSON.parse(j.stdout) as { ok: boolean; envProblems: { variable: string; severity: string; code: string; message: string }[] };
+  assert.is(j.code, 1, j.stdout);
+  assert.is(rep.ok, false);
+  assert.equal(rep.envProblems.map((p) => [p.variable, p.severity, p.code]), [['TDC_WEBGPU_TIMEOUT_MS', 'error', 'TDC528']]);
+  assert.match(rep.envProblems[0]!.message, /TDC_WEBGPU_TIMEOUT_MS='-5': expected a positive number of milliseconds/);
+  const t = tdc(['doctor'], { env: { TDC_WEBGPU_TIMEOUT_MS: '-5' }, timeoutMs: 120_000 });
+  assert.is(t.code, 1);
+  assert.match(t.stdout, /error TDC528: TDC_WEBGPU_TIMEOUT_MS='-5': expected a positive number of milliseconds/);
+  assert.match(t.stdout, /the GPU path is not available: TDC_WEBGPU_TIMEOUT_MS must be fixed/);
+  // a tuning cache that is not one: GPU runs ignore it with a note; doctor warns, the GPU path stays available
+  const cache = join(dir, 'not-a-cache.json');
+  writeFileSync(cache, '{"hello": 1}');
+  const w = tdc(['doctor', '--json'], { env: { TDC_TUNING_CACHE: cache }, timeoutMs: 120_000 });
+  const wr = JSON.parse(w.stdout) as { ok: boolean; device: { ok: boolean }; envProblems: { variable: string; severity: string; message: string }[] };
+  assert.equal(wr.envProblems.map((p) => [p.variable, p.severity]), [['TDC_TUNING_CACHE', 'warning']]);
+  assert.match(wr.envProblems[0]!.message, /not-a-cache\.json is not a tdc tuning cache \(format undefined is not 'tdc-tuning\/1'\)/);
+  assert.is(wr.ok, wr.device.ok);
+  // nothing set wrong: nothing reported
+  assert.equal((JSON.parse(tdc(['doctor', '--json'], { timeoutMs: 120_000 }).stdout) as { envProblems: unknown[] }).envProblems, []);
 });
 
 /** A Node module hook that replaces one module of dist/ with `source`: a real bug, injected without touching tdc. */

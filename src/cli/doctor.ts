@@ -33,6 +33,10 @@ export interface DoctorReport {
   adapterError?: string;
   device: { ok: boolean; error?: string };
   env: Record<string, string | null>;
+  /** Variables set to something tdc cannot use: `error` ones make every GPU run fail (the runtime's code, e.g.
+   *  TDC528 for a TDC_WEBGPU_TIMEOUT_MS that is no timeout), `warning` ones are ignored with a note (a tuning cache
+   *  that cannot be read). */
+  envProblems: { variable: string; severity: 'error' | 'warning'; code: string; message: string; hint?: string }[];
   hints: string[];
 }
 
@@ -73,6 +77,7 @@ async function diagnose(): Promise<DoctorReport> {
     adapter: null,
     device: { ok: false },
     env,
+    envProblems: [],
     hints: [],
   };
   if (!report.node.ok) report.hints.push(`tdc needs Node ${REQUIRED_NODE_MAJOR} or newer; this is ${process.versions.node}`);
@@ -91,8 +96,21 @@ async function diagnose(): Promise<DoctorReport> {
     return report;
   }
 
-  const { dawnOptions } = await import('tdc-runtime/node');
+  const { dawnOptions, optionsProblems, defaultTuningPath, readTuningFile, parseTuningCache } = await import('tdc-runtime/node');
   report.dawnOptions = dawnOptions();
+  for (const e of optionsProblems()) report.envProblems.push({ variable: 'TDC_WEBGPU_TIMEOUT_MS', severity: 'error', code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
+  const tuning = defaultTuningPath();
+  const cache = tuning === undefined ? undefined : await readTuningFile(tuning);
+  const parsed = cache && cache.problem === undefined ? (parseTuningCache(cache.doc) as { problem?: string }).problem : undefined;
+  const cacheProblem = cache?.problem ?? (parsed !== undefined ? `is not a tdc tuning cache (${parsed})` : undefined);
+  if (cacheProblem !== undefined)
+    report.envProblems.push({
+      variable: process.env['TDC_TUNING_CACHE'] ? 'TDC_TUNING_CACHE' : 'the default tuning cache',
+      severity: 'warning',
+      code: 'TDC681',
+      message: `${cache!.source} ${cacheProblem}: GPU runs ignore it (with a note) and run the default workgroup sizes`,
+      hint: 'remove it, or run `tdc tune` to write a new one',
+    });
   let gpu: GPU;
   try {
     gpu = create(report.dawnOptions);
@@ -133,7 +151,7 @@ async function diagnose(): Promise<DoctorReport> {
   } catch (e) {
     report.device.error = messageOf(e);
   }
-  report.ok = report.node.ok && report.device.ok;
+  report.ok = report.node.ok && report.device.ok && !report.envProblems.some((p) => p.severity === 'error');
   void gpu; // Dawn's GPU object must stay referenced while its device lives
   return report;
 }
@@ -227,7 +245,16 @@ function doctorText(r: DoctorReport, color: boolean): string {
   } else if (r.webgpu.loaded) lines.push(`adapter   none: ${r.adapterError} ${ok(false)}`);
   const set = Object.entries(r.env).filter(([, v]) => v !== null);
   lines.push(`env       ${set.length ? set.map(([k, v]) => `${k}=${v}`).join(' ') : '(no tdc/Vulkan variables set)'}`);
+  for (const p of r.envProblems)
+    lines.push(`          ${p.severity === 'error' ? c.red(`error ${p.code}`) : c.yellow(`warning ${p.code}`)}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`);
   for (const h of r.hints) lines.push(`${c.yellow('hint')}      ${h}`);
-  lines.push(r.ok ? c.green('the GPU path is available') : c.red('the GPU path is not available: `tdc run --device auto` falls back to the CPU executor'));
+  const badEnv = r.envProblems.filter((p) => p.severity === 'error').map((p) => p.variable);
+  lines.push(
+    r.ok
+      ? c.green('the GPU path is available')
+      : badEnv.length && r.device.ok
+        ? c.red(`the GPU path is not available: ${badEnv.join(', ')} must be fixed (every GPU run fails with the error above)`)
+        : c.red('the GPU path is not available: `tdc run --device auto` falls back to the CPU executor'),
+  );
   return lines.join('\n') + '\n';
 }

@@ -72,7 +72,7 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
   if ((opts.stage !== undefined && ds.some((d) => d.code === UNKNOWN_STAGE)) || (opts.shape !== undefined && ds.some((d) => d.code === UNREAD_SHAPE))) return usageError('tune', ds, opts);
   if (!r.ok || hasErrors(ds)) return fail(ds, opts);
 
-  const { GpuRuntime, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
+  const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
   // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest
   const sample = opts.like !== undefined ? readSafetensors(new Uint8Array(readFileSync(opts.like))).tensors : undefined;
   const file = opts.out ?? defaultTuningPath();
@@ -88,7 +88,11 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
   }
 
   const rt = await GpuRuntime.open({ tuning: false }).catch((e: unknown) => e as Error);
-  if (rt instanceof Error) return fail([...ds, diag('error', 'TDC683', `no GPU to tune on: ${rt.message}`, undefined, { hint: 'run `tdc doctor`' })], opts);
+  if (rt instanceof Error) {
+    // an option the runtime refuses (TDC_WEBGPU_TIMEOUT_MS='abc': TDC528) is reported as `tdc run` reports it
+    if (rt instanceof TdcRuntimeError && !(rt instanceof NoWebGpuAdapterError)) return fail([...ds, diag('error', rt.code, rt.message, undefined, rt.hint !== undefined ? { hint: rt.hint } : {})], opts);
+    return fail([...ds, diag('error', 'TDC683', `no GPU to tune on: ${rt.message}`, undefined, { hint: 'run `tdc doctor`' })], opts);
+  }
   const start = performance.now();
   try {
     for (const { stage, plan } of r.stages) {

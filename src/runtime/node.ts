@@ -27,7 +27,7 @@ import {
   type GpuOptions,
   type TuningSource,
 } from './device.js';
-import { NoWebGpuAdapterError } from './errors.js';
+import { GpuOptionsError, NoWebGpuAdapterError } from './errors.js';
 import { PollThrottle } from './poll-throttle.js';
 import { isSoftwareAdapter } from './workgroup.js';
 
@@ -158,6 +158,21 @@ function timeoutFrom(opts: NodeGpuOptions): number {
   // Number() reads '' and '0x10' too: only a plain decimal (as written in an environment) is taken
   const ms = /^\d+(\.\d*)?([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
   return checkedTimeoutMs(ms, `TDC_WEBGPU_TIMEOUT_MS='${text}'`);
+}
+
+/**
+ * What open() would refuse in these options and the TDC_WEBGPU_* variables standing for them, found without asking
+ * for a device (each a GpuOptionsError, TDC528, as open() throws it); empty when open() takes them. `tdc doctor`
+ * reports them.
+ */
+export function optionsProblems(opts: NodeGpuOptions = {}): GpuOptionsError[] {
+  try {
+    timeoutFrom(opts);
+    return [];
+  } catch (e) {
+    if (e instanceof GpuOptionsError) return [e];
+    throw e;
+  }
 }
 
 /** A device kept for reuse: open() hands it out, destroy() gives it back (see the file comment). */
