@@ -239,6 +239,14 @@ test('a custom high-level loss: its own kwargs reach the body, and no sub_terms 
     assert.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as RunJson;
     assert.ok(relErr(out.loss, w * sum) < 1e-12, `w = ${w}: loss ${out.loss} vs ${w * sum}`);
+    // tdc inspect shows the config's kwargs of the high-level loss (it showed only those of sub-terms)
+    const text = tdc(['inspect', config, '--spec', specFile]);
+    assert.is(text.code, 0, text.stderr);
+    const json = tdc(['inspect', config, '--spec', specFile, '--json']);
+    const stage = (JSON.parse(json.stdout) as { stages: { criterion: string; criterion_kwargs?: Record<string, unknown> }[] }).stages[0]!;
+    // (defaults applied, as a term's kwargs)
+    assert.match(text.stdout, new RegExp(`criterion: MyHigh\\n\\s+kwargs: w=${w}\\n`));
+    assert.equal(stage.criterion_kwargs, { w });
   }
 });
 

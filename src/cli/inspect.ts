@@ -22,6 +22,7 @@ function stageJson(s: StageIR): Record<string, unknown> {
     trainable: s.trainable,
     hooks: s.hooks,
     criterion: s.criterionKey,
+    ...(s.criterionKwargs ? { criterion_kwargs: s.criterionKwargs } : {}),
     ...(s.modelTerm ? { model_term: { weight: s.modelTerm.weight, func2extract_model_loss: s.modelTerm.func2extract } } : {}),
     terms: s.terms.map((t) => ({
       name: t.name,
@@ -53,6 +54,9 @@ export async function inspectCommand(file: string, opts: GlobalOptions): Promise
     const tr = [s.trainable.student ? 'student' : '', s.trainable.teacher ? 'teacher' : ''].filter(Boolean).join(' + ') || 'nothing';
     lines.push(`${c.bold(`stage ${s.name}`)}  ${c.gray(`${s.schema} schema, ${s.box} box, gradients for: ${tr}`)}`);
     lines.push(`  criterion: ${s.criterionKey}`);
+    // a custom high-level loss's own kwargs (the body reads them; sub_terms and model_term are shown below)
+    const ckw = Object.entries(s.criterionKwargs ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    if (ckw.length) lines.push(`      kwargs: ${ckw.join(', ')}`);
     if (s.modelTerm) lines.push(`  model_term: ${JSON.stringify(s.modelTerm.weight)} × ${s.modelTerm.func2extract}(…)`);
     for (const side of ['student', 'teacher'] as const) {
       const h = s.hooks[side];
