@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PlanExecutor, TUNING_FORMAT, adapterKey, planHash, readSafetensors, tunedChoices, type SafeTensor, type TuningCache } from 'tdc-runtime/node';
 import { compile } from '../src/index.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
-import { ROOT, tdc } from './helpers/cli.js';
+import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
 import { casePath, expected, gradExcess, relErr } from './helpers/golden.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
@@ -137,6 +137,19 @@ test('tdc tune refuses to overwrite a file that is not a tuning cache; missing s
   const u = tdc(['tune', KD, '--size', 'N=abc']);
   assert.is(u.code, 2);
   assert.match(u.stderr, /--size takes NAME=positive integer/);
+});
+
+test('tdc tune at sizes the device cannot hold: a diagnostic naming the buffer and the limit (it was a raw "Invalid typed array length")', async () => {
+  const rt = await openTestRuntime('tune GPU test', { tuning: false });
+  if (!rt) return;
+  const max = rt.device.limits.maxStorageBufferBindingSize;
+  rt.destroy();
+  const r = tdc(['tune', KD, '-o', join(dir, 'huge.json'), '--size', 'N=99999999', '--size', 'C=1000', '--candidates', '8', '--runs', '1'], { timeoutMs: 300_000 });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /error TDC683: tuning failed: the sizes N=99999999, C=1000 do not fit this device:/);
+  assert.ok(r.stderr.includes(`'student/./output' [99999999, 1000] would need 399999996000 bytes; this device binds at most ${max} per storage buffer`), r.stderr);
+  assert.not.match(r.stderr, /Invalid typed array length/);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
 });
 
 test('clean up', () => {

@@ -201,6 +201,21 @@ function bufferId(b: GPUBuffer): number {
   return id;
 }
 
+/** The buffers of `plan` at the sizes `env` that this device cannot hold or bind (named by the tensor for inputs). */
+export function bufferLimitProblems(plan: KernelPlan, env: SymbolEnv, lim: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): string[] {
+  const problems: string[] = [];
+  const inputOf = new Map(plan.inputs.map((i) => [i.buffer, i]));
+  for (const b of plan.buffers) {
+    const bytes = 4 * evalDim(b.length, env);
+    const i = inputOf.get(b.id);
+    const what = i ? `'${i.name}' [${i.shape.map((d) => evalDim(d, env)).join(', ')}]` : `buffer ${b.name}`;
+    if (bytes > lim.maxStorageBufferBindingSize)
+      problems.push(`${what} would need ${bytes} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer (maxStorageBufferBindingSize)`);
+    else if (bytes > lim.maxBufferSize) problems.push(`${what} would need ${bytes} bytes; this device allocates at most ${lim.maxBufferSize} per buffer (maxBufferSize)`);
+  }
+  return problems;
+}
+
 export class PlanExecutor {
   private readonly buffers = new Map<number, { gpu: GPUBuffer; bytes: number }>();
   private readonly sizings = new Map<string, Sizing>();
@@ -1044,15 +1059,7 @@ export class PlanExecutor {
   /** Every buffer the shapes imply fits the device (named by the tensor for inputs), before anything is allocated. */
   private checkLimits(env: SymbolEnv, problems: string[]): void {
     const lim = this.runtime.device.limits;
-    const inputOf = new Map(this.plan.inputs.map((i) => [i.buffer, i]));
-    for (const b of this.plan.buffers) {
-      const bytes = 4 * evalDim(b.length, env);
-      const i = inputOf.get(b.id);
-      const what = i ? `'${i.name}' [${i.shape.map((d) => evalDim(d, env)).join(', ')}]` : `buffer ${b.name}`;
-      if (bytes > lim.maxStorageBufferBindingSize)
-        problems.push(`${what} would need ${bytes} bytes; this device binds at most ${lim.maxStorageBufferBindingSize} per storage buffer (maxStorageBufferBindingSize)`);
-      else if (bytes > lim.maxBufferSize) problems.push(`${what} would need ${bytes} bytes; this device allocates at most ${lim.maxBufferSize} per buffer (maxBufferSize)`);
-    }
+    problems.push(...bufferLimitProblems(this.plan, env, lim));
     for (const k of this.plan.kernels) {
       const d = this.dispatchOf(k, env);
       if (d.some((x) => x > lim.maxComputeWorkgroupsPerDimension))

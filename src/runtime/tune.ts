@@ -13,7 +13,7 @@
 import type { GpuRuntime } from './device.js';
 import { dimSymbols, evalShape } from './dims.js';
 import { GpuInputError } from './errors.js';
-import { PlanExecutor } from './executor.js';
+import { PlanExecutor, bufferLimitProblems } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
 import { selectPlanVariant } from './plan-variant.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable } from './subgroups.js';
@@ -66,7 +66,7 @@ export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneO
   const info = rt.adapter?.info ?? device.adapterInfo;
   const support = subgroupSupport(device, rt.gpu, info);
   const canSubgroup = !subgroupsUnavailable(support);
-  const inputs = tuneInputs(plan, opts.sizes);
+  const inputs = tuneInputs(plan, opts.sizes, device.limits);
   // the defaults, as an executor without tuning would choose them
   const software = isSoftwareAdapter(rt.adapterInfo);
   const defaults = overrideConstants(plan.kernels, software, device.limits);
@@ -167,12 +167,19 @@ async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string
   }
 }
 
-/** Host inputs in the plan's shapes at `sizes`: floats in [0, 1) from a fixed LCG, integers 0. */
-export function tuneInputs(plan: KernelPlan, sizes: Record<string, number>): Map<string, TensorInput> {
+/** Host inputs in the plan's shapes at `sizes`: floats in [0, 1) from a fixed LCG, integers 0. With `limits`, sizes
+ *  whose buffers the device cannot hold are refused first (GpuInputError), before any host array is made. */
+export function tuneInputs(plan: KernelPlan, sizes: Record<string, number>, limits?: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): Map<string, TensorInput> {
   const used = new Set<string>();
   for (const i of plan.inputs) for (const d of i.shape) dimSymbols(d, used);
   const missing = [...used].filter((s) => !(s in sizes));
   if (missing.length) throw new GpuInputError(`tuning needs a value for every input size symbol: missing ${missing.join(', ')}`, `give them, e.g. ${missing.map((s) => `${s}=64`).join(' ')}`);
+  const tooBig = limits ? bufferLimitProblems(plan, sizes, limits) : [];
+  if (tooBig.length)
+    throw new GpuInputError(
+      `the sizes ${Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(', ')} do not fit this device:${tooBig.length === 1 ? ` ${tooBig[0]}` : `\n${tooBig.map((p) => `  - ${p}`).join('\n')}`}`,
+      'tune at the sizes you train with (--size, --like)',
+    );
   let seed = 12345;
   const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   const out = new Map<string, TensorInput>();
