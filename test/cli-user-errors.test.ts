@@ -6,7 +6,7 @@
 // through the write seam (writeFileAtomic's `fs`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +101,29 @@ test('an output file that is an input (the --inputs file, the config, a --spec f
   const ok = tdc(['run', cfg, '--inputs', io, '--device', 'cpu', '--grads-out', g]);
   assert.is(ok.code, 0, ok.stderr);
   assert.ok(readSafetensors(new Uint8Array(readFileSync(g))).tensors.size > 0);
+});
+
+test('--grads-out onto a FIFO: written into it, not replaced by a regular file; --inputs a device: TDC501, no endless read', async () => {
+  const fifo = join(dir, 'grads.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+  const got = join(dir, 'from-fifo.safetensors');
+  // the reader: cat into a file (killed after 10 s below if the FIFO was replaced and it waits for a writer forever)
+  const out = fs.openSync(got, 'w');
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', out, 'ignore'] });
+  fs.closeSync(out);
+  const read = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+  const r = tdc(['run', KD, '--inputs', IO, '--device', 'cpu', '--grads-out', fifo], { timeoutMs: 60_000 });
+  const timer = setTimeout(() => reader.kill(), 10_000);
+  const code = await read;
+  clearTimeout(timer);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(fs.lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  assert.is(code, 0, 'the reader got end of file');
+  assert.ok(readSafetensors(new Uint8Array(readFileSync(got))).tensors.size > 0, 'the gradients came through the FIFO');
+  noTempFiles(dir);
+  // /dev/zero never ends: refused as a device, at once
+  const z = tdc(['run', KD, '--inputs', '/dev/zero', '--device', 'cpu'], { timeoutMs: 30_000 });
+  diagnoses(z, /error TDC501: cannot read inputs '\/dev\/zero': it is a device, not a safetensors file/);
 });
 
 test('write seam: a symbolic link is written through (to a dangling link\'s target too), modes are kept, a link loop is TDC503', () => {

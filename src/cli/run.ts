@@ -1,7 +1,7 @@
 // tdc run: evaluate one stage's criterion on tensors from a safetensors file (CPU float64 or GPU float32).
 // Results on stdout (text, or --json), diagnostics on stderr. Non-finite results are printed as they are
 // (NaN, Infinity; null in JSON) and named: a TDC504 warning, and "nonfinite" in the JSON.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
@@ -52,6 +52,9 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
   const { readSafetensors, SafetensorsError } = await import('tdc-runtime');
   let tensors;
   try {
+    // a device (/dev/zero, /dev/urandom) would be read without end; a FIFO (`--inputs <(…)`) is read as a file
+    const st = statSync(opts.inputs);
+    if (st.isCharacterDevice() || st.isBlockDevice()) return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': it is a device, not a safetensors file`)], opts);
     tensors = readSafetensors(new Uint8Array(readFileSync(opts.inputs))).tensors;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

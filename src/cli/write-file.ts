@@ -4,7 +4,8 @@
 // stays a link and its target gets the new content; an existing file keeps its permission bits (a 0600 config
 // stays 0600). Every way this can fail on the user's side
 // (missing directory, a directory in the way, no permission, read-only or full file system) is a diagnostic
-// naming the path, and the temp file is removed. `fs` is the seam the tests use to inject ENOSPC and EACCES.
+// naming the path, and the temp file is removed. An existing output that is no regular file (a FIFO, /dev/stdout)
+// is written into, not replaced. `fs` is the seam the tests use to inject ENOSPC and EACCES.
 // An output file that is one of the command's own inputs (the config, --inputs, a --spec file), by any path
 // that resolves to it, is refused before anything runs (overwritesInput): the input would be lost.
 import * as nodeFs from 'node:fs';
@@ -63,6 +64,15 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, what: s
   const dir = dirname(dest);
   const target = statOf(fs, dest);
   if (target?.isDirectory()) return fail('it is a directory');
+  // a FIFO, a device (/dev/stdout) or a socket is written into as it is: a rename would replace it with a file
+  if (target && !target.isFile()) {
+    try {
+      fs.writeFileSync(dest, data);
+      return undefined;
+    } catch (e) {
+      return fail(writeErrorText(e));
+    }
+  }
   const parent = statOf(fs, dir);
   if (parent === undefined) return fail(`the directory '${dir}' does not exist`);
   if (!parent.isDirectory()) return fail(`'${dir}' is not a directory`);
