@@ -146,6 +146,21 @@ test('--shape: a name the config does not read is an error with a suggestion and
   assert.is(ok.code, 0, ok.stderr);
 });
 
+test("a feature-map loss compiled without --shape: the error comes with the note naming the default [N, C] shapes and how to pin them", () => {
+  // examples/mnist-kd/at.yaml (ATLoss on conv2) as the README's MNIST example compiles it, but without its --shape pins
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-noshape-'));
+  const r = tdcIn(dir, ['compile', join(ROOT, 'examples', 'mnist-kd', 'at.yaml'), '-o', 'out', '--no-glue']);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+  assert.match(r.stderr, /error TDC403: start 1 is out of range for a tensor of rank 1/);
+  assert.match(r.stderr, /note TDC610: stage 'train' was compiled for input shapes .*student\/conv2\/output=\[N, C\]/);
+  assert.match(r.stderr, /pin the real shapes with --shape name=NxAxHxW .* or --like io\.safetensors/);
+  // a compile that succeeds prints no notes
+  const ok = tdcIn(dir, ['compile', KD, '-o', 'out', '--no-glue']);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.not.match(ok.stderr, /note TDC/);
+});
+
 test('tdc.config: two configs share one root and keep both outputs; an error compile leaves the previous output intact', () => {
   const dir = project();
   writeFileSync(join(dir, 'tdc.config.mjs'), "export default { outDir: 'src/generated', configs: ['kd.yaml', 'kd_t4.yaml'] };\n");

@@ -349,6 +349,33 @@ test('a 10 000-term + chain in a spec: TDC310 at its position, and the code fram
   assert.is(frame[0]!.slice(2)[shownAt], line[col - 1], 'the underline sits under the reported column');
 });
 
+test("a tensor misspelt in --inputs: TDC401 names the file's unread tensor as the likely misspelling, on the CPU and the GPU path", () => {
+  const t = readSafetensors(new Uint8Array(readFileSync(IO))).tensors;
+  const io = join(dir, 'misspelt.safetensors');
+  const named = (teacher: string) => new Map([['student/./output', t.get('student/./output')!], [teacher, t.get('teacher/./output')!], ['targets', t.get('targets')!]]);
+  writeFileSync(io, writeSafetensors(named('teacher/./outptu')));
+  for (const device of ['cpu', 'auto']) {
+    const r = tdc(['run', KD, '--inputs', io, '--device', device]);
+    diagnoses(r, /TDC401: missing input tensor 'teacher\/\.\/output'/, /the inputs hold 'teacher\/\.\/outptu', which the stage does not read: a misspelling of 'teacher\/\.\/output'\?/);
+  }
+  // a tensor the stage reads is no candidate, nor an output a dump carries (grad/…): no such hint
+  const withGrad = named('grad/teacher/./output');
+  writeFileSync(io, writeSafetensors(withGrad));
+  const r = tdc(['run', KD, '--inputs', io, '--device', 'cpu']);
+  diagnoses(r, /TDC401: missing input tensor 'teacher\/\.\/output'/);
+  assert.not.match(r.stderr, /misspelling/);
+});
+
+test('a class index out of range in --inputs: TDC524 at the stage (config:line:col) on the GPU path as on the CPU', () => {
+  const t = readSafetensors(new Uint8Array(readFileSync(IO))).tensors;
+  const y = t.get('targets')!;
+  const bad = (y.data as BigInt64Array).map((v, i) => (i === 0 ? 117n : v));
+  const io = join(dir, 'oob.safetensors');
+  writeFileSync(io, writeSafetensors(new Map([...t].filter(([k]) => !k.startsWith('grad/')).map(([k, v]) => [k, k === 'targets' ? { ...y, data: bad } : v]))));
+  for (const device of ['cpu', 'auto'])
+    diagnoses(tdc(['run', KD, '--inputs', io, '--device', device]), /config\.yaml:78:1 - error TDC524: .*'targets' element 0 is 117: a class index must lie in \[0, 37\)/);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

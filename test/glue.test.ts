@@ -121,6 +121,22 @@ test('generated glue type-checks (strict, NodeNext, erasable syntax only) and it
   }
 });
 
+test('glue of stages without integer inputs imports no IntTensor (a consumer with noUnusedLocals accepts it)', async () => {
+  // stages reading no targets (CE on model_loss, BERT's GLUE samples, detection stages): the glue must not import
+  // a type it never names, or a project with noUnusedLocals (Vite's TypeScript template) fails `tsc` on it
+  const dir = scratch();
+  try {
+    const src = await emitGlue([{ stage: 'eval', plan: evalPlan() }], OPTS);
+    assert.not.match(src, /\bIntTensor\b/);
+    writeFileSync(join(dir, 'tiny.ts'), src);
+    writeFileSync(join(dir, 'use.ts'), `import { EvalCriterion } from './tiny.js';\nexport const plan = EvalCriterion.plan;\n`);
+    const text = typecheckStrict([join(dir, 'tiny.ts'), join(dir, 'use.ts')], dir);
+    assert.is(text, '', text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('generated glue runs on the GPU and matches PlanExecutor', async () => {
   const dir = scratch();
   const rt = await GpuRuntime.open();

@@ -369,6 +369,20 @@ test('a dim equality a shape rule cannot decide is recorded for the run-time che
   resetToBuiltins();
 });
 
+test("the runtime's message for sizes the default [N, C] ties: pin them when the loss lets them differ, check the tensors when it compares them", () => {
+  // KD's student and teacher logits both default to [N, C]: a teacher with 12 classes against a 10-class student is
+  // a wrong tensor, not a missing --shape (pinning it NxD only moves the error to the C = D run-time check)
+  const inputs = [
+    { name: 'student/./output', shape: [{ sym: 'N' }, { sym: 'C' }] },
+    { name: 'teacher/./output', shape: [{ sym: 'N' }, { sym: 'C' }] },
+  ];
+  const { problems } = bindSymbols(inputs as never, new Map([['student/./output', [8, 10]], ['teacher/./output', [8, 12]]]), ['N', 'C']);
+  assert.is(problems.length, 1, problems.join('; '));
+  assert.match(problems[0]!, /'teacher\/\.\/output' dim 1 is 12, but C = 10 \(from 'student\/\.\/output' dim 1\)/);
+  assert.match(problems[0]!, /If the loss lets the two differ \(feature maps, embeddings\), pin this one with its own letters, --shape 'teacher\/\.\/output=NxD…', or compile with --like/);
+  assert.match(problems[0]!, /if it compares them element-wise \(e\.g\. KDLoss's student and teacher logits\), they must have the same size/);
+});
+
 // ---- diagnostics ----------------------------------------------------------------------------------------------
 
 function only(ds: Diagnostic[], code: string): Diagnostic {

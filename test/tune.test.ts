@@ -137,6 +137,11 @@ test('tdc tune refuses to overwrite a file that is not a tuning cache; missing s
   const u = tdc(['tune', KD, '--size', 'N=abc']);
   assert.is(u.code, 2);
   assert.match(u.stderr, /--size takes NAME=positive integer/);
+  // a --size naming no symbol of the plan is a usage error naming the symbols, before any GPU work
+  const x = tdc(['tune', KD, '--size', 'n=64', '--size', 'C=100', '-o', join(dir, 'x.json')]);
+  assert.is(x.code, 2, x.stderr);
+  assert.match(x.stderr, /TDC680: --size n: no stage's plan has a size symbol 'n'/);
+  assert.match(x.stderr, /did you mean 'N'\? the plan's symbols are N, C/);
 });
 
 test('tdc tune at sizes the device cannot hold: a diagnostic naming the buffer and the limit (it was a raw "Invalid typed array length")', async () => {

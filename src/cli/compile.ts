@@ -135,12 +135,13 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
 
 type EntryResult = import('../project/compile-project.js').EntryResult;
 
+/** A compile's diagnostics as printed: notes only beside an error, which they explain (TDC610: the input shapes the
+ *  stage was compiled for, e.g. a feature map left at the default [N, C], and how to pin them). */
+const shownDiagnostics = (ds: readonly Diagnostic[]): Diagnostic[] => (hasErrors(ds) ? [...ds] : ds.filter((d) => d.severity !== 'note'));
+
 async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> {
   const { displayPath } = await import('../project/load-project.js');
-  await printDiagnostics(
-    r.diagnostics.filter((d) => d.severity !== 'note'),
-    opts,
-  );
+  await printDiagnostics(shownDiagnostics(r.diagnostics), opts);
   const out = displayPath(r.entry.out);
   if (!r.result.ok) return;
   if (r.check) {
@@ -212,7 +213,7 @@ async function watchCommand(load: () => Promise<Loaded>, first: Loaded, opts: Co
           await printDiagnostics(loadDiagnostics, opts);
           const ds = [...loadDiagnostics];
           for (const r of results) {
-            await printDiagnostics(r.diagnostics.filter((d) => d.severity !== 'note'), opts);
+            await printDiagnostics(shownDiagnostics(r.diagnostics), opts);
             ds.push(...r.diagnostics);
             if (r.result.ok && !hasErrors(r.diagnostics)) {
               const { displayPath } = await import('../project/load-project.js');

@@ -14,6 +14,7 @@ import { parseWorkgroupSize } from './workgroup-size.js';
 import { VERSION } from '../version.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { UNREAD_SHAPE } from '../api/shapes.js';
+import { closest } from '../diagnostics/suggest.js';
 
 export interface TuneCommandOptions extends GlobalOptions {
   stage?: string;
@@ -71,6 +72,16 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
   // --stage naming no stage, --shape a tensor the config does not read: usage errors, as in tdc compile
   if ((opts.stage !== undefined && ds.some((d) => d.code === UNKNOWN_STAGE)) || (opts.shape !== undefined && ds.some((d) => d.code === UNREAD_SHAPE))) return usageError('tune', ds, opts);
   if (!r.ok || hasErrors(ds)) return fail(ds, opts);
+  // a --size naming no symbol of the plans (a misspelt or lower-case name) would be recorded and the real one left unset
+  const symbols = [...new Set(r.stages.flatMap((s) => s.plan.symbols))];
+  const unknown = Object.keys(sizes).filter((k) => !symbols.includes(k));
+  if (unknown.length)
+    return usageError('tune', unknown.map((k) => {
+      // symbols are mostly one letter, each within an edit of any other: only a case slip, or a longer name's typo
+      const near = symbols.find((s) => s.toLowerCase() === k.toLowerCase()) ?? (k.length > 2 ? closest(k, symbols) : undefined);
+      const known = symbols.length ? `the plan's symbols are ${symbols.join(', ')}` : 'the plan has no size symbols (every size is fixed)';
+      return diag('error', 'TDC680', `--size ${k}: no stage's plan has a size symbol '${k}'`, undefined, { hint: near !== undefined ? `did you mean '${near}'? ${known}` : known });
+    }), opts);
 
   const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
   // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest

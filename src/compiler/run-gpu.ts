@@ -158,7 +158,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -180,6 +180,12 @@ export function workgroupSizeProblem(plans: readonly KernelPlan[], wg: Workgroup
   if (wg <= max) return undefined;
   const why = device < kernels ? `this adapter allows at most ${device} threads per workgroup (maxComputeWorkgroupSizeX ${limits.maxComputeWorkgroupSizeX}, maxComputeInvocationsPerWorkgroup ${limits.maxComputeInvocationsPerWorkgroup})` : `the row kernels are built for at most ${kernels} threads`;
   return diag('error', WORKGROUP_SIZE_RANGE, `workgroup size ${wg} is too large: ${why}; choose one in 1..${max}`);
+}
+
+/** An input the runtime refused (TDC524: a class index out of range, a shape that does not fit) is positioned at the
+ *  stage, as the CPU run positions it; the runtime's error carries no config position. */
+function atStage(d: Diagnostic, stage: StageIR): Diagnostic {
+  return d.code === 'TDC524' && d.span === undefined ? { ...d, span: stage.span } : d;
 }
 
 /**

@@ -6,7 +6,8 @@ import { shapeToString } from '../graph/dims.js';
 import type { Dim, DType, Graph, Shape } from '../graph/types.js';
 import type { HostTensor } from '../graph/host-tensor.js';
 import { instantiateStage, type InputInfo } from './instantiate/index.js';
-import type { StageIR } from './ir.js';
+import { tensorName, type StageIR } from './ir.js';
+import { closest } from '../diagnostics/suggest.js';
 
 const PROBE = '?';
 
@@ -112,4 +113,21 @@ export function intWhereFloatExpected(
     );
   }
   return out;
+}
+
+/**
+ * A missing-input error (TDC401) whose tensor the inputs hold under a misspelt name: the closest name in the file
+ * that the stage does not read, as a "did you mean" (a tensor the stage reads is not a candidate: it is not misspelt;
+ * nor is an output name, grad/… or state_out/…).
+ */
+export function withMisspeltInputHint(d: Diagnostic, stage: StageIR, names: Iterable<string>): Diagnostic {
+  const missing = d.code === 'TDC401' ? /^missing input tensor '([^']+)'/.exec(d.message)?.[1] : undefined;
+  if (missing === undefined) return d;
+  const reads = new Set(stage.terms.flatMap((t) => t.reads.map(tensorName)));
+  // outputs a dump may carry along (golden files: grad/…, state_out/…) are no input's misspelling
+  const unread = [...names].filter((n) => !reads.has(n) && n !== missing && !/^(grad|state_out)\//.test(n));
+  const near = closest(missing, unread);
+  if (near === undefined) return d;
+  const note = `the inputs hold '${near}', which the stage does not read: a misspelling of '${missing}'?`;
+  return { ...d, hint: d.hint ? `${d.hint}; ${note}` : note };
 }

@@ -34,7 +34,12 @@ export function bindSymbols(
           env[dim.sym] = v;
           source[dim.sym] = `'${input.name}' dim ${axis}`;
         } else if (prev !== v) {
-          const shared = dim.sym === 'C' ? ` (tdc compile gives every io tensor it was not told about the shape [N, C], so they share C: pin this one with its own letters, --shape '${input.name}=NxD…', or compile with --like)` : '';
+          // the default [N, C] ties sizes the loss may let differ (AT's channels, CRD's embeddings), but also sizes it
+          // compares element-wise (KD's student and teacher logits): pinning then only moves the error to equalDims
+          const shared =
+            dim.sym === 'C'
+              ? ` (tdc compile gives every io tensor it was not told about the shape [N, C], so they share C. If the loss lets the two differ (feature maps, embeddings), pin this one with its own letters, --shape '${input.name}=NxD…', or compile with --like; if it compares them element-wise (e.g. KDLoss's student and teacher logits), they must have the same size: check the tensors)`
+              : '';
           problems.push(`'${input.name}' dim ${axis} is ${v}, but ${dim.sym} = ${prev} (from ${source[dim.sym]})${shared}`);
         }
       } else deferred.push({ input: input.name, axis, dim, actual: v });

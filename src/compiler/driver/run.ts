@@ -10,6 +10,7 @@ import type { SafeTensor } from 'tdc-runtime';
 import type { StageIR } from '../ir.js';
 import type { RunResult } from './run-result.js';
 import { nonFiniteWarning } from './nonfinite.js';
+import { withMisspeltInputHint } from '../run-input-checks.js';
 
 export type RunDevice = 'auto' | 'cpu' | 'gpu';
 
@@ -27,6 +28,11 @@ export interface RunStageOptions {
 }
 
 export async function runStage(stage: StageIR, tensors: Map<string, SafeTensor>, opts: RunStageOptions): Promise<{ result?: RunResult; diagnostics: Diagnostic[] }> {
+  const r = await runOn(stage, tensors, opts);
+  return { ...r, diagnostics: r.diagnostics.map((d) => withMisspeltInputHint(d, stage, tensors.keys())) };
+}
+
+async function runOn(stage: StageIR, tensors: Map<string, SafeTensor>, opts: RunStageOptions): Promise<{ result?: RunResult; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   if (opts.device !== 'cpu') {
     const { runStageOnGpu, isNoAdapterError } = await import('../run-gpu.js');
