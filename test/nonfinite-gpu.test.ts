@@ -13,9 +13,15 @@
 //   TDC504, amax of all -inf -F32_MAX: WGSL's max/min (and subgroupMax/Min) may drop a NaN operand, and the
 //   accumulators started at ∓F32_MAX — row kernels now fold plain f32 max/min reductions with max_f32/min_f32
 //   (NaN decided on the bits) from ∓inf (wgsl/row-kernel.ts, subgroup-combine.ts); adaptive_max_pool2d likewise
-//   (wgsl/emitter.ts). Softmax-style cases check that an online max, left as it was, still gives NaN. These cases
-//   compare the loss only (their fixture has no gradients): tdc's amax backward differs from torch's on ties and
-//   NaN results.
+//   (wgsl/emitter.ts). Softmax-style cases check that an online max, left as it was, still gives NaN;
+// - amax/amin's backward sent the whole gradient to the first extreme element on both devices: torch 1.13 splits it
+//   evenly over the tied elements, and gives NaN to every element of a row whose result is NaN (graph/ops/reduce.ts);
+//   a p = ±inf vector_norm keeps torch's norm backward there (0 in a NaN row: prelude.tdl);
+// - adaptive_max_pool2d's backward sent a bin's gradient to its first NaN (CPU) or its first non-NaN maximum, and a
+//   bin of -inf's to the plane's cell 0 (GPU): torch's kernel picks the last NaN, else the first maximum, else the
+//   bin's first cell (graph/ops/pool.ts, wgsl/emitter.ts);
+// - 0.0 / s was 0 on the GPU where s is 0 at run time (torch: NaN): the driver folds 0 / x; zero_div_f32 makes it
+//   on the bits (wgsl/emitter.ts, kernel-ir/helpers.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

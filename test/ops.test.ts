@@ -116,13 +116,14 @@ for (const fn of ['sum', 'max', 'min'] as const)
       b.op('reduce', [x!], { fn, axes, keepdim }),
     );
 
-test('reduce max VJP routes to the first index of a tie', () => {
+// torch 1.13's amax backward (scale_grad_by_count): tied maxima share the gradient evenly (it went to the first)
+test('reduce max VJP splits the gradient evenly over a tie', () => {
   const b = new GraphBuilder();
   const x = b.input('x', [2, 3], 'float', true);
   const l = b.op('reduce', [b.op('reduce', [x], { fn: 'max', axes: [1], keepdim: false })], { fn: 'sum', axes: [0], keepdim: false });
   const g = autodiffMod.differentiate(b.finish({ loss: l, terms: [] }));
   const out = execute(g, new Map([['x', { shape: [2, 3], dtype: 'float' as const, data: Float64Array.of(1, 5, 5, 7, 2, 7) }]]));
-  assert.equal([...out.grads.get('x')!.data], [0, 1, 0, 1, 0, 0]);
+  assert.equal([...out.grads.get('x')!.data], [0, 0.5, 0.5, 0.5, 0, 0.5]);
   assert.is(out.loss, 12);
 });
 

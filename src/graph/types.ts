@@ -23,7 +23,7 @@ export interface OpAttrs {
   unary: { fn: UnaryOp };
   binary: { fn: BinaryOp };                      // numpy broadcasting
   where: {};                                     // where(cond != 0, a, b), broadcasting
-  reduce: { fn: ReduceOp; axes: number[]; keepdim: boolean }; // max/min VJP: first index of the extremum
+  reduce: { fn: ReduceOp; axes: number[]; keepdim: boolean }; // max/min VJP: torch's amax, split over tied extrema
   reshape: { shape: Shape };
   permute: { perm: number[] };
   broadcast: { shape: Shape };                   // expand size-1 / missing leading dims

@@ -312,7 +312,7 @@ export function opCases(): OpCase[] {
     ),
   );
 
-  // max/min reductions with gradients (arg_reduce + one-hot), int reductions, a long whole-tensor mean
+  // max/min reductions with gradients (torch amax backward: an equality mask over its count), int reductions, a long whole-tensor mean
   out.push(
     make(
       'extrema-and-ints',

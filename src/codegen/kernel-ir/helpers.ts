@@ -60,6 +60,13 @@ export const HELPERS: { readonly [H in Helper]: FnDef & { readonly name: H } } =
   mul_zero_f32: fn('mul_zero_f32', [['x', 'f32'], ['z', 'f32']], 'f32', [
     ret(call('select', bare('*', x, z), call('f32_bits', hex(0x7fc00000)), bare('==', bin('&', call('bitcast<u32>', x), EXPONENT), EXPONENT))),
   ]),
+  // ±0 / x as IEEE has it (the zero's sign bit b: 0 or 0x80000000): NaN where x is ±0 or NaN, else a zero with the
+  // sign of the quotient, made on the bits: drivers fold `0.0 / x` to 0 (WGSL allows finite math; torch: NaN for x = 0)
+  // and may drop the sign of a constant -0.0
+  zero_div_f32: fn('zero_div_f32', [['b', 'u32'], ['x', 'f32']], 'f32', [
+    letS('a', bin('&', call('bitcast<u32>', x), hex(0x7fffffff))),
+    ret(call('select', call('f32_bits', bin('&', bin('^', b, call('bitcast<u32>', x)), hex(0x80000000))), call('f32_bits', hex(0x7fc00000)), bare('||', bare('==', a, u32(0)), bare('>', a, EXPONENT)))),
+  ]),
   // a subnormal x as ±0 (its sign kept), any other value as it is; decided on the bits. For values stored as a
   // matmul's operand (StoreSpec.flushSubnormals): WGSL lets implementations flush subnormals, and where the FPU does not
   // (software adapters: llvmpipe, SwiftShader), each product with a subnormal operand takes a slow microcode path

@@ -229,6 +229,8 @@ class Compiler {
         return t === 'u32' ? [(f) => (a(f) as number) >>> ((b(f) as number) & 31), 'u32'] : [(f) => (a(f) as number) >> ((b(f) as number) & 31), 'i32'];
       case '&':
         return t === 'u32' ? [(f) => ((a(f) as number) & (b(f) as number)) >>> 0, 'u32'] : [(f) => (a(f) as number) & (b(f) as number), 'i32'];
+      case '^':
+        return t === 'u32' ? [(f) => ((a(f) as number) ^ (b(f) as number)) >>> 0, 'u32'] : [(f) => (a(f) as number) ^ (b(f) as number), 'i32'];
     }
     const arith = ARITH[t]?.[op];
     if (!arith) throw new Error(`interpreter: ${t} ${op}`);

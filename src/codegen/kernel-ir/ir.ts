@@ -7,7 +7,7 @@
 import type { Ix } from '../../compiler/schedule/index-expr.js';
 import type { BufferDecl } from '../../compiler/schedule/kernel-spec.js';
 
-export type BinOp = '+' | '-' | '*' | '/' | '%' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||' | '&' | '>>';
+export type BinOp = '+' | '-' | '*' | '/' | '%' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||' | '&' | '^' | '>>';
 
 /** Builtin functions (WGSL's) and conversions: their f32 semantics are the interpreter's BUILTINS table (builtins.ts).
  *  No `tanh`: Mesa's is off by thousands of ulp near 0 (the helper tanh_f32 stands in). */
@@ -16,7 +16,7 @@ export type Builtin =
   | 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'bitcast<f32>' | 'bitcast<u32>';
 
 /** Helper functions of the kernels (torch semantics where WGSL's builtins differ): IR functions of helpers.ts. */
-export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32' | 'is_nan_f32' | 'max_f32' | 'min_f32' | 'flush_subnormal_f32';
+export type Helper = 'pow_f32' | 'log1p_f32' | 'tanh_f32' | 'f32_bits' | 'mul_zero_f32' | 'is_nan_f32' | 'zero_div_f32' | 'max_f32' | 'min_f32' | 'flush_subnormal_f32';
 
 /** What a call expression calls: a builtin or a helper function. */
 export type Fn = Builtin | Helper;

@@ -7,11 +7,10 @@ import { ixAdd, ixDiv, ixEq, ixKey, ixLit, ixListKey, ixMul, ixNode, ixSub, ixVa
 import { INDEX_MAPS, isGlobalPool, planeCell, type Read } from '../../compiler/schedule/reads.js';
 import { IndexMath, isOne } from '../../compiler/schedule/index-math.js';
 import { dimValueExpr } from './dim-value.js';
-import { F32_MAX } from './literals.js';
 import { scaledExp } from './scaled-exp.js';
 import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
-import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
+import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, not, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../kernel-ir/scalar-lowering.js';
 
 export type WgslType = 'f32' | 'i32';
@@ -453,18 +452,22 @@ export class Emitter {
       if (this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
       if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
     }
-    if (t === 'f32' && fn === 'div') return this.divide(va, vb, b, n.shape);
+    if (t === 'f32' && fn === 'div') return this.divide(va, vb, a, b, n.shape);
     return low.lower(va, vb, t, ot);
   }
 
   /**
    * a / b, as a multiplication when b is broadcast along a dim of the quotient: by the exact reciprocal of a
-   * power-of-two constant, or by 1/b bound where b is (one division per row instead of one per element).
+   * power-of-two constant, or by 1/b bound where b is (one division per row instead of one per element); a constant
+   * a = ±0 over a run-time b on the bits (zero_div_f32).
    * The choice depends on the graph only, never on where the value is evaluated: the same node at the same
    * index gives bit-identical results everywhere (comparisons such as a rank's `p > p[label]` rely on it).
    */
-  private divide(va: Expr, vb: Expr, b: number, out: Shape): Expr {
+  private divide(va: Expr, vb: Expr, a: number, b: number, out: Shape): Expr {
     const bn = this.node(b);
+    // ±0 / x (x not a constant) on the bits: drivers fold `0.0 / x` to 0, where x = 0 or NaN gives NaN
+    const an = this.node(a);
+    if (an.op === 'const' && Math.fround(an.attrs.value) === 0 && bn.op !== 'const') return call('zero_div_f32', hex(Object.is(an.attrs.value, -0) ? 0x80000000 : 0), vb);
     if (bn.op === 'const') {
       const c = bn.attrs.value;
       const r = 1 / c;
@@ -635,7 +638,7 @@ export class Emitter {
 
   /**
    * VJP of adaptive pooling at input cell (h, w): Σ over output cells whose bin holds (h, w) of g / |bin| (avg),
-   * or of g where (h, w) is the bin's first maximum (max).
+   * or of g where (h, w) is the bin's first maximum or last NaN (max).
    */
   private adaptivePoolGrad(n: NodeOf<'adaptive_pool2d_grad'>, idx: Ix[], scope: Scope): Expr {
     const max = n.attrs.fn === 'max';
@@ -708,10 +711,12 @@ export class Emitter {
     if (!max) {
       lj.lines.push(compensatedAdd(acc, call('select', f32(0), bare('/', gv, call('f32', bare('*', bin('-', h1, h0), bin('-', w1, w0)))), all(...inBin))));
     } else {
-      // first maximum of the bin (row-major), found by a scan of the bin
+      // the cell torch's CPU kernel picks, by its scan of the bin (row-major) from its first cell and −inf:
+      // `val > max || isnan(val)`, so the first maximum, or the last NaN (NaN decided on the bits: WGSL may assume
+      // finite math), or the first cell of a bin of −inf
       const best = this.scopes.fresh('bm');
       const at = this.scopes.fresh('ba');
-      lj.lines.push(varS(best, 'f32', f32(-F32_MAX)), varS(at, 'u32', u32(0)));
+      lj.lines.push(varS(best, 'f32', this.f32Const(-Infinity)), varS(at, 'u32', bare('+', bare('*', h0, Wx), w0)));
       this.scopes.define(best, lj);
       this.scopes.define(at, lj);
       const lh = this.scopes.open(lj);
@@ -724,7 +729,8 @@ export class Emitter {
       xi[r - 2] = ixVar(p);
       xi[r - 1] = ixVar(q);
       const xv = this.typed(x!, xi, 'f32');
-      lw.lines.push(ifS(bare('>', xv, ref(best)), [assign(ref(best), xv), assign(ref(at), bare('+', bare('*', ref(p), Wx), ref(q)))]));
+      const wins = bin('||', call('is_nan_f32', xv), bin('&&', bare('>', xv, ref(best)), not(call('is_nan_f32', ref(best)))));
+      lw.lines.push(ifS(wins, [assign(ref(best), xv), assign(ref(at), bare('+', bare('*', ref(p), Wx), ref(q)))]));
       this.scopes.close(lw, Emitter.upTo(q, w0, w1));
       this.scopes.close(lh, Emitter.upTo(p, h0, h1));
       lj.lines.push(compensatedAdd(acc, call('select', f32(0), gv, all(...inBin, bare('==', ref(at), bare('+', bare('*', ph, Wx), pw))))));

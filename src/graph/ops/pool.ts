@@ -1,6 +1,7 @@
 // adaptive_{avg,max}_pool2d over the last two dims with torch's bins: bin i of k over size H is
 // [floor(i·H/k), ceil((i+1)·H/k)), so bins overlap when k does not divide H. Max picks the first maximum
-// in row-major order of the bin (NaN wins, like torch). adaptive_pool2d_grad is the VJP (scatter into bins).
+// in row-major order of the bin, or its last NaN (torch's CPU kernel: `val > max || isnan(val)`), where the
+// gradient goes. adaptive_pool2d_grad is the VJP (scatter into bins).
 import { assumeDimEq, shapeToString, simplifyDim } from '../dims.js';
 import { hostTensor, numelOf } from '../host-tensor.js';
 import { zeros } from './grad-helpers.js';
@@ -28,14 +29,14 @@ function forEachBin(g: Geometry, f: (cell: number, base: number, h0: number, h1:
     }
 }
 
-/** Offset (within the plane) of the first maximum of a bin. */
+/** Offset (within the plane) of the first maximum of a bin, or of its last NaN. */
 function argmaxInBin(x: Float64Array, base: number, W: number, h0: number, h1: number, w0: number, w1: number): number {
   let best = h0 * W + w0;
   let m = x[base + best]!;
   for (let h = h0; h < h1; h++)
     for (let w = w0; w < w1; w++) {
       const v = x[base + h * W + w]!;
-      if (v > m || (Number.isNaN(v) && !Number.isNaN(m))) {
+      if (v > m || Number.isNaN(v)) {
         m = v;
         best = h * W + w;
       }

@@ -1,8 +1,8 @@
 // Reductions over a set of axes (sum/max/min), and arg_reduce (index of the first extremum along one axis).
-import { mulDims, shapeToString } from '../dims.js';
+import { shapeToString } from '../dims.js';
 import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
 import type { Dim, Shape } from '../types.js';
-import { expandTo } from './grad-helpers.js';
+import { div, expandTo, mul } from './grad-helpers.js';
 import { normAxis, ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
 
 function keptShape<T extends Dim>(shape: readonly T[], axes: number[], keepdim: boolean): (T | 1)[] {
@@ -34,23 +34,13 @@ export const reduce: OpDef<'reduce'> = {
     const x = node.inputs[0]!;
     const inShape = b.shape(x);
     const { axes } = node.attrs;
-    const gx = expandReduced(b, g, inShape, axes);
-    if (node.attrs.fn === 'sum') return [gx];
-    // max/min: route to the first index (row-major over the reduced axes) of the extremum
-    const r = inShape.length;
-    const kept = [...Array(r).keys()].filter((i) => !axes.includes(i));
-    const perm = [...kept, ...axes];
-    const permuted = b.op('permute', [x], { perm });
-    const flatShape: Shape = [...kept.map((i) => inShape[i]!), mulDims(...axes.map((i) => inShape[i]!))];
-    const flat = b.op('reshape', [permuted], { shape: flatShape });
-    const last = flatShape.length - 1;
-    const idx = b.op('arg_reduce', [flat], { fn: node.attrs.fn, axis: last, keepdim: true });
-    const pos = b.op('iota', [], { shape: flatShape, axis: last, dtype: 'int' });
-    const maskFlat = b.binary('eq', pos, idx);
-    const maskPerm = b.op('reshape', [maskFlat], { shape: perm.map((i) => inShape[i]!) });
-    const inv = perm.map((_, i) => perm.indexOf(i));
-    const mask = b.op('permute', [maskPerm], { perm: inv });
-    return [b.op('where', [mask, gx, b.constant(0)], {})];
+    if (node.attrs.fn === 'sum') return [expandReduced(b, g, inShape, axes)];
+    // max/min: torch 1.13's amax/amin backward (scale_grad_by_count): (g / count) · (x == result), count the
+    // elements equal to the result, so tied extrema share the gradient evenly; a NaN result equals no element, and
+    // g / 0 · 0 makes the gradient of every element of its row NaN, as torch's
+    const hit = b.op('cast', [b.binary('eq', x, expandReduced(b, node.id, inShape, axes))], { dtype: 'float' });
+    const count = b.op('reduce', [hit], { fn: 'sum', axes, keepdim: node.attrs.keepdim });
+    return [mul(b, expandReduced(b, div(b, g, count), inShape, axes), hit)];
   },
   cpu([x], attrs, ctx) {
     const keep = keptShape(x!.shape, attrs.axes, true);
