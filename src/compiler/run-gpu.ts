@@ -21,7 +21,7 @@ import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostic
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
-import { attachInputChecks } from './index-checks.js';
+import { attachInputChecks, indexInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { basePlan, planWithVariants } from './plan-variants.js';
@@ -157,7 +157,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atComputedIndex(e.diagnostic, graph, stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atIndexInput(atComputedIndex(e.diagnostic, graph, stage), graph, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -190,6 +190,15 @@ function atComputedIndex(d: Diagnostic, graph: Graph, stage: StageIR): Diagnosti
   // the graph the scheduler indexed (schedule/index.ts, fused; planned above with the state)
   const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && d.message.includes(computedIndexWhat(x)));
   return c?.origin ? { ...d, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : d;
+}
+
+/** The runtime's failed check of an index input given on the host ("invalid inputs: 'targets' element 1 is 9: …"),
+ *  positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
+function atIndexInput(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  const input = d.code === 'TDC524' && !d.span ? /^invalid inputs:\s*(?:- )?'([^']+)' element /.exec(d.message)?.[1] : undefined;
+  if (input === undefined || !graph.inputs.some((i) => i.name === input)) return d;
+  const { span, related } = indexInputPosition(graph, input, stage.span);
+  return { ...d, ...(span ? { span } : {}), related: [...related, ...(d.related ?? [])] };
 }
 
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a
