@@ -459,6 +459,10 @@ def main():
                            [torch.randn(4, 3, generator=g), torch.rand(4, 3, generator=g)], untyped=True,
                            notes='pos_weight [1, C] and an int64 weight through an untyped **kwargs; the target a leaf of the student '
                                  'output tuple (o[1])'))
+    cases.append(edge_case('regress__CosineEmbeddingLoss__zero_row', torch.nn.CosineEmbeddingLoss, {'margin': 0.1}, {'margin': 0.1},
+                           [torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5], [0.3, 0.1, -0.2]]), torch.tensor([[1.0, 2.0, -1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]])],
+                           torch.tensor([1, -1, 1]), notes="a zero row on each side: the gradient there is 1 / sqrt(EPSILON * |other|^2), "
+                                                           "torch's EPSILON the float 1e-12 (tdc's double 1e-12 was 2e-9 relative off)"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')
