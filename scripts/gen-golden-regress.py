@@ -101,6 +101,16 @@ train:
 '''
 
 
+def json_number(v):
+    """A float for expected.json: NaN and +-inf as the strings 'NaN', 'Infinity', '-Infinity' (JSON has no such
+    numbers; the spelling is the `value` of tdc run --json's "nonfinite" entries)."""
+    if math.isnan(v):
+        return 'NaN'
+    if math.isinf(v):
+        return 'Infinity' if v > 0 else '-Infinity'
+    return v
+
+
 def write_case(case, key, kwargs, wrapped, inputs, loss, leaves, notes, spec=None):
     """inputs: name -> tensor (float leaves in `leaves` have .grad after backward)."""
     d = os.path.join(ROOT, case)
@@ -118,7 +128,7 @@ def write_case(case, key, kwargs, wrapped, inputs, loss, leaves, notes, spec=Non
             tensors[f'grad/{name}'] = g.detach()
             grads.append(f'grad/{name}')
     write_safetensors(os.path.join(d, 'tensors.safetensors'), tensors)
-    value = loss.item()
+    value = json_number(loss.item())
     expected = {
         'case': case,
         'source_config': None,
@@ -209,24 +219,40 @@ mid {name}(**kwargs: {key}) {{
 '''
 
 
-def edge_case(case, cls, kwargs_torch, kwargs_yaml, xs, targets=None, notes='', n_args=None, result=('out', None)):
+UNTYPED_SPEC = '''# A custom mid-level loss whose **kwargs has no type (test fixture of scripts/gen-golden-regress.py): the config's
+# kwargs, tensor constants included, reach the body as torch's {key}(**kwargs) gets them, and a helper forwards them.
+def forward(kw, o, t) = low_loss("{key}", kw)({args})
+mid {name}(**kwargs) {{
+  let o = student["."]["output"]
+  return forward(kwargs, o, targets)
+}}
+'''
+
+
+def edge_case(case, cls, kwargs_torch, kwargs_yaml, xs, targets=None, notes='', n_args=None, result=('out', None), nonfinite_loss=False,
+              untyped=False):
     """torch's cls(**kwargs_torch)(*xs[:n_args][, targets]), the float tensors of xs the leaves. `result`: the spec's
     return expression over `out` (and o[i], targets) with the same function in torch, for a loss torch makes NaN or
     inf (the gradient through it is still compared; the guard reads only inputs, never a non-finite value, so the GPU,
-    whose WGSL may assume no NaN/inf in arithmetic, computes it as the CPU does)."""
+    whose WGSL may assume no NaN/inf in arithmetic, computes it as the CPU does). `nonfinite_loss`: the case is about
+    a gradient torch gives where the loss is NaN or inf (compared exactly, as the non-finite gradient elements are).
+    `untyped`: the spec's **kwargs has no type and a def forwards them (UNTYPED_SPEC; `result` must be 'out')."""
     n_args = len(xs) if n_args is None else n_args
     xs = [x.detach().clone().requires_grad_() for x in xs]
     out = cls(**kwargs_torch)(*(xs[:n_args] + ([targets] if targets is not None else [])))
     loss = out if result[1] is None else result[1](out, xs, targets)
     loss.backward()
-    assert torch.isfinite(loss), case
+    assert nonfinite_loss != bool(torch.isfinite(loss)), case
     inputs = {f'student/./output/{i}': x for i, x in enumerate(xs)}
     if targets is not None:
         inputs['targets'] = targets
     call = ', '.join([f'o[{i}]' for i in range(n_args)] + (['targets'] if targets is not None else []))
     # one loss name per case: a process that registers every case's spec (the interpreter suite) keeps them apart
     name = 'Edge_' + case[len('regress__'):].replace('__', '_')
-    spec = EDGE_SPEC.format(name=name, key=cls.__name__, args=call, result=result[0])
+    if untyped:
+        spec = UNTYPED_SPEC.format(name=name, key=cls.__name__, args=call.replace('targets', 't'))
+    else:
+        spec = EDGE_SPEC.format(name=name, key=cls.__name__, args=call, result=result[0])
     return write_case(case, name, kwargs_yaml, False, inputs, loss, list(inputs.keys())[:len(xs)], notes, spec)
 
 
@@ -401,6 +427,42 @@ def main():
                            [xm, torch.tensor([1.0, 0.0, 1.0])], torch.rand(3, 4, generator=g), n_args=1, result=masked_t,
                            notes="logits -inf and +inf in row 1 (its loss is inf; reduction 'none', the mask leaves the row out) and a 0 logit: "
                                  "torch's logsigmoid backward is finite at +-inf, so the masked gradient there is 0, not NaN"))
+    # target gradients (a target read from a side that trains) where torch's explicit backward is infinite
+    xb = torch.tensor([[float('-inf'), 0.7, -2.0], [1.5, float('inf'), float('-inf')]])
+    pw = torch.tensor([0.5, 2.0, 1.5])
+    cases.append(edge_case('regress__BCEWithLogitsLoss__target_grad_inf_logits', bwl, {'pos_weight': pw, 'weight': torch.tensor([1.0, 2.0, 0.5])},
+                           {'pos_weight': tensor_tag(pw.tolist()), 'weight': tensor_tag([1.0, 2.0, 0.5])},
+                           [xb, torch.rand(2, 3, generator=g)], nonfinite_loss=True,
+                           notes="logits -inf (pos_weight 0.5 and 1.5) and +inf, the target a leaf: the loss is NaN, and torch's target "
+                                 "backward log_sigmoid(-x) - pos_weight * log_sigmoid(x) is +inf at -inf and -inf at +inf (tdc's "
+                                 "-x + (pos_weight - 1) * softplus(-x) was inf - inf = NaN at -inf for pos_weight < 1); the input's "
+                                 "gradient is finite"))
+    xs = torch.tensor([[0.0, 1.0, 1e-30, 0.3], [1.0, 0.0, 0.999, 1.0 - 2.0 ** -24]])
+    cases.append(edge_case('regress__BCELoss__target_grad_saturated', torch.nn.BCELoss, {'weight': torch.tensor([1.0, 2.0, 0.5, 1.0])},
+                           {'weight': tensor_tag([1.0, 2.0, 0.5, 1.0])}, [xs, torch.rand(2, 4, generator=g)],
+                           notes='inputs 0 and 1 (the logs clamped at -100 in the loss), 1e-30 and 1 - 2^-24 (float32 values), the '
+                                 "target a leaf: torch's target backward is the unclamped -logit(x), +inf at 0 and -inf at 1 (tdc "
+                                 "differentiated the clamped logs: 100 and -100); the input's gradient at 0 and 1 divides by torch's "
+                                 'EPSILON, the float 1e-12 (9.999999960041972e-13; tdc used the double 1e-12, 4e-9 off)'))
+    cases.append(edge_case('regress__MultiLabelMarginLoss__after_terminator', torch.nn.MultiLabelMarginLoss, {'reduction': 'sum'}, {'reduction': 'sum'},
+                           [torch.randn(3, 5, generator=g)], torch.tensor([[3, -1, 4, 0, -1], [1, 1, 2, -1, 3], [0, 1, 2, 3, 4]]),
+                           notes='in-range values after the first -1 (torch checks them and ignores them; tdc gathers every entry and '
+                                 'masks those), a class listed twice, a row without -1'))
+    # tensor constants through an untyped **kwargs (torch's Loss(**kwargs) gets the tensors)
+    wc = [1.0, 2.0, 0.5, 1.5, 3.0]
+    cases.append(edge_case('regress__CrossEntropyLoss__untyped_kwargs_weight', ce, {'weight': torch.tensor(wc), 'label_smoothing': 0.1},
+                           {'weight': tensor_tag(wc), 'label_smoothing': 0.1}, [torch.randn(4, 5, generator=g)], torch.tensor([0, 4, 2, 1]), untyped=True,
+                           notes='weight (a tensor constant) and label_smoothing through mid X(**kwargs) without a type, forwarded by a def '
+                                 '(the weight reached the body as the tag\'s {key, init} mapping and failed in tdc\'s spec)'))
+    cases.append(edge_case('regress__BCEWithLogitsLoss__untyped_kwargs_pos_weight', bwl, {'pos_weight': torch.tensor([[2.0, 0.5, 1.0]]), 'weight': torch.tensor(w_int[:3])},
+                           {'pos_weight': tensor_tag([[2.0, 0.5, 1.0]]), 'weight': tensor_tag(w_int[:3])},
+                           [torch.randn(4, 3, generator=g), torch.rand(4, 3, generator=g)], untyped=True,
+                           notes='pos_weight [1, C] and an int64 weight through an untyped **kwargs; the target a leaf of the student '
+                                 'output tuple (o[1])'))
+    cases.append(edge_case('regress__CosineEmbeddingLoss__zero_row', torch.nn.CosineEmbeddingLoss, {'margin': 0.1}, {'margin': 0.1},
+                           [torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5], [0.3, 0.1, -0.2]]), torch.tensor([[1.0, 2.0, -1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]])],
+                           torch.tensor([1, -1, 1]), notes="a zero row on each side: the gradient there is 1 / sqrt(EPSILON * |other|^2), "
+                                                           "torch's EPSILON the float 1e-12 (tdc's double 1e-12 was 2e-9 relative off)"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')

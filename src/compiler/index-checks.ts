@@ -9,6 +9,8 @@
 // (ctcLengthChecks).
 import { addDims } from '../graph/dims.js';
 import type { Dim, Graph, Node } from '../graph/types.js';
+import type { Related, Span } from '../diagnostics/diagnostic.js';
+import { isBuiltinSpecFile } from '../registry/registry.js';
 import type { IndexInputCheck, KernelPlan, UnitInputCheck } from './schedule/plan.js';
 import { deviceCheckKernels } from '../codegen/wgsl/device-check-kernels.js';
 
@@ -16,6 +18,9 @@ const LAYOUT = new Set(['reshape', 'permute', 'broadcast', 'cast', 'detach']);
 
 /** one_hot's class values (torch raises "Class values must be smaller than num_classes." or "… non-negative."). */
 const ONE_HOT = { what: 'a one_hot class value' };
+/** one_hot(where(t != -1, t, 0), C): the class indices of a -1-terminated target (MultiLabelMarginLoss's, whose every
+ *  value torch checks, also one past the first -1). */
+const LABEL_LIST = { what: 'a class index of a -1-terminated target', torch: "argument #2 'target' is out of range" };
 
 export function indexInputChecks(g: Graph): IndexInputCheck[] {
   const out = new Map<string, IndexInputCheck>();
@@ -25,7 +30,8 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
     const t = tracedIndexInput(operand, node);
     if (!t) return;
     const key = `${t.input}|${JSON.stringify(size)}|${t.ignore}`;
-    if (!out.has(key)) out.set(key, { input: t.input, size, ...(t.ignore !== undefined ? { ignore: t.ignore } : {}), ...message });
+    const msg = message === ONE_HOT && t.ignore === -1 ? LABEL_LIST : message;
+    if (!out.has(key)) out.set(key, { input: t.input, size, ...(t.ignore !== undefined ? { ignore: t.ignore } : {}), ...msg });
   };
   for (const n of g.nodes) {
     if (n.op === 'gather') {
@@ -50,6 +56,23 @@ export function indexInputChecks(g: Graph): IndexInputCheck[] {
     }
   }
   return [...out.values(), ...ctcLengthChecks(g)];
+}
+
+/**
+ * Where a bad value of the index input `input` is reported, on every device: at the spec call of the first op that
+ * indexes with it when that call is in a file of the user's (their --spec), else at the config term whose loss reads
+ * it (a built-in loss: tdc's own spec line follows as related), else at `fallback` (the stage).
+ */
+export function indexInputPosition(g: Graph, input: string, fallback: Span | undefined): { span?: Span; related: Related[] } {
+  const node = (id: number): Node => g.nodes[id]!;
+  const reader = g.nodes.find((n) => {
+    const index = n.op === 'gather' || n.op === 'index_copy' ? n.inputs[1] : n.op === 'scatter_add' ? n.inputs[0] : undefined;
+    return index !== undefined && tracedIndexInput(node(index), node)?.input === input;
+  });
+  const { spec, config } = reader?.origin ?? {};
+  const term = config ?? fallback;
+  if (spec && !isBuiltinSpecFile(spec.file)) return { span: spec, related: term ? [{ message: 'in the loss of this term', span: term }] : [] };
+  return { ...(term ? { span: term } : {}), related: spec ? [{ message: "read here, in tdc's built-in spec", span: spec }] : [] };
 }
 
 /**

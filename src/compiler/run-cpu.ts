@@ -12,7 +12,7 @@ import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
-import { indexInputChecks, unitInputChecks } from './index-checks.js';
+import { indexInputChecks, indexInputPosition, unitInputChecks } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
@@ -112,7 +112,9 @@ function indexInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['
       continue; // a size the graph leaves symbolic: the executor's own check still raises
     }
     const p = hostIndexProblem({ ...c, size }, data);
-    if (p) out.push(diag('error', 'TDC524', p, stage.span));
+    if (!p) continue;
+    const { span, related } = indexInputPosition(g, c.input, stage.span);
+    out.push(diag('error', 'TDC524', p, span, { related }));
   }
   return out;
 }

@@ -22,7 +22,7 @@ import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostic
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
-import { attachInputChecks } from './index-checks.js';
+import { attachInputChecks, indexInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { basePlan, planWithVariants } from './plan-variants.js';
@@ -158,7 +158,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic, stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(atIndexInput(e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic, graph, stage), stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -200,6 +200,15 @@ function atComputedIndex(e: GpuInputError, graph: Graph, stage: StageIR): Diagno
   // the computed index it was made from (build.ts: `what` is computedIndexWhat of it)
   const c = computedIndices(prepare(graph, { splitReductions: true, algebra: true, state: true }).graph).find((x) => x.origin && computedIndexWhat(x) === failed.what);
   return c?.origin ? { ...e.diagnostic, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : e.diagnostic;
+}
+
+/** The runtime's failed check of an index input given on the host ("invalid inputs: 'targets' element 1 is 9: …"),
+ *  positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
+function atIndexInput(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  const input = d.code === 'TDC524' && !d.span ? /^invalid inputs:\s*(?:- )?'([^']+)' element /.exec(d.message)?.[1] : undefined;
+  if (input === undefined || !graph.inputs.some((i) => i.name === input)) return d;
+  const { span, related } = indexInputPosition(graph, input, stage.span);
+  return { ...d, ...(span ? { span } : {}), related: [...related, ...(d.related ?? [])] };
 }
 
 /** The row kernels' workgroup size the runtime chooses on this adapter by default (software rasterisers run a

@@ -137,7 +137,7 @@ export function hostIndexProblem(c: { input: string; size: number; ignore?: numb
 /** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
 export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
   const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch && torchText(c.torch, c.size, value);
-  return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ignore_index ${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
+  return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ${c.what === undefined ? 'ignore_index ' : ''}${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
 }
 
 /** An index the plan's kernels compute (plan.computedIndexChecks) with a value outside [0, size), found on the device. */

@@ -62,8 +62,17 @@ export function nonCoreCases(): GoldenIndexCase[] {
   return goldenIndex().filter((c) => !c.losses.every((l) => CORE_LOSSES.has(l)));
 }
 
+/** A non-finite loss or term value in expected.json: JSON has no NaN/±Infinity, so the generators write them as these
+ * strings (String(v) in JS, the `value` of tdc run --json's "nonfinite" entries). */
+const NONFINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+/** expected.json's text, its non-finite `loss` / `value` strings read back as numbers. */
+export function parseExpected<T>(text: string): T {
+  return JSON.parse(text, (key, v) => ((key === 'loss' || key === 'value') && typeof v === 'string' && Object.hasOwn(NONFINITE, v) ? NONFINITE[v] : v)) as T;
+}
+
 export function expected(caseId: string): GoldenExpected {
-  return JSON.parse(readFileSync(join(caseDir(caseId), 'expected.json'), 'utf8'));
+  return parseExpected(readFileSync(join(caseDir(caseId), 'expected.json'), 'utf8'));
 }
 
 export const casePath = (caseId: string, file: string): string => join(caseDir(caseId), file);
@@ -81,17 +90,26 @@ export function requiredGrads(e: GoldenExpected): string[] {
     .filter((name) => (name.startsWith('teacher/') ? e.trainable.teacher : e.trainable.student));
 }
 
+/** Relative error of x against golden g; a non-finite g (NaN, ±Infinity) must be matched exactly (0, else Infinity). */
 export function relErr(x: number, g: number): number {
+  if (!Number.isFinite(g)) return Object.is(x, g) || (Number.isNaN(x) && Number.isNaN(g)) ? 0 : Infinity;
   return Math.abs(x - g) / Math.max(Math.abs(g), Number.MIN_VALUE);
 }
 
-/** golden/README.md: |x − g| ≤ atol + rtol·|g|, atol = rtolGrad · max|g|. Returns the worst ratio (≤ 1 passes). */
+/**
+ * golden/README.md: |x − g| ≤ atol + rtol·|g|, atol = rtolGrad · max|g| over the finite g. Returns the worst ratio
+ * (≤ 1 passes). A non-finite golden element (torch's NaN or ±Inf gradient) must be matched exactly.
+ */
 export function gradExcess(x: ArrayLike<number>, g: ArrayLike<number>, rtolGrad: number, rtol: number): number {
   let maxAbs = 0;
-  for (let i = 0; i < g.length; i++) maxAbs = Math.max(maxAbs, Math.abs(g[i]!));
+  for (let i = 0; i < g.length; i++) if (Number.isFinite(g[i]!)) maxAbs = Math.max(maxAbs, Math.abs(g[i]!));
   const atol = rtolGrad * maxAbs;
   let worst = 0;
   for (let i = 0; i < g.length; i++) {
+    if (!Number.isFinite(g[i]!)) {
+      worst = Math.max(worst, relErr(x[i]!, g[i]!));
+      continue;
+    }
     const bound = atol + rtol * Math.abs(g[i]!);
     const err = Math.abs(x[i]! - g[i]!);
     worst = Math.max(worst, bound === 0 ? (err === 0 ? 0 : Infinity) : err / bound);
@@ -99,12 +117,20 @@ export function gradExcess(x: ArrayLike<number>, g: ArrayLike<number>, rtolGrad:
   return worst;
 }
 
-/** What `tdc run --json` prints. */
+/** What `tdc run --json` prints (a non-finite loss or term value is null there, its `value` in `nonfinite`). */
 export interface RunJson {
   loss: number;
   terms: Record<string, { weight: number; value: number }>;
   grads: string[];
   state?: string[];
+  nonfinite?: { kind: string; name?: string; value?: string }[];
+}
+
+/** The run's loss (kind 'loss') or term value, a non-finite one read from its `nonfinite` entry. */
+function runValue(out: RunJson, v: number | null, kind: string, name?: string): number {
+  if (typeof v === 'number') return v;
+  const s = out.nonfinite?.find((p) => p.kind === kind && p.name === name)?.value;
+  return s !== undefined && Object.hasOwn(NONFINITE, s) ? NONFINITE[s]! : NaN;
 }
 
 /**
@@ -124,9 +150,10 @@ export function checkRun(
   let worstLoss = 0;
   let worstGrad = 0;
   let worstState = 0;
-  const le = relErr(out.loss, e.loss);
+  const loss = runValue(out, out.loss, 'loss');
+  const le = relErr(loss, e.loss);
   worstLoss = Math.max(worstLoss, le);
-  if (!(le <= rtol)) failures.push(`${caseId}: loss ${out.loss} vs ${e.loss} (rel ${le.toExponential(2)})`);
+  if (!(le <= rtol)) failures.push(`${caseId}: loss ${loss} vs ${e.loss} (rel ${le.toExponential(2)})`);
   for (const [name, t] of Object.entries(e.terms)) {
     const got = out.terms[name];
     if (!got) {
@@ -134,9 +161,10 @@ export function checkRun(
       continue;
     }
     if (got.weight !== t.weight) failures.push(`${caseId}: term '${name}' weight ${got.weight} vs ${t.weight}`);
-    const te = relErr(got.value, t.value);
+    const value = runValue(out, got.value, 'term', name);
+    const te = relErr(value, t.value);
     worstLoss = Math.max(worstLoss, te);
-    if (!(te <= rtol)) failures.push(`${caseId}: term '${name}' ${got.value} vs ${t.value} (rel ${te.toExponential(2)})`);
+    if (!(te <= rtol)) failures.push(`${caseId}: term '${name}' ${value} vs ${t.value} (rel ${te.toExponential(2)})`);
   }
   const goldGrads = new Set(e.grads.map((g) => g.slice('grad/'.length)));
   for (const name of requiredGrads(e)) if (!out.grads.includes(name)) failures.push(`${caseId}: no gradient for trainable input ${name}`);

@@ -114,7 +114,9 @@ export function toNode(ctx: EvalContext, v: Value, like?: DType): number {
       if (ctx.mode === 'reads') return PLACEHOLDER;
       return fail(ctx, C.notCompileTime, 'this value cannot be computed at compile time');
     default:
-      return fail(ctx, C.type, `expected a tensor or a number, got ${kindName(v)}`);
+      // a config's tensor constant (a `tensor` kwarg, or one an untyped **kwargs swallows) reaches the body as its
+      // nested list of numbers
+      return fail(ctx, C.type, `expected a tensor or a number, got ${kindName(v)}`, undefined, v.t === 'list' ? { hint: 'a list of numbers (such as a tensor constant from the config) becomes a tensor with tensor(v)' } : undefined);
   }
 }
 

@@ -46,6 +46,19 @@ export function literalValue(l: Literal): KwValue {
 
 const plain = (n: ConfigNode): KwValue => toPlain(n) as KwValue;
 
+/**
+ * A value of type `any`, or one an untyped `**kwargs` swallows, as the body reads it: the plain YAML value, except
+ * that a tensor constant (`!import_call {key: 'torch.tensor', ...}`, evaluated at load) is its nested list of numbers,
+ * as a `tensor` parameter receives it. torch gets the tensor there, not the tag's {key, init} mapping, which a body
+ * forwarding the kwargs (`low_loss("CrossEntropyLoss", kw)`) could only fail on.
+ */
+export function untypedValue(n: ConfigNode): KwValue {
+  if (n.evaluated?.kind === 'tensor') return tensorValue(n.evaluated) as KwValue;
+  if (n.kind === 'seq') return n.items.map(untypedValue);
+  if (n.kind === 'map') return Object.fromEntries(n.entries.map((e) => [keyString(e) ?? '?', untypedValue(e.value)]));
+  return plain(n);
+}
+
 function typeWords(t: TypeExpr, scope: SpecScope): string {
   switch (t.kind) {
     case 'prim':
@@ -156,6 +169,7 @@ function checkPrim(n: ConfigNode, t: Extract<TypeExpr, { kind: 'prim' }>, ctx: C
   const v = n.kind === 'scalar' ? n.value : undefined;
   switch (t.name) {
     case 'any':
+      return { ok: true, value: untypedValue(n) };
     case 'criterion':
     case 'wrapper_config':
       return { ok: true, value: plain(n) };

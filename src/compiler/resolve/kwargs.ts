@@ -3,9 +3,9 @@
 import { diag, type Diagnostic, type Span } from '../../diagnostics/index.js';
 import { getMidLevelLoss, registryKeys, scopeOf, type RegisteredLoss } from '../../registry/registry.js';
 import { renderSignature, renderType } from '../../registry/signature.js';
-import { keyString, toPlain, type ConfigNode, type MapEntry } from '../load/config-node.js';
+import { keyString, type ConfigNode, type MapEntry } from '../load/config-node.js';
 import type { KwValue } from '../ir.js';
-import { checkValue, literalValue, type CheckContext } from './check-value.js';
+import { checkValue, literalValue, untypedValue, type CheckContext } from './check-value.js';
 import type { TypeExpr } from '../../../grammar/ast.js';
 import { readsName } from '../../../grammar/reads-name.js';
 import { withFieldDefaults } from '../../../grammar/field-defaults.js';
@@ -153,7 +153,7 @@ export function validateKwargs(loss: RegisteredLoss, node: ConfigNode | undefine
           : `${loss.key}'s parameters: ${renderSignature(decl)}`;
       diags.push(diag('warning', R.IGNORED_KWARG, `${loss.key} has no parameter '${k}'; torchdistill swallows it into **${decl.rest.name} and ignores it`, e.key.span, { hint }));
     }
-    restValues[k] = toPlain(e.value) as KwValue;
+    restValues[k] = untypedValue(e.value);
     result.kwargNodes[k] = e.value;
   }
 
