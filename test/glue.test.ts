@@ -121,6 +121,19 @@ test('generated glue type-checks (strict, NodeNext, erasable syntax only) and it
   }
 });
 
+test('glue of stages without targets or integer inputs (detection configs: GHND) imports no IntTensor and type-checks alone', async () => {
+  const dir = scratch();
+  try {
+    const text = await emitGlue([{ stage: 'eval', plan: evalPlan() }], OPTS);
+    assert.not.match(text, /\bIntTensor\b/);
+    writeFileSync(join(dir, 'tiny.ts'), text);
+    // the glue alone under noUnusedLocals: every import it has is used
+    assert.is(typecheckStrict([join(dir, 'tiny.ts')], dir), '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('generated glue runs on the GPU and matches PlanExecutor', async () => {
   const dir = scratch();
   const rt = await GpuRuntime.open();
