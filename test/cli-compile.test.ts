@@ -111,6 +111,19 @@ test("--shape name=dims:int pins an integer input: CRD's index inputs compile wi
   assert.match(bad.stderr, /TDC611.*name=dims:int/);
 });
 
+test("SSKD with a symbolic batch (--shape NxD): TDC403 says the batch must be a multiple of 4 and how to pin it; pinned, it compiles", () => {
+  const cfg = join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs', 'official', 'ilsvrc2012', 'yoshitomo-matsubara', 'rrpr2020', 'sskd-resnet18_from_resnet34.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-sskd-'));
+  const sym = tdcIn(dir, ['compile', cfg, '-o', 'out', '--stage', 'stage1', '--shape', 'teacher/ss_module/output=NxD']);
+  assert.is(sym.code, 1, sym.stderr);
+  assert.not.ok(hasStackTrace(sym.stderr), sym.stderr);
+  assert.match(sym.stderr, /TDC403: reshape: cannot infer -1 reshaping \[N, D\] to \[-1, 4, D\]/);
+  // the hint: why (symbolic sizes say nothing of divisibility) and what to do
+  assert.match(sym.stderr, /\n {2}D\*N elements need not be a multiple of 4\*D: pin the sizes involved to numbers \(--shape name=64x128: .*multiple of 4\), or compile with --like/);
+  const pinned = tdcIn(dir, ['compile', cfg, '-o', 'out', '--stage', 'stage1', '--shape', 'teacher/ss_module/output=64x128', '--no-glue']);
+  assert.is(pinned.code, 0, pinned.stderr);
+});
+
 test('--shape: a name the config does not read is an error with a suggestion and the names it reads; malformed and over-u32 specs are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tdc-shape-'));
   const usage = (args: string[], ...want: RegExp[]): void => {
