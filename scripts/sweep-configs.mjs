@@ -19,7 +19,7 @@
 // table: counts per outcome, then every finding grouped by outcome with the command that reproduces it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors, writeSafetensors } from 'tdc-runtime';
@@ -163,7 +163,7 @@ function defaultInputs(reads, seed) {
 }
 
 /** `--shape` arguments for the inputs: the batch dim N, every other dim its own symbol (`:int` for integers). */
-function shapeArgs(inputs) {
+function shapeArgs(inputs, reads) {
   const firsts = [...inputs.values()].filter((t) => t.shape.length > 0).map((t) => t.shape[0]);
   const counts = new Map();
   for (const f of firsts) counts.set(f, (counts.get(f) ?? 0) + 1);
@@ -171,7 +171,8 @@ function shapeArgs(inputs) {
   const out = [];
   let k = 0;
   for (const [name, t] of inputs) {
-    if (name.startsWith('state_in/')) continue;
+    // only what the stage reads (a golden io_dict also holds hooked tensors no term reads: --shape refuses them, TDC614)
+    if (name.startsWith('state_in/') || (!reads.includes(name) && !name.startsWith('model_loss/'))) continue;
     const dims = t.shape.map((d, i) => (i === 0 && d === batch ? 'N' : `D${k++}`));
     const isInt = t.dtype === 'I64' || t.dtype === 'I32';
     if (name === 'targets' && isInt && dims.length === 1 && dims[0] === 'N') continue; // the default
@@ -233,11 +234,15 @@ async function typecheck(outDir) {
   typecheckStrict ??= (await import(join(ROOT, 'dist', 'test', 'helpers', 'typecheck-glue.js'))).typecheckStrict;
   const glue = readdirSync(outDir).find((f) => f.endsWith('.ts'));
   if (!glue) return 'no .ts glue written';
-  const consumer = join(outDir, 'consumer.ts');
-  const mod = `./${glue.replace(/\.ts$/, '.js')}`;
-  writeFileSync(consumer, `import * as glue from '${mod}';\nexport const names: string[] = Object.keys(glue);\n`);
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
-  return typecheckStrict([join(outDir, glue), consumer], outDir);
+  // inside the repo's dist/ (as test/glue.test.ts does), so that tdc-runtime and @types resolve from its node_modules
+  const dir = mkdtempSync(join(ROOT, 'dist', 'tmp-sweep-glue-'));
+  try {
+    copyFileSync(join(outDir, glue), join(dir, glue));
+    writeFileSync(join(dir, 'consumer.ts'), `import * as glue from './${glue.replace(/\.ts$/, '.js')}';\nexport const names: string[] = Object.keys(glue);\n`);
+    return typecheckStrict([join(dir, glue), join(dir, 'consumer.ts')], dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- the sweep
@@ -323,7 +328,7 @@ for (const [ci, path] of configs.entries()) {
     const stageArgs = ['--stage', st.name];
 
     // compile with --shape (symbolic), as a user without a sample file does
-    const shapes = shapeArgs(inputs);
+    const shapes = shapeArgs(inputs, reads);
     const outShape = join(work, `${st.name}.out-shape`);
     const cs = tdc(['compile', path, '-o', outShape, ...stageArgs, ...shapes]);
     srec.s.compileShape = cs.s;
