@@ -266,7 +266,7 @@ for (const [ci, path] of configs.entries()) {
   results.push(rec);
 
   const chk = tdc(['check', path, '--json']);
-  const cls = failureClass(chk);
+  const cls = failureClass({ ...chk, stderr: chk.stderr + chk.stdout }); // --json: the diagnostics are on stdout
   rec.check = { status: chk.status, s: chk.s };
   if (cls) note(rel, '-', `check: ${cls}`, chk.stderr.slice(-600), cmdline(['check', path]));
   let checkDiags = [];
