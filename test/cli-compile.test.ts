@@ -111,6 +111,32 @@ test("--shape name=dims:int pins an integer input: CRD's index inputs compile wi
   assert.match(bad.stderr, /TDC611.*name=dims:int/);
 });
 
+test('a feature-map loss at the default [N, C] shapes: the error is followed by the TDC610 note naming the shapes and how to pin them', () => {
+  const cfg = join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs', 'sample', 'ilsvrc2012', 'fsp', 'resnet18_from_resnet34.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-fsp-'));
+  const r = tdcIn(dir, ['compile', cfg, '-o', 'out', '--stage', 'stage1']);
+  assert.is(r.code, 1, r.stderr);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+  // the spec's error alone ('list index 2 out of range') does not say that the inputs were taken as [N, C]
+  assert.match(r.stderr, /TDC409: list index 2 out of range \(length 2\)/);
+  assert.match(r.stderr, /note TDC610: stage 'stage1' was compiled for input shapes student\/layer1\/input=\[N, C\], /);
+  assert.match(r.stderr, /\n {2}pin the real shapes with --shape name=NxAxHxW .* or --like io\.safetensors/);
+  assert.ok(r.stderr.indexOf('TDC409') < r.stderr.indexOf('TDC610'), 'the note follows the error');
+});
+
+test("SSKD with a symbolic batch (--shape NxD): TDC403 says a symbolic batch need not be a multiple of 4 and how to pin it; pinned, it compiles", () => {
+  const cfg = join(process.env['TDC_SHARED'] ?? '/work/shared', 'torchdistill', 'configs', 'official', 'ilsvrc2012', 'yoshitomo-matsubara', 'rrpr2020', 'sskd-resnet18_from_resnet34.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'tdc-sskd-'));
+  const sym = tdcIn(dir, ['compile', cfg, '-o', 'out', '--stage', 'stage1', '--shape', 'teacher/ss_module/output=NxD']);
+  assert.is(sym.code, 1, sym.stderr);
+  assert.not.ok(hasStackTrace(sym.stderr), sym.stderr);
+  assert.match(sym.stderr, /TDC403: reshape: cannot infer -1 reshaping \[N, D\] to \[-1, 4, D\]/);
+  // the hint: why (symbolic sizes say nothing of divisibility) and what to do
+  assert.match(sym.stderr, /\n {2}D\*N elements need not be a multiple of 4\*D: pin the sizes involved to numbers \(--shape name=64x128\), or give inputs whose sizes must agree the same letters, or compile with --like/);
+  const pinned = tdcIn(dir, ['compile', cfg, '-o', 'out', '--stage', 'stage1', '--shape', 'teacher/ss_module/output=64x128', '--no-glue']);
+  assert.is(pinned.code, 0, pinned.stderr);
+});
+
 test('--shape: a name the config does not read is an error with a suggestion and the names it reads; malformed and over-u32 specs are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tdc-shape-'));
   const usage = (args: string[], ...want: RegExp[]): void => {

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { diag, hasErrors, isInternalError, type Diagnostic } from '../diagnostics/index.js';
 import { parseShapeArg, UNREAD_SHAPE } from '../api/shapes.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
+import { SHAPES_NOTE } from '../compiler/compile.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { explainCompiled } from './explain-plan.js';
 import { diagnosticJson, forgetPrintedDiagnostics, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
@@ -135,13 +136,14 @@ async function loadFor(config: string | undefined, opts: CompileOptions): Promis
 
 type EntryResult = import('../project/compile-project.js').EntryResult;
 
-/** A compile's diagnostics as printed: notes only beside an error, which they explain (TDC610: the input shapes the
- *  stage was compiled for, e.g. a feature map left at the default [N, C], and how to pin them). */
-const shownDiagnostics = (ds: readonly Diagnostic[]): Diagnostic[] => (hasErrors(ds) ? [...ds] : ds.filter((d) => d.severity !== 'note'));
+/** What a compile prints: errors and warnings, and of the notes only the input shapes a stage that failed was compiled
+ *  for, with the hint to pin them (a default [N, C] under a feature-map loss fails deep in its spec); the others
+ *  (legacy-schema mapping) are for --json and `tdc check --verbose`. */
+const shown = (ds: readonly Diagnostic[]): Diagnostic[] => ds.filter((d) => d.severity !== 'note' || d.code === SHAPES_NOTE);
 
 async function reportEntry(r: EntryResult, opts: CompileOptions): Promise<void> {
   const { displayPath } = await import('../project/load-project.js');
-  await printDiagnostics(shownDiagnostics(r.diagnostics), opts);
+  await printDiagnostics(shown(r.diagnostics), opts);
   const out = displayPath(r.entry.out);
   if (!r.result.ok) return;
   if (r.check) {
@@ -213,7 +215,7 @@ async function watchCommand(load: () => Promise<Loaded>, first: Loaded, opts: Co
           await printDiagnostics(loadDiagnostics, opts);
           const ds = [...loadDiagnostics];
           for (const r of results) {
-            await printDiagnostics(shownDiagnostics(r.diagnostics), opts);
+            await printDiagnostics(shown(r.diagnostics), opts);
             ds.push(...r.diagnostics);
             if (r.result.ok && !hasErrors(r.diagnostics)) {
               const { displayPath } = await import('../project/load-project.js');

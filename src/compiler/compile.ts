@@ -85,6 +85,10 @@ const PINNED_INT = { what: 'is pinned as an integer tensor', hint: "only index t
 
 const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? String(d) : 'sym' in d ? d.sym : '…')).join(', ')}]`;
 
+/** The note that follows a stage's compile errors: the input shapes it was compiled for and how to pin them (the
+ *  default [N, C] is why a feature-map loss fails). `tdc compile` prints it with the errors it explains. */
+export const SHAPES_NOTE = 'TDC610';
+
 export async function compileStages(stages: readonly StageIR[], opts: CompileOptions): Promise<CompileResult> {
   const diagnostics: Diagnostic[] = [];
   const compiled: CompiledStage[] = [];
@@ -101,7 +105,7 @@ export async function compileStages(stages: readonly StageIR[], opts: CompileOpt
     if (typeErrors.length) return { stages: compiled, diagnostics: [...diagnostics, ...typeErrors] };
     if (!inst.graph || hasErrors(inst.diagnostics)) {
       diagnostics.push(
-        diag('note', 'TDC610', `stage '${stage.name}' was compiled for input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {
+        diag('note', SHAPES_NOTE, `stage '${stage.name}' was compiled for input shapes ${[...shapes].map(([n, s]) => `${n}=${shapeText(s.shape)}`).join(', ')}`, undefined, {
           hint: 'pin the real shapes with --shape name=NxAxHxW (each input its own letters: the default [N, C] shares C) or --like io.safetensors',
         }),
       );

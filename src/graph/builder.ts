@@ -12,6 +12,7 @@ export class ShapeError extends Error {
   constructor(
     message: string,
     readonly nodes: number[],
+    readonly hint?: string,
   ) {
     super(message);
     this.name = 'ShapeError';
@@ -98,7 +99,7 @@ export class GraphBuilder implements VjpBuilder {
     try {
       inferred = def.infer(ins, attrs);
     } catch (e) {
-      if (e instanceof ShapeRuleError) throw new ShapeError(e.message, inputs);
+      if (e instanceof ShapeRuleError) throw new ShapeError(e.message, inputs, e.hint);
       throw e;
     }
     const a = (inferred.attrs ?? attrs) as OpAttrs[K];

@@ -69,7 +69,7 @@ export function op<K extends OpName>(ctx: EvalContext, kind: K, inputs: number[]
   } catch (e) {
     if (e instanceof ShapeError) {
       const operands = e.nodes.length ? e.nodes : inputs;
-      fail(ctx, C.shape, `${e.message}; operands: ${operands.map((n) => describeNode(ctx, n)).join(', ')}`);
+      fail(ctx, C.shape, `${e.message}; operands: ${operands.map((n) => describeNode(ctx, n)).join(', ')}`, undefined, e.hint ? { hint: e.hint } : undefined);
     }
     if (e instanceof GraphLimitError) fail(ctx, C.limit, e.message, undefined, { hint: 'a loop or sum this long cannot be compiled into kernels; is a config value (e.g. a count) far too large?' });
     throw e;

@@ -19,7 +19,12 @@ export const reshape: OpDef<'reshape'> = {
       const known = mulDims(...shape.filter((d) => d !== -1));
       const fill = divExactDims(total, known);
       if (fill === undefined)
-        throw new ShapeRuleError(`reshape: cannot infer -1 reshaping ${shapeToString(x!.shape)} to ${shapeToString(attrs.shape)}`);
+        throw new ShapeRuleError(
+          `reshape: cannot infer -1 reshaping ${shapeToString(x!.shape)} to ${shapeToString(attrs.shape)}`,
+          // symbolic sizes (--shape letters, the default [N, C]) say nothing of divisibility: SSKD's [-1, 4, D] of [N, D] (its
+          // batch holds 4 views of each image), ICKD's [N, C, -1] of a feature map of other letters
+          typeof total === 'number' ? undefined : `${dimToString(total)} elements need not be a multiple of ${dimToString(known)}: pin the sizes involved to numbers (--shape name=64x128), or give inputs whose sizes must agree the same letters, or compile with --like a sample io_dict`,
+        );
       shape = shape.map((d) => (d === -1 ? fill : d));
     }
     if (!assumeDimEq(numel(shape), total))

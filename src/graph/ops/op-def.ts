@@ -64,8 +64,15 @@ export interface OpDef<K extends OpName> {
 
 export type OpTable = { [K in OpName]: OpDef<K> };
 
-/** Thrown by shape rules; the builder wraps it into a ShapeError carrying the node ids. */
-export class ShapeRuleError extends Error {}
+/** Thrown by shape rules; the builder wraps it into a ShapeError carrying the node ids (and the hint: what to do). */
+export class ShapeRuleError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
 
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
