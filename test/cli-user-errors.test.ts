@@ -366,14 +366,14 @@ test("a tensor misspelt in --inputs: TDC401 names the file's unread tensor as th
   assert.not.match(r.stderr, /misspelling/);
 });
 
-test('a class index out of range in --inputs: TDC524 at the stage (config:line:col) on the GPU path as on the CPU', () => {
+test('a class index out of range in --inputs: TDC524 at the loss term that reads it (config:line:col) on the GPU path as on the CPU', () => {
   const t = readSafetensors(new Uint8Array(readFileSync(IO))).tensors;
   const y = t.get('targets')!;
   const bad = (y.data as BigInt64Array).map((v, i) => (i === 0 ? 117n : v));
   const io = join(dir, 'oob.safetensors');
   writeFileSync(io, writeSafetensors(new Map([...t].filter(([k]) => !k.startsWith('grad/')).map(([k, v]) => [k, k === 'targets' ? { ...y, data: bad } : v]))));
   for (const device of ['cpu', 'auto'])
-    diagnoses(tdc(['run', KD, '--inputs', io, '--device', device]), /config\.yaml:78:1 - error TDC524: .*'targets' element 0 is 117: a class index must lie in \[0, 37\)/);
+    diagnoses(tdc(['run', KD, '--inputs', io, '--device', device]), /config\.yaml:131:9 - error TDC524: .*'targets' element 0 is 117: a class index must lie in \[0, 37\)/);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
