@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, nestByName, flattenInputs, type SafeTensor } from 'tdc-runtime';
 import { writeFileAtomic } from '../src/cli/write-file.js';
-import { hasStackTrace, ROOT, tdc, type CliResult } from './helpers/cli.js';
+import { hasStackTrace, ROOT, SHARED, tdc, type CliResult } from './helpers/cli.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
 const IO = join(ROOT, 'examples', 'kd', 'io.safetensors');
@@ -374,6 +374,20 @@ test('a class index out of range in --inputs: TDC524 at the loss term that reads
   writeFileSync(io, writeSafetensors(new Map([...t].filter(([k]) => !k.startsWith('grad/')).map(([k, v]) => [k, k === 'targets' ? { ...y, data: bad } : v]))));
   for (const device of ['cpu', 'auto'])
     diagnoses(tdc(['run', KD, '--inputs', io, '--device', device]), /config\.yaml:131:9 - error TDC524: .*'targets' element 0 is 117: a class index must lie in \[0, 37\)/);
+});
+
+test('a feature-map loss run on [N, C] tensors: the spec error is followed by the TDC610 note naming the shapes it read, on both devices', () => {
+  // FSP indexes H and W: given a rank-2 tensor its spec fails ("list index 2 out of range") naming no input
+  const golden = join(SHARED, 'golden', 'sample__ilsvrc2012__fsp__resnet18_from_resnet34__stage1');
+  const t = readSafetensors(new Uint8Array(readFileSync(join(golden, 'tensors.safetensors')))).tensors;
+  const flat = new Map([...t].filter(([k]) => !k.startsWith('grad/') && !k.startsWith('state')).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.shape[0]!, 10], data: new Float32Array(v.shape[0]! * 10).fill(0.5) }]));
+  const io = join(dir, 'fsp-rank2.safetensors');
+  writeFileSync(io, writeSafetensors(flat));
+  for (const device of ['cpu', 'gpu']) {
+    const r = tdc(['run', join(golden, 'config.yaml'), '--inputs', io, '--device', device]);
+    diagnoses(r, /error TDC409: list index 2 out of range/, /note TDC610: stage '\w+' failed on input shapes student\/layer1\/input=\[\d+, 10\]/);
+    assert.ok(r.stderr.indexOf('TDC409') < r.stderr.indexOf('TDC610'), 'the note follows the error');
+  }
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
-import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText } from './run-input-checks.js';
+import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText, runShapesNote } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
 import { indexInputChecks, indexInputPosition, unitInputChecks } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
@@ -23,18 +23,20 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   for (const [name, t] of tensors) host.set(name, toHost(t));
   const modelLossKeys = [...host.keys()].filter((n) => n.startsWith('model_loss/')).map((n) => n.slice('model_loss/'.length));
   const missing: string[] = [];
+  const read = new Map<string, readonly number[]>();
   const inst = instantiateStage(
     stage,
     (name) => {
       const t = host.get(name);
       if (!t) missing.push(name);
+      else read.set(name, t.shape);
       return t ? { shape: t.shape, dtype: t.dtype } : undefined;
     },
     { modelLossKeys },
   );
   const diagnostics = [...inst.diagnostics];
   const g = inst.graph;
-  if (!g) return { diagnostics: diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)) };
+  if (!g) return { diagnostics: [...diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)), ...runShapesNote(stage, read, diagnostics)] };
   const typeErrors = intWhereFloatExpected(stage, hostInfo(host), g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   const rangeErrors = [...indexInputProblems(g, host, stage), ...unitInputProblems(g, host, stage)];

@@ -29,7 +29,7 @@ import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS, WORKGROUP_SIZE_RANGE } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
-import { intWhereFloatExpected } from './run-input-checks.js';
+import { intWhereFloatExpected, runShapesNote } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { prepare } from './schedule/prepare.js';
@@ -227,18 +227,22 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const modelLossKeys = modelLossKeysOf(tensors);
   const batch = batchSize(tensors);
-  const run = (sym0: boolean) =>
-    instantiateStage(
+  const run = (sym0: boolean) => {
+    const read = new Set<string>();
+    const inst = instantiateStage(
       stage,
       (name) => {
         const t = tensors.get(name);
         if (!t) return undefined;
+        read.add(name);
         const shape: Shape = [...t.shape];
         if (sym0 && batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = sym('N');
         return { shape, dtype: dtypeOf(t) };
       },
       { modelLossKeys },
     );
+    return { ...inst, read };
+  };
   if (symbolic && batch !== undefined) {
     const s = run(true);
     const holds = (g: Graph) => (g.equalDims ?? []).every(([a, b]) => evalDim(a, { N: batch }) === evalDim(b, { N: batch }));
@@ -249,7 +253,11 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
   }
   const c = run(false);
   out.push(...c.diagnostics);
-  return c.graph && !hasErrors(c.diagnostics) ? c.graph : undefined;
+  if (c.graph && !hasErrors(c.diagnostics)) return c.graph;
+  const read = new Map<string, readonly number[]>();
+  for (const [name, t] of tensors) if (c.read.has(name)) read.set(name, t.shape);
+  out.push(...runShapesNote(stage, read, c.diagnostics));
+  return undefined;
 }
 
 /** The batch size: the targets' dim 0, else the most common dim 0 of the io tensors. */

@@ -131,3 +131,22 @@ export function withMisspeltInputHint(d: Diagnostic, stage: StageIR, names: Iter
   const note = `the inputs hold '${near}', which the stage does not read: a misspelling of '${missing}'?`;
   return { ...d, hint: d.hint ? `${d.hint}; ${note}` : note };
 }
+
+/** The code of the note on the input shapes a stage failed on (compile.ts's SHAPES_NOTE: one concept, one code). */
+const RUN_SHAPES_NOTE = 'TDC610';
+
+/**
+ * The note that follows a stage that cannot be built on a run's inputs: a loss's spec that reads a dim the tensor
+ * lacks (FSP or KR given [N, C] where they index H and W) fails deep inside the spec ("list index 2 out of range"),
+ * naming no input; the note lists the shapes of the tensors the stage read, so the one that does not fit shows.
+ */
+export function runShapesNote(stage: StageIR, read: ReadonlyMap<string, readonly number[]>, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const failedInSpec = diagnostics.some((d) => d.severity === 'error' && d.code !== 'TDC401');
+  if (!failedInSpec || read.size === 0) return [];
+  const shapes = [...read].map(([n, s]) => `${n}=[${s.join(', ')}]`).join(', ');
+  return [
+    diag('note', RUN_SHAPES_NOTE, `stage '${stage.name}' failed on input shapes ${shapes} (the tensors it had read)`, stage.span, {
+      hint: "check each tensor's rank and sizes against what the loss reads (a feature-map loss needs [N, C, H, W])",
+    }),
+  ];
+}
