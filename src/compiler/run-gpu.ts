@@ -158,7 +158,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(atIndexInput(e instanceof GpuInputError ? atComputedIndex(e, graph, stage) : e.diagnostic, graph, stage), stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atIndexInput(e, atComputedIndex(e, graph, stage), graph, stage) : e.diagnostic, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -202,10 +202,10 @@ function atComputedIndex(e: GpuInputError, graph: Graph, stage: StageIR): Diagno
   return c?.origin ? { ...e.diagnostic, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : e.diagnostic;
 }
 
-/** The runtime's failed check of an index input given on the host ("invalid inputs: 'targets' element 1 is 9: …"),
- *  positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
-function atIndexInput(d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
-  const input = d.code === 'TDC524' && !d.span ? /^invalid inputs:\s*(?:- )?'([^']+)' element /.exec(d.message)?.[1] : undefined;
+/** The runtime's failed check of an index input (GpuInputError.indexInputs: a class index out of range, on the host
+ *  or the device), positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
+function atIndexInput(e: GpuInputError, d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  const input = d.span ? undefined : e.indexInputs?.[0];
   if (input === undefined || !graph.inputs.some((i) => i.name === input)) return d;
   const { span, related } = indexInputPosition(graph, input, stage.span);
   return { ...d, ...(span ? { span } : {}), related: [...related, ...(d.related ?? [])] };

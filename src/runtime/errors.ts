@@ -68,9 +68,13 @@ export class GpuInputError extends GpuError {
   /** When the device found indices the plan's kernels computed out of range: those checks (plan.computedIndexChecks
    *  entries), so that a caller can place the error at the loss's code (the CLI does) without reading the message. */
   readonly computedIndexChecks: readonly ComputedIndexCheck[] | undefined;
-  constructor(message: string, hint?: string, computedIndexChecks?: readonly ComputedIndexCheck[]) {
+  /** The index inputs (plan.indexInputs entries' `input`) found holding a value out of range, on the host or the
+   *  device, so that a caller can place the error at the code that indexes with them (the CLI does). */
+  readonly indexInputs: readonly string[] | undefined;
+  constructor(message: string, hint?: string, computedIndexChecks?: readonly ComputedIndexCheck[], indexInputs?: readonly string[]) {
     super('TDC524', message, hint);
     this.computedIndexChecks = computedIndexChecks;
+    this.indexInputs = indexInputs?.length ? indexInputs : undefined;
   }
 }
 

@@ -644,6 +644,7 @@ export class PlanExecutor {
       let stateKept = false;
       const computedBase = computedIndexBase(this.plan);
       const computedFailed: ComputedIndexCheck[] = [];
+      const badIndexInputs: string[] = [];
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
@@ -655,8 +656,10 @@ export class PlanExecutor {
           if (this.computedCheckAfter[i - computedBase]! < this.firstGuarded) stateKept = true;
           return;
         }
-        if (c) problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
-        else if (i < index.length + nFactor) {
+        if (c) {
+          problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
+          badIndexInputs.push(c.input);
+        } else if (i < index.length + nFactor) {
           const fc = this.plan.factorChecks![i - index.length]!;
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
           return;
@@ -671,6 +674,7 @@ export class PlanExecutor {
           `${inputFailed || !computedFailed.length ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${stateKept ? this.stateKeptNote() : ''}`,
           undefined,
           computedFailed.length ? computedFailed : undefined,
+          badIndexInputs,
         );
       }
     }
@@ -997,9 +1001,9 @@ export class PlanExecutor {
       prepared.push({ name: pi.name, buffer: pi.buffer, bytes, host });
     }
     this.checkLimits(env, problems);
-    this.checkIndices(inputs, env, problems);
+    const badIndices = this.checkIndices(inputs, env, problems);
     this.checkUnitInputs(inputs, problems);
-    if (problems.length) throw inputError(problems);
+    if (problems.length) throw inputError(problems, badIndices);
     return { prepared, env };
   }
 
@@ -1032,13 +1036,18 @@ export class PlanExecutor {
   }
 
   /** Index inputs (class indices, lengths, rows) given as host arrays: every value in [0, size) or the ignore value (torch raises otherwise). */
-  private checkIndices(inputs: ReadonlyMap<string, TensorInput>, env: SymbolEnv, problems: string[]): void {
+  private checkIndices(inputs: ReadonlyMap<string, TensorInput>, env: SymbolEnv, problems: string[]): string[] {
+    const bad: string[] = [];
     for (const c of this.plan.indexInputs ?? []) {
       const t = inputs.get(c.input);
       if (!t || isDeviceInput(t)) continue;
       const p = hostIndexProblem({ ...c, size: evalDim(c.size, env) }, (t as HostInput).data);
-      if (p) problems.push(p);
+      if (p) {
+        problems.push(p);
+        bad.push(c.input);
+      }
     }
+    return bad;
   }
 
   /** Probabilities given as host arrays (binary_cross_entropy's input): every value in [0, 1] (torch raises otherwise). */
@@ -1134,9 +1143,12 @@ function describeDtype(t: HostInput): string {
   return t.dtype ? `${t.dtype}` : t.data.constructor.name;
 }
 
-function inputError(problems: string[]): GpuInputError {
+function inputError(problems: string[], badIndexInputs?: readonly string[]): GpuInputError {
   return new GpuInputError(
     problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    undefined,
+    undefined,
+    badIndexInputs,
   );
 }
 
