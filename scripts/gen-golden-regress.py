@@ -463,6 +463,14 @@ def main():
                            [torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5], [0.3, 0.1, -0.2]]), torch.tensor([[1.0, 2.0, -1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]])],
                            torch.tensor([1, -1, 1]), notes="a zero row on each side: the gradient there is 1 / sqrt(EPSILON * |other|^2), "
                                                            "torch's EPSILON the float 1e-12 (tdc's double 1e-12 was 2e-9 relative off)"))
+    xn = torch.tensor([[float('-inf'), 0.7, 2.0], [-1.0, float('inf'), float('-inf')]])
+    pn = torch.tensor([0.0, 2.0, 1.5])
+    cases.append(edge_case('regress__BCEWithLogitsLoss__target_grad_nan_slope', bwl, {'pos_weight': pn, 'weight': torch.tensor([1.0, 2.0, 0.5])},
+                           {'pos_weight': tensor_tag(pn.tolist()), 'weight': tensor_tag([1.0, 2.0, 0.5])},
+                           [xn, torch.rand(2, 3, generator=g)], nonfinite_loss=True,
+                           notes="a logit -inf under pos_weight 0, the target a leaf: torch's target backward "
+                                 "log_sigmoid(-x) - pos_weight * log_sigmoid(x) is 0 - 0 * -inf = NaN there (tdc's grad_only took a "
+                                 "NaN slope as -inf), +inf and -inf at the other infinite logits"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')
