@@ -99,6 +99,18 @@ CASES = [
     # and its sign is that of the quotient: 1 / (0 / x) is -inf for x < 0
     ('sum(1.0 / (0.0 / (s - 5.0)))', lambda s, t: (1.0 / (0.0 / (s - 5.0))).sum()),
     ('sum(1.0 / (-0.0 / (s - 5.0)))', lambda s, t: (1.0 / (-0.0 / (s - 5.0))).sum()),
+    # a product with a constant ±0 has the sign of the product (lavapipe folds x * -0.0 and -2 * 0.0 to +0), so
+    # 1 / it is -inf where torch's is, and exp of that 0
+    ('sum(1.0 / ((abs(s) + 1.0) * -0.0))', lambda s, t: (1.0 / ((s.abs() + 1.0) * -0.0)).sum()),
+    ('sum(exp(1.0 / ((abs(s) + 1.0) * -0.0)))', lambda s, t: torch.exp(1.0 / ((s.abs() + 1.0) * -0.0)).sum()),
+    ('sum(exp(1.0 / ((abs(s) + 1.0) * -1.0 * 0.0)))', lambda s, t: torch.exp(1.0 / ((s.abs() + 1.0) * -1.0 * 0.0)).sum()),
+    ('sum(exp(1.0 / ((abs(s) + 1.0) / -1e400)))', lambda s, t: torch.exp(1.0 / ((s.abs() + 1.0) / -INF)).sum()),
+    ('amin(1.0 / (s * -0.0)) + amin(1.0 / (t * 0.0))', lambda s, t: (1.0 / (s * -0.0)).amin() + (1.0 / (t * 0.0)).amin()),
+    # a factor of constants that overflows (underflows) in float32 stays inside its sum: k = [1.7e38, 3.4e38, inf, inf]
+    # (q = 0) makes columns 2 and 3 (every column) NaN, where k · Σ (Σ / q) was ±inf and amin -inf. GPU only: the CPU
+    # executor computes in float64, where k and q are finite and non-zero (see GPU_ONLY)
+    ('amin(sum(s * (float(arange(4)) * 1.7e38 + 1.7e38), 0))', lambda s, t: (s * (torch.arange(4).float() * 1.7e38 + 1.7e38)).sum(0).amin()),
+    ('amin(sum(s / ((float(arange(4)) + 1.0) * 1e-30 * 1e-20), 0))', lambda s, t: (s / ((torch.arange(4).float() + 1.0) * 1e-30 * 1e-20)).sum(0).amin()),
     # finite controls
     ('sum(adaptive_max_pool2d(s * t, 2))', lambda s, t: F.adaptive_max_pool2d((s * t)[None], 2).sum()),
     ('amax(s) + amin(t)', lambda s, t: s.amax() + t.amin()),
@@ -109,6 +121,10 @@ CASES = [
 # torch 1.13 splits it evenly over ties and gives NaN to every element when the result is NaN (a separate defect);
 # max pooling's and softmax's with NaN inputs are not checked here either.
 LOSS_ONLY = set()
+
+# Cases the test runs on the GPU only: their float32 overflow (underflow) of constants is not one in the CPU
+# executor's float64.
+GPU_ONLY = {'amin(sum(s * (float(arange(4)) * 1.7e38 + 1.7e38), 0))', 'amin(sum(s / ((float(arange(4)) + 1.0) * 1e-30 * 1e-20), 0))'}
 
 
 def encode(v):
@@ -136,7 +152,10 @@ def main():
         for name, x in (('student/layer3/output', sl), ('teacher/layer3/output', tl)):
             g = x.grad if x.grad is not None else torch.zeros_like(x)
             grads[name] = [encode(v) for v in g.flatten().tolist()]
-        cases.append({'expr': expr, 'loss': encode(loss.item()), 'grads': {} if expr in LOSS_ONLY else grads})
+        case = {'expr': expr, 'loss': encode(loss.item()), 'grads': {} if expr in LOSS_ONLY else grads}
+        if expr in GPU_ONLY:
+            case['devices'] = ['gpu']
+        cases.append(case)
     with open(os.path.join(ROOT, 'expected.json'), 'w') as f:
         json.dump({'torch_version': torch.__version__, 'dtype': 'float32', 'weight': WEIGHT, 'cases': cases}, f, indent=1)
         f.write('\n')

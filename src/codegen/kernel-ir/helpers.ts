@@ -56,9 +56,11 @@ export const HELPERS: { readonly [H in Helper]: FnDef & { readonly name: H } } =
   min_f32: extremum('min_f32', bare('<', b, a)),
   // a float from its IEEE-754 bits (NaN, ±inf): a function call is not a const-expression, so no shader-creation error
   f32_bits: fn('f32_bits', [['b', 'u32']], 'f32', [ret(call('bitcast<f32>', b))]),
-  // x · ±0 as IEEE has it: NaN where x is ±inf or NaN, tested on the bits (float tests may be folded away)
-  mul_zero_f32: fn('mul_zero_f32', [['x', 'f32'], ['z', 'f32']], 'f32', [
-    ret(call('select', bare('*', x, z), call('f32_bits', hex(0x7fc00000)), bare('==', bin('&', call('bitcast<u32>', x), EXPONENT), EXPONENT))),
+  // x · ±0 as IEEE has it (the zero's sign bit b: 0 or 0x80000000): NaN where x is ±inf or NaN, else a zero with
+  // the sign of the product, all made on the bits: drivers fold `x * 0.0` to +0 (lavapipe: −2 · 0 and 2 · −0 are +0,
+  // torch's −0) and float tests may be folded away
+  mul_zero_f32: fn('mul_zero_f32', [['x', 'f32'], ['b', 'u32']], 'f32', [
+    ret(call('select', call('f32_bits', bin('&', bin('^', b, call('bitcast<u32>', x)), hex(0x80000000))), call('f32_bits', hex(0x7fc00000)), bare('==', bin('&', call('bitcast<u32>', x), EXPONENT), EXPONENT))),
   ]),
   // ±0 / x as IEEE has it (the zero's sign bit b: 0 or 0x80000000): NaN where x is ±0 or NaN, else a zero with the
   // sign of the quotient, made on the bits: drivers fold `0.0 / x` to 0 (WGSL allows finite math; torch: NaN for x = 0)

@@ -12,6 +12,7 @@ import { Scope, ScopeTree } from './scope.js';
 import { compensatedAdd, compensatedDecl, compensatedValue } from './compensated.js';
 import { all, assign, at, at4, at4s, bare, bin, call, f32, forS, hex, i32, ifS, isAtom, ixE, lane, not, ref, u32, varS, type Expr, type Stmt } from '../kernel-ir/ir.js';
 import { BINARY_LOWERING, UNARY_LOWERING, type BinaryLowering, type UnaryLowering } from '../kernel-ir/scalar-lowering.js';
+import { binaryFn, unaryFn } from '../../graph/ops/scalar-fns.js';
 
 export type WgslType = 'f32' | 'i32';
 export const wgslType = (d: DType): WgslType => (d === 'int' ? 'i32' : 'f32');
@@ -205,9 +206,30 @@ export class Emitter {
     return n.op === 'const' && Math.fround(n.attrs.value) === 0;
   }
 
-  /** x · ±0 with IEEE semantics (NaN where x is ±inf or NaN): drivers may fold `x * 0.0` to 0 (WGSL allows finite math). */
-  private mulZero(x: Expr, zero: Expr): Expr {
-    return call('mul_zero_f32', x, zero);
+  /** x · ±0 (`negative`: −0) with IEEE semantics (NaN where x is ±inf or NaN, else ±0 by the signs): drivers may fold
+   *  `x * 0.0` to +0 (WGSL allows finite math). */
+  private mulZero(x: Expr, negative: boolean): Expr {
+    return call('mul_zero_f32', x, hex(negative ? 0x80000000 : 0));
+  }
+
+  /** Node `id`'s value in f32 where it is arithmetic on scalar constants through broadcasts, else undefined. */
+  private constantValue(id: number): number | undefined {
+    const n = this.node(id);
+    if (n.dtype !== 'float') return undefined;
+    if (n.op === 'const') return Math.fround(n.attrs.value);
+    if (n.op === 'broadcast' || n.op === 'reshape' || n.op === 'detach') return this.constantValue(n.inputs[0]!);
+    if (n.op !== 'unary' && n.op !== 'binary') return undefined;
+    const p = this.constantValue(n.inputs[0]!);
+    if (p === undefined) return undefined;
+    if (n.op === 'unary') return Math.fround(unaryFn(n.attrs.fn)(p));
+    const q = this.constantValue(n.inputs[1]!);
+    return q === undefined ? undefined : Math.fround(binaryFn(n.attrs.fn)(p, q));
+  }
+
+  /** Is node `id` a constant −0? */
+  private isNegativeZero(id: number): boolean {
+    const n = this.node(id);
+    return n.op === 'const' && Object.is(Math.fround(n.attrs.value), -0);
   }
 
   /** Is the binary op on nodes a, b (values va, vb) x − x or x + (−x): the same value, or a node and its negation? */
@@ -226,7 +248,7 @@ export class Emitter {
    * |x| · 0 is the same value, and mulZero keeps it NaN for ±inf and NaN.
    */
   private selfDifference(x: Expr): Expr {
-    return this.mulZero(call('abs', x), f32(0));
+    return this.mulZero(call('abs', x), false);
   }
 
   /** `x` converted to type `t`. */
@@ -449,8 +471,8 @@ export class Emitter {
     const vb = this.typed(b, ib, ot);
     if (t === 'f32' && this.cancels(fn, a, b, va, vb)) return this.selfDifference(va);
     if (t === 'f32' && fn === 'mul') {
-      if (this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, vb);
-      if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, va);
+      if (this.isZeroConst(b) && !this.isConst(a)) return this.mulZero(va, this.isNegativeZero(b));
+      if (this.isZeroConst(a) && !this.isConst(b)) return this.mulZero(vb, this.isNegativeZero(a));
     }
     if (t === 'f32' && fn === 'div') return this.divide(va, vb, a, b, n.shape);
     return low.lower(va, vb, t, ot);
@@ -465,9 +487,10 @@ export class Emitter {
    */
   private divide(va: Expr, vb: Expr, a: number, b: number, out: Shape): Expr {
     const bn = this.node(b);
-    // ±0 / x (x not a constant) on the bits: drivers fold `0.0 / x` to 0, where x = 0 or NaN gives NaN
-    const an = this.node(a);
-    if (an.op === 'const' && Math.fround(an.attrs.value) === 0 && bn.op !== 'const') return call('zero_div_f32', hex(Object.is(an.attrs.value, -0) ? 0x80000000 : 0), vb);
+    // ±0 / x (x not a constant) on the bits: drivers fold `0.0 / x` to 0, where x = 0 or NaN gives NaN — also a 0
+    // the driver computes from constants (a gradient's −(g · −0.0) with g a broadcast constant)
+    const zero = this.constantValue(a);
+    if (zero === 0 && bn.op !== 'const') return call('zero_div_f32', hex(Object.is(zero, -0) ? 0x80000000 : 0), vb);
     if (bn.op === 'const') {
       const c = bn.attrs.value;
       const r = 1 / c;
@@ -475,7 +498,7 @@ export class Emitter {
       // x / ±0 as x · ±inf (the same IEEE result, 0/0 and NaN included): drivers fold `x / 0.0` to 0
       if (Math.fround(c) === 0) return bin('*', va, this.f32Const(r));
       // x / ±inf as x · ±0 (NaN for x = ±inf or NaN)
-      if (!Number.isFinite(Math.fround(c)) && !Number.isNaN(c)) return this.mulZero(va, f32(r === 0 && Object.is(r, -0) ? -0 : 0));
+      if (!Number.isFinite(Math.fround(c)) && !Number.isNaN(c)) return this.mulZero(va, c < 0);
       return bin('/', va, vb);
     }
     if (!this.broadcastAlong(b, out)) return bin('/', va, vb);
