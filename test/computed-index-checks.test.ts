@@ -25,9 +25,12 @@ import { generatePlanModules } from '../src/codegen/wgsl/generate-plan.js';
 import { interpretPlan } from '../src/codegen/kernel-ir/interpret-plan.js';
 import { casePath, relErr } from './helpers/golden.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
-import { GpuInputError, PlanExecutor, type GpuRuntime } from 'tdc-runtime';
+import { GpuInputError, PlanExecutor, type GpuRuntime, type KernelPlan, type SafeTensor } from 'tdc-runtime';
+import type { Graph } from '../src/graph/types.js';
 import { registerSpecFile, resetToBuiltins } from '../src/registry/registry.js';
 import { checkFile } from '../src/compiler/driver/check.js';
+import { assertChecksBeforeState } from '../src/compiler/schedule/check-order.js';
+import { DiagnosticError } from '../src/diagnostics/index.js';
 
 const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // student/teacher logits [7, 37] (F64), targets [7]
 const INPUTS = casePath(KD, 'tensors.safetensors');
@@ -160,59 +163,136 @@ async function readBuffer(rt: GpuRuntime, b: GPUBuffer, n: number): Promise<Floa
   return out;
 }
 
+/** The stage graph of a loss returning `ret` with a [9, 37] state `bank` (initial value 0.5) updated by `update`
+ *  (state_out("bank", …)), on the KD case's tensors. Registers the spec: the caller calls resetToBuiltins. */
+function bankGraph(name: string, ret: string, update: string): { graph: Graph; tensors: Map<string, SafeTensor> } {
+  const specFile = join(dir, `${name}.tdl`);
+  writeFileSync(specFile, spec(ret, `  let bank = state("bank", [9, 37], 0.5)\n  state_out("bank", ${update})\n`));
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(config, CONFIG);
+  assert.equal(registerSpecFile(specFile).filter((d) => d.severity === 'error'), []);
+  const { ir, diagnostics } = checkFile(config);
+  assert.ok(ir, JSON.stringify(diagnostics));
+  const tensors = readSafetensors(new Uint8Array(readFileSync(INPUTS))).tensors;
+  const graph = stageGraph(ir!.stages[0]!, new Map([...tensors, ['state_in/my/bank', { dtype: 'F32', shape: [9, 37], data: new Float32Array(9 * 37) }]]) as never, true, []);
+  assert.ok(graph);
+  return { graph: graph!, tensors };
+}
+
+/** A run's inputs: the tensors the plan reads, `t` as the targets, the bank in the caller's device buffer. */
+const bankInputs = (plan: KernelPlan, tensors: Map<string, SafeTensor>, bank: GPUBuffer, t: number[]): Map<string, unknown> =>
+  new Map<string, unknown>([
+    ...[...tensors].filter(([n]) => plan.inputs.some((x) => x.name === n)).map(([n, x]) => [n, n === 'targets' ? { shape: [7], data: BigInt64Array.from(t.map(BigInt)) } : x] as const),
+    ['state_in/my/bank', { shape: [9, 37], buffer: bank }],
+  ]);
+
+/** Runs `body` with an executor of `plan` and the bank in a device buffer of the caller's holding `old`, and a read of
+ *  it; nothing without an adapter. */
+async function withBank(what: string, plan: KernelPlan, old: Float32Array<ArrayBuffer>, body: (exec: PlanExecutor, bank: GPUBuffer, readBank: () => Promise<Float32Array>) => Promise<void>): Promise<void> {
+  const rt = await openTestRuntime(what);
+  if (!rt) return;
+  const exec = await PlanExecutor.create(rt, plan);
+  const bank = rt.device.createBuffer({ size: old.byteLength, usage: 0x80 | 0x4 | 0x8 });
+  rt.device.queue.writeBuffer(bank, 0, old);
+  try {
+    await body(exec, bank, () => readBuffer(rt, bank, old.length));
+  } finally {
+    bank.destroy();
+    exec.destroy();
+    rt.destroy();
+  }
+}
+
+/** What a run threw (undefined when it did not). */
+const rejection = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
 test('state updated in place at a computed index out of range: the run fails and the state is as it was (checked before the update)', async () => {
   // `index_copy(bank, 0, targets + 4, s)` into a [9, 37] bank: the state output is updated in place (a kernel of its
   // own writing the rows into the bank bound by the caller); targets + 4 is computed by an earlier kernel
-  const specFile = join(dir, 'state.tdl');
-  writeFileSync(specFile, spec('sum(s * t) + sum(bank)', '  let bank = state("bank", [9, 37], 0.5)\n  state_out("bank", index_copy(bank, 0, targets + 4, s))\n'));
-  const config = join(dir, 'state.yaml');
-  writeFileSync(config, CONFIG);
   try {
-    assert.equal(registerSpecFile(specFile).filter((d) => d.severity === 'error'), []);
-    const { ir, diagnostics } = checkFile(config);
-    assert.ok(ir, JSON.stringify(diagnostics));
-    const tensors = readSafetensors(new Uint8Array(readFileSync(INPUTS))).tensors;
-    const graph = stageGraph(ir!.stages[0]!, new Map([...tensors, ['state_in/my/bank', { dtype: 'F32', shape: [9, 37], data: new Float32Array(9 * 37) }]]) as never, true, []);
-    assert.ok(graph);
-    const { plan } = generatePlanModules(schedule(graph!, { state: true }));
+    const { graph, tensors } = bankGraph('state', 'sum(s * t) + sum(bank)', 'index_copy(bank, 0, targets + 4, s)');
+    const { plan } = generatePlanModules(schedule(graph, { state: true }));
     const out = plan.outputs.state!.find((s) => s.name === 'state_out/my/bank')!;
     assert.is(out.inPlace, true, 'the bank is updated in place');
     assert.is(plan.computedIndexChecks?.length, 1, 'targets + 4 is checked');
-    const rt = await openTestRuntime('computed index / in-place state GPU test');
-    if (!rt) return;
-    const exec = await PlanExecutor.create(rt, plan);
-    try {
-      const old = Float32Array.from({ length: 9 * 37 }, (_, i) => (i % 11) * 0.25 - 1);
-      const bank = rt.device.createBuffer({ size: old.byteLength, usage: 0x80 | 0x4 | 0x8 });
-      rt.device.queue.writeBuffer(bank, 0, old);
-      const inputs = (t: number[]) =>
-        new Map<string, unknown>([
-          ...[...tensors].filter(([n]) => !n.startsWith('grad/')).map(([n, x]) => [n, n === 'targets' ? { shape: [7], data: BigInt64Array.from(t.map(BigInt)) } : x] as const),
-          ['state_in/my/bank', { shape: [9, 37], buffer: bank }],
-        ]);
+    const old = Float32Array.from({ length: 9 * 37 }, (_, i) => (i % 11) * 0.25 - 1);
+    await withBank('computed index / in-place state GPU test', plan, old, async (exec, bank, readBank) => {
+      const inputs = (t: number[]) => bankInputs(plan, tensors, bank, t);
       const bad = targets.findIndex((v) => v + 4 >= 9);
       assert.ok(bad >= 0, 'a target ≥ 5');
-      const err = await exec.run(inputs(targets) as never, { readback: 'scalars' }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const err = await rejection(exec.run(inputs(targets) as never, { readback: 'scalars' }));
       assert.ok(err instanceof GpuInputError, String(err));
-      assert.equal(Array.from(await readBuffer(rt, bank, 9 * 37)), Array.from(old), 'the bank is unchanged');
+      assert.equal(Array.from(await readBank()), Array.from(old), 'the bank is unchanged');
       assert.match((err as Error).message, `element ${bad} is ${targets[bad]! + 4}, outside [0, 9)`);
       assert.match((err as Error).message, "the state the plan updates in place in your buffers ('state_out/my/bank') was left as it was");
       // the structured field names the failed check (run-gpu positions the diagnostic by it)
       assert.equal((err as GpuInputError).computedIndexChecks?.map((c) => c.what), [plan.computedIndexChecks![0]!.what]);
       // the next run, with every index in range, updates the bank (rows 4..8 from s)
       await exec.run(inputs([0, 1, 2, 3, 4, 0, 1]) as never, { readback: 'scalars' });
-      const now = await readBuffer(rt, bank, 9 * 37);
+      const now = await readBank();
       const s = tensors.get('student/./output')!.data as Float64Array;
       assert.equal(Array.from(now.subarray(0, 4 * 37)), Array.from(old.subarray(0, 4 * 37)), 'rows 0..3 are untouched');
       assert.equal(Array.from(now.subarray(8 * 37, 9 * 37)), Array.from(Float32Array.from(s.subarray(4 * 37, 5 * 37))), 'row 8 is s[4]');
-      bank.destroy();
-    } finally {
-      exec.destroy();
-      rt.destroy();
+    });
+  } finally {
+    resetToBuiltins();
+  }
+});
+
+test('a state update that does not read the computed index still runs after its check (check-order.ts): the state is as it was', async () => {
+  // the bank is updated at the (input) targets, declared before the loss: in the graph's order its in-place update
+  // came first, before the kernel storing `targets + 30` (the gather's computed index), so a failed check of that
+  // index came too late to keep the bank as it was
+  try {
+    const { graph, tensors } = bankGraph('state-first', 'sum(gather(s, 1, unsqueeze(targets, 1) + 30))', 'index_copy(bank, 0, targets, s)');
+    // every plan (the unfused one, the fused one for each storage-buffer budget): the kernel storing the index, then
+    // the first kernel reading the check flags
+    const plans = [generatePlanModules(schedule(graph, { state: true, mode: 'unfused' })).plan, ...[8, 10, 16].map((limit) => generatePlanModules(schedule(graph, { state: true, maxStorageBuffers: limit })).plan)];
+    for (const p of plans) {
+      assert.is(p.computedIndexChecks?.length, 1, 'targets + 30 is checked');
+      const writer = p.kernels.reduce((last, k, i) => (k.bindings.some((b) => b.buffer === p.computedIndexChecks![0]!.buffer && b.access !== 'read') ? i : last), -1);
+      const guarded = p.kernels.findIndex((k) => k.checkFlags !== undefined);
+      assert.ok(writer >= 0 && guarded >= 0, 'an index kernel and a state kernel');
+      assert.ok(writer < guarded, `the index is stored by kernel ${writer} (${p.kernels[writer]!.name}), before the state update ${guarded} (${p.kernels[guarded]!.name})`);
     }
+    // the invariant itself: a schedule with the state update first is an internal error naming both kernels
+    const s = schedule(graph, { state: true });
+    const writer = s.kernels.findIndex((k) => k.bindings.some((b) => b.buffer === s.computedIndexChecks![0]!.buffer && b.access !== 'read'));
+    const guarded = s.kernels.findIndex((k) => k.checkFlags !== undefined);
+    const swapped = { ...s, kernels: s.kernels.map((k, i) => (i === writer ? s.kernels[guarded]! : i === guarded ? s.kernels[writer]! : k)) };
+    const err = (() => {
+      try {
+        assertChecksBeforeState(swapped);
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(err instanceof DiagnosticError, String(err));
+    assert.is((err as DiagnosticError).diagnostic.code, 'TDC690');
+    assert.match((err as Error).message, `the index of gather at state-first.tdl:7:14 (computed by the loss), into dimension 1 is stored by kernel ${s.kernels[writer]!.name}, which runs after kernel ${s.kernels[guarded]!.name} that updates state`);
+
+    const plan = plans[plans.length - 1]!;
+    const old = Float32Array.from({ length: 9 * 37 }, (_, i) => (i % 13) * 0.5 - 2);
+    await withBank('computed index / state update order GPU test', plan, old, async (exec, bank, readBank) => {
+      const inputs = (t: number[]) => bankInputs(plan, tensors, bank, t);
+      // targets in the bank's [0, 9); element 4 + 30 = 38 is outside the gather's [0, 37)
+      const err = await rejection(exec.run(inputs([0, 1, 2, 3, 8, 5, 6]) as never, { readback: 'scalars' }));
+      assert.ok(err instanceof GpuInputError, String(err));
+      assert.match((err as Error).message, 'element 4 is 38, outside [0, 37)');
+      assert.equal(Array.from(await readBank()), Array.from(old), 'the bank is unchanged');
+      assert.match((err as Error).message, "the state the plan updates in place in your buffers ('state_out/my/bank') was left as it was");
+      // in range: rows 0..6 become s's rows
+      await exec.run(inputs([0, 1, 2, 3, 4, 5, 6]) as never, { readback: 'scalars' });
+      const now = await readBank();
+      const s = tensors.get('student/./output')!.data as Float64Array;
+      assert.equal(Array.from(now.subarray(0, 7 * 37)), Array.from(Float32Array.from(s.subarray(0, 7 * 37))), 'rows 0..6 are s');
+      assert.equal(Array.from(now.subarray(7 * 37)), Array.from(old.subarray(7 * 37)), 'rows 7, 8 are untouched');
+    });
   } finally {
     resetToBuiltins();
   }

@@ -279,7 +279,7 @@ test('the dependence analysis (index maps, no codegen) finds the reads the WGSL 
   for (const c of opCases()) graphs.push([c.name, c.graph]);
   const problems: string[] = [];
   let compared = 0;
-  const UNIT_OPS = new Set(['reduce', 'arg_reduce', 'matmul', 'sort', 'cholesky', 'triangular_solve']);
+  const UNIT_OPS = new Set(['reduce', 'matmul', 'sort', 'cholesky', 'triangular_solve']);
   for (const [where, g] of graphs) {
     const isUnit = (n: number) => UNIT_OPS.has(g.nodes[n]!.op);
     const an = new DependenceAnalysis(g, isUnit, new Map());
@@ -289,7 +289,7 @@ test('the dependence analysis (index maps, no codegen) finds the reads the WGSL 
       if (a.join(' ') !== b.join(' ')) problems.push(`${where} ${what}: analysis [${a.join(' ')}], emitter [${b.join(' ')}]`);
     };
     for (const n of g.nodes) {
-      if (n.op !== 'reduce' && n.op !== 'arg_reduce') continue;
+      if (n.op !== 'reduce') continue;
       check(`reduction ${n.id}`, an.reductionRefs(n.id), emitterReads(g, isUnit, n.inputs[0]!, reductionInputIndex(g, n.id)));
     }
     for (const r of [...g.grads.map((x) => x.node), g.loss, ...g.terms.map((t) => t.node)]) {

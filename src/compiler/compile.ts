@@ -10,6 +10,7 @@ import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks } from './index-checks.js';
 import { intWhereFloatExpected } from './run-input-checks.js';
 import { planWithVariants } from './plan-variants.js';
+import { batchSymbolic, sampleBatchSize } from './sample-batch.js';
 import { buildManifest, kernelFile, kernelSubgroupsFile } from '../codegen/manifest.js';
 import { fileStem, stemKey } from '../codegen/escape.js';
 
@@ -67,15 +68,14 @@ function modelLossKeys(stage: StageIR, pinned: InputShapes): string[] {
 }
 
 /** Input shapes from a sample io_dict (e.g. a golden tensors file): ranks and sizes as given, except that dim 0
- *  of every tensor with the targets' batch size becomes the symbol N (one plan serves every batch size). */
+ *  of every tensor with the sample's batch size (sampleBatchSize: the targets' leading dim, else the one most of
+ *  its tensors share) becomes the symbol N (one plan serves every batch size). */
 export function sampleInputShapes(tensors: ReadonlyMap<string, { dtype: string; shape: number[] }>): InputShapes {
   const out: InputShapes = new Map();
-  const batch = tensors.get('targets')?.shape[0];
+  const batch = sampleBatchSize(tensors);
   for (const [name, t] of tensors) {
     if (name.startsWith('grad/') || name.startsWith('state_out/')) continue;
-    const shape: Shape = [...t.shape];
-    if (batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = { sym: 'N' };
-    out.set(name, { shape, dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float' });
+    out.set(name, { shape: batchSymbolic(name, t.shape, batch), dtype: t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float' });
   }
   return out;
 }

@@ -19,8 +19,8 @@ import {
 } from 'tdc-runtime/node';
 import type { GpuRuntime as AnyGpuRuntime } from 'tdc-runtime';
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
-import { evalDim, sym } from '../graph/dims.js';
-import type { DType, Graph, Shape } from '../graph/types.js';
+import { evalDim } from '../graph/dims.js';
+import type { DType, Graph } from '../graph/types.js';
 import { instantiateStage } from './instantiate/index.js';
 import { attachInputChecks, indexInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
@@ -34,6 +34,7 @@ import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { prepare } from './schedule/prepare.js';
 import { computedIndexWhat, computedIndices } from './schedule/computed-indices.js';
+import { batchSymbolic, sampleBatchSize } from './sample-batch.js';
 
 export { isNoAdapterError } from 'tdc-runtime';
 
@@ -219,14 +220,15 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
 }
 
 /**
- * The stage's graph. With `symbolic`, dim 0 of every tensor that shares the targets' batch size becomes the
- * symbol N (one plan serves every batch size); a spec that needs the concrete size falls back to it, and so do
- * inputs that break a dim equality the symbolic graph assumes (Graph.equalDims: targets of another batch than
- * the logits), so that the concrete instantiation reports the shape error as the CPU run does.
+ * The stage's graph. With `symbolic`, dim 0 of every tensor that shares the batch size (sampleBatchSize: the
+ * targets', else the leading dim most tensors share) becomes the symbol N (one plan serves every batch size); a
+ * spec that needs the concrete size falls back to it, and so do inputs that break a dim equality the symbolic
+ * graph assumes (Graph.equalDims: targets of another batch than the logits), so that the concrete instantiation
+ * reports the shape error as the CPU run does.
  */
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const modelLossKeys = modelLossKeysOf(tensors);
-  const batch = batchSize(tensors);
+  const batch = sampleBatchSize(tensors);
   const run = (sym0: boolean) => {
     const read = new Set<string>();
     const inst = instantiateStage(
@@ -235,9 +237,7 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
         const t = tensors.get(name);
         if (!t) return undefined;
         read.add(name);
-        const shape: Shape = [...t.shape];
-        if (sym0 && batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = sym('N');
-        return { shape, dtype: dtypeOf(t) };
+        return { shape: sym0 ? batchSymbolic(name, t.shape, batch) : [...t.shape], dtype: dtypeOf(t) };
       },
       { modelLossKeys },
     );
@@ -258,17 +258,6 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
   for (const [name, t] of tensors) if (c.read.has(name)) read.set(name, t.shape);
   out.push(...runShapesNote(stage, read, c.diagnostics));
   return undefined;
-}
-
-/** The batch size: the targets' dim 0, else the most common dim 0 of the io tensors. */
-function batchSize(tensors: Map<string, SafeTensor>): number | undefined {
-  const y = tensors.get('targets');
-  if (y && y.shape.length > 0) return y.shape[0];
-  const count = new Map<number, number>();
-  for (const [name, t] of tensors) if (!name.startsWith('model_loss/') && t.shape.length > 0) count.set(t.shape[0]!, (count.get(t.shape[0]!) ?? 0) + 1);
-  let best: number | undefined;
-  for (const [d, c] of count) if (best === undefined || c > count.get(best)! || (c === count.get(best)! && d < best)) best = d;
-  return best;
 }
 
 /** The first `n` floats of a device buffer (it needs COPY_SRC, as the executor's buffers have). */

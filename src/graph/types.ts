@@ -40,7 +40,6 @@ export interface OpAttrs {
   triangular_solve: { lower: boolean; transpose: boolean }; // solve op(A) X = B, A triangular, op = ᵀ if transpose
   ctc_nll: { blank: number };                    // [log_probs [T,N,C], targets [N,S] int, input_lengths [N] int, target_lengths [N] int] → CTC NLL [N]
   // ---- added by the op table (VJP building blocks; also usable by specs) ----
-  arg_reduce: { fn: 'max' | 'min'; axis: number; keepdim: boolean }; // int index of the first extremum
   index_copy: { axis: number };                  // inputs [x, index (1-D int, B), src (x's shape, B along axis)]: x with slice index[b] ← src[b]; last b wins
   scatter_add: { axis: number; shape: Shape };   // inputs [index, src] (same shape): zeros(shape), out[.., index[i], ..] += src[i]
   slice_scatter: { axis: number; start: Dim; end: Dim; step: number; size: Dim }; // zeros of axis size `size`, src at start:end:step

@@ -376,7 +376,6 @@ export class Emitter {
       }
       throw new Error(`reduction node ${n.id} is neither a register nor a buffer of this kernel`);
     },
-    arg_reduce: (n) => this.notInline(n),
     matmul: (n) => this.notInline(n),
     sort: (n) => this.notInline(n),
     cholesky: (n) => this.notInline(n),

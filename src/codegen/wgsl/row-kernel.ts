@@ -31,10 +31,9 @@ import { oneHotSum, type OneHotSum } from './one-hot-sum.js';
 
 interface ReductionState {
   node: number;
-  fn: 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+  fn: 'sum' | 'max' | 'min';
   type: WgslType;
   acc: string;
-  accIdx?: string;
   result: string;
   /** An f32 max/min that is not an online softmax max: NaN propagates, as in torch's amax/amin (see torchExtremum). */
   nan?: boolean;
@@ -61,9 +60,9 @@ function identity(st: ReductionState): Expr {
   const { fn, type: t } = st;
   if (fn === 'sum') return t === 'f32' ? f32(0) : i32(0);
   if (st.nan) return call('f32_bits', hex(fn === 'max' ? 0xff800000 : 0x7f800000));
-  const big = fn === 'max' || fn === 'argmax' ? LOOP_FLOAT_IDENTITY.max : LOOP_FLOAT_IDENTITY.min;
+  const big = fn === 'max' ? LOOP_FLOAT_IDENTITY.max : LOOP_FLOAT_IDENTITY.min;
   if (t === 'f32') return f32(big);
-  return fn === 'max' || fn === 'argmax' ? i32(-2147483648) : i32(2147483647);
+  return fn === 'max' ? i32(-2147483648) : i32(2147483647);
 }
 
 function combine(st: ReductionState, a: Expr, b: Expr): Expr {
@@ -74,8 +73,6 @@ function combine(st: ReductionState, a: Expr, b: Expr): Expr {
       return call(st.nan ? 'max_f32' : 'max', a, b);
     case 'min':
       return call(st.nan ? 'min_f32' : 'min', a, b);
-    default:
-      throw new Error('arg reductions combine by pairs');
   }
 }
 
@@ -245,7 +242,6 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
         list.push(st);
         if (compensated(st)) root.lines.push(...compensatedDecl(st.acc));
         else root.lines.push(varS(st.acc, st.type, identity(st)));
-        if (st.accIdx) root.lines.push(varS(st.accIdx, 'u32', hex(0xffffffff)));
       }
     });
     // (accOf reads `states` when called: the current lane's, in a column pass over quads)
@@ -282,7 +278,7 @@ function rowKernelPass(spec: RowKernelSpec, vec4: Set<string>, opts: RowKernelOp
     if (column) {
       // one thread saw the whole row: its accumulators are the results (an online sum is already at the row's max)
       for (const st of list) {
-        body.push(letS(st.result, st.accIdx ? call('i32', ref(st.accIdx)) : compensated(st) ? compensatedValue(st.acc) : ref(st.acc)));
+        body.push(letS(st.result, compensated(st) ? compensatedValue(st.acc) : ref(st.acc)));
         scopes.define(st.result, root);
         done.add(st.node);
       }
@@ -332,17 +328,14 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
   const chunks = packChunks(list, onlineOf, t.maxWorkgroupSize);
   chunks.forEach((chunk, ci) => {
     if (ci > 0) body.push(barrier()); // the previous chunk's slots are still being read
-    const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k), i: st.accIdx ? slot('u32', k) : undefined }));
+    const slots = chunk.map((st, k) => ({ st, v: slot(st.type, k) }));
     const slotOf = new Map(slots.map((x) => [x.st.node, x]));
     if (!t.subgroups) {
-      for (const x of slots) {
-        body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
-        if (x.i) body.push(assign(at(x.i, LID), ref(x.st.accIdx!)));
-      }
+      for (const x of slots) body.push(assign(at(x.v, LID), compensated(x.st) ? compensatedValue(x.st.acc) : ref(x.st.acc)));
       body.push(barrier());
     }
     // results are declared here and assigned by whichever combine the workgroup size selects
-    for (const x of slots) body.push(varS(x.st.result, x.i ? 'i32' : x.st.type));
+    for (const x of slots) body.push(varS(x.st.result, x.st.type));
     // small workgroups: every thread folds the partials in the same order (identical results, one barrier);
     // larger ones: a tree (log2 steps). The branch is on an override constant: specialised at pipeline creation.
     const q = ref('q');
@@ -357,18 +350,6 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
           const ms = slotOf.get(m)!;
           const term = bare('*', at(x.v, q), clampExp(bare('-', at(ms.v, q), ref(ms.st.result))));
           folds.push(block([...compensatedDecl(`${x.st.result}_f`), upTo('q', u32(0), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), term)), assign(res, compensatedValue(`${x.st.result}_f`))]));
-        } else if (x.i) {
-          const [bv, bi] = [ref(`${x.st.result}_v`), ref(`${x.st.result}_i`)];
-          const [qv, qi] = [ref('qv'), ref('qi')];
-          const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', qv, bv), bin('&&', bare('==', qv, bv), bare('<', qi, bi)));
-          folds.push(
-            block([
-              varS(`${x.st.result}_v`, undefined, at(x.v, u32(0))),
-              varS(`${x.st.result}_i`, undefined, at(x.i, u32(0))),
-              upTo('q', u32(1), n, u32(1))([letS('qv', at(x.v, q)), letS('qi', at(x.i, q)), ifS(better, [assign(bv, qv), assign(bi, qi)])]),
-              assign(res, call('i32', bi)),
-            ]),
-          );
         } else if (compensated(x.st)) {
           folds.push(block([...compensatedDecl(`${x.st.result}_f`, at(x.v, u32(0))), upTo('q', u32(1), n, u32(1))(compensatedAddStmts(fold, ref(`${x.st.result}_f_c`), at(x.v, q))), assign(res, compensatedValue(`${x.st.result}_f`))]));
         } else {
@@ -397,11 +378,7 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
     }
     for (const x of slots) {
       if (onlineOf.has(x.st.node)) continue;
-      if (x.i) {
-        const [av, ai] = [ref('av'), ref('ai')];
-        const better = bare('||', bare(x.st.fn === 'argmax' ? '>' : '<', av, at(x.v, LID)), bin('&&', bare('==', av, at(x.v, LID)), bare('<', ai, at(x.i, LID))));
-        stmts.push(block([letS('av', at(x.v, other)), letS('ai', at(x.i, other)), ifS(better, [assign(at(x.v, LID), av), assign(at(x.i, LID), ai)])]));
-      } else stmts.push(assign(at(x.v, LID), combine(x.st, at(x.v, LID), at(x.v, other))));
+      stmts.push(assign(at(x.v, LID), combine(x.st, at(x.v, LID), at(x.v, other))));
     }
     const tree: Stmt[] = [
       // half the smallest power of two ≥ the workgroup size, halved each step
@@ -409,7 +386,7 @@ function combinePartials(list: ReductionState[], onlineOf: Map<number, number>, 
       loop([ifS(bare('>=', ws, WG), [BREAK]), assign(ws, bare('*', ws, u32(2)))]),
       assign(ws, bare('/', ws, u32(2))),
       loop([ifS(bare('==', ws, u32(0)), [BREAK]), ifS(all(bare('<', LID, ws), bare('<', other, WG)), stmts), barrier(), assign(ws, bare('/', ws, u32(2)))]),
-      ...slots.map((x) => (x.i ? assign(ref(x.st.result), call('i32', at(x.i, u32(0)))) : assign(ref(x.st.result), at(x.v, u32(0))))),
+      ...slots.map((x) => assign(ref(x.st.result), at(x.v, u32(0)))),
     ];
     if (t.subgroups) body.push(...subgroupCombine(slots, onlineOf, (st) => (st.fn === 'sum' && st.type === 'f32' ? compensatedValue(st.acc) : ref(st.acc)), foldsUpTo));
     else body.push(ifS(bare('<=', WG, u32(SERIAL_COMBINE_MAX)), foldsUpTo(WG), tree));
@@ -526,7 +503,7 @@ function sweepRow(ctx: SweepContext, emitBody: (s: Scope, lane: QuadLane | undef
     scopes.close(loop, upTo('t', LID, bare('/', ixE(math.dim(L)), u32(4)), WG));
   };
   // rows of any length: the elements before the row's first vec4 boundary, its whole vec4s, the rest — each
-  // lane still visits its elements in increasing order (first-index ties of arg reductions)
+  // lane still visits its elements in increasing order
   const misalignedQuads = (parent: Scope, q: { a: DomainAxis; k: number }) => {
     const len = ixE(math.dim(q.a.dim));
     const base = scopes.bind(parent, 'rb', ixE(ixMul(rowOffset(), math.dim(q.a.dim))), 'u32');
@@ -600,9 +577,8 @@ interface OnlineSums {
 
 /**
  * One sweep step's accumulation of reduction `st` with value `vt` (in `loop`; over a quad, lane `lane`): an online
- * maximum with its sums `zs` (rescaled when it grows; over a quad, one max update and 4 exps after the lanes), an
- * arg reduction (first index on ties), a compensated f32 sum (over a quad, the 4 values summed plainly first), or a
- * plain combine.
+ * maximum with its sums `zs` (rescaled when it grows; over a quad, one max update and 4 exps after the lanes), a
+ * compensated f32 sum (over a quad, the 4 values summed plainly first), or a plain combine.
  */
 function accumulate(st: ReductionState, vt: Expr, zs: string[], loop: Scope, lane: QuadLane | undefined, online: OnlineSums): void {
   const acc = ref(st.acc);
@@ -644,8 +620,6 @@ function accumulate(st: ReductionState, vt: Expr, zs: string[], loop: Scope, lan
     const rescale = zs.flatMap((z) => compensatedScale(z, clampExp(bare('-', acc, vt))));
     loop.lines.push(ifS(bare('>', vt, acc), [...rescale, assign(acc, vt)]));
     for (const z of zs) loop.lines.push(compensatedAdd(z, call('exp', bare('-', vt, acc))));
-  } else if (st.accIdx) {
-    loop.lines.push(ifS(bare(st.fn === 'argmax' ? '>' : '<', vt, acc), [assign(acc, vt), assign(ref(st.accIdx), ref('j'))]));
   } else if (compensated(st) && lane) {
     // a quad's 4 values summed plainly, then one compensated add (as the online sums do)
     const o = ref(`${st.acc}_s`);
@@ -672,7 +646,7 @@ function packChunks(list: ReductionState[], onlineOf: Map<number, number>, wg: n
     if (onlineOf.has(st.node)) continue;
     blocks.push([st, ...list.filter((z) => onlineOf.get(z.node) === st.node)]);
   }
-  const bytes = (b: ReductionState[]) => b.reduce((n, st) => n + 4 * wg * (st.accIdx ? 2 : 1), 0);
+  const bytes = (b: ReductionState[]) => 4 * wg * b.length;
   const chunks: ReductionState[][] = [];
   for (const b of blocks) {
     const last = chunks[chunks.length - 1];
@@ -684,13 +658,10 @@ function packChunks(list: ReductionState[], onlineOf: Map<number, number>, wg: n
 
 /** The registers of reduction `n` (in quad lane `lane`, when a column pass keeps one per lane). */
 function reductionState(n: Node, scopes: ScopeTree, lane: number | undefined, online: boolean): ReductionState {
-  const x = n.op === 'reduce' || n.op === 'arg_reduce' ? n : undefined;
+  const x = n.op === 'reduce' ? n : undefined;
   if (!x) throw new Error(`node ${n.id} (${n.op}) is not a reduction`);
   const acc = scopes.fresh('a');
   const result = lane === undefined ? `r${n.id}` : `r${n.id}_${lane}`;
-  if (x.op === 'arg_reduce') {
-    return { node: n.id, fn: x.attrs.fn === 'max' ? 'argmax' : 'argmin', type: 'f32', acc, accIdx: `${acc}_i`, result };
-  }
   const type = wgslType(n.dtype);
   return { node: n.id, fn: x.attrs.fn, type, acc, result, ...(torchExtremum(x.attrs.fn, type, online) ? { nan: true } : {}) };
 }

@@ -12,8 +12,8 @@
 // operands), so every invocation ends with the same sum. A subgroup with inactive invocations (a workgroup
 // size that is not a multiple of the subgroup size; the runtime avoids choosing one) cannot shuffle with them
 // and falls back to subgroupAdd of the compensated values (correct, rounded in the implementation's order).
-// max/min are exact with subgroupMax/Min (a NaN lane makes a plain f32 max/min NaN, as torch); arg reductions take the max (min) value, then the smallest index
-// holding it — the row kernel's tie rule. Online softmax sums are rescaled to the subgroup's max first.
+// max/min are exact with subgroupMax/Min (a NaN lane makes a plain f32 max/min NaN, as torch). Online softmax sums
+// are rescaled to the subgroup's max first.
 import { compensatedSum } from './compensated.js';
 import {
   assign, at, bare, bin, block, call, f32, forS, hex, ifS, letS, ref, SUBGROUP_BUILTINS, subgroupS, u32, varS, barrier,
@@ -23,20 +23,18 @@ import {
 /** A reduction of the chunk, as row-kernel.ts tracks it (accumulator registers and the result's name). */
 export interface LaneReduction {
   node: number;
-  fn: 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+  fn: 'sum' | 'max' | 'min';
   type: 'f32' | 'i32' | 'u32' | 'bool';
   acc: string;
-  accIdx?: string;
   result: string;
   /** An f32 max/min with torch's NaN semantics (row-kernel.ts torchExtremum). */
   nan?: boolean;
 }
 
-/** A reduction with its workgroup-memory slots (value, and index for arg reductions). */
+/** A reduction with its workgroup-memory slot. */
 export interface LaneSlot {
   st: LaneReduction;
   v: string;
-  i?: string;
 }
 
 const SG_LANE = ref(SUBGROUP_BUILTINS.lane);
@@ -59,7 +57,6 @@ export function subgroupCombine(
 ): Stmt[] {
   const out: Stmt[] = [];
   const g = (x: LaneSlot) => `${x.st.result}_g`;
-  const gi = (x: LaneSlot) => `${x.st.result}_gi`;
   const byNode = new Map(slots.map((x) => [x.st.node, x]));
   // exact subgroup reductions first: online sums need their max
   const sums: { x: LaneSlot; v: Expr }[] = [];
@@ -69,9 +66,6 @@ export function subgroupCombine(
     if (m !== undefined) {
       const max = byNode.get(m)!;
       sums.push({ x, v: bare('*', laneValue(st), clampExp(bare('-', ref(max.st.acc), ref(g(max))))) });
-    } else if (st.accIdx) {
-      out.push(subgroupS(g(x), st.fn === 'argmax' ? 'max' : 'min', ref(st.acc)));
-      out.push(subgroupS(gi(x), 'min', call('select', hex(0xffffffff), ref(st.accIdx), bare('==', ref(st.acc), ref(g(x))))));
     } else if ((st.fn === 'max' || st.fn === 'min') && st.nan) out.push(...subgroupExtremum(g(x), st.fn, ref(st.acc)));
     else if (st.fn === 'max' || st.fn === 'min') out.push(subgroupS(g(x), st.fn, ref(st.acc)));
     else if (st.type !== 'f32') out.push(subgroupS(g(x), 'add', ref(st.acc)));
@@ -80,8 +74,8 @@ export function subgroupCombine(
   if (sums.length) out.push(...compensatedSubgroupSums(sums.map(({ x, v }) => ({ name: g(x), v }))));
 
   // one subgroup: its result is the workgroup's; else the leaders' slots, folded
-  const direct = slots.map((x) => assign(ref(x.st.result), x.i ? call('i32', ref(gi(x))) : ref(g(x))));
-  const leaders = slots.flatMap((x) => [assign(at(x.v, SG_ID), ref(g(x))), ...(x.i ? [assign(at(x.i, SG_ID), ref(gi(x)))] : [])]);
+  const direct = slots.map((x) => assign(ref(x.st.result), ref(g(x))));
+  const leaders = slots.map((x) => assign(at(x.v, SG_ID), ref(g(x))));
   out.push(ifS(bare('==', SG_COUNT, u32(1)), direct, [ifS(bare('==', SG_LANE, u32(0)), leaders), barrier(), ...foldsUpTo(SG_COUNT)]));
   return [block(out)];
 }

@@ -83,7 +83,7 @@ export function allocateBuffers(g: Graph, part: Partition): Buffers {
       if (u.kind === 'root' || !(readElsewhere.has(u.node) || checked.has(u.node)) || scratch.has(u.node)) continue;
       const n = g.nodes[u.node]!;
       const k = scratch.size;
-      const what = u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' || n.op === 'arg_reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp';
+      const what = u.kind === 'matmul' ? 'mm' : u.kind === 'serial' ? n.op : n.op === 'reduce' ? 'rowstat' : u.at === 'row' ? 'rowval' : 'tmp';
       scratch.set(u.node, add({ name: `${what}_${k}`, role: 'scratch', dtype: gpuDType(n.dtype), length: numel(n.shape), wgsl: `t_s${k}`, shape: n.shape }));
     }
 

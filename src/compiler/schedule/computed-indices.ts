@@ -4,7 +4,7 @@
 // gives it the buffer) and the runtime checks the stored values on the device right after the kernel storing them,
 // before the kernels that update state (KernelPlan.computedIndexChecks, device-checks.ts). Indices that are graph inputs are checked as inputs
 // (index-checks.ts, KernelPlan.indexInputs), before anything runs. Indices in range by construction — a sort's
-// indices or ranks, an arg_reduce, an iota along an axis of the same size, a constant in range — are not stored:
+// indices or ranks, an iota along an axis of the same size, a constant in range — are not stored:
 // the built-in losses' schedules stay as they are.
 import { dimEq, dimToString, numel } from '../../graph/dims.js';
 import type { Dim, Graph, Node } from '../../graph/types.js';
@@ -70,8 +70,8 @@ export function computedIndexTorch(c: ComputedIndex): { torch?: string } {
 }
 
 /**
- * Values in [0, size) by construction: a constant in range, an iota, sort indices or ranks or an arg_reduce over an
- * axis of that size, an input `checked` against that size; seen through views, slices (a subset of the values)
+ * Values in [0, size) by construction: a constant in range, an iota, sort indices or ranks over an axis of that
+ * size, an input `checked` against that size; seen through views, slices (a subset of the values)
  * and casts of int values or constants; a `where` of two such values (nll_loss's `where(target != ignore_index,
  * target, 0)` over SSKD's rotation labels).
  */
@@ -95,8 +95,6 @@ function valuesInRange(x: Node, size: Dim, node: (id: number) => Node, checked: 
         return dimEq(y.attrs.shape[y.attrs.axis]!, size) === true;
       case 'sort':
         return y.attrs.output !== 'values' && dimEq(y.shape[y.attrs.axis]!, size) === true;
-      case 'arg_reduce':
-        return dimEq(node(y.inputs[0]!).shape[y.attrs.axis]!, size) === true;
       default:
         return false;
     }

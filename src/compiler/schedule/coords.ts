@@ -32,8 +32,8 @@ export function reductionInputIndex(g: { nodes: Node[] }, node: number, co: Coor
 function reductionRowIndex(g: { nodes: Node[] }, node: number, co: CoordOf = coord): Ix[] {
   const n = g.nodes[node]!;
   const x = g.nodes[n.inputs[0]!]!;
-  const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];
-  const keepdim = n.op === 'reduce' || n.op === 'arg_reduce' ? n.attrs.keepdim : false;
+  const axes = n.op === 'reduce' ? n.attrs.axes : [];
+  const keepdim = n.op === 'reduce' ? n.attrs.keepdim : false;
   const out: Ix[] = [];
   let k = 0;
   x.shape.forEach((d, p) => {

@@ -12,7 +12,7 @@ import type { DimValue } from './prepare.js';
 /** The domain a reduction iterates: its input's non-1 dims, flagged where reduced. */
 export function reductionAxes(g: Graph, node: number): DomainAxis[] {
   const n = g.nodes[node]!;
-  const axes = n.op === 'reduce' ? n.attrs.axes : n.op === 'arg_reduce' ? [n.attrs.axis] : [];
+  const axes = n.op === 'reduce' ? n.attrs.axes : [];
   const x = g.nodes[n.inputs[0]!]!;
   const out: DomainAxis[] = [];
   x.shape.forEach((d, p) => {

@@ -7,6 +7,8 @@
 //                       analysis over index expressions); stored-values.ts, promote.ts: values made units
 //   partition.ts        fusion by iteration domain over the kernel graph: kernel-graph.ts → merge-reductions.ts
 //                       → join-row-values.ts → place-roots.ts → order.ts → sweeps.ts
+//   check-order.ts      computed indices stored (and checked) before any kernel updates state: an ordering
+//                       constraint (order.ts, place-roots.ts) and the invariant on the finished schedule
 //   buffers.ts          the plan's buffers
 //   build.ts            per kernel: spec, bindings, dispatch (dispatch.ts), header (kernel-header.ts)
 //   merge-row-siblings.ts  independent row kernels over the same rows, one dispatch of row passes
@@ -17,6 +19,7 @@
 import { diag, DiagnosticError, type Diagnostic } from '../../diagnostics/index.js';
 import type { Graph } from '../../graph/types.js';
 import { buildSchedule } from './build.js';
+import { assertChecksBeforeState } from './check-order.js';
 import { fusedSchedule } from './policy.js';
 import { prepare } from './prepare.js';
 import { unfusedPartition } from './unfused.js';
@@ -49,8 +52,10 @@ export function scheduleOrFailure(graph: Graph, opts: ScheduleOptions): { schedu
     return { failure: diag('error', WORKGROUP_SIZE_RANGE, `workgroup size must be an integer in 1..${MAX_PINNED_WORKGROUP_SIZE}, got ${wg}`) };
   const prep = prepare(graph, { splitReductions: true, algebra: mode === 'fused', state: opts.state ?? false });
   const roots = rootUnits(prep.graph);
-  if (mode === 'unfused') return { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots, prep.dimValues), { workgroupSize: wg, mode }) };
-  return fusedSchedule(prep, roots, opts.maxStorageBuffers ?? 8, wg);
+  const r = mode === 'unfused' ? { schedule: buildSchedule(prep, unfusedPartition(prep.graph, roots, prep.dimValues), { workgroupSize: wg, mode }) } : fusedSchedule(prep, roots, opts.maxStorageBuffers ?? 8, wg);
+  // a computed index is checked before any kernel updates state (check-order.ts): a broken order is a bug in tdc
+  if ('schedule' in r) assertChecksBeforeState(r.schedule);
+  return r;
 }
 
 /** The schedule of a graph; a graph it cannot schedule throws a ScheduleError with the diagnostic. */

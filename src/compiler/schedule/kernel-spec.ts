@@ -56,7 +56,7 @@ export interface StoreSpec {
 }
 
 export interface ReductionSpec {
-  /** A `reduce` or `arg_reduce` node; its input's non-1 dims line up with the domain's axes. */
+  /** A `reduce` node; its input's non-1 dims line up with the domain's axes. */
   node: number;
   /** Sweep number: a reduction may read the results of earlier sweeps of the same row. */
   phase: number;

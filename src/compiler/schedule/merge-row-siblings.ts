@@ -3,7 +3,8 @@
 // the features, AT's per-layer statistics, KR's per-level pools. They share the dispatch (one workgroup per row
 // of the same rows) and the workgroup size, so each workgroup runs every part over its row in turn: one dispatch
 // instead of several, the same work. Kernels between them in execution order may be passed over only where
-// neither touches a buffer the other writes. Each merge is checked against the storage-binding budget exactly:
+// neither touches a buffer the other writes, and a kernel storing a computed index checked on the device is never
+// moved past a kernel storing state (check-order.ts). Each merge is checked against the storage-binding budget exactly:
 // the merged kernel binds the union of the parts' buffers.
 import type { Dim } from '../../graph/types.js';
 import type { BufferDecl, RowKernelSpec, RowSegmentsKernelSpec } from './kernel-spec.js';
@@ -11,8 +12,12 @@ import type { KernelBinding } from './plan.js';
 import type { ScheduledKernel } from './schedule.js';
 import { kernelName } from './kernel-header.js';
 
-/** The kernels of a schedule with sibling row kernels merged, renumbered in execution order. */
-export function mergeRowSiblings(kernels: readonly ScheduledKernel[], limit: number): ScheduledKernel[] {
+/** The kernels of a schedule with sibling row kernels merged, renumbered in execution order. `checked`: the
+ *  buffers of computed indices checked on the device, whose kernels stay before the kernels storing state
+ *  (check-order.ts). */
+export function mergeRowSiblings(kernels: readonly ScheduledKernel[], limit: number, checked: ReadonlySet<number> = new Set()): ScheduledKernel[] {
+  // a kernel storing a checked index moves down past no kernel reading the check flags
+  const passes = (k: ScheduledKernel, x: ScheduledKernel) => independent(k, x) && !(x.checkFlags !== undefined && written(k).some((b) => checked.has(b)));
   let ks = [...kernels];
   let merged = false;
   search: for (;;) {
@@ -24,7 +29,7 @@ export function mergeRowSiblings(kernels: readonly ScheduledKernel[], limit: num
         const between = ks.slice(i + 1, j);
         // b moves up to a's place, or a down to b's, past kernels neither of which touches what the other writes
         if (between.every((x) => independent(b, x))) ks = [...ks.slice(0, i), mergedKernel(a, b), ...between, ...ks.slice(j + 1)];
-        else if (between.every((x) => independent(a, x))) ks = [...ks.slice(0, i), ...between, mergedKernel(a, b), ...ks.slice(j + 1)];
+        else if (between.every((x) => passes(a, x))) ks = [...ks.slice(0, i), ...between, mergedKernel(a, b), ...ks.slice(j + 1)];
         else continue;
         merged = true;
         continue search;

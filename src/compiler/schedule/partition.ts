@@ -6,7 +6,7 @@
 //   joinRowValues      row values into the row kernel computing the statistics they read (join-row-values.ts)
 //   matmulRoots        gradients and state that are a product in its layout, into the matmul kernel (matmul-roots.ts)
 //   placeRoots         gradients, scalars and state into the kernel computing what they read (place-roots.ts)
-//   orderKernels       execution order (order.ts)
+//   orderKernels       execution order (order.ts), computed indices before state updates (check-order.ts)
 //   assignSweeps       passes over the row inside each row kernel (sweeps.ts)
 // Every merge is checked against the binding budget by the candidate kernel's estimate (candidate.ts).
 //
@@ -23,6 +23,7 @@ import { joinRowValues } from './join-row-values.js';
 import { placeRoots } from './place-roots.js';
 import { matmulRoots } from './matmul-roots.js';
 import { orderKernels } from './order.js';
+import { checkedIndexNodes } from './check-order.js';
 import { assignSweeps, type Sweeps } from './sweeps.js';
 import type { BindingBudget } from './candidate.js';
 import type { Unit } from './units.js';
@@ -46,8 +47,9 @@ function partitionFrom(g: Graph, analysis: DependenceAnalysis, start: KernelGrap
   const merged = mergeReductions(g, start, budget);
   const withRowValues = joinRowValues(g, analysis, merged, budget);
   const stored = matmulRoots(g, withRowValues, roots);
-  const placed = placeRoots(g, analysis, stored.kg, stored.rest, budget);
-  const groups = orderKernels(placed);
+  const checked = checkedIndexNodes(g);
+  const placed = placeRoots(g, analysis, stored.kg, stored.rest, budget, checked);
+  const groups = orderKernels(placed, checked);
   return { groups, ...assignSweeps(g, groups, placed.groupOf), groupOf: placed.groupOf };
 }
 

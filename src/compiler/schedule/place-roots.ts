@@ -7,13 +7,16 @@ import { coord } from './coords.js';
 import { domainWork, elementAxes, keptAxes, nonOneDims, sameDims, sameDomain, type DependenceAnalysis, type Refs } from './domains.js';
 import { copyKernelGraph, reaches, type Group, type KernelGraph } from './kernel-graph.js';
 import { rowLocal, withinBudget, type BindingBudget } from './candidate.js';
-import { isScatter, type Unit } from './units.js';
+import { isScatter, readsCheckFlags, type Unit } from './units.js';
+import { beforeChecks } from './check-order.js';
 
-export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: KernelGraph, roots: readonly Unit[], budget: BindingBudget): KernelGraph {
+export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: KernelGraph, roots: readonly Unit[], budget: BindingBudget, checked: ReadonlySet<number> = new Set()): KernelGraph {
   const kg = copyKernelGraph(input);
   const fits = (members: Unit[]) => withinBudget(kg, members, budget);
   const scatters = (x: Group) => x.units.some((u) => isScatter(u));
   for (const r of roots) {
+    // a root storing state runs after the kernels storing computed indices (check-order.ts): not in one of them
+    const excluded = (x: Group) => readsCheckFlags(r) && beforeChecks(kg, x, checked);
     if (isScatter(r)) {
       // a kernel of its own (shared only with other in-place updates of the same domain): it overwrites state
       // other kernels read, so order.ts runs it after them
@@ -29,7 +32,7 @@ export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: Kernel
     const shapeDims = nonOneDims(g.nodes[r.node]!.shape);
     let best: { grp: Group; at: 'elem' | 'row'; refs: Refs; score: number } | undefined;
     for (const grp of kg.groups) {
-      if (grp.kind !== 'row' || !grp.units.some((u) => u.kind === 'reduce')) continue;
+      if (grp.kind !== 'row' || !grp.units.some((u) => u.kind === 'reduce') || excluded(grp)) continue;
       const all = grp.axes.map((a) => a.dim);
       const keptK = keptAxes(grp.axes);
       let at: 'elem' | 'row' | undefined;
@@ -54,7 +57,7 @@ export function placeRoots(g: Graph, analysis: DependenceAnalysis, input: Kernel
     }
     const axes = elementAxes(g.nodes[r.node]!.shape);
     const joinable = (x: Group) => {
-      if (x.kind !== 'map' || scatters(x) || !sameDomain(x.axes, axes) || !fits([...x.units, r])) return false;
+      if (x.kind !== 'map' || scatters(x) || !sameDomain(x.axes, axes) || !fits([...x.units, r]) || excluded(x)) return false;
       // never read a value the same kernel computes; never depend on something that depends on it
       if ([...r.refs.keys()].some((v) => kg.groupOf.get(v) === x)) return false;
       return ![...r.refs.keys()].some((v) => {

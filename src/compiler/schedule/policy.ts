@@ -60,5 +60,5 @@ function strategySchedule(prep: Prepared, roots: readonly RootDecl[], s: Strateg
   if ('failure' in fused) return fused;
   const part = partition(g, fused.analysis, fused.units, fused.roots, budget);
   const built = buildSchedule(prep, part, { workgroupSize, mode: 'fused' });
-  return { schedule: { ...built, kernels: mergeRowSiblings(built.kernels, limit) } };
+  return { schedule: { ...built, kernels: mergeRowSiblings(built.kernels, limit, new Set((built.computedIndexChecks ?? []).map((c) => c.buffer))) } };
 }

@@ -132,7 +132,6 @@ export const INDEX_MAPS: { [K in OpName]: IndexMap<K> } = {
   },
   // a sum over a broadcast constant (dimValue) reads nothing; any other reduction is a unit
   reduce: none,
-  arg_reduce: unitOnly,
   matmul: unitOnly,
   sort: unitOnly,
   cholesky: unitOnly,

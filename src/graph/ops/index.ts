@@ -12,7 +12,7 @@ import { broadcast, concat, permute, reshape, slice, slice_scatter } from './lay
 import { cholesky, triangular_solve } from './linalg.js';
 import { matmul } from './matmul.js';
 import { adaptive_pool2d, adaptive_pool2d_grad } from './pool.js';
-import { arg_reduce, reduce } from './reduce.js';
+import { reduce } from './reduce.js';
 import { sort } from './sort.js';
 import { constant, input, iota } from './source.js';
 import { unary } from './unary.js';
@@ -40,7 +40,6 @@ export const OPS: OpTable = {
   cholesky,
   triangular_solve,
   ctc_nll,
-  arg_reduce,
   scatter_add,
   index_copy,
   slice_scatter,

@@ -1,6 +1,6 @@
-// Reductions over a set of axes (sum/max/min), and arg_reduce (index of the first extremum along one axis).
+// Reductions over a set of axes (sum/max/min).
 import { shapeToString } from '../dims.js';
-import { broadcastOffsets, hostTensor, numelOf, stridesOf, walk } from '../host-tensor.js';
+import { broadcastOffsets, hostTensor, numelOf } from '../host-tensor.js';
 import type { Dim, Shape } from '../types.js';
 import { div, expandTo, mul } from './grad-helpers.js';
 import { normAxis, ShapeRuleError, type OpDef, type VjpBuilder } from './op-def.js';
@@ -63,37 +63,5 @@ export const reduce: OpDef<'reduce'> = {
       }
     }
     return hostTensor(ctx.outShape, ctx.outDtype, out);
-  },
-};
-
-export const arg_reduce: OpDef<'arg_reduce'> = {
-  kind: 'reduction',
-  arity: 1,
-  infer([x], attrs) {
-    const axis = normAxis(`arg_reduce ${attrs.fn}`, attrs.axis, x!.shape.length);
-    return { shape: keptShape(x!.shape, [axis], attrs.keepdim), dtype: 'int', attrs: { ...attrs, axis } };
-  },
-  vjp: () => [null],
-  cpu([x], attrs, ctx) {
-    const shape = x!.shape;
-    const axis = attrs.axis;
-    const len = shape[axis]!;
-    const st = stridesOf(shape);
-    const outer = walk(keptShape(shape, [axis], true), st.map((s, i) => (i === axis ? 0 : s)));
-    const out = new Float64Array(outer.length);
-    const better = attrs.fn === 'max' ? (v: number, m: number) => v > m : (v: number, m: number) => v < m;
-    for (let o = 0; o < outer.length; o++) {
-      let best = 0;
-      let m = x!.data[outer[o]!]!;
-      for (let k = 1; k < len && !Number.isNaN(m); k++) {
-        const v = x!.data[outer[o]! + k * st[axis]!]!;
-        if (Number.isNaN(v) || better(v, m)) {
-          m = v;
-          best = k;
-        }
-      }
-      out[o] = best;
-    }
-    return hostTensor(ctx.outShape, 'int', out);
   },
 };
