@@ -467,6 +467,54 @@ test('inputs are validated before any dispatch, with every problem named', async
   exec.destroy();
 });
 
+test('a value that is no tensor (null, no data, a plain Array) is a GpuInputError naming the input, not a TypeError from inside', async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const good = inputsOf(data(4, 10, 5), 4, 10);
+  const before = await exec.run(good, { readback: true });
+  const cases: [string, unknown, RegExp][] = [
+    ['targets', null, /'targets' is null, not a tensor \(\{ shape, data \} or \{ shape, buffer \}\)/],
+    ['targets', 3, /'targets' is number, not a tensor/],
+    ['student/./output', { shape: [4, 10] }, /'student\/\.\/output' has no data: expected a typed array \(Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers\)/],
+    ['student/./output', { shape: [4, 10], data: Array.from({ length: 40 }, () => 0.5) }, /'student\/\.\/output' has data that is a plain Array: expected a typed array/],
+    // integer inputs too: a plain Array of class indices was taken before, as floats are not
+    ['targets', { shape: [4], data: [0, 1, 2, 3] }, /'targets' has data that is a plain Array/],
+    ['targets', { shape: [4], data: new DataView(new ArrayBuffer(16)) }, /'targets' has data that is a DataView/],
+  ];
+  for (const [name, value, msg] of cases) await rejects(exec.run(new Map(good).set(name, value as TensorInput), { readback: true }), GpuInputError, msg);
+  // Nothing ran: the gradient buffer still holds the good run's values.
+  const after = await exec.run(good, { readback: true });
+  assert.equal(after.grads.get('student/./output'), before.grads.get('student/./output'));
+  exec.destroy();
+});
+
+test('host arrays over a SharedArrayBuffer (and views at an offset) run as their own copies would: same loss and gradients bit for bit', async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const d = data(5, 33, 9);
+  const good = inputsOf(d, 5, 33);
+  const want = await exec.run(good, { readback: true });
+  // the SharedArrayBuffer-backed arrays Dawn's writeBuffer refuses (a raw TypeError before); a view at an offset into it
+  const shared = <T extends Float32Array | Int32Array>(src: ArrayLike<number>, Ctor: { new (b: SharedArrayBuffer, off: number, n: number): T }, off: number): T => {
+    const v = new Ctor(new SharedArrayBuffer(4 * (src.length + off)), 4 * off, src.length);
+    v.set(src);
+    return v;
+  };
+  const inputs = new Map<string, TensorInput>([
+    ['student/./output', { shape: [5, 33], data: shared(Float32Array.from(d.a), Float32Array, 0) }],
+    ['teacher/./output', { shape: [5, 33], data: shared(Float32Array.from(d.b), Float32Array, 3) }],
+    ['targets', { shape: [5], data: shared(Int32Array.from(d.y, Number), Int32Array, 1) }],
+  ]);
+  for (let i = 0; i < 2; i++) {
+    const got = await exec.run(inputs, { readback: true });
+    assert.is(got.loss, want.loss, `run ${i}: loss`);
+    assert.equal(got.grads.get('student/./output'), want.grads.get('student/./output'), `run ${i}: gradient`);
+  }
+  // readback into a shared array works too (the copy out of the mapped range is a typed-array set)
+  const into = new Float32Array(new SharedArrayBuffer(4 * 5 * 33));
+  await exec.run(inputs, { readback: true, into: new Map([['student/./output', into]]) });
+  assert.equal(Array.from(into), Array.from(want.grads.get('student/./output')!));
+  exec.destroy();
+});
+
 test('a malformed plan is a PlanError; a kernel that does not compile names itself', async () => {
   const p1 = tinyPlan();
   p1.kernels[0]!.bindings[0]!.binding = 0;
