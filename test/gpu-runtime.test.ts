@@ -195,6 +195,31 @@ test("readback 'all' into the caller's arrays: the same arrays come back, filled
   exec.destroy();
 });
 
+test("readback 'all' into arrays that share memory (the same array, or overlapping views, for two gradients) is refused: one would overwrite the other", async () => {
+  // the tiny plan with a second gradient output (the teacher's: the same buffer, so the same values)
+  const plan = tinyPlan();
+  plan.outputs.grads.push({ input: 'teacher/./output', buffer: plan.outputs.grads[0]!.buffer, shape: plan.outputs.grads[0]!.shape });
+  const exec = await PlanExecutor.create(rt!, plan);
+  const d = data(3, 8, 4);
+  const fresh = await exec.run(inputsOf(d, 3, 8), { readback: 'all' });
+  const mem = new Float32Array(2 * 24 + 4);
+  const cases: [string, Float32Array, Float32Array][] = [
+    ['the same array', mem.subarray(0, 24), mem.subarray(0, 24)],
+    ['overlapping views', mem.subarray(0, 24), mem.subarray(20, 44)],
+  ];
+  for (const [what, s, t] of cases)
+    await rejects(
+      exec.run(inputsOf(d, 3, 8), { readback: 'all', into: new Map([['student/./output', s], ['teacher/./output', t]]) }),
+      GpuInputError,
+      /the arrays for 'student\/\.\/output' and 'teacher\/\.\/output' share memory/,
+    ).catch((e: unknown) => assert.unreachable(`${what}: ${String(e)}`));
+  // views side by side in one buffer are fine
+  const r = await exec.run(inputsOf(d, 3, 8), { readback: 'all', into: new Map([['student/./output', mem.subarray(0, 24)], ['teacher/./output', mem.subarray(24, 48)]]) });
+  assert.equal(Array.from(r.grads.get('teacher/./output')!), Array.from(fresh.grads.get('student/./output')!));
+  assert.equal(Array.from(r.grads.get('student/./output')!), Array.from(fresh.grads.get('student/./output')!));
+  exec.destroy();
+});
+
 test('a gradient longer than several readback chunks reads back whole: fresh, into, and again after a smaller run', async () => {
   const exec = await PlanExecutor.create(rt!, tinyPlan());
   // 1031 x 3001 floats: 12.4 MB, three full 4 MiB chunks and a partial one (cut points inside rows)

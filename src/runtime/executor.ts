@@ -744,13 +744,19 @@ export class PlanExecutor {
     return names.length ? `; the state the plan updates in place in your buffers (${names.join(', ')}) was left as it was` : '';
   }
 
-  /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */
+  /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`, no two
+   *  sharing memory (the later copy would overwrite the earlier gradient). */
   private checkInto(into: ReadonlyMap<string, Float32Array>, env: SymbolEnv): void {
+    const seen: [string, Float32Array][] = [];
     for (const [name, arr] of into) {
       const g = this.plan.outputs.grads.find((x) => x.input === name);
       if (!g) throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (gradients: ${this.plan.outputs.grads.map((x) => x.input).join(', ') || 'none'})`);
       const n = g.shape.reduce<number>((a, d) => a * evalDim(d, env), 1);
       if (!(arr instanceof Float32Array) || arr.length !== n) throw new GpuInputError(`readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? arr.length : typeof arr}`);
+      const other = seen.find(([, b]) => b.buffer === arr.buffer && b.byteOffset < arr.byteOffset + arr.byteLength && arr.byteOffset < b.byteOffset + b.byteLength);
+      if (other && n > 0)
+        throw new GpuInputError(`readback into: the arrays for '${other[0]}' and '${name}' share memory: each gradient needs an array of its own`);
+      seen.push([name, arr]);
     }
   }
 
