@@ -492,7 +492,14 @@ test('inputs are validated before any dispatch, with every problem named', async
   exec.destroy();
 });
 
-test('a value that is no tensor (null, no data, a plain Array) is a GpuInputError naming the input, not a TypeError from inside', async () => {
+/** A Float32Array of `n` elements whose ArrayBuffer was transferred away (as postMessage's transfer list does). */
+function detached(n: number): Float32Array {
+  const a = new Float32Array(n);
+  structuredClone(a.buffer, { transfer: [a.buffer] });
+  return a;
+}
+
+test('a value that is no tensor (null, no data, a plain Array, a detached array) is a GpuInputError naming the input, not a TypeError from inside', async () => {
   const exec = await PlanExecutor.create(rt!, tinyPlan());
   const good = inputsOf(data(4, 10, 5), 4, 10);
   const before = await exec.run(good, { readback: true });
@@ -504,8 +511,11 @@ test('a value that is no tensor (null, no data, a plain Array) is a GpuInputErro
     // integer inputs too: a plain Array of class indices was taken before, as floats are not
     ['targets', { shape: [4], data: [0, 1, 2, 3] }, /'targets' has data that is a plain Array/],
     ['targets', { shape: [4], data: new DataView(new ArrayBuffer(16)) }, /'targets' has data that is a DataView/],
+    // an array whose memory went to a worker (postMessage's transfer list): not "0 elements", what happened
+    ['student/./output', { shape: [4, 10], data: detached(40) }, /'student\/\.\/output' has data whose ArrayBuffer was detached \(transferred/],
   ];
   for (const [name, value, msg] of cases) await rejects(exec.run(new Map(good).set(name, value as TensorInput), { readback: true }), GpuInputError, msg);
+  await rejects(exec.run(good, { readback: true, into: new Map([['student/./output', detached(40)]]) }), GpuInputError, /got one whose ArrayBuffer was detached/);
   // Nothing ran: the gradient buffer still holds the good run's values.
   const after = await exec.run(good, { readback: true });
   assert.equal(after.grads.get('student/./output'), before.grads.get('student/./output'));

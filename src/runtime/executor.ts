@@ -36,7 +36,7 @@ import {
 } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
-import { copyHostInputs, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
+import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
 import { adapterKey, tunedChoices, type KernelChoice, type TuningEntry } from './tune-cache.js';
@@ -752,7 +752,10 @@ export class PlanExecutor {
       const g = this.plan.outputs.grads.find((x) => x.input === name);
       if (!g) throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (gradients: ${this.plan.outputs.grads.map((x) => x.input).join(', ') || 'none'})`);
       const n = g.shape.reduce<number>((a, d) => a * evalDim(d, env), 1);
-      if (!(arr instanceof Float32Array) || arr.length !== n) throw new GpuInputError(`readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? arr.length : typeof arr}`);
+      if (!(arr instanceof Float32Array) || arr.length !== n)
+        throw new GpuInputError(
+          `readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? (isDetached(arr) ? 'one whose ArrayBuffer was detached (transferred: postMessage, structuredClone)' : arr.length) : typeof arr}`,
+        );
       const other = seen.find(([, b]) => b.buffer === arr.buffer && b.byteOffset < arr.byteOffset + arr.byteLength && arr.byteOffset < b.byteOffset + b.byteLength);
       if (other && n > 0)
         throw new GpuInputError(`readback into: the arrays for '${other[0]}' and '${name}' share memory: each gradient needs an array of its own`);

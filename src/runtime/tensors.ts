@@ -43,9 +43,21 @@ export function copyHostInputs<K, T extends TensorInput>(inputs: ReadonlyMap<K, 
   const out = new Map<K, T>();
   for (const [name, t] of inputs) {
     const data = t !== null && typeof t === 'object' && !isDeviceInput(t) ? (t as HostInput).data : undefined;
-    out.set(name, ArrayBuffer.isView(data) && !(data instanceof DataView) ? ({ ...t, data: data.slice() } as T) : t);
+    out.set(name, ArrayBuffer.isView(data) && !(data instanceof DataView) && !isDetached(data) ? ({ ...t, data: data.slice() } as T) : t);
   }
   return out;
+}
+
+/** A view whose ArrayBuffer was transferred away (it then reads as empty): a view of it cannot be made. Checked only
+ *  for empty views (a detached one has byteLength 0), so it costs nothing on the way of real data. */
+export function isDetached(v: ArrayBufferView): boolean {
+  if (v.byteLength !== 0 || typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer) return false;
+  try {
+    new Uint8Array(v.buffer as ArrayBuffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** What makes `t` no tensor at all (not an object; host data that is no typed array), or undefined: checked before
@@ -54,7 +66,7 @@ export function tensorProblem(t: unknown): string | undefined {
   if (t === null || typeof t !== 'object') return `is ${t === null ? 'null' : typeof t}, not a tensor ({ shape, data } or { shape, buffer })`;
   if (isDeviceInput(t as TensorInput)) return undefined;
   const data = (t as { data?: unknown }).data;
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return undefined;
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return isDetached(data) ? `has data whose ArrayBuffer was detached (transferred: postMessage, structuredClone): it holds nothing now` : undefined;
   const what = data === undefined ? 'no data' : `data that is ${data === null ? 'null' : Array.isArray(data) ? 'a plain Array' : typeof data === 'object' ? `a ${(data as object).constructor?.name ?? 'object'}` : `a ${typeof data}`}`;
   return `has ${what}: expected a typed array (Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers) or a GPUBuffer as { shape, buffer }`;
 }
