@@ -311,4 +311,51 @@ test("initState(seed): torchdistill's initial CRD state from the loss's own defi
   }
 });
 
+test("the CRD glue's host arrays (inputs and setState's) may be refilled as soon as the call returns, with steps queued or not: state and results as if they were not", async () => {
+  const rt = await openTestRuntime('glue-state GPU test');
+  if (!rt) return;
+  const dir = scratch();
+  try {
+    const { c, out } = await compileCase(CRD);
+    const glue = await importGlue(out, dir);
+    const crit = await glue.TrainCriterion.create(rt);
+    const io = new Map([...c.inputs].filter(([n]) => n !== 'targets' && !n.startsWith('state_in/')));
+    const stateIn = new Map([...c.inputs].filter(([n]) => n.startsWith('state_in/')).map(([n, t]) => [n.slice('state_in/'.length), t]));
+    // step k's inputs: golden's, each float moved by k (so each step's loss and updated banks differ)
+    const step = (k: number) => new Map([...io].map(([n, t]) => [n, { ...t, data: t.dtype === 'I64' ? (t.data as BigInt64Array).slice() : Float64Array.from(t.data as Float64Array, (v) => v + 0.25 * k) } as SafeTensor]));
+    const refill = (m: Map<string, SafeTensor>, k: number) => {
+      for (const [n, t] of step(k)) (m.get(n)!.data as Float64Array).set(t.data as Float64Array);
+    };
+    const targets = c.inputs.get('targets')!;
+    // the reference: steps 0, 1, 2 one after another from golden's state
+    await crit.setState(nestByName(stateIn));
+    const want: number[] = [];
+    for (const k of [0, 1, 2]) want.push((await crit.forward(nestByName(step(k)), targets, { readback: true })).loss);
+    const wantState = flatten(await crit.readState());
+
+    // the state from an array refilled right after setState() returns, behind a step still queued and with none
+    const garbage = (t: SafeTensor) => (t.data as Float64Array).fill(1e6);
+    const own = new Map([...stateIn].map(([k, t]) => [k, { ...t, data: (t.data as Float64Array).slice() } as SafeTensor]));
+    const busy = crit.forward(nestByName(step(5)), targets, { readback: true });
+    const set = crit.setState(nestByName(own));
+    for (const t of own.values()) garbage(t);
+    await Promise.all([busy, set]);
+    // the same three steps with one set of arrays refilled for the next step as soon as each call returns: the
+    // first starts at once, the others queue behind it
+    const arrays = step(0);
+    const runs: Promise<{ loss: number }>[] = [];
+    for (const k of [0, 1, 2]) {
+      runs.push(crit.forward(nestByName(arrays), targets, { readback: true }));
+      refill(arrays, k + 1);
+    }
+    assert.equal((await Promise.all(runs)).map((r) => r.loss), want, 'each step ran on the values given at its call');
+    const got = flatten(await crit.readState());
+    for (const [k, v] of wantState) assert.equal(Array.from(got.get(k)!.data), Array.from(v.data), `state '${k}' bit for bit`);
+    crit.destroy();
+  } finally {
+    rt.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -195,6 +195,31 @@ test("readback 'all' into the caller's arrays: the same arrays come back, filled
   exec.destroy();
 });
 
+test("readback 'all' into arrays that share memory (the same array, or overlapping views, for two gradients) is refused: one would overwrite the other", async () => {
+  // the tiny plan with a second gradient output (the teacher's: the same buffer, so the same values)
+  const plan = tinyPlan();
+  plan.outputs.grads.push({ input: 'teacher/./output', buffer: plan.outputs.grads[0]!.buffer, shape: plan.outputs.grads[0]!.shape });
+  const exec = await PlanExecutor.create(rt!, plan);
+  const d = data(3, 8, 4);
+  const fresh = await exec.run(inputsOf(d, 3, 8), { readback: 'all' });
+  const mem = new Float32Array(2 * 24 + 4);
+  const cases: [string, Float32Array, Float32Array][] = [
+    ['the same array', mem.subarray(0, 24), mem.subarray(0, 24)],
+    ['overlapping views', mem.subarray(0, 24), mem.subarray(20, 44)],
+  ];
+  for (const [what, s, t] of cases)
+    await rejects(
+      exec.run(inputsOf(d, 3, 8), { readback: 'all', into: new Map([['student/./output', s], ['teacher/./output', t]]) }),
+      GpuInputError,
+      /the arrays for 'student\/\.\/output' and 'teacher\/\.\/output' share memory/,
+    ).catch((e: unknown) => assert.unreachable(`${what}: ${String(e)}`));
+  // views side by side in one buffer are fine
+  const r = await exec.run(inputsOf(d, 3, 8), { readback: 'all', into: new Map([['student/./output', mem.subarray(0, 24)], ['teacher/./output', mem.subarray(24, 48)]]) });
+  assert.equal(Array.from(r.grads.get('teacher/./output')!), Array.from(fresh.grads.get('student/./output')!));
+  assert.equal(Array.from(r.grads.get('student/./output')!), Array.from(fresh.grads.get('student/./output')!));
+  exec.destroy();
+});
+
 test('a gradient longer than several readback chunks reads back whole: fresh, into, and again after a smaller run', async () => {
   const exec = await PlanExecutor.create(rt!, tinyPlan());
   // 1031 x 3001 floats: 12.4 MB, three full 4 MiB chunks and a partial one (cut points inside rows)
@@ -464,6 +489,64 @@ test('inputs are validated before any dispatch, with every problem named', async
   // Nothing ran: the gradient buffer still holds the good run's values.
   const after = await exec.run(good, { readback: true });
   assert.equal(after.grads.get('student/./output'), before.grads.get('student/./output'));
+  exec.destroy();
+});
+
+/** A Float32Array of `n` elements whose ArrayBuffer was transferred away (as postMessage's transfer list does). */
+function detached(n: number): Float32Array {
+  const a = new Float32Array(n);
+  structuredClone(a.buffer, { transfer: [a.buffer] });
+  return a;
+}
+
+test('a value that is no tensor (null, no data, a plain Array, a detached array) is a GpuInputError naming the input, not a TypeError from inside', async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const good = inputsOf(data(4, 10, 5), 4, 10);
+  const before = await exec.run(good, { readback: true });
+  const cases: [string, unknown, RegExp][] = [
+    ['targets', null, /'targets' is null, not a tensor \(\{ shape, data \} or \{ shape, buffer \}\)/],
+    ['targets', 3, /'targets' is number, not a tensor/],
+    ['student/./output', { shape: [4, 10] }, /'student\/\.\/output' has no data: expected a typed array \(Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers\)/],
+    ['student/./output', { shape: [4, 10], data: Array.from({ length: 40 }, () => 0.5) }, /'student\/\.\/output' has data that is a plain Array: expected a typed array/],
+    // integer inputs too: a plain Array of class indices was taken before, as floats are not
+    ['targets', { shape: [4], data: [0, 1, 2, 3] }, /'targets' has data that is a plain Array/],
+    ['targets', { shape: [4], data: new DataView(new ArrayBuffer(16)) }, /'targets' has data that is a DataView/],
+    // an array whose memory went to a worker (postMessage's transfer list): not "0 elements", what happened
+    ['student/./output', { shape: [4, 10], data: detached(40) }, /'student\/\.\/output' has data whose ArrayBuffer was detached \(transferred/],
+  ];
+  for (const [name, value, msg] of cases) await rejects(exec.run(new Map(good).set(name, value as TensorInput), { readback: true }), GpuInputError, msg);
+  await rejects(exec.run(good, { readback: true, into: new Map([['student/./output', detached(40)]]) }), GpuInputError, /got one whose ArrayBuffer was detached/);
+  // Nothing ran: the gradient buffer still holds the good run's values.
+  const after = await exec.run(good, { readback: true });
+  assert.equal(after.grads.get('student/./output'), before.grads.get('student/./output'));
+  exec.destroy();
+});
+
+test('host arrays over a SharedArrayBuffer (and views at an offset) run as their own copies would: same loss and gradients bit for bit', async () => {
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  const d = data(5, 33, 9);
+  const good = inputsOf(d, 5, 33);
+  const want = await exec.run(good, { readback: true });
+  // the SharedArrayBuffer-backed arrays Dawn's writeBuffer refuses (a raw TypeError before); a view at an offset into it
+  const shared = <T extends Float32Array | Int32Array>(src: ArrayLike<number>, Ctor: { new (b: SharedArrayBuffer, off: number, n: number): T }, off: number): T => {
+    const v = new Ctor(new SharedArrayBuffer(4 * (src.length + off)), 4 * off, src.length);
+    v.set(src);
+    return v;
+  };
+  const inputs = new Map<string, TensorInput>([
+    ['student/./output', { shape: [5, 33], data: shared(Float32Array.from(d.a), Float32Array, 0) }],
+    ['teacher/./output', { shape: [5, 33], data: shared(Float32Array.from(d.b), Float32Array, 3) }],
+    ['targets', { shape: [5], data: shared(Int32Array.from(d.y, Number), Int32Array, 1) }],
+  ]);
+  for (let i = 0; i < 2; i++) {
+    const got = await exec.run(inputs, { readback: true });
+    assert.is(got.loss, want.loss, `run ${i}: loss`);
+    assert.equal(got.grads.get('student/./output'), want.grads.get('student/./output'), `run ${i}: gradient`);
+  }
+  // readback into a shared array works too (the copy out of the mapped range is a typed-array set)
+  const into = new Float32Array(new SharedArrayBuffer(4 * 5 * 33));
+  await exec.run(inputs, { readback: true, into: new Map([['student/./output', into]]) });
+  assert.equal(Array.from(into), Array.from(want.grads.get('student/./output')!));
   exec.destroy();
 });
 

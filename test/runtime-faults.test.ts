@@ -140,6 +140,63 @@ test('concurrent forwards on one stage are serialized: each gets its own inputsâ
   const pending = exec.run(sets[0]!.map, { readback: 'scalars' });
   await rejects(() => exec.submit(sets[1]!.map), GpuValidationError, /still in flight/);
   await pending;
+  // but a run that was awaited is over: a submit() right after it is not refused (the run counted itself as in
+  // flight until a microtask after its promise settled, so this threw 'still in flight')
+  for (const mode of ['none', 'scalars', 'all'] as const) {
+    await exec.run(sets[0]!.map, { readback: mode });
+    const sub = exec.submit(sets[1]!.map);
+    await sub.done;
+  }
+  exec.destroy();
+  rt.destroy();
+});
+
+test("a run's host arrays may be refilled as soon as run() returns: a run started at once uploaded them, one queued behind another works on a copy", async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const sets = [0, 1, 2].map((k) => inputs(3, 33, k));
+  const seq: { loss: number; grad: Float32Array }[] = [];
+  for (const s of sets) {
+    const r = await exec.run(s.map, { readback: 'all' });
+    seq.push({ loss: r.loss, grad: r.grads.get('student/./output')! });
+  }
+  /** A training loop's reused arrays: set k's values now, refilled (in place) with set j's by refill(). */
+  const reused = (k: number) => {
+    const map = new Map([...sets[k]!.map].map(([n, t]) => [n, { ...t, data: (t as { data: Float32Array | Int32Array }).data.slice() } as TensorInput]));
+    const refill = (j: number) => {
+      for (const [n, t] of map) (t as { data: Float32Array | Int32Array }).data.set((sets[j]!.map.get(n) as unknown as { data: Float32Array & Int32Array }).data);
+    };
+    return { map, refill };
+  };
+  for (const mode of ['all', 'scalars', 'none'] as const) {
+    // nothing in flight: the run starts (and uploads) before run() returns
+    const a = reused(0);
+    const pa = exec.run(a.map, { readback: mode });
+    a.refill(2);
+    // behind it, in flight: this run waits with a copy of its arrays taken at the call
+    const b = reused(1);
+    const pb = exec.run(b.map, { readback: mode });
+    b.refill(2);
+    const [ra, rb] = await Promise.all([pa, pb]);
+    if (mode === 'none') {
+      // the gradient buffer holds the queued run's result: set 1's, not set 2's
+      const bytes = 4 * seq[1]!.grad.length;
+      const staging = rt.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = rt.device.createCommandEncoder();
+      enc.copyBufferToBuffer(exec.gradBuffer('student/./output')!, 0, staging, 0, bytes);
+      rt.device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      assert.equal(new Float32Array(staging.getMappedRange().slice(0)), seq[1]!.grad, 'none: the queued run used the values given at the call');
+      staging.destroy();
+      continue;
+    }
+    assert.is((ra as { loss: number }).loss, seq[0]!.loss, `${mode}: the first run used the values given at the call`);
+    assert.is((rb as { loss: number }).loss, seq[1]!.loss, `${mode}: the queued run used the values given at the call`);
+    if (mode === 'all') {
+      assert.equal((ra as { grads: Map<string, Float32Array> }).grads.get('student/./output'), seq[0]!.grad);
+      assert.equal((rb as { grads: Map<string, Float32Array> }).grads.get('student/./output'), seq[1]!.grad);
+    }
+  }
   exec.destroy();
   rt.destroy();
 });

@@ -280,7 +280,12 @@ export class GpuRuntime {
    * every turn of the event loop: see PlanExecutor's choice, wait-estimate.ts).
    */
   wait<T>(p: Promise<T>, what: string, timeoutMs = this.timeoutMs, polling: Polling = 'hooked'): Promise<T> {
-    if (this.lostError) return Promise.reject(this.lostError);
+    if (this.lostError) {
+      // `p` (a map or a popped scope of work submitted before the loss was seen) still rejects: its AbortError is
+      // this loss, never an unhandled rejection
+      p.catch(() => {});
+      return Promise.reject(this.lostError);
+    }
     const r = withTimeout(Promise.race([p, this.watch.lost]), timeoutMs, what, this.cpuWaitMs);
     if (polling === 'hooked') this.waitHook?.(r);
     return r;
@@ -302,7 +307,10 @@ export class GpuRuntime {
    * first still pending is the one reported).
    */
   waitProgress<T>(ps: readonly Promise<T>[], what: (i: number) => string, timeoutMs = this.timeoutMs): Promise<T[]> {
-    if (this.lostError) return Promise.reject(this.lostError);
+    if (this.lostError) {
+      for (const p of ps) p.catch(() => {}); // as in wait()
+      return Promise.reject(this.lostError);
+    }
     const all = new Promise<T[]>((resolve, reject) => {
       const out = new Array<T>(ps.length);
       const done = new Array<boolean>(ps.length).fill(false);

@@ -36,7 +36,7 @@ import {
 } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
-import { isDeviceInput, kindOf, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
+import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
 import { adapterKey, tunedChoices, type KernelChoice, type TuningEntry } from './tune-cache.js';
@@ -434,7 +434,9 @@ export class PlanExecutor {
   }
 
   /**
-   * Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched.
+   * Runs forward+backward once. Inputs are checked completely before anything is uploaded or dispatched. Host
+   * arrays are taken at the call: with no run in flight this one starts (and uploads them) before run() returns;
+   * behind one it waits its turn with a copy of them. Either way the caller may refill them once run() returns.
    * With readback 'all', each gradient is copied into a new Float32Array, or into `into`'s array for that
    * input (exactly the gradient's length) — a training loop that reuses its arrays saves the host allocation,
    * which for large gradients can cost more than the kernels (fresh memory is faulted in page by page).
@@ -445,14 +447,33 @@ export class PlanExecutor {
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> }): Promise<DeviceOutputs | ScalarResult | HostResult>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
     const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
-    // One run at a time: they share buffers and the staging buffer.
+    // One run at a time: they share buffers and the staging buffer. A run with none in flight starts now: its host
+    // inputs are checked and uploaded (WebGPU's writeBuffer copies them) before run() returns, so the caller may
+    // refill its arrays at once. One behind a run in flight waits its turn with a copy of its host inputs taken now.
+    const idle = this.active === 0;
     this.active++;
-    const next = this.pending.then(
-      () => this.runNow(inputs, mode, opts.into),
-      () => this.runNow(inputs, mode, opts.into),
-    );
-    this.pending = next.catch(() => {}).finally(() => this.active--);
+    const start = (ins: ReadonlyMap<string, TensorInput>) => this.runCounted(ins, mode, opts.into);
+    let next: Promise<DeviceOutputs | ScalarResult | HostResult>;
+    if (idle) next = start(inputs);
+    else {
+      const copy = copyHostInputs(inputs);
+      next = this.pending.then(
+        () => start(copy),
+        () => start(copy),
+      );
+    }
+    this.pending = next.catch(() => {});
     return next;
+  }
+
+  /** runNow, counted in `active` until it settles (decremented before its promise settles, so that a caller
+   *  awaiting it finds the executor idle). */
+  private async runCounted(inputs: ReadonlyMap<string, TensorInput>, mode: 'none' | 'scalars' | 'all', into?: ReadonlyMap<string, Float32Array>): Promise<DeviceOutputs | ScalarResult | HostResult> {
+    try {
+      return await this.runNow(inputs, mode, into);
+    } finally {
+      this.active--;
+    }
   }
 
   /**
@@ -723,13 +744,22 @@ export class PlanExecutor {
     return names.length ? `; the state the plan updates in place in your buffers (${names.join(', ')}) was left as it was` : '';
   }
 
-  /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`. */
+  /** `into` names gradients of this plan, each with an array of exactly the gradient's length at `env`, no two
+   *  sharing memory (the later copy would overwrite the earlier gradient). */
   private checkInto(into: ReadonlyMap<string, Float32Array>, env: SymbolEnv): void {
+    const seen: [string, Float32Array][] = [];
     for (const [name, arr] of into) {
       const g = this.plan.outputs.grads.find((x) => x.input === name);
       if (!g) throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (gradients: ${this.plan.outputs.grads.map((x) => x.input).join(', ') || 'none'})`);
       const n = g.shape.reduce<number>((a, d) => a * evalDim(d, env), 1);
-      if (!(arr instanceof Float32Array) || arr.length !== n) throw new GpuInputError(`readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? arr.length : typeof arr}`);
+      if (!(arr instanceof Float32Array) || arr.length !== n)
+        throw new GpuInputError(
+          `readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? (isDetached(arr) ? 'one whose ArrayBuffer was detached (transferred: postMessage, structuredClone)' : arr.length) : typeof arr}`,
+        );
+      const other = seen.find(([, b]) => b.buffer === arr.buffer && b.byteOffset < arr.byteOffset + arr.byteLength && arr.byteOffset < b.byteOffset + b.byteLength);
+      if (other && n > 0)
+        throw new GpuInputError(`readback into: the arrays for '${other[0]}' and '${name}' share memory: each gradient needs an array of its own`);
+      seen.push([name, arr]);
     }
   }
 
@@ -953,7 +983,12 @@ export class PlanExecutor {
     const shapes = new Map<string, readonly number[]>();
     for (const pi of plan.inputs) {
       const t = inputs.get(pi.name);
-      if (!t) continue;
+      if (t === undefined) continue;
+      const malformed = tensorProblem(t);
+      if (malformed) {
+        problems.push(`'${pi.name}' ${malformed}`);
+        continue;
+      }
       if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
         problems.push(`'${pi.name}' has an invalid shape ${JSON.stringify(t.shape)}`);
         continue;
@@ -1015,12 +1050,12 @@ export class PlanExecutor {
   private convert(name: string, dtype: 'float' | 'int', t: HostInput, problems: string[]): ArrayBufferView {
     const n = t.data.length;
     if (dtype === 'float') {
-      if (t.data instanceof Float32Array) return t.data;
+      if (t.data instanceof Float32Array && !isShared(t.data)) return t.data;
       const dst = this.scratchFor(name, n, Float32Array);
-      toF32(t.data as Float64Array | Int32Array | BigInt64Array, dst);
+      toF32(t.data as Float32Array | Float64Array | Int32Array | BigInt64Array, dst);
       return dst;
     }
-    if (t.data instanceof Int32Array) return t.data;
+    if (t.data instanceof Int32Array && !isShared(t.data)) return t.data;
     const dst = this.scratchFor(name, n, Int32Array);
     const bad = toI32(t.data as Float32Array | Float64Array | BigInt64Array, dst);
     if (bad >= 0) problems.push(`'${name}' element ${bad} is ${String(t.data[bad])}, not a 32-bit integer`);

@@ -13,7 +13,7 @@ import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';
 import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
 import { dimToString } from './dims.js';
-import { isDeviceInput, kindOf, numelOf, toF32, type DeviceInput, type FloatTensor } from './tensors.js';
+import { copyHostInputs, isDeviceInput, isShared, kindOf, numelOf, tensorProblem, toF32, type DeviceInput, type FloatTensor, type TensorInput } from './tensors.js';
 
 /** Seeded floats in [0, 1) with 24 bits, as torch.rand's float32 values: the high bits of a 32-bit LCG (Numerical Recipes'). */
 function seededUniform(seed: number): () => number {
@@ -43,6 +43,8 @@ interface Slot {
 export class ResidentState {
   private readonly slots: Slot[];
   private pending: Promise<unknown> = Promise.resolve();
+  /** Bodies queued and not yet settled. */
+  private active = 0;
   private destroyed = false;
 
   /** The state of the plan `executor` runs (its chosen variant). Throws PlanError for a state output no input feeds. */
@@ -72,8 +74,13 @@ export class ResidentState {
     for (const k of state.keys()) if (!this.slots.some((s) => s.key === k)) problems.push(`unknown state '${k}' (the state: ${this.keys.join(', ')})`);
     for (const s of this.slots) {
       const t = state.get(s.key);
-      if (!t) {
+      if (t === undefined) {
         problems.push(`missing state '${s.key}'`);
+        continue;
+      }
+      const malformed = tensorProblem(t);
+      if (malformed) {
+        problems.push(`state '${s.key}' ${malformed}`);
         continue;
       }
       const want = s.input.shape;
@@ -86,7 +93,9 @@ export class ResidentState {
       else if (t.data.length !== numelOf(t.shape)) problems.push(`state '${s.key}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
     }
     if (problems.length) return Promise.reject(new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
-    const tensors = this.slots.map((s) => state.get(s.key)!);
+    const given = this.slots.map((s) => state.get(s.key)!);
+    // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
+    const tensors = this.idle ? given : [...copyHostInputs(new Map(given.entries())).values()];
     return this.queue(async () => {
       const device = this.executor.runtime.device;
       await this.executor.runtime.scoped('setting the state', () => {
@@ -103,8 +112,10 @@ export class ResidentState {
           if (n === 0) return;
           if (isDeviceInput(t)) enc.copyBufferToBuffer(t.buffer, 0, s.current.gpu, 0, 4 * n);
           else {
-            const f32 = t.data instanceof Float32Array ? t.data : new Float32Array(n);
-            if (!(t.data instanceof Float32Array)) toF32(t.data, f32);
+            // a copy for other dtypes and for shared memory (writeBuffer takes ArrayBuffer-backed data only)
+            const own = t.data instanceof Float32Array && !isShared(t.data);
+            const f32 = own ? (t.data as Float32Array) : new Float32Array(n);
+            if (!own) toF32(t.data, f32);
             device.queue.writeBuffer(s.current.gpu, 0, f32.buffer, f32.byteOffset, 4 * n);
           }
         });
@@ -156,11 +167,23 @@ export class ResidentState {
   }
 
   /**
-   * One step, after those queued: `run` gets the state inputs (`state_in/…` → the resident buffers) to run the
-   * plan with; then each state output is copied into its resident buffer. Throws GpuInputError (naming `setState`)
-   * when the state was never set.
+   * One step, after those queued: `run` gets `inputs` (the step's other inputs) and the state inputs (`state_in/…` →
+   * the resident buffers) to run the plan with; then each state output is copied into its resident buffer. With
+   * nothing queued the step starts at once (its host inputs uploaded before step() returns); behind queued work it
+   * runs on a copy of `inputs`' host arrays taken at the call, so the caller may refill them at once (the generated
+   * glue passes its inputs here). Throws GpuInputError (naming `setState`) when the state was never set.
    */
-  step<T>(run: (state: Map<string, DeviceInput>) => Promise<T>): Promise<T> {
+  step<T>(run: (state: Map<string, DeviceInput>) => Promise<T>): Promise<T>;
+  step<T, I extends TensorInput>(inputs: ReadonlyMap<string, I>, run: (inputs: Map<string, I | DeviceInput>) => Promise<T>): Promise<T>;
+  step<T, I extends TensorInput>(
+    first: ReadonlyMap<string, I> | ((state: Map<string, DeviceInput>) => Promise<T>),
+    second?: (inputs: Map<string, I | DeviceInput>) => Promise<T>,
+  ): Promise<T> {
+    // the older form, step(run): the state inputs alone (the caller merges its own)
+    const inputs = typeof first === 'function' ? new Map<string, I>() : first;
+    const run = (typeof first === 'function' ? first : second!) as (inputs: Map<string, I | DeviceInput>) => Promise<T>;
+    // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
+    const own = this.idle ? inputs : copyHostInputs(inputs);
     return this.queue(async () => {
       this.check();
       const missing = this.slots.filter((s) => !s.current).map((s) => s.key);
@@ -169,7 +192,7 @@ export class ResidentState {
           `the state of this stage (${missing.join(', ')}) lives on the device and was never set`,
           'call setState() with the initial buffers (e.g. torchdistill\'s from its state_dict) before the first forward',
         );
-      const r = await run(new Map(this.slots.map((s) => [STATE_IN + s.key, { shape: s.current!.shape, buffer: s.current!.gpu }])));
+      const r = await run(new Map<string, I | DeviceInput>([...own, ...this.slots.map((s) => [STATE_IN + s.key, { shape: s.current!.shape, buffer: s.current!.gpu }] as const)]));
       const device = this.executor.runtime.device;
       await this.executor.runtime.scoped('carrying the state over to the next step', () => {
         const enc = device.createCommandEncoder({ label: 'tdc state out' });
@@ -237,9 +260,27 @@ export class ResidentState {
     if (this.destroyed) throw new GpuStageDestroyedError('the state of this stage was destroyed: create the stage again');
   }
 
-  /** Runs `body` after everything queued before it (one at a time: they share the resident buffers). */
+  /** Nothing queued is still running: queue() starts the next body at once. */
+  private get idle(): boolean {
+    return this.active === 0;
+  }
+
+  /**
+   * Runs `body` after everything queued before it (one at a time: they share the resident buffers); at once when
+   * nothing is queued, so that what it uploads (a step's host inputs, set()'s arrays) is copied before the call
+   * returns, as the executor's run() does.
+   */
   private queue<T>(body: () => Promise<T>): Promise<T> {
-    const next = this.pending.then(body, body);
+    const idle = this.idle;
+    this.active++;
+    const counted = async (): Promise<T> => {
+      try {
+        return await body();
+      } finally {
+        this.active--;
+      }
+    };
+    const next = idle ? counted() : this.pending.then(counted, counted);
     this.pending = next.catch(() => {});
     return next;
   }

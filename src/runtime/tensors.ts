@@ -32,6 +32,45 @@ export type IntTensor = { shape: readonly number[]; data: Int32Array | BigInt64A
 
 export const isDeviceInput = (t: TensorInput): t is DeviceInput => 'buffer' in t && t.buffer !== undefined;
 
+/** A typed array over a SharedArrayBuffer: WebGPU's writeBuffer takes only ArrayBuffer-backed data (Dawn's Node
+ *  binding throws a raw TypeError), so such data is copied into an array of its own before it is uploaded. */
+export const isShared = (v: ArrayBufferView): boolean => typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer;
+
+/** `inputs` with each host tensor's data copied (a typed array of its own, over an ArrayBuffer), device inputs and
+ *  anything malformed as given: what a run that waits its turn works on, so that the caller may refill its arrays
+ *  as soon as the call returns. */
+export function copyHostInputs<K, T extends TensorInput>(inputs: ReadonlyMap<K, T>): Map<K, T> {
+  const out = new Map<K, T>();
+  for (const [name, t] of inputs) {
+    const data = t !== null && typeof t === 'object' && !isDeviceInput(t) ? (t as HostInput).data : undefined;
+    out.set(name, ArrayBuffer.isView(data) && !(data instanceof DataView) && !isDetached(data) ? ({ ...t, data: data.slice() } as T) : t);
+  }
+  return out;
+}
+
+/** A view whose ArrayBuffer was transferred away (it then reads as empty): a view of it cannot be made. Checked only
+ *  for empty views (a detached one has byteLength 0), so it costs nothing on the way of real data. */
+export function isDetached(v: ArrayBufferView): boolean {
+  if (v.byteLength !== 0 || typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer) return false;
+  try {
+    new Uint8Array(v.buffer as ArrayBuffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** What makes `t` no tensor at all (not an object; host data that is no typed array), or undefined: checked before
+ *  its shape and dtype, so that such a value is a GpuInputError naming the input, not a TypeError from inside. */
+export function tensorProblem(t: unknown): string | undefined {
+  if (t === null || typeof t !== 'object') return `is ${t === null ? 'null' : typeof t}, not a tensor ({ shape, data } or { shape, buffer })`;
+  if (isDeviceInput(t as TensorInput)) return undefined;
+  const data = (t as { data?: unknown }).data;
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return isDetached(data) ? `has data whose ArrayBuffer was detached (transferred: postMessage, structuredClone): it holds nothing now` : undefined;
+  const what = data === undefined ? 'no data' : `data that is ${data === null ? 'null' : Array.isArray(data) ? 'a plain Array' : typeof data === 'object' ? `a ${(data as object).constructor?.name ?? 'object'}` : `a ${typeof data}`}`;
+  return `has ${what}: expected a typed array (Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers) or a GPUBuffer as { shape, buffer }`;
+}
+
 /** 'float' / 'int' as the tensor declares it, or undefined for an unknown dtype string. */
 export function kindOf(t: HostInput): 'float' | 'int' | undefined {
   switch (t.dtype) {
@@ -52,8 +91,9 @@ export function kindOf(t: HostInput): 'float' | 'int' | undefined {
   }
 }
 
-/** Copies `src` into `dst` as f32 (dst.length === src.length). Float32Array sources need no copy: use them directly. */
-export function toF32(src: Float64Array | Int32Array | BigInt64Array, dst: Float32Array): void {
+/** Copies `src` into `dst` as f32 (dst.length === src.length). Float32Array sources need no copy (use them
+ *  directly) unless they are shared memory (isShared). */
+export function toF32(src: Float32Array | Float64Array | Int32Array | BigInt64Array, dst: Float32Array): void {
   if (src instanceof BigInt64Array) for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]!);
   else dst.set(src);
 }

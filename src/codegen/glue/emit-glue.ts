@@ -221,7 +221,7 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
   // a stateful stage runs through its ResidentState: the state buffers bound as inputs, the updated ones copied back
   const run = (mode: string, flat = 'flat', extra = '') =>
     stateful
-      ? `this.state.step((st) => this.executor.run(new Map([...${flat}, ...st]), { readback: '${mode}'${extra} }))`
+      ? `this.state.step(${flat}, (all) => this.executor.run(all, { readback: '${mode}'${extra} }))`
       : `this.executor.run(${flat}, { readback: '${mode}'${extra} })`;
   const stateField = stateful ? `, state: nestByName(this.state.buffers()) as unknown as ${stem}State<GPUBuffer>` : '';
   const stateDoc = stateful
