@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from 'tdc-runtime';
 import { hasStackTrace, ROOT, tdc, type CliResult } from './helpers/cli.js';
+import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
 const IO = join(ROOT, 'examples', 'kd', 'io.safetensors');
@@ -68,6 +69,23 @@ test("-o under an existing file (`-o config.yaml/out`, a tdc.config outDir that 
   diagnosed(r, 1, /error TDC651: cannot write '.*project\/kd\.yaml\/kd': '.*project\/kd\.yaml' exists and is not a directory/);
   assert.not.match(r.stderr, /EEXIST|mkdir/);
   assert.is(readFileSync(join(project, 'kd.yaml'), 'utf8'), readFileSync(KD, 'utf8'), 'the config is untouched');
+});
+
+test('a recursive helper in a --spec: TDC413 with the call chain folded (`f ×199`; f ↔ g elided to 7 links), not a 1 000-character line of `f → f → …`', () => {
+  const config = join(dir, 'custom.yaml');
+  writeFileSync(config, customTermConfig('RecLoss'));
+  const helpers = {
+    self: 'def f(x) {\n  return f(x)\n}\n',
+    mutual: 'def f(x) {\n  return g(x)\n}\ndef g(x) {\n  return f(x)\n}\n',
+  };
+  for (const [kind, defs] of Object.entries(helpers)) {
+    const spec = join(dir, `rec-${kind}.tdl`);
+    writeFileSync(spec, defs + customTermSpec('RecLoss', '  return f(mean(s - t))'));
+    const r = run(['--spec', spec, 'run', config, '--inputs', IO, '--device', 'cpu']);
+    diagnosed(r, 1, /error TDC413: calls nested more than 200 deep/, kind === 'self' ? /related: .*rec-self\.tdl:2:10: inside f ×199\n/ : /inside f → g → f → … 193 more … → f → g → f\n/);
+    const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));
+    assert.ok(longest < 200, `longest line ${longest} characters`);
+  }
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
