@@ -88,6 +88,22 @@ test('a recursive helper in a --spec: TDC413 with the call chain folded (`f ×19
   }
 });
 
+test('a tdc.config.mjs whose default export throws while it is read (a getter) or is a cycle: TDC670 naming the file, exit 1 (was exit 70, an internal error)', () => {
+  const project = join(dir, 'project-getter');
+  mkdirSync(project);
+  writeFileSync(join(project, 'kd.yaml'), readFileSync(KD));
+  const exports = {
+    getter: `export default { configs: ['kd.yaml'], get outDir() { throw new TypeError('outDir is not set up yet') } }`,
+    cycle: `const c = { configs: ['kd.yaml'] }; c.configs.push(c.configs); export default c`,
+  };
+  for (const [kind, text] of Object.entries(exports)) {
+    writeFileSync(join(project, 'tdc.config.mjs'), text);
+    const r = tdc(['compile', '--no-glue'], { timeoutMs: BOUND_MS, cwd: project });
+    diagnosed(r, 1, kind === 'getter' ? /error TDC670: cannot load tdc\.config\.mjs: outDir is not set up yet/ : /error TDC670: cannot load tdc\.config\.mjs: its default export contains itself \(a cycle\)/);
+    assert.not.ok(existsSync(join(project, 'tdc-generated')), 'nothing written');
+  }
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
