@@ -129,4 +129,25 @@ test('tdc.config.ts: defineConfig-typed entries resolve against its directory; m
   assert.not.ok(existsSync(join(dir, 'gen')));
 });
 
+test('compile() from JavaScript with arguments of the wrong type: TDC100 diagnostics naming the argument, ok false, never a TypeError', async () => {
+  const cases: [unknown, unknown, RegExp][] = [
+    [undefined, {}, /the config must be the path of a torchdistill config \(a non-empty string\), got undefined/],
+    [42, {}, /got number/],
+    ['', {}, /got ""/],
+    [['kd.yaml'], {}, /got a list/],
+    [KD, null, /the options must be an object, got null/],
+    [KD, { specs: 'my.tdl' }, /options\.specs must be a list of spec file paths, got "my\.tdl"/],
+    [KD, { specs: [1] }, /options\.specs must be a list of spec file paths, got a list with non-strings/],
+    [KD, { like: 5 }, /options\.like must be a string, got number/],
+    [KD, { stage: 1, name: {} }, /options\.stage must be a string, got number/],
+  ];
+  for (const [config, options, message] of cases) {
+    const r = await compile(config as string, options as object);
+    assert.is(r.ok, false);
+    assert.is(r.files.size, 0);
+    assert.is(r.diagnostics[0]?.code, 'TDC100', JSON.stringify(r.diagnostics));
+    assert.match(r.diagnostics.map((d) => d.message).join('\n'), message);
+  }
+});
+
 test.run();

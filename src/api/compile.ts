@@ -94,6 +94,21 @@ export function projectRelative(root: string, file: string): string {
   return (r === '' ? '.' : r).split(sep).join('/');
 }
 
+/** compile()'s arguments of the wrong type, as a JavaScript caller may pass them (a config that is no path, specs that
+ *  are no list of paths): diagnostics, where they would otherwise throw a TypeError from inside the compile. */
+function argumentProblems(config: unknown, o: unknown): Diagnostic[] {
+  const got = (v: unknown): string => (Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'string' ? JSON.stringify(v) : typeof v);
+  if (typeof config !== 'string' || config === '') return [diag('error', 'TDC100', `compile(): the config must be the path of a torchdistill config (a non-empty string), got ${got(config)}`)];
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return [diag('error', 'TDC100', `compile(): the options must be an object, got ${got(o)}`)];
+  const { root, stage, name, like, specs } = o as Record<string, unknown>;
+  const ds: Diagnostic[] = [];
+  for (const [key, v] of Object.entries({ root, stage, name, like }))
+    if (v !== undefined && typeof v !== 'string') ds.push(diag('error', 'TDC100', `compile(): options.${key} must be a string, got ${got(v)}`));
+  if (specs !== undefined && !(Array.isArray(specs) && specs.every((f) => typeof f === 'string')))
+    ds.push(diag('error', 'TDC100', `compile(): options.specs must be a list of spec file paths, got ${Array.isArray(specs) ? 'a list with non-strings' : got(specs)}`));
+  return ds;
+}
+
 /** Registers spec files (.tdl) with the instantiator's built-in names known, as `--spec` does. */
 function registerSpecFiles(specs: readonly string[]): Diagnostic[] {
   if (!specs.length) return [];
@@ -111,6 +126,8 @@ function registerSpecFiles(specs: readonly string[]): Diagnostic[] {
  * ```
  */
 export async function compile(config: string, options: CompileConfigOptions = {}): Promise<CompiledConfig> {
+  const wrong = argumentProblems(config, options);
+  if (wrong.length) return { ok: false, config: String(config), name: '', files: new Map(), kernels: [], diagnostics: wrong, inputs: [], stages: [] };
   const root = options.root ?? process.cwd();
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(p));
   const name = options.name ?? moduleNameOf(config);

@@ -1,12 +1,15 @@
 // `tdc compile --like` (api/shapes.ts): a sample's tensor names, dtypes and shapes from its safetensors header alone — the
 // first 8 bytes and the JSON header are read, never the data (a 385 MB sample costs a few kilobytes).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** Largest header accepted (safetensors' own limit is 100 MB). */
 const MAX_HEADER = 100 * 2 ** 20;
 const SIZE: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4 };
 
 export function readSafetensorsHeader(file: string): Map<string, { dtype: string; shape: number[] }> {
+  // the header is read at offsets of a file of known size: a device (/dev/zero) has none, and opening a FIFO
+  // without a writer would block
+  if (!statSync(file).isFile()) throw new Error('not a regular file');
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;

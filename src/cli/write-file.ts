@@ -11,6 +11,7 @@
 import * as nodeFs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { fsErrorText } from '../diagnostics/fs-error-text.js';
 
 /** An output file names one of the command's inputs (or another output of it). */
 const OUTPUT_IS_INPUT = 'TDC909';
@@ -70,7 +71,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, what: s
       fs.writeFileSync(dest, data);
       return undefined;
     } catch (e) {
-      return fail(writeErrorText(e));
+      return fail(fsErrorText(e));
     }
   }
   const parent = statOf(fs, dir);
@@ -88,7 +89,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, what: s
     } catch {
       // nothing more to do: the write already failed and is reported
     }
-    return fail(writeErrorText(e));
+    return fail(fsErrorText(e));
   }
 }
 
@@ -115,23 +116,4 @@ function statOf(fs: WriteFs, p: string): nodeFs.Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A file-system error in words, errno code kept for searching. */
-function writeErrorText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const words: Record<string, string> = {
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    EISDIR: 'it is a directory',
-    ENOTDIR: 'a component of the path is not a directory',
-    ENOENT: 'the directory does not exist',
-    ENAMETOOLONG: 'the file name is too long',
-    EIO: 'input/output error',
-  };
-  if (code && words[code]) return `${words[code]} (${code})`;
-  return e instanceof Error ? e.message : String(e);
 }

@@ -17,9 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, parse, relative, resolve } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { fsErrorText } from '../diagnostics/fs-error-text.js';
 
 export type OutFiles = ReadonlyMap<string, string | Uint8Array> | Record<string, string | Uint8Array>;
 /** The marker's `stamp`: JSON data the writer's caller records with the output. */
@@ -55,6 +56,8 @@ export async function writeOutDir(outDir: string, files: OutFiles, opts: WriteOp
 
   const guarded = guardOutDir(outDir, opts);
   if (guarded.length) return guarded;
+  const blocked = await fileInTheWay(parent);
+  if (blocked) return [diag('error', 'TDC651', `cannot write '${outDir}': '${blocked}' exists and is not a directory`)];
   try {
     await mkdir(parent, { recursive: true });
     await recoverAndClean(parent, base);
@@ -377,5 +380,15 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 function ioError(what: string, e: unknown): Diagnostic {
-  return diag('error', 'TDC653', `${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+  return diag('error', 'TDC653', `${what} failed: ${fsErrorText(e)}`);
+}
+
+/** The nearest existing ancestor of `dir` when it is not a directory (`-o config.yaml/out`): out/ cannot be made
+ *  under it. Undefined otherwise. */
+async function fileInTheWay(dir: string): Promise<string | undefined> {
+  for (let p = dir; ; p = dirname(p)) {
+    const st = await stat(p).catch(() => undefined);
+    if (st) return st.isDirectory() ? undefined : p;
+    if (dirname(p) === p) return undefined;
+  }
 }

@@ -5,7 +5,7 @@ import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { shapeToString } from '../graph/dims.js';
 import type { SafeTensor } from 'tdc-runtime';
 import { execute, InputBindingError, NodeValueError, type HostTensor } from '../cpu/executor.js';
-import { toHost } from '../cpu/host-safetensors.js';
+import { inexactInt, toHost } from '../cpu/host-safetensors.js';
 import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
@@ -39,6 +39,8 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   if (!g) return { diagnostics: [...diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)), ...runShapesNote(stage, read, diagnostics)] };
   const typeErrors = intWhereFloatExpected(stage, hostInfo(host), g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
+  const inexact = inexactInputProblems(g, tensors, stage);
+  if (inexact.length) return { diagnostics: [...diagnostics, ...inexact] };
   const rangeErrors = [...indexInputProblems(g, host, stage), ...unitInputProblems(g, host, stage)];
   if (rangeErrors.length) return { diagnostics: [...diagnostics, ...rangeErrors] };
   try {
@@ -97,6 +99,25 @@ function withShapeHint(d: Diagnostic, stage: StageIR, host: Map<string, HostTens
       notes.push(`'${name}' has shape [${got.join(', ')}]; the other inputs imply ${probedShapeText(want)}`);
   }
   return notes.length ? { ...d, hint: [d.hint, ...notes].filter(Boolean).join('; ') } : d;
+}
+
+/** Int inputs with a value the float64 executor cannot hold exactly (beyond ±2^53, e.g. an I64 class index of
+ *  2^62): named with its exact value, at the loss term that reads it, instead of computing on a rounded number. */
+function inexactInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['graph']>, tensors: Map<string, SafeTensor>, stage: StageIR): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const inp of g.inputs) {
+    const t = tensors.get(inp.name);
+    const bad = t && inexactInt(t);
+    if (!bad) continue;
+    const { span, related } = indexInputPosition(g, inp.name, stage.span);
+    out.push(
+      diag('error', 'TDC524', `'${inp.name}' element ${bad.index} is ${bad.value}, beyond ±2^53: the CPU executor (float64) cannot hold it exactly`, span, {
+        related,
+        hint: 'integer inputs are class indices, lengths or positions: a value this large is not a valid one',
+      }),
+    );
+  }
+  return out;
 }
 
 /** Index inputs (class indices, CTC lengths, rows of CRD's banks): every value in [0, size) or the ignore value, with

@@ -150,10 +150,22 @@ async function evaluate(abs: string, text: string): Promise<unknown> {
   try {
     // A query makes each load a fresh module, so watch mode sees edits.
     const mod = (await import(`${pathToFileURL(moduleFile).href}?t=${Date.now()}.${randomBytes(3).toString('hex')}`)) as { default?: unknown };
-    return mod.default;
+    return ownData(mod.default);
   } finally {
     if (temp) await rm(temp, { force: true });
   }
+}
+
+/** The default export read once, here, into plain data (own enumerable properties, arrays, primitives): code the
+ *  config runs while being read (a getter that throws, a Proxy, a cycle) fails as loading it, a TDC670, instead of
+ *  inside tdc's validation later. */
+function ownData(v: unknown, within: readonly object[] = []): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (within.includes(v)) throw new Error('its default export contains itself (a cycle)');
+  if (within.length >= 64) throw new Error('its default export nests more than 64 levels deep');
+  const inner = [...within, v];
+  if (Array.isArray(v)) return v.map((x) => ownData(x, inner));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ownData(x, inner)]));
 }
 
 async function loadError(abs: string, shown: string, text: string, e: unknown): Promise<Diagnostic> {

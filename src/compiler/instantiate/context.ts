@@ -86,6 +86,16 @@ export function recordRead(ctx: EvalContext, ref: TensorRef): string {
   return name;
 }
 
+/** A chain of helper calls for a message: a run of one helper folded (`f ×200`, a recursion), at most 7 links shown. */
+function callChain(names: readonly string[]): string {
+  const links: string[] = [];
+  for (let i = 0, j = 0; i < names.length; i = j) {
+    while (j < names.length && names[j] === names[i]) j++;
+    links.push(j - i > 1 ? `${names[i]} ×${j - i}` : names[i]!);
+  }
+  return (links.length <= 7 ? links : [...links.slice(0, 3), `… ${links.length - 6} more …`, ...links.slice(-3)]).join(' → ');
+}
+
 /**
  * Where a diagnostic raised at `at` should point, and its related entries. Inside a prelude/helper `def`, the
  * primary position is the line of the innermost loss spec that called the helper (what the spec author wrote);
@@ -101,7 +111,7 @@ export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; r
     while (k > 0 && frames[k - 1]!.kind === 'def') k--;
     const entry = frames[k]!;
     if (entry.callSite) {
-      if (at) rel.push({ message: `inside ${frames.slice(k, top + 1).map((f) => f.name).join(' → ')}`, span: at });
+      if (at) rel.push({ message: `inside ${callChain(frames.slice(k, top + 1).map((f) => f.name))}`, span: at });
       span = entry.callSite;
       top = k - 1;
     }
