@@ -21,7 +21,7 @@ import type { GpuRuntime as AnyGpuRuntime } from 'tdc-runtime';
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
-import { instantiateStage } from './instantiate/index.js';
+import { instantiateStage, type InputInfo } from './instantiate/index.js';
 import { attachInputChecks, indexInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
@@ -29,7 +29,7 @@ import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS, WORKGROUP_SIZE_RANGE } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
-import { intWhereFloatExpected, runShapesNote } from './run-input-checks.js';
+import { intWhereFloatExpected, runShapesNote, withExpectedInput } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { prepare } from './schedule/prepare.js';
@@ -69,6 +69,14 @@ const modelLossKeysOf = (tensors: Map<string, SafeTensor>): string[] => [...tens
 
 const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
 
+/** The run's tensors as the instantiator reads them (shape and dtype). */
+const tensorInfo =
+  (tensors: Map<string, SafeTensor>): InputInfo =>
+  (name) => {
+    const t = tensors.get(name);
+    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
+  };
+
 /** Throws NoWebGpuAdapterError when there is no adapter (the CLI then falls back to the CPU); every other problem is a diagnostic. */
 export async function runStageOnGpu(
   stage: StageIR,
@@ -80,10 +88,7 @@ export async function runStageOnGpu(
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
   // int tensors the loss uses as float data: the CPU run's TDC502, not a WGSL type error from the kernels
-  const info = (name: string) => {
-    const t = tensors.get(name);
-    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
-  };
+  const info = tensorInfo(tensors);
   const typeErrors = intWhereFloatExpected(stage, info, graph, modelLossKeysOf(tensors));
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
 
@@ -227,13 +232,17 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const modelLossKeys = modelLossKeysOf(tensors);
   const batch = batchSize(tensors);
+  const missing: string[] = [];
   const run = (sym0: boolean) => {
     const read = new Set<string>();
     const inst = instantiateStage(
       stage,
       (name) => {
         const t = tensors.get(name);
-        if (!t) return undefined;
+        if (!t) {
+          missing.push(name);
+          return undefined;
+        }
         read.add(name);
         const shape: Shape = [...t.shape];
         if (sym0 && batch !== undefined && shape.length > 0 && shape[0] === batch && !name.startsWith('model_loss/')) shape[0] = sym('N');
@@ -252,7 +261,8 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
     }
   }
   const c = run(false);
-  out.push(...c.diagnostics);
+  // a missing input: the CPU run's message, with the shape (and dtype) the loss expects (one function for both)
+  out.push(...c.diagnostics.map((d) => withExpectedInput(d, stage, tensorInfo(tensors), missing, modelLossKeys)));
   if (c.graph && !hasErrors(c.diagnostics)) return c.graph;
   const read = new Map<string, readonly number[]>();
   for (const [name, t] of tensors) if (c.read.has(name)) read.set(name, t.shape);
