@@ -12,7 +12,7 @@ import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText, runShapesNote, withExpectedInput } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
-import { indexInputChecks, indexInputPosition, unitInputChecks } from './index-checks.js';
+import { indexInputChecks, indexInputPosition, unitInputChecks, unitInputPosition } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
@@ -123,7 +123,8 @@ function unitInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['g
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
       if (v >= 0 && v <= 1) continue;
-      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, v, false), stage.span));
+      const { span, related } = unitInputPosition(g, c.input, stage.span);
+      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, v, false), span, { related }));
       break;
     }
   }

@@ -22,7 +22,7 @@ import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostic
 import { evalDim, sym } from '../graph/dims.js';
 import type { DType, Graph, Shape } from '../graph/types.js';
 import { instantiateStage, type InputInfo } from './instantiate/index.js';
-import { attachInputChecks, indexInputPosition } from './index-checks.js';
+import { attachInputChecks, indexInputPosition, unitInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { basePlan, planWithVariants } from './plan-variants.js';
@@ -163,7 +163,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atIndexInput(e, atComputedIndex(e, graph, stage), graph, stage) : e.diagnostic, stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atCheckedInput(e, atComputedIndex(e, graph, stage), graph, stage) : e.diagnostic, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -207,12 +207,17 @@ function atComputedIndex(e: GpuInputError, graph: Graph, stage: StageIR): Diagno
   return c?.origin ? { ...e.diagnostic, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : e.diagnostic;
 }
 
-/** The runtime's failed check of an index input (GpuInputError.indexInputs: a class index out of range, on the host
- *  or the device), positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
-function atIndexInput(e: GpuInputError, d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
-  const input = d.span ? undefined : e.indexInputs?.[0];
-  if (input === undefined || !graph.inputs.some((i) => i.name === input)) return d;
-  const { span, related } = indexInputPosition(graph, input, stage.span);
+/** The runtime's failed check of an input (GpuInputError.indexInputs: a class index out of range; unitInputs: a
+ *  probability outside [0, 1]; on the host or the device), positioned as the CPU run positions it
+ *  (indexInputPosition / unitInputPosition: the user's spec call or the config term). */
+function atCheckedInput(e: GpuInputError, d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  if (d.span) return d;
+  const known = (input: string | undefined) => input !== undefined && graph.inputs.some((i) => i.name === input);
+  const index = e.indexInputs?.[0];
+  const unit = e.unitInputs?.[0];
+  const at = known(index) ? indexInputPosition(graph, index!, stage.span) : known(unit) ? unitInputPosition(graph, unit!, stage.span) : undefined;
+  if (!at) return d;
+  const { span, related } = at;
   return { ...d, ...(span ? { span } : {}), related: [...related, ...(d.related ?? [])] };
 }
 
