@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIGS, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
+import { CONFIGS, hasStackTrace, pipeOf, tdc, type CliResult } from './helpers/cli.js';
 import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 import { casePath, expected, gradExcess, relErr, type RunJson } from './helpers/golden.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
@@ -91,6 +91,15 @@ test('dawnNoAdapter: the texts Dawn gives, worded as facts and what to set; unkn
   assert.match(other.message, /^no WebGPU adapter\n {2}driver said: vkCreateInstance failed: VK_ERROR_INCOMPATIBLE_DRIVER x+…$/);
   assert.ok(other.message.length < 200, other.message);
   assert.is(other.hint, hint);
+});
+
+test('--inputs from a pipe (<(…)): read as a file, on the CPU and the GPU (the GPU run was an internal error)', () => {
+  for (const device of ['cpu', 'gpu']) {
+    const r = tdc(['run', casePath(KD, 'config.yaml'), '--inputs', pipeOf(casePath(KD, 'tensors.safetensors'), dir, `in-${device}.pipe`), '--device', device, '--json']);
+    assert.is(r.code, 0, `${device}: ${r.stderr}`);
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.ok(relErr((JSON.parse(r.stdout) as RunJson).loss, expected(KD).loss) <= 1e-5, r.stdout);
+  }
 });
 
 test('mis-shaped input: names the tensor, its shape and the shape the other inputs imply', () => {

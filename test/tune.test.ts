@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PlanExecutor, TUNING_FORMAT, adapterKey, describeOutcome, formatMeasured, formatMs, planHash, readSafetensors, tunedChoices, type SafeTensor, type TuningCache } from 'tdc-runtime/node';
 import { compile } from '../src/index.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
-import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+import { hasStackTrace, pipeOf, ROOT, tdc } from './helpers/cli.js';
 import { casePath, expected, gradExcess, relErr } from './helpers/golden.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
@@ -163,6 +163,16 @@ test('tdc tune refuses to overwrite a file that is not a tuning cache; missing s
   assert.is(x.code, 2, x.stderr);
   assert.match(x.stderr, /TDC680: --size n: no stage's plan has a size symbol 'n'/);
   assert.match(x.stderr, /did you mean 'N'\? the plan's symbols are N, C/);
+});
+
+test('tdc tune --like from a pipe (<(…)): the header read once, as compile read it (it failed: 0 bytes)', async () => {
+  const rt = await openTestRuntime('tune GPU test', { tuning: false });
+  if (!rt) return;
+  rt.destroy();
+  const r = tdc(['tune', KD, '--like', pipeOf(IO, dir), '-o', join(dir, 'piped.json'), '--candidates', '8', '--runs', '1', '--budget', '1'], { timeoutMs: 300_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /tuning stage train on .* at N=7/);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
 });
 
 test('tdc tune at sizes the device cannot hold: a diagnostic naming the buffer and the limit (it was a raw "Invalid typed array length")', async () => {

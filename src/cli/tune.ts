@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { UNREAD_SHAPE } from '../api/shapes.js';
 import { closest } from '../diagnostics/suggest.js';
+import { readSafetensorsHeader } from '../api/safetensors-header.js';
 
 export interface TuneCommandOptions extends GlobalOptions {
   stage?: string;
@@ -33,6 +34,10 @@ export interface TuneCommandOptions extends GlobalOptions {
 const SIZE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*$/;
 
 export async function tuneCommand(config: string, opts: TuneCommandOptions): Promise<number> {
+  // the runtime, loaded before any file is looked at: a package import made after a file-system call on a pipe
+  // (`--like <(…)`) is resolved by Node 20 through tdc-runtime's workspace symlink without following it, a second
+  // copy of the runtime whose classes fail every instanceof (see run.ts)
+  const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, describeOutcome, emptyTuningCache, parseTuningCache, tunePlan, tuneSymbols, withEntry } = await import('tdc-runtime/node');
   const usage: Diagnostic[] = [];
   const sizes: Record<string, number> = {};
   for (const s of (opts.size ?? []).flatMap((x) => x.split(','))) {
@@ -83,9 +88,9 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
       return diag('error', 'TDC680', `--size ${k}: no stage's plan has a size symbol '${k}'`, undefined, { hint: near !== undefined ? `did you mean '${near}'? ${known}` : known });
     }), opts);
 
-  const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, describeOutcome, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, tuneSymbols, withEntry } = await import('tdc-runtime/node');
-  // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest
-  const sample = opts.like !== undefined ? readSafetensors(new Uint8Array(readFileSync(opts.like))).tensors : undefined;
+  // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest. Its header only,
+  // as compile read it (a pipe, read once, gives the same header again; the data is never needed)
+  const sample = opts.like !== undefined ? readSafetensorsHeader(opts.like) : undefined;
   const file = opts.out ?? defaultTuningPath();
   if (file === undefined) return fail([...ds, diag('error', 'TDC681', 'no tuning cache path: TDC_TUNING_CACHE is off and neither XDG_CACHE_HOME nor HOME is set', undefined, { hint: 'name a file with -o' })], opts);
   let cache = emptyTuningCache();
