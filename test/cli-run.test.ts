@@ -6,10 +6,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIGS, hasStackTrace, tdc, type CliResult } from './helpers/cli.js';
+import { CONFIGS, hasStackTrace, pipeOf, tdc, type CliResult } from './helpers/cli.js';
 import { customTermConfig, customTermSpec } from './helpers/custom-term.js';
 import { casePath, expected, gradExcess, relErr, type RunJson } from './helpers/golden.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from 'tdc-runtime';
+import { dawnNoAdapter } from '../src/runtime/dawn-message.js';
 
 const KD = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // KDLoss on student/teacher logits [7, 37], targets [7]
 const CRD = 'sample__ilsvrc2012__crd__resnet18_from_resnet50';
@@ -54,6 +55,51 @@ function failsWith(code: number, r: CliResult, ...patterns: (RegExp | string)[])
 test('missing input tensor: names the tensor and the shape the loss expects, at the config term', () => {
   const r = runCase(KD, inputsFile(KD, 'missing', { 'teacher/./output': undefined }));
   fails(r, "missing input tensor 'teacher/./output'", 'expected shape [7, 37]', `${casePath(KD, 'config.yaml')}:17:9`);
+});
+
+test('missing input tensor on the GPU: the same message as the CPU, with the shape the loss expects', () => {
+  const file = inputsFile(KD, 'missing-gpu', { 'teacher/./output': undefined });
+  const cpu = runCase(KD, file);
+  const gpu = tdc(['run', casePath(KD, 'config.yaml'), '--inputs', file, '--device', 'gpu']);
+  for (const r of [cpu, gpu]) fails(r, "missing input tensor 'teacher/./output'", 'expected shape [7, 37]', 'a float tensor', `${casePath(KD, 'config.yaml')}:17:9`);
+});
+
+test('TDC510: a Dawn backend or adapter name Dawn refuses is one readable line and a hint, not the list Dawn dumps', () => {
+  const args = ['run', casePath(KD, 'config.yaml'), '--inputs', casePath(KD, 'tensors.safetensors'), '--device', 'gpu'];
+  const backend = tdc(args, { env: { TDC_WEBGPU_BACKEND: 'bogus' } });
+  fails(backend, /error TDC510: --device gpu: no WebGPU adapter: Dawn has no backend 'bogus' \(set by TDC_WEBGPU_BACKEND or the backend option\); its backends are [^\n]*vulkan/, 'set TDC_WEBGPU_BACKEND to one of them');
+  assert.not.match(backend.stderr, /Possible backends|unrecognised backend/);
+  const adapter = tdc(args, { env: { TDC_WEBGPU_ADAPTER: 'no such adapter' } });
+  fails(adapter, /error TDC510: --device gpu: no WebGPU adapter: Dawn found no adapter named 'no such adapter'/);
+  assert.not.match(adapter.stderr, /Available adapters|^ \* backend:|no suitable backends/m);
+  // the TDC511 note of --device auto (the CPU fallback) carries the same line, and says what it does first
+  const auto = tdc([...args.slice(0, -1), 'auto'], { env: { TDC_WEBGPU_ADAPTER: 'no such adapter' } });
+  assert.is(auto.code, 0, auto.stderr);
+  assert.match(auto.stderr, /note TDC511: running on the CPU executor \(float64\): no WebGPU adapter: Dawn found no adapter named 'no such adapter'/);
+  assert.not.match(auto.stderr, /Available adapters/);
+});
+
+test('dawnNoAdapter: the texts Dawn gives, worded as facts and what to set; unknown text as one trimmed driver-said line', () => {
+  const hint = 'install a driver';
+  const b = dawnNoAdapter("unrecognised backend 'x'\nPossible backends : 'null', 'vulkan'\n", ['backend=x'], hint);
+  assert.is(b.message, "no WebGPU adapter: Dawn has no backend 'x' (set by TDC_WEBGPU_BACKEND or the backend option); its backends are null, vulkan");
+  const a = dawnNoAdapter("no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'opengles', name: 'Mesa'\n", ['adapter=gpu0'], hint);
+  assert.is(a.message, "no WebGPU adapter: Dawn found no adapter named 'gpu0' (set by TDC_WEBGPU_ADAPTER or the adapter option); the adapters it found: 'llvmpipe (LLVM 15.0.6, 256 bits)' (vulkan), 'Mesa' (opengles)");
+  assert.match(a.hint, /set TDC_WEBGPU_ADAPTER to one of these names/);
+  assert.is(dawnNoAdapter(undefined, [], hint).message, 'no WebGPU adapter: Dawn found none');
+  const other = dawnNoAdapter(`  vkCreateInstance failed: VK_ERROR_INCOMPATIBLE_DRIVER ${'x'.repeat(300)}\n  at line 2\n`, [], hint);
+  assert.match(other.message, /^no WebGPU adapter\n {2}driver said: vkCreateInstance failed: VK_ERROR_INCOMPATIBLE_DRIVER x+…$/);
+  assert.ok(other.message.length < 200, other.message);
+  assert.is(other.hint, hint);
+});
+
+test('--inputs from a pipe (<(…)): read as a file, on the CPU and the GPU (the GPU run was an internal error)', () => {
+  for (const device of ['cpu', 'gpu']) {
+    const r = tdc(['run', casePath(KD, 'config.yaml'), '--inputs', pipeOf(casePath(KD, 'tensors.safetensors'), dir, `in-${device}.pipe`), '--device', device, '--json']);
+    assert.is(r.code, 0, `${device}: ${r.stderr}`);
+    assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+    assert.ok(relErr((JSON.parse(r.stdout) as RunJson).loss, expected(KD).loss) <= 1e-5, r.stdout);
+  }
 });
 
 test('mis-shaped input: names the tensor, its shape and the shape the other inputs imply', () => {

@@ -49,11 +49,11 @@ test('compile of a device (/dev/zero) as the config, a --spec or the --like samp
   for (const o of ['out-a', 'out-b', 'out-c']) assert.not.ok(existsSync(join(dir, o)), `${o} written`);
 });
 
-test('--like a FIFO no one writes to: TDC501 "not a regular file" (was a hang opening it), for compile and tune', () => {
+test('--like a FIFO no one writes to: TDC501 "a pipe that nothing was written to" at once (was a hang opening it), for compile and tune', () => {
   const fifo = join(dir, 'sample.fifo');
   if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo on this platform
-  diagnosed(run(['compile', KD, '--like', fifo, '-o', 'out-d', '--no-glue']), 1, /TDC501: cannot read sample io_dict '.*sample\.fifo': not a regular file/);
-  diagnosed(run(['tune', KD, '--like', fifo]), 1, /TDC501: cannot read sample io_dict '.*sample\.fifo': not a regular file/);
+  diagnosed(run(['compile', KD, '--like', fifo, '-o', 'out-d', '--no-glue']), 1, /TDC501: cannot read sample io_dict '.*sample\.fifo': a pipe that nothing was written to/);
+  diagnosed(run(['tune', KD, '--like', fifo]), 1, /TDC501: cannot read sample io_dict '.*sample\.fifo': a pipe that nothing was written to/);
 });
 
 test("-o under an existing file (`-o config.yaml/out`, a tdc.config outDir that is a file): TDC651 naming the file, not Node's EEXIST on a mkdir", () => {

@@ -2,11 +2,15 @@
 // reader, and a 2 GiB (sparse) sample is read without touching its data.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from 'tdc-runtime';
 import { readSafetensorsHeader } from '../src/api/safetensors-header.js';
+import { pipeOf, ROOT, tdc } from './helpers/cli.js';
+
+const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
+const IO = join(ROOT, 'examples', 'kd', 'io.safetensors');
 
 const dir = mkdtempSync(join(tmpdir(), 'tdc-like-'));
 
@@ -39,6 +43,28 @@ test('a 2 GiB sample: only the header is read', () => {
   const head = readSafetensorsHeader(file);
   assert.equal(head.get('student/./output'), { dtype: 'F32', shape: [2 ** 14, 2 ** 15] });
   assert.ok(process.memoryUsage().rss - rss0 < 64 * 2 ** 20, 'no data pages read into memory');
+});
+
+test('a pipe (--like <(…)): the header read in order; the same header again for a second read; a pipe that ends early is an error', () => {
+  const bytes = writeSafetensors([
+    ['student/./output', { dtype: 'F32', shape: [3, 5], data: new Float32Array(15) }],
+    ['targets', { dtype: 'I64', shape: [3], data: new BigInt64Array(3) }],
+  ]);
+  const file = join(dir, 'piped.safetensors');
+  writeFileSync(file, bytes);
+  const fifo = pipeOf(file, dir);
+  const head = readSafetensorsHeader(fifo); // read in another process's writes: fstat's size of a pipe is 0
+  assert.equal(head, readSafetensorsHeader(file));
+  assert.equal(readSafetensorsHeader(fifo), head, 'a pipe is read once: its header is kept');
+  const short = join(dir, 'short.safetensors');
+  writeFileSync(short, bytes.subarray(0, bytes.length - 4));
+  assert.throws(() => readSafetensorsHeader(pipeOf(short, dir, 'short.pipe')), /tensor 'targets': data_offsets \[\d+, \d+\] out of range \(data is \d+ bytes, where the input ended\)/);
+  // tdc compile --like from a pipe: the same output as from the file (the build's fingerprint does not drain it)
+  const a = tdc(['compile', KD, '--like', pipeOf(IO, dir, 'io.pipe'), '-o', join(dir, 'from-pipe'), '--no-glue']);
+  assert.is(a.code, 0, a.stderr);
+  const b = tdc(['compile', KD, '--like', IO, '-o', join(dir, 'from-file'), '--no-glue']);
+  assert.is(b.code, 0, b.stderr);
+  for (const f of ['manifest.json']) assert.is(readFileSync(join(dir, 'from-pipe', f), 'utf8'), readFileSync(join(dir, 'from-file', f), 'utf8'));
 });
 
 test('a header that claims more data than the file holds is an error', () => {

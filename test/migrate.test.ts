@@ -10,6 +10,7 @@ import { CONFIGS, tdc } from './helpers/cli.js';
 import { expandConfigPaths } from '../src/cli/files.js';
 import { unifiedDiff } from '../src/cli/line-diff.js';
 import { loadConfig } from '../src/compiler/load/load.js';
+import { migrateLegacyText } from '../src/compiler/migrate/legacy-to-modern.js';
 import { checkConfig as resolveConfig } from '../src/compiler/driver/check.js';
 
 const LEGACY = join(CONFIGS, 'legacy');
@@ -33,6 +34,9 @@ test('tdc migrate --write over a copy of every legacy config: same IR, no legacy
       const before = irText(readFileSync(f, 'utf8'), copy);
       const after = irText(readFileSync(copy, 'utf8'), copy);
       if (before.ir !== after.ir) bad.push(`${relative(LEGACY, f)}: IR differs`);
+      // the layout is kept: as many blank lines (the one after a criterion ending in an empty `sub_terms:` was dropped)
+      const blanks = (t: string) => t.split('\n').filter((l) => l.trim() === '').length;
+      if (blanks(readFileSync(copy, 'utf8')) !== blanks(readFileSync(f, 'utf8'))) bad.push(`${relative(LEGACY, f)}: blank lines ${blanks(readFileSync(f, 'utf8'))} → ${blanks(readFileSync(copy, 'utf8'))}`);
       const left = after.diagnostics.filter((d) => d.severity === 'error' || /legacy/i.test(d.message));
       if (left.length) bad.push(`${relative(LEGACY, f)}: ${left.map((d) => `${d.code} ${d.message}`).join('; ')}`);
     }
@@ -57,6 +61,29 @@ test('without --write: a unified diff, comments and anchors kept, the file untou
   assert.match(r.stdout, /^\+\s+key: &hcl 'HierarchicalContextLoss'$/m);
   assert.match(r.stdout, /^\+\s+output_sizes: &kernel_sizes \[4, 2, 1\]$/m);
   assert.is(readFileSync(f, 'utf8'), before);
+});
+
+test('the blank line after a migrated criterion stays, also when its last entry was empty (yaml gives that line to the empty value)', () => {
+  const legacy = [
+    'train:',
+    '  stage1:',
+    '    criterion:',
+    "      type: 'GeneralizedCustomLoss'",
+    '      org_term:',
+    '        criterion:',
+    "          type: 'CrossEntropyLoss'",
+    '          params:',
+    "            reduction: 'mean'",
+    '        factor: 1.0',
+    '      sub_terms:',
+    '',
+    'test:',
+    '  x: 1',
+    '',
+  ].join('\n');
+  const r = migrateLegacyText(legacy);
+  assert.ok(r.changed);
+  assert.match(r.text, /\n {12}weight: 1\.0\n\ntest:\n/);
 });
 
 test('--write through a symbolic link migrates the file it points to, the link stays; a 0600 file stays 0600', () => {

@@ -248,11 +248,16 @@ test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU and the CPU as 
     noLossPrinted(r, true, `input ${shown}`);
     assert.not.ok(hasStackTrace(r.stderr), r.stderr);
     assert.match(r.stderr, new RegExp(`'student/sigmoid/output' element 1 is ${shown}, outside \\[0, 1\\] \\(torch raises "binary_cross_entropy: all elements of input should be between 0 and 1"\\)`));
+    // at the config term whose loss reads it (GpuInputError.unitInputs), as index inputs are: not at the stage
+    const term = `${join(G, 'config.yaml')}:17:9 - error TDC524`;
+    assert.ok(r.stderr.includes(term), r.stderr);
+    assert.match(r.stderr, /read here, in tdc's built-in spec/);
     // the CPU executor refuses the same input with the same message
     const cpu = tdc(['run', join(G, 'config.yaml'), '--inputs', file, '--device', 'cpu', '--json']);
     assert.is(cpu.code, 1, `cpu, input ${shown}: exit ${cpu.code}\n${cpu.stdout}${cpu.stderr}`);
     noLossPrinted(cpu, true, `cpu, input ${shown}`);
     assert.match(cpu.stderr, new RegExp(`'student/sigmoid/output' element 1 is ${shown}, outside \\[0, 1\\]`));
+    assert.ok(cpu.stderr.includes(term), cpu.stderr);
   }
   const ok = tdc(['run', join(G, 'config.yaml'), '--inputs', join(G, 'tensors.safetensors'), '--device', 'gpu', '--json']);
   assert.is(ok.code, 0, ok.stderr);
@@ -290,6 +295,7 @@ test('BCELoss: an input outside [0, 1] (or NaN) fails on the GPU and the CPU as 
         err = e;
       }
       assert.instance(err, GpuInputError, `device input ${v}`);
+      assert.equal((err as GpuInputError).unitInputs, ['student/sigmoid/output']);
       assert.match(
         (err as Error).message,
         new RegExp(`'student/sigmoid/output' element 1 is ${v}, outside \\[0, 1\\] \\(torch raises "binary_cross_entropy: all elements of input should be between 0 and 1"\\); the results of this run were discarded`),

@@ -9,10 +9,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PlanExecutor, TUNING_FORMAT, adapterKey, planHash, readSafetensors, tunedChoices, type SafeTensor, type TuningCache } from 'tdc-runtime/node';
+import { PlanExecutor, TUNING_FORMAT, adapterKey, describeOutcome, formatMeasured, formatMs, planHash, readSafetensors, tunedChoices, type SafeTensor, type TuningCache } from 'tdc-runtime/node';
 import { compile } from '../src/index.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
-import { hasStackTrace, ROOT, tdc } from './helpers/cli.js';
+import { hasStackTrace, pipeOf, ROOT, tdc } from './helpers/cli.js';
 import { casePath, expected, gradExcess, relErr } from './helpers/golden.js';
 
 const KD = join(ROOT, 'examples', 'kd', 'config.yaml');
@@ -67,6 +67,11 @@ test('tdc tune on the KD example writes a cache the runtime then applies; the re
   assert.equal(Object.keys(entry.kernels), plan.kernels.map((k) => k.name));
   for (const k of plan.kernels) assert.ok(entry.measured![k.name]!.length >= 2, `${k.name}: several candidates measured`);
   console.log(r.stdout.trim());
+  // tiny kernels are repeated until their time is measurable: no kernel's default reads 0 (it did: 0.000 ms for
+  // every candidate of the KD reductions, then a pick among noise), and no time is printed as 0.000 ms
+  for (const k of plan.kernels) assert.ok(entry.measured![k.name]![0]!.ms > 0, `${k.name}: default measured ${entry.measured![k.name]![0]!.ms} ms`);
+  assert.not.match(r.stdout, /0\.000 ms/);
+  assert.match(r.stdout, /^train\.k0_\w+: wg \d+( \+ subgroups)? (< )?[\d.]+ (µs|ms) \((default wg|the default, (fastest|kept))/m);
 
   // a chosen size that is not the default, so that applying it is visible
   const first = plan.kernels[0]!.name;
@@ -121,6 +126,19 @@ test('tdc tune on the KD example writes a cache the runtime then applies; the re
   badRt.destroy();
 });
 
+test('tune timings (no GPU): printed to 3 significant digits in µs or ms; below the resolution as < it; a tie keeps the default and says so', () => {
+  assert.is(formatMs(0.0424), '42.4 µs');
+  assert.is(formatMs(3.06), '3.06 ms');
+  assert.is(formatMs(0.0000004), '0.000 µs');
+  assert.is(formatMs(12345), '12345 ms');
+  assert.is(formatMeasured(0.001, 0.005), '< 5.00 µs');
+  const m = (workgroupSize: number, ms: number) => ({ workgroupSize, subgroups: false, ms });
+  const base = { kernel: 'k0', default: m(8, 0.001), resolutionMs: 0.005 };
+  assert.is(describeOutcome({ ...base, chosen: base.default, outcome: 'tie', ties: 4 }), 'wg 8 < 5.00 µs (the default, kept: 4 candidates tie with it within the timing resolution, 5.00 µs)');
+  assert.is(describeOutcome({ ...base, chosen: m(16, 0.5), default: m(8, 0.75), outcome: 'faster', ties: 0 }), 'wg 16 500 µs (default wg 8 750 µs)');
+  assert.is(describeOutcome({ ...base, default: m(8, 0.02), chosen: m(8, 0.02), outcome: 'unconfirmed', ties: 0, best: m(32, 0.012) }), 'wg 8 20.0 µs (the default, kept: wg 32 measured 12.0 µs but did not win by the margin when re-timed)');
+});
+
 test('tdc tune refuses to overwrite a file that is not a tuning cache; missing sizes are an error, not a hang', async () => {
   const rt = await openTestRuntime('tune GPU test', { tuning: false });
   if (!rt) return;
@@ -131,9 +149,12 @@ test('tdc tune refuses to overwrite a file that is not a tuning cache; missing s
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /TDC681.*is not a tdc tuning cache.*not overwritten/);
   assert.is(readFileSync(file, 'utf8'), '{"mine": true}');
+  // sizes with no value: a usage error (TDC680, as a bad --size), found before the GPU is opened
   const n = tdc(['tune', KD, '-o', join(dir, 'n.json'), '--candidates', '8', '--runs', '1'], { timeoutMs: 300_000 });
-  assert.is(n.code, 1, n.stderr);
-  assert.match(n.stderr, /needs a value for every input size symbol: missing N, C/);
+  assert.is(n.code, 2, n.stderr);
+  assert.match(n.stderr, /error TDC680: stage train: tuning needs a value for every input size symbol: missing N, C/);
+  assert.match(n.stderr, /--size N=64 --size C=64/);
+  assert.not.match(n.stderr, /tuning stage|TDC683/);
   const u = tdc(['tune', KD, '--size', 'N=abc']);
   assert.is(u.code, 2);
   assert.match(u.stderr, /--size takes NAME=positive integer/);
@@ -144,6 +165,16 @@ test('tdc tune refuses to overwrite a file that is not a tuning cache; missing s
   assert.match(x.stderr, /did you mean 'N'\? the plan's symbols are N, C/);
 });
 
+test('tdc tune --like from a pipe (<(…)): the header read once, as compile read it (it failed: 0 bytes)', async () => {
+  const rt = await openTestRuntime('tune GPU test', { tuning: false });
+  if (!rt) return;
+  rt.destroy();
+  const r = tdc(['tune', KD, '--like', pipeOf(IO, dir), '-o', join(dir, 'piped.json'), '--candidates', '8', '--runs', '1', '--budget', '1'], { timeoutMs: 300_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /tuning stage train on .* at N=7/);
+  assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+});
+
 test('tdc tune at sizes the device cannot hold: a diagnostic naming the buffer and the limit (it was a raw "Invalid typed array length")', async () => {
   const rt = await openTestRuntime('tune GPU test', { tuning: false });
   if (!rt) return;
@@ -151,7 +182,9 @@ test('tdc tune at sizes the device cannot hold: a diagnostic naming the buffer a
   rt.destroy();
   const r = tdc(['tune', KD, '-o', join(dir, 'huge.json'), '--size', 'N=99999999', '--size', 'C=1000', '--candidates', '8', '--runs', '1'], { timeoutMs: 300_000 });
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /error TDC683: tuning failed: the sizes N=99999999, C=1000 do not fit this device:/);
+  // the runtime's code for inputs the device cannot hold (TDC524, as `tdc run` reports it), not the generic TDC683
+  assert.match(r.stderr, /error TDC524: tuning stage train: the sizes N=99999999, C=1000 do not fit this device:/);
+  assert.not.match(r.stderr, /TDC683/);
   assert.ok(r.stderr.includes(`'student/./output' [99999999, 1000] would need 399999996000 bytes; this device binds at most ${max} per storage buffer`), r.stderr);
   assert.not.match(r.stderr, /Invalid typed array length/);
   assert.not.ok(hasStackTrace(r.stderr), r.stderr);

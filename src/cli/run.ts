@@ -27,6 +27,10 @@ export interface RunOptions extends GlobalOptions {
 }
 
 export async function runCommand(config: string, opts: RunOptions): Promise<number> {
+  // the GPU path's runtime entry, loaded before any file is looked at: Node 20 resolves a package import made after a
+  // file-system call on a pipe (`--inputs <(…)`, /dev/stdin) through tdc-runtime's workspace symlink without
+  // following it, a second copy of the runtime whose classes fail every instanceof (an internal error)
+  if (opts.device !== 'cpu') await import('tdc-runtime/node');
   const wg = parseWorkgroupSize(opts.workgroupSize, 'run');
   if (typeof wg === 'object') return usageError('run', [wg], opts);
   // an output file that is the config, the inputs or a spec file would destroy it: refused before anything runs

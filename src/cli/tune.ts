@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { UNREAD_SHAPE } from '../api/shapes.js';
 import { closest } from '../diagnostics/suggest.js';
+import { readSafetensorsHeader } from '../api/safetensors-header.js';
 
 export interface TuneCommandOptions extends GlobalOptions {
   stage?: string;
@@ -33,6 +34,10 @@ export interface TuneCommandOptions extends GlobalOptions {
 const SIZE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*$/;
 
 export async function tuneCommand(config: string, opts: TuneCommandOptions): Promise<number> {
+  // the runtime, loaded before any file is looked at: a package import made after a file-system call on a pipe
+  // (`--like <(…)`) is resolved by Node 20 through tdc-runtime's workspace symlink without following it, a second
+  // copy of the runtime whose classes fail every instanceof (see run.ts)
+  const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, describeOutcome, emptyTuningCache, parseTuningCache, tunePlan, tuneSymbols, withEntry } = await import('tdc-runtime/node');
   const usage: Diagnostic[] = [];
   const sizes: Record<string, number> = {};
   for (const s of (opts.size ?? []).flatMap((x) => x.split(','))) {
@@ -83,9 +88,9 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
       return diag('error', 'TDC680', `--size ${k}: no stage's plan has a size symbol '${k}'`, undefined, { hint: near !== undefined ? `did you mean '${near}'? ${known}` : known });
     }), opts);
 
-  const { GpuRuntime, NoWebGpuAdapterError, TdcRuntimeError, bindSymbols, defaultTuningPath, emptyTuningCache, parseTuningCache, readSafetensors, tunePlan, withEntry } = await import('tdc-runtime/node');
-  // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest
-  const sample = opts.like !== undefined ? readSafetensors(new Uint8Array(readFileSync(opts.like))).tensors : undefined;
+  // symbol values: the sample's shapes bind what they can; --size gives (or overrides) the rest. Its header only,
+  // as compile read it (a pipe, read once, gives the same header again; the data is never needed)
+  const sample = opts.like !== undefined ? readSafetensorsHeader(opts.like) : undefined;
   const file = opts.out ?? defaultTuningPath();
   if (file === undefined) return fail([...ds, diag('error', 'TDC681', 'no tuning cache path: TDC_TUNING_CACHE is off and neither XDG_CACHE_HOME nor HOME is set', undefined, { hint: 'name a file with -o' })], opts);
   let cache = emptyTuningCache();
@@ -98,22 +103,37 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
     if (code !== 'ENOENT') return fail([...ds, diag('error', 'TDC681', `${file} cannot be read as a tuning cache: ${(e as Error).message}; not overwritten`, undefined, { hint: 'remove it or name another file with -o' })], opts);
   }
 
+  // the sizes each stage is measured at: every symbol of its inputs needs one, known before any GPU work
+  const envs = r.stages.map(({ plan }) => {
+    const env: Record<string, number> = {};
+    if (sample) {
+      const shapes = new Map(plan.inputs.map((i) => [i.name, sample.get(i.name)?.shape ?? []]));
+      const bound = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims ?? []);
+      for (const s of plan.symbols) if (bound.env[s] !== undefined) env[s] = bound.env[s]!;
+    }
+    return Object.assign(env, sizes);
+  });
+  const unsized = r.stages.flatMap(({ stage, plan }, i) => {
+    const missing = tuneSymbols(plan).filter((s) => envs[i]![s] === undefined);
+    if (!missing.length) return [];
+    const from = sample ? `; --like's sample binds ${Object.keys(envs[i]!).join(', ') || 'none of them'}` : '';
+    return [diag('error', 'TDC680', `stage ${stage}: tuning needs a value for every input size symbol: missing ${missing.join(', ')}${from}`, undefined, { hint: `give them with --size (e.g. ${missing.map((m) => `--size ${m}=64`).join(' ')}) or --like a sample of the inputs` })];
+  });
+  if (unsized.length) return usageError('tune', [...ds, ...unsized], opts);
+
   const rt = await GpuRuntime.open({ tuning: false }).catch((e: unknown) => e as Error);
   if (rt instanceof Error) {
     // an option the runtime refuses (TDC_WEBGPU_TIMEOUT_MS='abc': TDC528) is reported as `tdc run` reports it
-    if (rt instanceof TdcRuntimeError && !(rt instanceof NoWebGpuAdapterError)) return fail([...ds, diag('error', rt.code, rt.message, undefined, rt.hint !== undefined ? { hint: rt.hint } : {})], opts);
-    return fail([...ds, diag('error', 'TDC683', `no GPU to tune on: ${rt.message}`, undefined, { hint: 'run `tdc doctor`' })], opts);
+    if (rt instanceof TdcRuntimeError && !(rt instanceof NoWebGpuAdapterError)) return fail([...ds, runtimeDiagnostic(rt)], opts);
+    const hint = [rt instanceof TdcRuntimeError ? rt.hint : undefined, 'run `tdc doctor`'].filter(Boolean).join('; ');
+    return fail([...ds, diag('error', 'TDC683', `no GPU to tune on: ${rt.message}`, undefined, { hint })], opts);
   }
   const start = performance.now();
+  let current = '';
   try {
-    for (const { stage, plan } of r.stages) {
-      const env: Record<string, number> = {};
-      if (sample) {
-        const shapes = new Map(plan.inputs.map((i) => [i.name, sample.get(i.name)?.shape ?? []]));
-        const bound = bindSymbols(plan.inputs, shapes, plan.symbols, plan.equalDims ?? []);
-        for (const s of plan.symbols) if (bound.env[s] !== undefined) env[s] = bound.env[s]!;
-      }
-      Object.assign(env, sizes);
+    for (const [i, { stage, plan }] of r.stages.entries()) {
+      current = stage;
+      const env = envs[i]!;
       const left = budgetS * 1000 - (performance.now() - start);
       process.stderr.write(`tuning stage ${stage} on ${rt.describe()} at ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', ') || 'fixed sizes'}\n`);
       const result = await tunePlan(rt, plan, {
@@ -129,14 +149,13 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
       if (result.skipped.length)
         ds.push(diag('warning', 'TDC682', `stage ${stage}: the --budget of ${budgetS} s ran out; ${result.skipped.join(', ')} keep their defaults`, undefined, { hint: 'raise --budget' }));
       cache = withEntry(cache, result.entry);
-      for (const x of result.report)
-        process.stdout.write(
-          `${stage}.${x.kernel}: wg ${x.chosen.workgroupSize}${x.chosen.subgroups ? ' + subgroups' : ''} ${x.chosen.ms.toFixed(3)} ms` +
-            `  (default wg ${x.default.workgroupSize}${x.default.subgroups ? ' + subgroups' : ''} ${x.default.ms.toFixed(3)} ms)\n`,
-        );
+      for (const x of result.report) process.stdout.write(`${stage}.${x.kernel}: ${describeOutcome(x)}\n`);
     }
   } catch (e) {
-    return fail([...ds, diag('error', 'TDC683', `tuning failed: ${(e as Error).message}`)], opts);
+    // the runtime's own errors keep their codes, as `tdc run` reports them (sizes the device cannot hold: TDC524;
+    // a lost device TDC521, a validation error TDC522, a timeout TDC523, …); anything else is a bug, reported as one
+    if (e instanceof TdcRuntimeError) return fail([...ds, runtimeDiagnostic(e, `tuning stage ${current}: `)], opts);
+    throw e;
   } finally {
     rt.destroy();
   }
@@ -150,6 +169,11 @@ export async function tuneCommand(config: string, opts: TuneCommandOptions): Pro
   process.stdout.write(`wrote ${file}\n`);
   await printDiagnostics(ds, opts);
   return exitCodeFor(ds);
+}
+
+/** A runtime error as a diagnostic with its own code and hint; `context` goes before its message. */
+function runtimeDiagnostic(e: { code: string; message: string; hint: string | undefined }, context = ''): Diagnostic {
+  return diag('error', e.code, `${context}${e.message}`, undefined, e.hint !== undefined ? { hint: e.hint } : {});
 }
 
 async function fail(ds: Diagnostic[], opts: GlobalOptions): Promise<number> {

@@ -69,6 +69,18 @@ export function indexInputPosition(g: Graph, input: string, fallback: Span | und
     const index = n.op === 'gather' || n.op === 'index_copy' ? n.inputs[1] : n.op === 'scatter_add' ? n.inputs[0] : undefined;
     return index !== undefined && tracedIndexInput(node(index), node)?.input === input;
   });
+  return readerPosition(reader, fallback);
+}
+
+/** Where a value outside [0, 1] of the probability input `input` (unitInputChecks) is reported, on every device: as
+ *  indexInputPosition places an index input's, at the op that reads it as a probability (binary_cross_entropy's log). */
+export function unitInputPosition(g: Graph, input: string, fallback: Span | undefined): { span?: Span; related: Related[] } {
+  const node = (id: number): Node => g.nodes[id]!;
+  return readerPosition(g.nodes.find((n) => unitReadInput(n, node) === input), fallback);
+}
+
+/** An input check's position from the op that first reads the input: the user's spec call, else the config term. */
+function readerPosition(reader: Node | undefined, fallback: Span | undefined): { span?: Span; related: Related[] } {
   const { spec, config } = reader?.origin ?? {};
   const term = config ?? fallback;
   if (spec && !isBuiltinSpecFile(spec.file)) return { span: spec, related: term ? [{ message: 'in the loss of this term', span: term }] : [] };
@@ -163,17 +175,21 @@ export function unitInputChecks(g: Graph): UnitInputCheck[] {
   const out = new Map<string, UnitInputCheck>();
   const node = (id: number): Node => g.nodes[id]!;
   for (const n of g.nodes) {
-    if (n.op !== 'binary' || (n.attrs as { fn: string }).fn !== 'maximum') continue;
-    const [a, b] = n.inputs.map(node) as [Node, Node];
-    const [log, bound] = a.op === 'unary' ? [a, b] : [b, a];
-    if (log.op !== 'unary' || (log.attrs as { fn: string }).fn !== 'log' || constValue(bound, node) !== -100) continue;
-    let cur = node(log.inputs[0]!);
-    for (let hops = 0; hops < 8 && LAYOUT.has(cur.op); hops++) cur = node(cur.inputs[0]!);
-    if (cur.op !== 'input' || cur.dtype !== 'float') continue;
-    const name = (cur.attrs as { name: string }).name;
-    out.set(name, { input: name, message: 'binary_cross_entropy: all elements of input should be between 0 and 1' });
+    const name = unitReadInput(n, node);
+    if (name !== undefined) out.set(name, { input: name, message: 'binary_cross_entropy: all elements of input should be between 0 and 1' });
   }
   return [...out.values()];
+}
+
+/** The float graph input `n` reads as a probability when `n` is the prelude's `maximum(log(x), -100)` over it. */
+function unitReadInput(n: Node, node: (id: number) => Node): string | undefined {
+  if (n.op !== 'binary' || (n.attrs as { fn: string }).fn !== 'maximum') return undefined;
+  const [a, b] = n.inputs.map(node) as [Node, Node];
+  const [log, bound] = a.op === 'unary' ? [a, b] : [b, a];
+  if (log.op !== 'unary' || (log.attrs as { fn: string }).fn !== 'log' || constValue(bound, node) !== -100) return undefined;
+  let cur = node(log.inputs[0]!);
+  for (let hops = 0; hops < 8 && LAYOUT.has(cur.op); hops++) cur = node(cur.inputs[0]!);
+  return cur.op === 'input' && cur.dtype === 'float' ? (cur.attrs as { name: string }).name : undefined;
 }
 
 /** The value of a constant, seen through casts, broadcasts and reshapes. */

@@ -10,9 +10,9 @@ import { instantiateStage } from './instantiate/index.js';
 import type { StageIR } from './ir.js';
 import type { RunResult } from './driver/run-result.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
-import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText, runShapesNote } from './run-input-checks.js';
+import { expectedShape, hostInfo, intWhereFloatExpected, probedShapeText, runShapesNote, withExpectedInput } from './run-input-checks.js';
 import { runWarnings } from './run-warnings.js';
-import { indexInputChecks, indexInputPosition, unitInputChecks } from './index-checks.js';
+import { indexInputChecks, indexInputPosition, unitInputChecks, unitInputPosition } from './index-checks.js';
 import { evalDim, hostIndexProblem, unitCheckProblem } from 'tdc-runtime';
 
 /** The CPU result: the driver's RunResult with host tensors (float64). */
@@ -36,7 +36,7 @@ export function runStageOnCpu(stage: StageIR, tensors: Map<string, SafeTensor>):
   );
   const diagnostics = [...inst.diagnostics];
   const g = inst.graph;
-  if (!g) return { diagnostics: [...diagnostics.map((d) => withExpectedShape(withShapeHint(d, stage, host, modelLossKeys), stage, host, missing, modelLossKeys)), ...runShapesNote(stage, read, diagnostics)] };
+  if (!g) return { diagnostics: [...diagnostics.map((d) => withExpectedInput(withShapeHint(d, stage, host, modelLossKeys), stage, hostInfo(host), missing, modelLossKeys)), ...runShapesNote(stage, read, diagnostics)] };
   const typeErrors = intWhereFloatExpected(stage, hostInfo(host), g, modelLossKeys);
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
   const inexact = inexactInputProblems(g, tensors, stage);
@@ -77,23 +77,14 @@ function termValue(terms: Record<string, number>, name: string): number {
   return Object.prototype.hasOwnProperty.call(terms, name) ? terms[name]! : NaN;
 }
 
-/** A missing-input error names the tensor; add the shape the loss expects for it, when the specs pin one. */
-function withExpectedShape(d: Diagnostic, stage: StageIR, host: Map<string, HostTensor>, missing: string[], modelLossKeys: string[]): Diagnostic {
-  const name = missing.find((m) => d.code === 'TDC401' && !m.startsWith('state_in/') && d.message.startsWith(`missing input tensor '${m}'`));
-  if (name === undefined) return d;
-  const shape = expectedShape(stage, host, name, modelLossKeys);
-  return shape ? { ...d, message: `${d.message}; expected shape ${probedShapeText(shape)}` } : d;
-}
-
 /** A shape error naming input tensors: for each, the shape the other inputs imply when it differs from the given one. */
 function withShapeHint(d: Diagnostic, stage: StageIR, host: Map<string, HostTensor>, modelLossKeys: string[]): Diagnostic {
   if (d.code !== 'TDC403') return d;
   const names = [...new Set([...d.message.matchAll(/'((?:student|teacher)\/[^']+|targets)'/g)].map((m) => m[1]!))].filter((n) => host.has(n));
   const notes: string[] = [];
   for (const name of names) {
-    const others = new Map(host);
-    others.delete(name);
-    const want = expectedShape(stage, others, name, modelLossKeys);
+    const others = hostInfo(host);
+    const want = expectedShape(stage, (n) => (n === name ? undefined : others(n)), name, modelLossKeys);
     const got = host.get(name)!.shape;
     if (want?.every((x) => typeof x === 'number') && (want.length !== got.length || want.some((x, i) => x !== got[i])))
       notes.push(`'${name}' has shape [${got.join(', ')}]; the other inputs imply ${probedShapeText(want)}`);
@@ -153,7 +144,8 @@ function unitInputProblems(g: NonNullable<ReturnType<typeof instantiateStage>['g
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
       if (v >= 0 && v <= 1) continue;
-      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, v, false), stage.span));
+      const { span, related } = unitInputPosition(g, c.input, stage.span);
+      out.push(diag('error', 'TDC524', unitCheckProblem(c, i, v, false), span, { related }));
       break;
     }
   }

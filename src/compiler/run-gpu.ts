@@ -21,15 +21,15 @@ import type { GpuRuntime as AnyGpuRuntime } from 'tdc-runtime';
 import { diag, DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { evalDim } from '../graph/dims.js';
 import type { DType, Graph } from '../graph/types.js';
-import { instantiateStage } from './instantiate/index.js';
-import { attachInputChecks, indexInputPosition } from './index-checks.js';
+import { instantiateStage, type InputInfo } from './instantiate/index.js';
+import { attachInputChecks, indexInputPosition, unitInputPosition } from './index-checks.js';
 import type { StageIR } from './ir.js';
 import type { GpuRunDetails, RunResult } from './driver/run-result.js';
 import { basePlan, planWithVariants } from './plan-variants.js';
 import { WORKGROUP_DEFAULTS, WORKGROUP_SIZE_RANGE } from './schedule/workgroup.js';
 import { nonFiniteParts } from './driver/nonfinite.js';
 import { runWarnings } from './run-warnings.js';
-import { intWhereFloatExpected, runShapesNote } from './run-input-checks.js';
+import { intWhereFloatExpected, runShapesNote, withExpectedInput } from './run-input-checks.js';
 import { toHost } from '../cpu/host-safetensors.js';
 import type { KernelPlan } from './schedule/plan.js';
 import { prepare } from './schedule/prepare.js';
@@ -70,6 +70,14 @@ const modelLossKeysOf = (tensors: Map<string, SafeTensor>): string[] => [...tens
 
 const dtypeOf = (t: SafeTensor): DType => (t.dtype === 'I64' || t.dtype === 'I32' ? 'int' : 'float');
 
+/** The run's tensors as the instantiator reads them (shape and dtype). */
+const tensorInfo =
+  (tensors: Map<string, SafeTensor>): InputInfo =>
+  (name) => {
+    const t = tensors.get(name);
+    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
+  };
+
 /** Throws NoWebGpuAdapterError when there is no adapter (the CLI then falls back to the CPU); every other problem is a diagnostic. */
 export async function runStageOnGpu(
   stage: StageIR,
@@ -81,10 +89,7 @@ export async function runStageOnGpu(
   const graph = stageGraph(stage, tensors, meta.symbolic ?? true, diagnostics);
   if (!graph) return { diagnostics };
   // int tensors the loss uses as float data: the CPU run's TDC502, not a WGSL type error from the kernels
-  const info = (name: string) => {
-    const t = tensors.get(name);
-    return t ? { shape: [...t.shape], dtype: dtypeOf(t) } : undefined;
-  };
+  const info = tensorInfo(tensors);
   const typeErrors = intWhereFloatExpected(stage, info, graph, modelLossKeysOf(tensors));
   if (typeErrors.length) return { diagnostics: [...diagnostics, ...typeErrors] };
 
@@ -159,7 +164,7 @@ export async function runStageOnGpu(
     return { result, diagnostics };
   } catch (e) {
     if (e instanceof NoWebGpuAdapterError) throw e;
-    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atIndexInput(e, atComputedIndex(e, graph, stage), graph, stage) : e.diagnostic, stage)] };
+    if (e instanceof GpuError) return { diagnostics: [...diagnostics, atStage(e instanceof GpuInputError ? atCheckedInput(e, atComputedIndex(e, graph, stage), graph, stage) : e.diagnostic, stage)] };
     throw e;
   } finally {
     exec?.destroy();
@@ -203,12 +208,17 @@ function atComputedIndex(e: GpuInputError, graph: Graph, stage: StageIR): Diagno
   return c?.origin ? { ...e.diagnostic, span: c.origin, related: [{ message: 'in the loss of this term', span: c.config ?? stage.span }] } : e.diagnostic;
 }
 
-/** The runtime's failed check of an index input (GpuInputError.indexInputs: a class index out of range, on the host
- *  or the device), positioned as the CPU run positions it (indexInputPosition: the user's spec call or the config term). */
-function atIndexInput(e: GpuInputError, d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
-  const input = d.span ? undefined : e.indexInputs?.[0];
-  if (input === undefined || !graph.inputs.some((i) => i.name === input)) return d;
-  const { span, related } = indexInputPosition(graph, input, stage.span);
+/** The runtime's failed check of an input (GpuInputError.indexInputs: a class index out of range; unitInputs: a
+ *  probability outside [0, 1]; on the host or the device), positioned as the CPU run positions it
+ *  (indexInputPosition / unitInputPosition: the user's spec call or the config term). */
+function atCheckedInput(e: GpuInputError, d: Diagnostic, graph: Graph, stage: StageIR): Diagnostic {
+  if (d.span) return d;
+  const known = (input: string | undefined) => input !== undefined && graph.inputs.some((i) => i.name === input);
+  const index = e.indexInputs?.[0];
+  const unit = e.unitInputs?.[0];
+  const at = known(index) ? indexInputPosition(graph, index!, stage.span) : known(unit) ? unitInputPosition(graph, unit!, stage.span) : undefined;
+  if (!at) return d;
+  const { span, related } = at;
   return { ...d, ...(span ? { span } : {}), related: [...related, ...(d.related ?? [])] };
 }
 
@@ -229,13 +239,17 @@ export function defaultWorkgroupSize(rt: GpuRuntime): number {
 export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, symbolic: boolean, out: Diagnostic[]): Graph | undefined {
   const modelLossKeys = modelLossKeysOf(tensors);
   const batch = sampleBatchSize(tensors);
+  const missing: string[] = [];
   const run = (sym0: boolean) => {
     const read = new Set<string>();
     const inst = instantiateStage(
       stage,
       (name) => {
         const t = tensors.get(name);
-        if (!t) return undefined;
+        if (!t) {
+          missing.push(name);
+          return undefined;
+        }
         read.add(name);
         return { shape: sym0 ? batchSymbolic(name, t.shape, batch) : [...t.shape], dtype: dtypeOf(t) };
       },
@@ -252,7 +266,8 @@ export function stageGraph(stage: StageIR, tensors: Map<string, SafeTensor>, sym
     }
   }
   const c = run(false);
-  out.push(...c.diagnostics);
+  // a missing input: the CPU run's message, with the shape (and dtype) the loss expects (one function for both)
+  out.push(...c.diagnostics.map((d) => withExpectedInput(d, stage, tensorInfo(tensors), missing, modelLossKeys)));
   if (c.graph && !hasErrors(c.diagnostics)) return c.graph;
   const read = new Map<string, readonly number[]>();
   for (const [name, t] of tensors) if (c.read.has(name)) read.set(name, t.shape);

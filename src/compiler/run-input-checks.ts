@@ -27,13 +27,18 @@ function counterpart(name: string): string | undefined {
 
 /**
  * A shape for the missing input `name` under which the stage instantiates, with the dims the loss pins given
- * as numbers; undefined when no rank up to 5 works or no dim can be pinned.
+ * as numbers; undefined when no rank up to 5 works or no dim can be pinned. `info` gives the other inputs.
  */
-export function expectedShape(stage: StageIR, host: Map<string, HostTensor>, name: string, modelLossKeys: string[]): Shape | undefined {
-  if (name.startsWith('model_loss/')) return [];
-  const info = hostInfo(host);
+export function expectedShape(stage: StageIR, info: InputInfo, name: string, modelLossKeys: string[]): Shape | undefined {
+  return expectedInput(stage, info, name, modelLossKeys)?.shape;
+}
+
+/** expectedShape's shape, with the dtype the loss takes it in: undefined when either would do (targets of a loss
+ *  that reads them as classes or as values). */
+function expectedInput(stage: StageIR, info: InputInfo, name: string, modelLossKeys: string[]): { shape: Shape; dtype?: DType } | undefined {
+  if (name.startsWith('model_loss/')) return { shape: [], dtype: 'float' };
   const twin = counterpart(name);
-  const twinRank = twin !== undefined ? host.get(twin)?.shape.length : undefined;
+  const twinRank = twin !== undefined ? info(twin)?.shape.length : undefined;
   const ranks = [...new Set([twinRank, name === 'targets' ? 1 : 2, 4, 1, 3, 0, 5].filter((r): r is number => r !== undefined))];
   const dtypes: DType[] = name === 'targets' ? ['int', 'float'] : ['float'];
   const instantiate = (shape: Shape, dtype: DType) =>
@@ -47,9 +52,24 @@ export function expectedShape(stage: StageIR, host: Map<string, HostTensor>, nam
       const shape = probe.map((d) => pinned.get((d as { sym: string }).sym) ?? d);
       if (rank > 0 && shape.every((d) => typeof d !== 'number')) return undefined;
       if (shape.every((d) => typeof d === 'number') && !instantiate(shape, dtype)) return undefined;
-      return shape;
+      const either = dtypes.some((other) => other !== dtype && instantiate(probe, other));
+      return either ? { shape } : { shape, dtype };
     }
   return undefined;
+}
+
+const DTYPE_TEXT: Record<DType, string> = { float: 'a float tensor: F32 or F64', int: 'an integer tensor: I64 or I32' };
+
+/**
+ * A missing-input error (TDC401, from instantiating the stage on a run's tensors) for one of the `missing` names,
+ * with the shape (and dtype) the loss expects for it, where the specs pin one: `tdc run` says the same on every
+ * device. `info` gives the inputs the run has.
+ */
+export function withExpectedInput(d: Diagnostic, stage: StageIR, info: InputInfo, missing: readonly string[], modelLossKeys: string[]): Diagnostic {
+  const name = missing.find((m) => d.code === 'TDC401' && !m.startsWith('state_in/') && d.message.startsWith(`missing input tensor '${m}'`));
+  if (name === undefined) return d;
+  const want = expectedInput(stage, info, name, modelLossKeys);
+  return want ? { ...d, message: `${d.message}; expected shape ${probedShapeText(want.shape)}${want.dtype ? ` (${DTYPE_TEXT[want.dtype]})` : ''}` } : d;
 }
 
 /** Probe symbols that meet a concrete dim (≠ 1) in an elementwise op, a matmul's inner dim or a concat. */

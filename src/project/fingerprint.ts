@@ -7,7 +7,7 @@
 //   warnings  the compile's warnings (span paths absolute), reported again when the compile is skipped
 // The inputs are hashed before the compile reads them: an edit racing a compile leaves a stamp that no longer
 // matches (the next build compiles again), never one that vouches for text the compile did not see.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -21,15 +21,16 @@ import { displayPath, type Project, type ProjectEntry } from './load-project.js'
 /** Schema of the stamp; a marker with another (or none) is out of date. */
 const STAMP_FORMAT = 'tdc-stamp/1';
 
-/** sha256 of `extra` and each file's path and content (a missing file hashes as such, and so does one that is not a
- *  regular file: a device such as /dev/zero would be read without end, a FIFO consumed; the compile refuses both). */
+/** sha256 of `extra` and each file's path and content (a missing file hashes as such). A pipe or other input that is
+ *  not a regular file (`--like <(…)`) is not read — it can be read only once, by the compile — and hashes as a value
+ *  never seen again, so that a stamp never vouches for it (such a compile is never skipped). */
 export function hashFiles(files: readonly string[], extra: string): string {
   const h = createHash('sha256').update(extra);
   for (const f of files) {
     h.update('\0' + f + '\0');
     try {
       if (!statSync(f).isFile()) {
-        h.update('(not a regular file)');
+        h.update(`(not a file: ${randomUUID()})`);
         continue;
       }
       h.update(readFileSync(f));

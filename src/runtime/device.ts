@@ -74,13 +74,27 @@ export function checkedTimeoutMs(ms: number, given: string): number {
 /** The timeout of a GpuOptions-like `timeoutMs` option: the default when absent. */
 export const timeoutOption = (ms: number | undefined): number => (ms === undefined ? DEFAULT_TIMEOUT_MS : checkedTimeoutMs(ms, `timeoutMs ${typeof ms === 'number' ? String(ms) : JSON.stringify(ms)}`));
 
-/** An adapter and a device from `gpu`, with RAISED_LIMITS at the adapter's maxima. `described` is appended to messages. */
+/** What a refusal of requestAdapter() / requestDevice() is reported as: Dawn's text (`raw`; undefined when
+ *  requestAdapter() returned null) made into a NoWebGpuAdapterError (tdc-runtime/node: dawn-message.ts). */
+export interface NoAdapterReport {
+  noAdapter(raw: string | undefined): NoWebGpuAdapterError;
+  noDevice(raw: string, adapter: GPUAdapter): NoWebGpuAdapterError;
+}
+
+/** The browser's report: the browser's text after what failed, `described` appended to the subject. */
+export function plainNoAdapterReport(described = '', hint?: string): NoAdapterReport {
+  return {
+    noAdapter: (raw) => new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${raw ?? 'requestAdapter() returned null'}`, hint),
+    noDevice: (raw) => new NoWebGpuAdapterError(`the WebGPU adapter refused a device${described}: ${raw}`, hint),
+  };
+}
+
+/** An adapter and a device from `gpu`, with RAISED_LIMITS at the adapter's maxima. A refusal is thrown as `report` makes it. */
 export async function requestDevice(
   gpu: GPU,
   opts: GpuOptions,
   timeoutMs: number,
-  described = '',
-  hint?: string,
+  report: NoAdapterReport = plainNoAdapterReport(),
 ): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const adapter = await withTimeout(
     gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined),
@@ -88,9 +102,9 @@ export async function requestDevice(
     'requestAdapter',
   ).catch((e: unknown) => {
     if (e instanceof GpuTimeoutError) throw e;
-    throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e)}`, hint);
+    throw report.noAdapter(messageOf(e));
   });
-  if (!adapter) throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: requestAdapter() returned null`, hint);
+  if (!adapter) throw report.noAdapter(undefined);
   const requiredLimits: Record<string, number> = {};
   for (const k of RAISED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
@@ -103,7 +117,7 @@ export async function requestDevice(
     device = await withTimeout(adapter.requestDevice({ requiredLimits, requiredFeatures }), timeoutMs, 'requestDevice');
   } catch (e) {
     if (e instanceof GpuTimeoutError) throw e;
-    throw new NoWebGpuAdapterError(`the WebGPU adapter refused a device${described}: ${messageOf(e)}`, hint);
+    throw report.noDevice(messageOf(e), adapter);
   }
   return { adapter, device };
 }
@@ -233,7 +247,7 @@ export class GpuRuntime {
   static async fromGpu(gpu: GPU, opts: GpuOptions = {}, dawnOptions: string[] = []): Promise<GpuRuntime> {
     const timeoutMs = timeoutOption(opts.timeoutMs);
     const described = dawnOptions.length ? ` (Dawn options: ${dawnOptions.join(' ')})` : '';
-    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described);
+    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, plainNoAdapterReport(described));
     const rt = new GpuRuntime(gpu, adapter, device, describeAdapter(adapter.info, dawnOptions), timeoutMs);
     if (opts.tuning !== undefined) rt.tuning = { doc: opts.tuning, source: 'the tuning cache given to GpuRuntime.open' };
     return rt;

@@ -71,10 +71,14 @@ export class GpuInputError extends GpuError {
   /** The index inputs (plan.indexInputs entries' `input`) found holding a value out of range, on the host or the
    *  device, so that a caller can place the error at the code that indexes with them (the CLI does). */
   readonly indexInputs: readonly string[] | undefined;
-  constructor(message: string, hint?: string, computedIndexChecks?: readonly ComputedIndexCheck[], indexInputs?: readonly string[]) {
+  /** The probability inputs (plan.unitInputs entries' `input`) found holding a value outside [0, 1] or NaN, on the
+   *  host or the device, so that a caller can place the error at the code that reads them (the CLI does). */
+  readonly unitInputs: readonly string[] | undefined;
+  constructor(message: string, hint?: string, computedIndexChecks?: readonly ComputedIndexCheck[], indexInputs?: readonly string[], unitInputs?: readonly string[]) {
     super('TDC524', message, hint);
     this.computedIndexChecks = computedIndexChecks;
     this.indexInputs = indexInputs?.length ? indexInputs : undefined;
+    this.unitInputs = unitInputs?.length ? unitInputs : undefined;
   }
 }
 

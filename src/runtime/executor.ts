@@ -666,6 +666,7 @@ export class PlanExecutor {
       const computedBase = computedIndexBase(this.plan);
       const computedFailed: ComputedIndexCheck[] = [];
       const badIndexInputs: string[] = [];
+      const badUnitInputs: string[] = [];
       flags.forEach((f, i) => {
         if (f === NO_ERROR) return;
         const c = index[i];
@@ -684,7 +685,11 @@ export class PlanExecutor {
           const fc = this.plan.factorChecks![i - index.length]!;
           problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
           return;
-        } else problems.push(unitCheckProblem(this.plan.unitInputs![i - index.length - nFactor]!, f, asFloat[i]!, true));
+        } else {
+          const u = this.plan.unitInputs![i - index.length - nFactor]!;
+          problems.push(unitCheckProblem(u, f, asFloat[i]!, true));
+          badUnitInputs.push(u.input);
+        }
         inputFailed = stateKept = true;
       });
       this.flagsNeedReset = true;
@@ -696,6 +701,7 @@ export class PlanExecutor {
           undefined,
           computedFailed.length ? computedFailed : undefined,
           badIndexInputs,
+          badUnitInputs,
         );
       }
     }
@@ -1037,8 +1043,8 @@ export class PlanExecutor {
     }
     this.checkLimits(env, problems);
     const badIndices = this.checkIndices(inputs, env, problems);
-    this.checkUnitInputs(inputs, problems);
-    if (problems.length) throw inputError(problems, badIndices);
+    const badUnits = this.checkUnitInputs(inputs, problems);
+    if (problems.length) throw inputError(problems, badIndices, badUnits);
     return { prepared, env };
   }
 
@@ -1086,7 +1092,8 @@ export class PlanExecutor {
   }
 
   /** Probabilities given as host arrays (binary_cross_entropy's input): every value in [0, 1] (torch raises otherwise). */
-  private checkUnitInputs(inputs: ReadonlyMap<string, TensorInput>, problems: string[]): void {
+  private checkUnitInputs(inputs: ReadonlyMap<string, TensorInput>, problems: string[]): string[] {
+    const bad: string[] = [];
     for (const c of this.plan.unitInputs ?? []) {
       const t = inputs.get(c.input);
       if (!t || isDeviceInput(t)) continue;
@@ -1095,9 +1102,11 @@ export class PlanExecutor {
         const v = Math.fround(Number(data[i]));
         if (v >= 0 && v <= 1) continue;
         problems.push(unitCheckProblem(c, i, v, false));
+        bad.push(c.input);
         break;
       }
     }
+    return bad;
   }
 
   /** Every buffer the shapes imply fits the device (named by the tensor for inputs), before anything is allocated. */
@@ -1178,12 +1187,13 @@ function describeDtype(t: HostInput): string {
   return t.dtype ? `${t.dtype}` : t.data.constructor.name;
 }
 
-function inputError(problems: string[], badIndexInputs?: readonly string[]): GpuInputError {
+function inputError(problems: string[], badIndexInputs?: readonly string[], badUnitInputs?: readonly string[]): GpuInputError {
   return new GpuInputError(
     problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     undefined,
     undefined,
     badIndexInputs,
+    badUnitInputs,
   );
 }
 

@@ -25,7 +25,7 @@ export {
   TUNING_FORMAT, adapterKey, planHash, parseTuningCache, tunedChoices, withEntry, emptyTuningCache,
   type TuningCache, type TuningEntry, type KernelChoice, type KernelMeasurement, type TunedChoices,
 } from './tune-cache.js';
-export { tunePlan, tuneInputs, CANDIDATE_SIZES, type TuneOptions, type TuneResult } from './tune.js';
+export { tunePlan, tuneInputs, tuneSymbols, describeOutcome, formatMs, formatMeasured, CANDIDATE_SIZES, type TuneOptions, type TuneResult, type KernelReport } from './tune.js';
 export { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupSupport, type SubgroupOption } from './subgroups.js';
 export {
   TdcRuntimeError,

@@ -25,9 +25,11 @@ import {
   withTimeout,
   type AdapterDescription,
   type GpuOptions,
+  type NoAdapterReport,
   type TuningSource,
 } from './device.js';
 import { GpuOptionsError, NoWebGpuAdapterError } from './errors.js';
+import { dawnNoAdapter, dawnNoDevice, type DawnRefusal } from './dawn-message.js';
 import { PollThrottle } from './poll-throttle.js';
 import { isSoftwareAdapter } from './workgroup.js';
 
@@ -117,6 +119,18 @@ declare const process: { env: Record<string, string | undefined> };
 
 const DAWN_HINT =
   'on Linux without a GPU install Mesa lavapipe (Debian: mesa-vulkan-drivers libvulkan1); pick a Dawn backend/adapter with TDC_WEBGPU_BACKEND / TDC_WEBGPU_ADAPTER';
+
+/** Dawn's refusals under the create() `options`, as dawn-message.ts words them (never Dawn's several raw lines). */
+function dawnReport(options: readonly string[]): NoAdapterReport {
+  const refusal = (r: DawnRefusal) => new NoWebGpuAdapterError(r.message, r.hint);
+  return {
+    noAdapter: (raw) => refusal(dawnNoAdapter(raw, options, DAWN_HINT)),
+    noDevice: (raw, adapter) => refusal(dawnNoDevice(raw, adapterName(describeAdapter(adapter.info, [...options])), DAWN_HINT)),
+  };
+}
+
+/** An adapter as a message names it: its description, else vendor and device. */
+const adapterName = (a: AdapterDescription): string => `'${a.description || [a.vendor, a.device].filter(Boolean).join(' ') || 'unnamed'}'`;
 
 /** Dawn instances (create() results) by their options, one each for the life of the process (see above). */
 const instances = new Map<string, GPU>();
@@ -225,7 +239,6 @@ export class GpuRuntime extends BrowserGpuRuntime {
    */
   static override async open(opts: NodeGpuOptions = {}): Promise<GpuRuntime> {
     const options = dawnOptions(opts);
-    const described = options.length ? ` (Dawn options: ${options.join(' ')})` : '';
     const timeoutMs = timeoutFrom(opts);
     const key = JSON.stringify([options, opts.powerPreference ?? '', [...(opts.features ?? [])].sort(), opts.subgroups !== false]);
     const reuse = idle.get(key);
@@ -248,10 +261,10 @@ export class GpuRuntime extends BrowserGpuRuntime {
     try {
       gpu = dawnInstance(create, options);
     } catch (e) {
-      throw new NoWebGpuAdapterError(`no WebGPU adapter${described}: ${messageOf(e).trim()}`, DAWN_HINT);
+      throw dawnReport(options).noAdapter(messageOf(e));
     }
     cpuWaitClock ??= await schedstatClock();
-    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, described, DAWN_HINT);
+    const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, dawnReport(options));
     const entry: PooledDevice = { gpu, adapter, device, info: describeAdapter(adapter.info, options), users: 0 };
     return GpuRuntime.holding(entry, key, timeoutMs, await tuningFrom(opts), opts.throttlePolling);
   }

@@ -3,10 +3,11 @@
 // runs. Each kernel is timed alone: a copy of the plan that dispatches only that kernel, `reps` times in one
 // pass (the others get zero workgroups, which the executor skips), runs on resident inputs, submit +
 // onSubmittedWorkDone, median of `runs` after a warm-up; the same plan with nothing dispatched is the fixed
-// cost subtracted, and the rest divided by `reps` (chosen per kernel so that the timed work is ≥ ~5 ms: a small
-// kernel is not lost in the submission's noise). A candidate that beats the default is timed again against it
-// (alternately) and chosen only if it still wins. The default choice stays
-// unless a candidate is faster by more than `margin` (timing noise must not flip it). Never hangs: every wait is
+// cost subtracted, and the rest divided by `reps` (raised per kernel, up to MAX_REPS, until the timed work is
+// ≥ ~5 ms and well above the spread of the fixed cost: a small kernel is not lost in the submission's noise, and
+// never reads 0). The spread over `reps` is the kernel's resolution: candidates within it of the default tie with
+// it, and a tie keeps the default (reported as one). A candidate that beats the default by more than the
+// resolution and by `margin` is timed again against it (alternately) and chosen only if it still wins. Never hangs: every wait is
 // bounded by the runtime's timeout, and the whole tuning by `budgetMs` (kernels not reached keep their default,
 // and the result says so). Inputs: deterministic pseudo-random floats in [0, 1) and zero class indices, in the
 // shapes the plan takes at `sizes`; timings only, results are not checked.
@@ -45,13 +46,34 @@ export interface TuneResult {
   /** Kernels not measured because the budget ran out (they keep their defaults). */
   skipped: string[];
   /** The default choice of each kernel with its time, and the chosen one with its time. */
-  report: { kernel: string; default: KernelMeasurement; chosen: KernelMeasurement }[];
+  report: KernelReport[];
+}
+
+export interface KernelReport {
+  kernel: string;
+  default: KernelMeasurement;
+  chosen: KernelMeasurement;
+  /** The smallest difference per dispatch the timings tell apart (ms): times below it are "< resolutionMs". */
+  resolutionMs: number;
+  /** Why `chosen` is what it is: 'faster' a candidate beat the default (also when re-timed); 'fastest' the default
+   *  beat every candidate by more than the resolution; 'tie' candidates within the resolution of the default (`ties`
+   *  of them, the default included): the default is kept; 'unconfirmed' a candidate measured faster, but not by the
+   *  margin, or not again when re-timed: the default is kept. */
+  outcome: 'faster' | 'fastest' | 'tie' | 'unconfirmed';
+  ties: number;
+  /** For 'unconfirmed': the candidate that measured fastest. */
+  best?: KernelMeasurement;
 }
 
 export const CANDIDATE_SIZES: readonly number[] = [4, 8, 16, 32, 64, 128, 256];
 
-/** Differences below this (ms per dispatch) are not told apart from timing noise. */
+/** Differences below this (ms per dispatch) are never told apart from timing noise; a kernel's own resolution is
+ *  coarser where the submissions' timings spread more (KernelReport.resolutionMs). */
 const RESOLUTION_MS = 0.005;
+/** A kernel is repeated within one pass until the timed work is at least this (ms) and stands out of the spread
+ *  of the submission's fixed cost, or MAX_REPS times. */
+const TARGET_MS = 5;
+const MAX_REPS = 1024;
 
 /** Measures and chooses; see the file comment. */
 export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneOptions): Promise<TuneResult> {
@@ -72,7 +94,8 @@ export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneO
   const defaults = overrideConstants(plan.kernels, software, device.limits);
   const defaultSg = chooseSubgroupVariants(plan.kernels, defaults.map((c) => c['wg_size']), support, undefined);
 
-  const fixed = await timePlan(rt, only(plan, -1, 1), {}, inputs, runs);
+  const fixedTiming = await timePlan(rt, only(plan, -1, 1), {}, inputs, Math.max(runs, 3));
+  const fixed = fixedTiming.ms;
   const kernels: Record<string, KernelChoice> = {};
   const measured: Record<string, KernelMeasurement[]> = {};
   const skipped: string[] = [];
@@ -85,32 +108,44 @@ export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneO
       skipped.push(k.name);
       continue;
     }
-    const once = Math.max(0, (await timePlan(rt, only(plan, i, 1), { [k.name]: def }, inputs, 1)) - fixed);
-    const reps = Math.min(64, Math.max(1, Math.ceil(5 / Math.max(once, 0.05))));
+    // repeat the kernel within the pass until its work is measurable: at least TARGET_MS and well above the spread
+    // of the fixed cost (a tiny kernel timed once is all noise, and every candidate would read 0)
+    const once = Math.max(0, (await timePlan(rt, only(plan, i, 1), { [k.name]: def }, inputs, 1)).ms - fixed);
+    let reps = Math.min(MAX_REPS, Math.max(1, Math.ceil(TARGET_MS / Math.max(once, 0.05))));
+    const measurable = Math.max(TARGET_MS, 4 * fixedTiming.spread);
+    while (reps < MAX_REPS && performance.now() - start <= budget) {
+      const work = (await timePlan(rt, only(plan, i, reps), { [k.name]: def }, inputs, 1)).ms - fixed;
+      if (work >= measurable) break;
+      reps = Math.min(MAX_REPS, reps * 4);
+    }
+    const resolution = Math.max(RESOLUTION_MS, fixedTiming.spread / reps);
+    const perDispatch = async (c: KernelChoice): Promise<number> => Math.max(0, (await timePlan(rt, only(plan, i, reps), { [k.name]: c }, inputs, runs)).ms - fixed) / reps;
     const list: KernelMeasurement[] = [];
     for (const c of candidatesOf(k, def, workgroupMax(o, device.limits), opts.candidates ?? CANDIDATE_SIZES, canSubgroup, support.maxSize)) {
       if (list.length && performance.now() - start > budget) break;
-      const ms = Math.max(0, (await timePlan(rt, only(plan, i, reps), { [k.name]: c }, inputs, runs)) - fixed) / reps;
-      list.push({ ...c, ms });
+      list.push({ ...c, ms: await perDispatch(c) });
     }
     measured[k.name] = list;
     const d = list[0]!;
     const best = list.reduce((a, b) => (b.ms < a.ms ? b : a));
-    // a win must hold up: the default and the best candidate timed again, alternately; a kernel too small to time
-    // (every candidate below RESOLUTION_MS) keeps its default
+    // a win must hold up: the default and the best candidate timed again, alternately, and still apart by more than
+    // the resolution; candidates within the resolution of the fastest are a tie, and a tie keeps the default
     let chosen = d;
-    if (best !== d && d.ms - best.ms > RESOLUTION_MS && best.ms < d.ms * (1 - margin)) {
+    if (best !== d && d.ms - best.ms > resolution && best.ms < d.ms * (1 - margin)) {
       const again = { d: [] as number[], b: [] as number[] };
       for (let r = 0; r < 2; r++) {
-        again.d.push(Math.max(0, (await timePlan(rt, only(plan, i, reps), { [k.name]: d }, inputs, runs)) - fixed) / reps);
-        again.b.push(Math.max(0, (await timePlan(rt, only(plan, i, reps), { [k.name]: best }, inputs, runs)) - fixed) / reps);
+        again.d.push(await perDispatch(d));
+        again.b.push(await perDispatch(best));
       }
       const [dm, bm] = [Math.min(...again.d), Math.min(...again.b)];
-      if (bm < dm * (1 - margin)) chosen = best;
+      if (dm - bm > resolution && bm < dm * (1 - margin)) chosen = best;
     }
+    const ties = list.filter((m) => Math.abs(m.ms - d.ms) <= resolution).length;
+    const outcome: KernelReport['outcome'] = chosen !== d ? 'faster' : ties > 1 ? 'tie' : best !== d ? 'unconfirmed' : 'fastest';
     kernels[k.name] = { workgroupSize: chosen.workgroupSize, subgroups: chosen.subgroups };
-    report.push({ kernel: k.name, default: d, chosen });
-    say(`${k.name}: default wg ${d.workgroupSize}${d.subgroups ? ' +subgroups' : ''} ${d.ms.toFixed(3)} ms → wg ${chosen.workgroupSize}${chosen.subgroups ? ' +subgroups' : ''} ${chosen.ms.toFixed(3)} ms (${list.length} candidates)`);
+    const kr: KernelReport = { kernel: k.name, default: d, chosen, resolutionMs: resolution, outcome, ties: outcome === 'tie' ? ties : 0, ...(outcome === 'unconfirmed' ? { best } : {}) };
+    report.push(kr);
+    say(`${k.name}: ${list.length} candidates × ${reps} dispatches: ${describeOutcome(kr)}`);
   }
   const entry: TuningEntry = {
     adapter: adapterKey(rt.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize }),
@@ -148,8 +183,33 @@ function only(plan: KernelPlan, k: number, reps: number): KernelPlan {
   return { ...plan, kernels };
 }
 
-/** Median ms of `runs` submissions (after one warm-up) of `plan` with these per-kernel choices. */
-async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string, KernelChoice>, inputs: ReadonlyMap<string, TensorInput>, runs: number): Promise<number> {
+/** A time (ms) in the unit and precision it is worth reading in: 3 significant digits, µs below 1 ms. */
+export function formatMs(ms: number): string {
+  if (ms >= 1000) return `${ms.toFixed(0)} ms`;
+  if (ms >= 1) return `${ms.toPrecision(3)} ms`;
+  const us = ms * 1000;
+  return us >= 1 ? `${us.toPrecision(3)} µs` : `${us.toFixed(3)} µs`;
+}
+
+/** A kernel's measurement: `< resolution` where it is below what the timings tell apart. */
+export function formatMeasured(ms: number, resolutionMs: number): string {
+  return ms < resolutionMs ? `< ${formatMs(resolutionMs)}` : formatMs(ms);
+}
+
+const choiceText = (c: KernelChoice): string => `wg ${c.workgroupSize}${c.subgroups ? ' + subgroups' : ''}`;
+
+/** One kernel's outcome, as `tdc tune` prints it: the choice and its time, and the default's, or the tie kept. */
+export function describeOutcome(r: KernelReport): string {
+  const t = (m: KernelMeasurement) => formatMeasured(m.ms, r.resolutionMs);
+  const head = `${choiceText(r.chosen)} ${t(r.chosen)}`;
+  if (r.outcome === 'faster') return `${head} (default ${choiceText(r.default)} ${t(r.default)})`;
+  if (r.outcome === 'tie') return `${head} (the default, kept: ${r.ties} candidates tie with it within the timing resolution, ${formatMs(r.resolutionMs)})`;
+  if (r.outcome === 'unconfirmed' && r.best) return `${head} (the default, kept: ${choiceText(r.best)} measured ${t(r.best)} but did not win by the margin when re-timed)`;
+  return `${head} (the default, fastest)`;
+}
+
+/** Median ms of `runs` submissions (after one warm-up) of `plan` with these per-kernel choices, and their spread (max − min). */
+async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string, KernelChoice>, inputs: ReadonlyMap<string, TensorInput>, runs: number): Promise<{ ms: number; spread: number }> {
   const exec = await PlanExecutor.create(rt, plan, { kernels, tuning: false });
   try {
     const ts: number[] = [];
@@ -161,18 +221,23 @@ async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string
       if (i > 0) ts.push(performance.now() - t0);
     }
     ts.sort((a, b) => a - b);
-    return ts[Math.floor(ts.length / 2)]!;
+    return { ms: ts[Math.floor(ts.length / 2)]!, spread: ts[ts.length - 1]! - ts[0]! };
   } finally {
     exec.destroy();
   }
 }
 
+/** The size symbols the plan's inputs are shaped by: tuning (tuneInputs) needs a value for each. */
+export function tuneSymbols(plan: KernelPlan): string[] {
+  const used = new Set<string>();
+  for (const i of plan.inputs) for (const d of i.shape) dimSymbols(d, used);
+  return [...used];
+}
+
 /** Host inputs in the plan's shapes at `sizes`: floats in [0, 1) from a fixed LCG, integers 0. With `limits`, sizes
  *  whose buffers the device cannot hold are refused first (GpuInputError), before any host array is made. */
 export function tuneInputs(plan: KernelPlan, sizes: Record<string, number>, limits?: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): Map<string, TensorInput> {
-  const used = new Set<string>();
-  for (const i of plan.inputs) for (const d of i.shape) dimSymbols(d, used);
-  const missing = [...used].filter((s) => !(s in sizes));
+  const missing = tuneSymbols(plan).filter((s) => !(s in sizes));
   if (missing.length) throw new GpuInputError(`tuning needs a value for every input size symbol: missing ${missing.join(', ')}`, `give them, e.g. ${missing.map((s) => `${s}=64`).join(' ')}`);
   const tooBig = limits ? bufferLimitProblems(plan, sizes, limits) : [];
   if (tooBig.length)

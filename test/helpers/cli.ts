@@ -63,6 +63,18 @@ export function noLossPrinted(r: CliResult, json: boolean, what: string): void {
   assert.ok(Array.isArray(ds) && ds.some((d) => d.severity === 'error'), `${what}: the document carries the error`);
 }
 
+/**
+ * A named pipe in `dir` that a separate process fills with `file`'s bytes once a reader opens it, as `<(cat file)`
+ * hands a command a pipe (a CLI run with spawnSync can read it: the writer is not this process).
+ */
+export function pipeOf(file: string, dir: string, name = 'sample.pipe'): string {
+  const fifo = join(dir, name);
+  const mk = spawnSync('mkfifo', [fifo]);
+  assert.is(mk.status, 0, `mkfifo: ${String(mk.stderr)}`);
+  spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, fifo], { stdio: 'ignore', detached: true }).unref();
+  return fifo;
+}
+
 /** True when the output looks like a Node/JS stack trace leaked to the user. */
 export function hasStackTrace(s: string): boolean {
   return /\n\s+at .+\(.+:\d+:\d+\)/.test(s) || /^\s+at .+:\d+:\d+$/m.test(s) || /Error: .*\n\s+at /.test(s);

@@ -45,9 +45,11 @@ async function runOn(stage: StageIR, tensors: Map<string, SafeTensor>, opts: Run
       return withNonFiniteWarning(stage, { ...(g.result ? { result: g.result } : {}), diagnostics: [...diagnostics, ...g.diagnostics] });
     } catch (e) {
       if (!isNoAdapterError(e)) throw e;
-      const why = e instanceof Error ? e.message : String(e);
-      if (opts.device === 'gpu') return { diagnostics: [...diagnostics, diag('error', 'TDC510', `--device gpu: ${why}`)] };
-      diagnostics.push(diag('note', 'TDC511', `${why}; running on the CPU executor (float64)`));
+      // the runtime's message is already worded for a user (runtime/dawn-message.ts): what failed, on one line, maybe
+      // followed by one 'driver said:' line; its hint says what to set
+      const hint = e.hint !== undefined ? { hint: e.hint } : undefined;
+      if (opts.device === 'gpu') return { diagnostics: [...diagnostics, diag('error', 'TDC510', `--device gpu: ${e.message}`, undefined, hint)] };
+      diagnostics.push(diag('note', 'TDC511', `running on the CPU executor (float64): ${e.message}`));
     }
   }
   const { runStageOnCpu } = await import('../run-cpu.js');

@@ -10,7 +10,7 @@
 //   KDLoss4Transformer → KDLoss; CCKDLoss kernel_params {key} → kernel_config {type}; HCL kernel_sizes →
 //   output_sizes; pair `factor` → `weight`.
 // The document is parsed with the failsafe schema: scalars keep their source text (`3.0e-5` stays `3.0e-5`).
-import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseDocument, Scalar, YAMLMap, type Node } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseDocument, Scalar, visit, YAMLMap, type Node } from 'yaml';
 import { getMidLevelLoss, scopeOf } from '../../registry/registry.js';
 
 export interface MigrateResult {
@@ -36,15 +36,51 @@ const PATH_PARAMS: [string, string][] = [
 export function migrateLegacyText(text: string): MigrateResult {
   const doc = parseDocument(text, { schema: 'failsafe', keepSourceTokens: false, uniqueKeys: false }); // duplicate keys: the loader's TDC111 (tdc migrate refuses them), not yaml's quadratic check
   if (doc.errors.length) return { text, changed: false, notes: [], errors: doc.errors.map((e) => e.message) };
+  const blankLines = blankLinesOnEmptyValues(doc);
   const m = new Migrator(doc);
   m.walk(doc.contents, []);
   if (!m.changed) return { text, changed: false, notes: m.notes, errors: [] };
+  keepBlankLines(doc, blankLines);
   // flow collections as the file writes them: `[a, b]` or `[ a, b ]`
   const padded = (text.match(/[[{] \S/g) ?? []).length > (text.match(/[[{][^\s\]}]/g) ?? []).length;
   let out = doc.toString({ lineWidth: 0, flowCollectionPadding: padded });
   const trailing = /\n*$/.exec(text)![0];
   out = out.replace(/\n*$/, '') + trailing;
   return { text: out, changed: out !== text, notes: m.notes, errors: [] };
+}
+
+/**
+ * The empty values (`sub_terms:` with nothing after it) that hold the blank lines after them: yaml's parser gives
+ * a blank line that follows an empty value to that value (spaceBefore), not to the next key, so a migration that
+ * replaces or drops the value would drop the line too.
+ */
+function blankLinesOnEmptyValues(doc: Document): Scalar[] {
+  const out: Scalar[] = [];
+  visit(doc, {
+    Scalar(_, n) {
+      if (n.spaceBefore && n.range && n.range[0] === n.range[1]) out.push(n);
+    },
+  });
+  return out;
+}
+
+/** Each of `held` (blankLinesOnEmptyValues) that the migration removed gives its blank line to the node that follows
+ *  it in the source, so the file keeps its layout (a criterion ending in `sub_terms:` kept the blank line after it). */
+function keepBlankLines(doc: Document, held: readonly Scalar[]): void {
+  if (!held.length) return;
+  const left = new Set<unknown>();
+  const placed: (Node & { range?: [number, number, number] | null })[] = [];
+  visit(doc, (_, n) => {
+    left.add(n);
+    if (isScalar(n) || isMap(n) || isSeq(n)) placed.push(n as Node);
+  });
+  for (const h of held) {
+    if (left.has(h)) continue;
+    const at = h.range![0];
+    let next: (typeof placed)[number] | undefined;
+    for (const n of placed) if (n.range && n.range[0] > at && (!next || n.range[0] < next.range![0])) next = n;
+    if (next) next.spaceBefore = true;
+  }
 }
 
 class Migrator {
