@@ -34,7 +34,7 @@ import {
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
-import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
@@ -322,6 +322,11 @@ export class PlanExecutor {
   static async create(target: GpuRuntime | GPUDevice, compiled: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
+    if (rt.computesNothing)
+      throw new NoWebGpuAdapterError(
+        "the adapter is Dawn's null backend, which validates shaders but computes nothing (a plan run on it would return whatever its buffers held)",
+        'unset TDC_WEBGPU_BACKEND (or the backend option) to let Dawn choose, or name a backend that computes, e.g. vulkan',
+      );
     if (opts.planVariant !== undefined && opts.planVariant !== 'auto' && opts.planVariant !== 'default')
       throw new GpuInputError(`planVariant must be 'auto' or 'default', got ${JSON.stringify(opts.planVariant)}`);
     const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage, opts.planVariant);
