@@ -232,6 +232,13 @@ test('tdc doctor names a TDC_WEBGPU_TIMEOUT_MS that every GPU run refuses (TDC52
   assert.equal(wr.envProblems.map((p) => [p.variable, p.severity]), [['TDC_TUNING_CACHE', 'warning']]);
   assert.match(wr.envProblems[0]!.message, /not-a-cache\.json is not a tdc tuning cache \(format undefined is not 'tdc-tuning\/1'\)/);
   assert.is(wr.ok, wr.device.ok);
+  // a device as the cache: refused at once as no file (it was read until 512 MB made 'Invalid string length')
+  if (existsSync('/dev/zero')) {
+    const z = tdc(['doctor', '--json'], { env: { TDC_TUNING_CACHE: '/dev/zero' }, timeoutMs: 120_000 });
+    const zr = JSON.parse(z.stdout) as { envProblems: { variable: string; severity: string; message: string }[] };
+    assert.equal(zr.envProblems.map((p) => [p.variable, p.severity]), [['TDC_TUNING_CACHE', 'warning']]);
+    assert.match(zr.envProblems[0]!.message, /\/dev\/zero is not a regular file/);
+  }
   // nothing set wrong: nothing reported
   assert.equal((JSON.parse(tdc(['doctor', '--json'], { timeoutMs: 120_000 }).stdout) as { envProblems: unknown[] }).envProblems, []);
 });

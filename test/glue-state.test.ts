@@ -304,6 +304,15 @@ test("initState(seed): torchdistill's initial CRD state from the loss's own defi
     assert.equal(Array.from(flatten(await crit.readState()).get('crd/memory_v1')!.data), Array.from(a.get('crd/memory_v1')!.data), 'same seed, same bits');
     await crit.initState(8);
     assert.not.equal(Array.from(flatten(await crit.readState()).get('crd/memory_v1')!.data), Array.from(a.get('crd/memory_v1')!.data), 'another seed, another bank');
+    // a seed that is no 32-bit unsigned integer is refused (a rejected promise), not truncated or read as 0
+    for (const bad of [1.5, -1, NaN, 2 ** 32, '7' as unknown as number]) {
+      const e = await crit.initState(bad).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.instance(e, GpuInputError, `seed ${String(bad)}`);
+      assert.match((e as Error).message, /seed must be an integer in \[0, 2\^32\)/);
+    }
     crit.destroy();
   } finally {
     rt.destroy();

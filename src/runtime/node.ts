@@ -81,9 +81,11 @@ export function defaultTuningPath(env: Record<string, string | undefined> = proc
 /** The tuning cache at `path`: undefined when there is no such file, else its document or why it cannot be read. */
 export async function readTuningFile(path: string): Promise<TuningSource | undefined> {
   const fsName = 'node:fs/promises';
-  const fs = (await import(fsName)) as { readFile(p: string, enc: string): Promise<string> };
+  const fs = (await import(fsName)) as { readFile(p: string, enc: string): Promise<string>; stat(p: string): Promise<{ isFile(): boolean }> };
   let text: string;
   try {
+    // a device (/dev/zero) or a FIFO would be read without end or wait for a writer: only a file is a cache
+    if (!(await fs.stat(path)).isFile()) return { source: `the tuning cache ${path}`, problem: 'is not a regular file' };
     text = await fs.readFile(path, 'utf8');
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return undefined;

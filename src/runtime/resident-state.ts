@@ -68,6 +68,12 @@ export class ResidentState {
    * copied on the GPU), after the steps already queued. Throws GpuInputError for a missing, unknown or misshapen
    * tensor, before changing anything.
    */
+  /** set(initial(seed)), its refusals (a seed that is no 32-bit unsigned integer, a state without an initial value)
+   *  a rejected promise as set()'s are. */
+  async setInitial(seed = 0): Promise<void> {
+    return this.set(this.initial(seed));
+  }
+
   set(state: ReadonlyMap<string, FloatTensor>): Promise<void> {
     this.check();
     const problems: string[] = [];
@@ -131,6 +137,8 @@ export class ResidentState {
    * state buffer has no init or a symbolic shape.
    */
   initial(seed = 0): Map<string, FloatTensor> {
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+      throw new GpuInputError(`the initial state's seed must be an integer in [0, 2^32), got ${typeof seed === 'number' ? String(seed) : `${typeof seed} ${JSON.stringify(seed)}`}`);
     const rand = seededUniform(seed);
     const out = new Map<string, FloatTensor>();
     for (const s of this.slots) {

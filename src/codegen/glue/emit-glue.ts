@@ -343,11 +343,12 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
                     docs: [
                       "Sets the state to the loss's own initial value (torchdistill's CRDLoss: params [K, T, -1, -1, momentum], Z < 0 meaning " +
                         '"set from the first batch", banks uniform in [-1/sqrt(d/3), 1/sqrt(d/3)] drawn from a generator seeded with `seed`), ' +
-                        'after the steps already queued: the start of a fresh training run. To continue a PyTorch run, setState() with its buffers instead.',
+                        'after the steps already queued: the start of a fresh training run. To continue a PyTorch run, setState() with its buffers instead. ' +
+                        'A seed that is not an integer in [0, 2^32) rejects with a GpuInputError.',
                     ],
                     parameters: [{ name: 'seed', type: 'number', initializer: '0' }],
                     returnType: 'Promise<void>',
-                    statements: 'return this.state.set(this.state.initial(seed));',
+                    statements: 'return this.state.setInitial(seed);',
                   },
                 ]
               : []),
