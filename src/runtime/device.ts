@@ -270,7 +270,7 @@ export class GpuRuntime {
     return arch ? `${name} (${arch})` : name;
   }
 
-  /** The adapter runs no kernels: Dawn's null backend (TDC_WEBGPU_BACKEND=null), which validates WGSL and returns
+  /** The adapter runs no kernels: Dawn's null backend (backend=null), which validates WGSL and returns
    *  whatever its buffers held. Shaders may be checked on it; plans are not run on it (PlanExecutor.create). */
   get computesNothing(): boolean {
     return this.adapterInfo.device === 'null-backend' || this.adapterInfo.dawnOptions.includes('backend=null');

@@ -325,7 +325,7 @@ export class PlanExecutor {
     if (rt.computesNothing)
       throw new NoWebGpuAdapterError(
         "the adapter is Dawn's null backend, which validates shaders but computes nothing (a plan run on it would return whatever its buffers held)",
-        'unset TDC_WEBGPU_BACKEND (or the backend option) to let Dawn choose, or name a backend that computes, e.g. vulkan',
+        "open the runtime on a backend that computes (e.g. vulkan), or leave the backend to Dawn's choice",
       );
     if (opts.planVariant !== undefined && opts.planVariant !== 'auto' && opts.planVariant !== 'default')
       throw new GpuInputError(`planVariant must be 'auto' or 'default', got ${JSON.stringify(opts.planVariant)}`);
