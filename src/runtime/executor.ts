@@ -36,6 +36,7 @@ import {
 } from './device-checks.js';
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
+import { SerialQueue } from './serial-queue.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
@@ -233,9 +234,8 @@ export class PlanExecutor {
   private dimsKey: string | undefined;
   /** The readback's staging buffers, one per chunk (readback.ts). */
   private readonly staging: StagingBuffers;
-  private pending: Promise<unknown> = Promise.resolve();
-  /** Runs started and not yet settled (submit() refuses to overtake one). */
-  private active = 0;
+  /** Runs, one at a time (submit() refuses to overtake one not yet settled). */
+  private readonly runs = new SerialQueue();
   private broken: Error | undefined;
   /** Device-side checks (device-checks.ts): one flag per plan.indexInputs entry, then one per plan.factorChecks
    *  entry, one per plan.unitInputs entry and one per plan.computedIndexChecks entry, then as many offending values
@@ -455,30 +455,8 @@ export class PlanExecutor {
     // One run at a time: they share buffers and the staging buffer. A run with none in flight starts now: its host
     // inputs are checked and uploaded (WebGPU's writeBuffer copies them) before run() returns, so the caller may
     // refill its arrays at once. One behind a run in flight waits its turn with a copy of its host inputs taken now.
-    const idle = this.active === 0;
-    this.active++;
-    const start = (ins: ReadonlyMap<string, TensorInput>) => this.runCounted(ins, mode, opts.into);
-    let next: Promise<DeviceOutputs | ScalarResult | HostResult>;
-    if (idle) next = start(inputs);
-    else {
-      const copy = copyHostInputs(inputs);
-      next = this.pending.then(
-        () => start(copy),
-        () => start(copy),
-      );
-    }
-    this.pending = next.catch(() => {});
-    return next;
-  }
-
-  /** runNow, counted in `active` until it settles (decremented before its promise settles, so that a caller
-   *  awaiting it finds the executor idle). */
-  private async runCounted(inputs: ReadonlyMap<string, TensorInput>, mode: 'none' | 'scalars' | 'all', into?: ReadonlyMap<string, Float32Array>): Promise<DeviceOutputs | ScalarResult | HostResult> {
-    try {
-      return await this.runNow(inputs, mode, into);
-    } finally {
-      this.active--;
-    }
+    const given = this.runs.idle ? inputs : copyHostInputs(inputs);
+    return this.runs.run(() => this.runNow(given, mode, opts.into));
   }
 
   /**
@@ -490,7 +468,7 @@ export class PlanExecutor {
    */
   submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
     if (this.broken) throw this.broken;
-    if (this.active > 0) throw new GpuValidationError('submit() while a run() of this PlanExecutor is still in flight: await it first');
+    if (!this.runs.idle) throw new GpuValidationError('submit() while a run() of this PlanExecutor is still in flight: await it first');
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
     const device = this.runtime.device;

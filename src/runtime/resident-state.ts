@@ -13,6 +13,7 @@ import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';
 import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
 import { dimToString } from './dims.js';
+import { SerialQueue } from './serial-queue.js';
 import { copyHostInputs, isDeviceInput, isShared, kindOf, numelOf, tensorProblem, toF32, type DeviceInput, type FloatTensor, type TensorInput } from './tensors.js';
 
 /** Seeded floats in [0, 1) with 24 bits, as torch.rand's float32 values: the high bits of a 32-bit LCG (Numerical Recipes'). */
@@ -42,9 +43,8 @@ interface Slot {
 
 export class ResidentState {
   private readonly slots: Slot[];
-  private pending: Promise<unknown> = Promise.resolve();
-  /** Bodies queued and not yet settled. */
-  private active = 0;
+  /** Steps and sets, one at a time: they share the resident buffers. */
+  private readonly work = new SerialQueue();
   private destroyed = false;
 
   /** The state of the plan `executor` runs (its chosen variant). Throws PlanError for a state output no input feeds. */
@@ -68,12 +68,6 @@ export class ResidentState {
    * copied on the GPU), after the steps already queued. Throws GpuInputError for a missing, unknown or misshapen
    * tensor, before changing anything.
    */
-  /** set(initial(seed)), its refusals (a seed that is no 32-bit unsigned integer, a state without an initial value)
-   *  a rejected promise as set()'s are. */
-  async setInitial(seed = 0): Promise<void> {
-    return this.set(this.initial(seed));
-  }
-
   set(state: ReadonlyMap<string, FloatTensor>): Promise<void> {
     this.check();
     const problems: string[] = [];
@@ -101,8 +95,8 @@ export class ResidentState {
     if (problems.length) return Promise.reject(new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
     const given = this.slots.map((s) => state.get(s.key)!);
     // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
-    const tensors = this.idle ? given : [...copyHostInputs(new Map(given.entries())).values()];
-    return this.queue(async () => {
+    const tensors = this.work.idle ? given : [...copyHostInputs(new Map(given.entries())).values()];
+    return this.work.run(async () => {
       const device = this.executor.runtime.device;
       await this.executor.runtime.scoped('setting the state', () => {
         const enc = device.createCommandEncoder({ label: 'tdc state in' });
@@ -128,6 +122,12 @@ export class ResidentState {
         device.queue.submit([enc.finish()]);
       });
     });
+  }
+
+  /** set(initial(seed)), its refusals (a seed that is no 32-bit unsigned integer, a state without an initial value)
+   *  a rejected promise as set()'s are. */
+  async setInitial(seed = 0): Promise<void> {
+    return this.set(this.initial(seed));
   }
 
   /**
@@ -191,8 +191,8 @@ export class ResidentState {
     const inputs = typeof first === 'function' ? new Map<string, I>() : first;
     const run = (typeof first === 'function' ? first : second!) as (inputs: Map<string, I | DeviceInput>) => Promise<T>;
     // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
-    const own = this.idle ? inputs : copyHostInputs(inputs);
-    return this.queue(async () => {
+    const own = this.work.idle ? inputs : copyHostInputs(inputs);
+    return this.work.run(async () => {
       this.check();
       const missing = this.slots.filter((s) => !s.current).map((s) => s.key);
       if (missing.length)
@@ -220,7 +220,7 @@ export class ResidentState {
 
   /** The current state read back (`<term>/<buffer>` → Float32Array), after the steps queued: to checkpoint it. */
   read(): Promise<Map<string, Float32Array>> {
-    return this.queue(async () => {
+    return this.work.run(async () => {
       this.check();
       const rt = this.executor.runtime;
       const set = this.slots.filter((s) => s.current);
@@ -266,30 +266,5 @@ export class ResidentState {
 
   private check(): void {
     if (this.destroyed) throw new GpuStageDestroyedError('the state of this stage was destroyed: create the stage again');
-  }
-
-  /** Nothing queued is still running: queue() starts the next body at once. */
-  private get idle(): boolean {
-    return this.active === 0;
-  }
-
-  /**
-   * Runs `body` after everything queued before it (one at a time: they share the resident buffers); at once when
-   * nothing is queued, so that what it uploads (a step's host inputs, set()'s arrays) is copied before the call
-   * returns, as the executor's run() does.
-   */
-  private queue<T>(body: () => Promise<T>): Promise<T> {
-    const idle = this.idle;
-    this.active++;
-    const counted = async (): Promise<T> => {
-      try {
-        return await body();
-      } finally {
-        this.active--;
-      }
-    };
-    const next = idle ? counted() : this.pending.then(counted, counted);
-    this.pending = next.catch(() => {});
-    return next;
   }
 }

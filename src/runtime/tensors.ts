@@ -51,7 +51,7 @@ export function copyHostInputs<K, T extends TensorInput>(inputs: ReadonlyMap<K, 
 /** A view whose ArrayBuffer was transferred away (it then reads as empty): a view of it cannot be made. Checked only
  *  for empty views (a detached one has byteLength 0), so it costs nothing on the way of real data. */
 export function isDetached(v: ArrayBufferView): boolean {
-  if (v.byteLength !== 0 || typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer) return false;
+  if (v.byteLength !== 0 || isShared(v)) return false;
   try {
     new Uint8Array(v.buffer as ArrayBuffer, 0, 0);
     return false;
