@@ -11,14 +11,15 @@ export interface RuntimeDiagnostic {
   hint?: string;
 }
 
-/** Base class of every error the runtime throws on purpose. */
+/** Base class of every error the runtime throws on purpose. Each class spells its `name` out: a minified bundle
+ *  renames classes, so `new.target.name` would be the minifier's letter, not 'GpuDeviceLostError'. */
 export class TdcRuntimeError extends Error {
+  override name = 'TdcRuntimeError';
   readonly code: string;
   readonly hint: string | undefined;
   readonly diagnostic: RuntimeDiagnostic;
   constructor(code: string, message: string, hint?: string) {
     super(message);
-    this.name = new.target.name;
     this.code = code;
     this.hint = hint;
     this.diagnostic = hint === undefined ? { severity: 'error', code, message } : { severity: 'error', code, message, hint };
@@ -26,10 +27,13 @@ export class TdcRuntimeError extends Error {
 }
 
 /** An error of the WebGPU path (no adapter, device lost, validation, timeout, bad inputs, bad plan). */
-export class GpuError extends TdcRuntimeError {}
+export class GpuError extends TdcRuntimeError {
+  override name = 'GpuError';
+}
 
 /** No WebGPU adapter (no driver, an unknown backend or adapter name): callers may fall back to the CPU executor. */
 export class NoWebGpuAdapterError extends GpuError {
+  override name = 'NoWebGpuAdapterError';
   constructor(message: string, hint?: string) {
     super('TDC520', message, hint ?? 'WebGPU found no usable adapter: check that the GPU (or a software adapter) is enabled for this browser');
   }
@@ -37,6 +41,7 @@ export class NoWebGpuAdapterError extends GpuError {
 
 /** WebGPU itself is missing: no `navigator.gpu` (a browser without WebGPU, or Node without `tdc-runtime/node`). */
 export class NoWebGpuError extends NoWebGpuAdapterError {
+  override name = 'NoWebGpuError';
   constructor(message: string, hint?: string) {
     super(message, hint);
   }
@@ -44,6 +49,7 @@ export class NoWebGpuError extends NoWebGpuAdapterError {
 
 /** The device was lost (driver reset, destroy()) — every later use fails with this. */
 export class GpuDeviceLostError extends GpuError {
+  override name = 'GpuDeviceLostError';
   constructor(message: string) {
     super('TDC521', message);
   }
@@ -51,6 +57,7 @@ export class GpuDeviceLostError extends GpuError {
 
 /** A WebGPU validation / out-of-memory / internal error raised by work the runtime submitted. */
 export class GpuValidationError extends GpuError {
+  override name = 'GpuValidationError';
   constructor(message: string) {
     super('TDC522', message);
   }
@@ -58,6 +65,7 @@ export class GpuValidationError extends GpuError {
 
 /** A wait on the GPU (mapAsync, onSubmittedWorkDone, popErrorScope) did not finish in time. */
 export class GpuTimeoutError extends GpuError {
+  override name = 'GpuTimeoutError';
   constructor(message: string) {
     super('TDC523', message, 'raise the timeout (GpuOptions.timeoutMs / TDC_WEBGPU_TIMEOUT_MS) if the workload is just slow');
   }
@@ -65,6 +73,7 @@ export class GpuTimeoutError extends GpuError {
 
 /** Inputs given to a plan do not match it (names, ranks, dtypes, symbol values, device limits). */
 export class GpuInputError extends GpuError {
+  override name = 'GpuInputError';
   /** When the device found indices the plan's kernels computed out of range: those checks (plan.computedIndexChecks
    *  entries), so that a caller can place the error at the loss's code (the CLI does) without reading the message. */
   readonly computedIndexChecks: readonly ComputedIndexCheck[] | undefined;
@@ -84,6 +93,7 @@ export class GpuInputError extends GpuError {
 
 /** A PlanExecutor (a compiled stage) used after its destroy(), or after a failed readback left it unusable. */
 export class GpuStageDestroyedError extends GpuError {
+  override name = 'GpuStageDestroyedError';
   constructor(message: string, hint?: string) {
     super('TDC527', message, hint);
   }
@@ -92,6 +102,7 @@ export class GpuStageDestroyedError extends GpuError {
 /** An option of GpuRuntime.open / fromDevice, or the TDC_WEBGPU_* variable standing for it, that cannot be used
  *  (e.g. a timeout that is not a positive number of milliseconds): thrown before any device is asked for. */
 export class GpuOptionsError extends GpuError {
+  override name = 'GpuOptionsError';
   constructor(message: string, hint?: string) {
     super('TDC528', message, hint);
   }
@@ -99,6 +110,7 @@ export class GpuOptionsError extends GpuError {
 
 /** The kernel plan itself is malformed (a compiler bug, not a user error). */
 export class PlanError extends GpuError {
+  override name = 'PlanError';
   constructor(message: string) {
     super('TDC525', `invalid kernel plan: ${message}`);
   }
@@ -108,6 +120,7 @@ export const isNoAdapterError = (e: unknown): e is NoWebGpuAdapterError => e ins
 
 /** A safetensors file that cannot be read (bad header, unsupported dtype, offsets out of range) or written. */
 export class SafetensorsError extends TdcRuntimeError {
+  override name = 'SafetensorsError';
   constructor(message: string) {
     super('TDC526', message);
   }
