@@ -130,8 +130,18 @@ test('vite build again: an up-to-date output is not recompiled; a changed config
 const CHROMIUM = process.env['TDC_CHROMIUM'] ?? '/usr/bin/chromium';
 const KD_CASE = 'sample__ilsvrc2012__kd__resnet18_from_resnet34'; // examples/kd: its config and io_dict
 
-test("the built app runs in headless Chromium (WebGPU on SwiftShader) and gives torchdistill's loss", async () => {
+/** Headless Chromium with WebGPU on SwiftShader. */
+async function launchChromium(): Promise<import('playwright-core').Browser> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+test("the built app runs in headless Chromium (WebGPU on SwiftShader) and gives torchdistill's loss", async () => {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.safetensors': 'application/octet-stream' };
   const dist = join(APP, 'dist');
   const server = createServer((req, res) => {
@@ -140,12 +150,7 @@ test("the built app runs in headless Chromium (WebGPU on SwiftShader) and gives 
     res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -272,6 +277,33 @@ test('vite dev server: editing the config regenerates the glue; a typo is report
     assert.not.ok(hasStackTrace(logs.join('\n')), logs.join('\n'));
   } finally {
     writeFileSync(CONFIG, GOOD);
+    await server.close();
+  }
+});
+
+test("vite dev server in Chromium: a config error shows in the page's error overlay, again on each reload while it stands, and goes once fixed (also by a fix that rewrites no glue)", async () => {
+  const { createServer } = await import('vite');
+  const quiet = () => {};
+  const logger = { info: quiet, warn: quiet, warnOnce: quiet, error: quiet, clearScreen: quiet, hasErrorLogged: () => false, hasWarned: false };
+  const server = await createServer({ root: APP, configFile: join(APP, 'vite.config.ts'), server: { port: 0, strictPort: false }, customLogger: logger as never });
+  await server.listen();
+  const browser = await launchChromium();
+  const overlayShown = () => document.querySelector('vite-error-overlay') !== null;
+  try {
+    const page = await browser.newPage();
+    await page.goto(server.resolvedUrls!.local[0]!);
+    await page.waitForFunction(() => document.body.dataset['loss'] !== undefined || document.body.dataset['error'] !== undefined, null, { timeout: 120_000 });
+    writeFileSync(CONFIG, GOOD.replace("key: 'KDLoss'", "key: 'KDLos'"));
+    await page.waitForFunction(overlayShown, null, { timeout: 60_000 });
+    const text = await page.evaluate(() => document.querySelector('vite-error-overlay')!.shadowRoot!.textContent!);
+    assert.match(text, TYPO);
+    await page.reload();
+    await page.waitForFunction(overlayShown, null, { timeout: 60_000 }); // a page opened while the error stands shows it
+    writeFileSync(CONFIG, GOOD); // back to the config of the glue on disk: nothing is rewritten
+    await page.waitForFunction(() => !document.querySelector('vite-error-overlay'), null, { timeout: 60_000 });
+  } finally {
+    writeFileSync(CONFIG, GOOD);
+    await browser.close();
     await server.close();
   }
 });

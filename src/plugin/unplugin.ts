@@ -14,7 +14,8 @@
 //   - the configs, spec files, sample io_dicts and tdc.config are registered as watched files; in watch mode
 //     each rebuild recompiles only what changed (the session fingerprints every entry's inputs).
 //   - Vite dev server: a change to one of those files recompiles at once; the regenerated glue then reaches the
-//     page through Vite's own HMR; errors go to the terminal and the browser's error overlay.
+//     page through Vite's own HMR; errors go to the terminal and the browser's error overlay (each page that
+//     connects while they stand gets it; fixing them clears it).
 import { join, resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
 import { ProjectSession, type SessionUpdate } from '../project/session.js';
@@ -26,7 +27,7 @@ import type { TdcPluginOptions } from './options.js';
 
 type ViteDevServer = {
   watcher: { add(files: string | readonly string[]): unknown; on(event: 'all', cb: (event: string, file: string) => void): unknown };
-  ws: { send(payload: unknown): void };
+  ws: { send(payload: unknown): void; on(event: 'vite:client:connect', cb: (data: unknown, client: { send(payload: unknown): void }) => void): unknown };
   config: { logger: { info(msg: string, o?: unknown): void; error(msg: string, o?: unknown): void; warn(msg: string, o?: unknown): void } };
 };
 
@@ -94,10 +95,32 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
     }
     report(u, info ?? (typeof this.info === 'function' ? (m) => this.info!(m) : undefined));
     if (u.errors.length) {
-      if (serving) console.error(new TdcBuildError(u.errors).message);
+      if (devServer) showInDevServer(devServer, u);
+      else if (serving) console.error(new TdcBuildError(u.errors).message);
       else throw new TdcBuildError(u.errors);
     }
   }
+
+  // Vite dev server: errors go to the terminal and the page's error overlay. The overlay's payload stands while the
+  // errors do: each page that connects (a reload) gets it. Once they are fixed the overlay is cleared even when the
+  // fix rewrote no glue (back to the last good config): Vite's client clears its overlay on any 'update'.
+  let devServer: ViteDevServer | undefined;
+  let standingError: { type: 'error'; err: Record<string, unknown> } | undefined;
+  const showInDevServer = (server: ViteDevServer, u: SessionUpdate): void => {
+    const log = server.config.logger;
+    if (u.errors.length) {
+      const e = new TdcBuildError(u.errors);
+      log.error(e.message, { timestamp: true });
+      standingError = { type: 'error', err: { message: e.message, stack: '', plugin: 'tdc', id: e.id, loc: e.loc } };
+      server.ws.send(standingError);
+      return;
+    }
+    for (const r of u.compiled) if (r.written) log.info(`tdc: regenerated ${r.entry.out}`, { timestamp: true });
+    if (!standingError) return;
+    standingError = undefined;
+    log.info('tdc: the errors are fixed', { timestamp: true });
+    server.ws.send({ type: 'update', updates: [] });
+  };
 
   // webpack and Rspack: compile in beforeRun (a build) or watchRun (each build of --watch), which complete before
   // the compilation starts resolving modules; the compilation then watches the inputs and carries the errors.
@@ -145,20 +168,17 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (o
         info = (m) => config.logger.info(m);
       },
       configureServer(server: ViteDevServer) {
+        devServer = server;
         const s = getSession();
         server.watcher.add(s.watchFiles());
+        server.ws.on('vite:client:connect', (_data, client) => {
+          if (standingError) client.send(standingError);
+        });
         server.watcher.on('all', (_event, file) => {
           if (!s.isInput(file)) return;
           void s.update().then((u) => {
             server.watcher.add(s.watchFiles());
-            const log = server.config.logger;
-            if (u.errors.length) {
-              const e = new TdcBuildError(u.errors);
-              log.error(e.message, { timestamp: true });
-              server.ws.send({ type: 'error', err: { message: e.message, stack: '', plugin: 'tdc', id: e.id, loc: e.loc } });
-              return;
-            }
-            for (const r of u.compiled) if (r.written) log.info(`tdc: regenerated ${r.entry.out}`, { timestamp: true });
+            showInDevServer(server, u);
           });
         });
       },
