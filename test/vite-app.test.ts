@@ -195,26 +195,34 @@ test('a KDLos typo fails vite build and the esbuild build with tdc\'s positioned
   }
 });
 
-test('rollup, webpack and Rspack: the plugin compiles at build start and fails the build on the typo', () => {
-  // A plain-JS entry (these three need a TypeScript loader for the glue itself; the plugin does not care).
+/** bundlers.mjs: `node bundlers.mjs <bundler> [options as JSON]` builds a plain-JS entry (the glue itself would need a
+ *  TypeScript loader; the plugin does not care) with tdc-compiler/<bundler> given those options, after deleting the
+ *  generated glue; it says whether the glue was written, or prints the build's error and exits 1. */
+function writeBundlersScript(): void {
   writeFileSync(join(APP, 'entry.js'), "export const answer = 42;\n");
   writeFileSync(
     join(APP, 'bundlers.mjs'),
     `import { rmSync, existsSync } from 'node:fs';
 const which = process.argv[2];
+const options = process.argv[3] === undefined ? undefined : JSON.parse(process.argv[3]);
 const glue = 'src/generated/kd/kd.ts';
 rmSync('src/generated', { recursive: true, force: true });
 try {
+  const { default: tdc } = await import('tdc-compiler/' + which);
   if (which === 'rollup') {
     const { rollup } = await import('rollup');
-    const { default: tdc } = await import('tdc-compiler/rollup');
-    const b = await rollup({ input: 'entry.js', plugins: [tdc()] });
+    const b = await rollup({ input: 'entry.js', plugins: [tdc(options)] });
     await b.generate({ format: 'esm' });
+  } else if (which === 'vite') {
+    const { build } = await import('vite');
+    await build({ root: process.cwd(), configFile: false, logLevel: 'silent', plugins: [tdc(options)], build: { write: false, rollupOptions: { input: 'entry.js' } } });
+  } else if (which === 'esbuild') {
+    const { build } = await import('esbuild');
+    await build({ absWorkingDir: process.cwd(), entryPoints: ['entry.js'], bundle: true, write: false, logLevel: 'silent', plugins: [tdc(options)] });
   } else {
     const mod = which === 'webpack' ? await import('webpack') : await import('@rspack/core');
     const bundler = which === 'webpack' ? mod.default : mod.rspack;
-    const { default: tdc } = await import('tdc-compiler/' + which);
-    const stats = await new Promise((res, rej) => bundler({ mode: 'production', context: process.cwd(), entry: './entry.js', output: { path: process.cwd() + '/out-' + which }, plugins: [tdc()] }).run((e, s) => (e ? rej(e) : res(s))));
+    const stats = await new Promise((res, rej) => bundler({ mode: 'production', context: process.cwd(), entry: './entry.js', output: { path: process.cwd() + '/out-' + which }, plugins: [tdc(options)] }).run((e, s) => (e ? rej(e) : res(s))));
     if (stats.hasErrors()) throw new Error(stats.toJson({ all: false, errors: true }).errors.map((x) => x.message).join('\\n'));
   }
   console.log(existsSync(glue) ? 'glue written' : 'no glue');
@@ -224,6 +232,10 @@ try {
 }
 `,
   );
+}
+
+test('rollup, webpack and Rspack: the plugin compiles at build start and fails the build on the typo', () => {
+  writeBundlersScript();
   for (const b of ['rollup', 'webpack', 'rspack']) {
     const ok = run(['bundlers.mjs', b]);
     assert.is(ok.code, 0, `${b}: ${ok.out}`);
@@ -238,6 +250,23 @@ try {
     }
   } finally {
     writeFileSync(CONFIG, GOOD);
+  }
+});
+
+test('every adapter fails the build on a misspelt or mistyped plugin option with the same TDC671 diagnostic, and compiles nothing', () => {
+  writeBundlersScript();
+  const options = JSON.stringify({ confg: 'tdc.config.ts', root: 5, outDir: 'src/elsewhere' });
+  const messages = [
+    /error TDC671: <tdc plugin options>: unknown option 'confg'\n[\s│]*did you mean 'config'\?/,
+    /error TDC671: <tdc plugin options>: root: expected a non-empty string, got 5/,
+    /error TDC671: <tdc plugin options>: 'outDir' is an option of an inline configuration, which needs 'configs'/,
+  ];
+  for (const b of ['vite', 'rollup', 'esbuild', 'webpack', 'rspack']) {
+    const r = run(['bundlers.mjs', b, options]);
+    assert.is.not(r.code, 0, `${b}: ${r.out}`);
+    for (const m of messages) assert.match(r.out, m, b);
+    assert.not.ok(hasStackTrace(r.out), r.out);
+    assert.not.ok(existsSync(GLUE), `${b}: nothing is compiled`);
   }
 });
 

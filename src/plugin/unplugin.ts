@@ -23,7 +23,7 @@ import { displayPath } from '../project/load-project.js';
 import { formatDiagnostics } from '../api/format-diagnostics.js';
 import { hasErrors } from '../diagnostics/index.js';
 import { TdcBuildError } from './build-error.js';
-import type { TdcPluginOptions } from './options.js';
+import { pluginOptionProblems, type TdcPluginOptions } from './options.js';
 
 type ViteDevServer = {
   watcher: { add(files: string | readonly string[]): unknown; on(event: 'all', cb: (event: string, file: string) => void): unknown };
@@ -51,11 +51,18 @@ interface WebpackLikeCompilation {
   errors: unknown[];
 }
 
-export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (options = {}) => {
+export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (given) => {
+  // Options that are not valid fail each build (and show in Vite's overlay) with their diagnostics; nothing compiles.
+  const optionErrors = pluginOptionProblems(given);
+  const options: TdcPluginOptions = optionErrors.length ? {} : (given ?? {});
   let root = options.root !== undefined ? resolve(options.root) : undefined;
   let serving = false;
-  let session: ProjectSession | undefined;
-  const getSession = (): ProjectSession => {
+  let session: Pick<ProjectSession, 'update' | 'watchFiles' | 'isInput'> | undefined;
+  const getSession = (): NonNullable<typeof session> => {
+    if (!session && optionErrors.length) {
+      const errors = { compiled: [], upToDate: [], errors: optionErrors, warnings: [] };
+      session = { update: async () => errors, watchFiles: () => [], isInput: () => false };
+    }
     if (!session) {
       const { config, root: _r, ...inline } = options;
       session = new ProjectSession({
