@@ -310,6 +310,30 @@ test('vite dev server: editing the config regenerates the glue; a typo is report
   }
 });
 
+test('vite dev server started before there is a tdc.config: the error says so, and creating the file compiles its configs', async () => {
+  const { createServer } = await import('vite');
+  const logs: string[] = [];
+  const log = (m: string) => void logs.push(m);
+  const logger = { info: log, warn: log, warnOnce: log, error: log, clearScreen: () => {}, hasErrorLogged: () => false, hasWarned: false };
+  const config = readFileSync(TDC_CONFIG, 'utf8');
+  rmSync(TDC_CONFIG);
+  rmSync(join(APP, 'src', 'generated'), { recursive: true, force: true });
+  const server = await createServer({ root: APP, configFile: join(APP, 'vite.config.ts'), server: { port: 0, strictPort: false }, customLogger: logger as never });
+  try {
+    await server.listen();
+    const waitFor = async (what: () => boolean, label: string): Promise<void> => {
+      for (const t0 = Date.now(); !what(); await new Promise((r) => setTimeout(r, 100)))
+        if (Date.now() - t0 > 90_000) throw new Error(`timed out waiting for ${label}; logs:\n${logs.join('\n')}`);
+    };
+    await waitFor(() => logs.some((l) => /error TDC670: no tdc\.config/.test(l)), 'the missing tdc.config reported');
+    writeFileSync(TDC_CONFIG, config);
+    await waitFor(() => existsSync(GLUE) && logs.some((l) => /tdc: the errors are fixed/.test(l)), 'the configs compiled');
+  } finally {
+    writeFileSync(TDC_CONFIG, config);
+    await server.close();
+  }
+});
+
 test("vite dev server in Chromium: a config error shows in the page's error overlay, again on each reload while it stands, and goes once fixed (also by a fix that rewrites no glue)", async () => {
   const { createServer } = await import('vite');
   const quiet = () => {};

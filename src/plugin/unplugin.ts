@@ -16,6 +16,7 @@
 //   - Vite dev server: a change to one of those files recompiles at once; the regenerated glue then reaches the
 //     page through Vite's own HMR; errors go to the terminal and the browser's error overlay (each page that
 //     connects while they stand gets it; fixing them clears it).
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
 import { ProjectSession, type SessionUpdate } from '../project/session.js';
@@ -48,6 +49,8 @@ interface WebpackLikeCompiler {
 }
 interface WebpackLikeCompilation {
   fileDependencies: { add(file: string): unknown };
+  /** Files whose creation calls for a rebuild (a tdc.config not there yet). */
+  missingDependencies?: { add(file: string): unknown };
   errors: unknown[];
 }
 
@@ -155,7 +158,7 @@ export const unpluginFactory: UnpluginFactory<TdcPluginOptions | undefined> = (g
     compiler.hooks.beforeRun.tapPromise('tdc', compileNow);
     compiler.hooks.watchRun.tapPromise('tdc', compileNow);
     compiler.hooks.thisCompilation.tap('tdc', (compilation) => {
-      for (const f of getSession().watchFiles()) compilation.fileDependencies.add(f);
+      for (const f of getSession().watchFiles()) (existsSync(f) ? compilation.fileDependencies : (compilation.missingDependencies ?? compilation.fileDependencies)).add(f);
       if (last?.errors.length) compilation.errors.push(new TdcBuildError(last.errors));
     });
   };

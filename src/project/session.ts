@@ -8,7 +8,7 @@ import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { compileEntry, type EntryResult } from './compile-project.js';
 import { findProjectConfig, loadProject, projectFromConfig, type Project, type ProjectEntry } from './load-project.js';
 import { entryInputs, hashFiles, inputFingerprint, keptOutput } from './fingerprint.js';
-import type { TdcConfig } from './define-config.js';
+import { PROJECT_CONFIG_NAMES, type TdcConfig } from './define-config.js';
 
 export interface SessionOptions {
   /** Directory where tdc.config is looked up and that relative paths of inline options are relative to. */
@@ -36,16 +36,19 @@ export class ProjectSession {
   private loadErrors: Diagnostic[] = [];
   /** Per output directory: the fingerprint of the last compile and its errors. */
   private last = new Map<string, { hash: string; errors: Diagnostic[] }>();
-  private readonly configFile: string | undefined;
+  /** The tdc.config file; looked up in the root again by each update until there is one (created after the start). */
+  private configFile: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: SessionOptions) {
     this.configFile = opts.inline ? undefined : opts.configFile !== undefined ? resolve(opts.root, opts.configFile) : findProjectConfig(opts.root);
   }
 
-  /** The files whose change calls for an update(): tdc.config and every entry's inputs (absolute). */
+  /** The files whose change calls for an update(): tdc.config (while there is none, each name it may have) and every
+   *  entry's inputs (absolute). */
   watchFiles(): string[] {
-    const files = new Set<string>(this.configFile ? [this.configFile] : []);
+    const looking = !this.opts.inline && this.configFile === undefined;
+    const files = new Set<string>(this.configFile ? [this.configFile] : looking ? PROJECT_CONFIG_NAMES.map((n) => resolve(this.opts.root, n)) : []);
     for (const e of this.project?.entries ?? []) for (const f of entryInputs(e)) files.add(f);
     return [...files];
   }
@@ -104,6 +107,7 @@ export class ProjectSession {
       this.loadErrors = r.diagnostics.filter((d) => d.severity === 'error');
       return;
     }
+    this.configFile ??= findProjectConfig(this.opts.root);
     if (this.configFile === undefined) {
       this.loadErrors = [
         diag('error', 'TDC670', `no tdc.config.{ts,mts,mjs,js,json} in ${this.opts.root}`, undefined, {
