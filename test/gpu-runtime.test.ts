@@ -3,6 +3,7 @@
 // No adapter is a FAILURE here, not a skip: CI must provide one (Mesa lavapipe).
 import { test } from 'uvu';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { tinyPlan } from './fixtures/tiny-plan.js';
 import {
@@ -23,6 +24,7 @@ import {
 import { GpuRuntime as BrowserGpuRuntime } from 'tdc-runtime';
 import { validateWgsl } from '../src/codegen/validate-wgsl.js';
 import { READBACK_CHUNK_BYTES } from '../src/runtime/readback.js';
+import { FRESH_BYTES } from '../src/runtime/node-host-floats.js';
 
 /** Seeded data: a, b ∈ [-1, 1), y ∈ {-100, 0..9}. */
 function data(n: number, c: number, seed = 1) {
@@ -263,6 +265,35 @@ test("Node runtimes read gradients back into uninitialized arrays (hostFloats), 
       assert.is(g.buffer.byteLength, 4 * n * c, "the array's buffer is its own, of its length");
       assert.ok(maxAbsDiff(g, d.grad) <= 1e-6, `every element written: max error ${maxAbsDiff(g, d.grad)}`);
     }
+  } finally {
+    exec.destroy();
+  }
+});
+
+test("Node runtimes' readback arrays come with every page mapped, those of 32 MiB or more read from /dev/zero; a gradient that large reads back whole", async () => {
+  // minor page faults of this process (Linux /proc/self/stat, field 10)
+  const minorFaults = (): number => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[7]);
+  // (large arrays are read from /dev/zero where node:fs comes without an import: process.getBuiltinModule, Node 20.16+)
+  const sizes = [(256 << 10) / 4 + 3, ...('getBuiltinModule' in process ? [FRESH_BYTES / 4 + 1024 + 3] : [])];
+  for (const n of sizes) {
+    const a = rt!.hostFloats!(n);
+    const pages = Math.ceil((4 * n) / 4096);
+    const before = minorFaults();
+    for (let i = 0; i < n; i += 1024) a[i] = 1;
+    const faults = minorFaults() - before;
+    // a page the array did not have mapped costs one fault here; a few come from other threads
+    assert.ok(faults < Math.max(8, pages / 50), `${faults} page faults writing one element in each of the ${pages} pages of a ${4 * n}-byte array`);
+  }
+  // 2053 x 4099 floats: 33.7 MB, above FRESH_BYTES: every element is the readback's, none of /dev/zero's
+  const [n, c] = [2053, 4099];
+  assert.ok(4 * n * c > FRESH_BYTES);
+  const exec = await PlanExecutor.create(rt!, tinyPlan());
+  try {
+    const d = data(n, c, 9);
+    const g = (await exec.run(inputsOf(d, n, c), { readback: 'all' })).grads.get('student/./output')!;
+    assert.is(g.length, n * c);
+    assert.is(g.buffer.byteLength, 4 * n * c, "the array's buffer is its own, of its length");
+    assert.ok(maxAbsDiff(g, d.grad) <= 1e-6, `every element written: max error ${maxAbsDiff(g, d.grad)}`);
   } finally {
     exec.destroy();
   }

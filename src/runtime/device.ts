@@ -219,10 +219,12 @@ export class GpuRuntime {
   waitHook: ((p: Promise<unknown>) => void) | undefined;
   /**
    * Makes the arrays PlanExecutor reads gradients back into (each of `n` elements, every one of them then written
-   * by the readback before the array is returned). Default: `new Float32Array(n)`. tdc-runtime/node sets it to
-   * memory left uninitialized (Buffer.allocUnsafeSlow): the zero-filled allocation of a new typed array takes fresh
-   * pages from the OS, each faulted in and zeroed, where an uninitialized one reuses the memory of arrays already
-   * collected (a 512 KB gradient: 119 page faults and 0.18 ms of CPU per array against 11 and 0.02 ms).
+   * by the readback before the array is returned), with every page of their memory mapped (host-floats.ts: the
+   * executor makes them while the device works). Default: `new Float32Array(n)`, one write per page.
+   * tdc-runtime/node sets it to memory left uninitialized (Buffer.allocUnsafeSlow): the zero-filled allocation of
+   * a new typed array takes fresh pages from the OS, each faulted in and zeroed, where an uninitialized one reuses
+   * the memory of arrays already collected (a 512 KB gradient: 119 page faults and 0.18 ms of CPU per array against
+   * 11 and 0.02 ms); arrays too large for that reuse are mapped by reading /dev/zero into them (node-host-floats.ts).
    */
   hostFloats: ((n: number) => Float32Array) | undefined;
 

@@ -20,6 +20,7 @@ import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
 import { WaitEstimate, type Polling } from './wait-estimate.js';
 import { readbackLayout, StagingBuffers, type ReadbackLayout } from './readback.js';
+import { touchPages } from './host-floats.js';
 import { checkPlan } from './check-plan.js';
 import {
   NO_ERROR,
@@ -579,9 +580,9 @@ export class PlanExecutor {
           )
         : undefined;
     if (!earlyMapped) await started.scopes;
-    // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
-    // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
-    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
+    // the arrays the gradients are copied into, made while the device works with their pages mapped (host-floats.ts)
+    const make = this.runtime.hostFloats ?? ((n: number) => touchPages(new Float32Array(n)));
+    const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? make(readBytes[i + 1]! / 4)) : [];
 
     const broken = (e: unknown): never => {
       // a staging buffer may still be mid-map, the kernels still running: this executor is done for
@@ -1178,11 +1179,4 @@ function inputError(problems: string[], badIndexInputs?: readonly string[], badU
     badIndexInputs,
     badUnitInputs,
   );
-}
-
-/** A new array of `n` elements (from `make`: GpuRuntime.hostFloats) with every page of its memory already mapped (one write per 4 KiB). */
-function pagedIn(n: number, make: ((n: number) => Float32Array) | undefined): Float32Array {
-  const a = make ? make(n) : new Float32Array(n);
-  for (let i = 0; i < n; i += 1024) a[i] = 0;
-  return a;
 }

@@ -31,6 +31,7 @@ import {
 import { GpuOptionsError, NoWebGpuAdapterError } from './errors.js';
 import { dawnNoAdapter, dawnNoDevice, type DawnRefusal } from './dawn-message.js';
 import { PollThrottle } from './poll-throttle.js';
+import { nodeHostFloats } from './node-host-floats.js';
 import { isSoftwareAdapter } from './workgroup.js';
 
 export * from './index.js';
@@ -207,15 +208,6 @@ const holdWhileThrottled = (p: Promise<unknown>): void => throttle.hold(p);
 /** The wait hook of a runtime on `info`'s adapter: the throttle where asked (NodeGpuOptions.throttlePolling), by default on software adapters. */
 const waitHookFor = (info: AdapterDescription, throttlePolling: boolean | undefined) => ((throttlePolling ?? isSoftwareAdapter(info)) ? holdWhileThrottled : undefined);
 
-/** Node's Buffer, as far as used here (this package compiles without Node's types). */
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
-/** Readback arrays whose every element the readback writes: uninitialized memory, no zero fill (GpuRuntime.hostFloats). */
-const uninitializedFloats = NodeBuffer
-  ? (n: number): Float32Array => {
-      const b = NodeBuffer.allocUnsafeSlow(4 * n);
-      return new Float32Array(b.buffer, b.byteOffset, n);
-    }
-  : undefined;
 
 /** Idle devices by Dawn options + request (power preference, features); one per key. */
 const idle = new Map<string, PooledDevice>();
@@ -230,7 +222,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
   static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean; throttlePolling?: boolean } = {}): BrowserGpuRuntime {
     const rt = BrowserGpuRuntime.fromDevice(device, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), busyWaits: opts.busyWaits ?? true });
     if (rt.busyWaits) rt.waitHook = waitHookFor(rt.adapterInfo, opts.throttlePolling);
-    rt.hostFloats = uninitializedFloats;
+    rt.hostFloats = nodeHostFloats;
     return rt;
   }
 
@@ -277,7 +269,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
     const rt = new GpuRuntime(entry.gpu, entry.adapter, entry.device, entry.info, timeoutMs);
     rt.tuning = tuning;
     rt.waitHook = waitHookFor(entry.info, throttlePolling);
-    rt.hostFloats = uninitializedFloats;
+    rt.hostFloats = nodeHostFloats;
     rt.cpuWaitMs = cpuWaitClock;
     entry.users++;
     rt.pooled = entry;
