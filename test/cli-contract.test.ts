@@ -46,6 +46,10 @@ const USAGE: [string, string[], RegExp][] = [
   ['doctor: unknown option', ['doctor', '--frob'], /unknown option '--frob'/],
   ['run: missing --inputs', ['run', KD], /required option '--inputs <file>' not specified/],
   ['run: missing config', ['run', '--inputs', IO], /missing required argument 'config'/],
+  // a misspelt option is named with its did-you-mean (it used to be "required option '--inputs <file>' not specified")
+  ['run: misspelt --input', ['run', KD, '--input', IO], /unknown option '--input'\n\(Did you mean --inputs\?\)/],
+  // `help` of an unknown command printed the whole help on stderr without a word about the name
+  ['help of an unknown command', ['help', 'chek'], /unknown command 'chek'\n\(Did you mean check\?\)/],
   ['run: nothing', ['run'], /required option '--inputs <file>' not specified|missing required argument/],
   ['run: extra argument', ['run', KD, 'extra', '--inputs', IO], /too many arguments for 'run'/],
   ['run: --inputs without a value', ['run', KD, '--inputs'], /option '--inputs <file>' argument missing/],
