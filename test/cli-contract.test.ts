@@ -46,6 +46,10 @@ const USAGE: [string, string[], RegExp][] = [
   ['doctor: unknown option', ['doctor', '--frob'], /unknown option '--frob'/],
   ['run: missing --inputs', ['run', KD], /required option '--inputs <file>' not specified/],
   ['run: missing config', ['run', '--inputs', IO], /missing required argument 'config'/],
+  // a misspelt option is named with its did-you-mean (it used to be "required option '--inputs <file>' not specified")
+  ['run: misspelt --input', ['run', KD, '--input', IO], /unknown option '--input'\n\(Did you mean --inputs\?\)/],
+  // `help` of an unknown command printed the whole help on stderr without a word about the name
+  ['help of an unknown command', ['help', 'chek'], /unknown command 'chek'\n\(Did you mean check\?\)/],
   ['run: nothing', ['run'], /required option '--inputs <file>' not specified|missing required argument/],
   ['run: extra argument', ['run', KD, 'extra', '--inputs', IO], /too many arguments for 'run'/],
   ['run: --inputs without a value', ['run', KD, '--inputs'], /option '--inputs <file>' argument missing/],
@@ -130,6 +134,11 @@ test('diagnostics: exit 1, on stderr for every command, each printed once', () =
   const gone = tdc(['check', join(EMPTY, 'nosuch.yaml'), TABS_YAML]);
   assert.match(gone.stdout, /^Checked 1 file: 2 errors in 1 file and 1 path not read, 0 warnings\.$/m);
   diagnoses(tdc(['run', KD, '--inputs', join(dir, 'nope.safetensors'), '--device', 'cpu']), 'run missing inputs', /TDC501/);
+  // a missing config given to inspect, run or compile says so in words (it was "cannot read '…': ENOENT")
+  const noConfig = /error TDC100: cannot read '.*nope\.yaml': no such file$/;
+  diagnoses(tdc(['inspect', join(dir, 'nope.yaml')]), 'inspect missing config', noConfig);
+  diagnoses(tdc(['run', join(dir, 'nope.yaml'), '--inputs', IO, '--device', 'cpu']), 'run missing config', noConfig);
+  diagnoses(tdc(['compile', join(dir, 'nope.yaml'), '-o', out]), 'compile missing config', noConfig);
 });
 
 test('a YAML error inside an anchor aliased twice: printed once, listed once in JSON, both uses as related', () => {

@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     .command('run')
     .description("run a stage's criterion on tensors from a safetensors file; print the loss and terms")
     .argument('<config>', 'config file')
-    .requiredOption('--inputs <file>', 'safetensors with student/<path>/<io>, teacher/..., targets, model_loss/<key>')
+    // required, but checked in the action (requireOptions below): commander checks required options before unknown
+    // ones, so `--input io.safetensors` said "required option '--inputs' not specified" and no did-you-mean
+    .option('--inputs <file>', 'safetensors with student/<path>/<io>, teacher/..., targets, model_loss/<key> (required)')
     .option('--stage <name>', 'stage to run (train, stage1, …); required for multi-stage configs')
     .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'gpu']).default('auto'))
     .option('--json', 'print {"loss", "terms", "grads"} (and "state" for stateful losses) as JSON')
@@ -64,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
         .default('auto'),
     )
     .option('--explain', 'print the plan that ran (which variant and why, its kernels) and the time of each step')
-    .action(async (config: string, opts: Record<string, unknown>) => {
+    .action(async (config: string, opts: Record<string, unknown>, cmd: Command) => {
+      requireOptions(cmd, ['inputs']);
       const { runCommand } = await import('./run.js');
       exitCode = await runCommand(config, Object.assign({}, program.opts(), opts) as never);
     });
@@ -158,6 +161,10 @@ export async function main(argv: string[]): Promise<number> {
       program.outputHelp();
       return 0;
     }
+    // `tdc help chek`: commander prints the whole help on stderr with no word about the name; report it as the
+    // unknown command it is, with commander's did-you-mean
+    if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !program.commands.some((c) => c.name() === argv[1]))
+      argv = argv.slice(1);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
@@ -165,5 +172,15 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     const { reportInternalError } = await import('./output.js');
     return reportInternalError(e);
+  }
+}
+
+/** Options a command cannot run without, checked after commander's unknown-option check (a misspelt option is
+ *  reported as unknown, with its did-you-mean, rather than as the required one missing). */
+function requireOptions(cmd: Command, names: string[]): void {
+  for (const name of names) {
+    const option = cmd.options.find((o) => o.attributeName() === name);
+    if (option && cmd.getOptionValue(name) === undefined)
+      cmd.error(`error: required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
   }
 }

@@ -1,6 +1,7 @@
 // The plans a compile emits for one stage: the plan for WebGPU's default limits (8 storage buffers per shader
 // stage: it runs everywhere) and variants for adapters allowing more (fewer, fatter kernels: the DIST sample is
-// 14 kernels at 8 and 7 at 16), which the runtime chooses among at pipeline creation (src/runtime/plan-variant.ts).
+// 10 kernels at 8, 6 at 10 and 6 moving fewer bytes at 16, binding 14), which the runtime chooses among at pipeline creation
+// (src/runtime/plan-variant.ts).
 //
 // The budgets tried above the default (STORAGE_BUFFER_TIERS), from what adapters report for
 // maxStorageBuffersPerShaderStage: 10, the value browsers commonly expose on desktop GPUs and Apple silicon

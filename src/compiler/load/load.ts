@@ -63,6 +63,16 @@ export function loadConfig(text: string, file: string, limits?: Partial<LoadLimi
   return { config, diagnostics: byPosition(diagnostics) };
 }
 
+/** Why a file could not be read, in words (a bare errno code such as 'ENOENT' told a user little). */
+function unreadableReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  if (code === 'ENOTDIR') return 'a part of the path is not a directory (ENOTDIR)';
+  if (code === 'ELOOP') return 'a loop of symbolic links (ELOOP)';
+  return code ?? (e instanceof Error ? e.message : String(e));
+}
+
 /** Read and load a file; an unreadable, oversized or binary file gives a diagnostic. */
 export function loadConfigFile(path: string, limits?: Partial<LoadLimits>): LoadResult {
   const lim = { ...DEFAULT_LOAD_LIMITS, ...limits };
@@ -77,8 +87,7 @@ export function loadConfigFile(path: string, limits?: Partial<LoadLimits>): Load
     if (st.size > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${st.size} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
     buf = readFileSync(path);
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
-    return fail(LoadCode.unreadable, `cannot read '${path}': ${why}`);
+    return fail(LoadCode.unreadable, `cannot read '${path}': ${unreadableReason(e)}`);
   }
   if (buf.length > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${buf.length} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
   const bad = firstInvalidUtf8(buf);
