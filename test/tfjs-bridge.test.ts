@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type * as tfjs from '@tensorflow/tfjs';
 import { compileCriterion, loadConfigFile, resolveConfig, runStageOnCpu, type InputShapes, type KernelPlan, type SafeTensor, type StageIR } from '../src/index.js';
+import { GpuInputError } from 'tdc-runtime';
 import { TfjsBackendError, TfjsDistiller, TfjsLayerError } from 'tdc-runtime/tfjs';
 import { gradExcess } from './helpers/golden.js';
 import { tfjsOnDawn } from './helpers/tfjs-dawn.js';
@@ -205,6 +206,35 @@ test('a module path that names no layer: the path and the model’s layers in th
     assert.match((e as Error).message, /H|W/);
   }
   assert.is(t.memory().numTensors, n, 'a failed step leaks no tensors');
+  d.dispose();
+  x.dispose();
+});
+
+test('a criterion input error inside tfjs’s tape (a class index out of range): a typed error, no tensor leaked, no update applied', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { plan } = await stageOf('examples/mnist-kd/kd.yaml');
+  const student = cnn(t, 'student', 3, 4, 1);
+  const teacher = cnn(t, 'teacher', 6, 8, 2);
+  const d = await TfjsDistiller.create(t, { plan }, { student, teacher, optimizer: t.train.sgd(0.1) });
+  const { x, y } = batch(t, 6, 1);
+  await d.step(x, y); // the optimizer's own state made
+  const weights = async () => Promise.all(student.trainableWeights.map(async (w) => Array.from(await (w.read() as tfjs.Tensor).data())));
+  const before = await weights();
+  const n = t.memory().numTensors;
+  for (const bad of [10, -1]) {
+    try {
+      await d.step(x, Int32Array.from(y, (v, i) => (i === 3 ? bad : v)));
+      assert.unreachable('stepped');
+    } catch (e) {
+      assert.instance(e, GpuInputError);
+      assert.match((e as Error).message, `'targets' element 3 is ${bad}`);
+    }
+    assert.is(t.memory().numTensors, n, `a failed step leaks no tensors (label ${bad})`);
+  }
+  assert.equal(await weights(), before, 'the failed steps changed no weight');
+  const r = await d.step(x, y);
+  assert.ok(Number.isFinite(r.loss), 'the next step runs');
   d.dispose();
   x.dispose();
 });

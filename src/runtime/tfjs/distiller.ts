@@ -158,14 +158,23 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
       let scalars: TfTensor | undefined;
       let gradOuts: TfTensor[] = [];
       let done: Promise<void> | undefined;
+      let failure: { error: unknown } | undefined;
       const criterion = tf.customGrad((...args: unknown[]) => {
         const outs = args.slice(0, -1) as TfTensor[];
-        this.tfw.flush(); // tdc's submission must come after tfjs's forward in queue order
-        const inputs = new Map<string, TensorInput>();
-        this.studentRefs.forEach((r, i) => inputs.set(r.name, this.bind(outs[i]!, r.name, where)));
-        this.teacherRefs.forEach((r, i) => inputs.set(r.name, this.bind(teacherOuts[i]!, r.name, where)));
-        if (targetInput) inputs.set('targets', targetInput);
-        const sub = this.executor.submit(inputs);
+        let sub: ReturnType<PlanExecutor['submit']>;
+        try {
+          this.tfw.flush(); // tdc's submission must come after tfjs's forward in queue order
+          const inputs = new Map<string, TensorInput>();
+          this.studentRefs.forEach((r, i) => inputs.set(r.name, this.bind(outs[i]!, r.name, where)));
+          this.teacherRefs.forEach((r, i) => inputs.set(r.name, this.bind(teacherOuts[i]!, r.name, where)));
+          if (targetInput) inputs.set('targets', targetInput);
+          sub = this.executor.submit(inputs);
+        } catch (error) {
+          // thrown here, inside tfjs's tape, it would strand the tensors tfjs saved for the backward pass: the
+          // tape completes on a zero loss instead, and the error is thrown once it has (before any update)
+          failure = { error };
+          return { value: tf.zeros([]), gradFunc: () => outs.map((o) => tf.zerosLike(o)) };
+        }
         done = sub.done;
         // tdc reuses these buffers next step: tfjs gets copies it owns (createTensorFromGPUData copies and submits)
         scalars = tf.keep(tf.tensor({ buffer: sub.outputs.scalars }, [this.scalarCount], 'float32'));
@@ -189,6 +198,10 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
         temps.push(...gradOuts);
       }
       temps.push(value);
+      if (failure) {
+        tf.dispose(grads);
+        throw failure.error;
+      }
       let result: StepResult<T>;
       if (this.opts.optimizer) {
         (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
@@ -219,8 +232,8 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
   }
 
   /**
-   * The plan's shape checks before tfjs's tape starts: an error inside it would leak the tensors tfjs saved for
-   * the backward pass. Student shapes come from the hooked layers' static shapes and the batch size.
+   * The plan's shape checks before tfjs's tape starts (an error inside it costs the student's backward pass: see
+   * step()). Student shapes come from the hooked layers' static shapes and the batch size.
    */
   private checkShapes(xs: readonly TfTensor[], teacherOuts: readonly TfTensor[], targets: TensorInput | undefined): void {
     const shapes = new Map<string, readonly number[]>();
