@@ -6,7 +6,8 @@
 //
 // Copies per step: the tensors the criterion reads are bound in place where tfjs holds them in a GPUBuffer
 // (copied GPU→GPU inside tdc's command buffer when that buffer is shorter than the kernels' vec4-padded read,
-// uploaded when tfjs keeps them on the CPU: small and int32 tensors, WEBGPU_CPU_FORWARD); rank-4 NHWC tensors
+// uploaded when tfjs keeps them on the CPU: small tensors, WEBGPU_CPU_FORWARD); the labels are uploaded from the
+// host (read back first when a tfjs kernel made them on the GPU, so that they are checked); rank-4 NHWC tensors
 // are transposed to NCHW (torchdistill's layout) by a tfjs op, and their gradients back; tdc's gradient and
 // scalar buffers, which the next step overwrites, are copied into tensors tfjs owns; one readback of
 // [loss, term…] per step.
@@ -127,31 +128,22 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
 
   /**
    * One training step on a batch: `x` the models' input(s), `targets` the class indices (int32 tensor or
-   * Int32Array; float tensors are cast). Returns the loss, every term and (without an optimizer) the gradients.
+   * Int32Array; float tensors and number arrays holding integers are read as such). Returns the loss, every term and (without an optimizer) the gradients.
    */
-  async step(x: T | T[], targets?: T | Int32Array): Promise<StepResult<T>> {
+  async step(x: T | T[], targets?: T | Int32Array | readonly number[]): Promise<StepResult<T>> {
     if (this.disposed) throw new TfjsStageError('this TfjsDistiller was disposed');
     const tf = this.tf;
     const xs = Array.isArray(x) ? x : [x];
+    xs.forEach((t, i) => checkTensor(t, xs.length === 1 && !Array.isArray(x) ? 'x' : `x[${i}]`));
     if (this.hasTargets && targets === undefined) throw new TfjsStageError("the stage reads 'targets': pass the batch's class indices");
+    const where: Record<string, 'gpu' | 'cpu'> = {};
+    const targetInput = this.hasTargets ? await this.targetsInput(targets!, where) : undefined;
     const temps: TfTensor[] = [];
     try {
       const teacherOuts = this.teacherFeatures
         ? tf.tidy(() => applyModel(this.teacherFeatures!, xs, false).map((t) => this.torchLayout(t)))
         : [];
       temps.push(...teacherOuts);
-      let targetInput: TensorInput | undefined;
-      const where: Record<string, 'gpu' | 'cpu'> = {};
-      if (this.hasTargets) {
-        if (targets instanceof Int32Array) {
-          targetInput = { shape: [targets.length], data: targets };
-          where['targets'] = 'cpu';
-        } else {
-          let y: TfTensor = targets!;
-          if (y.dtype !== 'int32') temps.push((y = tf.cast(y, 'int32')));
-          targetInput = this.bind(y, 'targets', where);
-        }
-      }
 
       this.checkShapes(xs, teacherOuts, targetInput);
 
@@ -207,7 +199,11 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
         (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
         tf.dispose(grads);
         result = { loss: 0, terms: {}, inputs: where };
-      } else result = { loss: 0, terms: {}, grads: grads as Record<string, T>, inputs: where };
+      } else {
+        // the caller's: a tf.tidy around step() (which ends at step's first await) must not dispose them
+        for (const g of Object.values(grads)) tf.keep(g);
+        result = { loss: 0, terms: {}, grads: grads as Record<string, T>, inputs: where };
+      }
       try {
         const sc = await scalars!.data();
         await done;
@@ -253,13 +249,31 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
       throw new GpuInputError(problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
+  /**
+   * The batch's class indices as host values, which the executor checks (each an integer in [0, C) or the ignore
+   * index) before it submits. tfjs keeps labels made from values on the CPU (no copy here); labels a tfjs kernel
+   * made on the GPU are read back, since submit() does not report the plan's device-side index check (an
+   * out-of-range label there gave a wrong loss, silently). Float labels go as floats: one that is not an integer
+   * is refused, not truncated.
+   */
+  private async targetsInput(targets: TfTensor | Int32Array | readonly number[], where: Record<string, 'gpu' | 'cpu'>): Promise<TensorInput> {
+    where['targets'] = 'cpu';
+    if (targets instanceof Int32Array) return { shape: [targets.length], data: targets };
+    if (Array.isArray(targets)) return { shape: [targets.length], data: Float64Array.from(targets as number[]), dtype: 'int' };
+    const y = checkTensor(targets, 'targets');
+    if (y.dtype !== 'int32' && y.dtype !== 'float32')
+      throw new TfjsStageError(`'targets' is a ${y.dtype} tensor; the criterion reads class indices (int32, or float32 holding integers)`);
+    const loc = this.tfw.locate(y);
+    const data = 'values' in loc ? loc.values : ((await y.data()) as Float32Array | Int32Array);
+    return { shape: y.shape, data, dtype: 'int' };
+  }
+
   private torchLayout(t: TfTensor): TfTensor {
     return this.opts.layout !== 'NCHW' && t.rank === 4 ? this.tf.transpose(t, [0, 3, 1, 2]) : t;
   }
 
   private bind(t: TfTensor, name: string, where: Record<string, 'gpu' | 'cpu'>): TensorInput {
-    const want = name === 'targets' ? 'int32' : 'float32';
-    if (t.dtype !== want) throw new TfjsStageError(`'${name}' is a ${t.dtype} tensor; the criterion reads ${want}`);
+    if (t.dtype !== 'float32') throw new TfjsStageError(`'${name}' is a ${t.dtype} tensor; the criterion reads float32`);
     const loc = this.tfw.locate(t);
     if ('buffer' in loc) {
       where[name] = 'gpu';
@@ -268,6 +282,17 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     where[name] = 'cpu';
     return { shape: t.shape, data: loc.values };
   }
+}
+
+/** `t` as a live tfjs tensor; a TfjsStageError naming the input otherwise (tfjs's own is a TypeError from inside). */
+function checkTensor(t: unknown, name: string): TfTensor {
+  if (t === null || typeof t !== 'object' || !('dataId' in t) || !('shape' in t)) {
+    const what = t === null ? 'null' : typeof t !== 'object' ? `a ${typeof t}` : `a ${(t as object).constructor?.name ?? 'object'}`;
+    throw new TfjsStageError(`'${name}' is ${what}, not a tf.Tensor`);
+  }
+  const tensor = t as TfTensor;
+  if (tensor.isDisposed) throw new TfjsStageError(`'${name}' is a disposed tensor (shape [${tensor.shape.join(', ')}])`);
+  return tensor;
 }
 
 /** A model over the same layers (and weights) whose outputs are the hooked tensors. */

@@ -9,6 +9,7 @@ export interface TfTensor {
   readonly shape: readonly number[];
   readonly dtype: string;
   readonly rank: number;
+  readonly isDisposed: boolean;
   data(): Promise<ArrayLike<number>>;
   dispose(): void;
 }
