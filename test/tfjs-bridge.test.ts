@@ -306,6 +306,22 @@ test('a disposed or non-tensor input is a TfjsStageError naming it; grads outliv
   x.dispose();
 });
 
+test('a student with no trainable weight (trainable = false): a TfjsStageError, not tfjs’s variableGrads error', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, student, x, y } = await kdDistiller(t);
+  student.trainable = false;
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(x, y), TfjsStageError, "the student model 'student' has no trainable weight");
+  assert.is(t.memory().numTensors, n, 'the refused step leaks no tensors');
+  student.trainable = true;
+  const r = await d.step(x, y);
+  assert.ok(Object.keys(r.grads!).length > 0, 'trainable again: gradients');
+  t.dispose(r.grads!);
+  d.dispose();
+  x.dispose();
+});
+
 test('tfjs on another backend: TfjsBackendError naming it', async () => {
   if (!tf) return;
   const t = tf;

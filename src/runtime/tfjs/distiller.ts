@@ -136,6 +136,8 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     const xs = Array.isArray(x) ? x : [x];
     xs.forEach((t, i) => checkTensor(t, xs.length === 1 && !Array.isArray(x) ? 'x' : `x[${i}]`));
     if (this.hasTargets && targets === undefined) throw new TfjsStageError("the stage reads 'targets': pass the batch's class indices");
+    if (this.opts.student.trainableWeights.length === 0)
+      throw new TfjsStageError(`the student model '${this.opts.student.name}' has no trainable weight (is it \`trainable = false\`?): nothing to train`);
     const where: Record<string, 'gpu' | 'cpu'> = {};
     const targetInput = this.hasTargets ? await this.targetsInput(targets!, where) : undefined;
     const temps: TfTensor[] = [];
