@@ -322,6 +322,21 @@ test('a student with no trainable weight (trainable = false): a TfjsStageError, 
   x.dispose();
 });
 
+test('a batch the models do not take (NCHW, another image size, rank 3, two inputs for one): a TfjsStageError with the shape expected', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const wrong = [t.zeros([6, 1, 12, 12]), t.zeros([6, 28, 28, 1]), t.zeros([6, 12, 12])];
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(wrong[0]!, y), TfjsStageError, /'x' has shape \[6, 1, 12, 12\]; the student model 'student' takes \[batch, 12, 12, 1\].*NCHW.*tf\.transpose\(x, \[0, 2, 3, 1\]\)/);
+  await rejects(() => d.step(wrong[1]!, y), TfjsStageError, "'x' has shape [6, 28, 28, 1]; the student model 'student' takes [batch, 12, 12, 1]");
+  await rejects(() => d.step(wrong[2]!, y), TfjsStageError, "'x' has shape [6, 12, 12]; the student model 'student' takes [batch, 12, 12, 1]");
+  await rejects(() => d.step([x, x], y), TfjsStageError, "2 input tensors; the student model 'student' takes 1");
+  assert.is(t.memory().numTensors, n, 'the refused steps leak no tensors');
+  t.dispose([...wrong, x]);
+  d.dispose();
+});
+
 test('tfjs on another backend: TfjsBackendError naming it', async () => {
   if (!tf) return;
   const t = tf;

@@ -134,7 +134,9 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     if (this.disposed) throw new TfjsStageError('this TfjsDistiller was disposed');
     const tf = this.tf;
     const xs = Array.isArray(x) ? x : [x];
-    xs.forEach((t, i) => checkTensor(t, xs.length === 1 && !Array.isArray(x) ? 'x' : `x[${i}]`));
+    const xNames = xs.map((_, i) => (Array.isArray(x) ? `x[${i}]` : 'x'));
+    xs.forEach((t, i) => checkTensor(t, xNames[i]!));
+    this.checkBatch(xs, xNames);
     if (this.hasTargets && targets === undefined) throw new TfjsStageError("the stage reads 'targets': pass the batch's class indices");
     if (this.opts.student.trainableWeights.length === 0)
       throw new TfjsStageError(`the student model '${this.opts.student.name}' has no trainable weight (is it \`trainable = false\`?): nothing to train`);
@@ -249,6 +251,28 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     const { problems } = bindSymbols(plan.inputs, shapes, plan.symbols);
     if (problems.length)
       throw new GpuInputError(problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+
+  /** The batch against the models' input shapes, before any work (tfjs's own check is a ValueError from a layer,
+   *  mid-forward). A batch that is a model's NHWC input in NCHW order says so. */
+  private checkBatch(xs: readonly TfTensor[], names: readonly string[]): void {
+    const models: [string, TfLayersModel | undefined][] = [['student', this.opts.student], ['teacher', this.teacherFeatures && this.opts.teacher]];
+    for (const [side, model] of models) {
+      if (!model) continue;
+      if (xs.length !== model.inputs.length)
+        throw new TfjsStageError(`step() got ${xs.length} input tensor${xs.length === 1 ? '' : 's'}; the ${side} model '${model.name}' takes ${model.inputs.length}`);
+      xs.forEach((t, i) => {
+        const want = model.inputs[i]!.shape;
+        const fits = (s: readonly number[]) => s.length === want.length && want.every((d, k) => d === null || d === s[k]);
+        if (fits(t.shape)) return;
+        const s = t.shape;
+        const nchw = s.length === 4 && fits([s[0]!, s[2]!, s[3]!, s[1]!]);
+        throw new TfjsStageError(
+          `'${names[i]}' has shape [${s.join(', ')}]; the ${side} model '${model.name}' takes [${want.map((d, k) => d ?? (k === 0 ? 'batch' : 'any')).join(', ')}]` +
+            (nchw ? `: an NCHW batch? tfjs's conv layers take NHWC: tf.transpose(${names[i]}, [0, 2, 3, 1])` : ''),
+        );
+      });
+    }
   }
 
   /**
