@@ -291,7 +291,7 @@ test('a disposed or non-tensor input is a TfjsStageError naming it; grads outliv
     [() => d.step([x, gone] as tfjs.Tensor[], y), "'x[1]' is a disposed tensor"],
     [() => d.step(x, goneLabels), "'targets' is a disposed tensor"],
     [() => d.step(new Float32Array(6 * 144) as unknown as tfjs.Tensor, y), "'x' is a Float32Array, not a tf.Tensor"],
-    [() => d.step(x, 'abc' as unknown as Int32Array), "'targets' is a string"],
+    [() => d.step(x, 'abc' as unknown as Int32Array), "'targets' is 'abc', not a tf.Tensor"],
   ];
   for (const [step, message] of cases) await rejects(step, TfjsStageError, message);
   // step() is async: a tf.tidy around the call ends while it runs; the gradients it returns are the caller's still
@@ -335,6 +335,17 @@ test('a batch the models do not take (NCHW, another image size, rank 3, two inpu
   assert.is(t.memory().numTensors, n, 'the refused steps leak no tensors');
   t.dispose([...wrong, x]);
   d.dispose();
+});
+
+test('options a Keras user may pass: an optimizer by name, a layout in lower case: refused at create() with a TfjsStageError', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { plan } = await stageOf('examples/mnist-kd/kd.yaml');
+  const student = cnn(t, 'student', 3, 4, 1);
+  const teacher = cnn(t, 'teacher', 6, 8, 2);
+  const create = (opts: object) => () => TfjsDistiller.create(t, { plan }, { student, teacher, ...opts });
+  await rejects(create({ optimizer: 'adam' }), TfjsStageError, "`optimizer` is 'adam', not a tfjs optimizer: pass one such as tf.train.adam(1e-3)");
+  await rejects(create({ layout: 'nchw' }), TfjsStageError, "`layout` is 'nchw': 'NHWC' (tfjs's conv layers; the default) or 'NCHW'");
 });
 
 test('tfjs on another backend: TfjsBackendError naming it', async () => {

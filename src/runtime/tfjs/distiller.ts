@@ -114,6 +114,7 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     const teacherFeatures =
       refs.teacher.length && opts.teacher ? featureModel(tf, opts.teacher, resolveHooks(opts.teacher, refs.teacher, opts.layers?.teacher)) : undefined;
 
+    checkOptions(opts);
     if (opts.runtime && opts.runtime.device !== tfw.device)
       throw new TfjsStageError("`runtime` is on another GPUDevice than tfjs: the bridge needs tfjs's device (omit `runtime`)");
     const runtime = opts.runtime ?? GpuRuntime.fromDevice(tfw.device);
@@ -312,13 +313,23 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
 
 /** `t` as a live tfjs tensor; a TfjsStageError naming the input otherwise (tfjs's own is a TypeError from inside). */
 function checkTensor(t: unknown, name: string): TfTensor {
-  if (t === null || typeof t !== 'object' || !('dataId' in t) || !('shape' in t)) {
-    const what = t === null ? 'null' : typeof t !== 'object' ? `a ${typeof t}` : `a ${(t as object).constructor?.name ?? 'object'}`;
-    throw new TfjsStageError(`'${name}' is ${what}, not a tf.Tensor`);
-  }
+  if (t === null || typeof t !== 'object' || !('dataId' in t) || !('shape' in t)) throw new TfjsStageError(`'${name}' is ${describe(t)}, not a tf.Tensor`);
   const tensor = t as TfTensor;
   if (tensor.isDisposed) throw new TfjsStageError(`'${name}' is a disposed tensor (shape [${tensor.shape.join(', ')}])`);
   return tensor;
+}
+
+/** The options a plain-JS caller may get wrong in ways step() would only meet after the tape (a TypeError there). */
+function checkOptions(opts: DistillerOptions): void {
+  const { optimizer, layout } = opts as { optimizer?: unknown; layout?: unknown };
+  if (optimizer !== undefined && typeof (optimizer as { applyGradients?: unknown } | null)?.applyGradients !== 'function')
+    throw new TfjsStageError(`\`optimizer\` is ${describe(optimizer)}, not a tfjs optimizer: pass one such as tf.train.adam(1e-3)`);
+  if (layout !== undefined && layout !== 'NHWC' && layout !== 'NCHW')
+    throw new TfjsStageError(`\`layout\` is ${describe(layout)}: 'NHWC' (tfjs's conv layers; the default) or 'NCHW'`);
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : v === null || typeof v !== 'object' ? String(v) : `a ${(v as object).constructor?.name ?? 'object'}`;
 }
 
 /** A model over the same layers (and weights) whose outputs are the hooked tensors. */
