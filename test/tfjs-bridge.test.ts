@@ -348,6 +348,18 @@ test('options a Keras user may pass: an optimizer by name, a layout in lower cas
   await rejects(create({ layout: 'nchw' }), TfjsStageError, "`layout` is 'nchw': 'NHWC' (tfjs's conv layers; the default) or 'NCHW'");
 });
 
+test('labels shaped like Keras’s ([N, 1] sparse, [N, C] one-hot) where the criterion reads class indices [N]: a TfjsStageError saying how to pass them', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const sparse = t.tensor2d(y, [y.length, 1], 'int32');
+  const oneHot = t.oneHot(t.tensor1d(y, 'int32'), 10);
+  await rejects(() => d.step(x, sparse), TfjsStageError, "'targets' has shape [6, 1]; the criterion reads class indices of shape [N]: pass targets.reshape([-1])");
+  await rejects(() => d.step(x, oneHot), TfjsStageError, "'targets' has shape [6, 10]; the criterion reads class indices of shape [N] (one-hot rows? tf.argMax(targets, 1))");
+  t.dispose([sparse, oneHot, x]);
+  d.dispose();
+});
+
 test('tfjs on another backend: TfjsBackendError naming it', async () => {
   if (!tf) return;
   const t = tf;

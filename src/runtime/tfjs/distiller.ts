@@ -290,6 +290,12 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     const y = checkTensor(targets, 'targets');
     if (y.dtype !== 'int32' && y.dtype !== 'float32')
       throw new TfjsStageError(`'targets' is a ${y.dtype} tensor; the criterion reads class indices (int32, or float32 holding integers)`);
+    const rank = this.executor.plan.inputs.find((i) => i.name === 'targets')!.shape.length;
+    if (rank === 1 && y.rank === 2) {
+      const [n, k] = y.shape;
+      const how = k === 1 ? ': pass targets.reshape([-1])' : ` (one-hot rows? tf.argMax(targets, 1))`;
+      throw new TfjsStageError(`'targets' has shape [${n}, ${k}]; the criterion reads class indices of shape [N]${how}`);
+    }
     const loc = this.tfw.locate(y);
     const data = 'values' in loc ? loc.values : ((await y.data()) as Float32Array | Int32Array);
     return { shape: y.shape, data, dtype: 'int' };
