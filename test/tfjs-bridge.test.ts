@@ -292,6 +292,7 @@ test('a disposed or non-tensor input is a TfjsStageError naming it; grads outliv
     [() => d.step(x, goneLabels), "'targets' is a disposed tensor"],
     [() => d.step(new Float32Array(6 * 144) as unknown as tfjs.Tensor, y), "'x' is a Float32Array, not a tf.Tensor"],
     [() => d.step(x, 'abc' as unknown as Int32Array), "'targets' is 'abc', not a tf.Tensor"],
+    [() => d.step([[1, 2]] as unknown as tfjs.Tensor[], y), "'x[0]' is an Array, not a tf.Tensor"],
   ];
   for (const [step, message] of cases) await rejects(step, TfjsStageError, message);
   // step() is async: a tf.tidy around the call ends while it runs; the gradients it returns are the caller's still

@@ -335,7 +335,10 @@ function checkOptions(opts: DistillerOptions): void {
 }
 
 function describe(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : v === null || typeof v !== 'object' ? String(v) : `a ${(v as object).constructor?.name ?? 'object'}`;
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null || typeof v !== 'object') return String(v);
+  const name = (v as object).constructor?.name ?? 'object';
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** A model over the same layers (and weights) whose outputs are the hooked tensors. */
