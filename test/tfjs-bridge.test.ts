@@ -361,6 +361,29 @@ test('labels shaped like Keras’s ([N, 1] sparse, [N, C] one-hot) where the cri
   d.dispose();
 });
 
+test('a check the criterion makes on the GPU (BCELoss on a student output outside [0, 1]): a GpuInputError, no update applied; later steps run', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { plan } = await stageOf('test/fixtures/tfjs-bridge/bce.yaml');
+  const input = t.input({ shape: [4] });
+  const dense = (name: string, activation: 'sigmoid' | 'linear') =>
+    t.model({ name, inputs: input, outputs: t.layers.dense({ units: 64, activation, name: `${name}_fc`, biasInitializer: t.initializers.constant({ value: 0.5 }) }).apply(input) as tfjs.SymbolicTensor });
+  const student = dense('student', 'linear');
+  const d = await TfjsDistiller.create(t, { plan }, { student, teacher: dense('teacher', 'sigmoid'), optimizer: t.train.sgd(0.1) });
+  const inRange = t.fill([32, 4], 0.01); // outputs ≈ 0.5
+  const outOfRange = t.randomUniform([32, 4], -30, 30, 'float32', 1);
+  assert.ok(Number.isFinite((await d.step(inRange)).loss));
+  const weights = async () => Promise.all(student.trainableWeights.map(async (w) => Array.from(await (w.read() as tfjs.Tensor).data())));
+  const before = await weights();
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(outOfRange), GpuInputError, /'student\/\.\/output' element \d+ is .*binary_cross_entropy: all elements of input should be between 0 and 1/);
+  assert.is(t.memory().numTensors, n, 'the failed step leaks no tensors');
+  assert.equal(await weights(), before, 'the failed step changed no weight');
+  assert.ok(Number.isFinite((await d.step(inRange)).loss), 'the next step runs');
+  t.dispose([inRange, outOfRange]);
+  d.dispose();
+});
+
 test('tfjs on another backend: TfjsBackendError naming it', async () => {
   if (!tf) return;
   const t = tf;

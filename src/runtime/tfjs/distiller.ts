@@ -159,6 +159,7 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
       const criterion = tf.customGrad((...args: unknown[]) => {
         const outs = args.slice(0, -1) as TfTensor[];
         let sub: ReturnType<PlanExecutor['submit']>;
+        let checks: Promise<void>;
         try {
           this.tfw.flush(); // tdc's submission must come after tfjs's forward in queue order
           const inputs = new Map<string, TensorInput>();
@@ -166,13 +167,17 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
           this.teacherRefs.forEach((r, i) => inputs.set(r.name, this.bind(teacherOuts[i]!, r.name, where)));
           if (targetInput) inputs.set('targets', targetInput);
           sub = this.executor.submit(inputs);
+          checks = this.executor.reportDeviceChecks();
+          checks.catch(() => {}); // awaited through `done` (not at all when WebGPU reported an error first)
         } catch (error) {
           // thrown here, inside tfjs's tape, it would strand the tensors tfjs saved for the backward pass: the
           // tape completes on a zero loss instead, and the error is thrown once it has (before any update)
           failure = { error };
           return { value: tf.zeros([]), gradFunc: () => outs.map((o) => tf.zerosLike(o)) };
         }
-        done = sub.done;
+        // WebGPU's errors, then the criterion's own checks made on the GPU (BCELoss's input in [0, 1])
+        done = sub.done.then(() => checks);
+        done.catch(() => {}); // awaited after the readback of the scalars
         // tdc reuses these buffers next step: tfjs gets copies it owns (createTensorFromGPUData copies and submits)
         scalars = tf.keep(tf.tensor({ buffer: sub.outputs.scalars }, [this.scalarCount], 'float32'));
         gradOuts = this.studentRefs.map((r, i) => {
@@ -199,25 +204,22 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
         tf.dispose(grads);
         throw failure.error;
       }
-      let result: StepResult<T>;
-      if (this.opts.optimizer) {
-        (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
-        tf.dispose(grads);
-        result = { loss: 0, terms: {}, inputs: where };
-      } else {
-        // the caller's: a tf.tidy around step() (which ends at step's first await) must not dispose them
-        for (const g of Object.values(grads)) tf.keep(g);
-        result = { loss: 0, terms: {}, grads: grads as Record<string, T>, inputs: where };
-      }
+      // the caller's (or the optimizer's): a tf.tidy around step() (which ends at step's first await) must not dispose them
+      for (const g of Object.values(grads)) tf.keep(g);
+      const result: StepResult<T> = { loss: 0, terms: {}, inputs: where };
       try {
         const sc = await scalars!.data();
-        await done;
+        await done; // before any update
         result.loss = sc[this.lossIndex]!;
         for (const t of this.termIndex) result.terms[t.name] = sc[t.index]!;
       } catch (e) {
-        if (result.grads) tf.dispose(result.grads);
+        tf.dispose(grads);
         throw e;
       }
+      if (this.opts.optimizer) {
+        (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
+        tf.dispose(grads);
+      } else result.grads = grads as Record<string, T>;
       return result;
     } finally {
       tf.dispose(temps);
