@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type * as tfjs from '@tensorflow/tfjs';
 import { compileCriterion, loadConfigFile, resolveConfig, runStageOnCpu, type InputShapes, type KernelPlan, type SafeTensor, type StageIR } from '../src/index.js';
-import { TfjsBackendError, TfjsDistiller, TfjsLayerError } from 'tdc-runtime/tfjs';
+import { GpuInputError } from 'tdc-runtime';
+import { TfjsBackendError, TfjsDistiller, TfjsLayerError, TfjsStageError } from 'tdc-runtime/tfjs';
 import { gradExcess } from './helpers/golden.js';
 import { tfjsOnDawn } from './helpers/tfjs-dawn.js';
 
@@ -207,6 +208,180 @@ test('a module path that names no layer: the path and the model’s layers in th
   assert.is(t.memory().numTensors, n, 'a failed step leaks no tensors');
   d.dispose();
   x.dispose();
+});
+
+/** The KD stage on the two test CNNs, and a batch of 6. */
+async function kdDistiller(t: typeof tfjs, optimizer?: tfjs.Optimizer) {
+  const { plan } = await stageOf('examples/mnist-kd/kd.yaml');
+  const student = cnn(t, 'student', 3, 4, 1);
+  const teacher = cnn(t, 'teacher', 6, 8, 2);
+  const d = await TfjsDistiller.create(t, { plan }, { student, teacher, ...(optimizer ? { optimizer } : {}) });
+  return { d, student, ...batch(t, 6, 1) };
+}
+
+/** `step` rejects with an instance of `cls` whose message matches. */
+async function rejects(step: () => Promise<unknown>, cls: new (...args: never[]) => Error, message: string | RegExp): Promise<void> {
+  try {
+    await step();
+    assert.unreachable('stepped');
+  } catch (e) {
+    assert.instance(e, cls);
+    assert.match((e as Error).message, message);
+  }
+}
+
+test('a criterion input error inside tfjs’s tape (a class index out of range): a typed error, no tensor leaked, no update applied', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, student, x, y } = await kdDistiller(t, t.train.sgd(0.1));
+  await d.step(x, y); // the optimizer's own state made
+  const weights = async () => Promise.all(student.trainableWeights.map(async (w) => Array.from(await (w.read() as tfjs.Tensor).data())));
+  const before = await weights();
+  const n = t.memory().numTensors;
+  for (const bad of [10, -1]) {
+    await rejects(() => d.step(x, Int32Array.from(y, (v, i) => (i === 3 ? bad : v))), GpuInputError, `'targets' element 3 is ${bad}`);
+    assert.is(t.memory().numTensors, n, `a failed step leaks no tensors (label ${bad})`);
+  }
+  assert.equal(await weights(), before, 'the failed steps changed no weight');
+  const r = await d.step(x, y);
+  assert.ok(Number.isFinite(r.loss), 'the next step runs');
+  d.dispose();
+  x.dispose();
+});
+
+test('labels tfjs computed on the GPU are checked like host labels; float labels that are no integers are refused, not truncated', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const want = await d.step(x, y);
+  t.dispose(want.grads!);
+  // int32 labels made by a tfjs kernel live in a GPUBuffer: the same loss as the host labels
+  const onGpu = (shift: number) => t.tidy(() => t.cast(t.add(t.tensor1d(Array.from(y, (v) => v - 5)), t.fill([y.length], shift)), 'int32'));
+  const same = onGpu(5);
+  const got = await d.step(x, same);
+  assert.is(got.loss, want.loss);
+  t.dispose(got.grads!);
+  const floats = t.tensor1d(Array.from(y));
+  const fromFloats = await d.step(x, floats);
+  assert.is(fromFloats.loss, want.loss, 'float labels holding integers are class indices');
+  t.dispose(fromFloats.grads!);
+  const n = t.memory().numTensors;
+  const outOfRange = onGpu(10); // 5..14 against 10 classes
+  const fractional = t.tensor1d(Array.from(y, (v) => v + 0.5));
+  for (const [labels, message] of [
+    [outOfRange, /'targets' element \d+ is 1\d: a class index must lie in \[0, 10\)/],
+    [fractional, /'targets' element 0 is 1\.5, not a 32-bit integer/],
+  ] as const)
+    await rejects(() => d.step(x, labels), GpuInputError, message);
+  assert.is(t.memory().numTensors, n + 2, 'the failed steps leak no tensors');
+  t.dispose([same, floats, outOfRange, fractional, x]);
+  d.dispose();
+});
+
+test('a disposed or non-tensor input is a TfjsStageError naming it; grads outlive a tf.tidy around step()', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const gone = t.randomUniform([6, 12, 12, 1]);
+  gone.dispose();
+  const goneLabels = t.tensor1d(y, 'int32');
+  goneLabels.dispose();
+  const cases: [() => Promise<unknown>, string][] = [
+    [() => d.step(gone as tfjs.Tensor4D, y), "'x' is a disposed tensor"],
+    [() => d.step([x, gone] as tfjs.Tensor[], y), "'x[1]' is a disposed tensor"],
+    [() => d.step(x, goneLabels), "'targets' is a disposed tensor"],
+    [() => d.step(new Float32Array(6 * 144) as unknown as tfjs.Tensor, y), "'x' is a Float32Array, not a tf.Tensor"],
+    [() => d.step(x, 'abc' as unknown as Int32Array), "'targets' is 'abc', not a tf.Tensor"],
+    [() => d.step([[1, 2]] as unknown as tfjs.Tensor[], y), "'x[0]' is an Array, not a tf.Tensor"],
+  ];
+  for (const [step, message] of cases) await rejects(step, TfjsStageError, message);
+  // step() is async: a tf.tidy around the call ends while it runs; the gradients it returns are the caller's still
+  let pending: Promise<{ grads?: Record<string, tfjs.Tensor> }> | undefined;
+  t.tidy(() => {
+    pending = d.step(x, y);
+  });
+  const r = await pending!;
+  for (const [k, g] of Object.entries(r.grads!)) assert.not.ok(g.isDisposed, `grad ${k} was disposed by the tidy`);
+  t.dispose(r.grads!);
+  d.dispose();
+  x.dispose();
+});
+
+test('a student with no trainable weight (trainable = false): a TfjsStageError, not tfjs’s variableGrads error', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, student, x, y } = await kdDistiller(t);
+  student.trainable = false;
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(x, y), TfjsStageError, "the student model 'student' has no trainable weight");
+  assert.is(t.memory().numTensors, n, 'the refused step leaks no tensors');
+  student.trainable = true;
+  const r = await d.step(x, y);
+  assert.ok(Object.keys(r.grads!).length > 0, 'trainable again: gradients');
+  t.dispose(r.grads!);
+  d.dispose();
+  x.dispose();
+});
+
+test('a batch the models do not take (NCHW, another image size, rank 3, two inputs for one): a TfjsStageError with the shape expected', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const wrong = [t.zeros([6, 1, 12, 12]), t.zeros([6, 28, 28, 1]), t.zeros([6, 12, 12])];
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(wrong[0]!, y), TfjsStageError, /'x' has shape \[6, 1, 12, 12\]; the student model 'student' takes \[batch, 12, 12, 1\].*NCHW.*tf\.transpose\(x, \[0, 2, 3, 1\]\)/);
+  await rejects(() => d.step(wrong[1]!, y), TfjsStageError, "'x' has shape [6, 28, 28, 1]; the student model 'student' takes [batch, 12, 12, 1]");
+  await rejects(() => d.step(wrong[2]!, y), TfjsStageError, "'x' has shape [6, 12, 12]; the student model 'student' takes [batch, 12, 12, 1]");
+  await rejects(() => d.step([x, x], y), TfjsStageError, "2 input tensors; the student model 'student' takes 1");
+  assert.is(t.memory().numTensors, n, 'the refused steps leak no tensors');
+  t.dispose([...wrong, x]);
+  d.dispose();
+});
+
+test('options a Keras user may pass: an optimizer by name, a layout in lower case: refused at create() with a TfjsStageError', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { plan } = await stageOf('examples/mnist-kd/kd.yaml');
+  const student = cnn(t, 'student', 3, 4, 1);
+  const teacher = cnn(t, 'teacher', 6, 8, 2);
+  const create = (opts: object) => () => TfjsDistiller.create(t, { plan }, { student, teacher, ...opts });
+  await rejects(create({ optimizer: 'adam' }), TfjsStageError, "`optimizer` is 'adam', not a tfjs optimizer: pass one such as tf.train.adam(1e-3)");
+  await rejects(create({ layout: 'nchw' }), TfjsStageError, "`layout` is 'nchw': 'NHWC' (tfjs's conv layers; the default) or 'NCHW'");
+});
+
+test('labels shaped like Keras’s ([N, 1] sparse, [N, C] one-hot) where the criterion reads class indices [N]: a TfjsStageError saying how to pass them', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { d, x, y } = await kdDistiller(t);
+  const sparse = t.tensor2d(y, [y.length, 1], 'int32');
+  const oneHot = t.oneHot(t.tensor1d(y, 'int32'), 10);
+  await rejects(() => d.step(x, sparse), TfjsStageError, "'targets' has shape [6, 1]; the criterion reads class indices of shape [N]: pass targets.reshape([-1])");
+  await rejects(() => d.step(x, oneHot), TfjsStageError, "'targets' has shape [6, 10]; the criterion reads class indices of shape [N] (one-hot rows? tf.argMax(targets, 1))");
+  t.dispose([sparse, oneHot, x]);
+  d.dispose();
+});
+
+test('a check the criterion makes on the GPU (BCELoss on a student output outside [0, 1]): a GpuInputError, no update applied; later steps run', async () => {
+  if (!tf) return;
+  const t = tf;
+  const { plan } = await stageOf('test/fixtures/tfjs-bridge/bce.yaml');
+  const input = t.input({ shape: [4] });
+  const dense = (name: string, activation: 'sigmoid' | 'linear') =>
+    t.model({ name, inputs: input, outputs: t.layers.dense({ units: 64, activation, name: `${name}_fc`, biasInitializer: t.initializers.constant({ value: 0.5 }) }).apply(input) as tfjs.SymbolicTensor });
+  const student = dense('student', 'linear');
+  const d = await TfjsDistiller.create(t, { plan }, { student, teacher: dense('teacher', 'sigmoid'), optimizer: t.train.sgd(0.1) });
+  const inRange = t.fill([32, 4], 0.01); // outputs ≈ 0.5
+  const outOfRange = t.randomUniform([32, 4], -30, 30, 'float32', 1);
+  assert.ok(Number.isFinite((await d.step(inRange)).loss));
+  const weights = async () => Promise.all(student.trainableWeights.map(async (w) => Array.from(await (w.read() as tfjs.Tensor).data())));
+  const before = await weights();
+  const n = t.memory().numTensors;
+  await rejects(() => d.step(outOfRange), GpuInputError, /'student\/\.\/output' element \d+ is .*binary_cross_entropy: all elements of input should be between 0 and 1/);
+  assert.is(t.memory().numTensors, n, 'the failed step leaks no tensors');
+  assert.equal(await weights(), before, 'the failed step changed no weight');
+  assert.ok(Number.isFinite((await d.step(inRange)).loss), 'the next step runs');
+  t.dispose([inRange, outOfRange]);
+  d.dispose();
 });
 
 test('tfjs on another backend: TfjsBackendError naming it', async () => {

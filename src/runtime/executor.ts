@@ -247,6 +247,12 @@ export class PlanExecutor {
   private readonly flagsBinding: { buffer: GPUBuffer; size: number } | undefined;
   private readonly checkParams: GPUBuffer[] = [];
   private flagsNeedReset = true;
+  /** Whether device checks were dispatched since the flags were last read back (reportDeviceChecks reads them only then). */
+  private checksUnread = false;
+  /** The symbols of the latest submit(), which reportDeviceChecks words its problems with. */
+  private checksEnv: SymbolEnv = {};
+  /** Map-read copies of the flags that reportDeviceChecks has read, free for the next. */
+  private readonly flagReadbacks: GPUBuffer[] = [];
   /** Each computed index's check (plan.computedIndexChecks order) runs right after this kernel (plan.kernels
    *  index): the last one writing its buffer, so that the kernels after it that update state (PlanKernel.checkFlags)
    *  see a failure and store nothing. */
@@ -465,7 +471,9 @@ export class PlanExecutor {
    * synchronous (TensorFlow.js's tape calls a custom gradient's forward without awaiting). The outputs are
    * valid in queue order (work submitted after this call sees them) until the next run or submit; `done`
    * settles once WebGPU reports this submission's validation / out-of-memory errors (await it before
-   * trusting the results). Throws GpuInputError like run(), and refuses while a run() is still in flight.
+   * trusting the results). Throws GpuInputError like run(), and refuses while a run() is still in flight. The
+   * checks made on the device (inputs given as GPUBuffers) are reported by the next read-back run, or at once by
+   * reportDeviceChecks().
    */
   submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
     if (this.broken) throw this.broken;
@@ -488,6 +496,7 @@ export class PlanExecutor {
       const first = errors.find((e) => e !== null);
       if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
     });
+    this.checksEnv = env;
     done.catch(() => {}); // observed by the caller; never an unhandled rejection
     return { outputs: this.deviceOutputs(), done };
   }
@@ -501,6 +510,7 @@ export class PlanExecutor {
     let n = this.staging.bytes + this.dimsBuffer.size + (this.flags?.size ?? 0) + (this.flagsBinding && this.flagsBinding.buffer !== this.flags ? this.flagsBinding.size : 0);
     for (const b of this.buffers.values()) n += b.bytes;
     for (const b of this.checkParams) n += b.size;
+    for (const b of this.flagReadbacks) n += b.size;
     return n;
   }
 
@@ -532,6 +542,7 @@ export class PlanExecutor {
     this.flags?.destroy();
     if (this.flagsBinding && this.flagsBinding.buffer !== this.flags) this.flagsBinding.buffer.destroy();
     for (const b of this.checkParams) b.destroy();
+    for (const b of this.flagReadbacks.splice(0)) b.destroy();
     this.broken ??= new GpuStageDestroyedError('this PlanExecutor was destroyed: create a new one to run the stage again');
   }
 
@@ -553,6 +564,7 @@ export class PlanExecutor {
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     const started = await this.runtime.scopedStart('running the kernel plan', () => this.encodeAndSubmit(prepared, env, readList, firsts), polling);
     const { readBytes, layout, head, segments, dispatched } = started.value;
+    if (head === 2) this.checksUnread = false; // this run reads the flags back, and reports them
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') {
       await started.scopes;
@@ -635,59 +647,11 @@ export class PlanExecutor {
     // the caller owns (new + set: TypedArray.slice of a mapped range is several times slower).
     const mapped = first.getMappedRange(0, chunks[0]!);
     const flagsAt = head === 2 ? readBytes[0]! : -1;
-    if (flagsAt >= 0) {
-      const index = this.plan.indexInputs ?? [];
-      const nChecks = this.flags!.size / 12;
-      const flags = new Uint32Array(mapped, flagsAt, nChecks);
-      // the offending values' bits, read as i32 (class indices) or f32 (factor entries, probabilities)
-      const asInt = new Int32Array(mapped, flagsAt + 4 * nChecks, nChecks);
-      const asFloat = new Float32Array(mapped, flagsAt + 4 * nChecks, nChecks);
-      const problems: string[] = [];
-      // an input check failed (checked before the plan's kernels) or a computed index's (checked before the kernels
-      // updating state): those kernels stored nothing; a factor's check runs after them, it holds back later runs
-      let inputFailed = false;
-      let stateKept = false;
-      const computedBase = computedIndexBase(this.plan);
-      const computedFailed: ComputedIndexCheck[] = [];
-      const badIndexInputs: string[] = [];
-      const badUnitInputs: string[] = [];
-      flags.forEach((f, i) => {
-        if (f === NO_ERROR) return;
-        const c = index[i];
-        const nFactor = this.plan.factorChecks?.length ?? 0;
-        if (i >= computedBase) {
-          const cc = this.plan.computedIndexChecks![i - computedBase]!;
-          problems.push(computedIndexProblem({ ...cc, size: evalDim(cc.size, env) }, f, asInt[i]!));
-          computedFailed.push(cc);
-          if (this.computedCheckAfter[i - computedBase]! < this.firstGuarded) stateKept = true;
-          return;
-        }
-        if (c) {
-          problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
-          badIndexInputs.push(c.input);
-        } else if (i < index.length + nFactor) {
-          const fc = this.plan.factorChecks![i - index.length]!;
-          problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
-          return;
-        } else {
-          const u = this.plan.unitInputs![i - index.length - nFactor]!;
-          problems.push(unitCheckProblem(u, f, asFloat[i]!, true));
-          badUnitInputs.push(u.input);
-        }
-        inputFailed = stateKept = true;
-      });
-      this.flagsNeedReset = true;
-      if (problems.length) {
-        // the later chunks are not mapped yet: their staging buffers stay usable
-        first.unmap();
-        throw new GpuInputError(
-          `${inputFailed || !computedFailed.length ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${stateKept ? this.stateKeptNote() : ''}`,
-          undefined,
-          computedFailed.length ? computedFailed : undefined,
-          badIndexInputs,
-          badUnitInputs,
-        );
-      }
+    const failed = flagsAt >= 0 ? this.flagsError(mapped, flagsAt, env) : undefined;
+    if (failed) {
+      // the later chunks are not mapped yet: their staging buffers stay usable
+      first.unmap();
+      throw failed;
     }
     const sc = new Float32Array(mapped, 0, readBytes[0]! / 4);
     const terms: Record<string, number> = Object.create(null) as Record<string, number>; // user names: '__proto__' is a key
@@ -856,9 +820,89 @@ export class PlanExecutor {
     return { readBytes, layout, head, segments, dispatched };
   }
 
+  /** The device checks' verdict from the flags read back (at byte `flagsAt` of `mapped`): a GpuInputError naming
+   *  each failed check, or undefined. The flags are reset before the next submission that dispatches checks. */
+  private flagsError(mapped: ArrayBuffer, flagsAt: number, env: SymbolEnv): GpuInputError | undefined {
+    const index = this.plan.indexInputs ?? [];
+    const nChecks = this.flags!.size / 12;
+    const flags = new Uint32Array(mapped, flagsAt, nChecks);
+    // the offending values' bits, read as i32 (class indices) or f32 (factor entries, probabilities)
+    const asInt = new Int32Array(mapped, flagsAt + 4 * nChecks, nChecks);
+    const asFloat = new Float32Array(mapped, flagsAt + 4 * nChecks, nChecks);
+    const problems: string[] = [];
+    // an input check failed (checked before the plan's kernels) or a computed index's (checked before the kernels
+    // updating state): those kernels stored nothing; a factor's check runs after them, it holds back later runs
+    let inputFailed = false;
+    let stateKept = false;
+    const computedBase = computedIndexBase(this.plan);
+    const computedFailed: ComputedIndexCheck[] = [];
+    const badIndexInputs: string[] = [];
+    const badUnitInputs: string[] = [];
+    flags.forEach((f, i) => {
+      if (f === NO_ERROR) return;
+      const c = index[i];
+      const nFactor = this.plan.factorChecks?.length ?? 0;
+      if (i >= computedBase) {
+        const cc = this.plan.computedIndexChecks![i - computedBase]!;
+        problems.push(computedIndexProblem({ ...cc, size: evalDim(cc.size, env) }, f, asInt[i]!));
+        computedFailed.push(cc);
+        if (this.computedCheckAfter[i - computedBase]! < this.firstGuarded) stateKept = true;
+        return;
+      }
+      if (c) {
+        problems.push(indexCheckProblem({ ...c, size: evalDim(c.size, env) }, f, asInt[i]!, true));
+        badIndexInputs.push(c.input);
+      } else if (i < index.length + nFactor) {
+        const fc = this.plan.factorChecks![i - index.length]!;
+        problems.push(factorCheckProblem({ size: evalDim(fc.size, env), terms: fc.terms }, f, asFloat[i]!));
+        return;
+      } else {
+        const u = this.plan.unitInputs![i - index.length - nFactor]!;
+        problems.push(unitCheckProblem(u, f, asFloat[i]!, true));
+        badUnitInputs.push(u.input);
+      }
+      inputFailed = stateKept = true;
+    });
+    this.flagsNeedReset = true;
+    if (!problems.length) return undefined;
+    return new GpuInputError(
+        `${inputFailed || !computedFailed.length ? 'invalid input values' : 'indices out of range'} (checked on the device)${problems.length === 1 ? `: ${problems[0]}` : `:\n${problems.map((p) => `  - ${p}`).join('\n')}`}${stateKept ? this.stateKeptNote() : ''}`,
+        undefined,
+        computedFailed.length ? computedFailed : undefined,
+        badIndexInputs,
+        badUnitInputs,
+      );
+  }
+
+  /**
+   * After submit(): reads back the flags of the device checks submitted since they were last read (class indices,
+   * probabilities given as GPUBuffers) and rejects with the GpuInputError a read-back run would throw, clearing
+   * them; resolves at once when no such check ran. Call it right after submit(), before the next submission.
+   */
+  reportDeviceChecks(): Promise<void> {
+    if (!this.flags || !this.checksUnread) return Promise.resolve();
+    this.checksUnread = false;
+    const device = this.runtime.device;
+    const size = this.flags.size;
+    const copy = this.flagReadbacks.pop() ?? device.createBuffer({ label: 'tdc error flags readback', size, usage: MAP_READ | USAGE.COPY_DST });
+    const enc = device.createCommandEncoder({ label: 'tdc error flags readback' });
+    enc.copyBufferToBuffer(this.flags, 0, copy, 0, size);
+    device.queue.submit([enc.finish()]);
+    this.flagsNeedReset = true; // the next submission's reset is queued after this copy
+    const env = this.checksEnv;
+    return this.runtime.wait(copy.mapAsync(MAP_READ), 'reading back the device checks').then(() => {
+      const failed = this.flagsError(copy.getMappedRange(), 0, env);
+      copy.unmap();
+      if (this.broken) copy.destroy();
+      else this.flagReadbacks.push(copy);
+      if (failed) throw failed;
+    });
+  }
+
   /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */
   private dispatchCheck(pass: GPUComputePassEncoder, p: CheckPipeline, slot: number, buffer: GPUBuffer, elems: number, params: ArrayBuffer): void {
     const device = this.runtime.device;
+    this.checksUnread = true;
     device.queue.writeBuffer(this.checkParams[slot]!, 0, params);
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(

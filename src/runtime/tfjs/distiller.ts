@@ -6,7 +6,8 @@
 //
 // Copies per step: the tensors the criterion reads are bound in place where tfjs holds them in a GPUBuffer
 // (copied GPU→GPU inside tdc's command buffer when that buffer is shorter than the kernels' vec4-padded read,
-// uploaded when tfjs keeps them on the CPU: small and int32 tensors, WEBGPU_CPU_FORWARD); rank-4 NHWC tensors
+// uploaded when tfjs keeps them on the CPU: small tensors, WEBGPU_CPU_FORWARD); the labels are uploaded from the
+// host (read back first when a tfjs kernel made them on the GPU, so that they are checked); rank-4 NHWC tensors
 // are transposed to NCHW (torchdistill's layout) by a tfjs op, and their gradients back; tdc's gradient and
 // scalar buffers, which the next step overwrites, are copied into tensors tfjs owns; one readback of
 // [loss, term…] per step.
@@ -113,6 +114,7 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     const teacherFeatures =
       refs.teacher.length && opts.teacher ? featureModel(tf, opts.teacher, resolveHooks(opts.teacher, refs.teacher, opts.layers?.teacher)) : undefined;
 
+    checkOptions(opts);
     if (opts.runtime && opts.runtime.device !== tfw.device)
       throw new TfjsStageError("`runtime` is on another GPUDevice than tfjs: the bridge needs tfjs's device (omit `runtime`)");
     const runtime = opts.runtime ?? GpuRuntime.fromDevice(tfw.device);
@@ -127,46 +129,55 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
 
   /**
    * One training step on a batch: `x` the models' input(s), `targets` the class indices (int32 tensor or
-   * Int32Array; float tensors are cast). Returns the loss, every term and (without an optimizer) the gradients.
+   * Int32Array; float tensors and number arrays holding integers are read as such). Returns the loss, every term and (without an optimizer) the gradients.
    */
-  async step(x: T | T[], targets?: T | Int32Array): Promise<StepResult<T>> {
+  async step(x: T | T[], targets?: T | Int32Array | readonly number[]): Promise<StepResult<T>> {
     if (this.disposed) throw new TfjsStageError('this TfjsDistiller was disposed');
     const tf = this.tf;
     const xs = Array.isArray(x) ? x : [x];
+    const xNames = xs.map((_, i) => (Array.isArray(x) ? `x[${i}]` : 'x'));
+    xs.forEach((t, i) => checkTensor(t, xNames[i]!));
+    this.checkBatch(xs, xNames);
     if (this.hasTargets && targets === undefined) throw new TfjsStageError("the stage reads 'targets': pass the batch's class indices");
+    if (this.opts.student.trainableWeights.length === 0)
+      throw new TfjsStageError(`the student model '${this.opts.student.name}' has no trainable weight (is it \`trainable = false\`?): nothing to train`);
+    const where: Record<string, 'gpu' | 'cpu'> = {};
+    const targetInput = this.hasTargets ? await this.targetsInput(targets!, where) : undefined;
     const temps: TfTensor[] = [];
     try {
       const teacherOuts = this.teacherFeatures
         ? tf.tidy(() => applyModel(this.teacherFeatures!, xs, false).map((t) => this.torchLayout(t)))
         : [];
       temps.push(...teacherOuts);
-      let targetInput: TensorInput | undefined;
-      const where: Record<string, 'gpu' | 'cpu'> = {};
-      if (this.hasTargets) {
-        if (targets instanceof Int32Array) {
-          targetInput = { shape: [targets.length], data: targets };
-          where['targets'] = 'cpu';
-        } else {
-          let y: TfTensor = targets!;
-          if (y.dtype !== 'int32') temps.push((y = tf.cast(y, 'int32')));
-          targetInput = this.bind(y, 'targets', where);
-        }
-      }
 
       this.checkShapes(xs, teacherOuts, targetInput);
 
       let scalars: TfTensor | undefined;
       let gradOuts: TfTensor[] = [];
       let done: Promise<void> | undefined;
+      let failure: { error: unknown } | undefined;
       const criterion = tf.customGrad((...args: unknown[]) => {
         const outs = args.slice(0, -1) as TfTensor[];
-        this.tfw.flush(); // tdc's submission must come after tfjs's forward in queue order
-        const inputs = new Map<string, TensorInput>();
-        this.studentRefs.forEach((r, i) => inputs.set(r.name, this.bind(outs[i]!, r.name, where)));
-        this.teacherRefs.forEach((r, i) => inputs.set(r.name, this.bind(teacherOuts[i]!, r.name, where)));
-        if (targetInput) inputs.set('targets', targetInput);
-        const sub = this.executor.submit(inputs);
-        done = sub.done;
+        let sub: ReturnType<PlanExecutor['submit']>;
+        let checks: Promise<void>;
+        try {
+          this.tfw.flush(); // tdc's submission must come after tfjs's forward in queue order
+          const inputs = new Map<string, TensorInput>();
+          this.studentRefs.forEach((r, i) => inputs.set(r.name, this.bind(outs[i]!, r.name, where)));
+          this.teacherRefs.forEach((r, i) => inputs.set(r.name, this.bind(teacherOuts[i]!, r.name, where)));
+          if (targetInput) inputs.set('targets', targetInput);
+          sub = this.executor.submit(inputs);
+          checks = this.executor.reportDeviceChecks();
+          checks.catch(() => {}); // awaited through `done` (not at all when WebGPU reported an error first)
+        } catch (error) {
+          // thrown here, inside tfjs's tape, it would strand the tensors tfjs saved for the backward pass: the
+          // tape completes on a zero loss instead, and the error is thrown once it has (before any update)
+          failure = { error };
+          return { value: tf.zeros([]), gradFunc: () => outs.map((o) => tf.zerosLike(o)) };
+        }
+        // WebGPU's errors, then the criterion's own checks made on the GPU (BCELoss's input in [0, 1])
+        done = sub.done.then(() => checks);
+        done.catch(() => {}); // awaited after the readback of the scalars
         // tdc reuses these buffers next step: tfjs gets copies it owns (createTensorFromGPUData copies and submits)
         scalars = tf.keep(tf.tensor({ buffer: sub.outputs.scalars }, [this.scalarCount], 'float32'));
         gradOuts = this.studentRefs.map((r, i) => {
@@ -189,21 +200,26 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
         temps.push(...gradOuts);
       }
       temps.push(value);
-      let result: StepResult<T>;
-      if (this.opts.optimizer) {
-        (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
+      if (failure) {
         tf.dispose(grads);
-        result = { loss: 0, terms: {}, inputs: where };
-      } else result = { loss: 0, terms: {}, grads: grads as Record<string, T>, inputs: where };
+        throw failure.error;
+      }
+      // the caller's (or the optimizer's): a tf.tidy around step() (which ends at step's first await) must not dispose them
+      for (const g of Object.values(grads)) tf.keep(g);
+      const result: StepResult<T> = { loss: 0, terms: {}, inputs: where };
       try {
         const sc = await scalars!.data();
-        await done;
+        await done; // before any update
         result.loss = sc[this.lossIndex]!;
         for (const t of this.termIndex) result.terms[t.name] = sc[t.index]!;
       } catch (e) {
-        if (result.grads) tf.dispose(result.grads);
+        tf.dispose(grads);
         throw e;
       }
+      if (this.opts.optimizer) {
+        (this.opts.optimizer.applyGradients as (g: TfGrads) => void)(grads);
+        tf.dispose(grads);
+      } else result.grads = grads as Record<string, T>;
       return result;
     } finally {
       tf.dispose(temps);
@@ -219,8 +235,8 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
   }
 
   /**
-   * The plan's shape checks before tfjs's tape starts: an error inside it would leak the tensors tfjs saved for
-   * the backward pass. Student shapes come from the hooked layers' static shapes and the batch size.
+   * The plan's shape checks before tfjs's tape starts (an error inside it costs the student's backward pass: see
+   * step()). Student shapes come from the hooked layers' static shapes and the batch size.
    */
   private checkShapes(xs: readonly TfTensor[], teacherOuts: readonly TfTensor[], targets: TensorInput | undefined): void {
     const shapes = new Map<string, readonly number[]>();
@@ -240,13 +256,59 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
       throw new GpuInputError(problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
+  /** The batch against the models' input shapes, before any work (tfjs's own check is a ValueError from a layer,
+   *  mid-forward). A batch that is a model's NHWC input in NCHW order says so. */
+  private checkBatch(xs: readonly TfTensor[], names: readonly string[]): void {
+    const models: [string, TfLayersModel | undefined][] = [['student', this.opts.student], ['teacher', this.teacherFeatures && this.opts.teacher]];
+    for (const [side, model] of models) {
+      if (!model) continue;
+      if (xs.length !== model.inputs.length)
+        throw new TfjsStageError(`step() got ${xs.length} input tensor${xs.length === 1 ? '' : 's'}; the ${side} model '${model.name}' takes ${model.inputs.length}`);
+      xs.forEach((t, i) => {
+        const want = model.inputs[i]!.shape;
+        const fits = (s: readonly number[]) => s.length === want.length && want.every((d, k) => d === null || d === s[k]);
+        if (fits(t.shape)) return;
+        const s = t.shape;
+        const nchw = s.length === 4 && fits([s[0]!, s[2]!, s[3]!, s[1]!]);
+        throw new TfjsStageError(
+          `'${names[i]}' has shape [${s.join(', ')}]; the ${side} model '${model.name}' takes [${want.map((d, k) => d ?? (k === 0 ? 'batch' : 'any')).join(', ')}]` +
+            (nchw ? `: an NCHW batch? tfjs's conv layers take NHWC: tf.transpose(${names[i]}, [0, 2, 3, 1])` : ''),
+        );
+      });
+    }
+  }
+
+  /**
+   * The batch's class indices as host values, which the executor checks (each an integer in [0, C) or the ignore
+   * index) before it submits. tfjs keeps labels made from values on the CPU (no copy here); labels a tfjs kernel
+   * made on the GPU are read back, since submit() does not report the plan's device-side index check (an
+   * out-of-range label there gave a wrong loss, silently). Float labels go as floats: one that is not an integer
+   * is refused, not truncated.
+   */
+  private async targetsInput(targets: TfTensor | Int32Array | readonly number[], where: Record<string, 'gpu' | 'cpu'>): Promise<TensorInput> {
+    where['targets'] = 'cpu';
+    if (targets instanceof Int32Array) return { shape: [targets.length], data: targets };
+    if (Array.isArray(targets)) return { shape: [targets.length], data: Float64Array.from(targets as number[]), dtype: 'int' };
+    const y = checkTensor(targets, 'targets');
+    if (y.dtype !== 'int32' && y.dtype !== 'float32')
+      throw new TfjsStageError(`'targets' is a ${y.dtype} tensor; the criterion reads class indices (int32, or float32 holding integers)`);
+    const rank = this.executor.plan.inputs.find((i) => i.name === 'targets')!.shape.length;
+    if (rank === 1 && y.rank === 2) {
+      const [n, k] = y.shape;
+      const how = k === 1 ? ': pass targets.reshape([-1])' : ` (one-hot rows? tf.argMax(targets, 1))`;
+      throw new TfjsStageError(`'targets' has shape [${n}, ${k}]; the criterion reads class indices of shape [N]${how}`);
+    }
+    const loc = this.tfw.locate(y);
+    const data = 'values' in loc ? loc.values : ((await y.data()) as Float32Array | Int32Array);
+    return { shape: y.shape, data, dtype: 'int' };
+  }
+
   private torchLayout(t: TfTensor): TfTensor {
     return this.opts.layout !== 'NCHW' && t.rank === 4 ? this.tf.transpose(t, [0, 3, 1, 2]) : t;
   }
 
   private bind(t: TfTensor, name: string, where: Record<string, 'gpu' | 'cpu'>): TensorInput {
-    const want = name === 'targets' ? 'int32' : 'float32';
-    if (t.dtype !== want) throw new TfjsStageError(`'${name}' is a ${t.dtype} tensor; the criterion reads ${want}`);
+    if (t.dtype !== 'float32') throw new TfjsStageError(`'${name}' is a ${t.dtype} tensor; the criterion reads float32`);
     const loc = this.tfw.locate(t);
     if ('buffer' in loc) {
       where[name] = 'gpu';
@@ -255,6 +317,30 @@ export class TfjsDistiller<T extends TfTensor = TfTensor> {
     where[name] = 'cpu';
     return { shape: t.shape, data: loc.values };
   }
+}
+
+/** `t` as a live tfjs tensor; a TfjsStageError naming the input otherwise (tfjs's own is a TypeError from inside). */
+function checkTensor(t: unknown, name: string): TfTensor {
+  if (t === null || typeof t !== 'object' || !('dataId' in t) || !('shape' in t)) throw new TfjsStageError(`'${name}' is ${describe(t)}, not a tf.Tensor`);
+  const tensor = t as TfTensor;
+  if (tensor.isDisposed) throw new TfjsStageError(`'${name}' is a disposed tensor (shape [${tensor.shape.join(', ')}])`);
+  return tensor;
+}
+
+/** The options a plain-JS caller may get wrong in ways step() would only meet after the tape (a TypeError there). */
+function checkOptions(opts: DistillerOptions): void {
+  const { optimizer, layout } = opts as { optimizer?: unknown; layout?: unknown };
+  if (optimizer !== undefined && typeof (optimizer as { applyGradients?: unknown } | null)?.applyGradients !== 'function')
+    throw new TfjsStageError(`\`optimizer\` is ${describe(optimizer)}, not a tfjs optimizer: pass one such as tf.train.adam(1e-3)`);
+  if (layout !== undefined && layout !== 'NHWC' && layout !== 'NCHW')
+    throw new TfjsStageError(`\`layout\` is ${describe(layout)}: 'NHWC' (tfjs's conv layers; the default) or 'NCHW'`);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null || typeof v !== 'object') return String(v);
+  const name = (v as object).constructor?.name ?? 'object';
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** A model over the same layers (and weights) whose outputs are the hooked tensors. */

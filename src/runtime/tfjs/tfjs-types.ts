@@ -9,6 +9,7 @@ export interface TfTensor {
   readonly shape: readonly number[];
   readonly dtype: string;
   readonly rank: number;
+  readonly isDisposed: boolean;
   data(): Promise<ArrayLike<number>>;
   dispose(): void;
 }
@@ -56,6 +57,7 @@ export interface TfApi {
   slice: unknown;
   mul: unknown;
   zerosLike: unknown;
+  zeros: unknown;
   transpose: unknown;
   cast: unknown;
   model: unknown;
@@ -76,6 +78,7 @@ export interface Tf {
   slice(x: TfTensor, begin: number[], size: number[]): TfTensor;
   mul(a: TfTensor, b: TfTensor): TfTensor;
   zerosLike(x: TfTensor): TfTensor;
+  zeros(shape: number[]): TfTensor;
   transpose(x: TfTensor, perm: number[]): TfTensor;
   cast(x: TfTensor, dtype: 'int32'): TfTensor;
   model(args: { inputs: TfSymbolicTensor[]; outputs: TfSymbolicTensor[]; name?: string }): TfLayersModel;
