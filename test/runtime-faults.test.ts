@@ -13,6 +13,7 @@ import {
   GpuRuntime,
   GpuStageDestroyedError,
   GpuTimeoutError,
+  GpuUsageError,
   GpuValidationError,
   PlanExecutor,
   type TensorInput,
@@ -136,10 +137,12 @@ test('concurrent forwards on one stage are serialized: each gets its own inputsâ
     assert.is(r.loss, seq[k]!.loss, `run ${k}: bit-identical to the sequential run`);
     assert.equal(r.grads.get('student/./output'), seq[k]!.grad, `run ${k}: gradient`);
   });
-  // submit() cannot overtake a run in flight
+  // submit() cannot overtake a run in flight: a usage error (TDC529) saying what to do, not a device validation error
   const pending = exec.run(sets[0]!.map, { readback: 'scalars' });
-  await rejects(() => exec.submit(sets[1]!.map), GpuValidationError, /still in flight/);
-  await pending;
+  const misuse = await rejects(() => exec.submit(sets[1]!.map), GpuUsageError, /still in flight.*nothing was submitted/);
+  assert.is((misuse as GpuUsageError).code, 'TDC529');
+  assert.match((misuse as GpuUsageError).hint ?? '', /await the run\(\)/);
+  assert.is((await pending).loss, seq[0]!.loss, 'the run in flight is not disturbed');
   // but a run that was awaited is over: a submit() right after it is not refused (the run counted itself as in
   // flight until a microtask after its promise settled, so this threw 'still in flight')
   for (const mode of ['none', 'scalars', 'all'] as const) {

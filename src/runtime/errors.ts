@@ -97,6 +97,14 @@ export class GpuOptionsError extends GpuError {
   }
 }
 
+/** A call made out of order: submit() while a run() of the same PlanExecutor is in flight (it would overwrite the
+ *  buffers that run reads back). Nothing was submitted; the message says what to do instead. */
+export class GpuUsageError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC529', message, hint);
+  }
+}
+
 /** The kernel plan itself is malformed (a compiler bug, not a user error). */
 export class PlanError extends GpuError {
   constructor(message: string) {

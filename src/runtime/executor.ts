@@ -34,7 +34,7 @@ import {
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
-import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { SerialQueue } from './serial-queue.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
@@ -464,11 +464,16 @@ export class PlanExecutor {
    * synchronous (TensorFlow.js's tape calls a custom gradient's forward without awaiting). The outputs are
    * valid in queue order (work submitted after this call sees them) until the next run or submit; `done`
    * settles once WebGPU reports this submission's validation / out-of-memory errors (await it before
-   * trusting the results). Throws GpuInputError like run(), and refuses while a run() is still in flight.
+   * trusting the results). Throws GpuInputError like run(), and GpuUsageError (nothing submitted) while a run() is
+   * still in flight.
    */
   submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
     if (this.broken) throw this.broken;
-    if (!this.runs.idle) throw new GpuValidationError('submit() while a run() of this PlanExecutor is still in flight: await it first');
+    if (!this.runs.idle)
+      throw new GpuUsageError(
+        'submit() while a run() of this PlanExecutor is still in flight: submit() would overwrite the buffers that run reads back, so nothing was submitted',
+        'await the run() (the glue: forward() / dispatch()) before calling submit(), or use run() for both: runs queue one behind another',
+      );
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
     const device = this.runtime.device;
