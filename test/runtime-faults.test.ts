@@ -2,7 +2,8 @@
 // and the runtime can be reopened; a destroyed stage (PlanExecutor) or runtime fails clearly; concurrent forwards
 // on one stage are serialized, never interleaved on its shared buffers; a GPU timeout names the kernels and the
 // workload and neither blocks on the running kernel nor keeps the process from exiting; 1000 open/destroy cycles
-// leave the thread count and RSS flat (one Dawn instance per option set, idle devices reused).
+// leave the thread count and RSS flat (one Dawn instance per option set, idle devices reused); a GPUBuffer of another
+// GPUDevice is a GpuInputError naming the input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import {
   GpuUsageError,
   GpuValidationError,
   PlanExecutor,
+  ResidentState,
   type TensorInput,
 } from 'tdc-runtime/node';
 
@@ -270,6 +272,45 @@ test('GPUBuffer inputs are checked against the shapes the caller declares: size,
     exec.destroy();
     rt.destroy();
   }
+});
+
+test('a GPUBuffer made on another GPUDevice is a GpuInputError naming the input or state (bound in place, copied; run, submit, setState); the stage runs on', async () => {
+  const rt = await GpuRuntime.open();
+  const other = await GpuRuntime.open();
+  assert.ok(rt.device !== other.device);
+  const plan = tinyPlan();
+  // a state input, for ResidentState.set (no kernel reads it: set() only uploads)
+  plan.inputs.push({ name: 'state_in/t/bank', shape: [4], dtype: 'float', buffer: 6 });
+  plan.buffers.push({ id: 6, name: 'state_bank', role: 'input', dtype: 'f32', length: 4 });
+  const exec = await PlanExecutor.create(rt, plan);
+  const x = inputs(3, 8, 4);
+  const a = x.map.get('student/./output')! as { data: Float32Array; shape: number[] };
+  const bank = { shape: [4], data: new Float32Array(4) };
+  const withState = (m: Map<string, TensorInput>) => new Map<string, TensorInput>([...m, ['state_in/t/bank', bank]]);
+  const NAMED = /invalid inputs: 'student\/\.\/output': its GPUBuffer belongs to another GPUDevice than this runtime's$/;
+  // STORAGE: bound in place; COPY_SRC only: copied in; both: bound in place
+  for (const usage of [0x80, 0x4, 0x80 | 0x4]) {
+    const foreign = other.device.createBuffer({ size: a.data.byteLength, usage: usage | 0x8 /* COPY_DST */ });
+    const m = withState(new Map<string, TensorInput>([...x.map, ['student/./output', { shape: a.shape, buffer: foreign }]]));
+    for (const readback of ['none', 'scalars', 'all'] as const) {
+      const e = await rejects(exec.run(m, { readback }), GpuInputError, NAMED);
+      assert.is((e as GpuInputError).code, 'TDC524');
+      assert.match((e as GpuInputError).hint ?? '', /runtime\.device/);
+    }
+    await rejects(exec.submit(m).done, GpuInputError, NAMED);
+    foreign.destroy();
+  }
+  assert.ok(close((await exec.run(withState(x.map), { readback: 'scalars' })).loss, x.loss), 'the stage runs on');
+  const state = new ResidentState(exec);
+  const foreignBank = other.device.createBuffer({ size: 16, usage: 0x4 | 0x8 });
+  await rejects(state.set(new Map([['t/bank', { shape: [4], buffer: foreignBank }]])), GpuInputError, /invalid state: state 't\/bank': its GPUBuffer belongs to another GPUDevice than this runtime's/);
+  await state.set(new Map([['t/bank', bank]]));
+  assert.equal(await state.read(), new Map([['t/bank', new Float32Array(4)]]), 'the state is set after the refusal');
+  foreignBank.destroy();
+  state.destroy();
+  exec.destroy();
+  other.destroy();
+  rt.destroy();
 });
 
 test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {

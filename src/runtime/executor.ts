@@ -37,6 +37,7 @@ import {
 import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { SerialQueue } from './serial-queue.js';
+import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
@@ -488,10 +489,13 @@ export class PlanExecutor {
       throw e;
     }
     const popped = pop();
-    const done = this.runtime.wait(popped, 'popErrorScope (submitting the kernel plan)').then((errors) => {
-      const first = errors.find((e) => e !== null);
-      if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
-    });
+    const done = this.namingForeignBuffers(
+      this.runtime.wait(popped, 'popErrorScope (submitting the kernel plan)').then((errors) => {
+        const first = errors.find((e) => e !== null);
+        if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
+      }),
+      prepared,
+    );
     done.catch(() => {}); // observed by the caller; never an unhandled rejection
     return { outputs: this.deviceOutputs(), done };
   }
@@ -556,10 +560,11 @@ export class PlanExecutor {
     const submitted = performance.now();
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     const started = await this.runtime.scopedStart('running the kernel plan', () => this.encodeAndSubmit(prepared, env, readList, firsts), polling);
+    const scopes = this.namingForeignBuffers(started.scopes, prepared);
     const { readBytes, layout, head, segments, dispatched } = started.value;
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') {
-      await started.scopes;
+      await scopes;
       return deviceOut;
     }
     // chunk 0 holds the scalars and the check flags (the head) and the first gradient bytes; every later chunk was
@@ -583,7 +588,7 @@ export class PlanExecutor {
             (e: unknown) => ({ ok: false as const, e }),
           )
         : undefined;
-    if (!earlyMapped) await started.scopes;
+    if (!earlyMapped) await scopes;
     // the arrays the gradients are copied into, made while the device works: a new array's pages are mapped on
     // first write (the OS zeroes each), which for large gradients costs as much as the copy itself
     const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? pagedIn(readBytes[i + 1]! / 4, this.runtime.hostFloats)) : [];
@@ -599,7 +604,7 @@ export class PlanExecutor {
     };
     if (earlyMapped) {
       // the scopes' error is the run's error; the map, when it completed, is undone so the staging buffer stays usable
-      const scopeFailure = await started.scopes.then(
+      const scopeFailure = await scopes.then(
         () => undefined,
         (e: unknown) => e as Error,
       );
@@ -858,6 +863,18 @@ export class PlanExecutor {
       device.queue.submit([e.finish()]);
     }
     return { readBytes, layout, head, segments, dispatched };
+  }
+
+  /** `scopes` (a run's or submit()'s error scopes), a validation error it rejects with replaced by a GpuInputError
+   *  when a caller's GPUBuffer that the run used cannot be used on this device: made on another GPUDevice
+   *  (foreign-buffers.ts). Looked into only after such an error: a run that succeeds pays nothing for it. */
+  private namingForeignBuffers(scopes: Promise<void>, prepared: readonly PreparedInput[]): Promise<void> {
+    return namingUnusableBuffers(
+      this.runtime,
+      scopes,
+      () => prepared.flatMap((p): CallerBuffer[] => (p.device && p.bytes > 0 ? [{ what: `'${p.name}'`, buffer: p.device, use: p.direct ? 'bind' : 'copy' }] : [])),
+      (problems) => inputError(problems, undefined, undefined, OTHER_DEVICE_HINT),
+    );
   }
 
   /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */
@@ -1175,10 +1192,10 @@ function describeDtype(t: HostInput): string {
   return t.dtype ? `${t.dtype}` : t.data.constructor.name;
 }
 
-function inputError(problems: string[], badIndexInputs?: readonly string[], badUnitInputs?: readonly string[]): GpuInputError {
+function inputError(problems: string[], badIndexInputs?: readonly string[], badUnitInputs?: readonly string[], hint?: string): GpuInputError {
   return new GpuInputError(
     problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    undefined,
+    hint,
     undefined,
     badIndexInputs,
     badUnitInputs,

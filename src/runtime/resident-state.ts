@@ -14,6 +14,7 @@ import type { PlanInput } from './plan.js';
 import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
 import { dimToString } from './dims.js';
 import { SerialQueue } from './serial-queue.js';
+import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDeviceInput, isShared, kindOf, numelOf, tensorProblem, toF32, type DeviceInput, type FloatTensor, type TensorInput } from './tensors.js';
 
 /** Seeded floats in [0, 1) with 24 bits, as torch.rand's float32 values: the high bits of a 32-bit LCG (Numerical Recipes'). */
@@ -40,6 +41,10 @@ interface Slot {
   out?: number;
   current?: { shape: number[]; gpu: GPUBuffer };
 }
+
+/** A GpuInputError listing what is wrong with a state given to set(). */
+const stateError = (problems: readonly string[], hint?: string): GpuInputError =>
+  new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hint);
 
 export class ResidentState {
   private readonly slots: Slot[];
@@ -92,13 +97,21 @@ export class ResidentState {
       } else if (kindOf(t) !== 'float') problems.push(`state '${s.key}' must hold floats`);
       else if (t.data.length !== numelOf(t.shape)) problems.push(`state '${s.key}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
     }
-    if (problems.length) return Promise.reject(new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
+    if (problems.length) return Promise.reject(stateError(problems));
     const given = this.slots.map((s) => state.get(s.key)!);
     // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
     const tensors = this.work.idle ? given : [...copyHostInputs(new Map(given.entries())).values()];
+    const rt = this.executor.runtime;
+    // a GPUBuffer the device refuses (made on another GPUDevice) is named, not left to the driver's text
+    const copied = (): CallerBuffer[] =>
+      this.slots.flatMap((s, i) => {
+        const t = tensors[i]!;
+        return isDeviceInput(t) && numelOf(t.shape) > 0 ? [{ what: `state '${s.key}'`, buffer: t.buffer, use: 'copy' as const }] : [];
+      });
+    const refusal = (problems: string[]) => stateError(problems, OTHER_DEVICE_HINT);
     return this.work.run(async () => {
-      const device = this.executor.runtime.device;
-      await this.executor.runtime.scoped('setting the state', () => {
+      const device = rt.device;
+      const upload = rt.scoped('setting the state', () => {
         const enc = device.createCommandEncoder({ label: 'tdc state in' });
         this.slots.forEach((s, i) => {
           const t = tensors[i]!;
@@ -121,6 +134,7 @@ export class ResidentState {
         });
         device.queue.submit([enc.finish()]);
       });
+      await namingUnusableBuffers(rt, upload, copied, refusal);
     });
   }
 
