@@ -19,3 +19,8 @@ export function fsErrorText(e: unknown): string {
   if (code && WORDS[code]) return `${WORDS[code]} (${code})`;
   return e instanceof Error ? e.message : String(e);
 }
+
+/** fsErrorText for an error reading a file the user named: there ENOENT means that file is missing. */
+export function fsReadErrorText(e: unknown): string {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? 'no such file (ENOENT)' : fsErrorText(e);
+}

@@ -16,6 +16,7 @@ import type { Diagnostic, Span } from '../diagnostics/index.js';
 import { builtinSpecDir, loadBuiltinSpecs } from '../registry/builtins.js';
 import { listOutTree, OUT_MARKER, readOutMarker, type OutStamp } from '../codegen/out-writer.js';
 import { VERSION } from '../version.js';
+import { readAtMost } from '../compiler/load/read-at-most.js';
 import { displayPath, type Project, type ProjectEntry } from './load-project.js';
 
 /** Schema of the stamp; a marker with another (or none) is out of date. */
@@ -23,17 +24,21 @@ const STAMP_FORMAT = 'tdc-stamp/1';
 
 /** sha256 of `extra` and each file's path and content (a missing file hashes as such). A pipe or other input that is
  *  not a regular file (`--like <(…)`) is not read — it can be read only once, by the compile — and hashes as a value
- *  never seen again, so that a stamp never vouches for it (such a compile is never skipped). */
+ *  never seen again, so that a stamp never vouches for it (such a compile is never skipped); so does a file that
+ *  holds more than its size says (/proc/self/pagemap). */
 export function hashFiles(files: readonly string[], extra: string): string {
   const h = createHash('sha256').update(extra);
   for (const f of files) {
     h.update('\0' + f + '\0');
     try {
-      if (!statSync(f).isFile()) {
+      const st = statSync(f);
+      // no more than the size says: a file the kernel makes (/proc/self/pagemap) says 0 and may hold gigabytes
+      const content = st.isFile() ? readAtMost(f, st.size + 1) : undefined;
+      if (!content || content.length !== st.size) {
         h.update(`(not a file: ${randomUUID()})`);
         continue;
       }
-      h.update(readFileSync(f));
+      h.update(content);
     } catch {
       h.update('(missing)');
     }
