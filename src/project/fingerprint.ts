@@ -2,7 +2,8 @@
 // build can skip a compile whose output is provably up to date (the bundler plugin does, on every build):
 //   inputs    sha256 over the compiler (tdc's version, its built-in spec files, its own code), the project root,
 //             the entry's options (config, name, out, stage, shapes, like, workgroup size, spec files, glue) and
-//             the content of every file the compile reads (the config, each spec file, the sample io_dict)
+//             the content of every file the compile reads (the config, each spec file) and the sample io_dict's
+//             header (names, dtypes, shapes: all a compile reads of it)
 //   output    sha256 over the files written (paths and contents): an edited, deleted or added file is noticed
 //   warnings  the compile's warnings (span paths absolute), reported again when the compile is skipped
 // The inputs are hashed before the compile reads them: an edit racing a compile leaves a stamp that no longer
@@ -16,6 +17,7 @@ import type { Diagnostic, Span } from '../diagnostics/index.js';
 import { builtinSpecDir, loadBuiltinSpecs } from '../registry/builtins.js';
 import { listOutTree, OUT_MARKER, readOutMarker, type OutStamp } from '../codegen/out-writer.js';
 import { VERSION } from '../version.js';
+import { readSafetensorsHeader } from '../api/safetensors-header.js';
 import { readAtMost } from '../compiler/load/read-at-most.js';
 import { displayPath, type Project, type ProjectEntry } from './load-project.js';
 
@@ -90,7 +92,19 @@ function codeFiles(root: string): string[] {
 export function inputFingerprint(project: Project, entry: ProjectEntry): string {
   const { config, name, out, stage, shapes, like, workgroupSize, specs, glue } = entry;
   const options = { config, name, out, stage, shapes, like, workgroupSize, specs, glue: glue !== false };
-  return hashFiles(entryInputs(entry), JSON.stringify({ compiler: compilerFingerprint(), root: project.root, options }));
+  const sample = like !== undefined ? { sample: sampleFingerprint(like) } : {};
+  return hashFiles([config, ...specs], JSON.stringify({ compiler: compilerFingerprint(), root: project.root, options, ...sample }));
+}
+
+/** What a compile reads of the sample io_dict (`like`): its header's names, dtypes and shapes, never its data (a
+ *  385 MB sample was read whole to be hashed). A pipe, or a sample that cannot be read, is a value never seen again. */
+function sampleFingerprint(like: string): string {
+  try {
+    if (!statSync(like).isFile()) return `(not a file: ${randomUUID()})`;
+    return JSON.stringify([...readSafetensorsHeader(like)]);
+  } catch {
+    return `(unreadable: ${randomUUID()})`;
+  }
 }
 
 /** sha256 over an output directory's files, in path order. */
