@@ -16,9 +16,14 @@ import {
   GpuTimeoutError,
   GpuUsageError,
   GpuValidationError,
+  PlanError,
   PlanExecutor,
   ResidentState,
+  tunePlan,
+  type FloatTensor,
+  type KernelPlan,
   type TensorInput,
+  type TuneOptions,
 } from 'tdc-runtime/node';
 
 /** Inputs of the tiny plan (loss = Σ ½(a+b)² + Σ y) with a seeded pattern; `k` makes each set distinct. */
@@ -310,6 +315,32 @@ test('a GPUBuffer made on another GPUDevice is a GpuInputError naming the input 
   state.destroy();
   exec.destroy();
   other.destroy();
+  rt.destroy();
+});
+
+test('public runtime functions given arguments of the wrong kind: a typed error naming the argument (were TypeErrors from inside)', async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const x = inputs(2, 3, 5);
+  const asObject = Object.fromEntries(x.map) as unknown as Map<string, TensorInput>;
+  await rejects(exec.run(asObject, { readback: 'scalars' }), GpuInputError, /^run\(\): inputs must be a Map of name → tensor, got a plain object \(from an object: new Map\(Object\.entries\(inputs\)\)\)$/);
+  await rejects(exec.run(undefined as unknown as Map<string, TensorInput>), GpuInputError, /inputs must be a Map of name → tensor, got undefined/);
+  await rejects(exec.run(x.map, { readback: 'bogus' as 'all' }), GpuInputError, /readback must be false, true, 'none', 'scalars' or 'all', got 'bogus'/);
+  await rejects(exec.run(x.map, null as unknown as {}), GpuInputError, /the options must be an object \(\{ readback, into \}\), got null/);
+  await rejects(exec.run(x.map, { readback: 'all', into: {} as unknown as Map<string, Float32Array> }), GpuInputError, /readback into must be a Map of gradient name → Float32Array, got a plain object/);
+  await rejects(() => exec.submit(asObject), GpuInputError, /^submit\(\): inputs must be a Map/);
+  await rejects(PlanExecutor.create(null as unknown as GpuRuntime, tinyPlan()), GpuUsageError, /PlanExecutor\.create: the first argument must be a GpuRuntime or a GPUDevice, got null/);
+  await rejects(PlanExecutor.create(rt, null as unknown as KernelPlan), PlanError, /the plan is null, not a kernel plan/);
+  await rejects(PlanExecutor.create(rt, {} as KernelPlan), PlanError, /its 'symbols' is undefined, not an array/);
+  await rejects(PlanExecutor.create(rt, tinyPlan(), { subgroups: 'x' as unknown as boolean }), GpuInputError, /subgroups must be true, false or left out, got the string "x"/);
+  await rejects(PlanExecutor.create(rt, tinyPlan(), { workgroupSize: 'x' as unknown as number }), GpuInputError, /workgroupSize must be a number or an object of kernel class → number, got the string "x"/);
+  await rejects(() => GpuRuntime.fromDevice({} as GPUDevice), GpuUsageError, /GpuRuntime\.fromDevice: expected a GPUDevice, got a plain object/);
+  await rejects(() => new ResidentState(null as unknown as PlanExecutor), GpuUsageError, /ResidentState: expected the PlanExecutor of the stage, got null/);
+  await rejects(new ResidentState(exec).set({} as Map<string, FloatTensor>), GpuInputError, /invalid state: state must be a Map of name → tensor, got a plain object/);
+  await rejects(tunePlan(null as unknown as GpuRuntime, tinyPlan(), {} as TuneOptions), GpuUsageError, /tunePlan: the first argument must be a GpuRuntime, got null/);
+  await rejects(tunePlan(rt, null as unknown as KernelPlan, {} as TuneOptions), PlanError, /the plan is null/);
+  assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the stage runs on');
+  exec.destroy();
   rt.destroy();
 });
 

@@ -34,9 +34,10 @@ import {
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
-import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, PlanError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { SerialQueue } from './serial-queue.js';
+import { describeValue, isGpuDevice, notAMap } from './argument-checks.js';
 import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
@@ -321,6 +322,10 @@ export class PlanExecutor {
    * (Dawn frees it only when V8 collects it).
    */
   static async create(target: GpuRuntime | GPUDevice, compiled: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
+    if (!(target instanceof GpuRuntime) && !isGpuDevice(target))
+      throw new GpuUsageError(`PlanExecutor.create: the first argument must be a GpuRuntime or a GPUDevice, got ${describeValue(target)}`, 'open one with GpuRuntime.open() (Node: from tdc-runtime/node), or pass the GPUDevice you share');
+    if (compiled === null || typeof compiled !== 'object') throw new PlanError(`PlanExecutor.create: the plan is ${describeValue(compiled)}, not a kernel plan`);
+    if (opts === null || typeof opts !== 'object') throw new GpuUsageError(`PlanExecutor.create: the options must be an object (ExecutorOptions), got ${describeValue(opts)}`);
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
     if (rt.computesNothing)
@@ -328,6 +333,8 @@ export class PlanExecutor {
         "the adapter is Dawn's null backend, which validates shaders but computes nothing (a plan run on it would return whatever its buffers held)",
         "open the runtime on a backend that computes (e.g. vulkan), or leave the backend to Dawn's choice",
       );
+    if (opts.subgroups !== undefined && typeof opts.subgroups !== 'boolean')
+      throw new GpuInputError(`subgroups must be true, false or left out, got ${describeValue(opts.subgroups)}`);
     if (opts.planVariant !== undefined && opts.planVariant !== 'auto' && opts.planVariant !== 'default')
       throw new GpuInputError(`planVariant must be 'auto' or 'default', got ${JSON.stringify(opts.planVariant)}`);
     const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage, opts.planVariant);
@@ -452,6 +459,8 @@ export class PlanExecutor {
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: false | 'none' }): Promise<DeviceOutputs>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> }): Promise<DeviceOutputs | ScalarResult | HostResult>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
+    const wrong = runArgumentsProblem('run', inputs, opts);
+    if (wrong) return Promise.reject(new GpuInputError(wrong));
     const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
     // One run at a time: they share buffers and the staging buffer. A run with none in flight starts now: its host
     // inputs are checked and uploaded (WebGPU's writeBuffer copies them) before run() returns, so the caller may
@@ -470,6 +479,8 @@ export class PlanExecutor {
    */
   submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
     if (this.broken) throw this.broken;
+    const wrong = runArgumentsProblem('submit', inputs, {});
+    if (wrong) throw new GpuInputError(wrong);
     if (!this.runs.idle)
       throw new GpuUsageError(
         'submit() while a run() of this PlanExecutor is still in flight: submit() would overwrite the buffers that run reads back, so nothing was submitted',
@@ -1186,6 +1197,20 @@ export class PlanExecutor {
     this.sizings.set(key, sizing);
     return sizing;
   }
+}
+
+const READBACKS: readonly unknown[] = [undefined, false, true, 'none', 'scalars', 'all'];
+
+/** Why run()/submit()'s arguments are of the wrong kind (inputs not a Map, options not an object, an unknown
+ *  readback, `into` not a Map), or undefined. */
+function runArgumentsProblem(call: string, inputs: unknown, opts: unknown): string | undefined {
+  const notMap = notAMap(inputs, 'inputs');
+  if (notMap) return `${call}(): ${notMap}`;
+  if (opts === null || typeof opts !== 'object') return `${call}(): the options must be an object ({ readback, into }), got ${describeValue(opts)}`;
+  const { readback, into } = opts as { readback?: unknown; into?: unknown };
+  if (!READBACKS.includes(readback)) return `${call}(): readback must be false, true, 'none', 'scalars' or 'all', got ${typeof readback === 'string' ? `'${readback}'` : describeValue(readback)}`;
+  if (into !== undefined && !(into instanceof Map)) return `${call}(): readback into must be a Map of gradient name → Float32Array, got ${describeValue(into)}`;
+  return undefined;
 }
 
 function describeDtype(t: HostInput): string {

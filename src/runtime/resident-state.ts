@@ -11,7 +11,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';
-import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuUsageError, PlanError } from './errors.js';
+import { describeValue, notAMap } from './argument-checks.js';
 import { dimToString } from './dims.js';
 import { SerialQueue } from './serial-queue.js';
 import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
@@ -54,6 +55,8 @@ export class ResidentState {
 
   /** The state of the plan `executor` runs (its chosen variant). Throws PlanError for a state output no input feeds. */
   constructor(private readonly executor: PlanExecutor) {
+    if (executor === null || typeof executor !== 'object' || !('plan' in executor) || !('runtime' in executor))
+      throw new GpuUsageError(`ResidentState: expected the PlanExecutor of the stage, got ${describeValue(executor)}`, 'create it with `new ResidentState(await PlanExecutor.create(runtime, plan))`');
     const plan = executor.plan;
     this.slots = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((input) => ({ key: input.name.slice(STATE_IN.length), input }));
     for (const s of plan.outputs.state ?? []) {
@@ -75,6 +78,8 @@ export class ResidentState {
    */
   set(state: ReadonlyMap<string, FloatTensor>): Promise<void> {
     this.check();
+    const notMap = notAMap(state, 'state');
+    if (notMap) return Promise.reject(new GpuInputError(`invalid state: ${notMap}`));
     const problems: string[] = [];
     for (const k of state.keys()) if (!this.slots.some((s) => s.key === k)) problems.push(`unknown state '${k}' (the state: ${this.keys.join(', ')})`);
     for (const s of this.slots) {
