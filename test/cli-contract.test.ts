@@ -135,7 +135,7 @@ test('diagnostics: exit 1, on stderr for every command, each printed once', () =
   assert.match(gone.stdout, /^Checked 1 file: 2 errors in 1 file and 1 path not read, 0 warnings\.$/m);
   diagnoses(tdc(['run', KD, '--inputs', join(dir, 'nope.safetensors'), '--device', 'cpu']), 'run missing inputs', /TDC501/);
   // a missing config given to inspect, run or compile says so in words (it was "cannot read '…': ENOENT")
-  const noConfig = /error TDC100: cannot read '.*nope\.yaml': no such file$/;
+  const noConfig = /error TDC100: cannot read '.*nope\.yaml': no such file \(ENOENT\)$/;
   diagnoses(tdc(['inspect', join(dir, 'nope.yaml')]), 'inspect missing config', noConfig);
   diagnoses(tdc(['run', join(dir, 'nope.yaml'), '--inputs', IO, '--device', 'cpu']), 'run missing config', noConfig);
   diagnoses(tdc(['compile', join(dir, 'nope.yaml'), '-o', out]), 'compile missing config', noConfig);

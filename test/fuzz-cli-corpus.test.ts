@@ -49,6 +49,21 @@ test('compile of a device (/dev/zero) as the config, a --spec or the --like samp
   for (const o of ['out-a', 'out-b', 'out-c']) assert.not.ok(existsSync(join(dir, o)), `${o} written`);
 });
 
+test('a special file of /proc as the config, the --like sample or the --inputs: a clean diagnostic, no EIO text of Node\'s, no endless read (/proc/self/mem was "EIO"; /proc/self/pagemap, size 0 and gigabytes long, was read until memory ran out)', () => {
+  if (!existsSync('/proc/self/pagemap')) return; // not Linux
+  const mem = /input\/output error \(EIO\)/;
+  diagnosed(run(['check', '/proc/self/mem']), 1, /TDC100: cannot read '\/proc\/self\/mem': input\/output error \(EIO\)/, /a special file \(as under \/proc or \/sys\) may refuse to be read/);
+  diagnosed(run(['compile', '/proc/self/mem', '-o', 'out-p1', '--no-glue']), 1, mem);
+  diagnosed(run(['compile', KD, '--like', '/proc/self/mem', '-o', 'out-p2', '--no-glue']), 1, /TDC501: cannot read sample io_dict '\/proc\/self\/mem': input\/output error \(EIO\)/);
+  diagnosed(run(['run', KD, '--inputs', '/proc/self/mem', '--device', 'cpu']), 1, /TDC501: cannot read inputs '\/proc\/self\/mem': input\/output error \(EIO\)/);
+  const long = /holds more than 1048576 bytes \(its size says 0\)/;
+  diagnosed(run(['check', '/proc/self/pagemap']), 1, new RegExp(`TDC102: '/proc/self/pagemap' ${long.source}`));
+  diagnosed(run(['compile', '/proc/self/pagemap', '-o', 'out-p3', '--no-glue']), 1, long);
+  diagnosed(run(['compile', KD, '--like', '/proc/self/pagemap', '-o', 'out-p4', '--no-glue']), 1, /TDC501: cannot read sample io_dict '\/proc\/self\/pagemap'/);
+  diagnosed(run(['run', KD, '--inputs', '/proc/self/pagemap', '--device', 'cpu']), 1, /TDC501: cannot read inputs '\/proc\/self\/pagemap': it holds more than its size \(0 bytes\) says/);
+  for (const o of ['out-p1', 'out-p2', 'out-p3', 'out-p4']) assert.not.ok(existsSync(join(dir, o)), `${o} written`);
+});
+
 test('--like a FIFO no one writes to: TDC501 "a pipe that nothing was written to" at once (was a hang opening it), for compile and tune', () => {
   const fifo = join(dir, 'sample.fifo');
   if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo on this platform

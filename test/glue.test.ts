@@ -40,6 +40,13 @@ export async function demo(): Promise<number> {
   const g3: Float32Array = loop!.grads.student['.'].output;
   // @ts-expect-error: into takes host arrays, not GPUBuffers
   await c.forward(inputs, targets, { readback: true, into: a.grads });
+  // readback known only at run time (a boolean, not a literal): either result
+  const readBack: boolean = g1.size > 0;
+  const either = await c.forward(inputs, targets, { readback: readBack, into: loop?.grads });
+  const g4: Float32Array | GPUBuffer = either.grads.student['.'].output;
+  // @ts-expect-error: a run-time readback may have left the gradients on the device
+  const notKnown: Float32Array = either.grads.student['.'].output;
+  const literalFalse: GPUBuffer = (await c.forward(inputs, targets, { readback: false })).grads.student['.'].output;
   const t: number = b.loss + b.terms.half_sq + b.terms.mean_row;
   const bad: 'loss' | 'term' | 'model_term' | 'grad' | 'state' | undefined = a.nonfinite[0]?.kind;
   // @ts-expect-error: the non-finite list is read-only
@@ -63,7 +70,7 @@ export async function demo(): Promise<number> {
   // @ts-expect-error: stage 'train' has no model term
   void b.modelTerm;
   c.destroy();
-  return (bad ? 1 : 0) + g2.length + g3.length + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
+  return (bad ? 1 : 0) + g2.length + g3.length + (g4 === notKnown ? 1 : 0) + literalFalse.size + t + (g1 === d.grads.student['.'].output ? 1 : 0) + s.size + wrong.size + r.terms.half_sq + r.modelTerm;
 }
 `;
 

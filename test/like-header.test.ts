@@ -67,6 +67,25 @@ test('a pipe (--like <(…)): the header read in order; the same header again fo
   for (const f of ['manifest.json']) assert.is(readFileSync(join(dir, 'from-pipe', f), 'utf8'), readFileSync(join(dir, 'from-file', f), 'utf8'));
 });
 
+test('the output stamp of tdc compile --like takes the sample\'s header, not its data (it hashed all of it): new data under the same header, the same stamp', () => {
+  const sample = join(dir, 'stamped.safetensors');
+  const bytes = readFileSync(IO);
+  writeFileSync(sample, bytes);
+  const out = join(dir, 'stamped-out');
+  const first = tdc(['compile', KD, '--like', sample, '-o', out, '--no-glue']);
+  assert.is(first.code, 0, first.stderr);
+  assert.match(first.stdout + first.stderr, /wrote /);
+  const stampOf = (d: string): string => (JSON.parse(readFileSync(join(d, '.tdc-output.json'), 'utf8')) as { stamp: { inputs: string } }).stamp.inputs;
+  const stamp = stampOf(out);
+  const changed = Buffer.from(bytes);
+  changed[changed.length - 1] ^= 0x55; // a byte of the last tensor's data: the header is the same
+  writeFileSync(sample, changed);
+  const again = tdc(['compile', KD, '--like', sample, '-o', out, '--no-glue']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /unchanged /);
+  assert.is(stampOf(out), stamp, 'the stamp vouches for the header: the sample\'s data is not what a compile reads (it was hashed whole)');
+});
+
 test('a header that claims more data than the file holds is an error', () => {
   const header = JSON.stringify({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } });
   const file = join(dir, 'short.safetensors');

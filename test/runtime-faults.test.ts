@@ -2,7 +2,8 @@
 // and the runtime can be reopened; a destroyed stage (PlanExecutor) or runtime fails clearly; concurrent forwards
 // on one stage are serialized, never interleaved on its shared buffers; a GPU timeout names the kernels and the
 // workload and neither blocks on the running kernel nor keeps the process from exiting; 1000 open/destroy cycles
-// leave the thread count and RSS flat (one Dawn instance per option set, idle devices reused).
+// leave the thread count and RSS flat (one Dawn instance per option set, idle devices reused); a GPUBuffer of another
+// GPUDevice is a GpuInputError naming the input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -13,9 +14,16 @@ import {
   GpuRuntime,
   GpuStageDestroyedError,
   GpuTimeoutError,
+  GpuUsageError,
   GpuValidationError,
+  PlanError,
   PlanExecutor,
+  ResidentState,
+  tunePlan,
+  type FloatTensor,
+  type KernelPlan,
   type TensorInput,
+  type TuneOptions,
 } from 'tdc-runtime/node';
 
 /** Inputs of the tiny plan (loss = Σ ½(a+b)² + Σ y) with a seeded pattern; `k` makes each set distinct. */
@@ -136,10 +144,12 @@ test('concurrent forwards on one stage are serialized: each gets its own inputs�
     assert.is(r.loss, seq[k]!.loss, `run ${k}: bit-identical to the sequential run`);
     assert.equal(r.grads.get('student/./output'), seq[k]!.grad, `run ${k}: gradient`);
   });
-  // submit() cannot overtake a run in flight
+  // submit() cannot overtake a run in flight: a usage error (TDC529) saying what to do, not a device validation error
   const pending = exec.run(sets[0]!.map, { readback: 'scalars' });
-  await rejects(() => exec.submit(sets[1]!.map), GpuValidationError, /still in flight/);
-  await pending;
+  const misuse = await rejects(() => exec.submit(sets[1]!.map), GpuUsageError, /still in flight.*nothing was submitted/);
+  assert.is((misuse as GpuUsageError).code, 'TDC529');
+  assert.match((misuse as GpuUsageError).hint ?? '', /await the run\(\)/);
+  assert.is((await pending).loss, seq[0]!.loss, 'the run in flight is not disturbed');
   // but a run that was awaited is over: a submit() right after it is not refused (the run counted itself as in
   // flight until a microtask after its promise settled, so this threw 'still in flight')
   for (const mode of ['none', 'scalars', 'all'] as const) {
@@ -267,6 +277,71 @@ test('GPUBuffer inputs are checked against the shapes the caller declares: size,
     exec.destroy();
     rt.destroy();
   }
+});
+
+test('a GPUBuffer made on another GPUDevice is a GpuInputError naming the input or state (bound in place, copied; run, submit, setState); the stage runs on', async () => {
+  const rt = await GpuRuntime.open();
+  const other = await GpuRuntime.open();
+  assert.ok(rt.device !== other.device);
+  const plan = tinyPlan();
+  // a state input, for ResidentState.set (no kernel reads it: set() only uploads)
+  plan.inputs.push({ name: 'state_in/t/bank', shape: [4], dtype: 'float', buffer: 6 });
+  plan.buffers.push({ id: 6, name: 'state_bank', role: 'input', dtype: 'f32', length: 4 });
+  const exec = await PlanExecutor.create(rt, plan);
+  const x = inputs(3, 8, 4);
+  const a = x.map.get('student/./output')! as { data: Float32Array; shape: number[] };
+  const bank = { shape: [4], data: new Float32Array(4) };
+  const withState = (m: Map<string, TensorInput>) => new Map<string, TensorInput>([...m, ['state_in/t/bank', bank]]);
+  const NAMED = /invalid inputs: 'student\/\.\/output': its GPUBuffer belongs to another GPUDevice than this runtime's$/;
+  // STORAGE: bound in place; COPY_SRC only: copied in; both: bound in place
+  for (const usage of [0x80, 0x4, 0x80 | 0x4]) {
+    const foreign = other.device.createBuffer({ size: a.data.byteLength, usage: usage | 0x8 /* COPY_DST */ });
+    const m = withState(new Map<string, TensorInput>([...x.map, ['student/./output', { shape: a.shape, buffer: foreign }]]));
+    for (const readback of ['none', 'scalars', 'all'] as const) {
+      const e = await rejects(exec.run(m, { readback }), GpuInputError, NAMED);
+      assert.is((e as GpuInputError).code, 'TDC524');
+      assert.match((e as GpuInputError).hint ?? '', /runtime\.device/);
+    }
+    await rejects(exec.submit(m).done, GpuInputError, NAMED);
+    foreign.destroy();
+  }
+  assert.ok(close((await exec.run(withState(x.map), { readback: 'scalars' })).loss, x.loss), 'the stage runs on');
+  const state = new ResidentState(exec);
+  const foreignBank = other.device.createBuffer({ size: 16, usage: 0x4 | 0x8 });
+  await rejects(state.set(new Map([['t/bank', { shape: [4], buffer: foreignBank }]])), GpuInputError, /invalid state: state 't\/bank': its GPUBuffer belongs to another GPUDevice than this runtime's/);
+  await state.set(new Map([['t/bank', bank]]));
+  assert.equal(await state.read(), new Map([['t/bank', new Float32Array(4)]]), 'the state is set after the refusal');
+  foreignBank.destroy();
+  state.destroy();
+  exec.destroy();
+  other.destroy();
+  rt.destroy();
+});
+
+test('public runtime functions given arguments of the wrong kind: a typed error naming the argument (were TypeErrors from inside)', async () => {
+  const rt = await GpuRuntime.open();
+  const exec = await PlanExecutor.create(rt, tinyPlan());
+  const x = inputs(2, 3, 5);
+  const asObject = Object.fromEntries(x.map) as unknown as Map<string, TensorInput>;
+  await rejects(exec.run(asObject, { readback: 'scalars' }), GpuInputError, /^run\(\): inputs must be a Map of name → tensor, got a plain object \(from an object: new Map\(Object\.entries\(inputs\)\)\)$/);
+  await rejects(exec.run(undefined as unknown as Map<string, TensorInput>), GpuInputError, /inputs must be a Map of name → tensor, got undefined/);
+  await rejects(exec.run(x.map, { readback: 'bogus' as 'all' }), GpuInputError, /readback must be false, true, 'none', 'scalars' or 'all', got 'bogus'/);
+  await rejects(exec.run(x.map, null as unknown as {}), GpuInputError, /the options must be an object \(\{ readback, into \}\), got null/);
+  await rejects(exec.run(x.map, { readback: 'all', into: {} as unknown as Map<string, Float32Array> }), GpuInputError, /readback into must be a Map of gradient name → Float32Array, got a plain object/);
+  await rejects(() => exec.submit(asObject), GpuInputError, /^submit\(\): inputs must be a Map/);
+  await rejects(PlanExecutor.create(null as unknown as GpuRuntime, tinyPlan()), GpuUsageError, /PlanExecutor\.create: the first argument must be a GpuRuntime or a GPUDevice, got null/);
+  await rejects(PlanExecutor.create(rt, null as unknown as KernelPlan), PlanError, /the plan is null, not a kernel plan/);
+  await rejects(PlanExecutor.create(rt, {} as KernelPlan), PlanError, /its 'symbols' is undefined, not an array/);
+  await rejects(PlanExecutor.create(rt, tinyPlan(), { subgroups: 'x' as unknown as boolean }), GpuInputError, /subgroups must be true, false or left out, got the string "x"/);
+  await rejects(PlanExecutor.create(rt, tinyPlan(), { workgroupSize: 'x' as unknown as number }), GpuInputError, /workgroupSize must be a number or an object of kernel class → number, got the string "x"/);
+  await rejects(() => GpuRuntime.fromDevice({} as GPUDevice), GpuUsageError, /GpuRuntime\.fromDevice: expected a GPUDevice, got a plain object/);
+  await rejects(() => new ResidentState(null as unknown as PlanExecutor), GpuUsageError, /ResidentState: expected the PlanExecutor of the stage, got null/);
+  await rejects(new ResidentState(exec).set({} as Map<string, FloatTensor>), GpuInputError, /invalid state: state must be a Map of name → tensor, got a plain object/);
+  await rejects(tunePlan(null as unknown as GpuRuntime, tinyPlan(), {} as TuneOptions), GpuUsageError, /tunePlan: the first argument must be a GpuRuntime, got null/);
+  await rejects(tunePlan(rt, null as unknown as KernelPlan, {} as TuneOptions), PlanError, /the plan is null/);
+  assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the stage runs on');
+  exec.destroy();
+  rt.destroy();
 });
 
 test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {

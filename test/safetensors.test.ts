@@ -97,6 +97,26 @@ test('header validation errors', () => {
   err(file({ __metadata__: { a: 1 } }), /__metadata__ must be an object of strings/);
 });
 
+test('arguments of the wrong kind are a SafetensorsError naming them (were TypeErrors from inside); an ArrayBuffer is read as the bytes it is', () => {
+  const bytes = writeSafetensors([['x', { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }]]);
+  const wrong = (f: () => unknown, re: RegExp) => {
+    try {
+      f();
+    } catch (e) {
+      assert.instance(e, SafetensorsError, String(e));
+      assert.match((e as Error).message, re);
+      return;
+    }
+    assert.unreachable('expected a SafetensorsError');
+  };
+  wrong(() => readSafetensors(null as unknown as Uint8Array), /readSafetensors: expected the file's bytes \(a Uint8Array or an ArrayBuffer\), got null/);
+  wrong(() => readSafetensors('abc' as unknown as Uint8Array), /got the string "abc"/);
+  wrong(() => writeSafetensors(null as unknown as SafeTensor[] as unknown as Map<string, SafeTensor>), /writeSafetensors: expected a Map or an Array of \[name, tensor\] pairs, got null/);
+  wrong(() => writeSafetensors([['x', { dtype: 'F32', shape: [2], data: [1, 2] } as unknown as SafeTensor]]), /tensor 'x': expected \{ dtype, shape: number\[\], data: a typed array \}, got shape an Array and data an Array/);
+  const copy = bytes.slice();
+  assert.equal(readSafetensors(copy.buffer).tensors.get('x')!.data, new Float32Array([1, 2]), 'File.arrayBuffer() / fetch: read as is');
+});
+
 test('F16 and BF16 tensors are read exactly into float32, and are not written', () => {
   const u16 = (vs: number[]) => vs.flatMap((v) => [v & 0xff, v >> 8]);
   // IEEE binary16: 1, -2, 65504 (max), 2^-24 (smallest subnormal), 1/3 rounded, +inf, -0

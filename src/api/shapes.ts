@@ -2,6 +2,7 @@
 // numbers are sizes), shape arrays in tdc.config, and `--like io.safetensors` (a sample io_dict whose batch
 // dim becomes the symbol N). Pure functions; problems come back as diagnostics.
 import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { fsReadErrorText } from '../diagnostics/fs-error-text.js';
 import { sampleInputShapes, type InputShapes } from '../compiler/compile.js';
 import { tensorName, type StageIR } from '../compiler/ir.js';
 import { suggestName } from '../compiler/resolve/suggest.js';
@@ -171,7 +172,7 @@ export function shapesFromSample(file: string | Uint8Array, ds: Diagnostic[], la
     }
     return shapes;
   } catch (e) {
-    ds.push(diag('error', 'TDC501', `cannot read sample io_dict '${label}': ${e instanceof Error ? e.message : String(e)}`));
+    ds.push(diag('error', 'TDC501', `cannot read sample io_dict '${label}': ${(e as NodeJS.ErrnoException).code ? fsReadErrorText(e) : e instanceof Error ? e.message : String(e)}`));
     return new Map();
   }
 }

@@ -3,6 +3,8 @@
 // (NaN, Infinity; null in JSON) and named: a TDC504 warning, and "nonfinite" in the JSON.
 import { readFileSync, statSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
+import { fsReadErrorText } from '../diagnostics/fs-error-text.js';
+import { readAtMost } from '../compiler/load/read-at-most.js';
 import { pickStage, STAGE_NEEDED, UNKNOWN_STAGE } from '../compiler/driver/pick-stage.js';
 import { ExitCode, exitCodeFor } from './exit-code.js';
 import { diagnosticJson, loadUserSpecs, printDiagnostics, usageError, useColor, type GlobalOptions } from './output.js';
@@ -59,11 +61,16 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     // a device (/dev/zero, /dev/urandom) would be read without end; a FIFO (`--inputs <(…)`) is read as a file
     const st = statSync(opts.inputs);
     if (st.isCharacterDevice() || st.isBlockDevice()) return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': it is a device, not a safetensors file`)], opts);
-    tensors = readSafetensors(new Uint8Array(readFileSync(opts.inputs))).tensors;
+    // a file: no more than its size says (a file the kernel makes, /proc/self/pagemap, says 0 and holds gigabytes)
+    const bytes = st.isFile() ? readAtMost(opts.inputs, st.size + 1) : readFileSync(opts.inputs);
+    if (st.isFile() && bytes.length > st.size)
+      return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': it holds more than its size (${st.size} bytes) says: a special file (as under /proc), not a safetensors file`)], opts);
+    tensors = readSafetensors(new Uint8Array(bytes)).tensors;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const msg = e instanceof Error ? e.message : String(e);
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : e instanceof SafetensorsError ? `not a valid safetensors file: ${msg}` : msg;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : e instanceof SafetensorsError ? `not a valid safetensors file: ${msg}` : code ? fsReadErrorText(e) : msg;
     return fail([...ds, diag('error', 'TDC501', `cannot read inputs '${opts.inputs}': ${why}`)], opts);
   }
 

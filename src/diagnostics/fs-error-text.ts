@@ -12,10 +12,16 @@ const WORDS: Readonly<Record<string, string>> = {
   ENOENT: 'the directory does not exist',
   ENAMETOOLONG: 'the file name is too long',
   EIO: 'input/output error',
+  ELOOP: 'a loop of symbolic links',
 };
 
 export function fsErrorText(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code && WORDS[code]) return `${WORDS[code]} (${code})`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** fsErrorText for an error reading a file the user named: there ENOENT means that file is missing. */
+export function fsReadErrorText(e: unknown): string {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? 'no such file (ENOENT)' : fsErrorText(e);
 }

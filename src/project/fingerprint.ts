@@ -2,7 +2,8 @@
 // build can skip a compile whose output is provably up to date (the bundler plugin does, on every build):
 //   inputs    sha256 over the compiler (tdc's version, its built-in spec files, its own code), the project root,
 //             the entry's options (config, name, out, stage, shapes, like, workgroup size, spec files, glue) and
-//             the content of every file the compile reads (the config, each spec file, the sample io_dict)
+//             the content of every file the compile reads (the config, each spec file) and the sample io_dict's
+//             header (names, dtypes, shapes: all a compile reads of it)
 //   output    sha256 over the files written (paths and contents): an edited, deleted or added file is noticed
 //   warnings  the compile's warnings (span paths absolute), reported again when the compile is skipped
 // The inputs are hashed before the compile reads them: an edit racing a compile leaves a stamp that no longer
@@ -16,6 +17,8 @@ import type { Diagnostic, Span } from '../diagnostics/index.js';
 import { builtinSpecDir, loadBuiltinSpecs } from '../registry/builtins.js';
 import { listOutTree, OUT_MARKER, readOutMarker, type OutStamp } from '../codegen/out-writer.js';
 import { VERSION } from '../version.js';
+import { readSafetensorsHeader } from '../api/safetensors-header.js';
+import { readAtMost } from '../compiler/load/read-at-most.js';
 import { displayPath, type Project, type ProjectEntry } from './load-project.js';
 
 /** Schema of the stamp; a marker with another (or none) is out of date. */
@@ -23,17 +26,21 @@ const STAMP_FORMAT = 'tdc-stamp/1';
 
 /** sha256 of `extra` and each file's path and content (a missing file hashes as such). A pipe or other input that is
  *  not a regular file (`--like <(…)`) is not read — it can be read only once, by the compile — and hashes as a value
- *  never seen again, so that a stamp never vouches for it (such a compile is never skipped). */
+ *  never seen again, so that a stamp never vouches for it (such a compile is never skipped); so does a file that
+ *  holds more than its size says (/proc/self/pagemap). */
 export function hashFiles(files: readonly string[], extra: string): string {
   const h = createHash('sha256').update(extra);
   for (const f of files) {
     h.update('\0' + f + '\0');
     try {
-      if (!statSync(f).isFile()) {
+      const st = statSync(f);
+      // no more than the size says: a file the kernel makes (/proc/self/pagemap) says 0 and may hold gigabytes
+      const content = st.isFile() ? readAtMost(f, st.size + 1) : undefined;
+      if (!content || content.length !== st.size) {
         h.update(`(not a file: ${randomUUID()})`);
         continue;
       }
-      h.update(readFileSync(f));
+      h.update(content);
     } catch {
       h.update('(missing)');
     }
@@ -85,7 +92,19 @@ function codeFiles(root: string): string[] {
 export function inputFingerprint(project: Project, entry: ProjectEntry): string {
   const { config, name, out, stage, shapes, like, workgroupSize, specs, glue } = entry;
   const options = { config, name, out, stage, shapes, like, workgroupSize, specs, glue: glue !== false };
-  return hashFiles(entryInputs(entry), JSON.stringify({ compiler: compilerFingerprint(), root: project.root, options }));
+  const sample = like !== undefined ? { sample: sampleFingerprint(like) } : {};
+  return hashFiles([config, ...specs], JSON.stringify({ compiler: compilerFingerprint(), root: project.root, options, ...sample }));
+}
+
+/** What a compile reads of the sample io_dict (`like`): its header's names, dtypes and shapes, never its data (a
+ *  385 MB sample was read whole to be hashed). A pipe, or a sample that cannot be read, is a value never seen again. */
+function sampleFingerprint(like: string): string {
+  try {
+    if (!statSync(like).isFile()) return `(not a file: ${randomUUID()})`;
+    return JSON.stringify([...readSafetensorsHeader(like)]);
+  } catch {
+    return `(unreadable: ${randomUUID()})`;
+  }
 }
 
 /** sha256 over an output directory's files, in path order. */

@@ -3,10 +3,15 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { dimSymbols, type Dim } from './dims.js';
 import { PlanError } from './errors.js';
+import { describeValue } from './argument-checks.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 
 /** Structural checks of a plan against itself and the device; returns buffers by id. Throws PlanError. */
 export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<number, PlanBuffer> {
+  if (plan === null || typeof plan !== 'object') throw new PlanError(`the plan is ${describeValue(plan)}, not a kernel plan`);
+  for (const field of ['symbols', 'inputs', 'buffers', 'kernels'] as const)
+    if (!Array.isArray(plan[field])) throw new PlanError(`its '${field}' is ${describeValue(plan[field])}, not an array (is this a kernel plan?)`);
+  if (plan.outputs === null || typeof plan.outputs !== 'object') throw new PlanError(`its 'outputs' is ${describeValue(plan.outputs)}, not an object (is this a kernel plan?)`);
   const byId = new Map<number, PlanBuffer>();
   for (const b of plan.buffers) {
     if (byId.has(b.id)) throw new PlanError(`buffer id ${b.id} is used twice`);

@@ -7,7 +7,8 @@
 // - device loss and uncaptured errors arrive asynchronously: both are recorded and rethrown by check(),
 //   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
 /// <reference types="@webgpu/types" preserve="true" />
-import { GpuDeviceLostError, GpuOptionsError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+import { GpuDeviceLostError, GpuOptionsError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+import { describeValue, isGpuDevice } from './argument-checks.js';
 import type { Polling } from './wait-estimate.js';
 
 export interface GpuOptions {
@@ -258,6 +259,7 @@ export class GpuRuntime {
   /** Wraps a device the caller obtained (and whose create() object the caller keeps alive). `busyWaits`: the
    *  device's waits poll on the CPU (Dawn in Node; tdc-runtime/node's fromDevice says so by default). */
   static fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): GpuRuntime {
+    if (!isGpuDevice(device)) throw new GpuUsageError(`GpuRuntime.fromDevice: expected a GPUDevice, got ${describeValue(device)}`, 'pass the device your WebGPU code uses (adapter.requestDevice()), or open one with GpuRuntime.open()');
     const timeoutMs = timeoutOption(opts.timeoutMs);
     const rt = new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), timeoutMs);
     rt.busyWaits = opts.busyWaits ?? false;

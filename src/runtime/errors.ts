@@ -108,6 +108,16 @@ export class GpuOptionsError extends GpuError {
   }
 }
 
+/** A call made wrongly: out of order (submit() while a run() of the same PlanExecutor is in flight: it would
+ *  overwrite the buffers that run reads back; nothing was submitted), or given an argument of the wrong kind where
+ *  no more specific error applies (PlanExecutor.create or GpuRuntime.fromDevice given no GPUDevice). The message
+ *  says what to do instead. */
+export class GpuUsageError extends GpuError {
+  constructor(message: string, hint?: string) {
+    super('TDC529', message, hint);
+  }
+}
+
 /** The kernel plan itself is malformed (a compiler bug, not a user error). */
 export class PlanError extends GpuError {
   override name = 'PlanError';

@@ -35,9 +35,11 @@ import {
   indexCheckProblem,
   type DeviceIndexCheck,
 } from './device-checks.js';
-import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuValidationError, NoWebGpuAdapterError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, PlanError } from './errors.js';
 import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { SerialQueue } from './serial-queue.js';
+import { describeValue, isGpuDevice, notAMap } from './argument-checks.js';
+import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
@@ -327,6 +329,10 @@ export class PlanExecutor {
    * (Dawn frees it only when V8 collects it).
    */
   static async create(target: GpuRuntime | GPUDevice, compiled: KernelPlan, opts: ExecutorOptions = {}): Promise<PlanExecutor> {
+    if (!(target instanceof GpuRuntime) && !isGpuDevice(target))
+      throw new GpuUsageError(`PlanExecutor.create: the first argument must be a GpuRuntime or a GPUDevice, got ${describeValue(target)}`, 'open one with GpuRuntime.open() (Node: from tdc-runtime/node), or pass the GPUDevice you share');
+    if (compiled === null || typeof compiled !== 'object') throw new PlanError(`PlanExecutor.create: the plan is ${describeValue(compiled)}, not a kernel plan`);
+    if (opts === null || typeof opts !== 'object') throw new GpuUsageError(`PlanExecutor.create: the options must be an object (ExecutorOptions), got ${describeValue(opts)}`);
     const rt = target instanceof GpuRuntime ? target : GpuRuntime.fromDevice(target);
     rt.check();
     if (rt.computesNothing)
@@ -334,6 +340,8 @@ export class PlanExecutor {
         "the adapter is Dawn's null backend, which validates shaders but computes nothing (a plan run on it would return whatever its buffers held)",
         "open the runtime on a backend that computes (e.g. vulkan), or leave the backend to Dawn's choice",
       );
+    if (opts.subgroups !== undefined && typeof opts.subgroups !== 'boolean')
+      throw new GpuInputError(`subgroups must be true, false or left out, got ${describeValue(opts.subgroups)}`);
     if (opts.planVariant !== undefined && opts.planVariant !== 'auto' && opts.planVariant !== 'default')
       throw new GpuInputError(`planVariant must be 'auto' or 'default', got ${JSON.stringify(opts.planVariant)}`);
     const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage, opts.planVariant);
@@ -458,6 +466,8 @@ export class PlanExecutor {
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: false | 'none' }): Promise<DeviceOutputs>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts?: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> }): Promise<DeviceOutputs | ScalarResult | HostResult>;
   run(inputs: ReadonlyMap<string, TensorInput>, opts: { readback?: Readback; into?: ReadonlyMap<string, Float32Array> } = {}): Promise<DeviceOutputs | ScalarResult | HostResult> {
+    const wrong = runArgumentsProblem('run', inputs, opts);
+    if (wrong) return Promise.reject(new GpuInputError(wrong));
     const mode = opts.readback === true ? 'all' : opts.readback === false || opts.readback === undefined ? 'none' : opts.readback;
     // One run at a time: they share buffers and the staging buffer. A run with none in flight starts now: its host
     // inputs are checked and uploaded (WebGPU's writeBuffer copies them) before run() returns, so the caller may
@@ -471,13 +481,19 @@ export class PlanExecutor {
    * synchronous (TensorFlow.js's tape calls a custom gradient's forward without awaiting). The outputs are
    * valid in queue order (work submitted after this call sees them) until the next run or submit; `done`
    * settles once WebGPU reports this submission's validation / out-of-memory errors (await it before
-   * trusting the results). Throws GpuInputError like run(), and refuses while a run() is still in flight. The
-   * checks made on the device (inputs given as GPUBuffers) are reported by the next read-back run, or at once by
-   * reportDeviceChecks().
+   * trusting the results). Throws GpuInputError like run(), and GpuUsageError (nothing submitted) while a run() is
+   * still in flight. The checks made on the device (inputs given as GPUBuffers) are reported by the next read-back
+   * run, or at once by reportDeviceChecks().
    */
   submit(inputs: ReadonlyMap<string, TensorInput>): { outputs: DeviceOutputs; done: Promise<void> } {
     if (this.broken) throw this.broken;
-    if (!this.runs.idle) throw new GpuValidationError('submit() while a run() of this PlanExecutor is still in flight: await it first');
+    const wrong = runArgumentsProblem('submit', inputs, {});
+    if (wrong) throw new GpuInputError(wrong);
+    if (!this.runs.idle)
+      throw new GpuUsageError(
+        'submit() while a run() of this PlanExecutor is still in flight: submit() would overwrite the buffers that run reads back, so nothing was submitted',
+        'await the run() (the glue: forward() / dispatch()) before calling submit(), or use run() for both: runs queue one behind another',
+      );
     this.runtime.check();
     const { prepared, env } = this.prepareInputs(inputs);
     const device = this.runtime.device;
@@ -492,10 +508,13 @@ export class PlanExecutor {
       throw e;
     }
     const popped = pop();
-    const done = this.runtime.wait(popped, 'popErrorScope (submitting the kernel plan)').then((errors) => {
-      const first = errors.find((e) => e !== null);
-      if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
-    });
+    const done = this.namingForeignBuffers(
+      this.runtime.wait(popped, 'popErrorScope (submitting the kernel plan)').then((errors) => {
+        const first = errors.find((e) => e !== null);
+        if (first) throw new GpuValidationError(`running the kernel plan: ${first.message}`);
+      }),
+      prepared,
+    );
     this.checksEnv = env;
     done.catch(() => {}); // observed by the caller; never an unhandled rejection
     return { outputs: this.deviceOutputs(), done };
@@ -563,11 +582,12 @@ export class PlanExecutor {
     const submitted = performance.now();
     // Everything that touches the device sits inside the error scopes, so a failure is this run's error.
     const started = await this.runtime.scopedStart('running the kernel plan', () => this.encodeAndSubmit(prepared, env, readList, firsts), polling);
+    const scopes = this.namingForeignBuffers(started.scopes, prepared);
     const { readBytes, layout, head, segments, dispatched } = started.value;
     if (head === 2) this.checksUnread = false; // this run reads the flags back, and reports them
     const deviceOut = this.deviceOutputs();
     if (mode === 'none') {
-      await started.scopes;
+      await scopes;
       return deviceOut;
     }
     // chunk 0 holds the scalars and the check flags (the head) and the first gradient bytes; every later chunk was
@@ -591,7 +611,7 @@ export class PlanExecutor {
             (e: unknown) => ({ ok: false as const, e }),
           )
         : undefined;
-    if (!earlyMapped) await started.scopes;
+    if (!earlyMapped) await scopes;
     // the arrays the gradients are copied into, made while the device works with their pages mapped (host-floats.ts)
     const make = this.runtime.hostFloats ?? ((n: number) => touchPages(new Float32Array(n)));
     const hostArrays = mode === 'all' ? grads.map((g, i) => into?.get(g.input) ?? make(readBytes[i + 1]! / 4)) : [];
@@ -607,7 +627,7 @@ export class PlanExecutor {
     };
     if (earlyMapped) {
       // the scopes' error is the run's error; the map, when it completed, is undone so the staging buffer stays usable
-      const scopeFailure = await started.scopes.then(
+      const scopeFailure = await scopes.then(
         () => undefined,
         (e: unknown) => e as Error,
       );
@@ -897,6 +917,18 @@ export class PlanExecutor {
       else this.flagReadbacks.push(copy);
       if (failed) throw failed;
     });
+  }
+
+  /** `scopes` (a run's or submit()'s error scopes), a validation error it rejects with replaced by a GpuInputError
+   *  when a caller's GPUBuffer that the run used cannot be used on this device: made on another GPUDevice
+   *  (foreign-buffers.ts). Looked into only after such an error: a run that succeeds pays nothing for it. */
+  private namingForeignBuffers(scopes: Promise<void>, prepared: readonly PreparedInput[]): Promise<void> {
+    return namingUnusableBuffers(
+      this.runtime,
+      scopes,
+      () => prepared.flatMap((p): CallerBuffer[] => (p.device && p.bytes > 0 ? [{ what: `'${p.name}'`, buffer: p.device, use: p.direct ? 'bind' : 'copy' }] : [])),
+      (problems) => inputError(problems, undefined, undefined, OTHER_DEVICE_HINT),
+    );
   }
 
   /** One device check: its params, the buffer it reads (the first `elems` elements) and the flags. */
@@ -1211,14 +1243,28 @@ export class PlanExecutor {
   }
 }
 
+const READBACKS: readonly unknown[] = [undefined, false, true, 'none', 'scalars', 'all'];
+
+/** Why run()/submit()'s arguments are of the wrong kind (inputs not a Map, options not an object, an unknown
+ *  readback, `into` not a Map), or undefined. */
+function runArgumentsProblem(call: string, inputs: unknown, opts: unknown): string | undefined {
+  const notMap = notAMap(inputs, 'inputs');
+  if (notMap) return `${call}(): ${notMap}`;
+  if (opts === null || typeof opts !== 'object') return `${call}(): the options must be an object ({ readback, into }), got ${describeValue(opts)}`;
+  const { readback, into } = opts as { readback?: unknown; into?: unknown };
+  if (!READBACKS.includes(readback)) return `${call}(): readback must be false, true, 'none', 'scalars' or 'all', got ${typeof readback === 'string' ? `'${readback}'` : describeValue(readback)}`;
+  if (into !== undefined && !(into instanceof Map)) return `${call}(): readback into must be a Map of gradient name → Float32Array, got ${describeValue(into)}`;
+  return undefined;
+}
+
 function describeDtype(t: HostInput): string {
   return t.dtype ? `${t.dtype}` : t.data.constructor.name;
 }
 
-function inputError(problems: string[], badIndexInputs?: readonly string[], badUnitInputs?: readonly string[]): GpuInputError {
+function inputError(problems: string[], badIndexInputs?: readonly string[], badUnitInputs?: readonly string[], hint?: string): GpuInputError {
   return new GpuInputError(
     problems.length === 1 ? `invalid inputs: ${problems[0]}` : `invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    undefined,
+    hint,
     undefined,
     badIndexInputs,
     badUnitInputs,

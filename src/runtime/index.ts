@@ -37,6 +37,7 @@ export {
   GpuTimeoutError,
   GpuInputError,
   GpuOptionsError,
+  GpuUsageError,
   GpuStageDestroyedError,
   PlanError,
   SafetensorsError,

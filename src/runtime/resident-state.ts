@@ -11,9 +11,11 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { PlanExecutor } from './executor.js';
 import type { PlanInput } from './plan.js';
-import { GpuInputError, GpuStageDestroyedError, PlanError } from './errors.js';
+import { GpuInputError, GpuStageDestroyedError, GpuUsageError, PlanError } from './errors.js';
+import { describeValue, notAMap } from './argument-checks.js';
 import { dimToString } from './dims.js';
 import { SerialQueue } from './serial-queue.js';
+import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDeviceInput, isShared, kindOf, numelOf, tensorProblem, toF32, type DeviceInput, type FloatTensor, type TensorInput } from './tensors.js';
 
 /** Seeded floats in [0, 1) with 24 bits, as torch.rand's float32 values: the high bits of a 32-bit LCG (Numerical Recipes'). */
@@ -41,6 +43,10 @@ interface Slot {
   current?: { shape: number[]; gpu: GPUBuffer };
 }
 
+/** A GpuInputError listing what is wrong with a state given to set(). */
+const stateError = (problems: readonly string[], hint?: string): GpuInputError =>
+  new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hint);
+
 export class ResidentState {
   private readonly slots: Slot[];
   /** Steps and sets, one at a time: they share the resident buffers. */
@@ -49,6 +55,8 @@ export class ResidentState {
 
   /** The state of the plan `executor` runs (its chosen variant). Throws PlanError for a state output no input feeds. */
   constructor(private readonly executor: PlanExecutor) {
+    if (executor === null || typeof executor !== 'object' || !('plan' in executor) || !('runtime' in executor))
+      throw new GpuUsageError(`ResidentState: expected the PlanExecutor of the stage, got ${describeValue(executor)}`, 'create it with `new ResidentState(await PlanExecutor.create(runtime, plan))`');
     const plan = executor.plan;
     this.slots = plan.inputs.filter((i) => i.name.startsWith(STATE_IN)).map((input) => ({ key: input.name.slice(STATE_IN.length), input }));
     for (const s of plan.outputs.state ?? []) {
@@ -70,6 +78,8 @@ export class ResidentState {
    */
   set(state: ReadonlyMap<string, FloatTensor>): Promise<void> {
     this.check();
+    const notMap = notAMap(state, 'state');
+    if (notMap) return Promise.reject(new GpuInputError(`invalid state: ${notMap}`));
     const problems: string[] = [];
     for (const k of state.keys()) if (!this.slots.some((s) => s.key === k)) problems.push(`unknown state '${k}' (the state: ${this.keys.join(', ')})`);
     for (const s of this.slots) {
@@ -92,13 +102,21 @@ export class ResidentState {
       } else if (kindOf(t) !== 'float') problems.push(`state '${s.key}' must hold floats`);
       else if (t.data.length !== numelOf(t.shape)) problems.push(`state '${s.key}' has ${t.data.length} elements, its shape [${t.shape.join(', ')}] needs ${numelOf(t.shape)}`);
     }
-    if (problems.length) return Promise.reject(new GpuInputError(problems.length === 1 ? `invalid state: ${problems[0]}` : `invalid state:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
+    if (problems.length) return Promise.reject(stateError(problems));
     const given = this.slots.map((s) => state.get(s.key)!);
     // behind queued work, a copy of the host arrays taken now (the caller may refill them once this returns)
     const tensors = this.work.idle ? given : [...copyHostInputs(new Map(given.entries())).values()];
+    const rt = this.executor.runtime;
+    // a GPUBuffer the device refuses (made on another GPUDevice) is named, not left to the driver's text
+    const copied = (): CallerBuffer[] =>
+      this.slots.flatMap((s, i) => {
+        const t = tensors[i]!;
+        return isDeviceInput(t) && numelOf(t.shape) > 0 ? [{ what: `state '${s.key}'`, buffer: t.buffer, use: 'copy' as const }] : [];
+      });
+    const refusal = (problems: string[]) => stateError(problems, OTHER_DEVICE_HINT);
     return this.work.run(async () => {
-      const device = this.executor.runtime.device;
-      await this.executor.runtime.scoped('setting the state', () => {
+      const device = rt.device;
+      const upload = rt.scoped('setting the state', () => {
         const enc = device.createCommandEncoder({ label: 'tdc state in' });
         this.slots.forEach((s, i) => {
           const t = tensors[i]!;
@@ -121,6 +139,7 @@ export class ResidentState {
         });
         device.queue.submit([enc.finish()]);
       });
+      await namingUnusableBuffers(rt, upload, copied, refusal);
     });
   }
 

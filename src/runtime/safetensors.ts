@@ -4,6 +4,7 @@
 // is a float32). Written dtypes: F32, F64, I64, I32. The writer is deterministic (insertion order).
 // Works on bytes (Uint8Array) only, so it runs in browsers as well as in Node.
 import { SafetensorsError } from './errors.js';
+import { describeValue } from './argument-checks.js';
 
 export { SafetensorsError };
 
@@ -60,7 +61,11 @@ function view(dtype: SafeDType, bytes: Uint8Array): SafeTensor['data'] {
   }
 }
 
-export function readSafetensors(buf: Uint8Array): { tensors: Map<string, SafeTensor>; metadata?: Record<string, string> } {
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer): { tensors: Map<string, SafeTensor>; metadata?: Record<string, string> } {
+  // the bytes of a file as a browser (File.arrayBuffer(), fetch) or Node (Buffer) gives them
+  const buf =
+    bytes instanceof Uint8Array ? bytes : ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : undefined;
+  if (!buf) throw new SafetensorsError(`readSafetensors: expected the file's bytes (a Uint8Array or an ArrayBuffer), got ${describeValue(bytes)}`);
   if (buf.length < 8) throw new SafetensorsError(`file is ${buf.length} bytes, too short for a safetensors header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = dv.getBigUint64(0, true);
@@ -113,6 +118,8 @@ export function readSafetensors(buf: Uint8Array): { tensors: Map<string, SafeTen
 }
 
 export function writeSafetensors(tensors: Map<string, SafeTensor> | [string, SafeTensor][], metadata?: Record<string, string>): Uint8Array {
+  if (!(tensors instanceof Map) && !Array.isArray(tensors))
+    throw new SafetensorsError(`writeSafetensors: expected a Map or an Array of [name, tensor] pairs, got ${describeValue(tensors)}`);
   const list = tensors instanceof Map ? [...tensors] : tensors;
   const header: Record<string, unknown> = {};
   if (metadata) header['__metadata__'] = metadata;
@@ -122,6 +129,8 @@ export function writeSafetensors(tensors: Map<string, SafeTensor> | [string, Saf
     if (name in header) throw new SafetensorsError(`tensor '${name}' given twice`);
     if (!isSafeDType(t.dtype) || t.dtype === 'F16' || t.dtype === 'BF16')
       throw new SafetensorsError(`tensor '${name}': cannot write dtype ${String(t.dtype)} (tdc writes F32, F64, I64, I32)`);
+    if (!ArrayBuffer.isView(t.data) || !Array.isArray(t.shape))
+      throw new SafetensorsError(`tensor '${name}': expected { dtype, shape: number[], data: a typed array }, got shape ${describeValue(t.shape)} and data ${describeValue(t.data)}`);
     const bytes = t.data.byteLength;
     const want = t.shape.reduce((a, b) => a * b, 1) * SIZE[t.dtype];
     if (bytes !== want) throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] needs ${want} bytes, data has ${bytes}`);

@@ -11,9 +11,11 @@
 // bounded by the runtime's timeout, and the whole tuning by `budgetMs` (kernels not reached keep their default,
 // and the result says so). Inputs: deterministic pseudo-random floats in [0, 1) and zero class indices, in the
 // shapes the plan takes at `sizes`; timings only, results are not checked.
-import type { GpuRuntime } from './device.js';
+import { GpuRuntime } from './device.js';
 import { dimSymbols, evalShape } from './dims.js';
-import { GpuInputError } from './errors.js';
+import { GpuInputError, GpuUsageError } from './errors.js';
+import { describeValue } from './argument-checks.js';
+import { checkPlan } from './check-plan.js';
 import { PlanExecutor, bufferLimitProblems } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
 import { selectPlanVariant } from './plan-variant.js';
@@ -77,6 +79,8 @@ const MAX_REPS = 1024;
 
 /** Measures and chooses; see the file comment. */
 export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneOptions): Promise<TuneResult> {
+  if (!(rt instanceof GpuRuntime)) throw new GpuUsageError(`tunePlan: the first argument must be a GpuRuntime, got ${describeValue(rt)}`, 'open one with GpuRuntime.open(), or GpuRuntime.fromDevice(device)');
+  checkPlan(compiled);
   // the plan an executor runs on this device (a compiled plan may carry variants for more storage bindings)
   const plan = selectPlanVariant(compiled, rt.device.limits.maxStorageBuffersPerShaderStage);
   const start = performance.now();

@@ -4,6 +4,7 @@
 // few lanes beat hundreds by 3–5×, while hardware GPUs want many — unless the application chooses.
 import type { AdapterDescription } from './device.js';
 import { GpuInputError } from './errors.js';
+import { describeValue } from './argument-checks.js';
 import type { PlanKernel, PlanOverride, WorkgroupClass } from './plan.js';
 
 /**
@@ -86,6 +87,8 @@ function workgroupProblem(o: PlanOverride, v: number, l: DeviceWorkgroupLimits):
 
 function checkOption(user: WorkgroupSizeOption | undefined): void {
   if (user === undefined || typeof user === 'number') return;
+  if (user === null || typeof user !== 'object' || Array.isArray(user))
+    throw new GpuInputError(`workgroupSize must be a number or an object of kernel class → number, got ${describeValue(user)}`, "e.g. 64, or { row: 256, map: 64 }");
   const known: readonly string[] = ['row', 'map', 'serial', 'matmul'];
   for (const k of Object.keys(user))
     if (!known.includes(k)) throw new GpuInputError(`workgroupSize: unknown kernel class '${k}'`, `the classes are ${known.join(', ')}`);

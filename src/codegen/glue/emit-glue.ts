@@ -279,7 +279,23 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
       {
         name: 'forward',
         isAsync: true,
+        // The overload for a `readback` known only at run time (a `boolean`, not a literal) comes first and takes no
+        // literal (`B & (boolean extends B ? unknown : never)` is never for B = true or false), so that the literal
+        // overloads still decide `readback: true` / `false`, and the last one (`readback: true`) stays what
+        // `ReturnType<typeof c.forward>` names, as before.
         overloads: [
+          {
+            docs: [
+              'A `readback` known only at run time (a `boolean`, not a literal): the result of `readback: true` (gradients read back as ' +
+                'Float32Arrays, into `opts.into` when given) or of `readback: false` (gradients as GPUBuffers), typed as either.',
+            ],
+            typeParameters: [{ name: 'B', constraint: 'boolean' }],
+            parameters: [
+              ...inParams,
+              { name: 'opts', type: `{ readback: B & (boolean extends B ? unknown : never); into?: ${stem}Grads<Float32Array> | undefined }` },
+            ],
+            returnType: `Promise<${stem}Result<GPUBuffer> | ${stem}Result<Float32Array>>`,
+          },
           {
             docs: [`Loss and terms (read back); gradients as GPUBuffers, overwritten by the next call.${stateful ? ' The state stays on the device (result.state).' : ''}`],
             parameters: [...inParams, { name: 'opts', type: '{ readback?: false }', hasQuestionToken: true }],

@@ -1,6 +1,8 @@
 // The load stage: YAML text → ConfigNode tree + diagnostics, reading it as torchdistill does (PyYAML
 // FullLoader with torchdistill's tags). Never throws; hostile input is bounded by LoadLimits.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readAtMost } from './read-at-most.js';
+import { fsReadErrorText } from '../../diagnostics/fs-error-text.js';
 import { Composer, type CollectionTag, type Document, type ScalarTag } from 'yaml';
 import { computeLineStarts, diag, DiagnosticError, posAt, type Diagnostic, type Span } from '../../diagnostics/diagnostic.js';
 import { buildTree, type SourceText } from './build-tree.js';
@@ -63,33 +65,34 @@ export function loadConfig(text: string, file: string, limits?: Partial<LoadLimi
   return { config, diagnostics: byPosition(diagnostics) };
 }
 
-/** Why a file could not be read, in words (a bare errno code such as 'ENOENT' told a user little). */
-function unreadableReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
-  if (code === 'ENOTDIR') return 'a part of the path is not a directory (ENOTDIR)';
-  if (code === 'ELOOP') return 'a loop of symbolic links (ELOOP)';
-  return code ?? (e instanceof Error ? e.message : String(e));
-}
-
 /** Read and load a file; an unreadable, oversized or binary file gives a diagnostic. */
 export function loadConfigFile(path: string, limits?: Partial<LoadLimits>): LoadResult {
   const lim = { ...DEFAULT_LOAD_LIMITS, ...limits };
-  const fail = (code: string, message: string, span?: Span): LoadResult => ({
+  const fail = (code: string, message: string, span?: Span, hint?: string): LoadResult => ({
     config: { file: String(path), text: '', root: null },
-    diagnostics: [diag('error', code, message, span)],
+    diagnostics: [diag('error', code, message, span, hint === undefined ? undefined : { hint })],
   });
   let buf: Buffer;
+  let sizeSaid = 0;
   try {
     const st = statSync(path);
+    sizeSaid = st.size;
     if (!st.isFile()) return fail(LoadCode.unreadable, `cannot read '${path}': not a regular file`);
     if (st.size > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${st.size} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
-    buf = readFileSync(path);
+    // at most one byte past the limit, whatever the size says: a file the kernel makes (/proc, /sys) says 0 and
+    // may hold far more (/proc/self/pagemap: gigabytes)
+    buf = readAtMost(path, lim.maxBytes + 1);
   } catch (e) {
-    return fail(LoadCode.unreadable, `cannot read '${path}': ${unreadableReason(e)}`);
+    const code = (e as NodeJS.ErrnoException)?.code;
+    return fail(
+      LoadCode.unreadable,
+      `cannot read '${path}': ${fsReadErrorText(e)}`,
+      undefined,
+      code === 'EIO' ? 'a special file (as under /proc or /sys) may refuse to be read: give a config file' : undefined,
+    );
   }
-  if (buf.length > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' is ${buf.length} bytes; configs are limited to ${lim.maxBytes}`, pointSpan(String(path), 0, ''));
+  // no position: printing one would read the file again, to its end (a file whose size said it was small)
+  if (buf.length > lim.maxBytes) return fail(LoadCode.tooLarge, `'${path}' holds more than ${lim.maxBytes} bytes (its size says ${sizeSaid}); configs are limited to ${lim.maxBytes}`);
   const bad = firstInvalidUtf8(buf);
   if (bad >= 0) {
     const prefix = buf.subarray(0, bad).toString('utf8');

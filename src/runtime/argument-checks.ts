@@ -1,0 +1,25 @@
+// What a public function of the runtime says when it is given an argument of the wrong kind (a plain object where
+// a Map goes, null where a GPUDevice goes): a typed error naming the argument and what it is, never the TypeError
+// that using it would raise inside ("inputs.keys is not a function").
+
+/** What `v` is, in words: 'null', 'undefined', 'the string "x"', 'a number (3)', 'an Array', 'a plain object', 'a Float32Array', … */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an Array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 39)}…` : v)}`;
+  if (typeof v !== 'object') return `a ${typeof v}${typeof v === 'number' || typeof v === 'boolean' ? ` (${String(v)})` : ''}`;
+  const ctor = (v as object).constructor?.name;
+  return !ctor || ctor === 'Object' ? 'a plain object' : `a ${ctor}`;
+}
+
+/** Why `v` is not a Map (undefined when it is one); `what` names it ("inputs"). A plain object gets the fix. */
+export function notAMap(v: unknown, what: string): string | undefined {
+  if (v instanceof Map) return undefined;
+  const fix = v !== null && typeof v === 'object' && !Array.isArray(v) ? ` (from an object: new Map(Object.entries(${what})))` : '';
+  return `${what} must be a Map of name → tensor, got ${describeValue(v)}${fix}`;
+}
+
+/** `v` is usable as a GPUDevice (WebGPU gives no class to test against across realms and bindings). */
+export const isGpuDevice = (v: unknown): v is GPUDevice =>
+  v !== null && typeof v === 'object' && typeof (v as GPUDevice).createBuffer === 'function' && typeof (v as GPUDevice).queue === 'object';
