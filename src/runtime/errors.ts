@@ -113,6 +113,7 @@ export class GpuOptionsError extends GpuError {
  *  no more specific error applies (PlanExecutor.create or GpuRuntime.fromDevice given no GPUDevice). The message
  *  says what to do instead. */
 export class GpuUsageError extends GpuError {
+  override name = 'GpuUsageError';
   constructor(message: string, hint?: string) {
     super('TDC529', message, hint);
   }
