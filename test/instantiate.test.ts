@@ -207,7 +207,7 @@ test('termReads: a shape-dependent branch contributes the reads of both sides; i
   error("never at read time")
   return sum(x)
 }`;
-  assert.equal(registerMidLevelLoss(spec), []);
+  assert.equal(registerMidLevelLoss(spec).map((d) => `${d.severity} ${d.code}`), ['warning TDC321'], 'the static check: the return after error(...) never runs');
   const r = termReads({ criterion: crit('ShapeBranch', { p: 'fc' }, 'mid') });
   assert.equal(r.diagnostics, []);
   assert.equal(r.reads.map(tensorName), ['student/fc/output', 'teacher/fc/output']);
@@ -484,7 +484,7 @@ test('TDC411 (a term that is no loss): at the return of a custom spec, the confi
     assert.equal([d.span!.start.line, d.span!.start.col], [4, 3], ret);
     assert.equal(d.related?.map((r) => r.span?.start.line), [20], 'the config term, related');
   }
-  assert.equal(registerMidLevelLoss('def id(v) { return v }\nmid Ret(p: path) {\n  let x = id(student[p]["output"])\n}'), []);
+  assert.equal(registerMidLevelLoss('def id(v) { return v }\nmid Ret(p: path) {\n  let x = id(student[p]["output"])\n}').map((d) => `${d.severity} ${d.code}`), ['warning TDC314'], 'the static check: no return');
   const fellOff = only(run(stage([term('t', 1, crit('Ret', { p: 'fc' }, 'mid'))]), inputs).diagnostics, 'TDC411');
   assert.is(fellOff.span!.start.line, 20, "no return: the config term (not the helper's return)");
   resetToBuiltins();

@@ -275,6 +275,32 @@ test('each register function takes only its own level; parse errors come back as
   assert.is(getFunc2ExtractModelOutput('extract_mine'), undefined);
 });
 
+test('a registered string gets the static checks a --spec file gets: unknown types and names, bad defaults, built-in arity', () => {
+  // registerMidLevelLoss used to skip grammar/check.ts: `k: integer` and an unknown struct registered and compiled
+  // (the kwarg's type never checked), other mistakes surfaced only at instantiation with vaguer messages
+  resetToBuiltins();
+  const src = (name: string, params: string, body: string): string => `mid ${name}(${params}) {\n  return ${body}\n}\n`;
+  for (const [name, params, body, expected] of [
+    ['UnkType', 'k: integer = 1', '1.0 * k', "TDC312 1:16 unknown type 'integer'"],
+    ['UnkStruct', 'p: Pair = {}', '1.0', "TDC312 1:18 unknown type 'Pair'"],
+    ['BadDefault', 'k: int = "x"', '1.0 * k', 'TDC313 1:'],
+    ['Undef', '', 'mean(studnt["."]["output"])', "TDC315 2:15 'studnt' is not defined"],
+    ['Arity', '', 'mean(exp(student["."]["output"], 1))', 'TDC318 2:15 exp(x) takes at most 1 argument, got 2'],
+  ] as const) {
+    const ds = registerMidLevelLoss(src(name, params, body), { file: `${name}.tdl` });
+    const errors = ds.filter((d) => d.severity === 'error');
+    assert.is(errors.length, 1, ds.map((d) => `${d.code} ${d.message}`).join('\n'));
+    assert.ok(`${errors[0]!.code} ${errors[0]!.span?.start.line}:${errors[0]!.span?.start.col} ${errors[0]!.message}`.startsWith(expected), `${name}: ${errors[0]!.code} ${errors[0]!.span?.start.line}:${errors[0]!.span?.start.col} ${errors[0]!.message}`);
+    assert.is(errors[0]!.span?.file, `${name}.tdl`);
+    assert.is(getMidLevelLoss(name), undefined, `${name} is not registered`);
+  }
+  // a def shadowing a prelude helper: the TDC319 warning, and the loss is registered
+  const w = registerMidLevelLoss(`def gram(f) = f\n${src('Shadow', '', '1.0')}`);
+  assert.equal(w.map((d) => `${d.severity} ${d.code}`), ['warning TDC319']);
+  assert.ok(getMidLevelLoss('Shadow'));
+  resetToBuiltins();
+});
+
 test('a spec file (and a registered string) may start with a UTF-8 byte order mark; columns count from the first character after it', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tdc-bom-'));
   const ok = join(dir, 'bom.tdl');

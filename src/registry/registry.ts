@@ -230,6 +230,14 @@ export function homeScopeOf(f: FuncDecl): SpecScope | undefined {
  * use the def; the prelude's helpers (and the built-in losses) keep theirs, since every body resolves names where
  * it is declared.
  */
+/** A user's spec (a --spec file or a registered text): grammar/check.ts's checks against the prelude, and its defs
+ *  that shadow a prelude helper or a built-in (TDC319). `knownFunctions`: extra names its bodies may call. */
+function staticChecks(s: RegistryState, spec: SpecFile, knownFunctions: Iterable<string> = []): Diagnostic[] {
+  const known = new Set([...s.shared.funcs.keys(), ...knownFunctions]);
+  const checks = checkSpec(spec, { knownStructs: new Set(s.shared.structs.keys()), sharedStructs: s.shared.structs, sharedHelpers: s.shared.funcs, knownFunctions: known });
+  return [...checks, ...shadowWarnings(s, spec)];
+}
+
 function shadowWarnings(s: RegistryState, spec: SpecFile): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const d of spec.decls) {
@@ -274,6 +282,8 @@ function registerAt(level: LossLevel, spec: string, opts: RegisterOptions = {}):
   const parsed = parseSpecText(spec, file);
   const ds = [...parsed.diagnostics];
   s.sources.set(file, spec);
+  if (ds.some((d) => d.severity === 'error')) return ds;
+  ds.push(...staticChecks(s, parsed.spec)); // as a --spec file gets them: an unknown type is not left to run time
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) {
@@ -381,9 +391,7 @@ function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<str
   const ds = [...parsed.diagnostics];
   s.sources.set(path, text);
   if (ds.some((d) => d.severity === 'error')) return ds;
-  const known = new Set([...s.shared.funcs.keys(), ...(opts.knownFunctions ?? [])]);
-  const checks = checkSpec(parsed.spec, { knownStructs: new Set(s.shared.structs.keys()), sharedStructs: s.shared.structs, sharedHelpers: s.shared.funcs, knownFunctions: known });
-  ds.push(...checks, ...shadowWarnings(s, parsed.spec));
+  ds.push(...staticChecks(s, parsed.spec, opts.knownFunctions));
   if (ds.some((d) => d.severity === 'error')) return ds;
   const losses = parsed.spec.decls.filter((d): d is LossDecl => d.kind === 'loss');
   if (losses.length === 0) ds.push(diag('warning', 'TDC393', `spec file ${path} declares no loss`, fileStart(path)));
