@@ -7,7 +7,7 @@
 // struct type of a parameter does not declare (`p.b` with `p: P`), TDC323 a flag (a parameter whose default is
 // true or false) passed by position (warning).
 import { BUILTIN_FUNCTIONS, BUILTIN_VALUES, builtinSignature, renderBuiltin, requiredParams, type BuiltinSignature } from './builtins.js';
-import { renderLiteral, renderType } from './print.js';
+import { renderFuncSignature, renderLiteral, renderType } from './print.js';
 import { diag, didYouMean, type Diagnostic, type Span } from '../src/diagnostics/index.js';
 import type { Block, Decl, Expr, FuncDecl, Literal, SpecFile, Stmt, StructDecl, TypeExpr } from './ast.js';
 
@@ -217,7 +217,7 @@ class BodyChecker {
     const helper = this.helpers.get(name);
     if (helper) {
       const flags = helper.params.map((p) => p.default?.kind === 'bool');
-      return this.positionalFlags(`${name}(${helper.params.map((p) => (p.default ? `${p.name}=${renderLiteral(p.default)}` : p.name)).join(', ')})`, helper.params.map((p) => p.name), flags, e);
+      return this.positionalFlags(renderFuncSignature(helper), helper.params.map((p) => p.name), flags, e);
     }
     if (this.defs.has(name)) return; // a helper whose declaration is not known here
     const sig = builtinSignature(name);

@@ -1,5 +1,5 @@
 // Text forms of declared types, default literals and loss signatures: for messages, `tdc list` and docs.
-import type { Literal, LossDecl, TypeExpr } from './ast.js';
+import type { FuncDecl, Literal, LossDecl, TypeExpr } from './ast.js';
 
 export function renderType(t: TypeExpr): string {
   switch (t.kind) {
@@ -42,4 +42,9 @@ export function renderSignature(d: LossDecl): string {
   const ps = d.params.map((p) => `${p.name}: ${renderType(p.type)}${p.default ? ` = ${renderLiteral(p.default)}` : ''}`);
   if (d.rest) ps.push(`**${d.rest.name}${d.rest.forwardTo ? `: ${d.rest.forwardTo}` : ''}`);
   return `${d.name}(${ps.join(', ')})`;
+}
+
+/** `mean(x, dims=none, keepdim=false)`: a helper's signature as a call would write it. */
+export function renderFuncSignature(f: FuncDecl): string {
+  return `${f.name}(${f.params.map((p) => (p.default ? `${p.name}=${renderLiteral(p.default)}` : p.name)).join(', ')})`;
 }

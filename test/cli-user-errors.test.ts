@@ -332,6 +332,41 @@ test("tdc check with a --spec that cannot be read or does not parse: the spec's 
   assert.match(r.stderr, /TDC203: sub-term 'my': unknown loss 'Follow'/);
 });
 
+test("a helper called without a parameter that has no default: TDC408 naming it, as Python's TypeError, not a value computed with none", () => {
+  // `softmax(s)` used to take dim = none and normalise over every element (torch's softmax(s) of [N, C] normalises
+  // rows); a user's `pair(s)` failed inside the helper with 'expected a tensor or a number, got none'
+  const cfg = join(dir, 'few.yaml');
+  writeFileSync(cfg, CUSTOM('Few'));
+  const spec = join(dir, 'few.tdl');
+  for (const [body, at, message] of [
+    ['sum(softmax(s))', '4:14', "softmax(x, dim) is missing the argument 'dim'"],
+    ['sum(pair(s))', '4:14', "pair(a, b) is missing the argument 'b'"],
+    ['sum(pair(b=s))', '4:14', "pair(a, b) is missing the argument 'a'"],
+    ['sum(logsumexp(s, keepdim=true))', '4:14', "logsumexp(x, dim, keepdim=false) is missing the argument 'dim'"],
+  ] as const) {
+    writeFileSync(spec, `def pair(a, b) = a - b\nmid Few() {\n  let s = student["fc"]["output"]\n  return ${body}\n}\n`);
+    for (const cmd of [['check', cfg], ['compile', cfg, '-o', join(dir, 'few-out')]]) {
+      const r = tdc(['--spec', spec, ...cmd]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      assert.not.ok(hasStackTrace(r.stderr), r.stderr);
+      assert.match(r.stderr, `few.tdl:${at} - error TDC408: ${message}`);
+    }
+  }
+  // a left-out parameter that has a default still takes it; var and std without a dim reduce every element, as
+  // torch's x.var() and x.std() do (the same value as naming both dims)
+  const io = join(dir, 'few.safetensors');
+  writeFileSync(io, writeSafetensors(new Map([['student/fc/output', { dtype: 'F64' as const, shape: [3, 4], data: Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + 1) * 3) }]])));
+  const loss = (body: string): number => {
+    writeFileSync(spec, `def pair(a, b=1.0) = a - b\nmid Few() {\n  let s = student["fc"]["output"]\n  return ${body}\n}\n`);
+    const r = tdc(['--spec', spec, 'run', cfg, '--inputs', io, '--device', 'cpu', '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    return JSON.parse(r.stdout).loss as number;
+  };
+  assert.ok(Number.isFinite(loss('sum(pair(s))')));
+  assert.is(loss('var(s)'), loss('var(s, [0, 1])'));
+  assert.is(loss('std(s, unbiased=false)'), loss('std(s, [0, 1], unbiased=false)'));
+});
+
 test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
   const spec = join(dir, 'chain.tdl');
   writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);

@@ -10,6 +10,7 @@ import { getLowLevelLoss, homeScopeOf, registryKeys, scopeOf, type RegisteredLos
 import type { Side } from '../ir.js';
 import { builtinSignature, renderBuiltin, requiredParams, type BuiltinName, type BuiltinSignature } from '../../../grammar/builtins.js';
 import { withFieldDefaults } from '../../../grammar/field-defaults.js';
+import { renderFuncSignature } from '../../../grammar/print.js';
 import { BUILTINS, type BuiltinHost } from './builtins.js';
 import { C } from './codes.js';
 import { fail, type EvalContext } from './context.js';
@@ -97,13 +98,19 @@ export class Interpreter implements BuiltinHost {
     if (args.length > f.params.length)
       fail(this.ctx, C.args, `${f.name} takes at most ${f.params.length} argument${f.params.length === 1 ? '' : 's'}, got ${args.length}`, span);
     const names = f.params.map((p) => p.name);
-    f.params.forEach((p, i) => env.define(p.name, args[i] ?? (p.default ? literalValue(p.default) : NONE)));
     for (const [k, v] of kwargs) {
       const i = names.indexOf(k);
       if (i < 0) fail(this.ctx, C.args, `${f.name}: unexpected keyword argument '${k}'`, span, didYouMean(k, names) ? { hint: didYouMean(k, names)! } : undefined);
       if (i < args.length) fail(this.ctx, C.args, `${f.name}: got multiple values for argument '${k}'`, span);
       env.define(k, v);
     }
+    // as in Python, a parameter without a default must be given: `softmax(x)` is no softmax over every element
+    const missing = f.params.filter((p, i) => i >= args.length && !p.default && !kwargs.has(p.name)).map((p) => `'${p.name}'`);
+    if (missing.length) fail(this.ctx, C.args, `${renderFuncSignature(f)} is missing the argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, span);
+    f.params.forEach((p, i) => {
+      if (i < args.length) env.define(p.name, args[i]!);
+      else if (!kwargs.has(p.name)) env.define(p.name, literalValue(p.default!));
+    });
     // the body resolves names where the helper is declared: a prelude helper never sees a spec's own defs
     const home = homeScopeOf(f);
     const it = home && home !== this.scope ? new Interpreter(this.ctx, home) : this;
