@@ -367,6 +367,25 @@ test("a helper called without a parameter that has no default: TDC408 naming it,
   assert.is(loss('std(s, unbiased=false)'), loss('std(s, [0, 1], unbiased=false)'));
 });
 
+test("an error inside a prelude helper that a user's def calls: the def's own line is related, not only the prelude's", () => {
+  // `def sm(x) = softmax(x, 2)` on [N, C]: the primary stays the loss's call of sm, the prelude's line follows, and
+  // the line the user wrote in sm (which used to be left out of the chain) is named
+  const cfg = join(dir, 'inner.yaml');
+  writeFileSync(cfg, CUSTOM('Inner'));
+  const spec = join(dir, 'inner.tdl');
+  writeFileSync(spec, `def sm(x) = softmax(x, 2)\ndef outer(x) = sm(x) * 2\nmid Inner() {\n  return sum(outer(student["fc"]["output"]))\n}\n`);
+  const r = tdc(['--spec', spec, 'compile', cfg, '-o', join(dir, 'inner-out')]);
+  diagnoses(r, /inner\.tdl:4:14 - error TDC403: dim 2 is out of range for a tensor of rank 2/);
+  const related = [...r.stderr.matchAll(/related: (\S+): (.*)/g)].map((m) => `${m[1]!.replace(/^.*\//, '')}: ${m[2]}`);
+  assert.equal(related.slice(0, 4), [
+    related[0]!.startsWith('prelude.tdl:') ? related[0]! : 'prelude.tdl:…: inside outer → sm → softmax',
+    'inner.tdl:1:13: in softmax, called here',
+    'inner.tdl:2:16: in sm, called here',
+    'inner.yaml:9:28: in Inner, called here',
+  ]);
+  assert.match(related[0]!, /^prelude\.tdl:\d+:\d+: inside outer → sm → softmax$/);
+});
+
 test('a 10 000-term + chain in a spec: TDC310 at its position, and the code frame is a short window around it', () => {
   const spec = join(dir, 'chain.tdl');
   writeFileSync(spec, `low ChainLoss()(input, target) {\n  return l1_loss(input, target, "mean")${' + 1.0'.repeat(10_000)}\n}\n`);

@@ -99,7 +99,8 @@ function callChain(names: readonly string[]): string {
 /**
  * Where a diagnostic raised at `at` should point, and its related entries. Inside a prelude/helper `def`, the
  * primary position is the line of the innermost loss spec that called the helper (what the spec author wrote);
- * the helper's own line follows as related, then the loss call chain and the config term.
+ * the helper's own line follows as related, then each call between helpers made in a user's spec file (innermost
+ * first), then the loss call chain and the config term.
  */
 export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; related: Related[]; owner?: string } {
   const rel: Related[] = [];
@@ -112,6 +113,11 @@ export function locate(ctx: EvalContext, at: Span | undefined): { span?: Span; r
     const entry = frames[k]!;
     if (entry.callSite) {
       if (at) rel.push({ message: `inside ${callChain(frames.slice(k, top + 1).map((f) => f.name))}`, span: at });
+      // the calls between helpers that a user's spec file makes (its `def sm(x) = softmax(x, 2)`): the line they wrote
+      for (let j = top; j > k; j--) {
+        const site = frames[j]!.callSite;
+        if (site && !isBuiltinSpecFile(site.file)) rel.push({ message: `in ${frames[j]!.name}, called here`, span: site });
+      }
       span = entry.callSite;
       top = k - 1;
     }
