@@ -325,6 +325,8 @@ test("tdc check with a --spec that cannot be read or does not parse: the spec's 
       assert.is(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`error ${code}`));
       assert.not.match(r.stdout + r.stderr, /TDC203|unknown loss/);
+      // the missing file in the words every other missing file gets, not Node's "ENOENT: …, stat '<path>'"
+      if (code === 'TDC501') assert.match(r.stderr, /error TDC501: cannot read spec file \S*no-such\.tdl: no such file \(ENOENT\)\n/);
     }
   }
   // without a failed spec, an unknown key is still reported

@@ -6,6 +6,7 @@
 // each loss file is indexed by its header line (`mid KDLoss(`) and parsed the first time its key is looked up.
 import type { FuncDecl, LossDecl, LossLevel, SpecFile, StructDecl } from '../../grammar/ast.js';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { fsReadErrorText } from '../diagnostics/fs-error-text.js';
 import { folderLevels, loadBuiltinSpecs, type BuiltinSpecFile } from './builtins.js';
 import { parseSpecText } from './parse.js';
 import { checkSpec } from '../../grammar/check.js';
@@ -385,7 +386,7 @@ function registerOneSpecFile(path: string, opts: { knownFunctions?: Iterable<str
     if (st.size > MAX_SPEC_BYTES) return [diag('error', 'TDC501', `spec file ${path} is ${st.size} bytes; spec files are limited to ${MAX_SPEC_BYTES}`)];
     text = withoutBom(readFileSync(path, 'utf8'));
   } catch (e) {
-    return [diag('error', 'TDC501', `cannot read spec file ${path}: ${(e as Error).message}`)];
+    return [diag('error', 'TDC501', `cannot read spec file ${path}: ${fsReadErrorText(e)}`)]; // not Node's "ENOENT: …, stat '<path>'"
   }
   const parsed = parseSpecText(text, path);
   const ds = [...parsed.diagnostics];
