@@ -6,10 +6,12 @@
 // not a cache, and never hangs (--budget). No adapter: a failure when TDC_REQUIRE_GPU=1 (CI), else a loud skip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PlanExecutor, TUNING_FORMAT, adapterKey, describeOutcome, formatMeasured, formatMs, planHash, readSafetensors, tunedChoices, type SafeTensor, type TuningCache } from 'tdc-runtime/node';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { PlanExecutor, TUNING_FORMAT, adapterKey, describeOutcome, formatMeasured, formatMs, kernelTuningKey, planHash, readSafetensors, tunedChoices, writeSafetensors, type ExecutorTuning, type GpuRuntime, type KernelPlan, type SafeTensor, type TuningCache, type TuningEntry } from 'tdc-runtime/node';
 import { compile } from '../src/index.js';
 import { openTestRuntime } from './helpers/open-gpu.js';
 import { hasStackTrace, pipeOf, ROOT, tdc } from './helpers/cli.js';
@@ -48,6 +50,28 @@ test('cache lookup (no GPU): applies an entry for this plan and adapter; stale, 
   assert.is(partly.workgroupSizes[0], undefined);
   assert.match(partly.notes.join('\n'), /workgroup size 4096 is ignored/);
   assert.equal(partly.workgroupSizes.slice(1), plan.kernels.slice(1).map(() => 16));
+});
+
+test('cache lookup (no GPU): a choice is keyed by the kernel without its sizes, so one tuned with every size a symbol applies where --like or --inputs fixed them; a kernel of the same name that changed is ignored with a note', async () => {
+  const symbolic = (await compile(KD, { root: ROOT, glue: false })).stages[0]!.plan; // what `tdc tune --size N=… --size C=…` tunes
+  const fixed = await kdPlan(); // C fixed to 37 by --like: other WGSL, the same kernels
+  assert.ok(fixed.kernels.some((k, i) => k.wgsl !== symbolic.kernels[i]!.wgsl), 'the class count is folded into the WGSL');
+  assert.equal(fixed.kernels.map(kernelTuningKey), symbolic.kernels.map(kernelTuningKey));
+  assert.is(planHash(fixed), planHash(symbolic));
+  const key = 'v|a|d|desc||8|8';
+  const entry: TuningEntry = { adapter: key, plan: planHash(symbolic), stage: 'train', sizes: { N: 64, C: 100 }, kernels: Object.fromEntries(symbolic.kernels.map((k) => [k.name, { workgroupSize: 16, subgroups: false, key: kernelTuningKey(k) }])) };
+  const hit = tunedChoices({ format: TUNING_FORMAT, entries: [entry] }, fixed, key, LIMITS, true);
+  assert.equal(hit.workgroupSizes, fixed.kernels.map(() => 16));
+  assert.equal(hit.entries, fixed.kernels.map(() => entry));
+  assert.equal(hit.notes, []);
+  // the latest entry for a kernel wins (tuning again replaces); one recording another kernel of the same name is skipped
+  const later: TuningEntry = { ...entry, plan: 'other', kernels: { ...entry.kernels, k1_row_kd: { workgroupSize: 32, subgroups: false, key: kernelTuningKey(fixed.kernels[1]!) }, k2_reduce_kd: { workgroupSize: 64, subgroups: false, key: 'another kernel' } } };
+  const mixed = tunedChoices({ format: TUNING_FORMAT, entries: [entry, later] }, fixed, key, LIMITS, true);
+  assert.equal(mixed.workgroupSizes, [16, 32, 16]);
+  assert.equal(mixed.notes, [], 'the older entry has k2_reduce_kd as it is');
+  const stale = tunedChoices({ format: TUNING_FORMAT, entries: [later] }, fixed, key, LIMITS, true);
+  assert.equal(stale.workgroupSizes, [16, 32, undefined]);
+  assert.match(stale.notes.join('\n'), /the choice for k2_reduce_kd is stale \(tuned for another kernel of the same name\) and ignored — run `tdc tune` again/);
 });
 
 test('tdc tune on the KD example writes a cache the runtime then applies; the results match the oracle', async () => {
@@ -124,6 +148,88 @@ test('tdc tune on the KD example writes a cache the runtime then applies; the re
   assert.match(badNotes.join('\n'), /bad\.json is ignored: it is not JSON/);
   e.destroy();
   badRt.destroy();
+});
+
+test('a choice tuned for the KD config reaches every run of its kernels: tdc run (sizes fixed by --inputs, two batch sizes) and the compiled glue (--like); --explain and the glue\'s `tuning` name the kernels, the file and the entry', async () => {
+  const probe = await openTestRuntime('tune GPU test', { tuning: false });
+  if (!probe) return;
+  const info = probe.adapter?.info;
+  const adapter = adapterKey(probe.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize });
+  probe.destroy();
+  // the entry `tdc tune KD --size N=64 --size C=100` writes, with a choice no adapter takes by default (8 on
+  // software adapters, 128 on hardware ones), written directly: deterministic, no timing
+  const symbolic = (await compile(KD, { root: ROOT, glue: false })).stages[0]!.plan;
+  const file = join(dir, 'tuning-run.json');
+  const entry: TuningEntry = {
+    adapter,
+    plan: planHash(symbolic),
+    stage: 'train',
+    config: 'examples/kd/config.yaml',
+    sizes: { N: 64, C: 100 },
+    kernels: Object.fromEntries(symbolic.kernels.map((k) => [k.name, { workgroupSize: 16, subgroups: false, key: kernelTuningKey(k) }])),
+  };
+  writeFileSync(file, JSON.stringify({ format: TUNING_FORMAT, entries: [entry] }));
+  const names = symbolic.kernels.map((k) => k.name);
+  const env = { TDC_TUNING_CACHE: file };
+
+  // tdc run: the plan it builds has C fixed to the inputs' 37 (other WGSL than the plan tuned); at batch 7 and at 3
+  const small = join(dir, 'io-3.safetensors');
+  const { tensors } = readSafetensors(new Uint8Array(readFileSync(IO)));
+  const cut = (t: SafeTensor, n: number) => ({ dtype: t.dtype, shape: [n, ...t.shape.slice(1)], data: t.data.slice(0, n * t.shape.slice(1).reduce((a, b) => a * b, 1)) });
+  writeFileSync(small, writeSafetensors(new Map(['student/./output', 'teacher/./output', 'targets'].map((n) => [n, cut(tensors.get(n)!, 3)])) as never));
+  for (const inputs of [IO, small]) {
+    const r = tdc(['run', KD, '--inputs', inputs, '--device', 'gpu', '--explain', '--json'], { env, timeoutMs: 120_000 });
+    assert.is(r.code, 0, r.stderr + r.stdout);
+    const plan = (JSON.parse(r.stdout) as { plan: { workgroupSizes: number[]; tuning: { source: string; kernels: { kernel: string; workgroupSize?: number; sizes: unknown }[]; notes: string[] } } }).plan;
+    assert.equal(plan.workgroupSizes, names.map(() => 16), `${inputs}: the tuned sizes ran`);
+    assert.is(plan.tuning.source, `the tuning cache ${file}`);
+    assert.equal(plan.tuning.kernels.map((k) => [k.kernel, k.workgroupSize, k.sizes]), names.map((n) => [n, 16, { N: 64, C: 100 }]));
+    assert.equal(plan.tuning.notes, []);
+  }
+  const text = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain'], { env, timeoutMs: 120_000 });
+  assert.is(text.code, 0, text.stderr);
+  assert.ok(text.stdout.includes(`tuning: 3 of 3 kernels run choices from the tuning cache ${file} (stage 'train' of examples/kd/config.yaml measured at N=64, C=100)`), text.stdout);
+  assert.match(text.stdout, /#1 k1_row_kd .* wg 16 \(tuned\)/);
+  // no cache: explain says so, and the defaults run
+  const off = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain'], { env: { TDC_TUNING_CACHE: 'off' }, timeoutMs: 120_000 });
+  assert.match(off.stdout, /^tuning: no tuning cache/m);
+  assert.not.match(off.stdout, /\(tuned\)/);
+
+  // the compiled glue (`tdc compile KD --like IO -o out/`: C fixed to 37) on a runtime reading the same file
+  const out = join(ROOT, 'dist', `tmp-tune-glue-${process.pid}`);
+  mkdirSync(out, { recursive: true });
+  try {
+    const c = tdc(['compile', KD, '--like', IO, '-o', join(out, 'kd')], { timeoutMs: 120_000 });
+    assert.is(c.code, 0, c.stderr);
+    const manifest = JSON.parse(readFileSync(join(out, 'kd', 'manifest.json'), 'utf8')) as { stages: { kernels: { name: string; tuningKey: string }[] }[] };
+    assert.equal(manifest.stages[0]!.kernels.map((k) => [k.name, k.tuningKey]), names.map((n) => [n, entry.kernels[n]!.key]), 'the manifest gives each kernel its tuning key');
+    const src = readFileSync(join(out, 'kd', 'config.ts'), 'utf8').replace(/from 'tdc-runtime'/, `from '${import.meta.resolve('tdc-runtime')}'`);
+    writeFileSync(join(out, 'kd.mjs'), ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
+    type Criterion = { tuning: ExecutorTuning; activePlan: KernelPlan; forward(inputs: unknown, targets: unknown, o: { readback: true }): Promise<{ loss: number }> };
+    const glue = (await import(pathToFileURL(join(out, 'kd.mjs')).href)) as { TrainCriterion: { create(rt: GpuRuntime, o?: object): Promise<Criterion> } };
+    const rt = await openTestRuntime('tune GPU test', { tuning: file });
+    if (!rt) return;
+    try {
+      const crit = await glue.TrainCriterion.create(rt);
+      assert.is(crit.tuning.source, `the tuning cache ${file}`);
+      assert.equal(crit.tuning.kernels.map((k) => [k.kernel, k.workgroupSize, k.entry.sizes]), names.map((n) => [n, 16, { N: 64, C: 100 }]));
+      assert.equal(crit.tuning.notes, []);
+      assert.ok(crit.activePlan.kernels.some((k, i) => k.wgsl !== symbolic.kernels[i]!.wgsl), 'the glue runs other WGSL than the plan tuned');
+      const golden = readSafetensors(new Uint8Array(readFileSync(casePath(KD_CASE, 'tensors.safetensors')))).tensors;
+      const t = (n: string) => golden.get(n)!;
+      const r = await crit.forward({ student: { '.': { output: t('student/./output') } }, teacher: { '.': { output: t('teacher/./output') } } }, t('targets'), { readback: true });
+      assert.ok(relErr(r.loss, expected(KD_CASE).loss) <= 1e-5, `loss ${r.loss}`);
+      // the application's own choice wins, and is then not reported as tuned (the tuned subgroup choice still is)
+      const mine = await glue.TrainCriterion.create(rt, { workgroupSize: 32 });
+      assert.equal(mine.tuning.kernels.map((k) => [k.kernel, k.workgroupSize, k.subgroups]), names.map((n) => [n, undefined, false]));
+      const own = await glue.TrainCriterion.create(rt, { workgroupSize: 32, subgroups: false });
+      assert.equal(own.tuning.kernels, []);
+    } finally {
+      rt.destroy();
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('tune timings (no GPU): printed to 3 significant digits in µs or ms; below the resolution as < it; a tie keeps the default and says so', () => {

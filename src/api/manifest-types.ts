@@ -14,6 +14,8 @@ export interface ManifestKernel {
   dispatch: ManifestDim[];
   /** WGSL `override` constants to set at pipeline creation (GPUProgrammableStage.constants). */
   overrides: ManifestOverride[];
+  /** The kernel's identity in a tuning cache (`tdc tune`): the same at every size (kernelTuningKey in tdc-runtime). */
+  tuningKey: string;
   /** The kernel's variant with subgroup operations (row kernels): same bindings, overrides and dispatch. */
   subgroups?: { file: string; sha256: string };
   bindings: { binding: number; buffer: string; access: 'uniform' | 'read' | 'read_write' }[];

@@ -5,6 +5,7 @@ import type { Dim } from '../graph/types.js';
 import type { KernelPlan } from '../compiler/schedule/plan.js';
 import { dimToString as dimText } from '../graph/dims.js';
 import type { GpuRunDetails } from '../compiler/driver/run-result.js';
+import { describeTuningEntry } from 'tdc-runtime';
 import { DEFAULT_STORAGE_BUFFERS } from '../compiler/plan-variants.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -21,9 +22,9 @@ function planHeader(stage: string, plan: KernelPlan, c: Colors): string[] {
 }
 
 /** One line per kernel (dispatch, bytes, and `note` when given) and what it fuses. */
-function planKernels(plan: KernelPlan, indent: string, c: Colors, note?: (kernel: string) => string | undefined): string[] {
+function planKernels(plan: KernelPlan, indent: string, c: Colors, note?: (kernel: string, index: number) => string | undefined): string[] {
   return plan.kernels.flatMap((k, i) => [
-    `${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B${note?.(k.name) ?? ''}`,
+    `${indent}${c.cyan(`#${i} ${k.name}`)}  dispatch (${k.dispatch.map(dim).join(', ')})  reads ${dim(k.bytesRead)} B, writes ${dim(k.bytesWritten)} B${note?.(k.name, i) ?? ''}`,
     `${indent}    ${k.summary}${k.terms.length ? c.gray(`  [terms: ${k.terms.join(', ')}]`) : ''}`,
   ]);
 }
@@ -66,6 +67,25 @@ function planChoice(gpu: GpuRunDetails): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
+/** Whether the kernels ran choices from the tuning cache (`tdc tune`), from which file and entry, or why none. */
+function tuningLine(gpu: GpuRunDetails): string {
+  const t = gpu.tuning;
+  const n = gpu.plan.kernels.length;
+  if (t.source === undefined) return 'tuning: no tuning cache (none at the default path, or TDC_TUNING_CACHE=off): the kernels run the default workgroup sizes; `tdc tune` records choices';
+  if (!t.kernels.length)
+    return `tuning: no kernel runs a tuned choice from ${t.source}${t.notes.length ? ` (${t.notes.length} note${t.notes.length === 1 ? '' : 's'} on stderr say what was ignored)` : ' (it has none for these kernels on this adapter; `tdc tune` records them)'}`;
+  const entries = [...new Set(t.kernels.map((k) => k.entry))];
+  return `tuning: ${t.kernels.length} of ${n} kernel${n === 1 ? '' : 's'} run choices from ${t.source} (${entries.map(describeTuningEntry).join('; ')})${t.notes.length ? `; ${t.notes.length} note${t.notes.length === 1 ? '' : 's'} on stderr` : ''}`;
+}
+
+/** A kernel's workgroup size and subgroup choice, and whether they came from the tuning cache. */
+function kernelChoice(gpu: GpuRunDetails, i: number): string {
+  const wg = gpu.workgroupSizes[i];
+  const tuned = gpu.tuning.kernels.find((k) => k.kernel === gpu.plan.kernels[i]!.name);
+  if (wg === undefined && !gpu.subgroupVariants[i]) return '';
+  return `  wg ${wg ?? '-'}${gpu.subgroupVariants[i] ? ' + subgroups' : ''}${tuned ? ' (tuned)' : ''}`;
+}
+
 /** `tdc run --explain` on the GPU: which plan ran and why, its kernels, the time of each step. */
 export function explainRun(stage: string, gpu: GpuRunDetails, color: boolean): string {
   const c = pc.createColors(color);
@@ -73,8 +93,9 @@ export function explainRun(stage: string, gpu: GpuRunDetails, color: boolean): s
   const firstTotal = gpu.firstDispatchMs.reduce((a, x) => a + x.ms, 0);
   const lines = [
     planChoice(gpu),
+    tuningLine(gpu),
     ...planHeader(stage, gpu.plan, c),
-    ...planKernels(gpu.plan, '  ', c, (k) => (first.has(k) ? c.gray(`  first dispatch ${seconds(first.get(k)!)}`) : undefined)),
+    ...planKernels(gpu.plan, '  ', c, (k, i) => kernelChoice(gpu, i) + (first.has(k) ? c.gray(`  first dispatch ${seconds(first.get(k)!)}`) : '')),
     planOutputs(gpu.plan),
     `time: plan ${seconds(gpu.ms.plan)}, pipelines ${seconds(gpu.ms.pipelines)}, run ${seconds(gpu.ms.run)}` +
       (first.size ? ` (of which the ${first.size} kernels' first dispatches ${seconds(firstTotal)})` : '') +
@@ -93,5 +114,12 @@ export function planJson(gpu: GpuRunDetails): object {
     plans: [{ storageBuffers: DEFAULT_STORAGE_BUFFERS, kernels: gpu.compiled.kernels.length }, ...(gpu.compiled.variants ?? []).map((v) => ({ storageBuffers: v.minStorageBuffers, kernels: v.plan.kernels.length }))],
     ms: gpu.ms,
     firstDispatchMs: gpu.firstDispatchMs,
+    workgroupSizes: gpu.workgroupSizes,
+    subgroupVariants: gpu.subgroupVariants,
+    tuning: {
+      source: gpu.tuning.source ?? null,
+      kernels: gpu.tuning.kernels.map(({ entry, ...k }) => ({ ...k, stage: entry.stage ?? null, config: entry.config ?? null, sizes: entry.sizes ?? null })),
+      notes: gpu.tuning.notes,
+    },
   };
 }

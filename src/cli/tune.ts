@@ -1,9 +1,11 @@
 // tdc tune: measure each kernel of a config's compiled plan on this machine's GPU at its candidate workgroup
 // sizes (and with/without its subgroup variant) and record the fastest in a tuning cache, which the runtime
-// reads at pipeline creation (tdc-runtime/node: the user cache file by default; browsers: the file passed to
-// GpuRuntime.open). The plan is compiled in memory exactly as `tdc compile` with the same options compiles it,
-// so the entry's plan hash matches that output's; a later compile with other kernels makes the entry stale
-// (ignored by the runtime, with a note). Sizes of the symbols come from --size and/or --like's sample.
+// reads at pipeline creation (tdc-runtime/node: the user cache file by default; browsers: the document passed to
+// GpuRuntime.open). The plan is compiled in memory exactly as `tdc compile` with the same options compiles it;
+// each choice is recorded under the kernel's tuning key (its identity without sizes, tune-cache.ts), so it applies
+// to that kernel in `tdc run`, the compiled glue and any executor, whatever sizes they fixed; a later compile whose
+// kernel of that name differs makes the choice stale (ignored by the runtime, with a note). Sizes of the symbols
+// come from --size and/or --like's sample.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';

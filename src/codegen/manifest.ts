@@ -2,6 +2,7 @@
 // symbols, inputs (symbolic shapes, dtypes), the checks the runtime makes of them, outputs, buffers and the ordered
 // dispatches of one forward+backward with their bindings. Deterministic: fixed key order, no timestamps or absolute paths.
 import { createHash } from 'node:crypto';
+import { kernelTuningKey } from 'tdc-runtime';
 import { dimToString } from '../graph/dims.js';
 import type { Dim } from '../graph/types.js';
 import type { KernelPlan, PlanBuffer } from '../compiler/schedule/plan.js';
@@ -56,6 +57,9 @@ export function buildManifest(stages: readonly StagePlan[], meta: ManifestMeta):
       subgroups:
         'a kernel with `subgroups` has a second WGSL file, the same kernel combining partials with subgroup operations (`enable subgroups;`, the `subgroup_id` language feature): ' +
         'either file may be used with the same bindings, overrides and dispatch; use it where the device has the `subgroups` feature and the workgroup size is a multiple of the adapter\'s subgroupMaxSize',
+      tuning:
+        'a tdc tuning cache (`tdc tune`, format tdc-tuning/1) records per adapter and kernel name a `workgroupSize` and `subgroups` choice with the kernel\'s `key`: ' +
+        'a recorded choice is for this kernel where its `key` is the kernel\'s `tuningKey` (its identity without sizes: the same for any batch size and for sizes fixed by --like)',
       state: !stages.some((s) => s.plan.outputs.state?.length)
         ? undefined
         : 'a stateful term (CRDLoss: its memory banks and params) reads its buffers as inputs `state_in/<term>/<buffer>` and writes the updated ones to `outputs.state`; ' +
@@ -129,6 +133,7 @@ function planJson(stage: string, plan: KernelPlan, variant?: number) {
       terms: [...k.terms],
       dispatch: k.dispatch.map(dimJson),
       overrides: (k.overrides ?? []).map((o) => ({ name: o.name, role: o.role, class: o.class, default: { software: o.default.software, hardware: o.default.hardware }, max: o.max })),
+      tuningKey: kernelTuningKey(k),
       ...(k.wgslSubgroups !== undefined ? { subgroups: { file: kernelSubgroupsFile(stage, k.name, variant), sha256: createHash('sha256').update(k.wgslSubgroups).digest('hex') } } : {}),
       bindings: [
         { binding: 0, buffer: 'dims', access: 'uniform' },

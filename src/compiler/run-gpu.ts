@@ -143,6 +143,9 @@ export async function runStageOnGpu(
       deviceStorageBuffers: rt.device.limits.maxStorageBuffersPerShaderStage,
       ms: { plan: t1 - t0, pipelines: t2 - t1, run: t3 - t2 },
       firstDispatchMs: [...exec.firstDispatchMs],
+      workgroupSizes: exec.constants.map((c) => c['wg_size']),
+      subgroupVariants: [...exec.subgroupVariants],
+      tuning: exec.tuning,
     };
     const result: GpuRunResult = { loss: r.loss, terms, grads, nonfinite: [], device: rt.describe(), gpu };
     const mt = plan.outputs.scalars.modelTerm;

@@ -24,7 +24,8 @@ export interface GpuOptions {
   timeoutMs?: number;
   /**
    * A tuning cache (`tdc tune`'s JSON document, parsed): executors on this runtime use its choices for their
-   * plan on this adapter (tune-cache.ts). In a browser, ship the file with the app and pass it here.
+   * kernels on this adapter (tune-cache.ts). In a browser, pass a document tuned there (tunePlan, kept e.g. in
+   * localStorage): one tuned by `tdc tune` in Node applies only where the adapter key is the same.
    */
   tuning?: unknown;
 }

@@ -41,9 +41,9 @@ import { SerialQueue } from './serial-queue.js';
 import { describeValue, isGpuDevice, notAMap } from './argument-checks.js';
 import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
 import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
-import { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption } from './workgroup.js';
+import { isSoftwareAdapter, overrideConstants, requestedWorkgroupSize, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
-import { adapterKey, tunedChoices, type KernelChoice, type TuningEntry } from './tune-cache.js';
+import { adapterKey, tunedChoices, type KernelChoice, type TunedChoices, type TuningEntry } from './tune-cache.js';
 import { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';
 
 export interface ExecutorOptions {
@@ -59,9 +59,10 @@ export interface ExecutorOptions {
    */
   subgroups?: SubgroupOption;
   /**
-   * A tuning cache (`tdc tune`'s JSON, parsed; tune-cache.ts): where it has an entry for this plan on this
-   * adapter, each kernel's tuned workgroup size and subgroup choice apply, below `workgroupSize`/`subgroups`
-   * given here. Default: the runtime's (GpuOptions.tuning; tdc-runtime/node: the user cache file). false: none.
+   * A tuning cache (`tdc tune`'s JSON, parsed; tune-cache.ts): each kernel it has a choice for on this adapter
+   * (matched by its kernelTuningKey, whatever sizes the plan fixed) runs its tuned workgroup size and subgroup
+   * choice, below `workgroupSize`/`subgroups`/`kernels` given here; `executor.tuning` says which did. Default: the
+   * runtime's (GpuOptions.tuning; tdc-runtime/node: the user cache file). false: none.
    */
   tuning?: unknown;
   /** Per kernel name, a choice that wins over the tuning cache (what `tdc tune` measures with). */
@@ -73,6 +74,21 @@ export interface ExecutorOptions {
    * bindings the device allows; 'default' the plan for WebGPU's default limits.
    */
   planVariant?: PlanVariantOption;
+}
+
+/** What the tuning cache did for an executor (PlanExecutor.tuning): `tdc run --explain` and the glue's `tuning` show it. */
+export interface ExecutorTuning {
+  /** Where the cache came from ('the tuning cache /home/me/.cache/tdc/tuning.json', 'the tuning cache given to
+   *  GpuRuntime.open'); undefined: no cache (none found, TDC_TUNING_CACHE=off, `tuning: false`). */
+  source?: string;
+  /** The entry the first tuned kernel's choice came from (undefined: no kernel runs a tuned choice). */
+  entry?: TuningEntry;
+  /** The kernels that run a tuned choice (plan order): the workgroup size and/or subgroup choice taken from the
+   *  cache (a part the application chose itself, `workgroupSize`/`subgroups`/`kernels`, is not listed), and the
+   *  entry it came from (its stage, config and the sizes it was measured at). */
+  kernels: { kernel: string; workgroupSize?: number; subgroups?: boolean; entry: TuningEntry }[];
+  /** What was ignored and why (a stale entry, a file that is not a cache, a size the device cannot take). */
+  notes: readonly string[];
 }
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (WebGPU spec): no dependency on installed globals.
@@ -278,8 +294,8 @@ export class PlanExecutor {
     readonly constants: readonly Readonly<Record<string, number>>[],
     /** Which kernels run their subgroup variant (plan.kernels order). */
     readonly subgroupVariants: readonly boolean[],
-    /** The tuning cache entry whose choices apply (undefined: none for this plan and adapter) and the notes on what was ignored. */
-    readonly tuning: { entry?: TuningEntry; notes: readonly string[] },
+    /** Which kernels run a choice from the tuning cache, from which cache and entry, and the notes on what was ignored. */
+    readonly tuning: ExecutorTuning,
     private readonly checkPipelines: { index?: CheckPipeline; factor?: CheckPipeline; unit?: CheckPipeline } = {},
   ) {
     this.staging = new StagingBuffers(runtime.device);
@@ -351,8 +367,8 @@ export class PlanExecutor {
     const support = subgroupSupport(device, rt.gpu, info);
     const source = opts.tuning === false ? undefined : opts.tuning !== undefined ? { doc: opts.tuning, source: 'the tuning cache given to PlanExecutor.create' } : rt.tuning;
     const key = adapterKey(rt.adapterInfo, { min: info?.subgroupMinSize, max: info?.subgroupMaxSize });
-    const tuned = source?.problem
-      ? { workgroupSizes: [], subgroups: [], notes: [`${source.source} is ignored: it ${source.problem}`] }
+    const tuned: Omit<TunedChoices, 'entry'> = source?.problem
+      ? { entries: [], workgroupSizes: [], subgroups: [], notes: [`${source.source} is ignored: it ${source.problem}`] }
       : tunedChoices(source?.doc, plan, key, device.limits, !subgroupsUnavailable(support), source?.source);
     for (const note of tuned.notes) (opts.onNote ?? ((m: string) => console.warn(m)))(`tdc: ${note}`);
     const own = opts.kernels ?? {};
@@ -370,6 +386,15 @@ export class PlanExecutor {
       opts.subgroups,
       plan.kernels.map((k, i) => own[k.name]?.subgroups ?? (opts.subgroups === undefined ? tuned.subgroups[i] : undefined)),
     );
+    // the tuned parts that apply: those the application did not choose itself
+    const tunedKernels = plan.kernels.flatMap((k, i) => {
+      const entry = tuned.entries[i];
+      if (!entry) return [];
+      const o = k.overrides?.find((x) => x.role === 'workgroupSize');
+      const wg = tuned.workgroupSizes[i] !== undefined && own[k.name]?.workgroupSize === undefined && o && requestedWorkgroupSize(o, opts.workgroupSize) === undefined ? { workgroupSize: tuned.workgroupSizes[i]! } : {};
+      const sg = tuned.subgroups[i] !== undefined && own[k.name]?.subgroups === undefined && opts.subgroups === undefined ? { subgroups: tuned.subgroups[i]! } : {};
+      return 'workgroupSize' in wg || 'subgroups' in sg ? [{ kernel: k.name, ...wg, ...sg, entry }] : [];
+    });
     const codes = plan.kernels.map((k, i) => (subgroups[i] ? k.wgslSubgroups! : k.wgsl));
     let cache = pipelineCache.get(device);
     if (!cache) pipelineCache.set(device, (cache = new Map()));
@@ -448,7 +473,12 @@ export class PlanExecutor {
       built.map((b) => b.pipeline),
       constants,
       subgroups,
-      { ...('entry' in tuned && tuned.entry ? { entry: tuned.entry } : {}), notes: tuned.notes },
+      {
+        ...(source ? { source: source.source } : {}),
+        ...(tunedKernels.length ? { entry: tunedKernels[0]!.entry } : {}),
+        kernels: tunedKernels,
+        notes: tuned.notes,
+      },
       checkPipelines,
     );
   }

@@ -17,13 +17,13 @@ export {
   type Deadline,
 } from './device.js';
 export { checkPlan } from './check-plan.js';
-export { PlanExecutor, type ExecutorOptions, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
+export { PlanExecutor, type ExecutorOptions, type ExecutorTuning, type Readback, type DeviceOutputs, type ScalarResult, type HostResult } from './executor.js';
 export { ResidentState } from './resident-state.js';
 export { selectPlanVariant, type PlanVariantOption } from './plan-variant.js';
 export { isSoftwareAdapter, overrideConstants, type WorkgroupSizeOption, type DeviceWorkgroupLimits } from './workgroup.js';
 export {
-  TUNING_FORMAT, adapterKey, planHash, parseTuningCache, tunedChoices, withEntry, emptyTuningCache,
-  type TuningCache, type TuningEntry, type KernelChoice, type KernelMeasurement, type TunedChoices,
+  TUNING_FORMAT, adapterKey, planHash, kernelTuningKey, describeTuningEntry, parseTuningCache, tunedChoices, withEntry, emptyTuningCache,
+  type TuningCache, type TuningEntry, type KernelChoice, type TunedKernelChoice, type KernelMeasurement, type TunedChoices,
 } from './tune-cache.js';
 export { tunePlan, tuneInputs, tuneSymbols, describeOutcome, formatMs, formatMeasured, CANDIDATE_SIZES, type TuneOptions, type TuneResult, type KernelReport } from './tune.js';
 export { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupSupport, type SubgroupOption } from './subgroups.js';

@@ -20,7 +20,7 @@ import { PlanExecutor, bufferLimitProblems } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
 import { selectPlanVariant } from './plan-variant.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable } from './subgroups.js';
-import { adapterKey, planHash, type KernelChoice, type KernelMeasurement, type TuningEntry } from './tune-cache.js';
+import { adapterKey, kernelTuningKey, planHash, type KernelChoice, type KernelMeasurement, type TunedKernelChoice, type TuningEntry } from './tune-cache.js';
 import type { TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, workgroupMax } from './workgroup.js';
 
@@ -100,7 +100,7 @@ export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneO
 
   const fixedTiming = await timePlan(rt, only(plan, -1, 1), {}, inputs, Math.max(runs, 3));
   const fixed = fixedTiming.ms;
-  const kernels: Record<string, KernelChoice> = {};
+  const kernels: Record<string, TunedKernelChoice> = {};
   const measured: Record<string, KernelMeasurement[]> = {};
   const skipped: string[] = [];
   const report: TuneResult['report'] = [];
@@ -146,7 +146,7 @@ export async function tunePlan(rt: GpuRuntime, compiled: KernelPlan, opts: TuneO
     }
     const ties = list.filter((m) => Math.abs(m.ms - d.ms) <= resolution).length;
     const outcome: KernelReport['outcome'] = chosen !== d ? 'faster' : ties > 1 ? 'tie' : best !== d ? 'unconfirmed' : 'fastest';
-    kernels[k.name] = { workgroupSize: chosen.workgroupSize, subgroups: chosen.subgroups };
+    kernels[k.name] = { workgroupSize: chosen.workgroupSize, subgroups: chosen.subgroups, key: kernelTuningKey(k) };
     const kr: KernelReport = { kernel: k.name, default: d, chosen, resolutionMs: resolution, outcome, ties: outcome === 'tie' ? ties : 0, ...(outcome === 'unconfirmed' ? { best } : {}) };
     report.push(kr);
     say(`${k.name}: ${list.length} candidates × ${reps} dispatches: ${describeOutcome(kr)}`);

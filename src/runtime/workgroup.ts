@@ -34,12 +34,17 @@ export interface DeviceWorkgroupLimits {
   maxComputeInvocationsPerWorkgroup: number;
 }
 
+/** The value the application's option gives this override (undefined: it leaves it to the tuning cache or the default). */
+export function requestedWorkgroupSize(o: PlanOverride, user: WorkgroupSizeOption | undefined): number | undefined {
+  return typeof user === 'number' ? (NUMBER_CLASSES.has(o.class) ? user : undefined) : user?.[o.class];
+}
+
 /**
  * The value of one override: the application's choice, else this kernel's own (a tuned size: tune.ts), else the
  * plan's default for this kind of adapter.
  */
 function chosenValue(o: PlanOverride, software: boolean, user: WorkgroupSizeOption | undefined, own: number | undefined): { value: number; fromUser: boolean } {
-  const u = typeof user === 'number' ? (NUMBER_CLASSES.has(o.class) ? user : undefined) : user?.[o.class];
+  const u = requestedWorkgroupSize(o, user);
   if (u !== undefined) return { value: u, fromUser: true };
   if (own !== undefined) return { value: own, fromUser: true };
   return { value: software ? o.default.software : o.default.hardware, fromUser: false };

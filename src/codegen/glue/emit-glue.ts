@@ -59,6 +59,7 @@ export async function emitGlue(stages: readonly StagePlan[], opts: GlueOptions):
         { name: 'GpuRuntime', isTypeOnly: true },
         { name: 'KernelPlan', isTypeOnly: true },
         { name: 'ExecutorOptions', isTypeOnly: true },
+        { name: 'ExecutorTuning', isTypeOnly: true },
         { name: 'TensorInput', isTypeOnly: true },
         ...(usesFloat ? [{ name: 'FloatTensor', isTypeOnly: true }] : []),
         ...(usesInt ? [{ name: 'IntTensor', isTypeOnly: true }] : []),
@@ -248,6 +249,16 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
         docs: [`The plan this criterion runs: ${s.planConst}, or the variant of it chosen for the device (KernelPlan.variants).`],
         statements: 'return this.executor.plan;',
       },
+      {
+        name: 'tuning',
+        returnType: 'ExecutorTuning',
+        docs: [
+          'Which kernels run a workgroup size or subgroup choice from the tuning cache (`tdc tune`; in Node the user cache file, ' +
+            'or `GpuRuntime.open({ tuning })` / `create(runtime, { tuning })`), the cache (`source`), the entry each came from (its stage, ' +
+            'config and the sizes it was measured at), and the notes on what was ignored.',
+        ],
+        statements: 'return this.executor.tuning;',
+      },
     ],
     // A plain field + assignment, not a parameter property: the glue uses only erasable syntax (Node's type stripping).
     ctors: [
@@ -264,7 +275,7 @@ function criterionClass(tsm: TsMorph, s: StageNames, facts: StageFacts): Stateme
         isAsync: true,
         docs: [
           'Builds the pipelines on a GpuRuntime (`GpuRuntime.open()`; in Node from tdc-runtime/node) or on a GPUDevice you share. ' +
-            '`options.workgroupSize` overrides the workgroup sizes chosen from the adapter' +
+            '`options.workgroupSize` overrides the workgroup sizes chosen from the tuning cache (`tdc tune`: the runtime\'s, or `options.tuning`) or the adapter' +
             (plan.variants?.length
               ? `; the plan with the fewest kernels the device's storage-buffer limit allows runs (${[plan.kernels.length, ...plan.variants.map((v) => v.plan.kernels.length)].join(' / ')} kernels at ${[8, ...plan.variants.map((v) => v.minStorageBuffers)].join(' / ')} buffers), \`options.planVariant: 'default'\` forces the one for WebGPU's default limits.`
               : '.'),

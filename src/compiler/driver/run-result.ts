@@ -1,5 +1,5 @@
 // The one result of running a stage (src/compiler/driver/run.ts), whichever executor produced it.
-import type { NonFinite, PlanVariantOption } from 'tdc-runtime';
+import type { ExecutorTuning, NonFinite, PlanVariantOption } from 'tdc-runtime';
 import type { KernelPlan } from '../schedule/plan.js';
 
 /** One evaluation of a stage: float64 on the CPU, float32 on the GPU. */
@@ -40,6 +40,11 @@ export interface GpuRunDetails {
   /** Kernels run at their pipeline's first dispatch on this device, each with its wall time (ms) from the previous
    *  one's completion (PlanExecutor.firstDispatchMs): on software adapters mostly the driver compiling it. */
   firstDispatchMs: { kernel: string; ms: number }[];
+  /** Each kernel's workgroup size (its `wg_size` override constant; plan order) and whether it ran its subgroup variant. */
+  workgroupSizes: (number | undefined)[];
+  subgroupVariants: boolean[];
+  /** Which kernels ran a choice from the tuning cache (`tdc tune`), from which cache, and what was ignored (PlanExecutor.tuning). */
+  tuning: ExecutorTuning;
 }
 
 export type { NonFinite } from 'tdc-runtime';
