@@ -229,4 +229,52 @@ test('generated glue runs on the GPU and matches PlanExecutor', async () => {
   }
 });
 
+test('glue inputs that are no tensor (a bare typed array, a number, an Array, null) and unknown nested keys are GpuInputErrors naming them', async () => {
+  const dir = scratch();
+  const rt = await GpuRuntime.open();
+  try {
+    const src = await emitGlue([{ stage: 'train', plan: tinyPlan() }], { ...OPTS, runtimeImport: import.meta.resolve('tdc-runtime') });
+    writeFileSync(join(dir, 'tiny.mjs'), ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
+    const glue = (await import(pathToFileURL(join(dir, 'tiny.mjs')).href)) as {
+      TrainCriterion: { create(rt: GpuRuntime): Promise<{ forward(i: unknown, t: unknown, o?: { readback: boolean; into?: unknown }): Promise<{ loss: number }>; destroy(): void }> };
+    };
+    const s = { shape: [3, 7], data: new Float32Array(21).fill(0.5) };
+    const y = { shape: [3], data: Int32Array.of(1, 2, 3) };
+    const crit = await glue.TrainCriterion.create(rt);
+    const io = (student: unknown, teacher: unknown = { '.': { output: s } }, extra: object = {}) => ({ student: { '.': { output: student } }, teacher, ...extra });
+    const refused = async (inputs: unknown, targets: unknown, message: string, opts?: { readback: boolean; into?: unknown }) => {
+      try {
+        await crit.forward(inputs, targets, opts);
+        assert.unreachable(`must be refused: ${message}`);
+      } catch (e) {
+        assert.instance(e, GpuInputError, String(e));
+        assert.ok((e as Error).message.includes(message), `${(e as Error).message}\n  should say: ${message}`);
+      }
+    };
+    const form = (shape: string, data: string) => `expected { shape: ${shape}, data: ${data} }`;
+    // targets: the form the plan reads, not "an invalid shape undefined" (a typed array has a `buffer` of its own)
+    await refused(io(s), new Int32Array(3), `'targets' is an Int32Array, not a tensor: ${form('[N]', 'Int32Array')} (that array as data)`);
+    await refused(io(s), 3, `'targets' is a number (3), not a tensor: ${form('[N]', 'Int32Array')}`);
+    await refused(io(s), [1, 2, 3], `'targets' is an Array, not a tensor: ${form('[N]', 'Int32Array')} (data: Int32Array.from(array))`);
+    await refused(io(s), null, `'targets' is null, not a tensor: ${form('[N]', 'Int32Array')}`);
+    await refused(io(s), { data: Int32Array.of(1, 2, 3) }, `'targets' has an invalid shape undefined: expected [N], an Array of non-negative integers`);
+    // nested inputs alike
+    await refused(io(new Float32Array(21)), y, `'student/./output' is a Float32Array, not a tensor: ${form('[N, C]', 'Float32Array')} (that array as data)`);
+    await refused(io(2), y, `'student/./output' is a number (2), not a tensor: ${form('[N, C]', 'Float32Array')}`);
+    await refused(io([0.5, 0.5]), y, `'student/./output' is an Array, not a tensor: ${form('[N, C]', 'Float32Array')} (data: Float32Array.from(array))`);
+    await refused(io(null), y, `'student/./output' is null, not a tensor: ${form('[N, C]', 'Float32Array')}`);
+    // an unknown key anywhere in the nesting is refused with the closest input, as an unknown flat name is
+    await refused(io(s, { '.': { output: s, outptu: s } }), y, `unknown input 'teacher/./outptu' (did you mean 'teacher/./output'?)`);
+    await refused(io(s, { '.': { output: s }, fc: { output: s } }), y, `unknown input 'teacher/fc/output'`);
+    await refused(io(s, undefined, { techer: { '.': { output: s } } }), y, `unknown input 'techer/./output' (did you mean 'teacher/./output'?)`);
+    await refused(io(s, undefined, { extra: {} }), y, `unknown input 'extra'`);
+    await refused(io(s), y, `'student/./outptu' is not a gradient of this plan (did you mean 'student/./output'?`, { readback: true, into: { student: { '.': { outptu: new Float32Array(21) } } } });
+    assert.ok(Number.isFinite((await crit.forward(io(s), y)).loss), 'the criterion still runs');
+    crit.destroy();
+  } finally {
+    rt.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -535,8 +535,11 @@ test('a value that is no tensor (null, no data, a plain Array, a detached array)
   const good = inputsOf(data(4, 10, 5), 4, 10);
   const before = await exec.run(good, { readback: true });
   const cases: [string, unknown, RegExp][] = [
-    ['targets', null, /'targets' is null, not a tensor \(\{ shape, data \} or \{ shape, buffer \}\)/],
-    ['targets', 3, /'targets' is number, not a tensor/],
+    ['targets', null, /'targets' is null, not a tensor: expected \{ shape: \[N\], data: Int32Array \} or \{ shape: \[N\], buffer: GPUBuffer \}/],
+    ['targets', 3, /'targets' is a number \(3\), not a tensor/],
+    // a bare typed array (whose own `buffer` made it pass for a GPUBuffer input: "an invalid shape undefined") or GPUBuffer
+    ['targets', Int32Array.of(0, 1, 2, 3), /'targets' is an Int32Array, not a tensor: expected \{ shape: \[N\], data: Int32Array \} \(that array as data\)/],
+    ['student/./output', rt!.device.createBuffer({ size: 160, usage: GPUBufferUsage.STORAGE }), /'student\/\.\/output' is a bare GPUBuffer, not a tensor: expected \{ shape: \[N, C\], buffer: that GPUBuffer \}/],
     ['student/./output', { shape: [4, 10] }, /'student\/\.\/output' has no data: expected a typed array \(Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers\)/],
     ['student/./output', { shape: [4, 10], data: Array.from({ length: 40 }, () => 0.5) }, /'student\/\.\/output' has data that is a plain Array: expected a typed array/],
     // integer inputs too: a plain Array of class indices was taken before, as floats are not

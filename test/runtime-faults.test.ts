@@ -65,7 +65,14 @@ test('device loss: the next call is a GpuDeviceLostError; a reopened runtime wor
   assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss));
   const lost = rt.device;
   lost.destroy(); // the device goes away under the runtime (as on a driver reset)
-  await rejects(exec.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /lost|destroyed/);
+  const lostError = await rejects(exec.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /lost|destroyed/);
+  // what happened and how to go on, as every runtime error's hint says (in the diagnostic too: the CLI prints it)
+  const reopen = /open a new runtime \(await GpuRuntime\.open\(\), from tdc-runtime\/node in Node\) and create the stages on it again/;
+  assert.match((lostError as GpuDeviceLostError).hint ?? '', /something called destroy\(\) on the GPUDevice/);
+  assert.match((lostError as GpuDeviceLostError).hint ?? '', reopen);
+  assert.is((lostError as GpuDeviceLostError).diagnostic.hint, (lostError as GpuDeviceLostError).hint);
+  assert.match(new GpuDeviceLostError('the WebGPU device was lost (unknown): reset').hint ?? '', /a lost device usually means the GPU driver reset/);
+  assert.match(new GpuDeviceLostError('x').hint ?? '', reopen);
   await rejects(() => rt.check(), GpuDeviceLostError);
   await rejects(PlanExecutor.create(rt, tinyPlan()), GpuDeviceLostError);
   rt.destroy();
@@ -118,7 +125,8 @@ test('a destroyed stage or runtime fails clearly; other runtimes are unaffected'
 
   const exec2 = await PlanExecutor.create(rt, tinyPlan());
   rt.destroy();
-  await rejects(exec2.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /GpuRuntime was destroyed/);
+  const destroyed = await rejects(exec2.run(x.map, { readback: 'scalars' }), GpuDeviceLostError, /GpuRuntime was destroyed/);
+  assert.match((destroyed as GpuDeviceLostError).hint ?? '', /its destroy\(\) was called, which released the device: open a new runtime/);
   await rejects(PlanExecutor.create(rt, tinyPlan()), GpuDeviceLostError, /GpuRuntime was destroyed/);
 
   const exec3 = await PlanExecutor.create(other, tinyPlan());
@@ -342,6 +350,31 @@ test('public runtime functions given arguments of the wrong kind: a typed error 
   assert.ok(close((await exec.run(x.map, { readback: 'scalars' })).loss, x.loss), 'the stage runs on');
   exec.destroy();
   rt.destroy();
+});
+
+test('exported helpers and options objects given the wrong kind (null, a number, …): typed errors naming them, never a TypeError from inside', async () => {
+  const m = await import('tdc-runtime/node');
+  const typed = async (f: () => unknown, cls: Function, message: RegExp) => rejects(async () => f(), cls, message);
+  await typed(() => m.nestByName(null as unknown as Map<string, number>), GpuUsageError, /^nestByName: expected a Map of '\/'-separated name → value, got null$/);
+  await typed(() => m.nestByName({ a: 1 } as unknown as Map<string, number>), GpuUsageError, /got a plain object/);
+  await typed(() => m.nestByName(new Map([['a', 1], ['a/b', 2]])), GpuUsageError, /'a\/b' lies under 'a', which is given a value of its own/);
+  await typed(() => m.flattenInputs({}, null as unknown as string[]), GpuUsageError, /^flattenInputs: names must be an Array of the plan's input names \(strings\), got null$/);
+  await typed(() => m.evalDim(null as unknown as number, {}), GpuUsageError, /^evalDim: a dim must be a number, \{ sym: string \} or \{ op: 'add' \| .*, got null$/);
+  await typed(() => m.evalDim({ op: 'pow' as 'add', a: 1, b: 2 }, {}), GpuUsageError, /got op the string "pow"/);
+  await typed(() => m.evalDim({ sym: 'N' }, null as unknown as Record<string, number>), GpuUsageError, /^evalDim: env must be an object of symbol → value, got null$/);
+  await typed(() => m.evalShape(undefined as unknown as number[], {}), GpuUsageError, /^evalShape: a shape must be an Array of dims, got undefined$/);
+  await typed(() => m.shapeToString(null as unknown as number[]), GpuUsageError, /^shapeToString: a shape must be an Array of dims/);
+  await typed(() => m.dimToString([null] as unknown as number), GpuUsageError, /^dimToString: a dim must be/);
+  await typed(() => m.dimSymbols('N' as unknown as number), GpuUsageError, /^dimSymbols: a dim must be/);
+  await typed(() => m.GpuRuntime.open(null as unknown as {}), m.GpuOptionsError, /^GpuRuntime\.open: the options must be an object \(NodeGpuOptions\) or left out, got null$/);
+  await typed(() => m.GpuRuntime.fromDevice({} as GPUDevice, 3 as unknown as {}), m.GpuOptionsError, /^GpuRuntime\.fromDevice: the options must be an object/);
+  assert.equal(m.optionsProblems(null as unknown as {}).map((e) => e.message), ['GpuRuntime.open: the options must be an object (NodeGpuOptions) or left out, got null']);
+  await typed(() => m.dawnOptions(null as unknown as {}), m.GpuOptionsError, /^dawnOptions: the options must be an object/);
+  await typed(() => m.defaultTuningPath(null as unknown as {}), GpuUsageError, /^defaultTuningPath: env must be an object/);
+  // a wrong argument to deadline() threw from inside its timer, past every catch, and ended the process
+  await typed(() => m.deadline(10, undefined, null as unknown as () => void), GpuUsageError, /^deadline: expire must be a function, got null$/);
+  await typed(() => m.withTimeout(new Promise(() => {}), 'x' as unknown as number, 'a wait'), GpuUsageError, /^deadline: ms must be a number of milliseconds, got the string "x"$/);
+  assert.is(m.evalDim({ op: 'add', a: { sym: 'N' }, b: 2 }, { N: 3 }), 5, 'good dims evaluate as before');
 });
 
 test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {

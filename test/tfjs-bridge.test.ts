@@ -268,13 +268,16 @@ test('labels tfjs computed on the GPU are checked like host labels; float labels
   const n = t.memory().numTensors;
   const outOfRange = onGpu(10); // 5..14 against 10 classes
   const fractional = t.tensor1d(Array.from(y, (v) => v + 0.5));
+  // 1.7 has no exact float32: shown as written, not as the float32's float64 digits (1.7000000476837158)
+  const inexact = t.tensor1d(Array.from(y, (v) => v + 0.7));
   for (const [labels, message] of [
     [outOfRange, /'targets' element \d+ is 1\d: a class index must lie in \[0, 10\)/],
     [fractional, /'targets' element 0 is 1\.5, not a 32-bit integer/],
+    [inexact, /'targets' element 0 is 1\.7, not a 32-bit integer/],
   ] as const)
     await rejects(() => d.step(x, labels), GpuInputError, message);
-  assert.is(t.memory().numTensors, n + 2, 'the failed steps leak no tensors');
-  t.dispose([same, floats, outOfRange, fractional, x]);
+  assert.is(t.memory().numTensors, n + 3, 'the failed steps leak no tensors');
+  t.dispose([same, floats, outOfRange, fractional, inexact, x]);
   d.dispose();
 });
 

@@ -310,26 +310,63 @@ test('vite dev server: editing the config regenerates the glue; a typo is report
   }
 });
 
-test('vite dev server started before there is a tdc.config: the error says so, and creating the file compiles its configs', async () => {
+/** A Vite dev server on the app whose log lines go to `logs`, and a wait for a condition on them (90 s at most). */
+async function devServer(): Promise<{ server: { listen(): Promise<unknown>; close(): Promise<void> }; logs: string[]; waitFor: (what: () => boolean, label: string) => Promise<void> }> {
   const { createServer } = await import('vite');
   const logs: string[] = [];
   const log = (m: string) => void logs.push(m);
   const logger = { info: log, warn: log, warnOnce: log, error: log, clearScreen: () => {}, hasErrorLogged: () => false, hasWarned: false };
+  const server = await createServer({ root: APP, configFile: join(APP, 'vite.config.ts'), server: { port: 0, strictPort: false }, customLogger: logger as never });
+  const waitFor = async (what: () => boolean, label: string): Promise<void> => {
+    for (const t0 = Date.now(); !what(); await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() - t0 > 90_000) throw new Error(`timed out waiting for ${label}; logs:\n${logs.join('\n')}`);
+  };
+  return { server, logs, waitFor };
+}
+
+test('vite dev server started before there is a tdc.config: the error says so, and creating the file compiles its configs', async () => {
   const config = readFileSync(TDC_CONFIG, 'utf8');
   rmSync(TDC_CONFIG);
   rmSync(join(APP, 'src', 'generated'), { recursive: true, force: true });
-  const server = await createServer({ root: APP, configFile: join(APP, 'vite.config.ts'), server: { port: 0, strictPort: false }, customLogger: logger as never });
+  const { server, logs, waitFor } = await devServer();
   try {
     await server.listen();
-    const waitFor = async (what: () => boolean, label: string): Promise<void> => {
-      for (const t0 = Date.now(); !what(); await new Promise((r) => setTimeout(r, 100)))
-        if (Date.now() - t0 > 90_000) throw new Error(`timed out waiting for ${label}; logs:\n${logs.join('\n')}`);
-    };
     await waitFor(() => logs.some((l) => /error TDC670: no tdc\.config/.test(l)), 'the missing tdc.config reported');
     writeFileSync(TDC_CONFIG, config);
     await waitFor(() => existsSync(GLUE) && logs.some((l) => /tdc: the errors are fixed/.test(l)), 'the configs compiled');
   } finally {
     writeFileSync(TDC_CONFIG, config);
+    await server.close();
+  }
+});
+
+test('vite dev server: a config deleted is named where tdc.config lists it; a tdc.config deleted and made again under another extension is taken without a restart', async () => {
+  const tdcConfig = readFileSync(TDC_CONFIG, 'utf8');
+  const MTS = join(APP, 'tdc.config.mts');
+  const { server, logs, waitFor } = await devServer();
+  try {
+    await server.listen();
+    await waitFor(() => existsSync(GLUE) && logs.some((l) => /tdc: (compiled|.* is up to date)/.test(l)), 'the first compile');
+    // the torchdistill config goes: not "TDC100: cannot read" without a position, but the entry of tdc.config naming it
+    rmSync(CONFIG);
+    await waitFor(() => logs.some((l) => /TDC672/.test(l)), 'the deleted config reported');
+    const shown = logs.join('\n');
+    assert.match(shown, /tdc\.config\.ts:\d+:\d+ - error TDC672: configs\[0\]\.config: no such config file: .*kd\/config\.yaml/);
+    assert.match(shown, /was it moved or deleted\? Fix the path, or remove this entry/);
+    assert.not.match(shown, /TDC100/);
+    const fixed = () => logs.filter((l) => /tdc: the errors are fixed/.test(l)).length;
+    writeFileSync(CONFIG, GOOD);
+    await waitFor(() => fixed() === 1, 'the config back');
+    // tdc.config.ts becomes tdc.config.mts: the deletion is named, the new file taken
+    rmSync(TDC_CONFIG);
+    await waitFor(() => logs.some((l) => /error TDC670: .*tdc\.config\.ts was deleted, and there is no other tdc\.config/.test(l)), 'the deleted tdc.config reported');
+    writeFileSync(MTS, tdcConfig);
+    await waitFor(() => fixed() === 2, 'tdc.config.mts taken');
+    assert.not.ok(hasStackTrace(logs.join('\n')), logs.join('\n'));
+  } finally {
+    writeFileSync(CONFIG, GOOD);
+    writeFileSync(TDC_CONFIG, tdcConfig);
+    rmSync(MTS, { force: true });
     await server.close();
   }
 });

@@ -108,7 +108,8 @@ export async function projectFromConfig(
   });
   for (const [i, e] of entries.entries()) {
     const at = typeof valid.configs[i] === 'string' ? ['configs', i] : ['configs', i, 'config'];
-    if (!existsSync(e.config)) ds.push(await problem({ path: at, message: `no such config file: ${displayPath(e.config)}` }, 'TDC672'));
+    if (!existsSync(e.config))
+      ds.push(await problem({ path: at, message: `no such config file: ${displayPath(e.config)}`, hint: 'was it moved or deleted? Fix the path, or remove this entry' }, 'TDC672'));
     for (let j = 0; j < i; j++) {
       const o = entries[j]!;
       if (o.out === e.out)

@@ -3,10 +3,11 @@
 // itself) changed since they were last compiled, writing their output. Nor is an entry compiled whose output
 // directory's stamp shows it was compiled from exactly these inputs and is unchanged since (fingerprint.ts), as
 // on a fresh build with nothing changed. Errors stay reported until their entry compiles (or is up to date) again.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/index.js';
 import { compileEntry, type EntryResult } from './compile-project.js';
-import { findProjectConfig, loadProject, projectFromConfig, type Project, type ProjectEntry } from './load-project.js';
+import { displayPath, findProjectConfig, loadProject, projectFromConfig, type Project, type ProjectEntry } from './load-project.js';
 import { entryInputs, hashFiles, inputFingerprint, keptOutput } from './fingerprint.js';
 import { PROJECT_CONFIG_NAMES, type TdcConfig } from './define-config.js';
 
@@ -38,6 +39,10 @@ export class ProjectSession {
   private last = new Map<string, { hash: string; errors: Diagnostic[] }>();
   /** The tdc.config file; looked up in the root again by each update until there is one (created after the start). */
   private configFile: string | undefined;
+  /** The tdc.config this session loaded and then saw deleted (named in the error until another is found). */
+  private deletedConfig: string | undefined;
+  /** missingConfigs() when the project was last loaded. */
+  private missing = '';
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: SessionOptions) {
@@ -76,6 +81,7 @@ export class ProjectSession {
     const kept: Diagnostic[] = [];
     const entries = this.project?.entries ?? [];
     for (const e of entries) {
+      if (!existsSync(e.config)) continue; // deleted: reported where tdc.config lists it (reload)
       const hash = inputFingerprint(this.project!, e);
       if (this.last.get(e.out)?.hash === hash) continue;
       const warnings = await keptOutput(e.out, hash);
@@ -99,6 +105,11 @@ export class ProjectSession {
     };
   }
 
+  /** The configs of the project that are not on disk, as one string (compared between updates). */
+  private missingConfigs(): string {
+    return (this.project?.entries ?? []).filter((e) => !existsSync(e.config)).map((e) => e.config).join('\n');
+  }
+
   private async reload(): Promise<void> {
     if (this.opts.inline) {
       if (this.project || hasErrors(this.loadErrors)) return;
@@ -107,18 +118,30 @@ export class ProjectSession {
       this.loadErrors = r.diagnostics.filter((d) => d.severity === 'error');
       return;
     }
+    // a tdc.config found by looking (not named in the options) that was deleted: look again, so that one created
+    // under another name (tdc.config.json → tdc.config.ts) is taken without a restart
+    if (this.configFile !== undefined && this.opts.configFile === undefined && !existsSync(this.configFile)) {
+      this.deletedConfig = this.configFile;
+      this.configFile = undefined;
+      this.projectHash = undefined;
+    }
     this.configFile ??= findProjectConfig(this.opts.root);
     if (this.configFile === undefined) {
+      const deleted = this.deletedConfig ? `${displayPath(this.deletedConfig)} was deleted, and there is ` : '';
       this.loadErrors = [
-        diag('error', 'TDC670', `no tdc.config.{ts,mts,mjs,js,json} in ${this.opts.root}`, undefined, {
+        diag('error', 'TDC670', `${deleted}no${deleted ? ' other' : ''} tdc.config.{ts,mts,mjs,js,json} in ${this.opts.root}`, undefined, {
           hint: "create one (export default defineConfig({ configs: ['kd.yaml'] })), or pass the configs to the plugin: tdc({ configs: ['kd.yaml'] })",
         }),
       ];
       return;
     }
+    // reloaded also when a config it lists was deleted or came back: loading names a missing one at its entry
+    // in tdc.config (TDC672), where compiling it would only say that it cannot be read
     const hash = hashFiles([this.configFile], '');
-    if (hash === this.projectHash) return;
+    const missing = this.missingConfigs();
+    if (hash === this.projectHash && missing === this.missing) return;
     this.projectHash = hash;
+    this.missing = missing;
     const r = await loadProject(this.configFile);
     this.loadErrors = r.diagnostics.filter((d) => d.severity === 'error');
     if (r.project) this.project = r.project; // entries whose options changed get a new fingerprint

@@ -1,6 +1,7 @@
 // What a public function of the runtime says when it is given an argument of the wrong kind (a plain object where
 // a Map goes, null where a GPUDevice goes): a typed error naming the argument and what it is, never the TypeError
 // that using it would raise inside ("inputs.keys is not a function").
+import { GpuOptionsError } from './errors.js';
 
 /** What `v` is, in words: 'null', 'undefined', 'the string "x"', 'a number (3)', 'an Array', 'a plain object', 'a Float32Array', … */
 export function describeValue(v: unknown): string {
@@ -10,7 +11,7 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 39)}…` : v)}`;
   if (typeof v !== 'object') return `a ${typeof v}${typeof v === 'number' || typeof v === 'boolean' ? ` (${String(v)})` : ''}`;
   const ctor = (v as object).constructor?.name;
-  return !ctor || ctor === 'Object' ? 'a plain object' : `a ${ctor}`;
+  return !ctor || ctor === 'Object' ? 'a plain object' : `${/^[AEIOU]/.test(ctor) ? 'an' : 'a'} ${ctor}`;
 }
 
 /** Why `v` is not a Map (undefined when it is one); `what` names it ("inputs"). A plain object gets the fix. */
@@ -23,3 +24,11 @@ export function notAMap(v: unknown, what: string): string | undefined {
 /** `v` is usable as a GPUDevice (WebGPU gives no class to test against across realms and bindings). */
 export const isGpuDevice = (v: unknown): v is GPUDevice =>
   v !== null && typeof v === 'object' && typeof (v as GPUDevice).createBuffer === 'function' && typeof (v as GPUDevice).queue === 'object';
+
+/** `opts` as an options object (undefined: {}), else a GpuOptionsError naming `fn`: `open(null)` would otherwise
+ *  read a field of null. */
+export function optionsObject<T extends object>(opts: T | undefined, fn: string, what = 'GpuOptions'): T {
+  if (opts === undefined) return {} as T;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new GpuOptionsError(`${fn}: the options must be an object (${what}) or left out, got ${describeValue(opts)}`);
+  return opts;
+}

@@ -35,6 +35,7 @@
 // leaves the state as it was, as the in-place update's own index always is); a factor check runs after the plan's
 // kernels: it holds back only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
+import { f32Text } from './float-text.js';
 
 export const NO_ERROR = 0xffffffff;
 /** Invocations per workgroup of a check kernel's `main` entry point. */
@@ -68,7 +69,7 @@ const ON_DEVICE = '; the results of this run were discarded';
 
 /** A probability outside [0, 1] (or NaN): `value` as float32 holds it (host and device alike). */
 export function unitCheckProblem(c: { input: string; message: string }, element: number, value: number, onDevice: boolean): string {
-  return `'${c.input}' element ${element} is ${value}, outside [0, 1] (torch raises "${c.message}")${onDevice ? ON_DEVICE : ''}`;
+  return `'${c.input}' element ${element} is ${f32Text(value)}, outside [0, 1] (torch raises "${c.message}")${onDevice ? ON_DEVICE : ''}`;
 }
 
 /** One factor check of one run: n = count · size diagonal entries of the factors in `buffer`. */
@@ -129,13 +130,13 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
 export function hostIndexProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, data: ArrayLike<number | bigint>): string | undefined {
   for (let i = 0; i < data.length; i++) {
     const v = Number(data[i]);
-    if (v !== c.ignore && !(v >= 0 && v < c.size)) return indexCheckProblem(c, i, v, false);
+    if (v !== c.ignore && !(v >= 0 && v < c.size)) return indexCheckProblem(c, i, data instanceof Float32Array ? f32Text(v) : v, false);
   }
   return undefined;
 }
 
 /** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
-export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number, onDevice: boolean): string {
+export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number | string, onDevice: boolean): string {
   const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch && torchText(c.torch, c.size, value);
   return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ${c.what === undefined ? 'ignore_index ' : ''}${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
 }
@@ -146,6 +147,6 @@ export function computedIndexProblem(c: { what: string; size: number; torch?: st
 }
 
 /** torch's message for a bad index: {max} stands for size − 1, {size} for size, {value} for the value. */
-function torchText(template: string, size: number, value: number): string {
+function torchText(template: string, size: number, value: number | string): string {
   return template.replaceAll('{max}', String(size - 1)).replaceAll('{size}', String(size)).replaceAll('{value}', String(value));
 }

@@ -7,8 +7,8 @@
 // - device loss and uncaptured errors arrive asynchronously: both are recorded and rethrown by check(),
 //   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
 /// <reference types="@webgpu/types" preserve="true" />
-import { GpuDeviceLostError, GpuOptionsError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
-import { describeValue, isGpuDevice } from './argument-checks.js';
+import { GpuDeviceLostError, REOPEN_HINT, GpuOptionsError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
+import { describeValue, isGpuDevice, optionsObject } from './argument-checks.js';
 import type { Polling } from './wait-estimate.js';
 
 export interface GpuOptions {
@@ -178,11 +178,14 @@ export class DeviceWatch {
 
   private constructor(device: GPUDevice) {
     this.lost = device.lost.then((info) => {
-      this.lostError = new GpuDeviceLostError(
+      this.lostError =
         info.reason === 'destroyed' && this.destroyedOnPurpose
-          ? 'the WebGPU device was destroyed'
-          : `the WebGPU device was lost (${info.reason}): ${info.message}`,
-      );
+          ? new GpuDeviceLostError('the WebGPU device was destroyed', `this runtime released it (destroy()): ${REOPEN_HINT}`)
+          : new GpuDeviceLostError(
+              `the WebGPU device was lost (${info.reason}): ${info.message}`,
+              // destroyed, but not by this runtime: by code sharing the device (fromDevice), or a device.destroy() of the caller's
+              info.reason === 'destroyed' ? `something called destroy() on the GPUDevice (code sharing it, or a device.destroy() of yours): ${REOPEN_HINT}` : undefined,
+            );
       throw this.lostError;
     });
     this.lost.catch(() => {}); // observed through check()/wait(), never an unhandled rejection
@@ -244,11 +247,13 @@ export class GpuRuntime {
    * absent and NoWebGpuAdapterError where it has no adapter. In Node use tdc-runtime/node's GpuRuntime.open (Dawn).
    */
   static async open(opts: GpuOptions = {}): Promise<GpuRuntime> {
+    opts = optionsObject(opts, 'GpuRuntime.open');
     return GpuRuntime.fromGpu(opts.gpu ?? navigatorGpu(), opts);
   }
 
   /** Opens an adapter and a device from a `GPU` object (navigator.gpu, Dawn's create() result, …). */
   static async fromGpu(gpu: GPU, opts: GpuOptions = {}, dawnOptions: string[] = []): Promise<GpuRuntime> {
+    opts = optionsObject(opts, 'GpuRuntime.fromGpu');
     const timeoutMs = timeoutOption(opts.timeoutMs);
     const described = dawnOptions.length ? ` (Dawn options: ${dawnOptions.join(' ')})` : '';
     const { adapter, device } = await requestDevice(gpu, opts, timeoutMs, plainNoAdapterReport(described));
@@ -261,6 +266,7 @@ export class GpuRuntime {
    *  device's waits poll on the CPU (Dawn in Node; tdc-runtime/node's fromDevice says so by default). */
   static fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean } = {}): GpuRuntime {
     if (!isGpuDevice(device)) throw new GpuUsageError(`GpuRuntime.fromDevice: expected a GPUDevice, got ${describeValue(device)}`, 'pass the device your WebGPU code uses (adapter.requestDevice()), or open one with GpuRuntime.open()');
+    opts = optionsObject(opts, 'GpuRuntime.fromDevice', '{ timeoutMs, busyWaits }');
     const timeoutMs = timeoutOption(opts.timeoutMs);
     const rt = new GpuRuntime(undefined, undefined, device, describeAdapter(device.adapterInfo, []), timeoutMs);
     rt.busyWaits = opts.busyWaits ?? false;
@@ -410,7 +416,7 @@ export class GpuRuntime {
   /** Ends this runtime: every later use fails with a GpuDeviceLostError. Releases the device (releaseDevice). */
   destroy(): void {
     if (this.destroyedError) return;
-    this.destroyedError = new GpuDeviceLostError('this GpuRuntime was destroyed');
+    this.destroyedError = new GpuDeviceLostError('this GpuRuntime was destroyed', `its destroy() was called, which released the device: ${REOPEN_HINT}`);
     this.releaseDevice();
   }
 
@@ -430,7 +436,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string, cpuWaitM
   const timeout = new Promise<never>((_, reject) => {
     d = deadline(ms, cpuWaitMs, (late) => reject(new GpuTimeoutError(`${what} did not complete within ${ms} ms${late}`)));
   });
-  return Promise.race([p, timeout]).finally(() => d!.cancel());
+  return Promise.race([p, timeout]).finally(() => d?.cancel());
 }
 
 /** A running deadline: cancel() stops it, restart() counts `ms` again from now. */
@@ -450,6 +456,10 @@ export interface Deadline {
  * CPU when that was a second or more ('' otherwise).
  */
 export function deadline(ms: number, cpuWaitMs: (() => number) | undefined, expire: (note: string) => void): Deadline {
+  // checked here, not left to the timer: a wrong argument would throw from inside it, past every caller's catch
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new GpuUsageError(`deadline: ms must be a number of milliseconds, got ${describeValue(ms)}`);
+  if (cpuWaitMs !== undefined && typeof cpuWaitMs !== 'function') throw new GpuUsageError(`deadline: cpuWaitMs must be a function or undefined, got ${describeValue(cpuWaitMs)}`);
+  if (typeof expire !== 'function') throw new GpuUsageError(`deadline: expire must be a function, got ${describeValue(expire)}`);
   const waited = cpuWaitMs ?? (() => 0);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let t0 = 0;

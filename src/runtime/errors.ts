@@ -47,11 +47,21 @@ export class NoWebGpuError extends NoWebGpuAdapterError {
   }
 }
 
-/** The device was lost (driver reset, destroy()) — every later use fails with this. */
+/** What to do once a device is gone, in Node and the browser alike (the end of every GpuDeviceLostError's hint). */
+export const REOPEN_HINT =
+  'open a new runtime (await GpuRuntime.open(), from tdc-runtime/node in Node) and create the stages on it again (await <Stage>Criterion.create(runtime), or PlanExecutor.create), then set their state again (setState): nothing made on the old device can be used';
+
+/** The device was lost (driver reset, destroy()) — every later use fails with this. The hint says what a loss
+ *  usually means (`hint` for a more specific cause) and how to go on: reopen. */
 export class GpuDeviceLostError extends GpuError {
   override name = 'GpuDeviceLostError';
-  constructor(message: string) {
-    super('TDC521', message);
+  constructor(message: string, hint?: string) {
+    super(
+      'TDC521',
+      message,
+      hint ??
+        `a lost device usually means the GPU driver reset or the browser's GPU process crashed (a kernel ran longer than the OS allows, GPU memory ran out, the machine slept), taking everything on the device with it: ${REOPEN_HINT}`,
+    );
   }
 }
 

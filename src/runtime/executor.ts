@@ -14,7 +14,7 @@
 // not cleared between runs.
 /// <reference types="@webgpu/types" preserve="true" />
 import { didYouMean } from './suggest.js';
-import { evalDim } from './dims.js';
+import { evalDim, shapeToString } from './dims.js';
 import type { ComputedIndexCheck, KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 import { bindSymbols, envKey, type SymbolEnv } from './bind-symbols.js';
 import { GpuRuntime, messageOf } from './device.js';
@@ -40,7 +40,7 @@ import { withNonfinite, type NonFinite } from './nonfinite.js';
 import { SerialQueue } from './serial-queue.js';
 import { describeValue, isGpuDevice, notAMap } from './argument-checks.js';
 import { namingUnusableBuffers, OTHER_DEVICE_HINT, type CallerBuffer } from './foreign-buffers.js';
-import { copyHostInputs, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
+import { copyHostInputs, elementText, isDetached, isDeviceInput, isShared, kindOf, tensorProblem, numelOf, toF32, toI32, type HostInput, type TensorInput } from './tensors.js';
 import { isSoftwareAdapter, overrideConstants, requestedWorkgroupSize, type WorkgroupSizeOption } from './workgroup.js';
 import { chooseSubgroupVariants, subgroupSupport, subgroupsUnavailable, type SubgroupOption } from './subgroups.js';
 import { adapterKey, tunedChoices, type KernelChoice, type TunedChoices, type TuningEntry } from './tune-cache.js';
@@ -754,11 +754,15 @@ export class PlanExecutor {
     const seen: [string, Float32Array][] = [];
     for (const [name, arr] of into) {
       const g = this.plan.outputs.grads.find((x) => x.input === name);
-      if (!g) throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (gradients: ${this.plan.outputs.grads.map((x) => x.input).join(', ') || 'none'})`);
+      if (!g) {
+        const grads = this.plan.outputs.grads.map((x) => x.input);
+        const dym = didYouMean(name, grads);
+        throw new GpuInputError(`readback into: '${name}' is not a gradient of this plan (${dym ? `${dym} ` : ''}gradients: ${grads.join(', ') || 'none'})`);
+      }
       const n = g.shape.reduce<number>((a, d) => a * evalDim(d, env), 1);
       if (!(arr instanceof Float32Array) || arr.length !== n)
         throw new GpuInputError(
-          `readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? (isDetached(arr) ? 'one whose ArrayBuffer was detached (transferred: postMessage, structuredClone)' : arr.length) : typeof arr}`,
+          `readback into: the array for '${name}' must be a Float32Array of ${n} elements (the gradient's), got ${arr instanceof Float32Array ? (isDetached(arr) ? 'one whose ArrayBuffer was detached (transferred: postMessage, structuredClone)' : arr.length) : describeValue(arr)}`,
         );
       const other = seen.find(([, b]) => b.buffer === arr.buffer && b.byteOffset < arr.byteOffset + arr.byteLength && arr.byteOffset < b.byteOffset + b.byteLength);
       if (other && n > 0)
@@ -1080,13 +1084,13 @@ export class PlanExecutor {
     for (const pi of plan.inputs) {
       const t = inputs.get(pi.name);
       if (t === undefined) continue;
-      const malformed = tensorProblem(t);
+      const malformed = tensorProblem(t, pi);
       if (malformed) {
         problems.push(`'${pi.name}' ${malformed}`);
         continue;
       }
       if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        problems.push(`'${pi.name}' has an invalid shape ${JSON.stringify(t.shape)}`);
+        problems.push(`'${pi.name}' has an invalid shape ${JSON.stringify(t.shape) ?? String(t.shape)}: expected ${shapeToString(pi.shape)}, an Array of non-negative integers`);
         continue;
       }
       shapes.set(pi.name, t.shape);
@@ -1154,7 +1158,7 @@ export class PlanExecutor {
     if (t.data instanceof Int32Array && !isShared(t.data)) return t.data;
     const dst = this.scratchFor(name, n, Int32Array);
     const bad = toI32(t.data as Float32Array | Float64Array | BigInt64Array, dst);
-    if (bad >= 0) problems.push(`'${name}' element ${bad} is ${String(t.data[bad])}, not a 32-bit integer`);
+    if (bad >= 0) problems.push(`'${name}' element ${bad} is ${elementText(t.data, bad)}, not a 32-bit integer`);
     return dst;
   }
 

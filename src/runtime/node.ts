@@ -28,7 +28,8 @@ import {
   type NoAdapterReport,
   type TuningSource,
 } from './device.js';
-import { GpuOptionsError, NoWebGpuAdapterError } from './errors.js';
+import { GpuOptionsError, GpuUsageError, NoWebGpuAdapterError } from './errors.js';
+import { describeValue, optionsObject } from './argument-checks.js';
 import { dawnNoAdapter, dawnNoDevice, type DawnRefusal } from './dawn-message.js';
 import { PollThrottle } from './poll-throttle.js';
 import { nodeHostFloats } from './node-host-floats.js';
@@ -71,6 +72,7 @@ export interface NodeGpuOptions extends GpuOptions {
  * (%LOCALAPPDATA%\tdc\tuning.json on Windows). undefined: none.
  */
 export function defaultTuningPath(env: Record<string, string | undefined> = process.env): string | undefined {
+  if (env === null || typeof env !== 'object') throw new GpuUsageError(`defaultTuningPath: env must be an object of variable → value (process.env), got ${describeValue(env)}`);
   const set = env['TDC_TUNING_CACHE'];
   if (set !== undefined && set !== '') return set === 'off' ? undefined : set;
   if (env['XDG_CACHE_HOME']) return `${env['XDG_CACHE_HOME']}/tdc/tuning.json`;
@@ -151,6 +153,7 @@ export function dawnInstance(create: (o: string[]) => GPU, options: string[]): G
 
 /** The Dawn options (create() argument) an options object + environment selects. */
 export function dawnOptions(opts: NodeGpuOptions = {}): string[] {
+  opts = optionsObject(opts, 'dawnOptions', 'NodeGpuOptions');
   const env = opts.env ?? process.env;
   const out: string[] = [];
   const backend = opts.backend ?? nonEmpty(env['TDC_WEBGPU_BACKEND']);
@@ -184,7 +187,7 @@ function timeoutFrom(opts: NodeGpuOptions): number {
  */
 export function optionsProblems(opts: NodeGpuOptions = {}): GpuOptionsError[] {
   try {
-    timeoutFrom(opts);
+    timeoutFrom(optionsObject(opts, 'GpuRuntime.open', 'NodeGpuOptions'));
     return [];
   } catch (e) {
     if (e instanceof GpuOptionsError) return [e];
@@ -220,6 +223,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
 
   /** A device the caller obtained in Node (from Dawn: its waits poll, unless `busyWaits: false`). */
   static override fromDevice(device: GPUDevice, opts: { timeoutMs?: number; busyWaits?: boolean; throttlePolling?: boolean } = {}): BrowserGpuRuntime {
+    opts = optionsObject(opts, 'GpuRuntime.fromDevice', '{ timeoutMs, busyWaits, throttlePolling }');
     const rt = BrowserGpuRuntime.fromDevice(device, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), busyWaits: opts.busyWaits ?? true });
     if (rt.busyWaits) rt.waitHook = waitHookFor(rt.adapterInfo, opts.throttlePolling);
     rt.hostFloats = nodeHostFloats;
@@ -232,6 +236,7 @@ export class GpuRuntime extends BrowserGpuRuntime {
    * threads and memory only when V8 collects every object made from it, so creating one per open() leaks).
    */
   static override async open(opts: NodeGpuOptions = {}): Promise<GpuRuntime> {
+    opts = optionsObject(opts, 'GpuRuntime.open', 'NodeGpuOptions');
     const options = dawnOptions(opts);
     const timeoutMs = timeoutFrom(opts);
     const key = JSON.stringify([options, opts.powerPreference ?? '', [...(opts.features ?? [])].sort(), opts.subgroups !== false]);

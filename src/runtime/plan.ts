@@ -2,7 +2,7 @@
 // emitter, manifest.json and the runtime consume. Sizes are Dims over the plan's symbols, bound from the
 // input shapes at run time and passed to every kernel in one uniform buffer (so one compile serves any batch).
 import type { DeviceCheckKind } from './device-checks.js';
-import type { Dim, Shape } from './dims.js';
+import type { Dim, Shape } from './dim-types.js';
 
 export type GpuDType = 'f32' | 'i32';
 

@@ -88,7 +88,7 @@ export class ResidentState {
         problems.push(`missing state '${s.key}'`);
         continue;
       }
-      const malformed = tensorProblem(t);
+      const malformed = tensorProblem(t, s.input);
       if (malformed) {
         problems.push(`state '${s.key}' ${malformed}`);
         continue;

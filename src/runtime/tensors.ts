@@ -4,6 +4,9 @@
 // is a DeviceInput (bound in place when it has STORAGE usage, else copied into the plan's buffer inside the
 // same command buffer).
 /// <reference types="@webgpu/types" preserve="true" />
+import { describeValue } from './argument-checks.js';
+import { shapeToString, type Dim } from './dims.js';
+import { f32Text } from './float-text.js';
 
 export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array;
 
@@ -60,16 +63,34 @@ export function isDetached(v: ArrayBufferView): boolean {
   }
 }
 
-/** What makes `t` no tensor at all (not an object; host data that is no typed array), or undefined: checked before
- *  its shape and dtype, so that such a value is a GpuInputError naming the input, not a TypeError from inside. */
-export function tensorProblem(t: unknown): string | undefined {
-  if (t === null || typeof t !== 'object') return `is ${t === null ? 'null' : typeof t}, not a tensor ({ shape, data } or { shape, buffer })`;
+/** What the plan reads as one input: its dtype and shape (PlanInput's), to show the form a tensor for it takes. */
+export interface TensorExpectation {
+  dtype: 'float' | 'int';
+  shape: readonly Dim[];
+}
+
+/** What makes `t` no tensor at all (not an object; a bare typed array, Array or GPUBuffer; host data that is no
+ *  typed array), or undefined: checked before its shape and dtype, so that such a value is a GpuInputError naming
+ *  the input and the form `expect`ed (e.g. `{ shape: [N], data: Int32Array }`), not a TypeError from inside or a
+ *  complaint about its shape. */
+export function tensorProblem(t: unknown, expect?: TensorExpectation): string | undefined {
+  const shape = expect ? shapeToString(expect.shape) : '[…]';
+  const array = expect?.dtype === 'int' ? 'Int32Array' : expect ? 'Float32Array' : 'a typed array';
+  const notTensor = (what: string, how = '') => `is ${what}, not a tensor: expected { shape: ${shape}, data: ${array} }${how} or { shape: ${shape}, buffer: GPUBuffer }`;
+  if (t === null || typeof t !== 'object') return notTensor(describeValue(t));
+  // before isDeviceInput: a typed array has a `buffer` too (its ArrayBuffer)
+  if (ArrayBuffer.isView(t)) return notTensor(describeValue(t), ' (that array as data)');
+  if (Array.isArray(t)) return notTensor('an Array', expect ? ` (data: ${array}.from(array))` : '');
+  if (isGpuBufferLike(t)) return `is a bare GPUBuffer, not a tensor: expected { shape: ${shape}, buffer: that GPUBuffer }`;
   if (isDeviceInput(t as TensorInput)) return undefined;
   const data = (t as { data?: unknown }).data;
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return isDetached(data) ? `has data whose ArrayBuffer was detached (transferred: postMessage, structuredClone): it holds nothing now` : undefined;
   const what = data === undefined ? 'no data' : `data that is ${data === null ? 'null' : Array.isArray(data) ? 'a plain Array' : typeof data === 'object' ? `a ${(data as object).constructor?.name ?? 'object'}` : `a ${typeof data}`}`;
   return `has ${what}: expected a typed array (Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers) or a GPUBuffer as { shape, buffer }`;
 }
+
+/** A GPUBuffer (WebGPU gives no class to test against across realms and bindings). */
+const isGpuBufferLike = (v: object): boolean => typeof (v as GPUBuffer).mapAsync === 'function' && typeof (v as GPUBuffer).usage === 'number';
 
 /** 'float' / 'int' as the tensor declares it, or undefined for an unknown dtype string. */
 export function kindOf(t: HostInput): 'float' | 'int' | undefined {
@@ -97,6 +118,9 @@ export function toF32(src: Float32Array | Float64Array | Int32Array | BigInt64Ar
   if (src instanceof BigInt64Array) for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]!);
   else dst.set(src);
 }
+
+/** Element `i` of host data as a message shows it: float32 data in f32Text's shortest form, others as they are. */
+export const elementText = (data: HostData, i: number): string => (data instanceof Float32Array ? f32Text(data[i]!) : String(data[i]));
 
 /** Copies integer data into `dst` as i32; returns the index of the first value that is not an i32, or -1. */
 export function toI32(src: Float32Array | Float64Array | BigInt64Array, dst: Int32Array): number {
