@@ -435,6 +435,29 @@ def one_case(seed, loss, i, stats):
     return ggr.edge_case(case, cls, kw, yaml_kwargs(kw), xs, targets, notes=notes, n_args=n_args, result=result)
 
 
+def ctc_fuzz_case(seed, i, stats):
+    """CTCLoss through gen-golden-regress.py's ctc_case (its StudentCTCLoss spec: tuple output, label targets)."""
+    case = f'regress__fz_CTCLoss_{i}'
+    d = Draw(f'{seed}:CTCLoss:{i}')
+    n, c, s = d.pick(1, 2, 3, 4), d.pick(2, 3, 5, 8), d.pick(1, 2, 4, 6)
+    zi = d.coin(0.3)
+    tl = [d.r.randrange(0, s + 1) for _ in range(n)]
+    # feasible input lengths (2 * tl + 1 steps always suffice) unless zero_infinity may zero an infeasible one
+    # no input length 0: torch 1.13's CPU kernel reads log_alpha[-1] there, the previous sample's memory (pytorch
+    # issues 88047 / 89208, fixed by PR 123193 in 2.3); tdc gives the fixed value (0 for an empty target, else inf)
+    il = [min(d.r.randrange(max(tl[b] if zi else 2 * tl[b] + 1, 1), 2 * s + 4), 2 * s + 3) for b in range(n)]
+    t = max(il) + d.pick(0, 0, 2)
+    unbatched = n == 1 and d.coin(0.5)
+    try:
+        return ggr.ctc_case(case, t, n, c, s, il, tl, blank=d.pick(0, c - 1, d.r.randrange(c)), reduction=d.pick('none', 'mean', 'sum'),
+                            zero_infinity=zi, concat=d.coin(0.3) and not unbatched, logits=d.coin(0.3), unbatched=unbatched,
+                            repeats=s >= 2 and d.coin(0.3), notes=f'fuzz seed {seed}')
+    except (AssertionError, RuntimeError):  # an infeasible alignment without zero_infinity, or a draw torch refuses
+        shutil.rmtree(os.path.join(ggr.ROOT, case), ignore_errors=True)
+        stats['nonfinite'] += 1
+        return None
+
+
 def missing_keyword_cases(stats):
     """torch keywords tdc's signature lacks (each must be refused, not ignored) and tdc keywords torch lacks."""
     out = []
@@ -454,7 +477,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--cases', type=int, default=20)
-    ap.add_argument('--losses', default=','.join(sorted(GENERATORS)))
+    ap.add_argument('--losses', default=','.join(sorted(GENERATORS) + ['CTCLoss']))
     ap.add_argument('--out', default='/tmp/tdc-fuzz-torch')
     a = ap.parse_args()
     torch.set_default_dtype(torch.float64)
@@ -467,7 +490,7 @@ def main():
     missing_keyword_cases(stats)
     for loss in a.losses.split(','):
         for i in range(a.cases):
-            c = one_case(a.seed, loss, i, stats)
+            c = ctc_fuzz_case(a.seed, i, stats) if loss == 'CTCLoss' else one_case(a.seed, loss, i, stats)
             if c:
                 c.setdefault('kind', 'value')
                 cases.append(c)
