@@ -84,6 +84,12 @@ export const BUILTIN_FUNCTIONS = {
   side: { params: ['is_from_teacher'], group: 'compile-time', doc: 'teacher if is_from_teacher else student' },
   error: { params: ['message'], rest: true, group: 'compile-time', doc: "a diagnostic; tensors passed after the message are named with their shapes" },
   assert_shape: { params: ['x', 'shape', 'message'], optional: ['message'], group: 'compile-time', doc: 'a positioned diagnostic naming the tensor unless x has shape' },
+  assert_broadcasts: {
+    params: ['x', 'shape', 'message'],
+    optional: ['message'],
+    group: 'compile-time',
+    doc: "a positioned diagnostic naming the tensor unless x broadcasts to shape without enlarging it (torch's in-place `out.mul_(x)` rule)",
+  },
   state: {
     params: ['name', 'shape', 'init'],
     optional: ['init'],

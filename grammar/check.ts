@@ -28,7 +28,7 @@ export const BUILTIN_NAMES: readonly string[] = [...BUILTIN_VALUES, ...Object.ke
 const AFTER: Partial<Record<Stmt['kind'], string>> = { expr: 'error(...)', if: 'an if/else whose branches all return' };
 
 /** Built-ins called for their effect, whose value may be dropped: a diagnostic, a run-time check, a state update. */
-const EFFECTS = new Set(['error', 'assert_shape', 'warn_rows', 'state_out']);
+const EFFECTS = new Set(['error', 'assert_shape', 'assert_broadcasts', 'warn_rows', 'state_out']);
 
 const PRIM_NAMES = ['float', 'int', 'bool', 'str', 'path', 'io', 'any', 'criterion', 'wrapper_config', 'tensor', 'scale_tensor', 'numeric_tensor'];
 

@@ -60,7 +60,9 @@ def fmt(v):
     if isinstance(v, float) and math.isinf(v):
         return '.inf' if v > 0 else '-.inf'
     if isinstance(v, float):
-        return repr(v) if ('.' in repr(v) or 'e' in repr(v)) else repr(v) + '.0'
+        # YAML 1.1 (PyYAML, torchdistill) reads 1e-06 as a string: a float's mantissa needs a dot
+        mantissa, e, exponent = repr(v).partition('e')
+        return (mantissa if '.' in mantissa else mantissa + '.0') + (e + ('' if exponent[0] in '+-' else '+') + exponent if e else '')
     if isinstance(v, str):
         return f"'{v}'"
     return str(v)
@@ -471,6 +473,21 @@ def main():
                            notes="a logit -inf under pos_weight 0, the target a leaf: torch's target backward "
                                  "log_sigmoid(-x) - pos_weight * log_sigmoid(x) is 0 - 0 * -inf = NaN there (tdc's grad_only took a "
                                  "NaN slope as -inf), +inf and -inf at the other infinite logits"))
+    # found by scripts/fuzz-torch-losses.py: NaN target gradients torch gives where a loss is finite
+    kx = torch.log_softmax(torch.randn(3, 4, generator=g), 1)
+    kt = torch.softmax(torch.randn(3, 4, generator=g), 1)
+    kt[0, 1] = 0.0
+    kt[2, 3] = 0.0
+    kt = kt.float().double()
+    cases.append(edge_case('regress__KLDivLoss__target_grad_zero_target', torch.nn.KLDivLoss, {'reduction': 'batchmean'}, {'reduction': 'batchmean'},
+                           [kx, kt], notes="zero target probabilities, the target a leaf: torch's xlogy(t, t) backward for its second "
+                                             "argument, g * t / t, is NaN at t = 0 (tdc's masked xlogy gave -input there)"))
+    px = torch.randn(2, 4, generator=g)
+    pt = torch.tensor([[0.0, 0.5, 1.0, 3.0], [2.0, 0.0, 1.5, 0.25]])
+    cases.append(edge_case('regress__PoissonNLLLoss__full_target_grad_zero_target', torch.nn.PoissonNLLLoss, {'full': True}, {'full': True},
+                           [px, pt], notes="full=True, targets 0 among them, the target a leaf: torch computes the Stirling term "
+                                             "everywhere and masks it where target <= 1, and the masked zero gradient meets log(0): NaN at "
+                                             "target 0 (tdc's where(target > 1, ...) gave the finite -input there)"))
     with open(os.path.join(ROOT, 'index.json'), 'w') as f:
         json.dump({'generator': 'scripts/gen-golden-regress.py', 'torch_version': torch.__version__, 'n_cases': len(cases), 'cases': cases}, f, indent=1)
         f.write('\n')

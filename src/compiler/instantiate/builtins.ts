@@ -611,6 +611,23 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
       return NONE;
     },
   },
+  assert_broadcasts: {
+    // torch's in-place ops (binary_cross_entropy's loss.mul_(weight), bce_with_logits' add_ of the pos_weight term)
+    // refuse an operand that would enlarge the input's shape: x's dims, aligned from the right, are 1 or shape's
+    fn(ip, [x, shape, message], span) {
+      const { shape: s } = ts(ip, x!);
+      const want = shape!.t === 'list' ? shape!.items.map((v) => (v.t === 'unknown' ? undefined : asDim(v))) : undefined;
+      if (!s || !want) return NONE;
+      const off = want.length - s.length;
+      const ok = off >= 0 && s.every((d, i) => d === 1 || want[off + i] === undefined || assumeDimEq(d, want[off + i]!));
+      if (!ok) {
+        const msg = message!.t === 'str' ? message!.v : 'does not broadcast';
+        const wanted = `[${want.map((d) => (d === undefined ? '?' : dimToString(d))).join(', ')}]`;
+        fail(ip.ctx, C.shape, `${msg}: expected a shape that broadcasts to ${wanted} without enlarging it, got ${describeValue(ip.ctx, x!)}`, span);
+      }
+      return NONE;
+    },
+  },
   state: {
     fn(ip, [name, shape, init], span) {
       // a stateful loss's buffer (CRD): graph input state_in/<term>/<name>, never trained
