@@ -190,6 +190,10 @@ test('a choice tuned for the KD config reaches every run of its kernels: tdc run
   assert.is(text.code, 0, text.stderr);
   assert.ok(text.stdout.includes(`tuning: 3 of 3 kernels run choices from the tuning cache ${file} (stage 'train' of examples/kd/config.yaml measured at N=64, C=100)`), text.stdout);
   assert.match(text.stdout, /#1 k1_row_kd .* wg 16 \(tuned\)/);
+  // the application's --workgroup-size wins over the cache; the tuned subgroup choice still applies, and says so
+  const asked = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain', '--workgroup-size', '32'], { env, timeoutMs: 120_000 });
+  assert.is(asked.code, 0, asked.stderr);
+  assert.match(asked.stdout, /#1 k1_row_kd .* wg 32 \(subgroup choice tuned\)/);
   // no cache: explain says so, and the defaults run
   const off = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain'], { env: { TDC_TUNING_CACHE: 'off' }, timeoutMs: 120_000 });
   assert.match(off.stdout, /^tuning: no tuning cache/m);

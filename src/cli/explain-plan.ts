@@ -83,7 +83,10 @@ function kernelChoice(gpu: GpuRunDetails, i: number): string {
   const wg = gpu.workgroupSizes[i];
   const tuned = gpu.tuning.kernels.find((k) => k.kernel === gpu.plan.kernels[i]!.name);
   if (wg === undefined && !gpu.subgroupVariants[i]) return '';
-  return `  wg ${wg ?? '-'}${gpu.subgroupVariants[i] ? ' + subgroups' : ''}${tuned ? ' (tuned)' : ''}`;
+  // which parts came from the tuning cache (an application's --workgroup-size leaves only the subgroup choice tuned)
+  const parts = tuned ? [tuned.workgroupSize !== undefined, tuned.subgroups !== undefined] : [false, false];
+  const label = parts[0] && parts[1] ? ' (tuned)' : parts[0] ? ' (size tuned)' : parts[1] ? ' (subgroup choice tuned)' : '';
+  return `  wg ${wg ?? '-'}${gpu.subgroupVariants[i] ? ' + subgroups' : ''}${label}`;
 }
 
 /** `tdc run --explain` on the GPU: which plan ran and why, its kernels, the time of each step. */
