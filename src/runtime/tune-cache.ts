@@ -8,6 +8,7 @@
 // so — a stale cache never changes what runs.
 import type { AdapterDescription } from './device.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
+import { checkPlanFields } from './check-plan.js';
 import { workgroupMax, type DeviceWorkgroupLimits } from './workgroup.js';
 
 export const TUNING_FORMAT = 'tdc-tuning/1';
@@ -52,6 +53,7 @@ export function adapterKey(info: AdapterDescription, subgroups?: { min?: number;
 
 /** 64-bit FNV-1a of the plan's kernels (names, WGSL texts, overrides, bindings), hex. Synchronous and browser-safe. */
 export function planHash(plan: KernelPlan): string {
+  checkPlanFields(plan);
   const text = plan.kernels.map((k) => [k.name, k.wgsl, k.wgslSubgroups ?? '', JSON.stringify(k.overrides ?? []), JSON.stringify(k.bindings)].join('\u0000')).join('\u0001');
   let h = 0xcbf29ce484222325n;
   const prime = 0x100000001b3n;
