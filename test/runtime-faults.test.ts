@@ -374,6 +374,13 @@ test('exported helpers and options objects given the wrong kind (null, a number,
   // a wrong argument to deadline() threw from inside its timer, past every catch, and ended the process
   await typed(() => m.deadline(10, undefined, null as unknown as () => void), GpuUsageError, /^deadline: expire must be a function, got null$/);
   await typed(() => m.withTimeout(new Promise(() => {}), 'x' as unknown as number, 'a wait'), GpuUsageError, /^deadline: ms must be a number of milliseconds, got the string "x"$/);
+  await typed(() => m.didYouMean(null as unknown as string, ['a']), GpuUsageError, /^closest: the word must be a string, got null$/);
+  await typed(() => m.closest('a', null as unknown as string[]), GpuUsageError, /^closest: the candidates must be an iterable of strings \(an Array, a Set\), got null$/);
+  await typed(() => m.editDistance('a', 3 as unknown as string), GpuUsageError, /^editDistance: expected two strings, got the string "a" and a number \(3\)$/);
+  for (const f of [() => m.planHash(null as unknown as KernelPlan), () => m.tuneSymbols(null as unknown as KernelPlan), () => m.tuneInputs(null as unknown as KernelPlan, {}), () => m.selectPlanVariant(null as unknown as KernelPlan, 8)])
+    await typed(f, PlanError, /the plan is null, not a kernel plan/);
+  await typed(() => m.planHash({} as KernelPlan), PlanError, /its 'symbols' is undefined, not an array \(is this a kernel plan\?\)/);
+  assert.is(m.didYouMean('outptu', ['output', 'input']), "did you mean 'output'?", 'good arguments work as before');
   assert.is(m.evalDim({ op: 'add', a: { sym: 'N' }, b: 2 }, { N: 3 }), 5, 'good dims evaluate as before');
 });
 

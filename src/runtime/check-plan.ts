@@ -6,12 +6,18 @@ import { PlanError } from './errors.js';
 import { describeValue } from './argument-checks.js';
 import type { KernelPlan, PlanBuffer, PlanKernel } from './plan.js';
 
-/** Structural checks of a plan against itself and the device; returns buffers by id. Throws PlanError. */
-export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<number, PlanBuffer> {
+/** A PlanError unless `plan` is an object with a kernel plan's top-level fields (arrays, outputs): what every exported
+ *  function taking a plan checks first, so that null or another object is named, not a TypeError from inside. */
+export function checkPlanFields(plan: KernelPlan): void {
   if (plan === null || typeof plan !== 'object') throw new PlanError(`the plan is ${describeValue(plan)}, not a kernel plan`);
   for (const field of ['symbols', 'inputs', 'buffers', 'kernels'] as const)
     if (!Array.isArray(plan[field])) throw new PlanError(`its '${field}' is ${describeValue(plan[field])}, not an array (is this a kernel plan?)`);
   if (plan.outputs === null || typeof plan.outputs !== 'object') throw new PlanError(`its 'outputs' is ${describeValue(plan.outputs)}, not an object (is this a kernel plan?)`);
+}
+
+/** Structural checks of a plan against itself and the device; returns buffers by id. Throws PlanError. */
+export function checkPlan(plan: KernelPlan, limits?: GPUSupportedLimits): Map<number, PlanBuffer> {
+  checkPlanFields(plan);
   const byId = new Map<number, PlanBuffer>();
   for (const b of plan.buffers) {
     if (byId.has(b.id)) throw new PlanError(`buffer id ${b.id} is used twice`);

@@ -3,6 +3,7 @@
 // fatter kernels). Chosen at pipeline creation from the device's limit — the runtime raises it to the
 // adapter's maximum (device.ts RAISED_LIMITS) — unless the application asks for the default plan.
 import type { KernelPlan } from './plan.js';
+import { checkPlanFields } from './check-plan.js';
 
 /** 'auto': the variant with the most storage bindings the device allows (the default); 'default': the plan
  *  for WebGPU's default limits, whatever the device allows. */
@@ -10,6 +11,7 @@ export type PlanVariantOption = 'auto' | 'default';
 
 /** The plan to run on a device allowing `maxStorageBuffers` storage buffers per shader stage. */
 export function selectPlanVariant(plan: KernelPlan, maxStorageBuffers: number, choice: PlanVariantOption = 'auto'): KernelPlan {
+  checkPlanFields(plan);
   if (choice === 'default' || !plan.variants?.length) return plan;
   let best: KernelPlan = plan;
   let need = 0;

@@ -1,6 +1,9 @@
 // "did you mean": the closest candidate by Damerau-Levenshtein distance, if close enough.
+import { GpuUsageError } from './errors.js';
+import { describeValue } from './argument-checks.js';
 
 export function editDistance(a: string, b: string): number {
+  if (typeof a !== 'string' || typeof b !== 'string') throw new GpuUsageError(`editDistance: expected two strings, got ${describeValue(a)} and ${describeValue(b)}`);
   const m = a.length;
   const n = b.length;
   const d: number[][] = Array.from({ length: m + 1 }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
@@ -16,10 +19,14 @@ export function editDistance(a: string, b: string): number {
 }
 
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  if (typeof word !== 'string') throw new GpuUsageError(`closest: the word must be a string, got ${describeValue(word)}`);
+  if (candidates === null || typeof (candidates as Partial<Iterable<string>>)?.[Symbol.iterator] !== 'function' || typeof candidates === 'string')
+    throw new GpuUsageError(`closest: the candidates must be an iterable of strings (an Array, a Set), got ${describeValue(candidates)}`);
   let best: string | undefined;
   let bestD = Infinity;
   const lw = word.toLowerCase();
   for (const c of candidates) {
+    if (typeof c !== 'string') continue;
     const dist = editDistance(lw, c.toLowerCase());
     if (dist < bestD) {
       bestD = dist;

@@ -12,6 +12,7 @@
 // changes what runs.
 import type { AdapterDescription } from './device.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
+import { checkPlanFields } from './check-plan.js';
 import { workgroupMax, type DeviceWorkgroupLimits } from './workgroup.js';
 
 export const TUNING_FORMAT = 'tdc-tuning/1';
@@ -82,6 +83,7 @@ export function kernelTuningKey(k: PlanKernel): string {
 
 /** The plan's identity for tuning: a hash of its kernels' kernelTuningKeys (sizes left out, as there). */
 export function planHash(plan: KernelPlan): string {
+  checkPlanFields(plan);
   return fnv1a(plan.kernels.map(kernelTuningKey).join('\u0001'));
 }
 

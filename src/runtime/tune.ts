@@ -15,7 +15,7 @@ import { GpuRuntime } from './device.js';
 import { dimSymbols, evalShape } from './dims.js';
 import { GpuInputError, GpuUsageError } from './errors.js';
 import { describeValue } from './argument-checks.js';
-import { checkPlan } from './check-plan.js';
+import { checkPlan, checkPlanFields } from './check-plan.js';
 import { PlanExecutor, bufferLimitProblems } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
 import { selectPlanVariant } from './plan-variant.js';
@@ -233,6 +233,7 @@ async function timePlan(rt: GpuRuntime, plan: KernelPlan, kernels: Record<string
 
 /** The size symbols the plan's inputs are shaped by: tuning (tuneInputs) needs a value for each. */
 export function tuneSymbols(plan: KernelPlan): string[] {
+  checkPlanFields(plan);
   const used = new Set<string>();
   for (const i of plan.inputs) for (const d of i.shape) dimSymbols(d, used);
   return [...used];
