@@ -63,6 +63,22 @@ test('CrossEntropyLoss: probability targets with an ignore_index >= 0 are refuse
   computed(tdc(['run', config('ce-default', 'CrossEntropyLoss', []), '--inputs', io, '--device', 'cpu']));
 });
 
+test('CrossEntropyLoss: a negative label_smoothing is no smoothing, as in torch 1.13 (it checks only <= 1.0); above 1 is refused', () => {
+  const logits = f64([3, 4], (i) => Math.sin(i + 1));
+  const probs = inputs('ce-ls-prob', logits, f64([3, 4], (i) => [0.1, 0.2, 0.3, 0.4][i % 4]!));
+  const labels = inputs('ce-ls-labels', logits, { dtype: 'I64', shape: [3], data: BigInt64Array.from([0n, 3n, 1n]) });
+  const loss = (io: string, ls: string) => {
+    const r = tdc(['run', config(`ce-ls-${ls}`, 'CrossEntropyLoss', [`label_smoothing: ${ls}`, "reduction: 'sum'"]), '--inputs', io, '--device', 'cpu', '--json']);
+    assert.is(r.code, 0, r.stderr.slice(0, 2000));
+    return (JSON.parse(r.stdout) as { loss: number }).loss;
+  };
+  for (const io of [probs, labels]) {
+    assert.is(loss(io, '-0.1'), loss(io, '0.0'));
+    assert.is.not(loss(io, '0.1'), loss(io, '0.0'));
+    refused(tdc(['run', config('ce-ls-big', 'CrossEntropyLoss', ['label_smoothing: 1.5']), '--inputs', io, '--device', 'cpu']), /label_smoothing must be between 0.0 and 1.0. Got: 1.5/);
+  }
+});
+
 test("BCELoss / BCEWithLogitsLoss: a weight or pos_weight that would enlarge the input's shape is refused; one that broadcasts into it runs", () => {
   const probs = inputs('bce', f64([2, 3], (i) => 0.1 + 0.13 * i), f64([2, 3], (i) => (i % 2 ? 1 : 0)));
   const enlarging = [[[1.0, 2.0, 0.5]], [[0.5, 1.0, 1.5]], [[2.0, 1.0, 1.0]]]; // [3, 1, 3] against [2, 3]
