@@ -3,7 +3,9 @@
 // "ignore_index is not supported for floating point target"; a negative one it ignores), and a BCELoss /
 // BCEWithLogitsLoss weight or pos_weight that would enlarge the input's shape (torch multiplies and adds them in place:
 // "output with shape [..] doesn't match the broadcast shape [..]"), and a GaussianNLLLoss var of a shape torch does
-// not take (only the input's, that without the last dim, or 1 there: "var is of incorrect size"). Each through `tdc run --device cpu` on a
+// not take (only the input's, that without the last dim, or 1 there: "var is of incorrect size"), and integer targets
+// where torch has no promotion (BCELoss, BCEWithLogitsLoss, KLDivLoss refuse them in the forward pass; MSELoss and
+// HuberLoss compute the loss and then their backward raises "Found dtype Long but expected Double"). Each through `tdc run --device cpu` on a
 // torchdistill config, as a user runs it: exit 1 and a diagnostic naming the option, or the number when torch gives one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -61,6 +63,22 @@ test('CrossEntropyLoss: probability targets with an ignore_index >= 0 are refuse
   computed(tdc(['run', config('ce-default', 'CrossEntropyLoss', []), '--inputs', io, '--device', 'cpu']));
 });
 
+test('CrossEntropyLoss: a negative label_smoothing is no smoothing, as in torch 1.13 (it checks only <= 1.0); above 1 is refused', () => {
+  const logits = f64([3, 4], (i) => Math.sin(i + 1));
+  const probs = inputs('ce-ls-prob', logits, f64([3, 4], (i) => [0.1, 0.2, 0.3, 0.4][i % 4]!));
+  const labels = inputs('ce-ls-labels', logits, { dtype: 'I64', shape: [3], data: BigInt64Array.from([0n, 3n, 1n]) });
+  const loss = (io: string, ls: string) => {
+    const r = tdc(['run', config(`ce-ls-${ls}`, 'CrossEntropyLoss', [`label_smoothing: ${ls}`, "reduction: 'sum'"]), '--inputs', io, '--device', 'cpu', '--json']);
+    assert.is(r.code, 0, r.stderr.slice(0, 2000));
+    return (JSON.parse(r.stdout) as { loss: number }).loss;
+  };
+  for (const io of [probs, labels]) {
+    assert.is(loss(io, '-0.1'), loss(io, '0.0'));
+    assert.is.not(loss(io, '0.1'), loss(io, '0.0'));
+    refused(tdc(['run', config('ce-ls-big', 'CrossEntropyLoss', ['label_smoothing: 1.5']), '--inputs', io, '--device', 'cpu']), /label_smoothing must be between 0.0 and 1.0. Got: 1.5/);
+  }
+});
+
 test("BCELoss / BCEWithLogitsLoss: a weight or pos_weight that would enlarge the input's shape is refused; one that broadcasts into it runs", () => {
   const probs = inputs('bce', f64([2, 3], (i) => 0.1 + 0.13 * i), f64([2, 3], (i) => (i % 2 ? 1 : 0)));
   const enlarging = [[[1.0, 2.0, 0.5]], [[0.5, 1.0, 1.5]], [[2.0, 1.0, 1.0]]]; // [3, 1, 3] against [2, 3]
@@ -100,6 +118,18 @@ test('GaussianNLLLoss: a var that only broadcasts (not the input\'s shape, that 
   };
   for (const bad of [[1, 4], [1, 1], [4], [3, 4, 1], [1]]) refused(run(bad), /GaussianNLLLoss: var is of incorrect size/);
   for (const good of [[3, 4], [3], [3, 1]]) computed(run(good));
+});
+
+test('integer targets: refused by the losses torch refuses them in (forward, or backward for MSE/Huber); L1/SmoothL1 promote them', () => {
+  const i64 = (shape: number[], f: (i: number) => number): SafeTensor => ({ dtype: 'I64', shape, data: BigInt64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => BigInt(f(i))) });
+  const io = inputs('int-target', f64([2, 3], (i) => 0.1 + 0.13 * i), i64([2, 3], (i) => i % 2));
+  for (const key of ['BCELoss', 'BCEWithLogitsLoss', 'KLDivLoss']) {
+    refused(tdc(['run', config(`int-${key}`, key, []), '--inputs', io, '--device', 'cpu']), new RegExp(`${key}: an integer target, which torch refuses`));
+  }
+  for (const key of ['MSELoss', 'HuberLoss']) {
+    refused(tdc(['run', config(`int-${key}`, key, []), '--inputs', io, '--device', 'cpu']), new RegExp(`${key}: an integer or bool target, which torch's backward refuses`));
+  }
+  for (const key of ['L1Loss', 'SmoothL1Loss']) computed(tdc(['run', config(`int-${key}`, key, []), '--inputs', io, '--device', 'cpu']));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
