@@ -263,6 +263,10 @@ test('glue inputs that are no tensor (a bare typed array, a number, an Array, nu
     await refused(io(2), y, `'student/./output' is a number (2), not a tensor: ${form('[N, C]', 'Float32Array')}`);
     await refused(io([0.5, 0.5]), y, `'student/./output' is an Array, not a tensor: ${form('[N, C]', 'Float32Array')} (data: Float32Array.from(array))`);
     await refused(io(null), y, `'student/./output' is null, not a tensor: ${form('[N, C]', 'Float32Array')}`);
+    // a whole level null, or the inputs argument itself: named, not "missing input 'student/./output'"
+    await refused({ student: { '.': null }, teacher: { '.': { output: s } } }, y, `'student/.' is null, not an object of the tensors under it (it should hold 'student/./output')`);
+    await refused({ student: null, teacher: { '.': { output: s } } }, y, `'student' is null, not an object of the tensors under it (it should hold 'student/./output')`);
+    await refused(null, y, `the inputs must be an object of nested tensors (inputs.student['.'].output), got null`);
     // an unknown key anywhere in the nesting is refused with the closest input, as an unknown flat name is
     await refused(io(s, { '.': { output: s, outptu: s } }), y, `unknown input 'teacher/./outptu' (did you mean 'teacher/./output'?)`);
     await refused(io(s, { '.': { output: s }, fc: { output: s } }), y, `unknown input 'teacher/fc/output'`);

@@ -384,6 +384,49 @@ test('exported helpers and options objects given the wrong kind (null, a number,
   assert.is(m.evalDim({ op: 'add', a: { sym: 'N' }, b: 2 }, { N: 3 }), 5, 'good dims evaluate as before');
 });
 
+test('the remaining exported helpers (tuning, subgroups, device checks, tfjs hooks) given null or the wrong kind: a GpuUsageError naming the function and the argument', async () => {
+  const m = await import('tdc-runtime/node');
+  const tf = await import('tdc-runtime/tfjs');
+  const typed = async (f: () => unknown, message: RegExp) => rejects(async () => f(), GpuUsageError, message);
+  const x = null as never;
+  const limits = { maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeInvocationsPerWorkgroup: 256 };
+  const support = { feature: false, subgroupId: undefined, maxSize: undefined };
+  await typed(() => m.DeviceWatch.of(x), /^DeviceWatch\.of: the device must be a GPUDevice, got null$/);
+  await typed(() => m.adapterKey(x), /^adapterKey: info must be an AdapterDescription \(GpuRuntime\.adapter\), got null$/);
+  await typed(() => m.isSoftwareAdapter('lavapipe' as never), /^isSoftwareAdapter: info must be an AdapterDescription \(GpuRuntime\.adapter\), got the string "lavapipe"$/);
+  await typed(() => m.bindSymbols(x, new Map(), []), /^bindSymbols: inputs must be an Array of the plan's inputs \(plan\.inputs\), got null$/);
+  await typed(() => m.bindSymbols([], {} as never, []), /^bindSymbols: shapes must be a Map of input name → shape, got a plain object$/);
+  await typed(() => m.bindSymbols([], new Map(), x), /^bindSymbols: symbols must be an Array/);
+  await typed(() => m.chooseSubgroupVariants(x, [], support, 'auto' as never), /^chooseSubgroupVariants: kernels must be an Array/);
+  await typed(() => m.chooseSubgroupVariants([], [], x, 'auto' as never), /^chooseSubgroupVariants: the support must be a SubgroupSupport \(subgroupSupport\), got null$/);
+  await typed(() => m.subgroupSupport(x, undefined, undefined), /^subgroupSupport: the device must be a GPUDevice, got null$/);
+  await typed(() => m.subgroupsUnavailable(undefined as never), /^subgroupsUnavailable: the support must be a SubgroupSupport \(subgroupSupport\), got undefined$/);
+  await typed(() => m.computedIndexProblem(x, 0, 1), /^computedIndexProblem: the check must be an object/);
+  await typed(() => m.hostIndexProblem(x, [1]), /^hostIndexProblem: the check must be an object/);
+  await typed(() => m.hostIndexProblem({ input: 'y', size: 2 }, x), /^hostIndexProblem: data must be an Array or typed array of indices, got null$/);
+  await typed(() => m.indexCheckProblem(x, 0, 1, false), /^indexCheckProblem: the check must be an object/);
+  await typed(() => m.unitCheckProblem(x, 0, 1, false), /^unitCheckProblem: the check must be an object/);
+  await typed(() => m.dawnInstance(x, []), /^dawnInstance: create must be a function \(the webgpu package's create\), got null$/);
+  await typed(() => m.dawnInstance(() => ({}) as GPU, 'x' as never), /^dawnInstance: options must be an Array of Dawn option strings, got the string "x"$/);
+  await typed(() => m.describeOutcome(x), /^describeOutcome: the report must be a KernelReport \(TuneResult\.kernels\), got null$/);
+  await typed(() => m.nonFiniteParts(x), /^nonFiniteParts: the result must be a run result \(\{ loss, terms, … \}\), got null$/);
+  await typed(() => m.overrideConstants(x, false, limits), /^overrideConstants: kernels must be an Array/);
+  await typed(() => m.overrideConstants([], false, x), /^overrideConstants: limits must be the device's workgroup limits \(GPUSupportedLimits\), got null$/);
+  await rejects(async () => m.tunedChoices(undefined, x, 'a', limits, false), PlanError, /the plan is null, not a kernel plan/);
+  await typed(() => m.tunedChoices(undefined, tinyPlan(), 'a', x, false), /^tunedChoices: limits must be/);
+  await typed(() => m.withEntry(x, {} as never), /^withEntry: the cache must be a TuningCache \(parseTuningCache, emptyTuningCache\), got null$/);
+  await typed(() => m.withEntry(m.emptyTuningCache(), x), /^withEntry: the entry must be a TuningEntry, got null$/);
+  await typed(() => tf.parseHookName(x), /^parseHookName: the name must be a string like 'student\/conv2\/output', got null$/);
+  await typed(() => tf.resolveHooks(x, []), /^resolveHooks: the model must be a tfjs LayersModel, got null$/);
+  await typed(() => tf.resolveHooks({ getLayer: () => undefined } as never, x), /^resolveHooks: refs must be an Array of HookRef \(parseHookName\), got null$/);
+  await typed(() => tf.resolveHooks({ getLayer: () => undefined } as never, [], null as never), /^resolveHooks: the map must be an object/);
+  // good arguments work as before
+  assert.is(m.subgroupsUnavailable({ feature: true, subgroupId: true, maxSize: undefined }), undefined);
+  assert.equal(tf.parseHookName('student/./output'), { name: 'student/./output', side: 'student', path: '.', io: 'output' });
+  assert.equal(m.nonFiniteParts({ loss: 1, terms: { a: 2 } }), []);
+  assert.equal(m.withEntry(m.emptyTuningCache(), { adapter: 'a', plan: 'p', kernels: {} } as never).entries.length, 1);
+});
+
 test('1000 runtime open/destroy cycles (100 of them compiling and running a stage) leave threads and RSS flat', () => {
   const script = `
 import { readFileSync } from 'node:fs';

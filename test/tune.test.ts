@@ -196,8 +196,12 @@ test('a choice tuned for the KD config reaches every run of its kernels: tdc run
   assert.match(asked.stdout, /#1 k1_row_kd .* wg 32 \(subgroup choice tuned\)/);
   // no cache: explain says so, and the defaults run
   const off = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain'], { env: { TDC_TUNING_CACHE: 'off' }, timeoutMs: 120_000 });
-  assert.match(off.stdout, /^tuning: no tuning cache/m);
+  assert.match(off.stdout, /^tuning: no tuning cache \(TDC_TUNING_CACHE=off, or no default path/m);
   assert.not.match(off.stdout, /\(tuned\)/);
+  // no file at the default path: explain names the path it looked at
+  const missing = join(dir, 'no-such-tuning.json');
+  const none = tdc(['run', KD, '--inputs', IO, '--device', 'gpu', '--explain'], { env: { TDC_TUNING_CACHE: missing }, timeoutMs: 120_000 });
+  assert.ok(none.stdout.includes(`tuning: no tuning cache (none at ${missing}): the kernels run the default workgroup sizes`), none.stdout);
 
   // the compiled glue (`tdc compile KD --like IO -o out/`: C fixed to 37) on a runtime reading the same file
   const out = join(ROOT, 'dist', `tmp-tune-glue-${process.pid}`);

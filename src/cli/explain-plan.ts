@@ -67,11 +67,13 @@ function planChoice(gpu: GpuRunDetails): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-/** Whether the kernels ran choices from the tuning cache (`tdc tune`), from which file and entry, or why none. */
-function tuningLine(gpu: GpuRunDetails): string {
+/** Whether the kernels ran choices from the tuning cache (`tdc tune`), from which file and entry, or why none;
+ *  `defaultPath` is the cache file the runtime looked for (defaultTuningPath(); undefined: none, e.g. TDC_TUNING_CACHE=off). */
+function tuningLine(gpu: GpuRunDetails, defaultPath: string | undefined): string {
   const t = gpu.tuning;
   const n = gpu.plan.kernels.length;
-  if (t.source === undefined) return 'tuning: no tuning cache (none at the default path, or TDC_TUNING_CACHE=off): the kernels run the default workgroup sizes; `tdc tune` records choices';
+  if (t.source === undefined)
+    return `tuning: no tuning cache (${defaultPath === undefined ? 'TDC_TUNING_CACHE=off, or no default path: neither XDG_CACHE_HOME nor HOME is set' : `none at ${defaultPath}`}): the kernels run the default workgroup sizes; \`tdc tune\` records choices`;
   if (!t.kernels.length)
     return `tuning: no kernel runs a tuned choice from ${t.source}${t.notes.length ? ` (${t.notes.length} note${t.notes.length === 1 ? '' : 's'} on stderr say what was ignored)` : ' (it has none for these kernels on this adapter; `tdc tune` records them)'}`;
   const entries = [...new Set(t.kernels.map((k) => k.entry))];
@@ -89,14 +91,15 @@ function kernelChoice(gpu: GpuRunDetails, i: number): string {
   return `  wg ${wg ?? '-'}${gpu.subgroupVariants[i] ? ' + subgroups' : ''}${label}`;
 }
 
-/** `tdc run --explain` on the GPU: which plan ran and why, its kernels, the time of each step. */
-export function explainRun(stage: string, gpu: GpuRunDetails, color: boolean): string {
+/** `tdc run --explain` on the GPU: which plan ran and why, its kernels, the time of each step. `defaultTuningPath`:
+ *  the tuning cache file the runtime looked for, named when there was none. */
+export function explainRun(stage: string, gpu: GpuRunDetails, color: boolean, defaultTuningPath?: string): string {
   const c = pc.createColors(color);
   const first = new Map(gpu.firstDispatchMs.map((x) => [x.kernel, x.ms]));
   const firstTotal = gpu.firstDispatchMs.reduce((a, x) => a + x.ms, 0);
   const lines = [
     planChoice(gpu),
-    tuningLine(gpu),
+    tuningLine(gpu, defaultTuningPath),
     ...planHeader(stage, gpu.plan, c),
     ...planKernels(gpu.plan, '  ', c, (k, i) => kernelChoice(gpu, i) + (first.has(k) ? c.gray(`  first dispatch ${seconds(first.get(k)!)}`) : '')),
     planOutputs(gpu.plan),

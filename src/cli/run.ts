@@ -109,7 +109,11 @@ export async function runCommand(config: string, opts: RunOptions): Promise<numb
     for (const [name, t] of Object.entries(result.terms)) process.stdout.write(`  ${name}: ${t.weight} × ${t.value}\n`);
     if (result.grads.size) process.stdout.write(`gradients: ${[...result.grads.keys()].join(', ')}${opts.gradsOut ? ` → ${opts.gradsOut}` : ''}\n`);
     if (result.state?.size) process.stdout.write(`state: ${[...result.state.keys()].join(', ')}${opts.stateOut ? ` → ${opts.stateOut}` : ''}\n`);
-    if (opts.explain) process.stdout.write(result.gpu ? explainRun(stage.name, result.gpu, useColor(opts)) : 'plan: the float64 CPU executor (no kernels)\n');
+    if (opts.explain && result.gpu) {
+      // the GPU ran: tdc-runtime/node is loaded, and its runtime looked for the cache at the default path
+      const { defaultTuningPath } = await import('tdc-runtime/node');
+      process.stdout.write(explainRun(stage.name, result.gpu, useColor(opts), defaultTuningPath()));
+    } else if (opts.explain) process.stdout.write('plan: the float64 CPU executor (no kernels)\n');
   }
   return exitCodeFor(ds);
 }

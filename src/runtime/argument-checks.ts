@@ -1,7 +1,7 @@
 // What a public function of the runtime says when it is given an argument of the wrong kind (a plain object where
 // a Map goes, null where a GPUDevice goes): a typed error naming the argument and what it is, never the TypeError
 // that using it would raise inside ("inputs.keys is not a function").
-import { GpuOptionsError } from './errors.js';
+import { GpuOptionsError, GpuUsageError } from './errors.js';
 
 /** What `v` is, in words: 'null', 'undefined', 'the string "x"', 'a number (3)', 'an Array', 'a plain object', 'a Float32Array', … */
 export function describeValue(v: unknown): string {
@@ -31,4 +31,13 @@ export function optionsObject<T extends object>(opts: T | undefined, fn: string,
   if (opts === undefined) return {} as T;
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new GpuOptionsError(`${fn}: the options must be an object (${what}) or left out, got ${describeValue(opts)}`);
   return opts;
+}
+
+/** `v` is an object that is not null and not an Array (an options object, a plan's record, an adapter description). */
+export const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A GpuUsageError unless `ok`: "`fn`: `what` must be `kind`, got <what v is>". What the exported helpers check
+ *  their arguments with, before reading a field of one. */
+export function expectArgument(ok: boolean, v: unknown, fn: string, what: string, kind: string): void {
+  if (!ok) throw new GpuUsageError(`${fn}: ${what} must be ${kind}, got ${describeValue(v)}`);
 }

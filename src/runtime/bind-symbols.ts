@@ -1,6 +1,7 @@
 // Binding a plan's symbols (N, C, …) from the shapes of the tensors given, checking every dim.
 import { dimToString, evalDim, type Dim } from './dims.js';
 import type { PlanInput } from './plan.js';
+import { expectArgument } from './argument-checks.js';
 
 export type SymbolEnv = Record<string, number>;
 
@@ -14,6 +15,10 @@ export function bindSymbols(
   symbols: readonly string[],
   equalDims: readonly (readonly [Dim, Dim])[] = [],
 ): { env: SymbolEnv; problems: string[] } {
+  expectArgument(Array.isArray(inputs), inputs, 'bindSymbols', 'inputs', "an Array of the plan's inputs (plan.inputs)");
+  expectArgument(shapes instanceof Map, shapes, 'bindSymbols', 'shapes', 'a Map of input name → shape');
+  expectArgument(Array.isArray(symbols), symbols, 'bindSymbols', 'symbols', "an Array of the plan's size symbols (plan.symbols)");
+  expectArgument(Array.isArray(equalDims), equalDims, 'bindSymbols', 'equalDims', 'an Array of dim pairs or left out');
   const env: SymbolEnv = {};
   const source: Record<string, string> = {};
   const problems: string[] = [];

@@ -36,6 +36,7 @@
 // kernels: it holds back only the later runs.
 /// <reference types="@webgpu/types" preserve="true" />
 import { f32Text } from './float-text.js';
+import { expectArgument, isRecord } from './argument-checks.js';
 
 export const NO_ERROR = 0xffffffff;
 /** Invocations per workgroup of a check kernel's `main` entry point. */
@@ -57,8 +58,8 @@ export const CHECK_PARAMS = [
   { name: 'values_at', ty: 'u32' },
 ] as const;
 
-/** The device checks a plan may carry kernels for (KernelPlan.checkKernels). */
-export type DeviceCheckKind = 'index' | 'factor' | 'unit';
+/** The device checks a plan may carry kernels for (KernelPlan.checkKernels): defined with the plan format. */
+export type { DeviceCheckKind } from './plan.js';
 
 export function unitParams(n: number, slot: number, valuesAt: number): ArrayBuffer {
   return checkParams({ n, size: 0 }, slot, valuesAt);
@@ -69,6 +70,7 @@ const ON_DEVICE = '; the results of this run were discarded';
 
 /** A probability outside [0, 1] (or NaN): `value` as float32 holds it (host and device alike). */
 export function unitCheckProblem(c: { input: string; message: string }, element: number, value: number, onDevice: boolean): string {
+  expectArgument(isRecord(c), c, 'unitCheckProblem', 'the check', "an object (one of the plan's unitChecks)");
   return `'${c.input}' element ${element} is ${f32Text(value)}, outside [0, 1] (torch raises "${c.message}")${onDevice ? ON_DEVICE : ''}`;
 }
 
@@ -128,6 +130,8 @@ export function checkParams(c: { n: number; size: number; ignore?: number }, slo
 /** The first element of an index input given as host data that lies outside [0, size) and is not the ignore value,
  *  worded as indexCheckProblem words it; undefined when every element is valid. */
 export function hostIndexProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, data: ArrayLike<number | bigint>): string | undefined {
+  expectArgument(isRecord(c), c, 'hostIndexProblem', 'the check', "an object (one of the plan's indexChecks)");
+  expectArgument(data !== null && typeof data === 'object' && typeof data.length === 'number', data, 'hostIndexProblem', 'data', 'an Array or typed array of indices');
   for (let i = 0; i < data.length; i++) {
     const v = Number(data[i]);
     if (v !== c.ignore && !(v >= 0 && v < c.size)) return indexCheckProblem(c, i, data instanceof Float32Array ? f32Text(v) : v, false);
@@ -137,12 +141,14 @@ export function hostIndexProblem(c: { input: string; size: number; ignore?: numb
 
 /** A class index (or what `what` says: a CTC length, an index into a CRD bank) outside [0, size) that is not the ignore value (host and device alike). */
 export function indexCheckProblem(c: { input: string; size: number; ignore?: number; what?: string; torch?: string }, element: number, value: number | string, onDevice: boolean): string {
+  expectArgument(isRecord(c), c, 'indexCheckProblem', 'the check', "an object (one of the plan's indexChecks)");
   const torch = c.what === undefined ? `Target ${value} is out of bounds` : c.torch && torchText(c.torch, c.size, value);
   return `'${c.input}' element ${element} is ${value}: ${c.what ?? 'a class index'} must lie in [0, ${c.size})${c.ignore !== undefined ? ` or be ${c.what === undefined ? 'ignore_index ' : ''}${c.ignore}` : ''}${torch ? ` (torch raises "${torch}")` : ''}${onDevice ? ON_DEVICE : ''}`;
 }
 
 /** An index the plan's kernels compute (plan.computedIndexChecks) with a value outside [0, size), found on the device. */
 export function computedIndexProblem(c: { what: string; size: number; torch?: string }, element: number, value: number): string {
+  expectArgument(isRecord(c), c, 'computedIndexProblem', 'the check', "an object (one of the plan's computedIndexChecks)");
   return `${c.what}: element ${element} is ${value}, outside [0, ${c.size})${c.torch ? ` (torch raises "${torchText(c.torch, c.size, value)}")` : ''}${ON_DEVICE}`;
 }
 

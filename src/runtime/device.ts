@@ -8,7 +8,7 @@
 //   and every wait (mapAsync, popErrorScope, onSubmittedWorkDone) races the loss and a timeout.
 /// <reference types="@webgpu/types" preserve="true" />
 import { GpuDeviceLostError, REOPEN_HINT, GpuOptionsError, GpuTimeoutError, GpuUsageError, GpuValidationError, NoWebGpuAdapterError, NoWebGpuError } from './errors.js';
-import { describeValue, isGpuDevice, optionsObject } from './argument-checks.js';
+import { describeValue, expectArgument, isGpuDevice, optionsObject } from './argument-checks.js';
 import type { Polling } from './wait-estimate.js';
 
 export interface GpuOptions {
@@ -171,6 +171,7 @@ export class DeviceWatch {
   private static readonly byDevice = new WeakMap<GPUDevice, DeviceWatch>();
 
   static of(device: GPUDevice): DeviceWatch {
+    expectArgument(isGpuDevice(device), device, 'DeviceWatch.of', 'the device', 'a GPUDevice');
     let w = DeviceWatch.byDevice.get(device);
     if (!w) DeviceWatch.byDevice.set(device, (w = new DeviceWatch(device)));
     return w;

@@ -1,17 +1,20 @@
 // Between the flat tensor names of a plan (`student/<path>/<io>[/<sub>]`, `targets`, `model_loss/<key>`) and
 // the nested objects generated glue exposes (inputs.student['layer4.1'].output).
-import { GpuUsageError } from './errors.js';
+import { GpuInputError, GpuUsageError } from './errors.js';
 import { describeValue } from './argument-checks.js';
 
 /**
  * Looks up every plan input name in `nested` by its '/'-separated segments; `targets` comes separately. A key of
  * `nested` that leads to no plan input (a misspelt module path or io: `teacher: { fc: { outptu } }`) is kept under
  * its flat name ('teacher/fc/outptu'), so that the executor refuses it as it refuses any unknown name, with the
- * closest plan input as did-you-mean, instead of the run going ahead without it.
+ * closest plan input as did-you-mean, instead of the run going ahead without it. `nested` itself, or a level on the
+ * way to a name, being null or no object (`student: { '.': null }`) is a GpuInputError naming it, not a missing input.
  */
 export function flattenInputs<T>(nested: unknown, names: readonly string[], targets?: T): Map<string, T> {
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
     throw new GpuUsageError(`flattenInputs: names must be an Array of the plan's input names (strings), got ${describeValue(names)}`, 'e.g. plan.inputs.map((i) => i.name)');
+  if (!isBranch(nested) && names.some((n) => n !== 'targets'))
+    throw new GpuInputError(`the inputs must be an object of nested tensors (inputs.student['.'].output), got ${describeValue(nested)}`);
   const out = new Map<string, T>();
   for (const name of names) {
     if (name === 'targets') {
@@ -19,8 +22,13 @@ export function flattenInputs<T>(nested: unknown, names: readonly string[], targ
       continue;
     }
     let cur: unknown = nested;
+    const segs = name.split('/');
     // own properties only: a module path '__proto__' must not find Object.prototype
-    for (const seg of name.split('/')) cur = cur !== null && typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, seg) ? (cur as Record<string, unknown>)[seg] : undefined;
+    segs.forEach((seg, i) => {
+      if (i > 0 && cur !== undefined && !isBranch(cur))
+        throw new GpuInputError(`'${segs.slice(0, i).join('/')}' is ${describeValue(cur)}, not an object of the tensors under it (it should hold '${name}')`);
+      cur = cur !== null && typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, seg) ? (cur as Record<string, unknown>)[seg] : undefined;
+    });
     if (cur !== undefined) out.set(name, cur as T);
   }
   for (const [name, value] of unknownKeys(nested, names)) out.set(name, value as T);

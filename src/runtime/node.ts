@@ -29,7 +29,7 @@ import {
   type TuningSource,
 } from './device.js';
 import { GpuOptionsError, GpuUsageError, NoWebGpuAdapterError } from './errors.js';
-import { describeValue, optionsObject } from './argument-checks.js';
+import { describeValue, expectArgument, optionsObject } from './argument-checks.js';
 import { dawnNoAdapter, dawnNoDevice, type DawnRefusal } from './dawn-message.js';
 import { PollThrottle } from './poll-throttle.js';
 import { nodeHostFloats } from './node-host-floats.js';
@@ -142,6 +142,8 @@ const instances = new Map<string, GPU>();
 
 /** The process-wide Dawn instance for `options` (created on first use). Throws what create() throws. */
 export function dawnInstance(create: (o: string[]) => GPU, options: string[]): GPU {
+  expectArgument(typeof create === 'function', create, 'dawnInstance', 'create', "a function (the webgpu package's create)");
+  expectArgument(Array.isArray(options), options, 'dawnInstance', 'options', 'an Array of Dawn option strings');
   const key = options.join('\n');
   let gpu = instances.get(key);
   if (!gpu) {

@@ -4,6 +4,7 @@
 // generated glue's results pass it on, and the CLI prints it (`"nonfinite"` in JSON, a TDC504 warning in text).
 // A result's list is computed when first read (withNonfinite): the scan costs about half a nanosecond per gradient
 // value (1.1 ms of a 10 ms KD step at 64×32000), which a training loop that never asks should not pay every step.
+import { expectArgument, isRecord } from './argument-checks.js';
 
 /** One non-finite part of a result. Scalars carry their value as text ('NaN', 'Infinity', '-Infinity'). */
 export interface NonFinite {
@@ -30,6 +31,7 @@ export interface ResultValues {
 
 /** The non-finite parts, in order: loss, terms, model term, gradients, state. [] when all are finite. */
 export function nonFiniteParts(r: ResultValues): NonFinite[] {
+  expectArgument(isRecord(r) && isRecord(r.terms), r, 'nonFiniteParts', 'the result', 'a run result ({ loss, terms, … })');
   const out: NonFinite[] = [];
   const add = (kind: NonFinite['kind'], name: string | undefined, values: ArrayLike<number>, scalar: boolean): void => {
     if (allFinite(values)) return;

@@ -1,7 +1,6 @@
 // The kernel plan (the contract between tdc-compiler and tdc-runtime): what the scheduler produces from a differentiated graph and what codegen, the glue
 // emitter, manifest.json and the runtime consume. Sizes are Dims over the plan's symbols, bound from the
 // input shapes at run time and passed to every kernel in one uniform buffer (so one compile serves any batch).
-import type { DeviceCheckKind } from './device-checks.js';
 import type { Dim, Shape } from './dim-types.js';
 
 export type GpuDType = 'f32' | 'i32';
@@ -206,3 +205,6 @@ export interface IndexInputCheck {
   what?: string;
   torch?: string;
 }
+
+/** The device checks a plan may carry kernels for (KernelPlan.checkKernels; device-checks.ts is their contract). */
+export type DeviceCheckKind = 'index' | 'factor' | 'unit';

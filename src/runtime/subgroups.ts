@@ -6,6 +6,7 @@
 // subgroup falls back to a plain subgroupAdd in the shader, correct but rounded in the implementation's order).
 import { GpuInputError } from './errors.js';
 import type { PlanKernel } from './plan.js';
+import { expectArgument, isGpuDevice, isRecord } from './argument-checks.js';
 
 /** What the device offers for subgroups. */
 export interface SubgroupSupport {
@@ -22,6 +23,7 @@ export type SubgroupOption = boolean | undefined;
 
 /** The support of `device`, given the GPU object and adapter info it came from when known. */
 export function subgroupSupport(device: GPUDevice, gpu: GPU | undefined, info: GPUAdapterInfo | undefined): SubgroupSupport {
+  expectArgument(isGpuDevice(device), device, 'subgroupSupport', 'the device', 'a GPUDevice');
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const lang = (gpu ?? nav)?.wgslLanguageFeatures;
   return {
@@ -33,6 +35,7 @@ export function subgroupSupport(device: GPUDevice, gpu: GPU | undefined, info: G
 
 /** Why the device cannot run subgroup variants, or undefined when it can. */
 export function subgroupsUnavailable(s: SubgroupSupport): string | undefined {
+  expectArgument(isRecord(s), s, 'subgroupsUnavailable', 'the support', 'a SubgroupSupport (subgroupSupport)');
   if (!s.feature) return "the device has no 'subgroups' feature (request it: GpuRuntime.open does where the adapter has it)";
   if (s.subgroupId === false) return "WGSL lacks the 'subgroup_id' language feature";
   return undefined;
@@ -49,6 +52,10 @@ export function chooseSubgroupVariants(
   option: SubgroupOption,
   perKernel: readonly (boolean | undefined)[] = [],
 ): boolean[] {
+  expectArgument(Array.isArray(kernels), kernels, 'chooseSubgroupVariants', 'kernels', "an Array of the plan's kernels");
+  expectArgument(Array.isArray(workgroupSizes), workgroupSizes, 'chooseSubgroupVariants', 'workgroupSizes', 'an Array (one size or undefined per kernel)');
+  expectArgument(isRecord(support), support, 'chooseSubgroupVariants', 'the support', 'a SubgroupSupport (subgroupSupport)');
+  expectArgument(Array.isArray(perKernel), perKernel, 'chooseSubgroupVariants', 'perKernel', 'an Array or left out');
   const why = subgroupsUnavailable(support);
   return kernels.map((k, i) => {
     if (!k.wgslSubgroups) return false;

@@ -13,6 +13,7 @@
 import type { AdapterDescription } from './device.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
 import { checkPlanFields } from './check-plan.js';
+import { expectArgument, isRecord } from './argument-checks.js';
 import { workgroupMax, type DeviceWorkgroupLimits } from './workgroup.js';
 
 export const TUNING_FORMAT = 'tdc-tuning/1';
@@ -56,6 +57,7 @@ export interface TuningCache {
 
 /** The adapter as a tuning key: what identifies the hardware, driver and the way it is reached. */
 export function adapterKey(info: AdapterDescription, subgroups?: { min?: number; max?: number }): string {
+  expectArgument(isRecord(info) && Array.isArray(info.dawnOptions), info, 'adapterKey', 'info', 'an AdapterDescription (GpuRuntime.adapter)');
   const parts = [info.vendor, info.architecture, info.device, info.description, info.isFallbackAdapter ? 'fallback' : '', subgroups?.min ?? '', subgroups?.max ?? '', ...info.dawnOptions];
   return parts.map((p) => String(p).replace(/\|/g, '/')).join('|');
 }
@@ -117,6 +119,8 @@ export function parseTuningCache(doc: unknown): TuningCache | { problem: string 
 
 /** `cache` with `entry` added, replacing any entry for the same adapter and plan. */
 export function withEntry(cache: TuningCache, entry: TuningEntry): TuningCache {
+  expectArgument(isRecord(cache) && Array.isArray(cache.entries), cache, 'withEntry', 'the cache', 'a TuningCache (parseTuningCache, emptyTuningCache)');
+  expectArgument(isRecord(entry), entry, 'withEntry', 'the entry', 'a TuningEntry');
   return { format: TUNING_FORMAT, entries: [...cache.entries.filter((e) => !(e.adapter === entry.adapter && e.plan === entry.plan)), entry] };
 }
 
@@ -146,6 +150,8 @@ export function tunedChoices(
   canSubgroup: boolean,
   where = 'the tuning cache',
 ): TunedChoices {
+  checkPlanFields(plan);
+  expectArgument(isRecord(limits), limits, 'tunedChoices', 'limits', 'the device\'s workgroup limits (GPUSupportedLimits)');
   const none: TunedChoices = { entries: plan.kernels.map(() => undefined), workgroupSizes: plan.kernels.map(() => undefined), subgroups: plan.kernels.map(() => undefined), notes: [] };
   if (cache === undefined) return none;
   const parsed = parseTuningCache(cache);

@@ -14,7 +14,7 @@
 import { GpuRuntime } from './device.js';
 import { dimSymbols, evalShape } from './dims.js';
 import { GpuInputError, GpuUsageError } from './errors.js';
-import { describeValue } from './argument-checks.js';
+import { describeValue, expectArgument, isRecord } from './argument-checks.js';
 import { checkPlan, checkPlanFields } from './check-plan.js';
 import { PlanExecutor, bufferLimitProblems } from './executor.js';
 import type { KernelPlan, PlanKernel } from './plan.js';
@@ -204,6 +204,7 @@ const choiceText = (c: KernelChoice): string => `wg ${c.workgroupSize}${c.subgro
 
 /** One kernel's outcome, as `tdc tune` prints it: the choice and its time, and the default's, or the tie kept. */
 export function describeOutcome(r: KernelReport): string {
+  expectArgument(isRecord(r) && isRecord(r.chosen), r, 'describeOutcome', 'the report', 'a KernelReport (TuneResult.kernels)');
   const t = (m: KernelMeasurement) => formatMeasured(m.ms, r.resolutionMs);
   const head = `${choiceText(r.chosen)} ${t(r.chosen)}`;
   if (r.outcome === 'faster') return `${head} (default ${choiceText(r.default)} ${t(r.default)})`;

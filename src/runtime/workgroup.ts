@@ -4,7 +4,7 @@
 // few lanes beat hundreds by 3–5×, while hardware GPUs want many — unless the application chooses.
 import type { AdapterDescription } from './device.js';
 import { GpuInputError } from './errors.js';
-import { describeValue } from './argument-checks.js';
+import { describeValue, expectArgument, isRecord } from './argument-checks.js';
 import type { PlanKernel, PlanOverride, WorkgroupClass } from './plan.js';
 
 /**
@@ -24,6 +24,7 @@ export function workgroupMax(o: PlanOverride, l: DeviceWorkgroupLimits): number 
 
 /** Does the adapter rasterise in software (a CPU implementation of the GPU)? */
 export function isSoftwareAdapter(info: AdapterDescription): boolean {
+  expectArgument(isRecord(info), info, 'isSoftwareAdapter', 'info', 'an AdapterDescription (GpuRuntime.adapter)');
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
   return info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|\bwarp\b|\bcpu\b/.test(text);
 }
@@ -62,6 +63,9 @@ export function overrideConstants(
   user?: WorkgroupSizeOption,
   perKernel: readonly (number | undefined)[] = [],
 ): Record<string, number>[] {
+  expectArgument(Array.isArray(kernels), kernels, 'overrideConstants', 'kernels', "an Array of the plan's kernels");
+  expectArgument(isRecord(limits), limits, 'overrideConstants', 'limits', "the device's workgroup limits (GPUSupportedLimits)");
+  expectArgument(Array.isArray(perKernel), perKernel, 'overrideConstants', 'perKernel', 'an Array or left out');
   checkOption(user);
   return kernels.map((k, i) => {
     const out: Record<string, number> = {};

@@ -4,6 +4,7 @@
 // name (or the one an explicit path → layer map names). A missing path is a TfjsLayerError naming the path and
 // listing the model's layers.
 import { TfjsLayerError, TfjsStageError } from './errors.js';
+import { expectArgument, isRecord } from '../argument-checks.js';
 import type { TfLayer, TfLayersModel, TfSymbolicTensor } from './tfjs-types.js';
 
 export type Side = 'student' | 'teacher';
@@ -21,6 +22,7 @@ export interface HookRef {
 
 /** Splits a plan input name; undefined for names that are not a model's (targets, model_loss/…, state_in/…). */
 export function parseHookName(name: string): HookRef | undefined {
+  expectArgument(typeof name === 'string', name, 'parseHookName', 'the name', "a string like 'student/conv2/output'");
   const segs = name.split('/');
   const side = segs[0];
   if (side !== 'student' && side !== 'teacher') return undefined;
@@ -42,6 +44,9 @@ export function resolveHooks(
   refs: readonly HookRef[],
   map: Readonly<Record<string, string>> = {},
 ): TfSymbolicTensor[] {
+  expectArgument(isRecord(model) && typeof model.getLayer === 'function', model, 'resolveHooks', 'the model', 'a tfjs LayersModel');
+  expectArgument(Array.isArray(refs), refs, 'resolveHooks', 'refs', 'an Array of HookRef (parseHookName)');
+  expectArgument(isRecord(map), map, 'resolveHooks', 'the map', 'an object of module path → layer name or left out');
   return refs.map((ref) => {
     if (ref.path === '.') {
       const list = ref.io === 'output' ? model.outputs : model.inputs;
