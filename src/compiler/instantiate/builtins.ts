@@ -505,9 +505,9 @@ export const BUILTINS: { readonly [K in BuiltinName]: Builtin } = {
   requires_grad: {
     fn(ip, [x]) {
       if (!isTensorLike(x!)) return bool(false);
-      if (ip.ctx.mode === 'reads') return UNKNOWN;
+      // asking whether a tensor trains reads it: in reads mode too, so reads keep the spec's first-read order
       const id = T(ip, x!);
-      if (id === PLACEHOLDER) return UNKNOWN;
+      if (ip.ctx.mode === 'reads' || id === PLACEHOLDER) return UNKNOWN;
       const b = ip.ctx.builder!;
       return bool(requiresGrad(b.nodes, b.trainableInputs()).requires[id]!);
     },
