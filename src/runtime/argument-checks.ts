@@ -21,6 +21,10 @@ export function notAMap(v: unknown, what: string): string | undefined {
   return `${what} must be a Map of name → tensor, got ${describeValue(v)}${fix}`;
 }
 
+/** `v` is a GPUBuffer (as for GPUDevice below, no class to test against: what it has that nothing else here has). */
+export const isGpuBuffer = (v: unknown): v is GPUBuffer =>
+  v !== null && typeof v === 'object' && typeof (v as GPUBuffer).mapAsync === 'function' && typeof (v as GPUBuffer).usage === 'number';
+
 /** `v` is usable as a GPUDevice (WebGPU gives no class to test against across realms and bindings). */
 export const isGpuDevice = (v: unknown): v is GPUDevice =>
   v !== null && typeof v === 'object' && typeof (v as GPUDevice).createBuffer === 'function' && typeof (v as GPUDevice).queue === 'object';

@@ -4,7 +4,7 @@
 // is a DeviceInput (bound in place when it has STORAGE usage, else copied into the plan's buffer inside the
 // same command buffer).
 /// <reference types="@webgpu/types" preserve="true" />
-import { describeValue } from './argument-checks.js';
+import { describeValue, isGpuBuffer } from './argument-checks.js';
 import { shapeToString, type Dim } from './dims.js';
 import { f32Text } from './float-text.js';
 
@@ -81,16 +81,13 @@ export function tensorProblem(t: unknown, expect?: TensorExpectation): string | 
   // before isDeviceInput: a typed array has a `buffer` too (its ArrayBuffer)
   if (ArrayBuffer.isView(t)) return notTensor(describeValue(t), ' (that array as data)');
   if (Array.isArray(t)) return notTensor('an Array', expect ? ` (data: ${array}.from(array))` : '');
-  if (isGpuBufferLike(t)) return `is a bare GPUBuffer, not a tensor: expected { shape: ${shape}, buffer: that GPUBuffer }`;
+  if (isGpuBuffer(t)) return `is a bare GPUBuffer, not a tensor: expected { shape: ${shape}, buffer: that GPUBuffer }`;
   if (isDeviceInput(t as TensorInput)) return undefined;
   const data = (t as { data?: unknown }).data;
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return isDetached(data) ? `has data whose ArrayBuffer was detached (transferred: postMessage, structuredClone): it holds nothing now` : undefined;
   const what = data === undefined ? 'no data' : `data that is ${data === null ? 'null' : Array.isArray(data) ? 'a plain Array' : typeof data === 'object' ? `a ${(data as object).constructor?.name ?? 'object'}` : `a ${typeof data}`}`;
   return `has ${what}: expected a typed array (Float32Array or Float64Array for floats, Int32Array or BigInt64Array for integers) or a GPUBuffer as { shape, buffer }`;
 }
-
-/** A GPUBuffer (WebGPU gives no class to test against across realms and bindings). */
-const isGpuBufferLike = (v: object): boolean => typeof (v as GPUBuffer).mapAsync === 'function' && typeof (v as GPUBuffer).usage === 'number';
 
 /** 'float' / 'int' as the tensor declares it, or undefined for an unknown dtype string. */
 export function kindOf(t: HostInput): 'float' | 'int' | undefined {

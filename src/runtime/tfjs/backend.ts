@@ -4,6 +4,7 @@
 // not type; every access is checked here, in one place.
 /// <reference types="@webgpu/types" preserve="true" />
 import { TfjsBackendError } from './errors.js';
+import { isGpuBuffer } from '../argument-checks.js';
 import type { Tf, TfApi, TfTensor } from './tfjs-types.js';
 
 interface TensorData {
@@ -78,8 +79,4 @@ export class TfjsWebGpu {
     }
     throw new TfjsBackendError(`tensor ${t.id} [${t.shape.join(', ')}] has its data neither in a GPUBuffer nor on the CPU (a texture?)`);
   }
-}
-
-function isGpuBuffer(r: unknown): r is GPUBuffer {
-  return r !== null && typeof r === 'object' && typeof (r as GPUBuffer).mapAsync === 'function' && typeof (r as GPUBuffer).usage === 'number';
 }
